@@ -1,0 +1,1 @@
+"""zkmargin: zero-knowledge proofs that an account is not subject to a margin call."""
