@@ -23,3 +23,15 @@ class UnsatisfiedError(CircuitError):
 
 class MalformedKeyError(EncodingError):
     """A proving or verification key that is inconsistent or unsafe to use."""
+
+
+class PublicInputError(EncodingError):
+    """Public inputs of the wrong count, type or range (every input must lie in [0, r))."""
+
+
+class MalformedProofError(EncodingError):
+    """A proof that cannot be a Groth16 proof: bad encoding, wrong shape, identity points."""
+
+
+class MarginCallError(ZkMarginError):
+    """The account is subject to a margin call, so no solvency proof exists for it."""

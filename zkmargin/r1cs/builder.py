@@ -16,6 +16,8 @@ them into the Groth16 order ``[one, public..., private...]``.
 
 from __future__ import annotations
 
+import hashlib
+
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,6 +126,11 @@ class CompiledR1CS:
     def num_constraints(self) -> int:
         """Number of rank-1 constraints."""
         return len(self.labels)
+
+    def digest(self) -> bytes:
+        """SHA-256 of the constraint matrices and counts (labels excluded: they do not change the statement)."""
+        canonical = repr((self.num_public, self.num_variables, self.a, self.b, self.c)).encode()
+        return hashlib.sha256(canonical).digest()
 
     def first_unsatisfied(self, z: Sequence[int]) -> str | None:
         """Label of the first constraint that the full assignment z breaks, or None."""

@@ -1,0 +1,365 @@
+"""Proof and key formats: snarkjs-compatible JSON (curve bls12381) and compact binary.
+
+snarkjs JSON writes field elements as decimal strings and points in projective
+form with z = 1: G1 [x, y, "1"], G2 [[x.c0, x.c1], [y.c0, y.c1], ["1", "0"]];
+the identity is G1 ["0", "1", "0"] and G2 [["0","0"], ["1","0"], ["0","0"]].
+Binary forms use ZCash compressed points: a proof is A (48) || B (96) || C (48).
+Every decoder checks lengths, ranges, the curve equation and the subgroup; a
+decoding failure raises a subclass of EncodingError naming what was wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+from zkmargin.backends import CurveBackend, get_backend
+from zkmargin.errors import (
+    EncodingError,
+    MalformedKeyError,
+    MalformedPointError,
+    MalformedProofError,
+    PublicInputError,
+)
+from zkmargin.groth16.data_structures import Proof, ProvingKey, VerifyingKey
+from zkmargin.groth16.verifier import check_proof_points, check_verifying_key
+
+CURVE_NAME = "bls12381"
+PROTOCOL = "groth16"
+PROOF_SIZE_BYTES = 192
+G1_COMPRESSED, G2_COMPRESSED = 48, 96
+G1_UNCOMPRESSED, G2_UNCOMPRESSED = 96, 192
+VK_MAGIC = b"ZKMVK\x00\x00\x01"
+PK_MAGIC = b"ZKMPK\x00\x00\x01"
+MAX_JSON_INTEGER_DIGITS = 120  # p has 116 decimal digits; refuse anything absurd before int()
+
+_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+
+
+# ----- numbers ----------------------------------------------------------------
+def parse_decimal(text: Any, what: str, error: type[EncodingError] = EncodingError) -> int:
+    """A non-negative integer written as a canonical decimal string (snarkjs style)."""
+    if not isinstance(text, str):
+        raise error(f"{what}: expected a decimal string, got {type(text).__name__}")
+    if len(text) > MAX_JSON_INTEGER_DIGITS or not _DECIMAL.fullmatch(text):
+        raise error(f"{what}: {text[:40]!r} is not a canonical non-negative decimal integer")
+    return int(text)
+
+
+# ----- points -----------------------------------------------------------------
+def g1_to_json(point: Any, backend: CurveBackend) -> list[str]:
+    """snarkjs G1 encoding."""
+    affine = backend.g1_to_affine(point)
+    if affine is None:
+        return ["0", "1", "0"]
+    return [str(affine[0]), str(affine[1]), "1"]
+
+
+def g2_to_json(point: Any, backend: CurveBackend) -> list[list[str]]:
+    """snarkjs G2 encoding."""
+    affine = backend.g2_to_affine(point)
+    if affine is None:
+        return [["0", "0"], ["1", "0"], ["0", "0"]]
+    (x0, x1), (y0, y1) = affine
+    return [[str(x0), str(x1)], [str(y0), str(y1)], ["1", "0"]]
+
+
+def _shape(obj: Any, lengths: Sequence[int], what: str, error: type[EncodingError]) -> None:
+    if not isinstance(obj, list) or len(obj) != lengths[0]:
+        raise error(f"{what}: expected a list of {lengths[0]} entries")
+    if len(lengths) > 1:
+        for i, item in enumerate(obj):
+            _shape(item, lengths[1:], f"{what}[{i}]", error)
+
+
+def g1_from_json(obj: Any, backend: CurveBackend, what: str, error: type[EncodingError]) -> Any:
+    """Decode a snarkjs G1 point, checking curve and subgroup."""
+    _shape(obj, [3], what, error)
+    x, y, z = (parse_decimal(v, f"{what}[{i}]", error) for i, v in enumerate(obj))
+    if z == 0:
+        if (x, y) != (0, 1):
+            raise error(f"{what}: malformed point at infinity")
+        return backend.g1_identity()
+    if z != 1:
+        raise error(f"{what}: z coordinate must be 1 (affine) or 0 (infinity)")
+    try:
+        return backend.g1_from_affine(x, y)
+    except MalformedPointError as exc:
+        raise error(f"{what}: {exc}") from None
+
+
+def g2_from_json(obj: Any, backend: CurveBackend, what: str, error: type[EncodingError]) -> Any:
+    """Decode a snarkjs G2 point, checking curve and subgroup."""
+    _shape(obj, [3, 2], what, error)
+    (x0, x1), (y0, y1), (z0, z1) = (
+        tuple(parse_decimal(v, f"{what}[{i}][{j}]", error) for j, v in enumerate(pair))
+        for i, pair in enumerate(obj)
+    )
+    if (z0, z1) == (0, 0):
+        if (x0, x1, y0, y1) != (0, 0, 1, 0):
+            raise error(f"{what}: malformed point at infinity")
+        return backend.g2_identity()
+    if (z0, z1) != (1, 0):
+        raise error(f"{what}: z coordinate must be [1, 0] (affine) or [0, 0] (infinity)")
+    try:
+        return backend.g2_from_affine((x0, x1), (y0, y1))
+    except MalformedPointError as exc:
+        raise error(f"{what}: {exc}") from None
+
+
+def _g1_from_bytes(data: bytes, backend: CurveBackend, what: str, error: type[EncodingError]) -> Any:
+    try:
+        return backend.g1_from_bytes(data)
+    except MalformedPointError as exc:
+        raise error(f"{what}: {exc}") from None
+
+
+def _g2_from_bytes(data: bytes, backend: CurveBackend, what: str, error: type[EncodingError]) -> Any:
+    try:
+        return backend.g2_from_bytes(data)
+    except MalformedPointError as exc:
+        raise error(f"{what}: {exc}") from None
+
+
+def _load_json(data: str | bytes | dict | list, error: type[EncodingError]) -> Any:
+    if isinstance(data, (dict, list)):
+        return data
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise error(f"not valid JSON: {exc}") from None
+
+
+def _check_header(obj: Any, error: type[EncodingError]) -> None:
+    if not isinstance(obj, dict):
+        raise error("expected a JSON object")
+    if obj.get("protocol", PROTOCOL) != PROTOCOL:
+        raise error(f"protocol must be {PROTOCOL!r}, got {obj.get('protocol')!r}")
+    if obj.get("curve", CURVE_NAME) != CURVE_NAME:
+        raise error(f"curve must be {CURVE_NAME!r}, got {obj.get('curve')!r}")
+
+
+# ----- proofs -----------------------------------------------------------------
+def proof_to_json(proof: Proof, backend: CurveBackend | None = None) -> dict:
+    """snarkjs proof.json object."""
+    backend = backend or get_backend()
+    return {
+        "pi_a": g1_to_json(proof.a, backend),
+        "pi_b": g2_to_json(proof.b, backend),
+        "pi_c": g1_to_json(proof.c, backend),
+        "protocol": PROTOCOL,
+        "curve": CURVE_NAME,
+    }
+
+
+def proof_from_json(data: str | bytes | dict, backend: CurveBackend | None = None) -> Proof:
+    """Parse a snarkjs proof.json (text or object); raises MalformedProofError."""
+    backend = backend or get_backend()
+    obj = _load_json(data, MalformedProofError)
+    _check_header(obj, MalformedProofError)
+    for key in ("pi_a", "pi_b", "pi_c"):
+        if key not in obj:
+            raise MalformedProofError(f"proof is missing {key}")
+    proof = Proof(
+        a=g1_from_json(obj["pi_a"], backend, "pi_a", MalformedProofError),
+        b=g2_from_json(obj["pi_b"], backend, "pi_b", MalformedProofError),
+        c=g1_from_json(obj["pi_c"], backend, "pi_c", MalformedProofError),
+    )
+    check_proof_points(proof, backend)
+    return proof
+
+
+def proof_to_bytes(proof: Proof, backend: CurveBackend | None = None) -> bytes:
+    """Compact 192-byte proof: compressed A || B || C."""
+    backend = backend or get_backend()
+    return backend.g1_to_bytes(proof.a) + backend.g2_to_bytes(proof.b) + backend.g1_to_bytes(proof.c)
+
+
+def proof_from_bytes(data: bytes, backend: CurveBackend | None = None) -> Proof:
+    """Parse a 192-byte proof; raises MalformedProofError."""
+    backend = backend or get_backend()
+    if not isinstance(data, (bytes, bytearray)) or len(data) != PROOF_SIZE_BYTES:
+        raise MalformedProofError(f"a binary proof is exactly {PROOF_SIZE_BYTES} bytes")
+    data = bytes(data)
+    proof = Proof(
+        a=_g1_from_bytes(data[:48], backend, "A", MalformedProofError),
+        b=_g2_from_bytes(data[48:144], backend, "B", MalformedProofError),
+        c=_g1_from_bytes(data[144:], backend, "C", MalformedProofError),
+    )
+    check_proof_points(proof, backend)
+    return proof
+
+
+# ----- public inputs ----------------------------------------------------------
+def public_inputs_to_json(values: Sequence[int]) -> list[str]:
+    """snarkjs public.json: decimal strings."""
+    return [str(v) for v in values]
+
+
+def public_inputs_from_json(data: str | bytes | list) -> list[int]:
+    """Parse public.json; values must be canonical decimal strings (range is checked by verify)."""
+    obj = _load_json(data, PublicInputError)
+    if not isinstance(obj, list):
+        raise PublicInputError("public inputs must be a JSON list of decimal strings")
+    return [parse_decimal(v, f"public[{i}]", PublicInputError) for i, v in enumerate(obj)]
+
+
+# ----- verification keys ------------------------------------------------------
+def vk_to_json(vk: VerifyingKey, backend: CurveBackend | None = None, alphabeta: list | None = None) -> dict:
+    """snarkjs verification_key.json; vk_alphabeta_12 = e(alpha, beta) in snarkjs's Fq12 tower."""
+    backend = backend or get_backend()
+    if alphabeta is None:
+        from zkmargin.groth16.gt import alphabeta_to_json
+
+        alphabeta = alphabeta_to_json(vk, backend)
+    return {
+        "protocol": PROTOCOL,
+        "curve": CURVE_NAME,
+        "nPublic": vk.num_public,
+        "vk_alpha_1": g1_to_json(vk.alpha_g1, backend),
+        "vk_beta_2": g2_to_json(vk.beta_g2, backend),
+        "vk_gamma_2": g2_to_json(vk.gamma_g2, backend),
+        "vk_delta_2": g2_to_json(vk.delta_g2, backend),
+        "vk_alphabeta_12": alphabeta,
+        "IC": [g1_to_json(p, backend) for p in vk.gamma_abc_g1],
+    }
+
+
+def vk_from_json(data: str | bytes | dict, backend: CurveBackend | None = None) -> VerifyingKey:
+    """Parse a snarkjs verification_key.json and refuse unsafe keys; raises MalformedKeyError."""
+    backend = backend or get_backend()
+    obj = _load_json(data, MalformedKeyError)
+    _check_header(obj, MalformedKeyError)
+    for key in ("nPublic", "vk_alpha_1", "vk_beta_2", "vk_gamma_2", "vk_delta_2", "IC"):
+        if key not in obj:
+            raise MalformedKeyError(f"verification key is missing {key}")
+    ic = obj["IC"]
+    if not isinstance(ic, list) or not ic:
+        raise MalformedKeyError("IC must be a non-empty list of G1 points")
+    n_public = obj["nPublic"]
+    if not isinstance(n_public, int) or isinstance(n_public, bool) or n_public != len(ic) - 1:
+        raise MalformedKeyError(f"nPublic must equal len(IC) - 1 = {len(ic) - 1}")
+    vk = VerifyingKey(
+        alpha_g1=g1_from_json(obj["vk_alpha_1"], backend, "vk_alpha_1", MalformedKeyError),
+        beta_g2=g2_from_json(obj["vk_beta_2"], backend, "vk_beta_2", MalformedKeyError),
+        gamma_g2=g2_from_json(obj["vk_gamma_2"], backend, "vk_gamma_2", MalformedKeyError),
+        delta_g2=g2_from_json(obj["vk_delta_2"], backend, "vk_delta_2", MalformedKeyError),
+        gamma_abc_g1=tuple(
+            g1_from_json(p, backend, f"IC[{i}]", MalformedKeyError) for i, p in enumerate(ic)
+        ),
+    )
+    check_verifying_key(vk, backend)
+    return vk
+
+
+def vk_to_bytes(vk: VerifyingKey, backend: CurveBackend | None = None) -> bytes:
+    """Binary key: magic, public-input count, compressed alpha, beta, gamma, delta, gamma_abc."""
+    backend = backend or get_backend()
+    parts = [
+        VK_MAGIC,
+        struct.pack(">I", vk.num_public),
+        backend.g1_to_bytes(vk.alpha_g1),
+        backend.g2_to_bytes(vk.beta_g2),
+        backend.g2_to_bytes(vk.gamma_g2),
+        backend.g2_to_bytes(vk.delta_g2),
+    ]
+    parts.extend(backend.g1_to_bytes(p) for p in vk.gamma_abc_g1)
+    return b"".join(parts)
+
+
+def vk_from_bytes(data: bytes, backend: CurveBackend | None = None) -> VerifyingKey:
+    """Parse a binary verification key and refuse unsafe keys; raises MalformedKeyError."""
+    backend = backend or get_backend()
+    reader = _Reader(bytes(data), MalformedKeyError)
+    if reader.take(len(VK_MAGIC), "magic") != VK_MAGIC:
+        raise MalformedKeyError("not a zkmargin verification key (bad magic)")
+    (num_public,) = struct.unpack(">I", reader.take(4, "nPublic"))
+    expected = len(VK_MAGIC) + 4 + G1_COMPRESSED + 3 * G2_COMPRESSED + (num_public + 1) * G1_COMPRESSED
+    if len(data) != expected:
+        raise MalformedKeyError(f"verification key for {num_public} inputs must be {expected} bytes")
+    vk = VerifyingKey(
+        alpha_g1=reader.g1(backend, "alpha_g1", G1_COMPRESSED),
+        beta_g2=reader.g2(backend, "beta_g2", G2_COMPRESSED),
+        gamma_g2=reader.g2(backend, "gamma_g2", G2_COMPRESSED),
+        delta_g2=reader.g2(backend, "delta_g2", G2_COMPRESSED),
+        gamma_abc_g1=tuple(reader.g1(backend, f"gamma_abc_g1[{i}]", G1_COMPRESSED) for i in range(num_public + 1)),
+    )
+    check_verifying_key(vk, backend)
+    return vk
+
+
+# ----- proving keys -----------------------------------------------------------
+def pk_to_bytes(pk: ProvingKey, backend: CurveBackend | None = None) -> bytes:
+    """Binary proving key with uncompressed points (no square roots when loading)."""
+    backend = backend or get_backend()
+    vk_bytes = vk_to_bytes(pk.vk, backend)
+    header = struct.pack(
+        ">32sIIIIII",
+        pk.circuit_digest,
+        len(vk_bytes),
+        len(pk.a_query),
+        len(pk.b_g1_query),
+        len(pk.b_g2_query),
+        len(pk.h_query),
+        len(pk.l_query),
+    )
+    g1 = lambda p: backend.g1_to_bytes(p, compressed=False)  # noqa: E731
+    g2 = lambda p: backend.g2_to_bytes(p, compressed=False)  # noqa: E731
+    parts = [PK_MAGIC, header, vk_bytes, g1(pk.beta_g1), g1(pk.delta_g1)]
+    parts.extend(g1(p) for p in pk.a_query)
+    parts.extend(g1(p) for p in pk.b_g1_query)
+    parts.extend(g2(p) for p in pk.b_g2_query)
+    parts.extend(g1(p) for p in pk.h_query)
+    parts.extend(g1(p) for p in pk.l_query)
+    return b"".join(parts)
+
+
+def pk_from_bytes(data: bytes, backend: CurveBackend | None = None) -> ProvingKey:
+    """Parse a binary proving key (every point checked); raises MalformedKeyError."""
+    backend = backend or get_backend()
+    reader = _Reader(bytes(data), MalformedKeyError)
+    if reader.take(len(PK_MAGIC), "magic") != PK_MAGIC:
+        raise MalformedKeyError("not a zkmargin proving key (bad magic)")
+    digest, vk_len, n_a, n_b1, n_b2, n_h, n_l = struct.unpack(">32sIIIIII", reader.take(56, "header"))
+    expected = (
+        len(PK_MAGIC) + 56 + vk_len
+        + (2 + n_a + n_b1 + n_h + n_l) * G1_UNCOMPRESSED + n_b2 * G2_UNCOMPRESSED
+    )
+    if len(data) != expected or not n_a == n_b1 == n_b2:
+        raise MalformedKeyError("proving key is truncated or its section sizes disagree")
+    vk = vk_from_bytes(reader.take(vk_len, "vk"), backend)
+    g1 = lambda what: reader.g1(backend, what, G1_UNCOMPRESSED)  # noqa: E731
+    return ProvingKey(
+        vk=vk,
+        beta_g1=g1("beta_g1"),
+        delta_g1=g1("delta_g1"),
+        a_query=tuple(g1("a_query") for _ in range(n_a)),
+        b_g1_query=tuple(g1("b_g1_query") for _ in range(n_b1)),
+        b_g2_query=tuple(reader.g2(backend, "b_g2_query", G2_UNCOMPRESSED) for _ in range(n_b2)),
+        h_query=tuple(g1("h_query") for _ in range(n_h)),
+        l_query=tuple(g1("l_query") for _ in range(n_l)),
+        circuit_digest=digest,
+    )
+
+
+class _Reader:
+    """Sequential reader over a byte string that reports truncation as a typed error."""
+
+    def __init__(self, data: bytes, error: type[EncodingError]) -> None:
+        self.data, self.offset, self.error = data, 0, error
+
+    def take(self, size: int, what: str) -> bytes:
+        chunk = self.data[self.offset : self.offset + size]
+        if len(chunk) != size:
+            raise self.error(f"{what}: truncated")
+        self.offset += size
+        return chunk
+
+    def g1(self, backend: CurveBackend, what: str, size: int) -> Any:
+        return _g1_from_bytes(self.take(size, what), backend, what, self.error)
+
+    def g2(self, backend: CurveBackend, what: str, size: int) -> Any:
+        return _g2_from_bytes(self.take(size, what), backend, what, self.error)

@@ -1,0 +1,91 @@
+"""Groth16 verifier: one product-of-pairings check.
+
+e(A, B) = e(alpha, beta) * e(sum_i x_i * gamma_abc_i, gamma) * e(C, delta)
+is checked as e(A, B) * e(-alpha, beta) * e(-acc, gamma) * e(-C, delta) == 1.
+Malformed input (wrong input count, inputs >= r, identity points, an unsafe key)
+raises a ZkMarginError subclass; a well-formed but wrong proof returns False.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zkmargin.backends import CurveBackend, get_backend
+from zkmargin.errors import MalformedKeyError, MalformedProofError, PublicInputError
+from zkmargin.field import R
+from zkmargin.groth16.data_structures import Proof, VerifyingKey
+
+
+def check_verifying_key(vk: VerifyingKey, backend: CurveBackend) -> None:
+    """Refuse keys that accept forged proofs: delta equal to gamma or to the G2 generator, identities."""
+    if not vk.gamma_abc_g1:
+        raise MalformedKeyError("verification key has no gamma_abc_g1 points")
+    for name in ("alpha_g1",):
+        if backend.g1_is_identity(getattr(vk, name)):
+            raise MalformedKeyError(f"verification key {name} is the identity")
+    for name in ("beta_g2", "gamma_g2", "delta_g2"):
+        if backend.g2_is_identity(getattr(vk, name)):
+            raise MalformedKeyError(f"verification key {name} is the identity")
+    # With delta == gamma, C := -sum x_i gamma_abc_i and A, B from alpha, beta
+    # satisfy the equation for any inputs; with delta = [1]_2 (no setup
+    # contribution) the same forgery works whenever gamma is also the generator.
+    if backend.g2_eq(vk.delta_g2, vk.gamma_g2):
+        raise MalformedKeyError("verification key has delta == gamma: anyone could forge proofs")
+    if backend.g2_eq(vk.delta_g2, backend.g2_generator()):
+        raise MalformedKeyError(
+            "verification key has delta == the G2 generator (no setup contribution): refusing it"
+        )
+
+
+def check_public_inputs(vk: VerifyingKey, public_inputs: Sequence[int]) -> list[int]:
+    """Exact count and every input an integer in [0, r); CVE-2023-33252 class inputs >= r are refused."""
+    if len(public_inputs) != vk.num_public:
+        raise PublicInputError(
+            f"expected {vk.num_public} public inputs, got {len(public_inputs)}"
+        )
+    checked = []
+    for i, value in enumerate(public_inputs):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise PublicInputError(f"public input {i} is not an integer")
+        if not 0 <= value < R:
+            raise PublicInputError(f"public input {i} is outside [0, r)")
+        checked.append(value)
+    return checked
+
+
+def check_proof_points(proof: Proof, backend: CurveBackend) -> None:
+    """A, B, C must not be the identity (a real proof has them non-zero except with negligible chance)."""
+    if backend.g1_is_identity(proof.a):
+        raise MalformedProofError("proof point A is the identity")
+    if backend.g2_is_identity(proof.b):
+        raise MalformedProofError("proof point B is the identity")
+    if backend.g1_is_identity(proof.c):
+        raise MalformedProofError("proof point C is the identity")
+
+
+def prepare_inputs(vk: VerifyingKey, public_inputs: Sequence[int], backend: CurveBackend):
+    """gamma_abc_0 + sum_i x_i * gamma_abc_i (G1), after checking the inputs."""
+    inputs = check_public_inputs(vk, public_inputs)
+    acc = backend.g1_msm(list(vk.gamma_abc_g1[1:]), inputs)
+    return backend.g1_add(vk.gamma_abc_g1[0], acc)
+
+
+def verify(
+    vk: VerifyingKey,
+    public_inputs: Sequence[int],
+    proof: Proof,
+    backend: CurveBackend | None = None,
+) -> bool:
+    """True iff the proof is valid for these public inputs under vk."""
+    backend = backend or get_backend()
+    check_verifying_key(vk, backend)
+    check_proof_points(proof, backend)
+    acc = prepare_inputs(vk, public_inputs, backend)
+    return backend.pairing_check(
+        [
+            (proof.a, proof.b),
+            (backend.g1_neg(vk.alpha_g1), vk.beta_g2),
+            (backend.g1_neg(acc), vk.gamma_g2),
+            (backend.g1_neg(proof.c), vk.delta_g2),
+        ]
+    )
