@@ -35,3 +35,7 @@ class MalformedProofError(EncodingError):
 
 class MarginCallError(ZkMarginError):
     """The account is subject to a margin call, so no solvency proof exists for it."""
+
+
+class MalformedPointError(EncodingError):
+    """Bytes or coordinates that are not a point of the expected prime-order group."""

@@ -1,0 +1,125 @@
+"""Groth16 end to end on small circuits, on both curve backends."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from zkmargin.errors import CircuitError, MalformedKeyError, MalformedProofError, PublicInputError, UnsatisfiedError, ZkMarginError
+from zkmargin.field import R
+from zkmargin.groth16 import Proof, VerifyingKey, prove, setup, verify
+from zkmargin.groth16.serialization import proof_to_bytes, vk_to_bytes
+
+from tests.groth16.circuits import compiled_cube, cube_witness
+
+
+@pytest.fixture(scope="module")
+def cube():
+    return compiled_cube()
+
+
+@pytest.fixture
+def keys(backend, cube):
+    return setup(cube, random.Random(1), backend)
+
+
+def test_valid_proof_verifies_and_wrong_inputs_do_not(backend, cube, keys):
+    z, public = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    assert verify(keys.vk, public, proof, backend)
+    assert not verify(keys.vk, [public[0] + 1, public[1]], proof, backend)
+    # The context input appears in no constraint of the circuit: only the builder's
+    # binding constraint ties the proof to it.
+    assert not verify(keys.vk, [public[0], public[1] + 1], proof, backend)
+
+
+def test_unsatisfied_witness_is_refused_with_its_label(backend, cube, keys):
+    z, _ = cube_witness(3)
+    z[1] += 1  # y no longer equals x^3 + x + 5
+    with pytest.raises(UnsatisfiedError, match="result"):
+        prove(keys, cube, z, random.Random(2), backend)
+
+
+@pytest.mark.parametrize(
+    "public",
+    [[35], [35, 7, 1], [R, 7], [35, R + 7], [-1, 7], ["35", 7], [True, 7]],
+)
+def test_malformed_public_inputs_raise_typed_error(backend, cube, keys, public):
+    z, _ = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    with pytest.raises(PublicInputError):
+        verify(keys.vk, public, proof, backend)
+
+
+def test_identity_points_are_rejected(backend, cube, keys):
+    z, public = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    for forged in (
+        Proof(backend.g1_identity(), proof.b, proof.c),
+        Proof(proof.a, backend.g2_identity(), proof.c),
+        Proof(proof.a, proof.b, backend.g1_identity()),
+    ):
+        with pytest.raises(MalformedProofError):
+            verify(keys.vk, public, forged, backend)
+
+
+def _forge_with_delta_equal_gamma(backend, vk: VerifyingKey, public: list[int]) -> Proof:
+    """With delta == gamma: A = alpha, B = beta, C = -sum x_i gamma_abc_i satisfies the equation."""
+    acc = backend.g1_add(vk.gamma_abc_g1[0], backend.g1_msm(list(vk.gamma_abc_g1[1:]), public))
+    return Proof(vk.alpha_g1, vk.beta_g2, backend.g1_neg(acc))
+
+
+def test_key_with_delta_equal_gamma_is_refused(backend, keys):
+    bad = VerifyingKey(keys.vk.alpha_g1, keys.vk.beta_g2, keys.vk.gamma_g2, keys.vk.gamma_g2, keys.vk.gamma_abc_g1)
+    forged = _forge_with_delta_equal_gamma(backend, bad, [999, 1])
+    with pytest.raises(MalformedKeyError, match="delta == gamma"):
+        verify(bad, [999, 1], forged, backend)
+
+
+def test_key_with_delta_at_generator_is_refused(backend, keys):
+    bad = VerifyingKey(keys.vk.alpha_g1, keys.vk.beta_g2, keys.vk.gamma_g2, backend.g2_generator(), keys.vk.gamma_abc_g1)
+    with pytest.raises(MalformedKeyError, match="generator"):
+        verify(bad, [35, 7], Proof(keys.vk.alpha_g1, keys.vk.beta_g2, keys.vk.alpha_g1), backend)
+
+
+def test_proving_key_is_bound_to_its_circuit(backend, keys):
+    from zkmargin.r1cs import ConstraintSystem
+
+    other = ConstraintSystem("check")
+    y = other.public_input("y", 4)
+    other.public_input("context", 7)
+    x = other.private_input("x", 2)
+    other.assert_equal(other.mul(x, x, "sq"), y, "result")
+    compiled = other.compile()
+    with pytest.raises(CircuitError, match="different circuit"):
+        prove(keys, compiled, other.assignment(), random.Random(2), backend)
+
+
+def test_fresh_blinding_gives_different_valid_proofs(backend, cube, keys):
+    z, public = cube_witness(5)
+    p1 = prove(keys, cube, z, random.Random(3), backend)
+    p2 = prove(keys, cube, z, random.Random(4), backend)
+    assert proof_to_bytes(p1, backend) != proof_to_bytes(p2, backend)
+    assert verify(keys.vk, public, p1, backend) and verify(keys.vk, public, p2, backend)
+
+
+def test_backends_give_byte_identical_keys_and_proofs(cube):
+    from zkmargin.backends import get_backend
+
+    outputs = []
+    for name in ("arkworks", "py_ecc"):
+        backend = get_backend(name)
+        pk = setup(cube, random.Random(11), backend)
+        z, _ = cube_witness(4)
+        proof = prove(pk, cube, z, random.Random(12), backend)
+        outputs.append((vk_to_bytes(pk.vk, backend), proof_to_bytes(proof, backend)))
+    assert outputs[0] == outputs[1]
+
+
+def test_verify_raises_only_typed_errors(backend, cube, keys):
+    z, public = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    for bad in (None, [None, 1], [1.5, 2]):
+        with pytest.raises(ZkMarginError):
+            verify(keys.vk, bad if bad is not None else [], proof, backend)

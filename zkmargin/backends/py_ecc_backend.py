@@ -1,0 +1,146 @@
+"""Reference backend: py_ecc.optimized_bls12_381, pure Python (slow; for cross-checking)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from py_ecc.fields import optimized_bls12_381_FQ as FQ
+from py_ecc.fields import optimized_bls12_381_FQ2 as FQ2
+from py_ecc.fields import optimized_bls12_381_FQ12 as FQ12
+from py_ecc.optimized_bls12_381 import G1, G2, Z1, Z2, add, double, final_exponentiate, is_inf, multiply, neg
+from py_ecc.optimized_bls12_381 import eq as point_eq
+from py_ecc.optimized_bls12_381.optimized_pairing import miller_loop
+
+from zkmargin.backends.base import (
+    P,
+    Fp2,
+    decode_g1_affine,
+    decode_g2_affine,
+    encode_g1,
+    encode_g2,
+    fixed_base_multiples,
+    fp2_mul,
+    g2_rhs,
+    pippenger,
+)
+from zkmargin.errors import MalformedPointError
+from zkmargin.field import R
+
+
+class PyEccBackend:
+    """CurveBackend on py_ecc's optimized (projective) BLS12-381."""
+
+    name = "py_ecc"
+
+    def g1_generator(self) -> Any:
+        return G1
+
+    def g2_generator(self) -> Any:
+        return G2
+
+    def g1_identity(self) -> Any:
+        return Z1
+
+    def g2_identity(self) -> Any:
+        return Z2
+
+    def g1_add(self, p: Any, q: Any) -> Any:
+        return add(p, q)
+
+    g2_add = g1_add
+
+    def g1_neg(self, p: Any) -> Any:
+        return neg(p)
+
+    g2_neg = g1_neg
+
+    def g1_mul(self, p: Any, k: int) -> Any:
+        return multiply(p, k % R)
+
+    g2_mul = g1_mul
+
+    def g1_eq(self, p: Any, q: Any) -> bool:
+        return point_eq(p, q)
+
+    g2_eq = g1_eq
+
+    def g1_is_identity(self, p: Any) -> bool:
+        return is_inf(p)
+
+    g2_is_identity = g1_is_identity
+
+    def g1_msm(self, points: Sequence[Any], scalars: Sequence[int]) -> Any:
+        if len(points) != len(scalars):
+            raise ValueError("msm needs as many scalars as points")
+        return pippenger(points, scalars, add, double, Z1)
+
+    def g2_msm(self, points: Sequence[Any], scalars: Sequence[int]) -> Any:
+        if len(points) != len(scalars):
+            raise ValueError("msm needs as many scalars as points")
+        return pippenger(points, scalars, add, double, Z2)
+
+    def g1_batch_mul(self, base: Any, scalars: Sequence[int]) -> list:
+        if len(scalars) < 64:
+            return [multiply(base, k % R) for k in scalars]
+        return fixed_base_multiples(base, scalars, add, Z1)
+
+    def g2_batch_mul(self, base: Any, scalars: Sequence[int]) -> list:
+        if len(scalars) < 64:
+            return [multiply(base, k % R) for k in scalars]
+        return fixed_base_multiples(base, scalars, add, Z2)
+
+    def pairing_check(self, pairs: Sequence[tuple[Any, Any]]) -> bool:
+        product = FQ12.one()
+        for p, q in pairs:
+            if is_inf(p) or is_inf(q):
+                continue  # e(O, Q) = e(P, O) = 1
+            product = product * miller_loop(q, p, final_exponentiate=False)
+        return final_exponentiate(product) == FQ12.one()
+
+    def g1_to_affine(self, p: Any) -> tuple[int, int] | None:
+        if is_inf(p):
+            return None
+        z_inv = p[2].inv() if hasattr(p[2], "inv") else 1 / p[2]
+        return int(p[0] * z_inv), int(p[1] * z_inv)
+
+    def g2_to_affine(self, p: Any) -> tuple[Fp2, Fp2] | None:
+        if is_inf(p):
+            return None
+        z_inv = p[2].inv()
+        x, y = p[0] * z_inv, p[1] * z_inv
+        return (int(x.coeffs[0]), int(x.coeffs[1])), (int(y.coeffs[0]), int(y.coeffs[1]))
+
+    def g1_from_affine(self, x: int, y: int, subgroup_check: bool = True) -> Any:
+        if not (0 <= x < P and 0 <= y < P):
+            raise MalformedPointError("G1 point: coordinate is not below the field modulus")
+        if (y * y - x * x * x - 4) % P:
+            raise MalformedPointError("G1 point: not on the curve")
+        point = (FQ(x), FQ(y), FQ(1))
+        if subgroup_check and not is_inf(multiply(point, R)):
+            raise MalformedPointError("G1 point: not in the prime-order subgroup")
+        return point
+
+    def g2_from_affine(self, x: Fp2, y: Fp2, subgroup_check: bool = True) -> Any:
+        if not all(0 <= c < P for c in (*x, *y)):
+            raise MalformedPointError("G2 point: coordinate is not below the field modulus")
+        if fp2_mul(y, y) != g2_rhs(x):
+            raise MalformedPointError("G2 point: not on the curve")
+        point = (FQ2(list(x)), FQ2(list(y)), FQ2([1, 0]))
+        if subgroup_check and not is_inf(multiply(point, R)):
+            raise MalformedPointError("G2 point: not in the prime-order subgroup")
+        return point
+
+    def g1_to_bytes(self, p: Any, compressed: bool = True) -> bytes:
+        return encode_g1(self.g1_to_affine(p), compressed)
+
+    def g2_to_bytes(self, p: Any, compressed: bool = True) -> bytes:
+        return encode_g2(self.g2_to_affine(p), compressed)
+
+    def g1_from_bytes(self, data: bytes, subgroup_check: bool = True) -> Any:
+        affine = decode_g1_affine(data)
+        return Z1 if affine is None else self.g1_from_affine(*affine, subgroup_check=subgroup_check)
+
+    def g2_from_bytes(self, data: bytes, subgroup_check: bool = True) -> Any:
+        affine = decode_g2_affine(data)
+        return Z2 if affine is None else self.g2_from_affine(*affine, subgroup_check=subgroup_check)
