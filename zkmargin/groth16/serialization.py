@@ -110,16 +110,20 @@ def g2_from_json(obj: Any, backend: CurveBackend, what: str, error: type[Encodin
         raise error(f"{what}: {exc}") from None
 
 
-def _g1_from_bytes(data: bytes, backend: CurveBackend, what: str, error: type[EncodingError]) -> Any:
+def _g1_from_bytes(
+    data: bytes, backend: CurveBackend, what: str, error: type[EncodingError], subgroup_check: bool = True
+) -> Any:
     try:
-        return backend.g1_from_bytes(data)
+        return backend.g1_from_bytes(data, subgroup_check=subgroup_check)
     except MalformedPointError as exc:
         raise error(f"{what}: {exc}") from None
 
 
-def _g2_from_bytes(data: bytes, backend: CurveBackend, what: str, error: type[EncodingError]) -> Any:
+def _g2_from_bytes(
+    data: bytes, backend: CurveBackend, what: str, error: type[EncodingError], subgroup_check: bool = True
+) -> Any:
     try:
-        return backend.g2_from_bytes(data)
+        return backend.g2_from_bytes(data, subgroup_check=subgroup_check)
     except MalformedPointError as exc:
         raise error(f"{what}: {exc}") from None
 
@@ -318,7 +322,13 @@ def pk_to_bytes(pk: ProvingKey, backend: CurveBackend | None = None) -> bytes:
 
 
 def pk_from_bytes(data: bytes, backend: CurveBackend | None = None) -> ProvingKey:
-    """Parse a binary proving key (every point checked); raises MalformedKeyError."""
+    """Parse a binary proving key (points checked on the curve); raises MalformedKeyError.
+
+    The subgroup check is skipped for the query points (it costs ~40 us a point,
+    seconds per key): a proving key only ever helps its own holder, and a
+    corrupted one yields proofs that the verifier's own key rejects. The
+    embedded verification key is fully checked.
+    """
     backend = backend or get_backend()
     reader = _Reader(bytes(data), MalformedKeyError)
     if reader.take(len(PK_MAGIC), "magic") != PK_MAGIC:
@@ -331,14 +341,14 @@ def pk_from_bytes(data: bytes, backend: CurveBackend | None = None) -> ProvingKe
     if len(data) != expected or not n_a == n_b1 == n_b2:
         raise MalformedKeyError("proving key is truncated or its section sizes disagree")
     vk = vk_from_bytes(reader.take(vk_len, "vk"), backend)
-    g1 = lambda what: reader.g1(backend, what, G1_UNCOMPRESSED)  # noqa: E731
+    g1 = lambda what: reader.g1(backend, what, G1_UNCOMPRESSED, subgroup_check=False)  # noqa: E731
     return ProvingKey(
         vk=vk,
         beta_g1=g1("beta_g1"),
         delta_g1=g1("delta_g1"),
         a_query=tuple(g1("a_query") for _ in range(n_a)),
         b_g1_query=tuple(g1("b_g1_query") for _ in range(n_b1)),
-        b_g2_query=tuple(reader.g2(backend, "b_g2_query", G2_UNCOMPRESSED) for _ in range(n_b2)),
+        b_g2_query=tuple(reader.g2(backend, "b_g2_query", G2_UNCOMPRESSED, subgroup_check=False) for _ in range(n_b2)),
         h_query=tuple(g1("h_query") for _ in range(n_h)),
         l_query=tuple(g1("l_query") for _ in range(n_l)),
         circuit_digest=digest,
@@ -358,8 +368,8 @@ class _Reader:
         self.offset += size
         return chunk
 
-    def g1(self, backend: CurveBackend, what: str, size: int) -> Any:
-        return _g1_from_bytes(self.take(size, what), backend, what, self.error)
+    def g1(self, backend: CurveBackend, what: str, size: int, subgroup_check: bool = True) -> Any:
+        return _g1_from_bytes(self.take(size, what), backend, what, self.error, subgroup_check)
 
-    def g2(self, backend: CurveBackend, what: str, size: int) -> Any:
-        return _g2_from_bytes(self.take(size, what), backend, what, self.error)
+    def g2(self, backend: CurveBackend, what: str, size: int, subgroup_check: bool = True) -> Any:
+        return _g2_from_bytes(self.take(size, what), backend, what, self.error, subgroup_check)
