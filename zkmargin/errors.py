@@ -39,3 +39,7 @@ class MarginCallError(ZkMarginError):
 
 class MalformedPointError(EncodingError):
     """Bytes or coordinates that are not a point of the expected prime-order group."""
+
+
+class FormatError(EncodingError):
+    """An account or snapshot document that breaks the format; the message names the field and value."""

@@ -1,0 +1,1 @@
+"""Statements, one module each, written against zkmargin's R1CS builder."""

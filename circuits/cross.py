@@ -1,0 +1,341 @@
+"""Cross margin: equity >= maintenance over one pool, proved against a committed account.
+
+Public inputs, in this order: commitment, context, then per instrument slot
+(mark_price_e8, maintenance_rate_e8, contract_size_e8), then per asset slot
+(price_e8, haircut_e8). Private: per instrument slot quantity_e8 and
+entry_price_e8, per asset slot amount_e8, and the salt.
+
+The circuit computes exactly the reference engine's integers (scale 1e32):
+  collateral_k = amount_k * price_k * (1e8 - haircut_k) * 1e8
+  upnl_i       = q_i * (mark_i - entry_i) * size_i * 1e8
+  maint_i      = |q_i| * mark_i * size_i * rate_i
+and proves slack = sum collateral + sum upnl - sum maint lies in [0, 2^SLACK_BITS).
+
+Overflow argument (why no sum wraps modulo r, r > 2^254):
+  * private ranges, enforced here: |q| <= 2^63, entry < 2^64, amount < 2^64;
+  * public ranges, enforced by ``public_inputs`` before any proof is checked
+    (the verifier builds them from a validated snapshot; they are not range-checked
+    in the circuit): mark, price, size < 2^64, rate and haircut in [0, 1e8] < 2^27.
+  * each term is below 2^218 in absolute value: collateral < 2^64+64+27+27 = 2^182,
+    |upnl| < 2^63 * 2^64 * 2^64 * 2^27 = 2^218, maint < 2^63 * 2^64 * 2^64 * 2^27 = 2^218;
+  * with N + K <= MAX_SLOTS = 1024 terms, |slack| < 1024 * 2^218 = 2^228 as an
+    integer, so the field element equals the integer (when >= 0) or r - |slack|
+    (when < 0); r - 2^228 > 2^230 = 2^SLACK_BITS, so a negative slack has no
+    SLACK_BITS-bit decomposition and a healthy account's slack always has one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from zkmargin.errors import CircuitError, MarginCallError, PublicInputError
+from zkmargin.field import R
+from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget
+from zkmargin.gadgets.range import assert_signed, assert_unsigned
+from zkmargin.margin.commitment import (
+    AMOUNTS_PER_ELEMENT,
+    QUANTITY_OFFSET,
+    commit,
+    commitment_domain_tag,
+)
+from zkmargin.margin.engine import compute_margin
+from zkmargin.margin.models import Account, Snapshot
+from zkmargin.r1cs import CompiledR1CS, ConstraintSystem, LinearCombination
+
+if TYPE_CHECKING:
+    from zkmargin.backends import CurveBackend
+    from zkmargin.groth16 import Proof, ProvingKey, VerifyingKey
+
+SCALE_E8 = 10**8
+VALUE_BITS = 64
+RATE_MAX_E8 = SCALE_E8
+SLACK_BITS = 230
+MAX_SLOTS = 1024
+PUBLIC_HEADER = ("commitment", "context")
+
+
+@dataclass(frozen=True)
+class CrossWitness:
+    """Private slot values (snapshot order, zero-padded) and the commitment salt."""
+
+    quantities_e8: tuple[int, ...]
+    entry_prices_e8: tuple[int, ...]
+    amounts_e8: tuple[int, ...]
+    salt: int
+
+
+@dataclass(frozen=True)
+class CrossPublic:
+    """Public slot values (snapshot order, zero-padded), commitment and context."""
+
+    commitment: int
+    context: int
+    mark_prices_e8: tuple[int, ...]
+    maintenance_rates_e8: tuple[int, ...]
+    contract_sizes_e8: tuple[int, ...]
+    asset_prices_e8: tuple[int, ...]
+    haircuts_e8: tuple[int, ...]
+
+    def as_list(self) -> list[int]:
+        """Public inputs in circuit order."""
+        out = [self.commitment, self.context]
+        for mark, rate, size in zip(self.mark_prices_e8, self.maintenance_rates_e8, self.contract_sizes_e8):
+            out += [mark, rate, size]
+        for price, haircut in zip(self.asset_prices_e8, self.haircuts_e8):
+            out += [price, haircut]
+        return out
+
+
+@dataclass(frozen=True)
+class CrossMarginCircuit:
+    """The cross-margin statement at capacity (n_positions, n_collateral)."""
+
+    n_positions: int
+    n_collateral: int
+
+    def __post_init__(self) -> None:
+        if self.n_positions < 1 or self.n_collateral < 1:
+            raise CircuitError("capacities must be at least 1 position and 1 collateral slot")
+        if self.n_positions + self.n_collateral > MAX_SLOTS:
+            raise CircuitError(f"at most {MAX_SLOTS} slots in all (the overflow argument needs it)")
+
+    @property
+    def circuit_id(self) -> str:
+        """Stable name of this statement and capacity, used for key caches and registries."""
+        return f"cross-n{self.n_positions}-k{self.n_collateral}"
+
+    @property
+    def num_public(self) -> int:
+        """Number of public inputs."""
+        return len(PUBLIC_HEADER) + 3 * self.n_positions + 2 * self.n_collateral
+
+    def synthesize(
+        self, cs: ConstraintSystem, public: CrossPublic | None = None, witness: CrossWitness | None = None
+    ) -> None:
+        """Add the statement's variables and constraints to cs (values when both are given)."""
+        n, k = self.n_positions, self.n_collateral
+        with_values = cs.has_values
+        if with_values and (public is None or witness is None):
+            raise CircuitError("proving needs both public inputs and a witness")
+
+        def pv(seq_name: str, i: int) -> int | None:
+            return getattr(public, seq_name)[i] if with_values else None
+
+        def wv(seq_name: str, i: int) -> int | None:
+            return getattr(witness, seq_name)[i] if with_values else None
+
+        commitment = cs.public_input("commitment", public.commitment if with_values else None)
+        cs.public_input("context", public.context if with_values else None)
+        marks, rates, sizes = [], [], []
+        for i in range(n):
+            marks.append(cs.public_input(f"mark_price_e8[{i}]", pv("mark_prices_e8", i)))
+            rates.append(cs.public_input(f"maintenance_rate_e8[{i}]", pv("maintenance_rates_e8", i)))
+            sizes.append(cs.public_input(f"contract_size_e8[{i}]", pv("contract_sizes_e8", i)))
+        prices, haircuts = [], []
+        for j in range(k):
+            prices.append(cs.public_input(f"asset_price_e8[{j}]", pv("asset_prices_e8", j)))
+            haircuts.append(cs.public_input(f"haircut_e8[{j}]", pv("haircuts_e8", j)))
+
+        equity = cs.constant(0)
+        maintenance = cs.constant(0)
+        packed: list[LinearCombination] = []
+        for i in range(n):
+            with cs.namespace(f"positions[{i}]"):
+                q = cs.private_input("quantity_e8", wv("quantities_e8", i))
+                entry = cs.private_input("entry_price_e8", wv("entry_prices_e8", i))
+                q_bits = assert_signed(cs, q, VALUE_BITS, "quantity_range")
+                assert_unsigned(cs, entry, VALUE_BITS, "entry_range")
+                # Top bit of q + 2^63 is 1 exactly when q >= 0.
+                sign = q_bits[-1] * 2 - 1
+                q_size = cs.mul(q, sizes[i], "q_times_size")
+                abs_q_size = cs.mul(q_size, sign, "abs_q_times_size")
+                upnl = cs.mul(q_size, marks[i] - entry, "upnl")
+                notional = cs.mul(abs_q_size, marks[i], "notional")
+                maint = cs.mul(notional, rates[i], "maintenance")
+                equity = equity + upnl * SCALE_E8
+                maintenance = maintenance + maint
+                packed.append(q + QUANTITY_OFFSET + entry * (1 << 64))
+        amounts = []
+        for j in range(k):
+            with cs.namespace(f"collateral[{j}]"):
+                amount = cs.private_input("amount_e8", wv("amounts_e8", j))
+                assert_unsigned(cs, amount, VALUE_BITS, "amount_range")
+                value = cs.mul(amount, prices[j], "amount_times_price")
+                value = cs.mul(value, cs.constant(SCALE_E8) - haircuts[j], "after_haircut")
+                equity = equity + value * SCALE_E8
+                amounts.append(amount)
+        for start in range(0, k, AMOUNTS_PER_ELEMENT):
+            chunk = amounts[start : start + AMOUNTS_PER_ELEMENT]
+            element = cs.constant(0)
+            for offset, amount in enumerate(chunk):
+                element = element + amount * (1 << (64 * offset))
+            packed.append(element)
+        salt = cs.private_input("salt", witness.salt if with_values else None)
+        packed.append(salt)
+        with cs.namespace("commitment"):
+            digest = poseidon_hash_gadget(cs, packed, commitment_domain_tag(n, k))
+            cs.assert_equal(digest, commitment, "opens")
+        with cs.namespace("solvency"):
+            slack = cs.alloc("slack", (lambda: (equity - maintenance).value) if with_values else None)
+            cs.assert_equal(slack, equity - maintenance, "slack_definition")
+            assert_unsigned(cs, slack, SLACK_BITS, "equity_covers_maintenance")
+
+    @functools.cache
+    def compile(self) -> CompiledR1CS:
+        """Constraint matrices of this capacity (cached per process)."""
+        cs = ConstraintSystem("setup")
+        self.synthesize(cs)
+        return cs.compile()
+
+    def witness_assignment(self, public: CrossPublic, witness: CrossWitness) -> list[int]:
+        """Solve the full assignment z (values only, no constraint recording)."""
+        cs = ConstraintSystem("prove")
+        self.synthesize(cs, public, witness)
+        return cs.assignment()
+
+    # ----- from domain objects ---------------------------------------------
+    def check_fits(self, snapshot: Snapshot) -> None:
+        """The snapshot's instruments and assets must fit the capacity."""
+        if len(snapshot.instruments) > self.n_positions:
+            raise CircuitError(
+                f"snapshot has {len(snapshot.instruments)} instruments; circuit capacity is {self.n_positions}"
+            )
+        if len(snapshot.assets) > self.n_collateral:
+            raise CircuitError(
+                f"snapshot has {len(snapshot.assets)} assets; circuit capacity is {self.n_collateral}"
+            )
+
+    def public_inputs(self, snapshot: Snapshot, commitment: int, context: int) -> CrossPublic:
+        """Public inputs from a snapshot the VERIFIER trusts, with every range the overflow argument needs."""
+        self.check_fits(snapshot)
+        for what, value in (("commitment", commitment), ("context", context)):
+            if not isinstance(value, int) or not 0 <= value < R:
+                raise PublicInputError(f"{what} must be a field element in [0, r)")
+        pad_n = self.n_positions - len(snapshot.instruments)
+        pad_k = self.n_collateral - len(snapshot.assets)
+        marks = [q.mark_price_e8 for q in snapshot.instruments] + [0] * pad_n
+        rates = [q.maintenance_rate_e8 for q in snapshot.instruments] + [0] * pad_n
+        sizes = [q.contract_size_e8 for q in snapshot.instruments] + [0] * pad_n
+        prices = [a.price_e8 for a in snapshot.assets] + [0] * pad_k
+        haircuts = [a.haircut_e8 for a in snapshot.assets] + [0] * pad_k
+        for name, values, bound in (
+            ("mark_price_e8", marks, 2**VALUE_BITS - 1),
+            ("contract_size_e8", sizes, 2**VALUE_BITS - 1),
+            ("asset_price_e8", prices, 2**VALUE_BITS - 1),
+            ("maintenance_rate_e8", rates, RATE_MAX_E8),
+            ("haircut_e8", haircuts, RATE_MAX_E8),
+        ):
+            for i, v in enumerate(values):
+                if not 0 <= v <= bound:
+                    raise PublicInputError(f"{name}[{i}] = {v} is outside [0, {bound}]")
+        return CrossPublic(commitment, context, tuple(marks), tuple(rates), tuple(sizes), tuple(prices), tuple(haircuts))
+
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> CrossWitness:
+        """Private slot values of an account in this snapshot's slot layout."""
+        from zkmargin.margin.models import slot_layout
+
+        self.check_fits(snapshot)
+        quantities, entries, amounts = slot_layout(account, snapshot, self.n_positions, self.n_collateral)
+        return CrossWitness(tuple(quantities), tuple(entries), tuple(amounts), salt)
+
+    def commitment(self, witness: CrossWitness) -> int:
+        """The commitment this witness opens."""
+        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt)
+
+
+def require_healthy(account: Account, snapshot: Snapshot) -> None:
+    """Raise MarginCallError (with both figures) when the reference engine says margin call."""
+    report = compute_margin(account, snapshot)
+    if not report.healthy:
+        from zkmargin.margin.engine import format_e32
+
+        raise MarginCallError(
+            "account is subject to a margin call: "
+            f"equity {format_e32(report.equity_e32)} < maintenance {format_e32(report.maintenance_e32)}"
+        )
+
+
+def random_context() -> int:
+    """A fresh random context (for demos; a verifier normally chooses its own)."""
+    return secrets.randbelow(R)
+
+
+def parse_field_element(text: str, what: str) -> int:
+    """A field element from decimal or 0x-hex text; raises PublicInputError."""
+    try:
+        value = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
+    except (ValueError, AttributeError):
+        raise PublicInputError(f"{what}: {text!r} is not an integer") from None
+    if not 0 <= value < R:
+        raise PublicInputError(f"{what}: must lie in [0, r)")
+    return value
+
+
+def split_public_inputs(circuit: CrossMarginCircuit, values: Sequence[int]) -> tuple[int, int]:
+    """(commitment, context) from a full public-input list of this circuit."""
+    if len(values) != circuit.num_public:
+        raise PublicInputError(f"{circuit.circuit_id} expects {circuit.num_public} public inputs, got {len(values)}")
+    return values[0], values[1]
+
+
+def prove_account(
+    circuit: CrossMarginCircuit,
+    pk: ProvingKey,
+    account: Account,
+    snapshot: Snapshot,
+    salt: int,
+    context: int,
+    backend: CurveBackend | None = None,
+    timings: dict[str, float] | None = None,
+) -> tuple[Proof, CrossPublic]:
+    """Check health with the reference engine, then prove; raises MarginCallError when unhealthy."""
+    import time
+
+    from zkmargin.groth16 import prove
+
+    require_healthy(account, snapshot)
+    started = time.perf_counter()
+    witness = circuit.witness(account, snapshot, salt)
+    public = circuit.public_inputs(snapshot, circuit.commitment(witness), context)
+    z = circuit.witness_assignment(public, witness)
+    if timings is not None:
+        timings["witness"] = time.perf_counter() - started
+    proof = prove(pk, circuit.compile(), z, backend=backend, timings=timings)
+    return proof, public
+
+
+def verify_account_proof(
+    circuit: CrossMarginCircuit,
+    vk: VerifyingKey,
+    snapshot: Snapshot,
+    commitment: int,
+    context: int,
+    proof: Proof,
+    backend: CurveBackend | None = None,
+) -> bool:
+    """Verify a proof against public inputs built from the verifier's own snapshot."""
+    from zkmargin.groth16 import verify
+
+    public = circuit.public_inputs(snapshot, commitment, context)
+    if vk.num_public != circuit.num_public:
+        raise PublicInputError(
+            f"verification key expects {vk.num_public} public inputs; {circuit.circuit_id} has {circuit.num_public}"
+        )
+    return verify(vk, public.as_list(), proof, backend)
+
+
+DEFAULT_CIRCUIT_ID = "cross-n64-k8"
+_CIRCUIT_ID = re.compile(r"cross-n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})")
+
+
+def circuit_from_id(circuit_id: str) -> CrossMarginCircuit:
+    """Parse 'cross-n<N>-k<K>'; raises CircuitError on anything else."""
+    match = _CIRCUIT_ID.fullmatch(circuit_id or "")
+    if not match:
+        raise CircuitError(f"unknown circuit {circuit_id!r}; expected cross-n<N>-k<K>, e.g. {DEFAULT_CIRCUIT_ID}")
+    return CrossMarginCircuit(int(match.group(1)), int(match.group(2)))

@@ -1,0 +1,102 @@
+"""Trader commands that need no keys: margin (health report) and commit (commitment + opening)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from circuits.cross import DEFAULT_CIRCUIT_ID, circuit_from_id
+from zkmargin.margin.commitment import new_salt
+from zkmargin.margin.engine import compute_margin, report_to_json
+from zkmargin.margin.models import load_account, load_snapshot
+
+from cli.output import EXIT_NO, emit, json_option, write_json
+
+OPENING_FORMAT = "zkmargin-opening/1"
+
+account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
+snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
+circuit_option = click.option(
+    "--circuit", "circuit_id", default=DEFAULT_CIRCUIT_ID, show_default=True,
+    help="Statement and capacity: cross-n<positions>-k<collateral assets>.",
+)
+
+
+def render_report(report_json: dict) -> str:
+    """Human-readable margin report."""
+    lines = [
+        f"status:       {report_json['status']}",
+        f"equity:       {report_json['equity']}",
+        f"maintenance:  {report_json['maintenance']}",
+        f"excess:       {report_json['excess']}",
+        f"margin ratio: {report_json['margin_ratio'] if report_json['margin_ratio'] is not None else 'n/a (equity <= 0)'}",
+    ]
+    for position in report_json.get("positions", []):
+        lines.append(
+            f"  {position['instrument']:<14} qty {position['quantity']:>14}  "
+            f"upnl {position['upnl']:>18}  maintenance {position['maintenance']:>16}"
+        )
+    return "\n".join(lines)
+
+
+@click.command()
+@account_argument
+@snapshot_argument
+@json_option
+def margin(account_path: Path, snapshot_path: Path, as_json: bool) -> None:
+    """Compute equity, maintenance margin and status of ACCOUNT under SNAPSHOT (exit 1 on margin call)."""
+    report = compute_margin(load_account(account_path), load_snapshot(snapshot_path))
+    report_json = report_to_json(report)
+    emit(as_json, report_json, render_report(report_json))
+    if not report.healthy:
+        raise SystemExit(EXIT_NO)
+
+
+@click.command()
+@account_argument
+@snapshot_argument
+@click.option("--opening", "opening_path", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="Where to write the opening (salt); kept by the trader, mode 0600.")
+@circuit_option
+@json_option
+def commit(account_path: Path, snapshot_path: Path, opening_path: Path, circuit_id: str, as_json: bool) -> None:
+    """Commit to ACCOUNT in SNAPSHOT's slot layout: print the commitment, write the secret opening."""
+    circuit = circuit_from_id(circuit_id)
+    account = load_account(account_path)
+    snapshot = load_snapshot(snapshot_path)
+    witness = circuit.witness(account, snapshot, new_salt())
+    commitment = circuit.commitment(witness)
+    opening = {
+        "format": OPENING_FORMAT,
+        "circuit_id": circuit.circuit_id,
+        "account_id": account.account_id,
+        "snapshot_id": snapshot.snapshot_id,
+        "commitment": str(commitment),
+        "salt": str(witness.salt),
+    }
+    # The salt is what hides the account: owner-only permissions, and never
+    # overwrite an existing opening (its commitment may already be attested).
+    write_json(opening_path, opening, mode=0o600, overwrite=False)
+    emit(
+        as_json,
+        {"commitment": str(commitment), "circuit_id": circuit.circuit_id, "opening": str(opening_path)},
+        f"commitment: {commitment}\nopening written to {opening_path} (keep it secret)",
+    )
+
+
+def load_opening(path: Path) -> dict:
+    """Read and check an opening file written by `zkmargin commit`."""
+    from circuits.cross import parse_field_element
+
+    from cli.output import CliError, read_json
+
+    opening = read_json(path, "opening")
+    if not isinstance(opening, dict) or opening.get("format") != OPENING_FORMAT:
+        raise CliError(f"{path} is not a zkmargin opening (format {OPENING_FORMAT})")
+    for key in ("circuit_id", "commitment", "salt"):
+        if not isinstance(opening.get(key), str):
+            raise CliError(f"opening {path}: missing or non-string {key!r}")
+    opening["commitment"] = parse_field_element(opening["commitment"], "opening commitment")
+    opening["salt"] = parse_field_element(opening["salt"], "opening salt")
+    return opening

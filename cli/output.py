@@ -1,0 +1,97 @@
+"""Shared output helpers: results to stdout (text or JSON), diagnostics to stderr, safe writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_OK = 0
+EXIT_NO = 1
+"""The answer is no: proof invalid, or the account is subject to a margin call."""
+EXIT_ERROR = 2
+"""Bad input or usage: nothing was decided."""
+
+class CliError(click.ClickException):
+    """A user-facing error: 'error: message' on stderr, exit status 2."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file=None) -> None:  # noqa: ANN001
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+
+
+def emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    """Print the result: the payload as JSON, or the human text."""
+    click.echo(json.dumps(payload, indent=2, sort_keys=True) if as_json else text)
+
+
+def note(message: str) -> None:
+    """A progress or diagnostic line on stderr."""
+    click.echo(message, err=True)
+
+
+@contextmanager
+def step(message: str) -> Iterator[dict[str, float]]:
+    """Print 'message ...' to stderr and its duration when done."""
+    click.echo(f"{message} ...", err=True, nl=False)
+    result: dict[str, float] = {}
+    started = time.perf_counter()
+    yield result
+    result["seconds"] = time.perf_counter() - started
+    click.echo(f" done in {result['seconds']:.2f} s", err=True)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644, overwrite: bool = True) -> None:
+    """Write via a temporary file and rename, so a crash never leaves half a file."""
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise CliError(f"{path} already exists; refusing to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            # link() fails if the target appeared meanwhile: no silent overwrite.
+            os.link(tmp, path)
+            os.unlink(tmp)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, obj: Any, mode: int = 0o644, overwrite: bool = True) -> None:
+    """Pretty JSON written atomically."""
+    write_atomic(path, (json.dumps(obj, indent=1) + "\n").encode(), mode, overwrite)
+
+
+def read_json(path: Path, what: str) -> Any:
+    """Load a JSON file or fail with a message naming it."""
+    try:
+        with open(path, "rb") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise CliError(f"{what} file not found: {path}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CliError(f"{what} file {path} is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise CliError(f"cannot read {what} file {path}: {exc.strerror}") from None
+
+

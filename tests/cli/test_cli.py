@@ -1,0 +1,108 @@
+"""The zkmargin command walked in CLI order, plus its error paths (exit codes and messages)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from zkmargin.margin.models import account_to_json, snapshot_to_json
+from zkmargin.margin.samples import sample_account, sample_snapshot
+
+CIRCUIT = "cross-n8-k4"  # fits the sample snapshot, small enough for a quick setup
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    (root / "snapshot.json").write_text(json.dumps(snapshot_to_json(sample_snapshot())))
+    (root / "healthy.json").write_text(json.dumps(account_to_json(sample_account("healthy"))))
+    (root / "margin_call.json").write_text(json.dumps(account_to_json(sample_account("margin_call"))))
+    return root
+
+
+def run(workdir: Path, *args: str):
+    runner = CliRunner()
+    return runner.invoke(cli, ["--cache-dir", str(workdir / "cache"), *args], catch_exceptions=False)
+
+
+def test_margin_reports_status_and_exit_codes(workdir):
+    ok = run(workdir, "margin", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), "--json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["status"] == "healthy"
+    bad = run(workdir, "margin", str(workdir / "margin_call.json"), str(workdir / "snapshot.json"))
+    assert bad.exit_code == 1
+    assert "margin_call" in bad.stdout or "margin call" in bad.stdout
+
+
+def test_full_flow_commit_setup_prove_verify(workdir):
+    opening = workdir / "opening.json"
+    committed = run(workdir, "commit", str(workdir / "healthy.json"), str(workdir / "snapshot.json"),
+                    "--opening", str(opening), "--circuit", CIRCUIT, "--json")
+    assert committed.exit_code == 0, committed.output
+    commitment = json.loads(committed.stdout)["commitment"]
+    assert stat.S_IMODE(os.stat(opening).st_mode) == 0o600
+
+    again = run(workdir, "commit", str(workdir / "healthy.json"), str(workdir / "snapshot.json"),
+                "--opening", str(opening), "--circuit", CIRCUIT)
+    assert again.exit_code == 2 and "already exists" in again.stderr  # the salt is never overwritten
+
+    proved = run(workdir, "prove", str(workdir / "healthy.json"), str(workdir / "snapshot.json"),
+                 "--opening", str(opening), "--context", "424242",
+                 "--out", str(workdir / "proof.json"), "--public-out", str(workdir / "public.json"))
+    assert proved.exit_code == 0, proved.output
+    assert "setup" in proved.stderr and "proving" in proved.stderr  # progress on stderr
+
+    verify_args = ["verify", str(workdir / "proof.json"), "--snapshot", str(workdir / "snapshot.json"),
+                   "--commitment", commitment, "--circuit", CIRCUIT]
+    valid = run(workdir, *verify_args, "--context", "424242", "--json")
+    assert valid.exit_code == 0, valid.output
+    assert json.loads(valid.stdout)["valid"] is True
+    replay = run(workdir, *verify_args, "--context", "424243")
+    assert replay.exit_code == 1 and "INVALID" in replay.stdout
+
+    inspected = run(workdir, "inspect", "--circuit", CIRCUIT, "--json")
+    info = json.loads(inspected.stdout)
+    assert info["public_inputs"] == len(json.loads((workdir / "public.json").read_text()))
+
+
+def test_proving_a_margin_call_fails_without_writing_a_proof(workdir):
+    opening = workdir / "mc-opening.json"
+    assert run(workdir, "commit", str(workdir / "margin_call.json"), str(workdir / "snapshot.json"),
+               "--opening", str(opening), "--circuit", CIRCUIT).exit_code == 0
+    proof = workdir / "mc-proof.json"
+    result = run(workdir, "prove", str(workdir / "margin_call.json"), str(workdir / "snapshot.json"),
+                 "--opening", str(opening), "--context", "1", "--out", str(proof),
+                 "--public-out", str(workdir / "mc-public.json"))
+    assert result.exit_code == 1
+    assert "account is subject to a margin call: equity" in result.stderr and "< maintenance" in result.stderr
+    assert not proof.exists()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["margin", "missing.json", "snapshot.json"], "not found"),
+        (["margin", "snapshot.json", "snapshot.json"], "account"),
+        (["inspect", "--circuit", "cross-n0-k0"], "unknown circuit"),
+        (["verify", "proof.json", "--snapshot", "snapshot.json", "--commitment", "xyz", "--context", "1",
+          "--circuit", CIRCUIT], "commitment"),
+        (["verify", "snapshot.json", "--snapshot", "snapshot.json", "--commitment", "1", "--context", "1",
+          "--circuit", CIRCUIT], "proof"),
+    ],
+)
+def test_bad_input_is_a_message_and_exit_2(workdir, args, message):
+    cwd = os.getcwd()
+    os.chdir(workdir)
+    try:
+        result = run(workdir, *args)
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 2, result.output
+    assert "error" in result.stderr.lower() and message in result.stderr.lower()
+    assert "Traceback" not in result.output

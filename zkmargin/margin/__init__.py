@@ -1,0 +1,1 @@
+"""Account and snapshot models, the reference margin engines, commitments and risk inputs."""

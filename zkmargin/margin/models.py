@@ -1,0 +1,283 @@
+"""Account and snapshot documents: strict parsing into fixed-point models, and back to JSON.
+
+Scales and ranges (every number is an exact integer at scale 1e8, suffix _e8):
+  amount_e8, price_e8, mark_price_e8, entry_price_e8, contract_size_e8  in [0, 2^64)
+  quantity_e8 (signed; negative is short)                                in [-2^63, 2^63)
+  haircut_e8, maintenance_rate_e8 (fractions of 1)                       in [0, 1e8]
+These bounds are what the circuits' overflow arguments assume.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from zkmargin.errors import FormatError
+from zkmargin.margin.fixed_point import SCALE_E8, format_e8, parse_e8
+
+UNSIGNED_MAX_E8 = 2**64 - 1
+SIGNED_MIN_E8, SIGNED_MAX_E8 = -(2**63), 2**63 - 1
+RATE_MAX_E8 = SCALE_E8
+MAX_ID_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Collateral:
+    """A collateral balance."""
+
+    asset: str
+    amount_e8: int
+
+
+@dataclass(frozen=True)
+class Position:
+    """A derivatives position: signed quantity in contracts, entry price."""
+
+    instrument: str
+    quantity_e8: int
+    entry_price_e8: int
+
+
+@dataclass(frozen=True)
+class Account:
+    """A trader's private account state."""
+
+    account_id: str
+    collateral: tuple[Collateral, ...]
+    positions: tuple[Position, ...]
+
+
+@dataclass(frozen=True)
+class AssetQuote:
+    """A collateral asset's price and haircut in a snapshot."""
+
+    asset: str
+    price_e8: int
+    haircut_e8: int
+
+
+@dataclass(frozen=True)
+class InstrumentQuote:
+    """An instrument's mark price, maintenance rate and contract size in a snapshot."""
+
+    instrument: str
+    mark_price_e8: int
+    maintenance_rate_e8: int
+    contract_size_e8: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A venue's published market snapshot: the verifier's source of truth."""
+
+    snapshot_id: str
+    venue: str
+    timestamp: str
+    assets: tuple[AssetQuote, ...]
+    instruments: tuple[InstrumentQuote, ...]
+
+
+# ----- parsing ----------------------------------------------------------------------
+def _object(obj: Any, field: str, required: Sequence[str], optional: Sequence[str] = ()) -> dict:
+    if not isinstance(obj, dict):
+        raise FormatError(f"{field or 'document'}: expected a JSON object, got {type(obj).__name__}")
+    unknown = sorted(set(obj) - set(required) - set(optional))
+    if unknown:
+        raise FormatError(f"{field + '.' if field else ''}{unknown[0]}: unknown field")
+    for key in required:
+        if key not in obj:
+            raise FormatError(f"{field + '.' if field else ''}{key}: missing")
+    return obj
+
+
+def _identifier(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID_LENGTH or value != value.strip():
+        raise FormatError(f"{field}: expected a non-empty identifier of at most {MAX_ID_LENGTH} characters, got {value!r}")
+    return value
+
+
+def _list(value: Any, field: str) -> list:
+    if not isinstance(value, list):
+        raise FormatError(f"{field}: expected a JSON list")
+    return value
+
+
+def _unique(names: Sequence[str], field: str, key: str) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise FormatError(f"{field}[{i}].{key}: duplicate {name!r}")
+        seen.add(name)
+
+
+def parse_account(obj: Any) -> Account:
+    """An account document as a model; raises FormatError naming the field."""
+    doc = _object(obj, "", ("account_id", "collateral", "positions"))
+    collateral = []
+    for i, item in enumerate(_list(doc["collateral"], "collateral")):
+        field = f"collateral[{i}]"
+        entry = _object(item, field, ("asset", "amount"))
+        collateral.append(Collateral(
+            _identifier(entry["asset"], f"{field}.asset"),
+            parse_e8(entry["amount"], f"{field}.amount", 0, UNSIGNED_MAX_E8),
+        ))
+    positions = []
+    for i, item in enumerate(_list(doc["positions"], "positions")):
+        field = f"positions[{i}]"
+        entry = _object(item, field, ("instrument", "quantity", "entry_price"))
+        positions.append(Position(
+            _identifier(entry["instrument"], f"{field}.instrument"),
+            parse_e8(entry["quantity"], f"{field}.quantity", SIGNED_MIN_E8, SIGNED_MAX_E8),
+            parse_e8(entry["entry_price"], f"{field}.entry_price", 0, UNSIGNED_MAX_E8),
+        ))
+    _unique([c.asset for c in collateral], "collateral", "asset")
+    _unique([p.instrument for p in positions], "positions", "instrument")
+    return Account(_identifier(doc["account_id"], "account_id"), tuple(collateral), tuple(positions))
+
+
+def _timestamp(value: Any) -> str:
+    if not isinstance(value, str):
+        raise FormatError(f"timestamp: expected an ISO 8601 string, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise FormatError(f"timestamp: {value!r} is not ISO 8601 (e.g. 2026-11-24T16:00:00Z)") from None
+    if parsed.tzinfo is None:
+        raise FormatError(f"timestamp: {value!r} needs a time zone (use Z for UTC)")
+    return value
+
+
+def parse_snapshot(obj: Any) -> Snapshot:
+    """A snapshot document as a model; raises FormatError naming the field."""
+    doc = _object(obj, "", ("snapshot_id", "venue", "timestamp", "assets", "instruments"))
+    assets = []
+    for i, item in enumerate(_list(doc["assets"], "assets")):
+        field = f"assets[{i}]"
+        entry = _object(item, field, ("asset", "price", "haircut"))
+        assets.append(AssetQuote(
+            _identifier(entry["asset"], f"{field}.asset"),
+            parse_e8(entry["price"], f"{field}.price", 0, UNSIGNED_MAX_E8),
+            parse_e8(entry["haircut"], f"{field}.haircut", 0, RATE_MAX_E8),
+        ))
+    instruments = []
+    for i, item in enumerate(_list(doc["instruments"], "instruments")):
+        field = f"instruments[{i}]"
+        entry = _object(item, field, ("instrument", "mark_price", "maintenance_rate", "contract_size"))
+        instruments.append(InstrumentQuote(
+            _identifier(entry["instrument"], f"{field}.instrument"),
+            parse_e8(entry["mark_price"], f"{field}.mark_price", 0, UNSIGNED_MAX_E8),
+            parse_e8(entry["maintenance_rate"], f"{field}.maintenance_rate", 0, RATE_MAX_E8),
+            parse_e8(entry["contract_size"], f"{field}.contract_size", 0, UNSIGNED_MAX_E8),
+        ))
+    _unique([a.asset for a in assets], "assets", "asset")
+    _unique([q.instrument for q in instruments], "instruments", "instrument")
+    return Snapshot(
+        _identifier(doc["snapshot_id"], "snapshot_id"),
+        _identifier(doc["venue"], "venue"),
+        _timestamp(doc["timestamp"]),
+        tuple(assets),
+        tuple(instruments),
+    )
+
+
+def _load(path: Path | str, what: str) -> Any:
+    try:
+        with open(path, "rb") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise FormatError(f"{what} file not found: {path}") from None
+    except IsADirectoryError:
+        raise FormatError(f"{what} path is a directory: {path}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{what} file {path} is not valid JSON: {exc}") from None
+
+
+def load_account(path: Path | str) -> Account:
+    """Parse an account JSON file."""
+    try:
+        return parse_account(_load(path, "account"))
+    except FormatError as exc:
+        raise FormatError(f"account {path}: {exc}") from None
+
+
+def load_snapshot(path: Path | str) -> Snapshot:
+    """Parse a snapshot JSON file."""
+    try:
+        return parse_snapshot(_load(path, "snapshot"))
+    except FormatError as exc:
+        raise FormatError(f"snapshot {path}: {exc}") from None
+
+
+# ----- back to JSON -------------------------------------------------------------------
+def account_to_json(account: Account) -> dict:
+    """The account document (exact decimal strings)."""
+    return {
+        "account_id": account.account_id,
+        "collateral": [{"asset": c.asset, "amount": format_e8(c.amount_e8)} for c in account.collateral],
+        "positions": [
+            {"instrument": p.instrument, "quantity": format_e8(p.quantity_e8), "entry_price": format_e8(p.entry_price_e8)}
+            for p in account.positions
+        ],
+    }
+
+
+def snapshot_to_json(snapshot: Snapshot) -> dict:
+    """The snapshot document (exact decimal strings)."""
+    return {
+        "snapshot_id": snapshot.snapshot_id,
+        "venue": snapshot.venue,
+        "timestamp": snapshot.timestamp,
+        "assets": [
+            {"asset": a.asset, "price": format_e8(a.price_e8), "haircut": format_e8(a.haircut_e8)}
+            for a in snapshot.assets
+        ],
+        "instruments": [
+            {
+                "instrument": q.instrument,
+                "mark_price": format_e8(q.mark_price_e8),
+                "maintenance_rate": format_e8(q.maintenance_rate_e8),
+                "contract_size": format_e8(q.contract_size_e8),
+            }
+            for q in snapshot.instruments
+        ],
+    }
+
+
+# ----- the account in the snapshot's slot layout ------------------------------------------
+def validate_account_against_snapshot(account: Account, snapshot: Snapshot) -> None:
+    """Every asset and instrument of the account must be listed in the snapshot."""
+    assets = {a.asset for a in snapshot.assets}
+    instruments = {q.instrument for q in snapshot.instruments}
+    for i, c in enumerate(account.collateral):
+        if c.asset not in assets:
+            raise FormatError(f"collateral[{i}].asset: {c.asset!r} is not in snapshot {snapshot.snapshot_id!r}")
+    for i, p in enumerate(account.positions):
+        if p.instrument not in instruments:
+            raise FormatError(f"positions[{i}].instrument: {p.instrument!r} is not in snapshot {snapshot.snapshot_id!r}")
+
+
+def slot_layout(
+    account: Account, snapshot: Snapshot, n_positions: int | None = None, n_collateral: int | None = None
+) -> tuple[list[int], list[int], list[int]]:
+    """(quantities_e8, entry_prices_e8, amounts_e8) in the snapshot's order, zero-padded to the capacities."""
+    validate_account_against_snapshot(account, snapshot)
+    n_positions = len(snapshot.instruments) if n_positions is None else n_positions
+    n_collateral = len(snapshot.assets) if n_collateral is None else n_collateral
+    if n_positions < len(snapshot.instruments) or n_collateral < len(snapshot.assets):
+        raise FormatError("capacity is smaller than the snapshot's instrument or asset list")
+    held = {p.instrument: p for p in account.positions}
+    balances = {c.asset: c.amount_e8 for c in account.collateral}
+    quantities = [0] * n_positions
+    entries = [0] * n_positions
+    for i, quote in enumerate(snapshot.instruments):
+        position = held.get(quote.instrument)
+        if position is not None:
+            quantities[i], entries[i] = position.quantity_e8, position.entry_price_e8
+    amounts = [0] * n_collateral
+    for j, quote in enumerate(snapshot.assets):
+        amounts[j] = balances.get(quote.asset, 0)
+    return quantities, entries, amounts
