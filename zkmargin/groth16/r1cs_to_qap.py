@@ -94,11 +94,16 @@ def witness_evaluations(
 
 
 def quotient_coefficients(az: list[int], bz: list[int], cz: list[int]) -> list[int]:
-    """Coefficients of h = (A*B - C) / Z over the domain (length n, top entry zero)."""
-    fast = getattr(field, "qap_quotient_coefficients", None)
-    if fast is not None:
-        return fast(az, bz, cz)
-    return quotient_coefficients_reference(az, bz, cz)
+    """Coefficients of h = (A*B - C) / Z over the domain (length n, top entry zero).
+
+    Uses the numba kernels (zkmargin._fr_numba) when numba imports, else the
+    pure-Python reference; tests check that both give the same coefficients.
+    """
+    try:
+        from zkmargin import _fr_numba
+    except ImportError:  # pragma: no cover - numba is a declared dependency
+        return quotient_coefficients_reference(az, bz, cz)
+    return _fr_numba.quotient_coefficients(az, bz, cz)
 
 
 def quotient_coefficients_reference(az: list[int], bz: list[int], cz: list[int]) -> list[int]:

@@ -16,6 +16,7 @@ them into the Groth16 order ``[one, public..., private...]``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from collections.abc import Callable, Iterator, Sequence
@@ -129,6 +130,11 @@ class CompiledR1CS:
 
     def digest(self) -> bytes:
         """SHA-256 of the constraint matrices and counts (labels excluded: they do not change the statement)."""
+        return self._digest
+
+    @functools.cached_property
+    def _digest(self) -> bytes:
+        # Computed once per compiled circuit: the prover checks it on every proof.
         canonical = repr((self.num_public, self.num_variables, self.a, self.b, self.c)).encode()
         return hashlib.sha256(canonical).digest()
 
