@@ -1,0 +1,165 @@
+"""Cross-margin statement: constraints and setup / prove / verify for N = 16, 64, 256 (K = 8).
+
+With --peer, also runs the circom + snarkjs harness of ../shared/peers/snarkjs for
+N = 64 on bls12381 in the same run (copied to a temporary directory, toolchain
+under $PEER, default /tmp/peer) and reports our figures as ratios to its
+in-process prove and verify times. Prints a table and writes JSON.
+
+Usage: python bench/cross.py [--sizes 16,64,256] [--reps 3] [--peer] [--out bench/results/cross.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from circuits.cross import CrossMarginCircuit, prove_account, verify_account_proof  # noqa: E402
+from zkmargin.backends import get_backend  # noqa: E402
+from zkmargin.groth16 import setup  # noqa: E402
+from zkmargin.groth16.serialization import pk_from_bytes, pk_to_bytes  # noqa: E402
+from zkmargin.margin.models import Account, AssetQuote, Collateral, InstrumentQuote, Position, Snapshot  # noqa: E402
+
+E8 = 10**8
+PEER_DIR = Path(__file__).resolve().parents[2] / "shared" / "peers" / "snarkjs"
+
+
+def market(n: int, k: int, rng: random.Random) -> tuple[Snapshot, Account]:
+    """A full snapshot of n instruments and k assets, and an account holding every one of them."""
+    instruments = tuple(
+        InstrumentQuote(f"I{i}", rng.randrange(1, 10**5) * E8, rng.randrange(E8 // 200, E8 // 20), E8)
+        for i in range(n)
+    )
+    assets = tuple(AssetQuote(f"A{j}", rng.randrange(1, 10**5) * E8, rng.randrange(0, E8 // 5)) for j in range(k))
+    positions = tuple(
+        Position(q.instrument, rng.randrange(-100, 100) * E8 // 10, q.mark_price_e8 + rng.randrange(-E8, E8))
+        for q in instruments
+    )
+    collateral = tuple(Collateral(a.asset, 10**6 * E8) for a in assets)
+    return Snapshot("bench", "bench", "2026-11-24T00:00:00Z", assets, instruments), Account("bench", collateral, positions)
+
+
+def run_ours(n: int, k: int, reps: int) -> dict:
+    """Setup once, then reps proofs and verifications (in one process, like the peer's in-process figures)."""
+    backend = get_backend("arkworks")
+    rng = random.Random(n)
+    snapshot, account = market(n, k, rng)
+    circuit = CrossMarginCircuit(n, k)
+    t = time.perf_counter()
+    compiled = circuit.compile()
+    compile_s = time.perf_counter() - t
+    t = time.perf_counter()
+    pk = setup(compiled, backend=backend)
+    setup_s = time.perf_counter() - t
+    key_bytes = pk_to_bytes(pk, backend)
+    t = time.perf_counter()
+    pk = pk_from_bytes(key_bytes, backend)
+    load_s = time.perf_counter() - t
+    prove_ms, verify_ms, phases = [], [], []
+    for rep in range(reps + 1):  # the first proof warms up numba's cache and the allocator
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        proof, public = prove_account(circuit, pk, account, snapshot, 1000 + rep, 42, backend, timings)
+        elapsed = time.perf_counter() - t
+        t = time.perf_counter()
+        ok = verify_account_proof(circuit, pk.vk, snapshot, public.commitment, 42, proof, backend)
+        verified = time.perf_counter() - t
+        if not ok:
+            raise SystemExit(f"cross N={n}: proof did not verify")
+        if rep:
+            prove_ms.append(elapsed * 1000)
+            verify_ms.append(verified * 1000)
+            phases.append(timings)
+    msm = statistics.median(sum(v for key, v in p.items() if key.startswith("msm_") and key != "msm_wall") for p in phases)
+    return {
+        "n_positions": n,
+        "n_collateral": k,
+        "constraints": compiled.num_constraints,
+        "public_inputs": compiled.num_public,
+        "compile_s": compile_s,
+        "setup_s": setup_s,
+        "proving_key_mb": len(key_bytes) / 1e6,
+        "key_load_s": load_s,
+        "prove_ms": statistics.median(prove_ms),
+        "verify_ms": statistics.median(verify_ms),
+        "msm_sum_ms": msm * 1000,
+        "phases_ms": {key: round(statistics.median(p[key] for p in phases) * 1000, 1) for key in phases[0]},
+    }
+
+
+def run_peer(n: int, reps: int) -> dict:
+    """The snarkjs harness for N on bls12381; returns its CSV row (in-process ms figures)."""
+    peer_home = os.environ.get("PEER", "/tmp/peer")
+    work = Path(tempfile.mkdtemp(prefix="zkmargin-peer-"))
+    shutil.copytree(PEER_DIR, work / "snarkjs", ignore=shutil.ignore_patterns("results"))
+    env = {**os.environ, "PEER": peer_home, "REPS": str(reps)}
+    if not (Path(peer_home) / "node_modules" / "snarkjs").exists():
+        subprocess.run(["bash", "setup.sh"], cwd=work / "snarkjs", env=env, check=True, capture_output=True)
+    started = time.perf_counter()
+    subprocess.run(["bash", "run.sh", str(n), "bls12381"], cwd=work / "snarkjs", env=env, check=True,
+                   capture_output=True)
+    with open(work / "snarkjs" / "results" / "results.csv") as handle:
+        row = list(csv.DictReader(handle))[-1]
+    witness_ms, prove_ms, verify_ms, _ = row["inproc_witness_ms;prove_ms;verify_ms;maxrss_kb"].split(";")
+    return {
+        "n": n,
+        "constraints": int(row["constraints"]),
+        "public_inputs": int(row["public_inputs"]),
+        "setup_s": float(row["groth16_setup_s"]),
+        "witness_ms": float(witness_ms),
+        "prove_ms": float(prove_ms),
+        "verify_ms": float(verify_ms),
+        "prove_cli_s": float(row["prove_s_median"]),
+        "verify_cli_s": float(row["verify_s_median"]),
+        "harness_s": time.perf_counter() - started,
+    }
+
+
+def main() -> None:
+    """Run, print, write."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="16,64,256")
+    parser.add_argument("--collateral", type=int, default=8)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--peer", action="store_true", help="also run the snarkjs peer for N = 64")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "cross.json")
+    args = parser.parse_args()
+    rows = [run_ours(int(n), args.collateral, args.reps) for n in args.sizes.split(",")]
+    print(f"{'N':>4} {'K':>3} {'constraints':>11} {'public':>6} {'setup s':>8} {'pk MB':>6} {'prove ms':>9} "
+          f"{'msm ms':>7} {'verify ms':>9}")
+    for r in rows:
+        print(f"{r['n_positions']:>4} {r['n_collateral']:>3} {r['constraints']:>11} {r['public_inputs']:>6} "
+              f"{r['setup_s']:>8.2f} {r['proving_key_mb']:>6.1f} {r['prove_ms']:>9.1f} {r['msm_sum_ms']:>7.1f} "
+              f"{r['verify_ms']:>9.2f}")
+    result = {"machine": platform.platform(), "cpus": os.cpu_count(), "ours": rows}
+    if args.peer:
+        peer = run_peer(64, args.reps)
+        ours = next(r for r in rows if r["n_positions"] == 64)
+        result["peer"] = peer
+        result["ratios_n64"] = {
+            "prove_ours_over_snarkjs": ours["prove_ms"] / peer["prove_ms"],
+            "verify_ours_over_snarkjs": ours["verify_ms"] / peer["verify_ms"],
+        }
+        print(f"\nsnarkjs 0.7.6 peer, N = 64 (K = 1 collateral, {peer['constraints']} constraints), same run, in-process:")
+        print(f"  prove {peer['prove_ms']:.1f} ms, verify {peer['verify_ms']:.1f} ms, setup {peer['setup_s']:.1f} s")
+        print(f"  ours / snarkjs: prove {result['ratios_n64']['prove_ours_over_snarkjs']:.2f}x, "
+              f"verify {result['ratios_n64']['verify_ours_over_snarkjs']:.2f}x (below 1 = faster)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
