@@ -212,10 +212,17 @@ class CrossMarginCircuit:
 
     def public_inputs(self, snapshot: Snapshot, commitment: int, context: int) -> CrossPublic:
         """Public inputs from a snapshot the VERIFIER trusts, with every range the overflow argument needs."""
-        self.check_fits(snapshot)
         for what, value in (("commitment", commitment), ("context", context)):
-            if not isinstance(value, int) or not 0 <= value < R:
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < R:
                 raise PublicInputError(f"{what} must be a field element in [0, r)")
+        return CrossPublic(commitment, context, *self._snapshot_values(snapshot))
+
+    def snapshot_inputs(self, snapshot: Snapshot) -> list[int]:
+        """The public inputs after (commitment, context): the same for every proof against one snapshot."""
+        return CrossPublic(0, 0, *self._snapshot_values(snapshot)).as_list()[len(PUBLIC_HEADER):]
+
+    def _snapshot_values(self, snapshot: Snapshot) -> tuple[tuple[int, ...], ...]:
+        self.check_fits(snapshot)
         pad_n = self.n_positions - len(snapshot.instruments)
         pad_k = self.n_collateral - len(snapshot.assets)
         marks = [q.mark_price_e8 for q in snapshot.instruments] + [0] * pad_n
@@ -233,7 +240,7 @@ class CrossMarginCircuit:
             for i, v in enumerate(values):
                 if not 0 <= v <= bound:
                     raise PublicInputError(f"{name}[{i}] = {v} is outside [0, {bound}]")
-        return CrossPublic(commitment, context, tuple(marks), tuple(rates), tuple(sizes), tuple(prices), tuple(haircuts))
+        return tuple(marks), tuple(rates), tuple(sizes), tuple(prices), tuple(haircuts)
 
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> CrossWitness:
         """Private slot values of an account in this snapshot's slot layout."""

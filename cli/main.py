@@ -67,7 +67,7 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None) -> None
 
 
 def _register() -> None:
-    from cli import account, demo, proving
+    from cli import account, batch, demo, proving
 
     for command in (
         account.margin,
@@ -77,6 +77,7 @@ def _register() -> None:
         proving.verify,
         proving.inspect,
         demo.demo,
+        batch.verify_batch_command,
     ):
         cli.add_command(command)
 

@@ -1,0 +1,72 @@
+"""Batch reports: JSON (everything), CSV (one row per proof), self-contained HTML."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from pathlib import Path
+
+from cli.output import write_atomic
+
+CSV_COLUMNS = ("id", "source", "commitment", "context", "valid", "error", "duplicate_of")
+
+
+def write_reports(directory: Path, summary: dict, rows: list[dict]) -> list[Path]:
+    """Write report.json, report.csv and report.html; returns their paths."""
+    directory = Path(directory)
+    json_path, csv_path, html_path = directory / "report.json", directory / "report.csv", directory / "report.html"
+    write_atomic(json_path, (json.dumps({"summary": summary, "items": rows}, indent=1) + "\n").encode())
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(csv_path, buffer.getvalue().encode())
+    write_atomic(html_path, render_html(summary, rows).encode())
+    return [json_path, csv_path, html_path]
+
+
+def render_html(summary: dict, rows: list[dict]) -> str:
+    """One page, no external resources: counts, the snapshot, timings, a row per proof."""
+    esc = html.escape
+    snapshot = summary["snapshot"]
+    counts = "".join(
+        f"<div class='count {name}'><b>{summary[name]}</b><span>{name}</span></div>"
+        for name in ("total", "valid", "invalid", "malformed", "duplicates")
+    )
+    instruments = "".join(
+        f"<tr><td>{esc(i['instrument'])}</td><td>{esc(i['mark_price'])}</td><td>{esc(i['maintenance_rate'])}</td>"
+        f"<td>{esc(i['contract_size'])}</td></tr>" for i in snapshot["instruments"]
+    )
+    assets = "".join(
+        f"<tr><td>{esc(a['asset'])}</td><td>{esc(a['price'])}</td><td>{esc(a['haircut'])}</td></tr>"
+        for a in snapshot["assets"]
+    )
+    items = "".join(
+        f"<tr class='{'ok' if r['valid'] else 'bad'}'><td>{esc(str(r['id']))}</td>"
+        f"<td class='mono'>{esc(str(r['commitment']))}</td><td class='mono'>{esc(str(r['context']))}</td>"
+        f"<td>{'valid' if r['valid'] else ('malformed' if r['error'] else 'INVALID')}</td>"
+        f"<td>{esc(r['error'] or '')}{' (duplicate of ' + esc(str(r['duplicate_of'])) + ')' if r['duplicate_of'] else ''}</td></tr>"
+        for r in rows
+    )
+    timings = ", ".join(f"{esc(k)} {v} s" for k, v in summary["timings_s"].items())
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>zkmargin batch report: {esc(snapshot['snapshot_id'])}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}} .mono{{font-family:monospace;font-size:.85em;word-break:break-all}}
+.count{{display:inline-block;margin-right:1.5em}} .count b{{font-size:1.8em;display:block}}
+tr.bad{{background:#fde8e8}} .invalid b,.malformed b{{color:#b00}} .valid b{{color:#070}}
+</style></head><body>
+<h1>Batch verification report</h1>
+<p>Circuit <b>{esc(summary['circuit_id'])}</b>; snapshot <b>{esc(snapshot['snapshot_id'])}</b> of
+{esc(snapshot['venue'])} at {esc(snapshot['timestamp'])}; {summary['pairing_checks']} pairing checks; {timings}.</p>
+<div>{counts}</div>
+<h2>Proofs</h2>
+<table><tr><th>id</th><th>commitment</th><th>context</th><th>result</th><th>detail</th></tr>{items}</table>
+<h2>Snapshot</h2>
+<table><tr><th>instrument</th><th>mark price</th><th>maintenance rate</th><th>contract size</th></tr>{instruments}</table>
+<table><tr><th>asset</th><th>price</th><th>haircut</th></tr>{assets}</table>
+</body></html>
+"""
