@@ -67,7 +67,7 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None) -> None
 
 
 def _register() -> None:
-    from cli import account, batch, demo, proving
+    from cli import account, batch, demo, proving, serve
 
     for command in (
         account.margin,
@@ -78,6 +78,7 @@ def _register() -> None:
         proving.inspect,
         demo.demo,
         batch.verify_batch_command,
+        serve.serve,
     ):
         cli.add_command(command)
 

@@ -1,0 +1,176 @@
+"""API v1 through the test client: happy paths, auth, and every class of bad input as a JSON 4xx."""
+
+from __future__ import annotations
+
+import base64
+import copy
+
+import pytest
+
+from zkmargin.backends import get_backend
+from zkmargin.field import R
+from zkmargin.groth16.serialization import proof_to_bytes
+
+from tests.verifier_service.conftest import CIRCUIT, admin_headers, make_client, new_key, verify_body
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["message"]
+    if code:
+        assert body["error"]["code"] == code
+    return body["error"]
+
+
+def test_verify_valid_proof_and_fetch_its_receipt(ready, material):
+    client, _ = ready
+    response = client.post("/v1/verify", json=verify_body(material))
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["valid"] is True and len(result["input_digest"]) == 64
+    receipt = client.get(f"/v1/receipts/{result['receipt_id']}").json()
+    assert receipt["valid"] is True and receipt["input_digest"] == result["input_digest"]
+    assert receipt["proof_hex"] == proof_to_bytes(material.proof, get_backend("arkworks")).hex()
+
+
+def test_binary_proof_is_accepted(ready, material):
+    client, _ = ready
+    data = base64.b64encode(proof_to_bytes(material.proof, get_backend("arkworks"))).decode()
+    response = client.post("/v1/verify", json=verify_body(material, proof=None, proof_b64=data))
+    assert response.status_code == 200 and response.json()["valid"] is True
+
+
+@pytest.mark.parametrize("change", [{"context": "100"}, {"commitment": "5"}])
+def test_wrong_context_or_commitment_is_a_negative_verdict(ready, material, change):
+    client, _ = ready
+    response = client.post("/v1/verify", json=verify_body(material, **change))
+    assert response.status_code == 200 and response.json()["valid"] is False
+
+
+@pytest.mark.parametrize(
+    "change,status,code",
+    [
+        ({"circuit_id": "cross-n9-k9"}, 404, "unknown_circuit"),
+        ({"snapshot_id": "nope"}, 404, "unknown_snapshot"),
+        ({"commitment": str(R)}, 422, "invalid_input"),
+        ({"context": "-1"}, 422, "invalid_input"),
+        ({"context": "abc"}, 422, "invalid_input"),
+        ({"proof_b64": "AAAA"}, 422, "invalid_request"),  # both proof and proof_b64
+        ({"proof": None}, 422, "invalid_request"),  # neither
+        ({"extra": 1}, 422, "invalid_request"),
+    ],
+)
+def test_bad_verify_requests(ready, material, change, status, code):
+    client, _ = ready
+    assert_error(client.post("/v1/verify", json=verify_body(material, **change)), status, code)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda p: p.update(pi_a=["1", "2", "1"]),
+        lambda p: p.update(pi_c=["0", "1", "0"]),
+        lambda p: p["pi_b"].__setitem__(0, ["1", "1"]),
+        lambda p: p.update(curve="bn128"),
+    ],
+)
+def test_malformed_points_are_422(ready, material, mutate):
+    client, _ = ready
+    proof = copy.deepcopy(material.proof_json)
+    mutate(proof)
+    assert_error(client.post("/v1/verify", json=verify_body(material, proof=proof)), 422)
+
+
+def test_garbage_bodies(ready):
+    client, _ = ready
+    assert_error(client.post("/v1/verify", content=b"{not json", headers={"content-type": "application/json"}), 422)
+    assert_error(client.post("/v1/verify", json=[1, 2]), 422)
+    assert_error(client.get("/v1/receipts/unknown"), 404, "unknown_receipt")
+    assert_error(client.get("/v1/nothing-here"), 404)
+
+
+def test_body_limit(tmp_path, material):
+    client = make_client(tmp_path, max_body_bytes=1000)
+    assert_error(client.post("/v1/verify", json=verify_body(material)), 413, "body_too_large")
+    streamed = client.post("/v1/verify", content=iter([b"{" + b" " * 600, b" " * 600 + b"}"]),
+                           headers={"content-type": "application/json"})
+    assert_error(streamed, 413, "body_too_large")
+
+
+def test_auth_and_roles(client, material):
+    assert_error(client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json}), 401)
+    venue = new_key(client, "venue")
+    assert_error(client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
+                             headers=venue), 403, "forbidden")
+    assert_error(client.post("/v1/snapshots", json=material.snapshot_json,
+                             headers={"Authorization": "Bearer zkm_0000_wrong"}), 401, "unauthorized")
+    verifier = new_key(client, "verifier")
+    assert_error(client.post("/v1/snapshots", json=material.snapshot_json, headers=verifier), 403)
+    assert_error(client.post("/v1/keys", json={"role": "admin", "name": "x"}, headers=admin_headers()), 422)
+
+
+def test_circuit_registration_checks_the_key(client, material):
+    bad = copy.deepcopy(material.vk_json)
+    bad["vk_delta_2"] = bad["vk_gamma_2"]
+    assert_error(client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": bad},
+                             headers=admin_headers()), 422)
+    assert_error(client.post("/v1/circuits", json={"circuit_id": "cross-n7-k4", "verification_key": material.vk_json},
+                             headers=admin_headers()), 422, "wrong_public_input_count")
+    ok = client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
+                     headers=admin_headers())
+    assert ok.status_code == 201
+    assert_error(client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
+                             headers=admin_headers()), 409)
+    assert [c["circuit_id"] for c in client.get("/v1/circuits").json()] == [CIRCUIT]
+    assert client.get(f"/v1/circuits/{CIRCUIT}").json()["num_public"] == ok.json()["num_public"]
+
+
+def test_snapshots_are_validated_and_immutable(ready, material):
+    client, venue = ready
+    assert_error(client.post("/v1/snapshots", json=material.snapshot_json, headers=venue), 409)
+    bad = copy.deepcopy(material.snapshot_json)
+    bad["snapshot_id"] = "other"
+    bad["assets"][0]["price"] = "1.123456789"
+    error = assert_error(client.post("/v1/snapshots", json=bad, headers=venue), 422)
+    assert "assets[0].price" in error["message"]
+    assert client.get(f"/v1/snapshots/{material.snapshot_json['snapshot_id']}").json()["venue"] == "example-exchange"
+
+
+def test_verify_can_require_a_key(tmp_path, material):
+    client = make_client(tmp_path, verify_requires_key=True)
+    assert_error(client.post("/v1/verify", json=verify_body(material)), 401)
+
+
+def test_rate_limit_per_key(tmp_path, material):
+    client = make_client(tmp_path, rate_limit_per_minute=3)
+    statuses = [client.post("/v1/verify", json=verify_body(material)).status_code for _ in range(5)]
+    assert statuses[:3] == [404, 404, 404] and statuses[3:] == [429, 429]
+
+
+def test_batch_endpoint(ready, material):
+    client, _ = ready
+    good = {"id": "a", "commitment": str(material.commitment), "context": str(material.context), "proof": material.proof_json}
+    items = [good, dict(good, id="b", context="1"), {"id": "c", "commitment": "1", "context": "1", "proof_b64": "!!"}]
+    body = {"circuit_id": CIRCUIT, "snapshot_id": material.snapshot_json["snapshot_id"], "items": items}
+    result = client.post("/v1/verify/batch", json=body).json()
+    assert (result["valid"], result["invalid"], result["malformed"]) == (1, 1, 1)
+    assert [r["valid"] for r in result["results"]] == [True, False, False]
+    assert client.get(f"/v1/receipts/{result['results'][1]['receipt_id']}").json()["valid"] is False
+
+
+def test_batch_limit(tmp_path, material):
+    client = make_client(tmp_path, max_batch_items=2)
+    item = {"commitment": "1", "context": "1", "proof_b64": "AAAA"}
+    body = {"circuit_id": CIRCUIT, "snapshot_id": "x", "items": [item] * 3}
+    assert_error(client.post("/v1/verify/batch", json=body), 413, "batch_too_large")
+
+
+def test_health_and_metrics(ready, material):
+    client, _ = ready
+    client.post("/v1/verify", json=verify_body(material))
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
+    text = client.get("/metrics").text
+    assert 'zkmargin_verifications_total{result="valid"} 1' in text
+    assert 'route="/v1/verify",status="200"' in text and "zkmargin_http_request_duration_seconds_bucket" in text

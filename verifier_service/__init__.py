@@ -1,0 +1,1 @@
+"""FastAPI verifier service: venues register keys and snapshots, verify proofs, keep receipts."""

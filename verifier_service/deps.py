@@ -1,0 +1,137 @@
+"""Shared state, API-key authentication and per-key rate limiting."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from fastapi import Request
+
+from verifier_service.errors import ApiError
+from verifier_service.metrics import Metrics
+from verifier_service.settings import Settings
+from verifier_service.storage import Storage
+
+ROLES = ("admin", "venue", "verifier")
+TOKEN_PREFIX = "zkm"
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601 with microseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a high-entropy token (no salt or stretching needed for random 256-bit secrets)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str, str]:
+    """(token, key_id, secret hash): the token is shown once, only the hash is stored."""
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    return f"{TOKEN_PREFIX}_{key_id}_{secret}", key_id, hash_secret(secret)
+
+
+class RateLimiter:
+    """Token bucket per caller; in-process, so with several workers the limit applies per worker."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(max(1, per_minute))
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def allow(self, caller: str) -> bool:
+        """Take one token for caller if there is one."""
+        now = time.monotonic()
+        with self.lock:
+            tokens, last = self.buckets.get(caller, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens < 1:
+                self.buckets[caller] = (tokens, now)
+                return False
+            self.buckets[caller] = (tokens - 1, now)
+            return True
+
+
+@dataclass
+class ServiceState:
+    """Everything a request handler needs, built once by the app factory."""
+
+    settings: Settings
+    storage: Storage
+    metrics: Metrics
+    pool: ThreadPoolExecutor
+    limiter: RateLimiter
+    vk_cache: dict = field(default_factory=dict)
+    snapshot_cache: dict = field(default_factory=dict)
+
+    @property
+    def backend(self):  # noqa: ANN201
+        """The curve backend."""
+        from zkmargin.backends import get_backend
+
+        return get_backend(self.settings.backend)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated API key."""
+
+    key_id: str
+    role: str
+    name: str
+
+
+def state_of(request: Request) -> ServiceState:
+    """The app's ServiceState."""
+    return request.app.state.service
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def authenticate(request: Request) -> Caller | None:
+    """The caller behind the request's key, None without one; a wrong key is a 401."""
+    token = _token(request)
+    if token is None:
+        return None
+    state = state_of(request)
+    admin = state.settings.admin_key
+    if admin and hmac.compare_digest(hash_secret(token), hash_secret(admin)):
+        return Caller("admin", "admin", "bootstrap admin")
+    parts = token.split("_", 2)
+    if len(parts) == 3 and parts[0] == TOKEN_PREFIX:
+        row = state.storage.fetch_one("SELECT key_hash, role, name FROM api_keys WHERE key_id = ?", (parts[1],))
+        if row is not None and hmac.compare_digest(hash_secret(parts[2]), row[0]):
+            return Caller(parts[1], row[1], row[2])
+    raise ApiError(401, "unauthorized", "invalid API key")
+
+
+def rate_limit(request: Request, caller: Caller | None) -> None:
+    """429 when the caller (key, else client address) is over its budget."""
+    identity = caller.key_id if caller else f"addr:{request.client.host if request.client else 'unknown'}"
+    if not state_of(request).limiter.allow(identity):
+        raise ApiError(429, "rate_limited", "too many requests for this API key; slow down")
+
+
+def require(request: Request, *roles: str) -> Caller:
+    """Authenticate, rate-limit and check the caller's role (admin may do everything)."""
+    caller = authenticate(request)
+    if caller is None:
+        raise ApiError(401, "unauthorized", "this endpoint needs an API key (Authorization: Bearer <key>)")
+    rate_limit(request, caller)
+    if caller.role != "admin" and caller.role not in roles:
+        raise ApiError(403, "forbidden", f"a {caller.role} key cannot do this; needs {' or '.join(roles)}")
+    return caller

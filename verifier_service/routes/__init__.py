@@ -1,0 +1,1 @@
+"""Routers of API v1, one module per resource."""

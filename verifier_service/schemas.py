@@ -1,0 +1,179 @@
+"""Request and response models of API v1 (strict: unknown fields are rejected)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Decimal = str | int
+FieldElement = str
+IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+
+
+class Strict(BaseModel):
+    """Base: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(Strict):
+    """What went wrong."""
+
+    code: str
+    message: str
+    details: list[dict] | None = None
+
+
+class ErrorResponse(Strict):
+    """Every 4xx body."""
+
+    error: ErrorDetail
+
+
+class CircuitRegistration(Strict):
+    """Register the verification key of a circuit (snarkjs verification_key.json)."""
+
+    circuit_id: str = Field(pattern=r"^cross-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}$", examples=["cross-n64-k8"])
+    verification_key: dict
+
+
+class CircuitInfo(Strict):
+    """A registered circuit."""
+
+    circuit_id: str
+    num_public: int
+    vk_digest: str
+    registered_at: str
+
+
+class AssetIn(Strict):
+    """A collateral asset quote."""
+
+    asset: str = Field(min_length=1, max_length=128)
+    price: Decimal
+    haircut: Decimal
+
+
+class InstrumentIn(Strict):
+    """An instrument quote."""
+
+    instrument: str = Field(min_length=1, max_length=128)
+    mark_price: Decimal
+    maintenance_rate: Decimal
+    contract_size: Decimal
+
+
+class SnapshotIn(Strict):
+    """A venue snapshot, in the README's format."""
+
+    snapshot_id: str = Field(pattern=IDENTIFIER)
+    venue: str = Field(min_length=1, max_length=128)
+    timestamp: str = Field(max_length=64)
+    assets: list[AssetIn] = Field(max_length=1024)
+    instruments: list[InstrumentIn] = Field(max_length=1024)
+
+
+class SnapshotInfo(Strict):
+    """A stored snapshot."""
+
+    snapshot_id: str
+    venue: str
+    digest: str
+    published_at: str
+    document: dict
+
+
+class ProofJson(BaseModel):
+    """snarkjs proof.json (protocol and curve optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    pi_a: list[str] = Field(min_length=3, max_length=3)
+    pi_b: list[list[str]] = Field(min_length=3, max_length=3)
+    pi_c: list[str] = Field(min_length=3, max_length=3)
+    protocol: str | None = None
+    curve: str | None = None
+
+
+class VerifyRequest(Strict):
+    """Check a proof against the service's own copy of a snapshot; give proof or proof_b64."""
+
+    circuit_id: str = Field(max_length=64)
+    snapshot_id: str = Field(max_length=128)
+    commitment: FieldElement = Field(max_length=100, description="decimal or 0x-hex field element")
+    context: FieldElement = Field(max_length=100, description="the verifier's challenge or epoch")
+    proof: ProofJson | None = None
+    proof_b64: str | None = Field(default=None, max_length=400, description="base64 of the 192-byte proof")
+
+
+class VerifyResult(Strict):
+    """The verdict and its durable receipt."""
+
+    valid: bool
+    reason: str
+    receipt_id: str
+    checked_at: str
+    circuit_id: str
+    snapshot_id: str
+    commitment: str
+    context: str
+    input_digest: str
+
+
+class Receipt(VerifyResult):
+    """What was checked, the result and a digest of the inputs."""
+
+    proof_hex: str
+
+
+class BatchItemIn(Strict):
+    """One proof of a batch."""
+
+    id: str | None = Field(default=None, max_length=128)
+    commitment: FieldElement = Field(max_length=100)
+    context: FieldElement = Field(max_length=100)
+    proof: ProofJson | None = None
+    proof_b64: str | None = Field(default=None, max_length=400)
+
+
+class VerifyBatchRequest(Strict):
+    """Many proofs against one circuit and snapshot."""
+
+    circuit_id: str = Field(max_length=64)
+    snapshot_id: str = Field(max_length=128)
+    items: list[BatchItemIn] = Field(max_length=100_000)
+
+
+class BatchItemResult(Strict):
+    """One item's verdict (error set for malformed items; receipt only for well-formed ones)."""
+
+    index: int
+    id: str | None
+    valid: bool
+    error: str | None
+    receipt_id: str | None
+
+
+class VerifyBatchResult(Strict):
+    """Verdicts in request order."""
+
+    valid: int
+    invalid: int
+    malformed: int
+    results: list[BatchItemResult]
+
+
+class KeyRequest(Strict):
+    """Create an API key."""
+
+    role: Literal["venue", "verifier"]
+    name: str = Field(min_length=1, max_length=128)
+
+
+class KeyCreated(Strict):
+    """The new key; the token is shown only once."""
+
+    key_id: str
+    role: str
+    name: str
+    token: str

@@ -1,0 +1,29 @@
+"""Service settings from the environment (prefix ZKMARGIN_) or explicit arguments."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of one service process."""
+
+    model_config = SettingsConfigDict(env_prefix="ZKMARGIN_", extra="ignore")
+
+    database_url: str = "sqlite:///zkmargin-verifier.db"
+    """sqlite:///path (WAL, created on first start) or postgresql://user:pass@host/db (shared by workers)."""
+    admin_key: str = ""
+    """Bootstrap admin API key; empty disables admin endpoints."""
+    verify_requires_key: bool = False
+    """Whether POST /v1/verify needs an API key (any role)."""
+    max_body_bytes: int = 256 * 1024
+    rate_limit_per_minute: int = 600
+    """Requests per minute per API key (or per client address without a key), per worker process."""
+    worker_threads: int = max(1, os.cpu_count() or 1)
+    """Threads for CPU-bound verification (the curve library releases the GIL)."""
+    backend: str | None = None
+    """Curve backend name; None means $ZKMARGIN_BACKEND or arkworks."""
+    max_batch_items: int = 1000
+    """Largest POST /v1/verify/batch request."""
