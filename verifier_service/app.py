@@ -97,6 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # noqa: ANN202
+        # A server may start the same app again after a shutdown (tests do): renew the pool.
+        if getattr(state.pool, "_shutdown", False):
+            state.pool = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="verify")
         yield
         state.pool.shutdown(wait=False, cancel_futures=True)
 
