@@ -1,0 +1,132 @@
+"""Throughput and latency of POST /v1/verify on a real uvicorn server on loopback.
+
+Starts `python -m verifier_service` (SQLite, fsync on every receipt), registers
+cross-n64-k8, publishes a snapshot, then sends --requests verifications from
+--concurrency concurrent clients (one asyncio process on the same machine, so
+the client's CPU counts against the 2 cores too). Prints a table, writes JSON.
+
+Usage: python bench/service.py [--requests 2000] [--concurrency 16] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from circuits.cross import CrossMarginCircuit, prove_account  # noqa: E402
+from cross import market  # noqa: E402
+from zkmargin.backends import get_backend  # noqa: E402
+from zkmargin.groth16 import setup  # noqa: E402
+from zkmargin.groth16.serialization import proof_to_json, vk_to_json  # noqa: E402
+from zkmargin.margin.models import snapshot_to_json  # noqa: E402
+
+ADMIN = "bench-admin"
+
+
+def free_port() -> int:
+    """An unused TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def load(base: str, body: dict, requests: int, concurrency: int) -> tuple[list[float], list[int], float]:
+    """Send requests with concurrency workers; (latencies s, statuses, wall s)."""
+    latencies: list[float] = []
+    statuses: list[int] = []
+    counter = iter(range(requests))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            for _ in counter:
+                started = time.perf_counter()
+                response = await client.post("/v1/verify", json=body)
+                latencies.append(time.perf_counter() - started)
+                statuses.append(response.status_code)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, statuses, time.perf_counter() - started
+
+
+def main() -> None:
+    """Run the server, load it, print and write the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "service.json")
+    args = parser.parse_args()
+    backend = get_backend("arkworks")
+    circuit = CrossMarginCircuit(64, 8)
+    snapshot, account = market(64, 8, random.Random(5))
+    pk = setup(circuit.compile(), backend=backend)
+    proof, public = prove_account(circuit, pk, account, snapshot, 42, 7, backend)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    database = Path(tempfile.mkdtemp()) / "bench.db"
+    env = {**os.environ, "ZKMARGIN_ADMIN_KEY": ADMIN, "ZKMARGIN_RATE_LIMIT_PER_MINUTE": str(10**9)}
+    server = subprocess.Popen([sys.executable, "-m", "verifier_service", "--port", str(port), "--workers",
+                               str(args.workers), "--database-url", f"sqlite:///{database}"], env=env)
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        venue = httpx.post(f"{base}/v1/keys", json={"role": "venue", "name": "bench"}, headers=admin).json()["token"]
+        httpx.post(f"{base}/v1/circuits", json={"circuit_id": circuit.circuit_id,
+                                               "verification_key": vk_to_json(pk.vk, backend, alphabeta=[])},
+                   headers=admin).raise_for_status()
+        httpx.post(f"{base}/v1/snapshots", json=snapshot_to_json(snapshot),
+                   headers={"Authorization": f"Bearer {venue}"}).raise_for_status()
+        body = {"circuit_id": circuit.circuit_id, "snapshot_id": snapshot.snapshot_id,
+                "commitment": str(public.commitment), "context": "7", "proof": proof_to_json(proof, backend)}
+        asyncio.run(load(base, body, 50, args.concurrency))  # warm both workers' caches
+        latencies, statuses, wall = asyncio.run(load(base, body, args.requests, args.concurrency))
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    ok = sum(1 for s in statuses if s == 200)
+    quantiles = statistics.quantiles(latencies, n=100)
+    row = {
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        "server_workers": args.workers,
+        "ok": ok,
+        "throughput_per_s": args.requests / wall,
+        "p50_ms": quantiles[49] * 1000,
+        "p99_ms": quantiles[98] * 1000,
+        "max_ms": max(latencies) * 1000,
+        "public_inputs": circuit.num_public,
+    }
+    print(f"{'requests':>8} {'conc':>5} {'workers':>7} {'ok':>6} {'verif/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+    print(f"{args.requests:>8} {args.concurrency:>5} {args.workers:>7} {ok:>6} {row['throughput_per_s']:>8.1f} "
+          f"{row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} {row['max_ms']:>7.1f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), **row}, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
