@@ -107,83 +107,36 @@ class CrossMarginCircuit:
     @property
     def circuit_id(self) -> str:
         """Stable name of this statement and capacity, used for key caches and registries."""
-        return f"cross-n{self.n_positions}-k{self.n_collateral}"
+        return f"{self.model}-n{self.n_positions}-k{self.n_collateral}"
 
     @property
     def num_public(self) -> int:
         """Number of public inputs."""
         return len(PUBLIC_HEADER) + 3 * self.n_positions + 2 * self.n_collateral
 
+    model = "cross"
+
     def synthesize(
         self, cs: ConstraintSystem, public: CrossPublic | None = None, witness: CrossWitness | None = None
     ) -> None:
         """Add the statement's variables and constraints to cs (values when both are given)."""
-        n, k = self.n_positions, self.n_collateral
-        with_values = cs.has_values
-        if with_values and (public is None or witness is None):
-            raise CircuitError("proving needs both public inputs and a witness")
-
-        def pv(seq_name: str, i: int) -> int | None:
-            return getattr(public, seq_name)[i] if with_values else None
-
-        def wv(seq_name: str, i: int) -> int | None:
-            return getattr(witness, seq_name)[i] if with_values else None
-
-        commitment = cs.public_input("commitment", public.commitment if with_values else None)
-        cs.public_input("context", public.context if with_values else None)
-        marks, rates, sizes = [], [], []
-        for i in range(n):
-            marks.append(cs.public_input(f"mark_price_e8[{i}]", pv("mark_prices_e8", i)))
-            rates.append(cs.public_input(f"maintenance_rate_e8[{i}]", pv("maintenance_rates_e8", i)))
-            sizes.append(cs.public_input(f"contract_size_e8[{i}]", pv("contract_sizes_e8", i)))
-        prices, haircuts = [], []
-        for j in range(k):
-            prices.append(cs.public_input(f"asset_price_e8[{j}]", pv("asset_prices_e8", j)))
-            haircuts.append(cs.public_input(f"haircut_e8[{j}]", pv("haircuts_e8", j)))
-
+        inputs = allocate_public_inputs(cs, self, public, witness)
+        wv = inputs.witness_value
         equity = cs.constant(0)
         maintenance = cs.constant(0)
         packed: list[LinearCombination] = []
-        for i in range(n):
+        for i in range(self.n_positions):
             with cs.namespace(f"positions[{i}]"):
                 q = cs.private_input("quantity_e8", wv("quantities_e8", i))
                 entry = cs.private_input("entry_price_e8", wv("entry_prices_e8", i))
-                q_bits = assert_signed(cs, q, VALUE_BITS, "quantity_range")
-                assert_unsigned(cs, entry, VALUE_BITS, "entry_range")
-                # Top bit of q + 2^63 is 1 exactly when q >= 0.
-                sign = q_bits[-1] * 2 - 1
-                q_size = cs.mul(q, sizes[i], "q_times_size")
-                abs_q_size = cs.mul(q_size, sign, "abs_q_times_size")
-                upnl = cs.mul(q_size, marks[i] - entry, "upnl")
-                notional = cs.mul(abs_q_size, marks[i], "notional")
-                maint = cs.mul(notional, rates[i], "maintenance")
+                upnl, maint = position_terms(cs, q, entry, inputs.marks[i], inputs.rates[i], inputs.sizes[i])
                 equity = equity + upnl * SCALE_E8
                 maintenance = maintenance + maint
                 packed.append(q + QUANTITY_OFFSET + entry * (1 << 64))
-        amounts = []
-        for j in range(k):
-            with cs.namespace(f"collateral[{j}]"):
-                amount = cs.private_input("amount_e8", wv("amounts_e8", j))
-                assert_unsigned(cs, amount, VALUE_BITS, "amount_range")
-                value = cs.mul(amount, prices[j], "amount_times_price")
-                value = cs.mul(value, cs.constant(SCALE_E8) - haircuts[j], "after_haircut")
-                equity = equity + value * SCALE_E8
-                amounts.append(amount)
-        for start in range(0, k, AMOUNTS_PER_ELEMENT):
-            chunk = amounts[start : start + AMOUNTS_PER_ELEMENT]
-            element = cs.constant(0)
-            for offset, amount in enumerate(chunk):
-                element = element + amount * (1 << (64 * offset))
-            packed.append(element)
-        salt = cs.private_input("salt", witness.salt if with_values else None)
-        packed.append(salt)
-        with cs.namespace("commitment"):
-            digest = poseidon_hash_gadget(cs, packed, commitment_domain_tag(n, k))
-            cs.assert_equal(digest, commitment, "opens")
+        collateral_value = collateral_terms(cs, inputs, packed)
+        open_commitment(cs, inputs, packed, commitment_domain_tag(self.n_positions, self.n_collateral))
         with cs.namespace("solvency"):
-            slack = cs.alloc("slack", (lambda: (equity - maintenance).value) if with_values else None)
-            cs.assert_equal(slack, equity - maintenance, "slack_definition")
-            assert_unsigned(cs, slack, SLACK_BITS, "equity_covers_maintenance")
+            assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
 
     @functools.cache
     def compile(self) -> CompiledR1CS:
@@ -254,6 +207,10 @@ class CrossMarginCircuit:
         """The commitment this witness opens."""
         return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt)
 
+    def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
+        """Raise MarginCallError when this model's reference engine says margin call."""
+        require_healthy(account, snapshot)
+
 
 def require_healthy(account: Account, snapshot: Snapshot) -> None:
     """Raise MarginCallError (with both figures) when the reference engine says margin call."""
@@ -305,7 +262,7 @@ def prove_account(
 
     from zkmargin.groth16 import prove
 
-    require_healthy(account, snapshot)
+    circuit.require_healthy(account, snapshot)
     started = time.perf_counter()
     witness = circuit.witness(account, snapshot, salt)
     public = circuit.public_inputs(snapshot, circuit.commitment(witness), context)
@@ -336,13 +293,118 @@ def verify_account_proof(
     return verify(vk, public.as_list(), proof, backend)
 
 
+# ----- building blocks shared by the margin statements ---------------------------
+@dataclass
+class AllocatedInputs:
+    """Public-input variables of a margin statement, plus accessors for witness values."""
+
+    commitment: LinearCombination
+    marks: list[LinearCombination]
+    rates: list[LinearCombination]
+    sizes: list[LinearCombination]
+    prices: list[LinearCombination]
+    haircuts: list[LinearCombination]
+    witness: object | None
+
+    def witness_value(self, name: str, i: int | None = None) -> int | None:
+        """A witness field (element i of a sequence), or None when there are no values."""
+        if self.witness is None:
+            return None
+        value = getattr(self.witness, name)
+        return value if i is None else value[i]
+
+
+def allocate_public_inputs(cs: ConstraintSystem, circuit: CrossMarginCircuit, public, witness) -> AllocatedInputs:  # noqa: ANN001
+    """commitment, context, (mark, rate, size) per instrument slot, (price, haircut) per asset slot."""
+    with_values = cs.has_values
+    if with_values and (public is None or witness is None):
+        raise CircuitError("proving needs both public inputs and a witness")
+
+    def pv(name: str, i: int) -> int | None:
+        return getattr(public, name)[i] if with_values else None
+
+    commitment = cs.public_input("commitment", public.commitment if with_values else None)
+    cs.public_input("context", public.context if with_values else None)
+    marks, rates, sizes = [], [], []
+    for i in range(circuit.n_positions):
+        marks.append(cs.public_input(f"mark_price_e8[{i}]", pv("mark_prices_e8", i)))
+        rates.append(cs.public_input(f"maintenance_rate_e8[{i}]", pv("maintenance_rates_e8", i)))
+        sizes.append(cs.public_input(f"contract_size_e8[{i}]", pv("contract_sizes_e8", i)))
+    prices, haircuts = [], []
+    for j in range(circuit.n_collateral):
+        prices.append(cs.public_input(f"asset_price_e8[{j}]", pv("asset_prices_e8", j)))
+        haircuts.append(cs.public_input(f"haircut_e8[{j}]", pv("haircuts_e8", j)))
+    return AllocatedInputs(commitment, marks, rates, sizes, prices, haircuts, witness if with_values else None)
+
+
+def position_terms(cs: ConstraintSystem, q, entry, mark, rate, size):  # noqa: ANN001, ANN201
+    """Range-check q (signed 64) and entry (64); return (upnl_e24, maintenance_e32). 135 constraints."""
+    q_bits = assert_signed(cs, q, VALUE_BITS, "quantity_range")
+    assert_unsigned(cs, entry, VALUE_BITS, "entry_range")
+    # Top bit of q + 2^63 is 1 exactly when q >= 0.
+    sign = q_bits[-1] * 2 - 1
+    q_size = cs.mul(q, size, "q_times_size")
+    abs_q_size = cs.mul(q_size, sign, "abs_q_times_size")
+    upnl = cs.mul(q_size, mark - entry, "upnl")
+    notional = cs.mul(abs_q_size, mark, "notional")
+    return upnl, cs.mul(notional, rate, "maintenance")
+
+
+def collateral_terms(cs: ConstraintSystem, inputs: AllocatedInputs, packed: list[LinearCombination]) -> LinearCombination:
+    """Range-check the amounts, append their packed elements; return sum of haircut values (scale 1e32)."""
+    total = cs.constant(0)
+    amounts = []
+    for j in range(len(inputs.prices)):
+        with cs.namespace(f"collateral[{j}]"):
+            amount = cs.private_input("amount_e8", inputs.witness_value("amounts_e8", j))
+            assert_unsigned(cs, amount, VALUE_BITS, "amount_range")
+            total = total + haircut_value(cs, amount, inputs.prices[j], inputs.haircuts[j])
+            amounts.append(amount)
+    for start in range(0, len(amounts), AMOUNTS_PER_ELEMENT):
+        element = cs.constant(0)
+        for offset, amount in enumerate(amounts[start : start + AMOUNTS_PER_ELEMENT]):
+            element = element + amount * (1 << (64 * offset))
+        packed.append(element)
+    return total
+
+
+def haircut_value(cs: ConstraintSystem, amount, price, haircut) -> LinearCombination:  # noqa: ANN001
+    """amount * price * (1e8 - haircut) * 1e8 (scale 1e32). 2 constraints."""
+    value = cs.mul(amount, price, "amount_times_price")
+    return cs.mul(value, cs.constant(SCALE_E8) - haircut, "after_haircut") * SCALE_E8
+
+
+def open_commitment(cs: ConstraintSystem, inputs: AllocatedInputs, packed: list[LinearCombination], tag: int) -> None:
+    """Append the salt and enforce Poseidon(packed, salt) == the public commitment."""
+    salt = cs.private_input("salt", inputs.witness_value("salt"))
+    with cs.namespace("commitment"):
+        digest = poseidon_hash_gadget(cs, [*packed, salt], tag)
+        cs.assert_equal(digest, inputs.commitment, "opens")
+
+
+def assert_covers(cs: ConstraintSystem, equity: LinearCombination, requirement: LinearCombination, bits: int,
+                  label: str) -> None:
+    """equity - requirement in [0, 2^bits): the caller's overflow argument bounds |equity - requirement| < r - 2^bits."""
+    slack = cs.alloc("slack", (lambda: (equity - requirement).value) if cs.has_values else None)
+    cs.assert_equal(slack, equity - requirement, "slack_definition")
+    assert_unsigned(cs, slack, bits, label)
+
+
+
 DEFAULT_CIRCUIT_ID = "cross-n64-k8"
-_CIRCUIT_ID = re.compile(r"cross-n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})")
+_CIRCUIT_ID = re.compile(r"(cross|isolated)-n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})")
 
 
 def circuit_from_id(circuit_id: str) -> CrossMarginCircuit:
-    """Parse 'cross-n<N>-k<K>'; raises CircuitError on anything else."""
+    """Parse '<model>-n<N>-k<K>' (model: cross or isolated); raises CircuitError on anything else."""
     match = _CIRCUIT_ID.fullmatch(circuit_id or "")
     if not match:
-        raise CircuitError(f"unknown circuit {circuit_id!r}; expected cross-n<N>-k<K>, e.g. {DEFAULT_CIRCUIT_ID}")
-    return CrossMarginCircuit(int(match.group(1)), int(match.group(2)))
+        raise CircuitError(
+            f"unknown circuit {circuit_id!r}; expected <model>-n<N>-k<K> with model cross or isolated, "
+            f"e.g. {DEFAULT_CIRCUIT_ID}")
+    model, n, k = match.group(1), int(match.group(2)), int(match.group(3))
+    if model == "isolated":
+        from circuits.isolated import IsolatedMarginCircuit
+
+        return IsolatedMarginCircuit(n, k)
+    return CrossMarginCircuit(n, k)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -17,10 +18,25 @@ OPENING_FORMAT = "zkmargin-opening/1"
 
 account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
 snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
-circuit_option = click.option(
-    "--circuit", "circuit_id", default=DEFAULT_CIRCUIT_ID, show_default=True,
-    help="Statement and capacity: cross-n<positions>-k<collateral assets>.",
-)
+MODELS = ("cross", "isolated")
+
+
+def circuit_option(command):  # noqa: ANN001, ANN201
+    """--circuit <model>-n<N>-k<K> and --model <model>, merged into one circuit_id argument."""
+
+    @functools.wraps(command)
+    def merged(*args, circuit_id: str, model: str | None, **kwargs):  # noqa: ANN202
+        if model is not None:
+            _, _, capacity = circuit_id.partition("-")
+            circuit_id = f"{model}-{capacity}"
+        return command(*args, circuit_id=circuit_id, **kwargs)
+
+    merged = click.option("--model", type=click.Choice(MODELS), default=None,
+                          help="Margin model (overrides the model part of --circuit).")(merged)
+    return click.option(
+        "--circuit", "circuit_id", default=DEFAULT_CIRCUIT_ID, show_default=True,
+        help="Statement and capacity: <model>-n<positions>-k<collateral assets>.",
+    )(merged)
 
 
 def render_report(report_json: dict) -> str:
@@ -30,11 +46,13 @@ def render_report(report_json: dict) -> str:
         f"equity:       {report_json['equity']}",
         f"maintenance:  {report_json['maintenance']}",
         f"excess:       {report_json['excess']}",
-        f"margin ratio: {report_json['margin_ratio'] if report_json['margin_ratio'] is not None else 'n/a (equity <= 0)'}",
+        f"margin ratio: {report_json['margin_ratio'] if report_json['margin_ratio'] is not None else 'n/a'}",
     ]
+    if report_json.get("failure"):
+        lines.append(f"failing check: {report_json['failure']}")
     for position in report_json.get("positions", []):
         lines.append(
-            f"  {position['instrument']:<14} qty {position['quantity']:>14}  "
+            f"  {position['instrument']:<14} qty {position.get('quantity', 'isolated'):>14}  "
             f"upnl {position['upnl']:>18}  maintenance {position['maintenance']:>16}"
         )
     return "\n".join(lines)
@@ -43,13 +61,21 @@ def render_report(report_json: dict) -> str:
 @click.command()
 @account_argument
 @snapshot_argument
+@click.option("--model", type=click.Choice(MODELS), default="cross", show_default=True, help="Margin model.")
 @json_option
-def margin(account_path: Path, snapshot_path: Path, as_json: bool) -> None:
+def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -> None:
     """Compute equity, maintenance margin and status of ACCOUNT under SNAPSHOT (exit 1 on margin call)."""
-    report = compute_margin(load_account(account_path), load_snapshot(snapshot_path))
-    report_json = report_to_json(report)
+    account, snapshot = load_account(account_path), load_snapshot(snapshot_path)
+    if model == "isolated":
+        from zkmargin.margin.isolated import compute_isolated_margin, isolated_report_to_json
+
+        isolated = compute_isolated_margin(account, snapshot)
+        healthy, report_json = isolated.healthy, isolated_report_to_json(isolated)
+    else:
+        report = compute_margin(account, snapshot)
+        healthy, report_json = report.healthy, report_to_json(report)
     emit(as_json, report_json, render_report(report_json))
-    if not report.healthy:
+    if not healthy:
         raise SystemExit(EXIT_NO)
 
 

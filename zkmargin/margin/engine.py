@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, localcontext
 
 from zkmargin.margin.fixed_point import SCALE_E8, format_e8, format_scaled
-from zkmargin.margin.models import Account, Snapshot, validate_account_against_snapshot
+from zkmargin.margin.models import Account, Snapshot, reject_isolated, validate_account_against_snapshot
 
 VALUE_DECIMALS = 32
 RATIO_DECIMALS = 8
@@ -92,6 +92,7 @@ def margin_ratio(maintenance: int, equity: int) -> Decimal | None:
 def compute_margin(account: Account, snapshot: Snapshot) -> MarginReport:
     """Cross-margin report of account under snapshot (unknown assets or instruments are errors)."""
     validate_account_against_snapshot(account, snapshot)
+    reject_isolated(account, "cross")
     assets = {a.asset: a for a in snapshot.assets}
     instruments = {q.instrument: q for q in snapshot.instruments}
     collateral = []

@@ -35,11 +35,19 @@ class Collateral:
 
 @dataclass(frozen=True)
 class Position:
-    """A derivatives position: signed quantity in contracts, entry price."""
+    """A derivatives position: signed quantity in contracts, entry price, optional isolated collateral."""
 
     instrument: str
     quantity_e8: int
     entry_price_e8: int
+    isolated_asset: str | None = None
+    """The asset of the position's own collateral when it is margined in isolation, else None."""
+    isolated_amount_e8: int = 0
+
+    @property
+    def is_isolated(self) -> bool:
+        """True when the position carries its own collateral (the isolated margin model)."""
+        return self.isolated_asset is not None
 
 
 @dataclass(frozen=True)
@@ -128,11 +136,18 @@ def parse_account(obj: Any) -> Account:
     positions = []
     for i, item in enumerate(_list(doc["positions"], "positions")):
         field = f"positions[{i}]"
-        entry = _object(item, field, ("instrument", "quantity", "entry_price"))
+        entry = _object(item, field, ("instrument", "quantity", "entry_price"), ("isolated",))
+        isolated_asset, isolated_amount = None, 0
+        if "isolated" in entry:
+            allocation = _object(entry["isolated"], f"{field}.isolated", ("asset", "amount"))
+            isolated_asset = _identifier(allocation["asset"], f"{field}.isolated.asset")
+            isolated_amount = parse_e8(allocation["amount"], f"{field}.isolated.amount", 0, UNSIGNED_MAX_E8)
         positions.append(Position(
             _identifier(entry["instrument"], f"{field}.instrument"),
             parse_e8(entry["quantity"], f"{field}.quantity", SIGNED_MIN_E8, SIGNED_MAX_E8),
             parse_e8(entry["entry_price"], f"{field}.entry_price", 0, UNSIGNED_MAX_E8),
+            isolated_asset,
+            isolated_amount,
         ))
     _unique([c.asset for c in collateral], "collateral", "asset")
     _unique([p.instrument for p in positions], "positions", "instrument")
@@ -218,11 +233,19 @@ def account_to_json(account: Account) -> dict:
     return {
         "account_id": account.account_id,
         "collateral": [{"asset": c.asset, "amount": format_e8(c.amount_e8)} for c in account.collateral],
-        "positions": [
-            {"instrument": p.instrument, "quantity": format_e8(p.quantity_e8), "entry_price": format_e8(p.entry_price_e8)}
-            for p in account.positions
-        ],
+        "positions": [_position_to_json(p) for p in account.positions],
     }
+
+
+def _position_to_json(position: Position) -> dict:
+    out = {
+        "instrument": position.instrument,
+        "quantity": format_e8(position.quantity_e8),
+        "entry_price": format_e8(position.entry_price_e8),
+    }
+    if position.is_isolated:
+        out["isolated"] = {"asset": position.isolated_asset, "amount": format_e8(position.isolated_amount_e8)}
+    return out
 
 
 def snapshot_to_json(snapshot: Snapshot) -> dict:
@@ -258,13 +281,26 @@ def validate_account_against_snapshot(account: Account, snapshot: Snapshot) -> N
     for i, p in enumerate(account.positions):
         if p.instrument not in instruments:
             raise FormatError(f"positions[{i}].instrument: {p.instrument!r} is not in snapshot {snapshot.snapshot_id!r}")
+        if p.is_isolated and p.isolated_asset not in assets:
+            raise FormatError(
+                f"positions[{i}].isolated.asset: {p.isolated_asset!r} is not in snapshot {snapshot.snapshot_id!r}")
+
+
+def reject_isolated(account: Account, model: str) -> None:
+    """Models with one pool refuse isolated positions instead of silently pooling their collateral."""
+    for i, p in enumerate(account.positions):
+        if p.is_isolated:
+            raise FormatError(f"positions[{i}].isolated: the {model} model has no isolated positions; use --model isolated")
 
 
 def slot_layout(
-    account: Account, snapshot: Snapshot, n_positions: int | None = None, n_collateral: int | None = None
+    account: Account, snapshot: Snapshot, n_positions: int | None = None, n_collateral: int | None = None,
+    allow_isolated: bool = False,
 ) -> tuple[list[int], list[int], list[int]]:
     """(quantities_e8, entry_prices_e8, amounts_e8) in the snapshot's order, zero-padded to the capacities."""
     validate_account_against_snapshot(account, snapshot)
+    if not allow_isolated:
+        reject_isolated(account, "cross")
     n_positions = len(snapshot.instruments) if n_positions is None else n_positions
     n_collateral = len(snapshot.assets) if n_collateral is None else n_collateral
     if n_positions < len(snapshot.instruments) or n_collateral < len(snapshot.assets):
