@@ -121,15 +121,12 @@ class CrossMarginCircuit:
     ) -> None:
         """Add the statement's variables and constraints to cs (values when both are given)."""
         inputs = allocate_public_inputs(cs, self, public, witness)
-        wv = inputs.witness_value
         equity = cs.constant(0)
         maintenance = cs.constant(0)
         packed: list[LinearCombination] = []
         for i in range(self.n_positions):
             with cs.namespace(f"positions[{i}]"):
-                q = cs.private_input("quantity_e8", wv("quantities_e8", i))
-                entry = cs.private_input("entry_price_e8", wv("entry_prices_e8", i))
-                upnl, maint = position_terms(cs, q, entry, inputs.marks[i], inputs.rates[i], inputs.sizes[i])
+                q, entry, upnl, maint = position_terms(cs, inputs, i)
                 equity = equity + upnl * SCALE_E8
                 maintenance = maintenance + maint
                 packed.append(q + QUANTITY_OFFSET + entry * (1 << 64))
@@ -337,8 +334,14 @@ def allocate_public_inputs(cs: ConstraintSystem, circuit: CrossMarginCircuit, pu
     return AllocatedInputs(commitment, marks, rates, sizes, prices, haircuts, witness if with_values else None)
 
 
-def position_terms(cs: ConstraintSystem, q, entry, mark, rate, size):  # noqa: ANN001, ANN201
-    """Range-check q (signed 64) and entry (64); return (upnl_e24, maintenance_e32). 135 constraints."""
+def position_terms(cs: ConstraintSystem, inputs: AllocatedInputs, i: int):  # noqa: ANN201
+    """Slot i's quantity and entry (range-checked: signed 64 / 64 bits) and its (upnl_e24, maintenance_e32).
+
+    Returns (q, entry, upnl, maintenance); 135 constraints.
+    """
+    q = cs.private_input("quantity_e8", inputs.witness_value("quantities_e8", i))
+    entry = cs.private_input("entry_price_e8", inputs.witness_value("entry_prices_e8", i))
+    mark, rate, size = inputs.marks[i], inputs.rates[i], inputs.sizes[i]
     q_bits = assert_signed(cs, q, VALUE_BITS, "quantity_range")
     assert_unsigned(cs, entry, VALUE_BITS, "entry_range")
     # Top bit of q + 2^63 is 1 exactly when q >= 0.
@@ -347,7 +350,7 @@ def position_terms(cs: ConstraintSystem, q, entry, mark, rate, size):  # noqa: A
     abs_q_size = cs.mul(q_size, sign, "abs_q_times_size")
     upnl = cs.mul(q_size, mark - entry, "upnl")
     notional = cs.mul(abs_q_size, mark, "notional")
-    return upnl, cs.mul(notional, rate, "maintenance")
+    return q, entry, upnl, cs.mul(notional, rate, "maintenance")
 
 
 def collateral_terms(cs: ConstraintSystem, inputs: AllocatedInputs, packed: list[LinearCombination]) -> LinearCombination:

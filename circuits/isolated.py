@@ -83,9 +83,7 @@ class IsolatedMarginCircuit(CrossMarginCircuit):
         packed: list[LinearCombination] = []
         for i in range(self.n_positions):
             with cs.namespace(f"positions[{i}]"):
-                q = cs.private_input("quantity_e8", wv("quantities_e8", i))
-                entry = cs.private_input("entry_price_e8", wv("entry_prices_e8", i))
-                upnl, maint = position_terms(cs, q, entry, inputs.marks[i], inputs.rates[i], inputs.sizes[i])
+                q, entry, upnl, maint = position_terms(cs, inputs, i)
                 flag = cs.private_input("isolated", wv("isolated_flags", i))
                 cs.assert_bool(flag, "isolated_bool")
                 amount = cs.private_input("isolated_amount_e8", wv("isolated_amounts_e8", i))

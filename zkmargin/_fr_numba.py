@@ -48,6 +48,31 @@ def _mont_limbs(value: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _reduce_once(x, overflow, out, p):  # noqa: ANN001, ANN202
+    """out = x - p if x >= p (or the value overflowed the limbs), else x; x < 2p."""
+    geq = overflow
+    if not geq:
+        geq = True
+        for j in range(LIMBS - 1, -1, -1):
+            if x[j] != p[j]:
+                geq = x[j] > p[j]
+                break
+    if geq:
+        borrow = np.uint64(0)
+        for j in range(LIMBS):
+            sub = p[j] + borrow
+            if x[j] >= sub:
+                out[j] = x[j] - sub
+                borrow = np.uint64(0)
+            else:
+                out[j] = x[j] + (np.uint64(1) << np.uint64(32)) - sub
+                borrow = np.uint64(1)
+    else:
+        for j in range(LIMBS):
+            out[j] = x[j]
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _mont_mul(a, b, out, p, n0inv, t):  # noqa: ANN001, ANN202
     # CIOS Montgomery multiplication on 32-bit limbs; t is LIMBS + 2 words of scratch
     # (allocating it here would cost a heap allocation per multiplication).
@@ -76,26 +101,7 @@ def _mont_mul(a, b, out, p, n0inv, t):  # noqa: ANN001, ANN202
         t[LIMBS - 1] = tmp & mask
         t[LIMBS] = t[LIMBS + 1] + (tmp >> shift)
     # t < 2p: subtract p once if t >= p.
-    geq = t[LIMBS] != 0
-    if not geq:
-        geq = True
-        for j in range(LIMBS - 1, -1, -1):
-            if t[j] != p[j]:
-                geq = t[j] > p[j]
-                break
-    if geq:
-        borrow = np.uint64(0)
-        for j in range(LIMBS):
-            sub = p[j] + borrow
-            if t[j] >= sub:
-                out[j] = t[j] - sub
-                borrow = np.uint64(0)
-            else:
-                out[j] = t[j] + (np.uint64(1) << shift) - sub
-                borrow = np.uint64(1)
-    else:
-        for j in range(LIMBS):
-            out[j] = t[j]
+    _reduce_once(t, t[LIMBS] != 0, out, p)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -107,26 +113,7 @@ def _add_mod(a, b, out, p, s):  # noqa: ANN001, ANN202
         tmp = a[j] + b[j] + carry
         s[j] = tmp & mask
         carry = tmp >> shift
-    geq = carry != 0
-    if not geq:
-        geq = True
-        for j in range(LIMBS - 1, -1, -1):
-            if s[j] != p[j]:
-                geq = s[j] > p[j]
-                break
-    if geq:
-        borrow = np.uint64(0)
-        for j in range(LIMBS):
-            sub = p[j] + borrow
-            if s[j] >= sub:
-                out[j] = s[j] - sub
-                borrow = np.uint64(0)
-            else:
-                out[j] = s[j] + (np.uint64(1) << shift) - sub
-                borrow = np.uint64(1)
-    else:
-        for j in range(LIMBS):
-            out[j] = s[j]
+    _reduce_once(s, carry != 0, out, p)
 
 
 @njit(cache=True, nogil=True, inline="always")
