@@ -395,17 +395,23 @@ def assert_covers(cs: ConstraintSystem, equity: LinearCombination, requirement: 
 
 
 DEFAULT_CIRCUIT_ID = "cross-n64-k8"
-_CIRCUIT_ID = re.compile(r"(cross|isolated)-n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})")
+_CIRCUIT_ID = re.compile(r"(cross|isolated|tiered)-n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})(?:-t([1-9][0-9]?))?")
 
 
 def circuit_from_id(circuit_id: str) -> CrossMarginCircuit:
-    """Parse '<model>-n<N>-k<K>' (model: cross or isolated); raises CircuitError on anything else."""
+    """Parse '<model>-n<N>-k<K>' (cross, isolated) or 'tiered-n<N>-k<K>-t<T>'; CircuitError otherwise."""
     match = _CIRCUIT_ID.fullmatch(circuit_id or "")
     if not match:
         raise CircuitError(
             f"unknown circuit {circuit_id!r}; expected <model>-n<N>-k<K> with model cross or isolated, "
-            f"e.g. {DEFAULT_CIRCUIT_ID}")
-    model, n, k = match.group(1), int(match.group(2)), int(match.group(3))
+            f"or tiered-n<N>-k<K>-t<T>, e.g. {DEFAULT_CIRCUIT_ID}")
+    model, n, k, tiers = match.group(1), int(match.group(2)), int(match.group(3)), match.group(4)
+    if (model == "tiered") != (tiers is not None):
+        raise CircuitError(f"unknown circuit {circuit_id!r}: tiered circuits end in -t<brackets>, others do not")
+    if model == "tiered":
+        from circuits.tiered import TieredMarginCircuit
+
+        return TieredMarginCircuit(n, k, int(tiers))
     if model == "isolated":
         from circuits.isolated import IsolatedMarginCircuit
 

@@ -18,7 +18,8 @@ OPENING_FORMAT = "zkmargin-opening/1"
 
 account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
 snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
-MODELS = ("cross", "isolated")
+MODELS = ("cross", "isolated", "tiered")
+DEFAULT_TIERS = 4
 
 
 def circuit_option(command):  # noqa: ANN001, ANN201
@@ -28,7 +29,8 @@ def circuit_option(command):  # noqa: ANN001, ANN201
     def merged(*args, circuit_id: str, model: str | None, **kwargs):  # noqa: ANN202
         if model is not None:
             _, _, capacity = circuit_id.partition("-")
-            circuit_id = f"{model}-{capacity}"
+            capacity = capacity.split("-t")[0]
+            circuit_id = f"{model}-{capacity}" + (f"-t{DEFAULT_TIERS}" if model == "tiered" else "")
         return command(*args, circuit_id=circuit_id, **kwargs)
 
     merged = click.option("--model", type=click.Choice(MODELS), default=None,
@@ -71,6 +73,11 @@ def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -
 
         isolated = compute_isolated_margin(account, snapshot)
         healthy, report_json = isolated.healthy, isolated_report_to_json(isolated)
+    elif model == "tiered":
+        from zkmargin.margin.tiered import compute_tiered_margin, tiered_report_to_json
+
+        tiered = compute_tiered_margin(account, snapshot)
+        healthy, report_json = tiered.healthy, tiered_report_to_json(tiered)
     else:
         report = compute_margin(account, snapshot)
         healthy, report_json = report.healthy, report_to_json(report)

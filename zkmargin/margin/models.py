@@ -70,12 +70,24 @@ class AssetQuote:
 
 @dataclass(frozen=True)
 class InstrumentQuote:
-    """An instrument's mark price, maintenance rate and contract size in a snapshot."""
+    """An instrument's mark price, maintenance rate and contract size in a snapshot (tiers optional)."""
 
     instrument: str
     mark_price_e8: int
     maintenance_rate_e8: int
     contract_size_e8: int
+    tiers: tuple[Tier, ...] = ()
+    """Notional brackets for the tiered model; empty means one bracket at maintenance_rate."""
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A maintenance bracket: notional in [floor, cap) pays notional * rate - amount."""
+
+    notional_floor_e8: int
+    notional_cap_e8: int
+    maintenance_rate_e8: int
+    maintenance_amount_e8: int
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,36 @@ def parse_account(obj: Any) -> Account:
     return Account(_identifier(doc["account_id"], "account_id"), tuple(collateral), tuple(positions))
 
 
+MAX_TIERS = 16
+
+
+def _tiers(value: Any, field: str) -> tuple[Tier, ...]:
+    """Brackets must start at 0, be contiguous, and never give a negative maintenance."""
+    items = _list(value, field)
+    if not 1 <= len(items) <= MAX_TIERS:
+        raise FormatError(f"{field}: between 1 and {MAX_TIERS} brackets")
+    tiers = []
+    for b, item in enumerate(items):
+        where = f"{field}[{b}]"
+        entry = _object(item, where, ("notional_floor", "notional_cap", "maintenance_rate", "maintenance_amount"))
+        tier = Tier(
+            parse_e8(entry["notional_floor"], f"{where}.notional_floor", 0, UNSIGNED_MAX_E8),
+            parse_e8(entry["notional_cap"], f"{where}.notional_cap", 0, UNSIGNED_MAX_E8),
+            parse_e8(entry["maintenance_rate"], f"{where}.maintenance_rate", 0, RATE_MAX_E8),
+            parse_e8(entry["maintenance_amount"], f"{where}.maintenance_amount", 0, UNSIGNED_MAX_E8),
+        )
+        expected_floor = 0 if b == 0 else tiers[-1].notional_cap_e8
+        if tier.notional_floor_e8 != expected_floor:
+            raise FormatError(f"{where}.notional_floor: must be {format_e8(expected_floor)} (brackets are contiguous from 0)")
+        if tier.notional_cap_e8 <= tier.notional_floor_e8:
+            raise FormatError(f"{where}.notional_cap: must exceed the floor")
+        # notional * rate - amount is smallest at the floor: keep it non-negative there.
+        if tier.notional_floor_e8 * tier.maintenance_rate_e8 < tier.maintenance_amount_e8 * SCALE_E8:
+            raise FormatError(f"{where}.maintenance_amount: exceeds floor * rate, maintenance would be negative")
+        tiers.append(tier)
+    return tuple(tiers)
+
+
 def _timestamp(value: Any) -> str:
     if not isinstance(value, str):
         raise FormatError(f"timestamp: expected an ISO 8601 string, got {value!r}")
@@ -181,12 +223,13 @@ def parse_snapshot(obj: Any) -> Snapshot:
     instruments = []
     for i, item in enumerate(_list(doc["instruments"], "instruments")):
         field = f"instruments[{i}]"
-        entry = _object(item, field, ("instrument", "mark_price", "maintenance_rate", "contract_size"))
+        entry = _object(item, field, ("instrument", "mark_price", "maintenance_rate", "contract_size"), ("tiers",))
         instruments.append(InstrumentQuote(
             _identifier(entry["instrument"], f"{field}.instrument"),
             parse_e8(entry["mark_price"], f"{field}.mark_price", 0, UNSIGNED_MAX_E8),
             parse_e8(entry["maintenance_rate"], f"{field}.maintenance_rate", 0, RATE_MAX_E8),
             parse_e8(entry["contract_size"], f"{field}.contract_size", 0, UNSIGNED_MAX_E8),
+            _tiers(entry["tiers"], f"{field}.tiers") if "tiers" in entry else (),
         ))
     _unique([a.asset for a in assets], "assets", "asset")
     _unique([q.instrument for q in instruments], "instruments", "instrument")
@@ -258,16 +301,25 @@ def snapshot_to_json(snapshot: Snapshot) -> dict:
             {"asset": a.asset, "price": format_e8(a.price_e8), "haircut": format_e8(a.haircut_e8)}
             for a in snapshot.assets
         ],
-        "instruments": [
-            {
-                "instrument": q.instrument,
-                "mark_price": format_e8(q.mark_price_e8),
-                "maintenance_rate": format_e8(q.maintenance_rate_e8),
-                "contract_size": format_e8(q.contract_size_e8),
-            }
-            for q in snapshot.instruments
-        ],
+        "instruments": [_instrument_to_json(q) for q in snapshot.instruments],
     }
+
+
+def _instrument_to_json(quote: InstrumentQuote) -> dict:
+    out: dict[str, Any] = {
+        "instrument": quote.instrument,
+        "mark_price": format_e8(quote.mark_price_e8),
+        "maintenance_rate": format_e8(quote.maintenance_rate_e8),
+        "contract_size": format_e8(quote.contract_size_e8),
+    }
+    if quote.tiers:
+        out["tiers"] = [
+            {"notional_floor": format_e8(t.notional_floor_e8), "notional_cap": format_e8(t.notional_cap_e8),
+             "maintenance_rate": format_e8(t.maintenance_rate_e8),
+             "maintenance_amount": format_e8(t.maintenance_amount_e8)}
+            for t in quote.tiers
+        ]
+    return out
 
 
 # ----- the account in the snapshot's slot layout ------------------------------------------
