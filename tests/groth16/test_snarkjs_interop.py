@@ -24,7 +24,7 @@ from zkmargin.groth16.serialization import (
 
 from tests.groth16.circuits import compiled_cube, cube_witness
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "peers" / "snarkjs" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "snarkjs"
 REPO = Path(__file__).resolve().parents[2]
 
 
