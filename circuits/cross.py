@@ -395,7 +395,7 @@ def assert_covers(cs: ConstraintSystem, equity: LinearCombination, requirement: 
 
 
 DEFAULT_CIRCUIT_ID = "cross-n64-k8"
-_CIRCUIT_ID = re.compile(r"(cross|isolated|tiered)-n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})(?:-t([1-9][0-9]?))?")
+_CIRCUIT_ID = re.compile(r"(cross|isolated|tiered|portfolio)-n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})(?:-t([1-9][0-9]?))?")
 
 
 def circuit_from_id(circuit_id: str) -> CrossMarginCircuit:
@@ -403,7 +403,7 @@ def circuit_from_id(circuit_id: str) -> CrossMarginCircuit:
     match = _CIRCUIT_ID.fullmatch(circuit_id or "")
     if not match:
         raise CircuitError(
-            f"unknown circuit {circuit_id!r}; expected <model>-n<N>-k<K> with model cross or isolated, "
+            f"unknown circuit {circuit_id!r}; expected <model>-n<N>-k<K> with model cross, isolated or portfolio, "
             f"or tiered-n<N>-k<K>-t<T>, e.g. {DEFAULT_CIRCUIT_ID}")
     model, n, k, tiers = match.group(1), int(match.group(2)), int(match.group(3)), match.group(4)
     if (model == "tiered") != (tiers is not None):
@@ -412,6 +412,10 @@ def circuit_from_id(circuit_id: str) -> CrossMarginCircuit:
         from circuits.tiered import TieredMarginCircuit
 
         return TieredMarginCircuit(n, k, int(tiers))
+    if model == "portfolio":
+        from circuits.portfolio import PortfolioMarginCircuit
+
+        return PortfolioMarginCircuit(n, k)
     if model == "isolated":
         from circuits.isolated import IsolatedMarginCircuit
 

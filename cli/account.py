@@ -18,7 +18,7 @@ OPENING_FORMAT = "zkmargin-opening/1"
 
 account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
 snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
-MODELS = ("cross", "isolated", "tiered")
+MODELS = ("cross", "isolated", "tiered", "portfolio")
 DEFAULT_TIERS = 4
 
 
@@ -73,6 +73,11 @@ def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -
 
         isolated = compute_isolated_margin(account, snapshot)
         healthy, report_json = isolated.healthy, isolated_report_to_json(isolated)
+    elif model == "portfolio":
+        from zkmargin.margin.portfolio import compute_portfolio_margin, portfolio_report_to_json
+
+        portfolio = compute_portfolio_margin(account, snapshot)
+        healthy, report_json = portfolio.healthy, portfolio_report_to_json(portfolio)
     elif model == "tiered":
         from zkmargin.margin.tiered import compute_tiered_margin, tiered_report_to_json
 

@@ -34,7 +34,7 @@ class ErrorResponse(Strict):
 class CircuitRegistration(Strict):
     """Register the verification key of a circuit (snarkjs verification_key.json)."""
 
-    circuit_id: str = Field(pattern=r"^((cross|isolated)-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}|tiered-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}-t[1-9][0-9]?)$", examples=["cross-n64-k8"])
+    circuit_id: str = Field(pattern=r"^((cross|isolated|portfolio)-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}|tiered-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}-t[1-9][0-9]?)$", examples=["cross-n64-k8"])
     verification_key: dict
 
 

@@ -78,6 +78,29 @@ class InstrumentQuote:
     contract_size_e8: int
     tiers: tuple[Tier, ...] = ()
     """Notional brackets for the tiered model; empty means one bracket at maintenance_rate."""
+    risk: RiskParams | None = None
+    """Scenario parameters for the portfolio model; None means the instrument is not portfolio-margined."""
+
+
+@dataclass(frozen=True)
+class RiskParams:
+    """What the risk-array generator needs for one instrument (all scale 1e8)."""
+
+    kind: str
+    """'future' or 'perpetual' (linear in the price), 'call' or 'put' (European, Black-76)."""
+    underlying_price_e8: int
+    price_scan_range_e8: int
+    """Fraction of the underlying price: the full price move of the scan."""
+    vol_scan_range_e8: int
+    """Absolute volatility move (0.05 = five vol points)."""
+    extreme_move_multiple_e8: int
+    extreme_move_cover_e8: int
+    strike_e8: int = 0
+    implied_vol_e8: int = 0
+    years_to_expiry_e8: int = 0
+    rate_e8: int = 0
+    short_option_minimum_e8: int = 0
+    """Minimum charge per short option contract."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +219,49 @@ def _tiers(value: Any, field: str) -> tuple[Tier, ...]:
     return tuple(tiers)
 
 
+RISK_KINDS = ("future", "perpetual", "call", "put")
+_RISK_FIELDS = {
+    # name: (maximum, required for every kind)
+    "underlying_price": (UNSIGNED_MAX_E8, True),
+    "price_scan_range": (RATE_MAX_E8, True),
+    "vol_scan_range": (10 * SCALE_E8, True),
+    "extreme_move_multiple": (10 * SCALE_E8, True),
+    "extreme_move_cover": (RATE_MAX_E8, True),
+    "strike": (UNSIGNED_MAX_E8, False),
+    "implied_vol": (10 * SCALE_E8, False),
+    "years_to_expiry": (100 * SCALE_E8, False),
+    "rate": (RATE_MAX_E8, False),
+    "short_option_minimum": (UNSIGNED_MAX_E8, False),
+}
+
+
+def _risk(value: Any, field: str) -> RiskParams:
+    """Scenario parameters; options need strike, implied vol and expiry."""
+    entry = _object(value, field, ("kind", *(k for k, (_, req) in _RISK_FIELDS.items() if req)),
+                    tuple(k for k, (_, req) in _RISK_FIELDS.items() if not req))
+    if entry["kind"] not in RISK_KINDS:
+        raise FormatError(f"{field}.kind: {entry['kind']!r} is not one of {', '.join(RISK_KINDS)}")
+    numbers = {k: parse_e8(entry[k], f"{field}.{k}", 0, bound) for k, (bound, _) in _RISK_FIELDS.items() if k in entry}
+    if entry["kind"] in ("call", "put"):
+        for needed in ("strike", "implied_vol", "years_to_expiry"):
+            if needed not in numbers:
+                raise FormatError(f"{field}.{needed}: missing (options need it)")
+        if numbers["strike"] == 0 or numbers["underlying_price"] == 0:
+            raise FormatError(f"{field}: options need a positive strike and underlying price")
+    return RiskParams(entry["kind"], *(numbers.get(k, 0) for k in (
+        "underlying_price", "price_scan_range", "vol_scan_range", "extreme_move_multiple", "extreme_move_cover",
+        "strike", "implied_vol", "years_to_expiry", "rate", "short_option_minimum")))
+
+
+def _risk_to_json(risk: RiskParams) -> dict:
+    out: dict[str, Any] = {"kind": risk.kind}
+    for name in _RISK_FIELDS:
+        value = getattr(risk, f"{name}_e8")
+        if _RISK_FIELDS[name][1] or value:
+            out[name] = format_e8(value)
+    return out
+
+
 def _timestamp(value: Any) -> str:
     if not isinstance(value, str):
         raise FormatError(f"timestamp: expected an ISO 8601 string, got {value!r}")
@@ -223,13 +289,14 @@ def parse_snapshot(obj: Any) -> Snapshot:
     instruments = []
     for i, item in enumerate(_list(doc["instruments"], "instruments")):
         field = f"instruments[{i}]"
-        entry = _object(item, field, ("instrument", "mark_price", "maintenance_rate", "contract_size"), ("tiers",))
+        entry = _object(item, field, ("instrument", "mark_price", "maintenance_rate", "contract_size"), ("tiers", "risk"))
         instruments.append(InstrumentQuote(
             _identifier(entry["instrument"], f"{field}.instrument"),
             parse_e8(entry["mark_price"], f"{field}.mark_price", 0, UNSIGNED_MAX_E8),
             parse_e8(entry["maintenance_rate"], f"{field}.maintenance_rate", 0, RATE_MAX_E8),
             parse_e8(entry["contract_size"], f"{field}.contract_size", 0, UNSIGNED_MAX_E8),
             _tiers(entry["tiers"], f"{field}.tiers") if "tiers" in entry else (),
+            _risk(entry["risk"], f"{field}.risk") if "risk" in entry else None,
         ))
     _unique([a.asset for a in assets], "assets", "asset")
     _unique([q.instrument for q in instruments], "instruments", "instrument")
@@ -312,6 +379,8 @@ def _instrument_to_json(quote: InstrumentQuote) -> dict:
         "maintenance_rate": format_e8(quote.maintenance_rate_e8),
         "contract_size": format_e8(quote.contract_size_e8),
     }
+    if quote.risk is not None:
+        out["risk"] = _risk_to_json(quote.risk)
     if quote.tiers:
         out["tiers"] = [
             {"notional_floor": format_e8(t.notional_floor_e8), "notional_cap": format_e8(t.notional_cap_e8),

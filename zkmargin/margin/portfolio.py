@@ -1,0 +1,165 @@
+"""Portfolio margin with scenario risk arrays, in the style of SPAN.
+
+Risk arrays. For every instrument with risk parameters, the generator computes
+the loss of one long contract under 16 scenarios: the underlying moves by 0,
++-1/3, +-2/3 and +-3/3 of the price scan range, each with volatility up and
+down by the volatility scan range (14 scenarios), plus two extreme moves of
++-(extreme_move_multiple x the range) with unchanged volatility, whose loss is
+counted at extreme_move_cover. Futures and perpetuals lose -dF * contract_size;
+European options are revalued with Black-76 (implied vol, rate, time to expiry
+from the snapshot). Losses are rounded UP to 1e-8 per contract (towards more
+margin) and published as exact integers: the verifier derives the same arrays
+from the same snapshot, so they enter the circuit as public inputs.
+
+Requirement = max(0, worst scenario loss of the whole portfolio)
+            + sum over short option positions of |q| * short_option_minimum.
+healthy <=> equity >= requirement, with equity as in cross margin (collateral
+after haircuts plus q * (mark - entry) * contract_size; for an option the mark
+is its premium).
+
+How this differs from CME SPAN: no inter-month spread charges, no delivery
+(spot) charges, no inter-commodity spread credits, no scanning across a
+combined commodity's tiers, options are repriced with Black-76 at the same
+expiry (SPAN implementations may step time forward), and the extreme moves use
+a configurable multiple (SPAN's CME convention is 3x with a 35% cover; the
+issue's convention, 2x, is our default in the samples).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+
+from zkmargin.margin.black76 import black76_price
+from zkmargin.margin.engine import collateral_value_e32, format_e32, upnl_e32
+from zkmargin.margin.fixed_point import SCALE_E8
+from zkmargin.margin.models import Account, InstrumentQuote, RiskParams, Snapshot, reject_isolated, validate_account_against_snapshot
+
+SCENARIO_COUNT = 16
+RISK_VALUE_BITS = 64
+"""Risk-array entries are signed and must fit in [-2^63, 2^63) (the circuit's overflow argument)."""
+# (fraction of the price scan range, volatility direction, counted fraction)
+SCENARIOS: tuple[tuple[Decimal, int, bool], ...] = tuple(
+    [(Decimal(0), +1, False), (Decimal(0), -1, False)]
+    + [(Decimal(sign * k) / 3, vol, False) for k in (1, 2, 3) for sign in (+1, -1) for vol in (+1, -1)]
+    + [(Decimal(+1), 0, True), (Decimal(-1), 0, True)]
+)
+"""16 scenarios; the last two are the extreme moves (scaled by the multiple and counted at the cover)."""
+
+
+def _e8(value: int) -> float:
+    return value / SCALE_E8
+
+
+def risk_array(quote: InstrumentQuote) -> tuple[int, ...]:
+    """Loss of one long contract per scenario, at scale 1e8, rounded up; zeros without risk parameters."""
+    risk = quote.risk
+    if risk is None:
+        return (0,) * SCENARIO_COUNT
+    size = _e8(quote.contract_size_e8)
+    price = _e8(risk.underlying_price_e8)
+    scan = _e8(risk.price_scan_range_e8)
+    base = _value(risk, price, 0.0, quote)
+    out = []
+    for fraction, vol_direction, extreme in SCENARIOS:
+        move = float(fraction) * scan * (_e8(risk.extreme_move_multiple_e8) if extreme else 1.0)
+        moved = max(price * (1.0 + move), 0.0)
+        loss = (base - _value(risk, moved, vol_direction * _e8(risk.vol_scan_range_e8), quote)) * size
+        if extreme:
+            loss *= _e8(risk.extreme_move_cover_e8)
+        out.append(int((Decimal(loss) * SCALE_E8).to_integral_value(rounding=ROUND_CEILING)))
+    if any(not -(2**63) <= v < 2**63 for v in out):
+        raise ValueError(f"{quote.instrument}: a risk-array entry exceeds 64 signed bits")
+    return tuple(out)
+
+
+def _value(risk: RiskParams, underlying: float, vol_shift: float, quote: InstrumentQuote) -> float:
+    """Value of one unit: the price itself for linear instruments, Black-76 for options."""
+    if risk.kind in ("future", "perpetual"):
+        return underlying
+    if underlying <= 0:
+        return max(_e8(risk.strike_e8) - underlying, 0.0) if risk.kind == "put" else 0.0
+    vol = max(_e8(risk.implied_vol_e8) + vol_shift, 0.0)
+    return black76_price(risk.kind, underlying, _e8(risk.strike_e8), _e8(risk.years_to_expiry_e8),
+                         _e8(risk.rate_e8), vol)
+
+
+def short_option_minimum_e8(quote: InstrumentQuote) -> int:
+    """Per-contract minimum for short options (0 for everything else)."""
+    if quote.risk is None or quote.risk.kind not in ("call", "put"):
+        return 0
+    return quote.risk.short_option_minimum_e8
+
+
+@dataclass(frozen=True)
+class PortfolioReport:
+    """Equity, scenario losses and the requirement."""
+
+    equity_e32: int
+    scenario_losses_e32: tuple[int, ...]
+    short_option_minimum_e32: int
+
+    @property
+    def requirement_e32(self) -> int:
+        """max(0, worst scenario) + short option minimum."""
+        return max(0, max(self.scenario_losses_e32)) + self.short_option_minimum_e32
+
+    @property
+    def maintenance_e32(self) -> int:
+        """Alias used by shared messages."""
+        return self.requirement_e32
+
+    @property
+    def healthy(self) -> bool:
+        """equity >= requirement."""
+        return self.equity_e32 >= self.requirement_e32
+
+    @property
+    def status(self) -> str:
+        """'healthy' or 'margin_call'."""
+        return "healthy" if self.healthy else "margin_call"
+
+    @property
+    def worst_scenario(self) -> int:
+        """Index of the worst scenario."""
+        return max(range(SCENARIO_COUNT), key=lambda s: self.scenario_losses_e32[s])
+
+
+def compute_portfolio_margin(account: Account, snapshot: Snapshot) -> PortfolioReport:
+    """Portfolio-margin report: scenario losses from the snapshot's risk arrays."""
+    validate_account_against_snapshot(account, snapshot)
+    reject_isolated(account, "portfolio")
+    assets = {a.asset: a for a in snapshot.assets}
+    instruments = {q.instrument: q for q in snapshot.instruments}
+    equity = sum(collateral_value_e32(c.amount_e8, assets[c.asset].price_e8, assets[c.asset].haircut_e8)
+                 for c in account.collateral)
+    losses = [0] * SCENARIO_COUNT
+    minimum = 0
+    arrays = {}
+    for p in account.positions:
+        quote = instruments[p.instrument]
+        equity += upnl_e32(p.quantity_e8, quote.mark_price_e8, p.entry_price_e8, quote.contract_size_e8)
+        array = arrays.setdefault(p.instrument, risk_array(quote))
+        for s in range(SCENARIO_COUNT):
+            losses[s] += p.quantity_e8 * array[s] * 10**16
+        if p.quantity_e8 < 0:
+            minimum += -p.quantity_e8 * short_option_minimum_e8(quote) * 10**16
+    return PortfolioReport(equity, tuple(losses), minimum)
+
+
+def portfolio_report_to_json(report: PortfolioReport) -> dict:
+    """Exact decimal strings."""
+    return {
+        "model": "portfolio",
+        "status": report.status,
+        "healthy": report.healthy,
+        "equity": format_e32(report.equity_e32),
+        "maintenance": format_e32(report.requirement_e32),
+        "excess": format_e32(report.equity_e32 - report.requirement_e32),
+        "margin_ratio": None,
+        "worst_scenario": report.worst_scenario + 1,
+        "scenario_losses": [format_e32(v) for v in report.scenario_losses_e32],
+        "short_option_minimum": format_e32(report.short_option_minimum_e32),
+        "positions": [],
+    }
+
