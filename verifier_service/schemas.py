@@ -55,13 +55,40 @@ class AssetIn(Strict):
     haircut: Decimal
 
 
+class TierIn(Strict):
+    """A maintenance bracket (tiered model)."""
+
+    notional_floor: Decimal
+    notional_cap: Decimal
+    maintenance_rate: Decimal
+    maintenance_amount: Decimal
+
+
+class RiskIn(Strict):
+    """Scenario parameters (portfolio model)."""
+
+    kind: Literal["future", "perpetual", "call", "put"]
+    underlying_price: Decimal
+    price_scan_range: Decimal
+    vol_scan_range: Decimal
+    extreme_move_multiple: Decimal
+    extreme_move_cover: Decimal
+    strike: Decimal | None = None
+    implied_vol: Decimal | None = None
+    years_to_expiry: Decimal | None = None
+    rate: Decimal | None = None
+    short_option_minimum: Decimal | None = None
+
+
 class InstrumentIn(Strict):
-    """An instrument quote."""
+    """An instrument quote (tiers and risk are optional)."""
 
     instrument: str = Field(min_length=1, max_length=128)
     mark_price: Decimal
     maintenance_rate: Decimal
     contract_size: Decimal
+    tiers: list[TierIn] | None = Field(default=None, max_length=16)
+    risk: RiskIn | None = None
 
 
 class SnapshotIn(Strict):

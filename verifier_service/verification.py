@@ -68,8 +68,17 @@ def input_digest(circuit_id: str, snapshot_digest: str, commitment: int, context
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _public_inputs(circuit: CrossMarginCircuit, snapshot, commitment: int, context: int) -> list[int]:  # noqa: ANN001
-    return circuit.public_inputs(snapshot, commitment, context).as_list()
+def snapshot_inputs(state: ServiceState, circuit: CrossMarginCircuit, snapshot) -> list[int]:  # noqa: ANN001
+    """The snapshot's public inputs for this circuit, derived once per process (risk arrays are not free)."""
+    key = (circuit.circuit_id, snapshot.snapshot_id)
+    cached = state.snapshot_cache.get(key)
+    if cached is None:
+        try:
+            cached = circuit.snapshot_inputs(snapshot)
+        except ZkMarginError as exc:
+            raise ApiError(422, "snapshot_does_not_fit", str(exc)) from None
+        state.snapshot_cache[key] = cached
+    return cached
 
 
 def verify_and_record(state: ServiceState, request) -> dict:  # noqa: ANN001
@@ -79,10 +88,7 @@ def verify_and_record(state: ServiceState, request) -> dict:  # noqa: ANN001
     commitment = parse_field_element(request.commitment, "commitment")
     context = parse_field_element(request.context, "context")
     proof = decode_proof(state, request.proof.model_dump(exclude_none=True) if request.proof else None, request.proof_b64)
-    try:
-        public = _public_inputs(circuit, snapshot, commitment, context)
-    except ZkMarginError as exc:
-        raise ApiError(422, "snapshot_does_not_fit", str(exc)) from None
+    public = [commitment, context, *snapshot_inputs(state, circuit, snapshot)]
     valid = verify(vk, public, proof, state.backend)
     state.metrics.observe_result("valid" if valid else "invalid")
     return record_receipt(state, circuit.circuit_id, snapshot.snapshot_id, snapshot_digest, commitment, context,
@@ -120,10 +126,7 @@ def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN0
         raise ApiError(413, "batch_too_large", f"at most {state.settings.max_batch_items} items per batch")
     circuit, vk = load_circuit(state, request.circuit_id)
     snapshot, snapshot_digest = load_snapshot(state, request.snapshot_id)
-    try:
-        tail = circuit.snapshot_inputs(snapshot)
-    except ZkMarginError as exc:
-        raise ApiError(422, "snapshot_does_not_fit", str(exc)) from None
+    tail = snapshot_inputs(state, circuit, snapshot)
     items, decoded = [], []
     for item in request.items:
         try:

@@ -106,3 +106,27 @@ def test_bad_input_is_a_message_and_exit_2(workdir, args, message):
     assert result.exit_code == 2, result.output
     assert "error" in result.stderr.lower() and message in result.stderr.lower()
     assert "Traceback" not in result.output
+
+
+def test_isolated_model_flow(workdir):
+    account = json.loads((workdir / "healthy.json").read_text())
+    account["positions"][0]["isolated"] = {"asset": "USD", "amount": "5000"}
+    (workdir / "isolated.json").write_text(json.dumps(account))
+    refused = run(workdir, "margin", str(workdir / "isolated.json"), str(workdir / "snapshot.json"))
+    assert refused.exit_code == 2 and "--model isolated" in refused.stderr
+    report = run(workdir, "margin", str(workdir / "isolated.json"), str(workdir / "snapshot.json"),
+                 "--model", "isolated", "--json")
+    assert report.exit_code == 0 and json.loads(report.stdout)["model"] == "isolated"
+    opening = workdir / "iso-opening.json"
+    committed = run(workdir, "commit", str(workdir / "isolated.json"), str(workdir / "snapshot.json"),
+                    "--opening", str(opening), "--circuit", CIRCUIT, "--model", "isolated", "--json")
+    assert committed.exit_code == 0, committed.output
+    assert json.loads(committed.stdout)["circuit_id"] == "isolated-n8-k4"
+    proved = run(workdir, "prove", str(workdir / "isolated.json"), str(workdir / "snapshot.json"),
+                 "--opening", str(opening), "--context", "7", "--out", str(workdir / "iso-proof.json"),
+                 "--public-out", str(workdir / "iso-public.json"))
+    assert proved.exit_code == 0, proved.output
+    verified = run(workdir, "verify", str(workdir / "iso-proof.json"), "--snapshot", str(workdir / "snapshot.json"),
+                   "--commitment", json.loads(committed.stdout)["commitment"], "--context", "7",
+                   "--circuit", "isolated-n8-k4")
+    assert verified.exit_code == 0, verified.output

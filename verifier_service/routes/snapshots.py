@@ -23,7 +23,7 @@ def publish_snapshot(body: SnapshotIn, request: Request) -> SnapshotInfo:
     """Publish a snapshot (venue key); ids are unique and snapshots never change."""
     caller = require(request, "venue")
     state = state_of(request)
-    snapshot = parse_snapshot(body.model_dump())
+    snapshot = parse_snapshot(body.model_dump(exclude_none=True))
     document = snapshot_to_json(snapshot)
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     info = SnapshotInfo(snapshot_id=snapshot.snapshot_id, venue=snapshot.venue,
