@@ -38,3 +38,19 @@ def test_check_scalar_rejects_out_of_range(bad):
 def test_check_scalar_accepts_boundaries():
     assert check_scalar(0) == 0
     assert check_scalar(R - 1) == R - 1
+
+
+def test_galois_agrees_on_roots_inverses_and_ntt():
+    """galois, an independent implementation of Fr, as the reference for our roots, inverses and NTT."""
+    from zkmargin.field import galois_field
+
+    field = galois_field()
+    omega = field(root_of_unity(4))
+    assert omega**16 == field(1) and omega**8 != field(1)
+    rng = random.Random(99)
+    values = [rng.randrange(R) for _ in range(16)]
+    x = field(values)
+    # The DFT computed with galois arithmetic: X_k = sum_j x_j omega^(jk).
+    expected = [int(sum((x[j] * omega ** (j * k) for j in range(16)), field(0))) for k in range(16)]
+    assert ntt(values) == expected
+    assert int(field(values[0]) ** -1) == pow(values[0], R - 2, R)

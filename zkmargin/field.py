@@ -90,3 +90,20 @@ def intt(evaluations: list[int]) -> list[int]:
     omega_inv = inv(root_of_unity(n.bit_length() - 1))
     n_inv = inv(n)
     return [v * n_inv % R for v in ntt(evaluations, omega_inv)]
+
+
+def galois_field():  # noqa: ANN201 - a galois FieldArray subclass
+    """Fr as a galois field (built lazily: verify=False skips factoring r - 1, which takes a minute).
+
+    The library's hot paths use Python ints and numba; galois is the independent
+    reference the tests check them against.
+    """
+    import galois
+
+    global _GALOIS_FIELD
+    if _GALOIS_FIELD is None:
+        _GALOIS_FIELD = galois.GF(R, primitive_element=MULTIPLICATIVE_GENERATOR, verify=False)
+    return _GALOIS_FIELD
+
+
+_GALOIS_FIELD = None
