@@ -290,6 +290,72 @@ def verify_account_proof(
     return verify(vk, public.as_list(), proof, backend)
 
 
+@dataclass(frozen=True)
+class ListedPublic:
+    """Commitment, context and the snapshot's values in circuit order (for statements with their own layout)."""
+
+    commitment: int
+    context: int
+    snapshot_values: tuple[int, ...]
+
+    def as_list(self) -> list[int]:
+        """Public inputs in circuit order."""
+        return [self.commitment, self.context, *self.snapshot_values]
+
+
+@dataclass(frozen=True)
+class ListedInputsCircuit(CrossMarginCircuit):
+    """Base of statements whose snapshot values are a model-specific list (tiered, portfolio).
+
+    Subclasses define snapshot_inputs, synthesize, require_healthy and MODEL_TAG;
+    the commitment packs the cross witness under the statement's own domain tag.
+    """
+
+    MODEL_TAG = 0
+
+    @property
+    def domain_tag(self) -> int:
+        """Commitment domain tag: the statement's version and the capacity."""
+        return commitment_domain_tag(self.n_positions, self.n_collateral) + ((self.MODEL_TAG - 1) << 64)
+
+    def public_inputs(self, snapshot: Snapshot, commitment: int, context: int) -> ListedPublic:  # type: ignore[override]
+        """Public inputs from the verifier's snapshot."""
+        for what, value in (("commitment", commitment), ("context", context)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < R:
+                raise PublicInputError(f"{what} must be a field element in [0, r)")
+        return ListedPublic(commitment, context, tuple(self.snapshot_inputs(snapshot)))
+
+    def commitment(self, witness) -> int:  # noqa: ANN001
+        """The commitment this witness opens (cross packing under this statement's tag)."""
+        from zkmargin.gadgets.poseidon import poseidon_hash
+        from zkmargin.margin.commitment import commitment_elements
+
+        elements = commitment_elements(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt)
+        return poseidon_hash(elements, self.domain_tag)
+
+    def allocate_header(self, cs: ConstraintSystem, public: ListedPublic | None, witness) -> tuple:  # noqa: ANN001
+        """Allocate commitment and context; return (commitment, next_public) where next_public(name) takes the next value."""
+        has = cs.has_values
+        if has and (public is None or witness is None):
+            raise CircuitError("proving needs both public inputs and a witness")
+        values = iter(public.snapshot_values) if has else None
+
+        def next_public(name: str) -> LinearCombination:
+            return cs.public_input(name, next(values) if has else None)  # type: ignore[arg-type]
+
+        commitment = cs.public_input("commitment", public.commitment if has else None)
+        cs.public_input("context", public.context if has else None)
+        return commitment, next_public
+
+    def asset_inputs(self, next_public) -> tuple[list, list]:  # noqa: ANN001
+        """Price and haircut variables of every asset slot."""
+        prices, haircuts = [], []
+        for j in range(self.n_collateral):
+            prices.append(next_public(f"asset_price_e8[{j}]"))
+            haircuts.append(next_public(f"haircut_e8[{j}]"))
+        return prices, haircuts
+
+
 # ----- building blocks shared by the margin statements ---------------------------
 @dataclass
 class AllocatedInputs:

@@ -18,62 +18,54 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from circuits.cross import PUBLIC_HEADER, SCALE_E8, SLACK_BITS, VALUE_BITS, AllocatedInputs, CrossMarginCircuit, CrossWitness
-from circuits.cross import assert_covers, collateral_terms, open_commitment
-from circuits.tiered import TieredPublic
-from zkmargin.errors import CircuitError, MarginCallError, PublicInputError
+from circuits.cross import (
+    PUBLIC_HEADER,
+    SCALE_E8,
+    SLACK_BITS,
+    VALUE_BITS,
+    AllocatedInputs,
+    CrossWitness,
+    ListedInputsCircuit,
+    ListedPublic,
+    assert_covers,
+    collateral_terms,
+    open_commitment,
+)
+from zkmargin.errors import MarginCallError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.range import assert_signed, assert_unsigned
-from zkmargin.margin.commitment import QUANTITY_OFFSET, commitment_domain_tag
+from zkmargin.margin.commitment import QUANTITY_OFFSET
 from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot
 from zkmargin.margin.portfolio import SCENARIO_COUNT, compute_portfolio_margin, risk_array, short_option_minimum_e8
 from zkmargin.r1cs import ConstraintSystem
 
-MODEL_TAG = 4
 E8_TO_E32 = 10**16
 
 
 @dataclass(frozen=True)
-class PortfolioMarginCircuit(CrossMarginCircuit):
+class PortfolioMarginCircuit(ListedInputsCircuit):
     """Scenario-based portfolio margin at capacity (n_positions, n_collateral)."""
 
     model = "portfolio"
+    MODEL_TAG = 4
 
     @property
     def num_public(self) -> int:
         """2 + (3 + 16) per instrument slot + 2 per asset slot."""
         return len(PUBLIC_HEADER) + (3 + SCENARIO_COUNT) * self.n_positions + 2 * self.n_collateral
 
-    @property
-    def domain_tag(self) -> int:
-        """Commitment domain tag: statement version 4 and the capacity."""
-        return commitment_domain_tag(self.n_positions, self.n_collateral) + ((MODEL_TAG - 1) << 64)
-
-    def synthesize(self, cs: ConstraintSystem, public: TieredPublic | None = None,
+    def synthesize(self, cs: ConstraintSystem, public: ListedPublic | None = None,
                    witness: CrossWitness | None = None) -> None:
         """Add the statement's variables and constraints to cs."""
-        has = cs.has_values
-        if has and (public is None or witness is None):
-            raise CircuitError("proving needs both public inputs and a witness")
-        values = iter(public.snapshot_values) if has else None
-
-        def next_public(name: str):  # noqa: ANN202
-            return cs.public_input(name, next(values) if has else None)  # type: ignore[arg-type]
-
-        commitment = cs.public_input("commitment", public.commitment if has else None)
-        cs.public_input("context", public.context if has else None)
+        commitment, next_public = self.allocate_header(cs, public, witness)
         instruments = []
         for i in range(self.n_positions):
             mark, size, minimum = (next_public(f"{name}[{i}]") for name in
                                    ("mark_price_e8", "contract_size_e8", "short_option_minimum_e8"))
             instruments.append((mark, size, minimum, [next_public(f"risk_array[{i}][{s}]") for s in range(SCENARIO_COUNT)]))
-        prices = []
-        haircuts = []
-        for j in range(self.n_collateral):
-            prices.append(next_public(f"asset_price_e8[{j}]"))
-            haircuts.append(next_public(f"haircut_e8[{j}]"))
-        inputs = AllocatedInputs(commitment, [], [], [], prices, haircuts, witness if has else None)
+        prices, haircuts = self.asset_inputs(next_public)
+        inputs = AllocatedInputs(commitment, [], [], [], prices, haircuts, witness if cs.has_values else None)
         wv = inputs.witness_value
         equity = cs.constant(0)
         short_minimum = cs.constant(0)
@@ -126,21 +118,6 @@ class PortfolioMarginCircuit(CrossMarginCircuit):
         out += [0, 0] * (self.n_collateral - len(snapshot.assets))
         return out
 
-    def public_inputs(self, snapshot: Snapshot, commitment: int, context: int) -> TieredPublic:
-        """Public inputs from the verifier's snapshot (risk arrays derived here, never from the prover)."""
-        for what, value in (("commitment", commitment), ("context", context)):
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < R:
-                raise PublicInputError(f"{what} must be a field element in [0, r)")
-        return TieredPublic(commitment, context, tuple(self.snapshot_inputs(snapshot)))
-
-    def commitment(self, witness: CrossWitness) -> int:
-        """The commitment this witness opens (cross packing under the portfolio tag)."""
-        from zkmargin.gadgets.poseidon import poseidon_hash
-        from zkmargin.margin.commitment import commitment_elements
-
-        elements = commitment_elements(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt)
-        return poseidon_hash(elements, self.domain_tag)
-
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the portfolio engine says margin call."""
         report = compute_portfolio_margin(account, snapshot)
@@ -149,9 +126,3 @@ class PortfolioMarginCircuit(CrossMarginCircuit):
                 "account is subject to a margin call: "
                 f"equity {format_e32(report.equity_e32)} < requirement {format_e32(report.requirement_e32)} "
                 f"(worst scenario {report.worst_scenario + 1})")
-
-    def witness_assignment(self, public: TieredPublic, witness: CrossWitness) -> list[int]:  # type: ignore[override]
-        """Solve the full assignment."""
-        cs = ConstraintSystem("prove")
-        self.synthesize(cs, public, witness)
-        return cs.assignment()

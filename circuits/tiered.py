@@ -26,38 +26,25 @@ from circuits.cross import (
     SLACK_BITS,
     VALUE_BITS,
     AllocatedInputs,
-    CrossMarginCircuit,
+    ListedInputsCircuit,
+    ListedPublic,
     assert_covers,
     collateral_terms,
     open_commitment,
 )
 from circuits.isolated import sum_lcs
 from zkmargin.errors import CircuitError, MarginCallError, PublicInputError
-from zkmargin.field import R
 from zkmargin.gadgets.range import assert_signed, assert_unsigned
-from zkmargin.margin.commitment import QUANTITY_OFFSET, commitment_domain_tag
+from zkmargin.margin.commitment import QUANTITY_OFFSET
 from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot, Tier, slot_layout
 from zkmargin.margin.tiered import AMOUNT_TO_E32, NOTIONAL_TO_E24, compute_tiered_margin, effective_tiers, select_tier
 from zkmargin.r1cs import ConstraintSystem
 
+
 BOUND_BITS = 192
-MODEL_TAG = 3
 EMPTY_TIER = Tier(UNSIGNED_MAX_E8, UNSIGNED_MAX_E8, 0, 0)
 OPEN_TIER = Tier(0, UNSIGNED_MAX_E8, 0, 0)
-
-
-@dataclass(frozen=True)
-class TieredPublic:
-    """Commitment, context and the snapshot's values in circuit order."""
-
-    commitment: int
-    context: int
-    snapshot_values: tuple[int, ...]
-
-    def as_list(self) -> list[int]:
-        """Public inputs in circuit order."""
-        return [self.commitment, self.context, *self.snapshot_values]
 
 
 @dataclass(frozen=True)
@@ -72,11 +59,12 @@ class TieredWitness:
 
 
 @dataclass(frozen=True)
-class TieredMarginCircuit(CrossMarginCircuit):
+class TieredMarginCircuit(ListedInputsCircuit):
     """Tiered maintenance at capacity (n_positions, n_collateral, n_tiers)."""
 
     n_tiers: int = 4
     model = "tiered"
+    MODEL_TAG = 3
 
     @property
     def circuit_id(self) -> str:
@@ -88,35 +76,18 @@ class TieredMarginCircuit(CrossMarginCircuit):
         """2 + (2 + 4T) per instrument slot + 2 per asset slot."""
         return len(PUBLIC_HEADER) + (2 + 4 * self.n_tiers) * self.n_positions + 2 * self.n_collateral
 
-    @property
-    def domain_tag(self) -> int:
-        """Commitment domain tag: statement version 3 and the capacity."""
-        return commitment_domain_tag(self.n_positions, self.n_collateral) + ((MODEL_TAG - 1) << 64)
-
-    def synthesize(self, cs: ConstraintSystem, public: TieredPublic | None = None,
+    def synthesize(self, cs: ConstraintSystem, public: ListedPublic | None = None,
                    witness: TieredWitness | None = None) -> None:
         """Add the statement's variables and constraints to cs."""
-        has = cs.has_values
-        if has and (public is None or witness is None):
-            raise CircuitError("proving needs both public inputs and a witness")
-        values = iter(public.snapshot_values) if has else None
-
-        def next_public(name: str):  # noqa: ANN202
-            return cs.public_input(name, next(values) if has else None)  # type: ignore[arg-type]
-
-        commitment = cs.public_input("commitment", public.commitment if has else None)
-        cs.public_input("context", public.context if has else None)
+        commitment, next_public = self.allocate_header(cs, public, witness)
         instruments = []
         for i in range(self.n_positions):
             mark, size = next_public(f"mark_price_e8[{i}]"), next_public(f"contract_size_e8[{i}]")
             tiers = [tuple(next_public(f"tier[{i}][{b}].{field}") for field in ("floor", "cap", "rate", "amount"))
                      for b in range(self.n_tiers)]
             instruments.append((mark, size, tiers))
-        prices, haircuts = [], []
-        for j in range(self.n_collateral):
-            prices.append(next_public(f"asset_price_e8[{j}]"))
-            haircuts.append(next_public(f"haircut_e8[{j}]"))
-        inputs = AllocatedInputs(commitment, [], [], [], prices, haircuts, witness if has else None)
+        prices, haircuts = self.asset_inputs(next_public)
+        inputs = AllocatedInputs(commitment, [], [], [], prices, haircuts, witness if cs.has_values else None)
         wv = inputs.witness_value
 
         equity = cs.constant(0)
@@ -180,13 +151,6 @@ class TieredMarginCircuit(CrossMarginCircuit):
             raise PublicInputError("snapshot value outside [0, 2^64)")
         return out
 
-    def public_inputs(self, snapshot: Snapshot, commitment: int, context: int) -> TieredPublic:
-        """Public inputs from the verifier's snapshot."""
-        for what, value in (("commitment", commitment), ("context", context)):
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < R:
-                raise PublicInputError(f"{what} must be a field element in [0, r)")
-        return TieredPublic(commitment, context, tuple(self.snapshot_inputs(snapshot)))
-
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> TieredWitness:
         """Private slot values and the bracket each position falls in."""
         self.check_fits(snapshot)
@@ -201,14 +165,6 @@ class TieredMarginCircuit(CrossMarginCircuit):
                 indices.append(0)
         return TieredWitness(tuple(quantities), tuple(entries), tuple(amounts), salt, tuple(indices))
 
-    def commitment(self, witness: TieredWitness) -> int:
-        """The commitment this witness opens (cross packing under the tiered tag)."""
-        from zkmargin.gadgets.poseidon import poseidon_hash
-        from zkmargin.margin.commitment import commitment_elements
-
-        elements = commitment_elements(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt)
-        return poseidon_hash(elements, self.domain_tag)
-
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the tiered engine says margin call."""
         report = compute_tiered_margin(account, snapshot)
@@ -216,9 +172,3 @@ class TieredMarginCircuit(CrossMarginCircuit):
             raise MarginCallError(
                 "account is subject to a margin call: "
                 f"equity {format_e32(report.equity_e32)} < maintenance {format_e32(report.maintenance_e32)}")
-
-    def witness_assignment(self, public: TieredPublic, witness: TieredWitness) -> list[int]:  # type: ignore[override]
-        """Solve the full assignment."""
-        cs = ConstraintSystem("prove")
-        self.synthesize(cs, public, witness)
-        return cs.assignment()

@@ -45,8 +45,19 @@ class CollateralReport:
     value_e32: int
 
 
+class HealthStatus:
+    """The status word shared by every model's report (subclasses define healthy)."""
+
+    healthy: bool
+
+    @property
+    def status(self) -> str:
+        """'healthy' or 'margin_call'."""
+        return "healthy" if self.healthy else "margin_call"
+
+
 @dataclass(frozen=True)
-class MarginReport:
+class MarginReport(HealthStatus):
     """Equity, maintenance and status of one account under one snapshot."""
 
     equity_e32: int
@@ -57,10 +68,6 @@ class MarginReport:
     positions: tuple[PositionReport, ...]
     collateral: tuple[CollateralReport, ...]
 
-    @property
-    def status(self) -> str:
-        """'healthy' or 'margin_call'."""
-        return "healthy" if self.healthy else "margin_call"
 
 
 def collateral_value_e32(amount_e8: int, price_e8: int, haircut_e8: int) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zkmargin.margin.engine import collateral_value_e32, format_e32, maintenance_e32, upnl_e32
+from zkmargin.margin.engine import HealthStatus, collateral_value_e32, format_e32, maintenance_e32, upnl_e32
 from zkmargin.margin.models import Account, Snapshot, validate_account_against_snapshot
 
 
@@ -32,7 +32,7 @@ class IsolatedCheck:
 
 
 @dataclass(frozen=True)
-class IsolatedReport:
+class IsolatedReport(HealthStatus):
     """The pool and every isolated position."""
 
     pool_equity_e32: int
@@ -44,10 +44,6 @@ class IsolatedReport:
         """Every check passes (equality passes)."""
         return self.pool_equity_e32 >= self.pool_maintenance_e32 and all(c.excess_e32 >= 0 for c in self.isolated)
 
-    @property
-    def status(self) -> str:
-        """'healthy' or 'margin_call'."""
-        return "healthy" if self.healthy else "margin_call"
 
     @property
     def equity_e32(self) -> int:

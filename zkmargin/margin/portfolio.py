@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
 from zkmargin.margin.black76 import black76_price
-from zkmargin.margin.engine import collateral_value_e32, format_e32, upnl_e32
+from zkmargin.margin.engine import HealthStatus, collateral_value_e32, format_e32, upnl_e32
 from zkmargin.margin.fixed_point import SCALE_E8
 from zkmargin.margin.models import Account, InstrumentQuote, RiskParams, Snapshot, reject_isolated, validate_account_against_snapshot
 
@@ -92,7 +92,7 @@ def short_option_minimum_e8(quote: InstrumentQuote) -> int:
 
 
 @dataclass(frozen=True)
-class PortfolioReport:
+class PortfolioReport(HealthStatus):
     """Equity, scenario losses and the requirement."""
 
     equity_e32: int
@@ -114,10 +114,6 @@ class PortfolioReport:
         """equity >= requirement."""
         return self.equity_e32 >= self.requirement_e32
 
-    @property
-    def status(self) -> str:
-        """'healthy' or 'margin_call'."""
-        return "healthy" if self.healthy else "margin_call"
 
     @property
     def worst_scenario(self) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zkmargin.errors import FormatError
-from zkmargin.margin.engine import collateral_value_e32, format_e32, upnl_e32
+from zkmargin.margin.engine import HealthStatus, collateral_value_e32, format_e32, upnl_e32
 from zkmargin.margin.models import (
     UNSIGNED_MAX_E8,
     Account,
@@ -55,7 +55,7 @@ class TieredPosition:
 
 
 @dataclass(frozen=True)
-class TieredReport:
+class TieredReport(HealthStatus):
     """Equity and bracketed maintenance."""
 
     equity_e32: int
@@ -67,10 +67,6 @@ class TieredReport:
         """equity >= maintenance."""
         return self.equity_e32 >= self.maintenance_e32
 
-    @property
-    def status(self) -> str:
-        """'healthy' or 'margin_call'."""
-        return "healthy" if self.healthy else "margin_call"
 
 
 def compute_tiered_margin(account: Account, snapshot: Snapshot) -> TieredReport:
