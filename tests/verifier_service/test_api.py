@@ -174,3 +174,23 @@ def test_health_and_metrics(ready, material):
     text = client.get("/metrics").text
     assert 'zkmargin_verifications_total{result="valid"} 1' in text
     assert 'route="/v1/verify",status="200"' in text and "zkmargin_http_request_duration_seconds_bucket" in text
+
+
+def test_verification_runs_on_the_worker_pool_not_the_event_loop(ready, material, monkeypatch):
+    """CPU-bound work must not block the event loop (and with it /healthz)."""
+    import threading
+
+    from verifier_service import verification
+    from verifier_service.routes import verify as verify_route
+
+    seen = []
+    original = verification.verify_and_record
+
+    def spy(state, body):
+        seen.append(threading.current_thread().name)
+        return original(state, body)
+
+    monkeypatch.setattr(verify_route, "verify_and_record", spy)
+    client, _ = ready
+    assert client.post("/v1/verify", json=verify_body(material)).status_code == 200
+    assert seen and seen[0].startswith("verify")
