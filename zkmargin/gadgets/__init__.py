@@ -1,5 +1,6 @@
-"""Gadgets over the R1CS builder: range checks, comparisons, Poseidon."""
+"""Gadgets over the R1CS builder: range checks, comparisons, Poseidon, Merkle membership."""
 
+from zkmargin.gadgets.merkle import merkle_membership_gadget, merkle_path, merkle_root, verify_merkle_path
 from zkmargin.gadgets.poseidon import poseidon_hash, poseidon_permutation
 from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget, poseidon_permutation_gadget
 from zkmargin.gadgets.range import abs_value, assert_less_or_equal, assert_signed, assert_unsigned, is_less_than
@@ -10,8 +11,12 @@ __all__ = [
     "assert_signed",
     "assert_unsigned",
     "is_less_than",
+    "merkle_membership_gadget",
+    "merkle_path",
+    "merkle_root",
     "poseidon_hash",
     "poseidon_hash_gadget",
     "poseidon_permutation",
     "poseidon_permutation_gadget",
+    "verify_merkle_path",
 ]
