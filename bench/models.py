@@ -23,7 +23,7 @@ from circuits.cross import circuit_from_id, prove_account, verify_account_proof 
 from cross import market  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
-from zkmargin.margin.models import Account, Position, RiskParams, Tier  # noqa: E402
+from zkmargin.margin.models import Account, RiskParams, Tier  # noqa: E402
 
 E8 = 10**8
 CIRCUITS = ("cross-n64-k8", "isolated-n64-k8", "tiered-n64-k8-t4", "portfolio-n64-k8")

@@ -142,7 +142,7 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
     verify_s = time.perf_counter() - t
     seen: dict[tuple, str] = {}
     rows = []
-    for (item, meta), verdict in zip(decoded, result.items):
+    for (_, meta), verdict in zip(decoded, result.items):
         key = (meta.get("commitment"), meta.get("context"), meta.get("proof_bytes"))
         duplicate_of = seen.get(key) if meta.get("proof_bytes") else None
         if meta.get("proof_bytes") and key not in seen:

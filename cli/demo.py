@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from circuits.cross import DEFAULT_CIRCUIT_ID, circuit_from_id, prove_account, random_context, verify_account_proof
+from circuits.cross import circuit_from_id, prove_account, random_context, verify_account_proof
 from zkmargin.errors import MarginCallError
 from zkmargin.groth16.serialization import proof_to_bytes, proof_to_json
 from zkmargin.margin.commitment import new_salt

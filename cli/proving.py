@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import click
 
-from circuits.cross import DEFAULT_CIRCUIT_ID, circuit_from_id, parse_field_element, prove_account, verify_account_proof
+from circuits.cross import circuit_from_id, parse_field_element, prove_account, verify_account_proof
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
 from zkmargin.groth16.serialization import (
     PROOF_SIZE_BYTES,

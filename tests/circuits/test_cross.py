@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from circuits.cross import (
     SLACK_BITS,
     CrossMarginCircuit,
-    CrossPublic,
     circuit_from_id,
     prove_account,
     require_healthy,

@@ -73,7 +73,7 @@ def _field_element(bits: Iterator[int]) -> int:
     return value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def poseidon_params(width: int) -> PoseidonParams:
     """The reference parameters for width 3 or 5 (computed once, ~0.1 s)."""
     if width not in PARTIAL_ROUNDS:

@@ -16,7 +16,7 @@ Bounds (from the format ranges): each term is below 2^218 in absolute value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, localcontext
+from decimal import Decimal, localcontext
 
 from zkmargin.margin.fixed_point import SCALE_E8, format_e8, format_scaled
 from zkmargin.margin.models import Account, Snapshot, reject_isolated, validate_account_against_snapshot

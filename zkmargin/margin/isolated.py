@@ -40,7 +40,7 @@ class IsolatedReport(HealthStatus):
     isolated: tuple[IsolatedCheck, ...]
 
     @property
-    def healthy(self) -> bool:
+    def healthy(self) -> bool:  # type: ignore[override]
         """Every check passes (equality passes)."""
         return self.pool_equity_e32 >= self.pool_maintenance_e32 and all(c.excess_e32 >= 0 for c in self.isolated)
 
@@ -83,7 +83,7 @@ def compute_isolated_margin(account: Account, snapshot: Snapshot) -> IsolatedRep
         upnl = upnl_e32(p.quantity_e8, q.mark_price_e8, p.entry_price_e8, q.contract_size_e8)
         maint = maintenance_e32(p.quantity_e8, q.mark_price_e8, q.contract_size_e8, q.maintenance_rate_e8)
         if p.is_isolated:
-            quote = assets[p.isolated_asset]
+            quote = assets[p.isolated_asset or ""]
             value = collateral_value_e32(p.isolated_amount_e8, quote.price_e8, quote.haircut_e8)
             checks.append(IsolatedCheck(p.instrument, value, upnl, maint))
         else:

@@ -197,7 +197,7 @@ def _tiers(value: Any, field: str) -> tuple[Tier, ...]:
     items = _list(value, field)
     if not 1 <= len(items) <= MAX_TIERS:
         raise FormatError(f"{field}: between 1 and {MAX_TIERS} brackets")
-    tiers = []
+    tiers: list[Tier] = []
     for b, item in enumerate(items):
         where = f"{field}[{b}]"
         entry = _object(item, where, ("notional_floor", "notional_cap", "maintenance_rate", "maintenance_amount"))
@@ -348,7 +348,7 @@ def account_to_json(account: Account) -> dict:
 
 
 def _position_to_json(position: Position) -> dict:
-    out = {
+    out: dict[str, Any] = {
         "instrument": position.instrument,
         "quantity": format_e8(position.quantity_e8),
         "entry_price": format_e8(position.entry_price_e8),
@@ -435,6 +435,6 @@ def slot_layout(
         if position is not None:
             quantities[i], entries[i] = position.quantity_e8, position.entry_price_e8
     amounts = [0] * n_collateral
-    for j, quote in enumerate(snapshot.assets):
-        amounts[j] = balances.get(quote.asset, 0)
+    for j, asset in enumerate(snapshot.assets):
+        amounts[j] = balances.get(asset.asset, 0)
     return quantities, entries, amounts

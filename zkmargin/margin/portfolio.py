@@ -80,7 +80,7 @@ def _value(risk: RiskParams, underlying: float, vol_shift: float, quote: Instrum
     if underlying <= 0:
         return max(_e8(risk.strike_e8) - underlying, 0.0) if risk.kind == "put" else 0.0
     vol = max(_e8(risk.implied_vol_e8) + vol_shift, 0.0)
-    return black76_price(risk.kind, underlying, _e8(risk.strike_e8), _e8(risk.years_to_expiry_e8),
+    return black76_price("call" if risk.kind == "call" else "put", underlying, _e8(risk.strike_e8), _e8(risk.years_to_expiry_e8),
                          _e8(risk.rate_e8), vol)
 
 
@@ -110,7 +110,7 @@ class PortfolioReport(HealthStatus):
         return self.requirement_e32
 
     @property
-    def healthy(self) -> bool:
+    def healthy(self) -> bool:  # type: ignore[override]
         """equity >= requirement."""
         return self.equity_e32 >= self.requirement_e32
 
@@ -131,7 +131,7 @@ def compute_portfolio_margin(account: Account, snapshot: Snapshot) -> PortfolioR
                  for c in account.collateral)
     losses = [0] * SCENARIO_COUNT
     minimum = 0
-    arrays = {}
+    arrays: dict[str, tuple[int, ...]] = {}
     for p in account.positions:
         quote = instruments[p.instrument]
         equity += upnl_e32(p.quantity_e8, quote.mark_price_e8, p.entry_price_e8, quote.contract_size_e8)

@@ -63,7 +63,7 @@ class TieredReport(HealthStatus):
     positions: tuple[TieredPosition, ...]
 
     @property
-    def healthy(self) -> bool:
+    def healthy(self) -> bool:  # type: ignore[override]
         """equity >= maintenance."""
         return self.equity_e32 >= self.maintenance_e32
 

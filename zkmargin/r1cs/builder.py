@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
@@ -100,7 +100,7 @@ class LinearCombination:
         return f"LinearCombination(terms={self.terms}, value={self.value})"
 
 
-Operand = Union[LinearCombination, int]
+Operand = LinearCombination | int
 
 
 def _constant(c: int, with_terms: bool, with_value: bool) -> LinearCombination:
@@ -294,9 +294,9 @@ class ConstraintSystem:
             raise CircuitError("which_is_unsatisfied needs a constraint system in check mode")
         values = self._values
         for a, b, c, label in self._constraints:
-            av = sum(coeff * values[v] for v, coeff in a.items()) % R  # type: ignore[operator]
-            bv = sum(coeff * values[v] for v, coeff in b.items()) % R  # type: ignore[operator]
-            cv = sum(coeff * values[v] for v, coeff in c.items()) % R  # type: ignore[operator]
+            av = sum(coeff * values[v] for v, coeff in a.items()) % R  # type: ignore[operator, misc]
+            bv = sum(coeff * values[v] for v, coeff in b.items()) % R  # type: ignore[operator, misc]
+            cv = sum(coeff * values[v] for v, coeff in c.items()) % R  # type: ignore[operator, misc]
             if av * bv % R != cv:
                 return label
         return None
