@@ -24,8 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from circuits.cross import CrossMarginCircuit, prove_account  # noqa: E402
 from cross import market  # noqa: E402
+
+from circuits.cross import CrossMarginCircuit, prove_account  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof, setup, verify  # noqa: E402

@@ -30,7 +30,14 @@ from circuits.cross import CrossMarginCircuit, prove_account, verify_account_pro
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.groth16.serialization import pk_from_bytes, pk_to_bytes  # noqa: E402
-from zkmargin.margin.models import Account, AssetQuote, Collateral, InstrumentQuote, Position, Snapshot  # noqa: E402
+from zkmargin.margin.models import (  # noqa: E402
+    Account,
+    AssetQuote,
+    Collateral,
+    InstrumentQuote,
+    Position,
+    Snapshot,
+)
 
 E8 = 10**8
 PEER_DIR = Path(__file__).resolve().parents[2] / "shared" / "peers" / "snarkjs"

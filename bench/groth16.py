@@ -29,7 +29,6 @@ from zkmargin.groth16.serialization import proof_to_bytes, vk_to_bytes  # noqa: 
 from zkmargin.r1cs import ConstraintSystem  # noqa: E402
 
 
-
 def synthetic(mode: str, target_constraints: int, seed: int = 7) -> ConstraintSystem:
     """A circuit of about target_constraints constraints (minus the input rows of the domain)."""
     rng = random.Random(seed)

@@ -30,8 +30,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from circuits.cross import CrossMarginCircuit, prove_account  # noqa: E402
 from cross import market  # noqa: E402
+
+from circuits.cross import CrossMarginCircuit, prove_account  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json  # noqa: E402

@@ -338,13 +338,13 @@ class ListedInputsCircuit(CrossMarginCircuit):
         has = cs.has_values
         if has and (public is None or witness is None):
             raise CircuitError("proving needs both public inputs and a witness")
-        values = iter(public.snapshot_values) if has else None
+        values = iter(public.snapshot_values) if public is not None and has else None
 
         def next_public(name: str) -> LinearCombination:
-            return cs.public_input(name, next(values) if has else None)  # type: ignore[arg-type]
+            return cs.public_input(name, next(values) if values is not None else None)
 
-        commitment = cs.public_input("commitment", public.commitment if has else None)
-        cs.public_input("context", public.context if has else None)
+        commitment = cs.public_input("commitment", public.commitment if public is not None and has else None)
+        cs.public_input("context", public.context if public is not None and has else None)
         return commitment, next_public
 
     def asset_inputs(self, next_public) -> tuple[list, list]:  # noqa: ANN001
@@ -454,7 +454,7 @@ def open_commitment(cs: ConstraintSystem, inputs: AllocatedInputs, packed: list[
 def assert_covers(cs: ConstraintSystem, equity: LinearCombination, requirement: LinearCombination, bits: int,
                   label: str) -> None:
     """equity - requirement in [0, 2^bits): the caller's overflow argument bounds |equity - requirement| < r - 2^bits."""
-    slack = cs.alloc("slack", (lambda: (equity - requirement).value) if cs.has_values else None)
+    slack = cs.alloc("slack", (lambda: (equity - requirement).value or 0) if cs.has_values else None)
     cs.assert_equal(slack, equity - requirement, "slack_definition")
     assert_unsigned(cs, slack, bits, label)
 

@@ -72,8 +72,9 @@ class IsolatedMarginCircuit(CrossMarginCircuit):
 
     model = "isolated"
 
-    def synthesize(self, cs: ConstraintSystem, public: CrossPublic | None = None,
-                   witness: IsolatedWitness | None = None) -> None:
+    def synthesize(  # type: ignore[override]  # each statement has its own witness type
+        self, cs: ConstraintSystem, public: CrossPublic | None = None, witness: IsolatedWitness | None = None
+    ) -> None:
         """Add the statement's variables and constraints to cs."""
         inputs = allocate_public_inputs(cs, self, public, witness)
         wv = inputs.witness_value
@@ -120,7 +121,7 @@ class IsolatedMarginCircuit(CrossMarginCircuit):
         """Commitment domain tag: statement version 2 and the capacity."""
         return commitment_domain_tag(self.n_positions, self.n_collateral) + ((MODEL_TAG - 1) << 64)
 
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> IsolatedWitness:
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> IsolatedWitness:  # type: ignore[override]
         """Private slot values in the snapshot's layout."""
         self.check_fits(snapshot)
         quantities, entries, amounts = slot_layout(account, snapshot, self.n_positions, self.n_collateral,
@@ -131,11 +132,12 @@ class IsolatedMarginCircuit(CrossMarginCircuit):
         for i, quote in enumerate(snapshot.instruments):
             position = held.get(quote.instrument)
             if position is not None and position.is_isolated:
-                flags[i], allocations[i], slots[i] = 1, position.isolated_amount_e8, asset_slots[position.isolated_asset]
+                asset = position.isolated_asset or ""
+                flags[i], allocations[i], slots[i] = 1, position.isolated_amount_e8, asset_slots[asset]
         return IsolatedWitness(tuple(quantities), tuple(entries), tuple(amounts), salt, tuple(flags),
                                tuple(allocations), tuple(slots))
 
-    def commitment(self, witness: IsolatedWitness) -> int:
+    def commitment(self, witness: IsolatedWitness) -> int:  # type: ignore[override]
         """The commitment this witness opens."""
         from zkmargin.gadgets.poseidon import poseidon_hash
         from zkmargin.margin.commitment import commitment_elements

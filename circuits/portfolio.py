@@ -37,7 +37,12 @@ from zkmargin.gadgets.range import assert_signed, assert_unsigned
 from zkmargin.margin.commitment import QUANTITY_OFFSET
 from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot
-from zkmargin.margin.portfolio import SCENARIO_COUNT, compute_portfolio_margin, risk_array, short_option_minimum_e8
+from zkmargin.margin.portfolio import (
+    SCENARIO_COUNT,
+    compute_portfolio_margin,
+    risk_array,
+    short_option_minimum_e8,
+)
 from zkmargin.r1cs import ConstraintSystem
 
 E8_TO_E32 = 10**16
@@ -55,8 +60,9 @@ class PortfolioMarginCircuit(ListedInputsCircuit):
         """2 + (3 + 16) per instrument slot + 2 per asset slot."""
         return len(PUBLIC_HEADER) + (3 + SCENARIO_COUNT) * self.n_positions + 2 * self.n_collateral
 
-    def synthesize(self, cs: ConstraintSystem, public: ListedPublic | None = None,
-                   witness: CrossWitness | None = None) -> None:
+    def synthesize(  # type: ignore[override]  # its public inputs are a list, not CrossPublic
+        self, cs: ConstraintSystem, public: ListedPublic | None = None, witness: CrossWitness | None = None
+    ) -> None:
         """Add the statement's variables and constraints to cs."""
         commitment, next_public = self.allocate_header(cs, public, witness)
         instruments = []

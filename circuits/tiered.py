@@ -38,9 +38,14 @@ from zkmargin.gadgets.range import assert_signed, assert_unsigned
 from zkmargin.margin.commitment import QUANTITY_OFFSET
 from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot, Tier, slot_layout
-from zkmargin.margin.tiered import AMOUNT_TO_E32, NOTIONAL_TO_E24, compute_tiered_margin, effective_tiers, select_tier
+from zkmargin.margin.tiered import (
+    AMOUNT_TO_E32,
+    NOTIONAL_TO_E24,
+    compute_tiered_margin,
+    effective_tiers,
+    select_tier,
+)
 from zkmargin.r1cs import ConstraintSystem
-
 
 BOUND_BITS = 192
 EMPTY_TIER = Tier(UNSIGNED_MAX_E8, UNSIGNED_MAX_E8, 0, 0)
@@ -76,8 +81,9 @@ class TieredMarginCircuit(ListedInputsCircuit):
         """2 + (2 + 4T) per instrument slot + 2 per asset slot."""
         return len(PUBLIC_HEADER) + (2 + 4 * self.n_tiers) * self.n_positions + 2 * self.n_collateral
 
-    def synthesize(self, cs: ConstraintSystem, public: ListedPublic | None = None,
-                   witness: TieredWitness | None = None) -> None:
+    def synthesize(  # type: ignore[override]  # each statement has its own public and witness types
+        self, cs: ConstraintSystem, public: ListedPublic | None = None, witness: TieredWitness | None = None
+    ) -> None:
         """Add the statement's variables and constraints to cs."""
         commitment, next_public = self.allocate_header(cs, public, witness)
         instruments = []
@@ -151,7 +157,7 @@ class TieredMarginCircuit(ListedInputsCircuit):
             raise PublicInputError("snapshot value outside [0, 2^64)")
         return out
 
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> TieredWitness:
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> TieredWitness:  # type: ignore[override]
         """Private slot values and the bracket each position falls in."""
         self.check_fits(snapshot)
         quantities, entries, amounts = slot_layout(account, snapshot, self.n_positions, self.n_collateral)

@@ -8,11 +8,10 @@ from pathlib import Path
 import click
 
 from circuits.cross import DEFAULT_CIRCUIT_ID, circuit_from_id
+from cli.output import EXIT_NO, emit, json_option, write_json
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.engine import compute_margin, report_to_json
 from zkmargin.margin.models import load_account, load_snapshot
-
-from cli.output import EXIT_NO, emit, json_option, write_json
 
 OPENING_FORMAT = "zkmargin-opening/1"
 
@@ -69,12 +68,18 @@ def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -
     """Compute equity, maintenance margin and status of ACCOUNT under SNAPSHOT (exit 1 on margin call)."""
     account, snapshot = load_account(account_path), load_snapshot(snapshot_path)
     if model == "isolated":
-        from zkmargin.margin.isolated import compute_isolated_margin, isolated_report_to_json
+        from zkmargin.margin.isolated import (
+            compute_isolated_margin,
+            isolated_report_to_json,
+        )
 
         isolated = compute_isolated_margin(account, snapshot)
         healthy, report_json = isolated.healthy, isolated_report_to_json(isolated)
     elif model == "portfolio":
-        from zkmargin.margin.portfolio import compute_portfolio_margin, portfolio_report_to_json
+        from zkmargin.margin.portfolio import (
+            compute_portfolio_margin,
+            portfolio_report_to_json,
+        )
 
         portfolio = compute_portfolio_margin(account, snapshot)
         healthy, report_json = portfolio.healthy, portfolio_report_to_json(portfolio)
@@ -126,7 +131,6 @@ def commit(account_path: Path, snapshot_path: Path, opening_path: Path, circuit_
 def load_opening(path: Path) -> dict:
     """Read and check an opening file written by `zkmargin commit`."""
     from circuits.cross import parse_field_element
-
     from cli.output import CliError, read_json
 
     opening = read_json(path, "opening")

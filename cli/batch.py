@@ -21,14 +21,18 @@ from typing import Any
 import click
 
 from circuits.cross import circuit_from_id, parse_field_element
-from zkmargin.errors import ZkMarginError
-from zkmargin.groth16.batch import BatchItem, verify_batch
-from zkmargin.groth16.serialization import proof_from_bytes, proof_from_json, proof_to_bytes, vk_from_json
-from zkmargin.margin.models import load_snapshot, snapshot_to_json
-
 from cli.account import circuit_option
 from cli.output import EXIT_NO, CliError, emit, json_option, note
 from cli.report import write_reports
+from zkmargin.errors import ZkMarginError
+from zkmargin.groth16.batch import BatchItem, verify_batch
+from zkmargin.groth16.serialization import (
+    proof_from_bytes,
+    proof_from_json,
+    proof_to_bytes,
+    vk_from_json,
+)
+from zkmargin.margin.models import load_snapshot, snapshot_to_json
 
 ITEM_FIELDS = {"id", "commitment", "context", "proof", "proof_b64", "snapshot_id"}
 

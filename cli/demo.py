@@ -8,17 +8,21 @@ from pathlib import Path
 
 import click
 
-from circuits.cross import circuit_from_id, prove_account, random_context, verify_account_proof
+from circuits.cross import (
+    circuit_from_id,
+    prove_account,
+    random_context,
+    verify_account_proof,
+)
+from cli.account import circuit_option
+from cli.keystore import KeyStore
+from cli.output import emit, json_option, write_json
+from cli.proving import ensure_keys
 from zkmargin.errors import MarginCallError
 from zkmargin.groth16.serialization import proof_to_bytes, proof_to_json
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.engine import compute_margin, report_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
-
-from cli.account import circuit_option
-from cli.keystore import KeyStore
-from cli.output import emit, json_option, write_json
-from cli.proving import ensure_keys
 
 
 @click.command()

@@ -7,11 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from circuits.cross import CrossMarginCircuit
+from cli.output import write_atomic, write_json
 from zkmargin.backends import CurveBackend
 from zkmargin.groth16 import ProvingKey, VerifyingKey, setup
-from zkmargin.groth16.serialization import pk_from_bytes, pk_to_bytes, vk_from_json, vk_to_json
-
-from cli.output import write_atomic, write_json
+from zkmargin.groth16.serialization import (
+    pk_from_bytes,
+    pk_to_bytes,
+    vk_from_json,
+    vk_to_json,
+)
 
 PROVING_KEY_FILE = "proving_key.bin"
 VERIFICATION_KEY_FILE = "verification_key.json"

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from zkmargin.errors import MarginCallError, ZkMarginError
-
 from cli.output import EXIT_ERROR, EXIT_NO
+from zkmargin.errors import MarginCallError, ZkMarginError
 
 
 @dataclass

@@ -7,7 +7,20 @@ from pathlib import Path
 
 import click
 
-from circuits.cross import circuit_from_id, parse_field_element, prove_account, verify_account_proof
+from circuits.cross import (
+    circuit_from_id,
+    parse_field_element,
+    prove_account,
+    verify_account_proof,
+)
+from cli.account import (
+    account_argument,
+    circuit_option,
+    load_opening,
+    snapshot_argument,
+)
+from cli.keystore import KeyStore
+from cli.output import EXIT_NO, CliError, emit, json_option, note, step, write_json
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
 from zkmargin.groth16.serialization import (
     PROOF_SIZE_BYTES,
@@ -18,10 +31,6 @@ from zkmargin.groth16.serialization import (
     vk_from_json,
 )
 from zkmargin.margin.models import load_account, load_snapshot
-
-from cli.account import account_argument, circuit_option, load_opening, snapshot_argument
-from cli.keystore import KeyStore
-from cli.output import EXIT_NO, CliError, emit, json_option, note, step, write_json
 
 
 def keystore(ctx: click.Context, circuit_id: str) -> KeyStore:

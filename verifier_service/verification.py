@@ -9,14 +9,18 @@ import json
 import uuid
 
 from circuits.cross import CrossMarginCircuit, circuit_from_id, parse_field_element
+from verifier_service.deps import ServiceState, now_iso
+from verifier_service.errors import ApiError
 from zkmargin.errors import ZkMarginError
 from zkmargin.groth16 import Proof, verify
 from zkmargin.groth16.batch import BatchItem, verify_batch
-from zkmargin.groth16.serialization import proof_from_bytes, proof_from_json, proof_to_bytes, vk_from_json
+from zkmargin.groth16.serialization import (
+    proof_from_bytes,
+    proof_from_json,
+    proof_to_bytes,
+    vk_from_json,
+)
 from zkmargin.margin.models import parse_snapshot
-
-from verifier_service.deps import ServiceState, now_iso
-from verifier_service.errors import ApiError
 
 
 def load_circuit(state: ServiceState, circuit_id: str):  # noqa: ANN201
@@ -127,7 +131,8 @@ def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN0
     circuit, vk = load_circuit(state, request.circuit_id)
     snapshot, snapshot_digest = load_snapshot(state, request.snapshot_id)
     tail = snapshot_inputs(state, circuit, snapshot)
-    items, decoded = [], []
+    items: list[BatchItem] = []
+    decoded: list[tuple[int, int, str] | None] = []
     for item in request.items:
         try:
             commitment = parse_field_element(item.commitment, "commitment")

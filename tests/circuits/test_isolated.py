@@ -10,13 +10,18 @@ from hypothesis import strategies as st
 
 from circuits.cross import circuit_from_id, prove_account, verify_account_proof
 from circuits.isolated import IsolatedMarginCircuit
+from tests.circuits.test_cross import E8, MAX64, make_snapshot
 from zkmargin.errors import FormatError, MarginCallError
 from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.isolated import compute_isolated_margin
-from zkmargin.margin.models import Account, Collateral, Position, account_to_json, parse_account
+from zkmargin.margin.models import (
+    Account,
+    Collateral,
+    Position,
+    account_to_json,
+    parse_account,
+)
 from zkmargin.r1cs import ConstraintSystem
-
-from tests.circuits.test_cross import E8, MAX64, make_snapshot
 
 CIRCUIT = IsolatedMarginCircuit(3, 2)
 

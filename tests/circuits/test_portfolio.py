@@ -23,7 +23,11 @@ from zkmargin.margin.models import (
     parse_snapshot,
     snapshot_to_json,
 )
-from zkmargin.margin.portfolio import SCENARIO_COUNT, compute_portfolio_margin, risk_array
+from zkmargin.margin.portfolio import (
+    SCENARIO_COUNT,
+    compute_portfolio_margin,
+    risk_array,
+)
 from zkmargin.r1cs import ConstraintSystem
 
 E8 = 10**8

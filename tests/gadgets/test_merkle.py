@@ -6,7 +6,12 @@ import pytest
 
 from zkmargin.errors import CircuitError, EncodingError
 from zkmargin.field import R
-from zkmargin.gadgets.merkle import merkle_membership_gadget, merkle_path, merkle_root, verify_merkle_path
+from zkmargin.gadgets.merkle import (
+    merkle_membership_gadget,
+    merkle_path,
+    merkle_root,
+    verify_merkle_path,
+)
 from zkmargin.r1cs import ConstraintSystem
 
 LEAVES = [11, 22, 33, 44, 55]  # padded to 8

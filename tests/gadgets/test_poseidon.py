@@ -10,8 +10,15 @@ from hypothesis import strategies as st
 
 from zkmargin.errors import EncodingError
 from zkmargin.field import R
-from zkmargin.gadgets.poseidon import poseidon_hash, poseidon_params, poseidon_permutation
-from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget, poseidon_permutation_gadget
+from zkmargin.gadgets.poseidon import (
+    poseidon_hash,
+    poseidon_params,
+    poseidon_permutation,
+)
+from zkmargin.gadgets.poseidon_gadget import (
+    poseidon_hash_gadget,
+    poseidon_permutation_gadget,
+)
 from zkmargin.r1cs import ConstraintSystem
 
 # hadeshash/code/test_vectors.txt, poseidonperm_x5_255_3 and poseidonperm_x5_255_5.

@@ -6,7 +6,13 @@ import pytest
 
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
-from zkmargin.gadgets.range import abs_value, assert_less_or_equal, assert_signed, assert_unsigned, is_less_than
+from zkmargin.gadgets.range import (
+    abs_value,
+    assert_less_or_equal,
+    assert_signed,
+    assert_unsigned,
+    is_less_than,
+)
 from zkmargin.r1cs import ConstraintSystem
 
 

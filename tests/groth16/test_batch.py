@@ -8,13 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.groth16.circuits import compiled_cube, cube_witness
 from zkmargin.backends import get_backend
 from zkmargin.errors import ZkMarginError
 from zkmargin.field import R, inv
 from zkmargin.groth16 import Proof, prove, setup, verify
 from zkmargin.groth16.batch import BatchItem, verify_batch
-
-from tests.groth16.circuits import compiled_cube, cube_witness
 
 
 @pytest.fixture(scope="module")

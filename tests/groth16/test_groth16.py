@@ -6,12 +6,18 @@ import random
 
 import pytest
 
-from zkmargin.errors import CircuitError, MalformedKeyError, MalformedProofError, PublicInputError, UnsatisfiedError, ZkMarginError
+from tests.groth16.circuits import compiled_cube, cube_witness
+from zkmargin.errors import (
+    CircuitError,
+    MalformedKeyError,
+    MalformedProofError,
+    PublicInputError,
+    UnsatisfiedError,
+    ZkMarginError,
+)
 from zkmargin.field import R
 from zkmargin.groth16 import Proof, VerifyingKey, prove, setup, verify
 from zkmargin.groth16.serialization import proof_to_bytes, vk_to_bytes
-
-from tests.groth16.circuits import compiled_cube, cube_witness
 
 
 @pytest.fixture(scope="module")

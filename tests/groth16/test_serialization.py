@@ -9,7 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zkmargin.errors import EncodingError, MalformedKeyError, MalformedProofError, PublicInputError
+from tests.groth16.circuits import compiled_cube, cube_witness
+from zkmargin.errors import (
+    EncodingError,
+    MalformedKeyError,
+    MalformedProofError,
+    PublicInputError,
+)
 from zkmargin.field import R
 from zkmargin.groth16 import prove, setup, verify
 from zkmargin.groth16.serialization import (
@@ -26,8 +32,6 @@ from zkmargin.groth16.serialization import (
     vk_to_bytes,
     vk_to_json,
 )
-
-from tests.groth16.circuits import compiled_cube, cube_witness
 
 
 @pytest.fixture(scope="module")

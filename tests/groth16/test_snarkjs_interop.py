@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.groth16.circuits import compiled_cube, cube_witness
 from zkmargin.errors import MalformedKeyError
 from zkmargin.groth16 import prove, setup, verify
 from zkmargin.groth16.serialization import (
@@ -21,8 +22,6 @@ from zkmargin.groth16.serialization import (
     vk_from_json,
     vk_to_json,
 )
-
-from tests.groth16.circuits import compiled_cube, cube_witness
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "snarkjs"
 REPO = Path(__file__).resolve().parents[2]

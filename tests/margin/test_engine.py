@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from zkmargin.margin.engine import compute_margin, format_e32, margin_ratio, report_to_json
-from zkmargin.margin.models import Account, AssetQuote, Collateral, InstrumentQuote, Position, Snapshot
+from zkmargin.margin.engine import (
+    compute_margin,
+    format_e32,
+    margin_ratio,
+    report_to_json,
+)
+from zkmargin.margin.models import (
+    Account,
+    AssetQuote,
+    Collateral,
+    InstrumentQuote,
+    Position,
+    Snapshot,
+)
 from zkmargin.margin.samples import sample_account, sample_snapshot
 
 E8 = 10**8

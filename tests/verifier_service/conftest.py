@@ -9,14 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from circuits.cross import circuit_from_id, prove_account
+from verifier_service.app import create_app
+from verifier_service.settings import Settings
 from zkmargin.backends import get_backend
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
-
-from verifier_service.app import create_app
-from verifier_service.settings import Settings
 
 CIRCUIT = "cross-n6-k4"
 ADMIN = "admin-secret-for-tests"

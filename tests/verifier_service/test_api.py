@@ -7,11 +7,16 @@ import copy
 
 import pytest
 
+from tests.verifier_service.conftest import (
+    CIRCUIT,
+    admin_headers,
+    make_client,
+    new_key,
+    verify_body,
+)
 from zkmargin.backends import get_backend
 from zkmargin.field import R
 from zkmargin.groth16.serialization import proof_to_bytes
-
-from tests.verifier_service.conftest import CIRCUIT, admin_headers, make_client, new_key, verify_body
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

@@ -8,13 +8,12 @@ from dataclasses import replace
 import pytest
 
 from circuits.cross import circuit_from_id, prove_account
+from tests.verifier_service.conftest import admin_headers, new_key
 from zkmargin.backends import get_backend
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import Account, RiskParams, Tier, snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
-
-from tests.verifier_service.conftest import admin_headers, new_key
 
 E8 = 10**8
 

@@ -12,11 +12,16 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.verifier_service.conftest import (
+    ADMIN,
+    CIRCUIT,
+    admin_headers,
+    new_key,
+    verify_body,
+)
+from tests.verifier_service.test_durability import free_port
 from verifier_service.app import create_app
 from verifier_service.settings import Settings
-
-from tests.verifier_service.conftest import ADMIN, CIRCUIT, admin_headers, new_key, verify_body
-from tests.verifier_service.test_durability import free_port
 
 
 def _as_postgres(command: list[str]) -> list[str]:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from fastapi import APIRouter, Request
 
 from circuits.cross import circuit_from_id
-from zkmargin.groth16.serialization import vk_from_json
-
 from verifier_service.deps import now_iso, require, state_of
 from verifier_service.errors import ApiError
 from verifier_service.schemas import CircuitInfo, CircuitRegistration, ErrorResponse
+from zkmargin.groth16.serialization import vk_from_json
 
 router = APIRouter(prefix="/v1/circuits", tags=["circuits"])
-ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
+ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
           422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}}
 
 

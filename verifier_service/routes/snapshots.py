@@ -7,11 +7,10 @@ import json
 
 from fastapi import APIRouter, Request
 
-from zkmargin.margin.models import parse_snapshot, snapshot_to_json
-
 from verifier_service.deps import now_iso, require, state_of
 from verifier_service.errors import ApiError
 from verifier_service.schemas import ErrorResponse, SnapshotIn, SnapshotInfo
+from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 
 router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"])
 

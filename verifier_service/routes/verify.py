@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Request
 
 from verifier_service.deps import authenticate, rate_limit, state_of
 from verifier_service.errors import ApiError
-from verifier_service.schemas import ErrorResponse, Receipt, VerifyBatchRequest, VerifyBatchResult, VerifyRequest, VerifyResult
+from verifier_service.schemas import (
+    ErrorResponse,
+    Receipt,
+    VerifyBatchRequest,
+    VerifyBatchResult,
+    VerifyRequest,
+    VerifyResult,
+)
 from verifier_service.verification import verify_and_record, verify_batch_and_record
 
 router = APIRouter(prefix="/v1", tags=["verification"])
-ERRORS = {401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
+ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
           422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}}
 
 

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 
-from zkmargin.backends.base import FP_BYTES, Fp2, _split_flags, encode_g1, encode_g2, fixed_base_multiples
+from zkmargin.backends.base import (
+    FP_BYTES,
+    Fp2,
+    _split_flags,
+    encode_g1,
+    encode_g2,
+    fixed_base_multiples,
+)
 from zkmargin.errors import MalformedPointError
 from zkmargin.field import R
 

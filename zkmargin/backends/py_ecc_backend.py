@@ -8,13 +8,24 @@ from typing import Any
 from py_ecc.fields import optimized_bls12_381_FQ as FQ
 from py_ecc.fields import optimized_bls12_381_FQ2 as FQ2
 from py_ecc.fields import optimized_bls12_381_FQ12 as FQ12
-from py_ecc.optimized_bls12_381 import G1, G2, Z1, Z2, add, double, final_exponentiate, is_inf, multiply, neg
+from py_ecc.optimized_bls12_381 import (
+    G1,
+    G2,
+    Z1,
+    Z2,
+    add,
+    double,
+    final_exponentiate,
+    is_inf,
+    multiply,
+    neg,
+)
 from py_ecc.optimized_bls12_381 import eq as point_eq
 from py_ecc.optimized_bls12_381.optimized_pairing import miller_loop
 
 from zkmargin.backends.base import (
-    P,
     Fp2,
+    P,
     decode_g1_affine,
     decode_g2_affine,
     encode_g1,

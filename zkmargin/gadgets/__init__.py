@@ -1,9 +1,23 @@
 """Gadgets over the R1CS builder: range checks, comparisons, Poseidon, Merkle membership."""
 
-from zkmargin.gadgets.merkle import merkle_membership_gadget, merkle_path, merkle_root, verify_merkle_path
+from zkmargin.gadgets.merkle import (
+    merkle_membership_gadget,
+    merkle_path,
+    merkle_root,
+    verify_merkle_path,
+)
 from zkmargin.gadgets.poseidon import poseidon_hash, poseidon_permutation
-from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget, poseidon_permutation_gadget
-from zkmargin.gadgets.range import abs_value, assert_less_or_equal, assert_signed, assert_unsigned, is_less_than
+from zkmargin.gadgets.poseidon_gadget import (
+    poseidon_hash_gadget,
+    poseidon_permutation_gadget,
+)
+from zkmargin.gadgets.range import (
+    abs_value,
+    assert_less_or_equal,
+    assert_signed,
+    assert_unsigned,
+    is_less_than,
+)
 
 __all__ = [
     "abs_value",

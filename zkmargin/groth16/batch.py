@@ -25,7 +25,12 @@ from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.errors import ZkMarginError
 from zkmargin.field import R
 from zkmargin.groth16.data_structures import Proof, VerifyingKey
-from zkmargin.groth16.verifier import check_proof_points, check_public_inputs, check_verifying_key, verify
+from zkmargin.groth16.verifier import (
+    check_proof_points,
+    check_public_inputs,
+    check_verifying_key,
+    verify,
+)
 
 WEIGHT_BITS = 128
 MAX_BATCH_ITEMS = 100_000

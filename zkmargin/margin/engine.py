@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from zkmargin.margin.fixed_point import SCALE_E8, format_e8, format_scaled
-from zkmargin.margin.models import Account, Snapshot, reject_isolated, validate_account_against_snapshot
+from zkmargin.margin.models import (
+    Account,
+    Snapshot,
+    reject_isolated,
+    validate_account_against_snapshot,
+)
 
 VALUE_DECIMALS = 32
 RATIO_DECIMALS = 8

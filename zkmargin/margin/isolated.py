@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zkmargin.margin.engine import HealthStatus, collateral_value_e32, format_e32, maintenance_e32, upnl_e32
+from zkmargin.margin.engine import (
+    HealthStatus,
+    collateral_value_e32,
+    format_e32,
+    maintenance_e32,
+    upnl_e32,
+)
 from zkmargin.margin.models import Account, Snapshot, validate_account_against_snapshot
 
 

@@ -31,9 +31,21 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
 from zkmargin.margin.black76 import black76_price
-from zkmargin.margin.engine import HealthStatus, collateral_value_e32, format_e32, upnl_e32
+from zkmargin.margin.engine import (
+    HealthStatus,
+    collateral_value_e32,
+    format_e32,
+    upnl_e32,
+)
 from zkmargin.margin.fixed_point import SCALE_E8
-from zkmargin.margin.models import Account, InstrumentQuote, RiskParams, Snapshot, reject_isolated, validate_account_against_snapshot
+from zkmargin.margin.models import (
+    Account,
+    InstrumentQuote,
+    RiskParams,
+    Snapshot,
+    reject_isolated,
+    validate_account_against_snapshot,
+)
 
 SCENARIO_COUNT = 16
 RISK_VALUE_BITS = 64

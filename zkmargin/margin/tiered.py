@@ -15,7 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zkmargin.errors import FormatError
-from zkmargin.margin.engine import HealthStatus, collateral_value_e32, format_e32, upnl_e32
+from zkmargin.margin.engine import (
+    HealthStatus,
+    collateral_value_e32,
+    format_e32,
+    upnl_e32,
+)
 from zkmargin.margin.models import (
     UNSIGNED_MAX_E8,
     Account,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
