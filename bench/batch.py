@@ -18,7 +18,6 @@ import platform
 import random
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,7 +30,7 @@ from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof, setup, verify  # noqa: E402
 from zkmargin.groth16.batch import BatchItem, verify_batch  # noqa: E402
-from zkmargin.groth16.serialization import proof_from_bytes, proof_to_bytes  # noqa: E402
+from zkmargin.groth16.serialization import decode_proofs, proof_from_bytes, proof_to_bytes  # noqa: E402
 
 
 def main() -> None:
@@ -69,8 +68,7 @@ def main() -> None:
     single_ms = (time.perf_counter() - t) / args.sample * 1000
 
     t = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        proofs = list(pool.map(lambda pair: proof_from_bytes(pair[0], backend), encoded, chunksize=256))
+    proofs = decode_proofs([data for data, _ in encoded], backend, workers=2)
     decode_s = time.perf_counter() - t
     items = [BatchItem(public, proof, label=str(i)) for i, (proof, (_, public)) in enumerate(zip(proofs, encoded))]
     t = time.perf_counter()

@@ -14,7 +14,6 @@ import binascii
 import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,10 @@ from circuits.cross import circuit_from_id, parse_field_element
 from cli.account import circuit_option
 from cli.output import EXIT_NO, CliError, emit, json_option, note
 from cli.report import write_reports
-from zkmargin.errors import ZkMarginError
+from zkmargin.errors import MalformedProofError, ZkMarginError
+from zkmargin.groth16 import Proof
 from zkmargin.groth16.batch import BatchItem, verify_batch
-from zkmargin.groth16.serialization import (
-    proof_from_bytes,
-    proof_from_json,
-    proof_to_bytes,
-    vk_from_json,
-)
+from zkmargin.groth16.serialization import decode_proofs, proof_to_bytes, vk_from_json
 from zkmargin.margin.models import load_snapshot, snapshot_to_json
 
 ITEM_FIELDS = {"id", "commitment", "context", "proof", "proof_b64", "snapshot_id"}
@@ -62,41 +57,36 @@ def read_items(path: Path) -> list[tuple[str, Any]]:
     return out
 
 
-class _Decoder:
-    """Turns raw items into BatchItems; a bad item becomes an item carrying its error."""
+def parse_item(labelled: tuple[str, Any]) -> tuple[dict, tuple[int, int, bytes | dict] | str]:
+    """(report metadata, (commitment, context, encoded proof) or the error) for one raw item."""
+    label, raw = labelled
+    meta: dict[str, Any] = {"source": label, "id": label}
+    if isinstance(raw, str):
+        return meta, raw
+    if not isinstance(raw, dict):
+        return meta, "item must be a JSON object"
+    meta.update(id=str(raw.get("id", label)), commitment=raw.get("commitment"), context=raw.get("context"))
+    try:
+        unknown = set(raw) - ITEM_FIELDS
+        if unknown:
+            raise ZkMarginError(f"unknown field {sorted(unknown)[0]!r}")
+        commitment = parse_field_element(str(raw.get("commitment", "")), "commitment")
+        context = parse_field_element(str(raw.get("context", "")), "context")
+        if "proof" in raw:
+            encoded: bytes | dict = raw["proof"]
+        elif "proof_b64" in raw:
+            try:
+                encoded = base64.b64decode(str(raw["proof_b64"]), validate=True)
+            except (binascii.Error, ValueError):
+                raise ZkMarginError("proof_b64 is not valid base64") from None
+        else:
+            raise ZkMarginError("item has neither proof nor proof_b64")
+    except ZkMarginError as exc:
+        return meta, str(exc)
+    return meta, (commitment, context, encoded)
 
-    def __init__(self, backend, snapshot_id: str, snapshot_inputs: list[int]) -> None:  # noqa: ANN001
-        self.backend, self.snapshot_id, self.snapshot_inputs = backend, snapshot_id, snapshot_inputs
 
-    def __call__(self, labelled: tuple[str, Any]) -> tuple[BatchItem, dict]:
-        label, raw = labelled
-        meta: dict[str, Any] = {"source": label}
-        if isinstance(raw, str):
-            return BatchItem(error=raw, label=label), meta
-        if not isinstance(raw, dict):
-            return BatchItem(error="item must be a JSON object", label=label), meta
-        label = str(raw.get("id", label))
-        meta.update(id=label, commitment=raw.get("commitment"), context=raw.get("context"))
-        try:
-            unknown = set(raw) - ITEM_FIELDS
-            if unknown:
-                raise ZkMarginError(f"unknown field {sorted(unknown)[0]!r}")
-            commitment = parse_field_element(str(raw.get("commitment", "")), "commitment")
-            context = parse_field_element(str(raw.get("context", "")), "context")
-            if "proof" in raw:
-                proof = proof_from_json(raw["proof"], self.backend)
-            elif "proof_b64" in raw:
-                try:
-                    data = base64.b64decode(str(raw["proof_b64"]), validate=True)
-                except (binascii.Error, ValueError):
-                    raise ZkMarginError("proof_b64 is not valid base64") from None
-                proof = proof_from_bytes(data, self.backend)
-            else:
-                raise ZkMarginError("item has neither proof nor proof_b64")
-        except ZkMarginError as exc:
-            return BatchItem(error=str(exc), label=label), meta
-        meta["proof_bytes"] = proof_to_bytes(proof, self.backend)
-        return BatchItem([commitment, context, *self.snapshot_inputs], proof, label=label), meta
+DECODE_CHUNK = 2000
 
 
 @click.command("verify-batch")
@@ -131,14 +121,29 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
                        "verify each snapshot's proofs in its own batch")
     if not raw_items:
         note("warning: the batch is empty")
-    decoder = _Decoder(backend, snapshot.snapshot_id, circuit.snapshot_inputs(snapshot))
+    tail = circuit.snapshot_inputs(snapshot)
+    parsed = [parse_item(item) for item in raw_items]
+    wanted = [(i, fields[2]) for i, (_, fields) in enumerate(parsed) if not isinstance(fields, str)]
+    decoded_proofs: dict[int, Proof | MalformedProofError] = {}
+    # Checked point decoding dominates; decode_proofs spreads it over worker processes.
+    with click.progressbar(length=len(raw_items), label="decoding proofs", file=sys.stderr) as bar:
+        for start in range(0, len(wanted), DECODE_CHUNK):
+            chunk = wanted[start : start + DECODE_CHUNK]
+            for (i, _), outcome in zip(chunk, decode_proofs([e for _, e in chunk], backend)):
+                decoded_proofs[i] = outcome
+            bar.update(len(chunk))
+        bar.update(len(raw_items) - len(wanted))
     decoded = []
-    # Point decoding (with subgroup checks) dominates; the curve library releases the GIL.
-    with ThreadPoolExecutor(max_workers=2) as pool, click.progressbar(
-        pool.map(decoder, raw_items), length=len(raw_items), label="decoding proofs", file=sys.stderr
-    ) as bar:
-        for entry in bar:
-            decoded.append(entry)
+    for i, (meta, fields) in enumerate(parsed):
+        label = meta["id"]
+        proof = decoded_proofs.get(i)
+        if isinstance(fields, str):
+            decoded.append((BatchItem(error=fields, label=label), meta))
+        elif not isinstance(proof, Proof):
+            decoded.append((BatchItem(error=str(proof or "proof not decoded"), label=label), meta))
+        else:
+            meta["proof_bytes"] = proof_to_bytes(proof, backend)
+            decoded.append((BatchItem([fields[0], fields[1], *tail], proof, label=label), meta))
     decode_s = time.perf_counter() - started
     items = [item for item, _ in decoded]
     t = time.perf_counter()

@@ -139,3 +139,22 @@ def test_truncated_keys(ark, material):
         pk_from_bytes(pk_to_bytes(pk, ark)[:-5], ark)
     with pytest.raises(EncodingError):
         vk_from_json('{"protocol": "groth16"}', ark)
+
+
+def test_parallel_decoding_matches_sequential_and_keeps_errors_in_place(ark, material):
+    from zkmargin.field import inv
+    from zkmargin.groth16 import Proof
+    from zkmargin.groth16.serialization import decode_proofs
+
+    _, proof, _ = material
+    rng = random.Random(5)
+    encoded: list = []
+    for _ in range(300):  # above the threshold where worker processes are used
+        t = rng.randrange(1, R)
+        encoded.append(proof_to_bytes(Proof(ark.g1_mul(proof.a, inv(t)), ark.g2_mul(proof.b, t), proof.c), ark))
+    encoded[7] = b"\x00" * PROOF_SIZE_BYTES
+    encoded[8] = proof_to_json(proof, ark)
+    decoded = decode_proofs(encoded, ark, workers=2)
+    assert isinstance(decoded[7], MalformedProofError)
+    assert proof_to_bytes(decoded[8], ark) == proof_to_bytes(proof, ark)
+    assert all(proof_to_bytes(p, ark) == e for i, (p, e) in enumerate(zip(decoded, encoded)) if i not in (7, 8))

@@ -373,3 +373,51 @@ class _Reader:
 
     def g2(self, backend: CurveBackend, what: str, size: int, subgroup_check: bool = True) -> Any:
         return _g2_from_bytes(self.take(size, what), backend, what, self.error, subgroup_check)
+
+
+# ----- many proofs at once ------------------------------------------------------
+def _validate_encoded_proof(job: tuple[str, Any]) -> tuple[bytes, bytes, bytes] | str:
+    """Worker: decode one proof with every check; return its points uncompressed, or the error text."""
+    backend_name, encoded = job
+    backend = get_backend(backend_name)
+    try:
+        proof = proof_from_bytes(encoded, backend) if isinstance(encoded, bytes) else proof_from_json(encoded, backend)
+    except EncodingError as exc:
+        return str(exc)
+    return (backend.g1_to_bytes(proof.a, compressed=False), backend.g2_to_bytes(proof.b, compressed=False),
+            backend.g1_to_bytes(proof.c, compressed=False))
+
+
+def decode_proofs(
+    encoded: Sequence[bytes | dict], backend: CurveBackend | None = None, workers: int | None = None
+) -> list[Proof | MalformedProofError]:
+    """Decode many proofs (192-byte or snarkjs JSON objects) with full checks, on several processes.
+
+    Curve and subgroup checks dominate verification cost and the curve library
+    holds the GIL while decoding, so worker processes do the checked decoding and
+    hand back uncompressed points, which this process rebuilds with only the
+    (cheap) on-curve check. A malformed proof comes back as its error, in place.
+    """
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    backend = backend or get_backend()
+    workers = workers or os.cpu_count() or 1
+    jobs = [(backend.name, item) for item in encoded]
+    if workers <= 1 or len(jobs) < 256:
+        results = [_validate_encoded_proof(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_validate_encoded_proof, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+    proofs: list[Proof | MalformedProofError] = []
+    for result in results:
+        if isinstance(result, str):
+            proofs.append(MalformedProofError(result))
+            continue
+        a, b, c = result
+        proofs.append(Proof(
+            a=backend.g1_from_bytes(a, subgroup_check=False),
+            b=backend.g2_from_bytes(b, subgroup_check=False),
+            c=backend.g1_from_bytes(c, subgroup_check=False),
+        ))
+    return proofs
