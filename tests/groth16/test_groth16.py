@@ -35,8 +35,8 @@ def test_valid_proof_verifies_and_wrong_inputs_do_not(backend, cube, keys):
     proof = prove(keys, cube, z, random.Random(2), backend)
     assert verify(keys.vk, public, proof, backend)
     assert not verify(keys.vk, [public[0] + 1, public[1]], proof, backend)
-    # The context input appears in no constraint of the circuit: only the builder's
-    # binding constraint ties the proof to it.
+    # The circuit itself never uses the context: the builder's binding constraint
+    # (and the QAP's input row) tie the proof to it.
     assert not verify(keys.vk, [public[0], public[1] + 1], proof, backend)
 
 
@@ -129,3 +129,13 @@ def test_verify_raises_only_typed_errors(backend, cube, keys):
     for bad in (None, [None, 1], [1.5, 2]):
         with pytest.raises(ZkMarginError):
             verify(keys.vk, bad if bad is not None else [], proof, backend)
+
+
+def test_key_with_an_unbound_public_input_is_refused(backend, keys):
+    """A key whose gamma_abc point is the identity would accept any value of that input."""
+    ic = list(keys.vk.gamma_abc_g1)
+    ic[2] = backend.g1_identity()
+    bad = VerifyingKey(keys.vk.alpha_g1, keys.vk.beta_g2, keys.vk.gamma_g2, keys.vk.delta_g2, tuple(ic))
+    with pytest.raises(MalformedKeyError, match="unbound"):
+        verify(bad, [35, 7], Proof(keys.vk.alpha_g1, keys.vk.beta_g2, keys.vk.alpha_g1), backend)
+

@@ -26,6 +26,12 @@ def check_verifying_key(vk: VerifyingKey, backend: CurveBackend) -> None:
     for name in ("beta_g2", "gamma_g2", "delta_g2"):
         if backend.g2_is_identity(getattr(vk, name)):
             raise MalformedKeyError(f"verification key {name} is the identity")
+    # An identity gamma_abc point means that input has zero QAP polynomials (a key
+    # from a reduction without input rows, for a circuit that never uses it): any
+    # value would verify. For a bound input this has probability ~2^-255.
+    for i, point in enumerate(vk.gamma_abc_g1):
+        if backend.g1_is_identity(point):
+            raise MalformedKeyError(f"verification key gamma_abc_g1[{i}] is the identity: that public input is unbound")
     # With delta == gamma, C := -sum x_i gamma_abc_i and A, B from alpha, beta
     # satisfy the equation for any inputs; with delta = [1]_2 (no setup
     # contribution) the same forgery works whenever gamma is also the generator.

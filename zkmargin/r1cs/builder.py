@@ -323,9 +323,11 @@ class ConstraintSystem:
     def bind_unused_public_inputs(self) -> int:
         """Add x * 1 = x for every public input no constraint mentions; returns how many.
 
-        Groth16 only binds a public input through its QAP polynomials: an input
-        that appears in no constraint has zero polynomials, its verification-key
-        point is the identity, and a proof would verify for any value of it.
+        Groth16 only binds a public input through its QAP polynomials. Under a
+        reduction without input rows, an input that appears in no constraint has
+        zero polynomials, its verification-key point is the identity and any
+        value verifies. Our reduction adds input rows (as arkworks does), but the
+        statement itself should not depend on that: every input is constrained.
         """
         used: set[int] = set()
         for a, b, c, _ in self._constraints:
