@@ -12,7 +12,7 @@ from circuits.cross import CrossMarginCircuit, circuit_from_id, parse_field_elem
 from verifier_service.deps import ServiceState, now_iso
 from verifier_service.errors import ApiError
 from zkmargin.errors import ZkMarginError
-from zkmargin.groth16 import Proof, verify
+from zkmargin.groth16 import Proof
 from zkmargin.groth16.batch import BatchItem, verify_batch
 from zkmargin.groth16.serialization import (
     proof_from_bytes,
@@ -20,6 +20,7 @@ from zkmargin.groth16.serialization import (
     proof_to_bytes,
     vk_from_json,
 )
+from zkmargin.groth16.verifier import FixedInputs, fixed_inputs_sum, verify_with_fixed_inputs
 from zkmargin.margin.models import parse_snapshot
 
 
@@ -85,6 +86,17 @@ def snapshot_inputs(state: ServiceState, circuit: CrossMarginCircuit, snapshot) 
     return cached
 
 
+def fixed_inputs(state: ServiceState, circuit: CrossMarginCircuit, vk, snapshot) -> FixedInputs:  # noqa: ANN001
+    """The snapshot's public inputs folded into one point per (circuit, snapshot): per proof, only
+    the commitment and the context are multiplied."""
+    key = ("fixed", circuit.circuit_id, snapshot.snapshot_id)
+    cached = state.snapshot_cache.get(key)
+    if cached is None:
+        cached = fixed_inputs_sum(vk, 2, snapshot_inputs(state, circuit, snapshot), state.backend)
+        state.snapshot_cache[key] = cached
+    return cached
+
+
 def verify_and_record(state: ServiceState, request) -> dict:  # noqa: ANN001
     """Verify one request (CPU-bound: runs in the worker pool) and commit its receipt."""
     circuit, vk = load_circuit(state, request.circuit_id)
@@ -92,8 +104,8 @@ def verify_and_record(state: ServiceState, request) -> dict:  # noqa: ANN001
     commitment = parse_field_element(request.commitment, "commitment")
     context = parse_field_element(request.context, "context")
     proof = decode_proof(state, request.proof.model_dump(exclude_none=True) if request.proof else None, request.proof_b64)
-    public = [commitment, context, *snapshot_inputs(state, circuit, snapshot)]
-    valid = verify(vk, public, proof, state.backend)
+    valid = verify_with_fixed_inputs(vk, [commitment, context], fixed_inputs(state, circuit, vk, snapshot), proof,
+                                     state.backend)
     state.metrics.observe_result("valid" if valid else "invalid")
     return record_receipt(state, circuit.circuit_id, snapshot.snapshot_id, snapshot_digest, commitment, context,
                           proof_to_bytes(proof, state.backend).hex(), valid)

@@ -139,3 +139,21 @@ def test_key_with_an_unbound_public_input_is_refused(backend, keys):
     with pytest.raises(MalformedKeyError, match="unbound"):
         verify(bad, [35, 7], Proof(keys.vk.alpha_g1, keys.vk.beta_g2, keys.vk.alpha_g1), backend)
 
+
+
+def test_fixed_inputs_give_the_same_verdicts(backend, cube, keys):
+    from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
+
+    z, public = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    fixed = fixed_inputs_sum(keys.vk, 1, public[1:], backend)
+    assert verify_with_fixed_inputs(keys.vk, public[:1], fixed, proof, backend)
+    assert not verify_with_fixed_inputs(keys.vk, [public[0] + 1], fixed, proof, backend)
+    wrong_fixed = fixed_inputs_sum(keys.vk, 1, [public[1] + 1], backend)
+    assert not verify_with_fixed_inputs(keys.vk, public[:1], wrong_fixed, proof, backend)
+    with pytest.raises(PublicInputError):
+        fixed_inputs_sum(keys.vk, 1, [R], backend)
+    with pytest.raises(PublicInputError):
+        verify_with_fixed_inputs(keys.vk, [R], fixed, proof, backend)
+    with pytest.raises(PublicInputError):
+        verify_with_fixed_inputs(keys.vk, [], fixed, proof, backend)

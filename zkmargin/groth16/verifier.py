@@ -9,6 +9,8 @@ raises a ZkMarginError subclass; a well-formed but wrong proof returns False.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.errors import MalformedKeyError, MalformedProofError, PublicInputError
@@ -76,6 +78,58 @@ def prepare_inputs(vk: VerifyingKey, public_inputs: Sequence[int], backend: Curv
     return backend.g1_add(vk.gamma_abc_g1[0], acc)
 
 
+@dataclass(frozen=True)
+class FixedInputs:
+    """sum_j x_j gamma_abc_(1 + leading + j) over public inputs shared by many proofs."""
+
+    leading: int
+    point: Any
+
+
+def fixed_inputs_sum(vk: VerifyingKey, leading: int, fixed_inputs: Sequence[int], backend: CurveBackend) -> FixedInputs:
+    """Fold the public inputs after the first `leading` ones (e.g. a snapshot's values) into one point.
+
+    A verifier checking many proofs against one snapshot computes this once and
+    passes it to verify_with_fixed_inputs; only the leading inputs (commitment,
+    context) are multiplied per proof.
+    """
+    if leading < 0 or leading + len(fixed_inputs) != vk.num_public:
+        raise PublicInputError(f"expected {vk.num_public - leading} fixed public inputs, got {len(fixed_inputs)}")
+    checked = check_public_inputs(
+        VerifyingKey(vk.alpha_g1, vk.beta_g2, vk.gamma_g2, vk.delta_g2, vk.gamma_abc_g1[leading:]), fixed_inputs
+    )
+    return FixedInputs(leading, backend.g1_msm(list(vk.gamma_abc_g1[1 + leading :]), checked))
+
+
+def verify_with_fixed_inputs(
+    vk: VerifyingKey,
+    leading_inputs: Sequence[int],
+    fixed: FixedInputs,
+    proof: Proof,
+    backend: CurveBackend | None = None,
+) -> bool:
+    """verify() where the public inputs after the leading ones were folded beforehand by fixed_inputs_sum."""
+    backend = backend or get_backend()
+    if len(leading_inputs) != fixed.leading:
+        raise PublicInputError(f"expected {fixed.leading} leading public inputs, got {len(leading_inputs)}")
+    check_verifying_key(vk, backend)
+    check_proof_points(proof, backend)
+    head = VerifyingKey(vk.alpha_g1, vk.beta_g2, vk.gamma_g2, vk.delta_g2, vk.gamma_abc_g1[: 1 + len(leading_inputs)])
+    acc = backend.g1_add(prepare_inputs(head, leading_inputs, backend), fixed.point)
+    return _pairing_equation(vk, acc, proof, backend)
+
+
+def _pairing_equation(vk: VerifyingKey, acc, proof: Proof, backend: CurveBackend) -> bool:  # noqa: ANN001
+    return backend.pairing_check(
+        [
+            (proof.a, proof.b),
+            (backend.g1_neg(vk.alpha_g1), vk.beta_g2),
+            (backend.g1_neg(acc), vk.gamma_g2),
+            (backend.g1_neg(proof.c), vk.delta_g2),
+        ]
+    )
+
+
 def verify(
     vk: VerifyingKey,
     public_inputs: Sequence[int],
@@ -86,12 +140,4 @@ def verify(
     backend = backend or get_backend()
     check_verifying_key(vk, backend)
     check_proof_points(proof, backend)
-    acc = prepare_inputs(vk, public_inputs, backend)
-    return backend.pairing_check(
-        [
-            (proof.a, proof.b),
-            (backend.g1_neg(vk.alpha_g1), vk.beta_g2),
-            (backend.g1_neg(acc), vk.gamma_g2),
-            (backend.g1_neg(proof.c), vk.delta_g2),
-        ]
-    )
+    return _pairing_equation(vk, prepare_inputs(vk, public_inputs, backend), proof, backend)
