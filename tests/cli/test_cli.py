@@ -130,3 +130,17 @@ def test_isolated_model_flow(workdir):
                    "--commitment", json.loads(committed.stdout)["commitment"], "--context", "7",
                    "--circuit", "isolated-n8-k4")
     assert verified.exit_code == 0, verified.output
+
+
+def test_prove_refuses_an_account_changed_after_commit(workdir):
+    opening = workdir / "changed-opening.json"
+    assert run(workdir, "commit", str(workdir / "healthy.json"), str(workdir / "snapshot.json"),
+               "--opening", str(opening), "--circuit", CIRCUIT).exit_code == 0
+    account = json.loads((workdir / "healthy.json").read_text())
+    account["collateral"][0]["amount"] = "1"
+    (workdir / "changed.json").write_text(json.dumps(account))
+    result = run(workdir, "prove", str(workdir / "changed.json"), str(workdir / "snapshot.json"),
+                 "--opening", str(opening), "--context", "1", "--out", str(workdir / "changed-proof.json"),
+                 "--public-out", str(workdir / "changed-public.json"))
+    assert result.exit_code == 2 and "does not match the commitment" in result.stderr
+    assert not (workdir / "changed-proof.json").exists()
