@@ -142,7 +142,7 @@ def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN0
         raise ApiError(413, "batch_too_large", f"at most {state.settings.max_batch_items} items per batch")
     circuit, vk = load_circuit(state, request.circuit_id)
     snapshot, snapshot_digest = load_snapshot(state, request.snapshot_id)
-    tail = snapshot_inputs(state, circuit, snapshot)
+    fixed = fixed_inputs(state, circuit, vk, snapshot)
     items: list[BatchItem] = []
     decoded: list[tuple[int, int, str] | None] = []
     for item in request.items:
@@ -154,9 +154,9 @@ def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN0
             items.append(BatchItem(error=getattr(exc, "message", str(exc)), label=item.id or ""))
             decoded.append(None)
             continue
-        items.append(BatchItem([commitment, context, *tail], proof, label=item.id or ""))
+        items.append(BatchItem([commitment, context], proof, label=item.id or ""))
         decoded.append((commitment, context, proof_to_bytes(proof, state.backend).hex()))
-    result = verify_batch(vk, items, state.backend)
+    result = verify_batch(vk, items, state.backend, fixed=fixed)
     results = []
     with state.storage.transaction() as cursor:
         for verdict, entry, item in zip(result.items, decoded, request.items):

@@ -133,3 +133,20 @@ def test_py_ecc_backend_agrees_on_a_small_batch(material):
     proof = prove(pk, compiled, z, random.Random(32), backend)
     items = [BatchItem(public, proof), BatchItem(public, corrupted(backend, proof))]
     assert verify_batch(pk.vk, items, backend).invalid_indices == [1]
+
+
+def test_fixed_inputs_batch_equals_full_inputs(material):
+    """Items carrying only their leading inputs, the shared rest folded once: same verdicts."""
+    from zkmargin.groth16.verifier import fixed_inputs_sum
+
+    backend, pk, public, proof = material
+    fixed = fixed_inputs_sum(pk.vk, 1, public[1:], backend)
+    items = [BatchItem(public[:1], p.proof, label=p.label) for p in many(material, 80, seed=4)]
+    items[9] = BatchItem(public[:1], corrupted(backend, items[9].proof), label="p9")
+    items[50] = BatchItem([public[0] + 1], items[50].proof, label="p50")
+    items[51] = BatchItem(public, items[51].proof, label="too-many-inputs")
+    assert verify_batch(pk.vk, items, backend, fixed=fixed).invalid_indices == [9, 50, 51]
+    single = [BatchItem(public[:1], proof)]
+    assert verify_batch(pk.vk, single, backend, fixed=fixed).all_valid
+    wrong = fixed_inputs_sum(pk.vk, 1, [public[1] + 1], backend)
+    assert verify_batch(pk.vk, single, backend, fixed=wrong).invalid_indices == [0]

@@ -26,10 +26,12 @@ from zkmargin.errors import ZkMarginError
 from zkmargin.field import R
 from zkmargin.groth16.data_structures import Proof, VerifyingKey
 from zkmargin.groth16.verifier import (
+    FixedInputs,
     check_proof_points,
     check_public_inputs,
     check_verifying_key,
     verify,
+    verify_with_fixed_inputs,
 )
 
 WEIGHT_BITS = 128
@@ -85,12 +87,20 @@ def verify_batch(
     items: Sequence[BatchItem],
     backend: CurveBackend | None = None,
     rng: random.Random | None = None,
+    fixed: FixedInputs | None = None,
 ) -> BatchResult:
-    """Verify every item under vk; the verdicts equal verifying each item alone."""
+    """Verify every item under vk; the verdicts equal verifying each item alone.
+
+    With fixed (from fixed_inputs_sum: the public inputs every item shares, e.g. a
+    snapshot's values), each item carries only its leading inputs.
+    """
     backend = backend or get_backend()
     if len(items) > MAX_BATCH_ITEMS:
         raise ZkMarginError(f"a batch holds at most {MAX_BATCH_ITEMS} items, got {len(items)}")
     check_verifying_key(vk, backend)
+    # Items are checked against the key's leading part when the rest is fixed.
+    item_vk = vk if fixed is None else VerifyingKey(
+        vk.alpha_g1, vk.beta_g2, vk.gamma_g2, vk.delta_g2, vk.gamma_abc_g1[: 1 + fixed.leading])
     verdicts: list[ItemResult | None] = [None] * len(items)
     ready: list[int] = []
     inputs: dict[int, list[int]] = {}
@@ -99,13 +109,13 @@ def verify_batch(
             verdicts[index] = ItemResult(index, item.label, False, item.error or "missing proof or public inputs")
             continue
         try:
-            inputs[index] = check_public_inputs(vk, item.public_inputs)
+            inputs[index] = check_public_inputs(item_vk, item.public_inputs)
             check_proof_points(item.proof, backend)
         except ZkMarginError as exc:
             verdicts[index] = ItemResult(index, item.label, False, str(exc))
             continue
         ready.append(index)
-    checker = _Checker(vk, items, inputs, backend, rng)
+    checker = _Checker(vk, items, inputs, backend, rng, fixed)
     invalid = checker.find_invalid(ready)
     for index in ready:
         verdicts[index] = ItemResult(index, items[index].label, index not in invalid)
@@ -116,8 +126,10 @@ def verify_batch(
 class _Checker:
     """Combined checks and bisection over indices of well-formed items."""
 
-    def __init__(self, vk, items, inputs, backend, rng) -> None:  # noqa: ANN001
+    def __init__(self, vk, items, inputs, backend, rng, fixed) -> None:  # noqa: ANN001
         self.vk, self.items, self.inputs, self.backend, self.rng = vk, items, inputs, backend, rng
+        self.fixed = fixed
+        self.leading = vk.num_public if fixed is None else fixed.leading
         self.checks = 0
         self.neg_alpha = backend.g1_neg(vk.alpha_g1)
 
@@ -138,7 +150,12 @@ class _Checker:
                 return set(indices)
             index = indices[0]
             self.checks += 1
-            return set() if verify(self.vk, self.inputs[index], self.items[index].proof, self.backend) else {index}
+            proof = self.items[index].proof
+            if self.fixed is None:
+                valid = verify(self.vk, self.inputs[index], proof, self.backend)
+            else:
+                valid = verify_with_fixed_inputs(self.vk, self.inputs[index], self.fixed, proof, self.backend)
+            return set() if valid else {index}
         middle = len(indices) // 2
         halves = (indices[:middle], indices[middle:])
         if len(indices) >= PARALLEL_THRESHOLD:
@@ -158,12 +175,18 @@ class _Checker:
         weights = [random_weight(self.rng) for _ in indices]
         weight_sum = sum(weights) % R
         # sum_i rho_i x_ij per public input j (Python ints; reduced once per column).
-        columns = [0] * vk.num_public
+        columns = [0] * self.leading
         for weight, index in zip(weights, indices):
             for j, x in enumerate(self.inputs[index]):
                 if x:
                     columns[j] += weight * x
-        acc = backend.g1_msm(list(vk.gamma_abc_g1), [weight_sum] + [c % R for c in columns])
+        points = list(vk.gamma_abc_g1[: 1 + self.leading])
+        scalars = [weight_sum] + [c % R for c in columns]
+        if self.fixed is not None:
+            # Every item shares the fixed inputs: their weighted sum is (sum rho_i) * fixed.
+            points.append(self.fixed.point)
+            scalars.append(weight_sum)
+        acc = backend.g1_msm(points, scalars)
         proofs = [self.items[i].proof for i in indices]
         c_sum = backend.g1_msm([p.c for p in proofs], weights)
         pairs = [(backend.g1_mul(p.a, w), p.b) for p, w in zip(proofs, weights)]
