@@ -8,9 +8,13 @@ range-checks notional - floor_sel * 1e16 and cap_sel * 1e16 - 1 - notional in
 [0, 2^BOUND_BITS), so only the bracket that really holds the notional passes.
 Unused bracket slots are padded with the empty interval [2^64 - 1, 2^64 - 1).
 
-Overflow argument: notional = |q| mark size < 2^191 and floors and caps times
-1e16 are below 2^118, so both bracket differences lie in (-2^192, 2^192) and a
-negative one has no BOUND_BITS = 192 bit decomposition (r - 2^192 > 2^192).
+Overflow argument: floors and caps are below 2^64 at scale 1e8, so times 1e16
+they are below 2^118 (BOUND_BITS). For the right bracket, 0 <= notional - floor
+< cap - floor < 2^118 and 0 <= cap - 1 - notional < 2^118, so both differences
+have 118-bit decompositions. For a wrong bracket one difference is negative, at
+least -2^191 (notional = |q| mark size < 2^191), so its field value exceeds
+r - 2^191 > 2^118 and has none. A notional at or above every cap has no valid
+bracket at all (the reference engine refuses it the same way).
 maintenance_i = notional * rate - amount * 1e24 lies in (-2^145, 2^218); with
 upnl and collateral as in cross, the slack stays below 2^230 in absolute value.
 """
@@ -47,7 +51,7 @@ from zkmargin.margin.tiered import (
 )
 from zkmargin.r1cs import ConstraintSystem
 
-BOUND_BITS = 192
+BOUND_BITS = 118
 EMPTY_TIER = Tier(UNSIGNED_MAX_E8, UNSIGNED_MAX_E8, 0, 0)
 OPEN_TIER = Tier(0, UNSIGNED_MAX_E8, 0, 0)
 

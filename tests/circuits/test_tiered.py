@@ -122,3 +122,18 @@ def test_real_proof():
     assert not verify_account_proof(CIRCUIT, pk.vk, steeper, public.commitment, 12, proof, backend)
     with pytest.raises(MarginCallError):
         prove_account(CIRCUIT, pk, Account("a", (), (Position("BTC-PERP", 3 * E8, 50_000 * E8),)), SNAPSHOT, 1, 1, backend)
+
+
+def test_largest_notional_in_the_open_bracket_still_proves():
+    """A notional just under the top cap (2^64 - 1 at 1e-8, ~2^117 at scale 1e24) fits BOUND_BITS."""
+    top = 2**64 - 1
+    snapshot = Snapshot("s", "v", "2026-11-24T00:00:00Z", (AssetQuote("USD", E8, 0),),
+                        (InstrumentQuote("BIG", top - 1, 0, E8, (Tier(0, top, 0, 0),)),))
+    account = Account("a", (), (Position("BIG", E8, top - 1),))
+    circuit = circuit_from_id("tiered-n1-k1-t1")
+    witness = circuit.witness(account, snapshot, salt=1)
+    public = circuit.public_inputs(snapshot, circuit.commitment(witness), 0)
+    cs = ConstraintSystem("check")
+    circuit.synthesize(cs, public, witness)
+    assert compute_tiered_margin(account, snapshot).healthy
+    assert cs.which_is_unsatisfied() is None
