@@ -7,11 +7,11 @@ allocated amount and a one-hot choice of the allocation's asset. Which positions
 are isolated, and with how much, stays private.
 
 Checks, per slot i with flag f_i:
-  f_i * (alloc_value_i + upnl_i - maint_i) in [0, 2^ISOLATED_SLACK_BITS)
-  pool: sum collateral + sum (1 - f_i) upnl_i - sum (1 - f_i) maint_i in [0, 2^SLACK_BITS)
-with alloc_value_i = amount_i * price_sel * (1e8 - haircut_sel) * 1e8, where
-price_sel = sum_j onehot_ij price_j; sum_j onehot_ij = f_i and amount_i * (1 - f_i) = 0,
-so a non-isolated slot has no allocation and selects no asset.
+  alloc_value_i + f_i * (upnl_i - maint_i) in [0, 2^ISOLATED_SLACK_BITS)
+  pool: sum collateral + sum (1 - f_i) (upnl_i - maint_i) in [0, 2^SLACK_BITS)
+with alloc_value_i = amount_i * unit_sel * 1e8, unit_sel = sum_j onehot_ij price_j (1e8 - haircut_j);
+sum_j onehot_ij = f_i and amount_i * (1 - f_i) = 0, so a non-isolated slot has no
+allocation, selects no asset, and its own check reads 0 >= 0.
 
 Overflow: as for cross, every term is below 2^218, so one position's
 |alloc_value + upnl - maint| < 3 * 2^218 < 2^220 and r - 2^220 > 2^221 =
@@ -32,7 +32,6 @@ from circuits.cross import (
     allocate_public_inputs,
     assert_covers,
     collateral_terms,
-    haircut_value,
     open_commitment,
     position_terms,
 )
@@ -79,8 +78,10 @@ class IsolatedMarginCircuit(CrossMarginCircuit):
         inputs = allocate_public_inputs(cs, self, public, witness)
         wv = inputs.witness_value
         k = self.n_collateral
-        pool_upnl = cs.constant(0)
-        pool_maintenance = cs.constant(0)
+        # price * (1e8 - haircut) per asset, once: positions select it with their one-hot choice.
+        unit_values = [cs.mul(inputs.prices[j], cs.constant(SCALE_E8) - inputs.haircuts[j], f"unit_value[{j}]")
+                       for j in range(k)]
+        pool_net = cs.constant(0)
         packed: list[LinearCombination] = []
         for i in range(self.n_positions):
             with cs.namespace(f"positions[{i}]"):
@@ -98,13 +99,14 @@ class IsolatedMarginCircuit(CrossMarginCircuit):
                     cs.assert_bool(bit, f"asset_choice[{j}]/bool")
                     onehot.append(bit)
                 cs.assert_equal(sum_lcs(cs, onehot), flag, "one_asset_iff_isolated")
-                price = sum_lcs(cs, [cs.mul(b, inputs.prices[j], f"select_price[{j}]") for j, b in enumerate(onehot)])
-                haircut = sum_lcs(cs, [cs.mul(b, inputs.haircuts[j], f"select_haircut[{j}]") for j, b in enumerate(onehot)])
-                allocated = haircut_value(cs, amount, price, haircut)
-                own = cs.mul(flag, allocated + upnl * SCALE_E8 - maint, "isolated_slack")
-                assert_unsigned(cs, own, ISOLATED_SLACK_BITS, "isolated_covers_maintenance")
-                pool_upnl = pool_upnl + upnl - cs.mul(flag, upnl, "isolated_upnl")
-                pool_maintenance = pool_maintenance + maint - cs.mul(flag, maint, "isolated_maintenance")
+                unit_value = sum_lcs(cs, [cs.mul(b, unit_values[j], f"select_unit_value[{j}]")
+                                          for j, b in enumerate(onehot)])
+                allocated = cs.mul(amount, unit_value, "allocated_value") * SCALE_E8
+                net = upnl * SCALE_E8 - maint
+                own_net = cs.mul(flag, net, "isolated_net")
+                # A cross slot has no allocation (amount 0) and own_net 0, so its check is 0 >= 0.
+                assert_unsigned(cs, allocated + own_net, ISOLATED_SLACK_BITS, "isolated_covers_maintenance")
+                pool_net = pool_net + net - own_net
                 asset_index = cs.constant(0)
                 for j, bit in enumerate(onehot):
                     asset_index = asset_index + bit * j
@@ -113,8 +115,7 @@ class IsolatedMarginCircuit(CrossMarginCircuit):
         collateral_value = collateral_terms(cs, inputs, packed)
         open_commitment(cs, inputs, packed, self.domain_tag)
         with cs.namespace("solvency"):
-            assert_covers(cs, collateral_value + pool_upnl * SCALE_E8, pool_maintenance, SLACK_BITS,
-                          "pool_covers_maintenance")
+            assert_covers(cs, collateral_value + pool_net, cs.constant(0), SLACK_BITS, "pool_covers_maintenance")
 
     @property
     def domain_tag(self) -> int:
