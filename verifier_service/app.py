@@ -13,6 +13,7 @@ from verifier_service.deps import RateLimiter, ServiceState
 from verifier_service.errors import error_body, install_error_handlers
 from verifier_service.metrics import Metrics
 from verifier_service.routes import circuits, health, keys, snapshots, verify
+from verifier_service.schemas import error_responses
 from verifier_service.settings import Settings
 from verifier_service.storage import Storage
 
@@ -103,7 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         state.pool.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="zkmargin verifier", version="1.0.0", lifespan=lifespan,
+    # The body limit applies to every request, so every operation documents its 413.
+    app = FastAPI(title="zkmargin verifier", version="1.0.0", lifespan=lifespan, responses=error_responses(413),
                   description="Verify zero-knowledge margin-solvency proofs against venue snapshots.")
     app.state.service = state
     install_error_handlers(app)

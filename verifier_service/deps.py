@@ -95,6 +95,11 @@ def state_of(request: Request) -> ServiceState:
     return request.app.state.service
 
 
+def has_token(request: Request) -> bool:
+    """Whether the request carries an API key at all (no database needed to tell)."""
+    return _token(request) is not None
+
+
 def _token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):

@@ -1,14 +1,17 @@
-"""Every error leaves the service as {"error": {"code", "message"}} with a 4xx status."""
+"""Every error leaves the service as {"error": {"code", "message"}} with a 4xx status
+(or 503 when the database is unavailable)."""
 
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from verifier_service.storage import StorageConflict, StorageUnavailable
 from zkmargin.errors import ZkMarginError
 
 log = logging.getLogger("zkmargin.verifier_service")
@@ -30,12 +33,35 @@ def error_body(code: str, message: str, details: object | None = None) -> dict:
     return body
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document lists for the request's path (empty when it lists none)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    # Starlette answers HEAD wherever it answers GET.
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map library, validation and HTTP errors to JSON 4xx responses."""
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+
+    @app.exception_handler(StorageConflict)
+    async def storage_conflict(_: Request, exc: StorageConflict) -> JSONResponse:
+        return JSONResponse(error_body("conflict", "another request stored the same id first; fetch it instead"),
+                            status_code=409)
+
+    @app.exception_handler(StorageUnavailable)
+    async def storage_unavailable(_: Request, exc: StorageUnavailable) -> JSONResponse:
+        # Not a bug of the service: the database is down or locked; clients retry.
+        log.warning("%s", exc)
+        return JSONResponse(error_body("database_unavailable", "the database is unavailable; retry shortly"),
+                            status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(ZkMarginError)
     async def library_error(_: Request, exc: ZkMarginError) -> JSONResponse:
@@ -53,9 +79,20 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI raises a bare 400 only when the body cannot be decoded (bad UTF-8, nesting too
+            # deep); it answers other undecodable JSON with a 422, so this one is a 422 as well.
+            return JSONResponse(error_body("invalid_request", "body: not decodable JSON"), status_code=422)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette's Allow names only the first route on the path; name every method the path serves.
+            headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+        message = str(exc.detail)
+        if exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow'] or 'none'}"
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug if reached

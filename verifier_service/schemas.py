@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Status(Strict):
+    """Liveness or readiness."""
+
+    status: str
+
+
 class ErrorDetail(Strict):
     """What went wrong."""
 
@@ -29,6 +35,23 @@ class ErrorResponse(Strict):
     """Every 4xx body."""
 
     error: ErrorDetail
+
+
+ERROR_DESCRIPTIONS = {
+    401: "unauthorized: a missing or unknown API key",
+    403: "forbidden: the key's role may not do this",
+    404: "unknown_circuit, unknown_snapshot, unknown_receipt, not_found",
+    409: "already_registered, already_published, conflict",
+    413: "body_too_large, batch_too_large",
+    422: "invalid_request (schema, undecodable JSON), invalid_input (field element, point, key, snapshot), wrong_public_input_count, snapshot_does_not_fit",
+    429: "rate_limited: over the per-key budget",
+    503: "database_unavailable: retry later",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these statuses, each an ErrorResponse body."""
+    return {status: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
 
 
 class CircuitRegistration(Strict):
@@ -87,7 +110,7 @@ class InstrumentIn(Strict):
     mark_price: Decimal
     maintenance_rate: Decimal
     contract_size: Decimal
-    tiers: list[TierIn] | None = Field(default=None, max_length=16)
+    tiers: list[TierIn] | None = Field(default=None, min_length=1, max_length=16)
     risk: RiskIn | None = None
 
 
@@ -142,15 +165,18 @@ class VerifyResult(Strict):
     checked_at: str
     circuit_id: str
     snapshot_id: str
+    snapshot_digest: str = Field(description="SHA-256 of the stored snapshot's canonical JSON")
     commitment: str
     context: str
-    input_digest: str
+    input_digest: str = Field(description=(
+        "SHA-256 of the canonical JSON (sorted keys, no spaces) of {circuit_id, snapshot_id, snapshot_digest,"
+        " commitment, context, proof: proof_hex, valid}"))
 
 
 class Receipt(VerifyResult):
     """What was checked, the result and a digest of the inputs."""
 
-    proof_hex: str
+    proof_hex: str = Field(description="the 192-byte compressed proof, hex")
 
 
 class BatchItemIn(Strict):

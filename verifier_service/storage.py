@@ -2,6 +2,9 @@
 
 Every write commits before the response is sent; SQLite runs with
 synchronous=FULL so a receipt returned to a client survives kill -9 and power loss.
+Driver errors leave as two service errors: a lost or locked database is
+StorageUnavailable (503, retry), a unique-key race between workers is
+StorageConflict (409); the broken connection is dropped and reopened on next use.
 """
 
 from __future__ import annotations
@@ -30,6 +33,18 @@ SCHEMA = (
 )
 
 
+# Any constant works; it only has to be the same in every worker creating the schema.
+_SCHEMA_LOCK_ID = 0x7A6B6D61
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be reached or stayed locked (the request may be retried)."""
+
+
+class StorageConflict(Exception):
+    """A write broke a uniqueness rule (another worker inserted the same id first)."""
+
+
 class Storage:
     """A tiny DB-API wrapper: one schema, two drivers, '?' placeholders everywhere."""
 
@@ -40,6 +55,10 @@ class Storage:
         if not self.is_postgres and not url.startswith("sqlite:///"):
             raise ValueError(f"unsupported database url {url!r}: use sqlite:///path or postgresql://...")
         with self.transaction() as cursor:
+            if self.is_postgres:
+                # Workers starting together would race on CREATE TABLE IF NOT EXISTS (a unique
+                # violation in pg_type); serialise schema creation on an advisory lock.
+                cursor.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK_ID,))
             for statement in SCHEMA:
                 cursor.execute(statement)
 
@@ -59,10 +78,39 @@ class Storage:
     def _connection(self) -> Any:
         # One connection per thread: sqlite3 and psycopg connections are not shared across threads.
         connection = getattr(self._local, "connection", None)
+        if connection is not None and self.is_postgres and (connection.closed or connection.broken):
+            connection = None
         if connection is None:
-            connection = self._connect()
+            try:
+                connection = self._connect()
+            except Exception as exc:  # noqa: BLE001 - any driver failure to connect means unavailable
+                raise StorageUnavailable(f"cannot open the database: {exc}") from None
             self._local.connection = connection
         return connection
+
+    def _discard(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001, S110 - the connection is already unusable
+                pass
+
+    def _translate(self, exc: Exception) -> Exception | None:
+        """The service error for a driver error, None for anything else (a bug: let it surface)."""
+        integrity: type[Exception] = sqlite3.IntegrityError
+        operational: type[Exception] = sqlite3.OperationalError
+        if self.is_postgres:
+            import psycopg
+
+            integrity, operational = psycopg.IntegrityError, psycopg.OperationalError
+        if isinstance(exc, integrity):
+            return StorageConflict(str(exc))
+        if isinstance(exc, operational):
+            self._discard()
+            return StorageUnavailable(f"database unavailable: {exc}")
+        return None
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.is_postgres else statement
@@ -71,16 +119,24 @@ class Storage:
     def transaction(self) -> Iterator[Any]:
         """A cursor inside one committed transaction (rolled back on error)."""
         connection = self._connection()
-        cursor = connection.cursor()
-        if not self.is_postgres:
-            cursor.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = connection.cursor()
+            if not self.is_postgres:
+                cursor.execute("BEGIN IMMEDIATE")
+        except Exception as exc:
+            raise (self._translate(exc) or exc) from None
         try:
             yield _Cursor(cursor, self)
-        except BaseException:
-            connection.rollback()
-            raise
-        else:
             connection.commit()
+        except BaseException as exc:
+            try:
+                connection.rollback()
+            except Exception:  # noqa: BLE001, S110 - a dead connection cannot roll back; _translate drops it
+                pass
+            translated = self._translate(exc) if isinstance(exc, Exception) else None
+            if translated is not None:
+                raise translated from None
+            raise
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         """Run one write in its own transaction."""
@@ -89,27 +145,43 @@ class Storage:
 
     def fetch_one(self, statement: str, params: Sequence[Any] = ()) -> tuple | None:
         """First row of a query, or None."""
-        cursor = self._connection().cursor()
-        cursor.execute(self._sql(statement), tuple(params))
-        row = cursor.fetchone()
-        if self.is_postgres:
-            self._connection().commit()
-        return row
+        rows = self._read(statement, params, one=True)
+        return rows[0] if rows else None
 
     def fetch_all(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
         """All rows of a query."""
-        cursor = self._connection().cursor()
-        cursor.execute(self._sql(statement), tuple(params))
-        rows = cursor.fetchall()
-        if self.is_postgres:
-            self._connection().commit()
-        return rows
+        return self._read(statement, params, one=False)
+
+    def _read(self, statement: str, params: Sequence[Any], one: bool) -> list[tuple]:
+        # A read is retried once on a fresh connection: after a database restart every
+        # pooled connection is dead, and the first use is what finds out.
+        for attempt in (1, 2):
+            connection = self._connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(self._sql(statement), tuple(params))
+                rows = [cursor.fetchone()] if one else cursor.fetchall()
+                if self.is_postgres:
+                    connection.commit()  # end the implicit transaction so later reads see new rows
+                return [row for row in rows if row is not None]
+            except Exception as exc:
+                if self.is_postgres:
+                    try:
+                        connection.rollback()
+                    except Exception:  # noqa: BLE001, S110 - dead connection; _translate drops it
+                        pass
+                translated = self._translate(exc)
+                if translated is None:
+                    raise
+                if attempt == 2 or isinstance(translated, StorageConflict):
+                    raise translated from None
+        raise AssertionError("unreachable")
 
     def ping(self) -> bool:
         """True when the database answers."""
         try:
             return self.fetch_one("SELECT 1") is not None
-        except Exception:  # noqa: BLE001 - readiness reports any driver failure as not ready
+        except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
             return False
 
 

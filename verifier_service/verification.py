@@ -63,11 +63,17 @@ def decode_proof(state: ServiceState, proof: dict | None, proof_b64: str | None)
     return proof_from_bytes(data, state.backend)
 
 
-def input_digest(circuit_id: str, snapshot_digest: str, commitment: int, context: int, proof_hex: str, valid: bool) -> str:
-    """SHA-256 over the canonical JSON of everything the verdict depends on."""
+def input_digest(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitment: int, context: int,
+                 proof_hex: str, valid: bool) -> str:
+    """SHA-256 over the canonical JSON (sorted keys, no spaces) of everything the verdict depends on.
+
+    Anyone holding a receipt recomputes it from the receipt's own fields: circuit_id,
+    snapshot_id, snapshot_digest, commitment and context (decimal strings), proof (the
+    192-byte proof in hex) and valid (a JSON boolean).
+    """
     canonical = json.dumps(
-        {"circuit_id": circuit_id, "snapshot_digest": snapshot_digest, "commitment": str(commitment),
-         "context": str(context), "proof": proof_hex, "valid": valid},
+        {"circuit_id": circuit_id, "snapshot_id": snapshot_id, "snapshot_digest": snapshot_digest,
+         "commitment": str(commitment), "context": str(context), "proof": proof_hex, "valid": valid},
         sort_keys=True, separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -121,9 +127,10 @@ def record_receipt(state: ServiceState, circuit_id: str, snapshot_id: str, snaps
         "checked_at": now_iso(),
         "circuit_id": circuit_id,
         "snapshot_id": snapshot_id,
+        "snapshot_digest": snapshot_digest,
         "commitment": str(commitment),
         "context": str(context),
-        "input_digest": input_digest(circuit_id, snapshot_digest, commitment, context, proof_hex, valid),
+        "input_digest": input_digest(circuit_id, snapshot_id, snapshot_digest, commitment, context, proof_hex, valid),
     }
     statement = ("INSERT INTO receipts (receipt_id, circuit_id, snapshot_id, commitment, context, proof, valid, reason,"
                  " input_digest, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")

@@ -199,3 +199,56 @@ def test_verification_runs_on_the_worker_pool_not_the_event_loop(ready, material
     client, _ = ready
     assert client.post("/v1/verify", json=verify_body(material)).status_code == 200
     assert seen and seen[0].startswith("verify")
+
+
+def test_receipt_digest_recomputes_from_the_receipt_alone(ready, material):
+    """A holder of a receipt can check its digest without the service's code."""
+    import hashlib
+    import json
+
+    client, _ = ready
+    result = client.post("/v1/verify", json=verify_body(material)).json()
+    receipt = client.get(f"/v1/receipts/{result['receipt_id']}").json()
+    snapshot = client.get(f"/v1/snapshots/{receipt['snapshot_id']}").json()
+    assert receipt["snapshot_digest"] == snapshot["digest"] == result["snapshot_digest"]
+    fields = {k: receipt[k] for k in ("circuit_id", "snapshot_id", "snapshot_digest", "commitment", "context", "valid")}
+    canonical = json.dumps({**fields, "proof": receipt["proof_hex"]}, sort_keys=True, separators=(",", ":"))
+    assert hashlib.sha256(canonical.encode()).hexdigest() == receipt["input_digest"]
+    # The verdict is part of what is digested: flipping it breaks the digest.
+    flipped = json.dumps({**fields, "valid": not fields["valid"], "proof": receipt["proof_hex"]}, sort_keys=True,
+                         separators=(",", ":"))
+    assert hashlib.sha256(flipped.encode()).hexdigest() != receipt["input_digest"]
+
+
+@pytest.mark.parametrize(
+    "method,path,allowed",
+    [
+        ("PUT", "/v1/circuits", "GET, HEAD, POST"),
+        ("DELETE", "/v1/verify", "POST"),
+        ("POST", "/v1/receipts/abc", "GET, HEAD"),
+        ("POST", "/healthz", "GET, HEAD"),
+    ],
+)
+def test_wrong_method_names_every_allowed_method(client, method, path, allowed):
+    response = client.request(method, path)
+    error = assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allowed and allowed in error["message"]
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe", b"\xff", b"\xc3(", b"[" * 100_000 + b"]" * 100_000, b"", b"nul\x00l"])
+def test_undecodable_body_is_422(tmp_path, body):
+    client = make_client(tmp_path, max_body_bytes=1_000_000)
+    response = client.post("/v1/verify", content=body, headers={"content-type": "application/json"})
+    assert_error(response, 422, "invalid_request")
+
+
+def test_every_documented_error_is_an_error_envelope(client):
+    """The OpenAPI document promises the same error body the handlers send."""
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith("4"):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path, status)
+            assert "413" in operation["responses"], (method, path)

@@ -1,4 +1,5 @@
-"""Schemathesis fuzzes every operation of the OpenAPI spec: no input may produce a 5xx."""
+"""Schemathesis fuzzes every operation of the OpenAPI spec: no input produces a 5xx, and every
+response (status, headers, body) is the one the spec documents."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 schemathesis = pytest.importorskip("schemathesis")
+
+from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
 from verifier_service.app import create_app  # noqa: E402
 from verifier_service.settings import Settings  # noqa: E402
@@ -23,7 +26,9 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _app)
 def test_no_input_produces_a_server_error(case):
     # Half the cases carry the admin key so the authenticated code paths get fuzzed too.
     headers = {"Authorization": f"Bearer {ADMIN}"} if hash(repr(case.body)) % 2 else {}
-    response = case.call(headers=headers)
+    # Schema-valid data may still be refused with a 422 on meaning (a price with too many
+    # decimals, an unknown circuit id, a point off the curve), so that one check is off.
+    response = case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
     assert response.status_code < 500, f"{case.method} {case.path} -> {response.status_code}: {response.text[:300]}"
     if response.status_code >= 400:
-        assert "error" in response.json()
+        assert set(response.json()) == {"error"}

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
 from fastapi import APIRouter, Request
 
 from circuits.cross import circuit_from_id
 from verifier_service.deps import now_iso, require, state_of
 from verifier_service.errors import ApiError
-from verifier_service.schemas import CircuitInfo, CircuitRegistration, ErrorResponse
+from verifier_service.schemas import CircuitInfo, CircuitRegistration, error_responses
 from zkmargin.groth16.serialization import vk_from_json
 
 router = APIRouter(prefix="/v1/circuits", tags=["circuits"])
-ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
-          422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}}
+ERRORS = error_responses(401, 403, 409, 422, 429, 503)
 
 
 @router.post("", status_code=201, response_model=CircuitInfo, responses=ERRORS)
@@ -46,7 +44,7 @@ def register_circuit(body: CircuitRegistration, request: Request) -> CircuitInfo
     return info
 
 
-@router.get("", response_model=list[CircuitInfo])
+@router.get("", response_model=list[CircuitInfo], responses=error_responses(503))
 def list_circuits(request: Request) -> list[CircuitInfo]:
     """All registered circuits."""
     rows = state_of(request).storage.fetch_all(
@@ -54,7 +52,7 @@ def list_circuits(request: Request) -> list[CircuitInfo]:
     return [CircuitInfo(circuit_id=r[0], num_public=r[1], vk_digest=r[2], registered_at=r[3]) for r in rows]
 
 
-@router.get("/{circuit_id}", response_model=CircuitInfo, responses={404: {"model": ErrorResponse}})
+@router.get("/{circuit_id}", response_model=CircuitInfo, responses=error_responses(404, 422, 503))
 def get_circuit(circuit_id: str, request: Request) -> CircuitInfo:
     """One registered circuit."""
     row = state_of(request).storage.fetch_one(

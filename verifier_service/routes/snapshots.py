@@ -9,15 +9,14 @@ from fastapi import APIRouter, Request
 
 from verifier_service.deps import now_iso, require, state_of
 from verifier_service.errors import ApiError
-from verifier_service.schemas import ErrorResponse, SnapshotIn, SnapshotInfo
+from verifier_service.schemas import SnapshotIn, SnapshotInfo, error_responses
 from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 
 router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"])
 
 
 @router.post("", status_code=201, response_model=SnapshotInfo,
-             responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
-                        422: {"model": ErrorResponse}})
+             responses=error_responses(401, 403, 409, 422, 429, 503))
 def publish_snapshot(body: SnapshotIn, request: Request) -> SnapshotInfo:
     """Publish a snapshot (venue key); ids are unique and snapshots never change."""
     caller = require(request, "venue")
@@ -38,7 +37,7 @@ def publish_snapshot(body: SnapshotIn, request: Request) -> SnapshotInfo:
     return info
 
 
-@router.get("/{snapshot_id}", response_model=SnapshotInfo, responses={404: {"model": ErrorResponse}})
+@router.get("/{snapshot_id}", response_model=SnapshotInfo, responses=error_responses(404, 422, 503))
 def get_snapshot(snapshot_id: str, request: Request) -> SnapshotInfo:
     """A published snapshot."""
     row = state_of(request).storage.fetch_one(
