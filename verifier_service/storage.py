@@ -97,6 +97,13 @@ class Storage:
             except Exception:  # noqa: BLE001, S110 - the connection is already unusable
                 pass
 
+    @staticmethod
+    def _rollback_quietly(connection: Any) -> None:
+        try:
+            connection.rollback()
+        except Exception:  # noqa: BLE001, S110 - a dead connection cannot roll back; _translate drops it
+            pass
+
     def _translate(self, exc: Exception) -> Exception | None:
         """The service error for a driver error, None for anything else (a bug: let it surface)."""
         integrity: type[Exception] = sqlite3.IntegrityError
@@ -118,25 +125,37 @@ class Storage:
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """A cursor inside one committed transaction (rolled back on error)."""
-        connection = self._connection()
-        try:
-            cursor = connection.cursor()
-            if not self.is_postgres:
-                cursor.execute("BEGIN IMMEDIATE")
-        except Exception as exc:
-            raise (self._translate(exc) or exc) from None
+        connection = self._start()
+        cursor = connection.cursor()
         try:
             yield _Cursor(cursor, self)
             connection.commit()
         except BaseException as exc:
-            try:
-                connection.rollback()
-            except Exception:  # noqa: BLE001, S110 - a dead connection cannot roll back; _translate drops it
-                pass
+            self._rollback_quietly(connection)
             translated = self._translate(exc) if isinstance(exc, Exception) else None
             if translated is not None:
                 raise translated from None
             raise
+
+    def _start(self) -> Any:
+        """A connection inside a fresh write transaction, reconnecting once if the old one died."""
+        for attempt in (1, 2):
+            connection = self._connection()
+            try:
+                # SQLite: take the write lock now, so two writers queue instead of deadlocking.
+                # PostgreSQL: a round trip that finds a connection killed by a server restart
+                # before the caller's statements run (they cannot be replayed from here).
+                connection.execute("BEGIN IMMEDIATE" if not self.is_postgres else "SELECT 1")
+                return connection
+            except Exception as exc:
+                if self.is_postgres:
+                    self._rollback_quietly(connection)
+                translated = self._translate(exc)
+                if translated is None:
+                    raise
+                if attempt == 2:
+                    raise translated from None
+        raise AssertionError("unreachable")
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         """Run one write in its own transaction."""
@@ -166,10 +185,7 @@ class Storage:
                 return [row for row in rows if row is not None]
             except Exception as exc:
                 if self.is_postgres:
-                    try:
-                        connection.rollback()
-                    except Exception:  # noqa: BLE001, S110 - dead connection; _translate drops it
-                        pass
+                    self._rollback_quietly(connection)  # else the connection refuses every later statement
                 translated = self._translate(exc)
                 if translated is None:
                     raise
