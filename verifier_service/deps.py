@@ -7,9 +7,11 @@ import hmac
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from fastapi import Request
 
@@ -39,12 +41,40 @@ def new_token() -> tuple[str, str, str]:
     return f"{TOKEN_PREFIX}_{key_id}_{secret}", key_id, hash_secret(secret)
 
 
+class LruCache:
+    """A thread-safe mapping that forgets its least recently used entries beyond max_entries."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max(1, max_entries)
+        self._entries: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        """The value, or None."""
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class RateLimiter:
     """Token bucket per caller; in-process, so with several workers the limit applies per worker."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, max_callers: int = 100_000) -> None:
         self.rate = per_minute / 60.0
         self.capacity = float(max(1, per_minute))
+        self.max_callers = max_callers
         self.buckets: dict[str, tuple[float, float]] = {}
         self.lock = threading.Lock()
 
@@ -52,6 +82,8 @@ class RateLimiter:
         """Take one token for caller if there is one."""
         now = time.monotonic()
         with self.lock:
+            if caller not in self.buckets and len(self.buckets) >= self.max_callers:
+                self._forget_idle(now)
             tokens, last = self.buckets.get(caller, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - last) * self.rate)
             if tokens < 1:
@@ -59,6 +91,13 @@ class RateLimiter:
                 return False
             self.buckets[caller] = (tokens - 1, now)
             return True
+
+    def _forget_idle(self, now: float) -> None:
+        # A bucket that has refilled is the same as no bucket: dropping it changes no answer,
+        # and keeps one entry per client address from growing without bound.
+        refill_s = self.capacity / self.rate if self.rate > 0 else float("inf")
+        for caller in [c for c, (_, last) in self.buckets.items() if now - last >= refill_s]:
+            del self.buckets[caller]
 
 
 @dataclass
@@ -70,8 +109,9 @@ class ServiceState:
     metrics: Metrics
     pool: ThreadPoolExecutor
     limiter: RateLimiter
-    vk_cache: dict = field(default_factory=dict)
-    snapshot_cache: dict = field(default_factory=dict)
+    vk_cache: LruCache = field(default_factory=lambda: LruCache(256))
+    snapshot_cache: LruCache = field(default_factory=lambda: LruCache(1024))
+    """Parsed snapshots and their per-circuit public inputs (immutable, so never stale)."""
 
     @property
     def backend(self):  # noqa: ANN201
