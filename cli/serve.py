@@ -7,17 +7,37 @@ import os
 import click
 
 APP_FACTORY = "verifier_service.app:create_app"
+DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
+def _database_url(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.startswith(DATABASE_SCHEMES):
+        raise click.BadParameter(f"{value!r}: use sqlite:///path or postgresql://user@host/db")
+    return value
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--database-url", default=None, help="sqlite:///path (default ./zkmargin-verifier.db) or postgresql://...")
-@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes (share the database).")
-def serve(host: str, port: int, database_url: str | None, workers: int) -> None:
-    """Run the FastAPI verifier service (settings: ZKMARGIN_* environment variables)."""
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--database-url", default=None, callback=_database_url,
+              help="sqlite:///path (default ./zkmargin-verifier.db) or postgresql://... (shared by workers).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Worker processes; one already verifies on every core.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, database_url: str | None, workers: int) -> None:
+    """Run the FastAPI verifier service.
+
+    Other settings come from ZKMARGIN_* environment variables: ZKMARGIN_ADMIN_KEY (the
+    bootstrap admin key; kept out of argv, where other users could read it),
+    ZKMARGIN_VERIFY_REQUIRES_KEY, ZKMARGIN_MAX_BODY_BYTES, ZKMARGIN_RATE_LIMIT_PER_MINUTE,
+    ZKMARGIN_WORKER_THREADS.
+    """
     import uvicorn
 
+    # Settings travel to the workers through the environment: uvicorn starts them by import string.
     if database_url:
         os.environ["ZKMARGIN_DATABASE_URL"] = database_url
+    backend_name = getattr(ctx.obj, "backend_name", None)
+    if backend_name:
+        os.environ["ZKMARGIN_BACKEND"] = backend_name
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="warning")

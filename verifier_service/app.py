@@ -88,6 +88,9 @@ async def _send_json(send: Send, status: int, body: dict) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application (one per worker process)."""
     settings = settings or Settings()
+    from zkmargin.backends import get_backend
+
+    get_backend(settings.backend)  # a misconfigured backend stops the start, not every request later
     state = ServiceState(
         settings=settings,
         storage=Storage(settings.database_url),

@@ -21,12 +21,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(database_url: str, port: int) -> subprocess.Popen:
+def start(database_url: str | None, port: int, command: list[str] | None = None) -> subprocess.Popen:
+    """A real server process (python -m verifier_service unless command is given), once /healthz answers."""
     env = {**os.environ, "ZKMARGIN_ADMIN_KEY": ADMIN}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "verifier_service", "--port", str(port), "--database-url", database_url],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    command = command or [sys.executable, "-m", "verifier_service", "--port", str(port), "--database-url",
+                          str(database_url)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

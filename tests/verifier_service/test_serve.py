@@ -1,0 +1,61 @@
+"""Both entry points start a real server: `zkmargin serve` and `python -m verifier_service`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.verifier_service.conftest import ADMIN, CIRCUIT
+from tests.verifier_service.test_durability import free_port, start
+
+ZKMARGIN = [sys.executable, "-c", "from cli.main import main; main()"]
+
+
+def test_zkmargin_serve_starts_the_service_with_the_global_backend(tmp_path, material, monkeypatch):
+    # An unknown backend in the environment: only the --backend option can make this server work.
+    monkeypatch.setenv("ZKMARGIN_BACKEND", "no-such-backend")
+    port = free_port()
+    database = tmp_path / "fresh" / "cli.db"
+    command = [*ZKMARGIN, "--backend", "py_ecc", "serve", "--port", str(port), "--database-url", f"sqlite:///{database}"]
+    server = start(None, port, command=command)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").json() == {"status": "ready"}
+        created = httpx.post(f"http://127.0.0.1:{port}/v1/keys", json={"role": "venue", "name": "v"},
+                             headers={"Authorization": f"Bearer {ADMIN}"})
+        assert created.status_code == 201  # the admin key came from the environment
+        assert database.exists()  # created on first start, parent directories included
+        registered = httpx.post(f"http://127.0.0.1:{port}/v1/circuits", timeout=60,
+                                json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
+                                headers={"Authorization": f"Bearer {ADMIN}"})
+        assert registered.status_code == 201, registered.text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [*ZKMARGIN, "serve", "--database-url", "mysql://db"],
+        [*ZKMARGIN, "serve", "--port", "70000"],
+        [*ZKMARGIN, "serve", "--workers", "0"],
+        [sys.executable, "-m", "verifier_service", "--database-url", "sqlite:relative.db"],
+        [sys.executable, "-m", "verifier_service", "--workers", "0"],
+    ],
+)
+def test_bad_options_exit_2_before_serving(command):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, env={**os.environ})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_backend_stops_the_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZKMARGIN_BACKEND", "no-such-backend")
+    result = subprocess.run([sys.executable, "-m", "verifier_service", "--port", str(free_port()), "--database-url",
+                             f"sqlite:///{tmp_path}/x.db"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "unknown curve backend" in result.stderr
