@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -21,6 +22,8 @@ class Metrics:
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one request and its latency."""
+        # Clients choose the method token: fold the unknown ones so they cannot mint series.
+        method = method if method in KNOWN_METHODS else "OTHER"
         with self._lock:
             self.requests[(method, route, status)] += 1
             counts = self.bucket_counts[route]

@@ -181,6 +181,16 @@ def test_health_and_metrics(ready, material):
     assert 'route="/v1/verify",status="200"' in text and "zkmargin_http_request_duration_seconds_bucket" in text
 
 
+def test_metrics_series_are_bounded_whatever_the_client_sends(client):
+    for i in range(5):
+        client.request(f"METHOD{i}", "/v1/verify")
+        client.get(f"/v1/unknown/{i}")
+    text = client.get("/metrics").text
+    assert 'zkmargin_http_requests_total{method="OTHER",route="/v1/verify",status="405"} 5' in text
+    assert 'zkmargin_http_requests_total{method="GET",route="unmatched",status="404"} 5' in text
+    assert "METHOD" not in text and "/v1/unknown" not in text
+
+
 def test_verification_runs_on_the_worker_pool_not_the_event_loop(ready, material, monkeypatch):
     """CPU-bound work must not block the event loop (and with it /healthz)."""
     import threading
