@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -176,3 +178,21 @@ def test_unknown_backend_is_a_clear_error(monkeypatch):
         get_backend("blst")
     monkeypatch.setenv("ZKMARGIN_BACKEND", "py_ecc")
     assert get_backend().name == "py_ecc"
+
+
+def test_loading_py_ecc_keeps_the_recursion_limit_so_deep_json_is_an_error_not_a_crash():
+    """py_ecc sets the limit to 100,000 on import; a 100,000-deep JSON body would then overflow the C stack."""
+    script = (
+        "import json, sys\n"
+        "limit = sys.getrecursionlimit()\n"
+        "from zkmargin.backends import get_backend\n"
+        "get_backend('py_ecc')\n"
+        "assert sys.getrecursionlimit() == limit, (limit, sys.getrecursionlimit())\n"
+        "try:\n"
+        "    json.loads('[' * 100_000 + ']' * 100_000)\n"
+        "except RecursionError:\n"
+        "    print('refused')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.strip() == "refused"

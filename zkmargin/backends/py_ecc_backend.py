@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
+
+# py_ecc raises the interpreter-wide recursion limit to 100,000 when it is first imported. With that
+# limit a deeply nested JSON document (a request body, an account file) overflows the C stack in
+# the json module and kills the process instead of raising RecursionError. Nothing we call in
+# py_ecc recurses deeper than the bit length of a scalar or an Fp exponent (< 400), so we put the
+# limit back.
+_recursion_limit_before_py_ecc = sys.getrecursionlimit()
+import py_ecc  # noqa: F401  (runs py_ecc/__init__, which sets the limit)
+
+sys.setrecursionlimit(_recursion_limit_before_py_ecc)
 
 from py_ecc.fields import optimized_bls12_381_FQ as FQ
 from py_ecc.fields import optimized_bls12_381_FQ2 as FQ2

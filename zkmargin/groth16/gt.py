@@ -19,8 +19,8 @@ from zkmargin.groth16.data_structures import VerifyingKey
 
 def alphabeta_to_json(vk: VerifyingKey, backend: CurveBackend) -> list[list[list[str]]]:
     """vk_alphabeta_12 = e(alpha_g1, beta_g2) as snarkjs writes it."""
-    from py_ecc.fields import optimized_bls12_381_FQ as FQ
-    from py_ecc.fields import optimized_bls12_381_FQ2 as FQ2
+    # The backend module imports py_ecc first, undoing py_ecc's change to the recursion limit.
+    from zkmargin.backends.py_ecc_backend import FQ, FQ2  # isort: skip
     from py_ecc.optimized_bls12_381 import pairing
 
     alpha = backend.g1_to_affine(vk.alpha_g1)
