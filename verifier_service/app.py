@@ -13,7 +13,7 @@ from verifier_service.deps import RateLimiter, ServiceState
 from verifier_service.errors import error_body, install_error_handlers
 from verifier_service.metrics import Metrics
 from verifier_service.routes import circuits, health, keys, snapshots, verify
-from verifier_service.schemas import error_responses
+from verifier_service.schemas import KEY_OPTIONAL, KEY_REQUIRED, SECURITY_SCHEMES, error_responses
 from verifier_service.settings import Settings
 from verifier_service.storage import Storage
 
@@ -85,6 +85,22 @@ async def _send_json(send: Send, status: int, body: dict) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+def _document_api_keys(app: FastAPI, verify_requires_key: bool) -> None:
+    """Declare the key schemes in OpenAPI; whether /v1/verify needs one is configuration, so it is set here."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()  # FastAPI caches this dict as app.openapi_schema
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        for path in ("/v1/verify", "/v1/verify/batch"):
+            schema["paths"][path]["post"].update(KEY_REQUIRED if verify_requires_key else KEY_OPTIONAL)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured application (one per worker process)."""
     settings = settings or Settings()
@@ -111,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="zkmargin verifier", version="1.0.0", lifespan=lifespan, responses=error_responses(413),
                   description="Verify zero-knowledge margin-solvency proofs against venue snapshots.")
     app.state.service = state
+    _document_api_keys(app, settings.verify_requires_key)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

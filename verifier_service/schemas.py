@@ -49,6 +49,16 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+# The two headers deps._token reads a key from, as OpenAPI security schemes.
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "bearerKey": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <token>"},
+    "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+KEY_REQUIRED: dict[str, Any] = {"security": [{"bearerKey": []}, {"apiKeyHeader": []}]}
+# An empty requirement makes the key optional; a key that is sent must still be valid.
+KEY_OPTIONAL: dict[str, Any] = {"security": [{}, {"bearerKey": []}, {"apiKeyHeader": []}]}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for these statuses, each an ErrorResponse body."""
     return {status: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}

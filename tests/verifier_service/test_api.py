@@ -262,3 +262,30 @@ def test_every_documented_error_is_an_error_envelope(client):
                     schema = response["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path, status)
             assert "413" in operation["responses"], (method, path)
+
+
+@pytest.mark.parametrize("verify_requires_key", [False, True])
+def test_documented_security_matches_what_each_operation_enforces(tmp_path, material, verify_requires_key):
+    """A valid body without a key is a 401 exactly where the spec lists no empty security requirement."""
+    client = make_client(tmp_path, verify_requires_key=verify_requires_key)
+    spec = client.get("/openapi.json").json()
+    assert set(spec["components"]["securitySchemes"]) == {"bearerKey", "apiKeyHeader"}
+    venue = new_key(client, "venue")
+    valid_bodies = {
+        "/v1/keys": {"role": "verifier", "name": "v"},
+        "/v1/circuits": {"circuit_id": CIRCUIT, "verification_key": material.vk_json},
+        "/v1/snapshots": material.snapshot_json,
+        "/v1/verify": verify_body(material),
+        "/v1/verify/batch": {"circuit_id": CIRCUIT, "snapshot_id": material.snapshot_json["snapshot_id"],
+                             "items": [{"commitment": str(material.commitment), "context": str(material.context),
+                                        "proof": material.proof_json}]},
+    }
+    posts = {path for path, operations in spec["paths"].items() if "post" in operations}
+    assert posts == set(valid_bodies)
+    for path, body in valid_bodies.items():
+        security = spec["paths"][path]["post"].get("security", [])
+        key_optional = not security or {} in security
+        anonymous = client.post(path, json=body)
+        assert (anonymous.status_code == 401) == (not key_optional), (path, anonymous.status_code, anonymous.text)
+        headers = admin_headers() if path in ("/v1/keys", "/v1/circuits") else venue
+        assert client.post(path, json=body, headers=headers).status_code in (200, 201), path

@@ -10,14 +10,14 @@ from fastapi import APIRouter, Request
 from circuits.cross import circuit_from_id
 from verifier_service.deps import now_iso, require, state_of
 from verifier_service.errors import ApiError
-from verifier_service.schemas import CircuitInfo, CircuitRegistration, error_responses
+from verifier_service.schemas import KEY_REQUIRED, CircuitInfo, CircuitRegistration, error_responses
 from zkmargin.groth16.serialization import vk_from_json
 
 router = APIRouter(prefix="/v1/circuits", tags=["circuits"])
 ERRORS = error_responses(401, 403, 409, 422, 429, 503)
 
 
-@router.post("", status_code=201, response_model=CircuitInfo, responses=ERRORS)
+@router.post("", status_code=201, response_model=CircuitInfo, responses=ERRORS, openapi_extra=KEY_REQUIRED)
 def register_circuit(body: CircuitRegistration, request: Request) -> CircuitInfo:
     """Register a circuit's verification key (unsafe keys and wrong input counts are refused)."""
     require(request, "admin")

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Request
 
 from verifier_service.deps import now_iso, require, state_of
 from verifier_service.errors import ApiError
-from verifier_service.schemas import SnapshotIn, SnapshotInfo, error_responses
+from verifier_service.schemas import KEY_REQUIRED, SnapshotIn, SnapshotInfo, error_responses
 from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 
 router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"])
 
 
 @router.post("", status_code=201, response_model=SnapshotInfo,
-             responses=error_responses(401, 403, 409, 422, 429, 503))
+             responses=error_responses(401, 403, 409, 422, 429, 503), openapi_extra=KEY_REQUIRED)
 def publish_snapshot(body: SnapshotIn, request: Request) -> SnapshotInfo:
     """Publish a snapshot (venue key); ids are unique and snapshots never change."""
     caller = require(request, "venue")
