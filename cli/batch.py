@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from zkmargin.groth16 import Proof
 from zkmargin.groth16.batch import BatchItem, verify_batch
 from zkmargin.groth16.serialization import decode_proofs, proof_to_bytes, vk_from_json
 from zkmargin.groth16.verifier import fixed_inputs_sum
+from zkmargin.jsontext import decode_json
 from zkmargin.margin.models import load_snapshot, snapshot_to_json
 
 ITEM_FIELDS = {"id", "commitment", "context", "proof", "proof_b64", "snapshot_id"}
@@ -40,8 +40,8 @@ def read_items(path: Path) -> list[tuple[str, Any]]:
         out = []
         for file in files:
             try:
-                out.append((file.name, json.loads(file.read_bytes())))
-            except (ValueError, UnicodeDecodeError) as exc:
+                out.append((file.name, decode_json(file.read_bytes())))
+            except ValueError as exc:
                 out.append((file.name, f"not valid JSON: {exc}"))
         return out
     if not path.exists():
@@ -52,8 +52,8 @@ def read_items(path: Path) -> list[tuple[str, Any]]:
             if not line.strip():
                 continue
             try:
-                out.append((f"line {number}", json.loads(line)))
-            except (ValueError, UnicodeDecodeError) as exc:
+                out.append((f"line {number}", decode_json(line)))
+            except ValueError as exc:
                 out.append((f"line {number}", f"not valid JSON: {exc}"))
     return out
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from zkmargin.jsontext import decode_json
+
 EXIT_OK = 0
 EXIT_NO = 1
 """The answer is no: proof invalid, or the account is subject to a margin call."""
@@ -86,10 +88,10 @@ def read_json(path: Path, what: str) -> Any:
     """Load a JSON file or fail with a message naming it."""
     try:
         with open(path, "rb") as handle:
-            return json.load(handle)
+            return decode_json(handle.read())
     except FileNotFoundError:
         raise CliError(f"{what} file not found: {path}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise CliError(f"{what} file {path} is not valid JSON: {exc}") from None
     except OSError as exc:
         raise CliError(f"cannot read {what} file {path}: {exc.strerror}") from None

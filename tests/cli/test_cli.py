@@ -23,6 +23,7 @@ def workdir(tmp_path_factory) -> Path:
     (root / "snapshot.json").write_text(json.dumps(snapshot_to_json(sample_snapshot())))
     (root / "healthy.json").write_text(json.dumps(account_to_json(sample_account("healthy"))))
     (root / "margin_call.json").write_text(json.dumps(account_to_json(sample_account("margin_call"))))
+    (root / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     return root
 
 
@@ -89,6 +90,10 @@ def test_proving_a_margin_call_fails_without_writing_a_proof(workdir):
     [
         (["margin", "missing.json", "snapshot.json"], "not found"),
         (["margin", "snapshot.json", "snapshot.json"], "account"),
+        (["margin", "deep.json", "snapshot.json"], "nested too deeply"),
+        (["margin", "healthy.json", "deep.json"], "nested too deeply"),
+        (["verify", "deep.json", "--snapshot", "snapshot.json", "--commitment", "1", "--context", "1",
+          "--circuit", CIRCUIT], "nested too deeply"),
         (["inspect", "--circuit", "cross-n0-k0"], "unknown circuit"),
         (["verify", "proof.json", "--snapshot", "snapshot.json", "--commitment", "xyz", "--context", "1",
           "--circuit", CIRCUIT], "commitment"),

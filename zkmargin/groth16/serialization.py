@@ -10,7 +10,6 @@ decoding failure raises a subclass of EncodingError naming what was wrong.
 
 from __future__ import annotations
 
-import json
 import re
 import struct
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from zkmargin.errors import (
 )
 from zkmargin.groth16.data_structures import Proof, ProvingKey, VerifyingKey
 from zkmargin.groth16.verifier import check_proof_points, check_verifying_key
+from zkmargin.jsontext import decode_json
 
 CURVE_NAME = "bls12381"
 PROTOCOL = "groth16"
@@ -132,8 +132,8 @@ def _load_json(data: str | bytes | dict | list, error: type[EncodingError]) -> A
     if isinstance(data, (dict, list)):
         return data
     try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return decode_json(data)
+    except ValueError as exc:
         raise error(f"not valid JSON: {exc}") from None
 
 

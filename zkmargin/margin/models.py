@@ -9,7 +9,6 @@ These bounds are what the circuits' overflow arguments assume.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zkmargin.errors import FormatError
+from zkmargin.jsontext import decode_json
 from zkmargin.margin.fixed_point import SCALE_E8, format_e8, parse_e8
 
 UNSIGNED_MAX_E8 = 2**64 - 1
@@ -312,12 +312,12 @@ def parse_snapshot(obj: Any) -> Snapshot:
 def _load(path: Path | str, what: str) -> Any:
     try:
         with open(path, "rb") as handle:
-            return json.load(handle)
+            return decode_json(handle.read())
     except FileNotFoundError:
         raise FormatError(f"{what} file not found: {path}") from None
     except IsADirectoryError:
         raise FormatError(f"{what} path is a directory: {path}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise FormatError(f"{what} file {path} is not valid JSON: {exc}") from None
 
 
