@@ -40,22 +40,31 @@ def circuit_option(command):  # noqa: ANN001, ANN201
     )(merged)
 
 
+POSITION_FIELDS = ("quantity", "tier", "notional", "isolated_allocation", "upnl", "maintenance", "excess")
+
+
 def render_report(report_json: dict) -> str:
-    """Human-readable margin report."""
+    """Human-readable margin report of any model."""
     lines = [
+        f"model:        {report_json.get('model', 'cross')}",
         f"status:       {report_json['status']}",
         f"equity:       {report_json['equity']}",
         f"maintenance:  {report_json['maintenance']}",
         f"excess:       {report_json['excess']}",
         f"margin ratio: {report_json['margin_ratio'] if report_json['margin_ratio'] is not None else 'n/a'}",
     ]
+    if "pool" in report_json:
+        lines.append(f"cross pool:   equity {report_json['pool']['equity']}, maintenance {report_json['pool']['maintenance']}")
+    if "worst_scenario" in report_json:
+        worst = report_json["worst_scenario"]
+        lines.append(f"worst scenario: {worst} of {len(report_json['scenario_losses'])}, "
+                     f"loss {report_json['scenario_losses'][worst - 1]}; "
+                     f"short option minimum {report_json['short_option_minimum']}")
     if report_json.get("failure"):
         lines.append(f"failing check: {report_json['failure']}")
     for position in report_json.get("positions", []):
-        lines.append(
-            f"  {position['instrument']:<14} qty {position.get('quantity', 'isolated'):>14}  "
-            f"upnl {position['upnl']:>18}  maintenance {position['maintenance']:>16}"
-        )
+        fields = "  ".join(f"{name} {position[name]}" for name in POSITION_FIELDS if name in position)
+        lines.append(f"  {position['instrument']:<14} {fields}")
     return "\n".join(lines)
 
 

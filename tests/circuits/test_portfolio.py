@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from circuits.cross import circuit_from_id, prove_account, verify_account_proof
 from zkmargin.errors import FormatError, MarginCallError
 from zkmargin.margin.black76 import black76_price
+from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.models import (
     Account,
     AssetQuote,
@@ -28,6 +29,7 @@ from zkmargin.margin.portfolio import (
     compute_portfolio_margin,
     risk_array,
 )
+from zkmargin.margin.samples import sample_snapshot
 from zkmargin.r1cs import ConstraintSystem
 
 E8 = 10**8
@@ -128,3 +130,15 @@ def test_real_proof():
     assert len(public.as_list()) == CIRCUIT.num_public == 2 + 3 * (3 + SCENARIO_COUNT) + 2
     with pytest.raises(MarginCallError, match="worst scenario"):
         prove_account(CIRCUIT, pk, Account("a", (), (Position("ES-DEC26", 5 * E8, 5000 * E8),)), SNAPSHOT, 1, 1, backend)
+
+
+@pytest.mark.parametrize("quantity_e8", [3 * E8, -7 * E8 // 2])
+def test_an_instrument_without_risk_parameters_costs_its_cross_maintenance(quantity_e8):
+    """Scanned over +-maintenance_rate at its mark, a lone position is charged exactly what cross margin charges."""
+    snapshot = sample_snapshot()
+    assert all(quote.risk is None for quote in snapshot.instruments)
+    for quote in snapshot.instruments:
+        account = Account("a", (), (Position(quote.instrument, quantity_e8, quote.mark_price_e8),))
+        expected = compute_margin(account, snapshot).maintenance_e32
+        assert expected > 0
+        assert compute_portfolio_margin(account, snapshot).requirement_e32 == expected, quote.instrument

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from zkmargin.margin.engine import (
     compute_margin,
     format_e32,
     margin_ratio,
     report_to_json,
 )
+from zkmargin.margin.isolated import compute_isolated_margin, isolated_report_to_json
 from zkmargin.margin.models import (
     Account,
     AssetQuote,
@@ -18,7 +21,9 @@ from zkmargin.margin.models import (
     Position,
     Snapshot,
 )
+from zkmargin.margin.portfolio import compute_portfolio_margin, portfolio_report_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
+from zkmargin.margin.tiered import compute_tiered_margin, tiered_report_to_json
 
 E8 = 10**8
 
@@ -67,3 +72,20 @@ def test_samples():
     snap = sample_snapshot()
     assert compute_margin(sample_account("healthy"), snap).healthy
     assert not compute_margin(sample_account("margin_call"), snap).healthy
+
+
+@pytest.mark.parametrize("model", ["cross", "isolated", "tiered", "portfolio"])
+def test_every_model_reports_the_same_summary_with_its_margin_ratio(model):
+    compute, to_json = {
+        "cross": (compute_margin, report_to_json),
+        "isolated": (compute_isolated_margin, isolated_report_to_json),
+        "tiered": (compute_tiered_margin, tiered_report_to_json),
+        "portfolio": (compute_portfolio_margin, portfolio_report_to_json),
+    }[model]
+    report = to_json(compute(sample_account("healthy"), sample_snapshot()))
+    assert report["model"] == model and report["status"] == "healthy"
+    equity, maintenance = Decimal(report["equity"]), Decimal(report["maintenance"])
+    assert Decimal(report["excess"]) == equity - maintenance
+    ratio = Decimal(report["margin_ratio"])
+    # Rounded up to 8 places: never below the exact ratio, less than 1e-8 above it.
+    assert ratio * equity >= maintenance > (ratio - Decimal("1e-8")) * equity

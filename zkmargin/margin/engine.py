@@ -139,15 +139,24 @@ def format_e32(value_e32: int) -> str:
     return format_scaled(value_e32, VALUE_DECIMALS)
 
 
-def report_to_json(report: MarginReport) -> dict:
-    """The report with exact decimal strings (the ratio is the only rounded figure)."""
+def summary_to_json(model: str, healthy: bool, equity_e32: int, maintenance_e32: int) -> dict:
+    """The head every model's report shares: exact decimal strings; the ratio is the only rounded figure."""
+    ratio = margin_ratio(maintenance_e32, equity_e32)
     return {
-        "status": report.status,
-        "healthy": report.healthy,
-        "equity": format_e32(report.equity_e32),
-        "maintenance": format_e32(report.maintenance_e32),
-        "excess": format_e32(report.excess_e32),
-        "margin_ratio": None if report.margin_ratio is None else format(report.margin_ratio, "f"),
+        "model": model,
+        "status": "healthy" if healthy else "margin_call",
+        "healthy": healthy,
+        "equity": format_e32(equity_e32),
+        "maintenance": format_e32(maintenance_e32),
+        "excess": format_e32(equity_e32 - maintenance_e32),
+        "margin_ratio": None if ratio is None else format(ratio, "f"),
+    }
+
+
+def report_to_json(report: MarginReport) -> dict:
+    """The cross-margin report with exact decimal strings."""
+    return {
+        **summary_to_json("cross", report.healthy, report.equity_e32, report.maintenance_e32),
         "positions": [
             {
                 "instrument": p.instrument,

@@ -17,6 +17,7 @@ from zkmargin.margin.engine import (
     collateral_value_e32,
     format_e32,
     maintenance_e32,
+    summary_to_json,
     upnl_e32,
 )
 from zkmargin.margin.models import Account, Snapshot, validate_account_against_snapshot
@@ -101,13 +102,7 @@ def compute_isolated_margin(account: Account, snapshot: Snapshot) -> IsolatedRep
 def isolated_report_to_json(report: IsolatedReport) -> dict:
     """Exact decimal strings."""
     return {
-        "model": "isolated",
-        "status": report.status,
-        "healthy": report.healthy,
-        "equity": format_e32(report.equity_e32),
-        "maintenance": format_e32(report.maintenance_e32),
-        "excess": format_e32(report.equity_e32 - report.maintenance_e32),
-        "margin_ratio": None,
+        **summary_to_json("isolated", report.healthy, report.equity_e32, report.maintenance_e32),
         "pool": {"equity": format_e32(report.pool_equity_e32), "maintenance": format_e32(report.pool_maintenance_e32)},
         "positions": [
             {"instrument": c.instrument, "isolated_allocation": format_e32(c.allocated_value_e32),

@@ -79,7 +79,7 @@ class InstrumentQuote:
     tiers: tuple[Tier, ...] = ()
     """Notional brackets for the tiered model; empty means one bracket at maintenance_rate."""
     risk: RiskParams | None = None
-    """Scenario parameters for the portfolio model; None means the instrument is not portfolio-margined."""
+    """Scenario parameters for the portfolio model; None: scanned linearly over +-maintenance_rate at the mark."""
 
 
 @dataclass(frozen=True)

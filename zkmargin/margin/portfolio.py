@@ -1,7 +1,7 @@
 """Portfolio margin with scenario risk arrays, in the style of SPAN.
 
-Risk arrays. For every instrument with risk parameters, the generator computes
-the loss of one long contract under 16 scenarios: the underlying moves by 0,
+Risk arrays. For every instrument, the generator computes the loss of one long
+contract under 16 scenarios: the underlying moves by 0,
 +-1/3, +-2/3 and +-3/3 of the price scan range, each with volatility up and
 down by the volatility scan range (14 scenarios), plus two extreme moves of
 +-(extreme_move_multiple x the range) with unchanged volatility, whose loss is
@@ -10,6 +10,14 @@ European options are revalued with Black-76 (implied vol, rate, time to expiry
 from the snapshot). Losses are rounded UP to 1e-8 per contract (towards more
 margin) and published as exact integers: the verifier derives the same arrays
 from the same snapshot, so they enter the circuit as public inputs.
+An instrument the snapshot gives no risk parameters is scanned as a linear
+contract at its mark price over +-maintenance_rate, without extreme moves: on
+its own it then costs what cross margin charges, never nothing.
+
+All instruments of a snapshot are scanned together, so losses in one scenario
+offset gains in the same scenario across every underlying (one combined
+commodity, in SPAN terms); a venue that does not want that credit between
+unrelated underlyings publishes one snapshot per underlying.
 
 Requirement = max(0, worst scenario loss of the whole portfolio)
             + sum over short option positions of |q| * short_option_minimum.
@@ -28,13 +36,15 @@ issue's convention, 2x, is our default in the samples).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from fractions import Fraction
+from math import ceil
 
 from zkmargin.margin.black76 import black76_price
 from zkmargin.margin.engine import (
     HealthStatus,
     collateral_value_e32,
     format_e32,
+    summary_to_json,
     upnl_e32,
 )
 from zkmargin.margin.fixed_point import SCALE_E8
@@ -51,49 +61,62 @@ SCENARIO_COUNT = 16
 RISK_VALUE_BITS = 64
 """Risk-array entries are signed and must fit in [-2^63, 2^63) (the circuit's overflow argument)."""
 # (fraction of the price scan range, volatility direction, counted fraction)
-SCENARIOS: tuple[tuple[Decimal, int, bool], ...] = tuple(
-    [(Decimal(0), +1, False), (Decimal(0), -1, False)]
-    + [(Decimal(sign * k) / 3, vol, False) for k in (1, 2, 3) for sign in (+1, -1) for vol in (+1, -1)]
-    + [(Decimal(+1), 0, True), (Decimal(-1), 0, True)]
+SCENARIOS: tuple[tuple[Fraction, int, bool], ...] = tuple(
+    [(Fraction(0), +1, False), (Fraction(0), -1, False)]
+    + [(Fraction(sign * k, 3), vol, False) for k in (1, 2, 3) for sign in (+1, -1) for vol in (+1, -1)]
+    + [(Fraction(+1), 0, True), (Fraction(-1), 0, True)]
 )
 """16 scenarios; the last two are the extreme moves (scaled by the multiple and counted at the cover)."""
+LINEAR_KINDS = ("future", "perpetual")
 
 
-def _e8(value: int) -> float:
-    return value / SCALE_E8
+def _e8(value: int) -> Fraction:
+    return Fraction(value, SCALE_E8)
 
 
 def risk_array(quote: InstrumentQuote) -> tuple[int, ...]:
-    """Loss of one long contract per scenario, at scale 1e8, rounded up; zeros without risk parameters."""
-    risk = quote.risk
-    if risk is None:
-        return (0,) * SCENARIO_COUNT
+    """Loss of one long contract per scenario, at scale 1e8, rounded up.
+
+    Linear instruments are exact (rational arithmetic, so any implementation of the
+    formula gets the same integers); options go through Black-76 in floating point.
+    """
+    risk = quote.risk or default_risk(quote)
     size = _e8(quote.contract_size_e8)
     price = _e8(risk.underlying_price_e8)
     scan = _e8(risk.price_scan_range_e8)
-    base = _value(risk, price, 0.0, quote)
+    base = _value(risk, price, 0)
     out = []
     for fraction, vol_direction, extreme in SCENARIOS:
-        move = float(fraction) * scan * (_e8(risk.extreme_move_multiple_e8) if extreme else 1.0)
-        moved = max(price * (1.0 + move), 0.0)
-        loss = (base - _value(risk, moved, vol_direction * _e8(risk.vol_scan_range_e8), quote)) * size
+        move = fraction * scan * (_e8(risk.extreme_move_multiple_e8) if extreme else 1)
+        moved = max(price * (1 + move), Fraction(0))
+        loss = (base - _value(risk, moved, vol_direction)) * size
         if extreme:
             loss *= _e8(risk.extreme_move_cover_e8)
-        out.append(int((Decimal(loss) * SCALE_E8).to_integral_value(rounding=ROUND_CEILING)))
+        out.append(ceil(loss * SCALE_E8))
     if any(not -(2**63) <= v < 2**63 for v in out):
         raise ValueError(f"{quote.instrument}: a risk-array entry exceeds 64 signed bits")
     return tuple(out)
 
 
-def _value(risk: RiskParams, underlying: float, vol_shift: float, quote: InstrumentQuote) -> float:
+def default_risk(quote: InstrumentQuote) -> RiskParams:
+    """Scenario parameters for an instrument published without any: linear, at the mark, +-maintenance_rate."""
+    # A zero array would make such a position free under this model; scanning it over its own
+    # maintenance rate charges exactly |q| * mark * size * rate when it is held alone.
+    return RiskParams(kind="perpetual", underlying_price_e8=quote.mark_price_e8,
+                      price_scan_range_e8=quote.maintenance_rate_e8, vol_scan_range_e8=0,
+                      extreme_move_multiple_e8=0, extreme_move_cover_e8=0)
+
+
+def _value(risk: RiskParams, underlying: Fraction, vol_direction: int) -> Fraction:
     """Value of one unit: the price itself for linear instruments, Black-76 for options."""
-    if risk.kind in ("future", "perpetual"):
+    if risk.kind in LINEAR_KINDS:
         return underlying
     if underlying <= 0:
-        return max(_e8(risk.strike_e8) - underlying, 0.0) if risk.kind == "put" else 0.0
-    vol = max(_e8(risk.implied_vol_e8) + vol_shift, 0.0)
-    return black76_price("call" if risk.kind == "call" else "put", underlying, _e8(risk.strike_e8), _e8(risk.years_to_expiry_e8),
-                         _e8(risk.rate_e8), vol)
+        return max(_e8(risk.strike_e8) - underlying, Fraction(0)) if risk.kind == "put" else Fraction(0)
+    vol = max(float(_e8(risk.implied_vol_e8) + vol_direction * _e8(risk.vol_scan_range_e8)), 0.0)
+    premium = black76_price("call" if risk.kind == "call" else "put", float(underlying), float(_e8(risk.strike_e8)),
+                            float(_e8(risk.years_to_expiry_e8)), float(_e8(risk.rate_e8)), vol)
+    return Fraction(premium)
 
 
 def short_option_minimum_e8(quote: InstrumentQuote) -> int:
@@ -158,13 +181,7 @@ def compute_portfolio_margin(account: Account, snapshot: Snapshot) -> PortfolioR
 def portfolio_report_to_json(report: PortfolioReport) -> dict:
     """Exact decimal strings."""
     return {
-        "model": "portfolio",
-        "status": report.status,
-        "healthy": report.healthy,
-        "equity": format_e32(report.equity_e32),
-        "maintenance": format_e32(report.requirement_e32),
-        "excess": format_e32(report.equity_e32 - report.requirement_e32),
-        "margin_ratio": None,
+        **summary_to_json("portfolio", report.healthy, report.equity_e32, report.requirement_e32),
         "worst_scenario": report.worst_scenario + 1,
         "scenario_losses": [format_e32(v) for v in report.scenario_losses_e32],
         "short_option_minimum": format_e32(report.short_option_minimum_e32),

@@ -19,6 +19,7 @@ from zkmargin.margin.engine import (
     HealthStatus,
     collateral_value_e32,
     format_e32,
+    summary_to_json,
     upnl_e32,
 )
 from zkmargin.margin.models import (
@@ -98,13 +99,7 @@ def compute_tiered_margin(account: Account, snapshot: Snapshot) -> TieredReport:
 def tiered_report_to_json(report: TieredReport) -> dict:
     """Exact decimal strings."""
     return {
-        "model": "tiered",
-        "status": report.status,
-        "healthy": report.healthy,
-        "equity": format_e32(report.equity_e32),
-        "maintenance": format_e32(report.maintenance_e32),
-        "excess": format_e32(report.equity_e32 - report.maintenance_e32),
-        "margin_ratio": None,
+        **summary_to_json("tiered", report.healthy, report.equity_e32, report.maintenance_e32),
         "positions": [
             {"instrument": p.instrument, "tier": p.tier, "notional": format_e32(p.notional_e24 * 10**8),
              "upnl": format_e32(p.upnl_e32), "maintenance": format_e32(p.maintenance_e32)}
