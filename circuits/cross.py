@@ -44,7 +44,7 @@ from zkmargin.margin.commitment import (
     commitment_domain_tag,
 )
 from zkmargin.margin.engine import compute_margin
-from zkmargin.margin.models import Account, Snapshot
+from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot
 from zkmargin.r1cs import CompiledR1CS, ConstraintSystem, LinearCombination
 
 if TYPE_CHECKING:
@@ -354,6 +354,15 @@ class ListedInputsCircuit(CrossMarginCircuit):
             prices.append(next_public(f"asset_price_e8[{j}]"))
             haircuts.append(next_public(f"haircut_e8[{j}]"))
         return prices, haircuts
+
+    def asset_values(self, snapshot: Snapshot) -> list[int]:
+        """(price, haircut) of every asset slot, zero-padded, in asset_inputs order; range-checked."""
+        out: list[int] = []
+        for asset in snapshot.assets:
+            if not 0 <= asset.price_e8 <= UNSIGNED_MAX_E8 or not 0 <= asset.haircut_e8 <= SCALE_E8:
+                raise PublicInputError(f"asset {asset.asset}: price or haircut out of range")
+            out += [asset.price_e8, asset.haircut_e8]
+        return out + [0, 0] * (self.n_collateral - len(snapshot.assets))
 
 
 # ----- building blocks shared by the margin statements ---------------------------

@@ -117,12 +117,7 @@ class PortfolioMarginCircuit(ListedInputsCircuit):
             if any(not 0 <= v <= UNSIGNED_MAX_E8 for v in head):
                 raise PublicInputError(f"instrument slot {i}: value outside [0, 2^64)")
             out += head + [v % R for v in array]
-        for asset in snapshot.assets:
-            if not 0 <= asset.price_e8 <= UNSIGNED_MAX_E8 or not 0 <= asset.haircut_e8 <= SCALE_E8:
-                raise PublicInputError(f"asset {asset.asset}: price or haircut out of range")
-            out += [asset.price_e8, asset.haircut_e8]
-        out += [0, 0] * (self.n_collateral - len(snapshot.assets))
-        return out
+        return out + self.asset_values(snapshot)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the portfolio engine says margin call."""

@@ -154,12 +154,9 @@ class TieredMarginCircuit(ListedInputsCircuit):
                     raise PublicInputError(f"instrument slot {i}: bracket rate above 1")
                 out += [tier.notional_floor_e8, tier.notional_cap_e8, tier.maintenance_rate_e8,
                         tier.maintenance_amount_e8]
-        for asset in snapshot.assets:
-            out += [asset.price_e8, asset.haircut_e8]
-        out += [0, 0] * (self.n_collateral - len(snapshot.assets))
         if any(not 0 <= v <= UNSIGNED_MAX_E8 for v in out):
             raise PublicInputError("snapshot value outside [0, 2^64)")
-        return out
+        return out + self.asset_values(snapshot)
 
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> TieredWitness:  # type: ignore[override]
         """Private slot values and the bracket each position falls in."""
