@@ -20,12 +20,13 @@ import click
 
 from circuits.cross import circuit_from_id, parse_field_element
 from cli.account import circuit_option
+from cli.keystore import read_verifying_key
 from cli.output import EXIT_NO, CliError, emit, json_option, note
 from cli.report import write_reports
 from zkmargin.errors import MalformedProofError, ZkMarginError
 from zkmargin.groth16 import Proof
 from zkmargin.groth16.batch import BatchItem, verify_batch
-from zkmargin.groth16.serialization import decode_proofs, proof_to_bytes, vk_from_json
+from zkmargin.groth16.serialization import decode_proofs, proof_to_bytes
 from zkmargin.groth16.verifier import fixed_inputs_sum
 from zkmargin.jsontext import decode_json
 from zkmargin.margin.models import load_snapshot, snapshot_to_json
@@ -106,10 +107,7 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
     """Verify a batch of proofs (JSON Lines file or directory) in one pairing check; exit 1 if any is invalid."""
     backend = ctx.obj.backend
     circuit = circuit_from_id(circuit_id)
-    try:
-        vk = vk_from_json(vk_path.read_bytes(), backend)
-    except FileNotFoundError:
-        raise CliError(f"verification key not found: {vk_path}") from None
+    vk = read_verifying_key(vk_path, backend)
     if vk.num_public != circuit.num_public:
         raise CliError(f"{vk_path} expects {vk.num_public} public inputs; {circuit.circuit_id} has {circuit.num_public}")
     snapshot = load_snapshot(snapshot_path)

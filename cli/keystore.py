@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from circuits.cross import CrossMarginCircuit
-from cli.output import write_atomic, write_json
+from cli.output import CliError, write_atomic, write_json
 from zkmargin.backends import CurveBackend
 from zkmargin.groth16 import ProvingKey, VerifyingKey, setup
 from zkmargin.groth16.serialization import (
@@ -69,3 +69,11 @@ class KeyStore:
     def load_verification_key(self, backend: CurveBackend) -> VerifyingKey:
         """The cached verification key."""
         return vk_from_json(self.verification_key_path.read_bytes(), backend)
+
+
+def read_verifying_key(path: Path, backend: CurveBackend) -> VerifyingKey:
+    """A snarkjs verification_key.json, checked (unsafe keys are refused)."""
+    try:
+        return vk_from_json(path.read_bytes(), backend)
+    except FileNotFoundError:
+        raise CliError(f"verification key not found: {path}") from None

@@ -66,7 +66,7 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None) -> None
 
 
 def _register() -> None:
-    from cli import account, batch, demo, proving, serve
+    from cli import account, batch, demo, groth16, proving, serve
 
     for command in (
         account.margin,
@@ -78,6 +78,7 @@ def _register() -> None:
         demo.demo,
         batch.verify_batch_command,
         serve.serve,
+        groth16.groth16,
     ):
         cli.add_command(command)
 

@@ -19,7 +19,7 @@ from cli.account import (
     load_opening,
     snapshot_argument,
 )
-from cli.keystore import KeyStore
+from cli.keystore import KeyStore, read_verifying_key
 from cli.output import EXIT_NO, CliError, emit, json_option, note, step, write_json
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
 from zkmargin.groth16.serialization import (
@@ -28,7 +28,6 @@ from zkmargin.groth16.serialization import (
     proof_from_json,
     proof_to_json,
     public_inputs_to_json,
-    vk_from_json,
 )
 from zkmargin.margin.models import load_account, load_snapshot
 
@@ -152,10 +151,7 @@ def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment
         vk_path = KeyStore(ctx.obj.cache_dir, circuit).verification_key_path
         if not vk_path.exists():
             raise CliError(f"no cached verification key for {circuit.circuit_id}; pass --vk or run `zkmargin setup`")
-    try:
-        vk = vk_from_json(vk_path.read_bytes(), backend)
-    except FileNotFoundError:
-        raise CliError(f"verification key not found: {vk_path}") from None
+    vk = read_verifying_key(vk_path, backend)
     commitment = parse_field_element(commitment_text, "--commitment")
     context = parse_field_element(context_text, "--context")
     proof = read_proof(proof_path, backend)
