@@ -52,13 +52,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def load(base: str, body: dict, requests: int, concurrency: int) -> tuple[list[float], list[int], float]:
-    """Send requests with concurrency workers; (latencies s, statuses, wall s)."""
+async def load(base: str, body: dict, requests: int, concurrency: int) -> tuple[list[float], list[int], float, list[float]]:
+    """Send requests with concurrency workers while probing /healthz every 100 ms.
+
+    Returns (verify latencies s, statuses, wall s, /healthz latencies s).
+    """
     latencies: list[float] = []
     statuses: list[int] = []
+    health: list[float] = []
     counter = iter(range(requests))
+    done = asyncio.Event()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client, \
+            httpx.AsyncClient(base_url=base, timeout=60) as prober:
 
         async def worker() -> None:
             for _ in counter:
@@ -67,9 +73,21 @@ async def load(base: str, body: dict, requests: int, concurrency: int) -> tuple[
                 latencies.append(time.perf_counter() - started)
                 statuses.append(response.status_code)
 
+        async def probe() -> None:
+            # What a load balancer's liveness check sees while the pool is saturated.
+            while not done.is_set():
+                started = time.perf_counter()
+                (await prober.get("/healthz")).raise_for_status()
+                health.append(time.perf_counter() - started)
+                await asyncio.sleep(0.1)
+
         started = time.perf_counter()
+        probing = asyncio.create_task(probe())
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return latencies, statuses, time.perf_counter() - started
+        wall = time.perf_counter() - started
+        done.set()
+        await probing
+        return latencies, statuses, wall, health
 
 
 def run_server(workers: int, setup_body, requests: int, concurrency: int) -> dict:  # noqa: ANN001
@@ -89,11 +107,12 @@ def run_server(workers: int, setup_body, requests: int, concurrency: int) -> dic
                 time.sleep(0.1)
         body = setup_body(base)
         asyncio.run(load(base, body, 50 * workers, concurrency))  # warm every worker's caches
-        latencies, statuses, wall = asyncio.run(load(base, body, requests, concurrency))
+        latencies, statuses, wall, health = asyncio.run(load(base, body, requests, concurrency))
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
     quantiles = statistics.quantiles(latencies, n=100)
+    health_quantiles = statistics.quantiles(health, n=100)
     return {
         "requests": requests,
         "concurrency": concurrency,
@@ -103,6 +122,10 @@ def run_server(workers: int, setup_body, requests: int, concurrency: int) -> dic
         "p50_ms": quantiles[49] * 1000,
         "p99_ms": quantiles[98] * 1000,
         "max_ms": max(latencies) * 1000,
+        "healthz_probes": len(health),
+        "healthz_p50_ms": health_quantiles[49] * 1000,
+        "healthz_p99_ms": health_quantiles[98] * 1000,
+        "healthz_max_ms": max(health) * 1000,
     }
 
 
@@ -133,10 +156,12 @@ def main() -> None:
                 "commitment": str(public.commitment), "context": "7", "proof": proof_to_json(proof, backend)}
 
     rows = [run_server(workers, setup_body, args.requests, args.concurrency) for workers in args.workers]
-    print(f"{'requests':>8} {'conc':>5} {'workers':>7} {'ok':>6} {'verif/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+    print(f"{'requests':>8} {'conc':>5} {'workers':>7} {'ok':>6} {'verif/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'max ms':>7} {'healthz p50':>11} {'healthz p99':>11}")
     for row in rows:
         print(f"{row['requests']:>8} {row['concurrency']:>5} {row['server_workers']:>7} {row['ok']:>6} "
-              f"{row['throughput_per_s']:>8.1f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} {row['max_ms']:>7.1f}")
+              f"{row['throughput_per_s']:>8.1f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} {row['max_ms']:>7.1f} "
+              f"{row['healthz_p50_ms']:>11.1f} {row['healthz_p99_ms']:>11.1f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # The first row stays at the top level so readers of the earlier one-row file keep working.
     document = {"machine": platform.platform(), "cpus": os.cpu_count(), "circuit_id": circuit.circuit_id,
