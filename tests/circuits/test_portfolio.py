@@ -142,3 +142,21 @@ def test_an_instrument_without_risk_parameters_costs_its_cross_maintenance(quant
         expected = compute_margin(account, snapshot).maintenance_e32
         assert expected > 0
         assert compute_portfolio_margin(account, snapshot).requirement_e32 == expected, quote.instrument
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    price_e8=st.integers(0, 2**64 - 1),
+    size_e8=st.integers(0, 2**40),
+    scan_e8=st.integers(0, E8),
+    multiple_e8=st.integers(0, 10 * E8),
+    cover_e8=st.integers(0, E8),
+)
+def test_linear_risk_arrays_in_integers_equal_the_rational_definition(price_e8, size_e8, scan_e8, multiple_e8, cover_e8):
+    """The fast integer path equals (price - max(price * (1 + move), 0)) * size [* cover], rounded up."""
+    from zkmargin.margin.portfolio import _linear_risk_array, _revaluation_risk_array
+
+    quote = InstrumentQuote("F", price_e8, 0, size_e8,
+                            risk=RiskParams("future", price_e8, scan_e8, 0, multiple_e8, cover_e8))
+    # The general path revalues through _value, which is the identity for linear kinds.
+    assert _linear_risk_array(quote, quote.risk) == _revaluation_risk_array(quote, quote.risk)

@@ -77,10 +77,40 @@ def _e8(value: int) -> Fraction:
 def risk_array(quote: InstrumentQuote) -> tuple[int, ...]:
     """Loss of one long contract per scenario, at scale 1e8, rounded up.
 
-    Linear instruments are exact (rational arithmetic, so any implementation of the
+    Linear instruments are exact (integer arithmetic, so any implementation of the
     formula gets the same integers); options go through Black-76 in floating point.
     """
     risk = quote.risk or default_risk(quote)
+    out = _linear_risk_array(quote, risk) if risk.kind in LINEAR_KINDS else _revaluation_risk_array(quote, risk)
+    if any(not -(2**63) <= v < 2**63 for v in out):
+        raise ValueError(f"{quote.instrument}: a risk-array entry exceeds 64 signed bits")
+    return out
+
+
+def _linear_risk_array(quote: InstrumentQuote, risk: RiskParams) -> tuple[int, ...]:
+    """loss = (price - max(price * (1 + move), 0)) * size [* cover], in integers, rounded up at 1e8."""
+    price_size = risk.underlying_price_e8 * quote.contract_size_e8  # scale 1e16
+    out = []
+    for fraction, _, extreme in SCENARIOS:
+        # move = fraction * scan [* multiple] = move_num / move_den exactly.
+        move_num = fraction.numerator * risk.price_scan_range_e8
+        move_den = fraction.denominator * SCALE_E8
+        cover_num, cover_den = 1, 1
+        if extreme:
+            move_num *= risk.extreme_move_multiple_e8
+            move_den *= SCALE_E8
+            cover_num, cover_den = risk.extreme_move_cover_e8, SCALE_E8
+        if move_num < -move_den:  # the price cannot fall below zero: the whole value is lost
+            move_num = -move_den
+        # loss_e8 = -price * size * move * cover * 1e8 = -price_size * move * cover / 1e8
+        numerator = -price_size * move_num * cover_num
+        denominator = move_den * cover_den * SCALE_E8
+        out.append(-(-numerator // denominator))
+    return tuple(out)
+
+
+def _revaluation_risk_array(quote: InstrumentQuote, risk: RiskParams) -> tuple[int, ...]:
+    """Revalue one unit per scenario (Black-76 for options); exact rational arithmetic from the premiums on."""
     size = _e8(quote.contract_size_e8)
     price = _e8(risk.underlying_price_e8)
     scan = _e8(risk.price_scan_range_e8)
@@ -93,8 +123,6 @@ def risk_array(quote: InstrumentQuote) -> tuple[int, ...]:
         if extreme:
             loss *= _e8(risk.extreme_move_cover_e8)
         out.append(ceil(loss * SCALE_E8))
-    if any(not -(2**63) <= v < 2**63 for v in out):
-        raise ValueError(f"{quote.instrument}: a risk-array entry exceeds 64 signed bits")
     return tuple(out)
 
 
