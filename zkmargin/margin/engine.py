@@ -80,6 +80,13 @@ def collateral_value_e32(amount_e8: int, price_e8: int, haircut_e8: int) -> int:
     return amount_e8 * price_e8 * (SCALE_E8 - haircut_e8) * SCALE_E8
 
 
+def pooled_collateral_e32(account: Account, snapshot: Snapshot) -> int:
+    """Sum of the account's collateral values after haircut, at scale 1e32."""
+    assets = {a.asset: a for a in snapshot.assets}
+    return sum(collateral_value_e32(c.amount_e8, assets[c.asset].price_e8, assets[c.asset].haircut_e8)
+               for c in account.collateral)
+
+
 def upnl_e32(quantity_e8: int, mark_e8: int, entry_e8: int, contract_size_e8: int) -> int:
     """q * (mark - entry) * contract_size at scale 1e32."""
     return quantity_e8 * (mark_e8 - entry_e8) * contract_size_e8 * SCALE_E8
@@ -139,13 +146,13 @@ def format_e32(value_e32: int) -> str:
     return format_scaled(value_e32, VALUE_DECIMALS)
 
 
-def summary_to_json(model: str, healthy: bool, equity_e32: int, maintenance_e32: int) -> dict:
+def summary_to_json(model: str, report: HealthStatus, equity_e32: int, maintenance_e32: int) -> dict:
     """The head every model's report shares: exact decimal strings; the ratio is the only rounded figure."""
     ratio = margin_ratio(maintenance_e32, equity_e32)
     return {
         "model": model,
-        "status": "healthy" if healthy else "margin_call",
-        "healthy": healthy,
+        "status": report.status,
+        "healthy": report.healthy,
         "equity": format_e32(equity_e32),
         "maintenance": format_e32(maintenance_e32),
         "excess": format_e32(equity_e32 - maintenance_e32),
@@ -156,7 +163,7 @@ def summary_to_json(model: str, healthy: bool, equity_e32: int, maintenance_e32:
 def report_to_json(report: MarginReport) -> dict:
     """The cross-margin report with exact decimal strings."""
     return {
-        **summary_to_json("cross", report.healthy, report.equity_e32, report.maintenance_e32),
+        **summary_to_json("cross", report, report.equity_e32, report.maintenance_e32),
         "positions": [
             {
                 "instrument": p.instrument,

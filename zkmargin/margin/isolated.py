@@ -17,6 +17,7 @@ from zkmargin.margin.engine import (
     collateral_value_e32,
     format_e32,
     maintenance_e32,
+    pooled_collateral_e32,
     summary_to_json,
     upnl_e32,
 )
@@ -79,10 +80,7 @@ def compute_isolated_margin(account: Account, snapshot: Snapshot) -> IsolatedRep
     validate_account_against_snapshot(account, snapshot)
     assets = {a.asset: a for a in snapshot.assets}
     instruments = {q.instrument: q for q in snapshot.instruments}
-    pool_equity = sum(
-        collateral_value_e32(c.amount_e8, assets[c.asset].price_e8, assets[c.asset].haircut_e8)
-        for c in account.collateral
-    )
+    pool_equity = pooled_collateral_e32(account, snapshot)
     pool_maintenance = 0
     checks = []
     for p in account.positions:
@@ -102,7 +100,7 @@ def compute_isolated_margin(account: Account, snapshot: Snapshot) -> IsolatedRep
 def isolated_report_to_json(report: IsolatedReport) -> dict:
     """Exact decimal strings."""
     return {
-        **summary_to_json("isolated", report.healthy, report.equity_e32, report.maintenance_e32),
+        **summary_to_json("isolated", report, report.equity_e32, report.maintenance_e32),
         "pool": {"equity": format_e32(report.pool_equity_e32), "maintenance": format_e32(report.pool_maintenance_e32)},
         "positions": [
             {"instrument": c.instrument, "isolated_allocation": format_e32(c.allocated_value_e32),

@@ -42,8 +42,8 @@ from math import ceil
 from zkmargin.margin.black76 import black76_price
 from zkmargin.margin.engine import (
     HealthStatus,
-    collateral_value_e32,
     format_e32,
+    pooled_collateral_e32,
     summary_to_json,
     upnl_e32,
 )
@@ -188,10 +188,8 @@ def compute_portfolio_margin(account: Account, snapshot: Snapshot) -> PortfolioR
     """Portfolio-margin report: scenario losses from the snapshot's risk arrays."""
     validate_account_against_snapshot(account, snapshot)
     reject_isolated(account, "portfolio")
-    assets = {a.asset: a for a in snapshot.assets}
     instruments = {q.instrument: q for q in snapshot.instruments}
-    equity = sum(collateral_value_e32(c.amount_e8, assets[c.asset].price_e8, assets[c.asset].haircut_e8)
-                 for c in account.collateral)
+    equity = pooled_collateral_e32(account, snapshot)
     losses = [0] * SCENARIO_COUNT
     minimum = 0
     arrays: dict[str, tuple[int, ...]] = {}
@@ -209,7 +207,7 @@ def compute_portfolio_margin(account: Account, snapshot: Snapshot) -> PortfolioR
 def portfolio_report_to_json(report: PortfolioReport) -> dict:
     """Exact decimal strings."""
     return {
-        **summary_to_json("portfolio", report.healthy, report.equity_e32, report.requirement_e32),
+        **summary_to_json("portfolio", report, report.equity_e32, report.requirement_e32),
         "worst_scenario": report.worst_scenario + 1,
         "scenario_losses": [format_e32(v) for v in report.scenario_losses_e32],
         "short_option_minimum": format_e32(report.short_option_minimum_e32),

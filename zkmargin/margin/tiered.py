@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from zkmargin.errors import FormatError
 from zkmargin.margin.engine import (
     HealthStatus,
-    collateral_value_e32,
     format_e32,
+    pooled_collateral_e32,
     summary_to_json,
     upnl_e32,
 )
@@ -79,10 +79,8 @@ def compute_tiered_margin(account: Account, snapshot: Snapshot) -> TieredReport:
     """Tiered-maintenance report of account under snapshot."""
     validate_account_against_snapshot(account, snapshot)
     reject_isolated(account, "tiered")
-    assets = {a.asset: a for a in snapshot.assets}
     instruments = {q.instrument: q for q in snapshot.instruments}
-    equity = sum(collateral_value_e32(c.amount_e8, assets[c.asset].price_e8, assets[c.asset].haircut_e8)
-                 for c in account.collateral)
+    equity = pooled_collateral_e32(account, snapshot)
     positions = []
     for p in account.positions:
         quote = instruments[p.instrument]
@@ -99,7 +97,7 @@ def compute_tiered_margin(account: Account, snapshot: Snapshot) -> TieredReport:
 def tiered_report_to_json(report: TieredReport) -> dict:
     """Exact decimal strings."""
     return {
-        **summary_to_json("tiered", report.healthy, report.equity_e32, report.maintenance_e32),
+        **summary_to_json("tiered", report, report.equity_e32, report.maintenance_e32),
         "positions": [
             {"instrument": p.instrument, "tier": p.tier, "notional": format_e32(p.notional_e24 * 10**8),
              "upnl": format_e32(p.upnl_e32), "maintenance": format_e32(p.maintenance_e32)}
