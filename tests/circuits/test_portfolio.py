@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import random
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -153,10 +155,14 @@ def test_an_instrument_without_risk_parameters_costs_its_cross_maintenance(quant
     cover_e8=st.integers(0, E8),
 )
 def test_linear_risk_arrays_in_integers_equal_the_rational_definition(price_e8, size_e8, scan_e8, multiple_e8, cover_e8):
-    """The fast integer path equals (price - max(price * (1 + move), 0)) * size [* cover], rounded up."""
-    from zkmargin.margin.portfolio import _linear_risk_array, _revaluation_risk_array
-
+    """The integer path equals (price - max(price * (1 + move), 0)) * size [* cover], rounded up at 1e-8."""
     quote = InstrumentQuote("F", price_e8, 0, size_e8,
                             risk=RiskParams("future", price_e8, scan_e8, 0, multiple_e8, cover_e8))
-    # The general path revalues through _value, which is the identity for linear kinds.
-    assert _linear_risk_array(quote, quote.risk) == _revaluation_risk_array(quote, quote.risk)
+    price, size, scan = Fraction(price_e8, E8), Fraction(size_e8, E8), Fraction(scan_e8, E8)
+    expected = []
+    for k, extreme in [(0, False)] * 2 + [(sign * k, False) for k in (1, 2, 3) for sign in (1, -1) for _ in "ud"] \
+            + [(3, True), (-3, True)]:
+        move = Fraction(k, 3) * scan * (Fraction(multiple_e8, E8) if extreme else 1)
+        loss = (price - max(price * (1 + move), Fraction(0))) * size * (Fraction(cover_e8, E8) if extreme else 1)
+        expected.append(math.ceil(loss * E8))
+    assert risk_array(quote) == tuple(expected)

@@ -81,7 +81,7 @@ def risk_array(quote: InstrumentQuote) -> tuple[int, ...]:
     formula gets the same integers); options go through Black-76 in floating point.
     """
     risk = quote.risk or default_risk(quote)
-    out = _linear_risk_array(quote, risk) if risk.kind in LINEAR_KINDS else _revaluation_risk_array(quote, risk)
+    out = _linear_risk_array(quote, risk) if risk.kind in LINEAR_KINDS else _option_risk_array(quote, risk)
     if any(not -(2**63) <= v < 2**63 for v in out):
         raise ValueError(f"{quote.instrument}: a risk-array entry exceeds 64 signed bits")
     return out
@@ -109,8 +109,8 @@ def _linear_risk_array(quote: InstrumentQuote, risk: RiskParams) -> tuple[int, .
     return tuple(out)
 
 
-def _revaluation_risk_array(quote: InstrumentQuote, risk: RiskParams) -> tuple[int, ...]:
-    """Revalue one unit per scenario (Black-76 for options); exact rational arithmetic from the premiums on."""
+def _option_risk_array(quote: InstrumentQuote, risk: RiskParams) -> tuple[int, ...]:
+    """Reprice one option per scenario with Black-76; exact rational arithmetic from the premiums on."""
     size = _e8(quote.contract_size_e8)
     price = _e8(risk.underlying_price_e8)
     scan = _e8(risk.price_scan_range_e8)
@@ -136,9 +136,7 @@ def default_risk(quote: InstrumentQuote) -> RiskParams:
 
 
 def _value(risk: RiskParams, underlying: Fraction, vol_direction: int) -> Fraction:
-    """Value of one unit: the price itself for linear instruments, Black-76 for options."""
-    if risk.kind in LINEAR_KINDS:
-        return underlying
+    """Black-76 value of one option (its intrinsic value once the underlying reaches zero)."""
     if underlying <= 0:
         return max(_e8(risk.strike_e8) - underlying, Fraction(0)) if risk.kind == "put" else Fraction(0)
     vol = max(float(_e8(risk.implied_vol_e8) + vol_direction * _e8(risk.vol_scan_range_e8)), 0.0)
