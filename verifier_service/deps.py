@@ -8,6 +8,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -56,6 +57,14 @@ class LruCache:
             if value is not None:
                 self._entries.move_to_end(key)
             return value
+
+    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """The cached value, or compute() stored under key (computed outside the lock; a race computes twice)."""
+        value = self.get(key)
+        if value is None:
+            value = compute()
+            self[key] = value
+        return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
         with self._lock:

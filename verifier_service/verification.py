@@ -26,28 +26,26 @@ from zkmargin.margin.models import parse_snapshot
 
 def load_circuit(state: ServiceState, circuit_id: str):  # noqa: ANN201
     """(circuit, parsed verification key) of a registered circuit, cached per process."""
-    cached = state.vk_cache.get(circuit_id)
-    if cached is not None:
-        return cached
-    row = state.storage.fetch_one("SELECT verification_key FROM circuits WHERE circuit_id = ?", (circuit_id,))
-    if row is None:
-        raise ApiError(404, "unknown_circuit", f"circuit {circuit_id!r} is not registered")
-    entry = (circuit_from_id(circuit_id), vk_from_json(row[0], state.backend))
-    state.vk_cache[circuit_id] = entry
-    return entry
+
+    def load() -> tuple:
+        row = state.storage.fetch_one("SELECT verification_key FROM circuits WHERE circuit_id = ?", (circuit_id,))
+        if row is None:
+            raise ApiError(404, "unknown_circuit", f"circuit {circuit_id!r} is not registered")
+        return circuit_from_id(circuit_id), vk_from_json(row[0], state.backend)
+
+    return state.vk_cache.get_or_compute(circuit_id, load)
 
 
 def load_snapshot(state: ServiceState, snapshot_id: str):  # noqa: ANN201
     """(snapshot, its digest) from the store, cached per process (snapshots are immutable)."""
-    cached = state.snapshot_cache.get(snapshot_id)
-    if cached is not None:
-        return cached
-    row = state.storage.fetch_one("SELECT document, digest FROM snapshots WHERE snapshot_id = ?", (snapshot_id,))
-    if row is None:
-        raise ApiError(404, "unknown_snapshot", f"snapshot {snapshot_id!r} is not published")
-    entry = (parse_snapshot(json.loads(row[0])), row[1])
-    state.snapshot_cache[snapshot_id] = entry
-    return entry
+
+    def load() -> tuple:
+        row = state.storage.fetch_one("SELECT document, digest FROM snapshots WHERE snapshot_id = ?", (snapshot_id,))
+        if row is None:
+            raise ApiError(404, "unknown_snapshot", f"snapshot {snapshot_id!r} is not published")
+        return parse_snapshot(json.loads(row[0])), row[1]
+
+    return state.snapshot_cache.get_or_compute(snapshot_id, load)
 
 
 def decode_proof(state: ServiceState, proof: dict | None, proof_b64: str | None) -> Proof:
@@ -81,26 +79,22 @@ def input_digest(circuit_id: str, snapshot_id: str, snapshot_digest: str, commit
 
 def snapshot_inputs(state: ServiceState, circuit: CrossMarginCircuit, snapshot) -> list[int]:  # noqa: ANN001
     """The snapshot's public inputs for this circuit, derived once per process (risk arrays are not free)."""
-    key = (circuit.circuit_id, snapshot.snapshot_id)
-    cached = state.snapshot_cache.get(key)
-    if cached is None:
+
+    def derive() -> list[int]:
         try:
-            cached = circuit.snapshot_inputs(snapshot)
+            return circuit.snapshot_inputs(snapshot)
         except ZkMarginError as exc:
             raise ApiError(422, "snapshot_does_not_fit", str(exc)) from None
-        state.snapshot_cache[key] = cached
-    return cached
+
+    return state.snapshot_cache.get_or_compute((circuit.circuit_id, snapshot.snapshot_id), derive)
 
 
 def fixed_inputs(state: ServiceState, circuit: CrossMarginCircuit, vk, snapshot) -> FixedInputs:  # noqa: ANN001
     """The snapshot's public inputs folded into one point per (circuit, snapshot): per proof, only
     the commitment and the context are multiplied."""
-    key = ("fixed", circuit.circuit_id, snapshot.snapshot_id)
-    cached = state.snapshot_cache.get(key)
-    if cached is None:
-        cached = fixed_inputs_sum(vk, 2, snapshot_inputs(state, circuit, snapshot), state.backend)
-        state.snapshot_cache[key] = cached
-    return cached
+    return state.snapshot_cache.get_or_compute(
+        ("fixed", circuit.circuit_id, snapshot.snapshot_id),
+        lambda: fixed_inputs_sum(vk, 2, snapshot_inputs(state, circuit, snapshot), state.backend))
 
 
 def verify_and_record(state: ServiceState, request) -> dict:  # noqa: ANN001

@@ -24,6 +24,20 @@ def test_lru_cache_forgets_the_least_recently_used():
     assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (1, None, 3, 2)
 
 
+def test_get_or_compute_computes_once_and_not_after_a_failure():
+    cache, calls = LruCache(2), []
+    assert cache.get_or_compute("k", lambda: calls.append(1) or "v") == "v"
+    assert cache.get_or_compute("k", lambda: calls.append(1) or "w") == "v"
+    assert calls == [1]
+
+    def failing() -> str:
+        raise KeyError("absent")
+
+    with pytest.raises(KeyError):
+        cache.get_or_compute("missing", failing)
+    assert cache.get("missing") is None  # a failed load is not cached (an unknown id may be published later)
+
+
 def test_rate_limit_refills_at_the_configured_rate(monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(deps.time, "monotonic", lambda: clock[0])
