@@ -66,10 +66,6 @@ class KeyStore:
         """The cached proving key."""
         return pk_from_bytes(self.proving_key_path.read_bytes(), backend)
 
-    def load_verification_key(self, backend: CurveBackend) -> VerifyingKey:
-        """The cached verification key."""
-        return vk_from_json(self.verification_key_path.read_bytes(), backend)
-
 
 def read_verifying_key(path: Path, backend: CurveBackend) -> VerifyingKey:
     """A snarkjs verification_key.json, checked (unsafe keys are refused)."""
