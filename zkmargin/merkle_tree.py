@@ -14,7 +14,11 @@ the kernel is tested against.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -33,6 +37,7 @@ from zkmargin.errors import EncodingError
 from zkmargin.field import check_scalar
 from zkmargin.gadgets.merkle import EMPTY_LEAF, MAX_DEPTH, merkle_node, node_tag
 from zkmargin.gadgets.poseidon import poseidon_params
+from zkmargin.groth16.serialization import parse_decimal
 
 
 def check_depth(depth: int) -> int:
@@ -74,6 +79,8 @@ class MerkleTree:
 
     def __init__(self, leaves: Sequence[int], depth: int) -> None:
         check_depth(depth)
+        if not leaves:
+            raise EncodingError("a Merkle tree needs at least one leaf")
         if len(leaves) > 2**depth:
             raise EncodingError(f"{len(leaves)} leaves do not fit a tree of depth {depth} ({2**depth} slots)")
         for i, leaf in enumerate(leaves):
@@ -85,21 +92,25 @@ class MerkleTree:
         self._empty = empty_nodes(depth)
         # levels[h]: Montgomery limbs of the occupied prefix of level h (h = 0 leaves).
         self._levels: list[np.ndarray] = [ints_to_limbs(list(leaves))]
+        self._plain: list[list[int]] | None = None
         params = _kernel_params()
         for level in range(1, depth + 1):
             below = self._levels[-1]
             if below.shape[0] % 2:
                 below = np.concatenate([below, ints_to_limbs([self._empty[level - 1]])])
             out = np.zeros((below.shape[0] // 2, LIMBS), dtype=np.uint64)
-            _hash_pairs(below, _mont_limbs(node_tag(level)), *params, out)
+            _hash_level(below, _mont_limbs(node_tag(level)), params, out)
             self._levels.append(out)
-        self.root = self._node(depth, 0)
+        self.root = limbs_to_ints(self._levels[depth])[0]
 
     def _node(self, level: int, index: int) -> int:
         stored = self._levels[level]
-        if index < stored.shape[0]:
-            return limbs_to_ints(stored[index : index + 1])[0]
-        return self._empty[level]
+        if index >= stored.shape[0]:
+            return self._empty[level]
+        if self._plain is None:
+            # Paths are read for every account: convert each level once, not each node.
+            self._plain = [limbs_to_ints(stored_level) for stored_level in self._levels]
+        return self._plain[level][index]
 
     def leaf(self, index: int) -> int:
         """The leaf at index (EMPTY_LEAF beyond the occupied prefix)."""
@@ -124,6 +135,24 @@ def _kernel_params() -> tuple:
     mds = ints_to_limbs([m for row in params.mds for m in row])
     half = params.full_rounds // 2
     return constants, mds, half, params.partial_rounds, params.full_rounds + params.partial_rounds, MODULUS_LIMBS, N0_INV
+
+
+PARALLEL_MIN_NODES = 4096
+"""Levels at least this wide are split across threads (the kernel releases the GIL)."""
+
+
+def _hash_level(children: np.ndarray, tag: np.ndarray, params: tuple, out: np.ndarray) -> None:
+    n = out.shape[0]
+    workers = min(os.cpu_count() or 1, max(1, n // PARALLEL_MIN_NODES))
+    if workers == 1:
+        _hash_pairs(children, tag, *params, out)
+        return
+    bounds = [n * w // workers for w in range(workers + 1)]
+    with ThreadPoolExecutor(workers) as pool:
+        jobs = [pool.submit(_hash_pairs, children[2 * a : 2 * b], tag, *params, out[a:b])
+                for a, b in zip(bounds, bounds[1:])]
+        for job in jobs:
+            job.result()
 
 
 @njit(cache=True, nogil=True)
@@ -166,3 +195,68 @@ def merkle_root(leaves: Sequence[int], depth: int) -> int:
     """Root of the depth-level tree over leaves (the rest empty)."""
     return MerkleTree(leaves, depth).root
 
+
+
+MERKLE_PATH_FORMAT = "zkmargin-merkle-path/1"
+
+
+@dataclass(frozen=True)
+class MerklePath:
+    """An account's place in a venue's tree: what its owner needs to prove membership privately."""
+
+    account_id: str
+    leaf: int
+    index: int
+    siblings: tuple[int, ...]
+    root: int
+    depth: int
+
+    def verify(self) -> bool:
+        """True when the leaf hashes up to root through the siblings."""
+        return verify_merkle_path(self.leaf, self.index, self.siblings, self.root, self.depth)
+
+
+def merkle_path_to_json(path: MerklePath) -> dict:
+    """The path document (decimal field elements)."""
+    return {
+        "format": MERKLE_PATH_FORMAT,
+        "account_id": path.account_id,
+        "depth": path.depth,
+        "index": path.index,
+        "leaf": str(path.leaf),
+        "siblings": [str(s) for s in path.siblings],
+        "root": str(path.root),
+    }
+
+
+def parse_merkle_path(obj: Any) -> MerklePath:
+    """A path document; raises EncodingError naming the field (length = depth, index < 2^depth, values < r)."""
+    if not isinstance(obj, dict) or obj.get("format") != MERKLE_PATH_FORMAT:
+        raise EncodingError(f"not a Merkle path document (format {MERKLE_PATH_FORMAT})")
+    fields = {"format", "account_id", "depth", "index", "leaf", "siblings", "root"}
+    if set(obj) != fields:
+        raise EncodingError(f"Merkle path: fields must be exactly {sorted(fields)}")
+    depth = obj["depth"]
+    if isinstance(depth, bool) or not isinstance(depth, int):
+        raise EncodingError("Merkle path: depth must be an integer")
+    check_depth(depth)
+    index = obj["index"]
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 2**depth:
+        raise EncodingError(f"Merkle path: index must be an integer in [0, 2^{depth})")
+    siblings = obj["siblings"]
+    if not isinstance(siblings, list) or len(siblings) != depth:
+        raise EncodingError(f"Merkle path: siblings must be a list of exactly {depth} (the depth) values")
+    if not isinstance(obj["account_id"], str) or not obj["account_id"]:
+        raise EncodingError("Merkle path: account_id must be a non-empty string")
+    return MerklePath(
+        obj["account_id"],
+        _element(obj["leaf"], "leaf"),
+        index,
+        tuple(_element(s, f"siblings[{i}]") for i, s in enumerate(siblings)),
+        _element(obj["root"], "root"),
+        depth,
+    )
+
+
+def _element(value: Any, field: str) -> int:
+    return check_scalar(parse_decimal(value, f"Merkle path: {field}"), f"Merkle path: {field}")

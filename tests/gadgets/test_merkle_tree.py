@@ -67,6 +67,7 @@ def test_wrong_leaf_index_sibling_or_root_is_not_verified():
     ([-1], 2, r"\[0, r\)"),
     ([3, 0], 2, "empty-slot"),
     ([1, 2, 3, 4, 5], 2, "do not fit"),
+    ([], 2, "at least one"),
     ([1], 0, "depth"),
     ([1], 33, "depth"),
     (["1"], 2, "integer"),
@@ -97,3 +98,29 @@ def test_bad_paths_raise_instead_of_verifying():
 
 def test_merkle_root_is_the_tree_root():
     assert merkle_root([9, 8, 7], 3) == MerkleTree([9, 8, 7], 3).root
+
+
+def test_path_documents_round_trip_and_parse_strictly():
+    from zkmargin.merkle_tree import MerklePath, merkle_path_to_json, parse_merkle_path
+
+    tree = MerkleTree([11, 22, 33], 3)
+    path = MerklePath("alice", 22, 1, tuple(tree.path(1)), tree.root, 3)
+    doc = merkle_path_to_json(path)
+    assert parse_merkle_path(doc) == path and path.verify()
+    for change in ({"siblings": doc["siblings"][:2]}, {"siblings": [*doc["siblings"], "0"]}, {"index": 8},
+                   {"index": -1}, {"index": True}, {"depth": 0}, {"leaf": str(R)}, {"root": str(R + 5)},
+                   {"siblings": [str(R), *doc["siblings"][1:]]}, {"leaf": "0x16"}, {"extra": 1},
+                   {"format": "other"}, {"account_id": ""}):
+        with pytest.raises(EncodingError):
+            parse_merkle_path({**doc, **change})
+    assert not parse_merkle_path({**doc, "leaf": "23"}).verify()
+
+
+def test_levels_split_across_threads_hash_the_same(monkeypatch):
+    import zkmargin.merkle_tree as merkle_tree
+
+    rng = random.Random(7)
+    leaves = [rng.randrange(1, R) for _ in range(37)]
+    monkeypatch.setattr(merkle_tree, "PARALLEL_MIN_NODES", 2)
+    monkeypatch.setattr(merkle_tree.os, "cpu_count", lambda: 3)
+    assert MerkleTree(leaves, 6).root == reference_root(leaves, 6)
