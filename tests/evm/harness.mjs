@@ -80,6 +80,15 @@ function describe(exec) {
   };
 }
 
+// A fresh access list per request, warmed as a transaction's (EIP-2929: sender, recipient, precompiles),
+// so storage reads are charged cold as in a real transaction (runCall alone keeps one warm set forever).
+async function startTransaction(caller, to) {
+  await evm.journal.cleanup();
+  for (const address of [caller.toString(), to?.toString(), ...evm.precompiles.keys()]) {
+    if (address) evm.journal.addAlwaysWarmAddress(address);
+  }
+}
+
 async function handle(request) {
   const caller = createAddressFromString(request.from ?? '0x' + '11'.repeat(20));
   switch (request.op) {
@@ -89,6 +98,7 @@ async function handle(request) {
       const c = contracts[request.contract];
       if (!c) throw new Error(`contract ${request.contract} was not compiled`);
       const data = hexToBytes('0x' + c.evm.bytecode.object + (request.args ?? '0x').slice(2));
+      await startTransaction(caller);
       const result = await evm.runCall({ caller, data, gasLimit: GAS_LIMIT });
       const out = describe(result.execResult);
       if (result.createdAddress) {
@@ -100,6 +110,7 @@ async function handle(request) {
     case 'call': {
       const to = createAddressFromString(request.to);
       const gasLimit = request.gas === undefined ? GAS_LIMIT : BigInt(request.gas);
+      await startTransaction(caller, to);
       const result = await evm.runCall({ caller, to, data: hexToBytes(request.data), gasLimit });
       return describe(result.execResult);
     }

@@ -379,3 +379,39 @@ def test_margin_verifier_with_a_real_cross_proof(evm, cross_case, backend):
         assert evm.call(address, verify_margin_calldata(snapshot, changed, proof, backend)).returned_false
     other_proof = Proof(proof.c, proof.b, proof.a)
     assert evm.call(address, verify_margin_calldata(snapshot, public[:head], other_proof, backend)).returned_false
+
+
+# ----- code size (EIP-170) ------------------------------------------------------
+def _key_with_inputs(vk: VerifyingKey, count: int, backend) -> VerifyingKey:
+    points = backend.g1_batch_mul(backend.g1_generator(), list(range(2, count + 3)))
+    return dataclasses.replace(vk, gamma_abc_g1=tuple(points))
+
+
+def _largest_accepted(export, vk: VerifyingKey, backend) -> int:
+    from zkmargin.evm.solidity import EIP170_CODE_LIMIT_BYTES
+
+    for count in range(EIP170_CODE_LIMIT_BYTES // 96, 0, -1):
+        try:
+            export(_key_with_inputs(vk, count, backend))
+            return count
+        except ZkMarginError as exc:
+            assert "EIP-170" in str(exc)
+    raise AssertionError("no key size accepted")
+
+
+@pytest.mark.parametrize("kind", ["plain", "margin"])
+def test_the_largest_exportable_key_deploys_and_one_more_input_is_refused(evm, cube, backend, kind):
+    """The exporter's size estimate must stay on the safe side of the real compiled size."""
+    vk, _, _ = cube
+    name = f"Largest{kind.title()}"
+    if kind == "plain":
+        export = lambda key: verifier_source(key, backend, name)  # noqa: E731
+    else:
+        export = lambda key: margin_verifier_source(key, 2, backend, name)  # noqa: E731
+    largest = _largest_accepted(export, vk, backend)
+    assert largest >= 210, "cross-n64-k8 (210 public inputs) must fit"
+    with pytest.raises(ZkMarginError, match=f"at most {largest}"):
+        export(_key_with_inputs(vk, largest + 1, backend))
+    compiled = evm.compile({f"{name}.sol": export(_key_with_inputs(vk, largest, backend))})
+    assert compiled[name]["deployedSize"] <= 24_576
+    evm.deploy(name, _address_word(VENUE) if kind == "margin" else b"")

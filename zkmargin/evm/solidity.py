@@ -21,13 +21,19 @@ from importlib import resources
 from zkmargin import __version__
 from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.errors import PublicInputError, ZkMarginError
-from zkmargin.evm.eip2537 import g1_packed, g1_to_eip2537, g2_to_eip2537
+from zkmargin.evm.eip2537 import PACKED_G1_BYTES, g1_packed, g1_to_eip2537, g2_to_eip2537
 from zkmargin.groth16.data_structures import VerifyingKey
 from zkmargin.groth16.verifier import check_verifying_key
 
 SOLIDITY_PRAGMA = "^0.8.24"
 """mcopy (used to pad points) needs 0.8.24 and evmVersion cancun; the precompiles need a Prague chain."""
 EIP170_CODE_LIMIT_BYTES = 24_576
+# Runtime code besides the key's bytes, measured with solc 0.8.37 (optimizer, 200 runs): 1,844 and
+# 2,865 bytes, plus headroom for other compiler versions. The key's points are most of the code, so a
+# key with too many public inputs is refused here rather than failing at deployment.
+PLAIN_CODE_OVERHEAD_BYTES = 2_000
+MARGIN_CODE_OVERHEAD_BYTES = 3_000
+VK_CONSTANT_BYTES = 128 + 384 + 256 + 256
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLACEHOLDER = re.compile(r"\{\{[A-Z_]+\}\}")
 
@@ -65,6 +71,16 @@ def _vk_constants(vk: VerifyingKey, backend: CurveBackend) -> str:
     )
 
 
+def _check_code_size(vk: VerifyingKey, overhead: int) -> None:
+    estimate = overhead + VK_CONSTANT_BYTES + vk.num_public * PACKED_G1_BYTES
+    if estimate > EIP170_CODE_LIMIT_BYTES:
+        limit = (EIP170_CODE_LIMIT_BYTES - overhead - VK_CONSTANT_BYTES) // PACKED_G1_BYTES
+        raise ZkMarginError(
+            f"a verifier for {vk.num_public} public inputs would be about {estimate:,} bytes of code, over "
+            f"Ethereum's {EIP170_CODE_LIMIT_BYTES:,}-byte limit (EIP-170); this contract takes at most {limit}"
+        )
+
+
 def _packed(vk: VerifyingKey, start: int, stop: int, backend: CurveBackend) -> str:
     return "".join(g1_packed(p, backend).hex() for p in vk.gamma_abc_g1[start:stop])
 
@@ -84,6 +100,7 @@ def verifier_source(vk: VerifyingKey, backend: CurveBackend | None = None, contr
     backend = backend or get_backend()
     _check_name(contract_name)
     check_verifying_key(vk, backend)
+    _check_code_size(vk, PLAIN_CODE_OVERHEAD_BYTES)
     contract = _render(
         _template("Groth16Verifier.sol"),
         {
@@ -111,6 +128,7 @@ def margin_verifier_source(
             f"per-proof input count must be between 0 and the key's {vk.num_public} public inputs, got {per_proof_inputs}"
         )
     check_verifying_key(vk, backend)
+    _check_code_size(vk, MARGIN_CODE_OVERHEAD_BYTES)
     contract = _render(
         _template("MarginVerifier.sol"),
         {
