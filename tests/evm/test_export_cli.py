@@ -130,3 +130,19 @@ def test_cli_flow_in_the_evm(triple):
         assert evm.call(address, bytes.fromhex(changed[2:])).returned_false
     finally:
         evm.close()
+
+
+def test_export_solidity_refuses_a_key_too_large_for_one_contract(tmp_path):
+    import dataclasses
+    import random
+
+    from tests.groth16.circuits import compiled_cube
+    from zkmargin.groth16 import setup
+    from zkmargin.groth16.serialization import vk_to_json
+
+    backend = get_backend("arkworks")
+    vk = setup(compiled_cube(), random.Random(5), backend).vk
+    big = dataclasses.replace(vk, gamma_abc_g1=tuple(backend.g1_batch_mul(backend.g1_generator(), list(range(2, 303)))))
+    (tmp_path / "big.json").write_text(json.dumps(vk_to_json(big, backend)))
+    result = run("solidity", str(tmp_path / "big.json"), str(tmp_path / "big.sol"))
+    assert result.exit_code == 2 and "EIP-170" in result.stderr and not (tmp_path / "big.sol").exists()

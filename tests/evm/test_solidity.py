@@ -28,7 +28,7 @@ from zkmargin.evm import (
     verify_margin_calldata,
     verify_proof_calldata,
 )
-from zkmargin.evm.calldata import SELECTORS
+from zkmargin.evm.calldata import SELECTORS, encode_call
 from zkmargin.evm.eip2537 import g1_to_eip2537, g2_to_eip2537
 from zkmargin.field import R
 from zkmargin.groth16 import Proof, VerifyingKey, prove, setup, verify
@@ -76,9 +76,7 @@ def cube_verifier(evm, cube, backend):
 
 def _raw_verify(public, proof_bytes: bytes) -> bytes:
     """verifyProof calldata with a raw proof argument, unchecked, so tests can tamper with it."""
-    from zkmargin.evm.calldata import _call
-
-    return _call("verifyProof(bytes,uint256[])", [("bytes", proof_bytes), ("uint256[]", public)])
+    return encode_call("verifyProof(bytes,uint256[])", [("bytes", proof_bytes), ("uint256[]", public)])
 
 
 def _call_verify(evm, address, public, proof_bytes: bytes):
@@ -320,9 +318,7 @@ def test_margin_verifier_with_the_cube_key(evm, cube, backend):
     assert not by_stranger.success and by_stranger.error == "NotVenue"
     wrong_count = evm.call(address, register_snapshot_calldata(snapshot, public[1:] * 2, 1), sender=VENUE)
     assert not wrong_count.success and wrong_count.error == "PublicInputCountInvalid"
-    from zkmargin.evm.calldata import _call
-
-    aliased = evm.call(address, _call("registerSnapshot(bytes32,uint256[])",
+    aliased = evm.call(address, encode_call("registerSnapshot(bytes32,uint256[])",
                                       [("bytes32", snapshot), ("uint256[]", [public[1] + R])]), sender=VENUE)
     assert not aliased.success and aliased.error == "PublicInputNotInField"
     assert int.from_bytes(aliased.return_data[4:], "big") == 1  # numbered in the key's input order

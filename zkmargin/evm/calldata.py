@@ -75,7 +75,8 @@ def _encode(arguments: Sequence[Argument]) -> bytes:
     return b"".join(head) + b"".join(tail)
 
 
-def _call(signature: str, arguments: Sequence[Argument]) -> bytes:
+def encode_call(signature: str, arguments: Sequence[Argument]) -> bytes:
+    """Selector and ABI-encoded arguments, values unchecked: for tools and tests that build calls by hand."""
     return SELECTORS[signature] + _encode(arguments)
 
 
@@ -83,13 +84,18 @@ def verify_proof_calldata(public_inputs: Sequence[int], proof: Proof, backend: C
     """The complete calldata of verifyProof(proof, publicInputs) on a generated Groth16Verifier."""
     backend = backend or get_backend()
     inputs = _field_elements(public_inputs, "public input")
-    return _call("verifyProof(bytes,uint256[])", [("bytes", proof_to_eip2537(proof, backend)), ("uint256[]", inputs)])
+    return encode_call("verifyProof(bytes,uint256[])", [("bytes", proof_to_eip2537(proof, backend)), ("uint256[]", inputs)])
 
 
 def register_snapshot_calldata(snapshot_id: bytes | str, values: Sequence[int], first_index: int = 0) -> bytes:
-    """The complete calldata of registerSnapshot(snapshotId, values) on a generated MarginVerifier."""
+    """The complete calldata of registerSnapshot(snapshotId, values) on a generated MarginVerifier.
+
+    values must come from the circuit's own snapshot encoding (e.g. CrossMarginCircuit.snapshot_inputs),
+    which checks the value ranges the circuit's overflow argument assumes; neither this function nor
+    the contract can (they only check < r). first_index numbers the values in error messages.
+    """
     checked = _field_elements(values, "public input", first_index)
-    return _call("registerSnapshot(bytes32,uint256[])", [("bytes32", snapshot_id_bytes(snapshot_id)),
+    return encode_call("registerSnapshot(bytes32,uint256[])", [("bytes32", snapshot_id_bytes(snapshot_id)),
                                                          ("uint256[]", checked)])
 
 
@@ -106,13 +112,13 @@ def _margin_arguments(snapshot_id: bytes | str, per_proof_inputs: Sequence[int],
 def verify_margin_calldata(snapshot_id: bytes | str, per_proof_inputs: Sequence[int], proof: Proof,
                            backend: CurveBackend | None = None) -> bytes:
     """The complete calldata of verifyMargin(snapshotId, perProofInputs, proof) (emits an event when valid)."""
-    return _call("verifyMargin(bytes32,uint256[],bytes)", _margin_arguments(snapshot_id, per_proof_inputs, proof, backend))
+    return encode_call("verifyMargin(bytes32,uint256[],bytes)", _margin_arguments(snapshot_id, per_proof_inputs, proof, backend))
 
 
 def check_margin_calldata(snapshot_id: bytes | str, per_proof_inputs: Sequence[int], proof: Proof,
                           backend: CurveBackend | None = None) -> bytes:
     """The complete calldata of the view function checkMargin (same arguments as verifyMargin)."""
-    return _call("checkMargin(bytes32,uint256[],bytes)", _margin_arguments(snapshot_id, per_proof_inputs, proof, backend))
+    return encode_call("checkMargin(bytes32,uint256[],bytes)", _margin_arguments(snapshot_id, per_proof_inputs, proof, backend))
 
 
 def _hex_words(values: Sequence[int]) -> str:

@@ -3,6 +3,7 @@
 /// root, context), then SNAPSHOT_INPUTS values of a venue snapshot. The venue set at deployment registers
 /// each snapshot once; its values are folded into one G1 point and stored, so a margin check multiplies
 /// only the per-proof inputs. A snapshot id is never reused, so a verified proof keeps its meaning.
+/// The venue is trusted to register values in the ranges the circuit assumes (only < r is checked here).
 contract {{CONTRACT_NAME}} {
     uint256 public constant PER_PROOF_INPUTS = {{PER_PROOF_INPUTS}};
     uint256 public constant SNAPSHOT_INPUTS = {{SNAPSHOT_INPUTS}};
