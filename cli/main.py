@@ -92,7 +92,7 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None, as_json
 
 
 def _register() -> None:
-    from cli import account, batch, demo, groth16, proving, serve, venue
+    from cli import account, batch, demo, export, groth16, proving, serve, venue
 
     for command in (
         account.margin,
@@ -106,6 +106,7 @@ def _register() -> None:
         serve.serve,
         groth16.groth16,
         venue.venue,
+        export.export,
     ):
         cli.add_command(command)
 
