@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -150,10 +150,20 @@ def has_token(request: Request) -> bool:
 
 
 def _token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+    return token_from_headers(request.headers)
+
+
+def token_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The API key of a request: `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+    header = headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.headers.get("x-api-key")
+    return headers.get("x-api-key")
+
+
+def is_admin_token(token: str | None, admin_key: str) -> bool:
+    """Whether token is the bootstrap admin key (constant time; never true when no admin key is set)."""
+    return bool(token and admin_key) and hmac.compare_digest(hash_secret(token or ""), hash_secret(admin_key))
 
 
 def authenticate(request: Request) -> Caller | None:
@@ -162,8 +172,7 @@ def authenticate(request: Request) -> Caller | None:
     if token is None:
         return None
     state = state_of(request)
-    admin = state.settings.admin_key
-    if admin and hmac.compare_digest(hash_secret(token), hash_secret(admin)):
+    if is_admin_token(token, state.settings.admin_key):
         return Caller("admin", "admin", "bootstrap admin")
     parts = token.split("_", 2)
     if len(parts) == 3 and parts[0] == TOKEN_PREFIX:
