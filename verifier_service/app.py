@@ -1,37 +1,26 @@
-"""App factory: settings -> storage, pool, caches, middleware, routers."""
+"""App factory: settings -> repository, pool, caches, limiters, middleware, routers."""
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+
 from verifier_service.deps import RateLimiter, ServiceState
 from verifier_service.errors import install_error_handlers
 from verifier_service.metrics import Metrics
 from verifier_service.middleware import BodyLimitAndMetrics
+from verifier_service.repository import Repository
 from verifier_service.routes import circuits, health, keys, snapshots, verify
-from verifier_service.schemas import KEY_OPTIONAL, KEY_REQUIRED, SECURITY_SCHEMES, error_responses
+from verifier_service.schemas import error_responses
 from verifier_service.settings import Settings
 from verifier_service.storage import Storage
+from verifier_service.verification import Catalog
 
-ROUTERS = (health.router, keys.router, circuits.router, snapshots.router, verify.router)
-
-
-def _document_api_keys(app: FastAPI, verify_requires_key: bool) -> None:
-    """Declare the key schemes in OpenAPI; whether /v1/verify needs one is configuration, so it is set here."""
-    generate = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = generate()  # FastAPI caches this dict as app.openapi_schema
-        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-        for path in ("/v1/verify", "/v1/verify/batch"):
-            schema["paths"][path]["post"].update(KEY_REQUIRED if verify_requires_key else KEY_OPTIONAL)
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+log = logging.getLogger("zkmargin.verifier_service")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,13 +28,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     from zkmargin.backends import get_backend
 
-    get_backend(settings.backend)  # a misconfigured backend stops the start, not every request later
+    backend = get_backend(settings.backend)  # a misconfigured backend stops the start, not every request later
+    if not settings.admin_key:
+        log.warning("ZKMARGIN_ADMIN_KEY is not set: admin requests (creating keys, registering circuits) "
+                    "will be refused with 401 until the service is restarted with it")
+    repository = Repository(Storage(settings.database_url))
     state = ServiceState(
         settings=settings,
-        storage=Storage(settings.database_url),
+        repository=repository,
         metrics=Metrics(),
         pool=ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="verify"),
         limiter=RateLimiter(settings.rate_limit_per_minute),
+        auth_failures=RateLimiter(settings.auth_failures_per_minute),
+        catalog=Catalog(repository, backend),
     )
 
     @asynccontextmanager
@@ -56,13 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         state.pool.shutdown(wait=False, cancel_futures=True)
 
-    # The body limit applies to every request, so every operation documents its 413.
-    app = FastAPI(title="zkmargin verifier", version="1.0.0", lifespan=lifespan, responses=error_responses(413),
-                  description="Verify zero-knowledge margin-solvency proofs against venue snapshots.")
+    # The body limit applies to every request, so every operation documents its 408 and 413.
+    # FastAPIOffline serves /docs and /redoc from assets packaged with it: no CDN, so they work offline.
+    app = FastAPIOffline(title="zkmargin verifier", version="1.0.0", lifespan=lifespan,
+                         responses=error_responses(408, 413),
+                         description="Verify zero-knowledge margin-solvency proofs against venue snapshots.")
     app.state.service = state
-    _document_api_keys(app, settings.verify_requires_key)
     install_error_handlers(app)
-    for router in ROUTERS:
+    for router in (health.router, keys.router, circuits.router, snapshots.router,
+                   verify.build_router(settings.verify_requires_key)):
         app.include_router(router)
     app.add_middleware(BodyLimitAndMetrics, state=state)
     return app

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 
 from starlette.datastructures import Headers
@@ -13,8 +12,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from verifier_service.deps import ServiceState, is_admin_token, token_from_headers
 from verifier_service.errors import error_body
 
-access_log = logging.getLogger("zkmargin.verifier_service.access")
-
 # Only the admin may register keys, and only a key carries a body this large: the larger limit
 # is granted on the admin token alone, so an anonymous client cannot make the server buffer 32 MiB.
 KEY_ROUTE = ("POST", "/v1/circuits")
@@ -22,7 +19,8 @@ KEY_ROUTE = ("POST", "/v1/circuits")
 
 class BodyLimitAndMetrics:
     """Refuse bodies over the route's limit (413, even when chunked) or slower than the deadline (408);
-    count and time every response, a 500 from an unhandled exception included; log one line per request."""
+    count and time every response, a 500 from an unhandled exception included (uvicorn's access log
+    writes one line per request)."""
 
     def __init__(self, app: ASGIApp, state: ServiceState) -> None:
         self.app, self.state = app, state
@@ -96,13 +94,7 @@ class BodyLimitAndMetrics:
     def _observe(self, scope: Scope, status: int, started: float) -> None:
         route = scope.get("route")
         path = getattr(route, "path", None) or "unmatched"
-        seconds = time.perf_counter() - started
-        self.state.metrics.observe_request(scope.get("method", ""), path, status, seconds)
-        client = scope.get("client") or ("-", 0)
-        # The raw path stays percent-encoded: a client cannot write a newline or NUL into the log.
-        raw_path = (scope.get("raw_path") or scope.get("path", "").encode()).decode("latin-1")
-        access_log.info('%s "%s %s" %d %.1f ms', client[0], scope.get("method", "")[:16], raw_path[:512], status,
-                        seconds * 1000)
+        self.state.metrics.observe_request(scope.get("method", ""), path, status, time.perf_counter() - started)
 
 
 async def _send_json(send: Send, status: int, body: dict, close: bool = False) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,21 +11,16 @@ import time
 import httpx
 import pytest
 
-from tests.verifier_service.conftest import ADMIN, CIRCUIT, verify_body
+from tests.verifier_service.conftest import ADMIN, CIRCUIT, free_port, verify_body
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start(database_url: str | None, port: int, command: list[str] | None = None) -> subprocess.Popen:
+def start(database_url: str | None, port: int, command: list[str] | None = None,
+          stdout: int = subprocess.DEVNULL) -> subprocess.Popen:
     """A real server process (python -m verifier_service unless command is given), once /healthz answers."""
     env = {**os.environ, "ZKMARGIN_ADMIN_KEY": ADMIN}
     command = command or [sys.executable, "-m", "verifier_service", "--port", str(port), "--database-url",
                           str(database_url)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -83,6 +77,7 @@ def test_healthz_answers_while_verifications_saturate_the_pool(tmp_path, monkeyp
 
     from tests.verifier_service.conftest import make_client
     from verifier_service.routes import verify as verify_route
+    from verifier_service.verification import new_receipt
 
     threads = 2
     app = make_client(tmp_path, worker_threads=threads).app
@@ -91,8 +86,7 @@ def test_healthz_answers_while_verifications_saturate_the_pool(tmp_path, monkeyp
     def blocked_verification(state, body):  # noqa: ANN001, ANN202
         entered.release()
         gate.wait()
-        return {"valid": False, "reason": "blocked", "receipt_id": "r", "checked_at": "t", "circuit_id": CIRCUIT,
-                "snapshot_id": "s", "snapshot_digest": "d", "commitment": "1", "context": "2", "input_digest": "i"}
+        return new_receipt(CIRCUIT, "s", "d", 1, 2, "00", False)
 
     monkeypatch.setattr(verify_route, "verify_and_record", blocked_verification)
     port = free_port()

@@ -54,12 +54,10 @@ def test_only_the_admin_gets_the_larger_body_limit(tmp_path, material):
 
 def test_unhandled_errors_are_counted_in_metrics(tmp_path, monkeypatch):
     client = make_client(tmp_path)
-    storage = client.app.state.service.storage
-
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(storage, "fetch_one", broken)
+    monkeypatch.setattr(client.app.state.service.repository, "receipt", broken)
     quiet = TestClient(client.app, raise_server_exceptions=False)
     response = quiet.get("/v1/receipts/abc")
     assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"
@@ -92,3 +90,23 @@ def test_slow_bodies_time_out_on_a_real_server(tmp_path, monkeypatch):
             sock.close()
         server.kill()
         server.wait()
+
+
+def test_worker_processes_share_one_set_of_series(tmp_path):
+    """prometheus_client's multiprocess mode, as `zkmargin serve --workers N` switches it on: two
+    processes count, and /metrics (in any of them) shows the sums, not one series per worker."""
+    import os
+    import subprocess
+    import sys
+
+    from verifier_service.metrics import render_multiprocess
+
+    script = ("from verifier_service.metrics import Metrics; m = Metrics(); "
+              "m.observe_request('GET', '/healthz', 200, 0.003); m.observe_result('valid')")
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", script], env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+                       check=True, timeout=120)
+    text = render_multiprocess(str(tmp_path)).decode()
+    assert 'zkmargin_http_requests_total{method="GET",route="/healthz",status="200"} 2.0' in text
+    assert 'zkmargin_verifications_total{result="valid"} 2.0' in text
+    assert 'zkmargin_http_request_duration_seconds_count{route="/healthz"} 2.0' in text
