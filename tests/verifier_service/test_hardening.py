@@ -251,3 +251,21 @@ def test_the_schema_says_what_the_server_enforces(client, material):
     venue = new_key(client, "venue")
     for path, body, headers in refused:
         assert error_of(client.post(path, json=body, headers=headers or venue), 422)["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize("requires_key", [False, True])
+def test_openapi_security_of_verify_follows_the_setting(tmp_path, material, requires_key):
+    """The security of each operation comes from its dependencies: no document patched after the fact."""
+    client = make_client(tmp_path, verify_requires_key=requires_key)
+    spec = client.get("/openapi.json").json()
+    assert set(spec["components"]["securitySchemes"]) == {"bearerKey", "apiKeyHeader"}
+    for path in ("/v1/verify", "/v1/verify/batch"):
+        security = spec["paths"][path]["post"]["security"]
+        assert {"bearerKey": []} in security and {"apiKeyHeader": []} in security
+        assert ({} in security) is not requires_key
+    anonymous = client.post("/v1/verify", json=verify_body(material))
+    assert anonymous.status_code == (401 if requires_key else 404)
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/v1/keys") or (path == "/v1/circuits" and method == "post") or path == "/v1/snapshots":
+                assert {} not in operation["security"], (method, path)  # admin and venue routes need a key

@@ -43,19 +43,6 @@ async def _in_pool(state: ServiceState, function, body):  # noqa: ANN001, ANN202
     return await asyncio.get_running_loop().run_in_executor(state.pool, function, state, body)
 
 
-def batch_budget(state: ServiceState, caller: Caller | None, items: int) -> None:
-    """413 for a batch larger than the caller may ever send: anonymous callers get a small one, and no
-    batch may exceed the per-minute budget it would be charged against."""
-    settings = state.settings
-    if caller is None and items > settings.max_anonymous_batch_items:
-        raise ApiError(413, "batch_too_large", f"at most {settings.max_anonymous_batch_items} items per batch "
-                       "without an API key")
-    most = min(settings.max_batch_items, state.limiter.per_minute)
-    if items > most:
-        raise ApiError(413, "batch_too_large", f"at most {most} items per batch (ZKMARGIN_MAX_BATCH_ITEMS, "
-                       "ZKMARGIN_RATE_LIMIT_PER_MINUTE)")
-
-
 def build_router(verify_requires_key: bool) -> APIRouter:
     """The verification routes; whether verifying needs a key is configuration, so the router is built
     per app and its dependencies (hence its OpenAPI security) follow the setting."""
@@ -83,8 +70,16 @@ def build_router(verify_requires_key: bool) -> APIRouter:
 
         At most ZKMARGIN_MAX_BATCH_ITEMS (1000) items, ZKMARGIN_MAX_ANONYMOUS_BATCH_ITEMS (16) without a key.
         """
-        batch_budget(state, caller, len(body.items))
-        charge(request, state, caller, cost=len(body.items))
+        items, settings = len(body.items), state.settings
+        if caller is None and items > settings.max_anonymous_batch_items:
+            raise ApiError(413, "batch_too_large", f"at most {settings.max_anonymous_batch_items} items per batch "
+                           "without an API key")
+        # A batch larger than the per-minute budget it is charged against could never pass: 413, not 429.
+        most = min(settings.max_batch_items, state.limiter.per_minute)
+        if items > most:
+            raise ApiError(413, "batch_too_large", f"at most {most} items per batch (ZKMARGIN_MAX_BATCH_ITEMS, "
+                           "ZKMARGIN_RATE_LIMIT_PER_MINUTE)")
+        charge(request, state, caller, cost=items)
         return VerifyBatchResult(**await _in_pool(state, verify_batch_and_record, body))
 
     @router.get("/receipts/{receipt_id}", response_model=Receipt, responses=error_responses(401, 404, 422, 429, 503),
