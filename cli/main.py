@@ -92,7 +92,7 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None, as_json
 
 
 def _register() -> None:
-    from cli import account, batch, demo, groth16, proving, serve
+    from cli import account, batch, demo, groth16, proving, serve, venue
 
     for command in (
         account.margin,
@@ -105,6 +105,7 @@ def _register() -> None:
         batch.verify_batch_command,
         serve.serve,
         groth16.groth16,
+        venue.venue,
     ):
         cli.add_command(command)
 

@@ -43,3 +43,27 @@ class MalformedPointError(EncodingError):
 
 class FormatError(EncodingError):
     """An account or snapshot document that breaks the format; the message names the field and value."""
+
+
+class AttestationError(ZkMarginError):
+    """A venue attestation or signed root that does not vouch for what it is checked against."""
+
+
+class MalformedAttestationError(AttestationError, EncodingError):
+    """An attestation, signed root or venue key document that does not decode."""
+
+
+class WrongVenueError(AttestationError):
+    """Signed by (or naming) another venue than the one whose key the verifier holds."""
+
+
+class WrongSnapshotError(AttestationError):
+    """Made for another snapshot than the verifier's."""
+
+
+class WrongCommitmentError(AttestationError):
+    """Vouches for another commitment (or root) than the one being checked."""
+
+
+class BadSignatureError(AttestationError):
+    """The signature does not verify under the venue's public key."""
