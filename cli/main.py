@@ -92,7 +92,7 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None, as_json
 
 
 def _register() -> None:
-    from cli import account, batch, demo, groth16, proving, serve, venue
+    from cli import account, batch, demo, groth16, proving, serve, venue, venue_run
 
     for command in (
         account.margin,
@@ -108,6 +108,7 @@ def _register() -> None:
         venue.venue,
     ):
         cli.add_command(command)
+    venue.venue.add_command(venue_run.run)
 
 
 _register()
