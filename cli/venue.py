@@ -14,8 +14,9 @@ from zkmargin.attestation import (
     VenueSigningKey,
     attest,
     attestation_to_json,
-    check_identifier,
     check_attestation,
+    check_identifier,
+    check_membership,
     check_signed_root,
     parse_attestation,
     parse_field_decimal,
@@ -160,7 +161,7 @@ def check(snapshot_path: Path, public_key_path: Path, attestation_path: Path | N
             check_attestation(attestation, public_key, digest, parse_field_decimal(commitment_text, "--commitment"))
             result = {"valid": True, "kind": "attestation", "account_id": attestation.account_id}
             text = f"OK: venue {public_key.venue!r} attests account {attestation.account_id!r}'s commitment"
-        else:
+        elif root_path is not None:
             if commitment_text is not None:
                 raise CliError("--commitment goes with --attestation; a path names its own leaf")
             signed = parse_signed_root(read_json(root_path, "signed root"))
@@ -169,10 +170,7 @@ def check(snapshot_path: Path, public_key_path: Path, attestation_path: Path | N
             text = f"OK: venue {public_key.venue!r} signed root {signed.root} over {signed.leaf_count} accounts"
             if path_path is not None:
                 path = parse_merkle_path(read_json(path_path, "path"))
-                if path.root != signed.root or path.depth != signed.depth:
-                    raise AttestationError("the path is for another root or depth than the signed root")
-                if not path.verify():
-                    raise AttestationError(f"the path does not lead from leaf {path.leaf} to the signed root")
+                check_membership(signed, path, public_key, digest)
                 result["account_id"] = path.account_id
                 text += f"\nOK: account {path.account_id!r} is a leaf under it"
     except MalformedAttestationError:

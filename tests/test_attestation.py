@@ -214,3 +214,25 @@ def test_snapshot_digest_is_the_digest_the_service_records(tmp_path):
     assert response.status_code == 201, response.text
     assert response.json()["digest"] == DIGEST.hex()
     assert snapshot_digest(other_snapshot()) != DIGEST
+
+
+def test_membership_needs_the_signed_root_and_a_path_to_it():
+    from zkmargin.attestation import check_membership
+    from zkmargin.merkle_tree import MerklePath
+
+    leaves = [COMMITMENT, COMMITMENT + 1, COMMITMENT + 2]
+    tree = MerkleTree(leaves, 3)
+    signed = sign_root(KEY, SNAPSHOT, 3, 3, tree.root)
+    path = MerklePath("bob", leaves[1], 1, tuple(tree.path(1)), tree.root, 3)
+    check_membership(signed, path, PUBLIC, DIGEST)
+    with pytest.raises(WrongCommitmentError, match="does not lead"):
+        check_membership(signed, dataclasses.replace(path, leaf=leaves[2]), PUBLIC, DIGEST)
+    with pytest.raises(WrongCommitmentError, match="does not lead"):
+        check_membership(signed, MerklePath("nobody", 0, 5, tuple(tree.path(5)), tree.root, 3), PUBLIC, DIGEST)
+    other = MerkleTree(leaves[:2], 3)
+    with pytest.raises(WrongCommitmentError, match="another root"):
+        check_membership(signed, MerklePath("bob", leaves[1], 1, tuple(other.path(1)), other.root, 3), PUBLIC, DIGEST)
+    with pytest.raises(WrongSnapshotError):
+        check_membership(signed, path, PUBLIC, snapshot_digest(other_snapshot()))
+    with pytest.raises(BadSignatureError):
+        check_membership(dataclasses.replace(signed, leaf_count=2), path, PUBLIC, DIGEST)

@@ -46,6 +46,7 @@ from zkmargin.gadgets.merkle import MAX_DEPTH
 from zkmargin.groth16.serialization import parse_decimal
 from zkmargin.margin.models import Snapshot, snapshot_to_json
 from zkmargin.margin.models import _identifier as _model_identifier
+from zkmargin.merkle_tree import MerklePath
 
 SCHEME = "ed25519"
 PUBLIC_KEY_FORMAT = "zkmargin-venue-public-key/1"
@@ -290,6 +291,15 @@ def check_signed_root(signed: SignedRoot, public_key: VenuePublicKey, digest: by
     if root is not None and signed.root != root:
         raise WrongCommitmentError(f"signed root is {_short(signed.root)}, not {_short(root)}")
     public_key.verify(signed.signature, signed.message())
+
+
+def check_membership(signed: SignedRoot, path: MerklePath, public_key: VenuePublicKey, digest: bytes) -> None:
+    """Raise unless the venue signed this root for digest and path leads from its (nonzero) leaf to it."""
+    check_signed_root(signed, public_key, digest)
+    if path.root != signed.root or path.depth != signed.depth:
+        raise WrongCommitmentError("the path is for another root or depth than the signed root")
+    if not path.verify():
+        raise WrongCommitmentError(f"the path does not lead from leaf {_short(path.leaf)} to the signed root")
 
 
 # ----- shared checks and encodings --------------------------------------------------------

@@ -144,14 +144,16 @@ PARALLEL_MIN_NODES = 4096
 def _hash_level(children: np.ndarray, tag: np.ndarray, params: tuple, out: np.ndarray) -> None:
     n = out.shape[0]
     workers = min(os.cpu_count() or 1, max(1, n // PARALLEL_MIN_NODES))
-    if workers == 1:
-        _hash_pairs(children, tag, *params, out)
-        return
     bounds = [n * w // workers for w in range(workers + 1)]
+
+    def run(a: int, b: int) -> None:
+        _hash_pairs(children[2 * a : 2 * b], tag, *params, out[a:b])  # type: ignore[call-arg]
+
+    if workers == 1:
+        run(0, n)
+        return
     with ThreadPoolExecutor(workers) as pool:
-        jobs = [pool.submit(_hash_pairs, children[2 * a : 2 * b], tag, *params, out[a:b])
-                for a, b in zip(bounds, bounds[1:])]
-        for job in jobs:
+        for job in [pool.submit(run, a, b) for a, b in zip(bounds, bounds[1:])]:
             job.result()
 
 
