@@ -151,7 +151,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     vk_digest = store.recorded_digest()
     digest = snapshot_digest(snapshot)
     context = parse_field_element(context_text, "--context") if context_text else default_context(digest)
-    from zkmargin.venue_cluster import dask_client, install_proving_key, map_chunks  # Dask loads only here
+    from zkmargin.venue_cluster import dask_client, install_proving_key  # Dask loads only here
 
     docs, input_digest = read_account_documents(accounts_path)
     if not docs:
@@ -205,29 +205,13 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
         pending = [(position, a) for position, a in healthy if not bundles.is_whole(a.account_id, a.commitment, tree.root)]
         if len(pending) < len(healthy):
             note(f"{len(healthy) - len(pending)} bundles already whole on disk: not proved again")
-        failed: list[dict] = []
         t = time.perf_counter()
+        failed: list[dict] = []
         if pending:
             client = cluster()
             plugin_name = install_proving_key(client, store.proving_key_path.read_bytes(), backend.name)
-            size = chunk_size or _chunk_size(len(pending), len(client.nthreads()))
-            parts = chunks([(a.account_id, docs[a.index].document, a.salt, a.commitment) for _, a in pending], size)
-            by_id = {a.account_id: (position, a) for position, a in pending}
-            with click.progressbar(length=len(pending), label="proving", file=sys.stderr, show_pos=True) as bar:
-                for index, result, error in map_chunks(client, prove_chunk, parts, snapshot, circuit.circuit_id,
-                                                       context, plugin_name, backend.name):
-                    if error is not None:
-                        failed += [{"account_id": job[0], "error": f"task failed: {error!r}"} for job in parts[index]]
-                    else:
-                        for account_id, proof_json, reason in result:
-                            if reason is not None or proof_json is None:
-                                failed.append({"account_id": account_id, "error": reason})
-                                continue
-                            position, account = by_id[account_id]
-                            bundles.write(account_id, _bundle(
-                                account, position, proof_json, tree, snapshot, circuit.circuit_id, vk_digest,
-                                context, signing_key))
-                    bar.update(len(parts[index]))
+            failed = _prove_pending(client, plugin_name, pending, docs, bundles, tree, snapshot, circuit.circuit_id,
+                                    vk_digest, context, signing_key, backend.name, chunk_size)
         timings["prove"] = time.perf_counter() - t
     proved = len(pending) - len(failed)
     _write_batch_file(out_dir, bundles, plan, snapshot)
@@ -245,6 +229,34 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
         if failed:
             note("rerun the same command to prove the failed accounts (nothing is proved twice)")
         raise SystemExit(EXIT_ERROR)
+
+
+def _prove_pending(client: Any, plugin_name: str, pending: list[tuple[int, PlannedAccount]],
+                   docs: list[AccountDocument], bundles: BundleStore, tree: MerkleTree, snapshot: Snapshot,
+                   circuit_id: str, vk_digest: str, context: int, signing_key: Any, backend_name: str,
+                   chunk_size: int | None) -> list[dict]:
+    """Prove the pending accounts in chunks on the cluster, writing each bundle as its chunk returns; the failures."""
+    from zkmargin.venue_cluster import map_chunks
+
+    size = chunk_size or _chunk_size(len(pending), len(client.nthreads()))
+    parts = chunks([(a.account_id, docs[a.index].document, a.salt, a.commitment) for _, a in pending], size)
+    by_id = {a.account_id: (position, a) for position, a in pending}
+    failed: list[dict] = []
+    with click.progressbar(length=len(pending), label="proving", file=sys.stderr, show_pos=True) as bar:
+        for index, result, error in map_chunks(client, prove_chunk, parts, snapshot, circuit_id, context,
+                                               plugin_name, backend_name):
+            if error is not None:
+                failed += [{"account_id": job[0], "error": f"task failed: {error!r}"} for job in parts[index]]
+                result = []
+            for account_id, proof_json, reason in result:
+                if reason is not None or proof_json is None:
+                    failed.append({"account_id": account_id, "error": reason})
+                    continue
+                position, account = by_id[account_id]
+                bundles.write(account_id, _bundle(account, position, proof_json, tree, snapshot, circuit_id,
+                                                  vk_digest, context, signing_key))
+            bar.update(len(parts[index]))
+    return failed
 
 
 def _chunk_size(n_pending: int, n_workers: int) -> int:
