@@ -92,7 +92,7 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None, as_json
 
 
 def _register() -> None:
-    from cli import account, batch, demo, export, groth16, proving, serve, venue
+    from cli import account, batch, demo, export, groth16, proving, serve, venue, venue_run
 
     for command in (
         account.margin,
@@ -109,6 +109,7 @@ def _register() -> None:
         export.export,
     ):
         cli.add_command(command)
+    venue.venue.add_command(venue_run.run)
 
 
 _register()

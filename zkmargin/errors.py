@@ -67,3 +67,11 @@ class WrongCommitmentError(AttestationError):
 
 class BadSignatureError(AttestationError):
     """The signature does not verify under the venue's public key."""
+
+
+class RunStateError(ZkMarginError):
+    """A venue run's output directory holds another run (or a damaged plan): resuming would mix two runs."""
+
+
+class ClusterError(ZkMarginError):
+    """The Dask scheduler cannot be reached or refuses the client."""
