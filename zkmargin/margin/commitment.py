@@ -24,11 +24,11 @@ AMOUNTS_PER_ELEMENT = 3
 SALT_BITS = 254
 
 
-def commitment_domain_tag(n_positions: int, n_collateral: int) -> int:
-    """version * 2^64 + N * 2^32 + K: distinct for every version and capacity."""
+def commitment_domain_tag(n_positions: int, n_collateral: int, statement_tag: int = COMMITMENT_VERSION) -> int:
+    """statement_tag * 2^64 + N * 2^32 + K: distinct for every statement (cross 1, isolated 2, ...) and capacity."""
     if not (0 <= n_positions < 2**32 and 0 <= n_collateral < 2**32):
         raise EncodingError("capacities must fit in 32 bits")
-    return (COMMITMENT_VERSION << 64) | (n_positions << 32) | n_collateral
+    return (statement_tag << 64) | (n_positions << 32) | n_collateral
 
 
 def new_salt() -> int:
@@ -60,10 +60,16 @@ def commitment_elements(
 
 
 def commit(
-    quantities_e8: Sequence[int], entry_prices_e8: Sequence[int], amounts_e8: Sequence[int], salt: int
+    quantities_e8: Sequence[int], entry_prices_e8: Sequence[int], amounts_e8: Sequence[int], salt: int,
+    statement_tag: int = COMMITMENT_VERSION,
 ) -> int:
-    """Poseidon commitment to a slot layout (N = len(quantities), K = len(amounts))."""
+    """Poseidon commitment to a slot layout (N = len(quantities), K = len(amounts)) under a statement's tag."""
+    tag = commitment_domain_tag(len(quantities_e8), len(amounts_e8), statement_tag)
+    return commit_elements(commitment_elements(quantities_e8, entry_prices_e8, amounts_e8, salt), tag)
+
+
+def commit_elements(elements: Sequence[int], tag: int) -> int:
+    """Poseidon over already packed elements (each below r) under a domain tag."""
     from zkmargin.gadgets.poseidon import poseidon_hash
 
-    tag = commitment_domain_tag(len(quantities_e8), len(amounts_e8))
-    return poseidon_hash(commitment_elements(quantities_e8, entry_prices_e8, amounts_e8, salt), tag)
+    return poseidon_hash(list(elements), tag)
