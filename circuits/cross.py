@@ -46,6 +46,7 @@ from circuits.parts import (
     rate_inputs,
     rate_template,
     slot_values,
+    snapshot_layout_digest,
 )
 from zkmargin.errors import MarginCallError
 from zkmargin.margin.commitment import commit, commitment_domain_tag
@@ -82,7 +83,7 @@ class CrossStatement:
 
     def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
         """Snapshot values, zero-padded: marks and sizes below 2^64, rates in [0, 1e8]."""
-        return rate_inputs(snapshot, self.n_positions, self.n_collateral)
+        return rate_inputs(snapshot, self.n_positions, self.n_collateral, self.layout_digest(snapshot))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs],
                    witness: CrossWitness | None) -> None:
@@ -100,9 +101,13 @@ class CrossStatement:
                                                    "maintenance")
                 packed.append(packed_position(core))
         collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, packed, w and w.salt, self.domain_tag)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
+
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
+        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral), snapshot)
 
     @property
     def domain_tag(self) -> int:
@@ -111,11 +116,13 @@ class CrossStatement:
 
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> CrossWitness:
         """Private slot values of an account in this snapshot's slot layout."""
-        return slot_values(account, snapshot, self.n_positions, self.n_collateral, salt)
+        return slot_values(account, snapshot, self.n_positions, self.n_collateral, salt,
+                             self.layout_digest(snapshot))
 
     def commitment(self, witness: CrossWitness) -> int:
         """The commitment this witness opens."""
-        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt, STATEMENT_TAG)
+        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt,
+                      witness.layout_digest, STATEMENT_TAG)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the cross engine says margin call."""

@@ -42,11 +42,19 @@ from circuits.parts import (
     rate_template,
     select,
     slot_values,
+    snapshot_layout_digest,
     sum_lcs,
 )
 from zkmargin.errors import CircuitError, MarginCallError
 from zkmargin.gadgets.range import assert_unsigned
-from zkmargin.margin.commitment import QUANTITY_OFFSET, commit_elements, commitment_domain_tag, commitment_elements
+from zkmargin.margin.commitment import (
+    QUANTITY_OFFSET,
+    amount_elements,
+    check_layout_digest_and_salt,
+    check_positions,
+    commit_elements,
+    commitment_domain_tag,
+)
 from zkmargin.margin.isolated import compute_isolated_margin
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
@@ -64,6 +72,7 @@ class IsolatedWitness:
     entry_prices_e8: tuple[int, ...]
     amounts_e8: tuple[int, ...]
     salt: int
+    layout_digest: int
     isolated_flags: tuple[int, ...]
     isolated_amounts_e8: tuple[int, ...]
     isolated_asset_slots: tuple[int, ...]
@@ -97,7 +106,7 @@ class IsolatedStatement:
 
     def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
         """Snapshot values, zero-padded: marks and sizes below 2^64, rates in [0, 1e8]."""
-        return rate_inputs(snapshot, self.n_positions, self.n_collateral)
+        return rate_inputs(snapshot, self.n_positions, self.n_collateral, self.layout_digest(snapshot))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs],
                    witness: IsolatedWitness | None) -> None:
@@ -135,9 +144,13 @@ class IsolatedStatement:
                 packed.append(core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + flag * (1 << 128)
                               + amount * (1 << 129) + asset_index * (1 << 193))
         collateral_value = collateral_terms(cs, w and w.amounts_e8, assets, packed)
-        open_commitment(cs, inputs.commitment, packed, w and w.salt, self.domain_tag)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, collateral_value + pool_net, cs.constant(0), SLACK_BITS, "pool_covers_maintenance")
+
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
+        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral), snapshot)
 
     @property
     def domain_tag(self) -> int:
@@ -146,7 +159,8 @@ class IsolatedStatement:
 
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> IsolatedWitness:
         """Private slot values in the snapshot's layout."""
-        slots = slot_values(account, snapshot, self.n_positions, self.n_collateral, salt, allow_isolated=True)
+        slots = slot_values(account, snapshot, self.n_positions, self.n_collateral, salt,
+                             self.layout_digest(snapshot), allow_isolated=True)
         asset_slots = {a.asset: j for j, a in enumerate(snapshot.assets)}
         held = {p.instrument: p for p in account.positions}
         flags, allocations, chosen = [0] * self.n_positions, [0] * self.n_positions, [0] * self.n_positions
@@ -155,20 +169,22 @@ class IsolatedStatement:
             if position is not None and position.is_isolated:
                 asset = position.isolated_asset or ""
                 flags[i], allocations[i], chosen[i] = 1, position.isolated_amount_e8, asset_slots[asset]
-        return IsolatedWitness(slots.quantities_e8, slots.entry_prices_e8, slots.amounts_e8, salt, tuple(flags),
-                               tuple(allocations), tuple(chosen))
+        return IsolatedWitness(slots.quantities_e8, slots.entry_prices_e8, slots.amounts_e8, salt, slots.layout_digest,
+                               tuple(flags), tuple(allocations), tuple(chosen))
 
     def commitment(self, witness: IsolatedWitness) -> int:
         """The commitment this witness opens."""
         if len(witness.quantities_e8) != self.n_positions:
             raise CircuitError("witness does not match the capacity")
-        cross = commitment_elements(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt)
+        check_layout_digest_and_salt(witness.layout_digest, witness.salt)
+        check_positions(witness.quantities_e8, witness.entry_prices_e8)
         positions = [
             pack_position(q, e, f, a, s)
             for q, e, f, a, s in zip(witness.quantities_e8, witness.entry_prices_e8, witness.isolated_flags,
                                      witness.isolated_amounts_e8, witness.isolated_asset_slots)
         ]
-        return commit_elements(positions + cross[self.n_positions :], self.domain_tag)
+        elements = [witness.layout_digest, *positions, *amount_elements(witness.amounts_e8), witness.salt]
+        return commit_elements(elements, self.domain_tag)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError naming the failing check."""

@@ -16,7 +16,7 @@ from zkmargin.errors import CapacityError, CircuitError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget
 from zkmargin.gadgets.range import assert_signed, assert_unsigned
-from zkmargin.margin.commitment import AMOUNTS_PER_ELEMENT, QUANTITY_OFFSET
+from zkmargin.margin.commitment import AMOUNTS_PER_ELEMENT, QUANTITY_OFFSET, layout_digest
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot, slot_layout
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
@@ -49,20 +49,22 @@ class Instrument(Generic[V]):
 
 @dataclass(frozen=True)
 class SnapshotInputs(Generic[I, V]):
-    """The snapshot part of a statement's public inputs: per instrument slot, then per asset slot."""
+    """The snapshot part of a statement's public inputs: the layout digest, per instrument slot, per asset slot."""
 
+    layout_digest: V
     instruments: tuple[I, ...]
     assets: tuple[Asset[V], ...]
 
 
 @dataclass(frozen=True)
 class SlotValues:
-    """Private slot values (snapshot order, zero-padded) and the commitment salt."""
+    """Private slot values (snapshot order, zero-padded), the commitment salt and the layout they were read in."""
 
     quantities_e8: tuple[int, ...]
     entry_prices_e8: tuple[int, ...]
     amounts_e8: tuple[int, ...]
     salt: int
+    layout_digest: int
 
 
 # ----- capacity, snapshot and witness values (plain Python) -------------------------
@@ -114,7 +116,13 @@ RateInputs = SnapshotInputs[Instrument[Any], Any]
 """The flat-rate statements' snapshot inputs (ints when built from a snapshot, variables when allocated)."""
 
 
-def rate_inputs(snapshot: Snapshot, n_positions: int, n_collateral: int) -> RateInputs:
+def snapshot_layout_digest(model: str, statement_tag: int, capacity: tuple[int, ...], snapshot: Snapshot) -> int:
+    """The layout digest of this snapshot's ordered asset and instrument names for one statement and capacity."""
+    return layout_digest(model, statement_tag, capacity, [a.asset for a in snapshot.assets],
+                         [q.instrument for q in snapshot.instruments])
+
+
+def rate_inputs(snapshot: Snapshot, n_positions: int, n_collateral: int, digest: int) -> RateInputs:
     """Flat-rate snapshot values, zero-padded: marks and sizes below 2^64, rates in [0, 1e8]."""
     check_fits(snapshot, n_positions, n_collateral)
     instruments = [Instrument(check_bound(q.mark_price_e8, UNSIGNED_MAX_E8, f"mark_price_e8[{i}]"),
@@ -122,21 +130,21 @@ def rate_inputs(snapshot: Snapshot, n_positions: int, n_collateral: int) -> Rate
                               check_bound(q.contract_size_e8, UNSIGNED_MAX_E8, f"contract_size_e8[{i}]"))
                    for i, q in enumerate(snapshot.instruments)]
     padding = [Instrument(0, 0, 0)] * (n_positions - len(instruments))
-    return SnapshotInputs(tuple(instruments + padding), asset_inputs(snapshot, n_collateral))
+    return SnapshotInputs(digest, tuple(instruments + padding), asset_inputs(snapshot, n_collateral))
 
 
 def rate_template(n_positions: int, n_collateral: int) -> RateInputs:
     """The flat-rate layout's template: (mark, rate, size) per instrument slot, (price, haircut) per asset slot."""
-    return SnapshotInputs((Instrument(0, 0, 0),) * n_positions, (Asset(0, 0),) * n_collateral)
+    return SnapshotInputs(0, (Instrument(0, 0, 0),) * n_positions, (Asset(0, 0),) * n_collateral)
 
 
-def slot_values(account: Account, snapshot: Snapshot, n_positions: int, n_collateral: int, salt: int,
+def slot_values(account: Account, snapshot: Snapshot, n_positions: int, n_collateral: int, salt: int, digest: int,
                 allow_isolated: bool = False) -> SlotValues:
-    """The account's slot values in the snapshot's layout at this capacity."""
+    """The account's slot values in the snapshot's layout (whose digest is given) at this capacity."""
     check_fits(snapshot, n_positions, n_collateral)
     quantities, entries, amounts = slot_layout(account, snapshot, n_positions, n_collateral,
                                                allow_isolated=allow_isolated)
-    return SlotValues(tuple(quantities), tuple(entries), tuple(amounts), salt)
+    return SlotValues(tuple(quantities), tuple(entries), tuple(amounts), salt, digest)
 
 
 # ----- gadgets -----------------------------------------------------------------------
@@ -233,15 +241,17 @@ def collateral_terms(cs: ConstraintSystem, amounts_e8: Sequence[int] | None, ass
     return total
 
 
-def open_commitment(cs: ConstraintSystem, commitment: LinearCombination, packed: list[LinearCombination],
-                    salt: int | None, tag: int) -> None:
-    """Allocate the salt and enforce Poseidon(packed, salt) under tag == the public commitment.
+def open_commitment(cs: ConstraintSystem, commitment: LinearCombination, layout_digest: LinearCombination,
+                    packed: list[LinearCombination], salt: int | None, tag: int) -> None:
+    """Allocate the salt and enforce Poseidon(layout_digest, packed, salt) under tag == the public commitment.
 
-    The packed elements must be range-bound by the caller so that the packing is injective.
+    layout_digest must be the PUBLIC input the verifier derives from its own snapshot:
+    that is what binds the commitment to the slot layout. The packed elements must be
+    range-bound by the caller so that the packing is injective.
     """
     salt_var = cs.private_input("salt", salt)
     with cs.namespace("commitment"):
-        digest = poseidon_hash_gadget(cs, [*packed, salt_var], tag)
+        digest = poseidon_hash_gadget(cs, [layout_digest, *packed, salt_var], tag)
         cs.assert_equal(digest, commitment, "opens")
 
 

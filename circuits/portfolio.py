@@ -37,6 +37,7 @@ from circuits.parts import (
     packed_position,
     position_core,
     slot_values,
+    snapshot_layout_digest,
 )
 from zkmargin.errors import MarginCallError, PublicInputError
 from zkmargin.field import R
@@ -91,7 +92,7 @@ class PortfolioStatement:
     def layout(self) -> PublicLayout[PortfolioInputs]:
         """commitment, context; per instrument slot mark, size, minimum, 16 scenarios; per asset price, haircut."""
         instrument = PortfolioInstrument(0, 0, 0, (0,) * SCENARIO_COUNT)
-        return PublicLayout(SnapshotInputs((instrument,) * self.n_positions, (Asset(0, 0),) * self.n_collateral))
+        return PublicLayout(SnapshotInputs(0, (instrument,) * self.n_positions, (Asset(0, 0),) * self.n_collateral))
 
     def snapshot_values(self, snapshot: Snapshot) -> PortfolioInputs:
         """Per instrument (mark, size, short option minimum, 16 risk-array entries mod r), per asset (price, haircut)."""
@@ -110,7 +111,7 @@ class PortfolioStatement:
             if any(not 0 <= v <= UNSIGNED_MAX_E8 for v in head):
                 raise PublicInputError(f"instrument slot {i}: value outside [0, 2^64)")
             instruments.append(PortfolioInstrument(*head, tuple(v % R for v in array)))
-        return SnapshotInputs(tuple(instruments), asset_inputs(snapshot, self.n_collateral))
+        return SnapshotInputs(self.layout_digest(snapshot), tuple(instruments), asset_inputs(snapshot, self.n_collateral))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[PortfolioInputs],
                    witness: SlotValues | None) -> None:
@@ -133,13 +134,17 @@ class PortfolioStatement:
                     losses[s] = losses[s] + cs.mul(core.quantity, slot.risk_array[s], f"scenario[{s}]") * E8_TO_E32
                 packed.append(packed_position(core))
         equity = equity + collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, packed, w and w.salt, self.domain_tag)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
         with cs.namespace("solvency"):
             with cs.namespace("no_scenario"):
                 assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")
             for s in range(SCENARIO_COUNT):
                 with cs.namespace(f"scenario[{s}]"):
                     assert_covers(cs, equity, losses[s] + short_minimum, SLACK_BITS, "equity_covers_scenario")
+
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
+        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral), snapshot)
 
     @property
     def domain_tag(self) -> int:
@@ -148,11 +153,13 @@ class PortfolioStatement:
 
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> SlotValues:
         """Private slot values of an account in this snapshot's slot layout."""
-        return slot_values(account, snapshot, self.n_positions, self.n_collateral, salt)
+        return slot_values(account, snapshot, self.n_positions, self.n_collateral, salt,
+                             self.layout_digest(snapshot))
 
     def commitment(self, witness: SlotValues) -> int:
         """The commitment this witness opens (the cross packing under this statement's tag)."""
-        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt, STATEMENT_TAG)
+        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt,
+                      witness.layout_digest, STATEMENT_TAG)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the portfolio engine says margin call."""

@@ -25,7 +25,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from circuits.layout import AllocatedPublic, PublicLayout, at
+from circuits.layout import AllocatedPublic, PublicLayout, at, leaf_items
 from circuits.parts import (
     RATE_MAX_E8,
     SCALE_E8,
@@ -44,6 +44,7 @@ from circuits.parts import (
     position_core,
     select,
     slot_values,
+    snapshot_layout_digest,
     sum_lcs,
 )
 from zkmargin.errors import CapacityError, MarginCallError, PublicInputError
@@ -99,6 +100,7 @@ class TieredWitness:
     entry_prices_e8: tuple[int, ...]
     amounts_e8: tuple[int, ...]
     salt: int
+    layout_digest: int
     tier_indices: tuple[int, ...]
 
 
@@ -123,7 +125,7 @@ class TieredStatement:
     def layout(self) -> PublicLayout[TieredInputs]:
         """commitment, context; per instrument slot mark, size and T brackets; per asset slot price, haircut."""
         instrument = TieredInstrument(0, 0, (Bracket(0, 0, 0, 0),) * self.n_tiers)
-        return PublicLayout(SnapshotInputs((instrument,) * self.n_positions, (Asset(0, 0),) * self.n_collateral))
+        return PublicLayout(SnapshotInputs(0, (instrument,) * self.n_positions, (Asset(0, 0),) * self.n_collateral))
 
     def snapshot_values(self, snapshot: Snapshot) -> TieredInputs:
         """Per instrument (mark, size, T brackets), per asset (price, haircut), padded, range-checked."""
@@ -146,10 +148,9 @@ class TieredStatement:
                 brackets.append(Bracket(tier.notional_floor_e8, tier.notional_cap_e8, tier.maintenance_rate_e8,
                                         tier.maintenance_amount_e8))
             instruments.append(TieredInstrument(*head, tuple(brackets)))
-        values = SnapshotInputs(tuple(instruments), asset_inputs(snapshot, self.n_collateral))
-        if any(not 0 <= v <= UNSIGNED_MAX_E8 for v in self.layout.flatten(values)):
+        if any(not 0 <= v <= UNSIGNED_MAX_E8 for _, v in leaf_items(tuple(instruments))):
             raise PublicInputError("snapshot value outside [0, 2^64)")
-        return values
+        return SnapshotInputs(self.layout_digest(snapshot), tuple(instruments), asset_inputs(snapshot, self.n_collateral))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[TieredInputs],
                    witness: TieredWitness | None) -> None:
@@ -177,9 +178,13 @@ class TieredStatement:
                 maintenance = maintenance + maint
                 packed.append(packed_position(core))
         collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, packed, w and w.salt, self.domain_tag)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
+
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
+        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral, self.n_tiers), snapshot)
 
     @property
     def domain_tag(self) -> int:
@@ -188,7 +193,8 @@ class TieredStatement:
 
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> TieredWitness:
         """Private slot values and the bracket each position falls in."""
-        slots: SlotValues = slot_values(account, snapshot, self.n_positions, self.n_collateral, salt)
+        slots: SlotValues = slot_values(account, snapshot, self.n_positions, self.n_collateral, salt,
+                             self.layout_digest(snapshot))
         indices = []
         for i in range(self.n_positions):
             if i < len(snapshot.instruments):
@@ -197,11 +203,13 @@ class TieredStatement:
                 indices.append(select_tier(value, effective_tiers(quote)))
             else:
                 indices.append(0)
-        return TieredWitness(slots.quantities_e8, slots.entry_prices_e8, slots.amounts_e8, salt, tuple(indices))
+        return TieredWitness(slots.quantities_e8, slots.entry_prices_e8, slots.amounts_e8, salt, slots.layout_digest,
+                             tuple(indices))
 
     def commitment(self, witness: TieredWitness) -> int:
         """The commitment this witness opens (the cross packing under this statement's tag)."""
-        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt, STATEMENT_TAG)
+        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt,
+                      witness.layout_digest, STATEMENT_TAG)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the tiered engine says margin call."""
