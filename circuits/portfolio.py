@@ -101,10 +101,7 @@ class PortfolioStatement:
         for i in range(self.n_positions):
             if i < len(snapshot.instruments):
                 quote = snapshot.instruments[i]
-                try:
-                    array = risk_array(quote)
-                except ValueError as exc:
-                    raise PublicInputError(str(exc)) from None
+                array = risk_array(quote)
                 head = (quote.mark_price_e8, quote.contract_size_e8, short_option_minimum_e8(quote))
             else:
                 array, head = (0,) * SCENARIO_COUNT, (0, 0, 0)
