@@ -20,7 +20,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from circuits.layout import AllocatedPublic, PublicLayout, at
+from circuits.layout import AllocatedPublic, PublicLayout
 from circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
@@ -120,8 +120,7 @@ class PortfolioStatement:
         packed = []
         for i, slot in enumerate(inputs.snapshot.instruments):
             with cs.namespace(f"positions[{i}]"):
-                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
-                                     slot.mark_price_e8, slot.contract_size_e8, with_notional=False)
+                core = position_core(cs, w, i, slot.mark_price_e8, slot.contract_size_e8)
                 equity = equity + core.upnl * SCALE_E8
                 # q * (1 - sign bit) is q for a short position and 0 otherwise.
                 short_qty = cs.mul(core.quantity, cs.one - core.is_long, "short_quantity")
@@ -130,8 +129,8 @@ class PortfolioStatement:
                 for s in range(SCENARIO_COUNT):
                     losses[s] = losses[s] + cs.mul(core.quantity, slot.risk_array[s], f"scenario[{s}]") * E8_TO_E32
                 packed.append(packed_position(core))
-        equity = equity + collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
+        equity = equity + collateral_terms(cs, w, inputs.snapshot.assets, packed)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w, self.domain_tag)
         with cs.namespace("solvency"):
             with cs.namespace("no_scenario"):
                 assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")
