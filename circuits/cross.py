@@ -30,7 +30,7 @@ import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
-from circuits.layout import AllocatedPublic, PublicLayout
+from circuits.layout import AllocatedPublic, PublicLayout, at
 from circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
@@ -40,7 +40,6 @@ from circuits.parts import (
     capacity_id,
     check_capacity,
     collateral_terms,
-    notional,
     open_commitment,
     packed_position,
     position_core,
@@ -95,13 +94,14 @@ class CrossStatement:
         packed: list[LinearCombination] = []
         for i, slot in enumerate(inputs.snapshot.instruments):
             with cs.namespace(f"positions[{i}]"):
-                core = position_core(cs, w, i, slot.mark_price_e8, slot.contract_size_e8)
+                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
+                                     slot.mark_price_e8, slot.contract_size_e8)
                 equity = equity + core.upnl * SCALE_E8
-                maintenance = maintenance + cs.mul(notional(cs, core, slot.mark_price_e8), slot.maintenance_rate_e8,
+                maintenance = maintenance + cs.mul(core.notional, slot.maintenance_rate_e8,
                                                    "maintenance")
                 packed.append(packed_position(core))
-        collateral_value = collateral_terms(cs, w, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w, self.domain_tag)
+        collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
 

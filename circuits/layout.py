@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -99,3 +99,7 @@ class PublicLayout(Generic[T]):
                             lambda path, _: cs.public_input(path, None if values is None else next(values)))
         return AllocatedPublic(commitment, context, snapshot)
 
+
+def at(values: Sequence[int] | None, i: int) -> int | None:
+    """values[i], or None when there are no values (setup mode)."""
+    return None if values is None else values[i]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from circuits.protocol import SlotWitness
+from circuits.layout import at
 from zkmargin.errors import CapacityError, CircuitError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget
@@ -149,35 +149,34 @@ def slot_values(account: Account, snapshot: Snapshot, n_positions: int, n_collat
 
 # ----- gadgets -----------------------------------------------------------------------
 class PositionCore(NamedTuple):
-    """A position slot's range-checked quantity and entry, its sign bit, q * size and upnl (scale 1e24)."""
+    """A position slot's range-checked quantity and entry, its sign bit, upnl (scale 1e24) and notional."""
 
     quantity: LinearCombination
     entry: LinearCombination
     is_long: LinearCombination
-    q_size: LinearCombination
     upnl: LinearCombination
+    notional: LinearCombination | None
 
 
-def position_core(cs: ConstraintSystem, witness: SlotWitness | None, i: int, mark: LinearCombination,
-                  size: LinearCombination) -> PositionCore:
-    """Allocate slot i's q (signed 64-bit) and entry (64-bit); q * size and upnl = q * size * (mark - entry).
+def position_core(cs: ConstraintSystem, quantity_e8: int | None, entry_e8: int | None, mark: LinearCombination,
+                  size: LinearCombination, with_notional: bool = True) -> PositionCore:
+    """Allocate q (signed 64-bit) and entry (64-bit); upnl = q * size * (mark - entry), notional = |q| * size * mark.
 
     Preconditions: mark and size below 2^64 (the verifier's range checks), so
-    |upnl| < 2^63 * 2^64 * 2^64 = 2^191. Cost: 65 + 64 range-check constraints and 2 products.
+    |upnl| < 2^63 * 2^64 * 2^64 = 2^191 and notional < 2^191 (scale 1e24).
+    Cost: 65 + 64 range-check constraints and 2 products, 2 more with the notional.
     """
-    q = cs.private_input("quantity_e8", None if witness is None else witness.quantities_e8[i])
-    entry = cs.private_input("entry_price_e8", None if witness is None else witness.entry_prices_e8[i])
+    q = cs.private_input("quantity_e8", quantity_e8)
+    entry = cs.private_input("entry_price_e8", entry_e8)
     q_bits = assert_signed(cs, q, VALUE_BITS, "quantity_range")
     assert_unsigned(cs, entry, VALUE_BITS, "entry_range")
-    q_size = cs.mul(q, size, "q_times_size")
     # Top bit of q + 2^63 is 1 exactly when q >= 0.
-    return PositionCore(q, entry, q_bits[-1], q_size, cs.mul(q_size, mark - entry, "upnl"))
-
-
-def notional(cs: ConstraintSystem, core: PositionCore, mark: LinearCombination) -> LinearCombination:
-    """|q| * size * mark (scale 1e24, below 2^191 under position_core's preconditions). 2 constraints."""
-    abs_q_size = cs.mul(core.q_size, core.is_long * 2 - 1, "abs_q_times_size")
-    return cs.mul(abs_q_size, mark, "notional")
+    is_long = q_bits[-1]
+    q_size = cs.mul(q, size, "q_times_size")
+    abs_q_size = cs.mul(q_size, is_long * 2 - 1, "abs_q_times_size") if with_notional else None
+    upnl = cs.mul(q_size, mark - entry, "upnl")
+    value = cs.mul(abs_q_size, mark, "notional") if abs_q_size is not None else None
+    return PositionCore(q, entry, is_long, upnl, value)
 
 
 def packed_position(core: PositionCore) -> LinearCombination:
@@ -220,7 +219,7 @@ def haircut_value(cs: ConstraintSystem, amount: LinearCombination, price: Linear
     return cs.mul(value, cs.constant(SCALE_E8) - haircut, "after_haircut") * SCALE_E8
 
 
-def collateral_terms(cs: ConstraintSystem, witness: SlotWitness | None, assets: Sequence[Asset],
+def collateral_terms(cs: ConstraintSystem, amounts_e8: Sequence[int] | None, assets: Sequence[Asset],
                      packed: list[LinearCombination]) -> LinearCombination:
     """Range-check the amounts (64 bits), append their packed elements; return the sum of haircut values (scale 1e32).
 
@@ -230,7 +229,7 @@ def collateral_terms(cs: ConstraintSystem, witness: SlotWitness | None, assets: 
     amounts = []
     for j, asset in enumerate(assets):
         with cs.namespace(f"collateral[{j}]"):
-            amount = cs.private_input("amount_e8", None if witness is None else witness.amounts_e8[j])
+            amount = cs.private_input("amount_e8", at(amounts_e8, j))
             assert_unsigned(cs, amount, VALUE_BITS, "amount_range")
             total = total + haircut_value(cs, amount, asset.price_e8, asset.haircut_e8)
             amounts.append(amount)
@@ -243,14 +242,14 @@ def collateral_terms(cs: ConstraintSystem, witness: SlotWitness | None, assets: 
 
 
 def open_commitment(cs: ConstraintSystem, commitment: LinearCombination, layout_digest: LinearCombination,
-                    packed: list[LinearCombination], witness: SlotWitness | None, tag: int) -> None:
+                    packed: list[LinearCombination], salt: int | None, tag: int) -> None:
     """Allocate the salt and enforce Poseidon(layout_digest, packed, salt) under tag == the public commitment.
 
     layout_digest must be the PUBLIC input the verifier derives from its own snapshot:
     that is what binds the commitment to the slot layout. The packed elements must be
     range-bound by the caller so that the packing is injective.
     """
-    salt_var = cs.private_input("salt", None if witness is None else witness.salt)
+    salt_var = cs.private_input("salt", salt)
     with cs.namespace("commitment"):
         digest = poseidon_hash_gadget(cs, [layout_digest, *packed, salt_var], tag)
         cs.assert_equal(digest, commitment, "opens")

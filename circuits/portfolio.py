@@ -20,7 +20,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from circuits.layout import AllocatedPublic, PublicLayout
+from circuits.layout import AllocatedPublic, PublicLayout, at
 from circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
@@ -101,7 +101,10 @@ class PortfolioStatement:
         for i in range(self.n_positions):
             if i < len(snapshot.instruments):
                 quote = snapshot.instruments[i]
-                array = risk_array(quote)
+                try:
+                    array = risk_array(quote)
+                except ValueError as exc:
+                    raise PublicInputError(str(exc)) from None
                 head = (quote.mark_price_e8, quote.contract_size_e8, short_option_minimum_e8(quote))
             else:
                 array, head = (0,) * SCENARIO_COUNT, (0, 0, 0)
@@ -120,7 +123,8 @@ class PortfolioStatement:
         packed = []
         for i, slot in enumerate(inputs.snapshot.instruments):
             with cs.namespace(f"positions[{i}]"):
-                core = position_core(cs, w, i, slot.mark_price_e8, slot.contract_size_e8)
+                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
+                                     slot.mark_price_e8, slot.contract_size_e8, with_notional=False)
                 equity = equity + core.upnl * SCALE_E8
                 # q * (1 - sign bit) is q for a short position and 0 otherwise.
                 short_qty = cs.mul(core.quantity, cs.one - core.is_long, "short_quantity")
@@ -129,8 +133,8 @@ class PortfolioStatement:
                 for s in range(SCENARIO_COUNT):
                     losses[s] = losses[s] + cs.mul(core.quantity, slot.risk_array[s], f"scenario[{s}]") * E8_TO_E32
                 packed.append(packed_position(core))
-        equity = equity + collateral_terms(cs, w, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w, self.domain_tag)
+        equity = equity + collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
         with cs.namespace("solvency"):
             with cs.namespace("no_scenario"):
                 assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")

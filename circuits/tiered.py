@@ -25,7 +25,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from circuits.layout import AllocatedPublic, PublicLayout, leaf_items
+from circuits.layout import AllocatedPublic, PublicLayout, at, leaf_items
 from circuits.parts import (
     RATE_MAX_E8,
     SCALE_E8,
@@ -38,7 +38,6 @@ from circuits.parts import (
     check_capacity,
     check_fits,
     collateral_terms,
-    notional,
     one_hot,
     open_commitment,
     packed_position,
@@ -162,9 +161,10 @@ class TieredStatement:
         packed = []
         for i, slot in enumerate(inputs.snapshot.instruments):
             with cs.namespace(f"positions[{i}]"):
-                core = position_core(cs, w, i, slot.mark_price_e8, slot.contract_size_e8)
-                value = notional(cs, core, slot.mark_price_e8)
-                onehot = one_hot(cs, None if w is None else w.tier_indices[i], self.n_tiers, "tier_choice")
+                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
+                                     slot.mark_price_e8, slot.contract_size_e8)
+                value = core.notional
+                onehot = one_hot(cs, at(w and w.tier_indices, i), self.n_tiers, "tier_choice")
                 cs.assert_equal(sum_lcs(cs, onehot), cs.one, "one_tier")
                 brackets = slot.brackets
                 floor = select(cs, onehot, [b.floor_e8 for b in brackets], "select_floor")
@@ -177,8 +177,8 @@ class TieredStatement:
                 equity = equity + core.upnl * SCALE_E8
                 maintenance = maintenance + maint
                 packed.append(packed_position(core))
-        collateral_value = collateral_terms(cs, w, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w, self.domain_tag)
+        collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
 
