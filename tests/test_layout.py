@@ -123,13 +123,3 @@ def test_statements_are_siblings():
         assert not set(cls.__mro__[1:]) & classes, cls
     for path in (ROOT / "circuits").rglob("*.py"):
         assert "type: ignore[override]" not in path.read_text(), path
-
-
-def test_test_modules_import_helpers_not_sibling_test_modules():
-    """Shared builders live in helper modules (conftest, builders, ...), never in another test_*.py."""
-    offenders = []
-    for path in sorted((ROOT / "tests").rglob("test_*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[-1].startswith("test_"):
-                offenders.append(f"{path.relative_to(ROOT)} imports {node.module}")
-    assert not offenders, offenders

@@ -21,7 +21,7 @@ from tests.verifier_service.conftest import (
     new_key,
     verify_body,
 )
-from tests.verifier_service.servers import free_port
+from tests.verifier_service.test_durability import free_port
 from verifier_service.app import create_app
 from verifier_service.settings import Settings
 
