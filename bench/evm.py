@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cross import market  # noqa: E402
 
-from circuits.cross import PUBLIC_HEADER, CrossMarginCircuit, prove_account  # noqa: E402
+from circuits.layout import HEADER  # noqa: E402
+from circuits.proving import prove_account  # noqa: E402
+from circuits.registry import circuit_from_id  # noqa: E402
 from tests.evm.node_evm import NodeEvm, transaction_gas, unavailable_reason  # noqa: E402
 from tests.groth16.circuits import compiled_cube, cube_witness  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
@@ -53,7 +55,7 @@ def _plain(evm: NodeEvm, name: str, vk, public, proof, backend) -> dict:  # noqa
 
 
 def _margin(evm: NodeEvm, name: str, vk, public, proof, backend) -> dict:  # noqa: ANN001
-    head = len(PUBLIC_HEADER)
+    head = len(HEADER)
     evm.compile({f"{name}.sol": margin_verifier_source(vk, head, backend, name)})
     address, deployed = evm.deploy(name, bytes(12) + bytes.fromhex(VENUE[2:]))
     register = register_snapshot_calldata(b"\x01" * 32, public[head:], head)
@@ -91,7 +93,7 @@ def main() -> None:
                                                 backend)
         for size in args.sizes.split(","):
             n, k = (int(v) for v in size.split("x"))
-            circuit = CrossMarginCircuit(n, k)
+            circuit = circuit_from_id(f"cross-n{n}-k{k}")
             snapshot, account = market(n, k, random.Random(n))
             pk = setup(circuit.compile(), backend=backend)
             proof, public_obj = prove_account(circuit, pk, account, snapshot, 4321, 77, backend)

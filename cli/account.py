@@ -7,19 +7,16 @@ from pathlib import Path
 
 import click
 
-from circuits.cross import DEFAULT_CIRCUIT_ID, circuit_from_id
+from circuits.registry import DEFAULT_CIRCUIT_ID, MODEL_NAMES, circuit_from_id, get_model
 from cli.output import EXIT_NO, emit, json_option, write_json
 from zkmargin.errors import MarginCallError
 from zkmargin.margin.commitment import new_salt
-from zkmargin.margin.engine import compute_margin, report_to_json
 from zkmargin.margin.models import Account, Snapshot, load_account, load_snapshot
 
 OPENING_FORMAT = "zkmargin-opening/1"
 
 account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
 snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
-MODELS = ("cross", "isolated", "tiered", "portfolio")
-DEFAULT_TIERS = 4
 
 
 def circuit_option(command):  # noqa: ANN001, ANN201
@@ -30,10 +27,10 @@ def circuit_option(command):  # noqa: ANN001, ANN201
         if model is not None:
             _, _, capacity = circuit_id.partition("-")
             capacity = capacity.split("-t")[0]
-            circuit_id = f"{model}-{capacity}" + (f"-t{DEFAULT_TIERS}" if model == "tiered" else "")
+            circuit_id = get_model(model).circuit_id(capacity)
         return command(*args, circuit_id=circuit_id, **kwargs)
 
-    merged = click.option("--model", type=click.Choice(MODELS), default=None,
+    merged = click.option("--model", type=click.Choice(MODEL_NAMES), default=None,
                           help="Margin model (overrides the model part of --circuit).")(merged)
     return click.option(
         "--circuit", "circuit_id", default=DEFAULT_CIRCUIT_ID, show_default=True,
@@ -71,24 +68,8 @@ def render_report(report_json: dict) -> str:
 
 
 def model_report(model: str, account: Account, snapshot: Snapshot) -> tuple[bool, dict]:
-    """(healthy, JSON report) from the model's reference engine."""
-    if model == "isolated":
-        from zkmargin.margin.isolated import compute_isolated_margin, isolated_report_to_json
-
-        isolated = compute_isolated_margin(account, snapshot)
-        return isolated.healthy, isolated_report_to_json(isolated)
-    if model == "portfolio":
-        from zkmargin.margin.portfolio import compute_portfolio_margin, portfolio_report_to_json
-
-        portfolio = compute_portfolio_margin(account, snapshot)
-        return portfolio.healthy, portfolio_report_to_json(portfolio)
-    if model == "tiered":
-        from zkmargin.margin.tiered import compute_tiered_margin, tiered_report_to_json
-
-        tiered = compute_tiered_margin(account, snapshot)
-        return tiered.healthy, tiered_report_to_json(tiered)
-    report = compute_margin(account, snapshot)
-    return report.healthy, report_to_json(report)
+    """(healthy, JSON report) from the model's reference engine (circuits/registry.py)."""
+    return get_model(model).report(account, snapshot)
 
 
 def require_healthy(circuit_id: str, account: Account, snapshot: Snapshot) -> None:
@@ -102,7 +83,7 @@ def require_healthy(circuit_id: str, account: Account, snapshot: Snapshot) -> No
 @click.command()
 @account_argument
 @snapshot_argument
-@click.option("--model", type=click.Choice(MODELS), default="cross", show_default=True, help="Margin model.")
+@click.option("--model", type=click.Choice(MODEL_NAMES), default="cross", show_default=True, help="Margin model.")
 @json_option
 def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -> None:
     """Compute equity, maintenance margin and status of ACCOUNT under SNAPSHOT (exit 1 on margin call)."""
@@ -146,7 +127,7 @@ def commit(account_path: Path, snapshot_path: Path, opening_path: Path, circuit_
 
 def load_opening(path: Path) -> dict:
     """Read and check an opening file written by `zkmargin commit`."""
-    from circuits.cross import parse_field_element
+    from circuits.proving import parse_field_element
     from cli.output import CliError, read_json
 
     opening = read_json(path, "opening")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from circuits.cross import CrossMarginCircuit
+from circuits.circuit import AnyCircuit
 from cli.output import CliError, write_atomic, write_json
 from zkmargin.backends import CurveBackend
 from zkmargin.errors import EncodingError
@@ -60,7 +60,7 @@ class KeyStore:
     """One circuit's key bundle: <cache>/<circuit_id>/ by default, or a directory a venue handed out."""
 
     root: Path
-    circuit: CrossMarginCircuit
+    circuit: AnyCircuit
     bundle_dir: Path | None = None
 
     @property

@@ -7,9 +7,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from circuits.registry import CIRCUIT_ID_PATTERN
+
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 """Snapshot, receipt and path ids: ASCII letters, digits and . _ : - (no NUL, no spaces)."""
-CIRCUIT_ID = r"^((cross|isolated|portfolio)-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}|tiered-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}-t[1-9][0-9]?)$"
+CIRCUIT_ID = CIRCUIT_ID_PATTERN
+"""Circuit ids of the registered margin models (circuits/registry.py)."""
 NAME = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
 """Names (venue, asset, instrument, key name): no control characters, no surrounding spaces."""
 FIELD_ELEMENT = r"^(0|[1-9][0-9]{0,77}|0x(0|[1-9a-f][0-9a-f]{0,63}))$"

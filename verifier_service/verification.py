@@ -18,7 +18,9 @@ from operator import attrgetter
 from cachetools import LRUCache, cachedmethod
 from cachetools.keys import hashkey
 
-from circuits.cross import CrossMarginCircuit, circuit_from_id, parse_field_element
+from circuits.circuit import AnyCircuit
+from circuits.proving import parse_field_element
+from circuits.registry import circuit_from_id
 from verifier_service.deps import ServiceState, now_iso
 from verifier_service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownSnapshot
 from verifier_service.repository import ReceiptRecord, Repository
@@ -70,7 +72,7 @@ class Catalog:
 
     @cachedmethod(attrgetter("snapshot_cache"), lock=attrgetter("lock"),
                   key=lambda _, circuit, snapshot: hashkey("inputs", circuit.circuit_id, snapshot.snapshot_id))
-    def snapshot_inputs(self, circuit: CrossMarginCircuit, snapshot) -> list[int]:  # noqa: ANN001
+    def snapshot_inputs(self, circuit: AnyCircuit, snapshot) -> list[int]:  # noqa: ANN001
         """The snapshot's public inputs for this circuit (risk arrays are not free to derive)."""
         try:
             return circuit.snapshot_inputs(snapshot)
@@ -79,7 +81,7 @@ class Catalog:
 
     @cachedmethod(attrgetter("snapshot_cache"), lock=attrgetter("lock"),
                   key=lambda _, circuit, vk, snapshot: hashkey("fixed", circuit.circuit_id, snapshot.snapshot_id))
-    def fixed_inputs(self, circuit: CrossMarginCircuit, vk, snapshot) -> FixedInputs:  # noqa: ANN001
+    def fixed_inputs(self, circuit: AnyCircuit, vk, snapshot) -> FixedInputs:  # noqa: ANN001
         """The snapshot's public inputs folded into one point per (circuit, snapshot): per proof, only
         the commitment and the context are multiplied."""
         return fixed_inputs_sum(vk, 2, self.snapshot_inputs(circuit, snapshot), self.backend)

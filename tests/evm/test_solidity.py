@@ -341,10 +341,12 @@ def test_margin_verifier_with_the_cube_key(evm, cube, backend):
 @pytest.fixture(scope="module")
 def cross_case(backend):
     """A real cross-n16-k4 proof for the sample healthy account and snapshot, and a moved snapshot."""
-    from circuits.cross import PUBLIC_HEADER, CrossMarginCircuit, prove_account
+    from circuits.layout import HEADER
+    from circuits.proving import prove_account
+    from circuits.registry import circuit_from_id
     from zkmargin.margin.samples import sample_account, sample_snapshot
 
-    circuit = CrossMarginCircuit(16, 4)
+    circuit = circuit_from_id("cross-n16-k4")
     snapshot = sample_snapshot()
     pk = setup(circuit.compile(), random.Random(11), backend)
     proof, public = prove_account(circuit, pk, sample_account("healthy"), snapshot, 1234, 99, backend)
@@ -352,7 +354,7 @@ def cross_case(backend):
     moved = dataclasses.replace(
         snapshot, instruments=(dataclasses.replace(first, mark_price_e8=first.mark_price_e8 + 1), *snapshot.instruments[1:])
     )
-    head = len(PUBLIC_HEADER)
+    head = len(HEADER)
     return pk.vk, head, public.as_list(), circuit.snapshot_inputs(moved), proof
 
 

@@ -8,7 +8,7 @@ import socket
 import pytest
 from fastapi.testclient import TestClient
 
-from circuits.cross import circuit_from_id
+from circuits.registry import circuit_from_id
 from tests.verifier_service.conftest import admin_headers, make_client, new_key
 from tests.verifier_service.test_durability import free_port, start
 from verifier_service.settings import Settings

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from circuits.cross import circuit_from_id
+from circuits.registry import circuit_from_id
 from verifier_service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, State, now_iso
 from verifier_service.errors import ApiError
 from verifier_service.repository import CircuitRecord

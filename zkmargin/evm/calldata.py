@@ -90,7 +90,7 @@ def verify_proof_calldata(public_inputs: Sequence[int], proof: Proof, backend: C
 def register_snapshot_calldata(snapshot_id: bytes | str, values: Sequence[int], first_index: int = 0) -> bytes:
     """The complete calldata of registerSnapshot(snapshotId, values) on a generated MarginVerifier.
 
-    values must come from the circuit's own snapshot encoding (e.g. CrossMarginCircuit.snapshot_inputs),
+    values must come from the circuit's own snapshot encoding (e.g. circuits.circuit.Circuit.snapshot_inputs),
     which checks the value ranges the circuit's overflow argument assumes; neither this function nor
     the contract can (they only check < r). first_index numbers the values in error messages.
     """

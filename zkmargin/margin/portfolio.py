@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
 
+from zkmargin.errors import PublicInputError
 from zkmargin.margin.black76 import black76_price
 from zkmargin.margin.engine import (
     HealthStatus,
@@ -84,7 +85,7 @@ def risk_array(quote: InstrumentQuote) -> tuple[int, ...]:
     risk = quote.risk or default_risk(quote)
     out = _linear_risk_array(quote, risk) if risk.kind in LINEAR_KINDS else _option_risk_array(quote, risk)
     if any(not -(2**63) <= v < 2**63 for v in out):
-        raise ValueError(f"{quote.instrument}: a risk-array entry exceeds 64 signed bits")
+        raise PublicInputError(f"{quote.instrument}: a risk-array entry exceeds 64 signed bits")
     return out
 
 
