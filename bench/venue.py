@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from click.testing import CliRunner  # noqa: E402
 from cross import market  # noqa: E402
 
-from circuits.cross import circuit_from_id, prove_account  # noqa: E402
+from circuits.proving import prove_account  # noqa: E402
+from circuits.registry import circuit_from_id  # noqa: E402
 from cli.keystore import KeyStore  # noqa: E402
 from cli.main import cli  # noqa: E402
 from cli.venue_run import _bundle, commit_chunk  # noqa: E402

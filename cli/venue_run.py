@@ -21,7 +21,8 @@ from typing import Any
 
 import click
 
-from circuits.cross import circuit_from_id, parse_field_element, prove_account
+from circuits.proving import parse_field_element, prove_account
+from circuits.registry import circuit_from_id
 from cli.account import OPENING_FORMAT, circuit_option, model_report
 from cli.keystore import KeyStore, digest_option, parse_digest
 from cli.output import EXIT_ERROR, CliError, emit, json_option, note
@@ -142,7 +143,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     backend = ctx.obj.backend
     snapshot = load_snapshot(snapshot_path)
     circuit = circuit_from_id(circuit_id)
-    circuit.check_fits(snapshot)
+    circuit.snapshot_inputs(snapshot)  # refuses a snapshot the circuit cannot hold, before any work
     check_depth(depth)
     signing_key = _load_key(key_path)
     store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)

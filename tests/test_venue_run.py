@@ -9,7 +9,8 @@ import random
 
 import pytest
 
-from circuits.cross import CrossMarginCircuit, prove_account
+from circuits.proving import prove_account
+from circuits.registry import circuit_from_id
 from zkmargin.backends import get_backend
 from zkmargin.field import R
 from zkmargin.groth16 import Proof, setup
@@ -168,7 +169,7 @@ def client():
 @pytest.fixture(scope="module")
 def proofs():
     backend = get_backend("arkworks")
-    circuit = CrossMarginCircuit(1, 1)
+    circuit = circuit_from_id("cross-n1-k1")
     pk = setup(circuit.compile(), backend=backend, rng=random.Random(5))
     snapshot = parse_snapshot(SNAPSHOT)
     made = []

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from circuits.cross import circuit_from_id, verify_account_proof
+from circuits.proving import verify_account_proof
+from circuits.registry import circuit_from_id
 from cli.main import cli
 from zkmargin.attestation import (
     check_attestation,
