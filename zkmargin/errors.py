@@ -43,3 +43,7 @@ class MalformedPointError(EncodingError):
 
 class FormatError(EncodingError):
     """An account or snapshot document that breaks the format; the message names the field and value."""
+
+
+class CeremonyError(ZkMarginError):
+    """A trusted-setup file that cannot serve: a ptau too small, a zkey for another circuit, a transcript that does not verify."""
