@@ -82,10 +82,12 @@ def setup(ctx: click.Context, circuit_id: str, force: bool, as_json: bool) -> No
               show_default=True, help="Proof file (snarkjs JSON).")
 @click.option("--public-out", "public_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("public.json"), show_default=True, help="Public inputs (snarkjs public.json).")
+@click.option("--zkey", "zkey_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Prove with the final .zkey of a ceremony (snarkjs's H convention) instead of cached keys.")
 @json_option
 @click.pass_context
 def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_path: Path, context_text: str,
-          proof_path: Path, public_path: Path, as_json: bool) -> None:
+          proof_path: Path, public_path: Path, zkey_path: Path | None, as_json: bool) -> None:
     """Prove ACCOUNT is not subject to a margin call under SNAPSHOT (exit 1, no proof, if it is)."""
     opening = load_opening(opening_path)
     store = keystore(ctx, opening["circuit_id"])
@@ -96,13 +98,19 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
     witness = circuit.witness(account, snapshot, opening["salt"])
     if circuit.commitment(witness) != opening["commitment"]:
         raise CliError("the account does not match the commitment in the opening (was it changed after commit?)")
-    ensure_keys(ctx, store)
     backend = ctx.obj.backend
-    with step("loading proving key"):
-        pk = store.load_proving_key(backend)
     timings: dict[str, float] = {}
-    with step(f"proving {circuit.circuit_id}") as elapsed:
-        proof, public = prove_account(circuit, pk, account, snapshot, opening["salt"], context, backend, timings)
+    if zkey_path is not None:
+        from cli.zkey import prove_account_with_zkey
+
+        proof, public, elapsed = prove_account_with_zkey(circuit, zkey_path, account, snapshot, opening["salt"],
+                                                         context, backend)
+    else:
+        ensure_keys(ctx, store)
+        with step("loading proving key"):
+            pk = store.load_proving_key(backend)
+        with step(f"proving {circuit.circuit_id}") as elapsed:
+            proof, public = prove_account(circuit, pk, account, snapshot, opening["salt"], context, backend, timings)
     write_json(proof_path, proof_to_json(proof, backend))
     write_json(public_path, public_inputs_to_json(public.as_list()))
     emit(

@@ -20,7 +20,7 @@ from zkmargin.errors import CeremonyError, EncodingError
 from zkmargin.field import R
 from zkmargin.groth16 import verify
 from zkmargin.groth16 import zkey as zk_mod
-from zkmargin.groth16.binfile import ChaCha, G1_LEM, BinFile, g1_from_lem, g1_to_lem, write_binfile
+from zkmargin.groth16.binfile import G1_LEM, BinFile, ChaCha, g1_from_lem, g1_to_lem, write_binfile
 from zkmargin.groth16.prover import prove_zkey
 from zkmargin.groth16.ptau import ffjs_root_of_unity, insecure_ptau_for_tests, read_ptau
 from zkmargin.groth16.serialization import proof_to_json, public_inputs_to_json, vk_to_json
@@ -96,10 +96,9 @@ def test_r1cs_over_another_prime_is_refused():
 
 # ----- ffjavascript's RNG and .ptau ------------------------------------------------------------
 def test_chacha_matches_the_rfc_7539_block_function():
-    """RFC 7539 2.3.2's key with a zero nonce and counter is not in the RFC; check the all-zero stream instead."""
+    """ffjavascript's stream is ChaCha20 with the seed as key and zero counter and nonce (RFC 7539 A.1, vector #1)."""
     stream = ChaCha([0] * 8)
     first = bytes(b for _ in range(16) for b in stream.next_u32().to_bytes(4, "little"))
-    # ChaCha20 keystream, all-zero key and nonce, block 0 (RFC 7539 A.1 test vector #1).
     assert first.hex().startswith("76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7")
 
 
@@ -230,20 +229,6 @@ def test_zkey_with_a_header_point_off_the_curve_is_an_encoding_error(ark, ceremo
         zk_mod.zkey_from_bytes(bytes(data), ark)
 
 
-def test_write_zkey_file_leaves_no_partial_file(tmp_path, ark, ceremony, monkeypatch):
-    target = tmp_path / "k.zkey"
-    target.write_bytes(b"previous")
-
-    def boom(*_args):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(zk_mod, "zkey_to_bytes", boom)
-    with pytest.raises(OSError):
-        zk_mod.write_zkey_file(ceremony[2], target, ark)
-    assert target.read_bytes() == b"previous"
-    assert list(tmp_path.iterdir()) == [target]
-
-
 def test_proof_from_the_final_key_verifies_and_wrong_inputs_do_not(ark, ceremony):
     compiled = compiled_cube()
     pk = zk_mod.proving_key(ceremony[2], compiled, ark)
@@ -307,11 +292,11 @@ def test_mixed_ceremony_is_accepted_by_both_tools_and_its_proofs_by_snarkjs(ark,
     compiled = compiled_cube()
     ptau = read_ptau((d / "pot.ptau").read_bytes())
     first, _ = zk_mod.contribute(zk_mod.new_zkey(compiled, ptau, ark), "ours-1", "e", None, ark)
-    zk_mod.write_zkey_file(first, d / "c1.zkey", ark)
+    (d / "c1.zkey").write_bytes(zk_mod.zkey_to_bytes(first, ark))
     assert _snarkjs(snarkjs, d, "zkey", "contribute", "c1.zkey", "c2.zkey", "--name=theirs", "-e=x").returncode == 0
     third, _ = zk_mod.contribute(zk_mod.load_zkey(d / "c2.zkey", ark), "ours-3", "e", None, ark)
     final, _ = zk_mod.beacon(third, BEACON_HEX, 10, "beacon", ark)
-    zk_mod.write_zkey_file(final, d / "final.zkey", ark)
+    (d / "final.zkey").write_bytes(zk_mod.zkey_to_bytes(final, ark))
 
     ours = zk_mod.verify_zkey(compiled, ptau, zk_mod.load_zkey(d / "final.zkey", ark), ark)
     assert ours.valid, ours.problem
@@ -339,7 +324,29 @@ def test_snarkjs_rejects_a_transcript_we_reject(ark, snarkjs, snark_dir, ceremon
     ptau = read_ptau((d / "pot.ptau").read_bytes())
     key, _ = zk_mod.contribute(zk_mod.new_zkey(compiled, ptau, ark), "a", "e", None, ark)
     bad = _tamper_section(key, 8, 0, ark)
-    zk_mod.write_zkey_file(bad, d / "bad.zkey", ark)
+    (d / "bad.zkey").write_bytes(zk_mod.zkey_to_bytes(bad, ark))
     assert not zk_mod.verify_zkey(compiled, ptau, bad, ark).valid
     theirs = _snarkjs(snarkjs, d, "zkey", "verify", "cube.r1cs", "pot.ptau", "bad.zkey")
     assert "ZKey Ok!" not in theirs.stdout
+
+
+def test_prover_refuses_a_key_with_torsion_in_a_query_point(ark, ceremony):
+    """A point of order 3 added to an L point would leak witness bits through C; no proof comes out."""
+    from zkmargin.backends.base import P as FIELD_P
+    from zkmargin.backends.base import fp_sqrt
+
+    x = 0
+    while True:  # a curve point outside the subgroup: any x with a square x^3 + 4, almost surely
+        y = fp_sqrt((x**3 + 4) % FIELD_P)
+        if y is not None and not ark.g1_from_affine(x, y, subgroup_check=False).is_in_subgroup():
+            break
+        x += 1
+    outsider = ark.g1_from_affine(x, y, subgroup_check=False)
+    compiled = compiled_cube()
+    pk = zk_mod.proving_key(ceremony[2], compiled, ark)
+    bad = zk_mod.replace(pk, l_query=tuple(p + outsider for p in pk.l_query))
+    z, _ = cube_witness(2)  # private wires 2, 4, 8: their sum is not a multiple of the torsion's order 3
+    from zkmargin.errors import MalformedKeyError
+
+    with pytest.raises(MalformedKeyError, match="subgroup"):
+        prove_zkey(bad, compiled, z, random.Random(2), ark)

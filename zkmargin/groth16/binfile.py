@@ -174,22 +174,22 @@ def g2_to_lem(point: Any, backend: CurveBackend) -> bytes:
     return b"".join(_fq_to_lem(c) for c in (x0, x1, y0, y1))
 
 
+def _list_from_lem(body: memoryview | bytes, size: int, decode, what: str) -> list[Any]:  # noqa: ANN001
+    if len(body) % size:
+        raise EncodingError(f"{what}: size {len(body)} is not a multiple of {size}")
+    return [decode(bytes(body[i : i + size])) for i in range(0, len(body), size)]
+
+
 def g1_list_from_lem(body: memoryview | bytes, backend: CurveBackend, what: str,
                      subgroup_check: bool = True) -> list[Any]:
     """Every G1 point of a section of LEM points."""
-    if len(body) % G1_LEM:
-        raise EncodingError(f"{what}: size {len(body)} is not a multiple of {G1_LEM}")
-    return [g1_from_lem(bytes(body[i : i + G1_LEM]), backend, what, subgroup_check)
-            for i in range(0, len(body), G1_LEM)]
+    return _list_from_lem(body, G1_LEM, lambda raw: g1_from_lem(raw, backend, what, subgroup_check), what)
 
 
 def g2_list_from_lem(body: memoryview | bytes, backend: CurveBackend, what: str,
                      subgroup_check: bool = True) -> list[Any]:
     """Every G2 point of a section of LEM points."""
-    if len(body) % G2_LEM:
-        raise EncodingError(f"{what}: size {len(body)} is not a multiple of {G2_LEM}")
-    return [g2_from_lem(bytes(body[i : i + G2_LEM]), backend, what, subgroup_check)
-            for i in range(0, len(body), G2_LEM)]
+    return _list_from_lem(body, G2_LEM, lambda raw: g2_from_lem(raw, backend, what, subgroup_check), what)
 
 
 def g1_uncompressed(point: Any, backend: CurveBackend) -> bytes:
@@ -311,12 +311,14 @@ def _fq_from_rng(rng: ChaCha) -> int:
 
 def _py_ecc():  # noqa: ANN202
     """py_ecc's plain double-and-add: the cofactor is not below r and the point is not yet in the subgroup."""
-    import zkmargin.backends.py_ecc_backend  # noqa: F401  (restores the recursion limit py_ecc raises)
-    from py_ecc.fields import optimized_bls12_381_FQ as FQ
-    from py_ecc.fields import optimized_bls12_381_FQ2 as FQ2
-    from py_ecc.optimized_bls12_381 import multiply, normalize
+    from zkmargin.backends import py_ecc_backend  # (it restores the recursion limit py_ecc raises)
 
-    return FQ, FQ2, multiply, normalize
+    return py_ecc_backend.FQ, py_ecc_backend.FQ2, py_ecc_backend.multiply, _normalize
+
+
+def _normalize(point):  # noqa: ANN001, ANN202
+    x, y, z = point
+    return x / z, y / z
 
 
 def g1_from_rng(rng: ChaCha, backend: CurveBackend) -> Any:

@@ -156,4 +156,19 @@ def prove_zkey(
     proof_b = backend.g2_add(backend.g2_add(pk.vk.beta_g2, b2_sum), backend.g2_mul(pk.vk.delta_g2, s))
     b_g1 = backend.g1_add(backend.g1_add(pk.beta_g1, b1_sum), backend.g1_mul(pk.delta_g1, s))
     proof_c = backend.g1_msm([l_sum, h_sum, proof_a, b_g1, pk.delta_g1], [1, 1, s, r, (-r * s) % R])
-    return Proof(a=proof_a, b=proof_b, c=proof_c)
+    proof = Proof(a=proof_a, b=proof_b, c=proof_c)
+    _require_prime_order(proof, backend)
+    return proof
+
+
+def _require_prime_order(proof: Proof, backend: CurveBackend) -> None:
+    """Refuse proof points outside the prime-order subgroup: a zkey's query points are only
+    curve-checked on load, and torsion planted in them would carry witness bits out."""
+    from zkmargin.errors import MalformedKeyError, MalformedPointError
+
+    try:
+        backend.g1_from_bytes(backend.g1_to_bytes(proof.a))
+        backend.g2_from_bytes(backend.g2_to_bytes(proof.b))
+        backend.g1_from_bytes(backend.g1_to_bytes(proof.c))
+    except MalformedPointError:
+        raise MalformedKeyError("the proving key has points outside the prime-order subgroup; no proof was made") from None

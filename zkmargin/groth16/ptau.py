@@ -19,7 +19,7 @@ from typing import Any
 from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.backends.base import P
 from zkmargin.errors import CeremonyError, EncodingError
-from zkmargin.field import R, TWO_ADICITY
+from zkmargin.field import TWO_ADICITY, R
 from zkmargin.groth16.binfile import (
     FQ_BYTES,
     G1_LEM,
@@ -28,9 +28,9 @@ from zkmargin.groth16.binfile import (
     Reader,
     g1_from_lem,
     g1_list_from_lem,
+    g1_to_lem,
     g2_from_lem,
     g2_list_from_lem,
-    g1_to_lem,
     g2_to_lem,
     write_binfile,
 )
@@ -97,15 +97,17 @@ class PowersOfTau:
         n = 1 << log_n
         return self._slice(SECTION_LAGRANGE_TAU_G2, G2_LEM, n - 1, n, (1 << (self.power + 1)) - 1)
 
+    # Bulk sections are checked on the curve but not in the subgroup (1000x faster): a
+    # ptau is a public transcript, and a bad point only yields a key that fails everywhere.
     def lagrange_g1(self, sid: int, log_n: int, backend: CurveBackend | None = None) -> list[Any]:
-        """The 2^log_n Lagrange points of G1 section sid, decoded and subgroup-checked."""
+        """The 2^log_n Lagrange points of G1 section sid, decoded (on-curve checked)."""
         backend = backend or get_backend()
-        return g1_list_from_lem(self.lagrange_g1_lem(sid, log_n), backend, f"ptau section {sid}")
+        return g1_list_from_lem(self.lagrange_g1_lem(sid, log_n), backend, f"ptau section {sid}", False)
 
     def lagrange_g2(self, log_n: int, backend: CurveBackend | None = None) -> list[Any]:
-        """The 2^log_n Lagrange points of [tau]_2, decoded and subgroup-checked."""
+        """The 2^log_n Lagrange points of [tau]_2, decoded (on-curve checked)."""
         backend = backend or get_backend()
-        return g2_list_from_lem(self.lagrange_g2_lem(log_n), backend, "ptau section 13")
+        return g2_list_from_lem(self.lagrange_g2_lem(log_n), backend, "ptau section 13", False)
 
     def alpha_g1(self, backend: CurveBackend) -> Any:
         """[alpha]_1."""

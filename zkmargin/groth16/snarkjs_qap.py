@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 
 from zkmargin import field
-from zkmargin.field import R, TWO_ADICITY, root_of_unity
+from zkmargin.field import TWO_ADICITY, R, root_of_unity
 from zkmargin.groth16.ptau import ffjs_root_of_unity
 from zkmargin.groth16.r1cs_to_qap import quotient_coefficients
 

@@ -24,7 +24,6 @@ same d, and that L and H moved by the product of all contributions.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import struct
 from collections.abc import Callable, Sequence
@@ -253,17 +252,6 @@ def load_zkey(path: str | Path, backend: CurveBackend | None = None) -> ZKey:
     return zkey_from_bytes(path.read_bytes(), backend, str(path))
 
 
-def write_zkey_file(zk: ZKey, path: str | Path, backend: CurveBackend | None = None) -> None:
-    """Write atomically: a half-written file never replaces a good one."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(zkey_to_bytes(zk, backend))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 # ----- zkey new ----------------------------------------------------------------------
 def coefficient_section(compiled: CompiledR1CS) -> bytes:
     """Section 4 as snarkjs writes it: A and B terms by constraint, then the public-wire A-rows."""
@@ -311,6 +299,8 @@ def new_zkey(compiled: CompiledR1CS, ptau: PowersOfTau, backend: CurveBackend | 
             for j, coeff in column:
                 points.append(basis[j])
                 scalars.append(coeff)
+        if len(points) == 1 and scalars[0] == 1:  # most wires: one term, coefficient 1
+            return points[0]
         return msm(points, scalars)
 
     a = [combine([(tau_g1, col_a[i])], backend.g1_msm) for i in range(compiled.num_variables)]
@@ -357,7 +347,7 @@ def _circuit_hash(zk: ZKey, ptau: PowersOfTau, backend: CurveBackend, g1_section
     g1_zero, g2_zero = backend.g1_is_identity, backend.g2_is_identity
     points(g1_sections[3], g1_uncompressed, g1_zero)
     n = zk.domain_size
-    powers = g1_list_from_lem(ptau.tau_g1_lem(0, 2 * n - 1), backend, "ptau section 2")
+    powers = g1_list_from_lem(ptau.tau_g1_lem(0, 2 * n - 1), backend, "ptau section 2", subgroup_check=False)
     hasher.update(struct.pack(">I", n - 1))
     for i in range(n - 1):
         hasher.update(g1_uncompressed(backend.g1_add(powers[i + n], backend.g1_neg(powers[i])), backend))
@@ -462,6 +452,18 @@ class VerifyResult:
     cs_hash: bytes
     contributions: list[Contribution]
     contribution_hashes: list[bytes]
+
+
+def transcript_entries(contributions: Sequence[Contribution], hashes: Sequence[bytes]) -> list[dict[str, Any]]:
+    """The transcript as JSON-ready records: index, name, contribution hash, beacon parameters."""
+    entries = []
+    for i, (c, digest) in enumerate(zip(contributions, hashes)):
+        entry: dict[str, Any] = {"index": i + 1, "name": c.name, "hash": digest.hex(), "beacon": c.kind == BEACON}
+        if c.kind == BEACON:
+            entry["beacon_hash"] = c.beacon_hash.hex() if c.beacon_hash else None
+            entry["iterations_exp"] = c.num_iterations_exp
+        entries.append(entry)
+    return entries
 
 
 def _same_ratio(backend: CurveBackend, g1_s: Any, g1_sx: Any, g2_s: Any, g2_sx: Any) -> bool:
@@ -579,20 +581,28 @@ def check_zkey_matches(zk: ZKey, compiled: CompiledR1CS) -> None:
 
 
 def proving_key(zk: ZKey, compiled: CompiledR1CS, backend: CurveBackend | None = None) -> ProvingKey:
-    """A ProvingKey whose h_query holds the zkey's n odd-coset Lagrange points (see prover.prove_zkey)."""
+    """A ProvingKey whose h_query holds the zkey's n odd-coset Lagrange points (see prover.prove_zkey).
+
+    Query points are checked on the curve but not in the subgroup (that would cost more
+    than the proof); prove_zkey instead refuses to output proof points outside the
+    subgroup, so torsion planted in a key can neither leak witness bits nor go unnoticed.
+    """
     backend = backend or get_backend()
     check_zkey_matches(zk, compiled)
     if not zk.contributions:
         raise CeremonyError("the zkey has no contribution: its delta is 1 and anyone could forge proofs")
-    what = "zkey"
+
+    def g1s(sid: int, name: str) -> tuple[Any, ...]:
+        return tuple(g1_list_from_lem(zk.sections[sid], backend, f"zkey {name} section", subgroup_check=False))
+
     return ProvingKey(
         vk=verifying_key(zk, backend),
         beta_g1=zk.beta_g1,
         delta_g1=zk.delta_g1,
-        a_query=tuple(g1_list_from_lem(zk.sections[5], backend, f"{what} A section")),
-        b_g1_query=tuple(g1_list_from_lem(zk.sections[6], backend, f"{what} B1 section")),
-        b_g2_query=tuple(g2_list_from_lem(zk.sections[7], backend, f"{what} B2 section")),
-        h_query=tuple(g1_list_from_lem(zk.sections[9], backend, f"{what} H section")),
-        l_query=tuple(g1_list_from_lem(zk.sections[8], backend, f"{what} L section")),
+        a_query=g1s(5, "A"),
+        b_g1_query=g1s(6, "B1"),
+        b_g2_query=tuple(g2_list_from_lem(zk.sections[7], backend, "zkey B2 section", subgroup_check=False)),
+        h_query=g1s(9, "H"),
+        l_query=g1s(8, "L"),
         circuit_digest=compiled.digest(),
     )
