@@ -46,6 +46,11 @@ def read_zkey(path: Path, backend):  # noqa: ANN001, ANN201 - a ZKey
     return zkey_from_bytes(_read(path, "zkey"), backend, str(path))
 
 
+def _read_circuit_and_ptau(r1cs_path: Path, ptau_path: Path):  # noqa: ANN202 - (CompiledR1CS, PowersOfTau)
+    return (r1cs_from_bytes(_read(r1cs_path, "r1cs"), str(r1cs_path)),
+            read_ptau(_read(ptau_path, "ptau"), str(ptau_path)))
+
+
 def _same_file(a: Path, b: Path) -> None:
     if a.resolve() == b.resolve():
         raise CliError(f"the output {b} would replace the input; choose another file name")
@@ -65,8 +70,7 @@ def zkey() -> None:
 def zkey_new(ctx: click.Context, r1cs_path: Path, ptau_path: Path, out_path: Path, as_json: bool) -> None:
     """Initial key for CIRCUIT.r1cs from a prepared powers of tau (no contribution yet: not usable alone)."""
     backend = ctx.obj.backend
-    compiled = r1cs_from_bytes(_read(r1cs_path, "r1cs"), str(r1cs_path))
-    ptau = read_ptau(_read(ptau_path, "ptau"), str(ptau_path))
+    compiled, ptau = _read_circuit_and_ptau(r1cs_path, ptau_path)
     with step("computing the initial key") as elapsed:
         zk = new_zkey(compiled, ptau, backend)
     write_atomic(out_path, zkey_to_bytes(zk, backend))
@@ -127,8 +131,7 @@ def zkey_beacon(ctx: click.Context, in_path: Path, out_path: Path, beacon_hex: s
 def zkey_verify(ctx: click.Context, r1cs_path: Path, ptau_path: Path, zkey_path: Path, as_json: bool) -> None:
     """Recompute the initial key and check every contribution (exit 0 valid, 1 invalid, 2 malformed)."""
     backend = ctx.obj.backend
-    compiled = r1cs_from_bytes(_read(r1cs_path, "r1cs"), str(r1cs_path))
-    ptau = read_ptau(_read(ptau_path, "ptau"), str(ptau_path))
+    compiled, ptau = _read_circuit_and_ptau(r1cs_path, ptau_path)
     zk = read_zkey(zkey_path, backend)
     started = time.perf_counter()
     result = verify_zkey(compiled, ptau, zk, backend)

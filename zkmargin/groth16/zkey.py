@@ -27,6 +27,7 @@ import hashlib
 import secrets
 import struct
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -303,11 +304,16 @@ def new_zkey(compiled: CompiledR1CS, ptau: PowersOfTau, backend: CurveBackend | 
             return points[0]
         return msm(points, scalars)
 
-    a = [combine([(tau_g1, col_a[i])], backend.g1_msm) for i in range(compiled.num_variables)]
-    b1 = [combine([(tau_g1, col_b[i])], backend.g1_msm) for i in range(compiled.num_variables)]
-    b2 = [combine([(tau_g2, col_b[i])], backend.g2_msm) for i in range(compiled.num_variables)]
-    abc = [combine([(beta_tau_g1, col_a[i]), (alpha_tau_g1, col_b[i]), (tau_g1, col_c[i])], backend.g1_msm)
-           for i in range(compiled.num_variables)]
+    wires = range(compiled.num_variables)
+    # The curve library releases the GIL inside an MSM: the G2 column sums (the costliest)
+    # run on a second core while this thread does the G1 ones.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        b2_job = pool.submit(lambda: [combine([(tau_g2, col_b[i])], backend.g2_msm) for i in wires])
+        a = [combine([(tau_g1, col_a[i])], backend.g1_msm) for i in wires]
+        b1 = [combine([(tau_g1, col_b[i])], backend.g1_msm) for i in wires]
+        abc = [combine([(beta_tau_g1, col_a[i]), (alpha_tau_g1, col_b[i]), (tau_g1, col_c[i])], backend.g1_msm)
+               for i in wires]
+        b2 = b2_job.result()
     num_inputs = compiled.num_public + 1
     odd = ptau.lagrange_g1_lem(SECTION_LAGRANGE_TAU_G1, log_n + 1)
     h_section = b"".join(bytes(odd[(2 * i + 1) * G1_LEM : (2 * i + 2) * G1_LEM]) for i in range(n))
@@ -363,10 +369,15 @@ def _transcript_hasher(zk: ZKey, backend: CurveBackend) -> Any:
     return blake2b_512([zk.cs_hash, *(c.public_key_bytes(backend) for c in zk.contributions)])
 
 
-def _rescale_g1_section(body: bytes, scalar: int, backend: CurveBackend, what: str) -> bytes:
-    """Every LEM G1 point of a section times scalar."""
-    points = g1_list_from_lem(body, backend, what, subgroup_check=False)
+def _rescale_g1_section(body: bytes, scalar: int, backend: CurveBackend) -> bytes:
+    """Every LEM G1 point of a section times scalar (the cost of a contribution: one multiplication per point)."""
+    points = g1_list_from_lem(body, backend, "zkey section", subgroup_check=False)
     return b"".join(g1_to_lem(backend.g1_mul(p, scalar), backend) for p in points)
+
+
+def _random_combination(body: bytes, coefficients: list[int], subgroup_check: bool, backend: CurveBackend) -> Any:
+    """sum_i c_i P_i over the LEM points of a section."""
+    return backend.g1_msm(g1_list_from_lem(body, backend, "zkey section", subgroup_check), coefficients)
 
 
 def _apply_contribution(zk: ZKey, secret: int, g1_s: Any, backend: CurveBackend, kind: int, name: str | None,
@@ -386,8 +397,8 @@ def _apply_contribution(zk: ZKey, secret: int, g1_s: Any, backend: CurveBackend,
         contribution.beacon_hash, contribution.num_iterations_exp = beacon
     inverse = inv(secret)
     sections = dict(zk.sections)
-    sections[8] = _rescale_g1_section(zk.sections[8], inverse, backend, "zkey L section")
-    sections[9] = _rescale_g1_section(zk.sections[9], inverse, backend, "zkey H section")
+    sections[8] = _rescale_g1_section(zk.sections[8], inverse, backend)
+    sections[9] = _rescale_g1_section(zk.sections[9], inverse, backend)
     new = replace(zk, delta_g1=delta_g1, delta_g2=delta_g2, sections=sections,
                   contributions=[*zk.contributions, contribution])
     return new, contribution.contribution_hash(backend)
@@ -504,20 +515,20 @@ def _check_contributions(zk: ZKey, backend: CurveBackend) -> tuple[str | None, A
     return None, current, hashes
 
 
-def _random_combination(points: list[Any], coefficients: list[int], backend: CurveBackend) -> Any:
-    return backend.g1_msm(points, coefficients)
-
-
 def _section_same_ratio(init: bytes, final: bytes, delta_init: Any, delta_final: Any,
                         backend: CurveBackend, what: str) -> bool:
-    """Every final point equals the initial one divided by delta, checked on one random combination."""
-    before = g1_list_from_lem(init, backend, what)
-    after = g1_list_from_lem(final, backend, what)
-    if not before:
+    """Every final point equals the initial one divided by delta, checked on one random combination.
+
+    The final points are subgroup-checked one by one: torsion is invisible to the pairing.
+    The initial ones were computed here from the ptau and need no check.
+    """
+    if len(init) != len(final):
+        raise EncodingError(f"{what}: sizes differ")
+    if not init:
         return True
-    coefficients = [secrets.randbits(128) | 1 for _ in before]
-    r1 = _random_combination(before, coefficients, backend)
-    r2 = _random_combination(after, coefficients, backend)
+    coefficients = [secrets.randbits(128) | 1 for _ in range(len(init) // G1_LEM)]
+    r1 = _random_combination(init, coefficients, False, backend)
+    r2 = _random_combination(final, coefficients, True, backend)
     if backend.g1_is_identity(r1):
         return backend.g1_is_identity(r2)
     return _same_ratio(backend, r1, r2, delta_final, delta_init)
