@@ -9,7 +9,11 @@ work does not depend on who made the ptau), `zkey new`, then time
 snarkjs times are subprocess wall times (node start-up included, about 0.3 s).
 Machines differ by ~2x from one day to the next and this one is shared: read the ratios.
 
-Usage: python bench/ceremony.py [--circuits cross-n64-k8 isolated-n64-k8] [--workdir DIR]
+With --acceptance: the issue's acceptance run on the first circuit instead: contributions by
+ours, snarkjs, ours and a beacon; `zkey verify` by both tools; a proof of a random healthy
+account from the final key, checked by our verifier and by `snarkjs groth16 verify`.
+
+Usage: python bench/ceremony.py [--circuits cross-n64-k8 isolated-n64-k8] [--workdir DIR] [--acceptance]
 """
 
 from __future__ import annotations
@@ -96,16 +100,77 @@ def bench_circuit(circuit_id: str, workdir: Path, snarkjs: list[str]) -> dict:
     }
 
 
+def acceptance(circuit_id: str, workdir: Path, snarkjs: list[str]) -> dict:
+    """The acceptance run; raises SystemExit on the first failure."""
+    from zkmargin.groth16 import verify
+    from zkmargin.groth16.prover import prove_zkey
+    from zkmargin.groth16.serialization import proof_to_json, public_inputs_to_json, vk_to_json
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from cross import market
+
+    backend = get_backend("arkworks")
+    circuit = circuit_from_id(circuit_id)
+    compiled = circuit.compile()
+    log_n = domain_log_size(compiled)
+    d = workdir / circuit_id
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "circuit.r1cs").write_bytes(r1cs_to_bytes(compiled))
+    ptau_path = workdir / f"pot{log_n}.ptau"
+    if not ptau_path.exists():
+        ptau_path.write_bytes(insecure_ptau_for_tests(log_n, random.Random(log_n), backend))
+    ptau = read_ptau(ptau_path.read_bytes())
+    steps: dict[str, float] = {}
+    key, steps["new_s"] = _timed(zk_mod.new_zkey, compiled, ptau, backend)
+    (key, _), steps["ours_1_s"] = _timed(zk_mod.contribute, key, "ours-1", "acceptance", None, backend)
+    (d / "a1.zkey").write_bytes(zk_mod.zkey_to_bytes(key, backend))
+    steps["snarkjs_2_s"] = _snarkjs(snarkjs, d, "zkey", "contribute", "a1.zkey", "a2.zkey", "--name=snarkjs-2", "-e=x")
+    key = zk_mod.zkey_from_bytes((d / "a2.zkey").read_bytes(), backend)
+    (key, _), steps["ours_3_s"] = _timed(zk_mod.contribute, key, "ours-3", "acceptance", None, backend)
+    (key, _), steps["beacon_s"] = _timed(zk_mod.beacon, key, "ab" * 32, 10, "beacon", backend)
+    (d / "final.zkey").write_bytes(zk_mod.zkey_to_bytes(key, backend))
+    result, steps["ours_verify_s"] = _timed(zk_mod.verify_zkey, compiled, ptau, key, backend)
+    if not result.valid:
+        raise SystemExit(f"our zkey verify rejected the ceremony: {result.problem}")
+    steps["snarkjs_verify_s"] = _snarkjs(snarkjs, d, "zkey", "verify", "circuit.r1cs", str(ptau_path), "final.zkey")
+    pk = zk_mod.proving_key(key, compiled, backend)
+    snapshot, account = market(circuit.n_positions, circuit.n_collateral, random.Random(5))
+    witness = circuit.witness(account, snapshot, 424242)
+    public = circuit.public_inputs(snapshot, circuit.commitment(witness), 7)
+    proof, steps["prove_s"] = _timed(prove_zkey, pk, compiled, circuit.witness_assignment(public, witness), None,
+                                     backend)
+    if not verify(pk.vk, public.as_list(), proof, backend):
+        raise SystemExit("our verifier rejected the proof from the final key")
+    (d / "vk.json").write_text(json.dumps(vk_to_json(pk.vk, backend)))
+    (d / "proof.json").write_text(json.dumps(proof_to_json(proof, backend)))
+    (d / "public.json").write_text(json.dumps(public_inputs_to_json(public.as_list())))
+    steps["snarkjs_groth16_verify_s"] = _snarkjs(snarkjs, d, "groth16", "verify", "vk.json", "public.json",
+                                                 "proof.json")
+    return {"circuit_id": circuit_id, "contributions": [c.name for c in key.contributions],
+            "accepted_by": ["zkmargin zkey verify", "snarkjs zkey verify"],
+            "proof_accepted_by": ["zkmargin", "snarkjs groth16 verify"],
+            "seconds": {k: round(v, 3) for k, v in steps.items()}}
+
+
 def main() -> None:
     """Run, print the table, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--circuits", nargs="+", default=["cross-n64-k8", "isolated-n64-k8"])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/zkmargin-bench-ceremony"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "ceremony.json")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--acceptance", action="store_true", help="Run the acceptance ceremony instead of timing.")
     args = parser.parse_args()
     snarkjs = snarkjs_command()
     if snarkjs is None:
         raise SystemExit("snarkjs is needed: npm install --prefix .ci/npm snarkjs@0.7.6")
+    results = Path(__file__).parent / "results"
+    if args.acceptance:
+        report = acceptance(args.circuits[0], args.workdir, snarkjs)
+        print(json.dumps(report, indent=1))
+        out = args.out or results / "ceremony_acceptance.json"
+        out.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"written to {out}")
+        return
     rows = [bench_circuit(c, args.workdir, snarkjs) for c in args.circuits]
     print(f"{'circuit':<18}{'constraints':>12}{'domain':>8}{'op':>12}{'ours s':>10}{'snarkjs s':>11}{'ratio':>8}")
     for row in rows:
@@ -113,11 +178,12 @@ def main() -> None:
             t = row[f"{op}_s"]
             print(f"{row['circuit_id']:<18}{row['constraints']:>12}{'2^' + str(row['domain_log']):>8}{op:>12}"
                   f"{t['ours']:>10.2f}{t['snarkjs']:>11.2f}{t['ratio']:>8.2f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": platform.platform(), "processor": platform.processor(),
+    out = args.out or results / "ceremony.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": platform.platform(), "processor": platform.processor(),
                                     "note": "one run on a shared 2-core machine; compare ratios",
                                     "results": rows}, indent=1) + "\n")
-    print(f"written to {args.out}")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":
