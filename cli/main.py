@@ -92,7 +92,7 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None, as_json
 
 
 def _register() -> None:
-    from cli import account, batch, demo, export, groth16, proving, serve, venue, venue_run
+    from cli import account, batch, demo, export, groth16, proving, r1cs, serve, venue, venue_run, zkey
 
     for command in (
         account.margin,
@@ -107,6 +107,8 @@ def _register() -> None:
         groth16.groth16,
         venue.venue,
         export.export,
+        r1cs.r1cs,
+        zkey.zkey,
     ):
         cli.add_command(command)
     venue.venue.add_command(venue_run.run)

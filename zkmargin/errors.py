@@ -92,3 +92,7 @@ class RunStateError(ZkMarginError):
 
 class ClusterError(ZkMarginError):
     """The Dask scheduler cannot be reached or refuses the client."""
+
+
+class CeremonyError(ZkMarginError):
+    """A trusted-setup file that cannot serve: a ptau too small, a zkey for another circuit, a transcript that does not verify."""
