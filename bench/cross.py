@@ -75,7 +75,7 @@ def run_ours(n: int, k: int, reps: int) -> dict:
     pk = pk_from_bytes(key_bytes, backend)
     load_s = time.perf_counter() - t
     prove_ms, verify_ms, phases = [], [], []
-    for rep in range(reps + 1):  # the first proof warms up numba's cache and the allocator
+    for rep in range(reps + 1):  # the first proof warms up the twiddle and scalar caches and the allocator
         timings: dict[str, float] = {}
         t = time.perf_counter()
         proof, public = prove_account(circuit, pk, account, snapshot, 1000 + rep, 42, backend, timings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zkmargin import field
+from zkmargin import field, ntt
 from zkmargin.errors import CircuitError, UnsatisfiedError
 from zkmargin.field import MULTIPLICATIVE_GENERATOR, R, inv, root_of_unity
 from zkmargin.r1cs import CompiledR1CS
@@ -96,14 +96,10 @@ def witness_evaluations(
 def quotient_coefficients(az: list[int], bz: list[int], cz: list[int]) -> list[int]:
     """Coefficients of h = (A*B - C) / Z over the domain (length n, top entry zero).
 
-    Uses the numba kernels (zkmargin._fr_numba) when numba imports, else the
-    pure-Python reference; tests check that both give the same coefficients.
+    Runs the compiled kernel (zkmargin.ntt); tests check it against the
+    pure-Python reference below.
     """
-    try:
-        from zkmargin import _fr_numba
-    except ImportError:  # pragma: no cover - numba is a declared dependency
-        return quotient_coefficients_reference(az, bz, cz)
-    return _fr_numba.quotient_coefficients(az, bz, cz)
+    return ntt.quotient_coefficients(az, bz, cz)
 
 
 def quotient_coefficients_reference(az: list[int], bz: list[int], cz: list[int]) -> list[int]:
