@@ -1,4 +1,4 @@
-"""Builds the one C extension, zkmargin._fr_ntt; everything else is declared in pyproject.toml.
+"""Builds the one C extension, zkmargin._fr_kernels; everything else is declared in pyproject.toml.
 
 The extension is compiled when the package is installed, so no proof ever waits
 for a compiler. It is optional: without a C compiler the install still succeeds
@@ -9,6 +9,6 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("zkmargin._fr_ntt", ["zkmargin/_fr_ntt.c"], extra_compile_args=["-O3"], optional=True),
+        Extension("zkmargin._fr_kernels", ["zkmargin/_fr_kernels.c"], extra_compile_args=["-O3"], optional=True),
     ]
 )

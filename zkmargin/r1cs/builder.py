@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -136,6 +137,29 @@ class CompiledR1CS:
         # Computed once per compiled circuit: the prover checks it on every proof.
         canonical = repr((self.num_public, self.num_variables, self.a, self.b, self.c)).encode()
         return hashlib.sha256(canonical).digest()
+
+    @functools.cached_property
+    def sparse_rows(self) -> tuple[tuple[bytes, bytes, bytes, bytes], ...]:
+        """A, B and C in CSR form for the prover's compiled kernel, built once per circuit.
+
+        Per matrix: int64 row pointers (m + 1), int64 column per term, int32 index
+        per term into a table of the distinct coefficients (32 little-endian bytes
+        each; a circuit has a few hundred distinct ones against ~10^5 terms).
+        """
+        out = []
+        for matrix in (self.a, self.b, self.c):
+            table: dict[int, int] = {}
+            row_ptr, cols, ids = array("q", [0]), array("q"), array("i")
+            total = 0
+            for row in matrix:
+                for var, coeff in row:
+                    cols.append(var)
+                    ids.append(table.setdefault(coeff, len(table)))
+                total += len(row)
+                row_ptr.append(total)
+            coefficients = b"".join(c.to_bytes(32, "little") for c in table)
+            out.append((row_ptr.tobytes(), cols.tobytes(), ids.tobytes(), coefficients))
+        return tuple(out)
 
     def first_unsatisfied(self, z: Sequence[int]) -> str | None:
         """Label of the first constraint that the full assignment z breaks, or None."""

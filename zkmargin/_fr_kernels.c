@@ -1,4 +1,5 @@
-/* Radix-2 NTTs over Fr (the BLS12-381 scalar field) and the Groth16 quotient h = (A*B - C) / Z.
+/* Prover kernels over Fr (the BLS12-381 scalar field): radix-2 NTTs, the Groth16 quotient
+ * h = (A*B - C) / Z, and the evaluation of the constraint matrices at an assignment.
  *
  * Why C, compiled when the package is installed: the kernels used to be JIT-compiled
  * by numba, which cost a trader's first proof 8-9 s of compilation. Here nothing
@@ -331,14 +332,165 @@ done:
     return result;
 }
 
+/* One sparse matrix in CSR form, as built by zkmargin.r1cs (CompiledR1CS.sparse_rows). */
+typedef struct {
+    Py_buffer rows, cols, ids, table;
+    const int64_t *row_ptr, *col;
+    const int32_t *id;
+    Py_ssize_t m, terms, table_size;
+} csr_t;
+
+static int csr_check(csr_t *x, Py_ssize_t num_vars, const char *name, u64 (**table)[4]) {
+    x->m = x->rows.len / 8 - 1;
+    x->terms = x->cols.len / 8;
+    x->table_size = x->table.len / 32;
+    x->row_ptr = x->rows.buf;
+    x->col = x->cols.buf;
+    x->id = x->ids.buf;
+    if (x->rows.len % 8 || x->m < 0 || x->cols.len % 8 || x->ids.len != 4 * x->terms || x->table.len % 32
+        || x->row_ptr[0] != 0 || x->row_ptr[x->m] != x->terms) {
+        PyErr_Format(PyExc_ValueError, "matrix %s: malformed sparse rows", name);
+        return 0;
+    }
+    for (Py_ssize_t j = 0; j < x->m; j++) {
+        if (x->row_ptr[j + 1] < x->row_ptr[j]) {
+            PyErr_Format(PyExc_ValueError, "matrix %s: row pointers decrease at row %zd", name, j);
+            return 0;
+        }
+    }
+    for (Py_ssize_t t = 0; t < x->terms; t++) {
+        if (x->col[t] < 0 || x->col[t] >= num_vars || x->id[t] < 0 || x->id[t] >= x->table_size) {
+            PyErr_Format(PyExc_ValueError, "matrix %s: term %zd points outside the assignment or the table", name, t);
+            return 0;
+        }
+    }
+    *table = PyMem_RawMalloc((x->table_size + 1) * sizeof **table);
+    if (!*table) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    for (Py_ssize_t k = 0; k < x->table_size; k++) {
+        if (!load_canonical((*table)[k], (const unsigned char *)x->table.buf + 32 * k)) {
+            PyErr_Format(PyExc_ValueError, "matrix %s: coefficient %zd is not below r", name, k);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* out[j] = sum of coefficient * z over row j. mont_mul(plain coefficient, z * 2^256) is the plain
+ * product, so coefficients need no conversion; a coefficient of one is a plain addition. */
+static void csr_rows(u64 (*out)[4], const csr_t *x, u64 (*table)[4], u64 (*z_plain)[4], u64 (*z_mont)[4]) {
+    for (Py_ssize_t j = 0; j < x->m; j++) {
+        u64 acc[4] = {0, 0, 0, 0};
+        for (int64_t t = x->row_ptr[j]; t < x->row_ptr[j + 1]; t++) {
+            const u64 *k = table[x->id[t]];
+            if (k[0] == 1 && !k[1] && !k[2] && !k[3]) {
+                add_mod(acc, acc, z_plain[x->col[t]]);
+            } else {
+                u64 product[4];
+                mont_mul(product, k, z_mont[x->col[t]]);
+                add_mod(acc, acc, product);
+            }
+        }
+        memcpy(out[j], acc, sizeof acc);
+    }
+}
+
+PyDoc_STRVAR(evaluate_doc,
+    "evaluate(z, n, num_inputs, a_rows, a_cols, a_ids, a_table, b_..., c_...) -> (a, b, c, bad_row)\n\n"
+    "A, B, C on the domain of size n for assignment z (32-byte elements): row j < m holds the matrix row's\n"
+    "dot product with z; rows m .. m + num_inputs - 1 of A hold z[0 .. num_inputs - 1]; the rest are zero.\n"
+    "bad_row is the first row where A * B != C, or -1. Each matrix is CSR: int64 row pointers, int64\n"
+    "columns, int32 indices into a table of 32-byte coefficients.");
+
+static PyObject *evaluate(PyObject *self, PyObject *args) {
+    Py_buffer zbuf;
+    Py_ssize_t n, num_inputs;
+    csr_t x[3];
+    memset(x, 0, sizeof x);
+    if (!PyArg_ParseTuple(args, "y*nny*y*y*y*y*y*y*y*y*y*y*y*", &zbuf, &n, &num_inputs, &x[0].rows, &x[0].cols,
+                          &x[0].ids, &x[0].table, &x[1].rows, &x[1].cols, &x[1].ids, &x[1].table, &x[2].rows,
+                          &x[2].cols, &x[2].ids, &x[2].table))
+        return NULL;
+    static const char *names[3] = {"a", "b", "c"};
+    PyObject *result = NULL, *outs[3] = {NULL, NULL, NULL};
+    u64 (*tables[3])[4] = {NULL, NULL, NULL};
+    u64 (*z_plain)[4] = NULL, (*z_mont)[4] = NULL, (*evals)[4] = NULL;
+    Py_ssize_t num_vars = zbuf.len / 32;
+    if (zbuf.len % 32 || num_vars < num_inputs || num_inputs < 1) {
+        PyErr_SetString(PyExc_ValueError, "z must hold at least num_inputs 32-byte elements");
+        goto done;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!csr_check(&x[i], num_vars, names[i], &tables[i])) goto done;
+    }
+    Py_ssize_t m = x[0].m;
+    if (x[1].m != m || x[2].m != m || n <= 0 || (n & (n - 1)) || m + num_inputs > n) {
+        PyErr_SetString(PyExc_ValueError, "the matrices need the same row count, and rows plus inputs must fit the domain");
+        goto done;
+    }
+    z_plain = PyMem_RawMalloc(num_vars * sizeof *z_plain);
+    z_mont = PyMem_RawMalloc(num_vars * sizeof *z_mont);
+    evals = PyMem_RawMalloc(3 * n * sizeof *evals);
+    for (int i = 0; i < 3; i++) outs[i] = PyBytes_FromStringAndSize(NULL, 32 * n);
+    if (!z_plain || !z_mont || !evals || !outs[0] || !outs[1] || !outs[2]) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t bad_z = -1, bad_row = -1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < num_vars && bad_z < 0; i++) {
+        if (!load_canonical(z_plain[i], (const unsigned char *)zbuf.buf + 32 * i)) bad_z = i;
+        else mont_mul(z_mont[i], z_plain[i], R2);
+    }
+    if (bad_z < 0) {
+        memset(evals, 0, 3 * n * sizeof *evals);
+        for (int i = 0; i < 3; i++) csr_rows(evals + i * n, &x[i], tables[i], z_plain, z_mont);
+        for (Py_ssize_t j = 0; j < num_inputs; j++) memcpy(evals[m + j], z_plain[j], sizeof evals[0]);
+        for (Py_ssize_t j = 0; j < m && bad_row < 0; j++) {
+            /* a * b / 2^256 against c / 2^256: equal exactly when a * b = c. */
+            u64 ab[4], c[4];
+            mont_mul(ab, evals[j], evals[n + j]);
+            mont_mul(c, evals[2 * n + j], ONE);
+            if (memcmp(ab, c, sizeof ab)) bad_row = j;
+        }
+        for (int i = 0; i < 3; i++) {
+            unsigned char *out = (unsigned char *)PyBytes_AS_STRING(outs[i]);
+            for (Py_ssize_t j = 0; j < n; j++) store_canonical(out + 32 * j, evals[i * n + j]);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (bad_z >= 0) {
+        out_of_field("z", bad_z);
+        goto done;
+    }
+    result = Py_BuildValue("(OOOn)", outs[0], outs[1], outs[2], bad_row);
+done:
+    for (int i = 0; i < 3; i++) {
+        Py_XDECREF(outs[i]);
+        PyMem_RawFree(tables[i]);
+        PyBuffer_Release(&x[i].rows);
+        PyBuffer_Release(&x[i].cols);
+        PyBuffer_Release(&x[i].ids);
+        PyBuffer_Release(&x[i].table);
+    }
+    PyMem_RawFree(z_plain);
+    PyMem_RawFree(z_mont);
+    PyMem_RawFree(evals);
+    PyBuffer_Release(&zbuf);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"evaluate", evaluate, METH_VARARGS, evaluate_doc},
     {"transform", transform, METH_VARARGS, transform_doc},
     {"quotient", quotient, METH_VARARGS, quotient_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_fr_ntt", "NTTs and the Groth16 quotient over the BLS12-381 scalar field.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_fr_kernels", "Groth16 prover kernels over the BLS12-381 scalar field.", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__fr_ntt(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__fr_kernels(void) { return PyModule_Create(&module); }
