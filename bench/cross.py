@@ -48,7 +48,12 @@ from zkmargin.margin.models import (  # noqa: E402
 )
 
 E8 = 10**8
-PEER_DIR = Path(__file__).resolve().parents[2] / "shared" / "peers" / "snarkjs"
+# shared/ sits beside the repository (../shared), or beside the folder holding a git worktree of it.
+PEER_DIR = next(
+    (p / "shared" / "peers" / "snarkjs" for p in Path(__file__).resolve().parents[2:4]
+     if (p / "shared" / "peers" / "snarkjs").is_dir()),
+    Path(__file__).resolve().parents[2] / "shared" / "peers" / "snarkjs",
+)
 
 
 def market(n: int, k: int, rng: random.Random) -> tuple[Snapshot, Account]:
