@@ -106,3 +106,31 @@ def test_kernel_checks_its_own_arguments():
     g = MULTIPLICATIVE_GENERATOR.to_bytes(32, "little")
     with pytest.raises(ValueError, match=r"c\[1\]"):
         kernel.quotient(bytes(64), bytes(64), bytes(32) + R.to_bytes(32, "little"), one, one, one, g, g, one)
+
+
+def test_fallback_without_the_kernel_gives_the_same_results(monkeypatch):
+    # Where no C compiler was available at install, the same functions run in pure Python.
+    rng = random.Random(9)
+    n = 16
+    a = [rng.randrange(R) for _ in range(n)]
+    b = [rng.randrange(R) for _ in range(n)]
+    c = [x * y % R for x, y in zip(a, b)]
+    expected = (ntt.ntt(a, 5), ntt.intt(a, 5), ntt.quotient_coefficients(a, b, c))
+    monkeypatch.setattr(ntt, "_fr_kernels", None)
+    monkeypatch.setattr(ntt, "NATIVE", False)
+    assert (ntt.ntt(a, 5), ntt.intt(a, 5), ntt.quotient_coefficients(a, b, c)) == expected
+    assert ntt.quotient_coefficients(a, b, c) == quotient_coefficients_reference(a, b, c)
+
+
+def test_witness_evaluations_fall_back_without_the_kernel(monkeypatch):
+    from tests.groth16.circuits import compiled_cube, cube_witness
+    from zkmargin.errors import UnsatisfiedError
+    from zkmargin.groth16.r1cs_to_qap import witness_evaluations
+
+    compiled = compiled_cube()
+    z, _ = cube_witness(3)
+    expected = witness_evaluations(compiled, z)
+    monkeypatch.setattr(ntt, "NATIVE", False)
+    assert witness_evaluations(compiled, z) == expected
+    with pytest.raises(UnsatisfiedError):
+        witness_evaluations(compiled, [1, z[1] + 1, *z[2:]])
