@@ -32,7 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# --baseline runs this same script against an older clone: ZKMARGIN_BENCH_ROOT names the tree to import.
+sys.path.insert(0, os.environ.get("ZKMARGIN_BENCH_ROOT") or str(Path(__file__).resolve().parents[1]))
 
 from circuits.cross import CrossMarginCircuit, prove_account, verify_account_proof  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
@@ -87,12 +88,12 @@ def run_ours(n: int, k: int, reps: int) -> dict:
     t = time.perf_counter()
     pk = pk_from_bytes(key_bytes, backend)
     load_s = time.perf_counter() - t
-    prove_ms, verify_ms, folded_ms, phases = [], [], [], []
+    prove_ms, prove_cpu_ms, verify_ms, folded_ms, phases = [], [], [], [], []
     for rep in range(reps + 1):  # the first proof warms up the twiddle and scalar caches and the allocator
         timings: dict[str, float] = {}
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         proof, public = prove_account(circuit, pk, account, snapshot, 1000 + rep, 42, backend, timings)
-        elapsed = time.perf_counter() - t
+        elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
         t = time.perf_counter()
         ok = verify_account_proof(circuit, pk.vk, snapshot, public.commitment, 42, proof, backend)
         verified = time.perf_counter() - t
@@ -101,6 +102,7 @@ def run_ours(n: int, k: int, reps: int) -> dict:
         folded = folded_verify_seconds(pk.vk, public.as_list(), proof, backend)
         if rep:
             prove_ms.append(elapsed * 1000)
+            prove_cpu_ms.append(cpu * 1000)
             verify_ms.append(verified * 1000)
             folded_ms.append(folded * 1000)
             phases.append(timings)
@@ -115,6 +117,8 @@ def run_ours(n: int, k: int, reps: int) -> dict:
         "proving_key_mb": len(key_bytes) / 1e6,
         "key_load_s": load_s,
         "prove_ms": statistics.median(prove_ms),
+        # CPU seconds of all threads: on a shared machine, steadier than wall time for before/after.
+        "prove_cpu_ms": statistics.median(prove_cpu_ms),
         "verify_ms": statistics.median(verify_ms),
         "verify_folded_ms": statistics.median(folded_ms),
         "msm_sum_ms": msm * 1000,
@@ -138,7 +142,7 @@ def folded_verify_seconds(vk, public: list[int], proof, backend) -> float:  # no
 
 
 def run_baseline(revision: str, reps: int) -> dict:
-    """This benchmark as it was at revision (fresh clone, N = 64), run by this interpreter."""
+    """This benchmark on the library as it was at revision (fresh clone, N = 64), run by this interpreter."""
     root = Path(__file__).resolve().parents[1]
     work = Path(tempfile.mkdtemp(prefix="zkmargin-baseline-"))
     try:
@@ -148,10 +152,10 @@ def run_baseline(revision: str, reps: int) -> dict:
         commit = subprocess.run(["git", "-C", str(clone), "rev-parse", "--short", "HEAD"], check=True,
                                 capture_output=True, text=True).stdout.strip()
         out = work / "baseline.json"
-        # The clone's bench puts the clone first on sys.path, so its own zkmargin is the one imported.
-        env = {**os.environ, "PYTHONPATH": str(clone)}
-        subprocess.run([sys.executable, str(clone / "bench" / "cross.py"), "--sizes", "64", "--reps", str(reps),
-                        "--out", str(out)], cwd=clone, env=env, check=True, capture_output=True)
+        # This script, measuring the clone's library the same way as ours.
+        env = {**os.environ, "ZKMARGIN_BENCH_ROOT": str(clone)}
+        subprocess.run([sys.executable, __file__, "--sizes", "64", "--reps", str(reps), "--out", str(out)],
+                       cwd=clone, env=env, check=True, capture_output=True)
         row = json.loads(out.read_text())["ours"][0]
         row["revision"] = commit
         return row
@@ -165,11 +169,11 @@ PHASES = ("witness", "evaluate", "ntt", "msm_wall", "msm_a", "msm_b_g1", "msm_b_
 def print_phases(rows: list[dict], label: str) -> None:
     """One line per row: prove, its phases (ms, median) and the verify figures."""
     print(f"\n{label}: phases of one proof, ms (msm_* are per-thread times; two run at a time, msm_wall is the wall)")
-    print(f"{'':>14} {'prove':>7} " + " ".join(f"{p:>9}" for p in PHASES) + f" {'verify':>7} {'folded':>7}")
+    print(f"{'':>14} {'prove':>7} {'cpu':>7} " + " ".join(f"{p:>9}" for p in PHASES) + f" {'verify':>7} {'folded':>7}")
     for r in rows:
         name = r.get("revision") or f"N={r['n_positions']}"
         phases = r["phases_ms"]
-        print(f"{name:>14} {r['prove_ms']:>7.1f} " + " ".join(f"{phases.get(p, float('nan')):>9.1f}" for p in PHASES)
+        print(f"{name:>14} {r['prove_ms']:>7.1f} {r.get('prove_cpu_ms', float('nan')):>7.1f} " + " ".join(f"{phases.get(p, float('nan')):>9.1f}" for p in PHASES)
               + f" {r['verify_ms']:>7.2f} {r.get('verify_folded_ms', float('nan')):>7.2f}")
 
 
