@@ -14,7 +14,7 @@ from zkmargin.field import MULTIPLICATIVE_GENERATOR, R, inv, root_of_unity
 try:
     from zkmargin import _fr_kernels
 except ImportError:  # built at install time; missing only where no C compiler was available
-    _fr_kernels = None
+    _fr_kernels = None  # type: ignore[assignment]
 
 kernel = _fr_kernels
 """The compiled module (zkmargin._fr_kernels), or None."""
