@@ -1,11 +1,18 @@
-"""Cross-margin statement: constraints and setup / prove / verify for N = 16, 64, 256 (K = 8).
+"""Cross-margin statement: constraints and setup / prove / verify for N = 16, 64, 256, 1016 (K = 8).
 
-With --peer, also runs the circom + snarkjs harness of ../shared/peers/snarkjs for
-N = 64 on bls12381 in the same run (copied to a temporary directory, toolchain
-under $PEER, default /tmp/peer) and reports our figures as ratios to its
-in-process prove and verify times. Prints a table and writes JSON.
+Prints the prover's phases per size and the fit exponent of prove time against N.
+With --baseline REV, also runs this benchmark as it was at git revision REV (a
+fresh clone, N = 64, same interpreter) so the phase tables before and after come
+from one run. With --peer, also runs the circom + snarkjs harness of
+../shared/peers/snarkjs for N = 64 on bls12381 in the same run (copied to a
+temporary directory, toolchain under $PEER, default /tmp/peer) and reports our
+figures as ratios to its in-process prove and verify times. Verify is measured
+plain (public inputs built from the snapshot, every input multiplied) and with
+the snapshot's inputs folded beforehand (fixed_inputs_sum: the service's path).
+Prints tables and writes JSON.
 
-Usage: python bench/cross.py [--sizes 16,64,256] [--reps 3] [--peer] [--out bench/results/cross.json]
+Usage: python bench/cross.py [--sizes 16,64,256,1016] [--reps 3] [--baseline REV] [--peer]
+                             [--out bench/results/cross.json]
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import platform
 import random
@@ -24,7 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# --baseline runs this same script against an older clone: ZKMARGIN_BENCH_ROOT names the tree to import.
+sys.path.insert(0, os.environ.get("ZKMARGIN_BENCH_ROOT") or str(Path(__file__).resolve().parents[1]))
 
 from circuits.proving import prove_account, verify_account_proof  # noqa: E402
 from circuits.registry import circuit_from_id  # noqa: E402
@@ -41,7 +50,12 @@ from zkmargin.margin.models import (  # noqa: E402
 )
 
 E8 = 10**8
-PEER_DIR = Path(__file__).resolve().parents[2] / "shared" / "peers" / "snarkjs"
+# shared/ sits beside the repository (../shared), or beside the folder holding a git worktree of it.
+PEER_DIR = next(
+    (p / "shared" / "peers" / "snarkjs" for p in Path(__file__).resolve().parents[2:4]
+     if (p / "shared" / "peers" / "snarkjs").is_dir()),
+    Path(__file__).resolve().parents[2] / "shared" / "peers" / "snarkjs",
+)
 
 
 def market(n: int, k: int, rng: random.Random) -> tuple[Snapshot, Account]:
@@ -75,20 +89,23 @@ def run_ours(n: int, k: int, reps: int) -> dict:
     t = time.perf_counter()
     pk = pk_from_bytes(key_bytes, backend)
     load_s = time.perf_counter() - t
-    prove_ms, verify_ms, phases = [], [], []
-    for rep in range(reps + 1):  # the first proof warms up numba's cache and the allocator
+    prove_ms, prove_cpu_ms, verify_ms, folded_ms, phases = [], [], [], [], []
+    for rep in range(reps + 1):  # the first proof warms up the twiddle and scalar caches and the allocator
         timings: dict[str, float] = {}
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         proof, public = prove_account(circuit, pk, account, snapshot, 1000 + rep, 42, backend, timings)
-        elapsed = time.perf_counter() - t
+        elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
         t = time.perf_counter()
         ok = verify_account_proof(circuit, pk.vk, snapshot, public.commitment, 42, proof, backend)
         verified = time.perf_counter() - t
         if not ok:
             raise SystemExit(f"cross N={n}: proof did not verify")
+        folded = folded_verify_seconds(pk.vk, public.as_list(), proof, backend)
         if rep:
             prove_ms.append(elapsed * 1000)
+            prove_cpu_ms.append(cpu * 1000)
             verify_ms.append(verified * 1000)
+            folded_ms.append(folded * 1000)
             phases.append(timings)
     msm = statistics.median(sum(v for key, v in p.items() if key.startswith("msm_") and key != "msm_wall") for p in phases)
     return {
@@ -101,10 +118,74 @@ def run_ours(n: int, k: int, reps: int) -> dict:
         "proving_key_mb": len(key_bytes) / 1e6,
         "key_load_s": load_s,
         "prove_ms": statistics.median(prove_ms),
+        # CPU seconds of all threads: on a shared machine, steadier than wall time for before/after.
+        "prove_cpu_ms": statistics.median(prove_cpu_ms),
         "verify_ms": statistics.median(verify_ms),
+        "verify_folded_ms": statistics.median(folded_ms),
         "msm_sum_ms": msm * 1000,
         "phases_ms": {key: round(statistics.median(p[key] for p in phases) * 1000, 1) for key in phases[0]},
     }
+
+
+def folded_verify_seconds(vk, public: list[int], proof, backend) -> float:  # noqa: ANN001
+    """One verification with the snapshot's inputs folded beforehand (only commitment and context per proof)."""
+    try:
+        from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
+    except ImportError:  # a baseline revision without folding
+        return float("nan")
+    fixed = fixed_inputs_sum(vk, 2, public[2:], backend)
+    t = time.perf_counter()
+    ok = verify_with_fixed_inputs(vk, public[:2], fixed, proof, backend)
+    elapsed = time.perf_counter() - t
+    if not ok:
+        raise SystemExit("folded verification failed")
+    return elapsed
+
+
+def run_baseline(revision: str, reps: int) -> dict:
+    """This benchmark on the library as it was at revision (fresh clone, N = 64), run by this interpreter."""
+    root = Path(__file__).resolve().parents[1]
+    work = Path(tempfile.mkdtemp(prefix="zkmargin-baseline-"))
+    try:
+        clone = work / "clone"
+        subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+        subprocess.run(["git", "-C", str(clone), "checkout", "-q", revision], check=True)
+        commit = subprocess.run(["git", "-C", str(clone), "rev-parse", "--short", "HEAD"], check=True,
+                                capture_output=True, text=True).stdout.strip()
+        out = work / "baseline.json"
+        # This script, measuring the clone's library the same way as ours.
+        env = {**os.environ, "ZKMARGIN_BENCH_ROOT": str(clone)}
+        subprocess.run([sys.executable, __file__, "--sizes", "64", "--reps", str(reps), "--out", str(out)],
+                       cwd=clone, env=env, check=True, capture_output=True)
+        row = json.loads(out.read_text())["ours"][0]
+        row["revision"] = commit
+        return row
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+PHASES = ("witness", "evaluate", "ntt", "msm_wall", "msm_a", "msm_b_g1", "msm_b_g2", "msm_l", "msm_h", "combine")
+
+
+def print_phases(rows: list[dict], label: str) -> None:
+    """One line per row: prove, its phases (ms, median) and the verify figures."""
+    print(f"\n{label}: phases of one proof, ms (msm_* are per-thread times; two run at a time, msm_wall is the wall)")
+    print(f"{'':>14} {'prove':>7} {'cpu':>7} " + " ".join(f"{p:>9}" for p in PHASES) + f" {'verify':>7} {'folded':>7}")
+    for r in rows:
+        name = r.get("revision") or f"N={r['n_positions']}"
+        phases = r["phases_ms"]
+        print(f"{name:>14} {r['prove_ms']:>7.1f} {r.get('prove_cpu_ms', float('nan')):>7.1f} " + " ".join(f"{phases.get(p, float('nan')):>9.1f}" for p in PHASES)
+              + f" {r['verify_ms']:>7.2f} {r.get('verify_folded_ms', float('nan')):>7.2f}")
+
+
+def fit_exponent(rows: list[dict]) -> float | None:
+    """Least-squares slope of log(prove_ms) against log(N)."""
+    if len(rows) < 2:
+        return None
+    xs = [math.log(r["n_positions"]) for r in rows]
+    ys = [math.log(r["prove_ms"]) for r in rows]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
 
 
 def run_peer(n: int, reps: int) -> dict:
@@ -138,10 +219,11 @@ def run_peer(n: int, reps: int) -> dict:
 def main() -> None:
     """Run, print, write."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="16,64,256")
+    parser.add_argument("--sizes", default="16,64,256,1016")
     parser.add_argument("--collateral", type=int, default=8)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--peer", action="store_true", help="also run the snarkjs peer for N = 64")
+    parser.add_argument("--baseline", metavar="REV", help="also run this benchmark at git revision REV (N = 64)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "cross.json")
     args = parser.parse_args()
     rows = [run_ours(int(n), args.collateral, args.reps) for n in args.sizes.split(",")]
@@ -151,7 +233,16 @@ def main() -> None:
         print(f"{r['n_positions']:>4} {r['n_collateral']:>3} {r['constraints']:>11} {r['public_inputs']:>6} "
               f"{r['setup_s']:>8.2f} {r['proving_key_mb']:>6.1f} {r['prove_ms']:>9.1f} {r['msm_sum_ms']:>7.1f} "
               f"{r['verify_ms']:>9.2f}")
-    result = {"machine": platform.platform(), "cpus": os.cpu_count(), "ours": rows}
+    print_phases(rows, "this revision")
+    exponent = fit_exponent(rows)
+    if exponent is not None:
+        print(f"prove time ~ N^{exponent:.2f} over N = {args.sizes} (least squares on log-log)")
+    result = {"machine": platform.platform(), "cpus": os.cpu_count(), "ours": rows, "prove_fit_exponent_in_n": exponent}
+    if args.baseline:
+        baseline = run_baseline(args.baseline, args.reps)
+        result["baseline"] = baseline
+        ours = next((r for r in rows if r["n_positions"] == 64), None)
+        print_phases([baseline] + ([ours] if ours else []), f"before ({baseline['revision']}) and after, N = 64")
     if args.peer:
         peer = run_peer(64, args.reps)
         ours = next(r for r in rows if r["n_positions"] == 64)
@@ -159,11 +250,18 @@ def main() -> None:
         result["ratios_n64"] = {
             "prove_ours_over_snarkjs": ours["prove_ms"] / peer["prove_ms"],
             "verify_ours_over_snarkjs": ours["verify_ms"] / peer["verify_ms"],
+            "verify_folded_ours_over_snarkjs": ours["verify_folded_ms"] / peer["verify_ms"],
         }
+        if "baseline" in result:
+            result["ratios_n64"]["baseline_prove_over_snarkjs"] = result["baseline"]["prove_ms"] / peer["prove_ms"]
         print(f"\nsnarkjs 0.7.6 peer, N = 64 (K = 1 collateral, {peer['constraints']} constraints), same run, in-process:")
         print(f"  prove {peer['prove_ms']:.1f} ms, verify {peer['verify_ms']:.1f} ms, setup {peer['setup_s']:.1f} s")
         print(f"  ours / snarkjs: prove {result['ratios_n64']['prove_ours_over_snarkjs']:.2f}x, "
-              f"verify {result['ratios_n64']['verify_ours_over_snarkjs']:.2f}x (below 1 = faster)")
+              f"verify {result['ratios_n64']['verify_ours_over_snarkjs']:.2f}x, folded verify "
+              f"{ours['verify_folded_ms']:.2f} ms (below 1 = faster)")
+        if "baseline" in result:
+            print(f"  before ({result['baseline']['revision']}) / snarkjs: prove "
+                  f"{result['ratios_n64']['baseline_prove_over_snarkjs']:.2f}x")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     print(f"wrote {args.out}")

@@ -165,24 +165,13 @@ WRONG_CIRCUIT_HINT = ("a proof made for another model or capacity is INVALID too
                       "opening and in `zkmargin prove --json` output")
 
 
-def kernels_compiled() -> bool | None:
-    """Whether numba's on-disk cache already holds the NTT kernels (None when that cannot be told)."""
-    try:
-        from zkmargin import _fr_numba
-
-        # Kernels inlined into others are never cached on their own; the rest each have an index file.
-        kernels = [f for f in vars(_fr_numba).values()
-                   if hasattr(f, "py_func") and f.targetoptions.get("inline") != "always"]
-        paths = [Path(f._cache._cache_file._index_path) for f in kernels]
-    except Exception:  # noqa: BLE001 - only a hint: any change in how kernels are built just drops it
-        return None
-    return all(p.exists() for p in paths) if paths else None
-
-
 def proving_message(circuit_id: str) -> str:
-    """What the prove step says on stderr; names the one-off kernel compilation when it will happen."""
-    if kernels_compiled() is False:
-        return f"proving {circuit_id} (compiling the NTT kernels once: first run only)"
+    """What the prove step says on stderr; warns when the NTTs run without the compiled kernel."""
+    from zkmargin import ntt
+
+    if not ntt.NATIVE:
+        return (f"proving {circuit_id} (no compiled NTT kernel in this install: pure-Python NTTs, several times "
+                f"slower; reinstall where a C compiler is available)")
     return f"proving {circuit_id}"
 
 

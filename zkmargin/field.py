@@ -95,7 +95,7 @@ def intt(evaluations: list[int]) -> list[int]:
 def galois_field():  # noqa: ANN201 - a galois FieldArray subclass
     """Fr as a galois field (built lazily: verify=False skips factoring r - 1, which takes a minute).
 
-    The library's hot paths use Python ints and numba; galois is the independent
+    The library's hot paths use Python ints and a C kernel; galois is the independent
     reference the tests check them against.
     """
     import galois

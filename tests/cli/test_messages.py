@@ -177,24 +177,11 @@ def test_demo_workdir_triple_verifies_with_snarkjs(demo_run):
 
 
 # ----- long first steps announce themselves on stderr -------------------------------------------------------
-def _fake_kernel_module(index: Path):
-    from types import SimpleNamespace
+def test_prove_says_when_the_ntts_run_without_the_compiled_kernel(monkeypatch):
+    from cli.proving import proving_message
+    from zkmargin import ntt
 
-    cache = SimpleNamespace(_cache_file=SimpleNamespace(_index_path=str(index)))
-    kernel = SimpleNamespace(py_func=None, targetoptions={}, _cache=cache)
-    inlined = SimpleNamespace(py_func=None, targetoptions={"inline": "always"}, _cache=None)
-    return SimpleNamespace(kernel=kernel, inlined=inlined)
-
-
-def test_prove_says_when_it_compiles_the_ntt_kernels(monkeypatch, tmp_path):
-    import zkmargin
-    from cli.proving import kernels_compiled, proving_message
-
-    monkeypatch.setattr(zkmargin, "_fr_numba", _fake_kernel_module(tmp_path / "missing.nbi"), raising=False)
-    assert kernels_compiled() is False
-    assert "compiling the NTT kernels once" in proving_message("cross-n64-k8")
-    (tmp_path / "missing.nbi").write_text("")
-    assert kernels_compiled() is True
+    monkeypatch.setattr(ntt, "NATIVE", False)
+    assert "no compiled NTT kernel" in proving_message("cross-n64-k8")
+    monkeypatch.setattr(ntt, "NATIVE", True)
     assert proving_message("cross-n64-k8") == "proving cross-n64-k8"
-    monkeypatch.setattr(zkmargin, "_fr_numba", object(), raising=False)  # built some other way: no claim made
-    assert kernels_compiled() is None and proving_message("x") == "proving x"

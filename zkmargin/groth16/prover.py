@@ -54,6 +54,7 @@ def prove(
     if any(not 0 <= v < R for v in z):
         raise CircuitError("assignment values must lie in [0, r)")
     clock.lap("digest")
+    # Checks every constraint (UnsatisfiedError names the broken one) before any MSM starts.
     az, bz, cz = witness_evaluations(compiled, z)
     if len(az) != pk.domain_size:
         raise CircuitError("proving key domain does not match the circuit")
@@ -63,8 +64,8 @@ def prove(
     s = rng.randrange(R)
     vk = pk.vk
     num_inputs = compiled.num_public + 1
-    # The curve library releases the GIL inside an MSM and the NTT kernels do too:
-    # the MSMs that do not need h run on a second core while h is computed.
+    # The curve library releases the GIL inside an MSM and the NTT kernel does too:
+    # the MSMs that do not need h run on two threads while this one computes h.
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = {
             "msm_b_g2": pool.submit(_timed, backend.g2_msm, *_sparse(pk.b_g2_query, z)),
@@ -72,6 +73,7 @@ def prove(
             "msm_b_g1": pool.submit(_timed, backend.g1_msm, *_sparse(pk.b_g1_query, z)),
             "msm_l": pool.submit(_timed, backend.g1_msm, *_sparse(pk.l_query, z[num_inputs:])),
         }
+        # h in the monomial basis of pk.h_query (a key with another H basis computes its h here).
         h = quotient_coefficients(az, bz, cz)
         clock.lap("ntt")
         half = len(pk.h_query) // 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zkmargin import field
+from zkmargin import field, ntt
 from zkmargin.errors import CircuitError, UnsatisfiedError
 from zkmargin.field import MULTIPLICATIVE_GENERATOR, R, inv, root_of_unity
 from zkmargin.r1cs import CompiledR1CS
@@ -79,6 +79,22 @@ def witness_evaluations(
 ) -> tuple[list[int], list[int], list[int]]:
     """A(x), B(x), C(x) on the domain for assignment z; raises UnsatisfiedError naming a broken row."""
     n = 1 << domain_log_size(compiled)
+    if not ntt.NATIVE:
+        return witness_evaluations_reference(compiled, z)
+    if len(z) != compiled.num_variables:
+        raise CircuitError(f"assignment must have {compiled.num_variables} entries, got {len(z)}")
+    rows = [part for matrix in compiled.sparse_rows for part in matrix]
+    az, bz, cz, bad_row = ntt.kernel.evaluate(ntt.to_bytes(z), n, compiled.num_public + 1, *rows)
+    if bad_row >= 0:
+        raise UnsatisfiedError(compiled.labels[bad_row])
+    return ntt.from_bytes(az), ntt.from_bytes(bz), ntt.from_bytes(cz)
+
+
+def witness_evaluations_reference(
+    compiled: CompiledR1CS, z: Sequence[int]
+) -> tuple[list[int], list[int], list[int]]:
+    """Pure-Python witness_evaluations, row by row (the kernel's fallback and its test oracle)."""
+    n = 1 << domain_log_size(compiled)
     m = compiled.num_constraints
     az, bz, cz = [0] * n, [0] * n, [0] * n
     for j in range(m):
@@ -96,14 +112,10 @@ def witness_evaluations(
 def quotient_coefficients(az: list[int], bz: list[int], cz: list[int]) -> list[int]:
     """Coefficients of h = (A*B - C) / Z over the domain (length n, top entry zero).
 
-    Uses the numba kernels (zkmargin._fr_numba) when numba imports, else the
-    pure-Python reference; tests check that both give the same coefficients.
+    Runs the compiled kernel (zkmargin.ntt); tests check it against the
+    pure-Python reference below.
     """
-    try:
-        from zkmargin import _fr_numba
-    except ImportError:  # pragma: no cover - numba is a declared dependency
-        return quotient_coefficients_reference(az, bz, cz)
-    return _fr_numba.quotient_coefficients(az, bz, cz)
+    return ntt.quotient_coefficients(az, bz, cz)
 
 
 def quotient_coefficients_reference(az: list[int], bz: list[int], cz: list[int]) -> list[int]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,15 @@ class LinearCombination:
     # Arithmetic below keeps terms canonical (no zero coefficients) so that
     # "does this variable appear in a constraint" is a dictionary lookup.
     def _combine(self, other: Operand, sign: int) -> LinearCombination:
+        if self.terms is None:
+            # Prove mode (values only): the prover's hot path, no term bookkeeping.
+            if isinstance(other, int):
+                return LinearCombination(None, None if self.value is None else (self.value + sign * other) % R)
+            if other.terms is None:
+                value = None
+                if self.value is not None and other.value is not None:
+                    value = (self.value + sign * other.value) % R
+                return LinearCombination(None, value)
         if isinstance(other, int):
             other = _constant(other, self.terms is not None, self.value is not None)
         if self.terms is None or other.terms is None:
@@ -74,6 +84,8 @@ class LinearCombination:
         return self * -1
 
     def __mul__(self, scalar: int) -> LinearCombination:
+        if self.terms is None and type(scalar) is int:  # prove mode's hot path
+            return LinearCombination(None, None if self.value is None else self.value * scalar % R)
         if not isinstance(scalar, int):
             raise TypeError("a linear combination can only be scaled by a constant; use cs.mul")
         scalar %= R
@@ -137,6 +149,29 @@ class CompiledR1CS:
         canonical = repr((self.num_public, self.num_variables, self.a, self.b, self.c)).encode()
         return hashlib.sha256(canonical).digest()
 
+    @functools.cached_property
+    def sparse_rows(self) -> tuple[tuple[bytes, bytes, bytes, bytes], ...]:
+        """A, B and C in CSR form for the prover's compiled kernel, built once per circuit.
+
+        Per matrix: int64 row pointers (m + 1), int64 column per term, int32 index
+        per term into a table of the distinct coefficients (32 little-endian bytes
+        each; a circuit has a few hundred distinct ones against ~10^5 terms).
+        """
+        out = []
+        for matrix in (self.a, self.b, self.c):
+            table: dict[int, int] = {}
+            row_ptr, cols, ids = array("q", [0]), array("q"), array("i")
+            total = 0
+            for row in matrix:
+                for var, coeff in row:
+                    cols.append(var)
+                    ids.append(table.setdefault(coeff, len(table)))
+                total += len(row)
+                row_ptr.append(total)
+            coefficients = b"".join(c.to_bytes(32, "little") for c in table)
+            out.append((row_ptr.tobytes(), cols.tobytes(), ids.tobytes(), coefficients))
+        return tuple(out)
+
     def first_unsatisfied(self, z: Sequence[int]) -> str | None:
         """Label of the first constraint that the full assignment z breaks, or None."""
         for i in range(self.num_constraints):
@@ -175,12 +210,15 @@ class ConstraintSystem:
             if value is None:
                 raise CircuitError(f"{self._label(name)}: no value assigned")
             value %= R
+        else:
+            value = None
         index = len(self._values)
-        self._values.append(value if self.has_values else None)
+        self._values.append(value)
         self._is_public.append(public)
+        if not self.records_constraints:
+            return LinearCombination(None, value)  # prove mode: names and terms serve only setup and checks
         self._names.append(self._label(name))
-        terms = {index: 1} if self.records_constraints else None
-        return LinearCombination(terms, value if self.has_values else None)
+        return LinearCombination({index: 1}, value)
 
     def public_input(self, name: str, value: int | None = None) -> LinearCombination:
         """Allocate a public input (an instance variable the verifier supplies)."""
@@ -226,6 +264,9 @@ class ConstraintSystem:
 
     def mul(self, a: LinearCombination, b: LinearCombination, label: str = "mul") -> LinearCombination:
         """Return a new variable z with the constraint a * b = z (1 constraint)."""
+        if not self.records_constraints:
+            self._num_constraints += 1
+            return self._new_variable(label, a.value * b.value % R, public=False)  # type: ignore[operator]
         # No constant folding: in prove mode terms are absent, so folding in setup
         # mode only would give the two modes different variable layouts.
         product = self.alloc(label, (lambda: a.value * b.value % R) if self.has_values else None)  # type: ignore[operator]
@@ -234,10 +275,16 @@ class ConstraintSystem:
 
     def assert_equal(self, a: LinearCombination, b: LinearCombination | int, label: str) -> None:
         """Enforce a == b (1 constraint)."""
+        if not self.records_constraints:
+            self._num_constraints += 1
+            return
         self.enforce(a - b, self.one, self.constant(0), label)
 
     def assert_bool(self, a: LinearCombination, label: str) -> None:
         """Enforce a in {0, 1} via a * (a - 1) = 0 (1 constraint)."""
+        if not self.records_constraints:
+            self._num_constraints += 1
+            return
         self.enforce(a, a - 1, self.constant(0), label)
 
     def to_bits(self, a: LinearCombination, n_bits: int, label: str = "bits") -> list[LinearCombination]:
@@ -248,6 +295,11 @@ class ConstraintSystem:
         """
         if not 1 <= n_bits <= 253:
             raise CircuitError(f"{self._label(label)}: to_bits needs 1 <= n_bits <= 253, got {n_bits}")
+        if not self.records_constraints:
+            # Prove mode: the same variables and count as below, without building the constraints.
+            self._num_constraints += n_bits + 1
+            value = a.value
+            return [self._new_variable(label, (value >> i) & 1, public=False) for i in range(n_bits)]  # type: ignore[operator]
         bits: list[LinearCombination] = []
         for i in range(n_bits):
             hint = (lambda i=i: (a.value >> i) & 1) if self.has_values else None  # type: ignore[operator]

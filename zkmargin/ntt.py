@@ -1,0 +1,95 @@
+"""NTTs over Fr on the compiled kernel (zkmargin._fr_kernels), with the pure-Python reference as fallback.
+
+Values cross into C as one bytes buffer (32 little-endian bytes per element),
+so a transform costs two conversions of the list and no per-element calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zkmargin import field
+from zkmargin.field import MULTIPLICATIVE_GENERATOR, R, inv, root_of_unity
+
+try:
+    from zkmargin import _fr_kernels
+except ImportError:  # built at install time; missing only where no C compiler was available
+    _fr_kernels = None  # type: ignore[assignment]
+
+kernel = _fr_kernels
+"""The compiled module (zkmargin._fr_kernels), or None."""
+NATIVE = _fr_kernels is not None
+"""True when the compiled kernel is installed (the fallback is the pure-Python reference)."""
+
+
+def to_bytes(values: Sequence[int]) -> bytes:
+    """Elements of [0, r) as the kernel's buffer: 32 little-endian bytes each."""
+    try:
+        return b"".join(v.to_bytes(32, "little") for v in values)
+    except OverflowError:
+        raise ValueError("NTT inputs must lie in [0, r)") from None
+
+
+def from_bytes(raw: bytes) -> list[int]:
+    """The kernel's buffer back to ints."""
+    return [int.from_bytes(raw[i : i + 32], "little") for i in range(0, len(raw), 32)]
+
+
+def _element(value: int) -> bytes:
+    return (value % R).to_bytes(32, "little")
+
+
+def _check_length(n: int) -> int:
+    if n == 0 or n & (n - 1):
+        raise ValueError(f"NTT length must be a power of two, got {n}")
+    return n.bit_length() - 1
+
+
+def ntt(coefficients: Sequence[int], shift: int = 1) -> list[int]:
+    """Evaluate the polynomial at shift * omega^i for i < n (n = len, a power of two; values in [0, r))."""
+    log_n = _check_length(len(coefficients))
+    if _fr_kernels is None:
+        powers = _powers(shift, len(coefficients))
+        return field.ntt([c * p % R for c, p in zip(coefficients, powers)])
+    omega = root_of_unity(log_n)
+    raw = _fr_kernels.transform(to_bytes(coefficients), _element(omega), _element(shift), _element(1), _element(1))
+    return from_bytes(raw)
+
+
+def intt(values: Sequence[int], shift: int = 1) -> list[int]:
+    """Coefficients of the polynomial of degree < n taking values[i] at shift * omega^i."""
+    n = len(values)
+    log_n = _check_length(n)
+    if _fr_kernels is None:
+        return [c * p % R for c, p in zip(field.intt(list(values)), _powers(inv(shift), n))]
+    omega_inv = inv(root_of_unity(log_n))
+    raw = _fr_kernels.transform(to_bytes(values), _element(omega_inv), _element(1), _element(inv(n)), _element(inv(shift)))
+    return from_bytes(raw)
+
+
+def quotient_coefficients(az: Sequence[int], bz: Sequence[int], cz: Sequence[int]) -> list[int]:
+    """Coefficients of h = (A*B - C) / Z from A, B, C on the domain (n of them, the top one zero).
+
+    Seven NTTs: interpolate A, B, C, evaluate them on the coset g*H where
+    Z = x^n - 1 is the non-zero constant g^n - 1, divide there, interpolate back.
+    """
+    n = len(az)
+    log_n = _check_length(n)
+    if len(bz) != n or len(cz) != n:
+        raise ValueError("A, B and C must be given on the same domain")
+    g = MULTIPLICATIVE_GENERATOR
+    omega = root_of_unity(log_n)
+    z_inv = inv((pow(g, n, R) - 1) % R)
+    if _fr_kernels is None:
+        a, b, c = (ntt(intt(evals), g) for evals in (az, bz, cz))
+        return intt([(x * y - w) * z_inv % R for x, y, w in zip(a, b, c)], g)
+    constants = (omega, inv(omega), inv(n), g, inv(g), z_inv)
+    raw = _fr_kernels.quotient(to_bytes(az), to_bytes(bz), to_bytes(cz), *(_element(k) for k in constants))
+    return from_bytes(raw)
+
+
+def _powers(base: int, n: int) -> list[int]:
+    out = [1] * n
+    for i in range(1, n):
+        out[i] = out[i - 1] * base % R
+    return out
