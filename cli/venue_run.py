@@ -203,7 +203,10 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
         bundles = BundleStore(out_dir / "bundles")
         bundles.remove_stale_temporaries()
         healthy = [(position, a) for position, a in enumerate(plan.accounts) if a.healthy]
-        pending = [(position, a) for position, a in healthy if not bundles.is_whole(a.account_id, a.commitment, tree.root)]
+        pending = [(position, a) for position, a in healthy
+                   if not bundles.is_whole(a.account_id, a.commitment, tree.root,
+                                           _bundle_without_proof(a, position, tree, snapshot, circuit.circuit_id,
+                                                                 vk_digest, context, signing_key))]
         if len(pending) < len(healthy):
             note(f"{len(healthy) - len(pending)} bundles already whole on disk: not proved again")
         t = time.perf_counter()
@@ -317,6 +320,14 @@ def _bundle(account: PlannedAccount, position: int, proof_json: dict, tree: Merk
         "merkle_path": merkle_path_to_json(path),
         "proof": proof_json,
     }
+
+
+def _bundle_without_proof(account: PlannedAccount, position: int, tree: MerkleTree, snapshot: Snapshot,
+                          circuit_id: str, vk_digest: str, context: int, signing_key: Any) -> dict:
+    """The bundle this plan makes for account, less its proof (Ed25519 signs deterministically)."""
+    bundle = _bundle(account, position, {}, tree, snapshot, circuit_id, vk_digest, context, signing_key)
+    del bundle["proof"]
+    return bundle
 
 
 def _write_batch_file(out_dir: Path, bundles: BundleStore, plan: Plan, snapshot: Snapshot) -> None:
