@@ -171,8 +171,10 @@ def check(snapshot_path: Path, public_key_path: Path, attestation_path: Path | N
             if path_path is not None:
                 path = parse_merkle_path(read_json(path_path, "path"))
                 check_membership(signed, path, public_key, digest)
-                result["account_id"] = path.account_id
-                text += f"\nOK: account {path.account_id!r} is a leaf under it"
+                # The tree's leaves are commitments: the path's account_id is the holder's label, never signed.
+                result.update({"leaf": str(path.leaf), "index": path.index, "unsigned_account_id": path.account_id})
+                text += (f"\nOK: commitment {path.leaf} is leaf {path.index} under it (the path names account "
+                         f"{path.account_id!r}; the root does not sign account names)")
     except MalformedAttestationError:
         raise
     except AttestationError as exc:

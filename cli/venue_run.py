@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from circuits.proving import parse_field_element, prove_account
+from circuits.proving import PER_PROOF_INPUTS, parse_field_element, prove_account
 from circuits.registry import circuit_from_id
 from cli.account import OPENING_FORMAT, circuit_option, model_report
 from cli.keystore import KeyStore, digest_option, parse_digest
@@ -29,8 +29,9 @@ from cli.output import EXIT_ERROR, CliError, emit, json_option, note
 from cli.venue import _load_key
 from zkmargin.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
 from zkmargin.errors import RunStateError, ZkMarginError
-from zkmargin.groth16.batch import BatchResult, ItemResult
-from zkmargin.groth16.serialization import proof_to_json, vk_to_json
+from zkmargin.groth16.batch import BatchItem, BatchResult, ItemResult, verify_batch
+from zkmargin.groth16.serialization import proof_from_json, proof_to_json, vk_to_json
+from zkmargin.groth16.verifier import fixed_inputs_sum
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import Snapshot, load_snapshot, parse_account
 from zkmargin.merkle_tree import MerklePath, MerkleTree, check_depth, merkle_path_to_json
@@ -148,7 +149,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     signing_key = _load_key(key_path)
     store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
-    store.load_proving_key(backend, expected_digest)  # the bundle is checked here, before anything is written
+    pk = store.load_proving_key(backend, expected_digest)  # the bundle is checked here, before anything is written
     vk_digest = store.recorded_digest()
     digest = snapshot_digest(snapshot)
     context = parse_field_element(context_text, "--context") if context_text else default_context(digest)
@@ -203,7 +204,14 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
         bundles = BundleStore(out_dir / "bundles")
         bundles.remove_stale_temporaries()
         healthy = [(position, a) for position, a in enumerate(plan.accounts) if a.healthy]
-        pending = [(position, a) for position, a in healthy if not bundles.is_whole(a.account_id, a.commitment, tree.root)]
+        pending = [(position, a) for position, a in healthy
+                   if not bundles.is_whole(a.account_id, a.commitment, tree.root,
+                                           _bundle_without_proof(a, position, tree, snapshot, circuit.circuit_id,
+                                                                 vk_digest, context, signing_key))]
+        listed = {position for position, _ in pending}
+        pending += _unproven(bundles, [pa for pa in healthy if pa[0] not in listed], pk.vk, circuit, snapshot,
+                             context, backend)
+        pending.sort(key=lambda pa: pa[0])
         if len(pending) < len(healthy):
             note(f"{len(healthy) - len(pending)} bundles already whole on disk: not proved again")
         t = time.perf_counter()
@@ -317,6 +325,33 @@ def _bundle(account: PlannedAccount, position: int, proof_json: dict, tree: Merk
         "merkle_path": merkle_path_to_json(path),
         "proof": proof_json,
     }
+
+
+def _unproven(bundles: BundleStore, done: list[tuple[int, PlannedAccount]], vk: Any, circuit: Any,
+              snapshot: Snapshot, context: int, backend: Any) -> list[tuple[int, PlannedAccount]]:
+    """The bundles on disk whose proof does not verify (one batch check for all): they are proved again."""
+    if not done:
+        return []
+    items = []
+    for _, account in done:
+        try:
+            proof = proof_from_json(json.loads(bundles.path(account.account_id).read_text())["proof"], backend)
+        except (OSError, ValueError, KeyError, ZkMarginError) as exc:
+            items.append(BatchItem(error=str(exc)))
+            continue
+        items.append(BatchItem([account.commitment, context], proof))
+    # A proof is cheap to check next to making one; a bundle swapped or damaged on disk must not ship.
+    fixed = fixed_inputs_sum(vk, PER_PROOF_INPUTS, circuit.snapshot_inputs(snapshot), backend)
+    result = verify_batch(vk, items, backend, fixed=fixed)
+    return [done[index] for index in result.invalid_indices]
+
+
+def _bundle_without_proof(account: PlannedAccount, position: int, tree: MerkleTree, snapshot: Snapshot,
+                          circuit_id: str, vk_digest: str, context: int, signing_key: Any) -> dict:
+    """The bundle this plan makes for account, less its proof (Ed25519 signs deterministically)."""
+    bundle = _bundle(account, position, {}, tree, snapshot, circuit_id, vk_digest, context, signing_key)
+    del bundle["proof"]
+    return bundle
 
 
 def _write_batch_file(out_dir: Path, bundles: BundleStore, plan: Plan, snapshot: Snapshot) -> None:

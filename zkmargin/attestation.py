@@ -133,6 +133,48 @@ class VenueSigningKey:
         return self.private_key.sign(message)
 
 
+_ED25519_P = 2**255 - 19
+_ED25519_D = -121665 * pow(121666, -1, _ED25519_P) % _ED25519_P
+
+
+def _ed25519_point(key_bytes: bytes) -> tuple[int, int] | None:
+    """The affine point a 32-byte Ed25519 encoding names (RFC 8032 5.1.3), None when it names none canonically."""
+    p = _ED25519_P
+    y = int.from_bytes(key_bytes, "little") & ((1 << 255) - 1)
+    sign = key_bytes[31] >> 7
+    if y >= p:
+        return None
+    u, v = (y * y - 1) % p, (_ED25519_D * y * y + 1) % p
+    x = u * pow(v, 3, p) * pow(u * pow(v, 7, p), (p - 5) // 8, p) % p
+    if v * x * x % p == (-u) % p:
+        x = x * pow(2, (p - 1) // 4, p) % p
+    if v * x * x % p != u or (x == 0 and sign):
+        return None
+    return (p - x if x & 1 != sign else x), y
+
+
+def _ed25519_double(point: tuple[int, int]) -> tuple[int, int]:
+    p, (x, y) = _ED25519_P, point
+    t = _ED25519_D * x * x * y * y % p
+    return (2 * x * y * pow(1 + t, -1, p) % p, (y * y + x * x) * pow(1 - t, -1, p) % p)
+
+
+def check_public_key_bytes(key_bytes: bytes) -> bytes:
+    """key_bytes if they encode an Ed25519 point of large order; MalformedAttestationError otherwise.
+
+    A small-order key (the identity 01 00..00, say) lets anyone sign: under it the fixed signature
+    R = identity, S = 0 verifies for every message, and OpenSSL does not refuse such keys.
+    """
+    point = _ed25519_point(key_bytes) if len(key_bytes) == PUBLIC_KEY_BYTES else None
+    if point is None:
+        raise MalformedAttestationError("public_key: not a canonical Ed25519 point")
+    for _ in range(3):
+        point = _ed25519_double(point)
+    if point == (0, 1):
+        raise MalformedAttestationError("public_key: a small-order Ed25519 point, under which anyone can sign")
+    return key_bytes
+
+
 def public_key_to_json(key: VenuePublicKey) -> dict:
     """The public key document a venue hands to verifiers."""
     return {"format": PUBLIC_KEY_FORMAT, "scheme": SCHEME, "venue": key.venue, "public_key": key.key_bytes.hex()}
@@ -141,7 +183,7 @@ def public_key_to_json(key: VenuePublicKey) -> dict:
 def parse_public_key(obj: Any) -> VenuePublicKey:
     """A venue public key document; raises MalformedAttestationError naming the field."""
     doc = _document(obj, PUBLIC_KEY_FORMAT, ("venue", "public_key"), "public key")
-    raw = _hex(doc["public_key"], PUBLIC_KEY_BYTES, "public_key")
+    raw = check_public_key_bytes(_hex(doc["public_key"], PUBLIC_KEY_BYTES, "public_key"))
     try:
         Ed25519PublicKey.from_public_bytes(raw)
     except ValueError:

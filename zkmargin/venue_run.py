@@ -87,11 +87,18 @@ class BundleStore:
             for stale in self.directory.glob(".*.tmp"):
                 stale.unlink(missing_ok=True)
 
-    def is_whole(self, account_id: str, commitment: int, root: int) -> bool:
-        """True when the account's bundle exists, parses, and belongs to this plan (commitment and root)."""
+    def is_whole(self, account_id: str, commitment: int, root: int, expected: dict | None = None) -> bool:
+        """True when the account's bundle exists, parses, and belongs to this plan (commitment and root).
+
+        expected: the bundle this plan makes, without its proof; every other field on disk must equal it,
+        so that an altered opening, attestation, path or context is made again rather than shipped.
+        """
         try:
             doc = decode_json(self.path(account_id).read_bytes())
         except (OSError, ValueError):
+            return False
+        if expected is not None and (not isinstance(doc, dict)
+                                     or {k: v for k, v in doc.items() if k != "proof"} != expected):
             return False
         return (isinstance(doc, dict) and doc.get("format") == BUNDLE_FORMAT and doc.get("account_id") == account_id
                 and doc.get("commitment") == str(commitment)

@@ -140,6 +140,11 @@ def _object(obj: Any, field: str, required: Sequence[str], optional: Sequence[st
 def _identifier(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID_LENGTH or value != value.strip():
         raise FormatError(f"{field}: expected a non-empty identifier of at most {MAX_ID_LENGTH} characters, got {value!r}")
+    try:
+        # JSON's \ud800 escapes decode to lone surrogates, which no UTF-8 encoding (signed messages, file names) takes.
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FormatError(f"{field}: {value!r} is not valid Unicode text (a lone surrogate)") from None
     return value
 
 
