@@ -115,3 +115,15 @@ def _add_mod(a, b, out, p, s):  # noqa: ANN001, ANN202
     _reduce_once(s, carry != 0, out, p)
 
 
+
+
+@njit(cache=True, nogil=True)
+def _mul_scalar_inplace(values, scalar):  # noqa: ANN001, ANN202
+    out = np.zeros(LIMBS, dtype=np.uint64)
+    t = np.zeros(LIMBS + 2, dtype=np.uint64)
+    p = MODULUS_LIMBS
+    for i in range(values.shape[0]):
+        _mont_mul(values[i], scalar, out, p, N0_INV, t)
+        for q in range(LIMBS):
+            values[i, q] = out[q]
+
