@@ -17,7 +17,7 @@ from zkmargin.errors import (
 )
 from zkmargin.field import R
 from zkmargin.groth16 import Proof, VerifyingKey, prove, setup, verify
-from zkmargin.groth16.serialization import proof_to_bytes, vk_to_bytes
+from zkmargin.groth16.serialization import proof_to_bytes, vk_from_bytes, vk_from_json, vk_to_bytes, vk_to_json
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,16 @@ def test_key_with_delta_equal_gamma_is_refused(backend, keys):
     forged = _forge_with_delta_equal_gamma(backend, bad, [999, 1])
     with pytest.raises(MalformedKeyError, match="delta == gamma"):
         verify(bad, [999, 1], forged, backend)
+
+
+def test_key_with_two_equal_input_points_is_refused(backend, keys):
+    """gamma_abc_1 == gamma_abc_2 would let a proof for (35, 7) pass for (34, 8): inputs not bound separately."""
+    g = keys.vk.gamma_abc_g1
+    bad = VerifyingKey(keys.vk.alpha_g1, keys.vk.beta_g2, keys.vk.gamma_g2, keys.vk.delta_g2, [g[0], g[1], g[1]])
+    for decode, encode in ((vk_from_bytes, vk_to_bytes), (vk_from_json, vk_to_json)):
+        with pytest.raises(MalformedKeyError, match=r"gamma_abc_g1\[1\] and gamma_abc_g1\[2\] are equal"):
+            decode(encode(bad, backend), backend)
+        assert decode(encode(keys.vk, backend), backend).num_public == 2
 
 
 def test_key_with_delta_at_generator_is_refused(backend, keys):

@@ -25,7 +25,7 @@ from zkmargin.errors import (
     PublicInputError,
 )
 from zkmargin.groth16.data_structures import Proof, ProvingKey, VerifyingKey
-from zkmargin.groth16.verifier import check_proof_points, check_verifying_key
+from zkmargin.groth16.verifier import check_distinct_input_points, check_proof_points, check_verifying_key
 from zkmargin.jsontext import decode_json
 
 CURVE_NAME = "bls12381"
@@ -257,6 +257,7 @@ def vk_from_json(data: str | bytes | dict, backend: CurveBackend | None = None) 
         ),
     )
     check_verifying_key(vk, backend)
+    check_distinct_input_points(vk, backend)
     return vk
 
 
@@ -293,6 +294,7 @@ def vk_from_bytes(data: bytes, backend: CurveBackend | None = None) -> Verifying
         gamma_abc_g1=tuple(reader.g1(backend, f"gamma_abc_g1[{i}]", G1_COMPRESSED) for i in range(num_public + 1)),
     )
     check_verifying_key(vk, backend)
+    check_distinct_input_points(vk, backend)
     return vk
 
 

@@ -45,6 +45,21 @@ def check_verifying_key(vk: VerifyingKey, backend: CurveBackend) -> None:
         )
 
 
+def check_distinct_input_points(vk: VerifyingKey, backend: CurveBackend) -> None:
+    """Refuse a key whose gamma_abc points repeat; run where a key is decoded (it costs ~10 us a point)."""
+    # Two equal gamma_abc points fold inputs i and j together: a proof made for (x_i, x_j) then passes for any
+    # (x_i', x_j') with the same sum, e.g. another commitment with the difference moved into the context.
+    first_index: dict[bytes, int] = {}
+    for i, point in enumerate(vk.gamma_abc_g1):
+        encoded = backend.g1_to_bytes(point)
+        if encoded in first_index:
+            raise MalformedKeyError(
+                f"verification key gamma_abc_g1[{first_index[encoded]}] and gamma_abc_g1[{i}] are equal: "
+                "those public inputs are not bound separately"
+            )
+        first_index[encoded] = i
+
+
 def check_public_inputs(vk: VerifyingKey, public_inputs: Sequence[int]) -> list[int]:
     """Exact count and every input an integer in [0, r); CVE-2023-33252 class inputs >= r are refused."""
     if len(public_inputs) != vk.num_public:
