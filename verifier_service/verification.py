@@ -6,8 +6,6 @@ library's ZkMarginError) or return values; the app maps the errors to HTTP respo
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -21,20 +19,13 @@ from cachetools.keys import hashkey
 from circuits.circuit import AnyCircuit
 from circuits.proving import parse_field_element
 from circuits.registry import circuit_from_id
+from circuits.verification import ProofItem, SnapshotVerifier, decode_proof
 from verifier_service.deps import ServiceState, now_iso
 from verifier_service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownSnapshot
 from verifier_service.repository import ReceiptRecord, Repository
 from verifier_service.schemas import FIELD_ELEMENT
 from zkmargin.errors import FormatError, ZkMarginError
-from zkmargin.groth16 import Proof
-from zkmargin.groth16.batch import BatchItem, verify_batch
-from zkmargin.groth16.serialization import (
-    proof_from_bytes,
-    proof_from_json,
-    proof_to_bytes,
-    vk_from_json,
-)
-from zkmargin.groth16.verifier import FixedInputs, fixed_inputs_sum, verify_with_fixed_inputs
+from zkmargin.groth16.serialization import proof_to_bytes, vk_from_json
 from zkmargin.margin.models import parse_snapshot
 
 
@@ -71,20 +62,14 @@ class Catalog:
         return parse_snapshot(json.loads(record.document)), record.digest
 
     @cachedmethod(attrgetter("snapshot_cache"), lock=attrgetter("lock"),
-                  key=lambda _, circuit, snapshot: hashkey("inputs", circuit.circuit_id, snapshot.snapshot_id))
-    def snapshot_inputs(self, circuit: AnyCircuit, snapshot) -> list[int]:  # noqa: ANN001
-        """The snapshot's public inputs for this circuit (risk arrays are not free to derive)."""
+                  key=lambda _, circuit, vk, snapshot: hashkey("verifier", circuit.circuit_id, snapshot.snapshot_id))
+    def verifier(self, circuit: AnyCircuit, vk, snapshot) -> SnapshotVerifier:  # noqa: ANN001
+        """The snapshot verifier of (circuit, snapshot): the snapshot's inputs derived and folded once, then cached
+        (risk arrays are not free to derive)."""
         try:
-            return circuit.snapshot_inputs(snapshot)
+            return SnapshotVerifier(circuit, vk, snapshot, self.backend)
         except ZkMarginError as exc:
             raise SnapshotDoesNotFit(str(exc)) from None
-
-    @cachedmethod(attrgetter("snapshot_cache"), lock=attrgetter("lock"),
-                  key=lambda _, circuit, vk, snapshot: hashkey("fixed", circuit.circuit_id, snapshot.snapshot_id))
-    def fixed_inputs(self, circuit: AnyCircuit, vk, snapshot) -> FixedInputs:  # noqa: ANN001
-        """The snapshot's public inputs folded into one point per (circuit, snapshot): per proof, only
-        the commitment and the context are multiplied."""
-        return fixed_inputs_sum(vk, 2, self.snapshot_inputs(circuit, snapshot), self.backend)
 
 
 _CANONICAL_FIELD_ELEMENT = re.compile(FIELD_ELEMENT)
@@ -97,17 +82,6 @@ def canonical_field_element(text: str, what: str) -> int:
         raise FormatError(f"{what}: {text[:100]!r} is not a canonical decimal (no sign, spaces, underscores "
                           "or leading zeros; ASCII digits) or 0x-hex (lowercase, no leading zeros)")
     return parse_field_element(text, what)
-
-
-def decode_proof(backend, proof: dict | None, proof_b64: str | None) -> Proof:  # noqa: ANN001
-    """A checked proof from snarkjs JSON or base64 bytes (the request schema makes exactly one present)."""
-    if proof is not None:
-        return proof_from_json(proof, backend)
-    try:
-        data = base64.b64decode(proof_b64 or "", validate=True)
-    except (binascii.Error, ValueError):
-        raise FormatError("proof_b64 is not valid base64") from None
-    return proof_from_bytes(data, backend)
 
 
 def input_digest(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitment: int, context: int,
@@ -143,10 +117,9 @@ def verify_and_record(state: ServiceState, request) -> ReceiptRecord:  # noqa: A
     snapshot, snapshot_digest = state.catalog.snapshot(request.snapshot_id)
     commitment = canonical_field_element(request.commitment, "commitment")
     context = canonical_field_element(request.context, "context")
-    proof = decode_proof(state.backend, request.proof.model_dump(exclude_none=True) if request.proof else None,
-                         request.proof_b64)
-    valid = verify_with_fixed_inputs(vk, [commitment, context], state.catalog.fixed_inputs(circuit, vk, snapshot),
-                                     proof, state.backend)
+    proof = decode_proof(request.proof.model_dump(exclude_none=True) if request.proof else None, request.proof_b64,
+                         state.backend)
+    valid = state.catalog.verifier(circuit, vk, snapshot).verify(commitment, context, proof)
     state.metrics.observe_result("valid" if valid else "invalid")
     receipt = new_receipt(circuit.circuit_id, snapshot.snapshot_id, snapshot_digest, commitment, context,
                           proof_to_bytes(proof, state.backend).hex(), valid)
@@ -158,36 +131,32 @@ def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN0
     """The auditor's batch path (zkmargin.groth16.batch) with one receipt per well-formed item."""
     circuit, vk = state.catalog.circuit(request.circuit_id)
     snapshot, snapshot_digest = state.catalog.snapshot(request.snapshot_id)
-    fixed = state.catalog.fixed_inputs(circuit, vk, snapshot)
-    items: list[BatchItem] = []
+    verifier = state.catalog.verifier(circuit, vk, snapshot)
+    items: list[ProofItem] = []
     decoded: list[tuple[int, int, str] | None] = []
     for item in request.items:
         try:
             commitment = canonical_field_element(item.commitment, "commitment")
             context = canonical_field_element(item.context, "context")
-            proof = decode_proof(state.backend, item.proof.model_dump(exclude_none=True) if item.proof else None,
-                                 item.proof_b64)
+            proof = decode_proof(item.proof.model_dump(exclude_none=True) if item.proof else None, item.proof_b64,
+                                 state.backend)
         except ZkMarginError as exc:
-            items.append(BatchItem(error=str(exc), label=item.id or ""))
+            items.append(ProofItem(error=str(exc), label=item.id or ""))
             decoded.append(None)
             continue
-        items.append(BatchItem([commitment, context], proof, label=item.id or ""))
+        items.append(ProofItem(commitment, context, proof, label=item.id or ""))
         decoded.append((commitment, context, proof_to_bytes(proof, state.backend).hex()))
-    result = verify_batch(vk, items, state.backend, fixed=fixed)
+    report = verifier.verify_batch(items)
     results, receipts = [], []
-    for verdict, entry, item in zip(result.items, decoded, request.items):
+    for verdict, entry, item in zip(report.verdicts, decoded, request.items):
         receipt_id = None
         if entry is not None:
             receipt = new_receipt(circuit.circuit_id, snapshot.snapshot_id, snapshot_digest, *entry, verdict.valid)
             receipts.append(receipt)
             receipt_id = receipt.receipt_id
-        state.metrics.observe_result("valid" if verdict.valid else ("malformed" if verdict.error else "invalid"))
+        state.metrics.observe_result(verdict.outcome)
         results.append({"index": verdict.index, "id": item.id, "valid": verdict.valid, "error": verdict.error,
                         "receipt_id": receipt_id})
     state.repository.insert_receipts(receipts)
-    return {
-        "valid": sum(r["valid"] for r in results),
-        "invalid": sum(not r["valid"] and r["error"] is None for r in results),
-        "malformed": sum(r["error"] is not None for r in results),
-        "results": results,
-    }
+    return {"valid": report.tally["valid"], "invalid": report.tally["invalid"], "malformed": report.tally["malformed"],
+            "results": results}
