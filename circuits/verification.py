@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -137,6 +138,12 @@ class SnapshotVerifier:
         self.snapshot_values: list[int] = circuit.snapshot_inputs(snapshot)
         self.fixed = fixed_inputs_sum(vk, PER_PROOF_INPUTS, self.snapshot_values, backend)
         self.digest = snapshot_digest(snapshot)
+
+    def with_venue_key(self, venue_key: VenuePublicKey | None) -> SnapshotVerifier:
+        """This verifier (its folded inputs shared, not recomputed) under the policy of venue_key."""
+        other = copy.copy(self)
+        other.venue_key = venue_key
+        return other
 
     def check_attested(self, commitment: int, attestation: Attestation | None) -> None:
         """Raise an AttestationError kind unless the policy is met (always met without a venue key)."""

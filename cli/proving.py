@@ -20,8 +20,14 @@ from cli.account import (
 )
 from cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
 from cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, step, write_json
-from zkmargin.attestation import Attestation, VenuePublicKey, check_attestation, parse_attestation, parse_public_key
-from zkmargin.attestation import snapshot_digest
+from zkmargin.attestation import (
+    Attestation,
+    VenuePublicKey,
+    check_attestation,
+    parse_attestation,
+    parse_public_key,
+    snapshot_digest,
+)
 from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
 from zkmargin.groth16.serialization import (
@@ -34,7 +40,6 @@ from zkmargin.groth16.serialization import (
     vk_digest,
 )
 from zkmargin.margin.models import load_account, load_snapshot
-
 
 venue_key_option = click.option(
     "--venue-key", "venue_key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -399,7 +399,7 @@ def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: floa
     backend = verifier.backend
     jobs: list = []
     refused: dict[int, str] = {}
-    for index, (meta, fields) in enumerate(parsed):
+    for index, (_, fields) in enumerate(parsed):
         if isinstance(fields, str):
             jobs.append(fields)
             continue
