@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from circuits.circuit import Circuit
-from circuits.layout import HEADER, StatementPublic
+from circuits.layout import StatementPublic
 from zkmargin.errors import PublicInputError
 from zkmargin.field import R
 from zkmargin.margin.models import Account, Snapshot
@@ -39,10 +39,6 @@ def split_public_inputs(circuit: Circuit[Any], values: Sequence[int]) -> tuple[i
     if len(values) != circuit.num_public:
         raise PublicInputError(f"{circuit.circuit_id} expects {circuit.num_public} public inputs, got {len(values)}")
     return values[0], values[1]
-
-
-PER_PROOF_INPUTS = len(HEADER)
-"""Public inputs that change per proof (commitment, context); the rest are folded once per snapshot."""
 
 
 def prove_account(
@@ -78,12 +74,8 @@ def verify_account_proof(
     proof: Proof,
     backend: CurveBackend | None = None,
 ) -> bool:
-    """Verify a proof against public inputs built from the verifier's own snapshot."""
-    from zkmargin.groth16 import verify
+    """Verify one proof against the verifier's own snapshot (a one-off SnapshotVerifier, no attestation policy)."""
+    from circuits.verification import SnapshotVerifier
+    from zkmargin.backends import get_backend
 
-    public = circuit.public_inputs(snapshot, commitment, context)
-    if vk.num_public != circuit.num_public:
-        raise PublicInputError(
-            f"verification key expects {vk.num_public} public inputs; {circuit.circuit_id} has {circuit.num_public}"
-        )
-    return verify(vk, public.as_list(), proof, backend)
+    return SnapshotVerifier(circuit, vk, snapshot, backend or get_backend()).verify(commitment, context, proof)

@@ -3,14 +3,16 @@
 Input: a JSON Lines file, or a directory of *.json files, one item each:
   {"id": "acct-17", "commitment": "<field element>", "context": "<field element>",
    "proof": <snarkjs proof.json object>  |  "proof_b64": "<base64 of the 192-byte proof>",
-   "snapshot_id": "<optional; must match --snapshot>"}
+   "snapshot_id": "<optional; must match --snapshot>",
+   "attestation": <optional; the venue's zkmargin-attestation/1 document for this commitment>}
 Public inputs come from the auditor's snapshot plus each item's commitment and context.
+With --venue-key, an item is accepted only with the venue's attestation of its commitment for
+this snapshot; an item without one (or with one for another commitment, snapshot or venue, or a
+bad signature) is "refused" with the reason, and the command exits 1.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import sys
 import time
 from pathlib import Path
@@ -20,19 +22,20 @@ import click
 
 from circuits.proving import parse_field_element
 from circuits.registry import circuit_from_id
+from circuits.verification import BatchReport, ProofItem, SnapshotVerifier, check_key_fits, encoded_proof
 from cli.account import circuit_option
 from cli.keystore import digest_option, parse_digest, read_verifying_key
 from cli.output import EXIT_ERROR, EXIT_NO, CliError, emit, json_option
+from cli.proving import read_venue_key, venue_key_option
 from cli.report import write_reports
+from zkmargin.attestation import parse_attestation
 from zkmargin.errors import MalformedProofError, ZkMarginError
 from zkmargin.groth16 import Proof
-from zkmargin.groth16.batch import BatchItem, verify_batch
 from zkmargin.groth16.serialization import decode_proofs, proof_to_bytes
-from zkmargin.groth16.verifier import fixed_inputs_sum
 from zkmargin.jsontext import decode_json
 from zkmargin.margin.models import load_snapshot, snapshot_to_json
 
-ITEM_FIELDS = {"id", "commitment", "context", "proof", "proof_b64", "snapshot_id"}
+ITEM_FIELDS = {"id", "commitment", "context", "proof", "proof_b64", "snapshot_id", "attestation"}
 
 
 def read_items(path: Path) -> list[tuple[str, Any]]:
@@ -60,8 +63,8 @@ def read_items(path: Path) -> list[tuple[str, Any]]:
     return out
 
 
-def parse_item(labelled: tuple[str, Any]) -> tuple[dict, tuple[int, int, bytes | dict] | str]:
-    """(report metadata, (commitment, context, encoded proof) or the error) for one raw item."""
+def parse_item(labelled: tuple[str, Any]) -> tuple[dict, tuple[int, int, bytes | dict, Any] | str]:
+    """(report metadata, (commitment, context, encoded proof, attestation or None) or the error) for one raw item."""
     label, raw = labelled
     meta: dict[str, Any] = {"source": label, "id": label}
     if isinstance(raw, str):
@@ -75,18 +78,14 @@ def parse_item(labelled: tuple[str, Any]) -> tuple[dict, tuple[int, int, bytes |
             raise ZkMarginError(f"unknown field {sorted(unknown)[0]!r}")
         commitment = parse_field_element(str(raw.get("commitment", "")), "commitment")
         context = parse_field_element(str(raw.get("context", "")), "context")
-        if "proof" in raw:
-            encoded: bytes | dict = raw["proof"]
-        elif "proof_b64" in raw:
-            try:
-                encoded = base64.b64decode(str(raw["proof_b64"]), validate=True)
-            except (binascii.Error, ValueError):
-                raise ZkMarginError("proof_b64 is not valid base64") from None
-        else:
-            raise ZkMarginError("item has neither proof nor proof_b64")
+        encoded = encoded_proof(raw.get("proof"), raw.get("proof_b64"))
     except ZkMarginError as exc:
         return meta, str(exc)
-    return meta, (commitment, context, encoded)
+    try:
+        attestation = parse_attestation(raw["attestation"]) if "attestation" in raw else None
+    except ZkMarginError as exc:
+        return meta, f"attestation: {exc}"
+    return meta, (commitment, context, encoded, attestation)
 
 
 DECODE_CHUNK = 2000
@@ -102,23 +101,28 @@ DECODE_CHUNK = 2000
               show_default=True, help="Where report.json, report.csv and report.html go.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Spread decoding and pairing checks over this Dask scheduler's workers, in chunks.")
+@venue_key_option
 @digest_option
 @circuit_option
 @json_option
 @click.pass_context
 def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, snapshot_path: Path,
-                         report_dir: Path, scheduler: str | None, vk_digest_text: str | None, circuit_id: str,
-                         as_json: bool) -> None:
+                         report_dir: Path, scheduler: str | None, venue_key_path: Path | None,
+                         vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
     """Verify a batch of proofs (JSON Lines file or directory) in one pairing check.
 
-    Exit 0 all valid, 1 any proof invalid, 2 bad input (including malformed items when no proof is invalid).
+    Exit 0 all valid, 1 any proof invalid or refused (--venue-key: not attested), 2 bad input (including
+    malformed items when no proof is invalid or refused).
     """
     backend = ctx.obj.backend
     circuit = circuit_from_id(circuit_id)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
     vk = read_verifying_key(vk_path, backend, expected_digest)
-    if vk.num_public != circuit.num_public:
-        raise CliError(f"{vk_path} expects {vk.num_public} public inputs; {circuit.circuit_id} has {circuit.num_public}")
+    try:
+        check_key_fits(circuit, vk)
+    except ZkMarginError as exc:
+        raise CliError(f"{vk_path}: {exc}") from None
+    venue_key = read_venue_key(venue_key_path) if venue_key_path is not None else None
     snapshot = load_snapshot(snapshot_path)
     started = time.perf_counter()
     raw_items = read_items(input_path)
@@ -129,18 +133,18 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
                        "verify each snapshot's proofs in its own batch")
     if not raw_items:
         raise CliError(f"the batch {input_path} is empty: no items to verify")
-    tail = circuit.snapshot_inputs(snapshot)
+    verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key)
     parsed = [parse_item(item) for item in raw_items]
     if scheduler is not None:
         from cli.venue_run import verify_on_cluster
 
-        decoded, result, decode_s = verify_on_cluster(scheduler, vk, parsed, tail, backend, started)
+        metas, report, decode_s = verify_on_cluster(scheduler, verifier, parsed, started)
     else:
-        decoded, result, decode_s = _verify_here(vk, parsed, tail, backend, started)
+        metas, report, decode_s = _verify_here(verifier, parsed, started)
     verify_s = time.perf_counter() - started - decode_s
     seen: dict[tuple, str] = {}
     rows = []
-    for (_, meta), verdict in zip(decoded, result.items):
+    for meta, verdict in zip(metas, report.verdicts):
         key = (meta.get("commitment"), meta.get("context"), meta.get("proof_bytes"))
         duplicate_of = seen.get(key) if meta.get("proof_bytes") else None
         if meta.get("proof_bytes") and key not in seen:
@@ -153,37 +157,38 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
             "valid": verdict.valid,
             "error": verdict.error,
             "duplicate_of": duplicate_of,
+            "refused": verdict.refused,
         })
     summary = {
         "circuit_id": circuit.circuit_id,
         "snapshot": snapshot_to_json(snapshot),
         "total": len(rows),
-        "valid": sum(r["valid"] for r in rows),
-        "invalid": sum(not r["valid"] and r["error"] is None for r in rows),
-        "malformed": sum(r["error"] is not None for r in rows),
+        **report.tally,
+        "attestations_required": venue_key is not None,
         "duplicates": sum(r["duplicate_of"] is not None for r in rows),
-        "pairing_checks": result.pairing_checks,
+        "pairing_checks": report.pairing_checks,
         "timings_s": {"decode": round(decode_s, 4), "verify": round(verify_s, 4),
                       "total": round(time.perf_counter() - started, 4)},
     }
     failing = {
-        "invalid_ids": [r["id"] for r in rows if not r["valid"] and r["error"] is None],
-        "malformed_ids": [r["id"] for r in rows if r["error"] is not None],
-        "duplicate_ids": [r["id"] for r in rows if r["duplicate_of"] is not None],
+        f"{outcome}_ids": [v.label for v in report.verdicts if v.outcome == outcome]
+        for outcome in ("invalid", "malformed", "refused")
     }
+    failing["duplicate_ids"] = [r["id"] for r in rows if r["duplicate_of"] is not None]
     paths = write_reports(report_dir, summary, rows)
     emit(as_json,
          {**{k: v for k, v in summary.items() if k != "snapshot"}, **failing, "reports": [str(p) for p in paths]},
          summary_text(summary, rows, report_dir))
-    # An invalid proof answers "no" (1); malformed items alone mean bad input (2): nothing was decided for them.
-    if summary["invalid"]:
+    # An invalid or refused proof answers "no" (1); malformed items alone mean bad input (2): nothing was decided.
+    if summary["invalid"] or summary["refused"]:
         raise SystemExit(EXIT_NO)
     if summary["malformed"]:
         raise SystemExit(EXIT_ERROR)
 
 
-def _verify_here(vk, parsed: list, tail: list[int], backend, started: float):  # noqa: ANN001, ANN202
-    """Decode (over local processes) and batch-verify in this process; ((item, meta) pairs, result, decode seconds)."""
+def _verify_here(verifier: SnapshotVerifier, parsed: list, started: float) -> tuple[list[dict], BatchReport, float]:
+    """Decode (over local processes) and batch-verify in this process; (metas, report, decode seconds)."""
+    backend = verifier.backend
     wanted = [(i, fields[2]) for i, (_, fields) in enumerate(parsed) if not isinstance(fields, str)]
     decoded_proofs: dict[int, Proof | MalformedProofError] = {}
     # Checked point decoding dominates; decode_proofs spreads it over worker processes.
@@ -194,22 +199,19 @@ def _verify_here(vk, parsed: list, tail: list[int], backend, started: float):  #
                 decoded_proofs[i] = outcome
             bar.update(len(chunk))
         bar.update(len(parsed) - len(wanted))
-    decoded = []
+    items = []
     for i, (meta, fields) in enumerate(parsed):
         label = meta["id"]
         proof = decoded_proofs.get(i)
         if isinstance(fields, str):
-            decoded.append((BatchItem(error=fields, label=label), meta))
+            items.append(ProofItem(error=fields, label=label))
         elif not isinstance(proof, Proof):
-            decoded.append((BatchItem(error=str(proof or "proof not decoded"), label=label), meta))
+            items.append(ProofItem(error=str(proof or "proof not decoded"), label=label))
         else:
             meta["proof_bytes"] = proof_to_bytes(proof, backend)
-            decoded.append((BatchItem([fields[0], fields[1]], proof, label=label), meta))
+            items.append(ProofItem(fields[0], fields[1], proof, fields[3], label=label))
     decode_s = time.perf_counter() - started
-    items = [item for item, _ in decoded]
-    # The snapshot's inputs are the same for every item: fold them once.
-    result = verify_batch(vk, items, backend, fixed=fixed_inputs_sum(vk, 2, tail, backend))
-    return decoded, result, decode_s
+    return [meta for meta, _ in parsed], verifier.verify_batch(items), decode_s
 
 
 SHOWN_IDS = 10
@@ -233,6 +235,9 @@ def summary_text(summary: dict, rows: list[dict], report_dir: Path) -> str:
     malformed = [f"{r['id']} ({r['error']})" for r in rows if r["error"] is not None]
     if malformed:
         lines.append(f"malformed: {_ids(malformed)}")
+    refused = [f"{r['id']} ({r['refused']})" for r in rows if r["refused"] is not None]
+    if refused:
+        lines.append(f"refused (not attested for this snapshot by the venue): {_ids(refused)}")
     duplicates = [f"{r['id']} = {r['duplicate_of']}" for r in rows if r["duplicate_of"] is not None]
     if duplicates:
         lines.append(f"duplicates (same commitment, context and proof): {_ids(duplicates)}")

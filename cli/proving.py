@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from circuits.proving import parse_field_element, prove_account, verify_account_proof
+from circuits.proving import parse_field_element, prove_account
 from circuits.registry import circuit_from_id
+from circuits.verification import SnapshotVerifier
 from cli.account import (
     account_argument,
     circuit_option,
@@ -18,8 +19,16 @@ from cli.account import (
     snapshot_argument,
 )
 from cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
-from cli.output import EXIT_NO, CliError, emit, json_option, note, step, write_json
-from zkmargin.errors import EncodingError
+from cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, step, write_json
+from zkmargin.attestation import (
+    Attestation,
+    VenuePublicKey,
+    check_attestation,
+    parse_attestation,
+    parse_public_key,
+    snapshot_digest,
+)
+from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
 from zkmargin.groth16.serialization import (
     PROOF_SIZE_BYTES,
@@ -31,6 +40,30 @@ from zkmargin.groth16.serialization import (
     vk_digest,
 )
 from zkmargin.margin.models import load_account, load_snapshot
+
+venue_key_option = click.option(
+    "--venue-key", "venue_key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The venue's public key document (zkmargin-venue-public-key/1): accept only proofs whose commitment "
+         "the venue attested for this snapshot.")
+attestation_option = click.option(
+    "--attestation", "attestation_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The venue's attestation of the commitment (zkmargin-attestation/1, from `zkmargin venue attest`).")
+
+
+def read_venue_key(path: Path) -> VenuePublicKey:
+    """A venue public key file; a malformed one is bad input (exit 2) naming the file."""
+    try:
+        return parse_public_key(read_json(path, "venue public key"))
+    except MalformedAttestationError as exc:
+        raise CliError(f"venue public key {path}: {exc}") from None
+
+
+def read_attestation(path: Path) -> Attestation:
+    """An attestation file; a malformed one is bad input (exit 2) naming the file."""
+    try:
+        return parse_attestation(read_json(path, "attestation"))
+    except MalformedAttestationError as exc:
+        raise CliError(f"attestation {path}: {exc}") from None
 
 
 def keystore(ctx: click.Context, circuit_id: str, bundle_dir: Path | None = None) -> KeyStore:
@@ -106,15 +139,24 @@ def setup(ctx: click.Context, circuit_id: str, force: bool, as_json: bool) -> No
               default=Path("public.json"), show_default=True, help="Public inputs (snarkjs public.json).")
 @click.option("--zkey", "zkey_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Prove with the final .zkey of a ceremony (snarkjs's H convention) instead of cached keys.")
+@attestation_option
+@click.option("--venue-key", "venue_key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The venue's public key document, to check --attestation's signature (required with it).")
 @json_option
 @click.pass_context
 def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_path: Path, context_text: str,
           bundle_dir: Path | None, vk_digest_text: str | None, proof_path: Path, public_path: Path,
-          zkey_path: Path | None, as_json: bool) -> None:
+          zkey_path: Path | None, attestation_path: Path | None, venue_key_path: Path | None,
+          as_json: bool) -> None:
     """Prove ACCOUNT is not subject to a margin call under SNAPSHOT (exit 1, no proof, if it is).
 
     Never makes keys: missing or mismatched keys are an error (exit 2) and nothing is written.
+    With --attestation (and --venue-key), the attestation must vouch for this account's commitment
+    under SNAPSHOT before anything is proved (exit 1 with the reason, nothing written).
     """
+    if (attestation_path is None) != (venue_key_path is None):
+        raise CliError("--attestation and --venue-key go together: the attestation's signature is checked "
+                       "against the venue's public key")
     opening = load_opening(opening_path)
     store = keystore(ctx, opening["circuit_id"], bundle_dir)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
@@ -125,6 +167,16 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
     witness = circuit.witness(account, snapshot, opening["salt"])
     if circuit.commitment(witness) != opening["commitment"]:
         raise CliError("the account does not match the commitment in the opening (was it changed after commit?)")
+    if attestation_path is not None and venue_key_path is not None:
+        attestation = read_attestation(attestation_path)
+        try:
+            check_attestation(attestation, read_venue_key(venue_key_path), snapshot_digest(snapshot),
+                              opening["commitment"], account.account_id)
+        except MalformedAttestationError:
+            raise
+        except AttestationError as exc:
+            emit(as_json, {"proved": False, "reason": str(exc)}, f"REFUSED: the attestation does not fit: {exc}")
+            raise SystemExit(EXIT_NO) from None
     # Refuse a margin call before the (large) proving key is read: the answer does not depend on it.
     require_healthy(circuit.circuit_id, account, snapshot)
     backend = ctx.obj.backend
@@ -201,13 +253,22 @@ def read_proof(path: Path, backend):  # noqa: ANN001, ANN201
 @click.option("--context", "context_text", required=True, help="The challenge or epoch you issued.")
 @click.option("--vk", "vk_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Verification key (default: the cached key of --circuit).")
+@venue_key_option
+@attestation_option
 @digest_option
 @circuit_option
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment_text: str, context_text: str,
-           vk_path: Path | None, vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
-    """Verify PROOF against your snapshot, commitment and context (exit 0 valid, 1 invalid, 2 error)."""
+           vk_path: Path | None, venue_key_path: Path | None, attestation_path: Path | None,
+           vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
+    """Verify PROOF against your snapshot, commitment and context (exit 0 valid, 1 invalid, 2 error).
+
+    With --venue-key the proof is accepted only with --attestation, the venue's signature over this
+    commitment for SNAPSHOT; a missing or non-matching attestation is refused (exit 1, with the reason).
+    """
+    if attestation_path is not None and venue_key_path is None:
+        raise CliError("--attestation is checked against the venue's public key: pass --venue-key too")
     backend = ctx.obj.backend
     circuit = circuit_from_id(circuit_id)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
@@ -220,14 +281,26 @@ def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment
     commitment = parse_field_element(commitment_text, "--commitment")
     context = parse_field_element(context_text, "--context")
     proof = read_proof(proof_path, backend)
+    venue_key = read_venue_key(venue_key_path) if venue_key_path is not None else None
+    attestation = read_attestation(attestation_path) if attestation_path is not None else None
     snapshot = load_snapshot(snapshot_path)
     started = time.perf_counter()
-    valid = verify_account_proof(circuit, vk, snapshot, commitment, context, proof, backend)
+    verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key)
+    try:
+        valid = verifier.verify(commitment, context, proof, attestation)
+    except MalformedAttestationError:
+        raise
+    except AttestationError as exc:
+        emit(as_json, {"valid": False, "refused": str(exc), "circuit_id": circuit.circuit_id,
+                       "snapshot_id": snapshot.snapshot_id},
+             f"REFUSED: {exc}")
+        raise SystemExit(EXIT_NO) from None
     seconds = time.perf_counter() - started
     emit(
         as_json,
         {"valid": valid, "circuit_id": circuit.circuit_id, "snapshot_id": snapshot.snapshot_id,
-         "vk_digest": vk_digest(vk, backend), "seconds": round(seconds, 4)},
+         "vk_digest": vk_digest(vk, backend), "seconds": round(seconds, 4),
+         "attested": attestation is not None and venue_key is not None},
         "OK: the account is not subject to a margin call" if valid
         else f"INVALID proof (checked as {circuit.circuit_id}; {WRONG_CIRCUIT_HINT})",
     )

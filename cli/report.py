@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cli.output import write_atomic
 
-CSV_COLUMNS = ("id", "source", "commitment", "context", "valid", "error", "duplicate_of")
+CSV_COLUMNS = ("id", "source", "commitment", "context", "valid", "error", "duplicate_of", "refused")
 
 
 def write_reports(directory: Path, summary: dict, rows: list[dict]) -> list[Path]:
@@ -33,7 +33,7 @@ def render_html(summary: dict, rows: list[dict]) -> str:
     snapshot = summary["snapshot"]
     counts = "".join(
         f"<div class='count {name}'><b>{summary[name]}</b><span>{name}</span></div>"
-        for name in ("total", "valid", "invalid", "malformed", "duplicates")
+        for name in ("total", "valid", "invalid", "malformed", "refused", "duplicates") if name in summary
     )
     instruments = "".join(
         f"<tr><td>{esc(i['instrument'])}</td><td>{esc(i['mark_price'])}</td><td>{esc(i['maintenance_rate'])}</td>"
@@ -46,8 +46,8 @@ def render_html(summary: dict, rows: list[dict]) -> str:
     items = "".join(
         f"<tr class='{'ok' if r['valid'] else 'bad'}'><td>{esc(str(r['id']))}</td>"
         f"<td class='mono'>{esc(str(r['commitment']))}</td><td class='mono'>{esc(str(r['context']))}</td>"
-        f"<td>{'valid' if r['valid'] else ('malformed' if r['error'] else 'INVALID')}</td>"
-        f"<td>{esc(r['error'] or '')}{' (duplicate of ' + esc(str(r['duplicate_of'])) + ')' if r['duplicate_of'] else ''}</td></tr>"
+        f"<td>{'valid' if r['valid'] else ('malformed' if r['error'] else ('REFUSED' if r.get('refused') else 'INVALID'))}</td>"
+        f"<td>{esc(r['error'] or r.get('refused') or '')}{' (duplicate of ' + esc(str(r['duplicate_of'])) + ')' if r['duplicate_of'] else ''}</td></tr>"
         for r in rows
     )
     timings = ", ".join(f"{esc(k)} {v} s" for k, v in summary["timings_s"].items())
@@ -57,7 +57,7 @@ def render_html(summary: dict, rows: list[dict]) -> str:
 body{{font-family:system-ui,sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}} .mono{{font-family:monospace;font-size:.85em;word-break:break-all}}
 .count{{display:inline-block;margin-right:1.5em}} .count b{{font-size:1.8em;display:block}}
-tr.bad{{background:#fde8e8}} .invalid b,.malformed b{{color:#b00}} .valid b{{color:#070}}
+tr.bad{{background:#fde8e8}} .invalid b,.malformed b,.refused b{{color:#b00}} .valid b{{color:#070}}
 </style></head><body>
 <h1>Batch verification report</h1>
 <p>Circuit <b>{esc(summary['circuit_id'])}</b>; snapshot <b>{esc(snapshot['snapshot_id'])}</b> of

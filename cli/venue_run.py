@@ -5,7 +5,7 @@ Output directory:
   root.json          the venue's signed Merkle root over every commitment of the run
   bundles/<id>.json  private to the account holder (0600): opening, attestation, Merkle path, proof
   margin_calls.json  private (0600): accounts under margin call (no proof is made for them)
-  batch.jsonl        every proof as a verify-batch item (id, commitment, context, proof, snapshot_id)
+  batch.jsonl        every proof as a verify-batch item (id, commitment, context, proof, snapshot_id, attestation)
   summary.json       counts, totals, timings
 """
 
@@ -21,17 +21,16 @@ from typing import Any
 
 import click
 
-from circuits.proving import PER_PROOF_INPUTS, parse_field_element, prove_account
+from circuits.proving import parse_field_element, prove_account
 from circuits.registry import circuit_from_id
+from circuits.verification import ProofItem, SnapshotVerifier
 from cli.account import OPENING_FORMAT, circuit_option, model_report
 from cli.keystore import KeyStore, digest_option, parse_digest
 from cli.output import EXIT_ERROR, CliError, emit, json_option, note
 from cli.venue import _load_key
 from zkmargin.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
 from zkmargin.errors import RunStateError, ZkMarginError
-from zkmargin.groth16.batch import BatchItem, BatchResult, ItemResult, verify_batch
 from zkmargin.groth16.serialization import proof_from_json, proof_to_json, vk_to_json
-from zkmargin.groth16.verifier import fixed_inputs_sum
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import Snapshot, load_snapshot, parse_account
 from zkmargin.merkle_tree import MerklePath, MerkleTree, check_depth, merkle_path_to_json
@@ -337,13 +336,12 @@ def _unproven(bundles: BundleStore, done: list[tuple[int, PlannedAccount]], vk: 
         try:
             proof = proof_from_json(json.loads(bundles.path(account.account_id).read_text())["proof"], backend)
         except (OSError, ValueError, KeyError, ZkMarginError) as exc:
-            items.append(BatchItem(error=str(exc)))
+            items.append(ProofItem(error=str(exc)))
             continue
-        items.append(BatchItem([account.commitment, context], proof))
+        items.append(ProofItem(account.commitment, context, proof))
     # A proof is cheap to check next to making one; a bundle swapped or damaged on disk must not ship.
-    fixed = fixed_inputs_sum(vk, PER_PROOF_INPUTS, circuit.snapshot_inputs(snapshot), backend)
-    result = verify_batch(vk, items, backend, fixed=fixed)
-    return [done[index] for index in result.invalid_indices]
+    report = SnapshotVerifier(circuit, vk, snapshot, backend).verify_batch(items)
+    return [done[verdict.index] for verdict in report.verdicts if not verdict.valid]
 
 
 def _bundle_without_proof(account: PlannedAccount, position: int, tree: MerkleTree, snapshot: Snapshot,
@@ -366,7 +364,9 @@ def _write_batch_file(out_dir: Path, bundles: BundleStore, plan: Plan, snapshot:
             continue
         lines.append(json.dumps({"id": account.account_id, "commitment": doc["commitment"],
                                  "context": doc["context"], "proof": doc["proof"],
-                                 "snapshot_id": snapshot.snapshot_id}, sort_keys=True))
+                                 "snapshot_id": snapshot.snapshot_id,
+                                 **({"attestation": doc["attestation"]} if "attestation" in doc else {})},
+                                sort_keys=True))
     write_file_atomic(out_dir / "batch.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
 
 
@@ -420,24 +420,46 @@ def _first_errors(malformed: list[dict], shown: int = 3) -> str:
 
 
 # ----- verify-batch --scheduler -----------------------------------------------------------
-def verify_on_cluster(scheduler: str, vk: Any, parsed: list, tail: list[int], backend: Any,
-                      started: float) -> tuple[list, BatchResult, float]:
-    """verify-batch's items decoded and checked in chunks on the cluster: ((None, meta) pairs, result, read seconds).
+def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: float) -> tuple[list, Any, float]:
+    """verify-batch's items decoded and checked in chunks on the cluster: (metas, BatchReport, read seconds).
 
-    Every chunk is its own batch with its own fresh weights (see zkmargin.groth16.batch).
+    Every chunk is its own batch with its own fresh weights (see zkmargin.groth16.batch). The
+    attestation policy is applied here, by the same SnapshotVerifier, before any pairing work is shipped.
     """
+    from circuits.verification import PER_PROOF_INPUTS, BatchReport, Verdict
+    from zkmargin.errors import MalformedAttestationError
     from zkmargin.venue_cluster import dask_client, verify_batch_on_cluster
 
-    jobs = [fields if isinstance(fields, str) else ([fields[0], fields[1]], fields[2]) for _, fields in parsed]
+    backend = verifier.backend
+    jobs: list = []
+    refused: dict[int, str] = {}
+    for index, (_, fields) in enumerate(parsed):
+        if isinstance(fields, str):
+            jobs.append(fields)
+            continue
+        try:
+            reason = verifier.refusal(ProofItem(fields[0], fields[1], attestation=fields[3]))
+        except MalformedAttestationError as exc:
+            jobs.append(f"attestation: {exc}")
+            continue
+        if reason is not None:
+            refused[index] = reason
+            jobs.append(reason)  # never checked on the cluster: its verdict is the refusal below
+            continue
+        jobs.append(([fields[0], fields[1]], fields[2]))
     read_s = time.perf_counter() - started
     with dask_client(scheduler) as client, click.progressbar(
             length=len(jobs), label="verifying on the cluster", file=sys.stderr) as bar:
-        verdicts, checks = verify_batch_on_cluster(client, vk_to_json(vk, backend), jobs, 2, tail, backend.name,
+        verdicts, checks = verify_batch_on_cluster(client, vk_to_json(verifier.vk, backend), jobs, PER_PROOF_INPUTS,
+                                                   verifier.snapshot_values, backend.name,
                                                    chunk_size=VERIFY_CHUNK, on_chunk=bar.update)
-    decoded, results = [], []
+    metas, results = [], []
     for index, ((meta, _), (valid, error, proof_bytes)) in enumerate(zip(parsed, verdicts)):
         if proof_bytes is not None:
             meta["proof_bytes"] = proof_bytes
-        decoded.append((None, meta))
-        results.append(ItemResult(index, meta["id"], valid, error))
-    return decoded, BatchResult(results, checks, [r.index for r in results if not r.valid]), read_s
+        metas.append(meta)
+        if index in refused:
+            results.append(Verdict(index, meta["id"], False, refused=refused[index]))
+        else:
+            results.append(Verdict(index, meta["id"], valid, error))
+    return metas, BatchReport(results, checks), read_s

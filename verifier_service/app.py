@@ -14,7 +14,7 @@ from verifier_service.errors import install_error_handlers
 from verifier_service.metrics import Metrics
 from verifier_service.middleware import BodyLimitAndMetrics
 from verifier_service.repository import Repository
-from verifier_service.routes import circuits, health, keys, snapshots, verify
+from verifier_service.routes import circuits, health, keys, snapshots, venues, verify
 from verifier_service.schemas import error_responses
 from verifier_service.settings import Settings
 from verifier_service.storage import Storage
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                          description="Verify zero-knowledge margin-solvency proofs against venue snapshots.")
     app.state.service = state
     install_error_handlers(app)
-    for router in (health.router, keys.router, circuits.router, snapshots.router,
+    for router in (health.router, keys.router, circuits.router, snapshots.router, venues.router,
                    verify.build_router(settings.verify_requires_key)):
         app.include_router(router)
     app.add_middleware(BodyLimitAndMetrics, state=state)

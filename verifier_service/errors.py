@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from verifier_service.storage import StorageConflict, StorageRefused, StorageUnavailable
-from zkmargin.errors import ZkMarginError
+from zkmargin.errors import AttestationError, MalformedAttestationError, ZkMarginError
 
 log = logging.getLogger("zkmargin.verifier_service")
 
@@ -98,6 +98,12 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("%s", exc)
         return JSONResponse(error_body("database_unavailable", "the database is unavailable; retry shortly"),
                             status_code=503, headers={"Retry-After": "1"})
+
+    @app.exception_handler(AttestationError)
+    async def attestation_refused(_: Request, exc: AttestationError) -> JSONResponse:
+        # Not accepted: the commitment is not attested by the snapshot's venue (a malformed document is bad input).
+        code = "invalid_input" if isinstance(exc, MalformedAttestationError) else "attestation_refused"
+        return JSONResponse(error_body(code, str(exc)), status_code=422)
 
     @app.exception_handler(ZkMarginError)
     async def library_error(_: Request, exc: ZkMarginError) -> JSONResponse:

@@ -31,6 +31,11 @@ SCHEMA = (
         receipt_id TEXT PRIMARY KEY, circuit_id TEXT NOT NULL, snapshot_id TEXT NOT NULL,
         commitment TEXT NOT NULL, context TEXT NOT NULL, proof TEXT NOT NULL, valid INTEGER NOT NULL,
         reason TEXT NOT NULL, input_digest TEXT NOT NULL, checked_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS venue_keys (
+        venue TEXT PRIMARY KEY, document TEXT NOT NULL, key_id TEXT NOT NULL, registered_at TEXT NOT NULL)""",
+    # Tables of their own (see revoked_keys): receipts made before attestations existed stay as they are.
+    """CREATE TABLE IF NOT EXISTS receipt_attestations (
+        receipt_id TEXT PRIMARY KEY, attestation TEXT NOT NULL)""",
 )
 
 # Any constant works; it only has to be the same in every worker creating the schema.
@@ -86,6 +91,18 @@ class ReceiptRecord:
     reason: str
     input_digest: str
     checked_at: str
+    attestation: str | None = None
+    """The venue's attestation the proof was accepted with (its canonical JSON text), if one was required."""
+
+
+@dataclass(frozen=True)
+class VenueKeyRecord:
+    """A venue's registered public key; document is its zkmargin-venue-public-key/1 JSON text."""
+
+    venue: str
+    document: str
+    key_id: str
+    registered_at: str
 
 
 Record = TypeVar("Record")
@@ -205,6 +222,24 @@ class Repository:
             " WHERE snapshot_id = ?", (snapshot_id,)), SnapshotRecord)
         return found[0] if found else None
 
+    # Venue keys
+
+    def insert_venue_key(self, key: VenueKeyRecord) -> VenueKeyRecord | None:
+        """Register a venue's key: None when stored, else the record already registered for the venue."""
+        with self.storage.transaction() as cursor:
+            cursor.execute("SELECT 1 FROM venue_keys WHERE venue = ?", (key.venue,))
+            exists = cursor.fetchone() is not None
+            if not exists:
+                cursor.execute("INSERT INTO venue_keys (venue, document, key_id, registered_at) VALUES (?, ?, ?, ?)",
+                               (key.venue, key.document, key.key_id, key.registered_at))
+        return self.venue_key(key.venue) if exists else None
+
+    def venue_key(self, venue: str) -> VenueKeyRecord | None:
+        """A venue's registered key, or None."""
+        found = _records(self.storage.fetch_rows(
+            "SELECT venue, document, key_id, registered_at FROM venue_keys WHERE venue = ?", (venue,)), VenueKeyRecord)
+        return found[0] if found else None
+
     # Receipts
 
     def insert_receipts(self, receipts: Iterable[ReceiptRecord]) -> None:
@@ -216,14 +251,18 @@ class Repository:
                     " reason, input_digest, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (receipt.receipt_id, receipt.circuit_id, receipt.snapshot_id, receipt.commitment, receipt.context,
                      receipt.proof_hex, int(receipt.valid), receipt.reason, receipt.input_digest, receipt.checked_at))
+                if receipt.attestation is not None:
+                    cursor.execute("INSERT INTO receipt_attestations (receipt_id, attestation) VALUES (?, ?)",
+                                   (receipt.receipt_id, receipt.attestation))
 
     def receipt(self, receipt_id: str) -> ReceiptRecord | None:
         """A receipt with its snapshot's digest, or None."""
         # Snapshots are immutable and never deleted, so the join always finds the one that was checked.
         rows = self.storage.fetch_rows(
             "SELECT r.receipt_id, r.circuit_id, r.snapshot_id, s.digest AS snapshot_digest, r.commitment, r.context,"
-            " r.proof AS proof_hex, r.valid, r.reason, r.input_digest, r.checked_at"
-            " FROM receipts r JOIN snapshots s ON s.snapshot_id = r.snapshot_id WHERE r.receipt_id = ?", (receipt_id,))
+            " r.proof AS proof_hex, r.valid, r.reason, r.input_digest, r.checked_at, a.attestation"
+            " FROM receipts r JOIN snapshots s ON s.snapshot_id = r.snapshot_id"
+            " LEFT JOIN receipt_attestations a ON a.receipt_id = r.receipt_id WHERE r.receipt_id = ?", (receipt_id,))
         if not rows:
             return None
         return _records([{**rows[0], "valid": bool(rows[0]["valid"])}], ReceiptRecord)[0]

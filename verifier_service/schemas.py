@@ -197,6 +197,36 @@ class ProofJson(BaseModel):
     curve: str | None = None
 
 
+class AttestationJson(Strict):
+    """The venue's attestation (zkmargin-attestation/1, from `zkmargin venue attest`); checked by the library."""
+
+    format: str = Field(max_length=64)
+    scheme: str = Field(max_length=32)
+    venue: str = Field(max_length=128)
+    snapshot_digest: str = Field(max_length=64)
+    account_id: str = Field(max_length=128)
+    commitment: str = Field(max_length=100)
+    signature: str = Field(max_length=128)
+
+
+class VenueKeyDocument(Strict):
+    """A venue's public key document (zkmargin-venue-public-key/1, from `zkmargin venue keygen`)."""
+
+    format: str = Field(max_length=64)
+    scheme: str = Field(max_length=32)
+    venue: str = Field(max_length=128)
+    public_key: str = Field(max_length=64)
+
+
+class VenueKeyInfo(Strict):
+    """A registered venue key."""
+
+    venue: str
+    key_id: str
+    registered_at: str
+    document: VenueKeyDocument
+
+
 class OneProof(Strict):
     """Exactly one of proof and proof_b64."""
 
@@ -218,6 +248,9 @@ class VerifyRequest(OneProof):
     snapshot_id: str = Field(pattern=IDENTIFIER)
     commitment: FieldElement = Field(description="the account commitment: canonical decimal (or 0x-hex)")
     context: FieldElement = Field(description="the verifier's challenge or epoch: canonical decimal (or 0x-hex)")
+    attestation: AttestationJson | None = Field(default=None, description=(
+        "the venue's attestation of the commitment for this snapshot: required when the snapshot's venue has a "
+        "registered key"))
 
 
 class VerifyResult(Strict):
@@ -235,6 +268,7 @@ class VerifyResult(Strict):
     input_digest: str = Field(description=(
         "SHA-256 of the canonical JSON (sorted keys, no spaces) of {circuit_id, snapshot_id, snapshot_digest,"
         " commitment, context, proof: proof_hex, valid}"))
+    attestation: AttestationJson | None = Field(default=None, description="the attestation the proof was accepted with")
 
 
 class Receipt(VerifyResult):
@@ -251,6 +285,7 @@ class BatchItemIn(Strict):
     context: str = Field(max_length=100)
     proof: ProofJson | None = None
     proof_b64: str | None = Field(default=None, max_length=400)
+    attestation: AttestationJson | None = None
 
 
 class VerifyBatchRequest(Strict):
@@ -269,6 +304,7 @@ class BatchItemResult(Strict):
     valid: bool
     error: str | None
     receipt_id: str | None
+    refused: str | None = Field(default=None, description="why the attestation policy refused the item")
 
 
 class VerifyBatchResult(Strict):
@@ -277,6 +313,7 @@ class VerifyBatchResult(Strict):
     valid: int
     invalid: int
     malformed: int
+    refused: int = Field(default=0, description="items without a fitting attestation (their venue has a key)")
     results: list[BatchItemResult]
 
 

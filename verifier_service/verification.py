@@ -6,8 +6,6 @@ library's ZkMarginError) or return values; the app maps the errors to HTTP respo
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -21,20 +19,14 @@ from cachetools.keys import hashkey
 from circuits.circuit import AnyCircuit
 from circuits.proving import parse_field_element
 from circuits.registry import circuit_from_id
+from circuits.verification import ProofItem, SnapshotVerifier, decode_proof
 from verifier_service.deps import ServiceState, now_iso
 from verifier_service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownSnapshot
 from verifier_service.repository import ReceiptRecord, Repository
 from verifier_service.schemas import FIELD_ELEMENT
-from zkmargin.errors import FormatError, ZkMarginError
-from zkmargin.groth16 import Proof
-from zkmargin.groth16.batch import BatchItem, verify_batch
-from zkmargin.groth16.serialization import (
-    proof_from_bytes,
-    proof_from_json,
-    proof_to_bytes,
-    vk_from_json,
-)
-from zkmargin.groth16.verifier import FixedInputs, fixed_inputs_sum, verify_with_fixed_inputs
+from zkmargin.attestation import Attestation, VenuePublicKey, attestation_to_json, parse_attestation, parse_public_key
+from zkmargin.errors import AttestationError, FormatError, MalformedAttestationError, ZkMarginError
+from zkmargin.groth16.serialization import proof_to_bytes, vk_from_json
 from zkmargin.margin.models import parse_snapshot
 
 
@@ -50,7 +42,8 @@ class Catalog:
         self.repository, self.backend = repository, backend
         self.circuit_cache: LRUCache = LRUCache(max(1, max_circuits))
         self.snapshot_cache: LRUCache = LRUCache(max(1, max_snapshots))
-        """Parsed snapshots, their per-circuit public inputs and folded fixed inputs."""
+        """Parsed snapshots and their per-circuit snapshot verifiers (inputs folded once)."""
+        self.venue_keys: LRUCache = LRUCache(max(1, max_snapshots))
         self.lock = threading.Lock()
 
     @cachedmethod(attrgetter("circuit_cache"), lock=attrgetter("lock"))
@@ -70,21 +63,34 @@ class Catalog:
             raise UnknownSnapshot(snapshot_id)
         return parse_snapshot(json.loads(record.document)), record.digest
 
-    @cachedmethod(attrgetter("snapshot_cache"), lock=attrgetter("lock"),
-                  key=lambda _, circuit, snapshot: hashkey("inputs", circuit.circuit_id, snapshot.snapshot_id))
-    def snapshot_inputs(self, circuit: AnyCircuit, snapshot) -> list[int]:  # noqa: ANN001
-        """The snapshot's public inputs for this circuit (risk arrays are not free to derive)."""
-        try:
-            return circuit.snapshot_inputs(snapshot)
-        except ZkMarginError as exc:
-            raise SnapshotDoesNotFit(str(exc)) from None
+    def venue_key(self, venue: str) -> VenuePublicKey | None:
+        """The venue's registered key, or None (a registered key never changes, so found ones are cached)."""
+        with self.lock:
+            cached = self.venue_keys.get(venue)
+        if cached is not None:
+            return cached
+        record = self.repository.venue_key(venue)
+        if record is None:
+            return None  # not cached: the venue may register later, and from then on its policy applies
+        key = parse_public_key(json.loads(record.document))
+        with self.lock:
+            self.venue_keys[venue] = key
+        return key
+
+    def policy_verifier(self, circuit: AnyCircuit, vk, snapshot) -> SnapshotVerifier:  # noqa: ANN001
+        """The snapshot verifier under the policy of the snapshot's venue: its attestation is required once
+        the venue has a registered key."""
+        return self.verifier(circuit, vk, snapshot).with_venue_key(self.venue_key(snapshot.venue))
 
     @cachedmethod(attrgetter("snapshot_cache"), lock=attrgetter("lock"),
-                  key=lambda _, circuit, vk, snapshot: hashkey("fixed", circuit.circuit_id, snapshot.snapshot_id))
-    def fixed_inputs(self, circuit: AnyCircuit, vk, snapshot) -> FixedInputs:  # noqa: ANN001
-        """The snapshot's public inputs folded into one point per (circuit, snapshot): per proof, only
-        the commitment and the context are multiplied."""
-        return fixed_inputs_sum(vk, 2, self.snapshot_inputs(circuit, snapshot), self.backend)
+                  key=lambda _, circuit, vk, snapshot: hashkey("verifier", circuit.circuit_id, snapshot.snapshot_id))
+    def verifier(self, circuit: AnyCircuit, vk, snapshot) -> SnapshotVerifier:  # noqa: ANN001
+        """The snapshot verifier of (circuit, snapshot): the snapshot's inputs derived and folded once, then cached
+        (risk arrays are not free to derive)."""
+        try:
+            return SnapshotVerifier(circuit, vk, snapshot, self.backend)
+        except ZkMarginError as exc:
+            raise SnapshotDoesNotFit(str(exc)) from None
 
 
 _CANONICAL_FIELD_ELEMENT = re.compile(FIELD_ELEMENT)
@@ -97,17 +103,6 @@ def canonical_field_element(text: str, what: str) -> int:
         raise FormatError(f"{what}: {text[:100]!r} is not a canonical decimal (no sign, spaces, underscores "
                           "or leading zeros; ASCII digits) or 0x-hex (lowercase, no leading zeros)")
     return parse_field_element(text, what)
-
-
-def decode_proof(backend, proof: dict | None, proof_b64: str | None) -> Proof:  # noqa: ANN001
-    """A checked proof from snarkjs JSON or base64 bytes (the request schema makes exactly one present)."""
-    if proof is not None:
-        return proof_from_json(proof, backend)
-    try:
-        data = base64.b64decode(proof_b64 or "", validate=True)
-    except (binascii.Error, ValueError):
-        raise FormatError("proof_b64 is not valid base64") from None
-    return proof_from_bytes(data, backend)
 
 
 def input_digest(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitment: int, context: int,
@@ -127,14 +122,21 @@ def input_digest(circuit_id: str, snapshot_id: str, snapshot_digest: str, commit
 
 
 def new_receipt(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitment: int, context: int,
-                proof_hex: str, valid: bool) -> ReceiptRecord:
-    """The receipt of one verdict (not yet stored)."""
+                proof_hex: str, valid: bool, attestation: Attestation | None = None) -> ReceiptRecord:
+    """The receipt of one verdict (not yet stored), with the attestation it was accepted with."""
     return ReceiptRecord(
         receipt_id=uuid.uuid4().hex, circuit_id=circuit_id, snapshot_id=snapshot_id, snapshot_digest=snapshot_digest,
         commitment=str(commitment), context=str(context), proof_hex=proof_hex, valid=valid,
         reason="proof verifies for these inputs" if valid else "proof does not verify for these inputs",
         input_digest=input_digest(circuit_id, snapshot_id, snapshot_digest, commitment, context, proof_hex, valid),
-        checked_at=now_iso())
+        checked_at=now_iso(),
+        attestation=None if attestation is None else json.dumps(attestation_to_json(attestation), sort_keys=True,
+                                                                separators=(",", ":")))
+
+
+def request_attestation(body) -> Attestation | None:  # noqa: ANN001
+    """The attestation of a request or batch item, parsed (its signature is checked by the verifier)."""
+    return None if body.attestation is None else parse_attestation(body.attestation.model_dump())
 
 
 def verify_and_record(state: ServiceState, request) -> ReceiptRecord:  # noqa: ANN001
@@ -143,13 +145,20 @@ def verify_and_record(state: ServiceState, request) -> ReceiptRecord:  # noqa: A
     snapshot, snapshot_digest = state.catalog.snapshot(request.snapshot_id)
     commitment = canonical_field_element(request.commitment, "commitment")
     context = canonical_field_element(request.context, "context")
-    proof = decode_proof(state.backend, request.proof.model_dump(exclude_none=True) if request.proof else None,
-                         request.proof_b64)
-    valid = verify_with_fixed_inputs(vk, [commitment, context], state.catalog.fixed_inputs(circuit, vk, snapshot),
-                                     proof, state.backend)
+    proof = decode_proof(request.proof.model_dump(exclude_none=True) if request.proof else None, request.proof_b64,
+                         state.backend)
+    attestation = request_attestation(request)
+    verifier = state.catalog.policy_verifier(circuit, vk, snapshot)
+    try:
+        valid = verifier.verify(commitment, context, proof, attestation)
+    except AttestationError as exc:
+        if not isinstance(exc, MalformedAttestationError):
+            state.metrics.observe_result("refused")
+        raise
     state.metrics.observe_result("valid" if valid else "invalid")
     receipt = new_receipt(circuit.circuit_id, snapshot.snapshot_id, snapshot_digest, commitment, context,
-                          proof_to_bytes(proof, state.backend).hex(), valid)
+                          proof_to_bytes(proof, state.backend).hex(), valid,
+                          attestation if verifier.venue_key is not None else None)
     state.repository.insert_receipts([receipt])
     return receipt
 
@@ -158,36 +167,34 @@ def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN0
     """The auditor's batch path (zkmargin.groth16.batch) with one receipt per well-formed item."""
     circuit, vk = state.catalog.circuit(request.circuit_id)
     snapshot, snapshot_digest = state.catalog.snapshot(request.snapshot_id)
-    fixed = state.catalog.fixed_inputs(circuit, vk, snapshot)
-    items: list[BatchItem] = []
+    verifier = state.catalog.policy_verifier(circuit, vk, snapshot)
+    items: list[ProofItem] = []
     decoded: list[tuple[int, int, str] | None] = []
     for item in request.items:
         try:
             commitment = canonical_field_element(item.commitment, "commitment")
             context = canonical_field_element(item.context, "context")
-            proof = decode_proof(state.backend, item.proof.model_dump(exclude_none=True) if item.proof else None,
-                                 item.proof_b64)
+            proof = decode_proof(item.proof.model_dump(exclude_none=True) if item.proof else None, item.proof_b64,
+                                 state.backend)
+            attestation = request_attestation(item)
         except ZkMarginError as exc:
-            items.append(BatchItem(error=str(exc), label=item.id or ""))
+            items.append(ProofItem(error=str(exc), label=item.id or ""))
             decoded.append(None)
             continue
-        items.append(BatchItem([commitment, context], proof, label=item.id or ""))
+        items.append(ProofItem(commitment, context, proof, attestation, label=item.id or ""))
         decoded.append((commitment, context, proof_to_bytes(proof, state.backend).hex()))
-    result = verify_batch(vk, items, state.backend, fixed=fixed)
+    report = verifier.verify_batch(items)
     results, receipts = [], []
-    for verdict, entry, item in zip(result.items, decoded, request.items):
+    for verdict, entry, item in zip(report.verdicts, decoded, request.items):
         receipt_id = None
-        if entry is not None:
-            receipt = new_receipt(circuit.circuit_id, snapshot.snapshot_id, snapshot_digest, *entry, verdict.valid)
+        if entry is not None and verdict.refused is None:
+            attested = items[verdict.index].attestation if verifier.venue_key is not None else None
+            receipt = new_receipt(circuit.circuit_id, snapshot.snapshot_id, snapshot_digest, *entry, verdict.valid,
+                                  attested)
             receipts.append(receipt)
             receipt_id = receipt.receipt_id
-        state.metrics.observe_result("valid" if verdict.valid else ("malformed" if verdict.error else "invalid"))
+        state.metrics.observe_result(verdict.outcome)
         results.append({"index": verdict.index, "id": item.id, "valid": verdict.valid, "error": verdict.error,
-                        "receipt_id": receipt_id})
+                        "receipt_id": receipt_id, "refused": verdict.refused})
     state.repository.insert_receipts(receipts)
-    return {
-        "valid": sum(r["valid"] for r in results),
-        "invalid": sum(not r["valid"] and r["error"] is None for r in results),
-        "malformed": sum(r["error"] is not None for r in results),
-        "results": results,
-    }
+    return {**report.tally, "results": results}

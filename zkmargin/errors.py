@@ -70,6 +70,10 @@ class MalformedAttestationError(AttestationError, EncodingError):
     """An attestation, signed root or venue key document that does not decode."""
 
 
+class UnattestedError(AttestationError):
+    """No attestation where the verifier's policy requires one (the venue's key is registered)."""
+
+
 class WrongVenueError(AttestationError):
     """Signed by (or naming) another venue than the one whose key the verifier holds."""
 

@@ -167,21 +167,27 @@ def test_rerun_over_changed_accounts_is_refused_and_writes_nothing(venue, first_
     assert (out / "plan.jsonl").read_bytes() == plan
 
 
-def test_verify_batch_on_a_cluster_gives_the_in_process_report(venue, first_run, tmp_path):
+def batch_here_and_there(venue: Path, items: Path, tmp_path: Path, *extra: str):
+    """`verify-batch --json` of items in this process and on a LocalCluster (reports in here/ and there/)."""
     from distributed import LocalCluster
 
+    args = ["verify-batch", str(items), "--vk", str(venue / "cache" / CIRCUIT / "verification_key.json"),
+            "--snapshot", str(venue / "snapshot.json"), "--circuit", CIRCUIT, "--json", *extra]
+    here = run_cli(venue, *args, "--report-dir", str(tmp_path / "here"))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        there = run_cli(venue, *args, "--report-dir", str(tmp_path / "there"), "--scheduler", cluster.scheduler_address)
+    return here, there
+
+
+def test_verify_batch_on_a_cluster_gives_the_in_process_report(venue, first_run, tmp_path):
     batch = (venue / "out" / "batch.jsonl").read_text().splitlines()
     assert len(batch) == len(HEALTHY)
     tampered = json.loads(batch[5])
     tampered["context"] = str(int(tampered["context"]) + 1)
     items = tmp_path / "items.jsonl"
     items.write_text("\n".join([*batch, json.dumps({**tampered, "id": "tampered"}), "{broken"]) + "\n")
-    args = ["verify-batch", str(items), "--vk", str(venue / "cache" / CIRCUIT / "verification_key.json"),
-            "--snapshot", str(venue / "snapshot.json"), "--circuit", CIRCUIT, "--json"]
-    here = run_cli(venue, *args, "--report-dir", str(tmp_path / "here"))
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        there = run_cli(venue, *args, "--report-dir", str(tmp_path / "there"), "--scheduler", cluster.scheduler_address)
+    here, there = batch_here_and_there(venue, items, tmp_path)
     assert here.exit_code == there.exit_code == 1, there.output
     a, b = json.loads(here.stdout), json.loads(there.stdout)
     for key in ("total", "valid", "invalid", "malformed", "invalid_ids", "malformed_ids", "duplicate_ids"):
@@ -189,6 +195,22 @@ def test_verify_batch_on_a_cluster_gives_the_in_process_report(venue, first_run,
     assert b["invalid_ids"] == ["tampered"] and b["valid"] == len(HEALTHY)
     rows = json.loads((tmp_path / "there" / "report.json").read_text())
     assert rows  # the reports are written from the cluster's verdicts too
+
+
+def test_attested_batch_on_a_cluster_refuses_what_the_in_process_path_refuses(venue, first_run, tmp_path):
+    batch = [json.loads(line) for line in (venue / "out" / "batch.jsonl").read_text().splitlines()]
+    assert all("attestation" in item for item in batch)  # venue run hands auditors attested items
+    unattested = {k: v for k, v in batch[0].items() if k != "attestation"}
+    swapped = {**batch[1], "attestation": batch[2]["attestation"]}  # another account's attestation
+    items = tmp_path / "items.jsonl"
+    items.write_text("\n".join(json.dumps(x) for x in [*batch[3:], {**unattested, "id": "unattested"},
+                                                        {**swapped, "id": "swapped"}]) + "\n")
+    here, there = batch_here_and_there(venue, items, tmp_path, "--venue-key", str(venue / "venue.key.pub.json"))
+    assert here.exit_code == there.exit_code == 1, there.output
+    a, b = json.loads(here.stdout), json.loads(there.stdout)
+    for key in ("total", "valid", "invalid", "malformed", "refused", "refused_ids"):
+        assert a[key] == b[key], key
+    assert sorted(b["refused_ids"]) == ["swapped", "unattested"] and b["valid"] == len(batch) - 3
 
 
 def test_unknown_scheduler_is_a_clear_error(venue, tmp_path):

@@ -275,6 +275,8 @@ def test_documented_security_matches_what_each_operation_enforces(tmp_path, mate
         "/v1/keys": {"role": "verifier", "name": "v"},
         "/v1/circuits": {"circuit_id": CIRCUIT, "verification_key": material.vk_json},
         "/v1/snapshots": material.snapshot_json,
+        "/v1/venues": {"format": "zkmargin-venue-public-key/1", "scheme": "ed25519", "venue": "another-venue",
+                       "public_key": "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"},
         "/v1/verify": verify_body(material),
         "/v1/verify/batch": {"circuit_id": CIRCUIT, "snapshot_id": material.snapshot_json["snapshot_id"],
                              "items": [{"commitment": str(material.commitment), "context": str(material.context),
@@ -287,5 +289,5 @@ def test_documented_security_matches_what_each_operation_enforces(tmp_path, mate
         key_optional = not security or {} in security
         anonymous = client.post(path, json=body)
         assert (anonymous.status_code == 401) == (not key_optional), (path, anonymous.status_code, anonymous.text)
-        headers = admin_headers() if path in ("/v1/keys", "/v1/circuits") else venue
+        headers = admin_headers() if path in ("/v1/keys", "/v1/circuits", "/v1/venues") else venue
         assert client.post(path, json=body, headers=headers).status_code in (200, 201), path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from verifier_service.errors import ApiError
 from verifier_service.repository import SnapshotRecord
 from verifier_service.schemas import IDENTIFIER, SnapshotIn, SnapshotInfo, error_responses
 from verifier_service.strict_json import StrictJsonRoute
+from zkmargin.attestation import snapshot_digest
 from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 
 router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"], route_class=StrictJsonRoute)
@@ -25,7 +25,8 @@ def publish_snapshot(body: SnapshotIn, state: State, caller: Venue) -> SnapshotI
     snapshot = parse_snapshot(body.model_dump(exclude_none=True))
     document = snapshot_to_json(snapshot)
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    record = SnapshotRecord(snapshot.snapshot_id, snapshot.venue, hashlib.sha256(text.encode()).hexdigest(),
+    # The digest attestations sign: a receipt's snapshot_digest is the one the venue's attestation names.
+    record = SnapshotRecord(snapshot.snapshot_id, snapshot.venue, snapshot_digest(snapshot).hex(),
                             caller.key_id, now_iso(), text)
     if not state.repository.insert_snapshot(record):
         raise ApiError(409, "already_published", f"snapshot {snapshot.snapshot_id!r} exists; snapshots are immutable")

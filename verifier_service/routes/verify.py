@@ -4,6 +4,7 @@
 # FastAPI must see those local Annotated types as objects, not as names to look up in this module.
 
 import asyncio
+import json
 from dataclasses import asdict
 from typing import Annotated
 
@@ -43,6 +44,13 @@ async def _in_pool(state: ServiceState, function, body):  # noqa: ANN001, ANN202
     return await asyncio.get_running_loop().run_in_executor(state.pool, function, state, body)
 
 
+def _receipt_fields(receipt) -> dict:  # noqa: ANN001
+    """A receipt record's fields as the response models take them (the attestation as its JSON object)."""
+    fields = asdict(receipt)
+    fields["attestation"] = json.loads(receipt.attestation) if receipt.attestation is not None else None
+    return fields
+
+
 def build_router(verify_requires_key: bool) -> APIRouter:
     """The verification routes; whether verifying needs a key is configuration, so the router is built
     per app and its dependencies (hence its OpenAPI security) follow the setting."""
@@ -58,8 +66,7 @@ def build_router(verify_requires_key: bool) -> APIRouter:
     @router.post("/verify", response_model=VerifyResult, responses=ERRORS, openapi_extra=extra)
     async def verify_proof(body: VerifyRequest, state: State, _: Verifier) -> VerifyResult:
         """Verify a proof against the stored snapshot: the client never supplies prices or rates."""
-        receipt = await _in_pool(state, verify_and_record, body)
-        fields = asdict(receipt)
+        fields = _receipt_fields(await _in_pool(state, verify_and_record, body))
         fields.pop("proof_hex")
         return VerifyResult(**fields)
 
@@ -89,6 +96,6 @@ def build_router(verify_requires_key: bool) -> APIRouter:
         receipt = state.repository.receipt(receipt_id)
         if receipt is None:
             raise ApiError(404, "unknown_receipt", f"receipt {receipt_id!r} does not exist")
-        return Receipt(**asdict(receipt))
+        return Receipt(**_receipt_fields(receipt))
 
     return router

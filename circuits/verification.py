@@ -1,0 +1,198 @@
+"""One verification path: a snapshot verifier that the CLI, the batch verifier and the service all use.
+
+SnapshotVerifier(circuit, verifying key, snapshot) checks the key against the circuit once,
+folds the snapshot's public inputs into one point once (only the per-proof header, see
+circuits.layout.HEADER, is multiplied per proof) and, given a venue's public key, accepts a
+proof only with the venue's attestation of its commitment for this snapshot.
+Proof fields of items and requests ({"proof": snarkjs JSON} or {"proof_b64": base64 of the
+192-byte form}) are decoded here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from circuits.circuit import AnyCircuit
+from circuits.layout import HEADER
+from circuits.parts import check_field_element
+from zkmargin.attestation import Attestation, VenuePublicKey, check_attestation, snapshot_digest
+from zkmargin.errors import (
+    AttestationError,
+    MalformedAttestationError,
+    MalformedProofError,
+    PublicInputError,
+    UnattestedError,
+    WrongVenueError,
+)
+from zkmargin.groth16.batch import BatchItem, verify_batch
+from zkmargin.groth16.serialization import proof_from_bytes, proof_from_json
+from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
+from zkmargin.margin.models import Snapshot
+
+if TYPE_CHECKING:
+    from zkmargin.backends import CurveBackend
+    from zkmargin.groth16 import Proof, VerifyingKey
+
+PER_PROOF_INPUTS = len(HEADER)
+"""Public inputs that change per proof (commitment, context); the rest are the snapshot's, folded once."""
+
+
+def encoded_proof(proof: Any, proof_b64: Any) -> bytes | dict:
+    """The encoded proof of an item or request: its snarkjs JSON object, or the bytes behind proof_b64.
+
+    Exactly one of the two must be present (None means absent); raises MalformedProofError.
+    """
+    if (proof is None) == (proof_b64 is None):
+        raise MalformedProofError("give exactly one of proof and proof_b64" if proof is not None
+                                  else "item has neither proof nor proof_b64")
+    if proof is not None:
+        if not isinstance(proof, dict):
+            raise MalformedProofError("proof must be a snarkjs proof JSON object")
+        return proof
+    try:
+        return base64.b64decode(str(proof_b64), validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedProofError("proof_b64 is not valid base64") from None
+
+
+def decode_proof(proof: Any, proof_b64: Any, backend: CurveBackend) -> Proof:
+    """A checked proof (curve and subgroup checks) from a proof or proof_b64 field."""
+    encoded = encoded_proof(proof, proof_b64)
+    return proof_from_json(encoded, backend) if isinstance(encoded, dict) else proof_from_bytes(encoded, backend)
+
+
+@dataclass(frozen=True)
+class ProofItem:
+    """One proof to check against the snapshot, or the reason it could not be read (error)."""
+
+    commitment: int | None = None
+    context: int | None = None
+    proof: Proof | None = None
+    attestation: Attestation | None = None
+    error: str | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """valid; invalid (neither error nor refused); malformed (error); refused by the attestation policy (refused)."""
+
+    index: int
+    label: str
+    valid: bool
+    error: str | None = None
+    refused: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        """'valid', 'invalid', 'malformed' or 'refused'."""
+        if self.valid:
+            return "valid"
+        if self.error is not None:
+            return "malformed"
+        return "refused" if self.refused is not None else "invalid"
+
+
+OUTCOMES = ("valid", "invalid", "malformed", "refused")
+
+
+@dataclass
+class BatchReport:
+    """Per-item verdicts in input order and the pairing checks they took."""
+
+    verdicts: list[Verdict]
+    pairing_checks: int = 0
+    tally: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tally = {name: 0 for name in OUTCOMES}
+        for verdict in self.verdicts:
+            self.tally[verdict.outcome] += 1
+
+
+def check_key_fits(circuit: AnyCircuit, vk: VerifyingKey) -> None:
+    """Raise PublicInputError unless the key takes exactly the circuit's public inputs."""
+    if vk.num_public != circuit.num_public:
+        raise PublicInputError(f"verification key expects {vk.num_public} public inputs; "
+                               f"{circuit.circuit_id} has {circuit.num_public}")
+
+
+class SnapshotVerifier:
+    """Verifies proofs of one circuit under one key against the verifier's own snapshot.
+
+    With venue_key, a proof is accepted only with that venue's attestation of its commitment
+    for this snapshot (an AttestationError kind names what differs); without it, no attestation
+    is asked for.
+    """
+
+    def __init__(self, circuit: AnyCircuit, vk: VerifyingKey, snapshot: Snapshot, backend: CurveBackend,
+                 venue_key: VenuePublicKey | None = None) -> None:
+        check_key_fits(circuit, vk)
+        self.circuit, self.vk, self.snapshot, self.backend = circuit, vk, snapshot, backend
+        self.venue_key = venue_key
+        self.snapshot_values: list[int] = circuit.snapshot_inputs(snapshot)
+        self.fixed = fixed_inputs_sum(vk, PER_PROOF_INPUTS, self.snapshot_values, backend)
+        self.digest = snapshot_digest(snapshot)
+
+    def with_venue_key(self, venue_key: VenuePublicKey | None) -> SnapshotVerifier:
+        """This verifier (its folded inputs shared, not recomputed) under the policy of venue_key."""
+        other = copy.copy(self)
+        other.venue_key = venue_key
+        return other
+
+    def check_attested(self, commitment: int, attestation: Attestation | None) -> None:
+        """Raise an AttestationError kind unless the policy is met (always met without a venue key)."""
+        if self.venue_key is None:
+            return
+        if self.snapshot.venue != self.venue_key.venue:
+            raise WrongVenueError(f"snapshot {self.snapshot.snapshot_id!r} is venue {self.snapshot.venue!r}'s; "
+                                  f"the key held is venue {self.venue_key.venue!r}'s")
+        if attestation is None:
+            raise UnattestedError(f"no attestation: venue {self.venue_key.venue!r} must attest the commitment "
+                                  f"for snapshot {self.snapshot.snapshot_id!r}")
+        check_attestation(attestation, self.venue_key, self.digest, commitment)
+
+    def verify(self, commitment: int, context: int, proof: Proof, attestation: Attestation | None = None) -> bool:
+        """True iff the proof is valid; raises an AttestationError kind when the attestation policy refuses it."""
+        header = [check_field_element(commitment, "commitment"), check_field_element(context, "context")]
+        self.check_attested(commitment, attestation)
+        return verify_with_fixed_inputs(self.vk, header, self.fixed, proof, self.backend)
+
+    def refusal(self, item: ProofItem) -> str | None:
+        """Why the attestation policy refuses a well-formed item, or None; a malformed attestation raises."""
+        try:
+            self.check_attested(item.commitment or 0, item.attestation)
+        except MalformedAttestationError:
+            raise
+        except AttestationError as exc:
+            return str(exc)
+        return None
+
+    def verify_batch(self, items: Sequence[ProofItem]) -> BatchReport:
+        """Verdicts for every item (malformed and refused items never stop the batch), in one weighted check."""
+        verdicts: list[Verdict | None] = [None] * len(items)
+        batch: list[BatchItem] = []
+        positions: list[int] = []
+        for index, item in enumerate(items):
+            if item.error is not None or item.proof is None or item.commitment is None or item.context is None:
+                verdicts[index] = Verdict(index, item.label, False, item.error or "missing proof or public inputs")
+                continue
+            try:
+                refused = self.refusal(item)
+            except MalformedAttestationError as exc:
+                verdicts[index] = Verdict(index, item.label, False, f"attestation: {exc}")
+                continue
+            if refused is not None:
+                verdicts[index] = Verdict(index, item.label, False, refused=refused)
+                continue
+            positions.append(index)
+            batch.append(BatchItem([item.commitment, item.context], item.proof, label=item.label))
+        result = verify_batch(self.vk, batch, self.backend, fixed=self.fixed)
+        for index, checked in zip(positions, result.items):
+            verdicts[index] = Verdict(index, items[index].label, checked.valid, checked.error)
+        return BatchReport([v for v in verdicts if v is not None], result.pairing_checks)
