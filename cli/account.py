@@ -10,14 +10,14 @@ import click
 from circuits.cross import DEFAULT_CIRCUIT_ID, circuit_from_id
 from cli.output import EXIT_NO, emit, json_option, write_json
 from zkmargin.margin.commitment import new_salt
-from zkmargin.margin.engine import compute_margin, report_to_json
 from zkmargin.margin.models import load_account, load_snapshot
+from zkmargin.margin.registry import MARGIN_MODELS as MODELS
+from zkmargin.margin.registry import evaluate
 
 OPENING_FORMAT = "zkmargin-opening/1"
 
 account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
 snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
-MODELS = ("cross", "isolated", "tiered", "portfolio")
 DEFAULT_TIERS = 4
 
 
@@ -60,6 +60,10 @@ def render_report(report_json: dict) -> str:
         lines.append(f"worst scenario: {worst} of {len(report_json['scenario_losses'])}, "
                      f"loss {report_json['scenario_losses'][worst - 1]}; "
                      f"short option minimum {report_json['short_option_minimum']}")
+    if "k" in report_json:
+        lines.append(f"{report_json['model']}: {report_json[report_json['model']]} (k = {report_json['k']} of "
+                     f"{report_json['scenario_count']} scenarios, add-on {report_json['add_on']}, "
+                     f"worst scenario {report_json['worst_loss_scenario']})")
     if report_json.get("failure"):
         lines.append(f"failing check: {report_json['failure']}")
     for position in report_json.get("positions", []):
@@ -76,30 +80,8 @@ def render_report(report_json: dict) -> str:
 def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -> None:
     """Compute equity, maintenance margin and status of ACCOUNT under SNAPSHOT (exit 1 on margin call)."""
     account, snapshot = load_account(account_path), load_snapshot(snapshot_path)
-    if model == "isolated":
-        from zkmargin.margin.isolated import (
-            compute_isolated_margin,
-            isolated_report_to_json,
-        )
-
-        isolated = compute_isolated_margin(account, snapshot)
-        healthy, report_json = isolated.healthy, isolated_report_to_json(isolated)
-    elif model == "portfolio":
-        from zkmargin.margin.portfolio import (
-            compute_portfolio_margin,
-            portfolio_report_to_json,
-        )
-
-        portfolio = compute_portfolio_margin(account, snapshot)
-        healthy, report_json = portfolio.healthy, portfolio_report_to_json(portfolio)
-    elif model == "tiered":
-        from zkmargin.margin.tiered import compute_tiered_margin, tiered_report_to_json
-
-        tiered = compute_tiered_margin(account, snapshot)
-        healthy, report_json = tiered.healthy, tiered_report_to_json(tiered)
-    else:
-        report = compute_margin(account, snapshot)
-        healthy, report_json = report.healthy, report_to_json(report)
+    result = evaluate(model, account, snapshot)
+    healthy, report_json = result.healthy, result.json
     emit(as_json, report_json, render_report(report_json))
     if not healthy:
         raise SystemExit(EXIT_NO)
