@@ -66,7 +66,7 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None) -> None
 
 
 def _register() -> None:
-    from cli import account, batch, demo, groth16, proving, serve
+    from cli import account, batch, demo, groth16, proving, serve, stress
 
     for command in (
         account.margin,
@@ -79,6 +79,7 @@ def _register() -> None:
         batch.verify_batch_command,
         serve.serve,
         groth16.groth16,
+        stress.stress,
     ):
         cli.add_command(command)
 
