@@ -66,7 +66,7 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None) -> None
 
 
 def _register() -> None:
-    from cli import account, batch, demo, groth16, proving, serve, stress
+    from cli import account, batch, cascade, demo, groth16, proving, serve, stress
 
     for command in (
         account.margin,
@@ -80,6 +80,8 @@ def _register() -> None:
         serve.serve,
         groth16.groth16,
         stress.stress,
+        cascade.cascade,
+        cascade.sample_population,
     ):
         cli.add_command(command)
 

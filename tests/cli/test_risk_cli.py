@@ -120,3 +120,63 @@ def test_stress_runs_for_every_model(workdir, model):
                  "--shock", "BTC=-30%", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["model"] == model
+
+
+@pytest.fixture(scope="module")
+def population(workdir) -> Path:
+    path = workdir / "accounts.jsonl"
+    result = run(workdir, "sample-population", str(workdir / "snapshot.json"), "--count", "600", "--seed", "3",
+                 "--out", str(path))
+    assert result.exit_code == 0, result.output
+    assert len(path.read_text().splitlines()) == 600
+    return path
+
+
+def test_cascade_text_json_and_charts(workdir, population, tmp_path):
+    png, page = tmp_path / "cascade.png", tmp_path / "cascade.html"
+    depth = ("--depth", "BTC=300000", "--depth", "ETH=300000", "--depth", "SOL=200000", "--depth", "DOGE=100000")
+    result = run(workdir, "cascade", str(population), str(workdir / "snapshot.json"), "--shock", "BTC=-12%",
+                 "--shock", "ETH=-15%", *depth, "--png", str(png), "--html", str(page), "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["accounts"] == 600 and doc["reached_fixpoint"] and len(doc["rounds"]) >= 2
+    assert doc["accounts_liquidated"] == sum(r["accounts_liquidated"] for r in doc["rounds"])
+    assert len(doc["price_path"]) == len(doc["rounds"]) + 2
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = page.read_text()
+    assert "price (% of pre-shock)" in text and "accounts liquidated" in text and "<!DOCTYPE svg" not in text
+    for name in ("BTC", "ETH"):
+        assert f'id="price-{name}"' in text
+    plain = run(workdir, "cascade", str(population), str(workdir / "snapshot.json"), "--shock", "BTC=-12%", *depth)
+    assert plain.exit_code == 0 and "round  accounts liquidated" in plain.stdout and "total:" in plain.stdout
+
+
+def test_cascade_figure_contents():
+    from cli.cascade import cascade_figure
+
+    doc = {"accounts": 10, "accounts_liquidated": 3, "price_path": [
+        {"stage": "before shock", "prices": {"BTC": 100.0, "ETH": 10.0, "USD": 1.0}},
+        {"stage": "after shock", "prices": {"BTC": 90.0, "ETH": 9.0, "USD": 1.0}},
+        {"stage": "after round 1", "prices": {"BTC": 85.0, "ETH": 8.5, "USD": 1.0}}],
+        "rounds": [{"round": 1, "accounts_liquidated": 3, "notional_liquidated": 1.0}]}
+    prices, bars = cascade_figure(doc).axes
+    assert prices.get_ylabel() == "price (% of pre-shock)" and bars.get_ylabel() == "accounts liquidated"
+    assert sorted(line.get_gid() for line in prices.get_lines()) == ["price-BTC", "price-ETH"]  # USD never moved
+    assert list(prices.get_lines()[0].get_ydata()) == [100.0, 90.0, 85.0]
+    assert len(bars.patches) == 1 and bars.patches[0].get_height() == 3
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--shock", "XRP=-10%"), "unknown underlying 'XRP'"),
+    (("--shock", "BTC=-10%", "--depth", "BTC=-5"), "depth BTC"),
+    (("--shock", "BTC=-10%", "--depth", "BTC"), "expected UNDERLYING=NOTIONAL"),
+])
+def test_cascade_bad_input_exits_2(workdir, population, args, message):
+    result = run(workdir, "cascade", str(population), str(workdir / "snapshot.json"), *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_cascade_missing_accounts_file_exits_2(workdir, tmp_path):
+    result = run(workdir, "cascade", str(tmp_path / "none.jsonl"), str(workdir / "snapshot.json"), "--shock", "BTC=-1%")
+    assert result.exit_code == 2 and "accounts file not found" in result.stderr
