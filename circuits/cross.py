@@ -470,16 +470,23 @@ def assert_covers(cs: ConstraintSystem, equity: LinearCombination, requirement: 
 
 
 DEFAULT_CIRCUIT_ID = "cross-n64-k8"
+_RISK_CIRCUIT_ID = re.compile(r"(var|es)-n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})-s([1-9][0-9]{0,3})")
 _CIRCUIT_ID = re.compile(r"(cross|isolated|tiered|portfolio)-n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})(?:-t([1-9][0-9]?))?")
 
 
 def circuit_from_id(circuit_id: str) -> CrossMarginCircuit:
     """Parse '<model>-n<N>-k<K>' (cross, isolated) or 'tiered-n<N>-k<K>-t<T>'; CircuitError otherwise."""
+    risk = _RISK_CIRCUIT_ID.fullmatch(circuit_id or "")
+    if risk:
+        from circuits.var import RiskMarginCircuit
+
+        return RiskMarginCircuit(int(risk.group(2)), int(risk.group(3)), n_scenarios=int(risk.group(4)),
+                                 risk_model=risk.group(1))
     match = _CIRCUIT_ID.fullmatch(circuit_id or "")
     if not match:
         raise CircuitError(
             f"unknown circuit {circuit_id!r}; expected <model>-n<N>-k<K> with model cross, isolated or portfolio, "
-            f"or tiered-n<N>-k<K>-t<T>, e.g. {DEFAULT_CIRCUIT_ID}")
+            f"or tiered-n<N>-k<K>-t<T>, or var|es-n<N>-k<K>-s<scenarios>, e.g. {DEFAULT_CIRCUIT_ID}")
     model, n, k, tiers = match.group(1), int(match.group(2)), int(match.group(3)), match.group(4)
     if (model == "tiered") != (tiers is not None):
         raise CircuitError(f"unknown circuit {circuit_id!r}: tiered circuits end in -t<brackets>, others do not")

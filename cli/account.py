@@ -19,6 +19,7 @@ OPENING_FORMAT = "zkmargin-opening/1"
 account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
 snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
 DEFAULT_TIERS = 4
+DEFAULT_SCENARIOS = 250
 
 
 def circuit_option(command):  # noqa: ANN001, ANN201
@@ -28,15 +29,16 @@ def circuit_option(command):  # noqa: ANN001, ANN201
     def merged(*args, circuit_id: str, model: str | None, **kwargs):  # noqa: ANN202
         if model is not None:
             _, _, capacity = circuit_id.partition("-")
-            capacity = capacity.split("-t")[0]
-            circuit_id = f"{model}-{capacity}" + (f"-t{DEFAULT_TIERS}" if model == "tiered" else "")
+            capacity = capacity.split("-t")[0].split("-s")[0]
+            circuit_id = f"{model}-{capacity}" + (f"-t{DEFAULT_TIERS}" if model == "tiered" else "") + (
+                f"-s{DEFAULT_SCENARIOS}" if model in ("var", "es") else "")
         return command(*args, circuit_id=circuit_id, **kwargs)
 
     merged = click.option("--model", type=click.Choice(MODELS), default=None,
                           help="Margin model (overrides the model part of --circuit).")(merged)
     return click.option(
         "--circuit", "circuit_id", default=DEFAULT_CIRCUIT_ID, show_default=True,
-        help="Statement and capacity: <model>-n<positions>-k<collateral assets>.",
+        help="Statement and capacity: <model>-n<positions>-k<collateral assets> (tiered: -t<brackets>, var/es: -s<scenarios>).",
     )(merged)
 
 

@@ -67,7 +67,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 class CircuitRegistration(Strict):
     """Register the verification key of a circuit (snarkjs verification_key.json)."""
 
-    circuit_id: str = Field(pattern=r"^((cross|isolated|portfolio)-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}|tiered-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}-t[1-9][0-9]?)$", examples=["cross-n64-k8"])
+    circuit_id: str = Field(pattern=r"^((cross|isolated|portfolio)-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}|tiered-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}-t[1-9][0-9]?|(var|es)-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}-s[1-9][0-9]{0,3})$", examples=["cross-n64-k8"])
     verification_key: dict
 
 
@@ -86,6 +86,7 @@ class AssetIn(Strict):
     asset: str = Field(min_length=1, max_length=128)
     price: Decimal
     haircut: Decimal
+    scenario_value_change: list[Decimal] | None = Field(default=None, min_length=1, max_length=1000)
 
 
 class TierIn(Strict):
@@ -122,6 +123,15 @@ class InstrumentIn(Strict):
     contract_size: Decimal
     tiers: list[TierIn] | None = Field(default=None, min_length=1, max_length=16)
     risk: RiskIn | None = None
+    scenario_pnl: list[Decimal] | None = Field(default=None, min_length=1, max_length=1000)
+
+
+class ScenariosIn(Strict):
+    """Historical scenarios (models var and es): count, confidence in (0, 1), add-on."""
+
+    count: int
+    confidence: Decimal
+    add_on: Decimal | None = None
 
 
 class SnapshotIn(Strict):
@@ -132,6 +142,7 @@ class SnapshotIn(Strict):
     timestamp: str = Field(max_length=64)
     assets: list[AssetIn] = Field(max_length=1024)
     instruments: list[InstrumentIn] = Field(max_length=1024)
+    scenarios: ScenariosIn | None = None
 
 
 class SnapshotInfo(Strict):

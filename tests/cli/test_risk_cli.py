@@ -22,6 +22,8 @@ def workdir(tmp_path_factory) -> Path:
     (root / "snapshot.json").write_text(json.dumps(snapshot_to_json(sample_snapshot())))
     scenarios = snapshot_to_json(with_scenarios(sample_snapshot(), 250, 99 * 10**6, 100 * E8, seed=5))
     (root / "scenarios.json").write_text(json.dumps(scenarios))
+    small = snapshot_to_json(with_scenarios(sample_snapshot(), 20, 90 * 10**6, 100 * E8, seed=5))
+    (root / "scenarios20.json").write_text(json.dumps(small))
     (root / "healthy.json").write_text(json.dumps(account_to_json(sample_account("healthy"))))
     (root / "margin_call.json").write_text(json.dumps(account_to_json(sample_account("margin_call"))))
     return root
@@ -180,3 +182,42 @@ def test_cascade_bad_input_exits_2(workdir, population, args, message):
 def test_cascade_missing_accounts_file_exits_2(workdir, tmp_path):
     result = run(workdir, "cascade", str(tmp_path / "none.jsonl"), str(workdir / "snapshot.json"), "--shock", "BTC=-1%")
     assert result.exit_code == 2 and "accounts file not found" in result.stderr
+
+
+RISK_CIRCUIT = "es-n6-k4-s20"
+
+
+def test_es_end_to_end_commit_prove_verify_and_batch(workdir):
+    opening = workdir / "es-opening.json"
+    scenarios = str(workdir / "scenarios20.json")
+    committed = run(workdir, "commit", str(workdir / "healthy.json"), scenarios, "--opening", str(opening),
+                    "--circuit", RISK_CIRCUIT, "--json")
+    assert committed.exit_code == 0, committed.output
+    commitment = json.loads(committed.stdout)["commitment"]
+    proved = run(workdir, "prove", str(workdir / "healthy.json"), scenarios, "--opening", str(opening),
+                 "--context", "77", "--out", str(workdir / "es-proof.json"), "--public-out", str(workdir / "es-public.json"))
+    assert proved.exit_code == 0, proved.output
+    verify_args = ["verify", str(workdir / "es-proof.json"), "--snapshot", scenarios, "--commitment", commitment,
+                   "--circuit", RISK_CIRCUIT]
+    assert run(workdir, *verify_args, "--context", "77").exit_code == 0
+    assert run(workdir, *verify_args, "--context", "78").exit_code == 1
+    # A margin call under ES is refused before any proof is written.
+    bad_opening = workdir / "es-bad-opening.json"
+    assert run(workdir, "commit", str(workdir / "margin_call.json"), scenarios, "--opening", str(bad_opening),
+               "--circuit", RISK_CIRCUIT).exit_code == 0
+    refused = run(workdir, "prove", str(workdir / "margin_call.json"), scenarios, "--opening", str(bad_opening),
+                  "--context", "1", "--out", str(workdir / "never.json"))
+    assert refused.exit_code == 1 and "scenarios, k = 2" in refused.stderr and not (workdir / "never.json").exists()
+    # verify-batch with the same key from the cache.
+    proof = json.loads((workdir / "es-proof.json").read_text())
+    lines = [{"id": "good", "commitment": commitment, "context": "77", "proof": proof},
+             {"id": "replay", "commitment": commitment, "context": "76", "proof": proof}]
+    (workdir / "es-batch.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    inspected = run(workdir, "inspect", "--circuit", RISK_CIRCUIT, "--json")
+    assert inspected.exit_code == 0 and json.loads(inspected.stdout)["public_inputs"] == 2 + 22 * 10 + 2
+    keys = json.loads(run(workdir, "setup", "--circuit", RISK_CIRCUIT, "--json").stdout)
+    batch = run(workdir, "verify-batch", str(workdir / "es-batch.jsonl"), "--vk", keys["verification_key"],
+                "--snapshot", scenarios, "--circuit", RISK_CIRCUIT, "--report-dir", str(workdir / "es-report"), "--json")
+    assert batch.exit_code == 1, batch.output
+    summary = json.loads(batch.stdout)
+    assert (summary["valid"], summary["invalid"]) == (1, 1)
