@@ -66,7 +66,7 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None) -> None
 
 
 def _register() -> None:
-    from cli import account, batch, cascade, demo, groth16, proving, serve, stress
+    from cli import account, batch, cascade, demo, groth16, proving, risk_arrays, serve, stress
 
     for command in (
         account.margin,
@@ -82,6 +82,7 @@ def _register() -> None:
         stress.stress,
         cascade.cascade,
         cascade.sample_population,
+        risk_arrays.risk_arrays,
     ):
         cli.add_command(command)
 

@@ -124,6 +124,7 @@ class InstrumentIn(Strict):
     tiers: list[TierIn] | None = Field(default=None, min_length=1, max_length=16)
     risk: RiskIn | None = None
     scenario_pnl: list[Decimal] | None = Field(default=None, min_length=1, max_length=1000)
+    risk_array: list[Decimal] | None = Field(default=None, min_length=16, max_length=16)
 
 
 class ScenariosIn(Strict):

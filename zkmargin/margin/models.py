@@ -84,6 +84,8 @@ class InstrumentQuote:
     """Scenario parameters for the portfolio model; None: scanned linearly over +-maintenance_rate at the mark."""
     scenario_pnl_e8: tuple[int, ...] = ()
     """VaR/ES: profit (+) or loss (-) of one contract per historical scenario, published by the venue."""
+    risk_array_e8: tuple[int, ...] = ()
+    """Portfolio: the venue's published 16-scenario risk array (loss of one long contract); empty: derive it."""
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,18 @@ def _risk(value: Any, field: str) -> RiskParams:
         "strike", "implied_vol", "years_to_expiry", "rate", "short_option_minimum")))
 
 
+PORTFOLIO_SCENARIO_COUNT = 16
+"""Entries of a portfolio risk array (zkmargin.margin.portfolio.SCENARIOS)."""
+
+
+def _risk_array(value: Any, field: str) -> tuple[int, ...]:
+    """A published portfolio risk array: 16 signed losses of one long contract at scale 1e8."""
+    items = _list(value, field)
+    if len(items) != PORTFOLIO_SCENARIO_COUNT:
+        raise FormatError(f"{field}: {len(items)} values, a risk array has {PORTFOLIO_SCENARIO_COUNT}")
+    return tuple(parse_e8(v, f"{field}[{s}]", SIGNED_MIN_E8, SIGNED_MAX_E8) for s, v in enumerate(items))
+
+
 def _risk_to_json(risk: RiskParams) -> dict:
     out: dict[str, Any] = {"kind": risk.kind}
     for name in _RISK_FIELDS:
@@ -335,7 +349,7 @@ def parse_snapshot(obj: Any) -> Snapshot:
     for i, item in enumerate(_list(doc["instruments"], "instruments")):
         field = f"instruments[{i}]"
         entry = _object(item, field, ("instrument", "mark_price", "maintenance_rate", "contract_size"),
-                        ("tiers", "risk", "scenario_pnl"))
+                        ("tiers", "risk", "scenario_pnl", "risk_array"))
         instruments.append(InstrumentQuote(
             _identifier(entry["instrument"], f"{field}.instrument"),
             parse_e8(entry["mark_price"], f"{field}.mark_price", 0, UNSIGNED_MAX_E8),
@@ -345,6 +359,7 @@ def parse_snapshot(obj: Any) -> Snapshot:
             _risk(entry["risk"], f"{field}.risk") if "risk" in entry else None,
             _scenario_vector(entry["scenario_pnl"], f"{field}.scenario_pnl", scenarios)
             if "scenario_pnl" in entry else (),
+            _risk_array(entry["risk_array"], f"{field}.risk_array") if "risk_array" in entry else (),
         ))
     if scenarios is not None:
         # An instrument without a vector would cost nothing under VaR/ES: refuse it instead.
@@ -443,6 +458,8 @@ def _instrument_to_json(quote: InstrumentQuote) -> dict:
     }
     if quote.risk is not None:
         out["risk"] = _risk_to_json(quote.risk)
+    if quote.risk_array_e8:
+        out["risk_array"] = [format_e8(v) for v in quote.risk_array_e8]
     if quote.scenario_pnl_e8:
         out["scenario_pnl"] = [format_e8(v) for v in quote.scenario_pnl_e8]
     if quote.tiers:

@@ -4,7 +4,8 @@ A shock moves one underlying by a relative amount (``BTC=-20%``). The underlying
 an asset or instrument is its name up to the first '-' (models.underlying_of), so
 BTC=-20% moves the BTC collateral price, the BTC-PERP and BTC-DEC26 marks and the
 underlying price of their portfolio risk parameters, all by the same factor.
-Shocked prices are rounded DOWN to 1e-8. Options (portfolio risk kind call/put)
+Shocked prices are rounded DOWN to 1e-8; a published portfolio risk array is
+dropped and regenerated from the shocked prices. Options (portfolio risk kind call/put)
 move their mark (the premium) by the change of their Black-76 value. What a
 shock does not move: entry prices, haircuts, rates, tiers and the published
 VaR / ES scenario vectors (they are P&L per contract from history, not a
@@ -113,7 +114,8 @@ def _shock_instrument(quote: InstrumentQuote, move_e8: int) -> InstrumentQuote:
             change = _option_value(risk, underlying) - _option_value(risk, risk.underlying_price_e8)
             mark = max(0, quote.mark_price_e8 + int(change * SCALE_E8))
         risk = replace(risk, underlying_price_e8=underlying)
-    return replace(quote, mark_price_e8=mark, risk=risk)
+    # A published portfolio risk array belongs to today's prices: the shocked state regenerates it.
+    return replace(quote, mark_price_e8=mark, risk=risk, risk_array_e8=())
 
 
 def _option_value(risk: RiskParams, underlying_e8: int) -> float:
