@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cross import market  # noqa: E402
 
-from circuits.cross import CrossMarginCircuit, prove_account  # noqa: E402
+from circuits.proving import prove_account  # noqa: E402
+from circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof, setup, verify  # noqa: E402
@@ -43,7 +44,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "batch.json")
     args = parser.parse_args()
     backend = get_backend("arkworks")
-    circuit = CrossMarginCircuit(64, 8)
+    circuit = circuit_from_id("cross-n64-k8")
     rng = random.Random(2026)
     snapshot, _ = market(64, 8, rng)
     pk = setup(circuit.compile(), backend=backend)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from circuits.cross import CrossMarginCircuit, prove_account, verify_account_proof  # noqa: E402
+from circuits.proving import prove_account, verify_account_proof  # noqa: E402
+from circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.groth16.serialization import pk_from_bytes, pk_to_bytes  # noqa: E402
@@ -63,7 +64,7 @@ def run_ours(n: int, k: int, reps: int) -> dict:
     backend = get_backend("arkworks")
     rng = random.Random(n)
     snapshot, account = market(n, k, rng)
-    circuit = CrossMarginCircuit(n, k)
+    circuit = circuit_from_id(f"cross-n{n}-k{k}")
     t = time.perf_counter()
     compiled = circuit.compile()
     compile_s = time.perf_counter() - t

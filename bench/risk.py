@@ -31,7 +31,8 @@ def circuit_row(circuit_id: str, reps: int) -> dict:
     """Setup once, prove and verify reps times after a warm-up proof."""
     from cross import market
 
-    from circuits.cross import circuit_from_id, prove_account, verify_account_proof
+    from circuits.proving import prove_account, verify_account_proof
+    from circuits.registry import circuit_from_id
     from zkmargin.backends import get_backend
     from zkmargin.groth16 import setup
     from zkmargin.margin.var import with_scenarios
@@ -40,7 +41,7 @@ def circuit_row(circuit_id: str, reps: int) -> dict:
     circuit = circuit_from_id(circuit_id)
     snapshot, account = market(64, 8, random.Random(64))
     if not circuit_id.startswith("cross"):
-        snapshot = with_scenarios(snapshot, circuit.n_scenarios, 975 * 10**5 if "es" in circuit_id else 99 * 10**6,
+        snapshot = with_scenarios(snapshot, circuit.statement.n_scenarios, 975 * 10**5 if "es" in circuit_id else 99 * 10**6,
                                   seed=250)
     t = time.perf_counter()
     compiled = circuit.compile()

@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cross import market  # noqa: E402
 
-from circuits.cross import CrossMarginCircuit, prove_account  # noqa: E402
+from circuits.proving import prove_account  # noqa: E402
+from circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json  # noqa: E402
@@ -139,7 +140,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "service.json")
     args = parser.parse_args()
     backend = get_backend("arkworks")
-    circuit = CrossMarginCircuit(64, 8)
+    circuit = circuit_from_id("cross-n64-k8")
     snapshot, account = market(64, 8, random.Random(5))
     pk = setup(circuit.compile(), backend=backend)
     proof, public = prove_account(circuit, pk, account, snapshot, 42, 7, backend)

@@ -21,30 +21,47 @@ sums at most MAX_SLOTS terms, as in cross.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import ClassVar
 
-from circuits.cross import (
+from circuits.layout import AllocatedPublic, PublicLayout, at
+from circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
     VALUE_BITS,
-    CrossMarginCircuit,
-    CrossPublic,
-    allocate_public_inputs,
+    RateInputs,
     assert_covers,
+    capacity_id,
+    check_capacity,
     collateral_terms,
+    one_hot,
     open_commitment,
-    position_terms,
+    position_core,
+    rate_inputs,
+    rate_template,
+    select,
+    slot_values,
+    snapshot_layout_digest,
+    sum_lcs,
 )
 from zkmargin.errors import CircuitError, MarginCallError
 from zkmargin.gadgets.range import assert_unsigned
-from zkmargin.margin.commitment import QUANTITY_OFFSET, commitment_domain_tag
+from zkmargin.margin.commitment import (
+    QUANTITY_OFFSET,
+    amount_elements,
+    check_layout_digest_and_salt,
+    check_positions,
+    commit_elements,
+    commitment_domain_tag,
+)
 from zkmargin.margin.isolated import compute_isolated_margin
-from zkmargin.margin.models import Account, Snapshot, slot_layout
+from zkmargin.margin.models import Account, Snapshot
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 ISOLATED_SLACK_BITS = 221
-MODEL_TAG = 2
-"""Commitment domain-tag version of this statement (cross uses 1)."""
+STATEMENT_TAG = 2
+"""Commitment domain-tag number of this statement (cross uses 1)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,7 @@ class IsolatedWitness:
     entry_prices_e8: tuple[int, ...]
     amounts_e8: tuple[int, ...]
     salt: int
+    layout_digest: int
     isolated_flags: tuple[int, ...]
     isolated_amounts_e8: tuple[int, ...]
     isolated_asset_slots: tuple[int, ...]
@@ -66,43 +84,56 @@ def pack_position(quantity_e8: int, entry_e8: int, flag: int, amount_e8: int, as
 
 
 @dataclass(frozen=True)
-class IsolatedMarginCircuit(CrossMarginCircuit):
+class IsolatedStatement:
     """The isolated-margin statement at capacity (n_positions, n_collateral)."""
 
-    model = "isolated"
+    n_positions: int
+    n_collateral: int
+    model: ClassVar[str] = "isolated"
 
-    def synthesize(  # type: ignore[override]  # each statement has its own witness type
-        self, cs: ConstraintSystem, public: CrossPublic | None = None, witness: IsolatedWitness | None = None
-    ) -> None:
-        """Add the statement's variables and constraints to cs."""
-        inputs = allocate_public_inputs(cs, self, public, witness)
-        wv = inputs.witness_value
-        k = self.n_collateral
+    def __post_init__(self) -> None:
+        check_capacity(self.n_positions, self.n_collateral)
+
+    @property
+    def circuit_id(self) -> str:
+        """isolated-n<N>-k<K>."""
+        return capacity_id(self.model, self.n_positions, self.n_collateral)
+
+    @functools.cached_property
+    def layout(self) -> PublicLayout[RateInputs]:
+        """commitment, context; (mark, rate, size) per instrument slot; (price, haircut) per asset slot."""
+        return PublicLayout(rate_template(self.n_positions, self.n_collateral))
+
+    def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
+        """Snapshot values, zero-padded: marks and sizes below 2^64, rates in [0, 1e8]."""
+        return rate_inputs(snapshot, self.n_positions, self.n_collateral, self.layout_digest(snapshot))
+
+    def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs],
+                   witness: IsolatedWitness | None) -> None:
+        """Per-position isolated checks, the pool check and the commitment opening."""
+        w = witness
+        assets = inputs.snapshot.assets
         # price * (1e8 - haircut) per asset, once: positions select it with their one-hot choice.
-        unit_values = [cs.mul(inputs.prices[j], cs.constant(SCALE_E8) - inputs.haircuts[j], f"unit_value[{j}]")
-                       for j in range(k)]
+        unit_values = [cs.mul(a.price_e8, cs.constant(SCALE_E8) - a.haircut_e8, f"unit_value[{j}]")
+                       for j, a in enumerate(assets)]
         pool_net = cs.constant(0)
         packed: list[LinearCombination] = []
-        for i in range(self.n_positions):
+        for i, slot in enumerate(inputs.snapshot.instruments):
             with cs.namespace(f"positions[{i}]"):
-                q, entry, upnl, maint = position_terms(cs, inputs, i)
-                flag = cs.private_input("isolated", wv("isolated_flags", i))
+                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
+                                     slot.mark_price_e8, slot.contract_size_e8)
+                maint = cs.mul(core.notional, slot.maintenance_rate_e8, "maintenance")
+                flag = cs.private_input("isolated", at(w and w.isolated_flags, i))
                 cs.assert_bool(flag, "isolated_bool")
-                amount = cs.private_input("isolated_amount_e8", wv("isolated_amounts_e8", i))
+                amount = cs.private_input("isolated_amount_e8", at(w and w.isolated_amounts_e8, i))
                 assert_unsigned(cs, amount, VALUE_BITS, "isolated_amount_range")
                 cs.enforce(amount, cs.one - flag, cs.constant(0), "no_allocation_unless_isolated")
-                slot = wv("isolated_asset_slots", i)
-                onehot = []
-                for j in range(k):
-                    bit = cs.private_input(f"asset_choice[{j}]", None if slot is None else int(
-                        wv("isolated_flags", i) == 1 and slot == j))
-                    cs.assert_bool(bit, f"asset_choice[{j}]/bool")
-                    onehot.append(bit)
+                chosen = None if w is None else (w.isolated_asset_slots[i] if w.isolated_flags[i] == 1 else -1)
+                onehot = one_hot(cs, chosen, len(assets), "asset_choice")
                 cs.assert_equal(sum_lcs(cs, onehot), flag, "one_asset_iff_isolated")
-                unit_value = sum_lcs(cs, [cs.mul(b, unit_values[j], f"select_unit_value[{j}]")
-                                          for j, b in enumerate(onehot)])
+                unit_value = select(cs, onehot, unit_values, "select_unit_value")
                 allocated = cs.mul(amount, unit_value, "allocated_value") * SCALE_E8
-                net = upnl * SCALE_E8 - maint
+                net = core.upnl * SCALE_E8 - maint
                 own_net = cs.mul(flag, net, "isolated_net")
                 # A cross slot has no allocation (amount 0) and own_net 0, so its check is 0 >= 0.
                 assert_unsigned(cs, allocated + own_net, ISOLATED_SLACK_BITS, "isolated_covers_maintenance")
@@ -110,59 +141,53 @@ class IsolatedMarginCircuit(CrossMarginCircuit):
                 asset_index = cs.constant(0)
                 for j, bit in enumerate(onehot):
                     asset_index = asset_index + bit * j
-                packed.append(q + QUANTITY_OFFSET + entry * (1 << 64) + flag * (1 << 128) + amount * (1 << 129)
-                              + asset_index * (1 << 193))
-        collateral_value = collateral_terms(cs, inputs, packed)
-        open_commitment(cs, inputs, packed, self.domain_tag)
+                packed.append(core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + flag * (1 << 128)
+                              + amount * (1 << 129) + asset_index * (1 << 193))
+        collateral_value = collateral_terms(cs, w and w.amounts_e8, assets, packed)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, collateral_value + pool_net, cs.constant(0), SLACK_BITS, "pool_covers_maintenance")
 
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
+        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral), snapshot)
+
     @property
     def domain_tag(self) -> int:
-        """Commitment domain tag: statement version 2 and the capacity."""
-        return commitment_domain_tag(self.n_positions, self.n_collateral) + ((MODEL_TAG - 1) << 64)
+        """Commitment domain tag: statement 2 and the capacity."""
+        return commitment_domain_tag(self.n_positions, self.n_collateral, STATEMENT_TAG)
 
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> IsolatedWitness:  # type: ignore[override]
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> IsolatedWitness:
         """Private slot values in the snapshot's layout."""
-        self.check_fits(snapshot)
-        quantities, entries, amounts = slot_layout(account, snapshot, self.n_positions, self.n_collateral,
-                                                   allow_isolated=True)
+        slots = slot_values(account, snapshot, self.n_positions, self.n_collateral, salt,
+                             self.layout_digest(snapshot), allow_isolated=True)
         asset_slots = {a.asset: j for j, a in enumerate(snapshot.assets)}
         held = {p.instrument: p for p in account.positions}
-        flags, allocations, slots = [0] * self.n_positions, [0] * self.n_positions, [0] * self.n_positions
+        flags, allocations, chosen = [0] * self.n_positions, [0] * self.n_positions, [0] * self.n_positions
         for i, quote in enumerate(snapshot.instruments):
             position = held.get(quote.instrument)
             if position is not None and position.is_isolated:
                 asset = position.isolated_asset or ""
-                flags[i], allocations[i], slots[i] = 1, position.isolated_amount_e8, asset_slots[asset]
-        return IsolatedWitness(tuple(quantities), tuple(entries), tuple(amounts), salt, tuple(flags),
-                               tuple(allocations), tuple(slots))
+                flags[i], allocations[i], chosen[i] = 1, position.isolated_amount_e8, asset_slots[asset]
+        return IsolatedWitness(slots.quantities_e8, slots.entry_prices_e8, slots.amounts_e8, salt, slots.layout_digest,
+                               tuple(flags), tuple(allocations), tuple(chosen))
 
-    def commitment(self, witness: IsolatedWitness) -> int:  # type: ignore[override]
+    def commitment(self, witness: IsolatedWitness) -> int:
         """The commitment this witness opens."""
-        from zkmargin.gadgets.poseidon import poseidon_hash
-        from zkmargin.margin.commitment import commitment_elements
-
         if len(witness.quantities_e8) != self.n_positions:
             raise CircuitError("witness does not match the capacity")
-        cross = commitment_elements(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt)
+        check_layout_digest_and_salt(witness.layout_digest, witness.salt)
+        check_positions(witness.quantities_e8, witness.entry_prices_e8)
         positions = [
             pack_position(q, e, f, a, s)
             for q, e, f, a, s in zip(witness.quantities_e8, witness.entry_prices_e8, witness.isolated_flags,
                                      witness.isolated_amounts_e8, witness.isolated_asset_slots)
         ]
-        return poseidon_hash(positions + cross[self.n_positions :], self.domain_tag)
+        elements = [witness.layout_digest, *positions, *amount_elements(witness.amounts_e8), witness.salt]
+        return commit_elements(elements, self.domain_tag)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError naming the failing check."""
         report = compute_isolated_margin(account, snapshot)
         if not report.healthy:
             raise MarginCallError(f"account is subject to a margin call: {report.first_failure()}")
-
-
-def sum_lcs(cs: ConstraintSystem, terms: list[LinearCombination]) -> LinearCombination:
-    """A free sum of linear combinations."""
-    total = cs.constant(0)
-    for term in terms:
-        total = total + term
-    return total

@@ -7,7 +7,7 @@ the cross witness. For every scenario s the circuit proves
   equity - sum_i q_i R_is * 1e16 - short_option_minimum >= 0,
 and equity - short_option_minimum >= 0 (the max(0, .) of the requirement).
 
-Overflow argument: |q| <= 2^63 and |R| < 2^63 (the verifier's public_inputs
+Overflow argument: |q| <= 2^63 and |R| < 2^63 (the verifier's snapshot_values
 refuses larger entries), so |q R 1e16| < 2^180 per position and the scenario
 loss is below 2^190 over at most 1024 slots; the short option minimum is below
 2^181; equity terms are below 2^218 as in cross. Every slack is below 2^229 in
@@ -16,25 +16,32 @@ absolute value and SLACK_BITS = 230 separates the signs.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
 
-from circuits.cross import (
-    PUBLIC_HEADER,
+from circuits.layout import AllocatedPublic, PublicLayout, at
+from circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
-    VALUE_BITS,
-    AllocatedInputs,
-    CrossWitness,
-    ListedInputsCircuit,
-    ListedPublic,
+    Asset,
+    SlotValues,
+    SnapshotInputs,
     assert_covers,
+    asset_inputs,
+    capacity_id,
+    check_capacity,
+    check_fits,
     collateral_terms,
     open_commitment,
+    packed_position,
+    position_core,
+    slot_values,
+    snapshot_layout_digest,
 )
 from zkmargin.errors import MarginCallError, PublicInputError
 from zkmargin.field import R
-from zkmargin.gadgets.range import assert_signed, assert_unsigned
-from zkmargin.margin.commitment import QUANTITY_OFFSET
+from zkmargin.margin.commitment import commit, commitment_domain_tag
 from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot
 from zkmargin.margin.portfolio import (
@@ -46,64 +53,51 @@ from zkmargin.margin.portfolio import (
 from zkmargin.r1cs import ConstraintSystem
 
 E8_TO_E32 = 10**16
+STATEMENT_TAG = 4
+"""Commitment domain-tag number of this statement (cross uses 1)."""
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
-class PortfolioMarginCircuit(ListedInputsCircuit):
+class PortfolioInstrument(Generic[V]):
+    """Public inputs of one instrument slot; risk-array entries are signed, as field elements (r - |x| for a gain)."""
+
+    mark_price_e8: V
+    contract_size_e8: V
+    short_option_minimum_e8: V
+    risk_array: tuple[V, ...]
+
+
+PortfolioInputs = SnapshotInputs[PortfolioInstrument[Any], Any]
+
+
+@dataclass(frozen=True)
+class PortfolioStatement:
     """Scenario-based portfolio margin at capacity (n_positions, n_collateral)."""
 
-    model = "portfolio"
-    MODEL_TAG = 4
+    n_positions: int
+    n_collateral: int
+    model: ClassVar[str] = "portfolio"
+
+    def __post_init__(self) -> None:
+        check_capacity(self.n_positions, self.n_collateral)
 
     @property
-    def num_public(self) -> int:
-        """2 + (3 + 16) per instrument slot + 2 per asset slot."""
-        return len(PUBLIC_HEADER) + (3 + SCENARIO_COUNT) * self.n_positions + 2 * self.n_collateral
+    def circuit_id(self) -> str:
+        """portfolio-n<N>-k<K>."""
+        return capacity_id(self.model, self.n_positions, self.n_collateral)
 
-    def synthesize(  # type: ignore[override]  # its public inputs are a list, not CrossPublic
-        self, cs: ConstraintSystem, public: ListedPublic | None = None, witness: CrossWitness | None = None
-    ) -> None:
-        """Add the statement's variables and constraints to cs."""
-        commitment, next_public = self.allocate_header(cs, public, witness)
-        instruments = []
-        for i in range(self.n_positions):
-            mark, size, minimum = (next_public(f"{name}[{i}]") for name in
-                                   ("mark_price_e8", "contract_size_e8", "short_option_minimum_e8"))
-            instruments.append((mark, size, minimum, [next_public(f"risk_array[{i}][{s}]") for s in range(SCENARIO_COUNT)]))
-        prices, haircuts = self.asset_inputs(next_public)
-        inputs = AllocatedInputs(commitment, [], [], [], prices, haircuts, witness if cs.has_values else None)
-        wv = inputs.witness_value
-        equity = cs.constant(0)
-        short_minimum = cs.constant(0)
-        losses = [cs.constant(0) for _ in range(SCENARIO_COUNT)]
-        packed = []
-        for i, (mark, size, minimum, array) in enumerate(instruments):
-            with cs.namespace(f"positions[{i}]"):
-                q = cs.private_input("quantity_e8", wv("quantities_e8", i))
-                entry = cs.private_input("entry_price_e8", wv("entry_prices_e8", i))
-                q_bits = assert_signed(cs, q, VALUE_BITS, "quantity_range")
-                assert_unsigned(cs, entry, VALUE_BITS, "entry_range")
-                q_size = cs.mul(q, size, "q_times_size")
-                equity = equity + cs.mul(q_size, mark - entry, "upnl") * SCALE_E8
-                # q * (1 - top bit) is q for a short position and 0 otherwise.
-                short_qty = cs.mul(q, cs.one - q_bits[-1], "short_quantity")
-                short_minimum = short_minimum - cs.mul(short_qty, minimum, "short_option_minimum") * E8_TO_E32
-                for s in range(SCENARIO_COUNT):
-                    losses[s] = losses[s] + cs.mul(q, array[s], f"scenario[{s}]") * E8_TO_E32
-                packed.append(q + QUANTITY_OFFSET + entry * (1 << 64))
-        equity = equity + collateral_terms(cs, inputs, packed)
-        open_commitment(cs, inputs, packed, self.domain_tag)
-        with cs.namespace("solvency"):
-            with cs.namespace("no_scenario"):
-                assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")
-            for s in range(SCENARIO_COUNT):
-                with cs.namespace(f"scenario[{s}]"):
-                    assert_covers(cs, equity, losses[s] + short_minimum, SLACK_BITS, "equity_covers_scenario")
+    @functools.cached_property
+    def layout(self) -> PublicLayout[PortfolioInputs]:
+        """commitment, context; per instrument slot mark, size, minimum, 16 scenarios; per asset price, haircut."""
+        instrument = PortfolioInstrument(0, 0, 0, (0,) * SCENARIO_COUNT)
+        return PublicLayout(SnapshotInputs(0, (instrument,) * self.n_positions, (Asset(0, 0),) * self.n_collateral))
 
-    def snapshot_inputs(self, snapshot: Snapshot) -> list[int]:
+    def snapshot_values(self, snapshot: Snapshot) -> PortfolioInputs:
         """Per instrument (mark, size, short option minimum, 16 risk-array entries mod r), per asset (price, haircut)."""
-        self.check_fits(snapshot)
-        out: list[int] = []
+        check_fits(snapshot, self.n_positions, self.n_collateral)
+        instruments = []
         for i in range(self.n_positions):
             if i < len(snapshot.instruments):
                 quote = snapshot.instruments[i]
@@ -111,13 +105,61 @@ class PortfolioMarginCircuit(ListedInputsCircuit):
                     array = published_risk_array(quote)
                 except ValueError as exc:
                     raise PublicInputError(str(exc)) from None
-                head = [quote.mark_price_e8, quote.contract_size_e8, short_option_minimum_e8(quote)]
+                head = (quote.mark_price_e8, quote.contract_size_e8, short_option_minimum_e8(quote))
             else:
-                array, head = (0,) * SCENARIO_COUNT, [0, 0, 0]
+                array, head = (0,) * SCENARIO_COUNT, (0, 0, 0)
             if any(not 0 <= v <= UNSIGNED_MAX_E8 for v in head):
                 raise PublicInputError(f"instrument slot {i}: value outside [0, 2^64)")
-            out += head + [v % R for v in array]
-        return out + self.asset_values(snapshot)
+            instruments.append(PortfolioInstrument(*head, tuple(v % R for v in array)))
+        return SnapshotInputs(self.layout_digest(snapshot), tuple(instruments), asset_inputs(snapshot, self.n_collateral))
+
+    def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[PortfolioInputs],
+                   witness: SlotValues | None) -> None:
+        """Positions, scenario losses, collateral, opening, and equity covering every scenario."""
+        w = witness
+        equity = cs.constant(0)
+        short_minimum = cs.constant(0)
+        losses = [cs.constant(0) for _ in range(SCENARIO_COUNT)]
+        packed = []
+        for i, slot in enumerate(inputs.snapshot.instruments):
+            with cs.namespace(f"positions[{i}]"):
+                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
+                                     slot.mark_price_e8, slot.contract_size_e8, with_notional=False)
+                equity = equity + core.upnl * SCALE_E8
+                # q * (1 - sign bit) is q for a short position and 0 otherwise.
+                short_qty = cs.mul(core.quantity, cs.one - core.is_long, "short_quantity")
+                short_minimum = short_minimum - cs.mul(short_qty, slot.short_option_minimum_e8,
+                                                       "short_option_minimum") * E8_TO_E32
+                for s in range(SCENARIO_COUNT):
+                    losses[s] = losses[s] + cs.mul(core.quantity, slot.risk_array[s], f"scenario[{s}]") * E8_TO_E32
+                packed.append(packed_position(core))
+        equity = equity + collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
+        with cs.namespace("solvency"):
+            with cs.namespace("no_scenario"):
+                assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")
+            for s in range(SCENARIO_COUNT):
+                with cs.namespace(f"scenario[{s}]"):
+                    assert_covers(cs, equity, losses[s] + short_minimum, SLACK_BITS, "equity_covers_scenario")
+
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
+        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral), snapshot)
+
+    @property
+    def domain_tag(self) -> int:
+        """Commitment domain tag: statement 4 and the capacity."""
+        return commitment_domain_tag(self.n_positions, self.n_collateral, STATEMENT_TAG)
+
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> SlotValues:
+        """Private slot values of an account in this snapshot's slot layout."""
+        return slot_values(account, snapshot, self.n_positions, self.n_collateral, salt,
+                             self.layout_digest(snapshot))
+
+    def commitment(self, witness: SlotValues) -> int:
+        """The commitment this witness opens (the cross packing under this statement's tag)."""
+        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt,
+                      witness.layout_digest, STATEMENT_TAG)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the portfolio engine says margin call."""

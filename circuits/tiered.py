@@ -21,27 +21,37 @@ upnl and collateral as in cross, the slack stays below 2^230 in absolute value.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
 
-from circuits.cross import (
-    PUBLIC_HEADER,
+from circuits.layout import AllocatedPublic, PublicLayout, at, leaf_items
+from circuits.parts import (
     RATE_MAX_E8,
     SCALE_E8,
     SLACK_BITS,
-    VALUE_BITS,
-    AllocatedInputs,
-    ListedInputsCircuit,
-    ListedPublic,
+    Asset,
+    SlotValues,
+    SnapshotInputs,
     assert_covers,
+    asset_inputs,
+    check_capacity,
+    check_fits,
     collateral_terms,
+    one_hot,
     open_commitment,
+    packed_position,
+    position_core,
+    select,
+    slot_values,
+    snapshot_layout_digest,
+    sum_lcs,
 )
-from circuits.isolated import sum_lcs
-from zkmargin.errors import CircuitError, MarginCallError, PublicInputError
-from zkmargin.gadgets.range import assert_signed, assert_unsigned
-from zkmargin.margin.commitment import QUANTITY_OFFSET
+from zkmargin.errors import CapacityError, MarginCallError, PublicInputError
+from zkmargin.gadgets.range import assert_unsigned
+from zkmargin.margin.commitment import commit, commitment_domain_tag
 from zkmargin.margin.engine import format_e32
-from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot, Tier, slot_layout
+from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot, Tier
 from zkmargin.margin.tiered import (
     AMOUNT_TO_E32,
     NOTIONAL_TO_E24,
@@ -54,6 +64,32 @@ from zkmargin.r1cs import ConstraintSystem
 BOUND_BITS = 118
 EMPTY_TIER = Tier(UNSIGNED_MAX_E8, UNSIGNED_MAX_E8, 0, 0)
 OPEN_TIER = Tier(0, UNSIGNED_MAX_E8, 0, 0)
+STATEMENT_TAG = 3
+"""Commitment domain-tag number of this statement (cross uses 1)."""
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Bracket(Generic[V]):
+    """Public inputs of one maintenance bracket: [floor, cap) of the notional, its rate and amount."""
+
+    floor_e8: V
+    cap_e8: V
+    rate_e8: V
+    amount_e8: V
+
+
+@dataclass(frozen=True)
+class TieredInstrument(Generic[V]):
+    """Public inputs of one instrument slot."""
+
+    mark_price_e8: V
+    contract_size_e8: V
+    brackets: tuple[Bracket[V], ...]
+
+
+TieredInputs = SnapshotInputs[TieredInstrument[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -64,113 +100,116 @@ class TieredWitness:
     entry_prices_e8: tuple[int, ...]
     amounts_e8: tuple[int, ...]
     salt: int
+    layout_digest: int
     tier_indices: tuple[int, ...]
 
 
 @dataclass(frozen=True)
-class TieredMarginCircuit(ListedInputsCircuit):
+class TieredStatement:
     """Tiered maintenance at capacity (n_positions, n_collateral, n_tiers)."""
 
+    n_positions: int
+    n_collateral: int
     n_tiers: int = 4
-    model = "tiered"
-    MODEL_TAG = 3
+    model: ClassVar[str] = "tiered"
+
+    def __post_init__(self) -> None:
+        check_capacity(self.n_positions, self.n_collateral)
 
     @property
     def circuit_id(self) -> str:
         """tiered-n<N>-k<K>-t<T>."""
         return f"tiered-n{self.n_positions}-k{self.n_collateral}-t{self.n_tiers}"
 
-    @property
-    def num_public(self) -> int:
-        """2 + (2 + 4T) per instrument slot + 2 per asset slot."""
-        return len(PUBLIC_HEADER) + (2 + 4 * self.n_tiers) * self.n_positions + 2 * self.n_collateral
+    @functools.cached_property
+    def layout(self) -> PublicLayout[TieredInputs]:
+        """commitment, context; per instrument slot mark, size and T brackets; per asset slot price, haircut."""
+        instrument = TieredInstrument(0, 0, (Bracket(0, 0, 0, 0),) * self.n_tiers)
+        return PublicLayout(SnapshotInputs(0, (instrument,) * self.n_positions, (Asset(0, 0),) * self.n_collateral))
 
-    def synthesize(  # type: ignore[override]  # each statement has its own public and witness types
-        self, cs: ConstraintSystem, public: ListedPublic | None = None, witness: TieredWitness | None = None
-    ) -> None:
-        """Add the statement's variables and constraints to cs."""
-        commitment, next_public = self.allocate_header(cs, public, witness)
-        instruments = []
-        for i in range(self.n_positions):
-            mark, size = next_public(f"mark_price_e8[{i}]"), next_public(f"contract_size_e8[{i}]")
-            tiers = [tuple(next_public(f"tier[{i}][{b}].{field}") for field in ("floor", "cap", "rate", "amount"))
-                     for b in range(self.n_tiers)]
-            instruments.append((mark, size, tiers))
-        prices, haircuts = self.asset_inputs(next_public)
-        inputs = AllocatedInputs(commitment, [], [], [], prices, haircuts, witness if cs.has_values else None)
-        wv = inputs.witness_value
-
-        equity = cs.constant(0)
-        maintenance = cs.constant(0)
-        packed = []
-        for i, (mark, size, tiers) in enumerate(instruments):
-            with cs.namespace(f"positions[{i}]"):
-                q = cs.private_input("quantity_e8", wv("quantities_e8", i))
-                entry = cs.private_input("entry_price_e8", wv("entry_prices_e8", i))
-                q_bits = assert_signed(cs, q, VALUE_BITS, "quantity_range")
-                assert_unsigned(cs, entry, VALUE_BITS, "entry_range")
-                q_size = cs.mul(q, size, "q_times_size")
-                abs_q_size = cs.mul(q_size, q_bits[-1] * 2 - 1, "abs_q_times_size")
-                upnl = cs.mul(q_size, mark - entry, "upnl")
-                notional = cs.mul(abs_q_size, mark, "notional")
-                chosen = wv("tier_indices", i)
-                onehot = []
-                for b in range(self.n_tiers):
-                    bit = cs.private_input(f"tier_choice[{b}]", None if chosen is None else int(chosen == b))
-                    cs.assert_bool(bit, f"tier_choice[{b}]/bool")
-                    onehot.append(bit)
-                cs.assert_equal(sum_lcs(cs, onehot), cs.one, "one_tier")
-                floor, cap, rate, amount = (
-                    sum_lcs(cs, [cs.mul(bit, tiers[b][f], f"select_{name}[{b}]") for b, bit in enumerate(onehot)])
-                    for f, name in enumerate(("floor", "cap", "rate", "amount"))
-                )
-                assert_unsigned(cs, notional - floor * NOTIONAL_TO_E24, BOUND_BITS, "notional_at_least_floor")
-                assert_unsigned(cs, cap * NOTIONAL_TO_E24 - 1 - notional, BOUND_BITS, "notional_below_cap")
-                maint = cs.mul(notional, rate, "tier_rate") - amount * AMOUNT_TO_E32
-                equity = equity + upnl * SCALE_E8
-                maintenance = maintenance + maint
-                packed.append(q + QUANTITY_OFFSET + entry * (1 << 64))
-        collateral_value = collateral_terms(cs, inputs, packed)
-        open_commitment(cs, inputs, packed, self.domain_tag)
-        with cs.namespace("solvency"):
-            assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
-
-    def snapshot_inputs(self, snapshot: Snapshot) -> list[int]:
+    def snapshot_values(self, snapshot: Snapshot) -> TieredInputs:
         """Per instrument (mark, size, T brackets), per asset (price, haircut), padded, range-checked."""
-        self.check_fits(snapshot)
-        out: list[int] = []
+        check_fits(snapshot, self.n_positions, self.n_collateral)
+        instruments = []
         for i in range(self.n_positions):
             if i < len(snapshot.instruments):
                 quote = snapshot.instruments[i]
                 tiers = effective_tiers(quote)
                 if len(tiers) > self.n_tiers:
-                    raise CircuitError(f"{quote.instrument} has {len(tiers)} brackets; {self.circuit_id} holds {self.n_tiers}")
-                out += [quote.mark_price_e8, quote.contract_size_e8]
+                    raise CapacityError(
+                        f"{quote.instrument} has {len(tiers)} brackets; {self.circuit_id} holds {self.n_tiers}")
+                head = (quote.mark_price_e8, quote.contract_size_e8)
             else:
-                tiers = (OPEN_TIER,)
-                out += [0, 0]
+                tiers, head = (OPEN_TIER,), (0, 0)
+            brackets = []
             for tier in tiers + (EMPTY_TIER,) * (self.n_tiers - len(tiers)):
                 if not tier.maintenance_rate_e8 <= RATE_MAX_E8:
                     raise PublicInputError(f"instrument slot {i}: bracket rate above 1")
-                out += [tier.notional_floor_e8, tier.notional_cap_e8, tier.maintenance_rate_e8,
-                        tier.maintenance_amount_e8]
-        if any(not 0 <= v <= UNSIGNED_MAX_E8 for v in out):
+                brackets.append(Bracket(tier.notional_floor_e8, tier.notional_cap_e8, tier.maintenance_rate_e8,
+                                        tier.maintenance_amount_e8))
+            instruments.append(TieredInstrument(*head, tuple(brackets)))
+        if any(not 0 <= v <= UNSIGNED_MAX_E8 for _, v in leaf_items(tuple(instruments))):
             raise PublicInputError("snapshot value outside [0, 2^64)")
-        return out + self.asset_values(snapshot)
+        return SnapshotInputs(self.layout_digest(snapshot), tuple(instruments), asset_inputs(snapshot, self.n_collateral))
 
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> TieredWitness:  # type: ignore[override]
+    def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[TieredInputs],
+                   witness: TieredWitness | None) -> None:
+        """Positions with their bracket selected and range-checked, collateral, opening and solvency."""
+        w = witness
+        equity = cs.constant(0)
+        maintenance = cs.constant(0)
+        packed = []
+        for i, slot in enumerate(inputs.snapshot.instruments):
+            with cs.namespace(f"positions[{i}]"):
+                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
+                                     slot.mark_price_e8, slot.contract_size_e8)
+                value = core.notional
+                onehot = one_hot(cs, at(w and w.tier_indices, i), self.n_tiers, "tier_choice")
+                cs.assert_equal(sum_lcs(cs, onehot), cs.one, "one_tier")
+                brackets = slot.brackets
+                floor = select(cs, onehot, [b.floor_e8 for b in brackets], "select_floor")
+                cap = select(cs, onehot, [b.cap_e8 for b in brackets], "select_cap")
+                rate = select(cs, onehot, [b.rate_e8 for b in brackets], "select_rate")
+                amount = select(cs, onehot, [b.amount_e8 for b in brackets], "select_amount")
+                assert_unsigned(cs, value - floor * NOTIONAL_TO_E24, BOUND_BITS, "notional_at_least_floor")
+                assert_unsigned(cs, cap * NOTIONAL_TO_E24 - 1 - value, BOUND_BITS, "notional_below_cap")
+                maint = cs.mul(value, rate, "tier_rate") - amount * AMOUNT_TO_E32
+                equity = equity + core.upnl * SCALE_E8
+                maintenance = maintenance + maint
+                packed.append(packed_position(core))
+        collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
+        with cs.namespace("solvency"):
+            assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
+
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
+        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral, self.n_tiers), snapshot)
+
+    @property
+    def domain_tag(self) -> int:
+        """Commitment domain tag: statement 3 and the capacity."""
+        return commitment_domain_tag(self.n_positions, self.n_collateral, STATEMENT_TAG)
+
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> TieredWitness:
         """Private slot values and the bracket each position falls in."""
-        self.check_fits(snapshot)
-        quantities, entries, amounts = slot_layout(account, snapshot, self.n_positions, self.n_collateral)
+        slots: SlotValues = slot_values(account, snapshot, self.n_positions, self.n_collateral, salt,
+                             self.layout_digest(snapshot))
         indices = []
         for i in range(self.n_positions):
             if i < len(snapshot.instruments):
                 quote = snapshot.instruments[i]
-                notional = abs(quantities[i]) * quote.mark_price_e8 * quote.contract_size_e8
-                indices.append(select_tier(notional, effective_tiers(quote)))
+                value = abs(slots.quantities_e8[i]) * quote.mark_price_e8 * quote.contract_size_e8
+                indices.append(select_tier(value, effective_tiers(quote)))
             else:
                 indices.append(0)
-        return TieredWitness(tuple(quantities), tuple(entries), tuple(amounts), salt, tuple(indices))
+        return TieredWitness(slots.quantities_e8, slots.entry_prices_e8, slots.amounts_e8, salt, slots.layout_digest,
+                             tuple(indices))
+
+    def commitment(self, witness: TieredWitness) -> int:
+        """The commitment this witness opens (the cross packing under this statement's tag)."""
+        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt,
+                      witness.layout_digest, STATEMENT_TAG)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the tiered engine says margin call."""

@@ -1,6 +1,6 @@
 """VaR and expected shortfall over published historical scenarios, without sorting.
 
-Public inputs: commitment, context; per instrument slot the mark price, contract
+Public inputs: commitment, context, the layout digest; per instrument slot the mark price, contract
 size and the S-entry vector scenario_pnl (signed, as field elements: r - |x| for
 a loss); per asset slot the price, haircut and the S-entry vector
 scenario_value_change; then k (from the verifier's own snapshot: var_k or es_k of
@@ -27,7 +27,7 @@ Why (3) is sound: every scenario with L_s > t has b_s = 1 by (1), so fewer than 
 scenarios lose more than t, so the k-th largest loss (the VaR) is at most t, and
 1e16 * t <= free. The honest t is the VaR itself.
 
-Overflow argument (r > 2^254), from the ranges the verifier's public_inputs
+Overflow argument (r > 2^254), from the ranges the verifier's snapshot_values
 enforces (|pnl|, |dv| < 2^63, k <= 1000 < 2^10, add_on < 2^64) and the circuit's
 own checks (|q| <= 2^63, amount < 2^64, t in [-2^139, 2^139)):
   * |q pnl| <= 2^126 and |amount dv| < 2^127, so |L_s| < 1024 * 2^127 = 2^137;
@@ -44,26 +44,41 @@ own checks (|q| <= 2^63, amount < 2^64, t in [-2^139, 2^139)):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from circuits.cross import (
-    PUBLIC_HEADER,
-    VALUE_BITS,
-    AllocatedInputs,
-    CrossWitness,
-    ListedInputsCircuit,
-    ListedPublic,
+from circuits.layout import AllocatedPublic, PublicLayout, at
+from circuits.parts import (
+    SCALE_E8,
+    SlotValues,
     assert_covers,
-    haircut_value,
+    check_bound,
+    check_capacity,
+    check_fits,
+    collateral_terms,
     open_commitment,
+    packed_position,
+    position_core,
+    slot_values,
+    snapshot_layout_digest,
+    sum_lcs,
 )
 from zkmargin.errors import CircuitError, MarginCallError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.range import assert_signed, assert_unsigned
-from zkmargin.margin.commitment import AMOUNTS_PER_ELEMENT, QUANTITY_OFFSET
+from zkmargin.margin.commitment import commit, commitment_domain_tag
 from zkmargin.margin.engine import format_e32
-from zkmargin.margin.models import MAX_SCENARIOS, SIGNED_MAX_E8, SIGNED_MIN_E8, UNSIGNED_MAX_E8, Account, Snapshot
-from zkmargin.margin.var import compute_risk_margin, model_k, require_scenarios
+from zkmargin.margin.models import (
+    MAX_SCENARIOS,
+    RATE_MAX_E8,
+    SIGNED_MAX_E8,
+    SIGNED_MIN_E8,
+    UNSIGNED_MAX_E8,
+    Account,
+    Snapshot,
+)
+from zkmargin.margin.var import RISK_MODELS, compute_risk_margin, model_k, require_scenarios
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 THRESHOLD_BITS = 140
@@ -73,11 +88,44 @@ SLACK_BITS = 241
 COUNT_BITS = 11
 E16 = 10**16
 ADD_ON_TO_E32 = 10**24
+STATEMENT_TAGS = {"var": 5, "es": 6}
+"""Commitment domain-tag numbers: a commitment never opens under another statement."""
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
-class RiskWitness(CrossWitness):
-    """The cross witness plus the prover's free hints; None means 'compute the honest ones'."""
+class ScenarioInstrument(Generic[V]):
+    """Public inputs of one instrument slot; P&L entries signed, as field elements (r - |x| for a loss)."""
+
+    mark_price_e8: V
+    contract_size_e8: V
+    scenario_pnl_e8: tuple[V, ...]
+
+
+@dataclass(frozen=True)
+class ScenarioAsset(Generic[V]):
+    """Public inputs of one collateral slot; value changes signed, as field elements."""
+
+    price_e8: V
+    haircut_e8: V
+    scenario_value_change_e8: tuple[V, ...]
+
+
+@dataclass(frozen=True)
+class RiskInputs(Generic[V]):
+    """The snapshot part of the public inputs: layout digest, slots, then k and the add-on."""
+
+    layout_digest: V
+    instruments: tuple[ScenarioInstrument[V], ...]
+    assets: tuple[ScenarioAsset[V], ...]
+    k: V
+    add_on_e8: V
+
+
+@dataclass(frozen=True)
+class RiskWitness(SlotValues):
+    """The slot values plus the prover's free hints; None means 'compute the honest ones'."""
 
     threshold_e16: int | None = None
     flags: tuple[int, ...] | None = None
@@ -88,166 +136,120 @@ def _signed(value: int) -> int:
 
 
 @dataclass(frozen=True)
-class RiskMarginCircuit(ListedInputsCircuit):
+class RiskStatement:
     """VaR (model 'var') or expected shortfall ('es') over n_scenarios published scenarios."""
 
+    n_positions: int
+    n_collateral: int
     n_scenarios: int = 250
-    risk_model: str = "es"
+    model: str = "es"
 
     def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.risk_model not in ("var", "es"):
-            raise CircuitError(f"risk model must be var or es, got {self.risk_model!r}")
+        check_capacity(self.n_positions, self.n_collateral)
+        if self.model not in RISK_MODELS:
+            raise CircuitError(f"risk model must be var or es, got {self.model!r}")
         if not 1 <= self.n_scenarios <= MAX_SCENARIOS:
             raise CircuitError(f"scenario count must lie in [1, {MAX_SCENARIOS}]")
 
     @property
-    def model(self) -> str:  # type: ignore[override]
-        """'var' or 'es'."""
-        return self.risk_model
-
-    @property
-    def MODEL_TAG(self) -> int:  # type: ignore[override]  # noqa: N802 - the name the base class reads
-        """5 for var, 6 for es: a commitment never opens under the other statement."""
-        return 5 if self.risk_model == "var" else 6
-
-    @property
     def circuit_id(self) -> str:
         """<var|es>-n<N>-k<K>-s<S>."""
-        return f"{self.risk_model}-n{self.n_positions}-k{self.n_collateral}-s{self.n_scenarios}"
+        return f"{self.model}-n{self.n_positions}-k{self.n_collateral}-s{self.n_scenarios}"
 
-    @property
-    def num_public(self) -> int:
-        """2 + (2 + S) per instrument slot + (2 + S) per asset slot + k and the add-on."""
-        return len(PUBLIC_HEADER) + (2 + self.n_scenarios) * (self.n_positions + self.n_collateral) + 2
-
-    def synthesize(  # type: ignore[override]  # its public inputs are a list, not CrossPublic
-        self, cs: ConstraintSystem, public: ListedPublic | None = None, witness: RiskWitness | None = None
-    ) -> None:
-        """Add the statement's variables and constraints to cs."""
+    @functools.cached_property
+    def layout(self) -> PublicLayout[RiskInputs[Any]]:
+        """digest; per instrument mark, size, S P&L; per asset price, haircut, S changes; k, add-on."""
         S = self.n_scenarios
-        commitment, next_public = self.allocate_header(cs, public, witness)
-        instruments = []
-        for i in range(self.n_positions):
-            mark, size = next_public(f"mark_price_e8[{i}]"), next_public(f"contract_size_e8[{i}]")
-            instruments.append((mark, size, [next_public(f"scenario_pnl_e8[{i}][{s}]") for s in range(S)]))
-        prices, haircuts, changes = [], [], []
-        for j in range(self.n_collateral):
-            prices.append(next_public(f"asset_price_e8[{j}]"))
-            haircuts.append(next_public(f"haircut_e8[{j}]"))
-            changes.append([next_public(f"scenario_value_change_e8[{j}][{s}]") for s in range(S)])
-        k, add_on = next_public("k"), next_public("add_on_e8")
-        inputs = AllocatedInputs(commitment, [], [], [], prices, haircuts, witness if cs.has_values else None)
-        wv = inputs.witness_value
+        return PublicLayout(RiskInputs(0, (ScenarioInstrument(0, 0, (0,) * S),) * self.n_positions,
+                                       (ScenarioAsset(0, 0, (0,) * S),) * self.n_collateral, 0, 0))
+
+    def snapshot_values(self, snapshot: Snapshot) -> RiskInputs[int]:
+        """From the verifier's snapshot: every vector mod r, |entries| < 2^63, k from its own confidence."""
+        check_fits(snapshot, self.n_positions, self.n_collateral)
+        scenarios = require_scenarios(snapshot)
+        S = self.n_scenarios
+        if scenarios.count != S:
+            raise PublicInputError(f"snapshot publishes {scenarios.count} scenarios; {self.circuit_id} needs {S}")
+        instruments = [ScenarioInstrument(check_bound(q.mark_price_e8, UNSIGNED_MAX_E8, f"mark_price_e8[{i}]"),
+                                          check_bound(q.contract_size_e8, UNSIGNED_MAX_E8, f"contract_size_e8[{i}]"),
+                                          _vector(q.scenario_pnl_e8, S, f"scenario_pnl_e8[{i}]"))
+                       for i, q in enumerate(snapshot.instruments)]
+        instruments += [ScenarioInstrument(0, 0, (0,) * S)] * (self.n_positions - len(instruments))
+        assets = [ScenarioAsset(check_bound(a.price_e8, UNSIGNED_MAX_E8, f"asset_price_e8[{j}]"),
+                                check_bound(a.haircut_e8, RATE_MAX_E8, f"haircut_e8[{j}]"),
+                                _vector(a.scenario_value_change_e8 or (0,) * S, S, f"scenario_value_change_e8[{j}]"))
+                  for j, a in enumerate(snapshot.assets)]
+        assets += [ScenarioAsset(0, 0, (0,) * S)] * (self.n_collateral - len(assets))
+        k = model_k(self.model, scenarios)
+        if not 1 <= k <= S:
+            raise PublicInputError(f"k = {k} outside [1, {S}]")
+        return RiskInputs(self.layout_digest(snapshot), tuple(instruments), tuple(assets), k,
+                          check_bound(scenarios.add_on_e8, UNSIGNED_MAX_E8, "add_on_e8"))
+
+    def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RiskInputs[Any]],
+                   witness: RiskWitness | None) -> None:
+        """Positions, collateral, scenario losses, opening, then the tail bound of the module docstring."""
+        w = witness
+        S = self.n_scenarios
         equity = cs.constant(0)
-        gains = [cs.constant(0) for _ in range(S)]  # -L_s, scale 1e16
+        gains: list[LinearCombination] = [cs.constant(0) for _ in range(S)]  # -L_s, scale 1e16
         packed = []
-        for i, (mark, size, pnl) in enumerate(instruments):
+        for i, slot in enumerate(inputs.snapshot.instruments):
             with cs.namespace(f"positions[{i}]"):
-                q = cs.private_input("quantity_e8", wv("quantities_e8", i))
-                entry = cs.private_input("entry_price_e8", wv("entry_prices_e8", i))
-                assert_signed(cs, q, VALUE_BITS, "quantity_range")
-                assert_unsigned(cs, entry, VALUE_BITS, "entry_range")
-                q_size = cs.mul(q, size, "q_times_size")
-                equity = equity + cs.mul(q_size, mark - entry, "upnl") * 10**8
+                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
+                                     slot.mark_price_e8, slot.contract_size_e8, with_notional=False)
+                equity = equity + core.upnl * SCALE_E8
                 for s in range(S):
-                    gains[s] = gains[s] + cs.mul(q, pnl[s], f"scenario_pnl[{s}]")
-                packed.append(q + QUANTITY_OFFSET + entry * (1 << 64))
-        collateral_value, amounts = collateral_with_amounts(cs, inputs, packed)
-        equity = equity + collateral_value
-        for j, change in enumerate(changes):
+                    gains[s] = gains[s] + cs.mul(core.quantity, slot.scenario_pnl_e8[s], f"scenario_pnl[{s}]")
+                packed.append(packed_position(core))
+        amounts: list[LinearCombination] = []
+        equity = equity + collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed, amounts)
+        for j, asset in enumerate(inputs.snapshot.assets):
             with cs.namespace(f"collateral[{j}]"):
                 for s in range(S):
-                    gains[s] = gains[s] + cs.mul(amounts[j], change[s], f"scenario_value_change[{s}]")
-        open_commitment(cs, inputs, packed, self.domain_tag)
-        losses = [-g for g in gains]
-        free = equity - add_on * ADD_ON_TO_E32
+                    gains[s] = gains[s] + cs.mul(amounts[j], asset.scenario_value_change_e8[s],
+                                                 f"scenario_value_change[{s}]")
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
+        free = equity - inputs.snapshot.add_on_e8 * ADD_ON_TO_E32
         with cs.namespace("solvency"):
-            assert_risk_covers(cs, free, losses, k, witness if cs.has_values else None, self.risk_model)
+            assert_risk_covers(cs, free, [-g for g in gains], inputs.snapshot.k, w, self.model)
 
-    def snapshot_inputs(self, snapshot: Snapshot) -> list[int]:
-        """Per instrument (mark, size, S pnl mod r), per asset (price, haircut, S changes mod r), k, add-on."""
-        self.check_fits(snapshot)
-        scenarios = require_scenarios(snapshot)
-        if scenarios.count != self.n_scenarios:
-            raise PublicInputError(f"snapshot publishes {scenarios.count} scenarios; {self.circuit_id} needs "
-                                   f"{self.n_scenarios}")
-        S = self.n_scenarios
-        out: list[int] = []
-        for i in range(self.n_positions):
-            if i < len(snapshot.instruments):
-                quote = snapshot.instruments[i]
-                head, vector = [quote.mark_price_e8, quote.contract_size_e8], quote.scenario_pnl_e8
-            else:
-                head, vector = [0, 0], (0,) * S
-            out += _checked(head, vector, S, f"instrument slot {i}")
-        for j in range(self.n_collateral):
-            if j < len(snapshot.assets):
-                asset = snapshot.assets[j]
-                if asset.haircut_e8 > 10**8:
-                    raise PublicInputError(f"asset {asset.asset}: haircut above 1")
-                head, vector = [asset.price_e8, asset.haircut_e8], asset.scenario_value_change_e8 or (0,) * S
-            else:
-                head, vector = [0, 0], (0,) * S
-            out += _checked(head, vector, S, f"asset slot {j}")
-        k = model_k(self.risk_model, scenarios)
-        if not 1 <= k <= S or not 0 <= scenarios.add_on_e8 <= UNSIGNED_MAX_E8:
-            raise PublicInputError("k or add-on out of range")
-        return out + [k, scenarios.add_on_e8]
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The slot layout this statement binds: model, statement tag, capacity (N, K, S), ordered names."""
+        return snapshot_layout_digest(self.model, STATEMENT_TAGS[self.model],
+                                      (self.n_positions, self.n_collateral, self.n_scenarios), snapshot)
 
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> RiskWitness:  # type: ignore[override]
-        """The cross witness; the hints are computed while solving."""
-        base = super().witness(account, snapshot, salt)
-        return RiskWitness(base.quantities_e8, base.entry_prices_e8, base.amounts_e8, base.salt)
+    @property
+    def domain_tag(self) -> int:
+        """Commitment domain tag: statement 5 (var) or 6 (es) and the capacity."""
+        return commitment_domain_tag(self.n_positions, self.n_collateral, STATEMENT_TAGS[self.model])
+
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> RiskWitness:
+        """The slot values; the hints are computed while solving."""
+        base = slot_values(account, snapshot, self.n_positions, self.n_collateral, salt, self.layout_digest(snapshot))
+        return RiskWitness(base.quantities_e8, base.entry_prices_e8, base.amounts_e8, base.salt, base.layout_digest)
+
+    def commitment(self, witness: RiskWitness) -> int:
+        """The commitment this witness opens (the cross packing under this statement's tag)."""
+        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt,
+                      witness.layout_digest, STATEMENT_TAGS[self.model])
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the VaR / ES engine says margin call."""
-        report = compute_risk_margin(account, snapshot, self.risk_model)
+        report = compute_risk_margin(account, snapshot, self.model)
         if not report.healthy:
             raise MarginCallError(
                 "account is subject to a margin call: "
                 f"equity {format_e32(report.equity_e32)} < requirement {format_e32(report.requirement_e32)} "
-                f"({self.risk_model} over {len(report.losses_e32)} scenarios, k = {report.k})")
+                f"({self.model} over {len(report.losses_e32)} scenarios, k = {report.k})")
 
 
-def _checked(head: list[int], vector: tuple[int, ...], count: int, where: str) -> list[int]:
-    if len(vector) != count:
-        raise PublicInputError(f"{where}: {len(vector)} scenario values, expected {count}")
-    if any(not 0 <= v <= UNSIGNED_MAX_E8 for v in head):
-        raise PublicInputError(f"{where}: value outside [0, 2^64)")
-    if any(not SIGNED_MIN_E8 <= v <= SIGNED_MAX_E8 for v in vector):
+def _vector(values: tuple[int, ...], count: int, where: str) -> tuple[int, ...]:
+    if len(values) != count:
+        raise PublicInputError(f"{where}: {len(values)} scenario values, expected {count}")
+    if any(not SIGNED_MIN_E8 <= v <= SIGNED_MAX_E8 for v in values):
         raise PublicInputError(f"{where}: a scenario value exceeds 64 signed bits")
-    return head + [v % R for v in vector]
-
-
-def _sum(cs: ConstraintSystem, terms: list[LinearCombination]) -> LinearCombination:
-    total = cs.constant(0)
-    for term in terms:
-        total = total + term
-    return total
-
-
-def collateral_with_amounts(cs: ConstraintSystem, inputs: AllocatedInputs, packed: list[LinearCombination]
-                            ) -> tuple[LinearCombination, list[LinearCombination]]:
-    """circuits.cross.collateral_terms, also returning the amount variables (the value changes multiply them).
-
-    Same variables, constraints, labels and packing as collateral_terms, so the
-    commitment is the cross packing under this statement's domain tag.
-    """
-    total = cs.constant(0)
-    amounts = []
-    for j in range(len(inputs.prices)):
-        with cs.namespace(f"collateral[{j}]"):
-            amount = cs.private_input("amount_e8", inputs.witness_value("amounts_e8", j))
-            assert_unsigned(cs, amount, VALUE_BITS, "amount_range")
-            total = total + haircut_value(cs, amount, inputs.prices[j], inputs.haircuts[j])
-            amounts.append(amount)
-    for start in range(0, len(amounts), AMOUNTS_PER_ELEMENT):
-        element = cs.constant(0)
-        for offset, amount in enumerate(amounts[start : start + AMOUNTS_PER_ELEMENT]):
-            element = element + amount * (1 << (64 * offset))
-        packed.append(element)
-    return total, amounts
+    return tuple(v % R for v in values)
 
 
 def assert_risk_covers(cs: ConstraintSystem, free: LinearCombination, losses: list[LinearCombination],
@@ -257,17 +259,18 @@ def assert_risk_covers(cs: ConstraintSystem, free: LinearCombination, losses: li
 
     Preconditions (the module's overflow argument): |free| < 2^229 (scale 1e32),
     |L_s| < 2^137 (scale 1e16), 1 <= k <= 1000 supplied by the verifier.
+    Cost: tail_terms, plus 2 x (SLACK_BITS + 2), plus 2 products (es) or COUNT_BITS + 1 (var).
     """
     t, flags, excess = tail_terms(cs, losses, k, hints)
     assert_covers(cs, free, cs.constant(0), SLACK_BITS, "free_equity_not_negative")
     if model == "es":
         k_free = cs.mul(k, free, "k_times_free")
-        bound = cs.mul(k, t, "k_times_t") + _sum(cs, excess)
+        bound = cs.mul(k, t, "k_times_t") + sum_lcs(cs, excess)
         assert_covers(cs, k_free, bound * E16, SLACK_BITS, "k_free_covers_tail_bound")
     else:
         assert_covers(cs, free, t * E16, SLACK_BITS, "free_covers_threshold")
         with cs.namespace("count"):
-            assert_unsigned(cs, k - 1 - _sum(cs, flags), COUNT_BITS, "fewer_than_k_exceed")
+            assert_unsigned(cs, k - 1 - sum_lcs(cs, flags), COUNT_BITS, "fewer_than_k_exceed")
     return t, flags, excess
 
 
@@ -278,7 +281,7 @@ def tail_terms(cs: ConstraintSystem, losses: list[LinearCombination], k: LinearC
     Cost: THRESHOLD_BITS + 1 for t, then per scenario 1 (boolean) + 1 (product) + DIFF_BITS + 1.
     Precondition: |L_s| < 2^137 (the module's overflow argument); hints may be anything.
     """
-    values = [_signed(loss.value) for loss in losses] if cs.has_values else None
+    values = [_signed(loss.value) for loss in losses] if cs.has_values else None  # type: ignore[arg-type]
 
     def honest_threshold() -> int:
         if hints is not None and hints.threshold_e16 is not None:
@@ -293,7 +296,7 @@ def tail_terms(cs: ConstraintSystem, losses: list[LinearCombination], k: LinearC
             def flag(s: int = s) -> int:
                 if hints is not None and hints.flags is not None:
                     return hints.flags[s]
-                return 1 if values[s] > _signed(t.value) else 0  # type: ignore[index]
+                return 1 if values[s] > _signed(t.value) else 0  # type: ignore[index, arg-type]
 
             b = cs.alloc("exceeds", flag if cs.has_values else None)
             cs.assert_bool(b, "exceeds_is_bit")

@@ -7,19 +7,15 @@ from pathlib import Path
 
 import click
 
-from circuits.cross import DEFAULT_CIRCUIT_ID, circuit_from_id
+from circuits.registry import DEFAULT_CIRCUIT_ID, MODEL_NAMES, circuit_from_id, get_model
 from cli.output import EXIT_NO, emit, json_option, write_json
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import load_account, load_snapshot
-from zkmargin.margin.registry import MARGIN_MODELS as MODELS
-from zkmargin.margin.registry import evaluate
 
 OPENING_FORMAT = "zkmargin-opening/1"
 
 account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
 snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
-DEFAULT_TIERS = 4
-DEFAULT_SCENARIOS = 250
 
 
 def circuit_option(command):  # noqa: ANN001, ANN201
@@ -30,11 +26,10 @@ def circuit_option(command):  # noqa: ANN001, ANN201
         if model is not None:
             _, _, capacity = circuit_id.partition("-")
             capacity = capacity.split("-t")[0].split("-s")[0]
-            circuit_id = f"{model}-{capacity}" + (f"-t{DEFAULT_TIERS}" if model == "tiered" else "") + (
-                f"-s{DEFAULT_SCENARIOS}" if model in ("var", "es") else "")
+            circuit_id = get_model(model).circuit_id(capacity)
         return command(*args, circuit_id=circuit_id, **kwargs)
 
-    merged = click.option("--model", type=click.Choice(MODELS), default=None,
+    merged = click.option("--model", type=click.Choice(MODEL_NAMES), default=None,
                           help="Margin model (overrides the model part of --circuit).")(merged)
     return click.option(
         "--circuit", "circuit_id", default=DEFAULT_CIRCUIT_ID, show_default=True,
@@ -77,13 +72,12 @@ def render_report(report_json: dict) -> str:
 @click.command()
 @account_argument
 @snapshot_argument
-@click.option("--model", type=click.Choice(MODELS), default="cross", show_default=True, help="Margin model.")
+@click.option("--model", type=click.Choice(MODEL_NAMES), default="cross", show_default=True, help="Margin model.")
 @json_option
 def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -> None:
     """Compute equity, maintenance margin and status of ACCOUNT under SNAPSHOT (exit 1 on margin call)."""
     account, snapshot = load_account(account_path), load_snapshot(snapshot_path)
-    result = evaluate(model, account, snapshot)
-    healthy, report_json = result.healthy, result.json
+    healthy, report_json = get_model(model).report(account, snapshot)
     emit(as_json, report_json, render_report(report_json))
     if not healthy:
         raise SystemExit(EXIT_NO)
@@ -123,7 +117,7 @@ def commit(account_path: Path, snapshot_path: Path, opening_path: Path, circuit_
 
 def load_opening(path: Path) -> dict:
     """Read and check an opening file written by `zkmargin commit`."""
-    from circuits.cross import parse_field_element
+    from circuits.proving import parse_field_element
     from cli.output import CliError, read_json
 
     opening = read_json(path, "opening")

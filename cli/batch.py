@@ -18,7 +18,8 @@ from typing import Any
 
 import click
 
-from circuits.cross import circuit_from_id, parse_field_element
+from circuits.proving import parse_field_element
+from circuits.registry import circuit_from_id
 from cli.account import circuit_option
 from cli.keystore import read_verifying_key
 from cli.output import EXIT_NO, CliError, emit, json_option, note

@@ -8,12 +8,8 @@ from pathlib import Path
 
 import click
 
-from circuits.cross import (
-    circuit_from_id,
-    prove_account,
-    random_context,
-    verify_account_proof,
-)
+from circuits.proving import prove_account, random_context, verify_account_proof
+from circuits.registry import circuit_from_id
 from cli.account import circuit_option
 from cli.keystore import KeyStore
 from cli.output import emit, json_option, write_json

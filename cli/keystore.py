@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from circuits.cross import CrossMarginCircuit
+from circuits.circuit import AnyCircuit
 from cli.output import CliError, write_atomic, write_json
 from zkmargin.backends import CurveBackend
 from zkmargin.groth16 import ProvingKey, VerifyingKey, setup
@@ -34,7 +34,7 @@ class KeyStore:
     """Where one circuit's keys live: <cache>/<circuit_id>/."""
 
     root: Path
-    circuit: CrossMarginCircuit
+    circuit: AnyCircuit
 
     @property
     def directory(self) -> Path:

@@ -7,12 +7,8 @@ from pathlib import Path
 
 import click
 
-from circuits.cross import (
-    circuit_from_id,
-    parse_field_element,
-    prove_account,
-    verify_account_proof,
-)
+from circuits.proving import parse_field_element, prove_account, verify_account_proof
+from circuits.registry import circuit_from_id
 from cli.account import (
     account_argument,
     circuit_option,

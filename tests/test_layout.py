@@ -1,4 +1,5 @@
-"""The layout rules of DESIGN.md, checked on the source: dependency direction and a light `import zkmargin`."""
+"""The layout rules of DESIGN.md, checked on the source: dependency direction, no import cycles inside a package,
+sibling statements, and a light `import zkmargin`."""
 
 from __future__ import annotations
 
@@ -47,3 +48,78 @@ def test_import_zkmargin_loads_no_heavy_library():
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert loaded.stdout.strip() == "[]", loaded.stdout
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(package: str) -> dict[str, set[str]]:
+    """Module -> modules of the same package it imports (anywhere in the file, lazy imports included)."""
+    modules = {module_name(path): path for path in (ROOT / package).rglob("*.py")}
+    edges: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                candidates = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+                    base = ".".join(here[: len(here) - node.level + 1] + ([node.module] if node.module else []))
+                candidates = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            targets.update(c for c in candidates if c in modules and c != name)
+        edges[name] = targets
+    return edges
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a path (first module repeated at the end), or None."""
+    state: dict[str, str] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = "open"
+        stack.append(node)
+        for target in sorted(edges.get(node, ())):
+            if state.get(target) == "open":
+                return stack[stack.index(target):] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        state[node] = "done"
+        stack.pop()
+        return None
+
+    for node in sorted(edges):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_import_cycles_inside_a_package(package):
+    assert find_cycle(import_graph(package)) is None
+
+
+def test_statements_are_siblings():
+    """No statement imports another statement module or inherits from another statement; no override escapes."""
+    from circuits.registry import MODELS
+
+    classes = {model.statement for model in MODELS.values()}
+    modules = {cls.__module__ for cls in classes}
+    edges = import_graph("circuits")
+    for module in modules:
+        assert not edges[module] & (modules - {module}), module
+    for cls in classes:
+        assert not set(cls.__mro__[1:]) & classes, cls
+    for path in (ROOT / "circuits").rglob("*.py"):
+        assert "type: ignore[override]" not in path.read_text(), path

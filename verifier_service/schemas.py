@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from circuits.registry import CIRCUIT_ID_PATTERN
+
 Decimal = str | int
 FieldElement = str
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
@@ -67,7 +69,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 class CircuitRegistration(Strict):
     """Register the verification key of a circuit (snarkjs verification_key.json)."""
 
-    circuit_id: str = Field(pattern=r"^((cross|isolated|portfolio)-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}|tiered-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}-t[1-9][0-9]?|(var|es)-n[1-9][0-9]{0,3}-k[1-9][0-9]{0,3}-s[1-9][0-9]{0,3})$", examples=["cross-n64-k8"])
+    circuit_id: str = Field(pattern=CIRCUIT_ID_PATTERN, examples=["cross-n64-k8"])
     verification_key: dict
 
 

@@ -8,7 +8,9 @@ import hashlib
 import json
 import uuid
 
-from circuits.cross import CrossMarginCircuit, circuit_from_id, parse_field_element
+from circuits.circuit import AnyCircuit
+from circuits.proving import parse_field_element
+from circuits.registry import circuit_from_id
 from verifier_service.deps import ServiceState, now_iso
 from verifier_service.errors import ApiError
 from zkmargin.errors import ZkMarginError
@@ -77,7 +79,7 @@ def input_digest(circuit_id: str, snapshot_id: str, snapshot_digest: str, commit
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def snapshot_inputs(state: ServiceState, circuit: CrossMarginCircuit, snapshot) -> list[int]:  # noqa: ANN001
+def snapshot_inputs(state: ServiceState, circuit: AnyCircuit, snapshot) -> list[int]:  # noqa: ANN001
     """The snapshot's public inputs for this circuit, derived once per process (risk arrays are not free)."""
 
     def derive() -> list[int]:
@@ -89,7 +91,7 @@ def snapshot_inputs(state: ServiceState, circuit: CrossMarginCircuit, snapshot) 
     return state.snapshot_cache.get_or_compute((circuit.circuit_id, snapshot.snapshot_id), derive)
 
 
-def fixed_inputs(state: ServiceState, circuit: CrossMarginCircuit, vk, snapshot) -> FixedInputs:  # noqa: ANN001
+def fixed_inputs(state: ServiceState, circuit: AnyCircuit, vk, snapshot) -> FixedInputs:  # noqa: ANN001
     """The snapshot's public inputs folded into one point per (circuit, snapshot): per proof, only
     the commitment and the context are multiplied."""
     return state.snapshot_cache.get_or_compute(

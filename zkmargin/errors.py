@@ -13,6 +13,10 @@ class CircuitError(ZkMarginError):
     """A circuit was built or used inconsistently (missing value, bad parameters)."""
 
 
+class CapacityError(CircuitError):
+    """A snapshot or account with more slots than the circuit's capacity (or a bracket table too long for it)."""
+
+
 class UnsatisfiedError(CircuitError):
     """The witness breaks a constraint; the message names the constraint's label."""
 

@@ -8,52 +8,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circuits.cross import (
-    SLACK_BITS,
-    CrossMarginCircuit,
-    circuit_from_id,
-    prove_account,
-    require_healthy,
-    verify_account_proof,
-)
+from circuits.cross import require_healthy
+from circuits.parts import SLACK_BITS
+from circuits.proving import prove_account, verify_account_proof
+from circuits.registry import circuit_from_id
+from tests.circuits.builders import E8, MAX64, cross_circuit, make_account, make_snapshot
 from zkmargin.errors import CircuitError, MarginCallError, PublicInputError
 from zkmargin.field import R
 from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.models import (
     Account,
-    AssetQuote,
-    Collateral,
-    InstrumentQuote,
-    Position,
     Snapshot,
 )
 from zkmargin.r1cs import ConstraintSystem
 
-E8 = 10**8
-MAX64 = 2**64 - 1
 
-
-def make_snapshot(instruments, assets) -> Snapshot:
-    """instruments: [(mark_e8, rate_e8, size_e8)], assets: [(price_e8, haircut_e8)]."""
-    return Snapshot(
-        snapshot_id="snap",
-        venue="test",
-        timestamp="2026-11-24T00:00:00Z",
-        assets=tuple(AssetQuote(f"A{j}", p, h) for j, (p, h) in enumerate(assets)),
-        instruments=tuple(InstrumentQuote(f"I{i}", m, r, s) for i, (m, r, s) in enumerate(instruments)),
-    )
-
-
-def make_account(positions, collateral) -> Account:
-    """positions: {index: (q_e8, entry_e8)}, collateral: {index: amount_e8}."""
-    return Account(
-        account_id="acct",
-        collateral=tuple(Collateral(f"A{j}", a) for j, a in collateral.items()),
-        positions=tuple(Position(f"I{i}", q, e) for i, (q, e) in positions.items()),
-    )
-
-
-def solve(circuit: CrossMarginCircuit, account: Account, snapshot: Snapshot, context: int = 5):
+def solve(circuit, account: Account, snapshot: Snapshot, context: int = 5):
     """Check-mode constraint system for this account: (cs, public)."""
     witness = circuit.witness(account, snapshot, salt=12345)
     public = circuit.public_inputs(snapshot, circuit.commitment(witness), context)
@@ -74,7 +44,7 @@ def agrees(circuit, account, snapshot) -> bool:
     return report.healthy
 
 
-SMALL = CrossMarginCircuit(3, 2)
+SMALL = cross_circuit(3, 2)
 
 
 def boundary_pair():
@@ -85,12 +55,12 @@ def boundary_pair():
 
 def test_equity_equal_to_maintenance_is_healthy():
     snapshot, amount = boundary_pair()
-    assert agrees(CrossMarginCircuit(1, 1), make_account({0: (E8, 100 * E8)}, {0: amount}), snapshot)
+    assert agrees(cross_circuit(1, 1), make_account({0: (E8, 100 * E8)}, {0: amount}), snapshot)
 
 
 def test_one_unit_below_is_a_margin_call():
     snapshot, amount = boundary_pair()
-    assert not agrees(CrossMarginCircuit(1, 1), make_account({0: (E8, 100 * E8)}, {0: amount - 1}), snapshot)
+    assert not agrees(cross_circuit(1, 1), make_account({0: (E8, 100 * E8)}, {0: amount - 1}), snapshot)
 
 
 def test_empty_account_is_healthy():
@@ -202,7 +172,7 @@ def test_out_of_range_quantity_is_caught_by_the_range_check():
 )
 def test_public_values_outside_the_overflow_argument_are_refused(instruments, assets):
     with pytest.raises(PublicInputError):
-        CrossMarginCircuit(1, 1).public_inputs(make_snapshot(instruments, assets), 0, 0)
+        cross_circuit(1, 1).public_inputs(make_snapshot(instruments, assets), 0, 0)
 
 
 @pytest.mark.parametrize("bad", ["cross", "cross-n0-k1", "cross-n1-k0", "cross-n1024-k1", "tiered-n1-k1", "cross-n01-k1"])
@@ -222,7 +192,7 @@ def test_real_proof_for_healthy_account_and_refusal_for_margin_call():
     from zkmargin.groth16 import setup
 
     backend = get_backend("arkworks")
-    circuit = CrossMarginCircuit(2, 1)
+    circuit = cross_circuit(2, 1)
     snapshot = make_snapshot([(100 * E8, E8 // 10, E8), (20 * E8, E8 // 20, E8)], [(E8, 0)])
     pk = setup(circuit.compile(), random.Random(3), backend)
     healthy = make_account({0: (E8, 95 * E8), 1: (-3 * E8, 21 * E8)}, {0: 100 * E8})

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circuits.cross import circuit_from_id, prove_account, verify_account_proof
-from circuits.isolated import IsolatedMarginCircuit
-from tests.circuits.test_cross import E8, MAX64, make_snapshot
+from circuits.proving import prove_account, verify_account_proof
+from circuits.registry import circuit_from_id
+from tests.circuits.builders import E8, MAX64, isolated_circuit, make_snapshot
 from zkmargin.errors import FormatError, MarginCallError
 from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.isolated import compute_isolated_margin
@@ -23,7 +23,7 @@ from zkmargin.margin.models import (
 )
 from zkmargin.r1cs import ConstraintSystem
 
-CIRCUIT = IsolatedMarginCircuit(3, 2)
+CIRCUIT = isolated_circuit(3, 2)
 
 
 def solve(account, snapshot):

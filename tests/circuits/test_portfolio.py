@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circuits.cross import circuit_from_id, prove_account, verify_account_proof
+from circuits.proving import prove_account, verify_account_proof
+from circuits.registry import circuit_from_id
 from zkmargin.errors import FormatError, MarginCallError
 from zkmargin.margin.black76 import black76_price
 from zkmargin.margin.engine import compute_margin
@@ -129,7 +130,7 @@ def test_real_proof():
                       (Position("ES-DEC26", E8, 5000 * E8), Position("ES-P4900", E8, PUT.mark_price_e8)))
     proof, public = prove_account(CIRCUIT, pk, account, SNAPSHOT, 8, 9, backend)
     assert verify_account_proof(CIRCUIT, pk.vk, SNAPSHOT, public.commitment, 9, proof, backend)
-    assert len(public.as_list()) == CIRCUIT.num_public == 2 + 3 * (3 + SCENARIO_COUNT) + 2
+    assert len(public.as_list()) == CIRCUIT.num_public == 3 + 3 * (3 + SCENARIO_COUNT) + 2
     with pytest.raises(MarginCallError, match="worst scenario"):
         prove_account(CIRCUIT, pk, Account("a", (), (Position("ES-DEC26", 5 * E8, 5000 * E8),)), SNAPSHOT, 1, 1, backend)
 

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from circuits.cross import circuit_from_id, prove_account, verify_account_proof
+from circuits.proving import prove_account, verify_account_proof
+from circuits.registry import CIRCUIT_ID_PATTERN, circuit_from_id
 from circuits.var import DIFF_BITS, THRESHOLD_BITS, RiskWitness, assert_risk_covers
 from zkmargin.errors import CircuitError, MarginCallError, PublicInputError
 from zkmargin.field import R
@@ -35,7 +36,7 @@ def solve(model: str, free_e32: int, losses_e16: list[int], k: int, threshold: i
     free = cs.public_input("free", free_e32)
     losses = [cs.public_input(f"loss[{s}]", v) for s, v in enumerate(losses_e16)]
     k_var = cs.public_input("k", k)
-    hints = RiskWitness((), (), (), 0, threshold, flags)
+    hints = RiskWitness((), (), (), 0, 0, threshold, flags)
     t, bits, excess = assert_risk_covers(cs, free, losses, k_var, hints, model)
     if tamper is not None:
         tamper(cs, t, bits, excess)
@@ -185,7 +186,7 @@ def risk_snapshot(rng: random.Random, n: int, k_assets: int, count: int, confide
 
 
 def check_agreement(circuit, account: Account, snapshot: Snapshot) -> bool:  # noqa: ANN001
-    report = compute_risk_margin(account, snapshot, circuit.risk_model)
+    report = compute_risk_margin(account, snapshot, circuit.model)
     witness = circuit.witness(account, snapshot, salt=11)
     public = circuit.public_inputs(snapshot, circuit.commitment(witness), 0)
     cs = ConstraintSystem("check")
@@ -229,7 +230,7 @@ def test_capacity_and_scenario_count_must_match():
     snapshot = risk_snapshot(random.Random(1), 2, 2, 5, 90 * 10**6)
     with pytest.raises(PublicInputError, match="needs 6"):
         circuit_from_id("es-n2-k2-s6").public_inputs(snapshot, 0, 0)
-    with pytest.raises(CircuitError):
+    with pytest.raises(CircuitError, match="capacity"):
         circuit_from_id("es-n1-k2-s5").public_inputs(snapshot, 0, 0)
     bad = replace(snapshot, instruments=(replace(snapshot.instruments[0], scenario_pnl_e8=(2**63,) * 5),
                                          snapshot.instruments[1]))
@@ -243,6 +244,21 @@ def test_k_comes_from_the_verifiers_snapshot():
     assert values[-2:] == [es_k(250, 975 * 10**5), snapshot.scenarios.add_on_e8] == [6, snapshot.scenarios.add_on_e8]
     assert circuit_from_id("var-n2-k2-s250").snapshot_inputs(replace(
         snapshot, scenarios=ScenarioSet(250, 99 * 10**6, 0)))[-2] == var_k(250, 99 * 10**6) == 3
+
+
+@pytest.mark.parametrize("circuit_id", ["es-n2-k1-s250", "var-n1-k1-s1", "es-n1000-k24-s1000", "es-n1-k1",
+                                        "es-n1-k1-s0", "es-n1-k1-s1001", "var-n1-k1-t2", "cross-n1-k1-s5",
+                                        "es-n1-k1-s01"])
+def test_ids_schema_pattern_and_parser_agree(circuit_id):
+    import re
+
+    matches = re.fullmatch(CIRCUIT_ID_PATTERN, circuit_id) is not None
+    try:
+        parsed = circuit_from_id(circuit_id).circuit_id == circuit_id
+    except CircuitError:
+        parsed = False
+    assert matches == parsed
+    assert parsed == (circuit_id in ("es-n2-k1-s250", "var-n1-k1-s1", "es-n1000-k24-s1000"))
 
 
 # ----- real proofs -------------------------------------------------------------------------------
@@ -261,7 +277,7 @@ def test_real_proof_and_a_different_snapshot_rejects(model):
                       (Position("I0", 3 * E8, marks[0]), Position("I1", -2 * E8, marks[1])))
     assert compute_risk_margin(replace(account, collateral=()), snapshot, model).requirement_e32 > 0
     proof, public = prove_account(circuit, pk, account, snapshot, 8, 9, backend)
-    assert len(public.as_list()) == circuit.num_public == 2 + (2 + 8) * 4 + 2
+    assert len(public.as_list()) == circuit.num_public == 3 + (2 + 8) * 4 + 2
     assert verify_account_proof(circuit, pk.vk, snapshot, public.commitment, 9, proof, backend)
     # A verifier whose snapshot differs in one scenario value, or in the confidence (so k), rejects.
     moved = replace(snapshot, instruments=(replace(snapshot.instruments[0], scenario_pnl_e8=(

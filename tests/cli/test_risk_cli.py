@@ -214,7 +214,7 @@ def test_es_end_to_end_commit_prove_verify_and_batch(workdir):
              {"id": "replay", "commitment": commitment, "context": "76", "proof": proof}]
     (workdir / "es-batch.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     inspected = run(workdir, "inspect", "--circuit", RISK_CIRCUIT, "--json")
-    assert inspected.exit_code == 0 and json.loads(inspected.stdout)["public_inputs"] == 2 + 22 * 10 + 2
+    assert inspected.exit_code == 0 and json.loads(inspected.stdout)["public_inputs"] == 3 + 22 * 10 + 2
     keys = json.loads(run(workdir, "setup", "--circuit", RISK_CIRCUIT, "--json").stdout)
     batch = run(workdir, "verify-batch", str(workdir / "es-batch.jsonl"), "--vk", keys["verification_key"],
                 "--snapshot", scenarios, "--circuit", RISK_CIRCUIT, "--report-dir", str(workdir / "es-report"), "--json")

@@ -10,7 +10,8 @@ import random
 import pytest
 from click.testing import CliRunner
 
-from circuits.cross import circuit_from_id, prove_account
+from circuits.proving import prove_account
+from circuits.registry import circuit_from_id
 from cli.main import cli
 from zkmargin.backends import get_backend
 from zkmargin.field import R, inv

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
-from circuits.cross import circuit_from_id
+from circuits.registry import circuit_from_id
 from cli.main import cli
 from zkmargin.errors import FormatError
 from zkmargin.margin.black76 import black76_price

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from circuits.cross import circuit_from_id, prove_account
+from circuits.proving import prove_account
+from circuits.registry import circuit_from_id
 from verifier_service.app import create_app
 from verifier_service.settings import Settings
 from zkmargin.backends import get_backend

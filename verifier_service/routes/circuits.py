@@ -7,7 +7,7 @@ import json
 
 from fastapi import APIRouter, Request
 
-from circuits.cross import circuit_from_id
+from circuits.registry import circuit_from_id
 from verifier_service.deps import now_iso, require, state_of
 from verifier_service.errors import ApiError
 from verifier_service.schemas import KEY_REQUIRED, CircuitInfo, CircuitRegistration, error_responses

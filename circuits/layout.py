@@ -1,0 +1,105 @@
+"""Public inputs declared once: a per-proof header, then a typed tree of named snapshot fields.
+
+A statement declares the snapshot part of its public inputs as a template value:
+frozen dataclasses and tuples whose leaves are 0. From that one declaration the
+layout counts the inputs, allocates them as public variables (the same tree with
+variables at the leaves) and flattens snapshot values into circuit order.
+
+Circuit order: commitment, context (the per-proof header), then the template's
+leaves depth-first, dataclass fields in declaration order, tuples by index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from zkmargin.errors import CircuitError, PublicInputError
+from zkmargin.r1cs import ConstraintSystem, LinearCombination
+
+HEADER = ("commitment", "context")
+"""Per-proof public inputs; everything after them is fixed by the snapshot (and folded once per snapshot)."""
+
+T = TypeVar("T")
+
+
+def map_tree(tree: Any, leaf: Callable[[str, Any], Any], path: str = "") -> Any:
+    """The same tree with every leaf replaced by leaf(path, value); paths read like 'instruments[2].mark_price_e8'."""
+    if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
+        return type(tree)(**{f.name: map_tree(getattr(tree, f.name), leaf, f"{path}.{f.name}" if path else f.name)
+                             for f in dataclasses.fields(tree)})
+    if isinstance(tree, tuple):
+        return tuple(map_tree(item, leaf, f"{path}[{i}]") for i, item in enumerate(tree))
+    return leaf(path, tree)
+
+
+def leaf_items(tree: Any) -> list[tuple[str, Any]]:
+    """(path, leaf) pairs in circuit order."""
+    out: list[tuple[str, Any]] = []
+    map_tree(tree, lambda path, value: out.append((path, value)))
+    return out
+
+
+@dataclass(frozen=True)
+class StatementPublic:
+    """Commitment, context and the snapshot's values in circuit order."""
+
+    commitment: int
+    context: int
+    snapshot_values: tuple[int, ...]
+
+    def as_list(self) -> list[int]:
+        """Public inputs in circuit order (snarkjs public.json order)."""
+        return [self.commitment, self.context, *self.snapshot_values]
+
+
+@dataclass(frozen=True)
+class AllocatedPublic(Generic[T]):
+    """The public variables of one statement: header variables and the snapshot tree with variables at its leaves."""
+
+    commitment: LinearCombination
+    context: LinearCombination
+    snapshot: T
+
+
+@dataclass(frozen=True)
+class PublicLayout(Generic[T]):
+    """The public-input declaration of a statement: `template` fixes names, shape and order of the snapshot part."""
+
+    template: T
+
+    @functools.cached_property
+    def paths(self) -> tuple[str, ...]:
+        """Names of the snapshot-part inputs, in circuit order."""
+        return tuple(path for path, _ in leaf_items(self.template))
+
+    @property
+    def count(self) -> int:
+        """Number of public inputs, header included."""
+        return len(HEADER) + len(self.paths)
+
+    def flatten(self, values: T) -> tuple[int, ...]:
+        """Snapshot values (the template's shape, ints at the leaves) in circuit order."""
+        items = leaf_items(values)
+        if tuple(path for path, _ in items) != self.paths:
+            raise CircuitError("snapshot values do not have the statement's declared layout")
+        return tuple(value for _, value in items)
+
+    def allocate(self, cs: ConstraintSystem, public: StatementPublic | None) -> AllocatedPublic[T]:
+        """Allocate every declared input as a public variable (with values when public is given)."""
+        if public is not None and len(public.snapshot_values) != len(self.paths):
+            raise PublicInputError(f"expected {len(self.paths)} snapshot inputs, got {len(public.snapshot_values)}")
+        commitment = cs.public_input(HEADER[0], None if public is None else public.commitment)
+        context = cs.public_input(HEADER[1], None if public is None else public.context)
+        values: Iterator[int] | None = None if public is None else iter(public.snapshot_values)
+        snapshot = map_tree(self.template,
+                            lambda path, _: cs.public_input(path, None if values is None else next(values)))
+        return AllocatedPublic(commitment, context, snapshot)
+
+
+def at(values: Sequence[int] | None, i: int) -> int | None:
+    """values[i], or None when there are no values (setup mode)."""
+    return None if values is None else values[i]

@@ -1,0 +1,130 @@
+"""The margin models, in one place: the CLI, the service and the docs read this registry.
+
+A model has a name, a one-line summary, its statement (built from a capacity)
+and its reference engine (health report). Circuit ids read
+'<model>-n<N>-k<K>', plus '-t<T>' for models with bracket tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from circuits.circuit import Circuit
+from circuits.cross import CrossStatement
+from circuits.isolated import IsolatedStatement
+from circuits.portfolio import PortfolioStatement
+from circuits.protocol import Statement
+from circuits.tiered import TieredStatement
+from circuits.var import RiskStatement
+from zkmargin.errors import CircuitError
+from zkmargin.margin.models import Account, Snapshot
+from zkmargin.margin.registry import evaluate
+
+DEFAULT_CIRCUIT_ID = "cross-n64-k8"
+DEFAULT_TIERS = 4
+CAPACITY = r"n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})"
+TIERS = r"t[1-9][0-9]?"
+SCENARIOS = r"s(?:[1-9][0-9]{0,2}|1000)"
+DEFAULT_SCENARIOS = 250
+
+
+def _report(name: str) -> Callable[[Account, Snapshot], tuple[bool, dict]]:
+    """The model's reference engine, from the engines' own registry (zkmargin.margin.registry)."""
+
+    def report(account: Account, snapshot: Snapshot) -> tuple[bool, dict]:
+        result = evaluate(name, account, snapshot)
+        return result.healthy, result.json
+
+    return report
+
+
+@dataclass(frozen=True)
+class MarginModel:
+    """One registered margin model."""
+
+    name: str
+    summary: str
+    statement: Callable[..., Statement[Any]]
+    """Builds the statement: statement(n_positions, n_collateral), with brackets (n, k, n_tiers), with scenarios (n, k, n_scenarios)."""
+    report: Callable[[Account, Snapshot], tuple[bool, dict]]
+    """The reference engine: (healthy, report as JSON)."""
+    has_tiers: bool = False
+    has_scenarios: bool = False
+    """Circuit ids end in -s<S>: the number of historical scenarios (var, es)."""
+    statement_options: tuple[tuple[str, Any], ...] = ()
+    """Keyword arguments of the statement for this model (var and es share one statement)."""
+
+    def circuit_id(self, capacity: str) -> str:
+        """'<model>-<capacity>', with the default bracket or scenario count appended where the model has one."""
+        return f"{self.name}-{capacity}" + (f"-t{DEFAULT_TIERS}" if self.has_tiers else "") + (
+            f"-s{DEFAULT_SCENARIOS}" if self.has_scenarios else "")
+
+
+MODELS: dict[str, MarginModel] = {
+    model.name: model
+    for model in (
+        MarginModel("cross", "one pool: equity covers the maintenance of every position", CrossStatement,
+                    _report("cross")),
+        MarginModel("isolated", "isolated positions against their own collateral, the rest as one cross pool",
+                    IsolatedStatement, _report("isolated")),
+        MarginModel("tiered", "maintenance by notional brackets (rate and amount per bracket)", TieredStatement,
+                    _report("tiered"), has_tiers=True),
+        MarginModel("portfolio", "equity covers every scenario of SPAN-style risk arrays", PortfolioStatement,
+                    _report("portfolio")),
+        MarginModel("var", "equity covers the historical value at risk of published scenarios, plus an add-on",
+                    RiskStatement, _report("var"), has_scenarios=True, statement_options=(("model", "var"),)),
+        MarginModel("es", "equity covers the expected shortfall of published scenarios, plus an add-on",
+                    RiskStatement, _report("es"), has_scenarios=True, statement_options=(("model", "es"),)),
+    )
+}
+MODEL_NAMES = tuple(MODELS)
+
+
+def _suffix(model: MarginModel) -> str | None:
+    """The id suffix a model's capacity needs: brackets (-t<T>), scenarios (-s<S>) or none."""
+    return TIERS if model.has_tiers else SCENARIOS if model.has_scenarios else None
+
+
+def _circuit_id_regex() -> str:
+    alternatives = []
+    for suffix in (None, TIERS, SCENARIOS):
+        names = "|".join(m.name for m in MODELS.values() if _suffix(m) == suffix)
+        if names:
+            alternatives.append(rf"({names})-{CAPACITY}" + (f"-{suffix}" if suffix else ""))
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+CIRCUIT_ID_PATTERN = f"^{_circuit_id_regex()}$"
+"""Every valid circuit id (for request schemas)."""
+
+
+def get_model(name: str) -> MarginModel:
+    """The registered model of this name; CircuitError otherwise."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise CircuitError(f"unknown margin model {name!r}; expected one of {', '.join(MODEL_NAMES)}") from None
+
+
+def circuit_from_id(circuit_id: str) -> Circuit[Any]:
+    """Parse '<model>-n<N>-k<K>', plus '-t<T>' (brackets) or '-s<S>' (scenarios) where the model has them."""
+    match = re.fullmatch(r"([a-z]+)-" + CAPACITY + r"(?:-(" + TIERS + "|" + SCENARIOS + "))?", circuit_id or "")
+    model = MODELS.get(match.group(1)) if match else None
+    if match is None or model is None:
+        raise CircuitError(
+            f"unknown circuit {circuit_id!r}; expected <model>-n<N>-k<K> with model "
+            f"{', '.join(m.name for m in MODELS.values() if _suffix(m) is None)}, or "
+            f"{'/'.join(m.name for m in MODELS.values() if m.has_tiers)}-n<N>-k<K>-t<T>, or "
+            f"{'/'.join(m.name for m in MODELS.values() if m.has_scenarios)}-n<N>-k<K>-s<S>, e.g. {DEFAULT_CIRCUIT_ID}")
+    n, k, extra = int(match.group(2)), int(match.group(3)), match.group(4)
+    kind = extra[0] if extra else None
+    wanted = "t" if model.has_tiers else "s" if model.has_scenarios else None
+    if kind != wanted:
+        need = {"t": "end in -t<brackets>", "s": "end in -s<scenarios>", None: "have no -t or -s suffix"}[wanted]
+        raise CircuitError(f"unknown circuit {circuit_id!r}: {model.name} circuits {need}")
+    args = (n, k, int(extra[1:])) if extra else (n, k)
+    statement = model.statement(*args, **dict(model.statement_options))
+    return Circuit(statement)

@@ -1,0 +1,43 @@
+"""Shared builders for the circuit tests: snapshots and accounts with numbered names, circuits by capacity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from circuits.circuit import Circuit
+from circuits.cross import CrossStatement
+from circuits.isolated import IsolatedStatement
+from zkmargin.margin.models import Account, AssetQuote, Collateral, InstrumentQuote, Position, Snapshot
+
+E8 = 10**8
+MAX64 = 2**64 - 1
+
+
+def make_snapshot(instruments, assets) -> Snapshot:
+    """instruments: [(mark_e8, rate_e8, size_e8)], assets: [(price_e8, haircut_e8)]."""
+    return Snapshot(
+        snapshot_id="snap",
+        venue="test",
+        timestamp="2026-11-24T00:00:00Z",
+        assets=tuple(AssetQuote(f"A{j}", p, h) for j, (p, h) in enumerate(assets)),
+        instruments=tuple(InstrumentQuote(f"I{i}", m, r, s) for i, (m, r, s) in enumerate(instruments)),
+    )
+
+
+def make_account(positions, collateral) -> Account:
+    """positions: {index: (q_e8, entry_e8)}, collateral: {index: amount_e8}."""
+    return Account(
+        account_id="acct",
+        collateral=tuple(Collateral(f"A{j}", a) for j, a in collateral.items()),
+        positions=tuple(Position(f"I{i}", q, e) for i, (q, e) in positions.items()),
+    )
+
+
+def cross_circuit(n_positions: int, n_collateral: int) -> Circuit[Any]:
+    """The cross statement at this capacity."""
+    return Circuit(CrossStatement(n_positions, n_collateral))
+
+
+def isolated_circuit(n_positions: int, n_collateral: int) -> Circuit[Any]:
+    """The isolated statement at this capacity."""
+    return Circuit(IsolatedStatement(n_positions, n_collateral))

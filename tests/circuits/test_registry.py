@@ -1,0 +1,46 @@
+"""The model registry: one list that the parser, the service's schema pattern and the README agree with."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from circuits.registry import CIRCUIT_ID_PATTERN, MODEL_NAMES, MODELS, circuit_from_id, get_model
+from zkmargin.errors import CircuitError
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+IDS = ["cross-n64-k8", "isolated-n3-k2", "tiered-n3-k2-t3", "portfolio-n1-k1", "cross-n1023-k1",
+       "cross", "cross-n0-k1", "cross-n01-k1", "cross-n1-k0", "tiered-n1-k1", "cross-n1-k1-t2", "span-n1-k1",
+       "cross-n1-k1 ", "CROSS-n1-k1", "tiered-n1-k1-t0", "tiered-n1-k1-t100"]
+
+
+@pytest.mark.parametrize("circuit_id", IDS)
+def test_schema_pattern_and_parser_agree(circuit_id):
+    matches = re.fullmatch(CIRCUIT_ID_PATTERN, circuit_id) is not None
+    try:
+        parsed = circuit_from_id(circuit_id).circuit_id == circuit_id
+    except CircuitError:
+        parsed = False
+    assert matches == parsed
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_builds_its_statement(name):
+    model = get_model(name)
+    circuit = circuit_from_id(model.circuit_id("n2-k1"))
+    assert circuit.model == name and circuit.circuit_id.startswith(f"{name}-n2-k1")
+
+
+def test_unknown_model():
+    with pytest.raises(CircuitError, match="unknown margin model"):
+        get_model("span")
+
+
+def test_readme_lists_every_model():
+    text = README.read_text()
+    section = text[text.index("### Margin models"):text.index("### Commitment")]
+    for name, model in MODELS.items():
+        assert f"`{name}-n<N>-k<K>" in section, name
+        assert ("-t<T>`" in section.split(f"`{name}-n<N>-k<K>")[1][:8]) == model.has_tiers, name
