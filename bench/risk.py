@@ -11,7 +11,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -28,41 +27,19 @@ CIRCUITS = ("cross-n64-k8", "es-n64-k8-s250", "es-n64-k8-s500", "var-n64-k8-s250
 
 
 def circuit_row(circuit_id: str, reps: int) -> dict:
-    """Setup once, prove and verify reps times after a warm-up proof."""
+    """The models bench's measurement on the cross bench's 64-instrument market, with synthetic scenarios."""
     from cross import market
+    from models import measure
 
-    from circuits.proving import prove_account, verify_account_proof
     from circuits.registry import circuit_from_id
-    from zkmargin.backends import get_backend
-    from zkmargin.groth16 import setup
     from zkmargin.margin.var import with_scenarios
 
-    backend = get_backend("arkworks")
-    circuit = circuit_from_id(circuit_id)
-    snapshot, account = market(64, 8, random.Random(64))
+    statement = circuit_from_id(circuit_id).statement
+    snapshot, account = market(statement.n_positions, statement.n_collateral, random.Random(64))
     if not circuit_id.startswith("cross"):
-        snapshot = with_scenarios(snapshot, circuit.statement.n_scenarios, 975 * 10**5 if "es" in circuit_id else 99 * 10**6,
-                                  seed=250)
-    t = time.perf_counter()
-    compiled = circuit.compile()
-    compile_s = time.perf_counter() - t
-    t = time.perf_counter()
-    pk = setup(compiled, backend=backend)
-    setup_s = time.perf_counter() - t
-    proves, verifies = [], []
-    for rep in range(reps + 1):
-        t = time.perf_counter()
-        proof, public = prove_account(circuit, pk, account, snapshot, 99 + rep, 5, backend)
-        proved = time.perf_counter() - t
-        t = time.perf_counter()
-        if not verify_account_proof(circuit, pk.vk, snapshot, public.commitment, 5, proof, backend):
-            raise SystemExit(f"{circuit_id}: proof did not verify")
-        if rep:
-            proves.append(proved)
-            verifies.append(time.perf_counter() - t)
-    return {"circuit_id": circuit_id, "constraints": compiled.num_constraints, "public_inputs": compiled.num_public,
-            "compile_s": compile_s, "setup_s": setup_s, "prove_ms": statistics.median(proves) * 1000,
-            "verify_ms": statistics.median(verifies) * 1000}
+        snapshot = with_scenarios(snapshot, statement.n_scenarios,
+                                  975 * 10**5 if statement.model == "es" else 99 * 10**6, seed=250)
+    return measure(circuit_id, snapshot, account, reps)
 
 
 def cascade_row(accounts: int) -> dict:
@@ -92,13 +69,14 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--skip-circuits", action="store_true")
+    parser.add_argument("--circuits", nargs="+", default=list(CIRCUITS), help="Circuit ids (cross first: the ratios).")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "risk.json")
     args = parser.parse_args()
     rows = []
     if not args.skip_circuits:
         print(f"{'circuit':<18} {'constraints':>11} {'public':>6} {'setup s':>8} {'prove ms':>9} {'verify ms':>9} "
               f"{'prove/cross':>11}")
-        for circuit_id in CIRCUITS:
+        for circuit_id in args.circuits:
             row = circuit_row(circuit_id, args.reps)
             row["prove_vs_cross"] = row["prove_ms"] / rows[0]["prove_ms"] if rows else 1.0
             rows.append(row)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from cli.account import snapshot_argument
-from cli.charts import new_figure, write_html, write_png
+from cli.charts import new_figure, write_charts
 from cli.output import emit, json_option, note, write_atomic
 from zkmargin.errors import FormatError
 from zkmargin.margin.cascade import cascade_to_json, generate_population, load_population, run_cascade
@@ -92,17 +92,13 @@ def cascade(accounts_path: Path, snapshot_path: Path, shocks: tuple[str, ...], d
     population = load_population(accounts_path, snapshot)
     doc = cascade_to_json(run_cascade(population, snapshot, parsed_shocks, parsed_depths))
     if png_path or html_path:
-        figure = cascade_figure(doc)
-        if png_path:
-            write_png(png_path, figure)
-        if html_path:
-            names = moved_underlyings(doc)
-            rows = [[stage["stage"], *(f"{stage['prices'][u]:.8g}" for u in names)] for stage in doc["price_path"]]
-            per_round = [[r["round"], f"{r['accounts_liquidated']:,}", f"{r['notional_liquidated']:,.2f}"]
-                         for r in doc["rounds"]]
-            write_html(html_path, f"Liquidation cascade under {snapshot.snapshot_id}", [figure],
-                       [("Rounds", ["round", "accounts liquidated", "notional liquidated"], per_round),
-                        ("Price path", ["stage", *names], rows)])
+        names = moved_underlyings(doc)
+        rows = [[stage["stage"], *(f"{stage['prices'][u]:.8g}" for u in names)] for stage in doc["price_path"]]
+        per_round = [[r["round"], f"{r['accounts_liquidated']:,}", f"{r['notional_liquidated']:,.2f}"]
+                     for r in doc["rounds"]]
+        write_charts(cascade_figure(doc), png_path, html_path, f"Liquidation cascade under {snapshot.snapshot_id}",
+                     [("Rounds", ["round", "accounts liquidated", "notional liquidated"], per_round),
+                      ("Price path", ["stage", *names], rows)])
     emit(as_json, doc, render_text(doc))
 
 

@@ -52,3 +52,12 @@ td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:right}} figure{{margi
 </head><body><h1>{esc(title)}</h1>{charts}{body}</body></html>
 """
     write_atomic(Path(path), page.encode())
+
+
+def write_charts(figure: Figure, png_path: Path | None, html_path: Path | None, title: str,
+                 tables: list[tuple[str, list[str], list[list[str]]]]) -> None:
+    """The figure as a PNG and/or a self-contained page with the tables, where asked for."""
+    if png_path:
+        write_png(png_path, figure)
+    if html_path:
+        write_html(html_path, title, [figure], tables)

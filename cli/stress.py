@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from cli.account import account_argument, snapshot_argument
-from cli.charts import new_figure, write_html, write_png
+from cli.charts import new_figure, write_charts
 from cli.output import emit, json_option
 from zkmargin.margin.models import load_account, load_snapshot
 from zkmargin.margin.registry import MARGIN_MODELS
@@ -118,14 +118,10 @@ def stress(account_path: Path, snapshot_path: Path, model: str, shocks: tuple[st
     report: StressReport = run_stress(model, account, snapshot, parsed_shocks, parsed_grids)
     doc = stress_to_json(report)
     if png_path or html_path:
-        figure = stress_figure(doc)
-        if png_path:
-            write_png(png_path, figure)
-        if html_path:
-            calls = [[c["underlying"], c["price"], c["below"]["price"] if c["below"] else "none",
-                      c["above"]["price"] if c["above"] else "none"] for c in doc["margin_call_prices"]]
-            write_html(html_path, f"Stress report: {account.account_id} under {snapshot.snapshot_id} ({model})",
-                       [figure], [("Points", ["moves", "equity", "requirement", "margin ratio", "status"], _table_rows(doc)),
-                                  ("Margin-call prices (others held fixed)", ["underlying", "today", "below", "above"],
-                                   calls)])
+        calls = [[c["underlying"], c["price"], c["below"]["price"] if c["below"] else "none",
+                  c["above"]["price"] if c["above"] else "none"] for c in doc["margin_call_prices"]]
+        write_charts(stress_figure(doc), png_path, html_path,
+                     f"Stress report: {account.account_id} under {snapshot.snapshot_id} ({model})",
+                     [("Points", ["moves", "equity", "requirement", "margin ratio", "status"], _table_rows(doc)),
+                      ("Margin-call prices (others held fixed)", ["underlying", "today", "below", "above"], calls)])
     emit(as_json, doc, render_text(doc))
