@@ -31,10 +31,15 @@ Overflow argument (r > 2^254), from the ranges the verifier's snapshot_values
 enforces (|pnl|, |dv| < 2^63, k <= 1000 < 2^10, add_on < 2^64) and the circuit's
 own checks (|q| <= 2^63, amount < 2^64, t in [-2^139, 2^139)):
   * |q pnl| <= 2^126 and |amount dv| < 2^127, so |L_s| < 1024 * 2^127 = 2^137;
-  * |d_s| < 2^137 + 2^139 < 2^140 = 2^DIFF_BITS, so (1) is complete; it is sound
-    because a negative value is r - |x| > 2^253 and has no 140-bit decomposition;
-  * e_s in [0, 2^140), so |k t + sum e_s| < 2^149 + 1000 * 2^140 < 2^151, and
-    1e16 times it is below 2^205;
+  * |d_s| < 2^137 + 2^139 < 2^140, so (1) is SOUND for any width up to 252: a
+    negative d_s is r - |d_s| > 2^253 as a field element and has no decomposition;
+  * the width DIFF_BITS = 100 sets COMPLETENESS only: the honest witness needs
+    |L_s - t| < 2^100 for every s with t the k-th largest loss, i.e. every scenario
+    within 2^100 / 1e16 (about 1.27e14 units of the quote currency) of it. The
+    prover checks this before proving (check_in_range) and refuses a wider book
+    with a CircuitError; 100 rather than 140 bits saves 40 constraints per scenario;
+  * e_s in [0, 2^100), so |k t + sum e_s| < 2^149 + 1000 * 2^100 < 2^150, and
+    1e16 times it is below 2^204;
   * |equity| < 2^228 as in cross, add_on * 1e24 < 2^144, so |free| < 2^229 and
     |k * free| < 2^239; every slack of (2), (3) and free >= 0 is below 2^240 in
     absolute value and SLACK_BITS = 241 separates the signs (r - 2^240 > 2^241);
@@ -83,7 +88,8 @@ from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 THRESHOLD_BITS = 140
 """t is range-checked signed: [-2^139, 2^139)."""
-DIFF_BITS = 140
+DIFF_BITS = 100
+"""Width of check (1): sound at any width, complete while |L_s - t| < 2^100 (see the module docstring)."""
 SLACK_BITS = 241
 COUNT_BITS = 11
 E16 = 10**16
@@ -235,13 +241,22 @@ class RiskStatement:
                       witness.layout_digest, STATEMENT_TAGS[self.model])
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
-        """Raise MarginCallError when the VaR / ES engine says margin call."""
+        """Raise MarginCallError when the VaR / ES engine says margin call, CircuitError when out of range."""
         report = compute_risk_margin(account, snapshot, self.model)
         if not report.healthy:
             raise MarginCallError(
                 "account is subject to a margin call: "
                 f"equity {format_e32(report.equity_e32)} < requirement {format_e32(report.requirement_e32)} "
                 f"({self.model} over {len(report.losses_e32)} scenarios, k = {report.k})")
+        check_in_range([v // E16 for v in report.losses_e32], report.k)
+
+
+def check_in_range(losses_e16: list[int], k: int) -> None:
+    """CircuitError unless every loss lies within 2^DIFF_BITS of the k-th largest (the honest witness's range)."""
+    threshold = sorted(losses_e16, reverse=True)[k - 1]
+    if any(abs(loss - threshold) >= 1 << DIFF_BITS for loss in losses_e16):
+        raise CircuitError(f"scenario losses spread beyond this statement's range (2^{DIFF_BITS} / 1e16, about "
+                           f"{(1 << DIFF_BITS) // E16:.3e} currency units, around the k-th largest); no proof")
 
 
 def _vector(values: tuple[int, ...], count: int, where: str) -> tuple[int, ...]:
@@ -279,7 +294,8 @@ def tail_terms(cs: ConstraintSystem, losses: list[LinearCombination], k: LinearC
     """Threshold t, flags b_s and excesses e_s = max(0, L_s - t), enforced by (1) of the module docstring.
 
     Cost: THRESHOLD_BITS + 1 for t, then per scenario 1 (boolean) + 1 (product) + DIFF_BITS + 1.
-    Precondition: |L_s| < 2^137 (the module's overflow argument); hints may be anything.
+    Precondition: |L_s| < 2^137 (the module's overflow argument); hints may be anything. Complete
+    only while |L_s - t| < 2^DIFF_BITS for every s (check_in_range).
     """
     values = [_signed(loss.value) for loss in losses] if cs.has_values else None  # type: ignore[arg-type]
 

@@ -9,7 +9,7 @@ import pytest
 
 from circuits.proving import prove_account, verify_account_proof
 from circuits.registry import circuit_from_id
-from circuits.var import DIFF_BITS, THRESHOLD_BITS, RiskWitness, assert_risk_covers
+from circuits.var import DIFF_BITS, THRESHOLD_BITS, RiskWitness, assert_risk_covers, check_in_range
 from zkmargin.errors import CircuitError, MarginCallError, PublicInputError
 from zkmargin.field import R
 from zkmargin.margin.models import (
@@ -67,7 +67,7 @@ def test_var_honest_boundary(k):
 
 
 CANDIDATE_THRESHOLDS = sorted({*LOSSES, *(v + 1 for v in LOSSES), *(v - 1 for v in LOSSES), 0, -1000, 10**6,
-                               -(2**139), 2**139 - 1})
+                               -(2**99), 2**99, -(2**139), 2**139 - 1})
 
 
 @pytest.mark.parametrize("t", CANDIDATE_THRESHOLDS)
@@ -133,9 +133,11 @@ def test_forged_excess_terms_are_caught():
 
 
 def test_threshold_outside_its_range_and_aliases():
-    # t at the edges of its signed range passes the range check (a loose but sound bound) ...
-    assert solve("es", 10**60, LOSSES, 3, threshold=-(2**139)) is None
-    assert solve("es", 10**60, LOSSES, 3, threshold=2**139 - 1) is None
+    # t far from the losses breaks check (1) (completeness only: such a t proves nothing) ...
+    assert "flag_matches_sign" in solve("es", 10**60, LOSSES, 3, threshold=-(2**139))
+    # ... and a t within 2^100 of every loss gives a loose but sound bound.
+    assert solve("es", 10**60, LOSSES, 3, threshold=-(2**90)) is None
+    assert solve("es", 10**60, LOSSES, 3, threshold=2**90) is None
     # ... one past the edge is not: the range check on t breaks first.
     for t in (2**139, -(2**139) - 1):
         assert "threshold_range" in solve("es", 10**60, LOSSES, 3, threshold=t)
@@ -160,16 +162,32 @@ def test_count_check_var():
     assert solve("var", 10**60, LOSSES, 4, threshold=30) is None
 
 
-def test_extreme_losses_within_the_overflow_bound_still_prove():
-    """|L_s| < 2^137 (the argument's bound): the honest witness solves at both extremes, with t at either end."""
-    extreme = 2**137 - 1
-    losses = [extreme, -extreme, 0]
+def test_extreme_losses_at_the_edge_of_the_range():
+    """|L_s - t| < 2^100 proves at both extremes; one unit further is a completeness failure, never a false proof."""
+    edge = 2**99 - 1
+    losses = [edge, -edge, 0]  # spread 2^100 - 2 around the worst loss
     for model, k in (("es", 1), ("var", 1), ("es", 3), ("var", 3)):
         top = sum(sorted(losses, reverse=True)[:k])
         need = max(0, -(-top * E16 // k)) if model == "es" else max(0, sorted(losses, reverse=True)[k - 1]) * E16
         assert solve(model, need, losses, k) is None, (model, k)
         assert solve(model, need - 1, losses, k) is not None, (model, k)
-    assert THRESHOLD_BITS == DIFF_BITS == 140
+    wide = [edge + 1, -edge - 1, 0]  # spread exactly 2^100
+    assert "flag_matches_sign" in solve("es", 10**70, wide, 1)
+    check_in_range(losses, 1)
+    with pytest.raises(CircuitError, match="beyond this statement's range"):
+        check_in_range(wide, 1)
+    assert (THRESHOLD_BITS, DIFF_BITS) == (140, 100)
+
+
+def test_a_book_beyond_the_range_is_refused_before_proving():
+    """Healthy by the engine, but its scenario P&L spreads over more than 2^100 / 1e16: a clear error, no proof."""
+    snapshot = Snapshot("s", "v", "2026-11-25T00:00:00Z", (AssetQuote("USD", 2**63, 0),),
+                        (InstrumentQuote("I0", E8, 0, E8, scenario_pnl_e8=(2**53, -(2**53))),),
+                        ScenarioSet(2, 50 * 10**6, 0))
+    account = Account("a", (Collateral("USD", 2**63),), (Position("I0", 10**6 * E8, E8),))
+    assert compute_risk_margin(account, snapshot, "es").healthy
+    with pytest.raises(CircuitError, match="beyond this statement's range"):
+        circuit_from_id("es-n1-k1-s2").require_healthy(account, snapshot)
 
 
 # ----- the full statement: circuit == engine ---------------------------------------------------
