@@ -299,3 +299,10 @@ def test_real_proof_and_a_different_snapshot_rejects(model):
     assert not verify_account_proof(circuit, pk.vk, looser, public.commitment, 9, proof, backend)
     with pytest.raises(MarginCallError, match="scenarios, k ="):
         prove_account(circuit, pk, replace(account, collateral=()), snapshot, 1, 1, backend)
+
+
+def test_engine_registry_and_circuit_registry_list_the_same_models():
+    from circuits.registry import MODEL_NAMES
+    from zkmargin.margin.registry import MARGIN_MODELS
+
+    assert MODEL_NAMES == MARGIN_MODELS
