@@ -8,7 +8,7 @@ statement by circuits/circuit.py and circuits/proving.py.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from circuits.layout import AllocatedPublic, PublicLayout
@@ -34,6 +34,7 @@ class SlotWitness(Protocol):
     def salt(self) -> int: ...
 
 
+@runtime_checkable
 class Statement(Protocol[W]):
     """A margin statement at one capacity; W is its witness type."""
 

@@ -3,6 +3,12 @@
 A model has a name, a one-line summary, its statement (built from a capacity)
 and its reference engine (health report). Circuit ids read
 '<model>-n<N>-k<K>', plus '-t<T>' for models with bracket tables.
+
+Adding a model: write a sibling statement module that implements
+circuits.protocol.Statement by composing circuits.parts (its snapshot inputs a
+parts.SnapshotInputs, so the layout digest comes first), add one MarginModel
+line below, and name its circuit id in the README's "Margin models" section
+(tests/circuits/test_registry.py checks that the README lists every model).
 """
 
 from __future__ import annotations

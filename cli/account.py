@@ -9,8 +9,9 @@ import click
 
 from circuits.registry import DEFAULT_CIRCUIT_ID, MODEL_NAMES, circuit_from_id, get_model
 from cli.output import EXIT_NO, emit, json_option, write_json
+from zkmargin.errors import MarginCallError
 from zkmargin.margin.commitment import new_salt
-from zkmargin.margin.models import load_account, load_snapshot
+from zkmargin.margin.models import Account, Snapshot, load_account, load_snapshot
 
 OPENING_FORMAT = "zkmargin-opening/1"
 
@@ -37,7 +38,8 @@ def circuit_option(command):  # noqa: ANN001, ANN201
     )(merged)
 
 
-POSITION_FIELDS = ("quantity", "tier", "notional", "isolated_allocation", "upnl", "maintenance", "excess")
+POSITION_FIELDS = ("quantity", "tier", "notional", "isolated_allocation", "upnl", "maintenance", "excess",
+                   "worst_scenario_loss", "short_option_minimum")
 
 
 def render_report(report_json: dict) -> str:
@@ -54,8 +56,8 @@ def render_report(report_json: dict) -> str:
         lines.append(f"cross pool:   equity {report_json['pool']['equity']}, maintenance {report_json['pool']['maintenance']}")
     if "worst_scenario" in report_json:
         worst = report_json["worst_scenario"]
-        lines.append(f"worst scenario: {worst} of {len(report_json['scenario_losses'])}, "
-                     f"loss {report_json['scenario_losses'][worst - 1]}; "
+        lines.append(f"worst scenario: [{worst}] of 0..{len(report_json['scenario_losses']) - 1}, "
+                     f"loss {report_json['scenario_losses'][worst]}; "
                      f"short option minimum {report_json['short_option_minimum']}")
     if "k" in report_json:
         lines.append(f"{report_json['model']}: {report_json[report_json['model']]} (k = {report_json['k']} of "
@@ -69,6 +71,19 @@ def render_report(report_json: dict) -> str:
     return "\n".join(lines)
 
 
+def model_report(model: str, account: Account, snapshot: Snapshot) -> tuple[bool, dict]:
+    """(healthy, JSON report) from the model's reference engine (circuits/registry.py)."""
+    return get_model(model).report(account, snapshot)
+
+
+def require_healthy(circuit_id: str, account: Account, snapshot: Snapshot) -> None:
+    """Raise MarginCallError (with both figures) when the circuit's model says margin call."""
+    healthy, report_json = model_report(circuit_id.split("-", 1)[0], account, snapshot)
+    if not healthy:
+        raise MarginCallError(f"account is subject to a margin call: equity {report_json['equity']} "
+                              f"< maintenance {report_json['maintenance']}")
+
+
 @click.command()
 @account_argument
 @snapshot_argument
@@ -76,8 +91,7 @@ def render_report(report_json: dict) -> str:
 @json_option
 def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -> None:
     """Compute equity, maintenance margin and status of ACCOUNT under SNAPSHOT (exit 1 on margin call)."""
-    account, snapshot = load_account(account_path), load_snapshot(snapshot_path)
-    healthy, report_json = get_model(model).report(account, snapshot)
+    healthy, report_json = model_report(model, load_account(account_path), load_snapshot(snapshot_path))
     emit(as_json, report_json, render_report(report_json))
     if not healthy:
         raise SystemExit(EXIT_NO)

@@ -21,8 +21,8 @@ import click
 from circuits.proving import parse_field_element
 from circuits.registry import circuit_from_id
 from cli.account import circuit_option
-from cli.keystore import read_verifying_key
-from cli.output import EXIT_NO, CliError, emit, json_option, note
+from cli.keystore import digest_option, parse_digest, read_verifying_key
+from cli.output import EXIT_ERROR, EXIT_NO, CliError, emit, json_option
 from cli.report import write_reports
 from zkmargin.errors import MalformedProofError, ZkMarginError
 from zkmargin.groth16 import Proof
@@ -100,15 +100,20 @@ DECODE_CHUNK = 2000
               help="The snapshot every proof is checked against.")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("batch-report"),
               show_default=True, help="Where report.json, report.csv and report.html go.")
+@digest_option
 @circuit_option
 @json_option
 @click.pass_context
 def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, snapshot_path: Path,
-                         report_dir: Path, circuit_id: str, as_json: bool) -> None:
-    """Verify a batch of proofs (JSON Lines file or directory) in one pairing check; exit 1 if any is invalid."""
+                         report_dir: Path, vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
+    """Verify a batch of proofs (JSON Lines file or directory) in one pairing check.
+
+    Exit 0 all valid, 1 any proof invalid, 2 bad input (including malformed items when no proof is invalid).
+    """
     backend = ctx.obj.backend
     circuit = circuit_from_id(circuit_id)
-    vk = read_verifying_key(vk_path, backend)
+    expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
+    vk = read_verifying_key(vk_path, backend, expected_digest)
     if vk.num_public != circuit.num_public:
         raise CliError(f"{vk_path} expects {vk.num_public} public inputs; {circuit.circuit_id} has {circuit.num_public}")
     snapshot = load_snapshot(snapshot_path)
@@ -120,7 +125,7 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
         raise CliError(f"mixed snapshots: items name {', '.join(mixed)} but --snapshot is {snapshot.snapshot_id}; "
                        "verify each snapshot's proofs in its own batch")
     if not raw_items:
-        note("warning: the batch is empty")
+        raise CliError(f"the batch {input_path} is empty: no items to verify")
     tail = circuit.snapshot_inputs(snapshot)
     parsed = [parse_item(item) for item in raw_items]
     wanted = [(i, fields[2]) for i, (_, fields) in enumerate(parsed) if not isinstance(fields, str)]
@@ -178,9 +183,44 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
         "timings_s": {"decode": round(decode_s, 4), "verify": round(verify_s, 4),
                       "total": round(time.perf_counter() - started, 4)},
     }
+    failing = {
+        "invalid_ids": [r["id"] for r in rows if not r["valid"] and r["error"] is None],
+        "malformed_ids": [r["id"] for r in rows if r["error"] is not None],
+        "duplicate_ids": [r["id"] for r in rows if r["duplicate_of"] is not None],
+    }
     paths = write_reports(report_dir, summary, rows)
-    emit(as_json, {**{k: v for k, v in summary.items() if k != "snapshot"}, "reports": [str(p) for p in paths]},
-         f"{summary['valid']}/{summary['total']} valid, {summary['invalid']} invalid, {summary['malformed']} malformed "
-         f"({summary['pairing_checks']} pairing checks, {summary['timings_s']['total']:.2f} s); reports in {report_dir}")
-    if not result.all_valid:
+    emit(as_json,
+         {**{k: v for k, v in summary.items() if k != "snapshot"}, **failing, "reports": [str(p) for p in paths]},
+         summary_text(summary, rows, report_dir))
+    # An invalid proof answers "no" (1); malformed items alone mean bad input (2): nothing was decided for them.
+    if summary["invalid"]:
         raise SystemExit(EXIT_NO)
+    if summary["malformed"]:
+        raise SystemExit(EXIT_ERROR)
+
+
+SHOWN_IDS = 10
+
+
+def _ids(ids: list[str]) -> str:
+    shown = ", ".join(ids[:SHOWN_IDS])
+    return shown + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
+
+
+def summary_text(summary: dict, rows: list[dict], report_dir: Path) -> str:
+    """The terminal summary: counts, the ids that failed and the duplicates."""
+    lines = [f"{summary['valid']}/{summary['total']} valid, {summary['invalid']} invalid, "
+             f"{summary['malformed']} malformed, {summary['duplicates']} duplicate"
+             f"{'' if summary['duplicates'] == 1 else 's'} "
+             f"({summary['pairing_checks']} pairing checks, {summary['timings_s']['total']:.2f} s); "
+             f"reports in {report_dir}"]
+    invalid = [r["id"] for r in rows if not r["valid"] and r["error"] is None]
+    if invalid:
+        lines.append(f"invalid: {_ids(invalid)}")
+    malformed = [f"{r['id']} ({r['error']})" for r in rows if r["error"] is not None]
+    if malformed:
+        lines.append(f"malformed: {_ids(malformed)}")
+    duplicates = [f"{r['id']} = {r['duplicate_of']}" for r in rows if r["duplicate_of"] is not None]
+    if duplicates:
+        lines.append(f"duplicates (same commitment, context and proof): {_ids(duplicates)}")
+    return "\n".join(lines)

@@ -12,10 +12,15 @@ from circuits.proving import prove_account, random_context, verify_account_proof
 from circuits.registry import circuit_from_id
 from cli.account import circuit_option
 from cli.keystore import KeyStore
-from cli.output import emit, json_option, write_json
-from cli.proving import ensure_keys
+from cli.output import emit, json_option, step, write_json
+from cli.proving import ensure_keys, proving_message
 from zkmargin.errors import MarginCallError
-from zkmargin.groth16.serialization import proof_to_bytes, proof_to_json
+from zkmargin.groth16.serialization import (
+    proof_to_bytes,
+    proof_to_json,
+    public_inputs_to_json,
+    vk_to_json,
+)
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.engine import compute_margin, report_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
@@ -52,24 +57,29 @@ def demo(ctx: click.Context, circuit_id: str, workdir: Path | None, as_json: boo
     t = time.perf_counter()
     salt = new_salt()
     commitment = circuit.commitment(circuit.witness(healthy, snapshot, salt))
-    record("commit", t, f"commitment {hex(commitment)[:18]}... (salt stays with the trader)")
+    record("commit", t, f"commitment {commitment} (the salt stays with the trader)")
 
     store = KeyStore(ctx.obj.cache_dir, circuit)
     t = time.perf_counter()
-    cached = store.exists()
-    ensure_keys(ctx, store)
+    made = ensure_keys(ctx, store)
     compiled = circuit.compile()
     record("setup", t, f"{circuit.circuit_id}: {compiled.num_constraints} constraints, "
-           f"{compiled.num_public} public inputs ({'cached keys' if cached else 'new keys'})")
+           f"{compiled.num_public} public inputs ({'new keys' if made else 'cached keys'}, "
+           f"vk digest {store.recorded_digest()})")
     t = time.perf_counter()
     pk = store.load_proving_key(backend)
     record("load proving key", t, str(store.proving_key_path))
 
     context = random_context()
     t = time.perf_counter()
-    proof, public = prove_account(circuit, pk, healthy, snapshot, salt, context, backend)
+    with step(proving_message(circuit.circuit_id)):
+        proof, public = prove_account(circuit, pk, healthy, snapshot, salt, context, backend)
+    # The snarkjs triple, so `snarkjs groth16 verify verification_key.json public.json proof.json` runs here.
     write_json(workdir / "proof.json", proof_to_json(proof, backend))
-    record("prove", t, f"{len(proof_to_bytes(proof, backend))}-byte proof, written to {workdir / 'proof.json'}")
+    write_json(workdir / "public.json", public_inputs_to_json(public.as_list()))
+    write_json(workdir / "verification_key.json", vk_to_json(pk.vk, backend))
+    record("prove", t, f"{len(proof_to_bytes(proof, backend))}-byte proof; proof.json, public.json and "
+           f"verification_key.json written to {workdir}")
 
     t = time.perf_counter()
     valid = verify_account_proof(circuit, pk.vk, snapshot, commitment, context, proof, backend)
@@ -89,7 +99,8 @@ def demo(ctx: click.Context, circuit_id: str, workdir: Path | None, as_json: boo
 
     ok = valid and not replayed and refused.startswith("refused")
     if as_json:
-        emit(True, {"ok": ok, "circuit_id": circuit.circuit_id, "steps": steps}, "")
+        emit(True, {"ok": ok, "circuit_id": circuit.circuit_id, "commitment": str(commitment),
+                    "context": str(context), "workdir": str(workdir), "steps": steps}, "")
     else:
         click.echo("demo complete: all checks behaved as expected" if ok else "demo FAILED")
     if not ok:

@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 
 from cli.keystore import read_verifying_key
-from cli.output import EXIT_NO, emit, json_option, read_json
+from cli.output import EXIT_NO, CliError, emit, json_option, read_json
 from cli.proving import read_proof
+from zkmargin.errors import EncodingError, PublicInputError
 from zkmargin.groth16 import verify
 from zkmargin.groth16.serialization import public_inputs_from_json
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
+ARGUMENT_ORDER = "the arguments are [VERIFICATION_KEY] [PUBLIC] [PROOF], in snarkjs's order"
 
 
 @click.group("groth16")
@@ -30,11 +32,20 @@ def groth16() -> None:
 def groth16_verify(ctx: click.Context, vk_path: Path, public_path: Path, proof_path: Path, as_json: bool) -> None:
     """Verify PROOF for PUBLIC under VERIFICATION_KEY (exit 0 valid, 1 invalid, 2 malformed input)."""
     backend = ctx.obj.backend
-    vk = read_verifying_key(vk_path, backend)
-    public_inputs = public_inputs_from_json(read_json(public_path, "public inputs"))
-    proof = read_proof(proof_path, backend)
+    try:
+        vk = read_verifying_key(vk_path, backend)
+        try:
+            public_inputs = public_inputs_from_json(read_json(public_path, "public inputs"))
+        except EncodingError as exc:
+            raise CliError(f"public inputs file {public_path}: {exc}") from None
+        proof = read_proof(proof_path, backend)
+    except CliError as exc:
+        raise CliError(f"{exc.message} ({ARGUMENT_ORDER})") from None
     started = time.perf_counter()
-    valid = verify(vk, public_inputs, proof, backend)
+    try:
+        valid = verify(vk, public_inputs, proof, backend)
+    except PublicInputError as exc:
+        raise CliError(f"public inputs file {public_path}: {exc}") from None
     seconds = time.perf_counter() - started
     emit(as_json, {"valid": valid, "public_inputs": len(public_inputs), "seconds": round(seconds, 4)},
          "OK: the proof is valid" if valid else "INVALID proof")

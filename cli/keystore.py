@@ -1,24 +1,42 @@
-"""Keys cached per circuit and capacity under a user cache directory."""
+"""Key bundles: a circuit's proving key, verification key and the verification key's digest, in one directory.
+
+A verifier (the venue) makes a bundle with `zkmargin setup` and hands the directory
+out; a trader proves with it and never makes keys. The digest is what a venue pins
+(in its snapshot or attestation), so a trader and a verifier can check that they
+use the venue's keys and not keys somebody else made.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import click
 
 from circuits.circuit import AnyCircuit
 from cli.output import CliError, write_atomic, write_json
 from zkmargin.backends import CurveBackend
+from zkmargin.errors import EncodingError
 from zkmargin.groth16 import ProvingKey, VerifyingKey, setup
 from zkmargin.groth16.serialization import (
     pk_from_bytes,
     pk_to_bytes,
+    vk_digest,
     vk_from_json,
     vk_to_json,
 )
 
 PROVING_KEY_FILE = "proving_key.bin"
 VERIFICATION_KEY_FILE = "verification_key.json"
+DIGEST_FILE = "verification_key.sha256"
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+digest_option = click.option(
+    "--vk-digest", "vk_digest_text", default=None, metavar="SHA256",
+    help="The verification key digest the venue pinned (64 hex digits); keys with another digest are refused.")
 
 
 def default_cache_dir() -> Path:
@@ -29,17 +47,26 @@ def default_cache_dir() -> Path:
     return Path(base) / "zkmargin"
 
 
+def parse_digest(text: str, what: str) -> str:
+    """A SHA-256 digest as 64 hex digits (case-insensitive); CliError otherwise."""
+    digest = text.strip().lower()
+    if not _HEX_DIGEST.fullmatch(digest):
+        raise CliError(f"{what}: {text!r} is not a SHA-256 digest (64 hex digits)")
+    return digest
+
+
 @dataclass(frozen=True)
 class KeyStore:
-    """Where one circuit's keys live: <cache>/<circuit_id>/."""
+    """One circuit's key bundle: <cache>/<circuit_id>/ by default, or a directory a venue handed out."""
 
     root: Path
     circuit: AnyCircuit
+    bundle_dir: Path | None = None
 
     @property
     def directory(self) -> Path:
-        """This circuit's key directory."""
-        return self.root / self.circuit.circuit_id
+        """This circuit's bundle directory."""
+        return self.bundle_dir if self.bundle_dir is not None else self.root / self.circuit.circuit_id
 
     @property
     def proving_key_path(self) -> Path:
@@ -51,25 +78,86 @@ class KeyStore:
         """snarkjs-format verification key."""
         return self.directory / VERIFICATION_KEY_FILE
 
+    @property
+    def digest_path(self) -> Path:
+        """The verification key's SHA-256 (hex), one line."""
+        return self.directory / DIGEST_FILE
+
     def exists(self) -> bool:
-        """True when both keys are cached."""
-        return self.proving_key_path.exists() and self.verification_key_path.exists()
+        """True when the whole bundle is there."""
+        return all(p.exists() for p in (self.proving_key_path, self.verification_key_path, self.digest_path))
 
     def generate(self, backend: CurveBackend) -> ProvingKey:
-        """Run setup and cache both keys (the toxic waste is discarded inside setup)."""
+        """Run setup and write the bundle (the toxic waste is discarded inside setup)."""
         pk = setup(self.circuit.compile(), backend=backend)
         write_atomic(self.proving_key_path, pk_to_bytes(pk, backend), mode=0o600)
         write_json(self.verification_key_path, vk_to_json(pk.vk, backend))
+        write_atomic(self.digest_path, (vk_digest(pk.vk, backend) + "\n").encode())
         return pk
 
-    def load_proving_key(self, backend: CurveBackend) -> ProvingKey:
-        """The cached proving key."""
-        return pk_from_bytes(self.proving_key_path.read_bytes(), backend)
+    def record_digest(self, backend: CurveBackend) -> str:
+        """Write the digest file of the bundle's verification key (for caches made before bundles had one)."""
+        digest = vk_digest(read_verifying_key(self.verification_key_path, backend), backend)
+        write_atomic(self.digest_path, (digest + "\n").encode())
+        return digest
+
+    def recorded_digest(self) -> str:
+        """The digest written in the bundle."""
+        try:
+            return parse_digest(self.digest_path.read_text(errors="replace"), str(self.digest_path))
+        except FileNotFoundError:
+            raise CliError(f"key bundle {self.directory} has no {DIGEST_FILE}") from None
+
+    def missing_keys_error(self) -> CliError:
+        """Missing keys: name the circuit and how to get its bundle."""
+        circuit_id = self.circuit.circuit_id
+        missing = [p.name for p in (self.proving_key_path, self.verification_key_path, self.digest_path)
+                   if not p.exists()]
+        return CliError(
+            f"no key bundle for {circuit_id} in {self.directory} (missing {', '.join(missing)}). "
+            f"Keys come from the verifier: ask the venue for its {circuit_id} key bundle "
+            f"({PROVING_KEY_FILE}, {VERIFICATION_KEY_FILE}, {DIGEST_FILE}) and pass its directory with --keys "
+            f"or copy it there; a verifier makes one with `zkmargin setup --circuit {circuit_id}`. "
+            "`prove` never makes keys: a proof under keys the prover made shows nothing."
+        )
+
+    def load_proving_key(self, backend: CurveBackend, expected_digest: str | None = None) -> ProvingKey:
+        """The bundle's proving key, after checking that the three files belong together and to this circuit."""
+        if not self.exists():
+            raise self.missing_keys_error()
+        circuit_id = self.circuit.circuit_id
+        recorded = self.recorded_digest()
+        if expected_digest is not None and recorded != expected_digest:
+            raise CliError(f"key bundle {self.directory} has verification key digest {recorded}, "
+                           f"not the pinned {expected_digest}: these are not the venue's keys for {circuit_id}")
+        vk = read_verifying_key(self.verification_key_path, backend, recorded)
+        try:
+            pk = pk_from_bytes(self.proving_key_path.read_bytes(), backend)
+        except EncodingError as exc:
+            raise CliError(f"proving key {self.proving_key_path}: {exc}") from None
+        if pk.circuit_digest != self.circuit.compile().digest():
+            raise CliError(f"proving key {self.proving_key_path} was made for another circuit than {circuit_id}; "
+                           f"get the {circuit_id} key bundle from the venue")
+        if vk_digest(pk.vk, backend) != vk_digest(vk, backend):
+            raise CliError(f"proving key {self.proving_key_path} does not belong to {self.verification_key_path}: "
+                           "use the proving and verification keys of one bundle")
+        return pk
 
 
-def read_verifying_key(path: Path, backend: CurveBackend) -> VerifyingKey:
-    """A snarkjs verification_key.json, checked (unsafe keys are refused)."""
+def read_verifying_key(path: Path, backend: CurveBackend, expected_digest: str | None = None) -> VerifyingKey:
+    """A snarkjs verification_key.json, checked, and compared with a pinned digest when one is given."""
     try:
-        return vk_from_json(path.read_bytes(), backend)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise CliError(f"verification key not found: {path}") from None
+    except IsADirectoryError:
+        raise CliError(f"verification key {path} is a directory") from None
+    try:
+        vk = vk_from_json(data, backend)
+    except EncodingError as exc:
+        raise CliError(f"verification key {path}: {exc}") from None
+    if expected_digest is not None:
+        actual = vk_digest(vk, backend)
+        if actual != expected_digest:
+            raise CliError(f"verification key {path} has digest {actual}, not the pinned {expected_digest}")
+    return vk

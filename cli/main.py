@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.output import EXIT_ERROR, EXIT_NO
+from cli.output import EXIT_ERROR, EXIT_NO, error_payload
 from zkmargin.errors import MarginCallError, ZkMarginError
 
 
@@ -17,6 +17,7 @@ class Settings:
 
     backend_name: str | None
     cache_dir: Path
+    as_json: bool = False
 
     @property
     def backend(self):  # noqa: ANN201 - a CurveBackend
@@ -26,21 +27,44 @@ class Settings:
         return get_backend(self.backend_name)
 
 
+def _json_in(args: list[str]) -> bool:
+    """--json among the subcommand's arguments (looked at before parsing, so usage errors are covered too)."""
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
 class ZkMarginGroup(click.Group):
-    """Turns the library's typed errors into a message and an exit code, never a traceback."""
+    """Turns every failure into 'error: ...' on stderr (and a JSON error object under --json) with its exit code."""
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201
+        # Group.invoke consumes these; read them first.
+        ctx.meta["zkmargin.json_args"] = _json_in(
+            [*(ctx._protected_args if hasattr(ctx, "_protected_args") else ctx.protected_args), *ctx.args])
         try:
             return super().invoke(ctx)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException as exc:
+            if self._wants_json(ctx):
+                code = "usage" if isinstance(exc, click.UsageError) else "bad_input"
+                click.echo(error_payload(code, exc.format_message(), exc.exit_code))
+            raise  # click prints it on stderr (with the usage line for usage errors)
         except MarginCallError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(EXIT_NO)
+            self._fail(ctx, "margin_call", str(exc), EXIT_NO)
         except ZkMarginError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(EXIT_ERROR)
+            self._fail(ctx, "bad_input", str(exc), EXIT_ERROR)
         except OSError as exc:
-            click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
-            ctx.exit(EXIT_ERROR)
+            message = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+            self._fail(ctx, "bad_input", message, EXIT_ERROR)
+
+    @staticmethod
+    def _wants_json(ctx: click.Context) -> bool:
+        return bool(ctx.meta.get("zkmargin.json_args") or ctx.params.get("as_json"))
+
+    def _fail(self, ctx: click.Context, code: str, message: str, exit_code: int) -> None:
+        if self._wants_json(ctx):
+            click.echo(error_payload(code, message, exit_code))
+        click.echo(f"error: {message}", err=True)
+        ctx.exit(exit_code)
 
 
 @click.group(cls=ZkMarginGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,17 +80,19 @@ class ZkMarginGroup(click.Group):
     default=None,
     help="Key cache (default: $ZKMARGIN_CACHE_DIR or ~/.cache/zkmargin).",
 )
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON output for the command that follows (same as its own --json).")
 @click.version_option(package_name="zkmargin")
 @click.pass_context
-def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None) -> None:
+def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None, as_json: bool) -> None:
     """Prove that a trading account is not subject to a margin call, without revealing it."""
     from cli.keystore import default_cache_dir
 
-    ctx.obj = Settings(backend, cache_dir or default_cache_dir())
+    ctx.obj = Settings(backend, cache_dir or default_cache_dir(), as_json)
 
 
 def _register() -> None:
-    from cli import account, batch, cascade, demo, groth16, proving, risk_arrays, serve, stress
+    from cli import account, batch, cascade, demo, export, groth16, proving, risk_arrays, serve, stress, venue
 
     for command in (
         account.margin,
@@ -79,6 +105,8 @@ def _register() -> None:
         batch.verify_batch_command,
         serve.serve,
         groth16.groth16,
+        venue.venue,
+        export.export,
         stress.stress,
         cascade.cascade,
         cascade.sample_population,

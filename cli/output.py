@@ -30,7 +30,18 @@ class CliError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def _json_wanted(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
+    # `zkmargin --json CMD` and `zkmargin CMD --json` mean the same.
+    return value or bool(getattr(ctx.find_root().obj, "as_json", False))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, callback=_json_wanted,
+                           help="Print a JSON object instead of text (errors too, as {\"error\": ...}).")
+
+
+def error_payload(code: str, message: str, exit_code: int) -> str:
+    """The JSON error object a --json command prints on stdout when it fails."""
+    return json.dumps({"error": {"code": code, "message": message}, "exit_code": exit_code}, indent=2, sort_keys=True)
 
 
 def emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
@@ -49,7 +60,11 @@ def step(message: str) -> Iterator[dict[str, float]]:
     click.echo(f"{message} ...", err=True, nl=False)
     result: dict[str, float] = {}
     started = time.perf_counter()
-    yield result
+    try:
+        yield result
+    except BaseException:
+        click.echo(" failed", err=True)
+        raise
     result["seconds"] = time.perf_counter() - started
     click.echo(f" done in {result['seconds']:.2f} s", err=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 
@@ -13,36 +14,49 @@ from cli.account import (
     account_argument,
     circuit_option,
     load_opening,
+    require_healthy,
     snapshot_argument,
 )
-from cli.keystore import KeyStore, read_verifying_key
+from cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
 from cli.output import EXIT_NO, CliError, emit, json_option, note, step, write_json
+from zkmargin.errors import EncodingError
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
 from zkmargin.groth16.serialization import (
     PROOF_SIZE_BYTES,
     proof_from_bytes,
     proof_from_json,
+    proof_to_bytes,
     proof_to_json,
     public_inputs_to_json,
+    vk_digest,
 )
 from zkmargin.margin.models import load_account, load_snapshot
 
 
-def keystore(ctx: click.Context, circuit_id: str) -> KeyStore:
-    """The key store of this circuit under the global cache directory."""
-    return KeyStore(ctx.obj.cache_dir, circuit_from_id(circuit_id))
+def keystore(ctx: click.Context, circuit_id: str, bundle_dir: Path | None = None) -> KeyStore:
+    """The key bundle of this circuit: a given directory, or the one under the global cache directory."""
+    return KeyStore(ctx.obj.cache_dir, circuit_from_id(circuit_id), bundle_dir)
 
 
-def ensure_keys(ctx: click.Context, store: KeyStore, force: bool = False) -> None:
-    """Run setup for the store's circuit unless its keys are cached."""
-    if store.exists() and not force:
-        return
+def ensure_keys(ctx: click.Context, store: KeyStore, force: bool = False) -> bool:
+    """Run setup for the store's circuit unless its bundle exists; True when keys were made (verifier side only)."""
     backend = ctx.obj.backend
-    with step(f"setup {store.circuit.circuit_id}: compiling circuit"):
+    if not force:
+        if store.exists():
+            return False
+        if store.proving_key_path.exists() and store.verification_key_path.exists() and not store.digest_path.exists():
+            store.record_digest(backend)  # a cache from before bundles carried their digest
+            return False
+        if store.proving_key_path.exists():
+            # Somebody's keys are there (maybe a venue's proving key without the rest): never replace them silently.
+            raise CliError(f"{store.directory} holds an incomplete key bundle; complete it with the venue's files "
+                           "or pass --force to replace it with new keys")
+    with step(f"setting up keys for {store.circuit.circuit_id}: compiling the circuit"):
         compiled = store.circuit.compile()
     note(f"  {compiled.num_constraints} constraints, {compiled.num_public} public inputs")
-    with step("setup: generating keys (toxic waste is discarded)"):
+    with step(f"setting up keys for {store.circuit.circuit_id}: generating keys (toxic waste is discarded)"):
         store.generate(backend)
+    return True
 
 
 @click.command()
@@ -51,19 +65,28 @@ def ensure_keys(ctx: click.Context, store: KeyStore, force: bool = False) -> Non
 @json_option
 @click.pass_context
 def setup(ctx: click.Context, circuit_id: str, force: bool, as_json: bool) -> None:
-    """Generate and cache the proving and verification keys of a circuit."""
+    """Verifier side: make a circuit's key bundle (proving key, verification key, its digest) in the key cache."""
     store = keystore(ctx, circuit_id)
     started = time.perf_counter()
-    ensure_keys(ctx, store, force)
+    made = ensure_keys(ctx, store, force)
+    digest = store.recorded_digest()
     emit(
         as_json,
         {
             "circuit_id": store.circuit.circuit_id,
+            "keys": "new" if made else "cached",
+            "bundle": str(store.directory),
             "proving_key": str(store.proving_key_path),
             "verification_key": str(store.verification_key_path),
+            "vk_digest": digest,
             "seconds": round(time.perf_counter() - started, 3),
         },
-        f"verification key: {store.verification_key_path}\nproving key:      {store.proving_key_path}",
+        f"{'new keys made' if made else 'cached keys found (not regenerated; --force makes new ones)'} "
+        f"for {store.circuit.circuit_id}\n"
+        f"key bundle:       {store.directory}\n"
+        f"verification key: {store.verification_key_path}\n"
+        f"proving key:      {store.proving_key_path}\n"
+        f"vk digest:        {digest}",
     )
 
 
@@ -71,9 +94,12 @@ def setup(ctx: click.Context, circuit_id: str, force: bool, as_json: bool) -> No
 @account_argument
 @snapshot_argument
 @click.option("--opening", "opening_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Opening written by `zkmargin commit`.")
+              help="Opening written by `zkmargin commit`; the circuit (model and capacity) is the one recorded there.")
 @click.option("--context", "context_text", required=True,
               help="The verifier's challenge or epoch, a field element (decimal or 0x-hex).")
+@click.option("--keys", "bundle_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The venue's key bundle directory (default: <cache-dir>/<circuit id>).")
+@digest_option
 @click.option("--out", "proof_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("proof.json"),
               show_default=True, help="Proof file (snarkjs JSON).")
 @click.option("--public-out", "public_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -81,10 +107,15 @@ def setup(ctx: click.Context, circuit_id: str, force: bool, as_json: bool) -> No
 @json_option
 @click.pass_context
 def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_path: Path, context_text: str,
-          proof_path: Path, public_path: Path, as_json: bool) -> None:
-    """Prove ACCOUNT is not subject to a margin call under SNAPSHOT (exit 1, no proof, if it is)."""
+          bundle_dir: Path | None, vk_digest_text: str | None, proof_path: Path, public_path: Path,
+          as_json: bool) -> None:
+    """Prove ACCOUNT is not subject to a margin call under SNAPSHOT (exit 1, no proof, if it is).
+
+    Never makes keys: missing or mismatched keys are an error (exit 2) and nothing is written.
+    """
     opening = load_opening(opening_path)
-    store = keystore(ctx, opening["circuit_id"])
+    store = keystore(ctx, opening["circuit_id"], bundle_dir)
+    expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
     circuit = store.circuit
     account = load_account(account_path)
     snapshot = load_snapshot(snapshot_path)
@@ -92,12 +123,15 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
     witness = circuit.witness(account, snapshot, opening["salt"])
     if circuit.commitment(witness) != opening["commitment"]:
         raise CliError("the account does not match the commitment in the opening (was it changed after commit?)")
-    ensure_keys(ctx, store)
+    # Refuse a margin call before the (large) proving key is read: the answer does not depend on it.
+    require_healthy(circuit.circuit_id, account, snapshot)
+    if not store.exists():
+        raise store.missing_keys_error()
     backend = ctx.obj.backend
-    with step("loading proving key"):
-        pk = store.load_proving_key(backend)
+    with step(f"loading the {circuit.circuit_id} key bundle from {store.directory}"):
+        pk = store.load_proving_key(backend, expected_digest)
     timings: dict[str, float] = {}
-    with step(f"proving {circuit.circuit_id}") as elapsed:
+    with step(proving_message(circuit.circuit_id)) as elapsed:
         proof, public = prove_account(circuit, pk, account, snapshot, opening["salt"], context, backend, timings)
     write_json(proof_path, proof_to_json(proof, backend))
     write_json(public_path, public_inputs_to_json(public.as_list()))
@@ -107,24 +141,58 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
             "proof": str(proof_path),
             "public": str(public_path),
             "circuit_id": circuit.circuit_id,
+            "vk_digest": store.recorded_digest(),
+            "proof_b64": base64.b64encode(proof_to_bytes(proof, backend)).decode(),
             "commitment": str(public.commitment),
             "context": str(context),
             "seconds": round(elapsed["seconds"], 3),
             "timings": {k: round(v, 4) for k, v in timings.items()},
         },
-        f"proof written to {proof_path}, public inputs to {public_path}",
+        f"proof for {circuit.circuit_id} written to {proof_path}, public inputs to {public_path}",
     )
 
 
+WRONG_CIRCUIT_HINT = ("a proof made for another model or capacity is INVALID too: the prover's circuit id is in its "
+                      "opening and in `zkmargin prove --json` output")
+
+
+def kernels_compiled() -> bool | None:
+    """Whether numba's on-disk cache already holds the NTT kernels (None when that cannot be told)."""
+    try:
+        from zkmargin import _fr_numba
+
+        # Kernels inlined into others are never cached on their own; the rest each have an index file.
+        kernels = [f for f in vars(_fr_numba).values()
+                   if hasattr(f, "py_func") and f.targetoptions.get("inline") != "always"]
+        paths = [Path(f._cache._cache_file._index_path) for f in kernels]
+    except Exception:  # noqa: BLE001 - only a hint: any change in how kernels are built just drops it
+        return None
+    return all(p.exists() for p in paths) if paths else None
+
+
+def proving_message(circuit_id: str) -> str:
+    """What the prove step says on stderr; names the one-off kernel compilation when it will happen."""
+    if kernels_compiled() is False:
+        return f"proving {circuit_id} (compiling the NTT kernels once: first run only)"
+    return f"proving {circuit_id}"
+
+
 def read_proof(path: Path, backend):  # noqa: ANN001, ANN201
-    """A proof file: snarkjs JSON, or the 192-byte binary form."""
+    """A proof file: snarkjs JSON, or the 192-byte binary form; errors name the file."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise CliError(f"proof file not found: {path}") from None
-    if len(data) == PROOF_SIZE_BYTES and not data.lstrip().startswith(b"{"):
-        return proof_from_bytes(data, backend)
-    return proof_from_json(data, backend)
+    except IsADirectoryError:
+        raise CliError(f"proof file {path} is a directory") from None
+    if not data.strip():
+        raise CliError(f"proof file {path} is empty")
+    try:
+        if len(data) == PROOF_SIZE_BYTES and not data.lstrip().startswith(b"{"):
+            return proof_from_bytes(data, backend)
+        return proof_from_json(data, backend)
+    except EncodingError as exc:
+        raise CliError(f"proof file {path}: {exc}") from None
 
 
 @click.command()
@@ -135,19 +203,22 @@ def read_proof(path: Path, backend):  # noqa: ANN001, ANN201
 @click.option("--context", "context_text", required=True, help="The challenge or epoch you issued.")
 @click.option("--vk", "vk_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Verification key (default: the cached key of --circuit).")
+@digest_option
 @circuit_option
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment_text: str, context_text: str,
-           vk_path: Path | None, circuit_id: str, as_json: bool) -> None:
+           vk_path: Path | None, vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
     """Verify PROOF against your snapshot, commitment and context (exit 0 valid, 1 invalid, 2 error)."""
     backend = ctx.obj.backend
     circuit = circuit_from_id(circuit_id)
+    expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
     if vk_path is None:
         vk_path = KeyStore(ctx.obj.cache_dir, circuit).verification_key_path
         if not vk_path.exists():
-            raise CliError(f"no cached verification key for {circuit.circuit_id}; pass --vk or run `zkmargin setup`")
-    vk = read_verifying_key(vk_path, backend)
+            raise CliError(f"no cached verification key for {circuit.circuit_id}; pass --vk with the venue's key "
+                           f"or make keys with `zkmargin setup --circuit {circuit.circuit_id}`")
+    vk = read_verifying_key(vk_path, backend, expected_digest)
     commitment = parse_field_element(commitment_text, "--commitment")
     context = parse_field_element(context_text, "--context")
     proof = read_proof(proof_path, backend)
@@ -157,8 +228,10 @@ def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment
     seconds = time.perf_counter() - started
     emit(
         as_json,
-        {"valid": valid, "circuit_id": circuit.circuit_id, "snapshot_id": snapshot.snapshot_id, "seconds": round(seconds, 4)},
-        "OK: the account is not subject to a margin call" if valid else "INVALID proof",
+        {"valid": valid, "circuit_id": circuit.circuit_id, "snapshot_id": snapshot.snapshot_id,
+         "vk_digest": vk_digest(vk, backend), "seconds": round(seconds, 4)},
+        "OK: the account is not subject to a margin call" if valid
+        else f"INVALID proof (checked as {circuit.circuit_id}; {WRONG_CIRCUIT_HINT})",
     )
     if not valid:
         raise SystemExit(EXIT_NO)

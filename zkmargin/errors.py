@@ -1,4 +1,17 @@
-"""One exception hierarchy for the whole library."""
+"""One exception hierarchy for the whole library: one type per kind of failure, the same wherever it is found.
+
+| failure | type |
+|---|---|
+| a document (account, snapshot, batch) that breaks its format or limits | FormatError |
+| a snapshot or account with more slots than the circuit holds | CapacityError (a CircuitError) |
+| a public input of the wrong count, type or range (snapshot values included) | PublicInputError |
+| a circuit built or used inconsistently (parameters, missing values, mode) | CircuitError |
+| a witness that breaks a constraint | UnsatisfiedError (a CircuitError) |
+| bytes or JSON that do not decode: keys, proofs, points | MalformedKeyError, MalformedProofError, MalformedPointError |
+| an account subject to a margin call (so no proof exists) | MarginCallError |
+| an attestation or signed root that does not vouch for what is checked | AttestationError and its kinds |
+A wrong proof is not an error: verification returns False.
+"""
 
 
 class ZkMarginError(Exception):
@@ -46,4 +59,28 @@ class MalformedPointError(EncodingError):
 
 
 class FormatError(EncodingError):
-    """An account or snapshot document that breaks the format; the message names the field and value."""
+    """An account, snapshot or batch document that breaks the format or its limits; the message names the field."""
+
+
+class AttestationError(ZkMarginError):
+    """A venue attestation or signed root that does not vouch for what it is checked against."""
+
+
+class MalformedAttestationError(AttestationError, EncodingError):
+    """An attestation, signed root or venue key document that does not decode."""
+
+
+class WrongVenueError(AttestationError):
+    """Signed by (or naming) another venue than the one whose key the verifier holds."""
+
+
+class WrongSnapshotError(AttestationError):
+    """Made for another snapshot than the verifier's."""
+
+
+class WrongCommitmentError(AttestationError):
+    """Vouches for another commitment (or root) than the one being checked."""
+
+
+class BadSignatureError(AttestationError):
+    """The signature does not verify under the venue's public key."""

@@ -11,8 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from zkmargin.margin.models import account_to_json, snapshot_to_json
-from zkmargin.margin.samples import sample_account, sample_snapshot
+from tests.cli.samples import write_samples
 
 CIRCUIT = "cross-n8-k4"  # fits the sample snapshot, small enough for a quick setup
 
@@ -20,9 +19,7 @@ CIRCUIT = "cross-n8-k4"  # fits the sample snapshot, small enough for a quick se
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cli")
-    (root / "snapshot.json").write_text(json.dumps(snapshot_to_json(sample_snapshot())))
-    (root / "healthy.json").write_text(json.dumps(account_to_json(sample_account("healthy"))))
-    (root / "margin_call.json").write_text(json.dumps(account_to_json(sample_account("margin_call"))))
+    write_samples(root)
     (root / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     return root
 
@@ -53,11 +50,15 @@ def test_full_flow_commit_setup_prove_verify(workdir):
                 "--opening", str(opening), "--circuit", CIRCUIT)
     assert again.exit_code == 2 and "already exists" in again.stderr  # the salt is never overwritten
 
+    made = run(workdir, "setup", "--circuit", CIRCUIT)
+    assert made.exit_code == 0, made.output
+    assert "new keys" in made.stdout and "setting up keys for cross-n8-k4" in made.stderr
     proved = run(workdir, "prove", str(workdir / "healthy.json"), str(workdir / "snapshot.json"),
                  "--opening", str(opening), "--context", "424242",
                  "--out", str(workdir / "proof.json"), "--public-out", str(workdir / "public.json"))
     assert proved.exit_code == 0, proved.output
-    assert "setup" in proved.stderr and "proving" in proved.stderr  # progress on stderr
+    assert "key bundle" in proved.stderr and "proving cross-n8-k4" in proved.stderr  # progress on stderr
+    assert "setting up keys" not in proved.stderr
 
     verify_args = ["verify", str(workdir / "proof.json"), "--snapshot", str(workdir / "snapshot.json"),
                    "--commitment", commitment, "--circuit", CIRCUIT]
@@ -123,6 +124,7 @@ def test_isolated_model_flow(workdir):
                  "--model", "isolated", "--json")
     assert report.exit_code == 0 and json.loads(report.stdout)["model"] == "isolated"
     opening = workdir / "iso-opening.json"
+    assert run(workdir, "setup", "--circuit", "isolated-n8-k4").exit_code == 0
     committed = run(workdir, "commit", str(workdir / "isolated.json"), str(workdir / "snapshot.json"),
                     "--opening", str(opening), "--circuit", CIRCUIT, "--model", "isolated", "--json")
     assert committed.exit_code == 0, committed.output

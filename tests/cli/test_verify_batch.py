@@ -89,10 +89,30 @@ def test_mixed_snapshots_are_refused(batch_dir):
     assert result.exit_code == 2 and "mixed snapshots" in result.stderr
 
 
-def test_empty_batch(batch_dir):
+def test_empty_batch_is_bad_input_exit_2(batch_dir, tmp_path):
     result = run(batch_dir, str(batch_dir / "empty.jsonl"), "--json")
-    assert result.exit_code == 0 and json.loads(result.stdout)["total"] == 0
-    assert "empty" in result.stderr
+    assert result.exit_code == 2 and "is empty" in result.stderr
+    assert json.loads(result.stdout)["error"]["message"].startswith("the batch")
+    empty_dir = tmp_path / "none"
+    empty_dir.mkdir()
+    assert run(batch_dir, str(empty_dir)).exit_code == 2
+
+
+def test_malformed_items_alone_exit_2_and_are_named(batch_dir, tmp_path):
+    good = (batch_dir / "good.jsonl").read_text().splitlines()[:2]
+    (tmp_path / "malformed.jsonl").write_text("\n".join(good + ["{not json", json.dumps({"id": "y", "commitment": "1"})]))
+    result = run(batch_dir, str(tmp_path / "malformed.jsonl"))
+    assert result.exit_code == 2, result.output
+    assert "2 malformed" in result.stdout and "line 3 (not valid JSON" in result.stdout and "y (" in result.stdout
+
+
+def test_terminal_summary_names_invalid_ids_and_duplicates(batch_dir):
+    result = run(batch_dir, str(batch_dir / "with_bad.jsonl"))
+    assert result.exit_code == 1
+    assert "invalid: acct-3" in result.stdout
+    assert "1 duplicate " in result.stdout and "acct-dup = acct-1" in result.stdout
+    summary = json.loads(run(batch_dir, str(batch_dir / "with_bad.jsonl"), "--json").stdout)
+    assert summary["invalid_ids"] == ["acct-3"] and summary["duplicate_ids"] == ["acct-dup"]
 
 
 def test_directory_input(batch_dir, tmp_path):

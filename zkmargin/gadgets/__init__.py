@@ -2,9 +2,9 @@
 
 from zkmargin.gadgets.merkle import (
     merkle_membership_gadget,
-    merkle_path,
-    merkle_root,
-    verify_merkle_path,
+    merkle_node,
+    nullifier,
+    nullifier_gadget,
 )
 from zkmargin.gadgets.poseidon import poseidon_hash, poseidon_permutation
 from zkmargin.gadgets.poseidon_gadget import (
@@ -26,11 +26,11 @@ __all__ = [
     "assert_unsigned",
     "is_less_than",
     "merkle_membership_gadget",
-    "merkle_path",
-    "merkle_root",
+    "merkle_node",
+    "nullifier",
+    "nullifier_gadget",
     "poseidon_hash",
     "poseidon_hash_gadget",
     "poseidon_permutation",
     "poseidon_permutation_gadget",
-    "verify_merkle_path",
 ]

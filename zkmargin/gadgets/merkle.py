@@ -1,11 +1,18 @@
-"""Poseidon Merkle trees: a venue can publish one root over its accounts' commitments, and a
-proof can show its commitment is a leaf without revealing which.
+"""Poseidon Merkle membership: a venue publishes one root over its accounts' commitments, and
+a proof shows its commitment is a leaf without revealing which; plus a scoped nullifier.
 
-node = Poseidon_3([MERKLE_TAG, left, right])[1]; the tag (a capacity element distinct from
-every commitment sponge tag, whose top word is the statement version >= 1 shifted by 64 bits
-plus a capacity) keeps tree nodes and account commitments apart. Trees are padded with zero
-leaves to a power of two. In-circuit membership costs depth * (1 + 243) constraints plus a
-boolean check per index bit.
+Hashes (one Poseidon width-3 permutation P, output word 1, in and out of circuit):
+  node at level h = P([node_tag(h), left, right])[1], h = 1 (pairs of leaves) .. depth (root)
+  node_tag(h)     = "merkle" * 2^8 + h                              (below 2^56)
+  nullifier       = P([NULLIFIER_TAG, secret, scope])[1]            ("nullify", below 2^56)
+Domain separation: account commitments are width-5 sponge outputs under a capacity tag
+>= 2^64 (zkmargin.margin.commitment), every tree level has its own tag, and nullifiers
+have theirs. So a node of level h presented as a leaf is re-hashed at level 1 under a tag
+it was not made with (finding it a place there is a Poseidon collision), and a root made
+at one depth never equals a root at another, which rules out the classic trick of proving
+an internal node as a leaf with a shorter path. Empty slots hold EMPTY_LEAF = 0 and the
+gadget requires a nonzero leaf, so the (honest, public) path of an empty slot proves
+nothing. The tree itself (sparse, fast) is zkmargin.merkle_tree.
 """
 
 from __future__ import annotations
@@ -13,62 +20,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from zkmargin.errors import CircuitError, EncodingError
-from zkmargin.field import R
+from zkmargin.field import check_scalar, inv
 from zkmargin.gadgets.poseidon import poseidon_permutation
 from zkmargin.gadgets.poseidon_gadget import poseidon_permutation_gadget
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
-MERKLE_TAG = 0x6D65726B6C65  # "merkle": below 2^64, so it never equals a commitment domain tag
 MAX_DEPTH = 32
+"""Deepest tree accepted (the project targets depth 24: 16M accounts)."""
+EMPTY_LEAF = 0
+MERKLE_TAG = 0x6D65726B6C65  # "merkle"
+NULLIFIER_TAG = 0x6E756C6C696679  # "nullify"
 
 
-def merkle_node(left: int, right: int) -> int:
-    """The parent of two nodes."""
-    return poseidon_permutation([MERKLE_TAG, left, right], 3)[1]
+def node_tag(level: int) -> int:
+    """Capacity word of a node at level 1..MAX_DEPTH (level 1 hashes two leaves)."""
+    if not isinstance(level, int) or not 1 <= level <= MAX_DEPTH:
+        raise EncodingError(f"Merkle level must be in 1..{MAX_DEPTH}, got {level!r}")
+    return (MERKLE_TAG << 8) | level
 
 
-def _levels(leaves: Sequence[int]) -> list[list[int]]:
-    if not leaves:
-        raise EncodingError("a Merkle tree needs at least one leaf")
-    if any(not isinstance(v, int) or not 0 <= v < R for v in leaves):
-        raise EncodingError("Merkle leaves must be field elements")
-    size = 1
-    while size < len(leaves):
-        size *= 2
-    if size > 2**MAX_DEPTH:
-        raise EncodingError(f"at most 2^{MAX_DEPTH} leaves")
-    level = list(leaves) + [0] * (size - len(leaves))
-    levels = [level]
-    while len(level) > 1:
-        level = [merkle_node(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-        levels.append(level)
-    return levels
+def merkle_node(left: int, right: int, level: int) -> int:
+    """The node at level above children left and right (pure-Python reference)."""
+    return poseidon_permutation([node_tag(level), left, right], 3)[1]
 
 
-def merkle_root(leaves: Sequence[int]) -> int:
-    """Root of the zero-padded tree."""
-    return _levels(leaves)[-1][0]
-
-
-def merkle_path(leaves: Sequence[int], index: int) -> list[int]:
-    """Siblings from the leaf up to (not including) the root."""
-    levels = _levels(leaves)
-    if not 0 <= index < len(leaves):
-        raise EncodingError(f"leaf index {index} is outside the tree")
-    path = []
-    for level in levels[:-1]:
-        path.append(level[index ^ 1])
-        index //= 2
-    return path
-
-
-def verify_merkle_path(leaf: int, index: int, siblings: Sequence[int], root: int) -> bool:
-    """Out-of-circuit check of a path."""
-    node = leaf
-    for sibling in siblings:
-        node = merkle_node(sibling, node) if index & 1 else merkle_node(node, sibling)
-        index //= 2
-    return node == root and index == 0
+def nullifier(secret: int, scope: int) -> int:
+    """Poseidon(secret, scope): one value per account and verifier scope, unlinkable across scopes."""
+    return poseidon_permutation([NULLIFIER_TAG, check_scalar(secret, "secret"), check_scalar(scope, "scope")], 3)[1]
 
 
 def merkle_membership_gadget(
@@ -77,17 +55,46 @@ def merkle_membership_gadget(
     index_bits: Sequence[LinearCombination],
     siblings: Sequence[LinearCombination],
     root: LinearCombination,
+    depth: int,
     label: str = "merkle",
 ) -> None:
-    """Enforce that leaf sits at the (private) index under root; index_bits are little-endian and checked boolean."""
-    if len(index_bits) != len(siblings) or not 1 <= len(siblings) <= MAX_DEPTH:
-        raise CircuitError(f"{label}: one index bit per sibling, depth 1..{MAX_DEPTH}")
-    node = leaf
+    """Enforce that a nonzero leaf sits at the little-endian index_bits under root in a depth-level tree.
+
+    Cost: 2 + depth * 245 constraints (per level: 1 boolean check, 1 ordering product, a
+    243-constraint permutation; plus leaf != 0 and the root equality). Each index bit is
+    constrained to {0, 1} here, so callers need not; a bit outside {0, 1} (say 1/2, which
+    would make left == right) breaks level{h}/index_bool. The leaf is any field element: the
+    caller binds it (e.g. opens it as the account commitment). The depth is fixed at build
+    time; a path of any other length is refused before a single constraint is written.
+    """
+    if not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:
+        raise CircuitError(f"{label}: Merkle depth must be in 1..{MAX_DEPTH}, got {depth!r}")
+    if len(index_bits) != depth or len(siblings) != depth:
+        raise CircuitError(
+            f"{label}: a path at depth {depth} needs {depth} index bits and siblings, "
+            f"got {len(index_bits)} and {len(siblings)}")
     with cs.namespace(label):
-        for depth, (bit, sibling) in enumerate(zip(index_bits, siblings)):
-            cs.assert_bool(bit, f"level{depth}/index_bool")
+        # leaf * leaf_inverse = 1 has no solution for leaf = 0, the empty-slot value.
+        inverse = cs.alloc("leaf_inverse", (lambda: inv(leaf.value) if leaf.value else 0) if cs.has_values else None)
+        cs.enforce(leaf, inverse, cs.one, "leaf_nonzero")
+        node = leaf
+        for height, (bit, sibling) in enumerate(zip(index_bits, siblings)):
+            cs.assert_bool(bit, f"level{height}/index_bool")
             # bit = 1: the node is the right child, so left = sibling.
-            left = node + cs.mul(bit, sibling - node, f"level{depth}/order")
+            left = node + cs.mul(bit, sibling - node, f"level{height}/order")
             right = node + sibling - left
-            node = poseidon_permutation_gadget(cs, [cs.constant(MERKLE_TAG), left, right], 3, f"level{depth}")[1]
+            state = [cs.constant(node_tag(height + 1)), left, right]
+            node = poseidon_permutation_gadget(cs, state, 3, f"level{height}")[1]
         cs.assert_equal(node, root, "root")
+
+
+def nullifier_gadget(
+    cs: ConstraintSystem, secret: LinearCombination, scope: LinearCombination, label: str = "nullifier"
+) -> LinearCombination:
+    """Poseidon(secret, scope) in-circuit (243 constraints); the caller exposes it as a public input.
+
+    It only means "one account" if the caller binds secret to the account (for instance the
+    commitment's salt, which the commitment opening already constrains).
+    """
+    with cs.namespace(label):
+        return poseidon_permutation_gadget(cs, [cs.constant(NULLIFIER_TAG), secret, scope], 3, "hash")[1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from zkmargin.errors import CircuitError
 from zkmargin.gadgets.poseidon import poseidon_params
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
@@ -25,7 +26,7 @@ def poseidon_permutation_gadget(
     """The permutation applied to width linear combinations."""
     params = poseidon_params(width)
     if len(state) != width:
-        raise ValueError(f"state must have {width} elements")
+        raise CircuitError(f"state must have {width} elements")
     words = list(state)
     constants = iter(params.round_constants)
     half = params.full_rounds // 2

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from zkmargin.backends import CurveBackend, get_backend
-from zkmargin.errors import ZkMarginError
+from zkmargin.errors import FormatError, ZkMarginError
 from zkmargin.field import R
 from zkmargin.groth16.data_structures import Proof, VerifyingKey
 from zkmargin.groth16.verifier import (
@@ -96,7 +96,7 @@ def verify_batch(
     """
     backend = backend or get_backend()
     if len(items) > MAX_BATCH_ITEMS:
-        raise ZkMarginError(f"a batch holds at most {MAX_BATCH_ITEMS} items, got {len(items)}")
+        raise FormatError(f"a batch holds at most {MAX_BATCH_ITEMS} items, got {len(items)}")
     check_verifying_key(vk, backend)
     # Items are checked against the key's leading part when the rest is fixed.
     item_vk = vk if fixed is None else VerifyingKey(

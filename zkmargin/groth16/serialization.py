@@ -10,6 +10,7 @@ decoding failure raises a subclass of EncodingError naming what was wrong.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 from collections.abc import Sequence
@@ -293,6 +294,13 @@ def vk_from_bytes(data: bytes, backend: CurveBackend | None = None) -> Verifying
     )
     check_verifying_key(vk, backend)
     return vk
+
+
+def vk_digest(vk: VerifyingKey, backend: CurveBackend | None = None) -> str:
+    """SHA-256 (hex) of the binary verification key: the value a venue pins so provers and verifiers use its keys."""
+    # Over the canonical binary form, not the JSON text: whitespace or point
+    # notation in a JSON file must not change the digest of the same key.
+    return hashlib.sha256(vk_to_bytes(vk, backend)).hexdigest()
 
 
 # ----- proving keys -----------------------------------------------------------

@@ -40,12 +40,24 @@ class IsolatedCheck:
 
 
 @dataclass(frozen=True)
+class PooledPosition:
+    """A position in the cross pool: its upnl and maintenance count towards the pool's."""
+
+    instrument: str
+    upnl_e32: int
+    maintenance_e32: int
+
+
+@dataclass(frozen=True)
 class IsolatedReport(HealthStatus):
     """The pool and every isolated position."""
 
     pool_equity_e32: int
     pool_maintenance_e32: int
     isolated: tuple[IsolatedCheck, ...]
+    pooled: tuple[PooledPosition, ...] = ()
+    order: tuple[str, ...] = ()
+    """Instruments in the account's order (reports list positions in it)."""
 
     @property
     def healthy(self) -> bool:  # type: ignore[override]
@@ -83,6 +95,7 @@ def compute_isolated_margin(account: Account, snapshot: Snapshot) -> IsolatedRep
     pool_equity = pooled_collateral_e32(account, snapshot)
     pool_maintenance = 0
     checks = []
+    pooled = []
     for p in account.positions:
         q = instruments[p.instrument]
         upnl = upnl_e32(p.quantity_e8, q.mark_price_e8, p.entry_price_e8, q.contract_size_e8)
@@ -94,19 +107,27 @@ def compute_isolated_margin(account: Account, snapshot: Snapshot) -> IsolatedRep
         else:
             pool_equity += upnl
             pool_maintenance += maint
-    return IsolatedReport(pool_equity, pool_maintenance, tuple(checks))
+            pooled.append(PooledPosition(p.instrument, upnl, maint))
+    return IsolatedReport(pool_equity, pool_maintenance, tuple(checks), tuple(pooled),
+                          tuple(p.instrument for p in account.positions))
 
 
 def isolated_report_to_json(report: IsolatedReport) -> dict:
-    """Exact decimal strings."""
+    """Exact decimal strings; positions in the account's order, isolated or pooled."""
+    entries = {
+        c.instrument: {"instrument": c.instrument, "isolated": True,
+                       "isolated_allocation": format_e32(c.allocated_value_e32), "upnl": format_e32(c.upnl_e32),
+                       "maintenance": format_e32(c.maintenance_e32), "excess": format_e32(c.excess_e32)}
+        for c in report.isolated
+    }
+    entries.update({
+        p.instrument: {"instrument": p.instrument, "isolated": False, "upnl": format_e32(p.upnl_e32),
+                       "maintenance": format_e32(p.maintenance_e32)}
+        for p in report.pooled
+    })
     return {
         **summary_to_json("isolated", report, report.equity_e32, report.maintenance_e32),
         "pool": {"equity": format_e32(report.pool_equity_e32), "maintenance": format_e32(report.pool_maintenance_e32)},
-        "positions": [
-            {"instrument": c.instrument, "isolated_allocation": format_e32(c.allocated_value_e32),
-             "upnl": format_e32(c.upnl_e32), "maintenance": format_e32(c.maintenance_e32),
-             "excess": format_e32(c.excess_e32)}
-            for c in report.isolated
-        ],
+        "positions": [entries[instrument] for instrument in report.order or entries],
         "failure": report.first_failure(),
     }

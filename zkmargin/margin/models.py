@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from zkmargin.errors import FormatError
+from zkmargin.errors import CapacityError, FormatError
 from zkmargin.jsontext import decode_json
 from zkmargin.margin.fixed_point import SCALE_E8, format_e8, parse_e8
 
@@ -511,7 +511,7 @@ def slot_layout(
     n_positions = len(snapshot.instruments) if n_positions is None else n_positions
     n_collateral = len(snapshot.assets) if n_collateral is None else n_collateral
     if n_positions < len(snapshot.instruments) or n_collateral < len(snapshot.assets):
-        raise FormatError("capacity is smaller than the snapshot's instrument or asset list")
+        raise CapacityError("capacity is smaller than the snapshot's instrument or asset list")
     held = {p.instrument: p for p in account.positions}
     balances = {c.asset: c.amount_e8 for c in account.collateral}
     quantities = [0] * n_positions

@@ -39,9 +39,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil
 
+from zkmargin.errors import PublicInputError
 from zkmargin.margin.black76 import black76_price
 from zkmargin.margin.engine import (
     HealthStatus,
+    format_e8,
     format_e32,
     pooled_collateral_e32,
     summary_to_json,
@@ -84,7 +86,7 @@ def risk_array(quote: InstrumentQuote) -> tuple[int, ...]:
     risk = quote.risk or default_risk(quote)
     out = _linear_risk_array(quote, risk) if risk.kind in LINEAR_KINDS else _option_risk_array(quote, risk)
     if any(not -(2**63) <= v < 2**63 for v in out):
-        raise ValueError(f"{quote.instrument}: a risk-array entry exceeds 64 signed bits")
+        raise PublicInputError(f"{quote.instrument}: a risk-array entry exceeds 64 signed bits")
     return out
 
 
@@ -187,12 +189,24 @@ def short_option_minimum_e8(quote: InstrumentQuote) -> int:
 
 
 @dataclass(frozen=True)
+class PortfolioPosition:
+    """One position's share of the scenario losses."""
+
+    instrument: str
+    quantity_e8: int
+    upnl_e32: int
+    scenario_losses_e32: tuple[int, ...]
+    short_option_minimum_e32: int
+
+
+@dataclass(frozen=True)
 class PortfolioReport(HealthStatus):
     """Equity, scenario losses and the requirement."""
 
     equity_e32: int
     scenario_losses_e32: tuple[int, ...]
     short_option_minimum_e32: int
+    positions: tuple[PortfolioPosition, ...] = ()
 
     @property
     def requirement_e32(self) -> int:
@@ -225,24 +239,34 @@ def compute_portfolio_margin(account: Account, snapshot: Snapshot) -> PortfolioR
     losses = [0] * SCENARIO_COUNT
     minimum = 0
     arrays: dict[str, tuple[int, ...]] = {}
+    positions = []
     for p in account.positions:
         quote = instruments[p.instrument]
-        equity += upnl_e32(p.quantity_e8, quote.mark_price_e8, p.entry_price_e8, quote.contract_size_e8)
+        upnl = upnl_e32(p.quantity_e8, quote.mark_price_e8, p.entry_price_e8, quote.contract_size_e8)
+        equity += upnl
         array = arrays.setdefault(p.instrument, published_risk_array(quote))
+        own = tuple(p.quantity_e8 * array[s] * 10**16 for s in range(SCENARIO_COUNT))
         for s in range(SCENARIO_COUNT):
-            losses[s] += p.quantity_e8 * array[s] * 10**16
-        if p.quantity_e8 < 0:
-            minimum += -p.quantity_e8 * short_option_minimum_e8(quote) * 10**16
-    return PortfolioReport(equity, tuple(losses), minimum)
+            losses[s] += own[s]
+        own_minimum = -p.quantity_e8 * short_option_minimum_e8(quote) * 10**16 if p.quantity_e8 < 0 else 0
+        minimum += own_minimum
+        positions.append(PortfolioPosition(p.instrument, p.quantity_e8, upnl, own, own_minimum))
+    return PortfolioReport(equity, tuple(losses), minimum, tuple(positions))
 
 
 def portfolio_report_to_json(report: PortfolioReport) -> dict:
     """Exact decimal strings."""
     return {
         **summary_to_json("portfolio", report, report.equity_e32, report.requirement_e32),
-        "worst_scenario": report.worst_scenario + 1,
+        # A 0-based index into scenario_losses, like every other index in the reports.
+        "worst_scenario": report.worst_scenario,
         "scenario_losses": [format_e32(v) for v in report.scenario_losses_e32],
         "short_option_minimum": format_e32(report.short_option_minimum_e32),
-        "positions": [],
+        "positions": [
+            {"instrument": p.instrument, "quantity": format_e8(p.quantity_e8), "upnl": format_e32(p.upnl_e32),
+             "worst_scenario_loss": format_e32(p.scenario_losses_e32[report.worst_scenario]),
+             "short_option_minimum": format_e32(p.short_option_minimum_e32)}
+            for p in report.positions
+        ],
     }
 

@@ -41,12 +41,13 @@ def effective_tiers(quote: InstrumentQuote) -> tuple[Tier, ...]:
     return quote.tiers or (Tier(0, UNSIGNED_MAX_E8, quote.maintenance_rate_e8, 0),)
 
 
-def select_tier(notional_e24: int, tiers: tuple[Tier, ...]) -> int:
-    """Index of the bracket holding the notional; raises when it is above the last cap."""
+def select_tier(notional_e24: int, tiers: tuple[Tier, ...], instrument: str = "position") -> int:
+    """Index of the bracket holding the notional; raises (naming instrument, notional and cap) above the last cap."""
     for b, tier in enumerate(tiers):
         if tier.notional_floor_e8 * NOTIONAL_TO_E24 <= notional_e24 < tier.notional_cap_e8 * NOTIONAL_TO_E24:
             return b
-    raise FormatError("position notional is above the last bracket's cap")
+    raise FormatError(f"{instrument}: position notional {format_e32(notional_e24 * 10**8)} is above the last "
+                      f"bracket's cap {format_e32(tiers[-1].notional_cap_e8 * 10**24)}")
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def compute_tiered_margin(account: Account, snapshot: Snapshot) -> TieredReport:
         quote = instruments[p.instrument]
         tiers = effective_tiers(quote)
         notional = abs(p.quantity_e8) * quote.mark_price_e8 * quote.contract_size_e8
-        b = select_tier(notional, tiers)
+        b = select_tier(notional, tiers, p.instrument)
         maintenance = notional * tiers[b].maintenance_rate_e8 - tiers[b].maintenance_amount_e8 * AMOUNT_TO_E32
         upnl = upnl_e32(p.quantity_e8, quote.mark_price_e8, p.entry_price_e8, quote.contract_size_e8)
         equity += upnl

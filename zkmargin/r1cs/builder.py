@@ -154,7 +154,7 @@ class ConstraintSystem:
 
     def __init__(self, mode: Mode = "setup") -> None:
         if mode not in ("setup", "prove", "check"):
-            raise ValueError(f"unknown mode {mode!r}")
+            raise CircuitError(f"unknown mode {mode!r}")
         self.mode: Mode = mode
         self.records_constraints = mode != "prove"
         self.has_values = mode != "setup"
