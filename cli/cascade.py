@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from cli.account import snapshot_argument
-from cli.charts import new_figure, write_charts
+from cli.charts import chart_options, new_figure, write_charts
 from cli.output import emit, json_option, note, write_atomic
 from zkmargin.errors import FormatError
 from zkmargin.margin.cascade import cascade_to_json, generate_population, load_population, run_cascade
@@ -79,9 +79,7 @@ def render_text(doc: dict) -> str:
               help="Move an underlying, e.g. BTC=-20% (repeatable).")
 @click.option("--depth", "depths", multiple=True, metavar="UNDERLYING=NOTIONAL",
               help="Notional whose sale moves the underlying by 1% (default: the population's open notional).")
-@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the chart as PNG.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a self-contained HTML page (chart and tables).")
+@chart_options
 @json_option
 def cascade(accounts_path: Path, snapshot_path: Path, shocks: tuple[str, ...], depths: tuple[str, ...],
             png_path: Path | None, html_path: Path | None, as_json: bool) -> None:

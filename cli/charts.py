@@ -7,6 +7,8 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import click
+
 from cli.output import write_atomic
 
 if TYPE_CHECKING:
@@ -61,3 +63,11 @@ def write_charts(figure: Figure, png_path: Path | None, html_path: Path | None, 
         write_png(png_path, figure)
     if html_path:
         write_html(html_path, title, [figure], tables)
+
+
+def chart_options(command):  # noqa: ANN001, ANN201
+    """--png PATH and --html PATH (png_path, html_path) for a command that draws one chart."""
+    command = click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+                           help="Write a self-contained HTML page (chart and tables).")(command)
+    return click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path),
+                        help="Write the chart as PNG.")(command)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from cli.account import account_argument, snapshot_argument
-from cli.charts import new_figure, write_charts
+from cli.charts import chart_options, new_figure, write_charts
 from cli.output import emit, json_option
 from zkmargin.margin.models import load_account, load_snapshot
 from zkmargin.margin.registry import MARGIN_MODELS
@@ -101,9 +101,7 @@ def _table_rows(doc: dict) -> list[list[str]]:
               help="Move an underlying, e.g. BTC=-20% (repeatable; all shocks apply together).")
 @click.option("--grid", "grids", multiple=True, metavar="UNDERLYING=START:STOP:STEP",
               help="A series of moves of one underlying on top of the shocks, e.g. BTC=-50%:+50%:5%.")
-@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the chart as PNG.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a self-contained HTML page (chart and tables).")
+@chart_options
 @json_option
 def stress(account_path: Path, snapshot_path: Path, model: str, shocks: tuple[str, ...], grids: tuple[str, ...],
            png_path: Path | None, html_path: Path | None, as_json: bool) -> None:
