@@ -97,8 +97,10 @@ def run_server(workers: int, setup_body, requests: int, concurrency: int) -> dic
     base = f"http://127.0.0.1:{port}"
     database = Path(tempfile.mkdtemp()) / "bench.db"
     env = {**os.environ, "ZKMARGIN_ADMIN_KEY": ADMIN, "ZKMARGIN_RATE_LIMIT_PER_MINUTE": str(10**9)}
+    # The server's access log (a line per request) goes to a file beside its database, not the table.
     server = subprocess.Popen([sys.executable, "-m", "verifier_service", "--port", str(port), "--workers",
-                               str(workers), "--database-url", f"sqlite:///{database}"], env=env)
+                               str(workers), "--database-url", f"sqlite:///{database}"], env=env,
+                              stdout=open(database.with_suffix(".log"), "wb"), stderr=subprocess.STDOUT)
     try:
         for _ in range(300):
             try:

@@ -40,11 +40,13 @@ from circuits.parts import (
     capacity_id,
     check_capacity,
     collateral_terms,
+    notional_of,
     open_commitment,
     packed_position,
     position_core,
     rate_inputs,
     rate_template,
+    slot_fields,
     slot_values,
     snapshot_layout_digest,
 )
@@ -89,19 +91,20 @@ class CrossStatement:
                    witness: CrossWitness | None) -> None:
         """Positions, collateral, the commitment opening and the solvency check."""
         w = witness
+        quantities, entries, amounts, salt = slot_fields(w)
         equity = cs.constant(0)
         maintenance = cs.constant(0)
         packed: list[LinearCombination] = []
         for i, slot in enumerate(inputs.snapshot.instruments):
             with cs.namespace(f"positions[{i}]"):
-                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
+                core = position_core(cs, at(quantities, i), at(entries, i),
                                      slot.mark_price_e8, slot.contract_size_e8)
                 equity = equity + core.upnl * SCALE_E8
-                maintenance = maintenance + cs.mul(core.notional, slot.maintenance_rate_e8,
+                maintenance = maintenance + cs.mul(notional_of(core), slot.maintenance_rate_e8,
                                                    "maintenance")
                 packed.append(packed_position(core))
-        collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
+        collateral_value = collateral_terms(cs, amounts, inputs.snapshot.assets, packed)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
 

@@ -35,12 +35,14 @@ from circuits.parts import (
     capacity_id,
     check_capacity,
     collateral_terms,
+    notional_of,
     one_hot,
     open_commitment,
     position_core,
     rate_inputs,
     rate_template,
     select,
+    slot_fields,
     slot_values,
     snapshot_layout_digest,
     sum_lcs,
@@ -112,6 +114,7 @@ class IsolatedStatement:
                    witness: IsolatedWitness | None) -> None:
         """Per-position isolated checks, the pool check and the commitment opening."""
         w = witness
+        quantities, entries, amounts, salt = slot_fields(w)
         assets = inputs.snapshot.assets
         # price * (1e8 - haircut) per asset, once: positions select it with their one-hot choice.
         unit_values = [cs.mul(a.price_e8, cs.constant(SCALE_E8) - a.haircut_e8, f"unit_value[{j}]")
@@ -120,12 +123,12 @@ class IsolatedStatement:
         packed: list[LinearCombination] = []
         for i, slot in enumerate(inputs.snapshot.instruments):
             with cs.namespace(f"positions[{i}]"):
-                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
+                core = position_core(cs, at(quantities, i), at(entries, i),
                                      slot.mark_price_e8, slot.contract_size_e8)
-                maint = cs.mul(core.notional, slot.maintenance_rate_e8, "maintenance")
-                flag = cs.private_input("isolated", at(w and w.isolated_flags, i))
+                maint = cs.mul(notional_of(core), slot.maintenance_rate_e8, "maintenance")
+                flag = cs.private_input("isolated", None if w is None else w.isolated_flags[i])
                 cs.assert_bool(flag, "isolated_bool")
-                amount = cs.private_input("isolated_amount_e8", at(w and w.isolated_amounts_e8, i))
+                amount = cs.private_input("isolated_amount_e8", None if w is None else w.isolated_amounts_e8[i])
                 assert_unsigned(cs, amount, VALUE_BITS, "isolated_amount_range")
                 cs.enforce(amount, cs.one - flag, cs.constant(0), "no_allocation_unless_isolated")
                 chosen = None if w is None else (w.isolated_asset_slots[i] if w.isolated_flags[i] == 1 else -1)
@@ -143,8 +146,8 @@ class IsolatedStatement:
                     asset_index = asset_index + bit * j
                 packed.append(core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + flag * (1 << 128)
                               + amount * (1 << 129) + asset_index * (1 << 193))
-        collateral_value = collateral_terms(cs, w and w.amounts_e8, assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
+        collateral_value = collateral_terms(cs, amounts, assets, packed)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, collateral_value + pool_net, cs.constant(0), SLACK_BITS, "pool_covers_maintenance")
 

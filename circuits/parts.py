@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from circuits.layout import at
+from circuits.protocol import SlotWitness
 from zkmargin.errors import CapacityError, CircuitError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget
@@ -177,6 +178,21 @@ def position_core(cs: ConstraintSystem, quantity_e8: int | None, entry_e8: int |
     upnl = cs.mul(q_size, mark - entry, "upnl")
     value = cs.mul(abs_q_size, mark, "notional") if abs_q_size is not None else None
     return PositionCore(q, entry, is_long, upnl, value)
+
+
+def notional_of(core: PositionCore) -> LinearCombination:
+    """The notional position_core computed; CircuitError when it was asked not to."""
+    if core.notional is None:
+        raise CircuitError("position_core ran with_notional=False")
+    return core.notional
+
+
+def slot_fields(witness: SlotWitness | None) -> tuple[Sequence[int] | None, Sequence[int] | None,
+                                                      Sequence[int] | None, int | None]:
+    """(quantities, entry prices, amounts, salt) of a witness, all None in setup mode."""
+    if witness is None:
+        return None, None, None, None
+    return witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt
 
 
 def packed_position(core: PositionCore) -> LinearCombination:

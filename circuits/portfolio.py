@@ -36,6 +36,7 @@ from circuits.parts import (
     open_commitment,
     packed_position,
     position_core,
+    slot_fields,
     slot_values,
     snapshot_layout_digest,
 )
@@ -117,13 +118,14 @@ class PortfolioStatement:
                    witness: SlotValues | None) -> None:
         """Positions, scenario losses, collateral, opening, and equity covering every scenario."""
         w = witness
+        quantities, entries, amounts, salt = slot_fields(w)
         equity = cs.constant(0)
         short_minimum = cs.constant(0)
         losses = [cs.constant(0) for _ in range(SCENARIO_COUNT)]
         packed = []
         for i, slot in enumerate(inputs.snapshot.instruments):
             with cs.namespace(f"positions[{i}]"):
-                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
+                core = position_core(cs, at(quantities, i), at(entries, i),
                                      slot.mark_price_e8, slot.contract_size_e8, with_notional=False)
                 equity = equity + core.upnl * SCALE_E8
                 # q * (1 - sign bit) is q for a short position and 0 otherwise.
@@ -133,8 +135,8 @@ class PortfolioStatement:
                 for s in range(SCENARIO_COUNT):
                     losses[s] = losses[s] + cs.mul(core.quantity, slot.risk_array[s], f"scenario[{s}]") * E8_TO_E32
                 packed.append(packed_position(core))
-        equity = equity + collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
+        equity = equity + collateral_terms(cs, amounts, inputs.snapshot.assets, packed)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
         with cs.namespace("solvency"):
             with cs.namespace("no_scenario"):
                 assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")

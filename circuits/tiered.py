@@ -38,11 +38,13 @@ from circuits.parts import (
     check_capacity,
     check_fits,
     collateral_terms,
+    notional_of,
     one_hot,
     open_commitment,
     packed_position,
     position_core,
     select,
+    slot_fields,
     slot_values,
     snapshot_layout_digest,
     sum_lcs,
@@ -156,15 +158,16 @@ class TieredStatement:
                    witness: TieredWitness | None) -> None:
         """Positions with their bracket selected and range-checked, collateral, opening and solvency."""
         w = witness
+        quantities, entries, amounts, salt = slot_fields(w)
         equity = cs.constant(0)
         maintenance = cs.constant(0)
         packed = []
         for i, slot in enumerate(inputs.snapshot.instruments):
             with cs.namespace(f"positions[{i}]"):
-                core = position_core(cs, at(w and w.quantities_e8, i), at(w and w.entry_prices_e8, i),
+                core = position_core(cs, at(quantities, i), at(entries, i),
                                      slot.mark_price_e8, slot.contract_size_e8)
-                value = core.notional
-                onehot = one_hot(cs, at(w and w.tier_indices, i), self.n_tiers, "tier_choice")
+                value = notional_of(core)
+                onehot = one_hot(cs, None if w is None else w.tier_indices[i], self.n_tiers, "tier_choice")
                 cs.assert_equal(sum_lcs(cs, onehot), cs.one, "one_tier")
                 brackets = slot.brackets
                 floor = select(cs, onehot, [b.floor_e8 for b in brackets], "select_floor")
@@ -177,8 +180,8 @@ class TieredStatement:
                 equity = equity + core.upnl * SCALE_E8
                 maintenance = maintenance + maint
                 packed.append(packed_position(core))
-        collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
+        collateral_value = collateral_terms(cs, amounts, inputs.snapshot.assets, packed)
+        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
 

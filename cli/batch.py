@@ -100,12 +100,15 @@ DECODE_CHUNK = 2000
               help="The snapshot every proof is checked against.")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("batch-report"),
               show_default=True, help="Where report.json, report.csv and report.html go.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Spread decoding and pairing checks over this Dask scheduler's workers, in chunks.")
 @digest_option
 @circuit_option
 @json_option
 @click.pass_context
 def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, snapshot_path: Path,
-                         report_dir: Path, vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
+                         report_dir: Path, scheduler: str | None, vk_digest_text: str | None, circuit_id: str,
+                         as_json: bool) -> None:
     """Verify a batch of proofs (JSON Lines file or directory) in one pairing check.
 
     Exit 0 all valid, 1 any proof invalid, 2 bad input (including malformed items when no proof is invalid).
@@ -128,33 +131,13 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
         raise CliError(f"the batch {input_path} is empty: no items to verify")
     tail = circuit.snapshot_inputs(snapshot)
     parsed = [parse_item(item) for item in raw_items]
-    wanted = [(i, fields[2]) for i, (_, fields) in enumerate(parsed) if not isinstance(fields, str)]
-    decoded_proofs: dict[int, Proof | MalformedProofError] = {}
-    # Checked point decoding dominates; decode_proofs spreads it over worker processes.
-    with click.progressbar(length=len(raw_items), label="decoding proofs", file=sys.stderr) as bar:
-        for start in range(0, len(wanted), DECODE_CHUNK):
-            chunk = wanted[start : start + DECODE_CHUNK]
-            for (i, _), outcome in zip(chunk, decode_proofs([e for _, e in chunk], backend)):
-                decoded_proofs[i] = outcome
-            bar.update(len(chunk))
-        bar.update(len(raw_items) - len(wanted))
-    decoded = []
-    for i, (meta, fields) in enumerate(parsed):
-        label = meta["id"]
-        proof = decoded_proofs.get(i)
-        if isinstance(fields, str):
-            decoded.append((BatchItem(error=fields, label=label), meta))
-        elif not isinstance(proof, Proof):
-            decoded.append((BatchItem(error=str(proof or "proof not decoded"), label=label), meta))
-        else:
-            meta["proof_bytes"] = proof_to_bytes(proof, backend)
-            decoded.append((BatchItem([fields[0], fields[1]], proof, label=label), meta))
-    decode_s = time.perf_counter() - started
-    items = [item for item, _ in decoded]
-    t = time.perf_counter()
-    # The snapshot's inputs are the same for every item: fold them once.
-    result = verify_batch(vk, items, backend, fixed=fixed_inputs_sum(vk, 2, tail, backend))
-    verify_s = time.perf_counter() - t
+    if scheduler is not None:
+        from cli.venue_run import verify_on_cluster
+
+        decoded, result, decode_s = verify_on_cluster(scheduler, vk, parsed, tail, backend, started)
+    else:
+        decoded, result, decode_s = _verify_here(vk, parsed, tail, backend, started)
+    verify_s = time.perf_counter() - started - decode_s
     seen: dict[tuple, str] = {}
     rows = []
     for (_, meta), verdict in zip(decoded, result.items):
@@ -197,6 +180,36 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
         raise SystemExit(EXIT_NO)
     if summary["malformed"]:
         raise SystemExit(EXIT_ERROR)
+
+
+def _verify_here(vk, parsed: list, tail: list[int], backend, started: float):  # noqa: ANN001, ANN202
+    """Decode (over local processes) and batch-verify in this process; ((item, meta) pairs, result, decode seconds)."""
+    wanted = [(i, fields[2]) for i, (_, fields) in enumerate(parsed) if not isinstance(fields, str)]
+    decoded_proofs: dict[int, Proof | MalformedProofError] = {}
+    # Checked point decoding dominates; decode_proofs spreads it over worker processes.
+    with click.progressbar(length=len(parsed), label="decoding proofs", file=sys.stderr) as bar:
+        for start in range(0, len(wanted), DECODE_CHUNK):
+            chunk = wanted[start : start + DECODE_CHUNK]
+            for (i, _), outcome in zip(chunk, decode_proofs([e for _, e in chunk], backend)):
+                decoded_proofs[i] = outcome
+            bar.update(len(chunk))
+        bar.update(len(parsed) - len(wanted))
+    decoded = []
+    for i, (meta, fields) in enumerate(parsed):
+        label = meta["id"]
+        proof = decoded_proofs.get(i)
+        if isinstance(fields, str):
+            decoded.append((BatchItem(error=fields, label=label), meta))
+        elif not isinstance(proof, Proof):
+            decoded.append((BatchItem(error=str(proof or "proof not decoded"), label=label), meta))
+        else:
+            meta["proof_bytes"] = proof_to_bytes(proof, backend)
+            decoded.append((BatchItem([fields[0], fields[1]], proof, label=label), meta))
+    decode_s = time.perf_counter() - started
+    items = [item for item, _ in decoded]
+    # The snapshot's inputs are the same for every item: fold them once.
+    result = verify_batch(vk, items, backend, fixed=fixed_inputs_sum(vk, 2, tail, backend))
+    return decoded, result, decode_s
 
 
 SHOWN_IDS = 10

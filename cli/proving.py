@@ -104,11 +104,13 @@ def setup(ctx: click.Context, circuit_id: str, force: bool, as_json: bool) -> No
               show_default=True, help="Proof file (snarkjs JSON).")
 @click.option("--public-out", "public_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("public.json"), show_default=True, help="Public inputs (snarkjs public.json).")
+@click.option("--zkey", "zkey_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Prove with the final .zkey of a ceremony (snarkjs's H convention) instead of cached keys.")
 @json_option
 @click.pass_context
 def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_path: Path, context_text: str,
           bundle_dir: Path | None, vk_digest_text: str | None, proof_path: Path, public_path: Path,
-          as_json: bool) -> None:
+          zkey_path: Path | None, as_json: bool) -> None:
     """Prove ACCOUNT is not subject to a margin call under SNAPSHOT (exit 1, no proof, if it is).
 
     Never makes keys: missing or mismatched keys are an error (exit 2) and nothing is written.
@@ -125,14 +127,21 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
         raise CliError("the account does not match the commitment in the opening (was it changed after commit?)")
     # Refuse a margin call before the (large) proving key is read: the answer does not depend on it.
     require_healthy(circuit.circuit_id, account, snapshot)
-    if not store.exists():
-        raise store.missing_keys_error()
     backend = ctx.obj.backend
-    with step(f"loading the {circuit.circuit_id} key bundle from {store.directory}"):
-        pk = store.load_proving_key(backend, expected_digest)
     timings: dict[str, float] = {}
-    with step(proving_message(circuit.circuit_id)) as elapsed:
-        proof, public = prove_account(circuit, pk, account, snapshot, opening["salt"], context, backend, timings)
+    if zkey_path is not None:
+        from cli.zkey import prove_account_with_zkey
+
+        proof, public, elapsed, digest = prove_account_with_zkey(circuit, zkey_path, account, snapshot,
+                                                                 opening["salt"], context, backend, expected_digest)
+    else:
+        if not store.exists():
+            raise store.missing_keys_error()
+        with step(f"loading the {circuit.circuit_id} key bundle from {store.directory}"):
+            pk = store.load_proving_key(backend, expected_digest)
+        with step(proving_message(circuit.circuit_id)) as elapsed:
+            proof, public = prove_account(circuit, pk, account, snapshot, opening["salt"], context, backend, timings)
+        digest = store.recorded_digest()
     write_json(proof_path, proof_to_json(proof, backend))
     write_json(public_path, public_inputs_to_json(public.as_list()))
     emit(
@@ -141,7 +150,7 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
             "proof": str(proof_path),
             "public": str(public_path),
             "circuit_id": circuit.circuit_id,
-            "vk_digest": store.recorded_digest(),
+            "vk_digest": digest,
             "proof_b64": base64.b64encode(proof_to_bytes(proof, backend)).decode(),
             "commitment": str(public.commitment),
             "context": str(context),

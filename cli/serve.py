@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import click
 
@@ -40,4 +42,13 @@ def serve(ctx: click.Context, host: str, port: int, database_url: str | None, wo
     backend_name = getattr(ctx.obj, "backend_name", None)
     if backend_name:
         os.environ["ZKMARGIN_BACKEND"] = backend_name
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="warning")
+    # Several workers share their metrics through files in one fresh directory (prometheus_client's multiprocess mode).
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zkmargin-metrics-")
+    try:
+        # log_level info: uvicorn says where it listens and writes one access-log line per request.
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

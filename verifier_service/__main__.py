@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
 
 import uvicorn
 
@@ -31,8 +33,17 @@ def main(argv: list[str] | None = None) -> None:
     # Settings travel to the workers through the environment: uvicorn starts them by import string.
     if args.database_url:
         os.environ["ZKMARGIN_DATABASE_URL"] = args.database_url
-    uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level="warning")
+    # Several workers share their metrics through files in one fresh directory (prometheus_client's
+    # multiprocess mode): /metrics then answers the same totals whichever worker serves it.
+    metrics_dir = None
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zkmargin-metrics-")
+    try:
+        # log_level info: uvicorn says where it listens and writes one access-log line per request.
+        uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers, log_level="info")
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,38 @@
-"""Shared state, API-key authentication and per-key rate limiting."""
+"""Shared state and the request dependencies: API-key authentication, roles and rate limits.
+
+Routes take these as Annotated parameters (Admin, Venue, Reader, ...), so the OpenAPI security
+of every operation comes from the dependencies it declares. HTTP errors are raised here and in
+the routes, nowhere else.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.concurrency import run_in_threadpool
 
 from verifier_service.errors import ApiError
 from verifier_service.metrics import Metrics
+from verifier_service.repository import Repository
 from verifier_service.settings import Settings
 from verifier_service.storage import Storage
+
+if TYPE_CHECKING:
+    from verifier_service.verification import Catalog
 
 ROLES = ("admin", "venue", "verifier")
 TOKEN_PREFIX = "zkm"
@@ -42,71 +55,46 @@ def new_token() -> tuple[str, str, str]:
     return f"{TOKEN_PREFIX}_{key_id}_{secret}", key_id, hash_secret(secret)
 
 
-class LruCache:
-    """A thread-safe mapping that forgets its least recently used entries beyond max_entries."""
+def token_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The API key of a request: `Authorization: Bearer <key>`, else `X-API-Key: <key>`."""
+    header = headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return headers.get("x-api-key")
 
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max(1, max_entries)
-        self._entries: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def get(self, key: Any) -> Any:
-        """The value, or None."""
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """The cached value, or compute() stored under key (computed outside the lock; a race computes twice)."""
-        value = self.get(key)
-        if value is None:
-            value = compute()
-            self[key] = value
-        return value
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
+def is_admin_token(token: str | None, admin_key: str) -> bool:
+    """Whether token is the bootstrap admin key (constant time; never true when no admin key is set)."""
+    return bool(token and admin_key) and hmac.compare_digest(hash_secret(token or ""), hash_secret(admin_key))
 
 
 class RateLimiter:
-    """Token bucket per caller; in-process, so with several workers the limit applies per worker."""
+    """A per-minute budget per identity, on the `limits` package's moving window (in-process memory,
+    so with several workers the budget applies per worker). A request may cost more than one."""
 
-    def __init__(self, per_minute: int, max_callers: int = 100_000) -> None:
-        self.rate = per_minute / 60.0
-        self.capacity = float(max(1, per_minute))
-        self.max_callers = max_callers
-        self.buckets: dict[str, tuple[float, float]] = {}
-        self.lock = threading.Lock()
+    def __init__(self, per_minute: int) -> None:
+        self.item = RateLimitItemPerMinute(max(1, per_minute))
+        self.strategy = MovingWindowRateLimiter(MemoryStorage())
 
-    def allow(self, caller: str) -> bool:
-        """Take one token for caller if there is one."""
-        now = time.monotonic()
-        with self.lock:
-            if caller not in self.buckets and len(self.buckets) >= self.max_callers:
-                self._forget_idle(now)
-            tokens, last = self.buckets.get(caller, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens < 1:
-                self.buckets[caller] = (tokens, now)
-                return False
-            self.buckets[caller] = (tokens - 1, now)
-            return True
+    @property
+    def per_minute(self) -> int:
+        """The budget."""
+        return self.item.amount
 
-    def _forget_idle(self, now: float) -> None:
-        # A bucket that has refilled is the same as no bucket: dropping it changes no answer,
-        # and keeps one entry per client address from growing without bound.
-        refill_s = self.capacity / self.rate if self.rate > 0 else float("inf")
-        for caller in [c for c, (_, last) in self.buckets.items() if now - last >= refill_s]:
-            del self.buckets[caller]
+    def hit(self, identity: str, cost: int = 1) -> int | None:
+        """Spend cost from identity's budget: None when allowed, else the seconds until a retry may pass."""
+        if self.strategy.hit(self.item, identity, cost=cost):
+            return None
+        return self.retry_after(identity)
+
+    def exhausted(self, identity: str) -> int | None:
+        """None while identity has budget left, else the seconds until it has (nothing is spent)."""
+        return None if self.strategy.test(self.item, identity) else self.retry_after(identity)
+
+    def retry_after(self, identity: str) -> int:
+        """Whole seconds until the oldest spending in the window expires (at least 1)."""
+        reset_at = self.strategy.get_window_stats(self.item, identity).reset_time
+        return max(1, math.ceil(reset_at - time.time()))
 
 
 @dataclass
@@ -114,13 +102,17 @@ class ServiceState:
     """Everything a request handler needs, built once by the app factory."""
 
     settings: Settings
-    storage: Storage
+    repository: Repository
     metrics: Metrics
     pool: ThreadPoolExecutor
     limiter: RateLimiter
-    vk_cache: LruCache = field(default_factory=lambda: LruCache(256))
-    snapshot_cache: LruCache = field(default_factory=lambda: LruCache(1024))
-    """Parsed snapshots and their per-circuit public inputs (immutable, so never stale)."""
+    auth_failures: RateLimiter
+    catalog: Catalog
+
+    @property
+    def storage(self) -> Storage:
+        """The database connections under the repository."""
+        return self.repository.storage
 
     @property
     def backend(self):  # noqa: ANN201
@@ -144,48 +136,112 @@ def state_of(request: Request) -> ServiceState:
     return request.app.state.service
 
 
-def has_token(request: Request) -> bool:
-    """Whether the request carries an API key at all (no database needed to tell)."""
-    return _token(request) is not None
+State = Annotated[ServiceState, Depends(state_of)]
+
+# The two headers a key may come in, as OpenAPI security schemes: every operation that depends on
+# them lists them. auto_error=False: a missing key is decided below (optional or 401), not by FastAPI.
+bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearerKey", description="Authorization: Bearer <token>")
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKeyHeader")
+KEY_OPTIONAL_OPENAPI = {"security": [{}]}
+"""openapi_extra of an operation whose key is optional: the empty requirement is OpenAPI's "or none"."""
 
 
-def _token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.headers.get("x-api-key")
+def presented_token(
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+    header: Annotated[str | None, Security(api_key_scheme)],
+) -> str | None:
+    """The key the request carries, if any (Bearer first, then X-API-Key)."""
+    if bearer is not None:
+        return bearer.credentials.strip()
+    return header
 
 
-def authenticate(request: Request) -> Caller | None:
-    """The caller behind the request's key, None without one; a wrong key is a 401."""
-    token = _token(request)
-    if token is None:
-        return None
-    state = state_of(request)
-    admin = state.settings.admin_key
-    if admin and hmac.compare_digest(hash_secret(token), hash_secret(admin)):
+def client_address(request: Request) -> str:
+    """The peer address (the identity of anonymous callers)."""
+    return request.client.host if request.client else "unknown"
+
+
+def lookup_caller(state: ServiceState, token: str) -> Caller | None:
+    """The caller behind a token, None for an unknown, wrong or revoked key (reads the database)."""
+    if is_admin_token(token, state.settings.admin_key):
         return Caller("admin", "admin", "bootstrap admin")
     parts = token.split("_", 2)
-    if len(parts) == 3 and parts[0] == TOKEN_PREFIX:
-        row = state.storage.fetch_one("SELECT key_hash, role, name FROM api_keys WHERE key_id = ?", (parts[1],))
-        if row is not None and hmac.compare_digest(hash_secret(parts[2]), row[0]):
-            return Caller(parts[1], row[1], row[2])
-    raise ApiError(401, "unauthorized", "invalid API key")
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1].isalnum() or not parts[1].isascii():
+        return None
+    key = state.repository.api_key(parts[1])
+    if key is None or key.revoked_at is not None or not hmac.compare_digest(hash_secret(parts[2]), key.key_hash):
+        return None
+    return Caller(key.key_id, key.role, key.name)
 
 
-def rate_limit(request: Request, caller: Caller | None) -> None:
-    """429 when the caller (key, else client address) is over its budget."""
-    identity = caller.key_id if caller else f"addr:{request.client.host if request.client else 'unknown'}"
-    if not state_of(request).limiter.allow(identity):
-        raise ApiError(429, "rate_limited", "too many requests for this API key; slow down")
+async def optional_caller(request: Request, state: State,
+                          token: Annotated[str | None, Depends(presented_token)]) -> Caller | None:
+    """The caller, None without a key; a wrong key is a 401 and counts against the client's address."""
+    if token is None:
+        return None
+    address = client_address(request)
+    # Guessing is limited before the lookup: past the failure budget no key is even checked.
+    retry = state.auth_failures.exhausted(address)
+    if retry is not None:
+        raise ApiError(429, "too_many_failures", "too many requests with a wrong API key from this address",
+                       {"Retry-After": str(retry)})
+    # A key is looked up in the database: off the event loop (a PostgreSQL round trip would
+    # stall every connection), but on Starlette's I/O threads, not the CPU pool.
+    caller = await run_in_threadpool(lookup_caller, state, token)
+    if caller is None:
+        state.auth_failures.hit(address)
+        raise ApiError(401, "unauthorized", "invalid API key")
+    return caller
 
 
-def require(request: Request, *roles: str) -> Caller:
-    """Authenticate, rate-limit and check the caller's role (admin may do everything)."""
-    caller = authenticate(request)
+OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
+
+
+def required_caller(caller: OptionalCaller) -> Caller:
+    """The caller; a request without a key is a 401."""
     if caller is None:
         raise ApiError(401, "unauthorized", "this endpoint needs an API key (Authorization: Bearer <key>)")
-    rate_limit(request, caller)
-    if caller.role != "admin" and caller.role not in roles:
-        raise ApiError(403, "forbidden", f"a {caller.role} key cannot do this; needs {' or '.join(roles)}")
     return caller
+
+
+RequiredCaller = Annotated[Caller, Depends(required_caller)]
+
+
+def charge(request: Request, state: ServiceState, caller: Caller | None, cost: int = 1) -> None:
+    """Spend cost from the caller's budget (its key, else its address); 429 with Retry-After when spent."""
+    identity = caller.key_id if caller else f"addr:{client_address(request)}"
+    retry = state.limiter.hit(identity, cost)
+    if retry is not None:
+        raise ApiError(429, "rate_limited", f"over the budget of {state.limiter.per_minute} per minute; "
+                       f"retry in {retry} s", {"Retry-After": str(retry)})
+
+
+def charged_optional_caller(request: Request, state: State, caller: OptionalCaller) -> Caller | None:
+    """An optional key, one unit of budget spent."""
+    charge(request, state, caller)
+    return caller
+
+
+def charged_caller(request: Request, state: State, caller: RequiredCaller) -> Caller:
+    """A required key, one unit of budget spent."""
+    charge(request, state, caller)
+    return caller
+
+
+Reader = Annotated[Caller | None, Depends(charged_optional_caller)]
+"""Reads of /v1: anyone, budgeted per key or address."""
+
+
+def role(*roles: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency: a charged caller whose role is one of roles (admin may do everything)."""
+
+    async def check(caller: Annotated[Caller, Depends(charged_caller)]) -> Caller:
+        if caller.role != "admin" and caller.role not in roles:
+            raise ApiError(403, "forbidden", f"a {caller.role} key cannot do this; needs {' or '.join(roles)}")
+        return caller
+
+    return check
+
+
+Admin = Annotated[Caller, Depends(role("admin"))]
+Venue = Annotated[Caller, Depends(role("venue"))]

@@ -11,18 +11,36 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from verifier_service.storage import StorageConflict, StorageUnavailable
+from verifier_service.storage import StorageConflict, StorageRefused, StorageUnavailable
 from zkmargin.errors import ZkMarginError
 
 log = logging.getLogger("zkmargin.verifier_service")
 
 
 class ApiError(Exception):
-    """An error with an HTTP status and a stable code."""
+    """An HTTP error with a stable code: raised only by dependencies and routes."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+class UnknownCircuit(LookupError):
+    """No verification key is registered under this circuit id."""
+
+    def __init__(self, circuit_id: str) -> None:
+        super().__init__(f"circuit {circuit_id!r} is not registered")
+
+
+class UnknownSnapshot(LookupError):
+    """No snapshot is published under this id."""
+
+    def __init__(self, snapshot_id: str) -> None:
+        super().__init__(f"snapshot {snapshot_id!r} is not published")
+
+
+class SnapshotDoesNotFit(ValueError):
+    """The stored snapshot cannot be read by this circuit (capacity, model)."""
 
 
 def error_body(code: str, message: str, details: object | None = None) -> dict:
@@ -49,7 +67,25 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(UnknownCircuit)
+    async def unknown_circuit(_: Request, exc: UnknownCircuit) -> JSONResponse:
+        return JSONResponse(error_body("unknown_circuit", str(exc)), status_code=404)
+
+    @app.exception_handler(UnknownSnapshot)
+    async def unknown_snapshot(_: Request, exc: UnknownSnapshot) -> JSONResponse:
+        return JSONResponse(error_body("unknown_snapshot", str(exc)), status_code=404)
+
+    @app.exception_handler(SnapshotDoesNotFit)
+    async def snapshot_does_not_fit(_: Request, exc: SnapshotDoesNotFit) -> JSONResponse:
+        return JSONResponse(error_body("snapshot_does_not_fit", str(exc)), status_code=422)
+
+    @app.exception_handler(StorageRefused)
+    async def storage_refused(_: Request, exc: StorageRefused) -> JSONResponse:
+        # Input validation should have refused the value first; this keeps any it missed a 4xx.
+        return JSONResponse(error_body("invalid_input", f"the database cannot store this value: {exc}"),
+                            status_code=422)
 
     @app.exception_handler(StorageConflict)
     async def storage_conflict(_: Request, exc: StorageConflict) -> JSONResponse:
@@ -70,7 +106,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
-            {"location": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
+            {"location": ".".join(str(p) for p in err.get("loc", ())),
+             # A JSON decode error's reason (a duplicate key, a bad token) is in its context.
+             "message": err.get("msg", "") + (f": {err['ctx']['error']}" if err.get("type") == "json_invalid"
+                                              and (err.get("ctx") or {}).get("error") else "")}
             for err in exc.errors()
         ]
         first = details[0] if details else {"location": "body", "message": "invalid request"}

@@ -1,62 +1,56 @@
-"""Prometheus text exposition, kept in-process (one set of series per worker)."""
+"""Prometheus metrics through prometheus_client: one registry per app, or, when the entry point runs
+several worker processes, prometheus_client's multiprocess mode (one set of series for all workers)."""
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus_client's own switch: set before the workers start, it makes every worker write its
+values to files in that directory, and /metrics in any worker sums them."""
+
+# The *_created series (a timestamp per label set) only double the output of these counters.
+disable_created_metrics()
 
 
 class Metrics:
-    """Request counts, verification results and a latency histogram."""
+    """Request counts by method, route and status, verification results and a latency histogram."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
-        self.results: dict[str, int] = defaultdict(int)
-        self.bucket_counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(LATENCY_BUCKETS_S))
-        self.latency_sum: dict[str, float] = defaultdict(float)
-        self.latency_count: dict[str, int] = defaultdict(int)
+        self.registry = CollectorRegistry()
+        self.requests = Counter("zkmargin_http_requests", "HTTP requests by method, route and status.",
+                                ["method", "route", "status"], registry=self.registry)
+        self.results = Counter("zkmargin_verifications", "Proof verifications by result.", ["result"],
+                               registry=self.registry)
+        self.latency = Histogram("zkmargin_http_request_duration_seconds", "Request latency.", ["route"],
+                                 buckets=LATENCY_BUCKETS_S, registry=self.registry)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one request and its latency."""
+        """Count one response (any status) and its latency."""
         # Clients choose the method token: fold the unknown ones so they cannot mint series.
         method = method if method in KNOWN_METHODS else "OTHER"
-        with self._lock:
-            self.requests[(method, route, status)] += 1
-            counts = self.bucket_counts[route]
-            for i, bound in enumerate(LATENCY_BUCKETS_S):
-                if seconds <= bound:
-                    counts[i] += 1
-            self.latency_sum[route] += seconds
-            self.latency_count[route] += 1
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
 
     def observe_result(self, result: str) -> None:
         """Count one verification outcome (valid, invalid, malformed)."""
-        with self._lock:
-            self.results[result] += 1
+        self.results.labels(result).inc()
 
-    def render(self) -> str:
-        """The Prometheus text format."""
-        lines = [
-            "# HELP zkmargin_http_requests_total HTTP requests by method, route and status.",
-            "# TYPE zkmargin_http_requests_total counter",
-        ]
-        with self._lock:
-            for (method, route, status), count in sorted(self.requests.items()):
-                lines.append(f'zkmargin_http_requests_total{{method="{method}",route="{route}",status="{status}"}} {count}')
-            lines += ["# HELP zkmargin_verifications_total Proof verifications by result.",
-                      "# TYPE zkmargin_verifications_total counter"]
-            for result, count in sorted(self.results.items()):
-                lines.append(f'zkmargin_verifications_total{{result="{result}"}} {count}')
-            lines += ["# HELP zkmargin_http_request_duration_seconds Request latency.",
-                      "# TYPE zkmargin_http_request_duration_seconds histogram"]
-            for route in sorted(self.bucket_counts):
-                for bound, count in zip(LATENCY_BUCKETS_S, self.bucket_counts[route]):
-                    lines.append(f'zkmargin_http_request_duration_seconds_bucket{{route="{route}",le="{bound}"}} {count}')
-                lines.append(f'zkmargin_http_request_duration_seconds_bucket{{route="{route}",le="+Inf"}} {self.latency_count[route]}')
-                lines.append(f'zkmargin_http_request_duration_seconds_sum{{route="{route}"}} {self.latency_sum[route]:.6f}')
-                lines.append(f'zkmargin_http_request_duration_seconds_count{{route="{route}"}} {self.latency_count[route]}')
-        return "\n".join(lines) + "\n"
+    def render(self) -> bytes:
+        """The Prometheus text format: every worker's series summed in multiprocess mode, else this app's."""
+        directory = os.environ.get(MULTIPROC_ENV)
+        if directory:
+            return render_multiprocess(directory)
+        return generate_latest(self.registry)
+
+
+def render_multiprocess(directory: str) -> bytes:
+    """The series all worker processes wrote to directory, summed."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)
+    return generate_latest(registry)

@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from circuits.registry import CIRCUIT_ID_PATTERN
 
-Decimal = str | int
-FieldElement = str
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+"""Snapshot, receipt and path ids: ASCII letters, digits and . _ : - (no NUL, no spaces)."""
+CIRCUIT_ID = CIRCUIT_ID_PATTERN
+"""Circuit ids of the registered margin models (circuits/registry.py)."""
+NAME = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
+"""Names (venue, asset, instrument, key name): no control characters, no surrounding spaces."""
+FIELD_ELEMENT = r"^(0|[1-9][0-9]{0,77}|0x(0|[1-9a-f][0-9a-f]{0,63}))$"
+"""One canonical text per number: ASCII decimal without sign or leading zeros, or 0x and lowercase
+hex without leading zeros. Values must also lie below r (checked on use)."""
+UNSIGNED_DECIMAL = r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"
+POSITIVE_DECIMAL = r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)$"
+TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3}([0-9]{3})?)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+"""RFC 3339 with a zone: 2026-11-24T16:00:00Z, 2026-11-24T16:00:00.250+01:00."""
+
+# Snapshot numbers: a plain unsigned decimal string (at most 8 decimals, checked on use) or a JSON integer.
+Decimal = Annotated[str, Field(pattern=UNSIGNED_DECIMAL, max_length=64)] | Annotated[int, Field(ge=0)]
+PositiveDecimal = Annotated[str, Field(pattern=POSITIVE_DECIMAL, max_length=64)] | Annotated[int, Field(ge=1)]
+FieldElement = Annotated[str, Field(pattern=FIELD_ELEMENT, max_length=80, examples=["1234"])]
+Name = Annotated[str, Field(min_length=1, max_length=128, pattern=NAME)]
+
+
+def _real_instant(text: str) -> str:
+    # The pattern fixes the form; this refuses what it lets through (month 13, 25 o'clock).
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a real date and time") from None
+    return text
+
+
+Timestamp = Annotated[str, Field(pattern=TIMESTAMP, max_length=40, examples=["2026-11-24T16:00:00Z"]),
+                      AfterValidator(_real_instant)]
 
 
 class Strict(BaseModel):
@@ -46,19 +76,10 @@ ERROR_DESCRIPTIONS = {
     409: "already_registered, already_published, conflict",
     413: "body_too_large, batch_too_large",
     422: "invalid_request (schema, undecodable JSON), invalid_input (field element, point, key, snapshot), wrong_public_input_count, snapshot_does_not_fit",
-    429: "rate_limited: over the per-key budget",
+    408: "body_timeout: the body did not arrive within ZKMARGIN_BODY_TIMEOUT_S",
+    429: "rate_limited: over the per-key budget (Retry-After says when to retry); too_many_failures: too many wrong keys from this address",
     503: "database_unavailable: retry later",
 }
-
-
-# The two headers deps._token reads a key from, as OpenAPI security schemes.
-SECURITY_SCHEMES: dict[str, dict[str, str]] = {
-    "bearerKey": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <token>"},
-    "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-}
-KEY_REQUIRED: dict[str, Any] = {"security": [{"bearerKey": []}, {"apiKeyHeader": []}]}
-# An empty requirement makes the key optional; a key that is sent must still be valid.
-KEY_OPTIONAL: dict[str, Any] = {"security": [{}, {"bearerKey": []}, {"apiKeyHeader": []}]}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -66,11 +87,30 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
 
 
+G1Json = Annotated[list[Annotated[str, Field(max_length=120)]], Field(min_length=3, max_length=3)]
+G2Json = Annotated[list[Annotated[list[Annotated[str, Field(max_length=120)]], Field(min_length=2, max_length=2)]],
+                   Field(min_length=3, max_length=3)]
+
+
+class VerificationKeyJson(BaseModel):
+    """snarkjs verification_key.json for bls12381 (other snarkjs fields, such as vk_alphabeta_12, may follow)."""
+
+    model_config = ConfigDict(extra="allow")
+    protocol: Literal["groth16"] = "groth16"
+    curve: Literal["bls12381"] = "bls12381"
+    nPublic: int = Field(ge=1)
+    vk_alpha_1: G1Json
+    vk_beta_2: G2Json
+    vk_gamma_2: G2Json
+    vk_delta_2: G2Json
+    IC: list[G1Json] = Field(min_length=2, description="nPublic + 1 points")
+
+
 class CircuitRegistration(Strict):
     """Register the verification key of a circuit (snarkjs verification_key.json)."""
 
-    circuit_id: str = Field(pattern=CIRCUIT_ID_PATTERN, examples=["cross-n64-k8"])
-    verification_key: dict
+    circuit_id: str = Field(pattern=CIRCUIT_ID, examples=["cross-n64-k8"])
+    verification_key: VerificationKeyJson
 
 
 class CircuitInfo(Strict):
@@ -85,7 +125,7 @@ class CircuitInfo(Strict):
 class AssetIn(Strict):
     """A collateral asset quote."""
 
-    asset: str = Field(min_length=1, max_length=128)
+    asset: Name
     price: Decimal
     haircut: Decimal
     scenario_value_change: list[Decimal] | None = Field(default=None, min_length=1, max_length=1000)
@@ -95,7 +135,7 @@ class TierIn(Strict):
     """A maintenance bracket (tiered model)."""
 
     notional_floor: Decimal
-    notional_cap: Decimal
+    notional_cap: PositiveDecimal = Field(description="above the floor (so never zero)")
     maintenance_rate: Decimal
     maintenance_amount: Decimal
 
@@ -119,7 +159,7 @@ class RiskIn(Strict):
 class InstrumentIn(Strict):
     """An instrument quote (tiers and risk are optional)."""
 
-    instrument: str = Field(min_length=1, max_length=128)
+    instrument: Name
     mark_price: Decimal
     maintenance_rate: Decimal
     contract_size: Decimal
@@ -141,8 +181,8 @@ class SnapshotIn(Strict):
     """A venue snapshot, in the README's format."""
 
     snapshot_id: str = Field(pattern=IDENTIFIER)
-    venue: str = Field(min_length=1, max_length=128)
-    timestamp: str = Field(max_length=64)
+    venue: Name
+    timestamp: Timestamp
     assets: list[AssetIn] = Field(max_length=1024)
     instruments: list[InstrumentIn] = Field(max_length=1024)
     scenarios: ScenariosIn | None = None
@@ -169,15 +209,27 @@ class ProofJson(BaseModel):
     curve: str | None = None
 
 
-class VerifyRequest(Strict):
+class OneProof(Strict):
+    """Exactly one of proof and proof_b64."""
+
+    proof: ProofJson | None = None
+    proof_b64: str | None = Field(default=None, max_length=400, pattern=r"^[A-Za-z0-9+/]*={0,2}$",
+                                  description="base64 of the 192-byte proof")
+
+    @model_validator(mode="after")
+    def _exactly_one_proof(self):  # noqa: ANN202
+        if (self.proof is None) == (self.proof_b64 is None):
+            raise ValueError("give exactly one of proof and proof_b64")
+        return self
+
+
+class VerifyRequest(OneProof):
     """Check a proof against the service's own copy of a snapshot; give proof or proof_b64."""
 
-    circuit_id: str = Field(max_length=64)
-    snapshot_id: str = Field(max_length=128)
-    commitment: FieldElement = Field(max_length=100, description="decimal or 0x-hex field element")
-    context: FieldElement = Field(max_length=100, description="the verifier's challenge or epoch")
-    proof: ProofJson | None = None
-    proof_b64: str | None = Field(default=None, max_length=400, description="base64 of the 192-byte proof")
+    circuit_id: str = Field(pattern=CIRCUIT_ID)
+    snapshot_id: str = Field(pattern=IDENTIFIER)
+    commitment: FieldElement = Field(description="the account commitment: canonical decimal (or 0x-hex)")
+    context: FieldElement = Field(description="the verifier's challenge or epoch: canonical decimal (or 0x-hex)")
 
 
 class VerifyResult(Strict):
@@ -204,11 +256,11 @@ class Receipt(VerifyResult):
 
 
 class BatchItemIn(Strict):
-    """One proof of a batch."""
+    """One proof of a batch (a malformed proof or number is reported per item, not for the whole batch)."""
 
-    id: str | None = Field(default=None, max_length=128)
-    commitment: FieldElement = Field(max_length=100)
-    context: FieldElement = Field(max_length=100)
+    id: str | None = Field(default=None, max_length=128, pattern=NAME)
+    commitment: str = Field(max_length=100)
+    context: str = Field(max_length=100)
     proof: ProofJson | None = None
     proof_b64: str | None = Field(default=None, max_length=400)
 
@@ -216,9 +268,9 @@ class BatchItemIn(Strict):
 class VerifyBatchRequest(Strict):
     """Many proofs against one circuit and snapshot."""
 
-    circuit_id: str = Field(max_length=64)
-    snapshot_id: str = Field(max_length=128)
-    items: list[BatchItemIn] = Field(max_length=100_000)
+    circuit_id: str = Field(pattern=CIRCUIT_ID)
+    snapshot_id: str = Field(pattern=IDENTIFIER)
+    items: list[BatchItemIn] = Field(min_length=1, max_length=100_000)
 
 
 class BatchItemResult(Strict):
@@ -244,7 +296,17 @@ class KeyRequest(Strict):
     """Create an API key."""
 
     role: Literal["venue", "verifier"]
-    name: str = Field(min_length=1, max_length=128)
+    name: Name
+
+
+class KeyInfo(Strict):
+    """An API key without its secret."""
+
+    key_id: str
+    role: str
+    name: str
+    created_at: str
+    revoked_at: str | None
 
 
 class KeyCreated(Strict):

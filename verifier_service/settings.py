@@ -19,8 +19,19 @@ class Settings(BaseSettings):
     verify_requires_key: bool = False
     """Whether POST /v1/verify needs an API key (any role)."""
     max_body_bytes: int = 256 * 1024
+    """Largest request body on every route but key registration."""
+    max_key_body_bytes: int = 32 * 1024 * 1024
+    """Largest POST /v1/circuits body carrying the admin key: the snarkjs verification key of
+    tiered-n1023-k1-t16 (67,522 public inputs, the most a snapshot the service accepts can need) is 16.5 MB."""
+    body_timeout_s: float = 30.0
+    """A request body must arrive in full within this many seconds of the request's start (else 408)."""
     rate_limit_per_minute: int = 600
-    """Requests per minute per API key (or per client address without a key), per worker process."""
+    """Budget per API key (or per client address without a key), per worker process: each proof
+    costs one (a batch costs its item count), every other /v1 request one."""
+    auth_failures_per_minute: int = 10
+    """Requests with a wrong API key per client address and minute; past it, keyed requests get 429."""
+    max_anonymous_batch_items: int = 16
+    """Largest POST /v1/verify/batch without an API key."""
     worker_threads: int = max(1, os.cpu_count() or 1)
     """Threads for CPU-bound verification (the curve library releases the GIL)."""
     backend: str | None = None

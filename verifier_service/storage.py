@@ -1,10 +1,14 @@
-"""Persistence: SQLite (default, WAL) or PostgreSQL through psycopg, with the same SQL.
+"""Database connections: SQLite (default, WAL) or PostgreSQL through psycopg, '?' placeholders for both.
+
+The SQL itself (schema and queries) lives in repository.py.
 
 Every write commits before the response is sent; SQLite runs with
 synchronous=FULL so a receipt returned to a client survives kill -9 and power loss.
-Driver errors leave as two service errors: a lost or locked database is
+Driver errors leave as three service errors: a lost or locked database is
 StorageUnavailable (503, retry), a unique-key race between workers is
-StorageConflict (409); the broken connection is dropped and reopened on next use.
+StorageConflict (409), a value the database cannot hold (PostgreSQL refuses NUL
+characters in text) is StorageRefused (422); a broken connection is dropped and
+reopened on next use.
 """
 
 from __future__ import annotations
@@ -16,26 +20,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS api_keys (
-        key_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL,
-        created_at TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS circuits (
-        circuit_id TEXT PRIMARY KEY, verification_key TEXT NOT NULL, num_public INTEGER NOT NULL,
-        vk_digest TEXT NOT NULL, registered_at TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS snapshots (
-        snapshot_id TEXT PRIMARY KEY, document TEXT NOT NULL, venue TEXT NOT NULL, digest TEXT NOT NULL,
-        published_by TEXT NOT NULL, published_at TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS receipts (
-        receipt_id TEXT PRIMARY KEY, circuit_id TEXT NOT NULL, snapshot_id TEXT NOT NULL,
-        commitment TEXT NOT NULL, context TEXT NOT NULL, proof TEXT NOT NULL, valid INTEGER NOT NULL,
-        reason TEXT NOT NULL, input_digest TEXT NOT NULL, checked_at TEXT NOT NULL)""",
-)
-
-
-# Any constant works; it only has to be the same in every worker creating the schema.
-_SCHEMA_LOCK_ID = 0x7A6B6D61
-
 
 class StorageUnavailable(Exception):
     """The database cannot be reached or stayed locked (the request may be retried)."""
@@ -43,6 +27,10 @@ class StorageUnavailable(Exception):
 
 class StorageConflict(Exception):
     """A write broke a uniqueness rule (another worker inserted the same id first)."""
+
+
+class StorageRefused(Exception):
+    """The database cannot store or compare a value (a NUL character in PostgreSQL text)."""
 
 
 class Storage:
@@ -54,13 +42,6 @@ class Storage:
         self._local = threading.local()
         if not self.is_postgres and not url.startswith("sqlite:///"):
             raise ValueError(f"unsupported database url {url!r}: use sqlite:///path or postgresql://...")
-        with self.transaction() as cursor:
-            if self.is_postgres:
-                # Workers starting together would race on CREATE TABLE IF NOT EXISTS (a unique
-                # violation in pg_type); serialise schema creation on an advisory lock.
-                cursor.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK_ID,))
-            for statement in SCHEMA:
-                cursor.execute(statement)
 
     def _connect(self) -> Any:
         if self.is_postgres:
@@ -108,12 +89,16 @@ class Storage:
         """The service error for a driver error, None for anything else (a bug: let it surface)."""
         integrity: type[Exception] = sqlite3.IntegrityError
         operational: type[Exception] = sqlite3.OperationalError
+        refused: tuple[type[Exception], ...] = ()
         if self.is_postgres:
             import psycopg
 
             integrity, operational = psycopg.IntegrityError, psycopg.OperationalError
+            refused = (psycopg.DataError,)
         if isinstance(exc, integrity):
             return StorageConflict(str(exc))
+        if isinstance(exc, refused):
+            return StorageRefused(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         if isinstance(exc, operational):
             self._discard()
             return StorageUnavailable(f"database unavailable: {exc}")
@@ -171,7 +156,11 @@ class Storage:
         """All rows of a query."""
         return self._read(statement, params, one=False)
 
-    def _read(self, statement: str, params: Sequence[Any], one: bool) -> list[tuple]:
+    def fetch_rows(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """All rows of a query as {column name: value}."""
+        return self._read(statement, params, one=False, named=True)
+
+    def _read(self, statement: str, params: Sequence[Any], one: bool, named: bool = False) -> list:
         # A read is retried once on a fresh connection: after a database restart every
         # pooled connection is dead, and the first use is what finds out.
         for attempt in (1, 2):
@@ -182,23 +171,20 @@ class Storage:
                 rows = [cursor.fetchone()] if one else cursor.fetchall()
                 if self.is_postgres:
                     connection.commit()  # end the implicit transaction so later reads see new rows
-                return [row for row in rows if row is not None]
+                rows = [row for row in rows if row is not None]
+                if named:
+                    names = [column[0] for column in cursor.description]
+                    return [dict(zip(names, row)) for row in rows]
+                return rows
             except Exception as exc:
                 if self.is_postgres:
                     self._rollback_quietly(connection)  # else the connection refuses every later statement
                 translated = self._translate(exc)
                 if translated is None:
                     raise
-                if attempt == 2 or isinstance(translated, StorageConflict):
+                if attempt == 2 or isinstance(translated, (StorageConflict, StorageRefused)):
                     raise translated from None
         raise AssertionError("unreachable")
-
-    def ping(self) -> bool:
-        """True when the database answers."""
-        try:
-            return self.fetch_one("SELECT 1") is not None
-        except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
-            return False
 
 
 class _Cursor:

@@ -84,3 +84,15 @@ class WrongCommitmentError(AttestationError):
 
 class BadSignatureError(AttestationError):
     """The signature does not verify under the venue's public key."""
+
+
+class RunStateError(ZkMarginError):
+    """A venue run's output directory holds another run (or a damaged plan): resuming would mix two runs."""
+
+
+class ClusterError(ZkMarginError):
+    """The Dask scheduler cannot be reached or refuses the client."""
+
+
+class CeremonyError(ZkMarginError):
+    """A trusted-setup file that cannot serve: a ptau too small, a zkey for another circuit, a transcript that does not verify."""

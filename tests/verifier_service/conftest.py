@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import glob
+import os
 import random
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -44,8 +53,93 @@ def material() -> Material:
 
 
 def make_client(tmp_path, **overrides) -> TestClient:
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/service.db", admin_key=ADMIN, **overrides)
-    return TestClient(create_app(settings))
+    overrides.setdefault("database_url", f"sqlite:///{tmp_path}/service.db")
+    overrides.setdefault("admin_key", ADMIN)
+    return TestClient(create_app(Settings(**overrides)))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root.
+    if os.geteuid() == 0:
+        runuser = shutil.which("runuser")
+        if runuser is None:
+            pytest.skip("running as root without runuser: cannot start PostgreSQL")
+        return [runuser, "-u", "postgres", "--", *command]
+    return command
+
+
+@dataclass
+class Server:
+    url: str
+    restart: Callable[[], None] | None  # None for an external server the test must not touch
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster on loopback (or $ZKMARGIN_TEST_POSTGRES_URL), shared by the session."""
+    if os.environ.get("ZKMARGIN_TEST_POSTGRES_URL"):
+        yield Server(os.environ["ZKMARGIN_TEST_POSTGRES_URL"], None)
+        return
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not binaries:
+        pytest.skip("no PostgreSQL server binaries (install Debian's postgresql, or set ZKMARGIN_TEST_POSTGRES_URL)")
+    bindir = os.path.dirname(binaries[-1])
+    root = tempfile.mkdtemp(prefix="zkmargin-pg-")
+    os.chmod(root, 0o777)
+    data = os.path.join(root, "data")
+    port = free_port()
+    try:
+        subprocess.run(_as_postgres([f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust"]),
+                       check=True, capture_output=True)
+        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-o", f"-p {port} -k {root} -h 127.0.0.1",
+                                     "-l", os.path.join(root, "log"), "-w", "start"]), check=True, capture_output=True)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        pytest.skip(f"could not start PostgreSQL: {exc}")
+    time.sleep(0.2)
+
+    def restart() -> None:
+        # -l: without a log file the new postmaster would hold our output pipe open forever.
+        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w", "-l", os.path.join(root, "log"),
+                                     "restart"]), check=True, capture_output=True, timeout=60)
+
+    try:
+        yield Server(f"postgresql://postgres@127.0.0.1:{port}/postgres", restart)
+    finally:
+        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def fresh_postgres_database(server: Server) -> str:
+    """The URL of a new empty database on server (the server's own URL where databases cannot be created)."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    try:
+        with psycopg.connect(server.url, autocommit=True) as connection:
+            connection.execute(f"CREATE DATABASE {name}")
+    except psycopg.Error:
+        return server.url
+    return server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """Each test using it runs on SQLite and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/service.db"
+    return fresh_postgres_database(request.getfixturevalue("postgres"))
+
+
+@pytest.fixture
+def any_client(tmp_path, database_url) -> TestClient:
+    """A fresh app on SQLite, then on PostgreSQL."""
+    return make_client(tmp_path, database_url=database_url)
 
 
 @pytest.fixture

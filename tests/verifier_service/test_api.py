@@ -59,8 +59,8 @@ def test_wrong_context_or_commitment_is_a_negative_verdict(ready, material, chan
         ({"circuit_id": "cross-n9-k9"}, 404, "unknown_circuit"),
         ({"snapshot_id": "nope"}, 404, "unknown_snapshot"),
         ({"commitment": str(R)}, 422, "invalid_input"),
-        ({"context": "-1"}, 422, "invalid_input"),
-        ({"context": "abc"}, 422, "invalid_input"),
+        ({"context": "-1"}, 422, "invalid_request"),  # the schema admits one canonical form only
+        ({"context": "abc"}, 422, "invalid_request"),
         ({"proof_b64": "AAAA"}, 422, "invalid_request"),  # both proof and proof_b64
         ({"proof": None}, 422, "invalid_request"),  # neither
         ({"extra": 1}, 422, "invalid_request"),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import types
+
+import limits.storage.memory
 import pytest
 
-from verifier_service import deps
-from verifier_service.deps import LruCache, RateLimiter, hash_secret, new_token
+from verifier_service.deps import RateLimiter, hash_secret, is_admin_token, new_token, token_from_headers
+from verifier_service.errors import UnknownCircuit, UnknownSnapshot
+from verifier_service.verification import Catalog
 
 
 def test_tokens_are_random_and_only_their_hash_is_kept():
@@ -16,48 +20,80 @@ def test_tokens_are_random_and_only_their_hash_is_kept():
     assert new_token()[0] != token
 
 
-def test_lru_cache_forgets_the_least_recently_used():
-    cache = LruCache(2)
-    cache["a"], cache["b"] = 1, 2
-    assert cache.get("a") == 1  # a is now the most recent
-    cache["c"] = 3
-    assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (1, None, 3, 2)
+def test_token_headers_and_the_admin_check():
+    assert token_from_headers({"authorization": "Bearer  abc "}) == "abc"
+    assert token_from_headers({"authorization": "Basic abc", "x-api-key": "k"}) == "k"
+    assert token_from_headers({}) is None
+    assert is_admin_token("s3cret", "s3cret") and not is_admin_token("other", "s3cret")
+    assert not is_admin_token("", "") and not is_admin_token(None, "s3cret")  # no admin key: nobody is admin
 
 
-def test_get_or_compute_computes_once_and_not_after_a_failure():
-    cache, calls = LruCache(2), []
-    assert cache.get_or_compute("k", lambda: calls.append(1) or "v") == "v"
-    assert cache.get_or_compute("k", lambda: calls.append(1) or "w") == "v"
-    assert calls == [1]
+class FakeRepository:
+    """Counts loads; knows one circuit key text and one snapshot."""
 
-    def failing() -> str:
-        raise KeyError("absent")
+    def __init__(self) -> None:
+        self.loads: list[str] = []
 
-    with pytest.raises(KeyError):
-        cache.get_or_compute("missing", failing)
-    assert cache.get("missing") is None  # a failed load is not cached (an unknown id may be published later)
+    def circuit_key(self, circuit_id: str):  # noqa: ANN201
+        self.loads.append(circuit_id)
+        return None
 
+    def snapshot(self, snapshot_id: str):  # noqa: ANN201
+        self.loads.append(snapshot_id)
+        if snapshot_id == "missing":
+            return None
+        import json
 
-def test_rate_limit_refills_at_the_configured_rate(monkeypatch):
-    clock = [1000.0]
-    monkeypatch.setattr(deps.time, "monotonic", lambda: clock[0])
-    limiter = RateLimiter(per_minute=60)  # one token a second, bursts of 60
-    assert all(limiter.allow("k") for _ in range(60))
-    assert not limiter.allow("k")
-    assert limiter.allow("other")  # buckets are per caller
-    clock[0] += 0.99
-    assert not limiter.allow("k")
-    clock[0] += 0.02
-    assert limiter.allow("k") and not limiter.allow("k")
+        from zkmargin.margin.models import snapshot_to_json
+        from zkmargin.margin.samples import sample_snapshot
+
+        return types.SimpleNamespace(document=json.dumps(snapshot_to_json(sample_snapshot())), digest=snapshot_id)
 
 
-@pytest.mark.parametrize("idle_s,kept", [(59.0, True), (60.0, False)])
-def test_rate_limiter_forgets_only_refilled_callers(monkeypatch, idle_s, kept):
-    clock = [0.0]
-    monkeypatch.setattr(deps.time, "monotonic", lambda: clock[0])
-    limiter = RateLimiter(per_minute=60, max_callers=2)
-    assert limiter.allow("a") and limiter.allow("b")
-    clock[0] += idle_s
-    assert limiter.allow("c")
-    assert ("a" in limiter.buckets) is kept
-    assert len(limiter.buckets) == (3 if kept else 1)
+def test_catalog_caches_loads_forgets_the_least_recent_and_never_caches_a_failure():
+    repository = FakeRepository()
+    catalog = Catalog(repository, backend=None, max_snapshots=2)
+    assert catalog.snapshot("a")[1] == "a" and catalog.snapshot("a")[1] == "a"
+    assert repository.loads == ["a"]  # computed once
+    catalog.snapshot("b")
+    catalog.snapshot("a")  # a is now the most recent
+    catalog.snapshot("c")  # evicts b
+    catalog.snapshot("a")
+    catalog.snapshot("b")
+    assert repository.loads == ["a", "b", "c", "b"]
+    for _ in range(2):
+        with pytest.raises(UnknownSnapshot):
+            catalog.snapshot("missing")
+        with pytest.raises(UnknownCircuit):
+            catalog.circuit("cross-n2-k2")
+    # An unknown id may be published later: each failed load went to the database again.
+    assert repository.loads.count("missing") == 2 and repository.loads.count("cross-n2-k2") == 2
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [1_000_000.0]
+    fake = types.SimpleNamespace(time=lambda: now[0])
+    monkeypatch.setattr(limits.storage.memory, "time", fake)
+    monkeypatch.setattr("verifier_service.deps.time", fake)
+    return now
+
+
+def test_rate_limit_spends_costs_and_says_when_to_retry(clock):
+    limiter = RateLimiter(per_minute=60)
+    assert limiter.hit("k", cost=59) is None
+    assert limiter.hit("k") is None
+    assert limiter.hit("k") == 60  # the whole window must pass before the first spending expires
+    assert limiter.hit("other", cost=60) is None  # budgets are per caller
+    clock[0] += 59
+    assert limiter.hit("k") == 1
+    clock[0] += 1.01
+    assert limiter.exhausted("k") is None and limiter.hit("k", cost=59) is None  # the t=0 spending expired
+    assert limiter.exhausted("k") is None and limiter.hit("k") is None
+    assert limiter.exhausted("k") == 60  # exhausted() spends nothing: it only tells
+
+
+def test_a_cost_above_the_budget_never_passes(clock):
+    limiter = RateLimiter(per_minute=10)
+    assert limiter.hit("k", cost=11) is not None
+    assert limiter.hit("k", cost=10) is None  # the refused hit spent nothing

@@ -2,15 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,59 +12,8 @@ from tests.verifier_service.conftest import (
     new_key,
     verify_body,
 )
-from tests.verifier_service.test_durability import free_port
 from verifier_service.app import create_app
 from verifier_service.settings import Settings
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root.
-    if os.geteuid() == 0:
-        runuser = shutil.which("runuser")
-        if runuser is None:
-            pytest.skip("running as root without runuser: cannot start PostgreSQL")
-        return [runuser, "-u", "postgres", "--", *command]
-    return command
-
-
-@dataclass
-class Server:
-    url: str
-    restart: Callable[[], None] | None  # None for an external server the test must not touch
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    if os.environ.get("ZKMARGIN_TEST_POSTGRES_URL"):
-        yield Server(os.environ["ZKMARGIN_TEST_POSTGRES_URL"], None)
-        return
-    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not binaries:
-        pytest.skip("no PostgreSQL server binaries (install Debian's postgresql, or set ZKMARGIN_TEST_POSTGRES_URL)")
-    bindir = os.path.dirname(binaries[-1])
-    root = tempfile.mkdtemp(prefix="zkmargin-pg-")
-    os.chmod(root, 0o777)
-    data = os.path.join(root, "data")
-    port = free_port()
-    try:
-        subprocess.run(_as_postgres([f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust"]),
-                       check=True, capture_output=True)
-        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-o", f"-p {port} -k {root} -h 127.0.0.1",
-                                     "-l", os.path.join(root, "log"), "-w", "start"]), check=True, capture_output=True)
-    except (subprocess.CalledProcessError, OSError) as exc:
-        pytest.skip(f"could not start PostgreSQL: {exc}")
-    time.sleep(0.2)
-
-    def restart() -> None:
-        # -l: without a log file the new postmaster would hold our output pipe open forever.
-        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w", "-l", os.path.join(root, "log"),
-                                     "restart"]), check=True, capture_output=True, timeout=60)
-
-    try:
-        yield Server(f"postgresql://postgres@127.0.0.1:{port}/postgres", restart)
-    finally:
-        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_api_on_postgres(postgres, material):

@@ -22,7 +22,7 @@ def test_zkmargin_serve_starts_the_service_with_the_global_backend(tmp_path, mat
     port = free_port()
     database = tmp_path / "fresh" / "cli.db"
     command = [*ZKMARGIN, "--backend", "py_ecc", "serve", "--port", str(port), "--database-url", f"sqlite:///{database}"]
-    server = start(None, port, command=command)
+    server = start(None, port, command=command, stdout=subprocess.PIPE)
     try:
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").json() == {"status": "ready"}
         created = httpx.post(f"http://127.0.0.1:{port}/v1/keys", json={"role": "venue", "name": "v"},
@@ -36,6 +36,8 @@ def test_zkmargin_serve_starts_the_service_with_the_global_backend(tmp_path, mat
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    assert f"Uvicorn running on http://127.0.0.1:{port}" in server.stderr.read().decode()  # where it listens
+    assert '"POST /v1/keys HTTP/1.1" 201' in server.stdout.read().decode()  # uvicorn's access log, a line per request
 
 
 @pytest.mark.parametrize(

@@ -7,17 +7,18 @@ import threading
 
 import pytest
 
+from verifier_service.repository import Repository
 from verifier_service.storage import Storage, StorageConflict, StorageUnavailable
 
 
 def test_schema_is_created_on_first_start_in_wal_mode(tmp_path):
     path = tmp_path / "nested" / "dir" / "service.db"
-    storage = Storage(f"sqlite:///{path}")
+    storage = Repository(Storage(f"sqlite:///{path}")).storage
     assert path.exists()
     assert storage.fetch_one("PRAGMA journal_mode") == ("wal",)
     # synchronous=FULL (2) is what makes a committed receipt survive kill -9 and power loss.
     assert storage.fetch_one("PRAGMA synchronous") == (2,)
-    Storage(f"sqlite:///{path}")  # a second start finds the schema and keeps it
+    Repository(Storage(f"sqlite:///{path}"))  # a second start finds the schema and keeps it
 
 
 @pytest.mark.parametrize("url", ["mysql://x", "sqlite://relative.db", "", "postgresql:/x"])
@@ -27,7 +28,7 @@ def test_unsupported_urls_are_refused(url):
 
 
 def test_duplicate_insert_is_a_conflict_and_rolls_back(tmp_path):
-    storage = Storage(f"sqlite:///{tmp_path}/s.db")
+    storage = Repository(Storage(f"sqlite:///{tmp_path}/s.db")).storage
     insert = "INSERT INTO api_keys (key_id, key_hash, role, name, created_at) VALUES (?, ?, ?, ?, ?)"
     storage.execute(insert, ("k1", "h", "venue", "n", "t"))
     with pytest.raises(StorageConflict):

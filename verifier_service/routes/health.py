@@ -1,18 +1,19 @@
-"""Liveness, readiness and metrics."""
+"""Liveness, readiness and metrics (not rate limited: load balancers and Prometheus poll them)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from verifier_service.deps import state_of
+from verifier_service.deps import State
 from verifier_service.schemas import Status
 
 router = APIRouter(tags=["operations"])
 
 # /metrics answers text, but its errors (a 413 from the body limit) are JSON like everywhere else.
 _METRICS_RESPONSES = {
-    200: {"description": "Prometheus text exposition format 0.0.4",
+    200: {"description": "Prometheus text exposition format (prometheus_client)",
           "content": {"text/plain": {"schema": {"type": "string"}}}},
     413: {"description": "body_too_large",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
@@ -26,13 +27,13 @@ async def healthz() -> Status:
 
 
 @router.get("/readyz", response_model=Status, responses={503: {"model": Status, "description": "the database does not answer"}})
-def readyz(request: Request) -> JSONResponse:
+def readyz(state: State) -> JSONResponse:
     """The database answers."""
-    ready = state_of(request).storage.ping()
+    ready = state.repository.ping()
     return JSONResponse({"status": "ready" if ready else "not ready"}, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", response_class=PlainTextResponse, responses=_METRICS_RESPONSES)  # type: ignore[arg-type]
-def metrics(request: Request) -> PlainTextResponse:
-    """Prometheus text format."""
-    return PlainTextResponse(state_of(request).metrics.render(), media_type="text/plain; version=0.0.4")
+@router.get("/metrics", response_class=Response, responses=_METRICS_RESPONSES)  # type: ignore[arg-type]
+def metrics(state: State) -> Response:
+    """Prometheus text format: every worker's series when the service runs several."""
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -4,44 +4,41 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path
 
-from verifier_service.deps import now_iso, require, state_of
+from verifier_service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, now_iso
 from verifier_service.errors import ApiError
-from verifier_service.schemas import KEY_REQUIRED, SnapshotIn, SnapshotInfo, error_responses
+from verifier_service.repository import SnapshotRecord
+from verifier_service.schemas import IDENTIFIER, SnapshotIn, SnapshotInfo, error_responses
+from verifier_service.strict_json import StrictJsonRoute
 from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 
-router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"])
+router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"], route_class=StrictJsonRoute)
+SnapshotId = Annotated[str, Path(pattern=IDENTIFIER)]
 
 
-@router.post("", status_code=201, response_model=SnapshotInfo,
-             responses=error_responses(401, 403, 409, 422, 429, 503), openapi_extra=KEY_REQUIRED)
-def publish_snapshot(body: SnapshotIn, request: Request) -> SnapshotInfo:
+@router.post("", status_code=201, response_model=SnapshotInfo, responses=error_responses(401, 403, 409, 422, 429, 503))
+def publish_snapshot(body: SnapshotIn, state: State, caller: Venue) -> SnapshotInfo:
     """Publish a snapshot (venue key); ids are unique and snapshots never change."""
-    caller = require(request, "venue")
-    state = state_of(request)
     snapshot = parse_snapshot(body.model_dump(exclude_none=True))
     document = snapshot_to_json(snapshot)
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
-    info = SnapshotInfo(snapshot_id=snapshot.snapshot_id, venue=snapshot.venue,
-                        digest=hashlib.sha256(text.encode()).hexdigest(), published_at=now_iso(), document=document)
-    with state.storage.transaction() as cursor:
-        cursor.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", (snapshot.snapshot_id,))
-        if cursor.fetchone() is not None:
-            raise ApiError(409, "already_published", f"snapshot {snapshot.snapshot_id!r} exists; snapshots are immutable")
-        cursor.execute(
-            "INSERT INTO snapshots (snapshot_id, document, venue, digest, published_by, published_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (info.snapshot_id, text, info.venue, info.digest, caller.key_id, info.published_at),
-        )
-    return info
+    record = SnapshotRecord(snapshot.snapshot_id, snapshot.venue, hashlib.sha256(text.encode()).hexdigest(),
+                            caller.key_id, now_iso(), text)
+    if not state.repository.insert_snapshot(record):
+        raise ApiError(409, "already_published", f"snapshot {snapshot.snapshot_id!r} exists; snapshots are immutable")
+    return SnapshotInfo(snapshot_id=record.snapshot_id, venue=record.venue, digest=record.digest,
+                        published_at=record.published_at, document=document)
 
 
-@router.get("/{snapshot_id}", response_model=SnapshotInfo, responses=error_responses(404, 422, 503))
-def get_snapshot(snapshot_id: str, request: Request) -> SnapshotInfo:
+@router.get("/{snapshot_id}", response_model=SnapshotInfo, responses=error_responses(401, 404, 422, 429, 503),
+            openapi_extra=KEY_OPTIONAL_OPENAPI)
+def get_snapshot(snapshot_id: SnapshotId, state: State, _: Reader) -> SnapshotInfo:
     """A published snapshot."""
-    row = state_of(request).storage.fetch_one(
-        "SELECT snapshot_id, venue, digest, published_at, document FROM snapshots WHERE snapshot_id = ?", (snapshot_id,))
-    if row is None:
+    record = state.repository.snapshot(snapshot_id)
+    if record is None:
         raise ApiError(404, "unknown_snapshot", f"snapshot {snapshot_id!r} is not published")
-    return SnapshotInfo(snapshot_id=row[0], venue=row[1], digest=row[2], published_at=row[3], document=json.loads(row[4]))
+    return SnapshotInfo(snapshot_id=record.snapshot_id, venue=record.venue, digest=record.digest,
+                        published_at=record.published_at, document=json.loads(record.document))

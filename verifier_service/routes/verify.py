@@ -1,15 +1,29 @@
 """POST /v1/verify and /v1/verify/batch, GET /v1/receipts/{id}."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: build_router chooses the dependencies per app, and
+# FastAPI must see those local Annotated types as objects, not as names to look up in this module.
 
 import asyncio
+from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Path, Request
 
-from verifier_service.deps import authenticate, has_token, rate_limit, state_of
+from verifier_service.deps import (
+    KEY_OPTIONAL_OPENAPI,
+    Caller,
+    OptionalCaller,
+    Reader,
+    RequiredCaller,
+    ServiceState,
+    State,
+    charge,
+    charged_caller,
+    charged_optional_caller,
+)
 from verifier_service.errors import ApiError
 from verifier_service.schemas import (
+    IDENTIFIER,
     Receipt,
     VerifyBatchRequest,
     VerifyBatchResult,
@@ -17,51 +31,64 @@ from verifier_service.schemas import (
     VerifyResult,
     error_responses,
 )
+from verifier_service.strict_json import StrictJsonRoute
 from verifier_service.verification import verify_and_record, verify_batch_and_record
 
-router = APIRouter(prefix="/v1", tags=["verification"])
 ERRORS = error_responses(401, 404, 413, 422, 429, 503)
+ReceiptId = Annotated[str, Path(pattern=IDENTIFIER)]
 
 
-async def _authorize(request: Request) -> None:
-    # A key is looked up in the database: off the event loop (a PostgreSQL round trip would
-    # stall every connection), but on Starlette's I/O threads, not the CPU pool.
-    caller = await run_in_threadpool(authenticate, request) if has_token(request) else None
-    if caller is None and state_of(request).settings.verify_requires_key:
-        raise ApiError(401, "unauthorized", "this service requires an API key to verify")
-    rate_limit(request, caller)
-
-
-async def _in_pool(request: Request, function, body):  # noqa: ANN001, ANN202
+async def _in_pool(state: ServiceState, function, body):  # noqa: ANN001, ANN202
     """Run CPU-bound work on the worker pool so the event loop (and /healthz) stays responsive."""
-    state = state_of(request)
     return await asyncio.get_running_loop().run_in_executor(state.pool, function, state, body)
 
 
-@router.post("/verify", response_model=VerifyResult, responses=ERRORS)
-async def verify_proof(body: VerifyRequest, request: Request) -> VerifyResult:
-    """Verify a proof against the stored snapshot: the client never supplies prices or rates."""
-    await _authorize(request)
-    return VerifyResult(**await _in_pool(request, verify_and_record, body))
+def build_router(verify_requires_key: bool) -> APIRouter:
+    """The verification routes; whether verifying needs a key is configuration, so the router is built
+    per app and its dependencies (hence its OpenAPI security) follow the setting."""
+    router = APIRouter(prefix="/v1", tags=["verification"], route_class=StrictJsonRoute)
+    extra = None if verify_requires_key else KEY_OPTIONAL_OPENAPI
+    if verify_requires_key:
+        Verifier = Annotated[Caller | None, Depends(charged_caller)]  # noqa: N806
+        BatchCaller = RequiredCaller  # noqa: N806
+    else:
+        Verifier = Annotated[Caller | None, Depends(charged_optional_caller)]  # noqa: N806
+        BatchCaller = OptionalCaller  # noqa: N806
 
+    @router.post("/verify", response_model=VerifyResult, responses=ERRORS, openapi_extra=extra)
+    async def verify_proof(body: VerifyRequest, state: State, _: Verifier) -> VerifyResult:
+        """Verify a proof against the stored snapshot: the client never supplies prices or rates."""
+        receipt = await _in_pool(state, verify_and_record, body)
+        fields = asdict(receipt)
+        fields.pop("proof_hex")
+        return VerifyResult(**fields)
 
-@router.post("/verify/batch", response_model=VerifyBatchResult, responses=ERRORS)
-async def verify_proofs(body: VerifyBatchRequest, request: Request) -> VerifyBatchResult:
-    """Verify many proofs in one batch check (limit: settings.max_batch_items, default 1000)."""
-    await _authorize(request)
-    return VerifyBatchResult(**await _in_pool(request, verify_batch_and_record, body))
+    @router.post("/verify/batch", response_model=VerifyBatchResult, responses=ERRORS, openapi_extra=extra)
+    async def verify_proofs(body: VerifyBatchRequest, request: Request, state: State,
+                            caller: BatchCaller) -> VerifyBatchResult:
+        """Verify many proofs in one batch check; each proof costs one unit of the caller's rate budget.
 
+        At most ZKMARGIN_MAX_BATCH_ITEMS (1000) items, ZKMARGIN_MAX_ANONYMOUS_BATCH_ITEMS (16) without a key.
+        """
+        items, settings = len(body.items), state.settings
+        if caller is None and items > settings.max_anonymous_batch_items:
+            raise ApiError(413, "batch_too_large", f"at most {settings.max_anonymous_batch_items} items per batch "
+                           "without an API key")
+        # A batch larger than the per-minute budget it is charged against could never pass: 413, not 429.
+        most = min(settings.max_batch_items, state.limiter.per_minute)
+        if items > most:
+            raise ApiError(413, "batch_too_large", f"at most {most} items per batch (ZKMARGIN_MAX_BATCH_ITEMS, "
+                           "ZKMARGIN_RATE_LIMIT_PER_MINUTE)")
+        charge(request, state, caller, cost=items)
+        return VerifyBatchResult(**await _in_pool(state, verify_batch_and_record, body))
 
-@router.get("/receipts/{receipt_id}", response_model=Receipt, responses=error_responses(404, 422, 503))
-def get_receipt(receipt_id: str, request: Request) -> Receipt:
-    """What was checked, the result and the digest of its inputs."""
-    # Snapshots are immutable and never deleted, so the join always finds the one that was checked.
-    row = state_of(request).storage.fetch_one(
-        "SELECT r.receipt_id, r.circuit_id, r.snapshot_id, r.commitment, r.context, r.proof, r.valid, r.reason,"
-        " r.input_digest, r.checked_at, s.digest FROM receipts r JOIN snapshots s ON s.snapshot_id = r.snapshot_id"
-        " WHERE r.receipt_id = ?", (receipt_id,))
-    if row is None:
-        raise ApiError(404, "unknown_receipt", f"receipt {receipt_id!r} does not exist")
-    return Receipt(receipt_id=row[0], circuit_id=row[1], snapshot_id=row[2], commitment=row[3], context=row[4],
-                   proof_hex=row[5], valid=bool(row[6]), reason=row[7], input_digest=row[8], checked_at=row[9],
-                   snapshot_digest=row[10])
+    @router.get("/receipts/{receipt_id}", response_model=Receipt, responses=error_responses(401, 404, 422, 429, 503),
+                openapi_extra=KEY_OPTIONAL_OPENAPI)
+    def get_receipt(receipt_id: ReceiptId, state: State, _: Reader) -> Receipt:
+        """What was checked, the result and the digest of its inputs."""
+        receipt = state.repository.receipt(receipt_id)
+        if receipt is None:
+            raise ApiError(404, "unknown_receipt", f"receipt {receipt_id!r} does not exist")
+        return Receipt(**asdict(receipt))
+
+    return router

@@ -116,3 +116,59 @@ class _Clock:
         if self.timings is not None:
             self.timings[name] = self.timings.get(name, 0.0) + now - self.last
         self.last = now
+
+
+def prove_zkey(
+    pk: ProvingKey,
+    compiled: CompiledR1CS,
+    assignment: Sequence[int],
+    rng: random.Random | None = None,
+    backend: CurveBackend | None = None,
+) -> Proof:
+    """Prove with a key from a snarkjs .zkey (zkmargin.groth16.zkey.proving_key): snarkjs's H convention.
+
+    pk.h_query holds n points [L^(2n)_(2i+1)(tau)/delta]_1 instead of [tau^i Z(tau)/delta]_1,
+    and the scalars are A*B - C on the odd 2n-th roots (zkmargin.groth16.snarkjs_qap).
+    """
+    from zkmargin.groth16.snarkjs_qap import odd_coset_evaluations
+
+    backend = backend or get_backend()
+    rng = rng or secrets.SystemRandom()
+    if compiled.digest() != pk.circuit_digest:
+        raise CircuitError("proving key was generated for a different circuit")
+    z = list(assignment)
+    if len(z) != compiled.num_variables or z[0] != 1:
+        raise CircuitError(f"assignment must have {compiled.num_variables} entries starting with 1, got {len(z)}")
+    if any(not 0 <= v < R for v in z):
+        raise CircuitError("assignment values must lie in [0, r)")
+    az, bz, cz = witness_evaluations(compiled, z)
+    if len(az) != len(pk.h_query):
+        raise CircuitError("proving key domain does not match the circuit")
+    h = odd_coset_evaluations(az, bz, cz)
+    r, s = rng.randrange(R), rng.randrange(R)
+    num_inputs = compiled.num_public + 1
+    a_sum = backend.g1_msm(*_sparse(pk.a_query, z))
+    b1_sum = backend.g1_msm(*_sparse(pk.b_g1_query, z))
+    b2_sum = backend.g2_msm(*_sparse(pk.b_g2_query, z))
+    l_sum = backend.g1_msm(*_sparse(pk.l_query, z[num_inputs:]))
+    h_sum = backend.g1_msm(pk.h_query, h)
+    proof_a = backend.g1_add(backend.g1_add(pk.vk.alpha_g1, a_sum), backend.g1_mul(pk.delta_g1, r))
+    proof_b = backend.g2_add(backend.g2_add(pk.vk.beta_g2, b2_sum), backend.g2_mul(pk.vk.delta_g2, s))
+    b_g1 = backend.g1_add(backend.g1_add(pk.beta_g1, b1_sum), backend.g1_mul(pk.delta_g1, s))
+    proof_c = backend.g1_msm([l_sum, h_sum, proof_a, b_g1, pk.delta_g1], [1, 1, s, r, (-r * s) % R])
+    proof = Proof(a=proof_a, b=proof_b, c=proof_c)
+    _require_prime_order(proof, backend)
+    return proof
+
+
+def _require_prime_order(proof: Proof, backend: CurveBackend) -> None:
+    """Refuse proof points outside the prime-order subgroup: a zkey's query points are only
+    curve-checked on load, and torsion planted in them would carry witness bits out."""
+    from zkmargin.errors import MalformedKeyError, MalformedPointError
+
+    try:
+        backend.g1_from_bytes(backend.g1_to_bytes(proof.a))
+        backend.g2_from_bytes(backend.g2_to_bytes(proof.b))
+        backend.g1_from_bytes(backend.g1_to_bytes(proof.c))
+    except MalformedPointError:
+        raise MalformedKeyError("the proving key has points outside the prime-order subgroup; no proof was made") from None

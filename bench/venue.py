@@ -1,0 +1,204 @@
+"""Venue scale: `zkmargin venue run` accounts/s on a LocalCluster of 1 and 2 workers, verify-batch of 10,000
+proofs on a LocalCluster against in-process, and a projection for 1,000,000 accounts on 64 and 512 cores.
+
+All in one run, so the ratios hold even when the machine's speed does not. The proving runs are
+the real command (commit, Merkle tree, signed root, attestations, proofs, atomic bundles); its
+proving phase includes each worker's one-off start (imports, proving key decode). The 10,000
+proofs are real proofs of the run, re-randomised ((A/t, tB, C): still valid, new bytes) as in
+bench/batch.py; both verify paths start from the 192-byte encodings. The projection uses the
+measured costs: proving per worker from the 1-worker run; commitments per account; the Merkle
+tree and the per-bundle work (attestation, path, JSON, atomic write), which stay on the driver
+and so do not shrink with cores; verification per worker from the cluster run.
+
+Usage: python bench/venue.py [--circuit cross-n64-k8] [--accounts 16] [--count 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from click.testing import CliRunner  # noqa: E402
+from cross import market  # noqa: E402
+
+from circuits.proving import prove_account  # noqa: E402
+from circuits.registry import circuit_from_id  # noqa: E402
+from cli.keystore import KeyStore  # noqa: E402
+from cli.main import cli  # noqa: E402
+from cli.venue_run import _bundle, commit_chunk  # noqa: E402
+from zkmargin.attestation import VenueSigningKey  # noqa: E402
+from zkmargin.backends import get_backend  # noqa: E402
+from zkmargin.field import R, inv  # noqa: E402
+from zkmargin.groth16 import Proof  # noqa: E402
+from zkmargin.groth16.batch import BatchItem, verify_batch  # noqa: E402
+from zkmargin.groth16.serialization import decode_proofs, proof_from_json, proof_to_bytes, vk_to_json  # noqa: E402
+from zkmargin.groth16.verifier import fixed_inputs_sum  # noqa: E402
+from zkmargin.margin.models import account_to_json, snapshot_to_json  # noqa: E402
+from zkmargin.merkle_tree import MerkleTree  # noqa: E402
+from zkmargin.venue_run import BundleStore, PlannedAccount  # noqa: E402
+
+MILLION = 1_000_000
+CORES = (64, 512)
+
+
+def main() -> None:
+    """Run everything, print the tables, write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--circuit", default="cross-n64-k8")
+    parser.add_argument("--accounts", type=int, default=16)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "venue.json")
+    args = parser.parse_args()
+    backend = get_backend("arkworks")
+    circuit = circuit_from_id(args.circuit)
+    work = Path(tempfile.mkdtemp(prefix="zkmargin-venue-bench-"))
+    snapshot, _ = market(circuit.n_positions, circuit.n_collateral, random.Random(2026))
+    (work / "snapshot.json").write_text(json.dumps(snapshot_to_json(snapshot)))
+    accounts = []
+    for i in range(args.accounts):
+        _, account = market(circuit.n_positions, circuit.n_collateral, random.Random(i))
+        accounts.append(type(account)(f"acct-{i}", account.collateral, account.positions))
+    (work / "accounts.jsonl").write_text("".join(json.dumps(account_to_json(a)) + "\n" for a in accounts))
+    store = KeyStore(work / "cache", circuit)
+    pk = store.generate(backend)
+    (work / "venue.key").write_bytes(VenueSigningKey.generate().to_pem())
+
+    # In-process proving: the cost of one proof without any cluster.
+    t = time.perf_counter()
+    for account in accounts[:3]:
+        prove_account(circuit, pk, account, snapshot, 10**6, 77, backend)
+    in_process_s = (time.perf_counter() - t) / 3
+
+    runs = {}
+    for workers in (1, 2):
+        out = work / f"out-{workers}"
+        t = time.perf_counter()
+        result = CliRunner().invoke(cli, [
+            "--cache-dir", str(work / "cache"), "venue", "run", str(work / "accounts.jsonl"),
+            str(work / "snapshot.json"), "--keys", str(store.directory), "--signing-key", str(work / "venue.key"),
+            "--out", str(out), "--circuit", circuit.circuit_id, "--workers", str(workers), "--json"])
+        wall = time.perf_counter() - t
+        if result.exit_code != 0:
+            raise SystemExit(f"venue run failed: {result.output}")
+        summary = json.loads(result.stdout)
+        proved = summary["accounts"]["proved_now"]
+        runs[workers] = {"proved": proved, "prove_s": summary["timings_s"]["prove"],
+                         "accounts_per_s": proved / summary["timings_s"]["prove"], "wall_s": wall,
+                         "timings_s": summary["timings_s"]}
+
+    # Driver-side costs that do not spread over workers.
+    docs = [(i, f"x:{i}", account_to_json(a)) for i, a in enumerate(accounts)]
+    t = time.perf_counter()
+    committed = commit_chunk(docs, snapshot, circuit.circuit_id)
+    commit_s = (time.perf_counter() - t) / len(docs)
+    leaves = [random.Random(i).randrange(1, R) for i in range(2**14)]
+    t = time.perf_counter()
+    tree = MerkleTree(leaves, 20)
+    tree_s = (time.perf_counter() - t) / len(leaves)
+    bundle_doc = json.loads(next((work / "out-1" / "bundles").glob("*.json")).read_text())
+    key = VenueSigningKey.from_pem((work / "venue.key").read_bytes())
+    bundles = BundleStore(work / "driver-bundles")
+    n_driver = 200
+    t = time.perf_counter()
+    for i in range(n_driver):
+        c = committed[i % len(committed)]
+        planned = PlannedAccount(i, c["source"], f"acct-{i}", c["salt"], c["commitment"], True, "0", "0")
+        bundles.write(planned.account_id, _bundle(planned, i, bundle_doc["proof"], tree, snapshot,
+                                                  circuit.circuit_id, "0" * 64, 77, key))
+    driver_bundle_s = (time.perf_counter() - t) / n_driver
+
+    verify = verify_both_ways(work, pk, backend, args.count)
+
+    prove_per_worker_s = 1 / runs[1]["accounts_per_s"]
+    projection = {}
+    for cores in CORES:
+        prove_wall = MILLION * prove_per_worker_s / cores
+        commit_wall = MILLION * commit_s / cores
+        driver_wall = MILLION * (tree_s + driver_bundle_s)
+        verify_wall = MILLION / (verify["cluster_proofs_per_s"] / verify["cluster_workers"] * cores)
+        projection[cores] = {
+            "prove_h": prove_wall / 3600, "commit_min": commit_wall / 60, "driver_min": driver_wall / 60,
+            # Bundles are written while later chunks prove: the slower of the two sets the pace.
+            "run_h": (commit_wall + MILLION * tree_s + max(prove_wall, MILLION * driver_bundle_s)) / 3600,
+            "verify_min": verify_wall / 60,
+        }
+
+    print(f"circuit {circuit.circuit_id}, {args.accounts} accounts, load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores")
+    print(f"{'workers':>7} {'proved':>7} {'prove s':>8} {'accounts/s':>11} {'x in-process 1 core':>20}")
+    for workers, run in runs.items():
+        print(f"{workers:>7} {run['proved']:>7} {run['prove_s']:>8.1f} {run['accounts_per_s']:>11.3f} "
+              f"{run['accounts_per_s'] * in_process_s:>20.2f}")
+    print(f"in-process prove {in_process_s:.2f} s/proof; per account on the driver: commit {commit_s * 1000:.1f} ms "
+          f"(spread over workers), tree {tree_s * 1e6:.0f} us, bundle {driver_bundle_s * 1000:.2f} ms")
+    print(f"\n{'verify ' + str(args.count):>14} {'proofs/s':>9} {'s':>7}")
+    print(f"{'in-process':>14} {verify['in_process_proofs_per_s']:>9.0f} {verify['in_process_s']:>7.2f}")
+    print(f"{'LocalCluster':>14} {verify['cluster_proofs_per_s']:>9.0f} {verify['cluster_s']:>7.2f}   "
+          f"({verify['cluster_workers']} workers; ratio {verify['cluster_proofs_per_s'] / verify['in_process_proofs_per_s']:.2f})")
+    print(f"\nprojection for {MILLION:,} accounts ({circuit.circuit_id}):")
+    print(f"{'cores':>6} {'prove h':>8} {'commit min':>11} {'driver min':>11} {'run h':>7} {'verify min':>11}")
+    for cores, p in projection.items():
+        print(f"{cores:>6} {p['prove_h']:>8.2f} {p['commit_min']:>11.1f} {p['driver_min']:>11.1f} {p['run_h']:>7.2f} "
+              f"{p['verify_min']:>11.1f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "machine": platform.platform(), "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+        "circuit": circuit.circuit_id, "accounts": args.accounts, "in_process_prove_s": in_process_s,
+        "runs": runs, "commit_s_per_account": commit_s, "tree_s_per_leaf": tree_s,
+        "driver_bundle_s_per_account": driver_bundle_s, "verify": verify, "projection": projection,
+    }, indent=1))
+    print(f"wrote {args.out}")
+
+
+def verify_both_ways(work: Path, pk, backend, count: int) -> dict:  # noqa: ANN001
+    """count re-randomised proofs of the run: decode + batch verify in-process, then on a 2-worker LocalCluster."""
+    from zkmargin.venue_cluster import dask_client, verify_batch_on_cluster
+
+    lines = [json.loads(line) for line in (work / "out-1" / "batch.jsonl").read_text().splitlines()]
+    circuit_tail = None
+    rng = random.Random(7)
+    jobs = []
+    originals = [(proof_from_json(item["proof"], backend), [int(item["commitment"]), int(item["context"])])
+                 for item in lines]
+    for i in range(count):
+        proof, leading = originals[i % len(originals)]
+        s = rng.randrange(1, R)
+        variant = Proof(backend.g1_mul(proof.a, inv(s)), backend.g2_mul(proof.b, s), proof.c)
+        jobs.append((leading, proof_to_bytes(variant, backend)))
+    snapshot_doc = json.loads((work / "snapshot.json").read_text())
+    from zkmargin.margin.models import parse_snapshot
+
+    circuit = circuit_from_id(json.loads((work / "out-1" / "summary.json").read_text())["circuit_id"])
+    circuit_tail = circuit.snapshot_inputs(parse_snapshot(snapshot_doc))
+    t = time.perf_counter()
+    proofs = decode_proofs([data for _, data in jobs], backend, workers=2)
+    result = verify_batch(pk.vk, [BatchItem(leading, p) for (leading, _), p in zip(jobs, proofs)], backend,
+                          fixed=fixed_inputs_sum(pk.vk, 2, circuit_tail, backend))
+    in_process_s = time.perf_counter() - t
+    if not result.all_valid:
+        raise SystemExit("in-process batch rejected valid proofs")
+    with dask_client(workers=2) as client:
+        # Warm the workers (imports, kernels) outside the timing, as a long-lived cluster would be.
+        verify_batch_on_cluster(client, vk_to_json(pk.vk, backend), jobs[:4], 2, circuit_tail, backend.name)
+        t = time.perf_counter()
+        verdicts, _ = verify_batch_on_cluster(client, vk_to_json(pk.vk, backend), jobs, 2, circuit_tail, backend.name)
+        cluster_s = time.perf_counter() - t
+        workers = len(client.nthreads())
+    if not all(v[0] for v in verdicts):
+        raise SystemExit("cluster batch rejected valid proofs")
+    return {"count": count, "in_process_s": in_process_s, "in_process_proofs_per_s": count / in_process_s,
+            "cluster_s": cluster_s, "cluster_proofs_per_s": count / cluster_s, "cluster_workers": workers}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,408 @@
+"""`zkmargin venue run`: commit, attest and prove every account of a snapshot on a Dask cluster, resumably.
+
+Output directory:
+  plan.jsonl         private (0600): each account's salt and commitment, fixed before any proof
+  root.json          the venue's signed Merkle root over every commitment of the run
+  bundles/<id>.json  private to the account holder (0600): opening, attestation, Merkle path, proof
+  margin_calls.json  private (0600): accounts under margin call (no proof is made for them)
+  batch.jsonl        every proof as a verify-batch item (id, commitment, context, proof, snapshot_id)
+  summary.json       counts, totals, timings
+"""
+
+from __future__ import annotations
+
+import contextlib
+import decimal
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from circuits.proving import parse_field_element, prove_account
+from circuits.registry import circuit_from_id
+from cli.account import OPENING_FORMAT, circuit_option, model_report
+from cli.keystore import KeyStore, digest_option, parse_digest
+from cli.output import EXIT_ERROR, CliError, emit, json_option, note
+from cli.venue import _load_key
+from zkmargin.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
+from zkmargin.errors import RunStateError, ZkMarginError
+from zkmargin.groth16.batch import BatchResult, ItemResult
+from zkmargin.groth16.serialization import proof_to_json, vk_to_json
+from zkmargin.margin.commitment import new_salt
+from zkmargin.margin.models import Snapshot, load_snapshot, parse_account
+from zkmargin.merkle_tree import MerklePath, MerkleTree, check_depth, merkle_path_to_json
+from zkmargin.venue_run import (
+    BUNDLE_FORMAT,
+    SUMMARY_FORMAT,
+    AccountDocument,
+    BundleStore,
+    Plan,
+    PlannedAccount,
+    check_plan_matches,
+    chunks,
+    default_context,
+    plan_header,
+    read_account_documents,
+    read_plan,
+    write_file_atomic,
+    write_plan,
+)
+
+DEFAULT_DEPTH = 20
+MAX_CHUNK = 32
+"""Accounts per proving task at most: large enough to hide the task overhead, small enough to balance the load."""
+CHUNKS_PER_WORKER = 4
+VERIFY_CHUNK = 1000
+"""Proofs per verify-batch task: one weighted pairing check of ~1,000 proofs costs about a second."""
+
+
+# ----- tasks (run on the workers) ---------------------------------------------------------
+def commit_chunk(docs: list[tuple[int, str, Any]], snapshot: Snapshot, circuit_id: str) -> list[dict]:
+    """Per account: its margin report, a fresh salt and its commitment, or why it cannot be used."""
+    circuit = circuit_from_id(circuit_id)
+    out = []
+    for index, source, doc in docs:
+        try:
+            account = parse_account(doc)
+            healthy, report = model_report(circuit.model, account, snapshot)
+            salt = new_salt()
+            commitment = circuit.commitment(circuit.witness(account, snapshot, salt))
+        except ZkMarginError as exc:
+            out.append({"index": index, "source": source, "error": str(exc)})
+            continue
+        except Exception as exc:  # noqa: BLE001 - one odd account must not stop the run; it is reported
+            out.append({"index": index, "source": source, "error": f"cannot be processed: {exc!r}"})
+            continue
+        out.append({"index": index, "source": source, "account_id": account.account_id, "salt": salt,
+                    "commitment": commitment, "healthy": healthy, "equity": report["equity"],
+                    "maintenance": report["maintenance"]})
+    return out
+
+
+def prove_chunk(jobs: list[tuple[str, Any, int, int]], snapshot: Snapshot, circuit_id: str, context: int,
+                plugin_name: str, backend_name: str) -> list[tuple[str, dict | None, str | None]]:
+    """Per account (id, document, salt, commitment): (id, snarkjs proof JSON, None) or (id, None, error)."""
+    from zkmargin.backends import get_backend
+
+    circuit = circuit_from_id(circuit_id)
+    backend = get_backend(backend_name)
+    from zkmargin.venue_cluster import worker_proving_key
+
+    pk = worker_proving_key(plugin_name)
+    out: list[tuple[str, dict | None, str | None]] = []
+    for account_id, doc, salt, commitment in jobs:
+        try:
+            proof, public = prove_account(circuit, pk, parse_account(doc), snapshot, salt, context, backend)
+        except ZkMarginError as exc:
+            out.append((account_id, None, str(exc)))
+            continue
+        if public.commitment != commitment:
+            out.append((account_id, None, "the account changed since its commitment was planned"))
+            continue
+        # Encoded here, not on the driver: the driver's per-account work is what does not scale with workers.
+        out.append((account_id, proof_to_json(proof, backend), None))
+    return out
+
+
+# ----- the command ------------------------------------------------------------------------
+@click.command("run")
+@click.argument("accounts_path", metavar="ACCOUNTS", type=click.Path(path_type=Path))
+@click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--keys", "bundle_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The key bundle directory (from `zkmargin setup`) of --circuit.")
+@click.option("--signing-key", "key_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The venue's private key (PEM, from `zkmargin venue keygen`); it never leaves this process.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory; rerunning the same command resumes there.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="A Dask scheduler address (tcp://host:8786); default: a LocalCluster on this machine.")
+@click.option("--workers", type=click.IntRange(1, 4096), default=None,
+              help="LocalCluster worker processes (default: one per core); ignored with --scheduler.")
+@click.option("--depth", default=DEFAULT_DEPTH, show_default=True, type=click.IntRange(1, 32),
+              help="Merkle tree depth: room for 2^depth accounts.")
+@click.option("--context", "context_text", default=None,
+              help="The context every proof carries (default: derived from the snapshot digest).")
+@click.option("--chunk-size", type=click.IntRange(1, 10_000), default=None,
+              help=f"Accounts per task (default: about {CHUNKS_PER_WORKER} tasks per worker, at most {MAX_CHUNK}).")
+@digest_option
+@circuit_option
+@json_option
+@click.pass_context
+def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir: Path, key_path: Path,
+        out_dir: Path, scheduler: str | None, workers: int | None, depth: int, context_text: str | None,
+        chunk_size: int | None, vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
+    """Commit, attest and prove every account of ACCOUNTS (JSONL or a directory of .json) under SNAPSHOT.
+
+    Exit 0 when every well-formed healthy account has its bundle; 2 when some input was malformed
+    or some proof failed (rerun the same command to resume: nothing is proved twice).
+    """
+    started = time.perf_counter()
+    backend = ctx.obj.backend
+    snapshot = load_snapshot(snapshot_path)
+    circuit = circuit_from_id(circuit_id)
+    circuit.snapshot_inputs(snapshot)  # refuses a snapshot the circuit cannot hold, before any work
+    check_depth(depth)
+    signing_key = _load_key(key_path)
+    store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
+    expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
+    store.load_proving_key(backend, expected_digest)  # the bundle is checked here, before anything is written
+    vk_digest = store.recorded_digest()
+    digest = snapshot_digest(snapshot)
+    context = parse_field_element(context_text, "--context") if context_text else default_context(digest)
+    from zkmargin.venue_cluster import dask_client, install_proving_key  # Dask loads only here
+
+    docs, input_digest = read_account_documents(accounts_path)
+    if not docs:
+        raise CliError(f"no accounts in {accounts_path}")
+    if len(docs) > 2**depth:
+        raise CliError(f"{len(docs)} accounts do not fit a tree of depth {depth}; raise --depth")
+    header = plan_header(
+        accounts_sha256=input_digest, snapshot_digest=digest.hex(), circuit_id=circuit.circuit_id,
+        vk_digest=vk_digest, context=str(context), depth=depth,
+        venue_public_key=signing_key.public_key(snapshot.venue).key_bytes.hex())
+    plan_path = out_dir / "plan.jsonl"
+    timings: dict[str, float] = {}
+    cluster_info: dict[str, Any] = {"scheduler": scheduler or "LocalCluster", "workers": None}
+    with contextlib.ExitStack() as stack:
+        client = None
+
+        def cluster() -> Any:
+            nonlocal client
+            if client is None:
+                client = stack.enter_context(dask_client(scheduler, workers))
+                cluster_info["workers"] = len(client.nthreads())
+                note(f"cluster: {cluster_info['workers']} workers ({cluster_info['scheduler']})")
+            return client
+
+        try:
+            plan = read_plan(plan_path)
+            if plan is not None:
+                check_plan_matches(plan, header, plan_path)
+                note(f"resuming the run in {out_dir}: {len(plan.accounts)} accounts already committed")
+            else:
+                t = time.perf_counter()
+                plan = _commit_all(cluster(), docs, snapshot, circuit.circuit_id, header, chunk_size)
+                write_plan(plan_path, plan)
+                timings["commit"] = time.perf_counter() - t
+        except RunStateError as exc:
+            raise CliError(str(exc)) from None
+        if not plan.accounts:
+            _write_summary(out_dir, plan, snapshot, None, 0, 0, [], timings, started, None)
+            raise CliError(f"no well-formed account in {accounts_path}: " + _first_errors(plan.malformed))
+        t = time.perf_counter()
+        tree = MerkleTree([a.commitment for a in plan.accounts], depth)
+        signed_root = sign_root(signing_key, snapshot, depth, tree.size, tree.root)
+        write_file_atomic(out_dir / "root.json", _json_bytes(signed_root_to_json(signed_root)))
+        calls = [{"account_id": a.account_id, "source": a.source, "equity": a.equity, "maintenance": a.maintenance}
+                 for a in plan.accounts if not a.healthy]
+        write_file_atomic(out_dir / "margin_calls.json", _json_bytes(calls), mode=0o600)
+        timings["tree"] = time.perf_counter() - t
+        bundles = BundleStore(out_dir / "bundles")
+        bundles.remove_stale_temporaries()
+        healthy = [(position, a) for position, a in enumerate(plan.accounts) if a.healthy]
+        pending = [(position, a) for position, a in healthy if not bundles.is_whole(a.account_id, a.commitment, tree.root)]
+        if len(pending) < len(healthy):
+            note(f"{len(healthy) - len(pending)} bundles already whole on disk: not proved again")
+        t = time.perf_counter()
+        failed: list[dict] = []
+        if pending:
+            client = cluster()
+            plugin_name = install_proving_key(client, store.proving_key_path.read_bytes(), backend.name)
+            failed = _prove_pending(client, plugin_name, pending, docs, bundles, tree, snapshot, circuit.circuit_id,
+                                    vk_digest, context, signing_key, backend.name, chunk_size)
+        timings["prove"] = time.perf_counter() - t
+    proved = len(pending) - len(failed)
+    _write_batch_file(out_dir, bundles, plan, snapshot)
+    summary = _write_summary(out_dir, plan, snapshot, tree.root, proved, len(healthy) - len(pending), failed,
+                             timings, started, cluster_info)
+    text = (f"{summary['accounts']['healthy']} healthy ({proved} proved now, {summary['accounts']['already_done']} "
+            f"already done, {len(failed)} failed), {summary['accounts']['margin_call']} under margin call, "
+            f"{summary['accounts']['malformed']} malformed; root {tree.root}; summary in {out_dir / 'summary.json'}")
+    for item in plan.malformed:
+        note(f"skipped {item['source']}: {item['error']}")
+    for item in failed:
+        note(f"failed {item['account_id']}: {item['error']}")
+    emit(as_json, summary, text)
+    if failed or plan.malformed:
+        if failed:
+            note("rerun the same command to prove the failed accounts (nothing is proved twice)")
+        raise SystemExit(EXIT_ERROR)
+
+
+def _prove_pending(client: Any, plugin_name: str, pending: list[tuple[int, PlannedAccount]],
+                   docs: list[AccountDocument], bundles: BundleStore, tree: MerkleTree, snapshot: Snapshot,
+                   circuit_id: str, vk_digest: str, context: int, signing_key: Any, backend_name: str,
+                   chunk_size: int | None) -> list[dict]:
+    """Prove the pending accounts in chunks on the cluster, writing each bundle as its chunk returns; the failures."""
+    from zkmargin.venue_cluster import map_chunks
+
+    size = chunk_size or _chunk_size(len(pending), len(client.nthreads()))
+    parts = chunks([(a.account_id, docs[a.index].document, a.salt, a.commitment) for _, a in pending], size)
+    by_id = {a.account_id: (position, a) for position, a in pending}
+    failed: list[dict] = []
+    with click.progressbar(length=len(pending), label="proving", file=sys.stderr, show_pos=True) as bar:
+        for index, result, error in map_chunks(client, prove_chunk, parts, snapshot, circuit_id, context,
+                                               plugin_name, backend_name):
+            if error is not None:
+                failed += [{"account_id": job[0], "error": f"task failed: {error!r}"} for job in parts[index]]
+                result = []
+            for account_id, proof_json, reason in result:
+                if reason is not None or proof_json is None:
+                    failed.append({"account_id": account_id, "error": reason})
+                    continue
+                position, account = by_id[account_id]
+                bundles.write(account_id, _bundle(account, position, proof_json, tree, snapshot, circuit_id,
+                                                  vk_digest, context, signing_key))
+            bar.update(len(parts[index]))
+    return failed
+
+
+def _chunk_size(n_pending: int, n_workers: int) -> int:
+    return max(1, min(MAX_CHUNK, -(-n_pending // (CHUNKS_PER_WORKER * max(1, n_workers)))))
+
+
+def _commit_all(client: Any, docs: list[AccountDocument], snapshot: Snapshot, circuit_id: str, header: dict,
+                chunk_size: int | None) -> Plan:
+    """Margin report, salt and commitment of every account on the cluster; duplicates and bad lines set aside."""
+    from zkmargin.venue_cluster import map_chunks
+
+    malformed: list[dict] = [{"index": i, "source": d.source, "error": d.error} for i, d in enumerate(docs)
+                             if d.error is not None]
+    jobs = [(i, d.source, d.document) for i, d in enumerate(docs) if d.error is None]
+    size = chunk_size or max(1, min(1000, -(-len(jobs) // (CHUNKS_PER_WORKER * max(1, len(client.nthreads()))))))
+    results: list[dict] = []
+    with click.progressbar(length=len(jobs), label="committing", file=sys.stderr, show_pos=True) as bar:
+        parts = chunks(jobs, size)
+        for index, result, error in map_chunks(client, commit_chunk, parts, snapshot, circuit_id):
+            if error is not None:
+                raise CliError(f"committing failed on the cluster ({error!r}); nothing was written, run again")
+            results += result
+            bar.update(len(parts[index]))
+    accounts: list[PlannedAccount] = []
+    first_seen: dict[str, str] = {}
+    for r in sorted(results, key=lambda r: r["index"]):
+        if "error" in r:
+            malformed.append(r)
+        elif r["account_id"] in first_seen:
+            malformed.append({"index": r["index"], "source": r["source"],
+                              "error": f"duplicate account id {r['account_id']!r} (first at {first_seen[r['account_id']]})"})
+        else:
+            first_seen[r["account_id"]] = r["source"]
+            accounts.append(PlannedAccount(r["index"], r["source"], r["account_id"], r["salt"], r["commitment"],
+                                           r["healthy"], r["equity"], r["maintenance"]))
+    malformed.sort(key=lambda m: m["index"])
+    return Plan(header, accounts, [{"source": m["source"], "error": m["error"]} for m in malformed])
+
+
+def _bundle(account: PlannedAccount, position: int, proof_json: dict, tree: MerkleTree, snapshot: Snapshot,
+            circuit_id: str, vk_digest: str, context: int, signing_key: Any) -> dict:
+    """What the account holder receives: opening, attestation, Merkle path and the proof."""
+    path = MerklePath(account.account_id, account.commitment, position, tuple(tree.path(position)), tree.root,
+                      tree.depth)
+    return {
+        "format": BUNDLE_FORMAT,
+        "account_id": account.account_id,
+        "circuit_id": circuit_id,
+        "snapshot_id": snapshot.snapshot_id,
+        "vk_digest": vk_digest,
+        "commitment": str(account.commitment),
+        "context": str(context),
+        "opening": {"format": OPENING_FORMAT, "circuit_id": circuit_id, "account_id": account.account_id,
+                    "snapshot_id": snapshot.snapshot_id, "commitment": str(account.commitment),
+                    "salt": str(account.salt)},
+        "attestation": attestation_to_json(attest(signing_key, snapshot, account.account_id, account.commitment)),
+        "merkle_path": merkle_path_to_json(path),
+        "proof": proof_json,
+    }
+
+
+def _write_batch_file(out_dir: Path, bundles: BundleStore, plan: Plan, snapshot: Snapshot) -> None:
+    """batch.jsonl: every bundle's proof as a verify-batch item, for an auditor."""
+    lines = []
+    for account in plan.accounts:
+        if not account.healthy:
+            continue
+        try:
+            doc = json.loads(bundles.path(account.account_id).read_text())
+        except (OSError, ValueError):
+            continue
+        lines.append(json.dumps({"id": account.account_id, "commitment": doc["commitment"],
+                                 "context": doc["context"], "proof": doc["proof"],
+                                 "snapshot_id": snapshot.snapshot_id}, sort_keys=True))
+    write_file_atomic(out_dir / "batch.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
+
+
+def _write_summary(out_dir: Path, plan: Plan, snapshot: Snapshot, root: int | None, proved: int, already_done: int,
+                   failed: list[dict], timings: dict[str, float], started: float, cluster: dict | None) -> dict:
+    with decimal.localcontext() as exact:
+        exact.prec = 200  # e32 decimals summed over millions of accounts stay exact
+        equity = sum((decimal.Decimal(a.equity) for a in plan.accounts), decimal.Decimal(0))
+        maintenance = sum((decimal.Decimal(a.maintenance) for a in plan.accounts), decimal.Decimal(0))
+    total_s = time.perf_counter() - started
+    summary = {
+        "format": SUMMARY_FORMAT,
+        "snapshot_id": snapshot.snapshot_id,
+        "venue": snapshot.venue,
+        "snapshot_digest": plan.header["snapshot_digest"],
+        "circuit_id": plan.header["circuit_id"],
+        "vk_digest": plan.header["vk_digest"],
+        "context": plan.header["context"],
+        "depth": plan.header["depth"],
+        "root": None if root is None else str(root),
+        "accounts": {
+            "read": len(plan.accounts) + len(plan.malformed),
+            "healthy": sum(a.healthy for a in plan.accounts),
+            "margin_call": sum(not a.healthy for a in plan.accounts),
+            "malformed": len(plan.malformed),
+            "proved_now": proved,
+            "already_done": already_done,
+            "failed": len(failed),
+        },
+        "totals": {"equity": _plain(equity), "maintenance": _plain(maintenance)},
+        "malformed": plan.malformed,
+        "failed": failed,
+        "cluster": cluster,
+        "timings_s": {**{k: round(v, 3) for k, v in timings.items()}, "total": round(total_s, 3)},
+        "proofs_per_s": round(proved / timings["prove"], 3) if proved and timings.get("prove") else None,
+    }
+    write_file_atomic(out_dir / "summary.json", _json_bytes(summary))
+    return summary
+
+
+def _plain(value: decimal.Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=1) + "\n").encode()
+
+
+def _first_errors(malformed: list[dict], shown: int = 3) -> str:
+    return "; ".join(f"{m['source']}: {m['error']}" for m in malformed[:shown])
+
+
+# ----- verify-batch --scheduler -----------------------------------------------------------
+def verify_on_cluster(scheduler: str, vk: Any, parsed: list, tail: list[int], backend: Any,
+                      started: float) -> tuple[list, BatchResult, float]:
+    """verify-batch's items decoded and checked in chunks on the cluster: ((None, meta) pairs, result, read seconds).
+
+    Every chunk is its own batch with its own fresh weights (see zkmargin.groth16.batch).
+    """
+    from zkmargin.venue_cluster import dask_client, verify_batch_on_cluster
+
+    jobs = [fields if isinstance(fields, str) else ([fields[0], fields[1]], fields[2]) for _, fields in parsed]
+    read_s = time.perf_counter() - started
+    with dask_client(scheduler) as client, click.progressbar(
+            length=len(jobs), label="verifying on the cluster", file=sys.stderr) as bar:
+        verdicts, checks = verify_batch_on_cluster(client, vk_to_json(vk, backend), jobs, 2, tail, backend.name,
+                                                   chunk_size=VERIFY_CHUNK, on_chunk=bar.update)
+    decoded, results = [], []
+    for index, ((meta, _), (valid, error, proof_bytes)) in enumerate(zip(parsed, verdicts)):
+        if proof_bytes is not None:
+            meta["proof_bytes"] = proof_bytes
+        decoded.append((None, meta))
+        results.append(ItemResult(index, meta["id"], valid, error))
+    return decoded, BatchResult(results, checks, [r.index for r in results if not r.valid]), read_s

@@ -1,0 +1,106 @@
+"""ASGI middleware around every request: the body limit and read deadline, and the request metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from verifier_service.deps import ServiceState, is_admin_token, token_from_headers
+from verifier_service.errors import error_body
+
+# Only the admin may register keys, and only a key carries a body this large: the larger limit
+# is granted on the admin token alone, so an anonymous client cannot make the server buffer 32 MiB.
+KEY_ROUTE = ("POST", "/v1/circuits")
+
+
+class BodyLimitAndMetrics:
+    """Refuse bodies over the route's limit (413, even when chunked) or slower than the deadline (408);
+    count and time every response, a 500 from an unhandled exception included (uvicorn's access log
+    writes one line per request)."""
+
+    def __init__(self, app: ASGIApp, state: ServiceState) -> None:
+        self.app, self.state = app, state
+
+    def body_limit(self, scope: Scope, headers: Headers) -> int:
+        """The body limit for this request: larger on key registration with the admin token."""
+        settings = self.state.settings
+        if (scope.get("method"), scope.get("path")) == KEY_ROUTE and is_admin_token(
+                token_from_headers(headers), settings.admin_key):
+            return max(settings.max_body_bytes, settings.max_key_body_bytes)
+        return settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        headers = Headers(scope=scope)
+        limit = self.body_limit(scope, headers)
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _send_json(send, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
+            self._observe(scope, 413, started)
+            return
+        # Buffer the body (bounded by the limit) so that a chunked body over the limit is refused
+        # here with a 413 instead of surfacing as a parse error, under one deadline for the whole
+        # body: a client that declares a body and never sends it must not hold a connection open.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.state.settings.body_timeout_s
+        chunks, seen, more = [], 0, True
+        while more:
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                await _send_json(send, 408, error_body(
+                    "body_timeout", f"the request body did not arrive within {self.state.settings.body_timeout_s:g} s"),
+                    close=True)
+                self._observe(scope, 408, started)
+                return
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            more = message.get("more_body", False)
+            if seen > limit:
+                await _send_json(send, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
+                self._observe(scope, 413, started)
+                return
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, replay, recording_send)
+        finally:
+            # An unhandled exception passes through here on its way to the 500 handler: count it as a 500.
+            self._observe(scope, status_holder["status"], started)
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        route = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        self.state.metrics.observe_request(scope.get("method", ""), path, status, time.perf_counter() - started)
+
+
+async def _send_json(send: Send, status: int, body: dict, close: bool = False) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,230 @@
+"""All of the service's SQL: the schema and one method per query, over typed records.
+
+Rows are read by column name into frozen dataclasses, never by position. The same SQL runs
+on SQLite and PostgreSQL (storage.py swaps the placeholders). Methods return records, None
+for an absent row, or a bool for "inserted"; they raise only the storage errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from verifier_service.storage import Storage
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        key_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL,
+        created_at TEXT NOT NULL)""",
+    # A table of its own rather than a column: CREATE TABLE IF NOT EXISTS upgrades an existing
+    # database on both drivers, where ADD COLUMN IF NOT EXISTS is PostgreSQL's alone.
+    """CREATE TABLE IF NOT EXISTS revoked_keys (
+        key_id TEXT PRIMARY KEY, revoked_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS circuits (
+        circuit_id TEXT PRIMARY KEY, verification_key TEXT NOT NULL, num_public INTEGER NOT NULL,
+        vk_digest TEXT NOT NULL, registered_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS snapshots (
+        snapshot_id TEXT PRIMARY KEY, document TEXT NOT NULL, venue TEXT NOT NULL, digest TEXT NOT NULL,
+        published_by TEXT NOT NULL, published_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS receipts (
+        receipt_id TEXT PRIMARY KEY, circuit_id TEXT NOT NULL, snapshot_id TEXT NOT NULL,
+        commitment TEXT NOT NULL, context TEXT NOT NULL, proof TEXT NOT NULL, valid INTEGER NOT NULL,
+        reason TEXT NOT NULL, input_digest TEXT NOT NULL, checked_at TEXT NOT NULL)""",
+)
+
+# Any constant works; it only has to be the same in every worker creating the schema.
+_SCHEMA_LOCK_ID = 0x7A6B6D61
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """An API key: only the SHA-256 of its secret is kept; revoked_at is set once revoked."""
+
+    key_id: str
+    key_hash: str
+    role: str
+    name: str
+    created_at: str
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class CircuitRecord:
+    """A registered circuit (the verification key itself is read by circuit_key)."""
+
+    circuit_id: str
+    num_public: int
+    vk_digest: str
+    registered_at: str
+
+
+@dataclass(frozen=True)
+class SnapshotRecord:
+    """A published snapshot; document is its canonical JSON text."""
+
+    snapshot_id: str
+    venue: str
+    digest: str
+    published_by: str
+    published_at: str
+    document: str
+
+
+@dataclass(frozen=True)
+class ReceiptRecord:
+    """One verification's durable receipt (snapshot_digest comes from the snapshot it names)."""
+
+    receipt_id: str
+    circuit_id: str
+    snapshot_id: str
+    snapshot_digest: str
+    commitment: str
+    context: str
+    proof_hex: str
+    valid: bool
+    reason: str
+    input_digest: str
+    checked_at: str
+
+
+Record = TypeVar("Record")
+
+
+def _records(rows: list[dict[str, Any]], record_type: type[Record]) -> list[Record]:
+    names = {f.name for f in fields(record_type)}  # type: ignore[arg-type]
+    return [record_type(**{k: v for k, v in row.items() if k in names}) for row in rows]
+
+
+class Repository:
+    """The service's tables on one Storage."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        with storage.transaction() as cursor:
+            if storage.is_postgres:
+                # Workers starting together would race on CREATE TABLE IF NOT EXISTS (a unique
+                # violation in pg_type); serialise schema creation on an advisory lock.
+                cursor.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK_ID,))
+            for statement in SCHEMA:
+                cursor.execute(statement)
+
+    def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            return self.storage.fetch_one("SELECT 1") is not None
+        except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
+            return False
+
+    # API keys
+
+    def insert_api_key(self, key: ApiKeyRecord) -> None:
+        """Store a new key."""
+        self.storage.execute(
+            "INSERT INTO api_keys (key_id, key_hash, role, name, created_at) VALUES (?, ?, ?, ?, ?)",
+            (key.key_id, key.key_hash, key.role, key.name, key.created_at))
+
+    def api_key(self, key_id: str) -> ApiKeyRecord | None:
+        """A key with its revocation time, or None."""
+        rows = self.storage.fetch_rows(
+            "SELECT k.key_id, k.key_hash, k.role, k.name, k.created_at, r.revoked_at FROM api_keys k"
+            " LEFT JOIN revoked_keys r ON r.key_id = k.key_id WHERE k.key_id = ?", (key_id,))
+        found = _records(rows, ApiKeyRecord)
+        return found[0] if found else None
+
+    def api_keys(self) -> list[ApiKeyRecord]:
+        """Every key, oldest first."""
+        rows = self.storage.fetch_rows(
+            "SELECT k.key_id, k.key_hash, k.role, k.name, k.created_at, r.revoked_at FROM api_keys k"
+            " LEFT JOIN revoked_keys r ON r.key_id = k.key_id ORDER BY k.created_at, k.key_id")
+        return _records(rows, ApiKeyRecord)
+
+    def revoke_api_key(self, key_id: str, revoked_at: str) -> ApiKeyRecord | None:
+        """Revoke a key (revoking twice keeps the first time); the key as now stored, None if unknown."""
+        with self.storage.transaction() as cursor:
+            cursor.execute("SELECT key_id FROM api_keys WHERE key_id = ?", (key_id,))
+            if cursor.fetchone() is None:
+                return None
+            cursor.execute("SELECT revoked_at FROM revoked_keys WHERE key_id = ?", (key_id,))
+            if cursor.fetchone() is None:
+                cursor.execute("INSERT INTO revoked_keys (key_id, revoked_at) VALUES (?, ?)", (key_id, revoked_at))
+        return self.api_key(key_id)
+
+    # Circuits
+
+    def insert_circuit(self, circuit: CircuitRecord, verification_key: str) -> str | None:
+        """Register a circuit: None when stored, else the vk digest already registered under its id."""
+        with self.storage.transaction() as cursor:
+            cursor.execute("SELECT vk_digest FROM circuits WHERE circuit_id = ?", (circuit.circuit_id,))
+            existing = cursor.fetchone()
+            if existing is not None:
+                return str(existing[0])
+            cursor.execute(
+                "INSERT INTO circuits (circuit_id, verification_key, num_public, vk_digest, registered_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (circuit.circuit_id, verification_key, circuit.num_public, circuit.vk_digest, circuit.registered_at))
+        return None
+
+    def circuits(self) -> list[CircuitRecord]:
+        """Every registered circuit, by id."""
+        return _records(self.storage.fetch_rows(
+            "SELECT circuit_id, num_public, vk_digest, registered_at FROM circuits ORDER BY circuit_id"),
+            CircuitRecord)
+
+    def circuit(self, circuit_id: str) -> CircuitRecord | None:
+        """One registered circuit, or None."""
+        found = _records(self.storage.fetch_rows(
+            "SELECT circuit_id, num_public, vk_digest, registered_at FROM circuits WHERE circuit_id = ?",
+            (circuit_id,)), CircuitRecord)
+        return found[0] if found else None
+
+    def circuit_key(self, circuit_id: str) -> str | None:
+        """The registered verification key's JSON text, or None."""
+        rows = self.storage.fetch_rows("SELECT verification_key FROM circuits WHERE circuit_id = ?", (circuit_id,))
+        return rows[0]["verification_key"] if rows else None
+
+    # Snapshots
+
+    def insert_snapshot(self, snapshot: SnapshotRecord) -> bool:
+        """Publish a snapshot; False when its id exists (snapshots are immutable)."""
+        with self.storage.transaction() as cursor:
+            cursor.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", (snapshot.snapshot_id,))
+            if cursor.fetchone() is not None:
+                return False
+            cursor.execute(
+                "INSERT INTO snapshots (snapshot_id, document, venue, digest, published_by, published_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (snapshot.snapshot_id, snapshot.document, snapshot.venue, snapshot.digest, snapshot.published_by,
+                 snapshot.published_at))
+        return True
+
+    def snapshot(self, snapshot_id: str) -> SnapshotRecord | None:
+        """A published snapshot, or None."""
+        found = _records(self.storage.fetch_rows(
+            "SELECT snapshot_id, venue, digest, published_by, published_at, document FROM snapshots"
+            " WHERE snapshot_id = ?", (snapshot_id,)), SnapshotRecord)
+        return found[0] if found else None
+
+    # Receipts
+
+    def insert_receipts(self, receipts: Iterable[ReceiptRecord]) -> None:
+        """Store receipts in one transaction (committed before this returns)."""
+        with self.storage.transaction() as cursor:
+            for receipt in receipts:
+                cursor.execute(
+                    "INSERT INTO receipts (receipt_id, circuit_id, snapshot_id, commitment, context, proof, valid,"
+                    " reason, input_digest, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (receipt.receipt_id, receipt.circuit_id, receipt.snapshot_id, receipt.commitment, receipt.context,
+                     receipt.proof_hex, int(receipt.valid), receipt.reason, receipt.input_digest, receipt.checked_at))
+
+    def receipt(self, receipt_id: str) -> ReceiptRecord | None:
+        """A receipt with its snapshot's digest, or None."""
+        # Snapshots are immutable and never deleted, so the join always finds the one that was checked.
+        rows = self.storage.fetch_rows(
+            "SELECT r.receipt_id, r.circuit_id, r.snapshot_id, s.digest AS snapshot_digest, r.commitment, r.context,"
+            " r.proof AS proof_hex, r.valid, r.reason, r.input_digest, r.checked_at"
+            " FROM receipts r JOIN snapshots s ON s.snapshot_id = r.snapshot_id WHERE r.receipt_id = ?", (receipt_id,))
+        if not rows:
+            return None
+        return _records([{**rows[0], "valid": bool(rows[0]["valid"])}], ReceiptRecord)[0]
+
