@@ -52,9 +52,14 @@ def model_market(circuit_id: str):  # noqa: ANN201
 
 def run(circuit_id: str, reps: int) -> dict:
     """Setup once, prove and verify reps times (after a warm-up proof)."""
+    snapshot, account = model_market(circuit_id)
+    return measure(circuit_id, snapshot, account, reps)
+
+
+def measure(circuit_id: str, snapshot, account, reps: int) -> dict:  # noqa: ANN001
+    """Compile and set up once, prove and verify reps times after a warm-up proof (arkworks)."""
     backend = get_backend("arkworks")
     circuit = circuit_from_id(circuit_id)
-    snapshot, account = model_market(circuit_id)
     t = time.perf_counter()
     compiled = circuit.compile()
     compile_s = time.perf_counter() - t

@@ -236,10 +236,12 @@ def haircut_value(cs: ConstraintSystem, amount: LinearCombination, price: Linear
 
 
 def collateral_terms(cs: ConstraintSystem, amounts_e8: Sequence[int] | None, assets: Sequence[Asset],
-                     packed: list[LinearCombination]) -> LinearCombination:
+                     packed: list[LinearCombination], amounts_out: list[LinearCombination] | None = None
+                     ) -> LinearCombination:
     """Range-check the amounts (64 bits), append their packed elements; return the sum of haircut values (scale 1e32).
 
     Each value is below 2^64+64+27+27 = 2^182. Cost per slot: 64 + 2 constraints.
+    amounts_out, when given, receives the amount variables (var/es multiply them by scenario value changes).
     """
     total = cs.constant(0)
     amounts = []
@@ -249,6 +251,8 @@ def collateral_terms(cs: ConstraintSystem, amounts_e8: Sequence[int] | None, ass
             assert_unsigned(cs, amount, VALUE_BITS, "amount_range")
             total = total + haircut_value(cs, amount, asset.price_e8, asset.haircut_e8)
             amounts.append(amount)
+    if amounts_out is not None:
+        amounts_out.extend(amounts)
     for start in range(0, len(amounts), AMOUNTS_PER_ELEMENT):
         element = cs.constant(0)
         for offset, amount in enumerate(amounts[start : start + AMOUNTS_PER_ELEMENT]):

@@ -48,7 +48,7 @@ from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot
 from zkmargin.margin.portfolio import (
     SCENARIO_COUNT,
     compute_portfolio_margin,
-    risk_array,
+    published_risk_array,
     short_option_minimum_e8,
 )
 from zkmargin.r1cs import ConstraintSystem
@@ -103,7 +103,7 @@ class PortfolioStatement:
             if i < len(snapshot.instruments):
                 quote = snapshot.instruments[i]
                 try:
-                    array = risk_array(quote)
+                    array = published_risk_array(quote)
                 except ValueError as exc:
                     raise PublicInputError(str(exc)) from None
                 head = (quote.mark_price_e8, quote.contract_size_e8, short_option_minimum_e8(quote))

@@ -24,41 +24,27 @@ from circuits.isolated import IsolatedStatement
 from circuits.portfolio import PortfolioStatement
 from circuits.protocol import Statement
 from circuits.tiered import TieredStatement
+from circuits.var import RiskStatement
 from zkmargin.errors import CircuitError
 from zkmargin.margin.models import Account, Snapshot
+from zkmargin.margin.registry import evaluate
 
 DEFAULT_CIRCUIT_ID = "cross-n64-k8"
 DEFAULT_TIERS = 4
 CAPACITY = r"n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})"
-TIERS = r"t([1-9][0-9]?)"
+TIERS = r"t[1-9][0-9]?"
+SCENARIOS = r"s(?:[1-9][0-9]{0,2}|1000)"
+DEFAULT_SCENARIOS = 250
 
 
-def _cross_report(account: Account, snapshot: Snapshot) -> tuple[bool, dict]:
-    from zkmargin.margin.engine import compute_margin, report_to_json
+def _report(name: str) -> Callable[[Account, Snapshot], tuple[bool, dict]]:
+    """The model's reference engine, from the engines' own registry (zkmargin.margin.registry)."""
 
-    report = compute_margin(account, snapshot)
-    return report.healthy, report_to_json(report)
+    def report(account: Account, snapshot: Snapshot) -> tuple[bool, dict]:
+        result = evaluate(name, account, snapshot)
+        return result.healthy, result.json
 
-
-def _isolated_report(account: Account, snapshot: Snapshot) -> tuple[bool, dict]:
-    from zkmargin.margin.isolated import compute_isolated_margin, isolated_report_to_json
-
-    report = compute_isolated_margin(account, snapshot)
-    return report.healthy, isolated_report_to_json(report)
-
-
-def _tiered_report(account: Account, snapshot: Snapshot) -> tuple[bool, dict]:
-    from zkmargin.margin.tiered import compute_tiered_margin, tiered_report_to_json
-
-    report = compute_tiered_margin(account, snapshot)
-    return report.healthy, tiered_report_to_json(report)
-
-
-def _portfolio_report(account: Account, snapshot: Snapshot) -> tuple[bool, dict]:
-    from zkmargin.margin.portfolio import compute_portfolio_margin, portfolio_report_to_json
-
-    report = compute_portfolio_margin(account, snapshot)
-    return report.healthy, portfolio_report_to_json(report)
+    return report
 
 
 @dataclass(frozen=True)
@@ -68,36 +54,53 @@ class MarginModel:
     name: str
     summary: str
     statement: Callable[..., Statement[Any]]
-    """Builds the statement: statement(n_positions, n_collateral) or, with brackets, (n, k, n_tiers)."""
+    """Builds the statement: statement(n_positions, n_collateral), with brackets (n, k, n_tiers), with scenarios (n, k, n_scenarios)."""
     report: Callable[[Account, Snapshot], tuple[bool, dict]]
     """The reference engine: (healthy, report as JSON)."""
     has_tiers: bool = False
+    has_scenarios: bool = False
+    """Circuit ids end in -s<S>: the number of historical scenarios (var, es)."""
+    statement_options: tuple[tuple[str, Any], ...] = ()
+    """Keyword arguments of the statement for this model (var and es share one statement)."""
 
     def circuit_id(self, capacity: str) -> str:
-        """'<model>-<capacity>', with the default bracket count appended for models with brackets."""
-        return f"{self.name}-{capacity}" + (f"-t{DEFAULT_TIERS}" if self.has_tiers else "")
+        """'<model>-<capacity>', with the default bracket or scenario count appended where the model has one."""
+        return f"{self.name}-{capacity}" + (f"-t{DEFAULT_TIERS}" if self.has_tiers else "") + (
+            f"-s{DEFAULT_SCENARIOS}" if self.has_scenarios else "")
 
 
 MODELS: dict[str, MarginModel] = {
     model.name: model
     for model in (
         MarginModel("cross", "one pool: equity covers the maintenance of every position", CrossStatement,
-                    _cross_report),
+                    _report("cross")),
         MarginModel("isolated", "isolated positions against their own collateral, the rest as one cross pool",
-                    IsolatedStatement, _isolated_report),
+                    IsolatedStatement, _report("isolated")),
         MarginModel("tiered", "maintenance by notional brackets (rate and amount per bracket)", TieredStatement,
-                    _tiered_report, has_tiers=True),
+                    _report("tiered"), has_tiers=True),
         MarginModel("portfolio", "equity covers every scenario of SPAN-style risk arrays", PortfolioStatement,
-                    _portfolio_report),
+                    _report("portfolio")),
+        MarginModel("var", "equity covers the historical value at risk of published scenarios, plus an add-on",
+                    RiskStatement, _report("var"), has_scenarios=True, statement_options=(("model", "var"),)),
+        MarginModel("es", "equity covers the expected shortfall of published scenarios, plus an add-on",
+                    RiskStatement, _report("es"), has_scenarios=True, statement_options=(("model", "es"),)),
     )
 }
 MODEL_NAMES = tuple(MODELS)
 
 
+def _suffix(model: MarginModel) -> str | None:
+    """The id suffix a model's capacity needs: brackets (-t<T>), scenarios (-s<S>) or none."""
+    return TIERS if model.has_tiers else SCENARIOS if model.has_scenarios else None
+
+
 def _circuit_id_regex() -> str:
-    plain = "|".join(m.name for m in MODELS.values() if not m.has_tiers)
-    tiered = "|".join(m.name for m in MODELS.values() if m.has_tiers)
-    return rf"(?:({plain})-{CAPACITY}|({tiered})-{CAPACITY}-{TIERS})"
+    alternatives = []
+    for suffix in (None, TIERS, SCENARIOS):
+        names = "|".join(m.name for m in MODELS.values() if _suffix(m) == suffix)
+        if names:
+            alternatives.append(rf"({names})-{CAPACITY}" + (f"-{suffix}" if suffix else ""))
+    return "(?:" + "|".join(alternatives) + ")"
 
 
 CIRCUIT_ID_PATTERN = f"^{_circuit_id_regex()}$"
@@ -113,17 +116,21 @@ def get_model(name: str) -> MarginModel:
 
 
 def circuit_from_id(circuit_id: str) -> Circuit[Any]:
-    """Parse '<model>-n<N>-k<K>' (or '<model>-n<N>-k<K>-t<T>' for models with brackets); CircuitError otherwise."""
-    match = re.fullmatch(r"([a-z]+)-" + CAPACITY + r"(?:-" + TIERS + r")?", circuit_id or "")
+    """Parse '<model>-n<N>-k<K>', plus '-t<T>' (brackets) or '-s<S>' (scenarios) where the model has them."""
+    match = re.fullmatch(r"([a-z]+)-" + CAPACITY + r"(?:-(" + TIERS + "|" + SCENARIOS + "))?", circuit_id or "")
     model = MODELS.get(match.group(1)) if match else None
     if match is None or model is None:
         raise CircuitError(
             f"unknown circuit {circuit_id!r}; expected <model>-n<N>-k<K> with model "
-            f"{', '.join(m.name for m in MODELS.values() if not m.has_tiers)}, or "
-            f"{'/'.join(m.name for m in MODELS.values() if m.has_tiers)}-n<N>-k<K>-t<T>, e.g. {DEFAULT_CIRCUIT_ID}")
-    n, k, tiers = int(match.group(2)), int(match.group(3)), match.group(4)
-    if model.has_tiers != (tiers is not None):
-        raise CircuitError(f"unknown circuit {circuit_id!r}: {model.name} circuits "
-                           + ("end in -t<brackets>" if model.has_tiers else "have no -t<brackets>"))
-    statement = model.statement(n, k, int(tiers)) if tiers is not None else model.statement(n, k)
+            f"{', '.join(m.name for m in MODELS.values() if _suffix(m) is None)}, or "
+            f"{'/'.join(m.name for m in MODELS.values() if m.has_tiers)}-n<N>-k<K>-t<T>, or "
+            f"{'/'.join(m.name for m in MODELS.values() if m.has_scenarios)}-n<N>-k<K>-s<S>, e.g. {DEFAULT_CIRCUIT_ID}")
+    n, k, extra = int(match.group(2)), int(match.group(3)), match.group(4)
+    kind = extra[0] if extra else None
+    wanted = "t" if model.has_tiers else "s" if model.has_scenarios else None
+    if kind != wanted:
+        need = {"t": "end in -t<brackets>", "s": "end in -s<scenarios>", None: "have no -t or -s suffix"}[wanted]
+        raise CircuitError(f"unknown circuit {circuit_id!r}: {model.name} circuits {need}")
+    args = (n, k, int(extra[1:])) if extra else (n, k)
+    statement = model.statement(*args, **dict(model.statement_options))
     return Circuit(statement)

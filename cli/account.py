@@ -26,7 +26,7 @@ def circuit_option(command):  # noqa: ANN001, ANN201
     def merged(*args, circuit_id: str, model: str | None, **kwargs):  # noqa: ANN202
         if model is not None:
             _, _, capacity = circuit_id.partition("-")
-            capacity = capacity.split("-t")[0]
+            capacity = capacity.split("-t")[0].split("-s")[0]
             circuit_id = get_model(model).circuit_id(capacity)
         return command(*args, circuit_id=circuit_id, **kwargs)
 
@@ -34,7 +34,7 @@ def circuit_option(command):  # noqa: ANN001, ANN201
                           help="Margin model (overrides the model part of --circuit).")(merged)
     return click.option(
         "--circuit", "circuit_id", default=DEFAULT_CIRCUIT_ID, show_default=True,
-        help="Statement and capacity: <model>-n<positions>-k<collateral assets>.",
+        help="Statement and capacity: <model>-n<positions>-k<collateral assets> (tiered: -t<brackets>, var/es: -s<scenarios>).",
     )(merged)
 
 
@@ -59,6 +59,10 @@ def render_report(report_json: dict) -> str:
         lines.append(f"worst scenario: [{worst}] of 0..{len(report_json['scenario_losses']) - 1}, "
                      f"loss {report_json['scenario_losses'][worst]}; "
                      f"short option minimum {report_json['short_option_minimum']}")
+    if "k" in report_json:
+        lines.append(f"{report_json['model']}: {report_json[report_json['model']]} (k = {report_json['k']} of "
+                     f"{report_json['scenario_count']} scenarios, add-on {report_json['add_on']}, "
+                     f"worst scenario {report_json['worst_loss_scenario']})")
     if report_json.get("failure"):
         lines.append(f"failing check: {report_json['failure']}")
     for position in report_json.get("positions", []):

@@ -92,7 +92,22 @@ def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None, as_json
 
 
 def _register() -> None:
-    from cli import account, batch, demo, export, groth16, proving, r1cs, serve, venue, venue_run, zkey
+    from cli import (
+        account,
+        batch,
+        cascade,
+        demo,
+        export,
+        groth16,
+        proving,
+        r1cs,
+        risk_arrays,
+        serve,
+        stress,
+        venue,
+        venue_run,
+        zkey,
+    )
 
     for command in (
         account.margin,
@@ -109,6 +124,10 @@ def _register() -> None:
         export.export,
         r1cs.r1cs,
         zkey.zkey,
+        stress.stress,
+        cascade.cascade,
+        cascade.sample_population,
+        risk_arrays.risk_arrays,
     ):
         cli.add_command(command)
     venue.venue.add_command(venue_run.run)

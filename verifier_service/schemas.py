@@ -19,12 +19,15 @@ FIELD_ELEMENT = r"^(0|[1-9][0-9]{0,77}|0x(0|[1-9a-f][0-9a-f]{0,63}))$"
 """One canonical text per number: ASCII decimal without sign or leading zeros, or 0x and lowercase
 hex without leading zeros. Values must also lie below r (checked on use)."""
 UNSIGNED_DECIMAL = r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"
+SIGNED_DECIMAL = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
 POSITIVE_DECIMAL = r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)$"
 TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3}([0-9]{3})?)?(Z|[+-][0-9]{2}:[0-9]{2})$"
 """RFC 3339 with a zone: 2026-11-24T16:00:00Z, 2026-11-24T16:00:00.250+01:00."""
 
 # Snapshot numbers: a plain unsigned decimal string (at most 8 decimals, checked on use) or a JSON integer.
 Decimal = Annotated[str, Field(pattern=UNSIGNED_DECIMAL, max_length=64)] | Annotated[int, Field(ge=0)]
+SignedDecimal = Annotated[str, Field(pattern=SIGNED_DECIMAL, max_length=64)] | int
+"""Scenario P&L, value changes and risk-array entries: signed (a loss is negative)."""
 PositiveDecimal = Annotated[str, Field(pattern=POSITIVE_DECIMAL, max_length=64)] | Annotated[int, Field(ge=1)]
 FieldElement = Annotated[str, Field(pattern=FIELD_ELEMENT, max_length=80, examples=["1234"])]
 Name = Annotated[str, Field(min_length=1, max_length=128, pattern=NAME)]
@@ -128,6 +131,7 @@ class AssetIn(Strict):
     asset: Name
     price: Decimal
     haircut: Decimal
+    scenario_value_change: list[SignedDecimal] | None = Field(default=None, min_length=1, max_length=1000)
 
 
 class TierIn(Strict):
@@ -164,6 +168,16 @@ class InstrumentIn(Strict):
     contract_size: Decimal
     tiers: list[TierIn] | None = Field(default=None, min_length=1, max_length=16)
     risk: RiskIn | None = None
+    scenario_pnl: list[SignedDecimal] | None = Field(default=None, min_length=1, max_length=1000)
+    risk_array: list[SignedDecimal] | None = Field(default=None, min_length=16, max_length=16)
+
+
+class ScenariosIn(Strict):
+    """Historical scenarios (models var and es): count, confidence in (0, 1), add-on."""
+
+    count: int
+    confidence: Decimal
+    add_on: Decimal | None = None
 
 
 class SnapshotIn(Strict):
@@ -174,6 +188,7 @@ class SnapshotIn(Strict):
     timestamp: Timestamp
     assets: list[AssetIn] = Field(max_length=1024)
     instruments: list[InstrumentIn] = Field(max_length=1024)
+    scenarios: ScenariosIn | None = None
 
 
 class SnapshotInfo(Strict):

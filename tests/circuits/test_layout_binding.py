@@ -19,25 +19,26 @@ from circuits.registry import MODELS, circuit_from_id
 from zkmargin.errors import UnsatisfiedError
 from zkmargin.field import R
 from zkmargin.margin.commitment import layout_digest
-from zkmargin.margin.models import Account, AssetQuote, Collateral, InstrumentQuote, Position, Snapshot
+from zkmargin.margin.models import Account, AssetQuote, Collateral, InstrumentQuote, Position, ScenarioSet, Snapshot
 from zkmargin.r1cs import ConstraintSystem
 
 E8 = 10**8
 SHIB = AssetQuote("SHIB", 1_000, 0)  # 0.00001 USD
 BTC = AssetQuote("BTC", 60_000 * E8, 0)
 ETH = AssetQuote("ETH", 3_000 * E8, 0)
-BTC_PERP = InstrumentQuote("BTC-PERP", 60_000 * E8, E8 // 20, E8)
-ETH_PERP = InstrumentQuote("ETH-PERP", 3_000 * E8, E8 // 20, E8)
+# Two historical scenarios per instrument for var and es (the other models ignore them).
+BTC_PERP = InstrumentQuote("BTC-PERP", 60_000 * E8, E8 // 20, E8, scenario_pnl_e8=(-5_000 * E8, 1_000 * E8))
+ETH_PERP = InstrumentQuote("ETH-PERP", 3_000 * E8, E8 // 20, E8, scenario_pnl_e8=(-300 * E8, 100 * E8))
 SALT = 424242
 CONTEXT = 7
 
 # Capacity for two assets and two instruments, per model (tiered also fixes its bracket count).
 CIRCUIT_IDS = {"cross": "cross-n2-k3", "isolated": "isolated-n2-k3", "tiered": "tiered-n2-k3-t2",
-               "portfolio": "portfolio-n2-k3"}
+               "portfolio": "portfolio-n2-k3", "var": "var-n2-k3-s2", "es": "es-n2-k3-s2"}
 
 
 def snapshot(assets, instruments=(BTC_PERP,)) -> Snapshot:
-    return Snapshot("s", "venue", "2026-11-25T00:00:00Z", tuple(assets), tuple(instruments))
+    return Snapshot("s", "venue", "2026-11-25T00:00:00Z", tuple(assets), tuple(instruments), ScenarioSet(2, E8 // 2, 0))
 
 
 ORIGINAL = snapshot([SHIB, BTC])

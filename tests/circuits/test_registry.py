@@ -13,7 +13,9 @@ from zkmargin.errors import CircuitError
 README = Path(__file__).resolve().parents[2] / "README.md"
 IDS = ["cross-n64-k8", "isolated-n3-k2", "tiered-n3-k2-t3", "portfolio-n1-k1", "cross-n1023-k1",
        "cross", "cross-n0-k1", "cross-n01-k1", "cross-n1-k0", "tiered-n1-k1", "cross-n1-k1-t2", "span-n1-k1",
-       "cross-n1-k1 ", "CROSS-n1-k1", "tiered-n1-k1-t0", "tiered-n1-k1-t100"]
+       "cross-n1-k1 ", "CROSS-n1-k1", "tiered-n1-k1-t0", "tiered-n1-k1-t100",
+       "es-n2-k1-s250", "var-n1-k1-s1", "es-n1000-k24-s1000", "es-n1-k1", "es-n1-k1-s0", "es-n1-k1-s1001",
+       "var-n1-k1-t2", "cross-n1-k1-s5", "es-n1-k1-s01"]
 
 
 @pytest.mark.parametrize("circuit_id", IDS)

@@ -10,6 +10,7 @@ from circuits.protocol import Statement
 from circuits.registry import MODELS, circuit_from_id
 from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.errors import CircuitError, PublicInputError
+from zkmargin.margin.var import with_scenarios
 from zkmargin.r1cs import ConstraintSystem
 
 SNAPSHOT = make_snapshot([(100 * E8, E8 // 10, E8), (20 * E8, E8 // 20, E8)], [(E8, 0), (3 * E8, E8 // 10)])
@@ -22,15 +23,23 @@ def test_statement_honours_the_protocol(circuit_id):
     assert isinstance(circuit_from_id(circuit_id).statement, Statement)
 
 
+def snapshot_for(circuit_id: str):  # noqa: ANN201
+    """SNAPSHOT, with synthetic historical scenarios for the models that read them (var, es: -s<S>)."""
+    if not MODELS[circuit_id.split("-")[0]].has_scenarios:
+        return SNAPSHOT
+    return with_scenarios(SNAPSHOT, int(circuit_id.rsplit("-s", 1)[1]), 99 * 10**6, seed=3)
+
+
 @pytest.mark.parametrize("circuit_id", IDS)
 def test_layout_counts_flattens_and_allocates_alike(circuit_id):
     circuit = circuit_from_id(circuit_id)
     layout = circuit.statement.layout
-    values = circuit.snapshot_inputs(SNAPSHOT)
+    snapshot = snapshot_for(circuit_id)
+    values = circuit.snapshot_inputs(snapshot)
     setup_cs = ConstraintSystem("setup")
     circuit.synthesize(setup_cs)
-    witness = circuit.witness(ACCOUNT, SNAPSHOT, 3)
-    public = circuit.public_inputs(SNAPSHOT, circuit.commitment(witness), 4)
+    witness = circuit.witness(ACCOUNT, snapshot, 3)
+    public = circuit.public_inputs(snapshot, circuit.commitment(witness), 4)
     check_cs = ConstraintSystem("check")
     circuit.synthesize(check_cs, public, witness)
     assert layout.count == 2 + len(values) == len(public.as_list()) == setup_cs.num_public == check_cs.num_public

@@ -66,6 +66,8 @@ class AssetQuote:
     asset: str
     price_e8: int
     haircut_e8: int
+    scenario_value_change_e8: tuple[int, ...] = ()
+    """VaR/ES: change in the value of one unit of the asset per historical scenario; empty means none."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ class InstrumentQuote:
     """Notional brackets for the tiered model; empty means one bracket at maintenance_rate."""
     risk: RiskParams | None = None
     """Scenario parameters for the portfolio model; None: scanned linearly over +-maintenance_rate at the mark."""
+    scenario_pnl_e8: tuple[int, ...] = ()
+    """VaR/ES: profit (+) or loss (-) of one contract per historical scenario, published by the venue."""
+    risk_array_e8: tuple[int, ...] = ()
+    """Portfolio: the venue's published 16-scenario risk array (loss of one long contract); empty: derive it."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,17 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class ScenarioSet:
+    """The historical-scenario block of a snapshot (models var and es); vectors live on each quote."""
+
+    count: int
+    confidence_e8: int
+    """In (0, 1) exclusive, scale 1e8."""
+    add_on_e8: int
+    """A fixed amount added to the VaR or ES, in the quote currency."""
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """A venue's published market snapshot: the verifier's source of truth."""
 
@@ -122,6 +139,7 @@ class Snapshot:
     timestamp: str
     assets: tuple[AssetQuote, ...]
     instruments: tuple[InstrumentQuote, ...]
+    scenarios: ScenarioSet | None = None
 
 
 # ----- parsing ----------------------------------------------------------------------
@@ -258,6 +276,18 @@ def _risk(value: Any, field: str) -> RiskParams:
         "strike", "implied_vol", "years_to_expiry", "rate", "short_option_minimum")))
 
 
+PORTFOLIO_SCENARIO_COUNT = 16
+"""Entries of a portfolio risk array (zkmargin.margin.portfolio.SCENARIOS)."""
+
+
+def _risk_array(value: Any, field: str) -> tuple[int, ...]:
+    """A published portfolio risk array: 16 signed losses of one long contract at scale 1e8."""
+    items = _list(value, field)
+    if len(items) != PORTFOLIO_SCENARIO_COUNT:
+        raise FormatError(f"{field}: {len(items)} values, a risk array has {PORTFOLIO_SCENARIO_COUNT}")
+    return tuple(parse_e8(v, f"{field}[{s}]", SIGNED_MIN_E8, SIGNED_MAX_E8) for s, v in enumerate(items))
+
+
 def _risk_to_json(risk: RiskParams) -> dict:
     out: dict[str, Any] = {"kind": risk.kind}
     for name in _RISK_FIELDS:
@@ -279,22 +309,52 @@ def _timestamp(value: Any) -> str:
     return value
 
 
+MAX_SCENARIOS = 1000
+
+
+def _scenario_set(value: Any) -> ScenarioSet:
+    entry = _object(value, "scenarios", ("count", "confidence"), ("add_on",))
+    count = entry["count"]
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SCENARIOS:
+        raise FormatError(f"scenarios.count: expected an integer in [1, {MAX_SCENARIOS}], got {count!r}")
+    confidence = parse_e8(entry["confidence"], "scenarios.confidence", 0, RATE_MAX_E8)
+    if not 0 < confidence < RATE_MAX_E8:
+        raise FormatError(f"scenarios.confidence: {entry['confidence']!r} is not strictly between 0 and 1")
+    add_on = parse_e8(entry.get("add_on", "0"), "scenarios.add_on", 0, UNSIGNED_MAX_E8)
+    return ScenarioSet(count, confidence, add_on)
+
+
+def _scenario_vector(value: Any, field: str, scenarios: ScenarioSet | None) -> tuple[int, ...]:
+    """A signed per-scenario vector whose length must be the snapshot's scenario count."""
+    if scenarios is None:
+        raise FormatError(f"{field}: scenario vectors need a top-level 'scenarios' block (count, confidence)")
+    items = _list(value, field)
+    if len(items) != scenarios.count:
+        raise FormatError(f"{field}: {len(items)} values, but scenarios.count is {scenarios.count} "
+                          "(every scenario vector must have the same length)")
+    return tuple(parse_e8(v, f"{field}[{s}]", SIGNED_MIN_E8, SIGNED_MAX_E8) for s, v in enumerate(items))
+
+
 def parse_snapshot(obj: Any) -> Snapshot:
     """A snapshot document as a model; raises FormatError naming the field."""
-    doc = _object(obj, "", ("snapshot_id", "venue", "timestamp", "assets", "instruments"))
+    doc = _object(obj, "", ("snapshot_id", "venue", "timestamp", "assets", "instruments"), ("scenarios",))
+    scenarios = _scenario_set(doc["scenarios"]) if "scenarios" in doc else None
     assets = []
     for i, item in enumerate(_list(doc["assets"], "assets")):
         field = f"assets[{i}]"
-        entry = _object(item, field, ("asset", "price", "haircut"))
+        entry = _object(item, field, ("asset", "price", "haircut"), ("scenario_value_change",))
         assets.append(AssetQuote(
             _identifier(entry["asset"], f"{field}.asset"),
             parse_e8(entry["price"], f"{field}.price", 0, UNSIGNED_MAX_E8),
             parse_e8(entry["haircut"], f"{field}.haircut", 0, RATE_MAX_E8),
+            _scenario_vector(entry["scenario_value_change"], f"{field}.scenario_value_change", scenarios)
+            if "scenario_value_change" in entry else (),
         ))
     instruments = []
     for i, item in enumerate(_list(doc["instruments"], "instruments")):
         field = f"instruments[{i}]"
-        entry = _object(item, field, ("instrument", "mark_price", "maintenance_rate", "contract_size"), ("tiers", "risk"))
+        entry = _object(item, field, ("instrument", "mark_price", "maintenance_rate", "contract_size"),
+                        ("tiers", "risk", "scenario_pnl", "risk_array"))
         instruments.append(InstrumentQuote(
             _identifier(entry["instrument"], f"{field}.instrument"),
             parse_e8(entry["mark_price"], f"{field}.mark_price", 0, UNSIGNED_MAX_E8),
@@ -302,7 +362,15 @@ def parse_snapshot(obj: Any) -> Snapshot:
             parse_e8(entry["contract_size"], f"{field}.contract_size", 0, UNSIGNED_MAX_E8),
             _tiers(entry["tiers"], f"{field}.tiers") if "tiers" in entry else (),
             _risk(entry["risk"], f"{field}.risk") if "risk" in entry else None,
+            _scenario_vector(entry["scenario_pnl"], f"{field}.scenario_pnl", scenarios)
+            if "scenario_pnl" in entry else (),
+            _risk_array(entry["risk_array"], f"{field}.risk_array") if "risk_array" in entry else (),
         ))
+    if scenarios is not None:
+        # An instrument without a vector would cost nothing under VaR/ES: refuse it instead.
+        for i, quote in enumerate(instruments):
+            if not quote.scenario_pnl_e8:
+                raise FormatError(f"instruments[{i}].scenario_pnl: missing (the snapshot publishes scenarios)")
     _unique([a.asset for a in assets], "assets", "asset")
     _unique([q.instrument for q in instruments], "instruments", "instrument")
     return Snapshot(
@@ -311,6 +379,7 @@ def parse_snapshot(obj: Any) -> Snapshot:
         _timestamp(doc["timestamp"]),
         tuple(assets),
         tuple(instruments),
+        scenarios,
     )
 
 
@@ -365,16 +434,24 @@ def _position_to_json(position: Position) -> dict:
 
 def snapshot_to_json(snapshot: Snapshot) -> dict:
     """The snapshot document (exact decimal strings)."""
-    return {
+    out: dict[str, Any] = {
         "snapshot_id": snapshot.snapshot_id,
         "venue": snapshot.venue,
         "timestamp": snapshot.timestamp,
-        "assets": [
-            {"asset": a.asset, "price": format_e8(a.price_e8), "haircut": format_e8(a.haircut_e8)}
-            for a in snapshot.assets
-        ],
+        "assets": [_asset_to_json(a) for a in snapshot.assets],
         "instruments": [_instrument_to_json(q) for q in snapshot.instruments],
     }
+    if snapshot.scenarios is not None:
+        out["scenarios"] = {"count": snapshot.scenarios.count, "confidence": format_e8(snapshot.scenarios.confidence_e8),
+                            "add_on": format_e8(snapshot.scenarios.add_on_e8)}
+    return out
+
+
+def _asset_to_json(asset: AssetQuote) -> dict:
+    out: dict[str, Any] = {"asset": asset.asset, "price": format_e8(asset.price_e8), "haircut": format_e8(asset.haircut_e8)}
+    if asset.scenario_value_change_e8:
+        out["scenario_value_change"] = [format_e8(v) for v in asset.scenario_value_change_e8]
+    return out
 
 
 def _instrument_to_json(quote: InstrumentQuote) -> dict:
@@ -386,6 +463,10 @@ def _instrument_to_json(quote: InstrumentQuote) -> dict:
     }
     if quote.risk is not None:
         out["risk"] = _risk_to_json(quote.risk)
+    if quote.risk_array_e8:
+        out["risk_array"] = [format_e8(v) for v in quote.risk_array_e8]
+    if quote.scenario_pnl_e8:
+        out["scenario_pnl"] = [format_e8(v) for v in quote.scenario_pnl_e8]
     if quote.tiers:
         out["tiers"] = [
             {"notional_floor": format_e8(t.notional_floor_e8), "notional_cap": format_e8(t.notional_cap_e8),
@@ -394,6 +475,11 @@ def _instrument_to_json(quote: InstrumentQuote) -> dict:
             for t in quote.tiers
         ]
     return out
+
+
+def underlying_of(name: str) -> str:
+    """The underlying of an asset or instrument: the name up to its first '-' (BTC-PERP, BTC-DEC26, BTC -> BTC)."""
+    return name.split("-", 1)[0]
 
 
 # ----- the account in the snapshot's slot layout ------------------------------------------

@@ -51,6 +51,7 @@ from zkmargin.margin.engine import (
 )
 from zkmargin.margin.fixed_point import SCALE_E8
 from zkmargin.margin.models import (
+    PORTFOLIO_SCENARIO_COUNT,
     Account,
     InstrumentQuote,
     RiskParams,
@@ -59,7 +60,7 @@ from zkmargin.margin.models import (
     validate_account_against_snapshot,
 )
 
-SCENARIO_COUNT = 16
+SCENARIO_COUNT = PORTFOLIO_SCENARIO_COUNT
 RISK_VALUE_BITS = 64
 """Risk-array entries are signed and must fit in [-2^63, 2^63) (the circuit's overflow argument)."""
 # (fraction of the price scan range, volatility direction, counted fraction)
@@ -86,6 +87,39 @@ def risk_array(quote: InstrumentQuote) -> tuple[int, ...]:
     out = _linear_risk_array(quote, risk) if risk.kind in LINEAR_KINDS else _option_risk_array(quote, risk)
     if any(not -(2**63) <= v < 2**63 for v in out):
         raise PublicInputError(f"{quote.instrument}: a risk-array entry exceeds 64 signed bits")
+    return out
+
+
+def published_risk_array(quote: InstrumentQuote) -> tuple[int, ...]:
+    """The array a verifier uses: the one the snapshot publishes, else the generator's (risk_array).
+
+    Published arrays make verification independent of the platform's libm: the
+    venue runs the generator once and every verifier reads the same integers.
+    """
+    if quote.risk_array_e8:
+        return quote.risk_array_e8
+    return risk_array(quote)
+
+
+def publish_risk_arrays(snapshot: Snapshot) -> Snapshot:
+    """The venue's tool: the snapshot with every instrument's generated risk array embedded."""
+    from dataclasses import replace
+
+    return replace(snapshot, instruments=tuple(replace(q, risk_array_e8=risk_array(q)) for q in snapshot.instruments))
+
+
+def risk_array_mismatches(snapshot: Snapshot, tolerance_e8: int = 1) -> list[tuple[str, int, int, int]]:
+    """(instrument, scenario, published, generated) wherever a published array differs from this platform's
+    generator by more than tolerance_e8 (options: floating-point Black-76 may differ by one rounding unit)."""
+    out = []
+    for quote in snapshot.instruments:
+        if not quote.risk_array_e8:
+            continue
+        generated = risk_array(quote)
+        exact = (quote.risk or default_risk(quote)).kind in LINEAR_KINDS
+        for s, (published, mine) in enumerate(zip(quote.risk_array_e8, generated)):
+            if abs(published - mine) > (0 if exact else tolerance_e8):
+                out.append((quote.instrument, s, published, mine))
     return out
 
 
@@ -210,7 +244,7 @@ def compute_portfolio_margin(account: Account, snapshot: Snapshot) -> PortfolioR
         quote = instruments[p.instrument]
         upnl = upnl_e32(p.quantity_e8, quote.mark_price_e8, p.entry_price_e8, quote.contract_size_e8)
         equity += upnl
-        array = arrays.setdefault(p.instrument, risk_array(quote))
+        array = arrays.setdefault(p.instrument, published_risk_array(quote))
         own = tuple(p.quantity_e8 * array[s] * 10**16 for s in range(SCENARIO_COUNT))
         for s in range(SCENARIO_COUNT):
             losses[s] += own[s]

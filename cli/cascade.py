@@ -1,0 +1,114 @@
+"""zkmargin cascade (liquidation cascade over a population) and zkmargin sample-population (its demo input)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from cli.account import snapshot_argument
+from cli.charts import chart_options, new_figure, write_charts
+from cli.output import emit, json_option, note, write_atomic
+from zkmargin.errors import FormatError
+from zkmargin.margin.cascade import cascade_to_json, generate_population, load_population, run_cascade
+from zkmargin.margin.fixed_point import parse_e8
+from zkmargin.margin.models import load_snapshot
+from zkmargin.margin.stress import parse_shock
+
+MAX_SAMPLE_ACCOUNTS = 1_000_000
+
+
+def parse_depth(text: str) -> tuple[str, float]:
+    """'BTC=250000000' as (underlying, notional that moves the price by 1%)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise FormatError(f"depth {text!r}: expected UNDERLYING=NOTIONAL, e.g. BTC=250000000")
+    depth = parse_e8(value.strip(), f"depth {name.strip()}", 1, 2**96)
+    return name.strip(), depth / 1e8
+
+
+def moved_underlyings(doc: dict) -> list[str]:
+    """Underlyings whose price changed at some stage (the series worth drawing)."""
+    path = doc["price_path"]
+    return [u for u in path[0]["prices"] if any(stage["prices"][u] != path[0]["prices"][u] for stage in path)]
+
+
+def cascade_figure(doc: dict):  # noqa: ANN201 - a matplotlib Figure
+    """Top: each moved underlying's price as % of its pre-shock price per stage; bottom: accounts liquidated per round."""
+    figure = new_figure(8.0, 6.5)
+    prices, bars = figure.subplots(2, 1, sharex=True)
+    path = doc["price_path"]
+    stages = list(range(len(path)))  # 0 = before the shock, 1 = after it, r + 1 = after round r
+    for name in moved_underlyings(doc):
+        start = path[0]["prices"][name]
+        prices.plot(stages, [100 * stage["prices"][name] / start for stage in path], marker="o", label=name,
+                    gid=f"price-{name}")
+    prices.set_ylabel("price (% of pre-shock)")
+    prices.set_title(f"zkmargin cascade: {doc['accounts_liquidated']:,} of {doc['accounts']:,} accounts liquidated "
+                     f"in {len(doc['rounds'])} rounds")
+    prices.grid(True, alpha=0.3)
+    if prices.get_lines():
+        prices.legend(loc="best", fontsize="small")
+    rounds = [r["round"] + 1 for r in doc["rounds"]]
+    bars.bar(rounds, [r["accounts_liquidated"] for r in doc["rounds"]], color="#c44", gid="liquidated",
+             label="accounts liquidated")
+    bars.set_ylabel("accounts liquidated")
+    bars.set_xlabel("stage (0 before the shock, 1 after it, r + 1 after round r)")
+    bars.grid(True, alpha=0.3)
+    return figure
+
+
+def render_text(doc: dict) -> str:
+    """Human-readable cascade report."""
+    lines = [f"accounts: {doc['accounts']:,}; shocks: "
+             + ", ".join(f"{k} {v * 100:+g}%" for k, v in doc["shocks"].items()),
+             "round  accounts liquidated  notional liquidated  prices after the round"]
+    for r, stage in zip(doc["rounds"], doc["price_path"][2:]):
+        moved = ", ".join(f"{u} {stage['prices'][u]:.8g}" for u in moved_underlyings(doc))
+        lines.append(f"{r['round']:>5}  {r['accounts_liquidated']:>19,}  {r['notional_liquidated']:>19,.2f}  {moved}")
+    lines.append(f"total: {doc['accounts_liquidated']:,} accounts, notional {doc['notional_liquidated']:,.2f}; "
+                 + ("stopped: no account newly liquidated" if doc["reached_fixpoint"] else "stopped at the round limit"))
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("accounts_path", metavar="ACCOUNTS", type=click.Path(path_type=Path))
+@snapshot_argument
+@click.option("--shock", "shocks", multiple=True, required=True, metavar="UNDERLYING=MOVE",
+              help="Move an underlying, e.g. BTC=-20% (repeatable).")
+@click.option("--depth", "depths", multiple=True, metavar="UNDERLYING=NOTIONAL",
+              help="Notional whose sale moves the underlying by 1% (default: the population's open notional).")
+@chart_options
+@json_option
+def cascade(accounts_path: Path, snapshot_path: Path, shocks: tuple[str, ...], depths: tuple[str, ...],
+            png_path: Path | None, html_path: Path | None, as_json: bool) -> None:
+    """Shock SNAPSHOT, liquidate the ACCOUNTS (JSON lines) under margin call, repeat with price impact until none is."""
+    snapshot = load_snapshot(snapshot_path)
+    parsed_shocks = dict(parse_shock(s) for s in shocks)
+    parsed_depths = dict(parse_depth(d) for d in depths)
+    population = load_population(accounts_path, snapshot)
+    doc = cascade_to_json(run_cascade(population, snapshot, parsed_shocks, parsed_depths))
+    if png_path or html_path:
+        names = moved_underlyings(doc)
+        rows = [[stage["stage"], *(f"{stage['prices'][u]:.8g}" for u in names)] for stage in doc["price_path"]]
+        per_round = [[r["round"], f"{r['accounts_liquidated']:,}", f"{r['notional_liquidated']:,.2f}"]
+                     for r in doc["rounds"]]
+        write_charts(cascade_figure(doc), png_path, html_path, f"Liquidation cascade under {snapshot.snapshot_id}",
+                     [("Rounds", ["round", "accounts liquidated", "notional liquidated"], per_round),
+                      ("Price path", ["stage", *names], rows)])
+    emit(as_json, doc, render_text(doc))
+
+
+@click.command("sample-population")
+@snapshot_argument
+@click.option("--count", type=click.IntRange(1, MAX_SAMPLE_ACCOUNTS), default=1000, show_default=True,
+              help="Number of accounts.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generator.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the accounts (JSON lines).")
+def sample_population(snapshot_path: Path, count: int, seed: int, out_path: Path) -> None:
+    """Write a seeded sample population of accounts for SNAPSHOT (the cascade demo's input)."""
+    documents = generate_population(load_snapshot(snapshot_path), count, seed)
+    write_atomic(out_path, "".join(json.dumps(d, separators=(",", ":")) + "\n" for d in documents).encode())
+    note(f"wrote {count} accounts to {out_path}")

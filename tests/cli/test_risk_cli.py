@@ -1,0 +1,223 @@
+"""zkmargin margin --model var|es, stress and cascade: outputs, charts and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from zkmargin.margin.models import account_to_json, snapshot_to_json
+from zkmargin.margin.samples import sample_account, sample_snapshot
+from zkmargin.margin.var import with_scenarios
+
+E8 = 10**8
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("risk")
+    (root / "snapshot.json").write_text(json.dumps(snapshot_to_json(sample_snapshot())))
+    scenarios = snapshot_to_json(with_scenarios(sample_snapshot(), 250, 99 * 10**6, 100 * E8, seed=5))
+    (root / "scenarios.json").write_text(json.dumps(scenarios))
+    small = snapshot_to_json(with_scenarios(sample_snapshot(), 20, 90 * 10**6, 100 * E8, seed=5))
+    (root / "scenarios20.json").write_text(json.dumps(small))
+    (root / "healthy.json").write_text(json.dumps(account_to_json(sample_account("healthy"))))
+    (root / "margin_call.json").write_text(json.dumps(account_to_json(sample_account("margin_call"))))
+    return root
+
+
+def run(workdir: Path, *args: str):
+    return CliRunner().invoke(cli, ["--cache-dir", str(workdir / "cache"), *args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize("model,k", [("var", 3), ("es", 2)])
+def test_margin_var_and_es(workdir, model, k):
+    ok = run(workdir, "margin", str(workdir / "healthy.json"), str(workdir / "scenarios.json"), "--model", model, "--json")
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads(ok.stdout)
+    assert doc["model"] == model and doc["k"] == k and doc["add_on"] == "100"
+    text = run(workdir, "margin", str(workdir / "margin_call.json"), str(workdir / "scenarios.json"), "--model", model)
+    assert text.exit_code == 1
+    assert f"k = {k} of 250 scenarios" in text.stdout
+
+
+def test_margin_var_without_scenarios_is_bad_input(workdir):
+    result = run(workdir, "margin", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), "--model", "var")
+    assert result.exit_code == 2
+    assert "publishes no historical scenarios" in result.stderr
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda d: d["instruments"][0].update(scenario_pnl=["1"] * 3), "every scenario vector must have the same length"),
+    (lambda d: d["scenarios"].update(confidence="1"), "strictly between 0 and 1"),
+])
+def test_bad_scenario_snapshot_exits_2(workdir, tmp_path, mutate, message):
+    doc = json.loads((workdir / "scenarios.json").read_text())
+    mutate(doc)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    result = run(workdir, "margin", str(workdir / "healthy.json"), str(path), "--model", "es")
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_stress_text_json_and_charts(workdir, tmp_path):
+    png, page = tmp_path / "stress.png", tmp_path / "stress.html"
+    result = run(workdir, "stress", str(workdir / "healthy.json"), str(workdir / "snapshot.json"),
+                 "--shock", "ETH=+10%", "--grid", "BTC=-80%:+50%:10%", "--grid", "ETH=-50%:+150%:25%",
+                 "--png", str(png), "--html", str(page), "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [g["underlying"] for g in doc["grids"]] == ["BTC", "ETH"]
+    assert len(doc["grids"][0]["points"]) == 14 and len(doc["grids"][1]["points"]) == 9
+    assert doc["points"][0]["shocks"] == {"ETH": "0.1"}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = page.read_text()
+    assert text.count("<svg") == 1 and "src=" not in text and "<!DOCTYPE svg" not in text
+    assert "price move of the underlying (%)" in text and "margin ratio (requirement / equity)" in text
+    # Two grid series, the horizontal margin-call line, BTC's and ETH's margin-call moves inside the grids.
+    for gid in ("series-BTC", "series-ETH", "margin-call-line", "call-BTC-below", "call-ETH-above", "no-equity-BTC"):
+        assert f'id="{gid}"' in text, gid
+    plain = run(workdir, "stress", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), "--shock", "BTC=-20%")
+    assert plain.exit_code == 0 and "BTC=-20%" in plain.stdout and "margin-call price per underlying" in plain.stdout
+
+
+def test_stress_figure_contents():
+    from cli.stress import stress_figure
+
+    doc = {"model": "cross", "margin_call_prices": [], "grids": [
+        {"underlying": name, "points": [{"shocks": {name: str(m / 100)}, "margin_ratio": r}
+                                        for m, r in ((-10, "0.5"), (0, "0.25"), (10, None))]}
+        for name in ("BTC", "ETH", "SOL")]}
+    axes = stress_figure(doc).axes[0]
+    assert axes.get_xlabel() == "price move of the underlying (%)"
+    assert axes.get_ylabel() == "margin ratio (requirement / equity)"
+    series = [line for line in axes.get_lines() if (line.get_gid() or "").startswith("series-")]
+    assert len(series) == 3 and list(series[0].get_xdata()) == [-10.0, 0.0, 10.0]
+    assert [line.get_gid() for line in axes.get_lines()].count("margin-call-line") == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--shock", "XRP=-20%"), "unknown underlying 'XRP'"),
+    (("--shock", "BTC=-120%"), "below -100%"),
+    (("--shock", "BTC"), "expected UNDERLYING=MOVE"),
+    (("--grid", "BTC=-50%:+50%"), "expected UNDERLYING=START:STOP:STEP"),
+    (("--grid", "BTC=-50%:+50%:0%"), "STEP must be positive"),
+    (("--grid", "NOPE=-5%:5%:1%"), "unknown underlying 'NOPE'"),
+    (("--model", "var"), "publishes no historical scenarios"),
+])
+def test_stress_bad_input_exits_2(workdir, args, message):
+    result = run(workdir, "stress", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("model", ["cross", "tiered", "portfolio", "es"])
+def test_stress_runs_for_every_model(workdir, model):
+    snapshot = "scenarios.json" if model == "es" else "snapshot.json"
+    result = run(workdir, "stress", str(workdir / "healthy.json"), str(workdir / snapshot), "--model", model,
+                 "--shock", "BTC=-30%", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["model"] == model
+
+
+@pytest.fixture(scope="module")
+def population(workdir) -> Path:
+    path = workdir / "accounts.jsonl"
+    result = run(workdir, "sample-population", str(workdir / "snapshot.json"), "--count", "600", "--seed", "3",
+                 "--out", str(path))
+    assert result.exit_code == 0, result.output
+    assert len(path.read_text().splitlines()) == 600
+    return path
+
+
+def test_cascade_text_json_and_charts(workdir, population, tmp_path):
+    png, page = tmp_path / "cascade.png", tmp_path / "cascade.html"
+    depth = ("--depth", "BTC=300000", "--depth", "ETH=300000", "--depth", "SOL=200000", "--depth", "DOGE=100000")
+    result = run(workdir, "cascade", str(population), str(workdir / "snapshot.json"), "--shock", "BTC=-12%",
+                 "--shock", "ETH=-15%", *depth, "--png", str(png), "--html", str(page), "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["accounts"] == 600 and doc["reached_fixpoint"] and len(doc["rounds"]) >= 2
+    assert doc["accounts_liquidated"] == sum(r["accounts_liquidated"] for r in doc["rounds"])
+    assert len(doc["price_path"]) == len(doc["rounds"]) + 2
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = page.read_text()
+    assert "price (% of pre-shock)" in text and "accounts liquidated" in text and "<!DOCTYPE svg" not in text
+    for name in ("BTC", "ETH"):
+        assert f'id="price-{name}"' in text
+    plain = run(workdir, "cascade", str(population), str(workdir / "snapshot.json"), "--shock", "BTC=-12%", *depth)
+    assert plain.exit_code == 0 and "round  accounts liquidated" in plain.stdout and "total:" in plain.stdout
+
+
+def test_cascade_figure_contents():
+    from cli.cascade import cascade_figure
+
+    doc = {"accounts": 10, "accounts_liquidated": 3, "price_path": [
+        {"stage": "before shock", "prices": {"BTC": 100.0, "ETH": 10.0, "USD": 1.0}},
+        {"stage": "after shock", "prices": {"BTC": 90.0, "ETH": 9.0, "USD": 1.0}},
+        {"stage": "after round 1", "prices": {"BTC": 85.0, "ETH": 8.5, "USD": 1.0}}],
+        "rounds": [{"round": 1, "accounts_liquidated": 3, "notional_liquidated": 1.0}]}
+    prices, bars = cascade_figure(doc).axes
+    assert prices.get_ylabel() == "price (% of pre-shock)" and bars.get_ylabel() == "accounts liquidated"
+    assert sorted(line.get_gid() for line in prices.get_lines()) == ["price-BTC", "price-ETH"]  # USD never moved
+    assert list(prices.get_lines()[0].get_ydata()) == [100.0, 90.0, 85.0]
+    assert len(bars.patches) == 1 and bars.patches[0].get_height() == 3
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--shock", "XRP=-10%"), "unknown underlying 'XRP'"),
+    (("--shock", "BTC=-10%", "--depth", "BTC=-5"), "depth BTC"),
+    (("--shock", "BTC=-10%", "--depth", "BTC"), "expected UNDERLYING=NOTIONAL"),
+])
+def test_cascade_bad_input_exits_2(workdir, population, args, message):
+    result = run(workdir, "cascade", str(population), str(workdir / "snapshot.json"), *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_cascade_missing_accounts_file_exits_2(workdir, tmp_path):
+    result = run(workdir, "cascade", str(tmp_path / "none.jsonl"), str(workdir / "snapshot.json"), "--shock", "BTC=-1%")
+    assert result.exit_code == 2 and "accounts file not found" in result.stderr
+
+
+RISK_CIRCUIT = "es-n6-k4-s20"
+
+
+def test_es_end_to_end_commit_prove_verify_and_batch(workdir):
+    opening = workdir / "es-opening.json"
+    scenarios = str(workdir / "scenarios20.json")
+    committed = run(workdir, "commit", str(workdir / "healthy.json"), scenarios, "--opening", str(opening),
+                    "--circuit", RISK_CIRCUIT, "--json")
+    assert committed.exit_code == 0, committed.output
+    commitment = json.loads(committed.stdout)["commitment"]
+    keys = json.loads(run(workdir, "setup", "--circuit", RISK_CIRCUIT, "--json").stdout)  # the verifier's keys
+    proved = run(workdir, "prove", str(workdir / "healthy.json"), scenarios, "--opening", str(opening),
+                 "--context", "77", "--out", str(workdir / "es-proof.json"), "--public-out", str(workdir / "es-public.json"))
+    assert proved.exit_code == 0, proved.output
+    verify_args = ["verify", str(workdir / "es-proof.json"), "--snapshot", scenarios, "--commitment", commitment,
+                   "--circuit", RISK_CIRCUIT]
+    assert run(workdir, *verify_args, "--context", "77").exit_code == 0
+    assert run(workdir, *verify_args, "--context", "78").exit_code == 1
+    # A margin call under ES is refused before any proof is written.
+    bad_opening = workdir / "es-bad-opening.json"
+    assert run(workdir, "commit", str(workdir / "margin_call.json"), scenarios, "--opening", str(bad_opening),
+               "--circuit", RISK_CIRCUIT).exit_code == 0
+    refused = run(workdir, "prove", str(workdir / "margin_call.json"), scenarios, "--opening", str(bad_opening),
+                  "--context", "1", "--out", str(workdir / "never.json"))
+    assert refused.exit_code == 1 and "margin call" in refused.stderr and not (workdir / "never.json").exists()
+    # verify-batch with the same key from the cache.
+    proof = json.loads((workdir / "es-proof.json").read_text())
+    lines = [{"id": "good", "commitment": commitment, "context": "77", "proof": proof},
+             {"id": "replay", "commitment": commitment, "context": "76", "proof": proof}]
+    (workdir / "es-batch.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    inspected = run(workdir, "inspect", "--circuit", RISK_CIRCUIT, "--json")
+    assert inspected.exit_code == 0 and json.loads(inspected.stdout)["public_inputs"] == 3 + 22 * 10 + 2
+    batch = run(workdir, "verify-batch", str(workdir / "es-batch.jsonl"), "--vk", keys["verification_key"],
+                "--snapshot", scenarios, "--circuit", RISK_CIRCUIT, "--report-dir", str(workdir / "es-report"), "--json")
+    assert batch.exit_code == 1, batch.output
+    summary = json.loads(batch.stdout)
+    assert (summary["valid"], summary["invalid"]) == (1, 1)
