@@ -173,6 +173,21 @@ def export_verificationkey(ctx: click.Context, zkey_path: Path, out_path: Path) 
     click.echo(f"verification key written to {out_path}")
 
 
+@export.command("transcript")
+@click.argument("zkey_path", metavar="FINAL.zkey", type=_IN)
+@click.argument("out_path", metavar="[TRANSCRIPT.json]", type=_OUT, default="transcript.json")
+@click.pass_context
+def export_transcript(ctx: click.Context, zkey_path: Path, out_path: Path) -> None:
+    """Write the contributions' public records (zkmargin-zkey-transcript/1), to register with the key in the service."""
+    from zkmargin.groth16.transcript import transcript_to_json
+
+    zk = read_zkey(zkey_path, ctx.obj.backend)
+    if not zk.contributions:
+        raise CliError(f"{zkey_path} has no contribution: there is no transcript to export")
+    write_json(out_path, transcript_to_json(zk, ctx.obj.backend))
+    click.echo(f"transcript of {len(zk.contributions)} contributions written to {out_path}")
+
+
 def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: int, context: int,  # noqa: ANN001
                             backend, expected_digest: str | None = None):  # noqa: ANN001, ANN201
     """`zkmargin prove --zkey`: (proof, public inputs, timing, vk digest) with the ceremony's key (snarkjs's H)."""

@@ -36,7 +36,14 @@ SCHEMA = (
     # Tables of their own (see revoked_keys): receipts made before attestations existed stay as they are.
     """CREATE TABLE IF NOT EXISTS receipt_attestations (
         receipt_id TEXT PRIMARY KEY, attestation TEXT NOT NULL)""",
+    # A table of its own (see revoked_keys): keys registered before ceremonies existed are single-party.
+    """CREATE TABLE IF NOT EXISTS circuit_transcripts (
+        circuit_id TEXT PRIMARY KEY, document TEXT NOT NULL, contributions TEXT NOT NULL)""",
 )
+
+_CIRCUIT_COLUMNS = (
+    "SELECT c.circuit_id, c.num_public, c.vk_digest, c.registered_at, t.contributions FROM circuits c"
+    " LEFT JOIN circuit_transcripts t ON t.circuit_id = c.circuit_id")
 
 # Any constant works; it only has to be the same in every worker creating the schema.
 _SCHEMA_LOCK_ID = 0x7A6B6D61
@@ -62,6 +69,17 @@ class CircuitRecord:
     num_public: int
     vk_digest: str
     registered_at: str
+    contributions: str | None = None
+    """The checked transcript's entries (JSON text, as zkmargin.groth16.zkey.transcript_entries gives them);
+    None for a single-party key."""
+
+
+@dataclass(frozen=True)
+class TranscriptRecord:
+    """A circuit key's phase-2 transcript: the document as registered and its checked entries (JSON texts)."""
+
+    document: str
+    contributions: str
 
 
 @dataclass(frozen=True)
@@ -169,8 +187,9 @@ class Repository:
 
     # Circuits
 
-    def insert_circuit(self, circuit: CircuitRecord, verification_key: str) -> str | None:
-        """Register a circuit: None when stored, else the vk digest already registered under its id."""
+    def insert_circuit(self, circuit: CircuitRecord, verification_key: str,
+                       transcript: TranscriptRecord | None = None) -> str | None:
+        """Register a circuit (and its key's transcript): None when stored, else the vk digest already registered."""
         with self.storage.transaction() as cursor:
             cursor.execute("SELECT vk_digest FROM circuits WHERE circuit_id = ?", (circuit.circuit_id,))
             existing = cursor.fetchone()
@@ -180,19 +199,19 @@ class Repository:
                 "INSERT INTO circuits (circuit_id, verification_key, num_public, vk_digest, registered_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (circuit.circuit_id, verification_key, circuit.num_public, circuit.vk_digest, circuit.registered_at))
+            if transcript is not None:
+                cursor.execute("INSERT INTO circuit_transcripts (circuit_id, document, contributions) VALUES (?, ?, ?)",
+                               (circuit.circuit_id, transcript.document, transcript.contributions))
         return None
 
     def circuits(self) -> list[CircuitRecord]:
         """Every registered circuit, by id."""
-        return _records(self.storage.fetch_rows(
-            "SELECT circuit_id, num_public, vk_digest, registered_at FROM circuits ORDER BY circuit_id"),
-            CircuitRecord)
+        return _records(self.storage.fetch_rows(f"{_CIRCUIT_COLUMNS} ORDER BY c.circuit_id"), CircuitRecord)
 
     def circuit(self, circuit_id: str) -> CircuitRecord | None:
         """One registered circuit, or None."""
-        found = _records(self.storage.fetch_rows(
-            "SELECT circuit_id, num_public, vk_digest, registered_at FROM circuits WHERE circuit_id = ?",
-            (circuit_id,)), CircuitRecord)
+        found = _records(self.storage.fetch_rows(f"{_CIRCUIT_COLUMNS} WHERE c.circuit_id = ?", (circuit_id,)),
+                         CircuitRecord)
         return found[0] if found else None
 
     def circuit_key(self, circuit_id: str) -> str | None:

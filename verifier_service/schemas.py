@@ -78,7 +78,7 @@ ERROR_DESCRIPTIONS = {
     404: "unknown_circuit, unknown_snapshot, unknown_receipt, not_found",
     409: "already_registered, already_published, conflict",
     413: "body_too_large, batch_too_large",
-    422: "invalid_request (schema, undecodable JSON), invalid_input (field element, point, key, snapshot), wrong_public_input_count, snapshot_does_not_fit",
+    422: "invalid_request (schema, undecodable JSON), invalid_input (field element, point, key, snapshot), wrong_public_input_count, snapshot_does_not_fit, invalid_transcript",
     408: "body_timeout: the body did not arrive within ZKMARGIN_BODY_TIMEOUT_S",
     429: "rate_limited: over the per-key budget (Retry-After says when to retry); too_many_failures: too many wrong keys from this address",
     503: "database_unavailable: retry later",
@@ -109,11 +109,51 @@ class VerificationKeyJson(BaseModel):
     IC: list[G1Json] = Field(min_length=2, description="nPublic + 1 points")
 
 
+HexText = Annotated[str, Field(max_length=512, pattern=r"^[0-9a-fA-F]*$")]
+
+
+class TranscriptContributionJson(Strict):
+    """One contribution's public record (snarkjs's mpcParams entry), as transcript_to_json writes it."""
+
+    name: str = Field(default="", max_length=256, description="at most 64 bytes of UTF-8")
+    type: Literal["contribution", "beacon"]
+    contribution_hash: HexText = Field(description="the 64-byte hash snarkjs prints, hex")
+    delta_after: G1Json
+    g1_s: G1Json
+    g1_sx: G1Json
+    g2_spx: G2Json
+    transcript: HexText
+    beacon_hash: HexText | None = None
+    iterations_exp: int | None = None
+
+
+class TranscriptJson(Strict):
+    """A .zkey's phase-2 transcript (zkmargin-zkey-transcript/1, from `zkmargin zkey export transcript`)."""
+
+    format: str = Field(max_length=64, examples=["zkmargin-zkey-transcript/1"])
+    circuit_hash: HexText
+    contributions: list[TranscriptContributionJson] = Field(min_length=1, max_length=256)
+
+
 class CircuitRegistration(Strict):
-    """Register the verification key of a circuit (snarkjs verification_key.json)."""
+    """Register the verification key of a circuit (snarkjs verification_key.json), with its ceremony's transcript."""
 
     circuit_id: str = Field(pattern=CIRCUIT_ID, examples=["cross-n64-k8"])
     verification_key: VerificationKeyJson
+    transcript: TranscriptJson | None = Field(default=None, description=(
+        "the final .zkey's transcript: checked (proofs of knowledge, delta chain, hashes, beacon) and required to "
+        "end in the key's delta_g2; without it the key is shown as single-party"))
+
+
+class ContributorInfo(Strict):
+    """One contribution of a registered key's ceremony (as `zkmargin zkey verify --json` lists it)."""
+
+    index: int
+    name: str | None
+    hash: str = Field(description="the contribution hash snarkjs prints, hex")
+    beacon: bool
+    beacon_hash: str | None = None
+    iterations_exp: int | None = None
 
 
 class CircuitInfo(Strict):
@@ -123,6 +163,10 @@ class CircuitInfo(Strict):
     num_public: int
     vk_digest: str
     registered_at: str
+    setup: Literal["single-party", "ceremony"] = Field(description=(
+        "single-party: registered without a transcript (whoever made the key can forge proofs); ceremony: "
+        "a checked phase-2 transcript ends in this key's delta"))
+    contributions: list[ContributorInfo] = Field(default_factory=list)
 
 
 class AssetIn(Strict):

@@ -180,3 +180,19 @@ def _cube_r1cs() -> bytes:
     from zkmargin.r1cs.circom import r1cs_to_bytes
 
     return r1cs_to_bytes(compiled_cube())
+
+
+def test_export_transcript_writes_the_records_the_service_checks(ceremony, tmp_path):
+    from zkmargin.groth16.serialization import vk_from_json
+    from zkmargin.groth16.transcript import check_transcript
+
+    out, vk_path = tmp_path / "transcript.json", tmp_path / "vk.json"
+    assert run(ceremony, "zkey", "export", "transcript", str(ceremony / "k3.zkey"), str(out)).exit_code == 0
+    assert run(ceremony, "zkey", "export", "verificationkey", str(ceremony / "k3.zkey"), str(vk_path)).exit_code == 0
+    backend = get_backend("arkworks")
+    entries = check_transcript(json.loads(out.read_text()), vk_from_json(vk_path.read_text(), backend), backend)
+    assert [(e["name"], e["beacon"]) for e in entries] == [("alice", False), ("bob", False), ("final", True)]
+    # The initial key has no contribution: nothing to export, exit 2, no file.
+    empty = run(ceremony, "zkey", "export", "transcript", str(ceremony / "k0.zkey"), str(tmp_path / "none.json"))
+    assert empty.exit_code == 2 and "no contribution" in empty.output
+    assert not (tmp_path / "none.json").exists()

@@ -12,14 +12,22 @@ from circuits.registry import circuit_from_id
 from tests.verifier_service.conftest import admin_headers, make_client, new_key
 from tests.verifier_service.test_durability import free_port, start
 from verifier_service.settings import Settings
+from zkmargin.backends import get_backend
+from zkmargin.groth16.serialization import g1_to_json
 
 
 def synthetic_key(material, circuit_id: str) -> dict:
-    """A verification key of circuit_id's true size: the small key's own curve points, its IC repeated."""
+    """A verification key of circuit_id's true size: the small key's points, IC distinct multiples of the generator.
+
+    Repeated IC points would be refused (equal input points are not bound separately).
+    """
+    backend = get_backend("arkworks")
     circuit = circuit_from_id(circuit_id)
-    ic = material.vk_json["IC"]
-    return {**material.vk_json, "nPublic": circuit.num_public,
-            "IC": [ic[i % len(ic)] for i in range(circuit.num_public + 1)]}
+    point, ic = backend.g1_generator(), []
+    for _ in range(circuit.num_public + 1):
+        point = backend.g1_add(point, backend.g1_generator())
+        ic.append(g1_to_json(point, backend))
+    return {**material.vk_json, "nPublic": circuit.num_public, "IC": ic}
 
 
 @pytest.mark.parametrize("circuit_id,at_least_bytes", [

@@ -11,23 +11,34 @@ from fastapi import APIRouter, Path
 from circuits.registry import circuit_from_id
 from verifier_service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, State, now_iso
 from verifier_service.errors import ApiError
-from verifier_service.repository import CircuitRecord
-from verifier_service.schemas import CIRCUIT_ID, CircuitInfo, CircuitRegistration, error_responses
+from verifier_service.repository import CircuitRecord, TranscriptRecord
+from verifier_service.schemas import CIRCUIT_ID, CircuitInfo, CircuitRegistration, ContributorInfo, error_responses
 from verifier_service.strict_json import StrictJsonRoute
+from zkmargin.errors import CeremonyError
 from zkmargin.groth16.serialization import vk_from_json
+from zkmargin.groth16.transcript import check_transcript
 
 router = APIRouter(prefix="/v1/circuits", tags=["circuits"], route_class=StrictJsonRoute)
 CircuitId = Annotated[str, Path(pattern=CIRCUIT_ID, examples=["cross-n64-k8"])]
 
 
 def _info(record: CircuitRecord) -> CircuitInfo:
+    contributions = [] if record.contributions is None else json.loads(record.contributions)
     return CircuitInfo(circuit_id=record.circuit_id, num_public=record.num_public, vk_digest=record.vk_digest,
-                       registered_at=record.registered_at)
+                       registered_at=record.registered_at,
+                       setup="single-party" if record.contributions is None else "ceremony",
+                       contributions=[ContributorInfo(**entry) for entry in contributions])
+
+
+def _canonical(obj: object) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
 @router.post("", status_code=201, response_model=CircuitInfo, responses=error_responses(401, 403, 409, 422, 429, 503))
 def register_circuit(body: CircuitRegistration, state: State, _: Admin) -> CircuitInfo:
-    """Register a circuit's verification key (unsafe keys and wrong input counts are refused).
+    """Register a circuit's verification key (unsafe keys and wrong input counts are refused), with its transcript.
+
+    A transcript that does not check, or does not end in the key's delta_g2, is refused (422 invalid_transcript).
 
     Bodies here may be as large as ZKMARGIN_MAX_KEY_BODY_BYTES (32 MiB) when they carry the admin key.
     """
@@ -37,9 +48,18 @@ def register_circuit(body: CircuitRegistration, state: State, _: Admin) -> Circu
     if vk.num_public != circuit.num_public:
         raise ApiError(422, "wrong_public_input_count",
                        f"{body.circuit_id} has {circuit.num_public} public inputs; the key expects {vk.num_public}")
-    text = json.dumps(key_json, sort_keys=True, separators=(",", ":"))
-    record = CircuitRecord(body.circuit_id, vk.num_public, hashlib.sha256(text.encode()).hexdigest(), now_iso())
-    existing_digest = state.repository.insert_circuit(record, text)
+    transcript = None
+    if body.transcript is not None:
+        document = body.transcript.model_dump(exclude_none=True)
+        try:
+            entries = check_transcript(document, vk, state.backend)
+        except CeremonyError as exc:
+            raise ApiError(422, "invalid_transcript", str(exc)) from None
+        transcript = TranscriptRecord(_canonical(document), _canonical(entries))
+    text = _canonical(key_json)
+    record = CircuitRecord(body.circuit_id, vk.num_public, hashlib.sha256(text.encode()).hexdigest(), now_iso(),
+                           None if transcript is None else transcript.contributions)
+    existing_digest = state.repository.insert_circuit(record, text, transcript)
     if existing_digest == record.vk_digest:
         raise ApiError(409, "already_registered", f"circuit {body.circuit_id!r} is already registered")
     if existing_digest is not None:
