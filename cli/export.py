@@ -1,4 +1,4 @@
-"""`zkmargin export solidity|calldata`: on-chain verifiers (EIP-2537, Prague) and their call arguments."""
+"""`zkmargin export solidity|calldata|register`: on-chain verifiers (EIP-2537, Prague) and their call arguments."""
 
 from __future__ import annotations
 
@@ -6,11 +6,16 @@ from pathlib import Path
 
 import click
 
+from circuits.registry import circuit_from_id
+from circuits.verification import PER_PROOF_INPUTS
+from cli.account import circuit_option
 from cli.keystore import read_verifying_key
 from cli.output import note, read_json, write_atomic
 from cli.proving import read_proof
+from zkmargin.attestation import snapshot_digest
 from zkmargin.evm import (
     margin_verifier_source,
+    register_snapshot_calldata,
     solidity_calldata,
     split_margin_inputs,
     verifier_source,
@@ -18,6 +23,7 @@ from zkmargin.evm import (
     verify_proof_calldata,
 )
 from zkmargin.groth16.serialization import public_inputs_from_json
+from zkmargin.margin.models import load_snapshot
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _MARGIN_HELP = ("Margin verifier: the first N public inputs (commitment or root, context: N = 2 for our margin "
@@ -76,3 +82,19 @@ def export_calldata(ctx: click.Context, public_path: Path, proof_path: Path, per
     else:
         per_proof, _ = split_margin_inputs(public_inputs, per_proof_inputs)
         click.echo("0x" + verify_margin_calldata(snapshot_id, per_proof, proof, backend).hex())  # type: ignore[arg-type]
+
+
+@export.command("register")
+@click.argument("snapshot_path", metavar="SNAPSHOT", type=_FILE)
+@circuit_option
+@click.option("--snapshot-id", default=None, metavar="HEX32",
+              help="The bytes32 id to register under (default: the snapshot's SHA-256 digest, as attestations sign it).")
+def export_register(snapshot_path: Path, circuit_id: str, snapshot_id: str | None) -> None:
+    """Print the registerSnapshot calldata of a margin verifier for SNAPSHOT, built as the circuit reads it."""
+    # The contract checks registered values only against r; the circuit's encoding also checks the ranges its
+    # overflow argument assumes, so the venue registers what the circuit would derive, never values typed by hand.
+    snapshot = load_snapshot(snapshot_path)
+    values = circuit_from_id(circuit_id).snapshot_inputs(snapshot)
+    chosen_id = snapshot_id if snapshot_id is not None else snapshot_digest(snapshot).hex()
+    note(f"registerSnapshot for {circuit_id}: {len(values)} values under snapshot id 0x{chosen_id.removeprefix('0x')}")
+    click.echo("0x" + register_snapshot_calldata(chosen_id, values, first_index=PER_PROOF_INPUTS).hex())

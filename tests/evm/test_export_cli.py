@@ -146,3 +146,37 @@ def test_export_solidity_refuses_a_key_too_large_for_one_contract(tmp_path):
     (tmp_path / "big.json").write_text(json.dumps(vk_to_json(big, backend)))
     result = run("solidity", str(tmp_path / "big.json"), str(tmp_path / "big.sol"))
     assert result.exit_code == 2 and "EIP-170" in result.stderr and not (tmp_path / "big.sol").exists()
+
+
+def test_export_register_builds_the_values_from_the_verifiers_snapshot(tmp_path):
+    """registerSnapshot's values are the circuit's own encoding of the snapshot, under its digest by default."""
+    from circuits.registry import circuit_from_id
+    from tests.cli.samples import write_samples
+    from zkmargin.attestation import snapshot_digest
+    from zkmargin.evm import register_snapshot_calldata
+    from zkmargin.margin.models import load_snapshot
+
+    snapshot_path = write_samples(tmp_path) / "snapshot.json"
+    snapshot = load_snapshot(snapshot_path)
+    values = circuit_from_id("cross-n8-k4").snapshot_inputs(snapshot)
+    result = CliRunner().invoke(cli, ["export", "register", str(snapshot_path), "--circuit", "cross-n8-k4"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "0x" + register_snapshot_calldata(snapshot_digest(snapshot), values).hex()
+    chosen = "ab" * 32
+    result = CliRunner().invoke(cli, ["export", "register", str(snapshot_path), "--circuit", "cross-n8-k4",
+                                      "--snapshot-id", chosen])
+    assert result.stdout.strip() == "0x" + register_snapshot_calldata(chosen, values).hex()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--circuit", "cross-n1-k1"], "capacity"),
+    (["--circuit", "cross-n8-k4", "--snapshot-id", "0x12"], "32 bytes"),
+    (["--circuit", "cross-n8-k4", "--snapshot-id", "zz" * 32], "not hexadecimal"),
+])
+def test_export_register_bad_input_exits_2(tmp_path, extra, message):
+    from tests.cli.samples import write_samples
+
+    snapshot_path = write_samples(tmp_path) / "snapshot.json"
+    result = CliRunner().invoke(cli, ["export", "register", str(snapshot_path), *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
