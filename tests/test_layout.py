@@ -145,3 +145,18 @@ def test_statements_are_siblings():
         assert not set(cls.__mro__[1:]) & classes, cls
     for path in (ROOT / "circuits").rglob("*.py"):
         assert "type: ignore[override]" not in path.read_text(), path
+
+
+def test_test_modules_import_no_other_test_module():
+    """Shared builders live in helper modules (or conftest.py): a test module imports no test_*.py module."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            offenders += [f"{path.relative_to(ROOT)} imports {name}" for name in names
+                          if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")]
+    assert not offenders, offenders

@@ -12,11 +12,11 @@ import pytest
 from circuits.proving import prove_account
 from circuits.registry import circuit_from_id
 from zkmargin.backends import get_backend
+from zkmargin.errors import RunStateError
 from zkmargin.field import R
 from zkmargin.groth16 import Proof, setup
 from zkmargin.groth16.batch import BatchItem, verify_batch
 from zkmargin.groth16.serialization import pk_to_bytes, proof_to_bytes, vk_to_json
-from zkmargin.errors import RunStateError
 from zkmargin.margin.models import parse_account, parse_snapshot
 from zkmargin.venue_run import (
     BUNDLE_FORMAT,

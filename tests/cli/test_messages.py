@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from tests.cli.samples import write_samples
-from tests.groth16.test_snarkjs_interop import snarkjs_command
+from tests.npm_tools import snarkjs_command
 
 FIXTURES = Path(__file__).resolve().parents[1] / "groth16" / "fixtures" / "snarkjs"
 CIRCUIT = "cross-n6-k4"

@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import stat
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
+from tests.cli.venue_helpers import COMMITMENTS, check, run
 from zkmargin.attestation import parse_attestation, parse_public_key, parse_signed_root
 from zkmargin.field import R
-from zkmargin.margin.models import account_to_json, snapshot_to_json
+from zkmargin.margin.models import account_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
 from zkmargin.merkle_tree import parse_merkle_path
-
-COMMITMENTS = [1000 + 7 * i for i in range(5)]
-
-
-def run(tmp: Path, *args: str):
-    return CliRunner().invoke(cli, ["--cache-dir", str(tmp / "cache"), *args], catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def venue_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("venue")
-    snapshot = sample_snapshot()
-    (root / "snapshot.json").write_text(json.dumps(snapshot_to_json(snapshot)))
-    later = dataclasses.replace(snapshot, snapshot_id="later")
-    (root / "later.json").write_text(json.dumps(snapshot_to_json(later)))
-    (root / "requests.jsonl").write_text(
-        "".join(json.dumps({"account_id": f"acct-{i}", "commitment": str(c)}) + "\n" for i, c in enumerate(COMMITMENTS)))
-    made = run(root, "venue", "keygen", str(root / "venue.key"), "--venue", snapshot.venue, "--json")
-    assert made.exit_code == 0, made.output
-    other = run(root, "venue", "keygen", str(root / "other.key"), "--venue", "other-venue")
-    assert other.exit_code == 0, other.output
-    return root
-
-
-def check(d: Path, *args: str, snapshot: str = "snapshot.json", public: str = "venue.key.pub.json"):
-    return run(d, "venue", "check", str(d / snapshot), "--public-key", str(d / public), *args)
 
 
 def test_keygen_writes_a_private_pem_0600_and_a_public_document(venue_dir):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.test_venue import check, run, venue_dir  # noqa: F401 (module fixture)
+from tests.cli.venue_helpers import check, run
 
 
 def test_a_path_with_another_account_name_is_not_reported_as_that_account(tmp_path, venue_dir):  # noqa: F811

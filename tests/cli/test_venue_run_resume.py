@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.cli.test_venue_run import check_bundles, run_cli, venue, venue_run_args, write_accounts  # noqa: F401
+from tests.cli.venue_run_helpers import check_bundles, run_cli, venue_run_args, write_accounts
 from zkmargin.venue_run import bundle_file_name
 
 IDS = range(1, 4)

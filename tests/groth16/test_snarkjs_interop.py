@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.groth16.circuits import compiled_cube, cube_witness
+from tests.npm_tools import snarkjs_command
 from zkmargin.errors import MalformedKeyError
 from zkmargin.groth16 import prove, setup, verify
 from zkmargin.groth16.serialization import (
@@ -24,7 +23,6 @@ from zkmargin.groth16.serialization import (
 )
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "snarkjs"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _fixture(name: str) -> str:
@@ -32,16 +30,6 @@ def _fixture(name: str) -> str:
     if not path.exists():
         pytest.skip(f"snarkjs fixtures not present at {FIXTURES}")
     return path.read_text()
-
-
-def snarkjs_command() -> list[str] | None:
-    """How to run snarkjs here: $ZKMARGIN_SNARKJS, the CI install, or one on PATH."""
-    candidates = [os.environ.get("ZKMARGIN_SNARKJS"), str(REPO / ".ci" / "npm" / "node_modules" / ".bin" / "snarkjs")]
-    for candidate in candidates:
-        if candidate and Path(candidate).exists() and shutil.which("node"):
-            return [candidate]
-    found = shutil.which("snarkjs")
-    return [found] if found else None
 
 
 def test_our_verifier_accepts_the_snarkjs_proof(backend):

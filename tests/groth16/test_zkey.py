@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.groth16.circuits import compiled_cube, cube_witness
-from tests.groth16.test_snarkjs_interop import snarkjs_command
+from tests.npm_tools import snarkjs_command
 from zkmargin.backends import get_backend
 from zkmargin.errors import CeremonyError, EncodingError
 from zkmargin.field import R

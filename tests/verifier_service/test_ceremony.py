@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pytest
 
 from circuits.registry import circuit_from_id
-from tests.cli.test_zkey import ACCOUNT, CIRCUIT, SNAPSHOT
-from tests.cli.test_zkey import BEACON as BEACON_HEX
+from tests.cli.ceremony_samples import ACCOUNT, CIRCUIT, SNAPSHOT
+from tests.cli.ceremony_samples import BEACON as BEACON_HEX
 from tests.verifier_service.conftest import admin_headers, new_key
 from zkmargin.backends import get_backend
 from zkmargin.errors import CeremonyError

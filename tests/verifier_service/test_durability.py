@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 
 import httpx
-import pytest
 
 from tests.verifier_service.conftest import ADMIN, CIRCUIT, free_port, verify_body
-
-
-def start(database_url: str | None, port: int, command: list[str] | None = None,
-          stdout: int = subprocess.DEVNULL) -> subprocess.Popen:
-    """A real server process (python -m verifier_service unless command is given), once /healthz answers."""
-    env = {**os.environ, "ZKMARGIN_ADMIN_KEY": ADMIN}
-    command = command or [sys.executable, "-m", "verifier_service", "--port", str(port), "--database-url",
-                          str(database_url)]
-    process = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited: {process.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    pytest.fail("server did not start within 60 s")
+from tests.verifier_service.servers import start
 
 
 def test_receipt_survives_kill_9(tmp_path, material):

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from circuits.registry import circuit_from_id
 from tests.verifier_service.conftest import admin_headers, make_client, new_key
-from tests.verifier_service.test_durability import free_port, start
+from tests.verifier_service.servers import free_port, start
 from verifier_service.settings import Settings
 from zkmargin.backends import get_backend
 from zkmargin.groth16.serialization import g1_to_json

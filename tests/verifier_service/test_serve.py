@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.verifier_service.conftest import ADMIN, CIRCUIT
-from tests.verifier_service.test_durability import free_port, start
+from tests.verifier_service.servers import free_port, start
 
 ZKMARGIN = [sys.executable, "-c", "from cli.main import main; main()"]
 

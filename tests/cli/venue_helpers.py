@@ -1,0 +1,19 @@
+"""The venue directory the `zkmargin venue` tests share: two venue keys, a snapshot, a later one, requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli.main import cli
+
+COMMITMENTS = [1000 + 7 * i for i in range(5)]
+
+
+def run(tmp: Path, *args: str):
+    return CliRunner().invoke(cli, ["--cache-dir", str(tmp / "cache"), *args], catch_exceptions=False)
+
+
+def check(d: Path, *args: str, snapshot: str = "snapshot.json", public: str = "venue.key.pub.json"):
+    return run(d, "venue", "check", str(d / snapshot), "--public-key", str(d / public), *args)
