@@ -44,15 +44,7 @@ def prove(
     backend = backend or get_backend()
     rng = rng or secrets.SystemRandom()
     clock = _Clock(timings)
-    if compiled.digest() != pk.circuit_digest:
-        raise CircuitError("proving key was generated for a different circuit")
-    z = list(assignment)
-    if len(z) != compiled.num_variables or z[0] != 1:
-        raise CircuitError(
-            f"assignment must have {compiled.num_variables} entries starting with 1, got {len(z)}"
-        )
-    if any(not 0 <= v < R for v in z):
-        raise CircuitError("assignment values must lie in [0, r)")
+    z = _checked_assignment(pk, compiled, assignment)
     clock.lap("digest")
     # Checks every constraint (UnsatisfiedError names the broken one) before any MSM starts.
     az, bz, cz = witness_evaluations(compiled, z)
@@ -62,7 +54,6 @@ def prove(
 
     r = rng.randrange(R)
     s = rng.randrange(R)
-    vk = pk.vk
     num_inputs = compiled.num_public + 1
     # The curve library releases the GIL inside an MSM and the NTT kernel does too:
     # the MSMs that do not need h run on two threads while this one computes h.
@@ -88,14 +79,30 @@ def prove(
     a_sum, b2_sum, b1_sum, l_sum = (results[k][0] for k in ("msm_a", "msm_b_g2", "msm_b_g1", "msm_l"))
     h_sum = backend.g1_add(results["msm_h"][0], results["msm_h_2"][0])
 
-    proof_a = backend.g1_add(backend.g1_add(vk.alpha_g1, a_sum), backend.g1_mul(pk.delta_g1, r))
-    proof_b = backend.g2_add(backend.g2_add(vk.beta_g2, b2_sum), backend.g2_mul(vk.delta_g2, s))
-    b_g1 = backend.g1_add(backend.g1_add(pk.beta_g1, b1_sum), backend.g1_mul(pk.delta_g1, s))
-    proof_c = backend.g1_msm(
-        [l_sum, h_sum, proof_a, b_g1, pk.delta_g1],
-        [1, 1, s, r, (-r * s) % R],
-    )
+    proof = _combine(pk, a_sum, b2_sum, b1_sum, l_sum, h_sum, r, s, backend)
     clock.lap("combine")
+    return proof
+
+
+def _checked_assignment(pk: ProvingKey, compiled: CompiledR1CS, assignment: Sequence[int]) -> list[int]:
+    """z as a list, once the key is the circuit's and z is [1, ...] of the right length, every value in [0, r)."""
+    if compiled.digest() != pk.circuit_digest:
+        raise CircuitError("proving key was generated for a different circuit")
+    z = list(assignment)
+    if len(z) != compiled.num_variables or z[0] != 1:
+        raise CircuitError(f"assignment must have {compiled.num_variables} entries starting with 1, got {len(z)}")
+    if any(not 0 <= v < R for v in z):
+        raise CircuitError("assignment values must lie in [0, r)")
+    return z
+
+
+def _combine(pk: ProvingKey, a_sum, b2_sum, b1_sum, l_sum, h_sum, r: int, s: int,  # noqa: ANN001
+             backend: CurveBackend) -> Proof:
+    """A = alpha + sum_a + r delta, B = beta + sum_b + s delta, C = L + H + s A + r B_1 - r s delta."""
+    proof_a = backend.g1_add(backend.g1_add(pk.vk.alpha_g1, a_sum), backend.g1_mul(pk.delta_g1, r))
+    proof_b = backend.g2_add(backend.g2_add(pk.vk.beta_g2, b2_sum), backend.g2_mul(pk.vk.delta_g2, s))
+    b_g1 = backend.g1_add(backend.g1_add(pk.beta_g1, b1_sum), backend.g1_mul(pk.delta_g1, s))
+    proof_c = backend.g1_msm([l_sum, h_sum, proof_a, b_g1, pk.delta_g1], [1, 1, s, r, (-r * s) % R])
     return Proof(a=proof_a, b=proof_b, c=proof_c)
 
 
@@ -136,13 +143,7 @@ def prove_zkey(
 
     backend = backend or get_backend()
     rng = rng or secrets.SystemRandom()
-    if compiled.digest() != pk.circuit_digest:
-        raise CircuitError("proving key was generated for a different circuit")
-    z = list(assignment)
-    if len(z) != compiled.num_variables or z[0] != 1:
-        raise CircuitError(f"assignment must have {compiled.num_variables} entries starting with 1, got {len(z)}")
-    if any(not 0 <= v < R for v in z):
-        raise CircuitError("assignment values must lie in [0, r)")
+    z = _checked_assignment(pk, compiled, assignment)
     az, bz, cz = witness_evaluations(compiled, z)
     if len(az) != len(pk.h_query):
         raise CircuitError("proving key domain does not match the circuit")
@@ -154,11 +155,7 @@ def prove_zkey(
     b2_sum = backend.g2_msm(*_sparse(pk.b_g2_query, z))
     l_sum = backend.g1_msm(*_sparse(pk.l_query, z[num_inputs:]))
     h_sum = backend.g1_msm(pk.h_query, h)
-    proof_a = backend.g1_add(backend.g1_add(pk.vk.alpha_g1, a_sum), backend.g1_mul(pk.delta_g1, r))
-    proof_b = backend.g2_add(backend.g2_add(pk.vk.beta_g2, b2_sum), backend.g2_mul(pk.vk.delta_g2, s))
-    b_g1 = backend.g1_add(backend.g1_add(pk.beta_g1, b1_sum), backend.g1_mul(pk.delta_g1, s))
-    proof_c = backend.g1_msm([l_sum, h_sum, proof_a, b_g1, pk.delta_g1], [1, 1, s, r, (-r * s) % R])
-    proof = Proof(a=proof_a, b=proof_b, c=proof_c)
+    proof = _combine(pk, a_sum, b2_sum, b1_sum, l_sum, h_sum, r, s, backend)
     _require_prime_order(proof, backend)
     return proof
 
