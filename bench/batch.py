@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cross import market  # noqa: E402
 
-from circuits.proving import prove_account  # noqa: E402
-from circuits.registry import circuit_from_id  # noqa: E402
-from circuits.verification import PER_PROOF_INPUTS  # noqa: E402
+from zkmargin.circuits.proving import prove_account  # noqa: E402
+from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
+from zkmargin.circuits.verification import PER_PROOF_INPUTS  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof, setup, verify  # noqa: E402

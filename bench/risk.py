@@ -31,7 +31,7 @@ def circuit_row(circuit_id: str, reps: int) -> dict:
     from cross import market
     from models import measure
 
-    from circuits.registry import circuit_from_id
+    from zkmargin.circuits.registry import circuit_from_id
     from zkmargin.margin.var import with_scenarios
 
     statement = circuit_from_id(circuit_id).statement

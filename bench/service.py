@@ -1,6 +1,6 @@
 """Throughput and latency of POST /v1/verify on a real uvicorn server on loopback.
 
-Starts `python -m verifier_service` (SQLite, fsync on every receipt), registers
+Starts `python -m zkmargin.service` (SQLite, fsync on every receipt), registers
 cross-n64-k8, publishes a snapshot, then sends --requests verifications from
 --concurrency concurrent clients (one asyncio process on the same machine, so
 the client's CPU counts against the 2 cores too). Prints a table, writes JSON.
@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cross import market  # noqa: E402
 
-from circuits.proving import prove_account  # noqa: E402
-from circuits.registry import circuit_from_id  # noqa: E402
+from zkmargin.circuits.proving import prove_account  # noqa: E402
+from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json  # noqa: E402
@@ -98,7 +98,7 @@ def run_server(workers: int, setup_body, requests: int, concurrency: int) -> dic
     database = Path(tempfile.mkdtemp()) / "bench.db"
     env = {**os.environ, "ZKMARGIN_ADMIN_KEY": ADMIN, "ZKMARGIN_RATE_LIMIT_PER_MINUTE": str(10**9)}
     # The server's access log (a line per request) goes to a file beside its database, not the table.
-    server = subprocess.Popen([sys.executable, "-m", "verifier_service", "--port", str(port), "--workers",
+    server = subprocess.Popen([sys.executable, "-m", "zkmargin.service", "--port", str(port), "--workers",
                                str(workers), "--database-url", f"sqlite:///{database}"], env=env,
                               stdout=open(database.with_suffix(".log"), "wb"), stderr=subprocess.STDOUT)
     try:

@@ -10,9 +10,9 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from circuits.layout import StatementPublic
-from circuits.parts import check_field_element
-from circuits.protocol import Statement
+from zkmargin.circuits.layout import StatementPublic
+from zkmargin.circuits.parts import check_field_element
+from zkmargin.circuits.protocol import Statement
 from zkmargin.errors import CircuitError
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.r1cs import CompiledR1CS, ConstraintSystem

@@ -30,8 +30,8 @@ import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
-from circuits.layout import AllocatedPublic, PublicLayout, at
-from circuits.parts import (
+from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at
+from zkmargin.circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
     RateInputs,

@@ -25,8 +25,8 @@ import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
-from circuits.layout import AllocatedPublic, PublicLayout, at
-from circuits.parts import (
+from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at
+from zkmargin.circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
     VALUE_BITS,

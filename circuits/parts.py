@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from circuits.layout import at
-from circuits.protocol import SlotWitness
+from zkmargin.circuits.layout import at
+from zkmargin.circuits.protocol import SlotWitness
 from zkmargin.errors import CapacityError, CircuitError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget

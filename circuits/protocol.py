@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
-    from circuits.layout import AllocatedPublic, PublicLayout
+    from zkmargin.circuits.layout import AllocatedPublic, PublicLayout
     from zkmargin.margin.models import Account, Snapshot
     from zkmargin.r1cs import ConstraintSystem
 

@@ -7,8 +7,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from circuits.circuit import Circuit
-from circuits.layout import StatementPublic
+from zkmargin.circuits.circuit import Circuit
+from zkmargin.circuits.layout import StatementPublic
 from zkmargin.errors import PublicInputError
 from zkmargin.field import R
 from zkmargin.margin.models import Account, Snapshot
@@ -75,7 +75,7 @@ def verify_account_proof(
     backend: CurveBackend | None = None,
 ) -> bool:
     """Verify one proof against the verifier's own snapshot (a one-off SnapshotVerifier, no attestation policy)."""
-    from circuits.verification import SnapshotVerifier
+    from zkmargin.circuits.verification import SnapshotVerifier
     from zkmargin.backends import get_backend
 
     return SnapshotVerifier(circuit, vk, snapshot, backend or get_backend()).verify(commitment, context, proof)

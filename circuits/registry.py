@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from circuits.circuit import Circuit
-from circuits.cross import CrossStatement
-from circuits.isolated import IsolatedStatement
-from circuits.portfolio import PortfolioStatement
-from circuits.protocol import Statement
-from circuits.tiered import TieredStatement
-from circuits.var import RiskStatement
+from zkmargin.circuits.circuit import Circuit
+from zkmargin.circuits.cross import CrossStatement
+from zkmargin.circuits.isolated import IsolatedStatement
+from zkmargin.circuits.portfolio import PortfolioStatement
+from zkmargin.circuits.protocol import Statement
+from zkmargin.circuits.tiered import TieredStatement
+from zkmargin.circuits.var import RiskStatement
 from zkmargin.errors import CircuitError
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.margin.registry import evaluate

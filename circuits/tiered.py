@@ -25,8 +25,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from circuits.layout import AllocatedPublic, PublicLayout, at, leaf_items
-from circuits.parts import (
+from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at, leaf_items
+from zkmargin.circuits.parts import (
     RATE_MAX_E8,
     SCALE_E8,
     SLACK_BITS,

@@ -53,8 +53,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from circuits.layout import AllocatedPublic, PublicLayout, at
-from circuits.parts import (
+from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at
+from zkmargin.circuits.parts import (
     SCALE_E8,
     SlotValues,
     assert_covers,

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from circuits.circuit import AnyCircuit
-from circuits.layout import HEADER
-from circuits.parts import check_field_element
+from zkmargin.circuits.circuit import AnyCircuit
+from zkmargin.circuits.layout import HEADER
+from zkmargin.circuits.parts import check_field_element
 from zkmargin.attestation import Attestation, VenuePublicKey, check_attestation, snapshot_digest
 from zkmargin.errors import (
     AttestationError,

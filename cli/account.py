@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from circuits.registry import DEFAULT_CIRCUIT_ID, MODEL_NAMES, circuit_from_id, get_model
-from cli.output import EXIT_NO, emit, json_option, write_json
+from zkmargin.circuits.registry import DEFAULT_CIRCUIT_ID, MODEL_NAMES, circuit_from_id, get_model
+from zkmargin.cli.output import EXIT_NO, emit, json_option, write_json
 from zkmargin.errors import MarginCallError
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import Account, Snapshot, load_account, load_snapshot
@@ -131,8 +131,8 @@ def commit(account_path: Path, snapshot_path: Path, opening_path: Path, circuit_
 
 def load_opening(path: Path) -> dict:
     """Read and check an opening file written by `zkmargin commit`."""
-    from circuits.proving import parse_field_element
-    from cli.output import CliError, read_json
+    from zkmargin.circuits.proving import parse_field_element
+    from zkmargin.cli.output import CliError, read_json
 
     opening = read_json(path, "opening")
     if not isinstance(opening, dict) or opening.get("format") != OPENING_FORMAT:

@@ -20,14 +20,14 @@ from typing import Any
 
 import click
 
-from circuits.proving import parse_field_element
-from circuits.registry import circuit_from_id
-from circuits.verification import BatchReport, ProofItem, SnapshotVerifier, check_key_fits, encoded_proof
-from cli.account import circuit_option
-from cli.keystore import digest_option, parse_digest, read_verifying_key
-from cli.output import EXIT_ERROR, EXIT_NO, CliError, emit, json_option
-from cli.proving import read_venue_key, venue_key_option
-from cli.report import write_reports
+from zkmargin.circuits.proving import parse_field_element
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.circuits.verification import BatchReport, ProofItem, SnapshotVerifier, check_key_fits, encoded_proof
+from zkmargin.cli.account import circuit_option
+from zkmargin.cli.keystore import digest_option, parse_digest, read_verifying_key
+from zkmargin.cli.output import EXIT_ERROR, EXIT_NO, CliError, emit, json_option
+from zkmargin.cli.proving import read_venue_key, venue_key_option
+from zkmargin.cli.report import write_reports
 from zkmargin.attestation import parse_attestation
 from zkmargin.errors import MalformedProofError, ZkMarginError
 from zkmargin.groth16 import Proof
@@ -136,7 +136,7 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
     verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key)
     parsed = [parse_item(item) for item in raw_items]
     if scheduler is not None:
-        from cli.venue_run import verify_on_cluster
+        from zkmargin.cli.venue_run import verify_on_cluster
 
         metas, report, decode_s = verify_on_cluster(scheduler, verifier, parsed, started)
     else:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from cli.account import snapshot_argument
-from cli.charts import chart_options, new_figure, write_charts
-from cli.output import emit, json_option, note, write_atomic
+from zkmargin.cli.account import snapshot_argument
+from zkmargin.cli.charts import chart_options, new_figure, write_charts
+from zkmargin.cli.output import emit, json_option, note, write_atomic
 from zkmargin.errors import FormatError
 from zkmargin.margin.cascade import cascade_to_json, generate_population, load_population, run_cascade
 from zkmargin.margin.fixed_point import parse_e8

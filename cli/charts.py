@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.output import write_atomic
+from zkmargin.cli.output import write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from circuits.registry import circuit_from_id
-from circuits.verification import PER_PROOF_INPUTS
-from cli.account import circuit_option
-from cli.keystore import read_verifying_key
-from cli.output import note, read_json, write_atomic
-from cli.proving import read_proof
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.circuits.verification import PER_PROOF_INPUTS
+from zkmargin.cli.account import circuit_option
+from zkmargin.cli.keystore import read_verifying_key
+from zkmargin.cli.output import note, read_json, write_atomic
+from zkmargin.cli.proving import read_proof
 from zkmargin.attestation import snapshot_digest
 from zkmargin.evm import (
     margin_verifier_source,

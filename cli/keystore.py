@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from circuits.circuit import AnyCircuit
-from cli.output import CliError, write_atomic, write_json
+from zkmargin.circuits.circuit import AnyCircuit
+from zkmargin.cli.output import CliError, write_atomic, write_json
 from zkmargin.backends import CurveBackend
 from zkmargin.errors import EncodingError
 from zkmargin.groth16 import ProvingKey, VerifyingKey, setup

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.output import EXIT_ERROR, EXIT_NO, error_payload
+from zkmargin.cli.output import EXIT_ERROR, EXIT_NO, error_payload
 from zkmargin.errors import MarginCallError, ZkMarginError
 
 
@@ -86,13 +86,13 @@ class ZkMarginGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, backend: str | None, cache_dir: Path | None, as_json: bool) -> None:
     """Prove that a trading account is not subject to a margin call, without revealing it."""
-    from cli.keystore import default_cache_dir
+    from zkmargin.cli.keystore import default_cache_dir
 
     ctx.obj = Settings(backend, cache_dir or default_cache_dir(), as_json)
 
 
 def _register() -> None:
-    from cli import (
+    from zkmargin.cli import (
         account,
         batch,
         cascade,

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import click
 
-from circuits.proving import parse_field_element, prove_account
-from circuits.registry import circuit_from_id
-from circuits.verification import SnapshotVerifier
-from cli.account import (
+from zkmargin.circuits.proving import parse_field_element, prove_account
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.circuits.verification import SnapshotVerifier
+from zkmargin.cli.account import (
     account_argument,
     circuit_option,
     load_opening,
     require_healthy,
     snapshot_argument,
 )
-from cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
-from cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, step, write_json
+from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
+from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, step, write_json
 from zkmargin.attestation import (
     Attestation,
     VenuePublicKey,
@@ -182,7 +182,7 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
     backend = ctx.obj.backend
     timings: dict[str, float] = {}
     if zkey_path is not None:
-        from cli.zkey import prove_account_with_zkey
+        from zkmargin.cli.zkey import prove_account_with_zkey
 
         proof, public, elapsed, digest = prove_account_with_zkey(circuit, zkey_path, account, snapshot,
                                                                  opening["salt"], context, backend, expected_digest)

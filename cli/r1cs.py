@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from circuits.registry import circuit_from_id
-from cli.account import circuit_option
-from cli.output import emit, json_option, write_atomic
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.cli.account import circuit_option
+from zkmargin.cli.output import emit, json_option, write_atomic
 from zkmargin.r1cs.circom import r1cs_to_bytes
 
 

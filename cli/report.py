@@ -8,7 +8,7 @@ import io
 import json
 from pathlib import Path
 
-from cli.output import write_atomic
+from zkmargin.cli.output import write_atomic
 
 CSV_COLUMNS = ("id", "source", "commitment", "context", "valid", "error", "duplicate_of", "refused")
 

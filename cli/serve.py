@@ -8,7 +8,7 @@ import tempfile
 
 import click
 
-APP_FACTORY = "verifier_service.app:create_app"
+APP_FACTORY = "zkmargin.service.app:create_app"
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
 

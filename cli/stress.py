@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from cli.account import account_argument, snapshot_argument
-from cli.charts import chart_options, new_figure, write_charts
-from cli.output import emit, json_option
+from zkmargin.cli.account import account_argument, snapshot_argument
+from zkmargin.cli.charts import chart_options, new_figure, write_charts
+from zkmargin.cli.output import emit, json_option
 from zkmargin.margin.models import load_account, load_snapshot
 from zkmargin.margin.registry import MARGIN_MODELS
 from zkmargin.margin.stress import (

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic, write_json
+from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic, write_json
 from zkmargin.attestation import (
     VenueSigningKey,
     attest,

@@ -21,13 +21,13 @@ from typing import Any
 
 import click
 
-from circuits.proving import parse_field_element, prove_account
-from circuits.registry import circuit_from_id
-from circuits.verification import ProofItem, SnapshotVerifier
-from cli.account import OPENING_FORMAT, circuit_option, model_report
-from cli.keystore import KeyStore, digest_option, parse_digest
-from cli.output import EXIT_ERROR, CliError, emit, json_option, note
-from cli.venue import _load_key
+from zkmargin.circuits.proving import parse_field_element, prove_account
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
+from zkmargin.cli.account import OPENING_FORMAT, circuit_option, model_report
+from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest
+from zkmargin.cli.output import EXIT_ERROR, CliError, emit, json_option, note
+from zkmargin.cli.venue import _load_key
 from zkmargin.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
 from zkmargin.errors import RunStateError, ZkMarginError
 from zkmargin.groth16.serialization import proof_from_json, proof_to_json, vk_to_json
@@ -426,7 +426,7 @@ def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: floa
     Every chunk is its own batch with its own fresh weights (see zkmargin.groth16.batch). The
     attestation policy is applied here, by the same SnapshotVerifier, before any pairing work is shipped.
     """
-    from circuits.verification import PER_PROOF_INPUTS, BatchReport, Verdict
+    from zkmargin.circuits.verification import PER_PROOF_INPUTS, BatchReport, Verdict
     from zkmargin.errors import MalformedAttestationError
     from zkmargin.venue_cluster import dask_client, verify_batch_on_cluster
 

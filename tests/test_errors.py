@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from circuits.registry import circuit_from_id
+from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.errors import CapacityError, CircuitError, FormatError, PublicInputError
 from zkmargin.margin.models import (
     Account,

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Repository folder -> the name it is installed under (pyproject.toml's package-dir).
+INSTALLED_AS = {"zkmargin": "zkmargin", "circuits": "zkmargin.circuits", "cli": "zkmargin.cli",
+                "verifier_service": "zkmargin.service"}
 FORBIDDEN = {
     "zkmargin": {"circuits", "cli", "verifier_service"},
     "circuits": {"cli", "verifier_service"},
@@ -19,15 +22,32 @@ FORBIDDEN = {
 }
 
 
+def folder_of(module: str) -> str:
+    """The repository folder that holds an absolute module name (the longest installed prefix wins)."""
+    for folder, installed in sorted(INSTALLED_AS.items(), key=lambda item: -len(item[1])):
+        if module == installed or module.startswith(installed + "."):
+            return folder
+    # A top-level name that is not ours, or one of our folders imported by its bare (uninstalled) name.
+    return module.split(".")[0]
+
+
 def imported_top_level_packages(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(folder_of(alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.add(folder_of(node.module))
     return names
+
+
+def test_folder_of_maps_installed_names_back_to_folders():
+    assert folder_of("zkmargin.circuits.registry") == "circuits"
+    assert folder_of("zkmargin.service.routes.keys") == "verifier_service"
+    assert folder_of("zkmargin.groth16") == "zkmargin"
+    assert folder_of("zkmargin.cli") == "cli"
+    assert folder_of("numpy.linalg") == "numpy"
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
@@ -51,7 +71,9 @@ def test_import_zkmargin_loads_no_heavy_library():
 
 
 def module_name(path: Path) -> str:
+    """The installed module name of a source file (circuits/x.py -> zkmargin.circuits.x)."""
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    parts = INSTALLED_AS[parts[0]].split(".") + parts[1:]
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -134,7 +156,7 @@ def test_no_import_cycles_inside_a_package(package):
 
 def test_statements_are_siblings():
     """No statement imports another statement module or inherits from another statement; no override escapes."""
-    from circuits.registry import MODELS
+    from zkmargin.circuits.registry import MODELS
 
     classes = {model.statement for model in MODELS.values()}
     modules = {cls.__module__ for cls in classes}

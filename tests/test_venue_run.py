@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from circuits.proving import prove_account
-from circuits.registry import circuit_from_id
+from zkmargin.circuits.proving import prove_account
+from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.backends import get_backend
 from zkmargin.errors import RunStateError
 from zkmargin.field import R

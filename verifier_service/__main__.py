@@ -1,4 +1,4 @@
-"""`python -m verifier_service [--host H] [--port P] [--database-url URL] [--workers N]` on uvicorn.
+"""`python -m zkmargin.service [--host H] [--port P] [--database-url URL] [--workers N]` on uvicorn.
 
 Other settings come from ZKMARGIN_* environment variables (ZKMARGIN_ADMIN_KEY above all:
 a secret is kept out of argv, where other users of the machine could read it).
@@ -13,13 +13,13 @@ import tempfile
 
 import uvicorn
 
-APP_FACTORY = "verifier_service.app:create_app"
+APP_FACTORY = "zkmargin.service.app:create_app"
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse options into ZKMARGIN_* settings and serve (workers share the database, not memory)."""
-    parser = argparse.ArgumentParser(prog="python -m verifier_service", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m zkmargin.service", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--database-url", default=None, help="sqlite:///path (default) or postgresql://...")

@@ -9,16 +9,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from verifier_service.deps import RateLimiter, ServiceState
-from verifier_service.errors import install_error_handlers
-from verifier_service.metrics import Metrics
-from verifier_service.middleware import BodyLimitAndMetrics
-from verifier_service.repository import Repository
-from verifier_service.routes import circuits, health, keys, snapshots, venues, verify
-from verifier_service.schemas import error_responses
-from verifier_service.settings import Settings
-from verifier_service.storage import Storage
-from verifier_service.verification import Catalog
+from zkmargin.service.deps import RateLimiter, ServiceState
+from zkmargin.service.errors import install_error_handlers
+from zkmargin.service.metrics import Metrics
+from zkmargin.service.middleware import BodyLimitAndMetrics
+from zkmargin.service.repository import Repository
+from zkmargin.service.routes import circuits, health, keys, snapshots, venues, verify
+from zkmargin.service.schemas import error_responses
+from zkmargin.service.settings import Settings
+from zkmargin.service.storage import Storage
+from zkmargin.service.verification import Catalog
 
 log = logging.getLogger("zkmargin.verifier_service")
 

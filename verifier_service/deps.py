@@ -25,14 +25,14 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
-from verifier_service.errors import ApiError
-from verifier_service.metrics import Metrics
-from verifier_service.repository import Repository
-from verifier_service.settings import Settings
-from verifier_service.storage import Storage
+from zkmargin.service.errors import ApiError
+from zkmargin.service.metrics import Metrics
+from zkmargin.service.repository import Repository
+from zkmargin.service.settings import Settings
+from zkmargin.service.storage import Storage
 
 if TYPE_CHECKING:
-    from verifier_service.verification import Catalog
+    from zkmargin.service.verification import Catalog
 
 ROLES = ("admin", "venue", "verifier")
 TOKEN_PREFIX = "zkm"

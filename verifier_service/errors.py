@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from verifier_service.storage import StorageConflict, StorageRefused, StorageUnavailable
+from zkmargin.service.storage import StorageConflict, StorageRefused, StorageUnavailable
 from zkmargin.errors import AttestationError, MalformedAttestationError, ZkMarginError
 
 log = logging.getLogger("zkmargin.verifier_service")

@@ -9,8 +9,8 @@ import time
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from verifier_service.deps import ServiceState, is_admin_token, token_from_headers
-from verifier_service.errors import error_body
+from zkmargin.service.deps import ServiceState, is_admin_token, token_from_headers
+from zkmargin.service.errors import error_body
 
 # Only the admin may register keys, and only a key carries a body this large: the larger limit
 # is granted on the admin token alone, so an anonymous client cannot make the server buffer 32 MiB.

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-from verifier_service.storage import Storage
+from zkmargin.service.storage import Storage
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS api_keys (

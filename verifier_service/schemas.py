@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from circuits.registry import CIRCUIT_ID_PATTERN
+from zkmargin.circuits.registry import CIRCUIT_ID_PATTERN
 
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 """Snapshot, receipt and path ids: ASCII letters, digits and . _ : - (no NUL, no spaces)."""

@@ -16,14 +16,14 @@ from operator import attrgetter
 from cachetools import LRUCache, cachedmethod
 from cachetools.keys import hashkey
 
-from circuits.circuit import AnyCircuit
-from circuits.proving import parse_field_element
-from circuits.registry import circuit_from_id
-from circuits.verification import ProofItem, SnapshotVerifier, decode_proof
-from verifier_service.deps import ServiceState, now_iso
-from verifier_service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownSnapshot
-from verifier_service.repository import ReceiptRecord, Repository
-from verifier_service.schemas import FIELD_ELEMENT
+from zkmargin.circuits.circuit import AnyCircuit
+from zkmargin.circuits.proving import parse_field_element
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, decode_proof
+from zkmargin.service.deps import ServiceState, now_iso
+from zkmargin.service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownSnapshot
+from zkmargin.service.repository import ReceiptRecord, Repository
+from zkmargin.service.schemas import FIELD_ELEMENT
 from zkmargin.attestation import Attestation, VenuePublicKey, attestation_to_json, parse_attestation, parse_public_key
 from zkmargin.errors import AttestationError, FormatError, MalformedAttestationError, ZkMarginError
 from zkmargin.groth16.serialization import proof_to_bytes, vk_from_json

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from circuits.circuit import Circuit
-from circuits.cross import CrossStatement
-from circuits.isolated import IsolatedStatement
+from zkmargin.circuits.circuit import Circuit
+from zkmargin.circuits.cross import CrossStatement
+from zkmargin.circuits.isolated import IsolatedStatement
 from zkmargin.margin.models import Account, AssetQuote, Collateral, InstrumentQuote, Position, Snapshot
 
 E8 = 10**8

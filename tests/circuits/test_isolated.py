@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circuits.proving import prove_account, verify_account_proof
-from circuits.registry import circuit_from_id
+from zkmargin.circuits.proving import prove_account, verify_account_proof
+from zkmargin.circuits.registry import circuit_from_id
 from tests.circuits.builders import E8, MAX64, isolated_circuit, make_snapshot
 from zkmargin.errors import FormatError, MarginCallError
 from zkmargin.margin.engine import compute_margin

@@ -13,9 +13,9 @@ from dataclasses import replace
 
 import pytest
 
-from circuits.layout import StatementPublic
-from circuits.proving import verify_account_proof
-from circuits.registry import MODELS, circuit_from_id
+from zkmargin.circuits.layout import StatementPublic
+from zkmargin.circuits.proving import verify_account_proof
+from zkmargin.circuits.registry import MODELS, circuit_from_id
 from zkmargin.errors import UnsatisfiedError
 from zkmargin.field import R
 from zkmargin.margin.commitment import layout_digest

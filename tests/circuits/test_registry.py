@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from circuits.registry import CIRCUIT_ID_PATTERN, MODEL_NAMES, MODELS, circuit_from_id, get_model
+from zkmargin.circuits.registry import CIRCUIT_ID_PATTERN, MODEL_NAMES, MODELS, circuit_from_id, get_model
 from zkmargin.errors import CircuitError
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circuits.proving import prove_account, verify_account_proof
-from circuits.registry import circuit_from_id
+from zkmargin.circuits.proving import prove_account, verify_account_proof
+from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.errors import CircuitError, FormatError, MarginCallError
 from zkmargin.margin.models import (
     Account,

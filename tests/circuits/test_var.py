@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from circuits.proving import prove_account, verify_account_proof
-from circuits.registry import circuit_from_id
-from circuits.var import DIFF_BITS, THRESHOLD_BITS, RiskWitness, assert_risk_covers, check_in_range
+from zkmargin.circuits.proving import prove_account, verify_account_proof
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.circuits.var import DIFF_BITS, THRESHOLD_BITS, RiskWitness, assert_risk_covers, check_in_range
 from zkmargin.errors import CircuitError, MarginCallError, PublicInputError
 from zkmargin.field import R
 from zkmargin.margin.models import (
@@ -302,7 +302,7 @@ def test_real_proof_and_a_different_snapshot_rejects(model):
 
 
 def test_engine_registry_and_circuit_registry_list_the_same_models():
-    from circuits.registry import MODEL_NAMES
+    from zkmargin.circuits.registry import MODEL_NAMES
     from zkmargin.margin.registry import MARGIN_MODELS
 
     assert MODEL_NAMES == MARGIN_MODELS

@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import pytest
 
-from circuits.layout import HEADER
-from circuits.proving import prove_account
-from circuits.registry import circuit_from_id
-from circuits.verification import (
+from zkmargin.circuits.layout import HEADER
+from zkmargin.circuits.proving import prove_account
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.circuits.verification import (
     PER_PROOF_INPUTS,
     ProofItem,
     SnapshotVerifier,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from tests.cli.samples import write_samples
 from zkmargin.attestation import (
     Attestation,

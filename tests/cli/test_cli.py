@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from tests.cli.samples import write_samples
 
 CIRCUIT = "cross-n8-k4"  # fits the sample snapshot, small enough for a quick setup

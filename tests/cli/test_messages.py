@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from tests.cli.samples import write_samples
 from tests.npm_tools import snarkjs_command
 
@@ -178,7 +178,7 @@ def test_demo_workdir_triple_verifies_with_snarkjs(demo_run):
 
 # ----- long first steps announce themselves on stderr -------------------------------------------------------
 def test_prove_says_when_the_ntts_run_without_the_compiled_kernel(monkeypatch):
-    from cli.proving import proving_message
+    from zkmargin.cli.proving import proving_message
     from zkmargin import ntt
 
     monkeypatch.setattr(ntt, "NATIVE", False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from zkmargin.margin.models import account_to_json, snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
 from zkmargin.margin.var import with_scenarios
@@ -86,7 +86,7 @@ def test_stress_text_json_and_charts(workdir, tmp_path):
 
 
 def test_stress_figure_contents():
-    from cli.stress import stress_figure
+    from zkmargin.cli.stress import stress_figure
 
     doc = {"model": "cross", "margin_call_prices": [], "grids": [
         {"underlying": name, "points": [{"shocks": {name: str(m / 100)}, "margin_ratio": r}
@@ -154,7 +154,7 @@ def test_cascade_text_json_and_charts(workdir, population, tmp_path):
 
 
 def test_cascade_figure_contents():
-    from cli.cascade import cascade_figure
+    from zkmargin.cli.cascade import cascade_figure
 
     doc = {"accounts": 10, "accounts_liquidated": 3, "price_path": [
         {"stage": "before shock", "prices": {"BTC": 100.0, "ETH": 10.0, "USD": 1.0}},

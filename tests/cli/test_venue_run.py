@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from tests.cli.venue_run_helpers import (
     CIRCUIT,
     N_ACCOUNTS,
@@ -196,7 +196,7 @@ def test_a_run_killed_and_restarted_ends_complete_and_proves_nothing_twice(venue
     args = venue_run_args(venue, "restart.jsonl", "out-restart", "--workers", "1", "--chunk-size", "1")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     # Its own session, so that the driver and its LocalCluster's processes die together.
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "--cache-dir", str(venue / "cache"), *args],
+    proc = subprocess.Popen([sys.executable, "-m", "zkmargin.cli.main", "--cache-dir", str(venue / "cache"), *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
     try:
         deadline = time.monotonic() + 600

@@ -10,9 +10,9 @@ import random
 import pytest
 from click.testing import CliRunner
 
-from circuits.proving import prove_account
-from circuits.registry import circuit_from_id
-from cli.main import cli
+from zkmargin.circuits.proving import prove_account
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.cli.main import cli
 from zkmargin.backends import get_backend
 from zkmargin.field import R, inv
 from zkmargin.groth16 import Proof, setup

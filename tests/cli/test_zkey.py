@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 from tests.cli.ceremony_samples import ACCOUNT, BEACON, CIRCUIT, SNAPSHOT
 from tests.npm_tools import snarkjs_command
 from zkmargin.backends import get_backend

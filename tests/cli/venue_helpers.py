@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli.main import cli
+from zkmargin.cli.main import cli
 
 COMMITMENTS = [1000 + 7 * i for i in range(5)]
 

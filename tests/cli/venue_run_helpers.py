@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from circuits.proving import verify_account_proof
-from circuits.registry import circuit_from_id
-from cli.main import cli
+from zkmargin.circuits.proving import verify_account_proof
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.cli.main import cli
 from zkmargin.attestation import (
     check_attestation,
     check_membership,

@@ -341,9 +341,9 @@ def test_margin_verifier_with_the_cube_key(evm, cube, backend):
 @pytest.fixture(scope="module")
 def cross_case(backend):
     """A real cross-n16-k4 proof for the sample healthy account and snapshot, and a moved snapshot."""
-    from circuits.layout import HEADER
-    from circuits.proving import prove_account
-    from circuits.registry import circuit_from_id
+    from zkmargin.circuits.layout import HEADER
+    from zkmargin.circuits.proving import prove_account
+    from zkmargin.circuits.registry import circuit_from_id
     from zkmargin.margin.samples import sample_account, sample_snapshot
 
     circuit = circuit_from_id("cross-n16-k4")

@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
-from circuits.registry import circuit_from_id
-from cli.main import cli
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.cli.main import cli
 from zkmargin.errors import FormatError
 from zkmargin.margin.black76 import black76_price
 from zkmargin.margin.models import (

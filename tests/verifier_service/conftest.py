@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from circuits.proving import prove_account
-from circuits.registry import circuit_from_id
-from verifier_service.app import create_app
-from verifier_service.settings import Settings
+from zkmargin.circuits.proving import prove_account
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.service.app import create_app
+from zkmargin.service.settings import Settings
 from zkmargin.backends import get_backend
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json

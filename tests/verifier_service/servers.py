@@ -19,7 +19,7 @@ def start(database_url: str | None, port: int, command: list[str] | None = None,
           stdout: int = subprocess.DEVNULL) -> subprocess.Popen:
     """A real server process (python -m verifier_service unless command is given), once /healthz answers."""
     env = {**os.environ, "ZKMARGIN_ADMIN_KEY": ADMIN}
-    command = command or [sys.executable, "-m", "verifier_service", "--port", str(port), "--database-url",
+    command = command or [sys.executable, "-m", "zkmargin.service", "--port", str(port), "--database-url",
                           str(database_url)]
     process = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60

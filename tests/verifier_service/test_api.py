@@ -195,8 +195,8 @@ def test_verification_runs_on_the_worker_pool_not_the_event_loop(ready, material
     """CPU-bound work must not block the event loop (and with it /healthz)."""
     import threading
 
-    from verifier_service import verification
-    from verifier_service.routes import verify as verify_route
+    from zkmargin.service import verification
+    from zkmargin.service.routes import verify as verify_route
 
     seen = []
     original = verification.verify_and_record

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from circuits.registry import circuit_from_id
+from zkmargin.circuits.registry import circuit_from_id
 from tests.cli.ceremony_samples import ACCOUNT, CIRCUIT, SNAPSHOT
 from tests.cli.ceremony_samples import BEACON as BEACON_HEX
 from tests.verifier_service.conftest import admin_headers, new_key

@@ -52,8 +52,8 @@ def test_healthz_answers_while_verifications_saturate_the_pool(tmp_path, monkeyp
     import uvicorn
 
     from tests.verifier_service.conftest import make_client
-    from verifier_service.routes import verify as verify_route
-    from verifier_service.verification import new_receipt
+    from zkmargin.service.routes import verify as verify_route
+    from zkmargin.service.verification import new_receipt
 
     threads = 2
     app = make_client(tmp_path, worker_threads=threads).app

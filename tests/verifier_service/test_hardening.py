@@ -10,8 +10,8 @@ import re
 import pytest
 
 from tests.verifier_service.conftest import ADMIN, CIRCUIT, admin_headers, make_client, new_key, verify_body
-from verifier_service.app import create_app
-from verifier_service.settings import Settings
+from zkmargin.service.app import create_app
+from zkmargin.service.settings import Settings
 
 
 def error_of(response, status: int) -> dict:
@@ -50,8 +50,8 @@ def test_nul_in_any_text_field_is_a_4xx(any_client, material):
 
 def test_a_value_the_database_refuses_is_a_typed_error(database_url):
     """The last line behind input validation: PostgreSQL refuses NUL in text; that is StorageRefused, not a 500."""
-    from verifier_service.repository import ApiKeyRecord, Repository
-    from verifier_service.storage import Storage, StorageRefused
+    from zkmargin.service.repository import ApiKeyRecord, Repository
+    from zkmargin.service.storage import Storage, StorageRefused
 
     repository = Repository(Storage(database_url))
     record = ApiKeyRecord("k1", "h", "venue", "a\x00b", "t")

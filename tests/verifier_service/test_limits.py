@@ -8,10 +8,10 @@ import socket
 import pytest
 from fastapi.testclient import TestClient
 
-from circuits.registry import circuit_from_id
+from zkmargin.circuits.registry import circuit_from_id
 from tests.verifier_service.conftest import admin_headers, make_client, new_key
 from tests.verifier_service.servers import free_port, start
-from verifier_service.settings import Settings
+from zkmargin.service.settings import Settings
 from zkmargin.backends import get_backend
 from zkmargin.groth16.serialization import g1_to_json
 
@@ -107,7 +107,7 @@ def test_worker_processes_share_one_set_of_series(tmp_path):
     import subprocess
     import sys
 
-    from verifier_service.metrics import render_multiprocess
+    from zkmargin.service.metrics import render_multiprocess
 
     script = ("from verifier_service.metrics import Metrics; m = Metrics(); "
               "m.observe_request('GET', '/healthz', 200, 0.003); m.observe_result('valid')")

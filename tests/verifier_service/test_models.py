@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from circuits.proving import prove_account
-from circuits.registry import circuit_from_id
+from zkmargin.circuits.proving import prove_account
+from zkmargin.circuits.registry import circuit_from_id
 from tests.verifier_service.conftest import admin_headers, new_key
 from zkmargin.backends import get_backend
 from zkmargin.groth16 import setup

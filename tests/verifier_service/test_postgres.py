@@ -12,8 +12,8 @@ from tests.verifier_service.conftest import (
     new_key,
     verify_body,
 )
-from verifier_service.app import create_app
-from verifier_service.settings import Settings
+from zkmargin.service.app import create_app
+from zkmargin.service.settings import Settings
 
 
 def test_api_on_postgres(postgres, material):

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from circuits.proving import prove_account
-from circuits.registry import circuit_from_id
+from zkmargin.circuits.proving import prove_account
+from zkmargin.circuits.registry import circuit_from_id
 from tests.verifier_service.conftest import admin_headers, make_client, new_key
 from zkmargin.backends import get_backend
 from zkmargin.groth16 import setup

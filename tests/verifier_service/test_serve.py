@@ -46,8 +46,8 @@ def test_zkmargin_serve_starts_the_service_with_the_global_backend(tmp_path, mat
         [*ZKMARGIN, "serve", "--database-url", "mysql://db"],
         [*ZKMARGIN, "serve", "--port", "70000"],
         [*ZKMARGIN, "serve", "--workers", "0"],
-        [sys.executable, "-m", "verifier_service", "--database-url", "sqlite:relative.db"],
-        [sys.executable, "-m", "verifier_service", "--workers", "0"],
+        [sys.executable, "-m", "zkmargin.service", "--database-url", "sqlite:relative.db"],
+        [sys.executable, "-m", "zkmargin.service", "--workers", "0"],
     ],
 )
 def test_bad_options_exit_2_before_serving(command):
@@ -58,6 +58,6 @@ def test_bad_options_exit_2_before_serving(command):
 
 def test_unknown_backend_stops_the_start(tmp_path, monkeypatch):
     monkeypatch.setenv("ZKMARGIN_BACKEND", "no-such-backend")
-    result = subprocess.run([sys.executable, "-m", "verifier_service", "--port", str(free_port()), "--database-url",
+    result = subprocess.run([sys.executable, "-m", "zkmargin.service", "--port", str(free_port()), "--database-url",
                              f"sqlite:///{tmp_path}/x.db"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "unknown curve backend" in result.stderr

@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from circuits.registry import circuit_from_id
-from verifier_service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, State, now_iso
-from verifier_service.errors import ApiError
-from verifier_service.repository import CircuitRecord, TranscriptRecord
-from verifier_service.schemas import CIRCUIT_ID, CircuitInfo, CircuitRegistration, ContributorInfo, error_responses
-from verifier_service.strict_json import StrictJsonRoute
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, State, now_iso
+from zkmargin.service.errors import ApiError
+from zkmargin.service.repository import CircuitRecord, TranscriptRecord
+from zkmargin.service.schemas import CIRCUIT_ID, CircuitInfo, CircuitRegistration, ContributorInfo, error_responses
+from zkmargin.service.strict_json import StrictJsonRoute
 from zkmargin.errors import CeremonyError
 from zkmargin.groth16.serialization import vk_from_json
 from zkmargin.groth16.transcript import check_transcript

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from verifier_service.deps import State
-from verifier_service.schemas import Status
+from zkmargin.service.deps import State
+from zkmargin.service.schemas import Status
 
 router = APIRouter(tags=["operations"])
 

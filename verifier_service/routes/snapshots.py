@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from verifier_service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, now_iso
-from verifier_service.errors import ApiError
-from verifier_service.repository import SnapshotRecord
-from verifier_service.schemas import IDENTIFIER, SnapshotIn, SnapshotInfo, error_responses
-from verifier_service.strict_json import StrictJsonRoute
+from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, now_iso
+from zkmargin.service.errors import ApiError
+from zkmargin.service.repository import SnapshotRecord
+from zkmargin.service.schemas import IDENTIFIER, SnapshotIn, SnapshotInfo, error_responses
+from zkmargin.service.strict_json import StrictJsonRoute
 from zkmargin.attestation import snapshot_digest
 from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 

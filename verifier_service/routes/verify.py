@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from verifier_service.deps import (
+from zkmargin.service.deps import (
     KEY_OPTIONAL_OPENAPI,
     Caller,
     OptionalCaller,
@@ -22,8 +22,8 @@ from verifier_service.deps import (
     charged_caller,
     charged_optional_caller,
 )
-from verifier_service.errors import ApiError
-from verifier_service.schemas import (
+from zkmargin.service.errors import ApiError
+from zkmargin.service.schemas import (
     IDENTIFIER,
     Receipt,
     VerifyBatchRequest,
@@ -32,8 +32,8 @@ from verifier_service.schemas import (
     VerifyResult,
     error_responses,
 )
-from verifier_service.strict_json import StrictJsonRoute
-from verifier_service.verification import verify_and_record, verify_batch_and_record
+from zkmargin.service.strict_json import StrictJsonRoute
+from zkmargin.service.verification import verify_and_record, verify_batch_and_record
 
 ERRORS = error_responses(401, 404, 413, 422, 429, 503)
 ReceiptId = Annotated[str, Path(pattern=IDENTIFIER)]
