@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +11,7 @@ from typing import Any
 
 import click
 
+from zkmargin import files
 from zkmargin.jsontext import decode_json
 
 EXIT_OK = 0
@@ -70,28 +69,11 @@ def step(message: str) -> Iterator[dict[str, float]]:
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644, overwrite: bool = True) -> None:
-    """Write via a temporary file and rename, so a crash never leaves half a file."""
-    path = Path(path)
-    if not overwrite and path.exists():
-        raise CliError(f"{path} already exists; refusing to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """zkmargin.files.write_atomic, with a refused overwrite reported as a CLI error."""
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            # link() fails if the target appeared meanwhile: no silent overwrite.
-            os.link(tmp, path)
-            os.unlink(tmp)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        files.write_atomic(path, data, mode, overwrite)
+    except FileExistsError as exc:
+        raise CliError(str(exc)) from None
 
 
 def write_json(path: Path, obj: Any, mode: int = 0o644, overwrite: bool = True) -> None:

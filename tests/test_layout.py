@@ -182,3 +182,19 @@ def test_test_modules_import_no_other_test_module():
             offenders += [f"{path.relative_to(ROOT)} imports {name}" for name in names
                           if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")]
     assert not offenders, offenders
+
+
+def test_zkmargin_reaches_circuits_only_through_the_lazy_public_api():
+    """The one sanctioned way up the layering: zkmargin/__init__.py names zkmargin.circuits.api, loaded on first use
+    of a public name; no other library module even names the upper packages."""
+    offenders = []
+    for path in sorted((ROOT / "zkmargin").rglob("*.py")):
+        text = path.read_text()
+        for installed in ("zkmargin.circuits", "zkmargin.cli", "zkmargin.service"):
+            for line in text.splitlines():
+                if installed in line and not line.lstrip().startswith("#") and '"""' not in line:
+                    allowed = path.name == "__init__.py" and path.parent == ROOT / "zkmargin" \
+                        and '_API = "zkmargin.circuits.api"' in line
+                    if not allowed:
+                        offenders.append(f"{path.relative_to(ROOT)}: {line.strip()}")
+    assert not offenders, offenders

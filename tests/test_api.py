@@ -1,0 +1,100 @@
+"""The public library API (`import zkmargin`): the README's example runs as written, the names load lazily,
+and verify reads only the header from the prover's public inputs."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import zkmargin
+from tests.npm_tools import snarkjs_command
+from zkmargin.errors import MalformedKeyError, PublicInputError
+from zkmargin.margin.samples import sample_account, sample_snapshot
+
+ROOT = Path(__file__).resolve().parents[1]
+CIRCUIT = "cross-n6-k4"
+
+
+def readme_library_example() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Library\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 1, "the Library section holds one python example"
+    return blocks[0]
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return zkmargin.make_keys(CIRCUIT)
+
+
+def test_readme_library_example_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(readme_library_example(), "README.md:Library", "exec"), {"__name__": "readme_example"})
+    lines = printed.getvalue().splitlines()
+    assert lines[0].startswith("no proof:")
+    assert lines[-1] == str({"valid": 2, "invalid": 0, "malformed": 0, "refused": 0})
+    snarkjs = snarkjs_command()
+    if snarkjs is None:
+        pytest.skip("snarkjs is not installed (.ci/run installs it)")
+    checked = subprocess.run([*snarkjs, "groth16", "verify", "verification_key.json", "public.json", "proof.json"],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert checked.returncode == 0 and "OK" in checked.stdout, checked.stdout + checked.stderr
+
+
+def test_import_zkmargin_loads_no_circuit_until_a_name_is_used():
+    code = ("import sys, zkmargin; before = 'zkmargin.circuits' in sys.modules; zkmargin.verify; "
+            "print(before, 'zkmargin.circuits.api' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True"]
+
+
+def test_every_exported_name_resolves_and_unknown_names_raise():
+    for name in zkmargin.__all__:
+        assert getattr(zkmargin, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'prove_everything'"):
+        zkmargin.prove_everything  # noqa: B018
+
+
+def test_a_key_for_another_circuit_is_refused(keys):
+    with pytest.raises(MalformedKeyError, match="cross-n6-k5"):
+        zkmargin.prove(sample_account("healthy"), sample_snapshot(), keys, circuit_id="cross-n6-k5")
+
+
+def test_public_inputs_made_against_another_snapshot_are_refused_by_name(keys):
+    snapshot = sample_snapshot()
+    proved = zkmargin.prove(sample_account("healthy"), snapshot, keys, circuit_id=CIRCUIT)
+    other = list(proved.public)
+    other[-1] = (other[-1] + 1)
+    with pytest.raises(PublicInputError, match="another snapshot"):
+        zkmargin.verify(proved.proof, other, snapshot, keys.vk, circuit_id=CIRCUIT)
+    with pytest.raises(PublicInputError, match="public inputs"):
+        zkmargin.verify(proved.proof, proved.public[:-1], snapshot, keys.vk, circuit_id=CIRCUIT)
+    report = zkmargin.verify_batch([(proved.proof, other), (proved.proof, proved.public)], snapshot, keys.vk,
+                                   circuit_id=CIRCUIT)
+    assert [v.outcome for v in report.verdicts] == ["malformed", "valid"]
+    assert "another snapshot" in report.verdicts[0].error
+
+
+def test_files_round_trip_in_snarkjs_form(tmp_path, keys):
+    proved = zkmargin.prove(sample_account("healthy"), sample_snapshot(), keys, circuit_id=CIRCUIT, context=7)
+    assert proved.context == 7
+    zkmargin.write_public(tmp_path / "public.json", proved.public)
+    assert json.loads((tmp_path / "public.json").read_text()) == [str(v) for v in proved.public]
+    assert zkmargin.read_public(tmp_path / "public.json") == proved.public
+    zkmargin.write_proving_key(tmp_path / "proving_key.bin", keys)
+    assert (tmp_path / "proving_key.bin").stat().st_mode & 0o777 == 0o600
+    again = zkmargin.read_proving_key(tmp_path / "proving_key.bin")
+    assert again.circuit_digest == keys.circuit_digest
+    zkmargin.write_proof(tmp_path / "proof.json", proved.proof)
+    assert zkmargin.verify(zkmargin.read_proof(tmp_path / "proof.json"), proved.public, sample_snapshot(),
+                           again.vk, circuit_id=CIRCUIT)
