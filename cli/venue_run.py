@@ -438,7 +438,7 @@ def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: floa
             jobs.append(fields)
             continue
         try:
-            reason = verifier.refusal(ProofItem(fields[0], fields[1], attestation=fields[3]))
+            reason = verifier.refusal(fields.proof_item(None, "", verifier.circuit.is_membership))
         except MalformedAttestationError as exc:
             jobs.append(f"attestation: {exc}")
             continue
@@ -446,7 +446,7 @@ def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: floa
             refused[index] = reason
             jobs.append(reason)  # never checked on the cluster: its verdict is the refusal below
             continue
-        jobs.append(([fields[0], fields[1]], fields[2]))
+        jobs.append((list(fields.header), fields.encoded))
     read_s = time.perf_counter() - started
     with dask_client(scheduler) as client, click.progressbar(
             length=len(jobs), label="verifying on the cluster", file=sys.stderr) as bar:
