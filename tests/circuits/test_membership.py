@@ -372,3 +372,11 @@ def test_batches_fold_root_mode_items(cross_keys):
     assert [v.outcome for v in report.verdicts] == ["valid", "valid", "invalid", "refused", "malformed",
                                                     "malformed"]
     assert report.tally == {"valid": 2, "invalid": 1, "malformed": 2, "refused": 1}
+
+
+def test_depth_20_member_satisfies_and_a_flipped_top_bit_does_not():
+    circuit, witness, tree = member_setup("cross-n1-k2-m20")
+    public = public_for(circuit, witness, tree.root)
+    assert first_failure(circuit, public, witness) is None
+    flipped = replace(witness, index_bits=(*witness.index_bits[:-1], 1 - witness.index_bits[-1]))
+    assert first_failure(circuit, public, flipped) == "membership/root"
