@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from zkmargin.circuits.layout import MEMBER_HEADER, AllocatedPublic, PublicLayout
-from zkmargin.circuits.protocol import Statement
+from zkmargin.circuits.protocol import SlotWitness, Statement
 from zkmargin.errors import CircuitError, EncodingError
 from zkmargin.field import check_scalar
 from zkmargin.gadgets.merkle import MAX_DEPTH, merkle_membership_gadget, nullifier, nullifier_gadget
@@ -139,7 +139,8 @@ class Membership(Generic[W]):
 
     def nullifier(self, witness: MembershipWitness[W], scope: int) -> int:
         """The public nullifier of this account in scope: Poseidon(salt of the inner opening, scope)."""
-        return nullifier(getattr(witness.inner, "salt"), scope)
+        # Every statement's witness carries the salt its commitment opens (protocol.SlotWitness).
+        return nullifier(cast(SlotWitness, witness.inner).salt, scope)
 
 
 def _at(values: tuple[int, ...] | None, i: int) -> int:
