@@ -25,16 +25,20 @@ def circuit_option(command):  # noqa: ANN001, ANN201
     @functools.wraps(command)
     def merged(*args, circuit_id: str, model: str | None, **kwargs):  # noqa: ANN202
         if model is not None:
-            _, _, capacity = circuit_id.partition("-")
+            base, member, depth = circuit_id.rpartition("-m")
+            if not (member and depth.isdigit()):
+                base, depth = circuit_id, ""
+            _, _, capacity = base.partition("-")
             capacity = capacity.split("-t")[0].split("-s")[0]
-            circuit_id = get_model(model).circuit_id(capacity)
+            circuit_id = get_model(model).circuit_id(capacity) + (f"-m{depth}" if depth else "")
         return command(*args, circuit_id=circuit_id, **kwargs)
 
     merged = click.option("--model", type=click.Choice(MODEL_NAMES), default=None,
                           help="Margin model (overrides the model part of --circuit).")(merged)
     return click.option(
         "--circuit", "circuit_id", default=DEFAULT_CIRCUIT_ID, show_default=True,
-        help="Statement and capacity: <model>-n<positions>-k<collateral assets> (tiered: -t<brackets>, var/es: -s<scenarios>).",
+        help="Statement and capacity: <model>-n<positions>-k<collateral assets> (tiered: -t<brackets>, var/es: "
+             "-s<scenarios>), plus -m<depth> for membership mode.",
     )(merged)
 
 

@@ -5,10 +5,14 @@ Input: a JSON Lines file, or a directory of *.json files, one item each:
    "proof": <snarkjs proof.json object>  |  "proof_b64": "<base64 of the 192-byte proof>",
    "snapshot_id": "<optional; must match --snapshot>",
    "attestation": <optional; the venue's zkmargin-attestation/1 document for this commitment>}
-Public inputs come from the auditor's snapshot plus each item's commitment and context.
-With --venue-key, an item is accepted only with the venue's attestation of its commitment for
-this snapshot; an item without one (or with one for another commitment, snapshot or venue, or a
-bad signature) is "refused" with the reason, and the command exits 1.
+Membership circuits (--circuit <id>-m<depth>) take root-mode items instead:
+  {"id": ..., "root": "<field element>", "context": ..., "scope": ..., "nullifier": ...,
+   "proof" | "proof_b64": ..., "snapshot_id": ..., "signed_root": <optional; zkmargin-signed-root/1>}
+Public inputs come from the auditor's snapshot plus each item's commitment (or root, scope and
+nullifier) and context. With --venue-key, an item is accepted only with the venue's attestation
+of its commitment (membership: the venue's signed root) for this snapshot; an item without one
+(or with one for another commitment, root, snapshot or venue, or a bad signature) is "refused"
+with the reason, and the command exits 1.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -28,7 +32,7 @@ from zkmargin.cli.keystore import digest_option, parse_digest, read_verifying_ke
 from zkmargin.cli.output import EXIT_ERROR, EXIT_NO, CliError, emit, json_option
 from zkmargin.cli.proving import read_venue_key, venue_key_option
 from zkmargin.cli.report import write_reports
-from zkmargin.attestation import parse_attestation
+from zkmargin.attestation import Attestation, SignedRoot, parse_attestation, parse_signed_root
 from zkmargin.errors import MalformedProofError, ZkMarginError
 from zkmargin.groth16 import Proof
 from zkmargin.groth16.serialization import decode_proofs, proof_to_bytes
@@ -36,6 +40,25 @@ from zkmargin.jsontext import decode_json
 from zkmargin.margin.models import load_snapshot, snapshot_to_json
 
 ITEM_FIELDS = {"id", "commitment", "context", "proof", "proof_b64", "snapshot_id", "attestation"}
+MEMBER_ITEM_FIELDS = {"id", "root", "context", "scope", "nullifier", "proof", "proof_b64", "snapshot_id",
+                      "signed_root"}
+
+
+class ParsedItem(NamedTuple):
+    """A well-formed item: its per-proof inputs (the circuit's header order), encoded proof and venue document."""
+
+    header: tuple[int, ...]
+    encoded: bytes | dict
+    attestation: Attestation | None = None
+    signed_root: SignedRoot | None = None
+
+    def proof_item(self, proof: Any, label: str, membership: bool) -> ProofItem:
+        """The library's item for this one (proof None: only the venue policy is asked about)."""
+        if membership:
+            root, context, scope, nullifier = self.header
+            return ProofItem(context=context, proof=proof, label=label, root=root, scope=scope, nullifier=nullifier,
+                             signed_root=self.signed_root)
+        return ProofItem(self.header[0], self.header[1], proof, self.attestation, label=label)
 
 
 def read_items(path: Path) -> list[tuple[str, Any]]:
@@ -63,21 +86,24 @@ def read_items(path: Path) -> list[tuple[str, Any]]:
     return out
 
 
-def parse_item(labelled: tuple[str, Any]) -> tuple[dict, tuple[int, int, bytes | dict, Any] | str]:
-    """(report metadata, (commitment, context, encoded proof, attestation or None) or the error) for one raw item."""
+def parse_item(labelled: tuple[str, Any], membership: bool = False) -> tuple[dict, ParsedItem | str]:
+    """(report metadata, the parsed item or the error) for one raw item; root-mode fields when membership."""
     label, raw = labelled
     meta: dict[str, Any] = {"source": label, "id": label}
     if isinstance(raw, str):
         return meta, raw
     if not isinstance(raw, dict):
         return meta, "item must be a JSON object"
-    meta.update(id=str(raw.get("id", label)), commitment=raw.get("commitment"), context=raw.get("context"))
+    names = ("root", "context", "scope", "nullifier") if membership else ("commitment", "context")
+    meta.update(id=str(raw.get("id", label)), **{name: raw.get(name) for name in names})
     try:
-        unknown = set(raw) - ITEM_FIELDS
+        unknown = set(raw) - (MEMBER_ITEM_FIELDS if membership else ITEM_FIELDS)
         if unknown:
-            raise ZkMarginError(f"unknown field {sorted(unknown)[0]!r}")
-        commitment = parse_field_element(str(raw.get("commitment", "")), "commitment")
-        context = parse_field_element(str(raw.get("context", "")), "context")
+            hint = (" (a membership circuit takes root-mode items)" if membership
+                    else " (root-mode items need a membership circuit: --circuit <id>-m<depth>)"
+                    if unknown & (MEMBER_ITEM_FIELDS - ITEM_FIELDS) else "")
+            raise ZkMarginError(f"unknown field {sorted(unknown)[0]!r}{hint}")
+        header = tuple(parse_field_element(str(raw.get(name, "")), name) for name in names)
         encoded = encoded_proof(raw.get("proof"), raw.get("proof_b64"))
     except ZkMarginError as exc:
         return meta, str(exc)
@@ -85,7 +111,11 @@ def parse_item(labelled: tuple[str, Any]) -> tuple[dict, tuple[int, int, bytes |
         attestation = parse_attestation(raw["attestation"]) if "attestation" in raw else None
     except ZkMarginError as exc:
         return meta, f"attestation: {exc}"
-    return meta, (commitment, context, encoded, attestation)
+    try:
+        signed_root = parse_signed_root(raw["signed_root"]) if "signed_root" in raw else None
+    except ZkMarginError as exc:
+        return meta, f"signed_root: {exc}"
+    return meta, ParsedItem(header, encoded, attestation, signed_root)
 
 
 DECODE_CHUNK = 2000
@@ -134,7 +164,7 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
     if not raw_items:
         raise CliError(f"the batch {input_path} is empty: no items to verify")
     verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key)
-    parsed = [parse_item(item) for item in raw_items]
+    parsed = [parse_item(item, circuit.is_membership) for item in raw_items]
     if scheduler is not None:
         from zkmargin.cli.venue_run import verify_on_cluster
 
@@ -145,14 +175,16 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
     seen: dict[tuple, str] = {}
     rows = []
     for meta, verdict in zip(metas, report.verdicts):
-        key = (meta.get("commitment"), meta.get("context"), meta.get("proof_bytes"))
+        key = (meta.get("commitment"), meta.get("root"), meta.get("context"), meta.get("scope"),
+               meta.get("nullifier"), meta.get("proof_bytes"))
         duplicate_of = seen.get(key) if meta.get("proof_bytes") else None
         if meta.get("proof_bytes") and key not in seen:
             seen[key] = verdict.label
         rows.append({
             "id": verdict.label,
             "source": meta["source"],
-            "commitment": meta.get("commitment"),
+            **({"root": meta.get("root"), "scope": meta.get("scope"), "nullifier": meta.get("nullifier")}
+               if circuit.is_membership else {"commitment": meta.get("commitment")}),
             "context": meta.get("context"),
             "valid": verdict.valid,
             "error": verdict.error,
@@ -165,6 +197,8 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
         "total": len(rows),
         **report.tally,
         "attestations_required": venue_key is not None,
+        **({"mode": "membership", "repeated_nullifiers": repeated_nullifiers(rows, report.verdicts)}
+           if circuit.is_membership else {}),
         "duplicates": sum(r["duplicate_of"] is not None for r in rows),
         "pairing_checks": report.pairing_checks,
         "timings_s": {"decode": round(decode_s, 4), "verify": round(verify_s, 4),
@@ -189,7 +223,7 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
 def _verify_here(verifier: SnapshotVerifier, parsed: list, started: float) -> tuple[list[dict], BatchReport, float]:
     """Decode (over local processes) and batch-verify in this process; (metas, report, decode seconds)."""
     backend = verifier.backend
-    wanted = [(i, fields[2]) for i, (_, fields) in enumerate(parsed) if not isinstance(fields, str)]
+    wanted = [(i, fields.encoded) for i, (_, fields) in enumerate(parsed) if not isinstance(fields, str)]
     decoded_proofs: dict[int, Proof | MalformedProofError] = {}
     # Checked point decoding dominates; decode_proofs spreads it over worker processes.
     with click.progressbar(length=len(parsed), label="decoding proofs", file=sys.stderr) as bar:
@@ -209,9 +243,21 @@ def _verify_here(verifier: SnapshotVerifier, parsed: list, started: float) -> tu
             items.append(ProofItem(error=str(proof or "proof not decoded"), label=label))
         else:
             meta["proof_bytes"] = proof_to_bytes(proof, backend)
-            items.append(ProofItem(fields[0], fields[1], proof, fields[3], label=label))
+            items.append(fields.proof_item(proof, label, verifier.circuit.is_membership))
     decode_s = time.perf_counter() - started
     return [meta for meta, _ in parsed], verifier.verify_batch(items), decode_s
+
+
+def repeated_nullifiers(rows: list[dict], verdicts: list) -> int:
+    """Valid proofs whose (scope, nullifier) an earlier valid proof showed: the same account proving again."""
+    seen: set[tuple] = set()
+    repeats = 0
+    for row, verdict in zip(rows, verdicts):
+        if verdict.valid:
+            key = (row.get("scope"), row.get("nullifier"))
+            repeats += key in seen
+            seen.add(key)
+    return repeats
 
 
 SHOWN_IDS = 10

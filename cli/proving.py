@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from zkmargin.circuits.proving import parse_field_element, prove_account
+from zkmargin.circuits.proving import parse_field_element, prove_account, prove_member
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import SnapshotVerifier
 from zkmargin.cli.account import (
@@ -22,13 +22,18 @@ from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest, read_ve
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, step, write_json
 from zkmargin.attestation import (
     Attestation,
+    SignedRoot,
     VenuePublicKey,
     check_attestation,
+    check_membership,
     parse_attestation,
     parse_public_key,
+    parse_signed_root,
     snapshot_digest,
 )
 from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError
+from zkmargin.jsontext import decode_json
+from zkmargin.merkle_tree import MerklePath, parse_merkle_path
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
 from zkmargin.groth16.serialization import (
     PROOF_SIZE_BYTES,
@@ -64,6 +69,58 @@ def read_attestation(path: Path) -> Attestation:
         return parse_attestation(read_json(path, "attestation"))
     except MalformedAttestationError as exc:
         raise CliError(f"attestation {path}: {exc}") from None
+
+
+signed_root_option = click.option(
+    "--signed-root", "signed_root_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Membership mode: the venue's signed root (zkmargin-signed-root/1, root.json of `zkmargin venue tree`), "
+         "checked against --venue-key.")
+
+
+def read_signed_root(path: Path) -> SignedRoot:
+    """A signed root file; a malformed one is bad input (exit 2) naming the file."""
+    try:
+        return parse_signed_root(read_json(path, "signed root"))
+    except MalformedAttestationError as exc:
+        raise CliError(f"signed root {path}: {exc}") from None
+
+
+def read_member_path(path: Path, leaf: int) -> MerklePath:
+    """The account's Merkle path: a path document, or the line of `venue tree`'s paths.jsonl whose leaf is this
+    commitment (matched by leaf: the account ids in paths.jsonl are labels nobody signed)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CliError(f"Merkle path file not found: {path}") from None
+    except OSError as exc:
+        raise CliError(f"cannot read Merkle path file {path}: {exc.strerror}") from None
+    try:
+        docs = [decode_json(data)]
+    except ValueError:
+        try:
+            docs = [decode_json(line) for line in data.splitlines() if line.strip()]
+        except ValueError as exc:
+            raise CliError(f"Merkle path file {path} is neither a JSON document nor JSON Lines: {exc}") from None
+    try:
+        paths = [parse_merkle_path(doc) for doc in docs]
+    except EncodingError as exc:
+        raise CliError(f"Merkle path file {path}: {exc}") from None
+    for candidate in paths:
+        if candidate.leaf == leaf:
+            return candidate
+    raise CliError(f"Merkle path file {path} has no path for this account's commitment {leaf} "
+                   "(was the tree built from another commit?)")
+
+
+def member_circuit_id(circuit_id: str, depth: int, wanted_depth: int | None) -> str:
+    """The membership circuit id for an opening's circuit and a path's depth; CliError when they disagree."""
+    if wanted_depth is not None and wanted_depth != depth:
+        raise CliError(f"--depth {wanted_depth} but the Merkle path is for a depth-{depth} tree")
+    statement = circuit_from_id(circuit_id).statement
+    inner_id = getattr(statement, "inner", statement).circuit_id
+    if inner_id != circuit_id and circuit_id != f"{inner_id}-m{depth}":
+        raise CliError(f"the opening is for {circuit_id} but the Merkle path is for a depth-{depth} tree")
+    return f"{inner_id}-m{depth}"
 
 
 def keystore(ctx: click.Context, circuit_id: str, bundle_dir: Path | None = None) -> KeyStore:
@@ -141,24 +198,51 @@ def setup(ctx: click.Context, circuit_id: str, force: bool, as_json: bool) -> No
               help="Prove with the final .zkey of a ceremony (snarkjs's H convention) instead of cached keys.")
 @attestation_option
 @click.option("--venue-key", "venue_key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The venue's public key document, to check --attestation's signature (required with it).")
+              help="The venue's public key document, to check --attestation's (or --signed-root's) signature.")
+@click.option("--path", "member_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Membership mode: the account's Merkle path (a path document, or paths.jsonl of "
+                   "`zkmargin venue tree`); proves the commitment is a leaf under the venue's root without "
+                   "revealing it. The circuit is the opening's with -m<depth> appended.")
+@click.option("--scope", "scope_text", default=None,
+              help="Membership mode: the verifier's scope, a field element; public.json then holds "
+                   "root, context, scope, nullifier.")
+@click.option("--depth", type=click.IntRange(1, 32), default=None,
+              help="Membership mode: the tree depth the verifier expects (must match the path's).")
+@signed_root_option
 @json_option
 @click.pass_context
 def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_path: Path, context_text: str,
           bundle_dir: Path | None, vk_digest_text: str | None, proof_path: Path, public_path: Path,
           zkey_path: Path | None, attestation_path: Path | None, venue_key_path: Path | None,
+          member_path: Path | None, scope_text: str | None, depth: int | None, signed_root_path: Path | None,
           as_json: bool) -> None:
     """Prove ACCOUNT is not subject to a margin call under SNAPSHOT (exit 1, no proof, if it is).
 
     Never makes keys: missing or mismatched keys are an error (exit 2) and nothing is written.
     With --attestation (and --venue-key), the attestation must vouch for this account's commitment
     under SNAPSHOT before anything is proved (exit 1 with the reason, nothing written).
+    With --path and --scope (membership mode), the proof shows the commitment is a leaf under the path's
+    root; with --signed-root (and --venue-key), that root must be the venue's for SNAPSHOT.
     """
-    if (attestation_path is None) != (venue_key_path is None):
-        raise CliError("--attestation and --venue-key go together: the attestation's signature is checked "
+    membership = member_path is not None
+    if membership and scope_text is None or scope_text is not None and not membership:
+        raise CliError("--path and --scope go together (membership mode): the scope is the verifier's")
+    if not membership and (depth is not None or signed_root_path is not None):
+        raise CliError("--depth and --signed-root are for membership mode: pass --path and --scope too")
+    if membership and attestation_path is not None:
+        raise CliError("--attestation vouches for a named commitment; in membership mode pass --signed-root")
+    if (venue_key_path is not None) != (attestation_path is not None or signed_root_path is not None):
+        raise CliError("--attestation (or --signed-root) and --venue-key go together: the signature is checked "
                        "against the venue's public key")
     opening = load_opening(opening_path)
-    store = keystore(ctx, opening["circuit_id"], bundle_dir)
+    scope = parse_field_element(scope_text, "--scope") if scope_text is not None else None
+    path = read_member_path(member_path, opening["commitment"]) if member_path is not None else None
+    circuit_id = opening["circuit_id"]
+    if path is not None:
+        circuit_id = member_circuit_id(circuit_id, path.depth, depth)
+    elif circuit_from_id(circuit_id).is_membership:
+        raise CliError(f"the opening is for {circuit_id}, a membership circuit: pass --path and --scope")
+    store = keystore(ctx, circuit_id, bundle_dir)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
     circuit = store.circuit
     account = load_account(account_path)
@@ -177,6 +261,17 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
         except AttestationError as exc:
             emit(as_json, {"proved": False, "reason": str(exc)}, f"REFUSED: the attestation does not fit: {exc}")
             raise SystemExit(EXIT_NO) from None
+    if signed_root_path is not None and venue_key_path is not None and path is not None:
+        try:
+            check_membership(read_signed_root(signed_root_path), path, read_venue_key(venue_key_path),
+                             snapshot_digest(snapshot))
+        except MalformedAttestationError:
+            raise
+        except AttestationError as exc:
+            emit(as_json, {"proved": False, "reason": str(exc)}, f"REFUSED: the signed root does not fit: {exc}")
+            raise SystemExit(EXIT_NO) from None
+    if path is not None and not path.verify():
+        raise CliError(f"the Merkle path in {member_path} does not lead from this commitment to its root")
     # Refuse a margin call before the (large) proving key is read: the answer does not depend on it.
     require_healthy(circuit.circuit_id, account, snapshot)
     backend = ctx.obj.backend
@@ -185,14 +280,20 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
         from zkmargin.cli.zkey import prove_account_with_zkey
 
         proof, public, elapsed, digest = prove_account_with_zkey(circuit, zkey_path, account, snapshot,
-                                                                 opening["salt"], context, backend, expected_digest)
+                                                                 opening["salt"], context, backend, expected_digest,
+                                                                 path, scope)
     else:
         if not store.exists():
             raise store.missing_keys_error()
         with step(f"loading the {circuit.circuit_id} key bundle from {store.directory}"):
             pk = store.load_proving_key(backend, expected_digest)
         with step(proving_message(circuit.circuit_id)) as elapsed:
-            proof, public = prove_account(circuit, pk, account, snapshot, opening["salt"], context, backend, timings)
+            if path is not None and scope is not None:
+                proof, public = prove_member(circuit, pk, account, snapshot, opening["salt"], context, path, scope,
+                                             backend, timings)
+            else:
+                proof, public = prove_account(circuit, pk, account, snapshot, opening["salt"], context, backend,
+                                              timings)
         digest = store.recorded_digest()
     write_json(proof_path, proof_to_json(proof, backend))
     write_json(public_path, public_inputs_to_json(public.as_list()))
@@ -204,7 +305,8 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
             "circuit_id": circuit.circuit_id,
             "vk_digest": digest,
             "proof_b64": base64.b64encode(proof_to_bytes(proof, backend)).decode(),
-            "commitment": str(public.commitment),
+            **({"root": str(public.commitment), "scope": str(public.extra[0]), "nullifier": str(public.extra[1])}
+               if path is not None else {"commitment": str(public.commitment)}),
             "context": str(context),
             "seconds": round(elapsed["seconds"], 3),
             "timings": {k: round(v, 4) for k, v in timings.items()},
@@ -249,8 +351,15 @@ def read_proof(path: Path, backend):  # noqa: ANN001, ANN201
 @click.argument("proof_path", metavar="PROOF", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The snapshot YOU trust: prices and rates come from here, never from the prover.")
-@click.option("--commitment", "commitment_text", required=True, help="The account commitment the venue attested.")
+@click.option("--commitment", "commitment_text", default=None,
+              help="The account commitment the venue attested (named mode: circuits without -m<depth>).")
 @click.option("--context", "context_text", required=True, help="The challenge or epoch you issued.")
+@click.option("--root", "root_text", default=None,
+              help="Membership mode (-m<depth> circuits): the venue's Merkle root (or give --signed-root).")
+@click.option("--scope", "scope_text", default=None, help="Membership mode: the scope you chose.")
+@click.option("--nullifier", "nullifier_text", default=None,
+              help="Membership mode: the prover's nullifier (public.json's fourth value).")
+@signed_root_option
 @click.option("--vk", "vk_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Verification key (default: the cached key of --circuit).")
 @venue_key_option
@@ -259,18 +368,41 @@ def read_proof(path: Path, backend):  # noqa: ANN001, ANN201
 @circuit_option
 @json_option
 @click.pass_context
-def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment_text: str, context_text: str,
+def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment_text: str | None, context_text: str,
+           root_text: str | None, scope_text: str | None, nullifier_text: str | None, signed_root_path: Path | None,
            vk_path: Path | None, venue_key_path: Path | None, attestation_path: Path | None,
            vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
     """Verify PROOF against your snapshot, commitment and context (exit 0 valid, 1 invalid, 2 error).
 
     With --venue-key the proof is accepted only with --attestation, the venue's signature over this
     commitment for SNAPSHOT; a missing or non-matching attestation is refused (exit 1, with the reason).
+    Membership circuits (ids ending in -m<depth>) take --root (or --signed-root), --scope and --nullifier
+    instead of --commitment; with --venue-key the root must be the venue's signed root for SNAPSHOT.
     """
+    circuit = circuit_from_id(circuit_id)
     if attestation_path is not None and venue_key_path is None:
         raise CliError("--attestation is checked against the venue's public key: pass --venue-key too")
+    if signed_root_path is not None and venue_key_path is None:
+        raise CliError("--signed-root is checked against the venue's public key: pass --venue-key too")
+    member_options = {"--root": root_text, "--scope": scope_text, "--nullifier": nullifier_text,
+                      "--signed-root": signed_root_path}
+    if circuit.is_membership:
+        if commitment_text is not None or attestation_path is not None:
+            raise CliError(f"{circuit.circuit_id} is a membership circuit: it takes --root (or --signed-root), "
+                           "--scope and --nullifier, not --commitment or --attestation")
+        missing = [name for name in ("--scope", "--nullifier") if member_options[name] is None]
+        if root_text is None and signed_root_path is None:
+            missing.insert(0, "--root (or --signed-root)")
+        if missing:
+            raise CliError(f"{circuit.circuit_id} is a membership circuit: pass {', '.join(missing)}")
+    else:
+        given = [name for name, value in member_options.items() if value is not None]
+        if given:
+            raise CliError(f"{', '.join(given)}: membership options, but {circuit.circuit_id} is not a membership "
+                           "circuit (pass --circuit <id>-m<depth>)")
+        if commitment_text is None:
+            raise CliError("pass --commitment (the account commitment the proof opens)")
     backend = ctx.obj.backend
-    circuit = circuit_from_id(circuit_id)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
     if vk_path is None:
         vk_path = KeyStore(ctx.obj.cache_dir, circuit).verification_key_path
@@ -278,8 +410,17 @@ def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment
             raise CliError(f"no cached verification key for {circuit.circuit_id}; pass --vk with the venue's key "
                            f"or make keys with `zkmargin setup --circuit {circuit.circuit_id}`")
     vk = read_verifying_key(vk_path, backend, expected_digest)
-    commitment = parse_field_element(commitment_text, "--commitment")
     context = parse_field_element(context_text, "--context")
+    signed_root = read_signed_root(signed_root_path) if signed_root_path is not None else None
+    if circuit.is_membership:
+        root = parse_field_element(root_text, "--root") if root_text is not None else None
+        if signed_root is not None and root is not None and signed_root.root != root:
+            raise CliError(f"--root {root} is not the root in {signed_root_path} ({signed_root.root})")
+        header = (root if root is not None else signed_root.root if signed_root is not None else 0,
+                  parse_field_element(scope_text or "", "--scope"),
+                  parse_field_element(nullifier_text or "", "--nullifier"))
+    else:
+        commitment = parse_field_element(commitment_text or "", "--commitment")
     proof = read_proof(proof_path, backend)
     venue_key = read_venue_key(venue_key_path) if venue_key_path is not None else None
     attestation = read_attestation(attestation_path) if attestation_path is not None else None
@@ -287,7 +428,10 @@ def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment
     started = time.perf_counter()
     verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key)
     try:
-        valid = verifier.verify(commitment, context, proof, attestation)
+        if circuit.is_membership:
+            valid = verifier.verify_member(header[0], context, header[1], header[2], proof, signed_root)
+        else:
+            valid = verifier.verify(commitment, context, proof, attestation)
     except MalformedAttestationError:
         raise
     except AttestationError as exc:
@@ -296,12 +440,15 @@ def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment
              f"REFUSED: {exc}")
         raise SystemExit(EXIT_NO) from None
     seconds = time.perf_counter() - started
+    signed = (signed_root if circuit.is_membership else attestation) is not None and venue_key is not None
     emit(
         as_json,
         {"valid": valid, "circuit_id": circuit.circuit_id, "snapshot_id": snapshot.snapshot_id,
          "vk_digest": vk_digest(vk, backend), "seconds": round(seconds, 4),
-         "attested": attestation is not None and venue_key is not None},
-        "OK: the account is not subject to a margin call" if valid
+         **({"mode": "membership", "root_signed": signed, "nullifier": str(header[2])} if circuit.is_membership
+            else {"attested": signed})},
+        ("OK: an account of the venue's root is not subject to a margin call" if circuit.is_membership
+         else "OK: the account is not subject to a margin call") if valid
         else f"INVALID proof (checked as {circuit.circuit_id}; {WRONG_CIRCUIT_HINT})",
     )
     if not valid:

@@ -11,6 +11,9 @@ from pathlib import Path
 from zkmargin.cli.output import write_atomic
 
 CSV_COLUMNS = ("id", "source", "commitment", "context", "valid", "error", "duplicate_of", "refused")
+MEMBER_CSV_COLUMNS = ("id", "source", "root", "context", "scope", "nullifier", "valid", "error", "duplicate_of",
+                      "refused")
+"""Membership-mode batches (rows carry root, scope and nullifier in place of the commitment)."""
 
 
 def write_reports(directory: Path, summary: dict, rows: list[dict]) -> list[Path]:
@@ -19,7 +22,8 @@ def write_reports(directory: Path, summary: dict, rows: list[dict]) -> list[Path
     json_path, csv_path, html_path = directory / "report.json", directory / "report.csv", directory / "report.html"
     write_atomic(json_path, (json.dumps({"summary": summary, "items": rows}, indent=1) + "\n").encode())
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    columns = MEMBER_CSV_COLUMNS if summary.get("mode") == "membership" else CSV_COLUMNS
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     write_atomic(csv_path, buffer.getvalue().encode())
@@ -45,7 +49,8 @@ def render_html(summary: dict, rows: list[dict]) -> str:
     )
     items = "".join(
         f"<tr class='{'ok' if r['valid'] else 'bad'}'><td>{esc(str(r['id']))}</td>"
-        f"<td class='mono'>{esc(str(r['commitment']))}</td><td class='mono'>{esc(str(r['context']))}</td>"
+        f"<td class='mono'>{esc(str(r.get('commitment', r.get('root'))))}</td>"
+        f"<td class='mono'>{esc(str(r['context']))}</td>"
         f"<td>{'valid' if r['valid'] else ('malformed' if r['error'] else ('REFUSED' if r.get('refused') else 'INVALID'))}</td>"
         f"<td>{esc(r['error'] or r.get('refused') or '')}{' (duplicate of ' + esc(str(r['duplicate_of'])) + ')' if r['duplicate_of'] else ''}</td></tr>"
         for r in rows
@@ -64,7 +69,7 @@ tr.bad{{background:#fde8e8}} .invalid b,.malformed b,.refused b{{color:#b00}} .v
 {esc(snapshot['venue'])} at {esc(snapshot['timestamp'])}; {summary['pairing_checks']} pairing checks; {timings}.</p>
 <div>{counts}</div>
 <h2>Proofs</h2>
-<table><tr><th>id</th><th>commitment</th><th>context</th><th>result</th><th>detail</th></tr>{items}</table>
+<table><tr><th>id</th><th>{'root' if summary.get('mode') == 'membership' else 'commitment'}</th><th>context</th><th>result</th><th>detail</th></tr>{items}</table>
 <h2>Snapshot</h2>
 <table><tr><th>instrument</th><th>mark price</th><th>maintenance rate</th><th>contract size</th></tr>{instruments}</table>
 <table><tr><th>asset</th><th>price</th><th>haircut</th></tr>{assets}</table>

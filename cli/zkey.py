@@ -189,8 +189,13 @@ def export_transcript(ctx: click.Context, zkey_path: Path, out_path: Path) -> No
 
 
 def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: int, context: int,  # noqa: ANN001
-                            backend, expected_digest: str | None = None):  # noqa: ANN001, ANN201
-    """`zkmargin prove --zkey`: (proof, public inputs, timing, vk digest) with the ceremony's key (snarkjs's H)."""
+                            backend, expected_digest: str | None = None,  # noqa: ANN001
+                            path=None, scope: int | None = None):  # noqa: ANN001, ANN201
+    """`zkmargin prove --zkey`: (proof, public inputs, timing, vk digest) with the ceremony's key (snarkjs's H).
+
+    With path and scope, in membership mode (see circuits.proving.prepare_proof).
+    """
+    from zkmargin.circuits.proving import prepare_proof
     from zkmargin.groth16.prover import prove_zkey
     from zkmargin.groth16.serialization import vk_digest
     from zkmargin.groth16.zkey import proving_key
@@ -206,7 +211,6 @@ def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: i
                            f"{expected_digest}; ask the venue for its final .zkey")
         pk = proving_key(zk, compiled, backend)
     with step(f"proving {circuit.circuit_id} (zkey, snarkjs H convention)") as elapsed:
-        witness = circuit.witness(account, snapshot, salt)
-        public = circuit.public_inputs(snapshot, circuit.commitment(witness), context)
+        public, witness = prepare_proof(circuit, account, snapshot, salt, context, path, scope)
         proof = prove_zkey(pk, compiled, circuit.witness_assignment(public, witness), backend=backend)
     return proof, public, elapsed, digest

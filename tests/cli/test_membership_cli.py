@@ -1,0 +1,222 @@
+"""Membership mode at the CLI (#12 item 3): `venue tree`, `setup`, `prove --path --scope`, `verify --root`
+(or --signed-root) and root-mode `verify-batch` in CLI order; refusals exit 1, bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.cli.samples import write_samples
+from zkmargin.attestation import VenueSigningKey, sign_root, signed_root_to_json
+from zkmargin.cli.main import cli
+from zkmargin.gadgets.merkle import nullifier
+from zkmargin.margin.samples import sample_snapshot
+
+PLAIN = "cross-n6-k4"
+DEPTH = 3
+CIRCUIT = f"{PLAIN}-m{DEPTH}"
+CONTEXT, SCOPE = "11", "4242"
+OTHER_LEAVES = [1000 + 7 * i for i in range(4)]
+
+
+def run(root: Path, *args: str):
+    return CliRunner().invoke(cli, ["--cache-dir", str(root / "cache"), *args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory) -> Path:
+    """Samples, a venue key, an opening, the venue's tree over it and three others, keys, and one member proof."""
+    root = tmp_path_factory.mktemp("membership")
+    write_samples(root)
+    snapshot = str(root / "snapshot.json")
+    venue = sample_snapshot().venue
+    assert run(root, "venue", "keygen", str(root / "venue.key"), "--venue", venue).exit_code == 0
+    committed = run(root, "commit", str(root / "healthy.json"), snapshot, "--opening", str(root / "opening.json"),
+                    "--circuit", PLAIN, "--json")
+    assert committed.exit_code == 0, committed.output
+    commitment = json.loads(committed.stdout)["commitment"]
+    sick = run(root, "commit", str(root / "margin_call.json"), snapshot, "--opening", str(root / "sick.json"),
+               "--circuit", PLAIN, "--json")
+    requests = [{"account_id": "trader-healthy", "commitment": commitment},
+                {"account_id": "trader-sick", "commitment": json.loads(sick.stdout)["commitment"]}]
+    requests += [{"account_id": f"acct-{i}", "commitment": str(c)} for i, c in enumerate(OTHER_LEAVES)]
+    (root / "requests.jsonl").write_text("".join(json.dumps(r) + "\n" for r in requests))
+    made = run(root, "venue", "tree", snapshot, str(root / "requests.jsonl"), "--key", str(root / "venue.key"),
+               "--depth", str(DEPTH), "--out", str(root / "tree"))
+    assert made.exit_code == 0, made.output
+    assert run(root, "setup", "--circuit", CIRCUIT).exit_code == 0
+    proved = prove(root, "--signed-root", str(root / "tree" / "root.json"),
+                   "--venue-key", str(root / "venue.key.pub.json"))
+    assert proved.exit_code == 0, proved.output
+    return root
+
+
+def prove(root: Path, *extra: str, account: str = "healthy.json", opening: str = "opening.json",
+          out: str = "proof.json", public: str = "public.json"):
+    return run(root, "prove", str(root / account), str(root / "snapshot.json"), "--opening", str(root / opening),
+               "--context", CONTEXT, "--path", str(root / "tree" / "paths.jsonl"), "--scope", SCOPE,
+               "--out", str(root / out), "--public-out", str(root / public), *extra)
+
+
+def public_values(root: Path, name: str = "public.json") -> list[str]:
+    return json.loads((root / name).read_text())
+
+
+def verify(root: Path, *extra: str, circuit: str = CIRCUIT):
+    return run(root, "verify", str(root / "proof.json"), "--snapshot", str(root / "snapshot.json"),
+               "--context", CONTEXT, "--circuit", circuit, *extra)
+
+
+def member_args(root: Path, **changes: str) -> list[str]:
+    root_value, _, scope, nullifier_value = public_values(root)[:4]
+    values = {"--root": root_value, "--scope": scope, "--nullifier": nullifier_value, **changes}
+    return [item for pair in values.items() for item in pair]
+
+
+def test_public_json_is_root_context_scope_nullifier(flow):
+    signed = json.loads((flow / "tree" / "root.json").read_text())
+    opening = json.loads((flow / "opening.json").read_text())
+    values = public_values(flow)
+    assert values[:4] == [signed["root"], CONTEXT, SCOPE, str(nullifier(int(opening["salt"]), int(SCOPE)))]
+    assert opening["commitment"] not in values  # the verifier never sees which account
+
+
+def test_a_member_proof_verifies_with_the_root_or_the_signed_root(flow):
+    plain = verify(flow, *member_args(flow))
+    assert plain.exit_code == 0, plain.output
+    assert "OK" in plain.output
+    pub = str(flow / "venue.key.pub.json")
+    root_args = member_args(flow)[2:]  # the root comes from the signed file
+    signed = verify(flow, *root_args, "--signed-root", str(flow / "tree" / "root.json"), "--venue-key", pub, "--json")
+    assert signed.exit_code == 0, signed.output
+    assert json.loads(signed.stdout)["root_signed"] is True
+
+
+@pytest.mark.parametrize("name", ["--root", "--scope", "--nullifier"])
+def test_another_root_scope_or_nullifier_is_invalid(flow, name):
+    args = dict(zip(*[iter(member_args(flow))] * 2))
+    result = verify(flow, *member_args(flow, **{name: str(int(args[name]) + 1)}))
+    assert result.exit_code == 1, result.output
+    assert "INVALID" in result.output
+
+
+def test_a_root_signed_for_another_snapshot_or_missing_is_refused(flow):
+    key = VenueSigningKey.from_pem((flow / "venue.key").read_bytes())
+    signed = json.loads((flow / "tree" / "root.json").read_text())
+    later = replace(sample_snapshot(), snapshot_id="later")
+    other = sign_root(key, later, DEPTH, signed["leaf_count"], int(signed["root"]))
+    (flow / "later-root.json").write_text(json.dumps(signed_root_to_json(other)))
+    pub = str(flow / "venue.key.pub.json")
+    refused = verify(flow, *member_args(flow), "--signed-root", str(flow / "later-root.json"), "--venue-key", pub)
+    assert refused.exit_code == 1 and "REFUSED" in refused.output
+    unsigned = verify(flow, *member_args(flow), "--venue-key", pub)
+    assert unsigned.exit_code == 1 and "no signed root" in unsigned.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--commitment", "5", "--root", "1", "--scope", "1", "--nullifier", "1"], "membership circuit"),
+    (["--root", "1", "--scope", "1"], "--nullifier"),
+    (["--scope", "1", "--nullifier", "1"], "--root"),
+    (["--root", str(2**255), "--scope", "1", "--nullifier", "1"], "[0, r)"),
+])
+def test_bad_membership_verify_input_exits_2(flow, args, message):
+    result = verify(flow, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_membership_options_on_a_plain_circuit_exit_2(flow):
+    result = verify(flow, "--commitment", "5", "--root", "1", circuit=PLAIN)
+    assert result.exit_code == 2 and "not a membership circuit" in result.output
+
+
+@pytest.mark.parametrize("drop, extra, message", [
+    ("--scope", (), "--path and --scope go together"),
+    (None, ("--depth", str(DEPTH + 1)), "--depth"),
+    (None, ("--attestation", "x.json", "--venue-key", "y.json"), "--signed-root"),
+])
+def test_bad_membership_prove_input_exits_2_and_writes_nothing(flow, drop, extra, message):
+    args = ["prove", str(flow / "healthy.json"), str(flow / "snapshot.json"), "--opening", str(flow / "opening.json"),
+            "--context", CONTEXT, "--path", str(flow / "tree" / "paths.jsonl"), "--scope", SCOPE,
+            "--out", str(flow / "never.json"), "--public-out", str(flow / "never-public.json"), *extra]
+    if drop is not None:
+        i = args.index(drop)
+        del args[i : i + 2]
+    result = run(flow, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (flow / "never.json").exists() and not (flow / "never-public.json").exists()
+
+
+def test_a_path_file_without_this_commitment_exits_2(flow):
+    lines = (flow / "tree" / "paths.jsonl").read_text().splitlines()
+    opening = json.loads((flow / "opening.json").read_text())
+    others = [line for line in lines if json.loads(line)["leaf"] != opening["commitment"]]
+    (flow / "others.jsonl").write_text("\n".join(others) + "\n")
+    result = run(flow, "prove", str(flow / "healthy.json"), str(flow / "snapshot.json"), "--opening",
+                 str(flow / "opening.json"), "--context", CONTEXT, "--path", str(flow / "others.jsonl"),
+                 "--scope", SCOPE, "--out", str(flow / "never.json"))
+    assert result.exit_code == 2 and "no path for this account's commitment" in result.output
+    assert not (flow / "never.json").exists()
+
+
+def test_membership_prove_without_keys_exits_2(flow, tmp_path):
+    result = CliRunner().invoke(cli, ["--cache-dir", str(tmp_path / "empty"), "prove", str(flow / "healthy.json"),
+                                      str(flow / "snapshot.json"), "--opening", str(flow / "opening.json"),
+                                      "--context", CONTEXT, "--path", str(flow / "tree" / "paths.jsonl"),
+                                      "--scope", SCOPE, "--out", str(tmp_path / "p.json")])
+    assert result.exit_code == 2 and f"no key bundle for {CIRCUIT}" in result.output
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_an_unhealthy_member_gets_no_proof(flow):
+    result = prove(flow, account="margin_call.json", opening="sick.json", out="sick-proof.json")
+    assert result.exit_code == 1, result.output
+    assert not (flow / "sick-proof.json").exists()
+
+
+def test_verify_batch_takes_root_mode_items(flow):
+    root_value, context, scope, nullifier_value = public_values(flow)[:4]
+    proof = json.loads((flow / "proof.json").read_text())
+    signed = json.loads((flow / "tree" / "root.json").read_text())
+    good = {"id": "a", "root": root_value, "context": context, "scope": scope, "nullifier": nullifier_value,
+            "proof": proof, "signed_root": signed}
+    items = [good, {**good, "id": "again"}, {**good, "id": "forged", "nullifier": str(int(nullifier_value) + 1)},
+             {k: v for k, v in {**good, "id": "unsigned"}.items() if k != "signed_root"},
+             {**good, "id": "named", "commitment": "5"}]
+    (flow / "batch.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
+    result = run(flow, "verify-batch", str(flow / "batch.jsonl"), "--vk",
+                 str(flow / "cache" / CIRCUIT / "verification_key.json"), "--snapshot", str(flow / "snapshot.json"),
+                 "--circuit", CIRCUIT, "--venue-key", str(flow / "venue.key.pub.json"),
+                 "--report-dir", str(flow / "report"), "--json")
+    assert result.exit_code == 1, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["valid"], summary["invalid"], summary["refused"], summary["malformed"]) == (2, 1, 1, 1)
+    assert summary["mode"] == "membership" and summary["repeated_nullifiers"] == 1
+    assert summary["invalid_ids"] == ["forged"] and summary["refused_ids"] == ["unsigned"]
+    assert (flow / "report" / "report.csv").read_text().splitlines()[0].startswith("id,source,root,context,scope")
+
+
+def test_plain_verify_batch_refuses_root_mode_items(flow):
+    item = {"id": "x", "root": "1", "context": "1", "scope": "1", "nullifier": "1",
+            "proof": json.loads((flow / "proof.json").read_text())}
+    (flow / "plain-batch.jsonl").write_text(json.dumps(item) + "\n")
+    assert run(flow, "setup", "--circuit", PLAIN).exit_code == 0
+    result = run(flow, "verify-batch", str(flow / "plain-batch.jsonl"), "--vk",
+                 str(flow / "cache" / PLAIN / "verification_key.json"), "--snapshot", str(flow / "snapshot.json"),
+                 "--circuit", PLAIN, "--report-dir", str(flow / "report2"), "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["malformed_ids"] == ["x"]
+    report = json.loads((flow / "report2" / "report.json").read_text())
+    assert "root-mode items need a membership circuit" in report["items"][0]["error"]
+
+
+def test_model_option_keeps_the_membership_depth(flow):
+    result = run(flow, "inspect", "--circuit", "cross-n2-k2-m2", "--model", "isolated", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["circuit_id"] == "isolated-n2-k2-m2"
+    assert json.loads(result.stdout)["public_input_names"][:4] == ["root", "context", "scope", "nullifier"]
