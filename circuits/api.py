@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zkmargin.attestation import Attestation, VenuePublicKey
-from zkmargin.circuits.proving import prove_account, random_context, split_public_inputs
+from zkmargin.attestation import Attestation, SignedRoot, VenuePublicKey
+from zkmargin.circuits.proving import prove_account, prove_member, random_context, split_header
 from zkmargin.circuits.registry import DEFAULT_CIRCUIT_ID, circuit_from_id
 from zkmargin.circuits.verification import BatchReport, ProofItem, SnapshotVerifier
-from zkmargin.errors import MalformedKeyError, PublicInputError
+from zkmargin.errors import CircuitError, MalformedKeyError, PublicInputError
 from zkmargin.files import write_atomic
 from zkmargin.groth16.serialization import (
     pk_from_bytes,
@@ -37,6 +37,7 @@ from zkmargin.groth16.serialization import (
 )
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import Account, Snapshot
+from zkmargin.merkle_tree import MerklePath
 
 if TYPE_CHECKING:
     from zkmargin.backends import CurveBackend
@@ -57,7 +58,11 @@ def _backend(backend: CurveBackend | None) -> CurveBackend:
 
 @dataclass(frozen=True)
 class ProvedAccount:
-    """A proof and its public inputs (snarkjs order); the salt opens the commitment and stays with the trader."""
+    """A proof and its public inputs (snarkjs order); the salt opens the commitment and stays with the trader.
+
+    public starts with the circuit's per-proof header: (commitment, context), or in membership mode
+    (root, context, scope, nullifier); the snapshot's values follow.
+    """
 
     circuit_id: str
     proof: Proof
@@ -65,13 +70,14 @@ class ProvedAccount:
     salt: int
 
     @property
-    def commitment(self) -> int:
-        """The account's commitment (public input 0)."""
-        return self.public[0]
+    def header(self) -> dict[str, int]:
+        """The per-proof public inputs by name (commitment or root, context, and scope, nullifier)."""
+        circuit = circuit_from_id(self.circuit_id)
+        return dict(zip(circuit.header, self.public[:circuit.per_proof_inputs]))
 
     @property
     def context(self) -> int:
-        """The verifier's challenge the proof is bound to (public input 1)."""
+        """The verifier's challenge the proof is bound to (public input 1 in both modes)."""
         return self.public[1]
 
 
@@ -83,29 +89,46 @@ def make_keys(circuit_id: str = DEFAULT_CIRCUIT_ID, backend: CurveBackend | None
 
 
 def prove(account: Account, snapshot: Snapshot, proving_key: ProvingKey, *, circuit_id: str = DEFAULT_CIRCUIT_ID,
-          context: int | None = None, salt: int | None = None, backend: CurveBackend | None = None) -> ProvedAccount:
-    """Prove that the account is not subject to a margin call; raises MarginCallError when it is."""
+          context: int | None = None, salt: int | None = None, path: MerklePath | None = None,
+          scope: int | None = None, backend: CurveBackend | None = None) -> ProvedAccount:
+    """Prove that the account is not subject to a margin call; raises MarginCallError when it is.
+
+    Membership circuits (`<id>-m<depth>`) need the account's path in the venue's tree and the verifier's
+    scope; the salt must then be the one the venue's leaf was committed with.
+    """
     circuit = circuit_from_id(circuit_id)
     if proving_key.circuit_digest != circuit.compile().digest():
         raise MalformedKeyError(f"the proving key was made for another circuit than {circuit_id}")
-    salt = new_salt() if salt is None else salt
     context = random_context() if context is None else context
-    proof, public = prove_account(circuit, proving_key, account, snapshot, salt, context, _backend(backend))
+    if circuit.is_membership:
+        if path is None or scope is None or salt is None:
+            raise CircuitError(f"{circuit_id} is a membership circuit: give path, scope and the leaf's salt")
+        proof, public = prove_member(circuit, proving_key, account, snapshot, salt, context, path, scope,
+                                     _backend(backend))
+    else:
+        if path is not None or scope is not None:
+            raise CircuitError(f"{circuit_id} proves a named commitment: path and scope need a membership circuit")
+        salt = new_salt() if salt is None else salt
+        proof, public = prove_account(circuit, proving_key, account, snapshot, salt, context, _backend(backend))
     return ProvedAccount(circuit_id, proof, public.as_list(), salt)
 
 
 def verify(proof: Proof, public: Sequence[int], snapshot: Snapshot, verification_key: VerifyingKey, *,
            circuit_id: str = DEFAULT_CIRCUIT_ID, venue_key: VenuePublicKey | None = None,
-           attestation: Attestation | None = None, backend: CurveBackend | None = None) -> bool:
-    """True iff the proof holds for the commitment and context of `public` against the verifier's snapshot.
+           attestation: Attestation | None = None, signed_root: SignedRoot | None = None,
+           backend: CurveBackend | None = None) -> bool:
+    """True iff the proof holds for the per-proof header of `public` against the verifier's snapshot.
 
-    Only public[0:2] (commitment, context) are read from the prover's list; the snapshot part is derived
-    from `snapshot`. With venue_key, the venue's attestation of the commitment is required.
+    Only the header (commitment, context; or root, context, scope, nullifier) is read from the prover's
+    list; the snapshot part is derived from `snapshot`. With venue_key, the venue must vouch: its
+    attestation of the commitment, or (membership) its signed root for this snapshot.
     """
     circuit = circuit_from_id(circuit_id)
     verifier = SnapshotVerifier(circuit, verification_key, snapshot, _backend(backend), venue_key)
-    commitment, context = _header(verifier, public)
-    return verifier.verify(commitment, context, proof, attestation)
+    header = _header(verifier, public)
+    if circuit.is_membership:
+        return verifier.verify_member(*header, proof, signed_root=signed_root)
+    return verifier.verify(*header, proof, attestation)
 
 
 def verify_batch(proofs: Sequence[tuple[Proof, Sequence[int]]], snapshot: Snapshot, verification_key: VerifyingKey,
@@ -115,25 +138,30 @@ def verify_batch(proofs: Sequence[tuple[Proof, Sequence[int]]], snapshot: Snapsh
     items = []
     for index, (proof, public) in enumerate(proofs):
         try:
-            commitment, context = _header(verifier, public)
+            header = _header(verifier, public)
         except PublicInputError as exc:
             items.append(ProofItem(error=str(exc), label=str(index)))
             continue
-        items.append(ProofItem(commitment, context, proof, label=str(index)))
+        if verifier.circuit.is_membership:
+            root, context, scope, nullifier = header
+            items.append(ProofItem(context=context, proof=proof, root=root, scope=scope, nullifier=nullifier,
+                                   label=str(index)))
+        else:
+            items.append(ProofItem(header[0], header[1], proof, label=str(index)))
     return verifier.verify_batch(items)
 
 
-def _header(verifier: SnapshotVerifier, public: Sequence[int]) -> tuple[int, int]:
-    """(commitment, context) of a public-input list whose snapshot part must be the verifier's own.
+def _header(verifier: SnapshotVerifier, public: Sequence[int]) -> tuple[int, ...]:
+    """The per-proof inputs of a public-input list whose snapshot part must be the verifier's own.
 
     The snapshot part is never used (the verifier's values are); a list made against another snapshot or
     layout is refused by name rather than reported as an invalid proof.
     """
-    commitment, context = split_public_inputs(verifier.circuit, public)
-    if list(public[2:]) != verifier.snapshot_values:
+    header = split_header(verifier.circuit, public)
+    if list(public[len(header):]) != verifier.snapshot_values:
         raise PublicInputError(f"the public inputs were made against another snapshot than "
                                f"{verifier.snapshot.snapshot_id!r} (or another layout of it)")
-    return commitment, context
+    return header
 
 
 def _read(path: Path | str) -> bytes:

@@ -15,7 +15,7 @@ import pytest
 
 import zkmargin
 from tests.npm_tools import snarkjs_command
-from zkmargin.errors import MalformedKeyError, PublicInputError
+from zkmargin.errors import CircuitError, MalformedKeyError, PublicInputError
 from zkmargin.margin.samples import sample_account, sample_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +87,7 @@ def test_public_inputs_made_against_another_snapshot_are_refused_by_name(keys):
 
 def test_files_round_trip_in_snarkjs_form(tmp_path, keys):
     proved = zkmargin.prove(sample_account("healthy"), sample_snapshot(), keys, circuit_id=CIRCUIT, context=7)
-    assert proved.context == 7
+    assert proved.context == 7 and list(proved.header) == ["commitment", "context"]
     zkmargin.write_public(tmp_path / "public.json", proved.public)
     assert json.loads((tmp_path / "public.json").read_text()) == [str(v) for v in proved.public]
     assert zkmargin.read_public(tmp_path / "public.json") == proved.public
@@ -98,3 +98,28 @@ def test_files_round_trip_in_snarkjs_form(tmp_path, keys):
     zkmargin.write_proof(tmp_path / "proof.json", proved.proof)
     assert zkmargin.verify(zkmargin.read_proof(tmp_path / "proof.json"), proved.public, sample_snapshot(),
                            again.vk, circuit_id=CIRCUIT)
+
+
+def test_membership_mode_through_the_api():
+    """A -m<depth> circuit: prove with the venue's path and the verifier's scope; verify reads the 4-wide header."""
+    from zkmargin.circuits.registry import circuit_from_id
+    from zkmargin.merkle_tree import MerklePath, MerkleTree
+
+    circuit_id, snapshot, account = f"{CIRCUIT}-m3", sample_snapshot(), sample_account("healthy")
+    salt = 12345
+    circuit = circuit_from_id(CIRCUIT)
+    leaf = circuit.commitment(circuit.witness(account, snapshot, salt))
+    tree = MerkleTree([11, leaf, 13], 3)
+    path = MerklePath(account.account_id, leaf, 1, tuple(tree.path(1)), tree.root, 3)
+    pk = zkmargin.make_keys(circuit_id)
+    with pytest.raises(CircuitError, match="path, scope"):
+        zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, salt=salt)
+    proved = zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, salt=salt, path=path, scope=7)
+    assert list(proved.header) == ["root", "context", "scope", "nullifier"]
+    assert proved.header["root"] == tree.root and proved.header["scope"] == 7
+    assert zkmargin.verify(proved.proof, proved.public, snapshot, pk.vk, circuit_id=circuit_id)
+    other_scope = [*proved.public[:2], 8, *proved.public[3:]]
+    assert not zkmargin.verify(proved.proof, other_scope, snapshot, pk.vk, circuit_id=circuit_id)
+    report = zkmargin.verify_batch([(proved.proof, proved.public), (proved.proof, other_scope)], snapshot, pk.vk,
+                                   circuit_id=circuit_id)
+    assert [v.outcome for v in report.verdicts] == ["valid", "invalid"]
