@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +42,16 @@ class UnknownSnapshot(LookupError):
 
 class SnapshotDoesNotFit(ValueError):
     """The stored snapshot cannot be read by this circuit (capacity, model)."""
+
+
+def refuse_unless(check: Callable[..., None], *args: object, code: str) -> None:
+    """Run a signature check: its AttestationError is a 422 with code (a malformed document's is invalid_input)."""
+    try:
+        check(*args)
+    except MalformedAttestationError as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    except AttestationError as exc:
+        raise ApiError(422, code, str(exc)) from None
 
 
 def error_body(code: str, message: str, details: object | None = None) -> dict:

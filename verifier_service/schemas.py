@@ -75,10 +75,10 @@ class ErrorResponse(Strict):
 ERROR_DESCRIPTIONS = {
     401: "unauthorized: a missing or unknown API key",
     403: "forbidden: the key's role may not do this",
-    404: "unknown_circuit, unknown_snapshot, unknown_receipt, not_found",
+    404: "unknown_circuit, unknown_snapshot, unknown_root, unknown_receipt, not_found",
     409: "already_registered, already_published, conflict",
     413: "body_too_large, batch_too_large",
-    422: "invalid_request (schema, undecodable JSON), invalid_input (field element, point, key, snapshot), wrong_public_input_count, snapshot_does_not_fit, invalid_transcript",
+    422: "invalid_request (schema, undecodable JSON), invalid_input (field element, point, key, snapshot), wrong_public_input_count, snapshot_does_not_fit, invalid_transcript, snapshot_refused (unsigned, not the venue's registered key, another venue), root_refused, attestation_refused",
     408: "body_timeout: the body did not arrive within ZKMARGIN_BODY_TIMEOUT_S",
     429: "rate_limited: over the per-key budget (Retry-After says when to retry); too_many_failures: too many wrong keys from this address",
     503: "database_unavailable: retry later",
@@ -235,14 +235,71 @@ class SnapshotIn(Strict):
     scenarios: ScenariosIn | None = None
 
 
+class SnapshotSignatureJson(Strict):
+    """The venue's signature over a snapshot (zkmargin-snapshot-signature/1, from `zkmargin venue sign-snapshot`)."""
+
+    format: str = Field(max_length=64, examples=["zkmargin-snapshot-signature/1"])
+    scheme: str = Field(max_length=32, examples=["ed25519"])
+    venue: str = Field(max_length=128)
+    snapshot_id: str = Field(max_length=128)
+    snapshot_digest: str = Field(max_length=64, description="SHA-256 of the snapshot's canonical JSON, hex")
+    signature: str = Field(max_length=128)
+
+
+class SignedSnapshotIn(Strict):
+    """A snapshot and its venue's signature: stored only when the signature checks under the key registered
+    for the venue the snapshot names."""
+
+    snapshot: SnapshotIn
+    signature: SnapshotSignatureJson
+
+
 class SnapshotInfo(Strict):
     """A stored snapshot."""
 
     snapshot_id: str
-    venue: str
+    venue: str = Field(description="the venue whose registered key signed the snapshot")
     digest: str
     published_at: str
     document: dict
+    signature: SnapshotSignatureJson | None = Field(default=None, description=(
+        "the venue's signature the snapshot was accepted with (null only for snapshots stored before signatures "
+        "were required)"))
+
+
+class SignedRootJson(Strict):
+    """A venue's signed Merkle root (zkmargin-signed-root/1, from `zkmargin venue tree`); checked by the library."""
+
+    format: str = Field(max_length=64, examples=["zkmargin-signed-root/1"])
+    scheme: str = Field(max_length=32, examples=["ed25519"])
+    venue: str = Field(max_length=128)
+    snapshot_digest: str = Field(max_length=64)
+    depth: int
+    leaf_count: int
+    root: str = Field(max_length=100)
+    signature: str = Field(max_length=128)
+
+
+class RootIn(Strict):
+    """Register the signed root over all account commitments of a stored snapshot."""
+
+    snapshot_id: str = Field(pattern=IDENTIFIER)
+    signed_root: SignedRootJson
+
+
+class RootInfo(Strict):
+    """A registered root; root_id names it in anonymous verification."""
+
+    root_id: str = Field(description=(
+        "SHA-256 (hex) of the bytes the venue signed: the root's label, venue, snapshot digest, depth, leaf count "
+        "and root (README: Venue attestation); anyone holding the signed root recomputes it"))
+    snapshot_id: str
+    venue: str
+    root: str
+    depth: int
+    leaf_count: int
+    registered_at: str
+    signed_root: SignedRootJson
 
 
 class ProofJson(BaseModel):
@@ -322,12 +379,21 @@ class VerifyResult(Strict):
     circuit_id: str
     snapshot_id: str
     snapshot_digest: str = Field(description="SHA-256 of the stored snapshot's canonical JSON")
-    commitment: str
+    mode: Literal["named", "anonymous"] = Field(default="named", description=(
+        "named: a commitment (attested by the venue); anonymous: membership under a registered signed root"))
+    commitment: str | None = Field(description="named mode's commitment (decimal); null in anonymous mode")
     context: str
     input_digest: str = Field(description=(
         "SHA-256 of the canonical JSON (sorted keys, no spaces) of {circuit_id, snapshot_id, snapshot_digest,"
-        " commitment, context, proof: proof_hex, valid}"))
+        " commitment, context, proof: proof_hex, valid}; in anonymous mode {circuit_id, snapshot_id,"
+        " snapshot_digest, root_id, root, scope, nullifier, context, proof: proof_hex, valid}"))
     attestation: AttestationJson | None = Field(default=None, description="the attestation the proof was accepted with")
+    root_id: str | None = Field(default=None, description="anonymous mode: the registered root the proof is under")
+    scope: str | None = Field(default=None, description="anonymous mode: the verifier's scope (decimal)")
+    nullifier: str | None = Field(default=None, description="anonymous mode: the proof's nullifier (decimal)")
+    nullifier_seen_before: bool | None = Field(default=None, description=(
+        "anonymous mode, valid proofs: true when a valid proof had already shown this nullifier for the same "
+        "(circuit, root, scope), i.e. the same account proved twice in this scope; null otherwise"))
 
 
 class Receipt(VerifyResult):

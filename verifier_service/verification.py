@@ -24,7 +24,14 @@ from zkmargin.service.deps import ServiceState, now_iso
 from zkmargin.service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownSnapshot
 from zkmargin.service.repository import ReceiptRecord, Repository
 from zkmargin.service.schemas import FIELD_ELEMENT
-from zkmargin.attestation import Attestation, VenuePublicKey, attestation_to_json, parse_attestation, parse_public_key
+from zkmargin.attestation import (
+    Attestation,
+    SignedRoot,
+    VenuePublicKey,
+    attestation_to_json,
+    parse_attestation,
+    parse_public_key,
+)
 from zkmargin.errors import AttestationError, FormatError, MalformedAttestationError, ZkMarginError
 from zkmargin.groth16.serialization import proof_to_bytes, vk_from_json
 from zkmargin.margin.models import parse_snapshot
@@ -103,6 +110,12 @@ def canonical_field_element(text: str, what: str) -> int:
         raise FormatError(f"{what}: {text[:100]!r} is not a canonical decimal (no sign, spaces, underscores "
                           "or leading zeros; ASCII digits) or 0x-hex (lowercase, no leading zeros)")
     return parse_field_element(text, what)
+
+
+def root_id_of(signed: SignedRoot) -> str:
+    """A signed root's id: SHA-256 (hex) of the bytes the venue signed (label, venue, snapshot digest, depth,
+    leaf count, root), so the same root signed for two snapshots has two ids and anyone can recompute it."""
+    return hashlib.sha256(signed.message()).hexdigest()
 
 
 def input_digest(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitment: int, context: int,
