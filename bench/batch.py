@@ -27,7 +27,7 @@ from cross import market  # noqa: E402
 
 from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
-from zkmargin.circuits.verification import PER_PROOF_INPUTS  # noqa: E402
+from zkmargin.circuits.layout import HEADER  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof, setup, verify  # noqa: E402
@@ -70,7 +70,7 @@ def main() -> None:
             raise SystemExit("a re-randomised proof did not verify")
     single_ms = (time.perf_counter() - t) / args.sample * 1000
     # The best one-by-one path too: the snapshot's inputs folded once, as the service does.
-    fixed = fixed_inputs_sum(pk.vk, PER_PROOF_INPUTS, encoded[0][1][PER_PROOF_INPUTS:], backend)
+    fixed = fixed_inputs_sum(pk.vk, len(HEADER), encoded[0][1][len(HEADER):], backend)
     t = time.perf_counter()
     for data, public in encoded[: args.sample]:
         if not verify_with_fixed_inputs(pk.vk, public[:2], fixed, proof_from_bytes(data, backend), backend):

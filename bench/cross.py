@@ -37,7 +37,7 @@ sys.path.insert(0, os.environ.get("ZKMARGIN_BENCH_ROOT") or str(Path(__file__).r
 
 from zkmargin.circuits.proving import prove_account, verify_account_proof  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
-from zkmargin.circuits.verification import PER_PROOF_INPUTS  # noqa: E402
+from zkmargin.circuits.layout import HEADER  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.groth16.serialization import pk_from_bytes, pk_to_bytes  # noqa: E402
@@ -134,7 +134,7 @@ def folded_verify_seconds(vk, public: list[int], proof, backend) -> float:  # no
         from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
     except ImportError:  # a baseline revision without folding
         return float("nan")
-    fixed = fixed_inputs_sum(vk, PER_PROOF_INPUTS, public[PER_PROOF_INPUTS:], backend)
+    fixed = fixed_inputs_sum(vk, len(HEADER), public[len(HEADER):], backend)
     t = time.perf_counter()
     ok = verify_with_fixed_inputs(vk, public[:2], fixed, proof, backend)
     elapsed = time.perf_counter() - t

@@ -33,7 +33,7 @@ from cross import market  # noqa: E402
 
 from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
-from zkmargin.circuits.verification import PER_PROOF_INPUTS  # noqa: E402
+from zkmargin.circuits.layout import HEADER  # noqa: E402
 from zkmargin.cli.keystore import KeyStore  # noqa: E402
 from zkmargin.cli.main import cli  # noqa: E402
 from zkmargin.cli.venue_run import _bundle, commit_chunk  # noqa: E402
@@ -184,7 +184,7 @@ def verify_both_ways(work: Path, pk, backend, count: int) -> dict:  # noqa: ANN0
     t = time.perf_counter()
     proofs = decode_proofs([data for _, data in jobs], backend, workers=2)
     result = verify_batch(pk.vk, [BatchItem(leading, p) for (leading, _), p in zip(jobs, proofs)], backend,
-                          fixed=fixed_inputs_sum(pk.vk, PER_PROOF_INPUTS, circuit_tail, backend))
+                          fixed=fixed_inputs_sum(pk.vk, len(HEADER), circuit_tail, backend))
     in_process_s = time.perf_counter() - t
     if not result.all_valid:
         raise SystemExit("in-process batch rejected valid proofs")

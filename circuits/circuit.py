@@ -7,13 +7,14 @@ statement carries (or inherits) this glue.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from zkmargin.circuits.layout import StatementPublic
+from zkmargin.circuits.layout import MEMBER_HEADER, StatementPublic
 from zkmargin.circuits.parts import check_field_element
 from zkmargin.circuits.protocol import Statement
-from zkmargin.errors import CircuitError
+from zkmargin.errors import CircuitError, PublicInputError
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.r1cs import CompiledR1CS, ConstraintSystem
 
@@ -41,6 +42,21 @@ class Circuit(Generic[W]):
         """Number of public inputs (the layout counts itself)."""
         return self.statement.layout.count
 
+    @property
+    def header(self) -> tuple[str, ...]:
+        """Names of the per-proof public inputs: (commitment, context), or (root, context, scope, nullifier)."""
+        return self.statement.layout.header
+
+    @property
+    def per_proof_inputs(self) -> int:
+        """How many leading public inputs change per proof; the rest are the snapshot's (folded once per snapshot)."""
+        return len(self.header)
+
+    @property
+    def is_membership(self) -> bool:
+        """True when the proof shows membership under a public root instead of opening a public commitment."""
+        return self.header == MEMBER_HEADER
+
     def synthesize(self, cs: ConstraintSystem, public: StatementPublic | None = None, witness: W | None = None) -> None:
         """Allocate the declared public inputs and add the statement's constraints (values when cs has them)."""
         if cs.has_values and (public is None or witness is None):
@@ -62,14 +78,22 @@ class Circuit(Generic[W]):
         return cs.assignment()
 
     def snapshot_inputs(self, snapshot: Snapshot) -> list[int]:
-        """The public inputs after (commitment, context): the same for every proof against one snapshot."""
+        """The public inputs after the per-proof header: the same for every proof against one snapshot."""
         return list(self.statement.layout.flatten(self.statement.snapshot_values(snapshot)))
 
-    def public_inputs(self, snapshot: Snapshot, commitment: int, context: int) -> StatementPublic:
-        """Public inputs from a snapshot the VERIFIER trusts, with every range the overflow argument needs."""
-        check_field_element(commitment, "commitment")
-        check_field_element(context, "context")
-        return StatementPublic(commitment, context, tuple(self.snapshot_inputs(snapshot)))
+    def public_inputs(self, snapshot: Snapshot, commitment: int, context: int,
+                      extra: Sequence[int] = ()) -> StatementPublic:
+        """Public inputs from a snapshot the VERIFIER trusts, with every range the overflow argument needs.
+
+        commitment is the root for a membership circuit, whose extra is (scope, nullifier).
+        """
+        header = self.header
+        if len(extra) != len(header) - 2:
+            raise PublicInputError(f"{self.circuit_id} takes per-proof inputs {', '.join(header)}; "
+                                   f"got {2 + len(extra)} values")
+        for value, name in zip((commitment, context, *extra), header):
+            check_field_element(value, name)
+        return StatementPublic(commitment, context, tuple(self.snapshot_inputs(snapshot)), tuple(extra))
 
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> W:
         """Private values of an account in this snapshot's slot layout."""

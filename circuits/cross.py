@@ -88,7 +88,7 @@ class CrossStatement:
         return rate_inputs(snapshot, self.n_positions, self.n_collateral, self.layout_digest(snapshot))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs],
-                   witness: CrossWitness | None) -> None:
+                   witness: CrossWitness | None) -> LinearCombination:
         """Positions, collateral, the commitment opening and the solvency check."""
         w = witness
         quantities, entries, amounts, salt = slot_fields(w)
@@ -104,9 +104,10 @@ class CrossStatement:
                                                    "maintenance")
                 packed.append(packed_position(core))
         collateral_value = collateral_terms(cs, amounts, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
+        salt_var = open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
+        return salt_var
 
     def layout_digest(self, snapshot: Snapshot) -> int:
         """The slot layout this statement binds: model, statement version, capacity, ordered names."""

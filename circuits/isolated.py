@@ -111,7 +111,7 @@ class IsolatedStatement:
         return rate_inputs(snapshot, self.n_positions, self.n_collateral, self.layout_digest(snapshot))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs],
-                   witness: IsolatedWitness | None) -> None:
+                   witness: IsolatedWitness | None) -> LinearCombination:
         """Per-position isolated checks, the pool check and the commitment opening."""
         w = witness
         quantities, entries, amounts, salt = slot_fields(w)
@@ -147,9 +147,10 @@ class IsolatedStatement:
                 packed.append(core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + flag * (1 << 128)
                               + amount * (1 << 129) + asset_index * (1 << 193))
         collateral_value = collateral_terms(cs, amounts, assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
+        salt_var = open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, collateral_value + pool_net, cs.constant(0), SLACK_BITS, "pool_covers_maintenance")
+        return salt_var
 
     def layout_digest(self, snapshot: Snapshot) -> int:
         """The slot layout this statement binds: model, statement version, capacity, ordered names."""

@@ -5,8 +5,10 @@ frozen dataclasses and tuples whose leaves are 0. From that one declaration the
 layout counts the inputs, allocates them as public variables (the same tree with
 variables at the leaves) and flattens snapshot values into circuit order.
 
-Circuit order: commitment, context (the per-proof header), then the template's
-leaves depth-first, dataclass fields in declaration order, tuples by index.
+Circuit order: the per-proof header (commitment, context; a membership statement's
+root, context, scope, nullifier), then the template's leaves depth-first, dataclass
+fields in declaration order, tuples by index. The header's first input is "the
+commitment or root" and its second the context, in every layout.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from zkmargin.errors import CircuitError, PublicInputError
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 HEADER = ("commitment", "context")
-"""Per-proof public inputs; everything after them is fixed by the snapshot (and folded once per snapshot)."""
+"""Per-proof public inputs of a plain statement; everything after them is fixed by the snapshot (folded once)."""
+MEMBER_HEADER = ("root", "context", "scope", "nullifier")
+"""Per-proof public inputs of a membership statement (circuits.membership): the root sits where the commitment sits."""
 
 T = TypeVar("T")
 
@@ -45,15 +49,22 @@ def leaf_items(tree: Any) -> list[tuple[str, Any]]:
 
 @dataclass(frozen=True)
 class StatementPublic:
-    """Commitment, context and the snapshot's values in circuit order."""
+    """Commitment (or root), context, the rest of the per-proof header (extra) and the snapshot's values."""
 
     commitment: int
     context: int
     snapshot_values: tuple[int, ...]
+    extra: tuple[int, ...] = ()
+    """Header inputs after the context (a membership statement's scope and nullifier); () for plain statements."""
+
+    @property
+    def header(self) -> tuple[int, ...]:
+        """The per-proof public inputs, in circuit order."""
+        return (self.commitment, self.context, *self.extra)
 
     def as_list(self) -> list[int]:
         """Public inputs in circuit order (snarkjs public.json order)."""
-        return [self.commitment, self.context, *self.snapshot_values]
+        return [*self.header, *self.snapshot_values]
 
 
 @dataclass(frozen=True)
@@ -63,13 +74,21 @@ class AllocatedPublic(Generic[T]):
     commitment: LinearCombination
     context: LinearCombination
     snapshot: T
+    extra: tuple[LinearCombination, ...] = ()
+    """Header variables after the context (scope, nullifier in membership mode)."""
 
 
 @dataclass(frozen=True)
 class PublicLayout(Generic[T]):
-    """The public-input declaration of a statement: `template` fixes names, shape and order of the snapshot part."""
+    """The public-input declaration of a statement: `header` names the per-proof inputs (commitment or root
+    first, context second), `template` fixes names, shape and order of the snapshot part."""
 
     template: T
+    header: tuple[str, ...] = HEADER
+
+    def __post_init__(self) -> None:
+        if len(self.header) < 2 or self.header[1] != "context":
+            raise CircuitError("a public header starts with the commitment (or root) and the context")
 
     @functools.cached_property
     def paths(self) -> tuple[str, ...]:
@@ -79,7 +98,7 @@ class PublicLayout(Generic[T]):
     @property
     def count(self) -> int:
         """Number of public inputs, header included."""
-        return len(HEADER) + len(self.paths)
+        return len(self.header) + len(self.paths)
 
     def flatten(self, values: T) -> tuple[int, ...]:
         """Snapshot values (the template's shape, ints at the leaves) in circuit order."""
@@ -92,12 +111,15 @@ class PublicLayout(Generic[T]):
         """Allocate every declared input as a public variable (with values when public is given)."""
         if public is not None and len(public.snapshot_values) != len(self.paths):
             raise PublicInputError(f"expected {len(self.paths)} snapshot inputs, got {len(public.snapshot_values)}")
-        commitment = cs.public_input(HEADER[0], None if public is None else public.commitment)
-        context = cs.public_input(HEADER[1], None if public is None else public.context)
+        if public is not None and len(public.header) != len(self.header):
+            raise PublicInputError(f"expected {len(self.header)} per-proof inputs ({', '.join(self.header)}), "
+                                   f"got {len(public.header)}")
+        header = [cs.public_input(name, None if public is None else public.header[i])
+                  for i, name in enumerate(self.header)]
         values: Iterator[int] | None = None if public is None else iter(public.snapshot_values)
         snapshot = map_tree(self.template,
                             lambda path, _: cs.public_input(path, None if values is None else next(values)))
-        return AllocatedPublic(commitment, context, snapshot)
+        return AllocatedPublic(header[0], header[1], snapshot, tuple(header[2:]))
 
 
 def at(values: Sequence[int] | None, i: int) -> int | None:

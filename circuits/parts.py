@@ -262,8 +262,8 @@ def collateral_terms(cs: ConstraintSystem, amounts_e8: Sequence[int] | None, ass
 
 
 def open_commitment(cs: ConstraintSystem, commitment: LinearCombination, layout_digest: LinearCombination,
-                    packed: list[LinearCombination], salt: int | None, tag: int) -> None:
-    """Allocate the salt and enforce Poseidon(layout_digest, packed, salt) under tag == the public commitment.
+                    packed: list[LinearCombination], salt: int | None, tag: int) -> LinearCombination:
+    """Allocate the salt and enforce Poseidon(layout_digest, packed, salt) under tag == commitment; return the salt.
 
     layout_digest must be the PUBLIC input the verifier derives from its own snapshot:
     that is what binds the commitment to the slot layout. The packed elements must be
@@ -273,6 +273,7 @@ def open_commitment(cs: ConstraintSystem, commitment: LinearCombination, layout_
     with cs.namespace("commitment"):
         digest = poseidon_hash_gadget(cs, [layout_digest, *packed, salt_var], tag)
         cs.assert_equal(digest, commitment, "opens")
+    return salt_var
 
 
 def assert_covers(cs: ConstraintSystem, equity: LinearCombination, requirement: LinearCombination, bits: int,

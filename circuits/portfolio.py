@@ -51,7 +51,7 @@ from zkmargin.margin.portfolio import (
     published_risk_array,
     short_option_minimum_e8,
 )
-from zkmargin.r1cs import ConstraintSystem
+from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 E8_TO_E32 = 10**16
 STATEMENT_TAG = 4
@@ -115,7 +115,7 @@ class PortfolioStatement:
         return SnapshotInputs(self.layout_digest(snapshot), tuple(instruments), asset_inputs(snapshot, self.n_collateral))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[PortfolioInputs],
-                   witness: SlotValues | None) -> None:
+                   witness: SlotValues | None) -> LinearCombination:
         """Positions, scenario losses, collateral, opening, and equity covering every scenario."""
         w = witness
         quantities, entries, amounts, salt = slot_fields(w)
@@ -136,13 +136,14 @@ class PortfolioStatement:
                     losses[s] = losses[s] + cs.mul(core.quantity, slot.risk_array[s], f"scenario[{s}]") * E8_TO_E32
                 packed.append(packed_position(core))
         equity = equity + collateral_terms(cs, amounts, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
+        salt_var = open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
         with cs.namespace("solvency"):
             with cs.namespace("no_scenario"):
                 assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")
             for s in range(SCENARIO_COUNT):
                 with cs.namespace(f"scenario[{s}]"):
                     assert_covers(cs, equity, losses[s] + short_minimum, SLACK_BITS, "equity_covers_scenario")
+        return salt_var
 
     def layout_digest(self, snapshot: Snapshot) -> int:
         """The slot layout this statement binds: model, statement version, capacity, ordered names."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 if TYPE_CHECKING:
     from zkmargin.circuits.layout import AllocatedPublic, PublicLayout
     from zkmargin.margin.models import Account, Snapshot
-    from zkmargin.r1cs import ConstraintSystem
+    from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 W = TypeVar("W")
 
@@ -57,8 +57,9 @@ class Statement(Protocol[W]):
         """The layout's snapshot part from a snapshot the verifier trusts; range-checked for the overflow argument."""
         ...
 
-    def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[Any], witness: W | None) -> None:
-        """Add the constraints over allocated public inputs (witness is None in setup mode)."""
+    def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[Any], witness: W | None) -> LinearCombination:
+        """Add the constraints over allocated public inputs (witness is None in setup mode); return the salt variable
+        the commitment opening constrained (a membership wrapper derives the nullifier from it)."""
         ...
 
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> W:

@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.layout import StatementPublic
-from zkmargin.errors import PublicInputError
+from zkmargin.circuits.membership import Membership
+from zkmargin.circuits.parts import check_field_element
+from zkmargin.errors import CircuitError, PublicInputError
 from zkmargin.field import R
 from zkmargin.margin.models import Account, Snapshot
+from zkmargin.merkle_tree import MerklePath
 
 if TYPE_CHECKING:
     from zkmargin.backends import CurveBackend
@@ -36,9 +39,15 @@ def parse_field_element(text: str, what: str) -> int:
 
 def split_public_inputs(circuit: Circuit[Any], values: Sequence[int]) -> tuple[int, int]:
     """(commitment, context) from a full public-input list of this circuit."""
+    header = split_header(circuit, values)
+    return header[0], header[1]
+
+
+def split_header(circuit: Circuit[Any], values: Sequence[int]) -> tuple[int, ...]:
+    """The per-proof inputs (circuit.header order) from a full public-input list of this circuit."""
     if len(values) != circuit.num_public:
         raise PublicInputError(f"{circuit.circuit_id} expects {circuit.num_public} public inputs, got {len(values)}")
-    return values[0], values[1]
+    return tuple(values[: circuit.per_proof_inputs])
 
 
 def prove_account(
@@ -52,17 +61,62 @@ def prove_account(
     timings: dict[str, float] | None = None,
 ) -> tuple[Proof, StatementPublic]:
     """Check health with the reference engine, then prove; raises MarginCallError when unhealthy."""
+    started = time.perf_counter()
+    public, witness = prepare_proof(circuit, account, snapshot, salt, context)
+    return _prove(circuit, pk, public, witness, started, backend, timings), public
+
+
+def prove_member(
+    circuit: Circuit[Any],
+    pk: ProvingKey,
+    account: Account,
+    snapshot: Snapshot,
+    salt: int,
+    context: int,
+    path: MerklePath,
+    scope: int,
+    backend: CurveBackend | None = None,
+    timings: dict[str, float] | None = None,
+) -> tuple[Proof, StatementPublic]:
+    """Prove that a healthy account's commitment is a leaf under path.root (public: root, context, scope, nullifier).
+
+    Raises MarginCallError when unhealthy, CircuitError when the path is not this commitment's or has another depth.
+    """
+    started = time.perf_counter()
+    public, witness = prepare_proof(circuit, account, snapshot, salt, context, path, scope)
+    return _prove(circuit, pk, public, witness, started, backend, timings), public
+
+
+def prepare_proof(circuit: Circuit[Any], account: Account, snapshot: Snapshot, salt: int, context: int,
+                  path: MerklePath | None = None, scope: int | None = None) -> tuple[StatementPublic, Any]:
+    """(public inputs, witness) of a healthy account: named mode, or membership mode with path and scope.
+
+    Raises MarginCallError when unhealthy; CircuitError when the mode does not fit the circuit or the
+    path is not this commitment's.
+    """
+    statement = circuit.statement
+    if isinstance(statement, Membership) != (path is not None) or (path is None) != (scope is None):
+        raise CircuitError(
+            f"{circuit.circuit_id} proves membership under a root: give the account's Merkle path and a scope"
+            if isinstance(statement, Membership) else
+            f"{circuit.circuit_id} is not a membership circuit (ids end in -m<depth>): it takes no path or scope")
+    circuit.require_healthy(account, snapshot)
+    witness = circuit.witness(account, snapshot, salt)
+    if not isinstance(statement, Membership) or path is None or scope is None:
+        return circuit.public_inputs(snapshot, circuit.commitment(witness), context), witness
+    check_field_element(scope, "scope")
+    witness = statement.place(witness, path)
+    return circuit.public_inputs(snapshot, path.root, context, (scope, statement.nullifier(witness, scope))), witness
+
+
+def _prove(circuit: Circuit[Any], pk: ProvingKey, public: StatementPublic, witness: Any, started: float,
+           backend: CurveBackend | None, timings: dict[str, float] | None) -> Proof:
     from zkmargin.groth16 import prove
 
-    circuit.require_healthy(account, snapshot)
-    started = time.perf_counter()
-    witness = circuit.witness(account, snapshot, salt)
-    public = circuit.public_inputs(snapshot, circuit.commitment(witness), context)
     z = circuit.witness_assignment(public, witness)
     if timings is not None:
         timings["witness"] = time.perf_counter() - started
-    proof = prove(pk, circuit.compile(), z, backend=backend, timings=timings)
-    return proof, public
+    return prove(pk, circuit.compile(), z, backend=backend, timings=timings)
 
 
 def verify_account_proof(

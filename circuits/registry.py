@@ -2,7 +2,9 @@
 
 A model has a name, a one-line summary, its statement (built from a capacity)
 and its reference engine (health report). Circuit ids read
-'<model>-n<N>-k<K>', plus '-t<T>' for models with bracket tables.
+'<model>-n<N>-k<K>', plus '-t<T>' for models with bracket tables or '-s<S>' for
+models with scenarios; any of them plus '-m<depth>' is that statement in anonymous
+membership mode (circuits.membership), depth 1..32.
 
 Adding a model: write a sibling statement module that implements
 circuits.protocol.Statement by composing circuits.parts (its snapshot inputs a
@@ -21,11 +23,13 @@ from typing import Any
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.cross import CrossStatement
 from zkmargin.circuits.isolated import IsolatedStatement
+from zkmargin.circuits.membership import Membership
 from zkmargin.circuits.portfolio import PortfolioStatement
 from zkmargin.circuits.protocol import Statement
 from zkmargin.circuits.tiered import TieredStatement
 from zkmargin.circuits.var import RiskStatement
 from zkmargin.errors import CircuitError
+from zkmargin.gadgets.merkle import MAX_DEPTH
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.margin.registry import evaluate
 
@@ -35,6 +39,8 @@ CAPACITY = r"n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})"
 TIERS = r"t[1-9][0-9]?"
 SCENARIOS = r"s(?:[1-9][0-9]{0,2}|1000)"
 DEFAULT_SCENARIOS = 250
+DEPTH = r"m(?:[1-9]|[12][0-9]|3[0-2])"
+"""Membership depth suffix: 1..MAX_DEPTH (32)."""
 
 
 def _report(name: str) -> Callable[[Account, Snapshot], tuple[bool, dict]]:
@@ -100,7 +106,7 @@ def _circuit_id_regex() -> str:
         names = "|".join(m.name for m in MODELS.values() if _suffix(m) == suffix)
         if names:
             alternatives.append(rf"({names})-{CAPACITY}" + (f"-{suffix}" if suffix else ""))
-    return "(?:" + "|".join(alternatives) + ")"
+    return "(?:" + "|".join(alternatives) + f")(?:-{DEPTH})?"
 
 
 CIRCUIT_ID_PATTERN = f"^{_circuit_id_regex()}$"
@@ -116,7 +122,15 @@ def get_model(name: str) -> MarginModel:
 
 
 def circuit_from_id(circuit_id: str) -> Circuit[Any]:
-    """Parse '<model>-n<N>-k<K>', plus '-t<T>' (brackets) or '-s<S>' (scenarios) where the model has them."""
+    """Parse '<model>-n<N>-k<K>', plus '-t<T>' (brackets) or '-s<S>' (scenarios) where the model has them,
+    plus '-m<depth>' for the membership variant."""
+    member = re.fullmatch(r"(.+)-m([0-9]+)", circuit_id) if isinstance(circuit_id, str) else None
+    if member is not None:
+        depth_text = member.group(2)
+        if not re.fullmatch(DEPTH, "m" + depth_text):
+            raise CircuitError(f"unknown circuit {circuit_id!r}: a membership depth -m<depth> is 1..{MAX_DEPTH}")
+        inner = circuit_from_id(member.group(1))
+        return Circuit(Membership(inner.statement, int(depth_text)))
     match = re.fullmatch(r"([a-z]+)-" + CAPACITY + r"(?:-(" + TIERS + "|" + SCENARIOS + "))?", circuit_id or "")
     model = MODELS.get(match.group(1)) if match else None
     if match is None or model is None:
@@ -124,7 +138,8 @@ def circuit_from_id(circuit_id: str) -> Circuit[Any]:
             f"unknown circuit {circuit_id!r}; expected <model>-n<N>-k<K> with model "
             f"{', '.join(m.name for m in MODELS.values() if _suffix(m) is None)}, or "
             f"{'/'.join(m.name for m in MODELS.values() if m.has_tiers)}-n<N>-k<K>-t<T>, or "
-            f"{'/'.join(m.name for m in MODELS.values() if m.has_scenarios)}-n<N>-k<K>-s<S>, e.g. {DEFAULT_CIRCUIT_ID}")
+            f"{'/'.join(m.name for m in MODELS.values() if m.has_scenarios)}-n<N>-k<K>-s<S>, e.g. {DEFAULT_CIRCUIT_ID}; "
+            f"any of them plus -m<depth> in membership mode")
     n, k, extra = int(match.group(2)), int(match.group(3)), match.group(4)
     kind = extra[0] if extra else None
     wanted = "t" if model.has_tiers else "s" if model.has_scenarios else None

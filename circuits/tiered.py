@@ -61,7 +61,7 @@ from zkmargin.margin.tiered import (
     effective_tiers,
     select_tier,
 )
-from zkmargin.r1cs import ConstraintSystem
+from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 BOUND_BITS = 118
 EMPTY_TIER = Tier(UNSIGNED_MAX_E8, UNSIGNED_MAX_E8, 0, 0)
@@ -155,7 +155,7 @@ class TieredStatement:
         return SnapshotInputs(self.layout_digest(snapshot), tuple(instruments), asset_inputs(snapshot, self.n_collateral))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[TieredInputs],
-                   witness: TieredWitness | None) -> None:
+                   witness: TieredWitness | None) -> LinearCombination:
         """Positions with their bracket selected and range-checked, collateral, opening and solvency."""
         w = witness
         quantities, entries, amounts, salt = slot_fields(w)
@@ -181,9 +181,10 @@ class TieredStatement:
                 maintenance = maintenance + maint
                 packed.append(packed_position(core))
         collateral_value = collateral_terms(cs, amounts, inputs.snapshot.assets, packed)
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
+        salt_var = open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
         with cs.namespace("solvency"):
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
+        return salt_var
 
     def layout_digest(self, snapshot: Snapshot) -> int:
         """The slot layout this statement binds: model, statement version, capacity, ordered names."""

@@ -193,7 +193,7 @@ class RiskStatement:
                           check_bound(scenarios.add_on_e8, UNSIGNED_MAX_E8, "add_on_e8"))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RiskInputs[Any]],
-                   witness: RiskWitness | None) -> None:
+                   witness: RiskWitness | None) -> LinearCombination:
         """Positions, collateral, scenario losses, opening, then the tail bound of the module docstring."""
         w = witness
         S = self.n_scenarios
@@ -215,10 +215,12 @@ class RiskStatement:
                 for s in range(S):
                     gains[s] = gains[s] + cs.mul(amounts[j], asset.scenario_value_change_e8[s],
                                                  f"scenario_value_change[{s}]")
-        open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
+        salt_var = open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt,
+                                   self.domain_tag)
         free = equity - inputs.snapshot.add_on_e8 * ADD_ON_TO_E32
         with cs.namespace("solvency"):
             assert_risk_covers(cs, free, [-g for g in gains], inputs.snapshot.k, w, self.model)
+        return salt_var
 
     def layout_digest(self, snapshot: Snapshot) -> int:
         """The slot layout this statement binds: model, statement tag, capacity (N, K, S), ordered names."""

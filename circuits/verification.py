@@ -1,9 +1,11 @@
 """One verification path: a snapshot verifier that the CLI, the batch verifier and the service all use.
 
 SnapshotVerifier(circuit, verifying key, snapshot) checks the key against the circuit once,
-folds the snapshot's public inputs into one point once (only the per-proof header, see
-circuits.layout.HEADER, is multiplied per proof) and, given a venue's public key, accepts a
-proof only with the venue's attestation of its commitment for this snapshot.
+folds the snapshot's public inputs into one point once (only the per-proof header,
+Circuit.header, is multiplied per proof) and, given a venue's public key, accepts a
+proof only with the venue's attestation of its commitment for this snapshot (named mode,
+verify) or with the venue's signed root for this snapshot (membership mode, verify_member:
+circuit ids ending in -m<depth>, per-proof inputs root, context, scope, nullifier).
 Proof fields of items and requests ({"proof": snarkjs JSON} or {"proof_b64": base64 of the
 192-byte form}) are decoded here and nowhere else.
 """
@@ -18,15 +20,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from zkmargin.circuits.circuit import AnyCircuit
-from zkmargin.circuits.layout import HEADER
 from zkmargin.circuits.parts import check_field_element
-from zkmargin.attestation import Attestation, VenuePublicKey, check_attestation, snapshot_digest
+from zkmargin.attestation import (
+    Attestation,
+    SignedRoot,
+    VenuePublicKey,
+    check_attestation,
+    check_signed_root,
+    snapshot_digest,
+)
 from zkmargin.errors import (
     AttestationError,
     MalformedAttestationError,
     MalformedProofError,
     PublicInputError,
     UnattestedError,
+    WrongCommitmentError,
     WrongVenueError,
 )
 from zkmargin.groth16.batch import BatchItem, verify_batch
@@ -37,10 +46,6 @@ from zkmargin.margin.models import Snapshot
 if TYPE_CHECKING:
     from zkmargin.backends import CurveBackend
     from zkmargin.groth16 import Proof, VerifyingKey
-
-PER_PROOF_INPUTS = len(HEADER)
-"""Public inputs that change per proof (commitment, context); the rest are the snapshot's, folded once."""
-
 
 def encoded_proof(proof: Any, proof_b64: Any) -> bytes | dict:
     """The encoded proof of an item or request: its snarkjs JSON object, or the bytes behind proof_b64.
@@ -68,7 +73,14 @@ def decode_proof(proof: Any, proof_b64: Any, backend: CurveBackend) -> Proof:
 
 @dataclass(frozen=True)
 class ProofItem:
-    """One proof to check against the snapshot, or the reason it could not be read (error)."""
+    """One proof to check against the snapshot, or the reason it could not be read (error).
+
+    Named mode (plain circuits): commitment, context, proof and, under a venue key, attestation.
+    Membership mode (circuits ending in -m<depth>): root, context, scope, nullifier, proof and,
+    under a venue key, signed_root; commitment and attestation stay None (the root is its own
+    field, never the commitment field, so an item never means one thing in one mode and
+    another in the other).
+    """
 
     commitment: int | None = None
     context: int | None = None
@@ -76,6 +88,16 @@ class ProofItem:
     attestation: Attestation | None = None
     error: str | None = None
     label: str = ""
+    root: int | None = None
+    scope: int | None = None
+    nullifier: int | None = None
+    signed_root: SignedRoot | None = None
+
+    def header(self, membership: bool) -> list[int] | None:
+        """The per-proof public inputs of this item in the given mode, None when one is missing."""
+        values = ([self.root, self.context, self.scope, self.nullifier] if membership
+                  else [self.commitment, self.context])
+        return None if any(v is None for v in values) else [v for v in values if v is not None]
 
 
 @dataclass(frozen=True)
@@ -126,8 +148,8 @@ class SnapshotVerifier:
     """Verifies proofs of one circuit under one key against the verifier's own snapshot.
 
     With venue_key, a proof is accepted only with that venue's attestation of its commitment
-    for this snapshot (an AttestationError kind names what differs); without it, no attestation
-    is asked for.
+    for this snapshot, or in membership mode with the venue's signature over the root for this
+    snapshot (an AttestationError kind names what differs); without it, neither is asked for.
     """
 
     def __init__(self, circuit: AnyCircuit, vk: VerifyingKey, snapshot: Snapshot, backend: CurveBackend,
@@ -136,7 +158,7 @@ class SnapshotVerifier:
         self.circuit, self.vk, self.snapshot, self.backend = circuit, vk, snapshot, backend
         self.venue_key = venue_key
         self.snapshot_values: list[int] = circuit.snapshot_inputs(snapshot)
-        self.fixed = fixed_inputs_sum(vk, PER_PROOF_INPUTS, self.snapshot_values, backend)
+        self.fixed = fixed_inputs_sum(vk, circuit.per_proof_inputs, self.snapshot_values, backend)
         self.digest = snapshot_digest(snapshot)
 
     def with_venue_key(self, venue_key: VenuePublicKey | None) -> SnapshotVerifier:
@@ -145,28 +167,68 @@ class SnapshotVerifier:
         other.venue_key = venue_key
         return other
 
-    def check_attested(self, commitment: int, attestation: Attestation | None) -> None:
-        """Raise an AttestationError kind unless the policy is met (always met without a venue key)."""
-        if self.venue_key is None:
-            return
-        if self.snapshot.venue != self.venue_key.venue:
+    def _check_venue(self) -> VenuePublicKey | None:
+        if self.venue_key is not None and self.snapshot.venue != self.venue_key.venue:
             raise WrongVenueError(f"snapshot {self.snapshot.snapshot_id!r} is venue {self.snapshot.venue!r}'s; "
                                   f"the key held is venue {self.venue_key.venue!r}'s")
+        return self.venue_key
+
+    def check_attested(self, commitment: int, attestation: Attestation | None) -> None:
+        """Raise an AttestationError kind unless the policy is met (always met without a venue key)."""
+        venue_key = self._check_venue()
+        if venue_key is None:
+            return
         if attestation is None:
-            raise UnattestedError(f"no attestation: venue {self.venue_key.venue!r} must attest the commitment "
+            raise UnattestedError(f"no attestation: venue {venue_key.venue!r} must attest the commitment "
                                   f"for snapshot {self.snapshot.snapshot_id!r}")
-        check_attestation(attestation, self.venue_key, self.digest, commitment)
+        check_attestation(attestation, venue_key, self.digest, commitment)
+
+    def check_root_signed(self, root: int, signed_root: SignedRoot | None) -> None:
+        """Raise an AttestationError kind unless the venue signed this root, at this circuit's depth, for this
+        snapshot (always met without a venue key)."""
+        venue_key = self._check_venue()
+        if venue_key is None:
+            return
+        if signed_root is None:
+            raise UnattestedError(f"no signed root: venue {venue_key.venue!r} must sign the root "
+                                  f"for snapshot {self.snapshot.snapshot_id!r}")
+        check_signed_root(signed_root, venue_key, self.digest, root)
+        depth = getattr(self.circuit.statement, "depth", None)
+        if signed_root.depth != depth:
+            raise WrongCommitmentError(f"the signed root is of a depth-{signed_root.depth} tree; "
+                                       f"{self.circuit.circuit_id} proves membership at depth {depth}")
+
+    def _require_mode(self, membership: bool) -> None:
+        if self.circuit.is_membership != membership:
+            raise PublicInputError(
+                f"{self.circuit.circuit_id} takes per-proof inputs {', '.join(self.circuit.header)}: "
+                + ("verify it with a root, scope and nullifier (verify_member)" if self.circuit.is_membership
+                   else "it is not a membership circuit (ids end in -m<depth>); verify it with a commitment"))
 
     def verify(self, commitment: int, context: int, proof: Proof, attestation: Attestation | None = None) -> bool:
         """True iff the proof is valid; raises an AttestationError kind when the attestation policy refuses it."""
+        self._require_mode(False)
         header = [check_field_element(commitment, "commitment"), check_field_element(context, "context")]
         self.check_attested(commitment, attestation)
+        return verify_with_fixed_inputs(self.vk, header, self.fixed, proof, self.backend)
+
+    def verify_member(self, root: int, context: int, scope: int, nullifier: int, proof: Proof,
+                      signed_root: SignedRoot | None = None) -> bool:
+        """Membership mode: True iff the proof is valid for (root, context, scope, nullifier); raises an
+        AttestationError kind when, under a venue key, the root is not the venue's signed root for this snapshot."""
+        self._require_mode(True)
+        header = [check_field_element(value, name)
+                  for value, name in zip((root, context, scope, nullifier), self.circuit.header)]
+        self.check_root_signed(root, signed_root)
         return verify_with_fixed_inputs(self.vk, header, self.fixed, proof, self.backend)
 
     def refusal(self, item: ProofItem) -> str | None:
         """Why the attestation policy refuses a well-formed item, or None; a malformed attestation raises."""
         try:
-            self.check_attested(item.commitment or 0, item.attestation)
+            if self.circuit.is_membership:
+                self.check_root_signed(item.root or 0, item.signed_root)
+            else:
+                self.check_attested(item.commitment or 0, item.attestation)
         except MalformedAttestationError:
             raise
         except AttestationError as exc:
@@ -178,9 +240,13 @@ class SnapshotVerifier:
         verdicts: list[Verdict | None] = [None] * len(items)
         batch: list[BatchItem] = []
         positions: list[int] = []
+        membership = self.circuit.is_membership
         for index, item in enumerate(items):
-            if item.error is not None or item.proof is None or item.commitment is None or item.context is None:
-                verdicts[index] = Verdict(index, item.label, False, item.error or "missing proof or public inputs")
+            header = item.header(membership)
+            if item.error is not None or item.proof is None or header is None:
+                missing = ("missing proof or public inputs (root, context, scope, nullifier)" if membership
+                           else "missing proof or public inputs")
+                verdicts[index] = Verdict(index, item.label, False, item.error or missing)
                 continue
             try:
                 refused = self.refusal(item)
@@ -191,7 +257,7 @@ class SnapshotVerifier:
                 verdicts[index] = Verdict(index, item.label, False, refused=refused)
                 continue
             positions.append(index)
-            batch.append(BatchItem([item.commitment, item.context], item.proof, label=item.label))
+            batch.append(BatchItem(header, item.proof, label=item.label))
         result = verify_batch(self.vk, batch, self.backend, fixed=self.fixed)
         for index, checked in zip(positions, result.items):
             verdicts[index] = Verdict(index, items[index].label, checked.valid, checked.error)

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.circuits.verification import PER_PROOF_INPUTS
 from zkmargin.cli.account import circuit_option
 from zkmargin.cli.keystore import read_verifying_key
 from zkmargin.cli.output import note, read_json, write_atomic
@@ -94,7 +93,8 @@ def export_register(snapshot_path: Path, circuit_id: str, snapshot_id: str | Non
     # The contract checks registered values only against r; the circuit's encoding also checks the ranges its
     # overflow argument assumes, so the venue registers what the circuit would derive, never values typed by hand.
     snapshot = load_snapshot(snapshot_path)
-    values = circuit_from_id(circuit_id).snapshot_inputs(snapshot)
+    circuit = circuit_from_id(circuit_id)
+    values = circuit.snapshot_inputs(snapshot)
     chosen_id = snapshot_id if snapshot_id is not None else snapshot_digest(snapshot).hex()
     note(f"registerSnapshot for {circuit_id}: {len(values)} values under snapshot id 0x{chosen_id.removeprefix('0x')}")
-    click.echo("0x" + register_snapshot_calldata(chosen_id, values, first_index=PER_PROOF_INPUTS).hex())
+    click.echo("0x" + register_snapshot_calldata(chosen_id, values, first_index=circuit.per_proof_inputs).hex())

@@ -426,7 +426,7 @@ def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: floa
     Every chunk is its own batch with its own fresh weights (see zkmargin.groth16.batch). The
     attestation policy is applied here, by the same SnapshotVerifier, before any pairing work is shipped.
     """
-    from zkmargin.circuits.verification import PER_PROOF_INPUTS, BatchReport, Verdict
+    from zkmargin.circuits.verification import BatchReport, Verdict
     from zkmargin.errors import MalformedAttestationError
     from zkmargin.venue_cluster import dask_client, verify_batch_on_cluster
 
@@ -450,8 +450,9 @@ def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: floa
     read_s = time.perf_counter() - started
     with dask_client(scheduler) as client, click.progressbar(
             length=len(jobs), label="verifying on the cluster", file=sys.stderr) as bar:
-        verdicts, checks = verify_batch_on_cluster(client, vk_to_json(verifier.vk, backend), jobs, PER_PROOF_INPUTS,
-                                                   verifier.snapshot_values, backend.name,
+        verdicts, checks = verify_batch_on_cluster(client, vk_to_json(verifier.vk, backend), jobs,
+                                                   verifier.circuit.per_proof_inputs, verifier.snapshot_values,
+                                                   backend.name,
                                                    chunk_size=VERIFY_CHUNK, on_chunk=bar.update)
     metas, results = [], []
     for index, ((meta, _), (valid, error, proof_bytes)) in enumerate(zip(parsed, verdicts)):

@@ -13,7 +13,6 @@ from zkmargin.circuits.layout import HEADER
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import (
-    PER_PROOF_INPUTS,
     ProofItem,
     SnapshotVerifier,
     check_key_fits,
@@ -50,7 +49,7 @@ def material():
 
 
 def test_per_proof_inputs_come_from_the_layout_header():
-    assert PER_PROOF_INPUTS == len(HEADER) == 2
+    assert circuit_from_id(CIRCUIT).per_proof_inputs == len(HEADER) == 2
 
 
 def test_verdicts_equal_the_plain_verifier(material):
