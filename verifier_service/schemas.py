@@ -357,16 +357,52 @@ class OneProof(Strict):
         return self
 
 
+RootId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="a registered root's root_id (POST /v1/roots)")]
+SnapshotIdText = Annotated[str, Field(pattern=IDENTIFIER)]
+
+
+def check_mode(root_id: object, snapshot_id: object, commitment: object, attestation: object, scope: object,
+               nullifier: object) -> None:
+    """Raise ValueError unless the fields are those of exactly one mode (named or anonymous)."""
+    if root_id is None:
+        if snapshot_id is None or commitment is None:
+            raise ValueError("named mode needs snapshot_id and commitment; anonymous mode needs root_id, scope and "
+                             "nullifier")
+        if scope is not None or nullifier is not None:
+            raise ValueError("scope and nullifier belong to anonymous mode (with root_id)")
+    else:
+        if commitment is not None or attestation is not None:
+            raise ValueError("anonymous mode (root_id) takes no commitment or attestation: the signed root vouches")
+        if scope is None or nullifier is None:
+            raise ValueError("anonymous mode (root_id) needs scope and nullifier")
+
+
 class VerifyRequest(OneProof):
-    """Check a proof against the service's own copy of a snapshot; give proof or proof_b64."""
+    """Check a proof against the service's own copy of a snapshot; give proof or proof_b64.
+
+    Named mode: snapshot_id, commitment and the venue's attestation of it. Anonymous mode (a membership
+    circuit, id ending in -m<depth>): root_id, scope and nullifier in place of the commitment and its
+    attestation; the snapshot is the root's.
+    """
 
     circuit_id: str = Field(pattern=CIRCUIT_ID)
-    snapshot_id: str = Field(pattern=IDENTIFIER)
-    commitment: FieldElement = Field(description="the account commitment: canonical decimal (or 0x-hex)")
+    snapshot_id: SnapshotIdText | None = Field(default=None, description=(
+        "named mode: the stored snapshot; anonymous mode: optional, and then it must be the root's snapshot"))
+    commitment: FieldElement | None = Field(default=None, description=(
+        "named mode: the account commitment, canonical decimal (or 0x-hex)"))
     context: FieldElement = Field(description="the verifier's challenge or epoch: canonical decimal (or 0x-hex)")
     attestation: AttestationJson | None = Field(default=None, description=(
-        "the venue's attestation of the commitment for this snapshot: required when the snapshot's venue has a "
-        "registered key"))
+        "named mode: the venue's attestation of the commitment for this snapshot (required when the snapshot's "
+        "venue has a registered key, which every signed snapshot's venue has)"))
+    root_id: RootId | None = Field(default=None, description="anonymous mode: the registered root the account is under")
+    scope: FieldElement | None = Field(default=None, description="anonymous mode: the verifier's scope")
+    nullifier: FieldElement | None = Field(default=None, description=(
+        "anonymous mode: the proof's nullifier (the same account shows the same one within a scope)"))
+
+    @model_validator(mode="after")
+    def _one_mode(self):  # noqa: ANN202
+        check_mode(self.root_id, self.snapshot_id, self.commitment, self.attestation, self.scope, self.nullifier)
+        return self
 
 
 class VerifyResult(Strict):
@@ -386,7 +422,7 @@ class VerifyResult(Strict):
     input_digest: str = Field(description=(
         "SHA-256 of the canonical JSON (sorted keys, no spaces) of {circuit_id, snapshot_id, snapshot_digest,"
         " commitment, context, proof: proof_hex, valid}; in anonymous mode {circuit_id, snapshot_id,"
-        " snapshot_digest, root_id, root, scope, nullifier, context, proof: proof_hex, valid}"))
+        " snapshot_digest, root_id, scope, nullifier, context, proof: proof_hex, valid}"))
     attestation: AttestationJson | None = Field(default=None, description="the attestation the proof was accepted with")
     root_id: str | None = Field(default=None, description="anonymous mode: the registered root the proof is under")
     scope: str | None = Field(default=None, description="anonymous mode: the verifier's scope (decimal)")
@@ -403,22 +439,33 @@ class Receipt(VerifyResult):
 
 
 class BatchItemIn(Strict):
-    """One proof of a batch (a malformed proof or number is reported per item, not for the whole batch)."""
+    """One proof of a batch (a malformed proof or number, or a field of the other mode, is reported per item,
+    not for the whole batch). Named mode: commitment and attestation; anonymous mode: scope and nullifier."""
 
     id: str | None = Field(default=None, max_length=128, pattern=NAME)
-    commitment: str = Field(max_length=100)
+    commitment: str | None = Field(default=None, max_length=100)
     context: str = Field(max_length=100)
     proof: ProofJson | None = None
     proof_b64: str | None = Field(default=None, max_length=400)
     attestation: AttestationJson | None = None
+    scope: str | None = Field(default=None, max_length=100)
+    nullifier: str | None = Field(default=None, max_length=100)
 
 
 class VerifyBatchRequest(Strict):
-    """Many proofs against one circuit and snapshot."""
+    """Many proofs against one circuit and snapshot (named mode) or one registered root (anonymous mode)."""
 
     circuit_id: str = Field(pattern=CIRCUIT_ID)
-    snapshot_id: str = Field(pattern=IDENTIFIER)
+    snapshot_id: SnapshotIdText | None = Field(default=None, description=(
+        "named mode: the stored snapshot; anonymous mode: optional, and then it must be the root's snapshot"))
+    root_id: RootId | None = Field(default=None, description="anonymous mode: the registered root of every item")
     items: list[BatchItemIn] = Field(min_length=1, max_length=100_000)
+
+    @model_validator(mode="after")
+    def _a_snapshot_or_a_root(self):  # noqa: ANN202
+        if self.snapshot_id is None and self.root_id is None:
+            raise ValueError("give snapshot_id (named mode) or root_id (anonymous mode)")
+        return self
 
 
 class BatchItemResult(Strict):
@@ -430,6 +477,8 @@ class BatchItemResult(Strict):
     error: str | None
     receipt_id: str | None
     refused: str | None = Field(default=None, description="why the attestation policy refused the item")
+    nullifier_seen_before: bool | None = Field(default=None, description=(
+        "anonymous mode, valid items: as in the receipt (an earlier item of the same batch counts)"))
 
 
 class VerifyBatchResult(Strict):
@@ -438,7 +487,8 @@ class VerifyBatchResult(Strict):
     valid: int
     invalid: int
     malformed: int
-    refused: int = Field(default=0, description="items without a fitting attestation (their venue has a key)")
+    refused: int = Field(default=0, description=(
+        "items without a fitting attestation (named mode) or whose root the policy refuses (anonymous mode)"))
     results: list[BatchItemResult]
 
 
