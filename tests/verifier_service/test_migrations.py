@@ -109,3 +109,30 @@ def test_a_migration_that_fails_leaves_the_database_as_it_was(tmp_path, monkeypa
     columns = [row[1] for row in Storage(url).fetch_all("PRAGMA table_info(receipts)")]
     assert "mode" not in columns
     assert Repository(Storage(url)).receipt("old-receipt").mode == "named"
+
+
+def test_workers_starting_together_migrate_once(database_url):
+    """Workers share the database: each applies what is missing under the schema lock, none applies it twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    previous_release_database(database_url)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        versions = list(pool.map(lambda _: Repository(Storage(database_url)).schema_version(), range(4)))
+    assert versions == [1, 1, 1, 1]
+    assert Storage(database_url).fetch_all("SELECT version FROM schema_migrations") == [(1,)]
+
+
+def test_racing_showings_of_one_nullifier_are_reported_exactly_once_as_first(database_url):
+    """Requests racing on several workers: exactly one receipt is the first showing, every other one says seen."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    previous_release_database(database_url)
+    Repository(Storage(database_url))
+
+    def show(index: int) -> bool | None:
+        # A repository per thread, as in separate worker processes (each with its own connections).
+        return Repository(Storage(database_url)).insert_receipts([anonymous(f"race-{index}")])[0].nullifier_seen_before
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        seen = list(pool.map(show, range(12)))
+    assert sorted(seen) == [False] + [True] * 11
