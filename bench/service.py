@@ -36,6 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cross import market  # noqa: E402
 
+from zkmargin.attestation import (  # noqa: E402
+    VenueSigningKey,
+    attest,
+    attestation_to_json,
+    public_key_to_json,
+    sign_snapshot,
+    snapshot_signature_to_json,
+)
 from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
@@ -146,6 +154,7 @@ def main() -> None:
     snapshot, account = market(64, 8, random.Random(5))
     pk = setup(circuit.compile(), backend=backend)
     proof, public = prove_account(circuit, pk, account, snapshot, 42, 7, backend)
+    venue_key = VenueSigningKey.generate()
 
     def setup_body(base: str) -> dict:
         admin = {"Authorization": f"Bearer {ADMIN}"}
@@ -153,10 +162,17 @@ def main() -> None:
         httpx.post(f"{base}/v1/circuits", json={"circuit_id": circuit.circuit_id,
                                                "verification_key": vk_to_json(pk.vk, backend, alphabeta=[])},
                    headers=admin).raise_for_status()
-        httpx.post(f"{base}/v1/snapshots", json=snapshot_to_json(snapshot),
+        # The service stores only snapshots signed by their venue's registered key, and asks for the
+        # venue's attestation of each commitment: the measured request carries one.
+        httpx.post(f"{base}/v1/venues", json=public_key_to_json(venue_key.public_key(snapshot.venue)),
+                   headers=admin).raise_for_status()
+        httpx.post(f"{base}/v1/snapshots", json={"snapshot": snapshot_to_json(snapshot),
+                                                 "signature": snapshot_signature_to_json(sign_snapshot(venue_key,
+                                                                                                       snapshot))},
                    headers={"Authorization": f"Bearer {venue}"}).raise_for_status()
         return {"circuit_id": circuit.circuit_id, "snapshot_id": snapshot.snapshot_id,
-                "commitment": str(public.commitment), "context": "7", "proof": proof_to_json(proof, backend)}
+                "commitment": str(public.commitment), "context": "7", "proof": proof_to_json(proof, backend),
+                "attestation": attestation_to_json(attest(venue_key, snapshot, "bench", public.commitment))}
 
     rows = [run_server(workers, setup_body, args.requests, args.concurrency) for workers in args.workers]
     print(f"{'requests':>8} {'conc':>5} {'workers':>7} {'ok':>6} {'verif/s':>8} {'p50 ms':>7} {'p99 ms':>7} "

@@ -1,4 +1,4 @@
-"""Venue commands: keygen, attest (signed commitments), tree (signed Merkle root + paths), check."""
+"""Venue commands: keygen, sign-snapshot, attest (signed commitments), tree (signed Merkle root + paths), check."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ from zkmargin.attestation import (
     parse_signed_root,
     public_key_to_json,
     sign_root,
+    sign_snapshot,
     signed_root_to_json,
     snapshot_digest,
+    snapshot_signature_to_json,
 )
 from zkmargin.errors import AttestationError, MalformedAttestationError, WrongVenueError
 from zkmargin.gadgets.merkle import EMPTY_LEAF
@@ -65,6 +67,21 @@ def keygen(out: Path, venue_name: str, as_json: bool) -> None:
     emit(as_json, {"private_key": str(out), "public_key": str(public_path), "venue": public.venue,
                    "key_id": public.key_id},
          f"private key: {out} (keep it secret)\npublic key:  {public_path} (venue {public.venue!r}, id {public.key_id})")
+
+
+@venue.command("sign-snapshot")
+@snapshot_argument
+@key_option
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the snapshot signature document.")
+@json_option
+def sign_snapshot_command(snapshot_path: Path, key_path: Path, out_path: Path, as_json: bool) -> None:
+    """Sign {venue, snapshot id, snapshot digest}: the verifier service stores only snapshots signed so."""
+    snapshot = load_snapshot(snapshot_path)
+    signed = sign_snapshot(_load_key(key_path), snapshot)
+    write_json(out_path, snapshot_signature_to_json(signed))
+    emit(as_json, {"snapshot_id": signed.snapshot_id, "snapshot_digest": signed.snapshot_digest.hex(),
+                   "out": str(out_path)}, f"snapshot signature written to {out_path}")
 
 
 @venue.command("attest")

@@ -206,11 +206,11 @@ def test_malformed_signed_roots(change, match):
 
 # ----- the snapshot digest is the service's -----------------------------------------------
 def test_snapshot_digest_is_the_digest_the_service_records(tmp_path):
-    from tests.verifier_service.conftest import make_client, new_key
+    from tests.verifier_service.conftest import make_client, new_key, publish
     from zkmargin.margin.models import snapshot_to_json
 
     client = make_client(tmp_path)
-    response = client.post("/v1/snapshots", json=snapshot_to_json(SNAPSHOT), headers=new_key(client, "venue"))
+    response = publish(client, snapshot_to_json(SNAPSHOT), new_key(client, "venue"), KEY)
     assert response.status_code == 201, response.text
     assert response.json()["digest"] == DIGEST.hex()
     assert snapshot_digest(other_snapshot()) != DIGEST
@@ -236,3 +236,51 @@ def test_membership_needs_the_signed_root_and_a_path_to_it():
         check_membership(signed, path, PUBLIC, snapshot_digest(other_snapshot()))
     with pytest.raises(BadSignatureError):
         check_membership(dataclasses.replace(signed, leaf_count=2), path, PUBLIC, DIGEST)
+
+
+# ----- signed snapshots -------------------------------------------------------------------
+def test_a_snapshot_signature_checks_round_trips_and_names_what_differs():
+    from zkmargin.attestation import (
+        SNAPSHOT_LABEL,
+        check_snapshot_signature,
+        parse_snapshot_signature,
+        sign_snapshot,
+        snapshot_message,
+        snapshot_signature_to_json,
+    )
+
+    signed = sign_snapshot(KEY, SNAPSHOT)
+    check_snapshot_signature(signed, PUBLIC, SNAPSHOT)
+    again = parse_snapshot_signature(snapshot_signature_to_json(signed))
+    assert again == signed and again.message().startswith(SNAPSHOT_LABEL)
+    assert snapshot_message(VENUE, SNAPSHOT.snapshot_id, DIGEST) == signed.message()
+    # Another label: a snapshot signature never checks as an attestation or a root, nor they as it.
+    assert len({SNAPSHOT_LABEL, ATTESTATION_LABEL, ROOT_LABEL}) == 3
+    later = other_snapshot()
+    with pytest.raises(WrongSnapshotError, match="signed for snapshot"):
+        check_snapshot_signature(signed, PUBLIC, later)
+    with pytest.raises(WrongSnapshotError, match="digest"):
+        check_snapshot_signature(signed, PUBLIC, dataclasses.replace(SNAPSHOT, timestamp="2030-01-01T00:00:00Z"))
+    with pytest.raises(WrongVenueError, match="claims venue"):
+        check_snapshot_signature(sign_snapshot(KEY, dataclasses.replace(SNAPSHOT, venue="rival")), PUBLIC,
+                                 dataclasses.replace(SNAPSHOT, venue="rival"))
+    with pytest.raises(WrongVenueError):
+        check_snapshot_signature(dataclasses.replace(signed, venue="rival"), PUBLIC, SNAPSHOT)
+    with pytest.raises(BadSignatureError):
+        check_snapshot_signature(sign_snapshot(VenueSigningKey.generate(), SNAPSHOT), PUBLIC, SNAPSHOT)
+    forged = dataclasses.replace(signed, signature=attest(KEY, SNAPSHOT, "alice", COMMITMENT).signature)
+    with pytest.raises(BadSignatureError):
+        check_snapshot_signature(forged, PUBLIC, SNAPSHOT)
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"format": "zkmargin-attestation/1"}, "format"), ({"scheme": "bls"}, "scheme"), ({"venue": ""}, "venue"),
+    ({"snapshot_id": 5}, "snapshot_id"), ({"snapshot_digest": "00"}, "snapshot_digest"),
+    ({"signature": "zz" * 64}, "signature"), ({"extra": 1}, "extra"),
+])
+def test_malformed_snapshot_signatures(change, match):
+    from zkmargin.attestation import parse_snapshot_signature, sign_snapshot, snapshot_signature_to_json
+
+    doc = {**snapshot_signature_to_json(sign_snapshot(KEY, SNAPSHOT)), **change}
+    with pytest.raises(MalformedAttestationError, match=match):
+        parse_snapshot_signature(doc)

@@ -14,7 +14,7 @@ from zkmargin.service.errors import install_error_handlers
 from zkmargin.service.metrics import Metrics
 from zkmargin.service.middleware import BodyLimitAndMetrics
 from zkmargin.service.repository import Repository
-from zkmargin.service.routes import circuits, health, keys, snapshots, venues, verify
+from zkmargin.service.routes import circuits, health, keys, roots, snapshots, venues, verify
 from zkmargin.service.schemas import error_responses
 from zkmargin.service.settings import Settings
 from zkmargin.service.storage import Storage
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                          description="Verify zero-knowledge margin-solvency proofs against venue snapshots.")
     app.state.service = state
     install_error_handlers(app)
-    for router in (health.router, keys.router, circuits.router, snapshots.router, venues.router,
+    for router in (health.router, keys.router, circuits.router, snapshots.router, roots.router, venues.router,
                    verify.build_router(settings.verify_requires_key)):
         app.include_router(router)
     app.add_middleware(BodyLimitAndMetrics, state=state)

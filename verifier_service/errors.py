@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,8 +40,25 @@ class UnknownSnapshot(LookupError):
         super().__init__(f"snapshot {snapshot_id!r} is not published")
 
 
+class UnknownRoot(LookupError):
+    """No signed root is registered under this id."""
+
+    def __init__(self, root_id: str) -> None:
+        super().__init__(f"root {root_id!r} is not registered")
+
+
 class SnapshotDoesNotFit(ValueError):
     """The stored snapshot cannot be read by this circuit (capacity, model)."""
+
+
+def refuse_unless(check: Callable[..., None], *args: object, code: str) -> None:
+    """Run a signature check: its AttestationError is a 422 with code (a malformed document's is invalid_input)."""
+    try:
+        check(*args)
+    except MalformedAttestationError as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    except AttestationError as exc:
+        raise ApiError(422, code, str(exc)) from None
 
 
 def error_body(code: str, message: str, details: object | None = None) -> dict:
@@ -76,6 +94,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(UnknownSnapshot)
     async def unknown_snapshot(_: Request, exc: UnknownSnapshot) -> JSONResponse:
         return JSONResponse(error_body("unknown_snapshot", str(exc)), status_code=404)
+
+    @app.exception_handler(UnknownRoot)
+    async def unknown_root(_: Request, exc: UnknownRoot) -> JSONResponse:
+        return JSONResponse(error_body("unknown_root", str(exc)), status_code=404)
 
     @app.exception_handler(SnapshotDoesNotFit)
     async def snapshot_does_not_fit(_: Request, exc: SnapshotDoesNotFit) -> JSONResponse:

@@ -8,7 +8,8 @@ for an absent row, or a bool for "inserted"; they raise only the storage errors.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from zkmargin.service.storage import Storage
@@ -39,7 +40,33 @@ SCHEMA = (
     # A table of its own (see revoked_keys): keys registered before ceremonies existed are single-party.
     """CREATE TABLE IF NOT EXISTS circuit_transcripts (
         circuit_id TEXT PRIMARY KEY, document TEXT NOT NULL, contributions TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)""",
 )
+
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    # Signed snapshots, signed roots and anonymous (membership) receipts. Columns are added to the
+    # tables they describe; a database made before this version gets them here, in one transaction
+    # with its version row, so a crash leaves it either migrated or untouched. Rows from before keep
+    # their meaning: an unsigned (legacy) snapshot, a named receipt.
+    (1, (
+        "ALTER TABLE snapshots ADD COLUMN signature TEXT",
+        "ALTER TABLE receipts ADD COLUMN mode TEXT NOT NULL DEFAULT 'named'",
+        "ALTER TABLE receipts ADD COLUMN root_id TEXT",
+        "ALTER TABLE receipts ADD COLUMN scope TEXT",
+        "ALTER TABLE receipts ADD COLUMN nullifier TEXT",
+        "ALTER TABLE receipts ADD COLUMN nullifier_seen_before INTEGER",
+        """CREATE TABLE roots (
+            root_id TEXT PRIMARY KEY, snapshot_id TEXT NOT NULL, venue TEXT NOT NULL, root TEXT NOT NULL,
+            depth INTEGER NOT NULL, leaf_count INTEGER NOT NULL, document TEXT NOT NULL,
+            registered_by TEXT NOT NULL, registered_at TEXT NOT NULL)""",
+        # The first valid proof of each nullifier per (circuit, root, scope): its primary key makes
+        # "seen before" one atomic insert on both databases, even with workers racing.
+        """CREATE TABLE nullifiers (
+            circuit_id TEXT NOT NULL, root_id TEXT NOT NULL, scope TEXT NOT NULL, nullifier TEXT NOT NULL,
+            first_receipt_id TEXT NOT NULL, PRIMARY KEY (circuit_id, root_id, scope, nullifier))""",
+    )),
+)
+"""Schema changes after the first release, applied once each, in order, on start."""
 
 _CIRCUIT_COLUMNS = (
     "SELECT c.circuit_id, c.num_public, c.vk_digest, c.registered_at, t.contributions FROM circuits c"
@@ -92,6 +119,24 @@ class SnapshotRecord:
     published_by: str
     published_at: str
     document: str
+    signature: str | None = None
+    """The venue's zkmargin-snapshot-signature/1 JSON text; None for a snapshot stored before signatures were required."""
+
+
+@dataclass(frozen=True)
+class RootRecord:
+    """A venue's signed Merkle root over the account commitments of a stored snapshot."""
+
+    root_id: str
+    snapshot_id: str
+    venue: str
+    root: str
+    depth: int
+    leaf_count: int
+    document: str
+    """Its zkmargin-signed-root/1 JSON text, as checked."""
+    registered_by: str
+    registered_at: str
 
 
 @dataclass(frozen=True)
@@ -102,7 +147,8 @@ class ReceiptRecord:
     circuit_id: str
     snapshot_id: str
     snapshot_digest: str
-    commitment: str
+    commitment: str | None
+    """None in anonymous mode (the proof names a root instead)."""
     context: str
     proof_hex: str
     valid: bool
@@ -111,6 +157,14 @@ class ReceiptRecord:
     checked_at: str
     attestation: str | None = None
     """The venue's attestation the proof was accepted with (its canonical JSON text), if one was required."""
+    mode: str = "named"
+    """'named' (a commitment, attested) or 'anonymous' (membership under a signed root)."""
+    root_id: str | None = None
+    scope: str | None = None
+    nullifier: str | None = None
+    nullifier_seen_before: bool | None = None
+    """Anonymous receipts of valid proofs: whether a valid proof had shown this nullifier for the same
+    (circuit, root, scope) before; None where it does not apply."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +197,20 @@ class Repository:
                 cursor.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK_ID,))
             for statement in SCHEMA:
                 cursor.execute(statement)
+            cursor.execute("SELECT version FROM schema_migrations")
+            applied = {int(row[0]) for row in cursor.fetchall()}
+            for version, statements in MIGRATIONS:
+                if version in applied:
+                    continue
+                for statement in statements:
+                    cursor.execute(statement)
+                cursor.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                               (version, datetime.now(timezone.utc).isoformat(timespec="microseconds")))
+
+    def schema_version(self) -> int:
+        """The newest migration applied (0 for the first release's schema)."""
+        row = self.storage.fetch_one("SELECT MAX(version) FROM schema_migrations")
+        return int(row[0]) if row and row[0] is not None else 0
 
     def ping(self) -> bool:
         """True when the database answers."""
@@ -228,17 +296,39 @@ class Repository:
             if cursor.fetchone() is not None:
                 return False
             cursor.execute(
-                "INSERT INTO snapshots (snapshot_id, document, venue, digest, published_by, published_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO snapshots (snapshot_id, document, venue, digest, published_by, published_at, signature)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (snapshot.snapshot_id, snapshot.document, snapshot.venue, snapshot.digest, snapshot.published_by,
-                 snapshot.published_at))
+                 snapshot.published_at, snapshot.signature))
         return True
 
     def snapshot(self, snapshot_id: str) -> SnapshotRecord | None:
         """A published snapshot, or None."""
         found = _records(self.storage.fetch_rows(
-            "SELECT snapshot_id, venue, digest, published_by, published_at, document FROM snapshots"
+            "SELECT snapshot_id, venue, digest, published_by, published_at, document, signature FROM snapshots"
             " WHERE snapshot_id = ?", (snapshot_id,)), SnapshotRecord)
+        return found[0] if found else None
+
+    # Signed roots
+
+    def insert_root(self, root: RootRecord) -> RootRecord | None:
+        """Register a signed root: None when stored, else the record already stored under its id."""
+        with self.storage.transaction() as cursor:
+            cursor.execute("SELECT 1 FROM roots WHERE root_id = ?", (root.root_id,))
+            exists = cursor.fetchone() is not None
+            if not exists:
+                cursor.execute(
+                    "INSERT INTO roots (root_id, snapshot_id, venue, root, depth, leaf_count, document, registered_by,"
+                    " registered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (root.root_id, root.snapshot_id, root.venue, root.root, root.depth, root.leaf_count, root.document,
+                     root.registered_by, root.registered_at))
+        return self.root(root.root_id) if exists else None
+
+    def root(self, root_id: str) -> RootRecord | None:
+        """A registered root, or None."""
+        found = _records(self.storage.fetch_rows(
+            "SELECT root_id, snapshot_id, venue, root, depth, leaf_count, document, registered_by, registered_at"
+            " FROM roots WHERE root_id = ?", (root_id,)), RootRecord)
         return found[0] if found else None
 
     # Venue keys
@@ -261,28 +351,51 @@ class Repository:
 
     # Receipts
 
-    def insert_receipts(self, receipts: Iterable[ReceiptRecord]) -> None:
-        """Store receipts in one transaction (committed before this returns)."""
+    def insert_receipts(self, receipts: Iterable[ReceiptRecord]) -> list[ReceiptRecord]:
+        """Store receipts in one transaction (committed before this returns); returns them as stored.
+
+        A valid anonymous receipt's nullifier is recorded for its (circuit, root, scope) in the same
+        transaction, and the receipt says whether a valid proof had shown it before (an earlier
+        request, or an earlier item of the same batch).
+        """
+        stored = []
         with self.storage.transaction() as cursor:
             for receipt in receipts:
+                if receipt.mode == "anonymous" and receipt.valid and receipt.nullifier is not None:
+                    cursor.execute(
+                        "INSERT INTO nullifiers (circuit_id, root_id, scope, nullifier, first_receipt_id)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        (receipt.circuit_id, receipt.root_id, receipt.scope, receipt.nullifier, receipt.receipt_id))
+                    receipt = replace(receipt, nullifier_seen_before=cursor.rowcount == 0)
                 cursor.execute(
                     "INSERT INTO receipts (receipt_id, circuit_id, snapshot_id, commitment, context, proof, valid,"
-                    " reason, input_digest, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (receipt.receipt_id, receipt.circuit_id, receipt.snapshot_id, receipt.commitment, receipt.context,
-                     receipt.proof_hex, int(receipt.valid), receipt.reason, receipt.input_digest, receipt.checked_at))
+                    " reason, input_digest, checked_at, mode, root_id, scope, nullifier, nullifier_seen_before)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (receipt.receipt_id, receipt.circuit_id, receipt.snapshot_id,
+                     # The column predates anonymous receipts and is NOT NULL: '' stands for "no commitment".
+                     "" if receipt.commitment is None else receipt.commitment, receipt.context,
+                     receipt.proof_hex, int(receipt.valid), receipt.reason, receipt.input_digest, receipt.checked_at,
+                     receipt.mode, receipt.root_id, receipt.scope, receipt.nullifier,
+                     None if receipt.nullifier_seen_before is None else int(receipt.nullifier_seen_before)))
                 if receipt.attestation is not None:
                     cursor.execute("INSERT INTO receipt_attestations (receipt_id, attestation) VALUES (?, ?)",
                                    (receipt.receipt_id, receipt.attestation))
+                stored.append(receipt)
+        return stored
 
     def receipt(self, receipt_id: str) -> ReceiptRecord | None:
         """A receipt with its snapshot's digest, or None."""
         # Snapshots are immutable and never deleted, so the join always finds the one that was checked.
         rows = self.storage.fetch_rows(
             "SELECT r.receipt_id, r.circuit_id, r.snapshot_id, s.digest AS snapshot_digest, r.commitment, r.context,"
-            " r.proof AS proof_hex, r.valid, r.reason, r.input_digest, r.checked_at, a.attestation"
+            " r.proof AS proof_hex, r.valid, r.reason, r.input_digest, r.checked_at, a.attestation, r.mode, r.root_id,"
+            " r.scope, r.nullifier, r.nullifier_seen_before"
             " FROM receipts r JOIN snapshots s ON s.snapshot_id = r.snapshot_id"
             " LEFT JOIN receipt_attestations a ON a.receipt_id = r.receipt_id WHERE r.receipt_id = ?", (receipt_id,))
         if not rows:
             return None
-        return _records([{**rows[0], "valid": bool(rows[0]["valid"])}], ReceiptRecord)[0]
+        row = rows[0]
+        seen = row["nullifier_seen_before"]
+        return _records([{**row, "valid": bool(row["valid"]), "commitment": row["commitment"] or None,
+                          "nullifier_seen_before": None if seen is None else bool(seen)}], ReceiptRecord)[0]
 

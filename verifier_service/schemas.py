@@ -75,10 +75,10 @@ class ErrorResponse(Strict):
 ERROR_DESCRIPTIONS = {
     401: "unauthorized: a missing or unknown API key",
     403: "forbidden: the key's role may not do this",
-    404: "unknown_circuit, unknown_snapshot, unknown_receipt, not_found",
+    404: "unknown_circuit, unknown_snapshot, unknown_root, unknown_receipt, not_found",
     409: "already_registered, already_published, conflict",
     413: "body_too_large, batch_too_large",
-    422: "invalid_request (schema, undecodable JSON), invalid_input (field element, point, key, snapshot), wrong_public_input_count, snapshot_does_not_fit, invalid_transcript",
+    422: "invalid_request (schema, undecodable JSON), invalid_input (field element, point, key, snapshot), wrong_public_input_count, snapshot_does_not_fit, invalid_transcript, snapshot_refused (unsigned, not the venue's registered key, another venue), root_refused, attestation_refused",
     408: "body_timeout: the body did not arrive within ZKMARGIN_BODY_TIMEOUT_S",
     429: "rate_limited: over the per-key budget (Retry-After says when to retry); too_many_failures: too many wrong keys from this address",
     503: "database_unavailable: retry later",
@@ -235,14 +235,71 @@ class SnapshotIn(Strict):
     scenarios: ScenariosIn | None = None
 
 
+class SnapshotSignatureJson(Strict):
+    """The venue's signature over a snapshot (zkmargin-snapshot-signature/1, from `zkmargin venue sign-snapshot`)."""
+
+    format: str = Field(max_length=64, examples=["zkmargin-snapshot-signature/1"])
+    scheme: str = Field(max_length=32, examples=["ed25519"])
+    venue: str = Field(max_length=128)
+    snapshot_id: str = Field(max_length=128)
+    snapshot_digest: str = Field(max_length=64, description="SHA-256 of the snapshot's canonical JSON, hex")
+    signature: str = Field(max_length=128)
+
+
+class SignedSnapshotIn(Strict):
+    """A snapshot and its venue's signature: stored only when the signature checks under the key registered
+    for the venue the snapshot names."""
+
+    snapshot: SnapshotIn
+    signature: SnapshotSignatureJson
+
+
 class SnapshotInfo(Strict):
     """A stored snapshot."""
 
     snapshot_id: str
-    venue: str
+    venue: str = Field(description="the venue whose registered key signed the snapshot")
     digest: str
     published_at: str
     document: dict
+    signature: SnapshotSignatureJson | None = Field(default=None, description=(
+        "the venue's signature the snapshot was accepted with (null only for snapshots stored before signatures "
+        "were required)"))
+
+
+class SignedRootJson(Strict):
+    """A venue's signed Merkle root (zkmargin-signed-root/1, from `zkmargin venue tree`); checked by the library."""
+
+    format: str = Field(max_length=64, examples=["zkmargin-signed-root/1"])
+    scheme: str = Field(max_length=32, examples=["ed25519"])
+    venue: str = Field(max_length=128)
+    snapshot_digest: str = Field(max_length=64)
+    depth: int
+    leaf_count: int
+    root: str = Field(max_length=100)
+    signature: str = Field(max_length=128)
+
+
+class RootIn(Strict):
+    """Register the signed root over all account commitments of a stored snapshot."""
+
+    snapshot_id: str = Field(pattern=IDENTIFIER)
+    signed_root: SignedRootJson
+
+
+class RootInfo(Strict):
+    """A registered root; root_id names it in anonymous verification."""
+
+    root_id: str = Field(description=(
+        "SHA-256 (hex) of the bytes the venue signed: the root's label, venue, snapshot digest, depth, leaf count "
+        "and root (README: Venue attestation); anyone holding the signed root recomputes it"))
+    snapshot_id: str
+    venue: str
+    root: str
+    depth: int
+    leaf_count: int
+    registered_at: str
+    signed_root: SignedRootJson
 
 
 class ProofJson(BaseModel):
@@ -300,16 +357,52 @@ class OneProof(Strict):
         return self
 
 
+RootId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="a registered root's root_id (POST /v1/roots)")]
+SnapshotIdText = Annotated[str, Field(pattern=IDENTIFIER)]
+
+
+def check_mode(root_id: object, snapshot_id: object, commitment: object, attestation: object, scope: object,
+               nullifier: object) -> None:
+    """Raise ValueError unless the fields are those of exactly one mode (named or anonymous)."""
+    if root_id is None:
+        if snapshot_id is None or commitment is None:
+            raise ValueError("named mode needs snapshot_id and commitment; anonymous mode needs root_id, scope and "
+                             "nullifier")
+        if scope is not None or nullifier is not None:
+            raise ValueError("scope and nullifier belong to anonymous mode (with root_id)")
+    else:
+        if commitment is not None or attestation is not None:
+            raise ValueError("anonymous mode (root_id) takes no commitment or attestation: the signed root vouches")
+        if scope is None or nullifier is None:
+            raise ValueError("anonymous mode (root_id) needs scope and nullifier")
+
+
 class VerifyRequest(OneProof):
-    """Check a proof against the service's own copy of a snapshot; give proof or proof_b64."""
+    """Check a proof against the service's own copy of a snapshot; give proof or proof_b64.
+
+    Named mode: snapshot_id, commitment and the venue's attestation of it. Anonymous mode (a membership
+    circuit, id ending in -m<depth>): root_id, scope and nullifier in place of the commitment and its
+    attestation; the snapshot is the root's.
+    """
 
     circuit_id: str = Field(pattern=CIRCUIT_ID)
-    snapshot_id: str = Field(pattern=IDENTIFIER)
-    commitment: FieldElement = Field(description="the account commitment: canonical decimal (or 0x-hex)")
+    snapshot_id: SnapshotIdText | None = Field(default=None, description=(
+        "named mode: the stored snapshot; anonymous mode: optional, and then it must be the root's snapshot"))
+    commitment: FieldElement | None = Field(default=None, description=(
+        "named mode: the account commitment, canonical decimal (or 0x-hex)"))
     context: FieldElement = Field(description="the verifier's challenge or epoch: canonical decimal (or 0x-hex)")
     attestation: AttestationJson | None = Field(default=None, description=(
-        "the venue's attestation of the commitment for this snapshot: required when the snapshot's venue has a "
-        "registered key"))
+        "named mode: the venue's attestation of the commitment for this snapshot (required when the snapshot's "
+        "venue has a registered key, which every signed snapshot's venue has)"))
+    root_id: RootId | None = Field(default=None, description="anonymous mode: the registered root the account is under")
+    scope: FieldElement | None = Field(default=None, description="anonymous mode: the verifier's scope")
+    nullifier: FieldElement | None = Field(default=None, description=(
+        "anonymous mode: the proof's nullifier (the same account shows the same one within a scope)"))
+
+    @model_validator(mode="after")
+    def _one_mode(self):  # noqa: ANN202
+        check_mode(self.root_id, self.snapshot_id, self.commitment, self.attestation, self.scope, self.nullifier)
+        return self
 
 
 class VerifyResult(Strict):
@@ -322,12 +415,21 @@ class VerifyResult(Strict):
     circuit_id: str
     snapshot_id: str
     snapshot_digest: str = Field(description="SHA-256 of the stored snapshot's canonical JSON")
-    commitment: str
+    mode: Literal["named", "anonymous"] = Field(default="named", description=(
+        "named: a commitment (attested by the venue); anonymous: membership under a registered signed root"))
+    commitment: str | None = Field(description="named mode's commitment (decimal); null in anonymous mode")
     context: str
     input_digest: str = Field(description=(
         "SHA-256 of the canonical JSON (sorted keys, no spaces) of {circuit_id, snapshot_id, snapshot_digest,"
-        " commitment, context, proof: proof_hex, valid}"))
+        " commitment, context, proof: proof_hex, valid}; in anonymous mode {circuit_id, snapshot_id,"
+        " snapshot_digest, root_id, scope, nullifier, context, proof: proof_hex, valid}"))
     attestation: AttestationJson | None = Field(default=None, description="the attestation the proof was accepted with")
+    root_id: str | None = Field(default=None, description="anonymous mode: the registered root the proof is under")
+    scope: str | None = Field(default=None, description="anonymous mode: the verifier's scope (decimal)")
+    nullifier: str | None = Field(default=None, description="anonymous mode: the proof's nullifier (decimal)")
+    nullifier_seen_before: bool | None = Field(default=None, description=(
+        "anonymous mode, valid proofs: true when a valid proof had already shown this nullifier for the same "
+        "(circuit, root, scope), i.e. the same account proved twice in this scope; null otherwise"))
 
 
 class Receipt(VerifyResult):
@@ -337,22 +439,33 @@ class Receipt(VerifyResult):
 
 
 class BatchItemIn(Strict):
-    """One proof of a batch (a malformed proof or number is reported per item, not for the whole batch)."""
+    """One proof of a batch (a malformed proof or number, or a field of the other mode, is reported per item,
+    not for the whole batch). Named mode: commitment and attestation; anonymous mode: scope and nullifier."""
 
     id: str | None = Field(default=None, max_length=128, pattern=NAME)
-    commitment: str = Field(max_length=100)
+    commitment: str | None = Field(default=None, max_length=100)
     context: str = Field(max_length=100)
     proof: ProofJson | None = None
     proof_b64: str | None = Field(default=None, max_length=400)
     attestation: AttestationJson | None = None
+    scope: str | None = Field(default=None, max_length=100)
+    nullifier: str | None = Field(default=None, max_length=100)
 
 
 class VerifyBatchRequest(Strict):
-    """Many proofs against one circuit and snapshot."""
+    """Many proofs against one circuit and snapshot (named mode) or one registered root (anonymous mode)."""
 
     circuit_id: str = Field(pattern=CIRCUIT_ID)
-    snapshot_id: str = Field(pattern=IDENTIFIER)
+    snapshot_id: SnapshotIdText | None = Field(default=None, description=(
+        "named mode: the stored snapshot; anonymous mode: optional, and then it must be the root's snapshot"))
+    root_id: RootId | None = Field(default=None, description="anonymous mode: the registered root of every item")
     items: list[BatchItemIn] = Field(min_length=1, max_length=100_000)
+
+    @model_validator(mode="after")
+    def _a_snapshot_or_a_root(self):  # noqa: ANN202
+        if self.snapshot_id is None and self.root_id is None:
+            raise ValueError("give snapshot_id (named mode) or root_id (anonymous mode)")
+        return self
 
 
 class BatchItemResult(Strict):
@@ -364,6 +477,8 @@ class BatchItemResult(Strict):
     error: str | None
     receipt_id: str | None
     refused: str | None = Field(default=None, description="why the attestation policy refused the item")
+    nullifier_seen_before: bool | None = Field(default=None, description=(
+        "anonymous mode, valid items: as in the receipt (an earlier item of the same batch counts)"))
 
 
 class VerifyBatchResult(Strict):
@@ -372,7 +487,8 @@ class VerifyBatchResult(Strict):
     valid: int
     invalid: int
     malformed: int
-    refused: int = Field(default=0, description="items without a fitting attestation (their venue has a key)")
+    refused: int = Field(default=0, description=(
+        "items without a fitting attestation (named mode) or whose root the policy refuses (anonymous mode)"))
     results: list[BatchItemResult]
 
 

@@ -196,3 +196,11 @@ class _Cursor:
 
     def fetchone(self) -> Any:
         return self.cursor.fetchone()
+
+    def fetchall(self) -> list:
+        return self.cursor.fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the last statement changed (0 for an INSERT ... ON CONFLICT DO NOTHING that conflicted)."""
+        return self.cursor.rowcount

@@ -11,6 +11,8 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from operator import attrgetter
 
 from cachetools import LRUCache, cachedmethod
@@ -21,13 +23,34 @@ from zkmargin.circuits.proving import parse_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, decode_proof
 from zkmargin.service.deps import ServiceState, now_iso
-from zkmargin.service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownSnapshot
-from zkmargin.service.repository import ReceiptRecord, Repository
+from zkmargin.service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownRoot, UnknownSnapshot
+from zkmargin.service.repository import ReceiptRecord, Repository, RootRecord
 from zkmargin.service.schemas import FIELD_ELEMENT
-from zkmargin.attestation import Attestation, VenuePublicKey, attestation_to_json, parse_attestation, parse_public_key
-from zkmargin.errors import AttestationError, FormatError, MalformedAttestationError, ZkMarginError
+from zkmargin.attestation import (
+    Attestation,
+    SignedRoot,
+    VenuePublicKey,
+    attestation_to_json,
+    parse_attestation,
+    parse_public_key,
+    parse_signed_root,
+)
+from zkmargin.errors import AttestationError, FormatError, MalformedAttestationError, PublicInputError, ZkMarginError
 from zkmargin.groth16.serialization import proof_to_bytes, vk_from_json
-from zkmargin.margin.models import parse_snapshot
+from zkmargin.margin.models import Snapshot, parse_snapshot
+
+
+@dataclass(frozen=True)
+class RegisteredRoot:
+    """A root as registered (checked against its snapshot's venue key then) and its signed document."""
+
+    record: RootRecord
+    signed: SignedRoot
+
+    @property
+    def root(self) -> int:
+        """The root as a field element."""
+        return self.signed.root
 
 
 class Catalog:
@@ -62,6 +85,15 @@ class Catalog:
         if record is None:
             raise UnknownSnapshot(snapshot_id)
         return parse_snapshot(json.loads(record.document)), record.digest
+
+    @cachedmethod(attrgetter("snapshot_cache"), key=lambda _, root_id: hashkey("root", root_id),
+                  lock=attrgetter("lock"))
+    def root(self, root_id: str) -> RegisteredRoot:
+        """A registered root with its signed document, parsed (roots never change once registered)."""
+        record = self.repository.root(root_id)
+        if record is None:
+            raise UnknownRoot(root_id)
+        return RegisteredRoot(record, parse_signed_root(json.loads(record.document)))
 
     def venue_key(self, venue: str) -> VenuePublicKey | None:
         """The venue's registered key, or None (a registered key never changes, so found ones are cached)."""
@@ -105,33 +137,50 @@ def canonical_field_element(text: str, what: str) -> int:
     return parse_field_element(text, what)
 
 
-def input_digest(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitment: int, context: int,
-                 proof_hex: str, valid: bool) -> str:
+def root_id_of(signed: SignedRoot) -> str:
+    """A signed root's id: SHA-256 (hex) of the bytes the venue signed (label, venue, snapshot digest, depth,
+    leaf count, root), so the same root signed for two snapshots has two ids and anyone can recompute it."""
+    return hashlib.sha256(signed.message()).hexdigest()
+
+
+def input_digest(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitment: int | None, context: int,
+                 proof_hex: str, valid: bool, anonymous: tuple[str, int, int] | None = None) -> str:
     """SHA-256 over the canonical JSON (sorted keys, no spaces) of everything the verdict depends on.
 
     Anyone holding a receipt recomputes it from the receipt's own fields: circuit_id,
     snapshot_id, snapshot_digest, commitment and context (decimal strings), proof (the
-    192-byte proof in hex) and valid (a JSON boolean).
+    192-byte proof in hex) and valid (a JSON boolean). In anonymous mode (anonymous =
+    (root_id, scope, nullifier)) root_id, scope and nullifier take the commitment's place;
+    root_id covers the root and everything the venue signed with it.
     """
-    canonical = json.dumps(
-        {"circuit_id": circuit_id, "snapshot_id": snapshot_id, "snapshot_digest": snapshot_digest,
-         "commitment": str(commitment), "context": str(context), "proof": proof_hex, "valid": valid},
-        sort_keys=True, separators=(",", ":"),
-    )
+    fields: dict[str, object] = {"circuit_id": circuit_id, "snapshot_id": snapshot_id,
+                                 "snapshot_digest": snapshot_digest, "context": str(context), "proof": proof_hex,
+                                 "valid": valid}
+    if anonymous is None:
+        fields["commitment"] = str(commitment)
+    else:
+        fields.update(root_id=anonymous[0], scope=str(anonymous[1]), nullifier=str(anonymous[2]))
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def new_receipt(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitment: int, context: int,
-                proof_hex: str, valid: bool, attestation: Attestation | None = None) -> ReceiptRecord:
-    """The receipt of one verdict (not yet stored), with the attestation it was accepted with."""
+def new_receipt(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitment: int | None, context: int,
+                proof_hex: str, valid: bool, attestation: Attestation | None = None, *,
+                anonymous: tuple[str, int, int] | None = None) -> ReceiptRecord:
+    """The receipt of one verdict (not yet stored), with the attestation it was accepted with (named mode) or its
+    (root_id, scope, nullifier) (anonymous mode; the repository fills in nullifier_seen_before)."""
+    root_id, scope, nullifier = (None, None, None) if anonymous is None else anonymous
     return ReceiptRecord(
         receipt_id=uuid.uuid4().hex, circuit_id=circuit_id, snapshot_id=snapshot_id, snapshot_digest=snapshot_digest,
-        commitment=str(commitment), context=str(context), proof_hex=proof_hex, valid=valid,
-        reason="proof verifies for these inputs" if valid else "proof does not verify for these inputs",
-        input_digest=input_digest(circuit_id, snapshot_id, snapshot_digest, commitment, context, proof_hex, valid),
+        commitment=None if commitment is None else str(commitment), context=str(context), proof_hex=proof_hex,
+        valid=valid, reason="proof verifies for these inputs" if valid else "proof does not verify for these inputs",
+        input_digest=input_digest(circuit_id, snapshot_id, snapshot_digest, commitment, context, proof_hex, valid,
+                                  anonymous),
         checked_at=now_iso(),
         attestation=None if attestation is None else json.dumps(attestation_to_json(attestation), sort_keys=True,
-                                                                separators=(",", ":")))
+                                                                separators=(",", ":")),
+        mode="named" if anonymous is None else "anonymous", root_id=root_id,
+        scope=None if scope is None else str(scope), nullifier=None if nullifier is None else str(nullifier))
 
 
 def request_attestation(body) -> Attestation | None:  # noqa: ANN001
@@ -139,62 +188,120 @@ def request_attestation(body) -> Attestation | None:  # noqa: ANN001
     return None if body.attestation is None else parse_attestation(body.attestation.model_dump())
 
 
-def verify_and_record(state: ServiceState, request) -> ReceiptRecord:  # noqa: ANN001
-    """Verify one request (CPU-bound: runs in the worker pool) and commit its receipt."""
-    circuit, vk = state.catalog.circuit(request.circuit_id)
-    snapshot, snapshot_digest = state.catalog.snapshot(request.snapshot_id)
-    commitment = canonical_field_element(request.commitment, "commitment")
-    context = canonical_field_element(request.context, "context")
-    proof = decode_proof(request.proof.model_dump(exclude_none=True) if request.proof else None, request.proof_b64,
-                         state.backend)
-    attestation = request_attestation(request)
-    verifier = state.catalog.policy_verifier(circuit, vk, snapshot)
+@dataclass(frozen=True)
+class Target:
+    """What a request is checked against: the circuit, the snapshot and, in anonymous mode, the root."""
+
+    circuit: AnyCircuit
+    snapshot: Snapshot
+    snapshot_digest: str
+    verifier: SnapshotVerifier
+    root: RegisteredRoot | None
+
+
+def resolve_target(state: ServiceState, circuit_id: str, snapshot_id: str | None, root_id: str | None) -> Target:
+    """The circuit, snapshot (the root's in anonymous mode) and policy verifier of a request; typed errors for
+    unknown ids, a snapshot_id that is not the root's and a circuit of the other mode."""
+    circuit, vk = state.catalog.circuit(circuit_id)
+    root = None if root_id is None else state.catalog.root(root_id)
+    if root is not None:
+        if snapshot_id is not None and snapshot_id != root.record.snapshot_id:
+            raise SnapshotDoesNotFit(f"root {root_id} belongs to snapshot {root.record.snapshot_id!r}, "
+                                     f"not {snapshot_id!r}")
+        snapshot_id = root.record.snapshot_id
+    if circuit.is_membership != (root is not None):
+        raise PublicInputError(
+            f"{circuit.circuit_id} is a membership circuit: verify it in anonymous mode (root_id, scope, nullifier)"
+            if circuit.is_membership else
+            f"{circuit.circuit_id} is not a membership circuit (ids end in -m<depth>): anonymous mode needs one")
+    snapshot, digest = state.catalog.snapshot(str(snapshot_id))
+    return Target(circuit, snapshot, digest, state.catalog.policy_verifier(circuit, vk, snapshot), root)
+
+
+def _refusals_counted(state: ServiceState, check: Callable[[], bool]) -> bool:
     try:
-        valid = verifier.verify(commitment, context, proof, attestation)
+        return check()
     except AttestationError as exc:
         if not isinstance(exc, MalformedAttestationError):
             state.metrics.observe_result("refused")
         raise
+
+
+def verify_and_record(state: ServiceState, request) -> ReceiptRecord:  # noqa: ANN001
+    """Verify one request (CPU-bound: runs in the worker pool) and commit its receipt."""
+    target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id)
+    verifier, root = target.verifier, target.root
+    context = canonical_field_element(request.context, "context")
+    if root is None:
+        commitment = canonical_field_element(request.commitment, "commitment")
+    else:
+        scope = canonical_field_element(request.scope, "scope")
+        nullifier = canonical_field_element(request.nullifier, "nullifier")
+    proof = decode_proof(request.proof.model_dump(exclude_none=True) if request.proof else None, request.proof_b64,
+                         state.backend)
+    proof_hex = proof_to_bytes(proof, state.backend).hex()
+    ids = (target.circuit.circuit_id, target.snapshot.snapshot_id, target.snapshot_digest)
+    if root is None:
+        attestation = request_attestation(request)
+        valid = _refusals_counted(state, lambda: verifier.verify(commitment, context, proof, attestation))
+        receipt = new_receipt(*ids, commitment, context, proof_hex, valid,
+                              attestation if verifier.venue_key is not None else None)
+    else:
+        valid = _refusals_counted(state, lambda: verifier.verify_member(root.root, context, scope, nullifier, proof,
+                                                                        root.signed))
+        receipt = new_receipt(*ids, None, context, proof_hex, valid, anonymous=(root.record.root_id, scope, nullifier))
     state.metrics.observe_result("valid" if valid else "invalid")
-    receipt = new_receipt(circuit.circuit_id, snapshot.snapshot_id, snapshot_digest, commitment, context,
-                          proof_to_bytes(proof, state.backend).hex(), valid,
-                          attestation if verifier.venue_key is not None else None)
-    state.repository.insert_receipts([receipt])
-    return receipt
+    return state.repository.insert_receipts([receipt])[0]
+
+
+def _batch_item(state: ServiceState, item, root: RegisteredRoot | None) -> tuple[ProofItem, tuple | None]:  # noqa: ANN001
+    """A batch item as the library takes it, and what its receipt needs (None for a malformed item)."""
+    try:
+        context = canonical_field_element(item.context, "context")
+        if root is None:
+            if item.scope is not None or item.nullifier is not None:
+                raise FormatError("scope and nullifier belong to anonymous mode (a batch with root_id)")
+            commitment = canonical_field_element(item.commitment or "", "commitment")
+        else:
+            if item.commitment is not None or item.attestation is not None:
+                raise FormatError("an anonymous batch item takes scope and nullifier, not a commitment or attestation")
+            scope = canonical_field_element(item.scope or "", "scope")
+            nullifier = canonical_field_element(item.nullifier or "", "nullifier")
+        proof = decode_proof(item.proof.model_dump(exclude_none=True) if item.proof else None, item.proof_b64,
+                             state.backend)
+        attestation = request_attestation(item)
+    except ZkMarginError as exc:
+        return ProofItem(error=str(exc), label=item.id or ""), None
+    proof_hex = proof_to_bytes(proof, state.backend).hex()
+    if root is None:
+        return (ProofItem(commitment, context, proof, attestation, label=item.id or ""),
+                (commitment, context, proof_hex, None))
+    return (ProofItem(context=context, proof=proof, label=item.id or "", root=root.root, scope=scope,
+                      nullifier=nullifier, signed_root=root.signed),
+            (None, context, proof_hex, (root.record.root_id, scope, nullifier)))
 
 
 def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN001
     """The auditor's batch path (zkmargin.groth16.batch) with one receipt per well-formed item."""
-    circuit, vk = state.catalog.circuit(request.circuit_id)
-    snapshot, snapshot_digest = state.catalog.snapshot(request.snapshot_id)
-    verifier = state.catalog.policy_verifier(circuit, vk, snapshot)
-    items: list[ProofItem] = []
-    decoded: list[tuple[int, int, str] | None] = []
-    for item in request.items:
-        try:
-            commitment = canonical_field_element(item.commitment, "commitment")
-            context = canonical_field_element(item.context, "context")
-            proof = decode_proof(item.proof.model_dump(exclude_none=True) if item.proof else None, item.proof_b64,
-                                 state.backend)
-            attestation = request_attestation(item)
-        except ZkMarginError as exc:
-            items.append(ProofItem(error=str(exc), label=item.id or ""))
-            decoded.append(None)
-            continue
-        items.append(ProofItem(commitment, context, proof, attestation, label=item.id or ""))
-        decoded.append((commitment, context, proof_to_bytes(proof, state.backend).hex()))
+    target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id)
+    verifier = target.verifier
+    pairs = [_batch_item(state, item, target.root) for item in request.items]
+    items = [item for item, _ in pairs]
     report = verifier.verify_batch(items)
-    results, receipts = [], []
-    for verdict, entry, item in zip(report.verdicts, decoded, request.items):
-        receipt_id = None
+    ids = (target.circuit.circuit_id, target.snapshot.snapshot_id, target.snapshot_digest)
+    receipts: dict[int, ReceiptRecord] = {}
+    for verdict, (item, entry) in zip(report.verdicts, pairs):
         if entry is not None and verdict.refused is None:
-            attested = items[verdict.index].attestation if verifier.venue_key is not None else None
-            receipt = new_receipt(circuit.circuit_id, snapshot.snapshot_id, snapshot_digest, *entry, verdict.valid,
-                                  attested)
-            receipts.append(receipt)
-            receipt_id = receipt.receipt_id
+            commitment, context, proof_hex, anonymous = entry
+            attested = item.attestation if verifier.venue_key is not None and anonymous is None else None
+            receipts[verdict.index] = new_receipt(*ids, commitment, context, proof_hex, verdict.valid, attested,
+                                                  anonymous=anonymous)
         state.metrics.observe_result(verdict.outcome)
+    stored = dict(zip(receipts, state.repository.insert_receipts(receipts.values())))
+    results = []
+    for verdict, item in zip(report.verdicts, request.items):
+        receipt = stored.get(verdict.index)
         results.append({"index": verdict.index, "id": item.id, "valid": verdict.valid, "error": verdict.error,
-                        "receipt_id": receipt_id, "refused": verdict.refused})
-    state.repository.insert_receipts(receipts)
+                        "receipt_id": None if receipt is None else receipt.receipt_id, "refused": verdict.refused,
+                        "nullifier_seen_before": None if receipt is None else receipt.nullifier_seen_before})
     return {**report.tally, "results": results}

@@ -1,5 +1,6 @@
 """Venue attestations: the venue's Ed25519 signature that a commitment is an account's, for one snapshot,
-and its signature over the Merkle root of all commitments of a snapshot (anonymous membership).
+its signature over the Merkle root of all commitments of a snapshot (anonymous membership), and its
+signature over the snapshot itself (so a verifier stores only snapshots the venue published).
 
 Scheme: Ed25519 (RFC 8032) through `cryptography`. Measured against BLS signatures over
 BLS12-381 (py_arkworks_bls12381: min-pk, hash-to-G2) in bench/attestation.py: a verifier checks
@@ -13,6 +14,7 @@ fe(x) = x < r as 32 bytes big-endian; snapshot_digest = 32 raw bytes of SHA-256)
   attestation  b"zkmargin/attestation/v1\\x00" str16(venue) snapshot_digest str16(account_id) fe(commitment)
   signed root  b"zkmargin/merkle-root/v1\\x00" str16(venue) snapshot_digest depth (1 byte)
                leaf_count (8 bytes big-endian) fe(root)
+  snapshot     b"zkmargin/snapshot/v1\\x00" str16(venue) str16(snapshot_id) snapshot_digest
 Each document kind has its own label (a signature on one never checks as the other) and
 every variable-length field is length-prefixed, so each encoding is injective.
 
@@ -52,8 +54,10 @@ SCHEME = "ed25519"
 PUBLIC_KEY_FORMAT = "zkmargin-venue-public-key/1"
 ATTESTATION_FORMAT = "zkmargin-attestation/1"
 SIGNED_ROOT_FORMAT = "zkmargin-signed-root/1"
+SNAPSHOT_SIGNATURE_FORMAT = "zkmargin-snapshot-signature/1"
 ATTESTATION_LABEL = b"zkmargin/attestation/v1\x00"
 ROOT_LABEL = b"zkmargin/merkle-root/v1\x00"
+SNAPSHOT_LABEL = b"zkmargin/snapshot/v1\x00"
 DIGEST_BYTES = 32
 SIGNATURE_BYTES = 64
 PUBLIC_KEY_BYTES = 32
@@ -342,6 +346,72 @@ def check_membership(signed: SignedRoot, path: MerklePath, public_key: VenuePubl
         raise WrongCommitmentError("the path is for another root or depth than the signed root")
     if not path.verify():
         raise WrongCommitmentError(f"the path does not lead from leaf {_short(path.leaf)} to the signed root")
+
+
+# ----- signed snapshots -------------------------------------------------------------------
+@dataclass(frozen=True)
+class SnapshotSignature:
+    """The venue vouches for the snapshot with this id and digest (the digest covers every value in it)."""
+
+    venue: str
+    snapshot_id: str
+    snapshot_digest: bytes
+    signature: bytes
+
+    def message(self) -> bytes:
+        """The canonical bytes the signature covers (see the module docstring)."""
+        return snapshot_message(self.venue, self.snapshot_id, self.snapshot_digest)
+
+
+def snapshot_message(venue: str, snapshot_id: str, digest: bytes) -> bytes:
+    """b"zkmargin/snapshot/v1\\0" str16(venue) str16(snapshot_id) digest."""
+    return SNAPSHOT_LABEL + _str16(venue, "venue") + _str16(snapshot_id, "snapshot_id") + _digest(digest)
+
+
+def sign_snapshot(key: VenueSigningKey, snapshot: Snapshot) -> SnapshotSignature:
+    """Sign (snapshot.venue, snapshot.snapshot_id, snapshot digest)."""
+    digest = snapshot_digest(snapshot)
+    message = snapshot_message(snapshot.venue, snapshot.snapshot_id, digest)
+    return SnapshotSignature(snapshot.venue, snapshot.snapshot_id, digest, key.sign(message))
+
+
+def snapshot_signature_to_json(signed: SnapshotSignature) -> dict:
+    """The snapshot signature document (hex digest and signature)."""
+    return {
+        "format": SNAPSHOT_SIGNATURE_FORMAT,
+        "scheme": SCHEME,
+        "venue": signed.venue,
+        "snapshot_id": signed.snapshot_id,
+        "snapshot_digest": signed.snapshot_digest.hex(),
+        "signature": signed.signature.hex(),
+    }
+
+
+def parse_snapshot_signature(obj: Any) -> SnapshotSignature:
+    """A snapshot signature document; raises MalformedAttestationError naming the field (signature not checked)."""
+    doc = _document(obj, SNAPSHOT_SIGNATURE_FORMAT, ("venue", "snapshot_id", "snapshot_digest", "signature"),
+                    "snapshot signature")
+    return SnapshotSignature(
+        check_identifier(doc["venue"], "venue"),
+        check_identifier(doc["snapshot_id"], "snapshot_id"),
+        _hex(doc["snapshot_digest"], DIGEST_BYTES, "snapshot_digest"),
+        _hex(doc["signature"], SIGNATURE_BYTES, "signature"),
+    )
+
+
+def check_snapshot_signature(signed: SnapshotSignature, public_key: VenuePublicKey, snapshot: Snapshot) -> None:
+    """Raise unless the venue holding public_key signed this very snapshot, and the snapshot names that venue.
+
+    WrongVenueError when the snapshot or the signature names another venue than the key's,
+    WrongSnapshotError when it was signed for another snapshot id or digest, BadSignatureError.
+    """
+    if snapshot.venue != public_key.venue:
+        raise WrongVenueError(f"snapshot {snapshot.snapshot_id!r} claims venue {snapshot.venue!r}; "
+                              f"the key is venue {public_key.venue!r}'s")
+    if signed.snapshot_id != snapshot.snapshot_id:
+        raise WrongSnapshotError(f"signed for snapshot {signed.snapshot_id!r}, not {snapshot.snapshot_id!r}")
+    _check_subject(signed.venue, signed.snapshot_digest, public_key, snapshot_digest(snapshot))
+    public_key.verify(signed.signature, signed.message())
 
 
 # ----- shared checks and encodings --------------------------------------------------------

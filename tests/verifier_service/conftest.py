@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import random
 import shutil
@@ -15,20 +16,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.service.app import create_app
 from zkmargin.service.settings import Settings
+from zkmargin.attestation import (
+    VenueSigningKey,
+    attest,
+    attestation_to_json,
+    public_key_to_json,
+    sign_snapshot,
+    snapshot_signature_to_json,
+)
 from zkmargin.backends import get_backend
+from zkmargin.errors import ZkMarginError
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
-from zkmargin.margin.models import snapshot_to_json
+from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
 
 CIRCUIT = "cross-n6-k4"
 ADMIN = "admin-secret-for-tests"
+VENUE_KEY = VenueSigningKey(Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"zkmargin test venue").digest()))
+"""The signing key of every venue the tests publish snapshots for (fixed, so runs are repeatable)."""
 
 
 @dataclass
@@ -39,6 +52,7 @@ class Material:
     commitment: int
     context: int
     proof: object
+    attestation_json: dict
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +63,47 @@ def material() -> Material:
     snapshot = sample_snapshot()
     proof, public = prove_account(circuit, pk, sample_account("healthy"), snapshot, 1234, 99, backend)
     return Material(vk_to_json(pk.vk, backend, alphabeta=[]), snapshot_to_json(snapshot), proof_to_json(proof, backend),
-                    public.commitment, 99, proof)
+                    public.commitment, 99, proof, attestation_json(snapshot_to_json(snapshot), public.commitment))
+
+
+def attestation_json(snapshot_json: dict, commitment: int, key: VenueSigningKey = VENUE_KEY,
+                     account_id: str = "trader-1") -> dict:
+    """The venue's attestation document of commitment for this snapshot."""
+    return attestation_to_json(attest(key, parse_snapshot(snapshot_json), account_id, commitment))
+
+
+def signed_snapshot(snapshot_json: dict, key: VenueSigningKey = VENUE_KEY) -> dict:
+    """The POST /v1/snapshots body: the snapshot and key's signature over it (a placeholder signature when the
+    snapshot does not parse, for tests of what the schema refuses)."""
+    try:
+        signature = snapshot_signature_to_json(sign_snapshot(key, parse_snapshot(snapshot_json)))
+    except ZkMarginError:
+        signature = {"format": "zkmargin-snapshot-signature/1", "scheme": "ed25519", "venue": "v", "snapshot_id": "s",
+                     "snapshot_digest": "00" * 32, "signature": "00" * 64}
+    return {"snapshot": snapshot_json, "signature": signature}
+
+
+def _post(client: TestClient | str):  # noqa: ANN202
+    """client.post for a test client, httpx.post under the base URL of a real server."""
+    if isinstance(client, str):
+        import httpx
+
+        return lambda path, **kwargs: httpx.post(f"{client}{path}", **kwargs)
+    return client.post
+
+
+def register_venue(client: TestClient | str, venue: str, key: VenueSigningKey = VENUE_KEY) -> None:
+    """Register key as venue's (admin); a venue already registered with it is fine."""
+    response = _post(client)("/v1/venues", json=public_key_to_json(key.public_key(venue)), headers=admin_headers())
+    assert response.status_code == 201 or response.json()["error"]["code"] == "already_registered", response.text
+
+
+def publish(client: TestClient | str, snapshot_json: dict, headers: dict | None,
+            key: VenueSigningKey = VENUE_KEY):  # noqa: ANN201
+    """Register the snapshot's venue key if needed, then POST the signed snapshot (the response); client is a test
+    client or a real server's base URL."""
+    register_venue(client, snapshot_json["venue"], key)
+    return _post(client)("/v1/snapshots", json=signed_snapshot(snapshot_json, key), headers=headers)
 
 
 def make_client(tmp_path, **overrides) -> TestClient:
@@ -159,16 +213,25 @@ def new_key(client: TestClient, role: str) -> dict:
 
 @pytest.fixture
 def ready(client, material):
-    """A client with the circuit registered and the snapshot published; returns (client, venue headers)."""
+    """A client with the circuit registered, the venue's key registered and the snapshot published (signed);
+    returns (client, venue headers)."""
     venue = new_key(client, "venue")
     assert client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
                        headers=admin_headers()).status_code == 201
-    assert client.post("/v1/snapshots", json=material.snapshot_json, headers=venue).status_code == 201
+    assert publish(client, material.snapshot_json, venue).status_code == 201
     return client, venue
 
 
 def verify_body(material: Material, **changes) -> dict:
+    """A /v1/verify body for the material's proof, attested by the venue; a change to None drops the field."""
     body = {"circuit_id": CIRCUIT, "snapshot_id": material.snapshot_json["snapshot_id"],
-            "commitment": str(material.commitment), "context": str(material.context), "proof": material.proof_json}
+            "commitment": str(material.commitment), "context": str(material.context), "proof": material.proof_json,
+            "attestation": material.attestation_json}
+    if changes.get("commitment") is not None and "attestation" not in changes:
+        # Another commitment comes with the venue's attestation of it, so the proof itself decides the verdict.
+        try:
+            changes["attestation"] = attestation_json(material.snapshot_json, int(changes["commitment"], 0))
+        except (ValueError, ZkMarginError):
+            pass  # not a number the venue could sign: the request is refused before attestations are read
     body.update(changes)
     return {k: v for k, v in body.items() if v is not None}

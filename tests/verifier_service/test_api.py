@@ -9,11 +9,16 @@ import pytest
 
 from tests.verifier_service.conftest import (
     CIRCUIT,
+    VENUE_KEY,
     admin_headers,
     make_client,
     new_key,
+    register_venue,
+    signed_snapshot,
     verify_body,
 )
+from zkmargin.attestation import sign_root, signed_root_to_json
+from zkmargin.margin.models import parse_snapshot
 from zkmargin.backends import get_backend
 from zkmargin.field import R
 from zkmargin.groth16.serialization import proof_to_bytes
@@ -108,10 +113,10 @@ def test_auth_and_roles(client, material):
     venue = new_key(client, "venue")
     assert_error(client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
                              headers=venue), 403, "forbidden")
-    assert_error(client.post("/v1/snapshots", json=material.snapshot_json,
+    assert_error(client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json),
                              headers={"Authorization": "Bearer zkm_0000_wrong"}), 401, "unauthorized")
     verifier = new_key(client, "verifier")
-    assert_error(client.post("/v1/snapshots", json=material.snapshot_json, headers=verifier), 403)
+    assert_error(client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json), headers=verifier), 403)
     assert_error(client.post("/v1/keys", json={"role": "admin", "name": "x"}, headers=admin_headers()), 422)
 
 
@@ -133,11 +138,11 @@ def test_circuit_registration_checks_the_key(client, material):
 
 def test_snapshots_are_validated_and_immutable(ready, material):
     client, venue = ready
-    assert_error(client.post("/v1/snapshots", json=material.snapshot_json, headers=venue), 409)
+    assert_error(client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json), headers=venue), 409)
     bad = copy.deepcopy(material.snapshot_json)
     bad["snapshot_id"] = "other"
     bad["assets"][0]["price"] = "1.123456789"
-    error = assert_error(client.post("/v1/snapshots", json=bad, headers=venue), 422)
+    error = assert_error(client.post("/v1/snapshots", json=signed_snapshot(bad), headers=venue), 422)
     assert "assets[0].price" in error["message"]
     assert client.get(f"/v1/snapshots/{material.snapshot_json['snapshot_id']}").json()["venue"] == "example-exchange"
 
@@ -155,7 +160,8 @@ def test_rate_limit_per_key(tmp_path, material):
 
 def test_batch_endpoint(ready, material):
     client, _ = ready
-    good = {"id": "a", "commitment": str(material.commitment), "context": str(material.context), "proof": material.proof_json}
+    good = {"id": "a", "commitment": str(material.commitment), "context": str(material.context), "proof": material.proof_json,
+            "attestation": material.attestation_json}
     items = [good, dict(good, id="b", context="1"), {"id": "c", "commitment": "1", "context": "1", "proof_b64": "!!"}]
     body = {"circuit_id": CIRCUIT, "snapshot_id": material.snapshot_json["snapshot_id"], "items": items}
     result = client.post("/v1/verify/batch", json=body).json()
@@ -271,16 +277,19 @@ def test_documented_security_matches_what_each_operation_enforces(tmp_path, mate
     spec = client.get("/openapi.json").json()
     assert set(spec["components"]["securitySchemes"]) == {"bearerKey", "apiKeyHeader"}
     venue = new_key(client, "venue")
+    register_venue(client, material.snapshot_json["venue"])
+    root = sign_root(VENUE_KEY, parse_snapshot(material.snapshot_json), 4, 1, material.commitment)
     valid_bodies = {
         "/v1/keys": {"role": "verifier", "name": "v"},
         "/v1/circuits": {"circuit_id": CIRCUIT, "verification_key": material.vk_json},
-        "/v1/snapshots": material.snapshot_json,
+        "/v1/snapshots": signed_snapshot(material.snapshot_json),
+        "/v1/roots": {"snapshot_id": material.snapshot_json["snapshot_id"], "signed_root": signed_root_to_json(root)},
         "/v1/venues": {"format": "zkmargin-venue-public-key/1", "scheme": "ed25519", "venue": "another-venue",
                        "public_key": "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"},
         "/v1/verify": verify_body(material),
         "/v1/verify/batch": {"circuit_id": CIRCUIT, "snapshot_id": material.snapshot_json["snapshot_id"],
                              "items": [{"commitment": str(material.commitment), "context": str(material.context),
-                                        "proof": material.proof_json}]},
+                                        "proof": material.proof_json, "attestation": material.attestation_json}]},
     }
     posts = {path for path, operations in spec["paths"].items() if "post" in operations}
     assert posts == set(valid_bodies)

@@ -1,14 +1,16 @@
-"""Attested verification in the service (#12 item 5): admins register venue keys; once a snapshot's venue
-has one, /v1/verify and /v1/verify/batch accept a proof only with the venue's attestation, and receipts
-record it."""
+"""Attested verification in the service (#12 item 5): admins register venue keys; a snapshot's venue always
+has one (snapshots are accepted only signed by it), and /v1/verify and /v1/verify/batch accept a proof only
+with the venue's attestation, and receipts record it. Snapshots stored before signatures were required
+(a legacy database) keep the old rule: an attestation is asked for once their venue registers a key."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 
-from tests.verifier_service.conftest import admin_headers, new_key, verify_body
+from tests.verifier_service.conftest import CIRCUIT, VENUE_KEY, admin_headers, new_key, verify_body
 from zkmargin.attestation import (
     VenueSigningKey,
     attest,
@@ -16,9 +18,10 @@ from zkmargin.attestation import (
     public_key_to_json,
     snapshot_digest,
 )
+from zkmargin.service.deps import now_iso
+from zkmargin.service.repository import SnapshotRecord
 from zkmargin.margin.models import parse_snapshot
 
-VENUE_KEY = VenueSigningKey.generate()
 RIVAL_KEY = VenueSigningKey.generate()
 
 
@@ -33,12 +36,23 @@ def attestation(material, key=VENUE_KEY, commitment=None, snap=None) -> dict:
 
 @pytest.fixture
 def attested(ready, material):
-    """The ready client with the snapshot's venue key registered."""
+    """The ready client: the snapshot's venue key is registered (publishing the signed snapshot needed it)."""
     client, venue = ready
-    document = public_key_to_json(VENUE_KEY.public_key(snapshot(material).venue))
-    response = client.post("/v1/venues", json=document, headers=admin_headers())
-    assert response.status_code == 201, response.text
+    assert client.get(f"/v1/venues/{snapshot(material).venue}").json()["document"] == public_key_to_json(
+        VENUE_KEY.public_key(snapshot(material).venue))
     return client, venue
+
+
+@pytest.fixture
+def legacy(client, material):
+    """A database from before signed snapshots: the snapshot stored unsigned, its venue without a key."""
+    assert client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
+                       headers=admin_headers()).status_code == 201
+    snap = snapshot(material)
+    client.app.state.service.repository.insert_snapshot(SnapshotRecord(
+        snap.snapshot_id, snap.venue, snapshot_digest(snap).hex(), "before-signatures", now_iso(),
+        json.dumps(material.snapshot_json, sort_keys=True, separators=(",", ":"))))
+    return client
 
 
 def test_the_stored_snapshot_digest_is_the_one_attestations_sign(ready, material):
@@ -47,8 +61,8 @@ def test_the_stored_snapshot_digest_is_the_one_attestations_sign(ready, material
     assert stored["digest"] == snapshot_digest(snapshot(material)).hex()
 
 
-def test_registering_venue_keys_needs_admin_and_never_replaces_a_key(ready, material):
-    client, venue = ready
+def test_registering_venue_keys_needs_admin_and_never_replaces_a_key(client, material):
+    venue = new_key(client, "venue")
     document = public_key_to_json(VENUE_KEY.public_key(snapshot(material).venue))
     assert client.post("/v1/venues", json=document, headers=venue).status_code == 403
     assert client.post("/v1/venues", json=document).status_code == 401
@@ -65,9 +79,10 @@ def test_registering_venue_keys_needs_admin_and_never_replaces_a_key(ready, mate
     assert client.get("/v1/venues/nobody", headers=venue).status_code == 404
 
 
-def test_without_a_registered_key_no_attestation_is_asked_for(ready, material):
-    client, _ = ready
-    response = client.post("/v1/verify", json=verify_body(material))
+def test_without_a_registered_key_no_attestation_is_asked_for_a_legacy_snapshot(legacy, material):
+    client = legacy
+    assert client.get(f"/v1/snapshots/{snapshot(material).snapshot_id}").json()["signature"] is None
+    response = client.post("/v1/verify", json=verify_body(material, attestation=None))
     assert response.status_code == 200 and response.json()["valid"] is True
     assert response.json()["attestation"] is None
 
@@ -123,10 +138,11 @@ def test_batch_refuses_each_unattested_item_and_gives_it_no_receipt(attested, ma
     assert receipt["attestation"]["signature"] == attestation(material)["signature"]
 
 
-def test_a_key_registered_after_verifications_applies_at_once(ready, material):
-    client, _ = ready
-    assert client.post("/v1/verify", json=verify_body(material)).json()["valid"] is True  # caches the verifier
+def test_a_key_registered_after_verifications_applies_at_once(legacy, material):
+    client = legacy
+    # Caches the verifier.
+    assert client.post("/v1/verify", json=verify_body(material, attestation=None)).json()["valid"] is True
     document = public_key_to_json(VENUE_KEY.public_key(snapshot(material).venue))
     assert client.post("/v1/venues", json=document, headers=admin_headers()).status_code == 201
-    refused = client.post("/v1/verify", json=verify_body(material))
+    refused = client.post("/v1/verify", json=verify_body(material, attestation=None))
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "attestation_refused"

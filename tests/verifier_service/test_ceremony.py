@@ -15,7 +15,7 @@ import pytest
 from zkmargin.circuits.registry import circuit_from_id
 from tests.cli.ceremony_samples import ACCOUNT, CIRCUIT, SNAPSHOT
 from tests.cli.ceremony_samples import BEACON as BEACON_HEX
-from tests.verifier_service.conftest import admin_headers, new_key
+from tests.verifier_service.conftest import admin_headers, attestation_json, new_key, publish
 from zkmargin.backends import get_backend
 from zkmargin.errors import CeremonyError
 from zkmargin.groth16 import zkey as zk_mod
@@ -67,14 +67,15 @@ def register(client, ceremony: Ceremony, transcript: dict | None):  # noqa: ANN0
 def verify(client, ceremony: Ceremony, proof: dict):  # noqa: ANN001, ANN201
     return client.post("/v1/verify", json={
         "circuit_id": CIRCUIT, "snapshot_id": SNAPSHOT["snapshot_id"], "commitment": str(ceremony.commitment),
-        "context": str(ceremony.context), "proof": proof}, headers=new_key(client, "verifier"))
+        "context": str(ceremony.context), "proof": proof,
+        "attestation": attestation_json(SNAPSHOT, ceremony.commitment)}, headers=new_key(client, "verifier"))
 
 
 def test_ceremony_key_with_its_transcript_verifies_proofs_and_shows_its_contributors(any_client, ceremony):
     client = any_client
     created = register(client, ceremony, ceremony.transcript)
     assert created.status_code == 201, created.text
-    assert client.post("/v1/snapshots", json=SNAPSHOT, headers=new_key(client, "venue")).status_code == 201
+    assert publish(client, SNAPSHOT, new_key(client, "venue")).status_code == 201
 
     valid = verify(client, ceremony, ceremony.proof_json)
     assert valid.status_code == 200, valid.text

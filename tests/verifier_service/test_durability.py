@@ -6,7 +6,7 @@ import signal
 
 import httpx
 
-from tests.verifier_service.conftest import ADMIN, CIRCUIT, free_port, verify_body
+from tests.verifier_service.conftest import ADMIN, CIRCUIT, free_port, publish, verify_body
 from tests.verifier_service.servers import start
 
 
@@ -20,8 +20,7 @@ def test_receipt_survives_kill_9(tmp_path, material):
         venue_token = httpx.post(f"{base}/v1/keys", json={"role": "venue", "name": "v"}, headers=admin).json()["token"]
         assert httpx.post(f"{base}/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
                           headers=admin).status_code == 201
-        assert httpx.post(f"{base}/v1/snapshots", json=material.snapshot_json,
-                          headers={"Authorization": f"Bearer {venue_token}"}).status_code == 201
+        assert publish(base, material.snapshot_json, {"Authorization": f"Bearer {venue_token}"}).status_code == 201
         result = httpx.post(f"{base}/v1/verify", json=verify_body(material), timeout=30).json()
         assert result["valid"] is True
     finally:

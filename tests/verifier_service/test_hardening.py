@@ -9,7 +9,16 @@ import re
 
 import pytest
 
-from tests.verifier_service.conftest import ADMIN, CIRCUIT, admin_headers, make_client, new_key, verify_body
+from tests.verifier_service.conftest import (
+    ADMIN,
+    CIRCUIT,
+    admin_headers,
+    make_client,
+    new_key,
+    publish,
+    signed_snapshot,
+    verify_body,
+)
 from zkmargin.service.app import create_app
 from zkmargin.service.settings import Settings
 
@@ -36,16 +45,20 @@ def test_nul_in_any_text_field_is_a_4xx(any_client, material):
     assert error_of(client.post("/v1/keys", json={"role": "venue", "name": "a\x00b"}, headers=admin_headers()), 422)
     for field, value in (("snapshot_id", "s\x00"), ("venue", "v\x00"), ("timestamp", "2026-11-24T16:00:00Z\x00")):
         snapshot = {**material.snapshot_json, field: value}
-        assert error_of(client.post("/v1/snapshots", json=snapshot, headers=venue), 422)
+        assert error_of(client.post("/v1/snapshots", json=signed_snapshot(snapshot), headers=venue), 422)
     snapshot = copy.deepcopy(material.snapshot_json)
     snapshot["assets"][0]["asset"] = "U\x00SD"
-    assert error_of(client.post("/v1/snapshots", json=snapshot, headers=venue), 422)
+    assert error_of(client.post("/v1/snapshots", json=signed_snapshot(snapshot), headers=venue), 422)
+    signature = signed_snapshot(material.snapshot_json)["signature"]
+    for field in ("venue", "snapshot_id", "signature"):
+        body = {"snapshot": material.snapshot_json, "signature": {**signature, field: signature[field] + "\x00"}}
+        assert error_of(client.post("/v1/snapshots", json=body, headers=venue), 422)
     for change in ({"circuit_id": "cross-n6-k4\x00"}, {"snapshot_id": "\x00"}, {"commitment": "1\x00"}):
         assert error_of(client.post("/v1/verify", json=verify_body(material, **change)), 422)
     registration = {"circuit_id": "\x00", "verification_key": material.vk_json}
     assert error_of(client.post("/v1/circuits", json=registration, headers=admin_headers()), 422)
     # Nothing was stored on the way: the service still works.
-    assert client.post("/v1/snapshots", json=material.snapshot_json, headers=venue).status_code == 201
+    assert publish(client, material.snapshot_json, venue).status_code == 201
 
 
 def test_a_value_the_database_refuses_is_a_typed_error(database_url):
@@ -89,7 +102,8 @@ def test_canonical_decimal_and_hex_are_the_same_number(ready, material):
 
 def test_non_canonical_numbers_in_a_batch_are_malformed_items(ready, material):
     client, _ = ready
-    good = {"commitment": str(material.commitment), "context": str(material.context), "proof": material.proof_json}
+    good = {"commitment": str(material.commitment), "context": str(material.context), "proof": material.proof_json,
+            "attestation": material.attestation_json}
     items = [good, {**good, "context": f" +{material.context}"}, {**good, "commitment": f"0{material.commitment}"}]
     body = {"circuit_id": CIRCUIT, "snapshot_id": material.snapshot_json["snapshot_id"], "items": items}
     result = client.post("/v1/verify/batch", json=body).json()
@@ -115,7 +129,8 @@ def test_duplicate_json_keys_are_refused(any_client, raw):
                                        " 2026-11-24T16:00:00Z", "2026-11-24T16:00:00.1234Z", "\uff12026-11-24T16:00:00Z"])
 def test_snapshot_timestamps_are_strict(any_client, material, timestamp):
     venue = new_key(any_client, "venue")
-    response = any_client.post("/v1/snapshots", json={**material.snapshot_json, "timestamp": timestamp}, headers=venue)
+    response = any_client.post("/v1/snapshots", json=signed_snapshot({**material.snapshot_json, "timestamp": timestamp}),
+                               headers=venue)
     assert error_of(response, 422)["code"] == "invalid_request"
 
 
@@ -123,7 +138,7 @@ def test_snapshot_timestamps_are_strict(any_client, material, timestamp):
                                        "2026-11-24T16:00:00.123456-05:30"])
 def test_rfc3339_timestamps_are_accepted(client, material, timestamp):
     venue = new_key(client, "venue")
-    response = client.post("/v1/snapshots", json={**material.snapshot_json, "timestamp": timestamp}, headers=venue)
+    response = publish(client, {**material.snapshot_json, "timestamp": timestamp}, venue)
     assert response.status_code == 201, response.text
 
 
@@ -177,12 +192,12 @@ def test_wrong_key_guessing_is_limited_per_address(any_client, material):
     client = make_client_like(any_client, auth_failures_per_minute=3)
     venue = new_key(client, "venue")
     for guess in range(3):
-        error = error_of(client.post("/v1/snapshots", json=material.snapshot_json,
+        error = error_of(client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json),
                                      headers={"Authorization": f"Bearer zkm_{guess:016x}_guess"}), 401)
         assert error["code"] == "unauthorized"
     # Past the budget no key is even looked up: a guess cannot learn whether it was right.
     for headers in ({"Authorization": "Bearer zkm_0000000000000009_guess"}, venue, {"X-API-Key": ADMIN}):
-        response = client.post("/v1/snapshots", json=material.snapshot_json, headers=headers)
+        response = client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json), headers=headers)
         assert error_of(response, 429)["code"] == "too_many_failures" and response.headers["retry-after"].isdigit()
     assert client.get("/v1/circuits").status_code == 200  # requests without a key are unaffected
 
@@ -196,8 +211,9 @@ def test_api_keys_can_be_revoked(any_client, material):
     other = new_key(client, "venue")
     revoked = client.delete(f"/v1/keys/{created['key_id']}", headers=admin_headers())
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
-    assert error_of(client.post("/v1/snapshots", json=material.snapshot_json, headers=venue), 401)["code"] == "unauthorized"
-    assert client.post("/v1/snapshots", json=material.snapshot_json, headers=other).status_code == 201
+    assert error_of(client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json), headers=venue),
+                    401)["code"] == "unauthorized"
+    assert publish(client, material.snapshot_json, other).status_code == 201
     again = client.delete(f"/v1/keys/{created['key_id']}", headers=admin_headers()).json()
     assert again["revoked_at"] == revoked.json()["revoked_at"]  # revoking twice keeps the first time
     listed = {k["key_id"]: k for k in client.get("/v1/keys", headers=admin_headers()).json()}
@@ -242,12 +258,12 @@ def test_the_schema_says_what_the_server_enforces(client, material):
     # ... and the server refuses those values at the schema, with invalid_request.
     refused = [
         ("/v1/circuits", {"circuit_id": CIRCUIT, "verification_key": {}}, admin_headers()),
-        ("/v1/snapshots", {**material.snapshot_json, "timestamp": ""}, None),
+        ("/v1/snapshots", signed_snapshot({**material.snapshot_json, "timestamp": ""}), None),
     ]
     tiered = copy.deepcopy(material.snapshot_json)
     tiered["instruments"][0]["tiers"] = [{"notional_floor": "0", "notional_cap": "0", "maintenance_rate": "0.01",
                                           "maintenance_amount": "0"}]
-    refused.append(("/v1/snapshots", tiered, None))
+    refused.append(("/v1/snapshots", signed_snapshot(tiered), None))
     venue = new_key(client, "venue")
     for path, body, headers in refused:
         assert error_of(client.post(path, json=body, headers=headers or venue), 422)["code"] == "invalid_request"

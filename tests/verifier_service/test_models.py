@@ -9,7 +9,7 @@ import pytest
 
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
-from tests.verifier_service.conftest import admin_headers, new_key
+from tests.verifier_service.conftest import admin_headers, attestation_json, new_key, publish
 from zkmargin.backends import get_backend
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
@@ -47,11 +47,12 @@ def test_model_round_trip_through_the_service(client, circuit_id):
     assert client.post("/v1/circuits", json={"circuit_id": circuit_id,
                                              "verification_key": vk_to_json(pk.vk, backend, alphabeta=[])},
                        headers=admin_headers()).status_code == 201
-    assert client.post("/v1/snapshots", json=snapshot_to_json(snapshot), headers=venue).status_code == 201
+    assert publish(client, snapshot_to_json(snapshot), venue).status_code == 201
     body = {"circuit_id": circuit_id, "snapshot_id": snapshot.snapshot_id, "commitment": str(public.commitment),
-            "context": "23", "proof": proof_to_json(proof, backend)}
+            "context": "23", "proof": proof_to_json(proof, backend),
+            "attestation": attestation_json(snapshot_to_json(snapshot), public.commitment)}
     assert client.post("/v1/verify", json=body).json()["valid"] is True
     assert client.post("/v1/verify", json={**body, "context": "24"}).json()["valid"] is False
     batch = client.post("/v1/verify/batch", json={"circuit_id": circuit_id, "snapshot_id": snapshot.snapshot_id,
-                                                   "items": [{k: body[k] for k in ("commitment", "context", "proof")}]})
+                                                   "items": [{k: body[k] for k in ("commitment", "context", "proof", "attestation")}]})
     assert batch.json()["valid"] == 1

@@ -10,6 +10,8 @@ from tests.verifier_service.conftest import (
     CIRCUIT,
     admin_headers,
     new_key,
+    publish,
+    signed_snapshot,
     verify_body,
 )
 from zkmargin.service.app import create_app
@@ -22,7 +24,7 @@ def test_api_on_postgres(postgres, material):
     venue = new_key(client, "venue")
     assert client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
                        headers=admin_headers()).status_code == 201
-    assert client.post("/v1/snapshots", json=material.snapshot_json, headers=venue).status_code == 201
+    assert publish(client, material.snapshot_json, venue).status_code == 201
     result = client.post("/v1/verify", json=verify_body(material)).json()
     assert result["valid"] is True
     # A second worker process would share this database: a fresh app sees everything.
@@ -31,7 +33,7 @@ def test_api_on_postgres(postgres, material):
     assert other.get("/readyz").status_code == 200
     assert other.get(f"/v1/receipts/{result['receipt_id']}").json()["snapshot_digest"] == result["snapshot_digest"]
     # The same ids from a second worker are conflicts, not server errors.
-    assert other.post("/v1/snapshots", json=material.snapshot_json, headers=venue).status_code == 409
+    assert other.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json), headers=venue).status_code == 409
 
 
 def test_workers_survive_a_database_restart(postgres, material):
@@ -45,7 +47,7 @@ def test_workers_survive_a_database_restart(postgres, material):
         venue = new_key(client, "venue")
         client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
                     headers=admin_headers())
-        client.post("/v1/snapshots", json=material.snapshot_json, headers=venue)
+        publish(client, material.snapshot_json, venue)
         first = client.post("/v1/verify", json=verify_body(material))
     assert first.json()["valid"] is True
     postgres.restart()

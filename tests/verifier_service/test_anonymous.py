@@ -1,0 +1,208 @@
+"""Anonymous mode (#12 item 5): /v1/verify and /v1/verify/batch take a registered root's id in place of a
+commitment and its attestation; receipts record the mode, the root id, the scope and the nullifier, and say
+when a valid proof had already shown the nullifier for the same (circuit, root, scope). SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+
+import pytest
+
+from tests.verifier_service.conftest import (
+    CIRCUIT,
+    VENUE_KEY,
+    admin_headers,
+    attestation_json,
+    new_key,
+    publish,
+)
+from zkmargin.attestation import sign_root, signed_root_to_json
+from zkmargin.backends import get_backend
+from zkmargin.circuits.proving import prove_member
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.groth16 import setup
+from zkmargin.groth16.serialization import proof_to_json, vk_to_json
+from zkmargin.margin.models import snapshot_to_json
+from zkmargin.margin.samples import sample_account, sample_snapshot
+from zkmargin.merkle_tree import MerklePath, MerkleTree
+
+MEMBER = f"{CIRCUIT}-m4"
+DEPTH = 4
+SCOPE = 5
+CONTEXT = 8
+
+
+@dataclass
+class Anonymous:
+    vk_json: dict
+    snapshot_json: dict
+    signed_root: dict
+    deeper_root: dict
+    proof_json: dict
+    nullifier: int
+    other_scope_proof_json: dict
+    other_scope_nullifier: int
+
+
+@pytest.fixture(scope="module")
+def anonymous() -> Anonymous:
+    backend = get_backend("arkworks")
+    circuit = circuit_from_id(MEMBER)
+    pk = setup(circuit.compile(), random.Random(6), backend)
+    snapshot, account, salt = sample_snapshot(), sample_account("healthy"), 4321
+    leaf = circuit.commitment(circuit.witness(account, snapshot, salt))
+    leaves = [1111, leaf, 3333]
+    tree = MerkleTree(leaves, DEPTH)
+    path = MerklePath("alice", leaf, 1, tuple(tree.path(1)), tree.root, DEPTH)
+    proof, public = prove_member(circuit, pk, account, snapshot, salt, CONTEXT, path, SCOPE, backend)
+    other, other_public = prove_member(circuit, pk, account, snapshot, salt, CONTEXT, path, SCOPE + 1, backend)
+    deeper = MerkleTree(leaves, DEPTH + 1)
+    return Anonymous(
+        vk_to_json(pk.vk, backend, alphabeta=[]), snapshot_to_json(snapshot),
+        signed_root_to_json(sign_root(VENUE_KEY, snapshot, DEPTH, len(leaves), tree.root)),
+        signed_root_to_json(sign_root(VENUE_KEY, snapshot, DEPTH + 1, len(leaves), deeper.root)),
+        proof_to_json(proof, backend), public.extra[1], proof_to_json(other, backend), other_public.extra[1])
+
+
+def register_root(client, anonymous: Anonymous, document: dict | None = None) -> str:  # noqa: ANN001
+    response = client.post("/v1/roots", json={"snapshot_id": anonymous.snapshot_json["snapshot_id"],
+                                              "signed_root": document or anonymous.signed_root},
+                           headers=new_key(client, "venue"))
+    assert response.status_code == 201, response.text
+    return response.json()["root_id"]
+
+
+@pytest.fixture
+def served(any_client, anonymous, material):
+    """Both circuits registered, the snapshot published (signed) and its root registered: (client, root_id)."""
+    client = any_client
+    for circuit_id, vk_json in ((MEMBER, anonymous.vk_json), (CIRCUIT, material.vk_json)):
+        assert client.post("/v1/circuits", json={"circuit_id": circuit_id, "verification_key": vk_json},
+                           headers=admin_headers()).status_code == 201
+    assert publish(client, anonymous.snapshot_json, new_key(client, "venue")).status_code == 201
+    return client, register_root(client, anonymous)
+
+
+def body(anonymous: Anonymous, registered: str, **changes) -> dict:
+    fields = {"circuit_id": MEMBER, "root_id": registered, "scope": str(SCOPE), "nullifier": str(anonymous.nullifier),
+              "context": str(CONTEXT), "proof": anonymous.proof_json}
+    fields.update(changes)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def test_an_anonymous_proof_verifies_and_its_receipt_records_the_mode_root_and_nullifier(served, anonymous):
+    client, root_id = served
+    response = client.post("/v1/verify", json=body(anonymous, root_id))
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["valid"] is True and result["mode"] == "anonymous" and result["commitment"] is None
+    assert (result["root_id"], result["scope"], result["nullifier"]) == (root_id, str(SCOPE), str(anonymous.nullifier))
+    assert result["nullifier_seen_before"] is False and result["attestation"] is None
+    assert result["snapshot_id"] == anonymous.snapshot_json["snapshot_id"]
+    receipt = client.get(f"/v1/receipts/{result['receipt_id']}").json()
+    assert {k: receipt[k] for k in result} == result
+    # The README's recipe recomputes the input digest from the receipt alone.
+    digested = {k: receipt[k] for k in ("circuit_id", "snapshot_id", "snapshot_digest", "root_id", "scope",
+                                        "nullifier", "context", "valid")}
+    text = json.dumps({**digested, "proof": receipt["proof_hex"]}, sort_keys=True, separators=(",", ":"))
+    assert hashlib.sha256(text.encode()).hexdigest() == receipt["input_digest"]
+    # The same account proving again in the same scope: reported, not hidden (and still valid).
+    again = client.post("/v1/verify", json=body(anonymous, root_id)).json()
+    assert again["valid"] is True and again["nullifier_seen_before"] is True
+    # In another scope its nullifier is another, unlinkable one.
+    other = client.post("/v1/verify", json=body(anonymous, root_id, scope=str(SCOPE + 1),
+                                                 nullifier=str(anonymous.other_scope_nullifier),
+                                                 proof=anonymous.other_scope_proof_json)).json()
+    assert other["valid"] is True and other["nullifier_seen_before"] is False
+    assert anonymous.other_scope_nullifier != anonymous.nullifier
+
+
+@pytest.mark.parametrize("change", [{"nullifier": "12345"}, {"scope": "6"}, {"context": "9"}])
+def test_a_wrong_scope_nullifier_or_context_is_a_negative_verdict_and_no_showing(served, anonymous, change):
+    client, root_id = served
+    result = client.post("/v1/verify", json=body(anonymous, root_id, **change)).json()
+    assert result["valid"] is False and result["nullifier_seen_before"] is None
+    assert client.post("/v1/verify", json=body(anonymous, root_id)).json()["nullifier_seen_before"] is False
+
+
+def test_the_snapshot_is_the_roots(served, anonymous):
+    client, root_id = served
+    named = client.post("/v1/verify", json=body(anonymous, root_id, snapshot_id=anonymous.snapshot_json["snapshot_id"]))
+    assert named.status_code == 200 and named.json()["valid"] is True
+    other = client.post("/v1/verify", json=body(anonymous, root_id, snapshot_id="another"))
+    assert other.status_code == 422 and "belongs to snapshot" in other.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("change, status, code", [
+    ({"root_id": "0" * 64}, 404, "unknown_root"),
+    ({"root_id": "not-hex"}, 422, "invalid_request"),
+    ({"scope": None}, 422, "invalid_request"),
+    ({"nullifier": None}, 422, "invalid_request"),
+    ({"commitment": "1"}, 422, "invalid_request"),
+    ({"attestation": {"format": "x", "scheme": "x", "venue": "x", "snapshot_digest": "x", "account_id": "x",
+                      "commitment": "1", "signature": "x"}}, 422, "invalid_request"),
+    ({"circuit_id": CIRCUIT}, 422, "invalid_input"),
+    ({"nullifier": str(2**255)}, 422, "invalid_input"),
+])
+def test_bad_anonymous_requests_are_4xx(served, anonymous, change, status, code):
+    client, root_id = served
+    response = client.post("/v1/verify", json=body(anonymous, root_id, **change))
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+
+
+def test_a_membership_circuit_takes_no_commitment(served, anonymous, material):
+    client, _ = served
+    response = client.post("/v1/verify", json={
+        "circuit_id": MEMBER, "snapshot_id": anonymous.snapshot_json["snapshot_id"], "commitment": "1",
+        "context": "1", "proof": anonymous.proof_json, "attestation": attestation_json(anonymous.snapshot_json, 1)})
+    assert response.status_code == 422 and "membership" in response.json()["error"]["message"]
+
+
+def test_a_root_of_another_depth_than_the_circuits_is_refused(served, anonymous):
+    client, _ = served
+    deeper = register_root(client, anonymous, anonymous.deeper_root)
+    response = client.post("/v1/verify", json=body(anonymous, deeper))
+    assert response.status_code == 422 and response.json()["error"]["code"] == "attestation_refused"
+    assert "depth" in response.json()["error"]["message"]
+
+
+def test_anonymous_batch(served, anonymous):
+    client, root_id = served
+    good = {"scope": str(SCOPE), "nullifier": str(anonymous.nullifier), "context": str(CONTEXT),
+            "proof": anonymous.proof_json}
+    items = [{**good, "id": "first"}, {**good, "id": "again"}, {**good, "id": "wrong", "nullifier": "7"},
+             {**good, "id": "bad", "scope": "01"}, {**good, "id": "named", "commitment": "1"}]
+    response = client.post("/v1/verify/batch", json={"circuit_id": MEMBER, "root_id": root_id, "items": items},
+                           headers=new_key(client, "verifier"))
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["valid"], result["invalid"], result["malformed"], result["refused"]) == (2, 1, 2, 0)
+    first, again, wrong, bad, named = result["results"]
+    assert "canonical" in bad["error"] and "commitment" in named["error"]
+    receipts = [client.get(f"/v1/receipts/{r['receipt_id']}").json() for r in (first, again, wrong)]
+    assert [r["nullifier_seen_before"] for r in receipts] == [False, True, None]
+    assert all(r["mode"] == "anonymous" and r["root_id"] == root_id for r in receipts)
+    # A batch names a root or a snapshot, not neither.
+    neither = client.post("/v1/verify/batch", json={"circuit_id": MEMBER, "items": items})
+    assert neither.status_code == 422 and neither.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_named_batch_item_with_anonymous_fields_is_malformed(served, anonymous, material):
+    client, _ = served
+    item = {"commitment": str(material.commitment), "context": str(material.context), "proof": material.proof_json,
+            "attestation": material.attestation_json}
+    response = client.post("/v1/verify/batch", json={
+        "circuit_id": CIRCUIT, "snapshot_id": anonymous.snapshot_json["snapshot_id"],
+        "items": [item, {**item, "scope": "5", "nullifier": "6"}]})
+    assert response.status_code == 200, response.text
+    good, mixed = response.json()["results"]
+    assert good["valid"] is True and good["nullifier_seen_before"] is None
+    assert "anonymous mode" in mixed["error"] and mixed["receipt_id"] is None
+    named_circuit_on_a_root = client.post("/v1/verify/batch", json={
+        "circuit_id": CIRCUIT, "root_id": served[1], "items": [item]})
+    assert named_circuit_on_a_root.status_code == 422
+    assert "not a membership circuit" in named_circuit_on_a_root.json()["error"]["message"]

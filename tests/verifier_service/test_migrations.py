@@ -1,0 +1,138 @@
+"""Schema migrations on a database made by the previous release (SQLite file and PostgreSQL): the new receipt
+and snapshot columns are added once, old rows keep their meaning, and nullifiers are reported, never hidden."""
+
+from __future__ import annotations
+
+import pytest
+
+from zkmargin.service.repository import MIGRATIONS, ReceiptRecord, Repository
+from zkmargin.service.storage import Storage
+
+# The schema as the release before signed snapshots created it, and one row of each kind. A frozen copy on
+# purpose, not repository.SCHEMA: were the first release's tables edited there, an old database and a fresh
+# one would no longer migrate to the same schema, and this test must notice.
+PREVIOUS_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        key_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL,
+        created_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS revoked_keys (
+        key_id TEXT PRIMARY KEY, revoked_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS circuits (
+        circuit_id TEXT PRIMARY KEY, verification_key TEXT NOT NULL, num_public INTEGER NOT NULL,
+        vk_digest TEXT NOT NULL, registered_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS snapshots (
+        snapshot_id TEXT PRIMARY KEY, document TEXT NOT NULL, venue TEXT NOT NULL, digest TEXT NOT NULL,
+        published_by TEXT NOT NULL, published_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS receipts (
+        receipt_id TEXT PRIMARY KEY, circuit_id TEXT NOT NULL, snapshot_id TEXT NOT NULL,
+        commitment TEXT NOT NULL, context TEXT NOT NULL, proof TEXT NOT NULL, valid INTEGER NOT NULL,
+        reason TEXT NOT NULL, input_digest TEXT NOT NULL, checked_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS venue_keys (
+        venue TEXT PRIMARY KEY, document TEXT NOT NULL, key_id TEXT NOT NULL, registered_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS receipt_attestations (
+        receipt_id TEXT PRIMARY KEY, attestation TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS circuit_transcripts (
+        circuit_id TEXT PRIMARY KEY, document TEXT NOT NULL, contributions TEXT NOT NULL)""",
+    "INSERT INTO snapshots VALUES ('snap-1', '{}', 'example-exchange', 'ab', 'k', 't')",
+    "INSERT INTO receipts VALUES ('old-receipt', 'cross-n6-k4', 'snap-1', '1001', '7', 'ff', 1, 'ok', 'dd', 't')",
+)
+
+
+def previous_release_database(url: str) -> Storage:
+    storage = Storage(url)
+    with storage.transaction() as cursor:
+        for statement in PREVIOUS_SCHEMA:
+            cursor.execute(statement)
+    return storage
+
+
+def anonymous(receipt_id: str, valid: bool = True, scope: str = "5", nullifier: str = "77",
+              root_id: str = "r1", circuit_id: str = "cross-n6-k4-m8") -> ReceiptRecord:
+    return ReceiptRecord(receipt_id, circuit_id, "snap-1", "ab", None, "7", "ff", valid, "ok", "dd", "t",
+                         mode="anonymous", root_id=root_id, scope=scope, nullifier=nullifier)
+
+
+def test_a_previous_release_database_is_migrated_once_and_keeps_its_rows(database_url):
+    storage = previous_release_database(database_url)
+    repository = Repository(storage)
+    assert repository.schema_version() == MIGRATIONS[-1][0] == 1
+    old = repository.receipt("old-receipt")
+    assert old is not None and (old.mode, old.commitment, old.root_id, old.nullifier, old.nullifier_seen_before) == (
+        "named", "1001", None, None, None)
+    assert repository.snapshot("snap-1").signature is None  # stored before signatures: shown as unsigned
+    # Starting again (another worker, a restart) applies nothing twice.
+    again = Repository(Storage(database_url))
+    assert again.schema_version() == 1 and again.receipt("old-receipt") == old
+    rows = again.storage.fetch_all("SELECT version FROM schema_migrations")
+    assert rows == [(1,)]
+
+
+def test_a_fresh_database_gets_the_same_schema(database_url):
+    repository = Repository(Storage(database_url))
+    # The same path as an old database: the first release's tables, then every migration.
+    assert repository.schema_version() == 1
+    repository.storage.execute("INSERT INTO snapshots (snapshot_id, document, venue, digest, published_by,"
+                               " published_at) VALUES ('snap-1', '{}', 'v', 'ab', 'k', 't')")
+    stored = repository.insert_receipts([anonymous("a1")])
+    assert stored[0].nullifier_seen_before is False
+    assert repository.receipt("a1") == stored[0]
+
+
+def test_a_nullifier_seen_before_in_the_same_circuit_root_and_scope_is_reported(database_url):
+    repository = Repository(previous_release_database(database_url))
+    first, second = repository.insert_receipts([anonymous("a1"), anonymous("a2")])  # twice in one batch
+    assert (first.nullifier_seen_before, second.nullifier_seen_before) == (False, True)
+    assert repository.insert_receipts([anonymous("a3")])[0].nullifier_seen_before is True  # a later request
+    for receipt_id, changes in (("b1", {"scope": "6"}), ("b2", {"root_id": "r2"}), ("b3", {"nullifier": "78"}),
+                                ("b4", {"circuit_id": "isolated-n6-k4-m8"})):
+        assert repository.insert_receipts([anonymous(receipt_id, **changes)])[0].nullifier_seen_before is False
+    # An invalid proof neither counts as a showing nor is told about earlier ones.
+    invalid = repository.insert_receipts([anonymous("c1", valid=False, nullifier="99")])[0]
+    assert invalid.nullifier_seen_before is None
+    assert repository.insert_receipts([anonymous("c2", nullifier="99")])[0].nullifier_seen_before is False
+    stored = repository.receipt("a2")
+    assert (stored.mode, stored.commitment, stored.root_id, stored.scope, stored.nullifier,
+            stored.nullifier_seen_before) == ("anonymous", None, "r1", "5", "77", True)
+
+
+def test_a_migration_that_fails_leaves_the_database_as_it_was(tmp_path, monkeypatch):
+    """Each migration runs in one transaction with its version row: a failure part way applies nothing."""
+    url = f"sqlite:///{tmp_path}/old.db"
+    previous_release_database(url)
+    import zkmargin.service.repository as repository_module
+
+    broken = ((1, (*MIGRATIONS[0][1][:3], "ALTER TABLE no_such_table ADD COLUMN x TEXT")),)
+    monkeypatch.setattr(repository_module, "MIGRATIONS", broken)
+    with pytest.raises(Exception):  # noqa: B017 - the driver's error; what matters is what was left behind
+        Repository(Storage(url))
+    monkeypatch.undo()
+    columns = [row[1] for row in Storage(url).fetch_all("PRAGMA table_info(receipts)")]
+    assert "mode" not in columns
+    assert Repository(Storage(url)).receipt("old-receipt").mode == "named"
+
+
+def test_workers_starting_together_migrate_once(database_url):
+    """Workers share the database: each applies what is missing under the schema lock, none applies it twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    previous_release_database(database_url)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        versions = list(pool.map(lambda _: Repository(Storage(database_url)).schema_version(), range(4)))
+    assert versions == [1, 1, 1, 1]
+    assert Storage(database_url).fetch_all("SELECT version FROM schema_migrations") == [(1,)]
+
+
+def test_racing_showings_of_one_nullifier_are_reported_exactly_once_as_first(database_url):
+    """Requests racing on several workers: exactly one receipt is the first showing, every other one says seen."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    previous_release_database(database_url)
+    Repository(Storage(database_url))
+
+    def show(index: int) -> bool | None:
+        # A repository per thread, as in separate worker processes (each with its own connections).
+        return Repository(Storage(database_url)).insert_receipts([anonymous(f"race-{index}")])[0].nullifier_seen_before
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        seen = list(pool.map(show, range(12)))
+    assert sorted(seen) == [False] + [True] * 11
