@@ -161,6 +161,19 @@ def test_pairing_check_bilinearity(backend):
     assert not backend.pairing_check([lhs, (backend.g1_neg(backend.g1_mul(g1, a * b + 1)), g2)])
 
 
+def test_pairing_product_equals_a_fixed_target(backend):
+    a, b = 1234567, 7654321
+    g1, g2 = backend.g1_generator(), backend.g2_generator()
+    target = backend.pairing(backend.g1_mul(g1, a * b), g2)
+    assert backend.pairing_product_equals([(backend.g1_mul(g1, a), backend.g2_mul(g2, b))], target)
+    # e(aP, bQ) * e(P, -Q) = e(P, Q)^(ab - 1): one more factor breaks the equality.
+    assert not backend.pairing_product_equals(
+        [(backend.g1_mul(g1, a), backend.g2_mul(g2, b)), (g1, backend.g2_neg(g2))], target)
+    # Identity points contribute 1, as in pairing_check.
+    assert backend.pairing_product_equals(
+        [(backend.g1_identity(), g2), (backend.g1_mul(g1, a * b), g2), (g1, backend.g2_identity())], target)
+
+
 def test_backends_agree_bytewise():
     ark, ref = get_backend("arkworks"), get_backend("py_ecc")
     rng = random.Random(9)

@@ -107,6 +107,13 @@ class ArkworksBackend:
     def pairing_check(self, pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
         return bool(GT.pairing_check([p for p, _ in pairs], [q for _, q in pairs]))
 
+    def pairing(self, p: G1Point, q: G2Point) -> GT:
+        return GT.pairing(p, q)
+
+    def pairing_product_equals(self, pairs: Sequence[tuple[G1Point, G2Point]], target: GT) -> bool:
+        # One Miller loop fewer than pairing_check with e(-P, Q) appended: the verifier's e(alpha, beta) is fixed.
+        return bool(GT.multi_pairing([p for p, _ in pairs], [q for _, q in pairs]) == target)
+
     def g1_to_affine(self, p: G1Point) -> tuple[int, int] | None:
         if p == self._g1_zero:
             return None
