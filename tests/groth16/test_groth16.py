@@ -181,3 +181,16 @@ def test_e_alpha_beta_is_never_reused_for_another_key(backend, cube, keys):
     assert not verify(other_beta, public, proof, backend)
     assert verify(keys.vk, public, proof, backend)
 
+
+def test_repeated_verifications_keep_their_verdicts(backend, cube, keys):
+    from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
+
+    z, public = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    fixed = fixed_inputs_sum(keys.vk, 1, public[1:], backend)
+    # Later uses of an input point go through the backend's cached table (arkworks): same verdicts.
+    for _ in range(3):
+        assert verify(keys.vk, public, proof, backend)
+        assert verify_with_fixed_inputs(keys.vk, public[:1], fixed, proof, backend)
+        assert not verify_with_fixed_inputs(keys.vk, [public[0] + 1], fixed, proof, backend)
+        assert not verify(keys.vk, [public[0], public[1] + 1], proof, backend)

@@ -91,6 +91,8 @@ class PyEccBackend:
         return multiply(p, k % R)
 
     g2_mul = g1_mul
+    # The reference backend keeps no tables: a table would cost seconds of pure-Python additions.
+    g1_mul_fixed = g1_mul
 
     def g1_eq(self, p: Any, q: Any) -> bool:
         return point_eq(p, q)

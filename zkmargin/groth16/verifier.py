@@ -87,9 +87,19 @@ def check_proof_points(proof: Proof, backend: CurveBackend) -> None:
         raise MalformedProofError("proof point C is the identity")
 
 
+_FEW_INPUTS = 4
+"""Up to this many inputs (the per-proof ones of a folded key) are multiplied one by one, from cached tables."""
+
+
 def prepare_inputs(vk: VerifyingKey, public_inputs: Sequence[int], backend: CurveBackend):
     """gamma_abc_0 + sum_i x_i * gamma_abc_i (G1), after checking the inputs."""
     inputs = check_public_inputs(vk, public_inputs)
+    if len(inputs) <= _FEW_INPUTS:
+        # An MSM's fixed costs dominate for a couple of points; the key's points recur with every proof.
+        acc = vk.gamma_abc_g1[0]
+        for point, value in zip(vk.gamma_abc_g1[1:], inputs):
+            acc = backend.g1_add(acc, backend.g1_mul_fixed(point, value))
+        return acc
     acc = backend.g1_msm(list(vk.gamma_abc_g1[1:]), inputs)
     return backend.g1_add(vk.gamma_abc_g1[0], acc)
 
