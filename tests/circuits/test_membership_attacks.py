@@ -10,6 +10,7 @@ The last part reviews the byte encoding of the venue's signed messages (zkmargin
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from zkmargin.attestation import (
     check_signed_root,
     root_message,
     sign_root,
+    snapshot_digest,
 )
 from zkmargin.backends import get_backend
 from zkmargin.circuits.circuit import Circuit
@@ -48,10 +50,27 @@ from zkmargin.errors import (
     WrongCommitmentError,
 )
 from zkmargin.field import R, inv
-from zkmargin.gadgets.merkle import merkle_membership_gadget, merkle_node, nullifier
+from zkmargin.gadgets.merkle import (
+    MAX_DEPTH,
+    NULLIFIER_TAG,
+    merkle_membership_gadget,
+    merkle_node,
+    node_tag,
+    nullifier,
+)
 from zkmargin.groth16 import prove, setup, verify
 from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
-from zkmargin.margin.models import Account, AssetQuote, Collateral, InstrumentQuote, Position, ScenarioSet, Snapshot
+from zkmargin.margin.models import (
+    Account,
+    AssetQuote,
+    Collateral,
+    InstrumentQuote,
+    Position,
+    RiskParams,
+    ScenarioSet,
+    Snapshot,
+    Tier,
+)
 from zkmargin.merkle_tree import MerklePath, MerkleTree, empty_nodes, merkle_path_to_json, parse_merkle_path
 from zkmargin.r1cs import ConstraintSystem
 
@@ -343,6 +362,16 @@ def test_an_internal_node_as_a_leaf_at_full_depth_breaks_only_the_root():
     siblings = [levels[1][0], levels[2][1], 0]
     z = gadget_assignment(build, levels[1][1], (1, 0, 0), siblings, levels[DEPTH][0])
     assert gadget_broken(compiled, z) == ["m/root"]
+
+
+def test_tree_nullifier_and_commitment_domain_tags_never_meet():
+    """Every tree level, the nullifier and every statement's commitment hash under distinct capacity words: node
+    tags and the nullifier tag below 2^64, commitment tags at or above it (and a wider permutation)."""
+    tags = [node_tag(level) for level in range(1, MAX_DEPTH + 1)]
+    assert len(set(tags)) == MAX_DEPTH and NULLIFIER_TAG not in tags
+    assert max([*tags, NULLIFIER_TAG]) < 2**64
+    for model in MODELS:
+        assert circuit_from_id(MODEL_IDS[model]).statement.domain_tag >= 2**64
 
 
 # ----- 4. the private commitment is the inner statement's opening -------------------------------------
@@ -698,3 +727,38 @@ def test_field_elements_of_signed_messages_are_canonical(value):
 def test_root_messages_refuse_shapes_that_do_not_fit_their_fixed_widths(depth, leaf_count):
     with pytest.raises(MalformedAttestationError):
         root_message("venue", bytes(32), depth, leaf_count, 1)
+
+
+def _variants(obj: Any, path: str = ""):
+    """(path, obj with the one field at path changed) for every int and str leaf of a dataclass tree."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            for p, value in _variants(getattr(obj, f.name), f"{path}.{f.name}"):
+                yield p, dataclasses.replace(obj, **{f.name: value})
+    elif isinstance(obj, tuple):
+        for i, item in enumerate(obj):
+            for p, value in _variants(item, f"{path}[{i}]"):
+                yield p, (*obj[:i], value, *obj[i + 1:])
+    elif isinstance(obj, str):
+        yield path, obj + "x"
+    elif isinstance(obj, int) and not isinstance(obj, bool):
+        yield path, obj + 1
+
+
+def test_signed_messages_cover_every_field_of_the_snapshot():
+    """Attestations and roots sign the snapshot through its digest: a venue's signature for one snapshot must not
+    check for another that differs in any single field (price, tier, risk parameter, scenario vector, name)."""
+    risk = RiskParams("future", 60_000 * E8, 5 * E8 // 100, 0, 3 * E8, 33 * E8 // 100, 1, 2, 3)
+    quote = InstrumentQuote("BTC-PERP", 60_000 * E8, E8 // 20, E8,
+                            tiers=(Tier(0, 10 * E8, E8 // 100, 0), Tier(10 * E8, 20 * E8, E8 // 50, 5)),
+                            risk=risk, scenario_pnl_e8=(-3, 4), risk_array_e8=(1, 2))
+    snapshot = Snapshot("s1", "venue", "2026-11-26T00:00:00Z",
+                        (AssetQuote("BTC", 60_000 * E8, E8 // 10, scenario_value_change_e8=(5, -6)),), (quote,),
+                        ScenarioSet(2, E8 // 2, 7))
+    signed = sign_root(VENUE, snapshot, 3, 1, 5)
+    key = VENUE.public_key("venue")
+    check_signed_root(signed, key, snapshot_digest(snapshot), 5)
+    changed = list(_variants(snapshot))
+    assert len(changed) > 30
+    for path, other in changed:
+        assert snapshot_digest(other) != signed.snapshot_digest, path
