@@ -75,6 +75,7 @@ class Case:
             tree = MerkleTree(others[:index] + [leaf] + others[index:], self.circuit.statement.depth)
             self.path = MerklePath(self.account.account_id, leaf, index, tuple(tree.path(index)), tree.root,
                                    tree.depth)
+            self.verifier = self.verifier.with_root(tree.root)
         self.proves: list[float] = []
         self.verifies: list[float] = []
 

@@ -116,15 +116,16 @@ def prove(account: Account, snapshot: Snapshot, proving_key: ProvingKey, *, circ
 def verify(proof: Proof, public: Sequence[int], snapshot: Snapshot, verification_key: VerifyingKey, *,
            circuit_id: str = DEFAULT_CIRCUIT_ID, venue_key: VenuePublicKey | None = None,
            attestation: Attestation | None = None, signed_root: SignedRoot | None = None,
-           backend: CurveBackend | None = None) -> bool:
+           root: int | None = None, backend: CurveBackend | None = None) -> bool:
     """True iff the proof holds for the per-proof header of `public` against the verifier's snapshot.
 
     Only the header (commitment, context; or root, context, scope, nullifier) is read from the prover's
     list; the snapshot part is derived from `snapshot`. With venue_key, the venue must vouch: its
-    attestation of the commitment, or (membership) its signed root for this snapshot.
+    attestation of the commitment, or (membership) its signed root for this snapshot. A membership
+    proof needs venue_key or `root`, the root the verifier trusts: a root from the prover proves nothing.
     """
     circuit = circuit_from_id(circuit_id)
-    verifier = SnapshotVerifier(circuit, verification_key, snapshot, _backend(backend), venue_key)
+    verifier = SnapshotVerifier(circuit, verification_key, snapshot, _backend(backend), venue_key, root)
     header = _header(verifier, public)
     if circuit.is_membership:
         return verifier.verify_member(*header, proof, signed_root=signed_root)
@@ -132,9 +133,15 @@ def verify(proof: Proof, public: Sequence[int], snapshot: Snapshot, verification
 
 
 def verify_batch(proofs: Sequence[tuple[Proof, Sequence[int]]], snapshot: Snapshot, verification_key: VerifyingKey,
-                 *, circuit_id: str = DEFAULT_CIRCUIT_ID, backend: CurveBackend | None = None) -> BatchReport:
-    """Verdicts for (proof, public) pairs against one snapshot, in one weighted pairing check."""
-    verifier = SnapshotVerifier(circuit_from_id(circuit_id), verification_key, snapshot, _backend(backend))
+                 *, circuit_id: str = DEFAULT_CIRCUIT_ID, root: int | None = None,
+                 backend: CurveBackend | None = None) -> BatchReport:
+    """Verdicts for (proof, public) pairs against one snapshot, in one weighted pairing check.
+
+    Named mode only without a venue's attestations (use SnapshotVerifier for attested batches); membership
+    circuits need `root`, the one root the verifier trusts.
+    """
+    verifier = SnapshotVerifier(circuit_from_id(circuit_id), verification_key, snapshot, _backend(backend),
+                                root=root)
     items = []
     for index, (proof, public) in enumerate(proofs):
         try:

@@ -149,14 +149,17 @@ class SnapshotVerifier:
 
     With venue_key, a proof is accepted only with that venue's attestation of its commitment
     for this snapshot, or in membership mode with the venue's signature over the root for this
-    snapshot (an AttestationError kind names what differs); without it, neither is asked for.
+    snapshot (an AttestationError kind names what differs); without it, no attestation is asked
+    for. Membership proofs always need an anchor for their root: the venue's key, or `root`
+    (the one root this verifier trusts, e.g. read from the venue's own publication).
     """
 
     def __init__(self, circuit: AnyCircuit, vk: VerifyingKey, snapshot: Snapshot, backend: CurveBackend,
-                 venue_key: VenuePublicKey | None = None) -> None:
+                 venue_key: VenuePublicKey | None = None, root: int | None = None) -> None:
         check_key_fits(circuit, vk)
         self.circuit, self.vk, self.snapshot, self.backend = circuit, vk, snapshot, backend
         self.venue_key = venue_key
+        self.root = None if root is None else check_field_element(root, "root")
         self.snapshot_values: list[int] = circuit.snapshot_inputs(snapshot)
         self.fixed = fixed_inputs_sum(vk, circuit.per_proof_inputs, self.snapshot_values, backend)
         self.digest = snapshot_digest(snapshot)
@@ -165,6 +168,12 @@ class SnapshotVerifier:
         """This verifier (its folded inputs shared, not recomputed) under the policy of venue_key."""
         other = copy.copy(self)
         other.venue_key = venue_key
+        return other
+
+    def with_root(self, root: int | None) -> SnapshotVerifier:
+        """This verifier (folded inputs shared) trusting one root: membership proofs must name exactly it."""
+        other = copy.copy(self)
+        other.root = None if root is None else check_field_element(root, "root")
         return other
 
     def _check_venue(self) -> VenuePublicKey | None:
@@ -184,10 +193,19 @@ class SnapshotVerifier:
         check_attestation(attestation, venue_key, self.digest, commitment)
 
     def check_root_signed(self, root: int, signed_root: SignedRoot | None) -> None:
-        """Raise an AttestationError kind unless the venue signed this root, at this circuit's depth, for this
-        snapshot (always met without a venue key)."""
+        """Raise an AttestationError kind unless the root is anchored: equal to the root this verifier trusts
+        (`root`), and/or signed by the venue at this circuit's depth for this snapshot (under a venue key).
+
+        With neither anchor every root is refused: a root taken from the prover proves only that the account
+        is in a tree the prover may have built itself (a one-leaf tree of its own commitment).
+        """
+        if self.root is not None and root != self.root:
+            raise WrongCommitmentError(f"the proof's root {root} is not the root this verifier trusts ({self.root})")
         venue_key = self._check_venue()
         if venue_key is None:
+            if self.root is None:
+                raise UnattestedError("no trusted root: a membership proof needs the venue's key (its signed root) "
+                                      "or the root the verifier takes from the venue itself")
             return
         if signed_root is None:
             raise UnattestedError(f"no signed root: venue {venue_key.venue!r} must sign the root "
@@ -247,6 +265,13 @@ class SnapshotVerifier:
                 missing = ("missing proof or public inputs (root, context, scope, nullifier)" if membership
                            else "missing proof or public inputs")
                 verdicts[index] = Verdict(index, item.label, False, item.error or missing)
+                continue
+            try:
+                # A header value >= r is malformed whatever the policy says about it (x + r is x in the field).
+                for value, name in zip(header, self.circuit.header):
+                    check_field_element(value, name)
+            except PublicInputError as exc:
+                verdicts[index] = Verdict(index, item.label, False, str(exc))
                 continue
             try:
                 refused = self.refusal(item)

@@ -131,13 +131,16 @@ DECODE_CHUNK = 2000
               show_default=True, help="Where report.json, report.csv and report.html go.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Spread decoding and pairing checks over this Dask scheduler's workers, in chunks.")
+@click.option("--root", "root_text", default=None,
+              help="Membership circuits: the one root the verifier trusts (from the venue itself); every item must "
+                   "name it. Without it, --venue-key is needed and each item carries the venue's signed root.")
 @venue_key_option
 @digest_option
 @circuit_option
 @json_option
 @click.pass_context
 def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, snapshot_path: Path,
-                         report_dir: Path, scheduler: str | None, venue_key_path: Path | None,
+                         report_dir: Path, scheduler: str | None, root_text: str | None, venue_key_path: Path | None,
                          vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
     """Verify a batch of proofs (JSON Lines file or directory) in one pairing check.
 
@@ -146,6 +149,13 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
     """
     backend = ctx.obj.backend
     circuit = circuit_from_id(circuit_id)
+    if root_text is not None and not circuit.is_membership:
+        raise CliError(f"--root: {circuit.circuit_id} is not a membership circuit (ids end in -m<depth>)")
+    if circuit.is_membership and root_text is None and venue_key_path is None:
+        raise CliError(f"{circuit.circuit_id} is a membership circuit: pass --root (the root you trust) or "
+                       "--venue-key (items then carry the venue's signed root); a root taken from the items "
+                       "alone could be a tree the prover built")
+    trusted_root = parse_field_element(root_text, "--root") if root_text is not None else None
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
     vk = read_verifying_key(vk_path, backend, expected_digest)
     try:
@@ -163,7 +173,7 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
                        "verify each snapshot's proofs in its own batch")
     if not raw_items:
         raise CliError(f"the batch {input_path} is empty: no items to verify")
-    verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key)
+    verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key, root=trusted_root)
     parsed = [parse_item(item, circuit.is_membership) for item in raw_items]
     if scheduler is not None:
         from zkmargin.cli.venue_run import verify_on_cluster

@@ -426,7 +426,9 @@ def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment
     attestation = read_attestation(attestation_path) if attestation_path is not None else None
     snapshot = load_snapshot(snapshot_path)
     started = time.perf_counter()
-    verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key)
+    # Only --root is the verifier's own root; a root read from --signed-root counts only under --venue-key.
+    verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key,
+                                root=root if circuit.is_membership else None)
     try:
         if circuit.is_membership:
             valid = verifier.verify_member(header[0], context, header[1], header[2], proof, signed_root)

@@ -117,9 +117,34 @@ def test_membership_mode_through_the_api():
     proved = zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, salt=salt, path=path, scope=7)
     assert list(proved.header) == ["root", "context", "scope", "nullifier"]
     assert proved.header["root"] == tree.root and proved.header["scope"] == 7
-    assert zkmargin.verify(proved.proof, proved.public, snapshot, pk.vk, circuit_id=circuit_id)
+    root = tree.root
+    assert zkmargin.verify(proved.proof, proved.public, snapshot, pk.vk, circuit_id=circuit_id, root=root)
     other_scope = [*proved.public[:2], 8, *proved.public[3:]]
-    assert not zkmargin.verify(proved.proof, other_scope, snapshot, pk.vk, circuit_id=circuit_id)
+    assert not zkmargin.verify(proved.proof, other_scope, snapshot, pk.vk, circuit_id=circuit_id, root=root)
     report = zkmargin.verify_batch([(proved.proof, proved.public), (proved.proof, other_scope)], snapshot, pk.vk,
-                                   circuit_id=circuit_id)
+                                   circuit_id=circuit_id, root=root)
     assert [v.outcome for v in report.verdicts] == ["valid", "invalid"]
+
+
+def test_a_membership_proof_under_a_root_the_prover_chose_is_refused():
+    """Without the venue's key or the verifier's own root, the prover's tree could be a one-leaf tree of its own:
+    a valid proof under such a root is refused, and under the trusted root a proof for another root is too."""
+    from zkmargin.circuits.registry import circuit_from_id
+    from zkmargin.errors import UnattestedError, WrongCommitmentError
+    from zkmargin.merkle_tree import MerklePath, MerkleTree
+
+    circuit_id, snapshot, account, salt = f"{CIRCUIT}-m2", sample_snapshot(), sample_account("healthy"), 99
+    circuit = circuit_from_id(CIRCUIT)
+    leaf = circuit.commitment(circuit.witness(account, snapshot, salt))
+    own_tree = MerkleTree([leaf], 2)  # the prover's own one-leaf tree: a perfectly valid membership proof
+    path = MerklePath(account.account_id, leaf, 0, tuple(own_tree.path(0)), own_tree.root, 2)
+    pk = zkmargin.make_keys(circuit_id)
+    proved = zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, salt=salt, path=path, scope=1)
+    with pytest.raises(UnattestedError, match="no trusted root"):
+        zkmargin.verify(proved.proof, proved.public, snapshot, pk.vk, circuit_id=circuit_id)
+    venue_root = MerkleTree([11, 12, 13], 2).root
+    with pytest.raises(WrongCommitmentError, match="not the root this verifier trusts"):
+        zkmargin.verify(proved.proof, proved.public, snapshot, pk.vk, circuit_id=circuit_id, root=venue_root)
+    report = zkmargin.verify_batch([(proved.proof, proved.public)], snapshot, pk.vk, circuit_id=circuit_id)
+    assert report.verdicts[0].outcome == "refused" and "no trusted root" in report.verdicts[0].refused
+    assert zkmargin.verify(proved.proof, proved.public, snapshot, pk.vk, circuit_id=circuit_id, root=own_tree.root)

@@ -215,7 +215,9 @@ def resolve_target(state: ServiceState, circuit_id: str, snapshot_id: str | None
             if circuit.is_membership else
             f"{circuit.circuit_id} is not a membership circuit (ids end in -m<depth>): anonymous mode needs one")
     snapshot, digest = state.catalog.snapshot(str(snapshot_id))
-    return Target(circuit, snapshot, digest, state.catalog.policy_verifier(circuit, vk, snapshot), root)
+    verifier = state.catalog.policy_verifier(circuit, vk, snapshot)
+    # A registered root was checked against its venue's key when it was stored: it is the one root trusted here.
+    return Target(circuit, snapshot, digest, verifier if root is None else verifier.with_root(root.root), root)
 
 
 def _refusals_counted(state: ServiceState, check: Callable[[], bool]) -> bool:

@@ -573,7 +573,8 @@ def test_every_public_input_position_is_bound_and_the_fold_agrees_with_plain_ver
     vk = keys(BIG_ID).vk
     full = pub.as_list()
     verifier = SnapshotVerifier(circuit, vk, SNAPSHOT, BACKEND)
-    assert verify(vk, full, proof, BACKEND) and verifier.verify_member(*full[:4], proof)
+    # Each check trusts the root it is given: what is tested is the proof's binding, not the root policy.
+    assert verify(vk, full, proof, BACKEND) and verifier.with_root(full[0]).verify_member(*full[:4], proof)
     # The fold covers exactly the snapshot part, after the four per-proof inputs.
     assert verifier.fixed.leading == 4 and verifier.snapshot_values == full[4:]
     for i in range(len(full)):
@@ -581,7 +582,7 @@ def test_every_public_input_position_is_bound_and_the_fold_agrees_with_plain_ver
         changed[i] = (changed[i] + 1) % R
         assert not verify(vk, changed, proof, BACKEND), i
         if i < 4:
-            assert not verifier.verify_member(*changed[:4], proof), i
+            assert not verifier.with_root(changed[0]).verify_member(*changed[:4], proof), i
         else:
             fixed = fixed_inputs_sum(vk, 4, changed[4:], BACKEND)
             assert not verify_with_fixed_inputs(vk, full[:4], fixed, proof, BACKEND), i
@@ -597,7 +598,7 @@ def test_per_proof_inputs_at_or_above_r_are_refused_alone_and_in_a_batch(big_pro
     circuit, proof, pub, tree = big_proof
     header = list(pub.header)
     header[position] += R
-    verifier = SnapshotVerifier(circuit, keys(BIG_ID).vk, SNAPSHOT, BACKEND)
+    verifier = SnapshotVerifier(circuit, keys(BIG_ID).vk, SNAPSHOT, BACKEND, root=pub.header[0])
     with pytest.raises(PublicInputError, match=MEMBER_HEADER[position]):
         verifier.verify_member(*header, proof)
     item = ProofItem(root=header[0], context=header[1], scope=header[2], nullifier=header[3], proof=proof)
@@ -623,7 +624,7 @@ def test_a_cross_n6_k4_m8_proof_is_not_accepted_as_another_circuit_or_depth(big_
     circuit, proof, pub, _ = big_proof
     other = circuit_from_id(other_id)
     assert other.compile().digest() != circuit.compile().digest()
-    verifier = SnapshotVerifier(other, keys(other_id).vk, SNAPSHOT, BACKEND)
+    verifier = SnapshotVerifier(other, keys(other_id).vk, SNAPSHOT, BACKEND, root=pub.header[0])
     assert not verifier.verify_member(*pub.header, proof)
 
 
@@ -655,7 +656,7 @@ def test_batches_with_mixed_named_and_anonymous_items(big_proof):
     mode is malformed (never read through the wrong fields), a proof of the other mode is invalid."""
     circuit, proof, pub, tree = big_proof
     root, context, scope, null = pub.header
-    member_verifier = SnapshotVerifier(circuit, keys(BIG_ID).vk, SNAPSHOT, BACKEND)
+    member_verifier = SnapshotVerifier(circuit, keys(BIG_ID).vk, SNAPSHOT, BACKEND, root=root)
     plain = circuit_from_id("cross-n6-k4")
     named_proof, named_pub = prove_account(plain, keys("cross-n6-k4"), HEALTHY, SNAPSHOT, SALT, CONTEXT, BACKEND)
     named_verifier = SnapshotVerifier(plain, keys("cross-n6-k4").vk, SNAPSHOT, BACKEND)
@@ -667,7 +668,10 @@ def test_batches_with_mixed_named_and_anonymous_items(big_proof):
                        label="named-as-anon"),
              replace(anonymous, scope=null, nullifier=scope, label="swapped")]
     outcomes = [v.outcome for v in member_verifier.verify_batch(items).verdicts]
-    assert outcomes == ["valid", "malformed", "malformed", "invalid", "invalid"]
+    # named-as-anon names a root the verifier does not trust: refused before its proof is looked at.
+    assert outcomes == ["valid", "malformed", "malformed", "refused", "invalid"]
+    trusting_any = [v.outcome for v in member_verifier.with_root(named_pub.commitment).verify_batch(items).verdicts]
+    assert trusting_any[3] == "invalid"
     outcomes = [v.outcome for v in named_verifier.verify_batch(items).verdicts]
     assert outcomes == ["malformed", "valid", "invalid", "malformed", "malformed"]
 

@@ -220,3 +220,24 @@ def test_model_option_keeps_the_membership_depth(flow):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["circuit_id"] == "isolated-n2-k2-m2"
     assert json.loads(result.stdout)["public_input_names"][:4] == ["root", "context", "scope", "nullifier"]
+
+
+def test_verify_batch_in_membership_mode_needs_a_trusted_root(flow):
+    """Roots read from the items alone could be trees the provers built: --root or --venue-key is required, and
+    under --root an item naming another root is refused while the trusted one verifies."""
+    root_value, context, scope, nullifier_value = public_values(flow)[:4]
+    good = {"id": "a", "root": root_value, "context": context, "scope": scope, "nullifier": nullifier_value,
+            "proof": json.loads((flow / "proof.json").read_text())}
+    (flow / "root-batch.jsonl").write_text(json.dumps(good) + "\n" + json.dumps({**good, "id": "b", "root": "7"}) + "\n")
+    base = ["verify-batch", str(flow / "root-batch.jsonl"), "--vk",
+            str(flow / "cache" / CIRCUIT / "verification_key.json"), "--snapshot", str(flow / "snapshot.json"),
+            "--circuit", CIRCUIT, "--report-dir", str(flow / "report3")]
+    unanchored = run(flow, *base)
+    assert unanchored.exit_code == 2 and "--root" in unanchored.output and "--venue-key" in unanchored.output
+    anchored = run(flow, *base, "--root", root_value, "--json")
+    assert anchored.exit_code == 1, anchored.output
+    summary = json.loads(anchored.stdout)
+    assert (summary["valid"], summary["refused"]) == (1, 1) and summary["refused_ids"] == ["b"]
+    plain = run(flow, "verify-batch", str(flow / "root-batch.jsonl"), "--vk", "x.json", "--snapshot", "s.json",
+                "--circuit", PLAIN, "--root", "1")
+    assert plain.exit_code == 2 and "not a membership circuit" in plain.output
