@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cross import market  # noqa: E402
 
+from zkmargin.backends import get_backend  # noqa: E402
+from zkmargin.circuits.layout import HEADER  # noqa: E402
 from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
-from zkmargin.circuits.layout import HEADER  # noqa: E402
-from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof, setup, verify  # noqa: E402
 from zkmargin.groth16.batch import BatchItem, verify_batch  # noqa: E402

@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from tests.groth16.test_snarkjs_interop import snarkjs_command  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
+from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.groth16 import zkey as zk_mod  # noqa: E402
 from zkmargin.groth16.ptau import insecure_ptau_for_tests, read_ptau  # noqa: E402
 from zkmargin.groth16.r1cs_to_qap import domain_log_size  # noqa: E402

@@ -35,10 +35,10 @@ from pathlib import Path
 # --baseline runs this same script against an older clone: ZKMARGIN_BENCH_ROOT names the tree to import.
 sys.path.insert(0, os.environ.get("ZKMARGIN_BENCH_ROOT") or str(Path(__file__).resolve().parents[1]))
 
+from zkmargin.backends import get_backend  # noqa: E402
+from zkmargin.circuits.layout import HEADER  # noqa: E402
 from zkmargin.circuits.proving import prove_account, verify_account_proof  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
-from zkmargin.circuits.layout import HEADER  # noqa: E402
-from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.groth16.serialization import pk_from_bytes, pk_to_bytes  # noqa: E402
 from zkmargin.margin.models import (  # noqa: E402

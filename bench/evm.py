@@ -23,12 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cross import market  # noqa: E402
 
-from zkmargin.circuits.layout import HEADER  # noqa: E402
-from zkmargin.circuits.proving import prove_account  # noqa: E402
-from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from tests.evm.node_evm import NodeEvm, transaction_gas, unavailable_reason  # noqa: E402
 from tests.groth16.circuits import compiled_cube, cube_witness  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
+from zkmargin.circuits.layout import HEADER  # noqa: E402
+from zkmargin.circuits.proving import prove_account  # noqa: E402
+from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.evm import (  # noqa: E402
     margin_verifier_source,
     register_snapshot_calldata,

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cross import market  # noqa: E402
 
+from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.circuits.proving import prove_account, verify_account_proof  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
-from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.margin.models import Account, RiskParams, Tier  # noqa: E402
 

@@ -31,14 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from click.testing import CliRunner  # noqa: E402
 from cross import market  # noqa: E402
 
+from zkmargin.attestation import VenueSigningKey  # noqa: E402
+from zkmargin.backends import get_backend  # noqa: E402
+from zkmargin.circuits.layout import HEADER  # noqa: E402
 from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
-from zkmargin.circuits.layout import HEADER  # noqa: E402
 from zkmargin.cli.keystore import KeyStore  # noqa: E402
 from zkmargin.cli.main import cli  # noqa: E402
 from zkmargin.cli.venue_run import _bundle, commit_chunk  # noqa: E402
-from zkmargin.attestation import VenueSigningKey  # noqa: E402
-from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof  # noqa: E402
 from zkmargin.groth16.batch import BatchItem, verify_batch  # noqa: E402

@@ -129,7 +129,7 @@ def verify_account_proof(
     backend: CurveBackend | None = None,
 ) -> bool:
     """Verify one proof against the verifier's own snapshot (a one-off SnapshotVerifier, no attestation policy)."""
-    from zkmargin.circuits.verification import SnapshotVerifier
     from zkmargin.backends import get_backend
+    from zkmargin.circuits.verification import SnapshotVerifier
 
     return SnapshotVerifier(circuit, vk, snapshot, backend or get_backend()).verify(commitment, context, proof)

@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from zkmargin.circuits.circuit import AnyCircuit
-from zkmargin.circuits.parts import check_field_element
 from zkmargin.attestation import (
     Attestation,
     SignedRoot,
@@ -29,6 +27,8 @@ from zkmargin.attestation import (
     check_signed_root,
     snapshot_digest,
 )
+from zkmargin.circuits.circuit import AnyCircuit
+from zkmargin.circuits.parts import check_field_element
 from zkmargin.errors import (
     AttestationError,
     MalformedAttestationError,

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import click
 
+from zkmargin.attestation import Attestation, SignedRoot, parse_attestation, parse_signed_root
 from zkmargin.circuits.proving import parse_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import BatchReport, ProofItem, SnapshotVerifier, check_key_fits, encoded_proof
@@ -32,7 +33,6 @@ from zkmargin.cli.keystore import digest_option, parse_digest, read_verifying_ke
 from zkmargin.cli.output import EXIT_ERROR, EXIT_NO, CliError, emit, json_option
 from zkmargin.cli.proving import read_venue_key, venue_key_option
 from zkmargin.cli.report import write_reports
-from zkmargin.attestation import Attestation, SignedRoot, parse_attestation, parse_signed_root
 from zkmargin.errors import MalformedProofError, ZkMarginError
 from zkmargin.groth16 import Proof
 from zkmargin.groth16.serialization import decode_proofs, proof_to_bytes

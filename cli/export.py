@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
+from zkmargin.attestation import snapshot_digest
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.account import circuit_option
 from zkmargin.cli.keystore import read_verifying_key
 from zkmargin.cli.output import note, read_json, write_atomic
 from zkmargin.cli.proving import read_proof
-from zkmargin.attestation import snapshot_digest
 from zkmargin.evm import (
     margin_verifier_source,
     register_snapshot_calldata,

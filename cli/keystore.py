@@ -15,9 +15,9 @@ from pathlib import Path
 
 import click
 
+from zkmargin.backends import CurveBackend
 from zkmargin.circuits.circuit import AnyCircuit
 from zkmargin.cli.output import CliError, write_atomic, write_json
-from zkmargin.backends import CurveBackend
 from zkmargin.errors import EncodingError
 from zkmargin.groth16 import ProvingKey, VerifyingKey, setup
 from zkmargin.groth16.serialization import (

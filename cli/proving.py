@@ -8,6 +8,17 @@ from pathlib import Path
 
 import click
 
+from zkmargin.attestation import (
+    Attestation,
+    SignedRoot,
+    VenuePublicKey,
+    check_attestation,
+    check_membership,
+    parse_attestation,
+    parse_public_key,
+    parse_signed_root,
+    snapshot_digest,
+)
 from zkmargin.circuits.proving import parse_field_element, prove_account, prove_member
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import SnapshotVerifier
@@ -20,20 +31,7 @@ from zkmargin.cli.account import (
 )
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, step, write_json
-from zkmargin.attestation import (
-    Attestation,
-    SignedRoot,
-    VenuePublicKey,
-    check_attestation,
-    check_membership,
-    parse_attestation,
-    parse_public_key,
-    parse_signed_root,
-    snapshot_digest,
-)
 from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError
-from zkmargin.jsontext import decode_json
-from zkmargin.merkle_tree import MerklePath, parse_merkle_path
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
 from zkmargin.groth16.serialization import (
     PROOF_SIZE_BYTES,
@@ -44,7 +42,9 @@ from zkmargin.groth16.serialization import (
     public_inputs_to_json,
     vk_digest,
 )
+from zkmargin.jsontext import decode_json
 from zkmargin.margin.models import load_account, load_snapshot
+from zkmargin.merkle_tree import MerklePath, parse_merkle_path
 
 venue_key_option = click.option(
     "--venue-key", "venue_key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,

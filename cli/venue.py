@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 
-from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic, write_json
 from zkmargin.attestation import (
     VenueSigningKey,
     attest,
@@ -29,6 +28,7 @@ from zkmargin.attestation import (
     snapshot_digest,
     snapshot_signature_to_json,
 )
+from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic, write_json
 from zkmargin.errors import AttestationError, MalformedAttestationError, WrongVenueError
 from zkmargin.gadgets.merkle import EMPTY_LEAF
 from zkmargin.jsontext import decode_json

@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from zkmargin.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
 from zkmargin.circuits.proving import parse_field_element, prove_account
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
@@ -28,7 +29,6 @@ from zkmargin.cli.account import OPENING_FORMAT, circuit_option, model_report
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest
 from zkmargin.cli.output import EXIT_ERROR, CliError, emit, json_option, note
 from zkmargin.cli.venue import _load_key
-from zkmargin.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
 from zkmargin.errors import RunStateError, ZkMarginError
 from zkmargin.groth16.serialization import proof_from_json, proof_to_json, vk_to_json
 from zkmargin.margin.commitment import new_salt

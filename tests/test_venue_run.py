@@ -9,9 +9,9 @@ import random
 
 import pytest
 
+from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.backends import get_backend
 from zkmargin.errors import RunStateError
 from zkmargin.field import R
 from zkmargin.groth16 import Proof, setup

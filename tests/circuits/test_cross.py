@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.circuits.builders import E8, MAX64, cross_circuit, make_account, make_snapshot
 from zkmargin.circuits.cross import require_healthy
 from zkmargin.circuits.parts import SLACK_BITS
 from zkmargin.circuits.proving import prove_account, verify_account_proof
 from zkmargin.circuits.registry import circuit_from_id
-from tests.circuits.builders import E8, MAX64, cross_circuit, make_account, make_snapshot
 from zkmargin.errors import CircuitError, MarginCallError, PublicInputError
 from zkmargin.field import R
 from zkmargin.margin.engine import compute_margin

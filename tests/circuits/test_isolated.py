@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.circuits.builders import E8, MAX64, isolated_circuit, make_snapshot
 from zkmargin.circuits.proving import prove_account, verify_account_proof
 from zkmargin.circuits.registry import circuit_from_id
-from tests.circuits.builders import E8, MAX64, isolated_circuit, make_snapshot
 from zkmargin.errors import FormatError, MarginCallError
 from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.isolated import compute_isolated_margin

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.circuits.layout import PublicLayout, StatementPublic
 from zkmargin.circuits.parts import Asset, SnapshotInputs
 from zkmargin.circuits.protocol import Statement
 from zkmargin.circuits.registry import MODELS, circuit_from_id
-from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.errors import CircuitError, PublicInputError
 from zkmargin.margin.var import with_scenarios
 from zkmargin.r1cs import ConstraintSystem

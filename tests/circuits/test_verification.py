@@ -9,6 +9,8 @@ from dataclasses import replace
 
 import pytest
 
+from zkmargin.attestation import VenueSigningKey, attest
+from zkmargin.backends import get_backend
 from zkmargin.circuits.layout import HEADER
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
@@ -19,8 +21,6 @@ from zkmargin.circuits.verification import (
     decode_proof,
     encoded_proof,
 )
-from zkmargin.attestation import VenueSigningKey, attest
-from zkmargin.backends import get_backend
 from zkmargin.errors import (
     BadSignatureError,
     MalformedProofError,

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from tests.cli.samples import write_samples
 from zkmargin.attestation import (
     Attestation,
@@ -21,6 +20,7 @@ from zkmargin.attestation import (
     attestation_to_json,
     snapshot_digest,
 )
+from zkmargin.cli.main import cli
 from zkmargin.margin.samples import sample_snapshot
 
 CIRCUIT = "cross-n6-k4"

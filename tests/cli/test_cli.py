@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from tests.cli.samples import write_samples
+from zkmargin.cli.main import cli
 
 CIRCUIT = "cross-n8-k4"  # fits the sample snapshot, small enough for a quick setup
 

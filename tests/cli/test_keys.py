@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from tests.cli.samples import write_samples
 from zkmargin.backends import get_backend
+from zkmargin.cli.main import cli
 from zkmargin.groth16.serialization import proof_from_json, proof_to_bytes, vk_from_json, vk_to_bytes
 
 CIRCUIT = "cross-n6-k4"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from zkmargin.backends import get_backend
 from zkmargin.circuits.layout import StatementPublic
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.main import cli
-from zkmargin.backends import get_backend
 from zkmargin.groth16 import prove, setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import (

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from tests.cli.samples import write_samples
 from tests.npm_tools import snarkjs_command
+from zkmargin.cli.main import cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "groth16" / "fixtures" / "snarkjs"
 CIRCUIT = "cross-n6-k4"
@@ -178,8 +178,8 @@ def test_demo_workdir_triple_verifies_with_snarkjs(demo_run):
 
 # ----- long first steps announce themselves on stderr -------------------------------------------------------
 def test_prove_says_when_the_ntts_run_without_the_compiled_kernel(monkeypatch):
-    from zkmargin.cli.proving import proving_message
     from zkmargin import ntt
+    from zkmargin.cli.proving import proving_message
 
     monkeypatch.setattr(ntt, "NATIVE", False)
     assert "no compiled NTT kernel" in proving_message("cross-n64-k8")

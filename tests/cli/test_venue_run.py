@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from tests.cli.venue_run_helpers import (
     CIRCUIT,
     N_ACCOUNTS,
@@ -28,6 +27,7 @@ from tests.cli.venue_run_helpers import (
 from zkmargin.attestation import (
     parse_signed_root,
 )
+from zkmargin.cli.main import cli
 
 
 @pytest.fixture(scope="module")

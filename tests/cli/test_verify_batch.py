@@ -10,10 +10,10 @@ import random
 import pytest
 from click.testing import CliRunner
 
+from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.main import cli
-from zkmargin.backends import get_backend
 from zkmargin.field import R, inv
 from zkmargin.groth16 import Proof, setup
 from zkmargin.groth16.serialization import proof_to_bytes, proof_to_json, vk_to_json

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from tests.cli.ceremony_samples import ACCOUNT, BEACON, CIRCUIT, SNAPSHOT
 from tests.npm_tools import snarkjs_command
 from zkmargin.backends import get_backend
+from zkmargin.cli.main import cli
 from zkmargin.groth16.ptau import insecure_ptau_for_tests
 from zkmargin.r1cs.circom import load_r1cs
 

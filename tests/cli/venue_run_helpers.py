@@ -7,9 +7,6 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from zkmargin.circuits.proving import verify_account_proof
-from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.cli.main import cli
 from zkmargin.attestation import (
     check_attestation,
     check_membership,
@@ -20,6 +17,9 @@ from zkmargin.attestation import (
     snapshot_digest,
 )
 from zkmargin.backends import get_backend
+from zkmargin.circuits.proving import verify_account_proof
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.cli.main import cli
 from zkmargin.groth16.serialization import proof_from_json, vk_from_json
 from zkmargin.margin.models import load_snapshot, parse_account
 from zkmargin.merkle_tree import parse_merkle_path

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zkmargin.cli.main import cli
 from tests.evm.node_evm import NodeEvm, unavailable_reason
 from zkmargin.backends import get_backend
+from zkmargin.cli.main import cli
 from zkmargin.evm import proof_to_eip2537, verify_proof_calldata
 from zkmargin.field import R
 from zkmargin.groth16.serialization import proof_from_json, public_inputs_from_json
@@ -150,9 +150,9 @@ def test_export_solidity_refuses_a_key_too_large_for_one_contract(tmp_path):
 
 def test_export_register_builds_the_values_from_the_verifiers_snapshot(tmp_path):
     """registerSnapshot's values are the circuit's own encoding of the snapshot, under its digest by default."""
-    from zkmargin.circuits.registry import circuit_from_id
     from tests.cli.samples import write_samples
     from zkmargin.attestation import snapshot_digest
+    from zkmargin.circuits.registry import circuit_from_id
     from zkmargin.evm import register_snapshot_calldata
     from zkmargin.margin.models import load_snapshot
 
