@@ -143,16 +143,27 @@ def folded_verify_seconds(vk, public: list[int], proof, backend) -> float:  # no
     return elapsed
 
 
+def baseline_clone(revision: str, work: Path) -> tuple[Path, str]:
+    """A clone of this repository at revision under work, its C kernels built in place; (path, short commit)."""
+    root = Path(__file__).resolve().parents[1]
+    clone = work / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    subprocess.run(["git", "-C", str(clone), "checkout", "-q", revision], check=True)
+    commit = subprocess.run(["git", "-C", str(clone), "rev-parse", "--short", "HEAD"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    # Without its compiled kernels the clone would fall back to the pure-Python NTT and look far slower
+    # (revisions before the C kernels have no setup.py: they JIT-compile at run time).
+    if (clone / "setup.py").exists():
+        subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=clone, check=True,
+                       capture_output=True)
+    return clone, commit
+
+
 def run_baseline(revision: str, reps: int) -> dict:
     """This benchmark on the library as it was at revision (fresh clone, N = 64), run by this interpreter."""
-    root = Path(__file__).resolve().parents[1]
     work = Path(tempfile.mkdtemp(prefix="zkmargin-baseline-"))
     try:
-        clone = work / "clone"
-        subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
-        subprocess.run(["git", "-C", str(clone), "checkout", "-q", revision], check=True)
-        commit = subprocess.run(["git", "-C", str(clone), "rev-parse", "--short", "HEAD"], check=True,
-                                capture_output=True, text=True).stdout.strip()
+        clone, commit = baseline_clone(revision, work)
         out = work / "baseline.json"
         # This script, measuring the clone's library the same way as ours.
         env = {**os.environ, "ZKMARGIN_BENCH_ROOT": str(clone)}

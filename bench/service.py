@@ -9,7 +9,11 @@ One uvicorn worker process is the faster configuration on 2 cores: its verificat
 threads already use both cores (the pairing releases the GIL), while two processes
 add contention for the cores and for SQLite's write lock between processes.
 
-Usage: python bench/service.py [--requests 2000] [--concurrency 16] [--workers 1 2]
+With --baseline REV, the same load also runs against a server whose zkmargin library is
+the one at git revision REV (a clone with its C kernels built; circuits and the service
+stay this tree's), so before and after come from one run.
+
+Usage: python bench/service.py [--requests 2000] [--concurrency 16] [--workers 1 2] [--baseline REV]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -34,7 +39,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cross import market  # noqa: E402
+from cross import baseline_clone, market  # noqa: E402
 
 from zkmargin.attestation import (  # noqa: E402
     VenueSigningKey,
@@ -99,15 +104,24 @@ async def load(base: str, body: dict, requests: int, concurrency: int) -> tuple[
         return latencies, statuses, wall, health
 
 
-def run_server(workers: int, setup_body, requests: int, concurrency: int) -> dict:  # noqa: ANN001
-    """One server configuration: start, register, warm up, load, stop; the figures as a row."""
+def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noqa: ANN001
+               library_root: Path | None = None) -> dict:
+    """One server configuration: start, register, warm up, load, stop; the figures as a row.
+
+    library_root: a checkout whose zkmargin/ the server imports instead of this tree's.
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     database = Path(tempfile.mkdtemp()) / "bench.db"
     env = {**os.environ, "ZKMARGIN_ADMIN_KEY": ADMIN, "ZKMARGIN_RATE_LIMIT_PER_MINUTE": str(10**9)}
+    if library_root is not None:
+        # `python -m` puts the working directory first on sys.path: the checkout's zkmargin wins there,
+        # and the subpackages it lacks (circuits, service) come from this tree's editable install.
+        env["PYTHONPATH"] = str(library_root)
     # The server's access log (a line per request) goes to a file beside its database, not the table.
     server = subprocess.Popen([sys.executable, "-m", "zkmargin.service", "--port", str(port), "--workers",
                                str(workers), "--database-url", f"sqlite:///{database}"], env=env,
+                              cwd=library_root,
                               stdout=open(database.with_suffix(".log"), "wb"), stderr=subprocess.STDOUT)
     try:
         for _ in range(300):
@@ -147,6 +161,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="uvicorn worker processes; one run per value")
+    parser.add_argument("--baseline", metavar="REV", help="also load a server on the library at git revision REV")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "service.json")
     args = parser.parse_args()
     backend = get_backend("arkworks")
@@ -174,17 +189,30 @@ def main() -> None:
                 "commitment": str(public.commitment), "context": "7", "proof": proof_to_json(proof, backend),
                 "attestation": attestation_to_json(attest(venue_key, snapshot, "bench", public.commitment))}
 
-    rows = [run_server(workers, setup_body, args.requests, args.concurrency) for workers in args.workers]
-    print(f"{'requests':>8} {'conc':>5} {'workers':>7} {'ok':>6} {'verif/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'max ms':>7} {'healthz p50':>11} {'healthz p99':>11}")
-    for row in rows:
-        print(f"{row['requests']:>8} {row['concurrency']:>5} {row['server_workers']:>7} {row['ok']:>6} "
+    baseline_rows: list[dict] = []
+    if args.baseline:
+        work = Path(tempfile.mkdtemp(prefix="zkmargin-baseline-"))
+        try:
+            clone, commit = baseline_clone(args.baseline, work)
+            for workers in args.workers:
+                row = run_server(workers, setup_body, args.requests, args.concurrency, clone)
+                baseline_rows.append({**row, "library": commit})
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    rows = [{**run_server(workers, setup_body, args.requests, args.concurrency), "library": "this tree"}
+            for workers in args.workers]
+    print(f"{'library':>10} {'requests':>8} {'conc':>5} {'workers':>7} {'ok':>6} {'verif/s':>8} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'max ms':>7} {'healthz p50':>11} {'healthz p99':>11}")
+    for row in baseline_rows + rows:
+        print(f"{row['library']:>10} {row['requests']:>8} {row['concurrency']:>5} {row['server_workers']:>7} {row['ok']:>6} "
               f"{row['throughput_per_s']:>8.1f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} {row['max_ms']:>7.1f} "
               f"{row['healthz_p50_ms']:>11.1f} {row['healthz_p99_ms']:>11.1f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # The first row stays at the top level so readers of the earlier one-row file keep working.
     document = {"machine": platform.platform(), "cpus": os.cpu_count(), "circuit_id": circuit.circuit_id,
                 "public_inputs": circuit.num_public, **rows[0], "runs": rows}
+    if baseline_rows:
+        document["baseline_runs"] = baseline_rows
     args.out.write_text(json.dumps(document, indent=1))
     print(f"wrote {args.out}")
 

@@ -161,6 +161,37 @@ def test_pairing_check_bilinearity(backend):
     assert not backend.pairing_check([lhs, (backend.g1_neg(backend.g1_mul(g1, a * b + 1)), g2)])
 
 
+def test_pairing_product_equals_a_fixed_target(backend):
+    a, b = 1234567, 7654321
+    g1, g2 = backend.g1_generator(), backend.g2_generator()
+    target = backend.pairing(backend.g1_mul(g1, a * b), g2)
+    assert backend.pairing_product_equals([(backend.g1_mul(g1, a), backend.g2_mul(g2, b))], target)
+    # e(aP, bQ) * e(P, -Q) = e(P, Q)^(ab - 1): one more factor breaks the equality.
+    assert not backend.pairing_product_equals(
+        [(backend.g1_mul(g1, a), backend.g2_mul(g2, b)), (g1, backend.g2_neg(g2))], target)
+    # Identity points contribute 1, as in pairing_check.
+    assert backend.pairing_product_equals(
+        [(backend.g1_identity(), g2), (backend.g1_mul(g1, a * b), g2), (g1, backend.g2_identity())], target)
+
+
+@pytest.mark.parametrize("k", [0, 1, 255, 256, 2**64 - 1, R - 1, R, R + 5])
+def test_mul_fixed_matches_mul_on_every_use(backend, k):
+    point = backend.g1_mul(backend.g1_generator(), 987654321 + k % 1000)
+    # The first use multiplies plainly; later uses (arkworks) go through the cached window table.
+    for _ in range(3):
+        assert backend.g1_eq(backend.g1_mul_fixed(point, k), backend.g1_mul(point, k))
+
+
+def test_mul_fixed_never_serves_another_points_table():
+    ark = get_backend("arkworks")
+    rng = random.Random(12)
+    for _ in range(40):  # more points than the cache holds, each a fresh object
+        point = ark.g1_mul(ark.g1_generator(), rng.randrange(1, R))
+        k = rng.randrange(R)
+        ark.g1_mul_fixed(point, k)
+        assert ark.g1_eq(ark.g1_mul_fixed(point, k), ark.g1_mul(point, k))
+
+
 def test_backends_agree_bytewise():
     ark, ref = get_backend("arkworks"), get_backend("py_ecc")
     rng = random.Random(9)

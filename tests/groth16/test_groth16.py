@@ -167,3 +167,30 @@ def test_fixed_inputs_give_the_same_verdicts(backend, cube, keys):
         verify_with_fixed_inputs(keys.vk, [R], fixed, proof, backend)
     with pytest.raises(PublicInputError):
         verify_with_fixed_inputs(keys.vk, [], fixed, proof, backend)
+
+
+def test_e_alpha_beta_is_never_reused_for_another_key(backend, cube, keys):
+    import dataclasses
+
+    z, public = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    assert verify(keys.vk, public, proof, backend)  # caches e(alpha, beta) of this key
+    other_alpha = dataclasses.replace(keys.vk, alpha_g1=backend.g1_add(keys.vk.alpha_g1, keys.vk.alpha_g1))
+    other_beta = dataclasses.replace(keys.vk, beta_g2=backend.g2_add(keys.vk.beta_g2, keys.vk.beta_g2))
+    assert not verify(other_alpha, public, proof, backend)
+    assert not verify(other_beta, public, proof, backend)
+    assert verify(keys.vk, public, proof, backend)
+
+
+def test_repeated_verifications_keep_their_verdicts(backend, cube, keys):
+    from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
+
+    z, public = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    fixed = fixed_inputs_sum(keys.vk, 1, public[1:], backend)
+    # Later uses of an input point go through the backend's cached table (arkworks): same verdicts.
+    for _ in range(3):
+        assert verify(keys.vk, public, proof, backend)
+        assert verify_with_fixed_inputs(keys.vk, public[:1], fixed, proof, backend)
+        assert not verify_with_fixed_inputs(keys.vk, [public[0] + 1], fixed, proof, backend)
+        assert not verify(keys.vk, [public[0], public[1] + 1], proof, backend)

@@ -350,3 +350,37 @@ def test_prover_refuses_a_key_with_torsion_in_a_query_point(ark, ceremony):
 
     with pytest.raises(MalformedKeyError, match="subgroup"):
         prove_zkey(bad, compiled, z, random.Random(2), ark)
+
+
+def _interpolate_at(values: list[int], root: int, x: int) -> int:
+    """The polynomial of degree < n taking values[j] at root^j, evaluated at x (naive Lagrange, small n)."""
+    n = len(values)
+    points = [pow(root, j, R) for j in range(n)]
+    total = 0
+    for j, (xj, yj) in enumerate(zip(points, values)):
+        num, den = 1, 1
+        for k, xk in enumerate(points):
+            if k != j:
+                num = num * (x - xk) % R
+                den = den * (xj - xk) % R
+        total = (total + yj * num * pow(den, -1, R)) % R
+    return total
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 8, 16])
+def test_odd_coset_evaluations_match_a_direct_evaluation(n):
+    from zkmargin.groth16.snarkjs_qap import odd_coset_evaluations
+
+    rng = random.Random(n)
+    # A, B, C on ffjavascript's n-domain, in its order, satisfied row by row (A*B - C vanishes there);
+    # as polynomials A*B has degree up to 2n - 2, so A*B - C is not zero at the odd points.
+    az, bz = ([rng.randrange(R) for _ in range(n)] for _ in range(2))
+    cz = [a * b % R for a, b in zip(az, bz)]
+    log_n = n.bit_length() - 1
+    w_n, w_2n = ffjs_root_of_unity(log_n), ffjs_root_of_unity(log_n + 1)
+    expected = []
+    for i in range(n):
+        x = w_2n * pow(w_n, i, R) % R
+        a, b, c = (_interpolate_at(v, w_n, x) for v in (az, bz, cz))
+        expected.append((a * b - c) % R)
+    assert odd_coset_evaluations(az, bz, cz) == expected

@@ -23,6 +23,7 @@ FLAG_COMPRESSED, FLAG_INFINITY, FLAG_Y_SIGN = 0x80, 0x40, 0x20
 
 G1 = Any
 G2 = Any
+GT = Any
 Fp2 = tuple[int, int]
 
 
@@ -40,6 +41,7 @@ class CurveBackend(Protocol):
     def g1_neg(self, p: G1) -> G1: ...
     def g2_neg(self, p: G2) -> G2: ...
     def g1_mul(self, p: G1, k: int) -> G1: ...
+    def g1_mul_fixed(self, p: G1, k: int) -> G1: ...
     def g2_mul(self, p: G2, k: int) -> G2: ...
     def g1_eq(self, p: G1, q: G1) -> bool: ...
     def g2_eq(self, p: G2, q: G2) -> bool: ...
@@ -50,6 +52,8 @@ class CurveBackend(Protocol):
     def g1_batch_mul(self, base: G1, scalars: Sequence[int]) -> list[G1]: ...
     def g2_batch_mul(self, base: G2, scalars: Sequence[int]) -> list[G2]: ...
     def pairing_check(self, pairs: Sequence[tuple[G1, G2]]) -> bool: ...
+    def pairing(self, p: G1, q: G2) -> GT: ...
+    def pairing_product_equals(self, pairs: Sequence[tuple[G1, G2]], target: GT) -> bool: ...
     def g1_to_affine(self, p: G1) -> tuple[int, int] | None: ...
     def g2_to_affine(self, p: G2) -> tuple[Fp2, Fp2] | None: ...
     def g1_from_affine(self, x: int, y: int, subgroup_check: bool = True) -> G1: ...
@@ -214,6 +218,12 @@ def decode_g2_affine(data: bytes) -> tuple[Fp2, Fp2] | None:
 # ----- group algorithms over an abstract add, for backends without native ones ----
 def fixed_base_multiples(base: Any, scalars: Sequence[int], add, zero: Any, window: int = 8) -> list:  # noqa: ANN001
     """k_i * base for many k_i with one table of base * d * 2^(window*j): ~32 additions per scalar."""
+    table = fixed_base_table(base, add, zero, window)
+    return [table_multiple(table, k, add, zero, window) for k in scalars]
+
+
+def fixed_base_table(base: Any, add, zero: Any, window: int = 8) -> list[list[Any]]:  # noqa: ANN001
+    """table[j][d] = d * 2^(window*j) * base for d < 2^window, enough rows for any scalar below r."""
     from zkmargin.field import R
 
     windows = (R.bit_length() + window - 1) // window
@@ -225,20 +235,24 @@ def fixed_base_multiples(base: Any, scalars: Sequence[int], add, zero: Any, wind
             row.append(add(row[-1], row_base))
         table.append(row)
         row_base = add(row[-1], row_base)
+    return table
+
+
+def table_multiple(table: list[list[Any]], k: int, add, zero: Any, window: int = 8) -> Any:  # noqa: ANN001
+    """k * base from fixed_base_table(base, ..., window): one addition per non-zero window of k mod r."""
+    from zkmargin.field import R
+
+    k %= R
     mask = (1 << window) - 1
-    out = []
-    for k in scalars:
-        k %= R
-        acc = zero
-        i = 0
-        while k:
-            digit = k & mask
-            if digit:
-                acc = add(acc, table[i][digit])
-            k >>= window
-            i += 1
-        out.append(acc)
-    return out
+    acc = zero
+    i = 0
+    while k:
+        digit = k & mask
+        if digit:
+            acc = add(acc, table[i][digit])
+        k >>= window
+        i += 1
+    return acc
 
 
 def pippenger(points: Sequence[Any], scalars: Sequence[int], add, double, zero: Any) -> Any:  # noqa: ANN001

@@ -50,6 +50,16 @@ from zkmargin.errors import MalformedPointError
 from zkmargin.field import R
 
 
+def _miller_product(pairs: Sequence[tuple[Any, Any]]) -> Any:
+    """prod_i f_(P_i, Q_i) before the final exponentiation; pairs with an identity contribute 1."""
+    product = FQ12.one()
+    for p, q in pairs:
+        if is_inf(p) or is_inf(q):
+            continue  # e(O, Q) = e(P, O) = 1
+        product = product * miller_loop(q, p, final_exponentiate=False)
+    return product
+
+
 class PyEccBackend:
     """CurveBackend on py_ecc's optimized (projective) BLS12-381."""
 
@@ -81,6 +91,8 @@ class PyEccBackend:
         return multiply(p, k % R)
 
     g2_mul = g1_mul
+    # The reference backend keeps no tables: a table would cost seconds of pure-Python additions.
+    g1_mul_fixed = g1_mul
 
     def g1_eq(self, p: Any, q: Any) -> bool:
         return point_eq(p, q)
@@ -113,12 +125,13 @@ class PyEccBackend:
         return fixed_base_multiples(base, scalars, add, Z2)
 
     def pairing_check(self, pairs: Sequence[tuple[Any, Any]]) -> bool:
-        product = FQ12.one()
-        for p, q in pairs:
-            if is_inf(p) or is_inf(q):
-                continue  # e(O, Q) = e(P, O) = 1
-            product = product * miller_loop(q, p, final_exponentiate=False)
-        return final_exponentiate(product) == FQ12.one()
+        return self.pairing_product_equals(pairs, FQ12.one())
+
+    def pairing(self, p: Any, q: Any) -> Any:
+        return final_exponentiate(_miller_product([(p, q)]))
+
+    def pairing_product_equals(self, pairs: Sequence[tuple[Any, Any]], target: Any) -> bool:
+        return final_exponentiate(_miller_product(pairs)) == target
 
     def g1_to_affine(self, p: Any) -> tuple[int, int] | None:
         if is_inf(p):

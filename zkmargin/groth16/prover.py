@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from zkmargin.backends import CurveBackend, get_backend
@@ -54,9 +54,22 @@ def prove(
 
     r = rng.randrange(R)
     s = rng.randrange(R)
-    num_inputs = compiled.num_public + 1
-    # The curve library releases the GIL inside an MSM and the NTT kernel does too:
-    # the MSMs that do not need h run on two threads while this one computes h.
+    # h in the monomial basis of pk.h_query (a key with another H basis computes its h here).
+    a_sum, b2_sum, b1_sum, l_sum, h_sum = _query_sums(
+        pk, z, compiled.num_public + 1, lambda: quotient_coefficients(az, bz, cz), backend, clock
+    )
+    proof = _combine(pk, a_sum, b2_sum, b1_sum, l_sum, h_sum, r, s, backend)
+    clock.lap("combine")
+    return proof
+
+
+def _query_sums(pk: ProvingKey, z: list[int], num_inputs: int, h_scalars: Callable[[], list[int]],  # noqa: ANN202
+                backend: CurveBackend, clock: _Clock):
+    """The five MSMs of a proof: sum_i z_i A_i, B_i (G2 and G1), L_i (private i) and sum_j h_j H_j.
+
+    The curve library releases the GIL inside an MSM and the NTT kernel does too:
+    the MSMs that do not need h run on two threads while this one computes h.
+    """
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = {
             "msm_b_g2": pool.submit(_timed, backend.g2_msm, *_sparse(pk.b_g2_query, z)),
@@ -64,24 +77,19 @@ def prove(
             "msm_b_g1": pool.submit(_timed, backend.g1_msm, *_sparse(pk.b_g1_query, z)),
             "msm_l": pool.submit(_timed, backend.g1_msm, *_sparse(pk.l_query, z[num_inputs:])),
         }
-        # h in the monomial basis of pk.h_query (a key with another H basis computes its h here).
-        h = quotient_coefficients(az, bz, cz)
+        h = h_scalars()
         clock.lap("ntt")
         half = len(pk.h_query) // 2
         jobs["msm_h"] = pool.submit(_timed, backend.g1_msm, pk.h_query[:half], h[:half])
         jobs["msm_h_2"] = pool.submit(_timed, backend.g1_msm, pk.h_query[half:], h[half : len(pk.h_query)])
         results = {name: job.result() for name, job in jobs.items()}
     clock.lap("msm_wall")
-    if timings is not None:
+    if clock.timings is not None:
         for name, (_, seconds) in results.items():
             key = "msm_h" if name.startswith("msm_h") else name
-            timings[key] = timings.get(key, 0.0) + seconds
-    a_sum, b2_sum, b1_sum, l_sum = (results[k][0] for k in ("msm_a", "msm_b_g2", "msm_b_g1", "msm_l"))
+            clock.timings[key] = clock.timings.get(key, 0.0) + seconds
     h_sum = backend.g1_add(results["msm_h"][0], results["msm_h_2"][0])
-
-    proof = _combine(pk, a_sum, b2_sum, b1_sum, l_sum, h_sum, r, s, backend)
-    clock.lap("combine")
-    return proof
+    return (*(results[k][0] for k in ("msm_a", "msm_b_g2", "msm_b_g1", "msm_l")), h_sum)
 
 
 def _checked_assignment(pk: ProvingKey, compiled: CompiledR1CS, assignment: Sequence[int]) -> list[int]:
@@ -133,6 +141,7 @@ def prove_zkey(
     assignment: Sequence[int],
     rng: random.Random | None = None,
     backend: CurveBackend | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Proof:
     """Prove with a key from a snarkjs .zkey (zkmargin.groth16.zkey.proving_key): snarkjs's H convention.
 
@@ -143,20 +152,21 @@ def prove_zkey(
 
     backend = backend or get_backend()
     rng = rng or secrets.SystemRandom()
+    clock = _Clock(timings)
     z = _checked_assignment(pk, compiled, assignment)
+    clock.lap("digest")
     az, bz, cz = witness_evaluations(compiled, z)
     if len(az) != len(pk.h_query):
         raise CircuitError("proving key domain does not match the circuit")
-    h = odd_coset_evaluations(az, bz, cz)
+    clock.lap("evaluate")
     r, s = rng.randrange(R), rng.randrange(R)
-    num_inputs = compiled.num_public + 1
-    a_sum = backend.g1_msm(*_sparse(pk.a_query, z))
-    b1_sum = backend.g1_msm(*_sparse(pk.b_g1_query, z))
-    b2_sum = backend.g2_msm(*_sparse(pk.b_g2_query, z))
-    l_sum = backend.g1_msm(*_sparse(pk.l_query, z[num_inputs:]))
-    h_sum = backend.g1_msm(pk.h_query, h)
+    # The same overlap as prove(): A, B and L MSMs on two threads while this one computes h.
+    a_sum, b2_sum, b1_sum, l_sum, h_sum = _query_sums(
+        pk, z, compiled.num_public + 1, lambda: odd_coset_evaluations(az, bz, cz), backend, clock
+    )
     proof = _combine(pk, a_sum, b2_sum, b1_sum, l_sum, h_sum, r, s, backend)
     _require_prime_order(proof, backend)
+    clock.lap("combine")
     return proof
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 
-from zkmargin import field
+from zkmargin import ntt
 from zkmargin.field import TWO_ADICITY, R, root_of_unity
 from zkmargin.groth16.ptau import ffjs_root_of_unity
 from zkmargin.groth16.r1cs_to_qap import quotient_coefficients
@@ -37,15 +37,12 @@ def odd_coset_evaluations(az: list[int], bz: list[int], cz: list[int]) -> list[i
     """(A*B - C)(w_2n * w_n^i) for i < n, with A, B, C given on ffjavascript's n-domain in its order."""
     n = len(az)
     log_n = n.bit_length() - 1
+    mask = n - 1
+    # ffjavascript's w_n is ours to the power step (odd, so invertible mod n): its row j is our row step * j.
     step = _ffjs_exponent() % n
-    ours = [[0] * n for _ in range(3)]
-    for source, target in zip((az, bz, cz), ours):
-        for j, value in enumerate(source):
-            target[step * j % n] = value
+    step_inv = pow(step, -1, n) if n > 1 else 0
+    ours = [[source[step_inv * k & mask] for k in range(n)] for source in (az, bz, cz)]
     h = quotient_coefficients(*ours)
-    shift = ffjs_root_of_unity(log_n + 1)
-    scaled, power = [0] * n, 1
-    for j in range(n):
-        scaled[j] = h[j] * power % R
-        power = power * shift % R
-    return [(-2 * v) % R for v in field.ntt(scaled, ffjs_root_of_unity(log_n))]
+    # h on the coset shift * <w_n> in our order (native NTT), read back in ffjavascript's order; Z = -2 there.
+    evaluations = ntt.ntt(h, ffjs_root_of_unity(log_n + 1))
+    return [(-2 * evaluations[step * i & mask]) % R for i in range(n)]

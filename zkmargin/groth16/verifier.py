@@ -1,7 +1,8 @@
 """Groth16 verifier: one product-of-pairings check.
 
 e(A, B) = e(alpha, beta) * e(sum_i x_i * gamma_abc_i, gamma) * e(C, delta)
-is checked as e(A, B) * e(-alpha, beta) * e(-acc, gamma) * e(-C, delta) == 1.
+is checked as e(A, B) * e(-acc, gamma) * e(-C, delta) == e(alpha, beta), with
+e(alpha, beta) computed once per key (three Miller loops per proof instead of four).
 Malformed input (wrong input count, inputs >= r, identity points, an unsafe key)
 raises a ZkMarginError subclass; a well-formed but wrong proof returns False.
 """
@@ -86,9 +87,19 @@ def check_proof_points(proof: Proof, backend: CurveBackend) -> None:
         raise MalformedProofError("proof point C is the identity")
 
 
+_FEW_INPUTS = 4
+"""Up to this many inputs (the per-proof ones of a folded key) are multiplied one by one, from cached tables."""
+
+
 def prepare_inputs(vk: VerifyingKey, public_inputs: Sequence[int], backend: CurveBackend):
     """gamma_abc_0 + sum_i x_i * gamma_abc_i (G1), after checking the inputs."""
     inputs = check_public_inputs(vk, public_inputs)
+    if len(inputs) <= _FEW_INPUTS:
+        # An MSM's fixed costs dominate for a couple of points; the key's points recur with every proof.
+        acc = vk.gamma_abc_g1[0]
+        for point, value in zip(vk.gamma_abc_g1[1:], inputs):
+            acc = backend.g1_add(acc, backend.g1_mul_fixed(point, value))
+        return acc
     acc = backend.g1_msm(list(vk.gamma_abc_g1[1:]), inputs)
     return backend.g1_add(vk.gamma_abc_g1[0], acc)
 
@@ -134,14 +145,32 @@ def verify_with_fixed_inputs(
     return _pairing_equation(vk, acc, proof, backend)
 
 
+_ALPHA_BETA: dict[tuple[int, int, int], tuple[Any, Any, Any, Any]] = {}
+_ALPHA_BETA_ENTRIES = 256
+
+
+def alpha_beta(vk: VerifyingKey, backend: CurveBackend) -> Any:
+    """e(alpha_g1, beta_g2), computed once per key and backend (it is the same for every proof)."""
+    # Keyed by object identity, checked with `is`: an entry holds the backend, alpha and beta, so their
+    # ids cannot be reused while it exists, and no point is serialised per call.
+    key = (id(backend), id(vk.alpha_g1), id(vk.beta_g2))
+    entry = _ALPHA_BETA.get(key)
+    if entry is None or entry[0] is not backend or entry[1] is not vk.alpha_g1 or entry[2] is not vk.beta_g2:
+        if len(_ALPHA_BETA) >= _ALPHA_BETA_ENTRIES:
+            _ALPHA_BETA.clear()
+        entry = (backend, vk.alpha_g1, vk.beta_g2, backend.pairing(vk.alpha_g1, vk.beta_g2))
+        _ALPHA_BETA[key] = entry
+    return entry[3]
+
+
 def _pairing_equation(vk: VerifyingKey, acc, proof: Proof, backend: CurveBackend) -> bool:  # noqa: ANN001
-    return backend.pairing_check(
+    return backend.pairing_product_equals(
         [
             (proof.a, proof.b),
-            (backend.g1_neg(vk.alpha_g1), vk.beta_g2),
             (backend.g1_neg(acc), vk.gamma_g2),
             (backend.g1_neg(proof.c), vk.delta_g2),
-        ]
+        ],
+        alpha_beta(vk, backend),
     )
 
 
