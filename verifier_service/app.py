@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from zkmargin.service import verification
+from zkmargin.service.coalesce import Coalescer
 from zkmargin.service.deps import RateLimiter, ServiceState
 from zkmargin.service.errors import install_error_handlers
 from zkmargin.service.metrics import Metrics
@@ -41,6 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limiter=RateLimiter(settings.rate_limit_per_minute),
         auth_failures=RateLimiter(settings.auth_failures_per_minute),
         catalog=Catalog(repository, backend),
+        # One job slot per pool thread. The lambdas read `state` (and the function) when called: the
+        # lifespan may renew the pool, and a test may substitute the function.
+        verifications=Coalescer(lambda requests: verification.verify_many_and_record(state, requests),
+                                lambda: state.pool, settings.worker_threads),
     )
 
     @asynccontextmanager
