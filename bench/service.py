@@ -231,6 +231,8 @@ def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noq
         else (server_after - server_before) / requests * 1000,
         "client_cpu_ms_per_request": client_cpu / requests * 1000,
         "p50_ms": quantiles[49] * 1000,
+        "p90_ms": quantiles[89] * 1000,
+        "p95_ms": quantiles[94] * 1000,
         "p99_ms": quantiles[98] * 1000,
         "max_ms": max(latencies) * 1000,
         "healthz_probes": len(health),
