@@ -336,14 +336,6 @@ def verify_many_and_record(state: ServiceState, requests: list) -> list[ReceiptR
             for outcome in outcomes]
 
 
-def verify_and_record(state: ServiceState, request) -> ReceiptRecord:  # noqa: ANN001
-    """Verify one request and commit its receipt (verify_many_and_record with one request)."""
-    outcome = verify_many_and_record(state, [request])[0]
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
-
-
 def _batch_item(state: ServiceState, item, root: RegisteredRoot | None) -> tuple[ProofItem, tuple | None]:  # noqa: ANN001
     """A batch item as the library takes it, and what its receipt needs (None for a malformed item)."""
     try:
