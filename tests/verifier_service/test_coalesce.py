@@ -97,24 +97,16 @@ def _ready(client, material) -> None:  # noqa: ANN001
     assert publish(client, material.snapshot_json, venue).status_code == 201
 
 
-def test_coalesced_requests_each_get_their_own_verdict_from_one_batch_check(ready, material, monkeypatch):
+def test_coalesced_requests_each_get_their_own_verdict_from_one_batch_check(ready, material, batch_sizes):
     """A wrong proof among good ones is invalid alone; unknown ids and refusals raise for their request only."""
     client, _ = ready
     state = client.app.state.service
-    batches = []
-    original = verification.verify_batch
-
-    def spy(vk, items, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        batches.append(len(items))
-        return original(vk, items, *args, **kwargs)
-
-    monkeypatch.setattr(verification, "verify_batch", spy)
     good = VerifyRequest(**verify_body(material))
     wrong_context = VerifyRequest(**verify_body(material, context=str(material.context + 1)))
     unknown = VerifyRequest(**verify_body(material, circuit_id="cross-n6-k5"))
     unattested = VerifyRequest(**verify_body(material, attestation=None))
     outcomes = verification.verify_many_and_record(state, [good, wrong_context, unknown, good, unattested])
-    assert batches == [3]  # the three well-formed, attested requests in one weighted check
+    assert batch_sizes == [3]  # the three well-formed, attested requests in one weighted check
     assert [outcomes[i].valid for i in (0, 1, 3)] == [True, False, True]
     assert isinstance(outcomes[2], UnknownCircuit) and isinstance(outcomes[4], UnattestedError)
     for index in (0, 1, 3):
