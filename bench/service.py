@@ -11,9 +11,13 @@ add contention for the cores and for SQLite's write lock between processes.
 
 With --baseline REV, the same load also runs against a server whose zkmargin library is
 the one at git revision REV (a clone with its C kernels built; circuits and the service
-stay this tree's), so before and after come from one run.
+stay this tree's), so before and after come from one run. With --baseline-tree the
+circuits and the service come from REV too (the whole server as it was at REV).
+--rounds N alternates baseline and this tree N times (the machine's load drifts within
+a run) and reports each configuration's median round by throughput.
 
-Usage: python bench/service.py [--requests 2000] [--concurrency 16] [--workers 1 2] [--baseline REV]
+Usage: python bench/service.py [--requests 2000] [--concurrency 16] [--workers 1 2]
+                               [--baseline REV [--baseline-tree]] [--rounds 1] [--client raw|httpx]
 """
 
 from __future__ import annotations
@@ -66,9 +70,54 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def load(base: str, body: dict, requests: int, concurrency: int) -> tuple[list[float], list[int], float, list[float]]:
-    """Send requests with concurrency workers while probing /healthz every 100 ms.
+class RawConnection:
+    """One keep-alive HTTP/1.1 connection that sends a request prepared once and reads the response.
 
+    httpx spends about 2 ms of CPU per request; on a 2-core machine shared with the server, that
+    is CPU the server does not get. This reads exactly what uvicorn answers (a status line,
+    headers with content-length, the body) and reconnects when the server closes.
+    """
+
+    def __init__(self, host: str, port: int, request: bytes) -> None:
+        self.host, self.port, self.request = host, port, request
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def send(self) -> int:
+        """Send the request, read the whole response; its status."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(self.request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {name.strip().lower(): value.strip() for name, _, value in
+                   (line.partition(":") for line in lines[1:] if line)}
+        await self.reader.readexactly(int(headers["content-length"]))
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        return status
+
+    async def close(self) -> None:
+        """Close the connection (the next send opens a new one)."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = self.reader = None
+
+
+def post_bytes(host: str, port: int, path: str, body: dict) -> bytes:
+    """A complete HTTP/1.1 POST request with a JSON body."""
+    payload = json.dumps(body).encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
+
+
+async def load(base: str, body: dict, requests: int, concurrency: int,
+               client: str = "raw") -> tuple[list[float], list[int], float, list[float]]:
+    """Send requests with concurrency workers (connections) while probing /healthz every 100 ms.
+
+    client "raw" sends through RawConnection, "httpx" through httpx.AsyncClient.
     Returns (verify latencies s, statuses, wall s, /healthz latencies s).
     """
     latencies: list[float] = []
@@ -77,15 +126,24 @@ async def load(base: str, body: dict, requests: int, concurrency: int) -> tuple[
     counter = iter(range(requests))
     done = asyncio.Event()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client, \
+    url = httpx.URL(base)
+    request = post_bytes(url.host, url.port or 80, "/v1/verify", body)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as pooled, \
             httpx.AsyncClient(base_url=base, timeout=60) as prober:
 
         async def worker() -> None:
-            for _ in counter:
-                started = time.perf_counter()
-                response = await client.post("/v1/verify", json=body)
-                latencies.append(time.perf_counter() - started)
-                statuses.append(response.status_code)
+            connection = RawConnection(url.host, url.port or 80, request)
+            try:
+                for _ in counter:
+                    started = time.perf_counter()
+                    if client == "raw":
+                        status = await connection.send()
+                    else:
+                        status = (await pooled.post("/v1/verify", json=body)).status_code
+                    latencies.append(time.perf_counter() - started)
+                    statuses.append(status)
+            finally:
+                await connection.close()
 
         async def probe() -> None:
             # What a load balancer's liveness check sees while the pool is saturated.
@@ -104,8 +162,27 @@ async def load(base: str, body: dict, requests: int, concurrency: int) -> tuple[
         return latencies, statuses, wall, health
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return sum(int(value) for value in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+
+
+def whole_tree(clone: Path) -> None:
+    """Make the clone's own circuits/, cli/ and verifier_service/ the zkmargin subpackages it imports."""
+    # The installed layout maps them into zkmargin (pyproject package-dir); in the clone, links do the same,
+    # and a name found in the clone's zkmargin/ wins over this tree's editable install.
+    for folder, name in (("circuits", "circuits"), ("cli", "cli"), ("verifier_service", "service")):
+        link = clone / "zkmargin" / name
+        if (clone / folder).is_dir() and not link.exists():
+            link.symlink_to(Path("..") / folder)
+
+
 def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noqa: ANN001
-               library_root: Path | None = None) -> dict:
+               library_root: Path | None = None, client: str = "raw") -> dict:
     """One server configuration: start, register, warm up, load, stop; the figures as a row.
 
     library_root: a checkout whose zkmargin/ the server imports instead of this tree's.
@@ -131,8 +208,12 @@ def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noq
             except httpx.HTTPError:
                 time.sleep(0.1)
         body = setup_body(base)
-        asyncio.run(load(base, body, 50 * workers, concurrency))  # warm every worker's caches
-        latencies, statuses, wall, health = asyncio.run(load(base, body, requests, concurrency))
+        asyncio.run(load(base, body, 50 * workers, concurrency, client))  # warm every worker's caches
+        # CPU time per request as well as the rate: on a shared machine the rate follows the other load,
+        # the CPU a request costs much less so.
+        server_before, client_before = cpu_seconds(server.pid), time.process_time()
+        latencies, statuses, wall, health = asyncio.run(load(base, body, requests, concurrency, client))
+        server_after, client_cpu = cpu_seconds(server.pid), time.process_time() - client_before
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
@@ -142,9 +223,16 @@ def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noq
         "requests": requests,
         "concurrency": concurrency,
         "server_workers": workers,
+        "client": client,
         "ok": sum(1 for s in statuses if s == 200),
         "throughput_per_s": requests / wall,
+        # Several workers are child processes, whose CPU /proc counts only once they have exited.
+        "server_cpu_ms_per_request": None if server_after is None or server_before is None or workers > 1
+        else (server_after - server_before) / requests * 1000,
+        "client_cpu_ms_per_request": client_cpu / requests * 1000,
         "p50_ms": quantiles[49] * 1000,
+        "p90_ms": quantiles[89] * 1000,
+        "p95_ms": quantiles[94] * 1000,
         "p99_ms": quantiles[98] * 1000,
         "max_ms": max(latencies) * 1000,
         "healthz_probes": len(health),
@@ -152,6 +240,14 @@ def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noq
         "healthz_p99_ms": health_quantiles[98] * 1000,
         "healthz_max_ms": max(health) * 1000,
     }
+
+
+def median_round(rounds: list[dict]) -> dict:
+    """The round of median throughput, with every round's throughput and p99 beside it."""
+    ranked = sorted(rounds, key=lambda row: row["throughput_per_s"])
+    return {**ranked[(len(ranked) - 1) // 2], "rounds": len(rounds),
+            "round_throughputs_per_s": [round(r["throughput_per_s"], 1) for r in rounds],
+            "round_p99_ms": [round(r["p99_ms"], 1) for r in rounds]}
 
 
 def main() -> None:
@@ -162,6 +258,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="uvicorn worker processes; one run per value")
     parser.add_argument("--baseline", metavar="REV", help="also load a server on the library at git revision REV")
+    parser.add_argument("--baseline-tree", action="store_true",
+                        help="the baseline server's circuits and service come from REV too")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate baseline and this tree this many times")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="raw: prepared requests on keep-alive connections (little client CPU); httpx: AsyncClient")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "service.json")
     args = parser.parse_args()
     backend = get_backend("arkworks")
@@ -190,23 +291,35 @@ def main() -> None:
                 "attestation": attestation_to_json(attest(venue_key, snapshot, "bench", public.commitment))}
 
     baseline_rows: list[dict] = []
-    if args.baseline:
-        work = Path(tempfile.mkdtemp(prefix="zkmargin-baseline-"))
-        try:
+    rows: list[dict] = []
+    work = Path(tempfile.mkdtemp(prefix="zkmargin-baseline-"))
+    try:
+        clone, commit = None, ""
+        if args.baseline:
             clone, commit = baseline_clone(args.baseline, work)
-            for workers in args.workers:
-                row = run_server(workers, setup_body, args.requests, args.concurrency, clone)
-                baseline_rows.append({**row, "library": commit})
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    rows = [{**run_server(workers, setup_body, args.requests, args.concurrency), "library": "this tree"}
-            for workers in args.workers]
-    print(f"{'library':>10} {'requests':>8} {'conc':>5} {'workers':>7} {'ok':>6} {'verif/s':>8} {'p50 ms':>7} "
-          f"{'p99 ms':>7} {'max ms':>7} {'healthz p50':>11} {'healthz p99':>11}")
+            if args.baseline_tree:
+                whole_tree(clone)
+                commit += " (tree)"
+        for workers in args.workers:
+            before, after = [], []
+            for _ in range(max(1, args.rounds)):
+                if clone is not None:
+                    before.append({**run_server(workers, setup_body, args.requests, args.concurrency, clone,
+                                                args.client), "library": commit})
+                after.append({**run_server(workers, setup_body, args.requests, args.concurrency, None, args.client),
+                              "library": "this tree"})
+            if before:
+                baseline_rows.append(median_round(before))
+            rows.append(median_round(after))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{'library':>16} {'requests':>8} {'conc':>5} {'workers':>7} {'ok':>6} {'verif/s':>8} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'max ms':>7} {'healthz p50':>11} {'healthz p99':>11} {'srv cpu ms/req':>14}")
     for row in baseline_rows + rows:
-        print(f"{row['library']:>10} {row['requests']:>8} {row['concurrency']:>5} {row['server_workers']:>7} {row['ok']:>6} "
+        print(f"{row['library']:>16} {row['requests']:>8} {row['concurrency']:>5} {row['server_workers']:>7} {row['ok']:>6} "
               f"{row['throughput_per_s']:>8.1f} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} {row['max_ms']:>7.1f} "
-              f"{row['healthz_p50_ms']:>11.1f} {row['healthz_p99_ms']:>11.1f}")
+              f"{row['healthz_p50_ms']:>11.1f} {row['healthz_p99_ms']:>11.1f} "
+              f"{row['server_cpu_ms_per_request'] or float('nan'):>14.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # The first row stays at the top level so readers of the earlier one-row file keep working.
     document = {"machine": platform.platform(), "cpus": os.cpu_count(), "circuit_id": circuit.circuit_id,

@@ -2,7 +2,9 @@
 
 Routes take these as Annotated parameters (Admin, Venue, Reader, ...), so the OpenAPI security
 of every operation comes from the dependencies it declares. HTTP errors are raised here and in
-the routes, nowhere else.
+the routes, nowhere else. Every dependency is `async def`: FastAPI runs a plain `def` dependency
+on a worker thread, a hop per dependency per request, and none of these blocks (the one database
+read, the key lookup, goes to a thread explicitly).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
+from zkmargin.service.coalesce import Coalescer
 from zkmargin.service.errors import ApiError
 from zkmargin.service.metrics import Metrics
 from zkmargin.service.repository import Repository
@@ -108,6 +111,8 @@ class ServiceState:
     limiter: RateLimiter
     auth_failures: RateLimiter
     catalog: Catalog
+    verifications: Coalescer
+    """POST /v1/verify requests, run together on the pool when they queue (see coalesce.py)."""
 
     @property
     def storage(self) -> Storage:
@@ -131,7 +136,7 @@ class Caller:
     name: str
 
 
-def state_of(request: Request) -> ServiceState:
+async def state_of(request: Request) -> ServiceState:
     """The app's ServiceState."""
     return request.app.state.service
 
@@ -146,7 +151,7 @@ KEY_OPTIONAL_OPENAPI = {"security": [{}]}
 """openapi_extra of an operation whose key is optional: the empty requirement is OpenAPI's "or none"."""
 
 
-def presented_token(
+async def presented_token(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
     header: Annotated[str | None, Security(api_key_scheme)],
 ) -> str | None:
@@ -197,7 +202,7 @@ async def optional_caller(request: Request, state: State,
 OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
 
 
-def required_caller(caller: OptionalCaller) -> Caller:
+async def required_caller(caller: OptionalCaller) -> Caller:
     """The caller; a request without a key is a 401."""
     if caller is None:
         raise ApiError(401, "unauthorized", "this endpoint needs an API key (Authorization: Bearer <key>)")
@@ -216,13 +221,13 @@ def charge(request: Request, state: ServiceState, caller: Caller | None, cost: i
                        f"retry in {retry} s", {"Retry-After": str(retry)})
 
 
-def charged_optional_caller(request: Request, state: State, caller: OptionalCaller) -> Caller | None:
+async def charged_optional_caller(request: Request, state: State, caller: OptionalCaller) -> Caller | None:
     """An optional key, one unit of budget spent."""
     charge(request, state, caller)
     return caller
 
 
-def charged_caller(request: Request, state: State, caller: RequiredCaller) -> Caller:
+async def charged_caller(request: Request, state: State, caller: RequiredCaller) -> Caller:
     """A required key, one unit of budget spent."""
     charge(request, state, caller)
     return caller

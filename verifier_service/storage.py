@@ -40,6 +40,11 @@ class Storage:
         self.url = url
         self.is_postgres = url.startswith(("postgresql://", "postgres://"))
         self._local = threading.local()
+        # SQLite lets one writer in at a time, and a thread that finds the lock taken sleeps in
+        # SQLite's busy handler (1, 2, 5, 10, ... 100 ms steps) however soon the lock frees: the
+        # threads of this process queue on a lock of their own instead and wake the moment it
+        # frees. Other processes on the same file still meet the busy handler (timeout=30).
+        self._write_lock = threading.RLock() if not self.is_postgres else None
         if not self.is_postgres and not url.startswith("sqlite:///"):
             raise ValueError(f"unsupported database url {url!r}: use sqlite:///path or postgresql://...")
 
@@ -110,6 +115,15 @@ class Storage:
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """A cursor inside one committed transaction (rolled back on error)."""
+        if self._write_lock is None:
+            with self._transaction() as cursor:
+                yield cursor
+            return
+        with self._write_lock, self._transaction() as cursor:
+            yield cursor
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
         connection = self._start()
         cursor = connection.cursor()
         try:

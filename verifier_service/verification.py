@@ -19,6 +19,7 @@ from cachetools import LRUCache, cachedmethod
 from cachetools.keys import hashkey
 
 from zkmargin.circuits.circuit import AnyCircuit
+from zkmargin.circuits.parts import check_field_element
 from zkmargin.circuits.proving import parse_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, decode_proof
@@ -36,7 +37,9 @@ from zkmargin.attestation import (
     parse_signed_root,
 )
 from zkmargin.errors import AttestationError, FormatError, MalformedAttestationError, PublicInputError, ZkMarginError
+from zkmargin.groth16.batch import BatchItem, verify_batch
 from zkmargin.groth16.serialization import proof_to_bytes, vk_from_json
+from zkmargin.groth16.verifier import verify_with_fixed_inputs
 from zkmargin.margin.models import Snapshot, parse_snapshot
 
 
@@ -229,8 +232,19 @@ def _refusals_counted(state: ServiceState, check: Callable[[], bool]) -> bool:
         raise
 
 
-def verify_and_record(state: ServiceState, request) -> ReceiptRecord:  # noqa: ANN001
-    """Verify one request (CPU-bound: runs in the worker pool) and commit its receipt."""
+@dataclass
+class _Prepared:
+    """One single request, checked up to its pairing equation: what the batch check and the receipt need."""
+
+    target: Target
+    header: list[int]
+    proof: object
+    receipt: Callable[[bool], ReceiptRecord]
+
+
+def _prepare(state: ServiceState, request) -> _Prepared:  # noqa: ANN001
+    """Everything of a single request but its pairing check: ids, canonical inputs, the checked proof and the
+    attestation policy (typed errors, and refusals counted, exactly as a lone verification raises them)."""
     target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id)
     verifier, root = target.verifier, target.root
     context = canonical_field_element(request.context, "context")
@@ -244,16 +258,84 @@ def verify_and_record(state: ServiceState, request) -> ReceiptRecord:  # noqa: A
     proof_hex = proof_to_bytes(proof, state.backend).hex()
     ids = (target.circuit.circuit_id, target.snapshot.snapshot_id, target.snapshot_digest)
     if root is None:
+        header = [check_field_element(commitment, "commitment"), check_field_element(context, "context")]
         attestation = request_attestation(request)
-        valid = _refusals_counted(state, lambda: verifier.verify(commitment, context, proof, attestation))
-        receipt = new_receipt(*ids, commitment, context, proof_hex, valid,
-                              attestation if verifier.venue_key is not None else None)
-    else:
-        valid = _refusals_counted(state, lambda: verifier.verify_member(root.root, context, scope, nullifier, proof,
-                                                                        root.signed))
-        receipt = new_receipt(*ids, None, context, proof_hex, valid, anonymous=(root.record.root_id, scope, nullifier))
-    state.metrics.observe_result("valid" if valid else "invalid")
-    return state.repository.insert_receipts([receipt])[0]
+        _refusals_counted(state, lambda: verifier.check_attested(commitment, attestation))
+        kept = attestation if verifier.venue_key is not None else None
+        return _Prepared(target, header, proof,
+                         lambda valid: new_receipt(*ids, commitment, context, proof_hex, valid, kept))
+    header = [check_field_element(value, name)
+              for value, name in zip((root.root, context, scope, nullifier), target.circuit.header)]
+    _refusals_counted(state, lambda: verifier.check_root_signed(root.root, root.signed))
+    return _Prepared(target, header, proof, lambda valid: new_receipt(
+        *ids, None, context, proof_hex, valid, anonymous=(root.record.root_id, scope, nullifier)))
+
+
+def _verdicts(state: ServiceState, group: list[_Prepared]) -> list[bool | Exception]:
+    """Each proof's verdict, the group (one circuit and snapshot) in one weighted batch check when it has several.
+
+    verify_batch's verdicts equal verifying each item alone; an item it could not take (a malformed
+    proof point) is verified alone, so it raises the same typed error a lone request gets.
+    """
+    verifier = group[0].target.verifier
+    alone = list(range(len(group)))
+    verdicts: list[bool | Exception] = [False] * len(group)
+    if len(group) > 1:
+        result = verify_batch(verifier.vk, [BatchItem(p.header, p.proof) for p in group], state.backend,
+                              fixed=verifier.fixed)
+        alone = [checked.index for checked in result.items if checked.error is not None]
+        for checked in result.items:
+            verdicts[checked.index] = checked.valid
+    for index in alone:
+        try:
+            verdicts[index] = verify_with_fixed_inputs(verifier.vk, group[index].header, verifier.fixed,
+                                                       group[index].proof, state.backend)
+        except ZkMarginError as exc:
+            verdicts[index] = exc
+    return verdicts
+
+
+def verify_many_and_record(state: ServiceState, requests: list) -> list[ReceiptRecord | Exception]:
+    """Verify concurrent single requests (CPU-bound: runs in the worker pool) and commit all their receipts in one
+    transaction; per request its stored receipt, or the exception its response is made from.
+
+    The proofs of requests for the same circuit and snapshot are checked in one weighted batch (fresh random
+    weights; the same verdicts as one by one). Nothing is returned before the transaction has committed.
+    """
+    outcomes: list[ReceiptRecord | Exception | None] = [None] * len(requests)
+    groups: dict[tuple[int, int], list[tuple[int, _Prepared]]] = {}
+    for index, request in enumerate(requests):
+        try:
+            prepared = _prepare(state, request)
+        except Exception as exc:  # noqa: BLE001 - the request's own error, raised in its response
+            outcomes[index] = exc
+            continue
+        # Verifiers under different venue policies share their folded inputs: the key is the inputs'.
+        verifier = prepared.target.verifier
+        groups.setdefault((id(verifier.vk), id(verifier.fixed)), []).append((index, prepared))
+    receipts: dict[int, ReceiptRecord] = {}
+    for members in groups.values():
+        try:
+            verdicts = _verdicts(state, [p for _, p in members])
+        except ZkMarginError as exc:  # the key itself is refused: so is every request under it
+            verdicts = [exc] * len(members)
+        for (index, prepared), verdict in zip(members, verdicts):
+            if isinstance(verdict, Exception):
+                outcomes[index] = verdict
+                continue
+            state.metrics.observe_result("valid" if verdict else "invalid")
+            receipts[index] = prepared.receipt(verdict)
+    if receipts:
+        # Request order, so "seen before" among nullifiers of one job means what it means one by one.
+        order = sorted(receipts)
+        try:
+            stored = state.repository.insert_receipts([receipts[i] for i in order])
+        except Exception as exc:  # noqa: BLE001 - no receipt of the job is durable: each request gets the error
+            stored = [exc] * len(order)
+        for index, receipt in zip(order, stored):
+            outcomes[index] = receipt
+    return [outcome if outcome is not None else RuntimeError("request left without an outcome")
+            for outcome in outcomes]
 
 
 def _batch_item(state: ServiceState, item, root: RegisteredRoot | None) -> tuple[ProofItem, tuple | None]:  # noqa: ANN001

@@ -235,3 +235,19 @@ def verify_body(material: Material, **changes) -> dict:
             pass  # not a number the venue could sign: the request is refused before attestations are read
     body.update(changes)
     return {k: v for k, v in body.items() if v is not None}
+
+
+@pytest.fixture
+def batch_sizes(monkeypatch) -> list[int]:
+    """The item counts of the weighted batch checks the service's coalesced verification runs, in order."""
+    from zkmargin.service import verification
+
+    sizes: list[int] = []
+    original = verification.verify_batch
+
+    def counted(vk, items, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        sizes.append(len(items))
+        return original(vk, items, *args, **kwargs)
+
+    monkeypatch.setattr(verification, "verify_batch", counted)
+    return sizes

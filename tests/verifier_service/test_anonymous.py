@@ -206,3 +206,23 @@ def test_a_named_batch_item_with_anonymous_fields_is_malformed(served, anonymous
         "circuit_id": CIRCUIT, "root_id": served[1], "items": [item]})
     assert named_circuit_on_a_root.status_code == 422
     assert "not a membership circuit" in named_circuit_on_a_root.json()["error"]["message"]
+
+
+def test_coalesced_anonymous_requests_share_a_batch_check_and_report_showings_in_request_order(
+        served, anonymous, material, batch_sizes):
+    """One job of anonymous and named requests: each its own verdict; the second showing of a nullifier in the
+    job is reported as seen before, as it would be one request after the other."""
+    from tests.verifier_service.conftest import verify_body
+    from zkmargin.service import verification
+    from zkmargin.service.schemas import VerifyRequest
+
+    client, root_id = served
+    state = client.app.state.service
+    requests = [VerifyRequest(**body(anonymous, root_id)), VerifyRequest(**body(anonymous, root_id, context="9")),
+                VerifyRequest(**verify_body(material, snapshot_id=anonymous.snapshot_json["snapshot_id"])),
+                VerifyRequest(**body(anonymous, root_id))]
+    outcomes = verification.verify_many_and_record(state, requests)
+    assert batch_sizes == [3]  # the named request is alone in its (circuit, snapshot) group
+    assert [o.valid for o in outcomes] == [True, False, True, True]
+    assert [o.nullifier_seen_before for o in outcomes] == [False, None, None, True]
+    assert [o.mode for o in outcomes] == ["anonymous", "anonymous", "named", "anonymous"]

@@ -202,16 +202,15 @@ def test_verification_runs_on_the_worker_pool_not_the_event_loop(ready, material
     import threading
 
     from zkmargin.service import verification
-    from zkmargin.service.routes import verify as verify_route
 
     seen = []
-    original = verification.verify_and_record
+    original = verification.verify_many_and_record
 
-    def spy(state, body):
+    def spy(state, bodies):
         seen.append(threading.current_thread().name)
-        return original(state, body)
+        return original(state, bodies)
 
-    monkeypatch.setattr(verify_route, "verify_and_record", spy)
+    monkeypatch.setattr(verification, "verify_many_and_record", spy)
     client, _ = ready
     assert client.post("/v1/verify", json=verify_body(material)).status_code == 200
     assert seen and seen[0].startswith("verify")

@@ -51,19 +51,19 @@ def test_healthz_answers_while_verifications_saturate_the_pool(tmp_path, monkeyp
     import uvicorn
 
     from tests.verifier_service.conftest import make_client
-    from zkmargin.service.routes import verify as verify_route
+    from zkmargin.service import verification
     from zkmargin.service.verification import new_receipt
 
     threads = 2
     app = make_client(tmp_path, worker_threads=threads).app
     gate, entered, guard_fired = threading.Event(), threading.Semaphore(0), threading.Event()
 
-    def blocked_verification(state, body):  # noqa: ANN001, ANN202
+    def blocked_verification(state, bodies):  # noqa: ANN001, ANN202
         entered.release()
         gate.wait()
-        return new_receipt(CIRCUIT, "s", "d", 1, 2, "00", False)
+        return [new_receipt(CIRCUIT, "s", "d", 1, 2, "00", False) for _ in bodies]
 
-    monkeypatch.setattr(verify_route, "verify_and_record", blocked_verification)
+    monkeypatch.setattr(verification, "verify_many_and_record", blocked_verification)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = threading.Thread(target=server.run, daemon=True)

@@ -33,7 +33,7 @@ from zkmargin.service.schemas import (
     error_responses,
 )
 from zkmargin.service.strict_json import StrictJsonRoute
-from zkmargin.service.verification import verify_and_record, verify_batch_and_record
+from zkmargin.service.verification import verify_batch_and_record
 
 ERRORS = error_responses(401, 404, 413, 422, 429, 503)
 ReceiptId = Annotated[str, Path(pattern=IDENTIFIER)]
@@ -66,7 +66,8 @@ def build_router(verify_requires_key: bool) -> APIRouter:
     @router.post("/verify", response_model=VerifyResult, responses=ERRORS, openapi_extra=extra)
     async def verify_proof(body: VerifyRequest, state: State, _: Verifier) -> VerifyResult:
         """Verify a proof against the stored snapshot: the client never supplies prices or rates."""
-        fields = _receipt_fields(await _in_pool(state, verify_and_record, body))
+        # Coalesced with the requests queued beside it: one batch check and one commit for all of them.
+        fields = _receipt_fields(await state.verifications.submit(body))
         fields.pop("proof_hex")
         return VerifyResult(**fields)
 
