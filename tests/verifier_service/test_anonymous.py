@@ -1,6 +1,6 @@
 """Anonymous mode (#12 item 5): /v1/verify and /v1/verify/batch take a registered root's id in place of a
 commitment and its attestation; receipts record the mode, the root id, the scope and the nullifier, and say
-when a valid proof had already shown the nullifier for the same (circuit, root, scope). SQLite and PostgreSQL."""
+when a valid proof had already shown the nullifier in the same scope. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -416,7 +416,6 @@ def deeper() -> Deeper:
     return Deeper(vk_to_json(pk.vk, backend, alphabeta=[]), proof_to_json(proof, backend), public.extra[1])
 
 
-@pytest.mark.xfail(strict=True, reason="attack succeeds: nullifiers are counted per (circuit, root, scope)")
 def test_the_same_nullifier_under_a_second_root_of_the_snapshot_is_seen_before(served, anonymous):
     """The venue signs its tree twice (a corrected leaf count): one account, one scope, two root ids. A verifier
     relying on nullifier_seen_before must learn the second showing is the same account again."""
@@ -431,7 +430,6 @@ def test_the_same_nullifier_under_a_second_root_of_the_snapshot_is_seen_before(s
     assert again["valid"] is True and again["nullifier_seen_before"] is True, again
 
 
-@pytest.mark.xfail(strict=True, reason="attack succeeds: nullifiers are counted per (circuit, root, scope)")
 def test_the_same_nullifier_under_another_circuit_and_depth_is_seen_before(served, anonymous, deeper):
     """The venue publishes its tree at two depths (for -m4 and -m5 verifiers): the account's nullifier in a scope
     is one value, whichever circuit proves it."""
