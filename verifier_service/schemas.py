@@ -330,7 +330,8 @@ class VenueKeyDocument(Strict):
 
     format: str = Field(max_length=64)
     scheme: str = Field(max_length=32)
-    venue: str = Field(max_length=128)
+    venue: Name
+    """The rule of a snapshot's venue: a name no snapshot can carry (a NUL, say) is never registered."""
     public_key: str = Field(max_length=64)
 
 
