@@ -65,6 +65,17 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             circuit_id TEXT NOT NULL, root_id TEXT NOT NULL, scope TEXT NOT NULL, nullifier TEXT NOT NULL,
             first_receipt_id TEXT NOT NULL, PRIMARY KEY (circuit_id, root_id, scope, nullifier))""",
     )),
+    # A nullifier is Poseidon(salt, scope) whatever the root or circuit: counted per (circuit, root, scope), one
+    # account showed twice in a scope unnoticed under a second root of its snapshot (another depth, a re-signed
+    # leaf count). The first valid showing per (scope, nullifier), as verify-batch counts repeats.
+    (2, (
+        """CREATE TABLE scope_nullifiers (
+            scope TEXT NOT NULL, nullifier TEXT NOT NULL, first_receipt_id TEXT NOT NULL,
+            PRIMARY KEY (scope, nullifier))""",
+        "INSERT INTO scope_nullifiers (scope, nullifier, first_receipt_id)"
+        " SELECT scope, nullifier, MIN(first_receipt_id) FROM nullifiers GROUP BY scope, nullifier",
+        "DROP TABLE nullifiers",
+    )),
 )
 """Schema changes after the first release, applied once each, in order, on start."""
 
@@ -163,8 +174,8 @@ class ReceiptRecord:
     scope: str | None = None
     nullifier: str | None = None
     nullifier_seen_before: bool | None = None
-    """Anonymous receipts of valid proofs: whether a valid proof had shown this nullifier for the same
-    (circuit, root, scope) before; None where it does not apply."""
+    """Anonymous receipts of valid proofs: whether a valid proof had shown this nullifier in the same
+    scope before (under any root or circuit); None where it does not apply."""
 
 
 @dataclass(frozen=True)
@@ -354,7 +365,7 @@ class Repository:
     def insert_receipts(self, receipts: Iterable[ReceiptRecord]) -> list[ReceiptRecord]:
         """Store receipts in one transaction (committed before this returns); returns them as stored.
 
-        A valid anonymous receipt's nullifier is recorded for its (circuit, root, scope) in the same
+        A valid anonymous receipt's nullifier is recorded for its scope (any circuit or root) in the same
         transaction, and the receipt says whether a valid proof had shown it before (an earlier
         request, or an earlier item of the same batch).
         """
@@ -363,9 +374,8 @@ class Repository:
             for receipt in receipts:
                 if receipt.mode == "anonymous" and receipt.valid and receipt.nullifier is not None:
                     cursor.execute(
-                        "INSERT INTO nullifiers (circuit_id, root_id, scope, nullifier, first_receipt_id)"
-                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                        (receipt.circuit_id, receipt.root_id, receipt.scope, receipt.nullifier, receipt.receipt_id))
+                        "INSERT INTO scope_nullifiers (scope, nullifier, first_receipt_id) VALUES (?, ?, ?)"
+                        " ON CONFLICT DO NOTHING", (receipt.scope, receipt.nullifier, receipt.receipt_id))
                     receipt = replace(receipt, nullifier_seen_before=cursor.rowcount == 0)
                 cursor.execute(
                     "INSERT INTO receipts (receipt_id, circuit_id, snapshot_id, commitment, context, proof, valid,"

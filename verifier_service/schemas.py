@@ -330,7 +330,8 @@ class VenueKeyDocument(Strict):
 
     format: str = Field(max_length=64)
     scheme: str = Field(max_length=32)
-    venue: str = Field(max_length=128)
+    venue: Name
+    """The rule of a snapshot's venue: a name no snapshot can carry (a NUL, say) is never registered."""
     public_key: str = Field(max_length=64)
 
 
@@ -428,8 +429,8 @@ class VerifyResult(Strict):
     scope: str | None = Field(default=None, description="anonymous mode: the verifier's scope (decimal)")
     nullifier: str | None = Field(default=None, description="anonymous mode: the proof's nullifier (decimal)")
     nullifier_seen_before: bool | None = Field(default=None, description=(
-        "anonymous mode, valid proofs: true when a valid proof had already shown this nullifier for the same "
-        "(circuit, root, scope), i.e. the same account proved twice in this scope; null otherwise"))
+        "anonymous mode, valid proofs: true when a valid proof had already shown this nullifier in the same "
+        "scope (under any root or circuit), i.e. the same account proved twice in this scope; null otherwise"))
 
 
 class Receipt(VerifyResult):

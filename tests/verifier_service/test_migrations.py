@@ -55,22 +55,22 @@ def anonymous(receipt_id: str, valid: bool = True, scope: str = "5", nullifier: 
 def test_a_previous_release_database_is_migrated_once_and_keeps_its_rows(database_url):
     storage = previous_release_database(database_url)
     repository = Repository(storage)
-    assert repository.schema_version() == MIGRATIONS[-1][0] == 1
+    assert repository.schema_version() == MIGRATIONS[-1][0] == 2
     old = repository.receipt("old-receipt")
     assert old is not None and (old.mode, old.commitment, old.root_id, old.nullifier, old.nullifier_seen_before) == (
         "named", "1001", None, None, None)
     assert repository.snapshot("snap-1").signature is None  # stored before signatures: shown as unsigned
     # Starting again (another worker, a restart) applies nothing twice.
     again = Repository(Storage(database_url))
-    assert again.schema_version() == 1 and again.receipt("old-receipt") == old
-    rows = again.storage.fetch_all("SELECT version FROM schema_migrations")
-    assert rows == [(1,)]
+    assert again.schema_version() == 2 and again.receipt("old-receipt") == old
+    rows = again.storage.fetch_all("SELECT version FROM schema_migrations ORDER BY version")
+    assert rows == [(1,), (2,)]
 
 
 def test_a_fresh_database_gets_the_same_schema(database_url):
     repository = Repository(Storage(database_url))
     # The same path as an old database: the first release's tables, then every migration.
-    assert repository.schema_version() == 1
+    assert repository.schema_version() == 2
     repository.storage.execute("INSERT INTO snapshots (snapshot_id, document, venue, digest, published_by,"
                                " published_at) VALUES ('snap-1', '{}', 'v', 'ab', 'k', 't')")
     stored = repository.insert_receipts([anonymous("a1")])
@@ -78,14 +78,16 @@ def test_a_fresh_database_gets_the_same_schema(database_url):
     assert repository.receipt("a1") == stored[0]
 
 
-def test_a_nullifier_seen_before_in_the_same_circuit_root_and_scope_is_reported(database_url):
+def test_a_nullifier_seen_before_in_the_same_scope_is_reported(database_url):
     repository = Repository(previous_release_database(database_url))
     first, second = repository.insert_receipts([anonymous("a1"), anonymous("a2")])  # twice in one batch
     assert (first.nullifier_seen_before, second.nullifier_seen_before) == (False, True)
     assert repository.insert_receipts([anonymous("a3")])[0].nullifier_seen_before is True  # a later request
-    for receipt_id, changes in (("b1", {"scope": "6"}), ("b2", {"root_id": "r2"}), ("b3", {"nullifier": "78"}),
-                                ("b4", {"circuit_id": "isolated-n6-k4-m8"})):
+    for receipt_id, changes in (("b1", {"scope": "6"}), ("b3", {"nullifier": "78"})):
         assert repository.insert_receipts([anonymous(receipt_id, **changes)])[0].nullifier_seen_before is False
+    # The nullifier is Poseidon(salt, scope) whatever the tree: under another root or circuit it is the same account.
+    for receipt_id, changes in (("b2", {"root_id": "r2"}), ("b4", {"circuit_id": "isolated-n6-k4-m8"})):
+        assert repository.insert_receipts([anonymous(receipt_id, **changes)])[0].nullifier_seen_before is True
     # An invalid proof neither counts as a showing nor is told about earlier ones.
     invalid = repository.insert_receipts([anonymous("c1", valid=False, nullifier="99")])[0]
     assert invalid.nullifier_seen_before is None
@@ -118,8 +120,8 @@ def test_workers_starting_together_migrate_once(database_url):
     previous_release_database(database_url)
     with ThreadPoolExecutor(max_workers=4) as pool:
         versions = list(pool.map(lambda _: Repository(Storage(database_url)).schema_version(), range(4)))
-    assert versions == [1, 1, 1, 1]
-    assert Storage(database_url).fetch_all("SELECT version FROM schema_migrations") == [(1,)]
+    assert versions == [2, 2, 2, 2]
+    assert Storage(database_url).fetch_all("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
 
 
 def test_racing_showings_of_one_nullifier_are_reported_exactly_once_as_first(database_url):
@@ -132,6 +134,42 @@ def test_racing_showings_of_one_nullifier_are_reported_exactly_once_as_first(dat
     def show(index: int) -> bool | None:
         # A repository per thread, as in separate worker processes (each with its own connections).
         return Repository(Storage(database_url)).insert_receipts([anonymous(f"race-{index}")])[0].nullifier_seen_before
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        seen = list(pool.map(show, range(12)))
+    assert sorted(seen) == [False] + [True] * 11
+
+
+def test_first_showings_recorded_per_circuit_and_root_are_kept_by_migration_2(database_url):
+    """A database at version 1 holds first showings per (circuit, root, scope): after migration 2 each
+    (scope, nullifier) among them reads as seen, whichever root shows it next."""
+    storage = previous_release_database(database_url)
+    import zkmargin.service.repository as repository_module
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(repository_module, "MIGRATIONS", repository_module.MIGRATIONS[:1])
+        assert Repository(storage).schema_version() == 1
+    # As version 1's insert_receipts recorded two first showings of one nullifier under two roots.
+    for receipt_id, root_id in (("v1-a", "r1"), ("v1-b", "r2")):
+        storage.execute("INSERT INTO nullifiers (circuit_id, root_id, scope, nullifier, first_receipt_id)"
+                        " VALUES (?, ?, ?, ?, ?)", ("cross-n6-k4-m8", root_id, "5", "77", receipt_id))
+    repository = Repository(Storage(database_url))
+    assert repository.schema_version() == 2
+    assert repository.insert_receipts([anonymous("v2", root_id="r3")])[0].nullifier_seen_before is True
+    assert repository.insert_receipts([anonymous("v2-other", scope="9")])[0].nullifier_seen_before is False
+    assert storage.fetch_all("SELECT first_receipt_id FROM scope_nullifiers WHERE scope = '5'") == [("v1-a",)]
+
+
+def test_racing_showings_of_one_nullifier_under_different_roots_are_reported_exactly_once_as_first(database_url):
+    """The uniqueness that makes "first" atomic is per (scope, nullifier), not per root."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    previous_release_database(database_url)
+    Repository(Storage(database_url))
+
+    def show(index: int) -> bool | None:
+        return Repository(Storage(database_url)).insert_receipts(
+            [anonymous(f"race-{index}", root_id=f"root-{index}")])[0].nullifier_seen_before
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         seen = list(pool.map(show, range(12)))
