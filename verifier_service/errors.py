@@ -12,8 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from zkmargin.service.storage import StorageConflict, StorageRefused, StorageUnavailable
 from zkmargin.errors import AttestationError, MalformedAttestationError, ZkMarginError
+from zkmargin.service.storage import StorageConflict, StorageRefused, StorageUnavailable
 
 log = logging.getLogger("zkmargin.verifier_service")
 

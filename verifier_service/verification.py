@@ -18,15 +18,6 @@ from operator import attrgetter
 from cachetools import LRUCache, cachedmethod
 from cachetools.keys import hashkey
 
-from zkmargin.circuits.circuit import AnyCircuit
-from zkmargin.circuits.parts import check_field_element
-from zkmargin.circuits.proving import parse_field_element
-from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, decode_proof
-from zkmargin.service.deps import ServiceState, now_iso
-from zkmargin.service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownRoot, UnknownSnapshot
-from zkmargin.service.repository import ReceiptRecord, Repository, RootRecord
-from zkmargin.service.schemas import FIELD_ELEMENT
 from zkmargin.attestation import (
     Attestation,
     SignedRoot,
@@ -36,11 +27,20 @@ from zkmargin.attestation import (
     parse_public_key,
     parse_signed_root,
 )
+from zkmargin.circuits.circuit import AnyCircuit
+from zkmargin.circuits.parts import check_field_element
+from zkmargin.circuits.proving import parse_field_element
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, decode_proof
 from zkmargin.errors import AttestationError, FormatError, MalformedAttestationError, PublicInputError, ZkMarginError
 from zkmargin.groth16.batch import BatchItem, verify_batch
 from zkmargin.groth16.serialization import proof_to_bytes, vk_from_json
 from zkmargin.groth16.verifier import verify_with_fixed_inputs
 from zkmargin.margin.models import Snapshot, parse_snapshot
+from zkmargin.service.deps import ServiceState, now_iso
+from zkmargin.service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownRoot, UnknownSnapshot
+from zkmargin.service.repository import ReceiptRecord, Repository, RootRecord
+from zkmargin.service.schemas import FIELD_ELEMENT
 
 
 @dataclass(frozen=True)

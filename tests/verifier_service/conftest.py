@@ -19,10 +19,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from zkmargin.circuits.proving import prove_account
-from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.service.app import create_app
-from zkmargin.service.settings import Settings
 from zkmargin.attestation import (
     VenueSigningKey,
     attest,
@@ -32,11 +28,15 @@ from zkmargin.attestation import (
     snapshot_signature_to_json,
 )
 from zkmargin.backends import get_backend
+from zkmargin.circuits.proving import prove_account
+from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.errors import ZkMarginError
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
+from zkmargin.service.app import create_app
+from zkmargin.service.settings import Settings
 
 CIRCUIT = "cross-n6-k4"
 ADMIN = "admin-secret-for-tests"

@@ -18,10 +18,10 @@ from tests.verifier_service.conftest import (
     verify_body,
 )
 from zkmargin.attestation import sign_root, signed_root_to_json
-from zkmargin.margin.models import parse_snapshot
 from zkmargin.backends import get_backend
 from zkmargin.field import R
 from zkmargin.groth16.serialization import proof_to_bytes
+from zkmargin.margin.models import parse_snapshot
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

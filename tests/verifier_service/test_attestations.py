@@ -18,9 +18,9 @@ from zkmargin.attestation import (
     public_key_to_json,
     snapshot_digest,
 )
+from zkmargin.margin.models import parse_snapshot
 from zkmargin.service.deps import now_iso
 from zkmargin.service.repository import SnapshotRecord
-from zkmargin.margin.models import parse_snapshot
 
 RIVAL_KEY = VenueSigningKey.generate()
 

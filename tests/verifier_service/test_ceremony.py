@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from zkmargin.circuits.registry import circuit_from_id
 from tests.cli.ceremony_samples import ACCOUNT, CIRCUIT, SNAPSHOT
 from tests.cli.ceremony_samples import BEACON as BEACON_HEX
 from tests.verifier_service.conftest import admin_headers, attestation_json, new_key, publish
 from zkmargin.backends import get_backend
+from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.errors import CeremonyError
 from zkmargin.groth16 import zkey as zk_mod
 from zkmargin.groth16.prover import prove_zkey

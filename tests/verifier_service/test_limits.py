@@ -8,12 +8,12 @@ import socket
 import pytest
 from fastapi.testclient import TestClient
 
-from zkmargin.circuits.registry import circuit_from_id
 from tests.verifier_service.conftest import admin_headers, make_client, new_key
 from tests.verifier_service.servers import free_port, start
-from zkmargin.service.settings import Settings
 from zkmargin.backends import get_backend
+from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.groth16.serialization import g1_to_json
+from zkmargin.service.settings import Settings
 
 
 def synthetic_key(material, circuit_id: str) -> dict:

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from zkmargin.circuits.proving import prove_account
-from zkmargin.circuits.registry import circuit_from_id
 from tests.verifier_service.conftest import admin_headers, attestation_json, new_key, publish
 from zkmargin.backends import get_backend
+from zkmargin.circuits.proving import prove_account
+from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import Account, RiskParams, Tier, snapshot_to_json

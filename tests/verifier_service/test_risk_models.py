@@ -6,8 +6,6 @@ import random
 
 import pytest
 
-from zkmargin.circuits.proving import prove_account
-from zkmargin.circuits.registry import circuit_from_id
 from tests.verifier_service.conftest import (
     admin_headers,
     attestation_json,
@@ -17,6 +15,8 @@ from tests.verifier_service.conftest import (
     signed_snapshot,
 )
 from zkmargin.backends import get_backend
+from zkmargin.circuits.proving import prove_account
+from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import snapshot_to_json

@@ -17,10 +17,10 @@ from zkmargin.attestation import (
     signed_root_to_json,
     snapshot_digest,
 )
-from zkmargin.service.deps import now_iso
-from zkmargin.service.repository import SnapshotRecord
 from zkmargin.margin.models import parse_snapshot
 from zkmargin.merkle_tree import MerkleTree
+from zkmargin.service.deps import now_iso
+from zkmargin.service.repository import SnapshotRecord
 
 RIVAL_KEY = VenueSigningKey.generate()
 LEAVES = [11, 22, 33]

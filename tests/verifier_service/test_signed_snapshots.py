@@ -18,7 +18,7 @@ from zkmargin.attestation import (
     snapshot_signature_to_json,
 )
 from zkmargin.cli.main import cli
-from zkmargin.margin.models import parse_snapshot, snapshot_to_json
+from zkmargin.margin.models import parse_snapshot
 
 RIVAL_KEY = VenueSigningKey.generate()
 

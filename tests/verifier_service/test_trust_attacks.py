@@ -54,6 +54,7 @@ from zkmargin.merkle_tree import MerklePath, MerkleTree
 from zkmargin.service.repository import Repository, SnapshotRecord
 from zkmargin.service.storage import Storage
 
+
 @pytest.fixture
 def any_client(tmp_path, database_url):
     """conftest's any_client, its connections closed after the test: this module makes more PostgreSQL apps than
@@ -342,8 +343,8 @@ def test_a_signed_root_edited_after_signing_is_refused(two_snapshots, material, 
 def test_an_anonymous_proof_needs_a_registered_root(served, anonymous):
     """The prover's own tree, signed by its own key or even by the venue, is worth nothing until registered."""
     client, _ = served
-    from zkmargin.service.verification import root_id_of
     from zkmargin.attestation import parse_signed_root
+    from zkmargin.service.verification import root_id_of
 
     snapshot = parse_snapshot(anonymous.snapshot_json)
     root = int(anonymous.signed_root["root"])

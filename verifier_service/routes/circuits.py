@@ -9,14 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.errors import CeremonyError
+from zkmargin.groth16.serialization import vk_from_json
+from zkmargin.groth16.transcript import check_transcript
 from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, State, now_iso
 from zkmargin.service.errors import ApiError
 from zkmargin.service.repository import CircuitRecord, TranscriptRecord
 from zkmargin.service.schemas import CIRCUIT_ID, CircuitInfo, CircuitRegistration, ContributorInfo, error_responses
 from zkmargin.service.strict_json import StrictJsonRoute
-from zkmargin.errors import CeremonyError
-from zkmargin.groth16.serialization import vk_from_json
-from zkmargin.groth16.transcript import check_transcript
 
 router = APIRouter(prefix="/v1/circuits", tags=["circuits"], route_class=StrictJsonRoute)
 CircuitId = Annotated[str, Path(pattern=CIRCUIT_ID, examples=["cross-n64-k8"])]

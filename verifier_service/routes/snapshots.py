@@ -7,11 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, now_iso
-from zkmargin.service.errors import ApiError, refuse_unless
-from zkmargin.service.repository import SnapshotRecord
-from zkmargin.service.schemas import IDENTIFIER, SignedSnapshotIn, SnapshotInfo, SnapshotSignatureJson, error_responses
-from zkmargin.service.strict_json import StrictJsonRoute
 from zkmargin.attestation import (
     check_snapshot_signature,
     parse_snapshot_signature,
@@ -19,6 +14,11 @@ from zkmargin.attestation import (
     snapshot_signature_to_json,
 )
 from zkmargin.margin.models import parse_snapshot, snapshot_to_json
+from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, now_iso
+from zkmargin.service.errors import ApiError, refuse_unless
+from zkmargin.service.repository import SnapshotRecord
+from zkmargin.service.schemas import IDENTIFIER, SignedSnapshotIn, SnapshotInfo, SnapshotSignatureJson, error_responses
+from zkmargin.service.strict_json import StrictJsonRoute
 
 router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"], route_class=StrictJsonRoute)
 SnapshotId = Annotated[str, Path(pattern=IDENTIFIER)]
