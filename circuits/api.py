@@ -13,7 +13,6 @@ returns False.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from zkmargin.circuits.proving import prove_account, prove_member, random_contex
 from zkmargin.circuits.registry import DEFAULT_CIRCUIT_ID, circuit_from_id
 from zkmargin.circuits.verification import BatchReport, ProofItem, SnapshotVerifier
 from zkmargin.errors import CircuitError, MalformedKeyError, PublicInputError
-from zkmargin.files import write_atomic
+from zkmargin.files import write_atomic, write_json
 from zkmargin.groth16.serialization import (
     pk_from_bytes,
     pk_to_bytes,
@@ -100,16 +99,16 @@ def prove(account: Account, snapshot: Snapshot, proving_key: ProvingKey, *, circ
     if proving_key.circuit_digest != circuit.compile().digest():
         raise MalformedKeyError(f"the proving key was made for another circuit than {circuit_id}")
     context = random_context() if context is None else context
-    if circuit.is_membership:
-        if path is None or scope is None or salt is None:
-            raise CircuitError(f"{circuit_id} is a membership circuit: give path, scope and the leaf's salt")
+    if circuit.is_membership and (path is None or scope is None or salt is None):
+        # The salt too: a fresh one would commit to a leaf that is not in the venue's tree.
+        raise CircuitError(f"{circuit_id} is a membership circuit: give path, scope and the leaf's salt")
+    salt = new_salt() if salt is None else salt
+    # prepare_proof (behind both) refuses a path or scope given to a named circuit.
+    if path is None and scope is None:
+        proof, public = prove_account(circuit, proving_key, account, snapshot, salt, context, _backend(backend))
+    else:
         proof, public = prove_member(circuit, proving_key, account, snapshot, salt, context, path, scope,
                                      _backend(backend))
-    else:
-        if path is not None or scope is not None:
-            raise CircuitError(f"{circuit_id} proves a named commitment: path and scope need a membership circuit")
-        salt = new_salt() if salt is None else salt
-        proof, public = prove_account(circuit, proving_key, account, snapshot, salt, context, _backend(backend))
     return ProvedAccount(circuit_id, proof, public.as_list(), salt)
 
 
@@ -175,10 +174,6 @@ def _read(path: Path | str) -> bytes:
     return Path(path).read_bytes()
 
 
-def _write_json(path: Path | str, obj: object) -> None:
-    write_atomic(path, (json.dumps(obj, indent=1) + "\n").encode())
-
-
 def read_proof(path: Path | str, backend: CurveBackend | None = None) -> Proof:
     """A snarkjs proof.json (curve and subgroup checked)."""
     return proof_from_json(_read(path), _backend(backend))
@@ -186,7 +181,7 @@ def read_proof(path: Path | str, backend: CurveBackend | None = None) -> Proof:
 
 def write_proof(path: Path | str, proof: Proof, backend: CurveBackend | None = None) -> None:
     """proof.json in snarkjs's format."""
-    _write_json(path, proof_to_json(proof, _backend(backend)))
+    write_json(path, proof_to_json(proof, _backend(backend)))
 
 
 def read_public(path: Path | str) -> list[int]:
@@ -196,7 +191,7 @@ def read_public(path: Path | str) -> list[int]:
 
 def write_public(path: Path | str, public: Sequence[int]) -> None:
     """public.json in snarkjs's format."""
-    _write_json(path, public_inputs_to_json(public))
+    write_json(path, public_inputs_to_json(public))
 
 
 def read_verification_key(path: Path | str, backend: CurveBackend | None = None) -> VerifyingKey:
@@ -207,7 +202,7 @@ def read_verification_key(path: Path | str, backend: CurveBackend | None = None)
 def write_verification_key(path: Path | str, verification_key: VerifyingKey,
                            backend: CurveBackend | None = None) -> None:
     """verification_key.json in snarkjs's format (vk_alphabeta_12 included)."""
-    _write_json(path, vk_to_json(verification_key, _backend(backend)))
+    write_json(path, vk_to_json(verification_key, _backend(backend)))
 
 
 def read_proving_key(path: Path | str, backend: CurveBackend | None = None) -> ProvingKey:

@@ -77,8 +77,11 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644, overwrite: bool = T
 
 
 def write_json(path: Path, obj: Any, mode: int = 0o644, overwrite: bool = True) -> None:
-    """Pretty JSON written atomically."""
-    write_atomic(path, (json.dumps(obj, indent=1) + "\n").encode(), mode, overwrite)
+    """zkmargin.files.write_json, with a refused overwrite reported as a CLI error."""
+    try:
+        files.write_json(path, obj, mode, overwrite)
+    except FileExistsError as exc:
+        raise CliError(str(exc)) from None
 
 
 def read_json(path: Path, what: str) -> Any:

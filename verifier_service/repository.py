@@ -298,20 +298,25 @@ class Repository:
         rows = self.storage.fetch_rows("SELECT verification_key FROM circuits WHERE circuit_id = ?", (circuit_id,))
         return rows[0]["verification_key"] if rows else None
 
+    def _insert_once(self, table: str, key_column: str, record: Any) -> bool:
+        """Insert the record (its fields are the table's columns) unless its key exists; True when stored.
+
+        Table and column names come from this module and the record types, never from a request.
+        """
+        columns = [f.name for f in fields(record)]
+        with self.storage.transaction() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE {key_column} = ?", (getattr(record, key_column),))
+            if cursor.fetchone() is not None:
+                return False
+            cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                           tuple(getattr(record, name) for name in columns))
+        return True
+
     # Snapshots
 
     def insert_snapshot(self, snapshot: SnapshotRecord) -> bool:
         """Publish a snapshot; False when its id exists (snapshots are immutable)."""
-        with self.storage.transaction() as cursor:
-            cursor.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", (snapshot.snapshot_id,))
-            if cursor.fetchone() is not None:
-                return False
-            cursor.execute(
-                "INSERT INTO snapshots (snapshot_id, document, venue, digest, published_by, published_at, signature)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (snapshot.snapshot_id, snapshot.document, snapshot.venue, snapshot.digest, snapshot.published_by,
-                 snapshot.published_at, snapshot.signature))
-        return True
+        return self._insert_once("snapshots", "snapshot_id", snapshot)
 
     def snapshot(self, snapshot_id: str) -> SnapshotRecord | None:
         """A published snapshot, or None."""
@@ -324,16 +329,7 @@ class Repository:
 
     def insert_root(self, root: RootRecord) -> RootRecord | None:
         """Register a signed root: None when stored, else the record already stored under its id."""
-        with self.storage.transaction() as cursor:
-            cursor.execute("SELECT 1 FROM roots WHERE root_id = ?", (root.root_id,))
-            exists = cursor.fetchone() is not None
-            if not exists:
-                cursor.execute(
-                    "INSERT INTO roots (root_id, snapshot_id, venue, root, depth, leaf_count, document, registered_by,"
-                    " registered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (root.root_id, root.snapshot_id, root.venue, root.root, root.depth, root.leaf_count, root.document,
-                     root.registered_by, root.registered_at))
-        return self.root(root.root_id) if exists else None
+        return None if self._insert_once("roots", "root_id", root) else self.root(root.root_id)
 
     def root(self, root_id: str) -> RootRecord | None:
         """A registered root, or None."""
@@ -346,13 +342,7 @@ class Repository:
 
     def insert_venue_key(self, key: VenueKeyRecord) -> VenueKeyRecord | None:
         """Register a venue's key: None when stored, else the record already registered for the venue."""
-        with self.storage.transaction() as cursor:
-            cursor.execute("SELECT 1 FROM venue_keys WHERE venue = ?", (key.venue,))
-            exists = cursor.fetchone() is not None
-            if not exists:
-                cursor.execute("INSERT INTO venue_keys (venue, document, key_id, registered_at) VALUES (?, ?, ?, ?)",
-                               (key.venue, key.document, key.key_id, key.registered_at))
-        return self.venue_key(key.venue) if exists else None
+        return None if self._insert_once("venue_keys", "venue", key) else self.venue_key(key.venue)
 
     def venue_key(self, venue: str) -> VenueKeyRecord | None:
         """A venue's registered key, or None."""

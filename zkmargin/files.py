@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def write_atomic(path: Path | str, data: bytes, mode: int = 0o644, overwrite: bool = True) -> None:
@@ -33,3 +35,8 @@ def write_atomic(path: Path | str, data: bytes, mode: int = 0o644, overwrite: bo
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_json(path: Path | str, obj: Any, mode: int = 0o644, overwrite: bool = True) -> None:
+    """Pretty JSON (one-space indent, final newline: snarkjs's files read the same) written atomically."""
+    write_atomic(path, (json.dumps(obj, indent=1) + "\n").encode(), mode, overwrite)
