@@ -60,16 +60,20 @@ def sequential_msm_seconds(pk, compiled, z, backend) -> float:  # noqa: ANN001
     (Inside prove they overlap on two cores, so their per-thread times in the
     breakdown add up to more than the wall time.)
     """
-    from zkmargin.groth16.prover import _sparse
-    from zkmargin.groth16.r1cs_to_qap import quotient_coefficients, witness_evaluations
+    from zkmargin.groth16.query_bases import query_bases
+    from zkmargin.groth16.r1cs_to_qap import witness_evaluations_raw
+    from zkmargin.ntt import quotient_raw, to_bytes
 
-    h = quotient_coefficients(*witness_evaluations(compiled, z))
+    z_raw = to_bytes(z)
+    h = quotient_raw(*witness_evaluations_raw(compiled, z_raw))
+    bases = query_bases(pk, backend)
     started = time.perf_counter()
-    backend.g1_msm(*_sparse(pk.a_query, z))
-    backend.g1_msm(*_sparse(pk.b_g1_query, z))
-    backend.g2_msm(*_sparse(pk.b_g2_query, z))
-    backend.g1_msm(pk.h_query, h[: len(pk.h_query)])
-    backend.g1_msm(*_sparse(pk.l_query, z[compiled.num_public + 1 :]))
+    bases.a.msm(z_raw)
+    bases.b_g1.msm(z_raw)
+    bases.b_g2.msm(z_raw)
+    bases.h_low.msm(h[: 32 * bases.h_split])
+    bases.h_high.msm(h[32 * bases.h_split : 32 * len(pk.h_query)])
+    bases.l.msm(z_raw[32 * (compiled.num_public + 1) :])
     return time.perf_counter() - started
 
 

@@ -74,18 +74,34 @@ def quotient_coefficients(az: Sequence[int], bz: Sequence[int], cz: Sequence[int
     Z = x^n - 1 is the non-zero constant g^n - 1, divide there, interpolate back.
     """
     n = len(az)
-    log_n = _check_length(n)
+    _check_length(n)
     if len(bz) != n or len(cz) != n:
         raise ValueError("A, B and C must be given on the same domain")
-    g = MULTIPLICATIVE_GENERATOR
-    omega = root_of_unity(log_n)
-    z_inv = inv((pow(g, n, R) - 1) % R)
+    if _fr_kernels is not None:
+        return from_bytes(quotient_raw(to_bytes(az), to_bytes(bz), to_bytes(cz)))
+    g, z_inv = _coset(n)
+    a, b, c = (ntt(intt(evals), g) for evals in (az, bz, cz))
+    return intt([(x * y - w) * z_inv % R for x, y, w in zip(a, b, c)], g)
+
+
+def quotient_raw(az: bytes, bz: bytes, cz: bytes) -> bytes:
+    """quotient_coefficients on the kernel's buffers (the prover keeps its vectors as buffers end to end)."""
     if _fr_kernels is None:
-        a, b, c = (ntt(intt(evals), g) for evals in (az, bz, cz))
-        return intt([(x * y - w) * z_inv % R for x, y, w in zip(a, b, c)], g)
+        return to_bytes(quotient_coefficients(from_bytes(az), from_bytes(bz), from_bytes(cz)))
+    if len(az) % 32 or len(bz) != len(az) or len(cz) != len(az):
+        raise ValueError("A, B and C must be given on the same domain")
+    n = len(az) // 32
+    log_n = _check_length(n)
+    omega = root_of_unity(log_n)
+    g, z_inv = _coset(n)
     constants = (omega, inv(omega), inv(n), g, inv(g), z_inv)
-    raw = _fr_kernels.quotient(to_bytes(az), to_bytes(bz), to_bytes(cz), *(_element(k) for k in constants))
-    return from_bytes(raw)
+    return _fr_kernels.quotient(az, bz, cz, *(_element(k) for k in constants))
+
+
+def _coset(n: int) -> tuple[int, int]:
+    """The coset shift g and 1 / Z(g x) = 1 / (g^n - 1), constant on the coset g*H."""
+    g = MULTIPLICATIVE_GENERATOR
+    return g, inv((pow(g, n, R) - 1) % R)
 
 
 def _powers(base: int, n: int) -> list[int]:

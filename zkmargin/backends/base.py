@@ -11,7 +11,7 @@ identity, because only the caller knows whether the identity is allowed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from zkmargin.errors import MalformedPointError
@@ -25,6 +25,30 @@ G1 = Any
 G2 = Any
 GT = Any
 Fp2 = tuple[int, int]
+
+
+class Bases(Protocol):
+    """Points fixed across many MSMs (a proving key's queries), prepared once for the backend."""
+
+    def msm(self, scalars: bytes) -> Any:
+        """sum_i k_i * points[i] for k_i the i-th 32-byte little-endian integer of scalars (one per point)."""
+        ...
+
+
+class PointBases:
+    """Bases kept as a point list: each MSM drops the zero scalars (most witness bits) and calls msm."""
+
+    def __init__(self, points: Sequence[Any], msm: Callable[[Sequence[Any], Sequence[int]], Any]) -> None:
+        self.points = points
+        self._msm = msm
+
+    def msm(self, scalars: bytes) -> Any:
+        """sum_i k_i * points[i] over the nonzero 32-byte little-endian k_i."""
+        if len(scalars) != 32 * len(self.points):
+            raise ValueError("msm needs one 32-byte scalar per point")
+        values = [int.from_bytes(scalars[i : i + 32], "little") for i in range(0, len(scalars), 32)]
+        kept = [i for i, k in enumerate(values) if k]
+        return self._msm([self.points[i] for i in kept], [values[i] for i in kept])
 
 
 class CurveBackend(Protocol):
@@ -49,6 +73,8 @@ class CurveBackend(Protocol):
     def g2_is_identity(self, p: G2) -> bool: ...
     def g1_msm(self, points: Sequence[G1], scalars: Sequence[int]) -> G1: ...
     def g2_msm(self, points: Sequence[G2], scalars: Sequence[int]) -> G2: ...
+    def g1_bases(self, points: Sequence[G1], uncompressed: bytes | None = None) -> Bases: ...
+    def g2_bases(self, points: Sequence[G2], uncompressed: bytes | None = None) -> Bases: ...
     def g1_batch_mul(self, base: G1, scalars: Sequence[int]) -> list[G1]: ...
     def g2_batch_mul(self, base: G2, scalars: Sequence[int]) -> list[G2]: ...
     def pairing_check(self, pairs: Sequence[tuple[G1, G2]]) -> bool: ...

@@ -37,6 +37,7 @@ from py_ecc.optimized_bls12_381.optimized_pairing import miller_loop
 from zkmargin.backends.base import (
     Fp2,
     P,
+    PointBases,
     decode_g1_affine,
     decode_g2_affine,
     encode_g1,
@@ -113,6 +114,12 @@ class PyEccBackend:
         if len(points) != len(scalars):
             raise ValueError("msm needs as many scalars as points")
         return pippenger(points, scalars, add, double, Z2)
+
+    def g1_bases(self, points: Sequence[Any], uncompressed: bytes | None = None) -> PointBases:
+        return PointBases(points, self.g1_msm)
+
+    def g2_bases(self, points: Sequence[Any], uncompressed: bytes | None = None) -> PointBases:
+        return PointBases(points, self.g2_msm)
 
     def g1_batch_mul(self, base: Any, scalars: Sequence[int]) -> list:
         if len(scalars) < 64:

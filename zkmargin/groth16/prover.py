@@ -18,18 +18,10 @@ from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
 from zkmargin.groth16.data_structures import Proof, ProvingKey
-from zkmargin.groth16.r1cs_to_qap import quotient_coefficients, witness_evaluations
+from zkmargin.groth16.query_bases import query_bases
+from zkmargin.groth16.r1cs_to_qap import witness_evaluations, witness_evaluations_raw
+from zkmargin.ntt import quotient_raw, to_bytes
 from zkmargin.r1cs import CompiledR1CS
-
-
-def _sparse(points: Sequence, scalars: Sequence[int]) -> tuple[list, list[int]]:
-    """Drop zero scalars: most witness entries of range-checked circuits are 0 bits."""
-    kept_points, kept_scalars = [], []
-    for point, scalar in zip(points, scalars):
-        if scalar:
-            kept_points.append(point)
-            kept_scalars.append(scalar)
-    return kept_points, kept_scalars
 
 
 def prove(
@@ -45,10 +37,12 @@ def prove(
     rng = rng or secrets.SystemRandom()
     clock = _Clock(timings)
     z = _checked_assignment(pk, compiled, assignment)
+    # The vectors stay in the kernels' 32-byte form from here to the MSMs: no per-element conversions.
+    z_raw = to_bytes(z)
     clock.lap("digest")
     # Checks every constraint (UnsatisfiedError names the broken one) before any MSM starts.
-    az, bz, cz = witness_evaluations(compiled, z)
-    if len(az) != pk.domain_size:
+    az, bz, cz = witness_evaluations_raw(compiled, z_raw)
+    if len(az) != 32 * pk.domain_size:
         raise CircuitError("proving key domain does not match the circuit")
     clock.lap("evaluate")
 
@@ -56,32 +50,34 @@ def prove(
     s = rng.randrange(R)
     # h in the monomial basis of pk.h_query (a key with another H basis computes its h here).
     a_sum, b2_sum, b1_sum, l_sum, h_sum = _query_sums(
-        pk, z, compiled.num_public + 1, lambda: quotient_coefficients(az, bz, cz), backend, clock
+        pk, z_raw, compiled.num_public + 1, lambda: quotient_raw(az, bz, cz), backend, clock
     )
     proof = _combine(pk, a_sum, b2_sum, b1_sum, l_sum, h_sum, r, s, backend)
     clock.lap("combine")
     return proof
 
 
-def _query_sums(pk: ProvingKey, z: list[int], num_inputs: int, h_scalars: Callable[[], list[int]],  # noqa: ANN202
+def _query_sums(pk: ProvingKey, z_raw: bytes, num_inputs: int, h_scalars: Callable[[], bytes],  # noqa: ANN202
                 backend: CurveBackend, clock: _Clock):
     """The five MSMs of a proof: sum_i z_i A_i, B_i (G2 and G1), L_i (private i) and sum_j h_j H_j.
 
-    The curve library releases the GIL inside an MSM and the NTT kernel does too:
-    the MSMs that do not need h run on two threads while this one computes h.
+    z_raw and h_scalars() are 32-byte little-endian buffers, one element per point.
+    The MSMs release the GIL and the NTT kernel does too: the MSMs that do not
+    need h run on two threads while this one computes h.
     """
+    bases = query_bases(pk, backend)
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = {
-            "msm_b_g2": pool.submit(_timed, backend.g2_msm, *_sparse(pk.b_g2_query, z)),
-            "msm_a": pool.submit(_timed, backend.g1_msm, *_sparse(pk.a_query, z)),
-            "msm_b_g1": pool.submit(_timed, backend.g1_msm, *_sparse(pk.b_g1_query, z)),
-            "msm_l": pool.submit(_timed, backend.g1_msm, *_sparse(pk.l_query, z[num_inputs:])),
+            "msm_b_g2": pool.submit(_timed, bases.b_g2.msm, z_raw),
+            "msm_a": pool.submit(_timed, bases.a.msm, z_raw),
+            "msm_b_g1": pool.submit(_timed, bases.b_g1.msm, z_raw),
+            "msm_l": pool.submit(_timed, bases.l.msm, z_raw[32 * num_inputs :]),
         }
         h = h_scalars()
         clock.lap("ntt")
-        half = len(pk.h_query) // 2
-        jobs["msm_h"] = pool.submit(_timed, backend.g1_msm, pk.h_query[:half], h[:half])
-        jobs["msm_h_2"] = pool.submit(_timed, backend.g1_msm, pk.h_query[half:], h[half : len(pk.h_query)])
+        split = 32 * bases.h_split
+        jobs["msm_h"] = pool.submit(_timed, bases.h_low.msm, h[:split])
+        jobs["msm_h_2"] = pool.submit(_timed, bases.h_high.msm, h[split : 32 * len(pk.h_query)])
         results = {name: job.result() for name, job in jobs.items()}
     clock.lap("msm_wall")
     if clock.timings is not None:
@@ -162,7 +158,7 @@ def prove_zkey(
     r, s = rng.randrange(R), rng.randrange(R)
     # The same overlap as prove(): A, B and L MSMs on two threads while this one computes h.
     a_sum, b2_sum, b1_sum, l_sum, h_sum = _query_sums(
-        pk, z, compiled.num_public + 1, lambda: odd_coset_evaluations(az, bz, cz), backend, clock
+        pk, to_bytes(z), compiled.num_public + 1, lambda: to_bytes(odd_coset_evaluations(az, bz, cz)), backend, clock
     )
     proof = _combine(pk, a_sum, b2_sum, b1_sum, l_sum, h_sum, r, s, backend)
     _require_prime_order(proof, backend)

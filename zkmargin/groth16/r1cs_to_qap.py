@@ -78,16 +78,25 @@ def witness_evaluations(
     compiled: CompiledR1CS, z: Sequence[int]
 ) -> tuple[list[int], list[int], list[int]]:
     """A(x), B(x), C(x) on the domain for assignment z; raises UnsatisfiedError naming a broken row."""
-    n = 1 << domain_log_size(compiled)
     if not ntt.NATIVE:
         return witness_evaluations_reference(compiled, z)
-    if len(z) != compiled.num_variables:
-        raise CircuitError(f"assignment must have {compiled.num_variables} entries, got {len(z)}")
+    raw = witness_evaluations_raw(compiled, ntt.to_bytes(z))
+    return ntt.from_bytes(raw[0]), ntt.from_bytes(raw[1]), ntt.from_bytes(raw[2])
+
+
+def witness_evaluations_raw(compiled: CompiledR1CS, z_raw: bytes) -> tuple[bytes, bytes, bytes]:
+    """witness_evaluations on the kernel's buffers (32 little-endian bytes an element), as the prover keeps them."""
+    if len(z_raw) != 32 * compiled.num_variables:
+        raise CircuitError(f"assignment must have {compiled.num_variables} entries, got {len(z_raw) // 32}")
+    if not ntt.NATIVE:
+        az, bz, cz = witness_evaluations_reference(compiled, ntt.from_bytes(z_raw))
+        return ntt.to_bytes(az), ntt.to_bytes(bz), ntt.to_bytes(cz)
+    n = 1 << domain_log_size(compiled)
     rows = [part for matrix in compiled.sparse_rows for part in matrix]
-    az, bz, cz, bad_row = ntt.kernel.evaluate(ntt.to_bytes(z), n, compiled.num_public + 1, *rows)
+    az, bz, cz, bad_row = ntt.kernel.evaluate(z_raw, n, compiled.num_public + 1, *rows)
     if bad_row >= 0:
         raise UnsatisfiedError(compiled.labels[bad_row])
-    return ntt.from_bytes(az), ntt.from_bytes(bz), ntt.from_bytes(cz)
+    return az, bz, cz
 
 
 def witness_evaluations_reference(

@@ -25,6 +25,7 @@ from zkmargin.errors import (
     PublicInputError,
 )
 from zkmargin.groth16.data_structures import Proof, ProvingKey, VerifyingKey
+from zkmargin.groth16.query_bases import prepare_from_uncompressed
 from zkmargin.groth16.verifier import check_distinct_input_points, check_proof_points, check_verifying_key
 from zkmargin.jsontext import decode_json
 
@@ -352,17 +353,19 @@ def pk_from_bytes(data: bytes, backend: CurveBackend | None = None) -> ProvingKe
         raise MalformedKeyError("proving key is truncated or its section sizes disagree")
     vk = vk_from_bytes(reader.take(vk_len, "vk"), backend)
     g1 = lambda what: reader.g1(backend, what, G1_UNCOMPRESSED, subgroup_check=False)  # noqa: E731
-    return ProvingKey(
-        vk=vk,
-        beta_g1=g1("beta_g1"),
-        delta_g1=g1("delta_g1"),
-        a_query=tuple(g1("a_query") for _ in range(n_a)),
-        b_g1_query=tuple(g1("b_g1_query") for _ in range(n_b1)),
-        b_g2_query=tuple(reader.g2(backend, "b_g2_query", G2_UNCOMPRESSED, subgroup_check=False) for _ in range(n_b2)),
-        h_query=tuple(g1("h_query") for _ in range(n_h)),
-        l_query=tuple(g1("l_query") for _ in range(n_l)),
-        circuit_digest=digest,
-    )
+    beta_g1, delta_g1 = g1("beta_g1"), g1("delta_g1")
+    queries, encoded = {}, {}
+    for name, count, size in (("a_query", n_a, G1_UNCOMPRESSED), ("b_g1_query", n_b1, G1_UNCOMPRESSED),
+                              ("b_g2_query", n_b2, G2_UNCOMPRESSED), ("h_query", n_h, G1_UNCOMPRESSED),
+                              ("l_query", n_l, G1_UNCOMPRESSED)):
+        start = reader.offset
+        read = reader.g1 if size == G1_UNCOMPRESSED else reader.g2
+        queries[name] = tuple(read(backend, name, size, subgroup_check=False) for _ in range(count))
+        encoded[name] = reader.data[start : reader.offset]
+    pk = ProvingKey(vk=vk, beta_g1=beta_g1, delta_g1=delta_g1, **queries, circuit_digest=digest)
+    # The points were just decoded and curve-checked from these bytes: the MSM's copy is made from them too.
+    prepare_from_uncompressed(pk, backend, encoded)
+    return pk
 
 
 class _Reader:

@@ -1,0 +1,241 @@
+/* One group's multi-scalar multiplication, written once for G1 (over Fp) and G2 (over Fp2).
+ *
+ * _msm.c includes this file twice with FE (the coordinate field's element type), FN(op) (that
+ * field's operations) and G(name) (this group's prefix) defined. Nothing here is specific to
+ * either curve except that both have a = 0, so (0, 0) is never on them and can stand for the
+ * point at infinity in affine form.
+ */
+
+typedef struct { FE x, y; } G(aff);    /* (0, 0) is the point at infinity */
+typedef struct { FE X, Y, Z; } G(jac); /* Jacobian (X/Z^2, Y/Z^3); Z = 0 is the point at infinity */
+
+static inline int G(aff_is_inf)(const G(aff) *p) { return FN(is_zero)(&p->x) && FN(is_zero)(&p->y); }
+static inline int G(jac_is_inf)(const G(jac) *p) { return FN(is_zero)(&p->Z); }
+static inline void G(jac_set_inf)(G(jac) *p) { memset(p, 0, sizeof *p); }
+
+static inline void G(jac_from_aff)(G(jac) *o, const G(aff) *p) {
+    if (G(aff_is_inf)(p)) { G(jac_set_inf)(o); return; }
+    o->X = p->x; o->Y = p->y; FN(one)(&o->Z);
+}
+
+/* dbl-2009-l (a = 0). */
+static void G(jac_dbl)(G(jac) *o, const G(jac) *p) {
+    if (G(jac_is_inf)(p)) { G(jac_set_inf)(o); return; }
+    FE a, b, c, d, e, f, t, x3, y3, z3;
+    FN(sqr)(&a, &p->X);
+    FN(sqr)(&b, &p->Y);
+    FN(sqr)(&c, &b);
+    FN(add)(&t, &p->X, &b); FN(sqr)(&t, &t); FN(sub)(&t, &t, &a); FN(sub)(&t, &t, &c); FN(add)(&d, &t, &t);
+    FN(add)(&e, &a, &a); FN(add)(&e, &e, &a);
+    FN(sqr)(&f, &e);
+    FN(add)(&t, &d, &d); FN(sub)(&x3, &f, &t);
+    FN(sub)(&t, &d, &x3); FN(mul)(&y3, &e, &t);
+    FN(add)(&c, &c, &c); FN(add)(&c, &c, &c); FN(add)(&c, &c, &c); FN(sub)(&y3, &y3, &c);
+    FN(mul)(&z3, &p->Y, &p->Z); FN(add)(&z3, &z3, &z3);
+    o->X = x3; o->Y = y3; o->Z = z3;
+}
+
+/* madd-2007-bl: o = p + q, q affine. Handles infinity and p == +-q. */
+static void G(jac_add_aff)(G(jac) *o, const G(jac) *p, const G(aff) *q) {
+    if (G(aff_is_inf)(q)) { *o = *p; return; }
+    if (G(jac_is_inf)(p)) { G(jac_from_aff)(o, q); return; }
+    FE z1z1, u2, s2, h, hh, i, j, r, v, t, x3, y3, z3;
+    FN(sqr)(&z1z1, &p->Z);
+    FN(mul)(&u2, &q->x, &z1z1);
+    FN(mul)(&s2, &q->y, &p->Z); FN(mul)(&s2, &s2, &z1z1);
+    FN(sub)(&h, &u2, &p->X);
+    FN(sub)(&r, &s2, &p->Y);
+    if (FN(is_zero)(&h)) {
+        if (FN(is_zero)(&r)) { G(jac) qj; G(jac_from_aff)(&qj, q); G(jac_dbl)(o, &qj); }
+        else G(jac_set_inf)(o);
+        return;
+    }
+    FN(add)(&r, &r, &r);
+    FN(sqr)(&hh, &h);
+    FN(add)(&i, &hh, &hh); FN(add)(&i, &i, &i);
+    FN(mul)(&j, &h, &i);
+    FN(mul)(&v, &p->X, &i);
+    FN(sqr)(&x3, &r); FN(sub)(&x3, &x3, &j); FN(sub)(&x3, &x3, &v); FN(sub)(&x3, &x3, &v);
+    FN(sub)(&t, &v, &x3); FN(mul)(&y3, &r, &t);
+    FN(mul)(&t, &p->Y, &j); FN(add)(&t, &t, &t); FN(sub)(&y3, &y3, &t);
+    FN(add)(&z3, &p->Z, &h); FN(sqr)(&z3, &z3); FN(sub)(&z3, &z3, &z1z1); FN(sub)(&z3, &z3, &hh);
+    o->X = x3; o->Y = y3; o->Z = z3;
+}
+
+/* add-2007-bl: o = p + q. Handles infinity and p == +-q. */
+static void G(jac_add)(G(jac) *o, const G(jac) *p, const G(jac) *q) {
+    if (G(jac_is_inf)(q)) { *o = *p; return; }
+    if (G(jac_is_inf)(p)) { *o = *q; return; }
+    FE z1z1, z2z2, u1, u2, s1, s2, h, i, j, r, v, t, x3, y3, z3;
+    FN(sqr)(&z1z1, &p->Z);
+    FN(sqr)(&z2z2, &q->Z);
+    FN(mul)(&u1, &p->X, &z2z2);
+    FN(mul)(&u2, &q->X, &z1z1);
+    FN(mul)(&s1, &p->Y, &q->Z); FN(mul)(&s1, &s1, &z2z2);
+    FN(mul)(&s2, &q->Y, &p->Z); FN(mul)(&s2, &s2, &z1z1);
+    FN(sub)(&h, &u2, &u1);
+    FN(sub)(&r, &s2, &s1);
+    if (FN(is_zero)(&h)) {
+        if (FN(is_zero)(&r)) G(jac_dbl)(o, p);
+        else G(jac_set_inf)(o);
+        return;
+    }
+    FN(add)(&r, &r, &r);
+    FN(add)(&i, &h, &h); FN(sqr)(&i, &i);
+    FN(mul)(&j, &h, &i);
+    FN(mul)(&v, &u1, &i);
+    FN(sqr)(&x3, &r); FN(sub)(&x3, &x3, &j); FN(sub)(&x3, &x3, &v); FN(sub)(&x3, &x3, &v);
+    FN(sub)(&t, &v, &x3); FN(mul)(&y3, &r, &t);
+    FN(mul)(&t, &s1, &j); FN(add)(&t, &t, &t); FN(sub)(&y3, &y3, &t);
+    FN(add)(&z3, &p->Z, &q->Z); FN(sqr)(&z3, &z3); FN(sub)(&z3, &z3, &z1z1); FN(sub)(&z3, &z3, &z2z2);
+    FN(mul)(&z3, &z3, &h);
+    o->X = x3; o->Y = y3; o->Z = z3;
+}
+
+static void G(jac_to_aff)(G(aff) *o, const G(jac) *p) {
+    if (G(jac_is_inf)(p)) { memset(o, 0, sizeof *o); return; }
+    FE zi, zi2, zi3;
+    FN(inv)(&zi, &p->Z);
+    FN(sqr)(&zi2, &zi);
+    FN(mul)(&zi3, &zi2, &zi);
+    FN(mul)(&o->x, &p->X, &zi2);
+    FN(mul)(&o->y, &p->Y, &zi3);
+}
+
+/* What p + q needs, and the denominator to invert for it (one for the cases that need none). */
+static inline unsigned char G(pair_kind)(FE *den, const G(aff) *p, const G(aff) *q) {
+    FN(one)(den);
+    if (G(aff_is_inf)(q)) return SUM_LEFT;
+    if (G(aff_is_inf)(p)) return SUM_RIGHT;
+    if (!FN(eq)(&p->x, &q->x)) { FN(sub)(den, &q->x, &p->x); return SUM_GENERAL; }
+    /* Same x: q = p or q = -p; y = 0 (2-torsion, not in the prime-order group) doubles to infinity. */
+    if (!FN(eq)(&p->y, &q->y) || FN(is_zero)(&p->y)) return SUM_INF;
+    FN(add)(den, &p->y, &p->y);
+    return SUM_DOUBLE;
+}
+
+/* o = p + q in affine form, given inv = 1 / pair_kind's denominator. o may alias p or q. */
+static inline void G(pair_sum)(G(aff) *o, const G(aff) *p, const G(aff) *q, unsigned char kind, const FE *inv) {
+    FE lambda, t, x3, y3;
+    switch (kind) {
+    case SUM_LEFT: *o = *p; return;
+    case SUM_RIGHT: *o = *q; return;
+    case SUM_INF: memset(o, 0, sizeof *o); return;
+    case SUM_GENERAL: FN(sub)(&t, &q->y, &p->y); break;
+    default: FN(sqr)(&t, &p->x); FN(add)(&lambda, &t, &t); FN(add)(&t, &lambda, &t); break; /* 3 x^2 */
+    }
+    FN(mul)(&lambda, &t, inv);
+    FN(sqr)(&x3, &lambda); FN(sub)(&x3, &x3, &p->x); FN(sub)(&x3, &x3, &q->x);
+    FN(sub)(&t, &p->x, &x3); FN(mul)(&y3, &lambda, &t); FN(sub)(&y3, &y3, &p->y);
+    o->x = x3; o->y = y3;
+}
+
+/* Sum every group of pts in place: group b is pts[start[b] .. start[b] + len[b]), and ends as pts[start[b]]
+ * (len[b] = 1) or empty (len[b] = 0). Each round adds disjoint pairs across all groups, so one inversion
+ * (Montgomery's trick over the round's denominators) serves every addition of the round.
+ * den, pref hold n/2 elements and kind n/2 bytes. */
+static void G(sum_groups)(G(aff) *pts, const uint32_t *start, uint32_t *len, size_t groups,
+                          FE *den, FE *pref, unsigned char *kind) {
+    for (;;) {
+        size_t pairs = 0;
+        for (size_t b = 0; b < groups; b++) {
+            const G(aff) *g = pts + start[b];
+            for (uint32_t k = 0; k < len[b] / 2; k++, pairs++)
+                kind[pairs] = G(pair_kind)(&den[pairs], &g[2 * k], &g[2 * k + 1]);
+        }
+        if (pairs == 0) return;
+        pref[0] = den[0];
+        for (size_t i = 1; i < pairs; i++) FN(mul)(&pref[i], &pref[i - 1], &den[i]);
+        FE inv, t;
+        FN(inv)(&inv, &pref[pairs - 1]);
+        for (size_t i = pairs - 1; i > 0; i--) {
+            FN(mul)(&t, &inv, &pref[i - 1]);
+            FN(mul)(&inv, &inv, &den[i]);
+            den[i] = t;
+        }
+        den[0] = inv;
+        pairs = 0;
+        for (size_t b = 0; b < groups; b++) {
+            G(aff) *g = pts + start[b];
+            uint32_t n = len[b];
+            /* Pair k's sum goes to g[k]: pairs run in order and pair k reads g[2k], g[2k+1] >= g[k]. */
+            for (uint32_t k = 0; k < n / 2; k++, pairs++)
+                G(pair_sum)(&g[k], &g[2 * k], &g[2 * k + 1], kind[pairs], &den[pairs]);
+            if (n & 1) g[n / 2] = g[n - 1];
+            len[b] = (n + 1) / 2;
+        }
+    }
+}
+
+/* out = sum_i scalars[i] * bases[i]; scalars are n x 32-byte little-endian integers (any value below 2^256).
+ * Signed-digit Pippenger: per window, points are sorted into buckets by digit and each bucket is summed
+ * with batched affine additions; buckets are then combined with the running-sum trick in Jacobian form.
+ * Returns 0, or -1 when memory ran out. */
+static int G(msm)(G(jac) *out, const G(aff) *bases, const unsigned char *scalars, size_t n) {
+    G(jac_set_inf)(out);
+    size_t hist[257] = {0}, nonzero = 0;
+    unsigned maxbits = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned bits = G(aff_is_inf)(&bases[i]) ? 0 : scalar_bits(scalars + 32 * i);
+        hist[bits]++;
+        if (bits) nonzero++;
+        if (bits > maxbits) maxbits = bits;
+    }
+    if (nonzero == 0) return 0;
+    unsigned c = choose_window(hist, maxbits, BUCKET_COST);
+    unsigned windows = maxbits / c + 1; /* the last window takes the signed digits' final carry */
+    size_t nbuckets = (size_t)1 << (c - 1);
+
+    int32_t *digits = malloc(sizeof(int32_t) * windows * nonzero);
+    uint32_t *index = malloc(sizeof(uint32_t) * nonzero);
+    G(aff) *scratch = malloc(sizeof(G(aff)) * nonzero);
+    FE *den = malloc(sizeof(FE) * (nonzero / 2 + 1));
+    FE *pref = malloc(sizeof(FE) * (nonzero / 2 + 1));
+    unsigned char *kind = malloc(nonzero / 2 + 1);
+    uint32_t *start = malloc(sizeof(uint32_t) * (nbuckets + 1));
+    uint32_t *len = malloc(sizeof(uint32_t) * (nbuckets + 1));
+    int status = -1;
+    if (!digits || !index || !scratch || !den || !pref || !kind || !start || !len) goto done;
+
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (G(aff_is_inf)(&bases[i]) || !scalar_bits(scalars + 32 * i)) continue;
+        index[m] = (uint32_t)i;
+        signed_digits(digits + m, nonzero, scalars + 32 * i, c, windows);
+        m++;
+    }
+
+    for (unsigned w = windows; w-- > 0;) {
+        if (!G(jac_is_inf)(out))
+            for (unsigned k = 0; k < c; k++) G(jac_dbl)(out, out);
+        const int32_t *d = digits + (size_t)w * nonzero;
+        /* Counting sort into buckets 1 .. 2^(c-1) (bucket b at position b - 1). */
+        memset(len, 0, sizeof(uint32_t) * (nbuckets + 1));
+        for (size_t i = 0; i < nonzero; i++)
+            if (d[i]) len[(d[i] < 0 ? -d[i] : d[i]) - 1]++;
+        uint32_t at = 0;
+        for (size_t b = 0; b < nbuckets; b++) { start[b] = at; at += len[b]; len[b] = 0; }
+        if (at == 0) continue;
+        for (size_t i = 0; i < nonzero; i++) {
+            if (!d[i]) continue;
+            size_t b = (size_t)(d[i] < 0 ? -d[i] : d[i]) - 1;
+            G(aff) *slot = &scratch[start[b] + len[b]++];
+            *slot = bases[index[i]];
+            if (d[i] < 0) FN(neg)(&slot->y, &slot->y);
+        }
+        G(sum_groups)(scratch, start, len, nbuckets, den, pref, kind);
+        /* sum_b b * bucket_b = sum over b of (bucket_top + ... + bucket_b). */
+        G(jac) running, total;
+        G(jac_set_inf)(&running);
+        G(jac_set_inf)(&total);
+        for (size_t b = nbuckets; b-- > 0;) {
+            if (len[b]) G(jac_add_aff)(&running, &running, &scratch[start[b]]);
+            if (!G(jac_is_inf)(&running)) G(jac_add)(&total, &total, &running);
+        }
+        G(jac_add)(out, out, &total);
+    }
+    status = 0;
+done:
+    free(digits); free(index); free(scratch); free(den); free(pref); free(kind); free(start); free(len);
+    return status;
+}
