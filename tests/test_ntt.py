@@ -134,3 +134,24 @@ def test_witness_evaluations_fall_back_without_the_kernel(monkeypatch):
     assert witness_evaluations(compiled, z) == expected
     with pytest.raises(UnsatisfiedError):
         witness_evaluations(compiled, [1, z[1] + 1, *z[2:]])
+
+
+def test_assembly_and_portable_field_products_agree():
+    # The kernels multiply with BMI2/ADX assembly where the CPU has it, else with portable C: same results,
+    # including values next to r and products that need the final subtraction.
+    kernel = pytest.importorskip("zkmargin._fr_kernels")
+    rng = random.Random(21)
+    n = 256
+    values = [rng.choice([0, 1, R - 1, R - 2, rng.randrange(R)]) for _ in range(n)]
+    others = [rng.choice([1, R - 1, rng.randrange(R)]) for _ in range(n)]
+    products = [x * y % R for x, y in zip(values, others)]
+    runs = []
+    previous = kernel.set_assembly(True)
+    try:
+        for assembly in (True, False):
+            kernel.set_assembly(assembly)
+            runs.append((ntt.ntt(values, 7), ntt.intt(values, 7), ntt.quotient_coefficients(values, others, products)))
+    finally:
+        kernel.set_assembly(previous)
+    assert runs[0] == runs[1]
+    assert runs[0][0] == [v for v in reference_ntt([x * pow(7, i, R) % R for i, x in enumerate(values)])]

@@ -36,8 +36,8 @@ static inline void sub_p_if_geq(u64 t[4]) {
     if (!borrow) memcpy(t, d, sizeof d);
 }
 
-/* CIOS Montgomery product: out = a * b / 2^256 mod r, for a, b < r. */
-static inline void mont_mul(u64 out[4], const u64 a[4], const u64 b[4]) {
+/* CIOS Montgomery product: out = a * b / 2^256 mod r, for a, b < r (portable C). */
+static inline void mont_mul_portable(u64 out[4], const u64 a[4], const u64 b[4]) {
     u64 t[6] = {0, 0, 0, 0, 0, 0};
     for (int i = 0; i < 4; i++) {
         u64 c = 0;
@@ -66,6 +66,84 @@ static inline void mont_mul(u64 out[4], const u64 a[4], const u64 b[4]) {
     memcpy(out, t, 4 * sizeof(u64));
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <x86intrin.h>
+#define HAVE_ADX_ASM 1
+/* Set at import when the CPU has BMI2 and ADX (Intel since 2013, AMD since 2017). */
+static int use_adx = 0;
+
+/* The same product in BMI2/ADX assembly, ~1.5x faster: mulx leaves the flags alone, so adcx and adox run two
+ * carry chains, and the running sum lives in five renamed registers (the compiler's 128-bit arithmetic
+ * spills to the stack). Each reduction zeroes the lowest limb, whose register becomes the next top limb;
+ * the sum stays below 2r * 2^64 < 2^320, so nothing carries out of five limbs. */
+#define FR_R_(name) "%[" #name "]"
+#define FR_REDUCE(T0, T1, T2, T3, T4) \
+    "movq " FR_R_(T0) ", %%rdx\n\t" "imulq %[n0], %%rdx\n\t" "xorq %[zero], %[zero]\n\t" \
+    "mulxq 0(%[p]), %[lo], %[x]\n\t"  "adcxq %[lo], " FR_R_(T0) "\n\t" "adoxq %[x], " FR_R_(T1) "\n\t" \
+    "mulxq 8(%[p]), %[lo], %[x]\n\t"  "adcxq %[lo], " FR_R_(T1) "\n\t" "adoxq %[x], " FR_R_(T2) "\n\t" \
+    "mulxq 16(%[p]), %[lo], %[x]\n\t" "adcxq %[lo], " FR_R_(T2) "\n\t" "adoxq %[x], " FR_R_(T3) "\n\t" \
+    "mulxq 24(%[p]), %[lo], %[x]\n\t" "adcxq %[lo], " FR_R_(T3) "\n\t" "adoxq %[x], " FR_R_(T4) "\n\t" \
+    "adcxq %[zero], " FR_R_(T4) "\n\t"
+#define FR_ROW(off, T0, T1, T2, T3, T4) \
+    "xorq %[zero], %[zero]\n\t" "movq " #off "(%[b]), %%rdx\n\t" \
+    "mulxq 0(%[a]), %[lo], %[x]\n\t"  "adcxq %[lo], " FR_R_(T0) "\n\t" "adoxq %[x], " FR_R_(T1) "\n\t" \
+    "mulxq 8(%[a]), %[lo], %[x]\n\t"  "adcxq %[lo], " FR_R_(T1) "\n\t" "adoxq %[x], " FR_R_(T2) "\n\t" \
+    "mulxq 16(%[a]), %[lo], %[x]\n\t" "adcxq %[lo], " FR_R_(T2) "\n\t" "adoxq %[x], " FR_R_(T3) "\n\t" \
+    "mulxq 24(%[a]), %[lo], " FR_R_(T4) "\n\t" "adcxq %[lo], " FR_R_(T3) "\n\t" "adoxq %[zero], " FR_R_(T4) "\n\t" \
+    "adcxq %[zero], " FR_R_(T4) "\n\t"
+
+static inline void mont_mul_adx(u64 out[4], const u64 a[4], const u64 b[4]) {
+    u64 r0, r1, r2, r3, r4, lo, x, zero;
+    __asm__(
+        "xorq %[zero], %[zero]\n\t"
+        "movq 0(%[b]), %%rdx\n\t"
+        "mulxq 0(%[a]), %[r0], %[r1]\n\t"
+        "mulxq 8(%[a]), %[lo], %[r2]\n\t"  "adcxq %[lo], %[r1]\n\t"
+        "mulxq 16(%[a]), %[lo], %[r3]\n\t" "adcxq %[lo], %[r2]\n\t"
+        "mulxq 24(%[a]), %[lo], %[r4]\n\t" "adcxq %[lo], %[r3]\n\t"
+        "adcxq %[zero], %[r4]\n\t"
+        FR_REDUCE(r0, r1, r2, r3, r4)
+        FR_ROW(8, r1, r2, r3, r4, r0) FR_REDUCE(r1, r2, r3, r4, r0)
+        FR_ROW(16, r2, r3, r4, r0, r1) FR_REDUCE(r2, r3, r4, r0, r1)
+        FR_ROW(24, r3, r4, r0, r1, r2) FR_REDUCE(r3, r4, r0, r1, r2)
+        : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [r4] "=&r"(r4),
+          [lo] "=&r"(lo), [x] "=&r"(x), [zero] "=&r"(zero)
+        : [a] "r"(a), [b] "r"(b), [p] "r"(P), [n0] "m"(N0)
+        : "rdx", "cc", "memory");
+    u64 t[4] = {r4, r0, r1, r2};
+    sub_p_if_geq(t);
+    memcpy(out, t, sizeof t);
+}
+#endif
+
+static inline void mont_mul(u64 out[4], const u64 a[4], const u64 b[4]) {
+#ifdef HAVE_ADX_ASM
+    if (use_adx) {
+        mont_mul_adx(out, a, b);
+        return;
+    }
+#endif
+    mont_mul_portable(out, a, b);
+}
+
+#ifdef HAVE_ADX_ASM
+/* add/sub with the carry flag (any x86-64): the 128-bit versions below compile to longer chains. */
+static inline void add_mod(u64 out[4], const u64 a[4], const u64 b[4]) {
+    unsigned long long t[4], d[4];
+    unsigned char carry = 0, borrow = 0;
+    for (int j = 0; j < 4; j++) carry = _addcarry_u64(carry, a[j], b[j], &t[j]);
+    for (int j = 0; j < 4; j++) borrow = _subborrow_u64(borrow, t[j], P[j], &d[j]);
+    for (int j = 0; j < 4; j++) out[j] = borrow ? t[j] : d[j];
+}
+
+static inline void sub_mod(u64 out[4], const u64 a[4], const u64 b[4]) {
+    unsigned long long t[4];
+    unsigned char borrow = 0, carry = 0;
+    for (int j = 0; j < 4; j++) borrow = _subborrow_u64(borrow, a[j], b[j], &t[j]);
+    u64 mask = (u64)0 - borrow;
+    for (int j = 0; j < 4; j++) carry = _addcarry_u64(carry, t[j], P[j] & mask, (unsigned long long *)&out[j]);
+}
+#else
 static inline void add_mod(u64 out[4], const u64 a[4], const u64 b[4]) {
     u64 t[4];
     u64 c = 0;
@@ -96,6 +174,7 @@ static inline void sub_mod(u64 out[4], const u64 a[4], const u64 b[4]) {
     }
     memcpy(out, t, sizeof t);
 }
+#endif
 
 /* 32 little-endian bytes -> limbs; returns 0 when the value is not below r. */
 static int load_canonical(u64 out[4], const unsigned char *bytes) {
@@ -482,7 +561,25 @@ done:
     return result;
 }
 
+/* Tests run the portable product on CPUs that have the assembly one: set_assembly(False), then back. */
+static PyObject *set_assembly(PyObject *self, PyObject *args) {
+    (void)self;
+    int wanted;
+    if (!PyArg_ParseTuple(args, "p", &wanted)) return NULL;
+#ifdef HAVE_ADX_ASM
+    int had = use_adx;
+    __builtin_cpu_init();
+    use_adx = wanted && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("adx");
+    return PyBool_FromLong(had);
+#else
+    (void)wanted;
+    Py_RETURN_FALSE;
+#endif
+}
+
 static PyMethodDef methods[] = {
+    {"set_assembly", set_assembly, METH_VARARGS,
+     "Use the BMI2/ADX field product when the CPU has it (True) or the portable one; returns the previous choice."},
     {"evaluate", evaluate, METH_VARARGS, evaluate_doc},
     {"transform", transform, METH_VARARGS, transform_doc},
     {"quotient", quotient, METH_VARARGS, quotient_doc},
@@ -493,4 +590,10 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_fr_kernels", "Groth16 prover kernels over the BLS12-381 scalar field.", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__fr_kernels(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__fr_kernels(void) {
+#ifdef HAVE_ADX_ASM
+    __builtin_cpu_init();
+    use_adx = __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("adx");
+#endif
+    return PyModule_Create(&module);
+}

@@ -227,3 +227,18 @@ def test_loading_py_ecc_keeps_the_recursion_limit_so_deep_json_is_an_error_not_a
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
     assert done.stdout.strip() == "refused"
+
+
+def test_the_native_msm_is_built_where_it_can_be():
+    # Without it the prover silently falls back to the curve library's MSM (~1.8x slower): a missing compiler
+    # or a broken build at install time must not go unnoticed on the CPUs it is written for.
+    import platform
+    from pathlib import Path
+
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text().split() if cpuinfo.exists() else []
+    if platform.machine() not in ("x86_64", "AMD64") or "bmi2" not in flags or "adx" not in flags:
+        pytest.skip("the native MSM is written for x86-64 with BMI2 and ADX")
+    from zkmargin.backends import arkworks
+
+    assert arkworks.native_msm is not None

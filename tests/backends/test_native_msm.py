@@ -140,3 +140,22 @@ def test_backend_bases_agree_with_the_point_list_path() -> None:
     assert native_bases.msm(scalars) == PointBases(points, ark.g1_msm).msm(scalars)
     encoded = b"".join(ark.g2_to_bytes(p, compressed=False) for p in BASE_G2[:9])
     assert ark.g2_bases(BASE_G2[:9], encoded).msm(_raw([3] * 9)) == ark.g2_msm(BASE_G2[:9], [3] * 9)
+
+
+def test_proofs_are_byte_identical_with_and_without_the_native_msm(monkeypatch) -> None:
+    import zkmargin.backends.arkworks as arkworks_backend
+    from tests.groth16.circuits import compiled_cube, cube_witness
+    from zkmargin.groth16.generator import setup
+    from zkmargin.groth16.prover import prove
+    from zkmargin.groth16.serialization import proof_to_bytes
+
+    backend = get_backend("arkworks")
+    compiled = compiled_cube()
+    z, _ = cube_witness(5)
+    with_native = setup(compiled, rng=random.Random(11), backend=backend)
+    proof_native = prove(with_native, compiled, z, rng=random.Random(12), backend=backend)
+    monkeypatch.setattr(arkworks_backend, "native_msm", None)
+    without = setup(compiled, rng=random.Random(11), backend=backend)  # a new key object: bases prepared anew
+    assert isinstance(backend.g1_bases(without.a_query), PointBases)
+    proof_library = prove(without, compiled, z, rng=random.Random(12), backend=backend)
+    assert proof_to_bytes(proof_native, backend) == proof_to_bytes(proof_library, backend)

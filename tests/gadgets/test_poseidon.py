@@ -99,3 +99,20 @@ def test_constants_are_field_elements_and_mds_invertible_shape():
     rng = random.Random(1)
     x = [rng.randrange(R) for _ in range(5)]
     assert poseidon_permutation(x, 5) != poseidon_permutation([x[0] + 1, *x[1:]], 5)
+
+
+@pytest.mark.parametrize("width", [3, 5])
+def test_prove_mode_solves_the_same_assignment_as_check_mode(width):
+    # Prove mode runs the linear layer on plain integers: its variables, their order and values must be
+    # exactly those that check mode records and verifies against the constraints.
+    values = [R - 1 - i for i in range(2 * width + 1)]
+    assignments = {}
+    for mode in ("check", "prove"):
+        cs = ConstraintSystem(mode)
+        inputs = [cs.private_input(f"m{i}", v) for i, v in enumerate(values)]
+        digest = poseidon_hash_gadget(cs, inputs, 7, width)
+        assert digest.value == poseidon_hash(values, 7, width)
+        if mode == "check":
+            assert cs.is_satisfied()
+        assignments[mode] = (cs.num_constraints, cs.assignment())
+    assert assignments["prove"] == assignments["check"]

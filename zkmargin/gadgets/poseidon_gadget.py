@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from zkmargin.errors import CircuitError
-from zkmargin.gadgets.poseidon import poseidon_params
+from zkmargin.field import R
+from zkmargin.gadgets.poseidon import PoseidonParams, poseidon_params
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 
@@ -27,6 +28,8 @@ def poseidon_permutation_gadget(
     params = poseidon_params(width)
     if len(state) != width:
         raise CircuitError(f"state must have {width} elements")
+    if not cs.records_constraints:
+        return _permutation_values(cs, state, params, label)
     words = list(state)
     constants = iter(params.round_constants)
     half = params.full_rounds // 2
@@ -44,6 +47,24 @@ def poseidon_permutation_gadget(
             mixed.append(acc)
         words = mixed
     return words
+
+
+def _permutation_values(cs: ConstraintSystem, state: Sequence[LinearCombination], params: PoseidonParams,
+                        label: str) -> list[LinearCombination]:
+    """Prove mode: the same S-box variables in the same order, the free linear layer on plain integers.
+
+    The witness is most of a proof's Python time and the MDS products were most of that.
+    """
+    words = [w.value for w in state]
+    constants = iter(params.round_constants)
+    half = params.full_rounds // 2
+    for round_index in range(params.full_rounds + params.partial_rounds):
+        words = [(w + next(constants)) % R for w in words]  # type: ignore[operator]
+        partial = half <= round_index < half + params.partial_rounds
+        for i in range(1 if partial else len(words)):
+            words[i] = _sbox(cs, cs.constant(words[i]), label).value
+        words = [sum(m * w for m, w in zip(row, words)) % R for row in params.mds]  # type: ignore[misc]
+    return [cs.constant(w) for w in words]  # type: ignore[arg-type]
 
 
 def poseidon_hash_gadget(
