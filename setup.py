@@ -1,8 +1,8 @@
-"""Builds the C extensions, zkmargin._fr_kernels and zkmargin._msm; everything else is declared in pyproject.toml.
+"""Builds the C extensions (zkmargin._fr_kernels, ._msm, ._pairing); everything else is declared in pyproject.toml.
 
 The extension is compiled when the package is installed, so no proof ever waits
 for a compiler. It is optional: without a C compiler the install still succeeds
-and the prover falls back to the pure-Python NTT and the curve library's MSM (correct, several times slower).
+and the library falls back to the pure-Python NTT and the curve library's MSM and pairing (correct, slower).
 """
 
 from setuptools import Extension, setup
@@ -10,7 +10,9 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension("zkmargin._fr_kernels", ["zkmargin/_fr_kernels.c"], extra_compile_args=["-O3"], optional=True),
-        Extension("zkmargin._msm", ["zkmargin/_msm.c"], depends=["zkmargin/_msm_group.h"], extra_compile_args=["-O3"],
-                  optional=True),
+        Extension("zkmargin._msm", ["zkmargin/_msm.c"], depends=["zkmargin/_msm_group.h", "zkmargin/_bls12_fields.h"],
+                  extra_compile_args=["-O3"], optional=True),
+        Extension("zkmargin._pairing", ["zkmargin/_pairing.c"], depends=["zkmargin/_bls12_fields.h"],
+                  extra_compile_args=["-O3"], optional=True),
     ]
 )

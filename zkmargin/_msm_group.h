@@ -167,9 +167,22 @@ static void G(sum_groups)(G(aff) *pts, const uint32_t *start, uint32_t *len, siz
     }
 }
 
+/* total += k * p for a small k >= 1 (double-and-add from the top bit). */
+static void G(add_multiple)(G(jac) *total, const G(jac) *p, size_t k) {
+    if (k == 1) { G(jac_add)(total, total, p); return; }
+    G(jac) acc = *p;
+    int top = 63 - __builtin_clzll((unsigned long long)k);
+    for (int bit = top - 1; bit >= 0; bit--) {
+        G(jac_dbl)(&acc, &acc);
+        if ((k >> bit) & 1) G(jac_add)(&acc, &acc, p);
+    }
+    G(jac_add)(total, total, &acc);
+}
+
 /* out = sum_i scalars[i] * bases[i]; scalars are n x 32-byte little-endian integers (any value below 2^256).
  * Signed-digit Pippenger: per window, points are sorted into buckets by digit and each bucket is summed
- * with batched affine additions; buckets are then combined with the running-sum trick in Jacobian form.
+ * with batched affine additions (Jacobian ones in windows with few digits); buckets are then combined
+ * with the running-sum trick in Jacobian form.
  * Returns 0, or -1 when memory ran out. */
 static int G(msm)(G(jac) *out, const G(aff) *bases, const unsigned char *scalars, size_t n) {
     G(jac_set_inf)(out);
@@ -194,8 +207,9 @@ static int G(msm)(G(jac) *out, const G(aff) *bases, const unsigned char *scalars
     unsigned char *kind = malloc(nonzero / 2 + 1);
     uint32_t *start = malloc(sizeof(uint32_t) * (nbuckets + 1));
     uint32_t *len = malloc(sizeof(uint32_t) * (nbuckets + 1));
+    G(jac) *jbuckets = malloc(sizeof(G(jac)) * nbuckets);
     int status = -1;
-    if (!digits || !index || !scratch || !den || !pref || !kind || !start || !len) goto done;
+    if (!digits || !index || !scratch || !den || !pref || !kind || !start || !len || !jbuckets) goto done;
 
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -223,19 +237,37 @@ static int G(msm)(G(jac) *out, const G(aff) *bases, const unsigned char *scalars
             *slot = bases[index[i]];
             if (d[i] < 0) FN(neg)(&slot->y, &slot->y);
         }
-        G(sum_groups)(scratch, start, len, nbuckets, den, pref, kind);
-        /* sum_b b * bucket_b = sum over b of (bucket_top + ... + bucket_b). */
+        /* A round of batched additions costs one inversion (~600 products): worth it for many pairs only. A window
+         * with few digits (a verifier's small MSM, the top windows of a few wide scalars) adds in Jacobian form. */
+        int jacobian = at < BATCH_MIN;
+        if (jacobian) {
+            for (size_t b = 0; b < nbuckets; b++) {
+                if (!len[b]) continue;
+                G(jac_from_aff)(&jbuckets[b], &scratch[start[b]]);
+                for (uint32_t k = 1; k < len[b]; k++) G(jac_add_aff)(&jbuckets[b], &jbuckets[b], &scratch[start[b] + k]);
+            }
+        } else {
+            G(sum_groups)(scratch, start, len, nbuckets, den, pref, kind);
+        }
+        /* sum_v v * B_v over the nonempty buckets v_1 > ... > v_m = sum_i (v_i - v_(i+1)) * (B_v1 + ... + B_vi),
+         * v_(m+1) = 0: one addition per digit value when the buckets are dense, and a short multiplication
+         * per gap when they are sparse (a window reached only by a few wide scalars). */
         G(jac) running, total;
         G(jac_set_inf)(&running);
         G(jac_set_inf)(&total);
+        size_t previous = 0; /* digit value of the last nonempty bucket, 0 before the first */
         for (size_t b = nbuckets; b-- > 0;) {
-            if (len[b]) G(jac_add_aff)(&running, &running, &scratch[start[b]]);
-            if (!G(jac_is_inf)(&running)) G(jac_add)(&total, &total, &running);
+            if (!len[b] || (jacobian ? G(jac_is_inf)(&jbuckets[b]) : G(aff_is_inf)(&scratch[start[b]]))) continue;
+            if (previous) G(add_multiple)(&total, &running, previous - (b + 1));
+            if (jacobian) G(jac_add)(&running, &running, &jbuckets[b]);
+            else G(jac_add_aff)(&running, &running, &scratch[start[b]]);
+            previous = b + 1;
         }
+        if (previous) G(add_multiple)(&total, &running, previous);
         G(jac_add)(out, out, &total);
     }
     status = 0;
 done:
-    free(digits); free(index); free(scratch); free(den); free(pref); free(kind); free(start); free(len);
+    free(digits); free(index); free(scratch); free(den); free(pref); free(kind); free(start); free(len); free(jbuckets);
     return status;
 }

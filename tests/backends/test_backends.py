@@ -229,16 +229,17 @@ def test_loading_py_ecc_keeps_the_recursion_limit_so_deep_json_is_an_error_not_a
     assert done.stdout.strip() == "refused"
 
 
-def test_the_native_msm_is_built_where_it_can_be():
-    # Without it the prover silently falls back to the curve library's MSM (~1.8x slower): a missing compiler
-    # or a broken build at install time must not go unnoticed on the CPUs it is written for.
+def test_the_native_msm_and_pairing_are_built_where_they_can_be():
+    # Without them the prover and the verifier silently fall back to the curve library (slower): a missing
+    # compiler or a broken build at install time must not go unnoticed on the CPUs they are written for.
     import platform
     from pathlib import Path
 
     cpuinfo = Path("/proc/cpuinfo")
     flags = cpuinfo.read_text().split() if cpuinfo.exists() else []
     if platform.machine() not in ("x86_64", "AMD64") or "bmi2" not in flags or "adx" not in flags:
-        pytest.skip("the native MSM is written for x86-64 with BMI2 and ADX")
+        pytest.skip("the native MSM and pairing are written for x86-64 with BMI2 and ADX")
     from zkmargin.backends import arkworks
 
     assert arkworks.native_msm is not None
+    assert arkworks.native_pairing is not None

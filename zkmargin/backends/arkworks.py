@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 
@@ -27,6 +28,15 @@ try:
     from zkmargin import _msm as native_msm
 except ImportError:
     native_msm = None
+try:
+    # Our own pairing product (zkmargin/_pairing.c) with the lines of recurring G2 points (a key's beta,
+    # gamma, delta) computed once; absent in the same cases, and then the library's pairing does the work.
+    from zkmargin import _pairing as native_pairing
+except ImportError:
+    native_pairing = None
+
+_NATIVE_ONE = bytes(47) + b"\x01" + bytes(576 - 48)
+"""The identity of GT as zkmargin._pairing writes it."""
 
 _SCALAR_CACHE = {0: Scalar.from_le_bytes(bytes(32)), 1: Scalar.from_le_bytes((1).to_bytes(32, "little"))}
 
@@ -53,6 +63,8 @@ class ArkworksBackend:
         self._g1_zero, self._g2_zero = G1Point.identity(), G2Point.identity()
         # id(point) -> (point, table or None); holding the point keeps its id from being reused.
         self._fixed_tables: dict[int, tuple[G1Point, list[list[G1Point]] | None]] = {}
+        # id(G2 point) -> (point, its Miller-loop lines or None), the same scheme for the native pairing.
+        self._g2_lines: dict[int, tuple[G2Point, bytes | None]] = {}
 
     def g1_generator(self) -> G1Point:
         return self._g1
@@ -149,14 +161,36 @@ class ArkworksBackend:
         return _batch(base, scalars, self._g2_zero)
 
     def pairing_check(self, pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
+        if native_pairing is not None:
+            return self._native_pairing(pairs) == _NATIVE_ONE
         return bool(GT.pairing_check([p for p, _ in pairs], [q for _, q in pairs]))
 
-    def pairing(self, p: G1Point, q: G2Point) -> GT:
+    def pairing(self, p: G1Point, q: G2Point) -> GT | NativeGT:
+        if native_pairing is not None:
+            return NativeGT(self._native_pairing([(p, q)]))
         return GT.pairing(p, q)
 
-    def pairing_product_equals(self, pairs: Sequence[tuple[G1Point, G2Point]], target: GT) -> bool:
+    def pairing_product_equals(self, pairs: Sequence[tuple[G1Point, G2Point]], target: GT | NativeGT) -> bool:
         # One Miller loop fewer than pairing_check with e(-P, Q) appended: the verifier's e(alpha, beta) is fixed.
+        if isinstance(target, NativeGT):
+            return self._native_pairing(pairs) == target.cubed
         return bool(GT.multi_pairing([p for p, _ in pairs], [q for _, q in pairs]) == target)
+
+    def _native_pairing(self, pairs: Sequence[tuple[G1Point, G2Point]]) -> bytes:
+        return native_pairing.pairing([(p.to_xy_bytes_be(), self._g2_operand(q)) for p, q in pairs])
+
+    def _g2_operand(self, q: G2Point) -> bytes:
+        """q's Miller-loop lines from its second use on (a key's fixed points recur with every proof), else q."""
+        entry = self._g2_lines.get(id(q))
+        if entry is None or entry[0] is not q:
+            if len(self._g2_lines) >= _FIXED_TABLES:
+                self._g2_lines.clear()
+            self._g2_lines[id(q)] = (q, None)
+            return q.to_xy_bytes_be()
+        if entry[1] is None:
+            entry = (q, native_pairing.g2_lines(q.to_xy_bytes_be()))
+            self._g2_lines[id(q)] = entry
+        return entry[1]
 
     def g1_to_affine(self, p: G1Point) -> tuple[int, int] | None:
         if p == self._g1_zero:
@@ -216,6 +250,13 @@ _FIXED_TABLES = 32
 """Points with a cached table (each ~8,000 points, ~1 MB); the cache is emptied when full."""
 
 _P = 0x1A0111EA397FE69A4B1BA7B6434BACD764774B84F38512BF6730D2A0F6B0F6241EABFFFEB153FFFFB9FEFFFFFFFFAAAB
+
+
+@dataclass(frozen=True)
+class NativeGT:
+    """A pairing value from zkmargin._pairing, which yields its cube: compare it only with another NativeGT."""
+
+    cubed: bytes
 
 
 class NativeBases:
