@@ -141,18 +141,22 @@ class ArkworksBackend:
         return G2Point.multiexp_unchecked(list(points), [to_scalar(k) for k in scalars])
 
     def g1_bases(self, points: Sequence[G1Point], uncompressed: bytes | None = None) -> PointBases | NativeBases:
-        if native_msm is None:
-            return PointBases(points, self.g1_msm)
-        if uncompressed is not None:
-            return NativeBases(native_msm.g1_points(uncompressed, True), native_msm.g1_msm, G1Point)
-        return NativeBases(native_msm.g1_points(b"".join(p.to_xy_bytes_be() for p in points)), native_msm.g1_msm, G1Point)
+        return self._bases(points, uncompressed, "g1", self.g1_msm, G1Point)
 
     def g2_bases(self, points: Sequence[G2Point], uncompressed: bytes | None = None) -> PointBases | NativeBases:
+        return self._bases(points, uncompressed, "g2", self.g2_msm, G2Point)
+
+    @staticmethod
+    def _bases(points: Sequence, uncompressed: bytes | None, group_name: str, library_msm,  # noqa: ANN001
+               group: type) -> PointBases | NativeBases:
+        """Native bases from the ZCash encoding when given (no re-encoding), else from the points; or the list."""
         if native_msm is None:
-            return PointBases(points, self.g2_msm)
+            return PointBases(points, library_msm)
+        prepare, msm = getattr(native_msm, f"{group_name}_points"), getattr(native_msm, f"{group_name}_msm")
         if uncompressed is not None:
-            return NativeBases(native_msm.g2_points(uncompressed, True), native_msm.g2_msm, G2Point)
-        return NativeBases(native_msm.g2_points(b"".join(p.to_xy_bytes_be() for p in points)), native_msm.g2_msm, G2Point)
+            return NativeBases(prepare(uncompressed, True), msm, group)
+        # to_xy_bytes_be normalises each point (one inversion): this runs once per key, not per proof.
+        return NativeBases(prepare(b"".join(p.to_xy_bytes_be() for p in points)), msm, group)
 
     def g1_batch_mul(self, base: G1Point, scalars: Sequence[int]) -> list[G1Point]:
         return _batch(base, scalars, self._g1_zero)
