@@ -75,8 +75,8 @@ static unsigned choose_window(const size_t hist[257], unsigned maxbits, double b
     return best;
 }
 
-/* Fewer nonzero digits than this in a window: Jacobian additions, no inversion. */
-#define BATCH_MIN 256
+/* Fewer pairs than this in a round of batched affine additions: Jacobian additions instead, no inversion. */
+#define ROUND_MIN_PAIRS 96
 
 /* A bucket costs one mixed and one full Jacobian addition (~27 multiplications) against ~6 for a batched affine one. */
 #define BUCKET_COST 4.5

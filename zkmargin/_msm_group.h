@@ -138,12 +138,16 @@ static void G(sum_groups)(G(aff) *pts, const uint32_t *start, uint32_t *len, siz
                           FE *den, FE *pref, unsigned char *kind) {
     for (;;) {
         size_t pairs = 0;
+        for (size_t b = 0; b < groups; b++) pairs += len[b] / 2;
+        /* A round's inversion costs ~600 products: with fewer pairs than ROUND_MIN_PAIRS, the caller finishes the
+         * groups with Jacobian additions (~5 products dearer each) instead. */
+        if (pairs < ROUND_MIN_PAIRS) return;
+        pairs = 0;
         for (size_t b = 0; b < groups; b++) {
             const G(aff) *g = pts + start[b];
             for (uint32_t k = 0; k < len[b] / 2; k++, pairs++)
                 kind[pairs] = G(pair_kind)(&den[pairs], &g[2 * k], &g[2 * k + 1]);
         }
-        if (pairs == 0) return;
         pref[0] = den[0];
         for (size_t i = 1; i < pairs; i++) FN(mul)(&pref[i], &pref[i - 1], &den[i]);
         FE inv, t;
@@ -181,7 +185,7 @@ static void G(add_multiple)(G(jac) *total, const G(jac) *p, size_t k) {
 
 /* out = sum_i scalars[i] * bases[i]; scalars are n x 32-byte little-endian integers (any value below 2^256).
  * Signed-digit Pippenger: per window, points are sorted into buckets by digit and each bucket is summed
- * with batched affine additions (Jacobian ones in windows with few digits); buckets are then combined
+ * with batched affine additions (Jacobian ones once a round would have few pairs); buckets are then combined
  * with the running-sum trick in Jacobian form.
  * Returns 0, or -1 when memory ran out. */
 static int G(msm)(G(jac) *out, const G(aff) *bases, const unsigned char *scalars, size_t n) {
@@ -208,8 +212,9 @@ static int G(msm)(G(jac) *out, const G(aff) *bases, const unsigned char *scalars
     uint32_t *start = malloc(sizeof(uint32_t) * (nbuckets + 1));
     uint32_t *len = malloc(sizeof(uint32_t) * (nbuckets + 1));
     G(jac) *jbuckets = malloc(sizeof(G(jac)) * nbuckets);
+    unsigned char *in_jac = malloc(nbuckets);
     int status = -1;
-    if (!digits || !index || !scratch || !den || !pref || !kind || !start || !len || !jbuckets) goto done;
+    if (!digits || !index || !scratch || !den || !pref || !kind || !start || !len || !jbuckets || !in_jac) goto done;
 
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -237,17 +242,13 @@ static int G(msm)(G(jac) *out, const G(aff) *bases, const unsigned char *scalars
             *slot = bases[index[i]];
             if (d[i] < 0) FN(neg)(&slot->y, &slot->y);
         }
-        /* A round of batched additions costs one inversion (~600 products): worth it for many pairs only. A window
-         * with few digits (a verifier's small MSM, the top windows of a few wide scalars) adds in Jacobian form. */
-        int jacobian = at < BATCH_MIN;
-        if (jacobian) {
-            for (size_t b = 0; b < nbuckets; b++) {
-                if (!len[b]) continue;
-                G(jac_from_aff)(&jbuckets[b], &scratch[start[b]]);
-                for (uint32_t k = 1; k < len[b]; k++) G(jac_add_aff)(&jbuckets[b], &jbuckets[b], &scratch[start[b] + k]);
-            }
-        } else {
-            G(sum_groups)(scratch, start, len, nbuckets, den, pref, kind);
+        G(sum_groups)(scratch, start, len, nbuckets, den, pref, kind);
+        /* Groups the batched rounds left with more than one point are summed in Jacobian form. */
+        for (size_t b = 0; b < nbuckets; b++) {
+            in_jac[b] = len[b] > 1;
+            if (!in_jac[b]) continue;
+            G(jac_from_aff)(&jbuckets[b], &scratch[start[b]]);
+            for (uint32_t k = 1; k < len[b]; k++) G(jac_add_aff)(&jbuckets[b], &jbuckets[b], &scratch[start[b] + k]);
         }
         /* sum_v v * B_v over the nonempty buckets v_1 > ... > v_m = sum_i (v_i - v_(i+1)) * (B_v1 + ... + B_vi),
          * v_(m+1) = 0: one addition per digit value when the buckets are dense, and a short multiplication
@@ -257,9 +258,9 @@ static int G(msm)(G(jac) *out, const G(aff) *bases, const unsigned char *scalars
         G(jac_set_inf)(&total);
         size_t previous = 0; /* digit value of the last nonempty bucket, 0 before the first */
         for (size_t b = nbuckets; b-- > 0;) {
-            if (!len[b] || (jacobian ? G(jac_is_inf)(&jbuckets[b]) : G(aff_is_inf)(&scratch[start[b]]))) continue;
+            if (!len[b] || (in_jac[b] ? G(jac_is_inf)(&jbuckets[b]) : G(aff_is_inf)(&scratch[start[b]]))) continue;
             if (previous) G(add_multiple)(&total, &running, previous - (b + 1));
-            if (jacobian) G(jac_add)(&running, &running, &jbuckets[b]);
+            if (in_jac[b]) G(jac_add)(&running, &running, &jbuckets[b]);
             else G(jac_add_aff)(&running, &running, &scratch[start[b]]);
             previous = b + 1;
         }
@@ -268,6 +269,6 @@ static int G(msm)(G(jac) *out, const G(aff) *bases, const unsigned char *scalars
     }
     status = 0;
 done:
-    free(digits); free(index); free(scratch); free(den); free(pref); free(kind); free(start); free(len); free(jbuckets);
+    free(digits); free(index); free(scratch); free(den); free(pref); free(kind); free(start); free(len); free(jbuckets); free(in_jac);
     return status;
 }

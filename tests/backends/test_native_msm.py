@@ -61,6 +61,11 @@ def _cases(group) -> dict[str, tuple[list, list[int]]]:  # noqa: ANN001
         "P and -P": ([p0, p0 * _scalar(R - 1)], [7, 7]),
         "P, -P and P": ([p0, p0 * _scalar(R - 1), p0], [1, 1, 1]),
         "pairs cancelling": (pts[:50] + [p * _scalar(R - 1) for p in pts[:50]], [1] * 100),
+        # Hundreds in one bucket, so that the batched rounds (>= ROUND_MIN_PAIRS pairs) meet the equal and the
+        # opposite cases too, not only the Jacobian additions that finish small groups.
+        "one point 400 times": ([p0] * 400, [1] * 400),
+        "P, -P alternating 400 times": ([p0, p0 * _scalar(R - 1)] * 200, [1] * 400),
+        "P, -P alternating, then P": ([p0, p0 * _scalar(R - 1)] * 200 + [p0], [1] * 401),
         "identity points": ([identity] * 3 + pts[:3], [3, 4, 5, 6, 7, 8]),
         "only identity points": ([identity] * 4, [1, 2, 3, 4]),
         "2P + P + (-3P)": ([p0, p0, p0 * _scalar(3)], [1, 1, R - 1]),
