@@ -164,3 +164,15 @@ def test_proofs_are_byte_identical_with_and_without_the_native_msm(monkeypatch) 
     assert isinstance(backend.g1_bases(without.a_query), PointBases)
     proof_library = prove(without, compiled, z, rng=random.Random(12), backend=backend)
     assert proof_to_bytes(proof_native, backend) == proof_to_bytes(proof_library, backend)
+
+
+def test_recurring_point_lists_use_native_bases_and_stay_exact() -> None:
+    # g1_msm prepares native bases for a list of point objects from its second use (a verifying key's input
+    # points); every use, and every other list of the same length, must still give the library's sum.
+    backend = get_backend("arkworks")
+    first, second = BASE_G1[:40], BASE_G1[40:80]
+    for round_index in range(4):
+        for points in (first, second, list(reversed(first))):
+            scalars = [RNG.choice([0, 1, RNG.randrange(2**64), RNG.randrange(R)]) for _ in points]
+            assert backend.g1_msm(points, scalars) == _library_msm(G1, points, scalars), round_index
+    assert any(bases is not None for _, bases in backend._recurring.values())

@@ -65,6 +65,8 @@ class ArkworksBackend:
         self._fixed_tables: dict[int, tuple[G1Point, list[list[G1Point]] | None]] = {}
         # id(G2 point) -> (point, its Miller-loop lines or None), the same scheme for the native pairing.
         self._g2_lines: dict[int, tuple[G2Point, bytes | None]] = {}
+        # ids of a list of G1 points -> (the points, their native bases or None): g1_msm over recurring lists.
+        self._recurring: dict[tuple[int, ...], tuple[list[G1Point], NativeBases | PointBases | None]] = {}
 
     def g1_generator(self) -> G1Point:
         return self._g1
@@ -131,7 +133,27 @@ class ArkworksBackend:
             raise ValueError("msm needs as many scalars as points")
         if not points:
             return self._g1_zero
+        if native_msm is not None and len(points) >= _RECURRING_MIN:
+            bases = self._recurring_bases(points)
+            if bases is not None:
+                return bases.msm(b"".join((k % R).to_bytes(32, "little") for k in scalars))
         return G1Point.multiexp_unchecked(list(points), [to_scalar(k) for k in scalars])
+
+    def _recurring_bases(self, points: Sequence[G1Point]) -> NativeBases | None:
+        """Native bases for a list of point objects from its second use on (a verifying key's input points
+        recur with every proof; preparing costs an inversion a point, once), else None."""
+        key = tuple(map(id, points))
+        entry = self._recurring.get(key)
+        if entry is None:
+            if len(self._recurring) >= _FIXED_TABLES:
+                self._recurring.clear()
+            # Holding the points keeps their ids from being reused while the entry exists.
+            self._recurring[key] = (list(points), None)
+            return None
+        if entry[1] is None:
+            entry = (entry[0], self.g1_bases(entry[0]))
+            self._recurring[key] = entry
+        return entry[1]
 
     def g2_msm(self, points: Sequence[G2Point], scalars: Sequence[int]) -> G2Point:
         if len(points) != len(scalars):
@@ -251,6 +273,8 @@ class ArkworksBackend:
 
 
 _FIXED_TABLES = 32
+_RECURRING_MIN = 16
+"""Shorter MSMs stay with the curve library (its fixed costs are lower)."""
 """Points with a cached table (each ~8,000 points, ~1 MB); the cache is emptied when full."""
 
 _P = 0x1A0111EA397FE69A4B1BA7B6434BACD764774B84F38512BF6730D2A0F6B0F6241EABFFFEB153FFFFB9FEFFFFFFFFAAAB
