@@ -72,6 +72,10 @@ def check_public_inputs(vk: VerifyingKey, public_inputs: Sequence[int]) -> list[
 
 def check_input_values(values: Sequence[int]) -> list[int]:
     """The values as a list when every one is an integer in [0, r); PublicInputError names the first that is not."""
+    values = list(values)
+    # Plain ints all in range (the usual case) are accepted in C loops; anything else takes the loop that names it.
+    if values and set(map(type, values)) == {int} and min(values) >= 0 and max(values) < R:
+        return values
     checked = []
     for i, value in enumerate(values):
         if not isinstance(value, int) or isinstance(value, bool):
