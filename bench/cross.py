@@ -188,6 +188,9 @@ def print_phases(rows: list[dict], label: str) -> None:
         phases = r["phases_ms"]
         print(f"{name:>14} {r['prove_ms']:>7.1f} {r.get('prove_cpu_ms', float('nan')):>7.1f} " + " ".join(f"{phases.get(p, float('nan')):>9.1f}" for p in PHASES)
               + f" {r['verify_ms']:>7.2f} {r.get('verify_folded_ms', float('nan')):>7.2f}")
+    print("verify: a one-off SnapshotVerifier per call (snapshot values and their fold recomputed every time); "
+          "cached per key in process: e(alpha, beta) and the window tables of input points multiplied alone. "
+          "Phases: bench/verify.py")
 
 
 def fit_exponent(rows: list[dict]) -> float | None:

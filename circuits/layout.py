@@ -47,6 +47,36 @@ def leaf_items(tree: Any) -> list[tuple[str, Any]]:
     return out
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+
+
+def _flatten_like(template: Any, tree: Any, out: list[Any]) -> bool:
+    # True, with tree's leaves appended to out in circuit order, iff tree has template's leaf paths
+    # (same field names, tuple lengths and leaf positions): leaf_items's order without building path strings,
+    # since every plain verify flattens a snapshot's values.
+    if isinstance(template, tuple):
+        if not isinstance(tree, tuple) or len(tree) != len(template):
+            return False
+        for t, v in zip(template, tree):
+            if not _flatten_like(t, v, out):
+                return False
+        return True
+    names = _field_names(type(template))
+    if names is None:
+        if isinstance(tree, tuple) or _field_names(type(tree)) is not None:
+            return False
+        out.append(tree)
+        return True
+    if _field_names(type(tree)) != names:
+        return False
+    for name in names:
+        if not _flatten_like(getattr(template, name), getattr(tree, name), out):
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class StatementPublic:
     """Commitment (or root), context, the rest of the per-proof header (extra) and the snapshot's values."""
@@ -102,10 +132,10 @@ class PublicLayout(Generic[T]):
 
     def flatten(self, values: T) -> tuple[int, ...]:
         """Snapshot values (the template's shape, ints at the leaves) in circuit order."""
-        items = leaf_items(values)
-        if tuple(path for path, _ in items) != self.paths:
+        out: list[Any] = []
+        if not _flatten_like(self.template, values, out):
             raise CircuitError("snapshot values do not have the statement's declared layout")
-        return tuple(value for _, value in items)
+        return tuple(out)
 
     def allocate(self, cs: ConstraintSystem, public: StatementPublic | None) -> AllocatedPublic[T]:
         """Allocate every declared input as a public variable (with values when public is given)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -162,7 +163,11 @@ class SnapshotVerifier:
         self.root = None if root is None else check_field_element(root, "root")
         self.snapshot_values: list[int] = circuit.snapshot_inputs(snapshot)
         self.fixed = fixed_inputs_sum(vk, circuit.per_proof_inputs, self.snapshot_values, backend)
-        self.digest = snapshot_digest(snapshot)
+
+    @functools.cached_property
+    def digest(self) -> bytes:
+        """The snapshot's digest, which attestations and signed roots sign (needed only under a venue key)."""
+        return snapshot_digest(self.snapshot)
 
     def with_venue_key(self, venue_key: VenuePublicKey | None) -> SnapshotVerifier:
         """This verifier (its folded inputs shared, not recomputed) under the policy of venue_key."""

@@ -1,0 +1,202 @@
+"""Verifier phases for cross-n64-k8 (211 public inputs): where plain and folded verification spend their time.
+
+Plain verify is verify_account_proof: a one-off SnapshotVerifier built from the
+verifier's own snapshot (snapshot values, key checks, fold of the 209 snapshot
+inputs) and then the folded check. Folded verify is verify_with_fixed_inputs
+with the snapshot's inputs folded beforehand (the service's path): the 2
+per-proof header inputs and the pairing. Each phase is timed alone, the phases
+interleaved rep by rep so machine load hits them alike; figures are medians.
+verify_all_inputs is groth16.verify with all 211 inputs (no snapshot object: the
+fold without building the snapshot's values). The floor line is the curve
+library's own 3-pair multi_pairing (3 Miller loops, 1 final exponentiation).
+
+Cached across calls (per key, in process), so repeated plain verifies measure
+the same work as a first one apart from these: e(alpha, beta) per key; the
+fixed-base window tables of the key's gamma_abc points that are multiplied
+alone (the per-proof header points and wide snapshot inputs such as the layout
+digest), built on a point's second use. Never cached: the snapshot's values
+and their fold, which plain verify recomputes on every call.
+
+With --baseline REV, the same phases are measured on the library at git
+revision REV (a fresh clone, same interpreter) in the same run; with --peer,
+snarkjs's in-process verify of its peer statement too (bench/cross.py's harness).
+
+Usage: python bench/verify.py [--reps 300] [--baseline REV] [--peer] [--out bench/results/verify.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# --baseline runs this same script against an older clone: ZKMARGIN_BENCH_ROOT names the tree to import.
+sys.path.insert(0, os.environ.get("ZKMARGIN_BENCH_ROOT") or str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cross import baseline_clone, market, run_peer  # noqa: E402
+
+from zkmargin.backends import get_backend  # noqa: E402
+from zkmargin.circuits.layout import HEADER  # noqa: E402
+from zkmargin.circuits.proving import prove_account, verify_account_proof  # noqa: E402
+from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
+from zkmargin.groth16 import VerifyingKey, setup, verify  # noqa: E402
+from zkmargin.groth16.serialization import proof_from_bytes, proof_to_bytes  # noqa: E402
+from zkmargin.groth16.verifier import (  # noqa: E402
+    alpha_beta,
+    check_verifying_key,
+    fixed_inputs_sum,
+    prepare_inputs,
+    verify_with_fixed_inputs,
+)
+
+PHASES = ("snapshot_values", "key_checks", "fold", "header", "pairing")
+"""Phases of plain verify in order; folded verify is header + pairing (+ its own checks)."""
+
+
+def measure(reps: int) -> dict:
+    """Median ms of every phase, of plain and folded verify, and of the library's 3-pair pairing."""
+    backend = get_backend("arkworks")
+    circuit = circuit_from_id("cross-n64-k8")
+    snapshot, account = market(64, 8, random.Random(64))
+    pk = setup(circuit.compile(), backend=backend)
+    vk = pk.vk
+    proof, public = prove_account(circuit, pk, account, snapshot, 1000, 42, backend)
+    encoded = proof_to_bytes(proof, backend)
+    header = public.as_list()[: len(HEADER)]
+    values = circuit.snapshot_inputs(snapshot)
+    fixed = fixed_inputs_sum(vk, len(HEADER), values, backend)
+    head = VerifyingKey(vk.alpha_g1, vk.beta_g2, vk.gamma_g2, vk.delta_g2, vk.gamma_abc_g1[: 1 + len(HEADER)])
+    acc = backend.g1_add(prepare_inputs(head, header, backend), fixed.point)
+    pairs = [(proof.a, proof.b), (backend.g1_neg(acc), vk.gamma_g2), (backend.g1_neg(proof.c), vk.delta_g2)]
+
+    def pairing() -> None:
+        if not backend.pairing_product_equals(pairs, alpha_beta(vk, backend)):
+            raise SystemExit("pairing check failed")
+
+    def plain() -> None:
+        if not verify_account_proof(circuit, vk, snapshot, header[0], header[1], proof, backend):
+            raise SystemExit("plain verify failed")
+
+    def folded() -> None:
+        if not verify_with_fixed_inputs(vk, header, fixed, proof, backend):
+            raise SystemExit("folded verify failed")
+
+    def all_inputs() -> None:
+        if not verify(vk, public.as_list(), proof, backend):
+            raise SystemExit("verify with all inputs failed")
+
+    def floor() -> None:
+        from py_arkworks_bls12381 import GT
+
+        GT.multi_pairing([p for p, _ in pairs], [q for _, q in pairs])
+
+    steps = {
+        "snapshot_values": lambda: circuit.snapshot_inputs(snapshot),
+        "key_checks": lambda: check_verifying_key(vk, backend),
+        "fold": lambda: fixed_inputs_sum(vk, len(HEADER), values, backend),
+        "header": lambda: backend.g1_add(prepare_inputs(head, header, backend), fixed.point),
+        "pairing": pairing,
+        "plain": plain,
+        "folded": folded,
+        "verify_all_inputs": all_inputs,
+        "floor_multi_pairing_3": floor,
+        "proof_decode": lambda: proof_from_bytes(encoded, backend),
+    }
+    for step in steps.values():  # warm-up: e(alpha, beta), fixed-base tables from a point's second use
+        step()
+        step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(reps):
+        for name, step in steps.items():
+            t = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t)
+    ms = {name: statistics.median(ts) * 1000 for name, ts in times.items()}
+    ms["plain_other"] = ms["plain"] - sum(ms[p] for p in PHASES)
+    return {"circuit": circuit.circuit_id, "public_inputs": circuit.num_public, "reps": reps, "ms": ms}
+
+
+def run_baseline(revision: str, reps: int) -> dict:
+    """This benchmark on the library as it was at revision (fresh clone), run by this interpreter."""
+    work = Path(tempfile.mkdtemp(prefix="zkmargin-verify-baseline-"))
+    try:
+        clone, commit = baseline_clone(revision, work)
+        # The editable install maps zkmargin.circuits (and .cli, .service) to THIS tree's folders; links inside
+        # the clone's zkmargin/ make the clone's own folders win, so no module of this tree leaks into "before".
+        for name, folder in (("circuits", "circuits"), ("cli", "cli"), ("service", "verifier_service")):
+            link = clone / "zkmargin" / name
+            if (clone / folder).is_dir() and not link.exists():
+                link.symlink_to(clone / folder, target_is_directory=True)
+        out = work / "baseline.json"
+        env = {**os.environ, "ZKMARGIN_BENCH_ROOT": str(clone)}
+        subprocess.run([sys.executable, __file__, "--reps", str(reps), "--out", str(out)],
+                       cwd=clone, env=env, check=True, capture_output=True)
+        row = json.loads(out.read_text())["ours"]
+        row["revision"] = commit
+        return row
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+ROWS = (*PHASES, "plain_other", "plain", "folded", "verify_all_inputs", "floor_multi_pairing_3", "proof_decode")
+
+
+def print_table(columns: dict[str, dict], peer_verify_ms: float | None) -> None:
+    """One row per phase, one column per measured revision (and ratios to the first column)."""
+    names = list(columns)
+    print("\nverify phases, cross-n64-k8, ms (median; phases timed alone, interleaved)")
+    print(f"{'':>22} " + " ".join(f"{n:>12}" for n in names) + ("   after/before" if len(names) > 1 else ""))
+    for row in ROWS:
+        values = [columns[n]["ms"].get(row, float("nan")) for n in names]
+        ratio = f"   {values[-1] / values[0]:>12.2f}" if len(names) > 1 and values[0] > 0 else ""
+        print(f"{row:>22} " + " ".join(f"{v:>12.3f}" for v in values) + ratio)
+    if peer_verify_ms is not None:
+        print(f"\nsnarkjs 0.7.6 in-process verify of its peer statement, same run: {peer_verify_ms:.2f} ms")
+        for n in names:
+            ms = columns[n]["ms"]
+            print(f"  {n}: plain / snarkjs {ms['plain'] / peer_verify_ms:.2f}x, "
+                  f"folded {ms['folded']:.2f} ms ({ms['folded'] / peer_verify_ms:.2f}x)")
+
+
+def main() -> None:
+    """Measure, print, write."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=300)
+    parser.add_argument("--baseline", metavar="REV", help="also measure the library at git revision REV")
+    parser.add_argument("--peer", action="store_true", help="also run the snarkjs peer (N = 64) for its verify time")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "verify.json")
+    args = parser.parse_args()
+    result: dict = {"machine": platform.platform(), "cpus": os.cpu_count(), "load_avg": os.getloadavg()}
+    columns = {}
+    if args.baseline:
+        result["baseline"] = run_baseline(args.baseline, args.reps)
+        columns[f"before {result['baseline']['revision']}"] = result["baseline"]
+    result["ours"] = measure(args.reps)
+    columns["this tree"] = result["ours"]
+    peer_ms = None
+    if args.peer:
+        result["peer"] = run_peer(64, 3)
+        peer_ms = result["peer"]["verify_ms"]
+        result["ratios"] = {name: {"plain_over_snarkjs": col["ms"]["plain"] / peer_ms,
+                                   "folded_over_snarkjs": col["ms"]["folded"] / peer_ms}
+                            for name, col in columns.items()}
+    print_table(columns, peer_ms)
+    print("cached per key in process: e(alpha, beta); fixed-base tables of gamma_abc points multiplied alone. "
+          "Never cached: snapshot values and their fold (recomputed by every plain verify).")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
