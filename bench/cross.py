@@ -143,8 +143,11 @@ def folded_verify_seconds(vk, public: list[int], proof, backend) -> float:  # no
     return elapsed
 
 
-def baseline_clone(revision: str, work: Path) -> tuple[Path, str]:
-    """A clone of this repository at revision under work, its C kernels built in place; (path, short commit)."""
+def baseline_clone(revision: str, work: Path, whole: bool = True) -> tuple[Path, str]:
+    """A clone of this repository at revision under work, its C kernels built in place; (path, short commit).
+
+    whole: the clone's circuits/, cli/ and verifier_service/ too (else only its zkmargin/ library is used).
+    """
     root = Path(__file__).resolve().parents[1]
     clone = work / "clone"
     subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
@@ -156,7 +159,19 @@ def baseline_clone(revision: str, work: Path) -> tuple[Path, str]:
     if (clone / "setup.py").exists():
         subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=clone, check=True,
                        capture_output=True)
+    if whole:
+        whole_tree(clone)
     return clone, commit
+
+
+def whole_tree(clone: Path) -> None:
+    """Make the clone's own circuits/, cli/ and verifier_service/ the zkmargin subpackages it imports."""
+    # The editable install maps zkmargin.circuits (and .cli, .service) to THIS tree's folders (pyproject
+    # package-dir); links inside the clone's zkmargin/ make the clone's own folders win there.
+    for folder, name in (("circuits", "circuits"), ("cli", "cli"), ("verifier_service", "service")):
+        link = clone / "zkmargin" / name
+        if (clone / folder).is_dir() and not link.exists():
+            link.symlink_to(Path("..") / folder)
 
 
 def run_baseline(revision: str, reps: int) -> dict:

@@ -171,16 +171,6 @@ def cpu_seconds(pid: int) -> float | None:
     return sum(int(value) for value in fields[11:13]) / os.sysconf("SC_CLK_TCK")
 
 
-def whole_tree(clone: Path) -> None:
-    """Make the clone's own circuits/, cli/ and verifier_service/ the zkmargin subpackages it imports."""
-    # The installed layout maps them into zkmargin (pyproject package-dir); in the clone, links do the same,
-    # and a name found in the clone's zkmargin/ wins over this tree's editable install.
-    for folder, name in (("circuits", "circuits"), ("cli", "cli"), ("verifier_service", "service")):
-        link = clone / "zkmargin" / name
-        if (clone / folder).is_dir() and not link.exists():
-            link.symlink_to(Path("..") / folder)
-
-
 def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noqa: ANN001
                library_root: Path | None = None, client: str = "raw") -> dict:
     """One server configuration: start, register, warm up, load, stop; the figures as a row.
@@ -296,9 +286,8 @@ def main() -> None:
     try:
         clone, commit = None, ""
         if args.baseline:
-            clone, commit = baseline_clone(args.baseline, work)
+            clone, commit = baseline_clone(args.baseline, work, whole=args.baseline_tree)
             if args.baseline_tree:
-                whole_tree(clone)
                 commit += " (tree)"
         for workers in args.workers:
             before, after = [], []

@@ -131,12 +131,6 @@ def run_baseline(revision: str, reps: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="zkmargin-verify-baseline-"))
     try:
         clone, commit = baseline_clone(revision, work)
-        # The editable install maps zkmargin.circuits (and .cli, .service) to THIS tree's folders; links inside
-        # the clone's zkmargin/ make the clone's own folders win, so no module of this tree leaks into "before".
-        for name, folder in (("circuits", "circuits"), ("cli", "cli"), ("service", "verifier_service")):
-            link = clone / "zkmargin" / name
-            if (clone / folder).is_dir() and not link.exists():
-                link.symlink_to(clone / folder, target_is_directory=True)
         out = work / "baseline.json"
         env = {**os.environ, "ZKMARGIN_BENCH_ROOT": str(clone)}
         subprocess.run([sys.executable, __file__, "--reps", str(reps), "--out", str(out)],
