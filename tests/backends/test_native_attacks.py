@@ -2,9 +2,10 @@
 
 What the existing native tests do not pin down: the pairing's exact value (not only accept/reject) on random
 multi-pairings and on points outside the prime-order subgroup, which the zkey checks still pair unchecked;
-the MSM's batched affine windows (>= 256 digits) where bucket sums cancel or double mid-tree; the backend's
-id-keyed G2 lines cache under threads and cache clears; a verifier with one key over many proofs (the cache
-is emptied every ~30 proofs) refusing tampered ones; keys read from two files proving with their own bases.
+the MSM's batched affine rounds (hundreds of points in a few buckets) where sums cancel or double mid-tree;
+the backend's id-keyed caches (G2 lines, recurring G1 point lists) under threads, cache clears and lists
+changed in place; a verifier with one key over many proofs (the lines cache is emptied every ~30 proofs)
+refusing tampered ones; keys read from two files proving with their own bases.
 """
 
 from __future__ import annotations
@@ -186,9 +187,9 @@ def _shuffled(points: list, scalars: list[int]) -> tuple[list, list[int]]:
 @pytest.mark.parametrize("group", [G1, G2], ids=["G1", "G2"])
 @pytest.mark.parametrize("count", [255, 256, 257, 520])
 def test_batched_windows_where_bucket_sums_cancel_or_double(group, count: int) -> None:  # noqa: ANN001
-    # Small scalars put every point of a window into a few buckets, so from 256 digits on the window sums
-    # its buckets with batched affine additions: P + P (doubling), P + (-P) (the identity mid-tree) and the
-    # identity plus a point all happen inside one round's shared inversion.
+    # Small scalars put hundreds of points into a few buckets, which are summed with rounds of batched affine
+    # additions: P + P (doubling), P + (-P) (the identity mid-tree) and the identity plus a point all happen
+    # inside one round's shared inversion, and in the Jacobian additions that finish small groups.
     base = [group() * _k(RNG.randrange(1, R)) for _ in range(3)]
     half = count // 2
     points = [base[i % 3] for i in range(half)]
@@ -205,8 +206,8 @@ def test_batched_windows_where_bucket_sums_cancel_or_double(group, count: int) -
 
 
 def test_one_wide_scalar_among_thousands_of_bits() -> None:
-    # The cost model picks a narrow window for the bits; the one 255-bit scalar alone reaches the top windows
-    # (Jacobian, one digit each), while the bottom window is batched.
+    # The cost model picks a narrow window for the bits; the one wide scalar alone reaches the top windows
+    # (one digit each, Jacobian), while the bottom window holds thousands of digits (batched).
     base = [G1() * _k(RNG.randrange(1, R)) for _ in range(64)]
     points = [base[i % 64] for i in range(3000)]
     scalars = [RNG.randrange(2) for _ in points]
@@ -238,6 +239,42 @@ def test_msm_over_points_outside_the_subgroup_is_the_group_sum(group) -> None:  
         scalars = [RNG.choice([0, 1, 2, 3, RNG.randrange(2**64), RNG.randrange(R), R - 1]) for _ in points]
         scalars[count // 2 : 2 * (count // 2)] = scalars[: count // 2]  # the negated half cancels
         assert _native(group, points, scalars) == _library(group, points, scalars), count
+
+
+
+def test_g1_msm_over_a_recurring_list_follows_its_contents() -> None:
+    # A key's input points recur with every proof, so the backend may keep native bases for a list of point
+    # objects it has seen before. The answer must follow the list's contents: the same list changed in place,
+    # a new list of equal points, and lists enough to empty the cache, on two threads.
+    backend = get_backend("arkworks")
+    points = [G1() * _k(RNG.randrange(1, R)) for _ in range(40)]
+    failures: list[str] = []
+
+    def check(points: list, scalars: list[int], what: str) -> None:
+        if backend.g1_msm(points, scalars) != _library(G1, points, scalars):
+            failures.append(what)
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        for step in range(12):
+            check(points, [rng.randrange(R) for _ in points], f"recurring list, step {step}")
+            fresh = [G1() * _k(rng.randrange(1, R)) for _ in range(17)]
+            check(fresh, [rng.randrange(2**64) for _ in fresh], f"one-off list, step {step}")
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    scalars = [RNG.randrange(R) for _ in points]
+    check(points, scalars, "before the change")
+    points[7] = G1() * _k(RNG.randrange(1, R))
+    check(points, scalars, "one point replaced in place")
+    points.append(G1.identity())
+    check(points, scalars + [5], "identity appended")
+    check([G1() + p for p in points[:20]], scalars[:20], "new objects")
+    assert failures == []
 
 
 # ----- end to end --------------------------------------------------------------------------------------------
