@@ -119,3 +119,28 @@ def test_backend_decisions_match_with_and_without_the_native_pairing(monkeypatch
         "balanced": True, "unbalanced": False, "balanced again": True, "unbalanced again": False, "swapped": False,
         "target": True, "target wrong": False,
     }
+
+
+def test_a_stream_of_one_off_points_keeps_the_key_points_lines() -> None:
+    # Every proof brings a new B: seen once, it must not evict the lines of gamma and delta, which recur.
+    from zkmargin.backends.arkworks import ArkworksBackend
+
+    backend = ArkworksBackend()
+    p, gamma = G1() * _k(3), G2() * _k(5)
+    for _ in range(2):
+        assert not backend.pairing_check([(p, gamma)])
+    assert id(gamma) in backend._g2_lines
+    for i in range(100):
+        b = G2() * _k(1000 + i)
+        assert backend.pairing_check([(p, b), (-p, b), (p, gamma), (-p, gamma)])
+    assert backend._g2_lines[id(gamma)][0] is gamma
+
+
+def test_a_native_value_is_never_compared_with_the_library_pairing(monkeypatch) -> None:
+    import zkmargin.backends.arkworks as arkworks_backend
+
+    backend = get_backend("arkworks")
+    target = backend.pairing(G1(), G2())
+    monkeypatch.setattr(arkworks_backend, "native_pairing", None)
+    with pytest.raises(ValueError, match="cube"):
+        backend.pairing_product_equals([(G1(), G2())], target)

@@ -63,8 +63,9 @@ class ArkworksBackend:
         self._g1_zero, self._g2_zero = G1Point.identity(), G2Point.identity()
         # id(point) -> (point, table or None); holding the point keeps its id from being reused.
         self._fixed_tables: dict[int, tuple[G1Point, list[list[G1Point]] | None]] = {}
-        # id(G2 point) -> (point, its Miller-loop lines or None), the same scheme for the native pairing.
-        self._g2_lines: dict[int, tuple[G2Point, bytes | None]] = {}
+        # The same scheme for the native pairing: id -> G2 point seen once; id -> (point, its Miller-loop lines).
+        self._g2_seen: dict[int, G2Point] = {}
+        self._g2_lines: dict[int, tuple[G2Point, bytes]] = {}
         # ids of a list of G1 points -> (the points, their native bases or None): g1_msm over recurring lists.
         self._recurring: dict[tuple[int, ...], tuple[list[G1Point], NativeBases | PointBases | None]] = {}
 
@@ -199,6 +200,8 @@ class ArkworksBackend:
     def pairing_product_equals(self, pairs: Sequence[tuple[G1Point, G2Point]], target: GT | NativeGT) -> bool:
         # One Miller loop fewer than pairing_check with e(-P, Q) appended: the verifier's e(alpha, beta) is fixed.
         if isinstance(target, NativeGT):
+            if native_pairing is None:
+                raise ValueError("a native pairing value compares only with the native pairing (it is a cube)")
             return self._native_pairing(pairs) == target.cubed
         return bool(GT.multi_pairing([p for p, _ in pairs], [q for _, q in pairs]) == target)
 
@@ -208,15 +211,20 @@ class ArkworksBackend:
     def _g2_operand(self, q: G2Point) -> bytes:
         """q's Miller-loop lines from its second use on (a key's fixed points recur with every proof), else q."""
         entry = self._g2_lines.get(id(q))
-        if entry is None or entry[0] is not q:
-            if len(self._g2_lines) >= _FIXED_TABLES:
-                self._g2_lines.clear()
-            self._g2_lines[id(q)] = (q, None)
+        if entry is not None and entry[0] is q:
+            return entry[1]
+        if self._g2_seen.get(id(q)) is not q:
+            # A proof's B is seen once: the first sighting goes to its own bounded record, so a stream of
+            # proofs never evicts the lines of the key's points.
+            if len(self._g2_seen) >= _FIXED_TABLES:
+                self._g2_seen.clear()
+            self._g2_seen[id(q)] = q
             return q.to_xy_bytes_be()
-        if entry[1] is None:
-            entry = (q, native_pairing.g2_lines(q.to_xy_bytes_be()))
-            self._g2_lines[id(q)] = entry
-        return entry[1]
+        if len(self._g2_lines) >= _FIXED_TABLES:
+            self._g2_lines.clear()
+        lines = native_pairing.g2_lines(q.to_xy_bytes_be())
+        self._g2_lines[id(q)] = (q, lines)
+        return lines
 
     def g1_to_affine(self, p: G1Point) -> tuple[int, int] | None:
         if p == self._g1_zero:
