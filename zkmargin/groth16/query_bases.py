@@ -12,10 +12,8 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from zkmargin.backends.base import Bases, CurveBackend
+from zkmargin.backends.base import G1_UNCOMPRESSED, Bases, CurveBackend
 from zkmargin.groth16.data_structures import ProvingKey
-
-G1_UNCOMPRESSED = 96
 
 
 @dataclass(frozen=True)

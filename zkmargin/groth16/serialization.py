@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from zkmargin.backends import CurveBackend, get_backend
+from zkmargin.backends.base import G1_UNCOMPRESSED, G2_UNCOMPRESSED
 from zkmargin.errors import (
     EncodingError,
     MalformedKeyError,
@@ -33,7 +34,6 @@ CURVE_NAME = "bls12381"
 PROTOCOL = "groth16"
 PROOF_SIZE_BYTES = 192
 G1_COMPRESSED, G2_COMPRESSED = 48, 96
-G1_UNCOMPRESSED, G2_UNCOMPRESSED = 96, 192
 VK_MAGIC = b"ZKMVK\x00\x00\x01"
 PK_MAGIC = b"ZKMPK\x00\x00\x01"
 MAX_JSON_INTEGER_DIGITS = 120  # p has 116 decimal digits; refuse anything absurd before int()

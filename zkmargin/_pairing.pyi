@@ -1,0 +1,6 @@
+"""Types of the compiled pairing product (zkmargin/_pairing.c); its values are cubes, 576 bytes."""
+
+from collections.abc import Sequence
+
+def g2_lines(point: bytes) -> bytes: ...
+def pairing(pairs: Sequence[tuple[bytes, bytes]]) -> bytes: ...
