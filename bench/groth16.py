@@ -89,8 +89,8 @@ def run(log_n: int, backend_name: str, reps: int) -> dict:
     t = time.perf_counter()
     pk = setup(compiled, random.Random(1), backend)
     setup_s = time.perf_counter() - t
-    # Once per key object: the MSM's copy of the query points (from points, as here, ~50 us a point; a key
-    # read from its file is prepared from the file's bytes at load instead). Timed apart from the proofs.
+    # The MSM's copy of the query points: setup hands it over with the key (arkworks backend, native code),
+    # so this is a cache hit; were it prepared from points (~10 us a point), it would show here, not in prove.
     from zkmargin.groth16.query_bases import query_bases
 
     t = time.perf_counter()

@@ -203,6 +203,50 @@ static PyObject *py_g2_msm(PyObject *self, PyObject *args) {
     return PyBytes_FromStringAndSize((const char *)be, 192);
 }
 
+/* (prepared, xy): k_i * base for n scalars, both as prepared points and as big-endian x || y (zeros for the
+ * identity); coords 2 (G1) or 4 (G2). */
+static PyObject *batch_mul(PyObject *args, unsigned coords) {
+    Py_buffer base, scalars;
+    if (!PyArg_ParseTuple(args, "y*y*", &base, &scalars)) return NULL;
+    size_t point_size = coords * sizeof(fp);
+    if ((size_t)base.len != point_size || scalars.len % 32) {
+        PyBuffer_Release(&base);
+        PyBuffer_Release(&scalars);
+        return PyErr_Format(PyExc_ValueError, "need one prepared base point and 32-byte scalars");
+    }
+    size_t n = (size_t)scalars.len / 32;
+    PyObject *prepared = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * point_size));
+    PyObject *xy = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * coords * 48));
+    int status = -1;
+    if (prepared && xy) {
+        fp *out = (fp *)PyBytes_AS_STRING(prepared);
+        unsigned char *be = (unsigned char *)PyBytes_AS_STRING(xy);
+        Py_BEGIN_ALLOW_THREADS
+        status = coords == 2 ? g1_batch_mul((g1_aff *)out, base.buf, scalars.buf, n)
+                             : g2_batch_mul((g2_aff *)out, base.buf, scalars.buf, n);
+        if (!status)
+            for (size_t i = 0; i < n * coords; i++) {
+                /* The identity is all zeros in both forms (fp_to_be of 0 is 0). */
+                fp_to_be(be + 48 * i, &out[i]);
+            }
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&base);
+    PyBuffer_Release(&scalars);
+    if (status) {
+        Py_XDECREF(prepared);
+        Py_XDECREF(xy);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
+    PyObject *pair = PyTuple_Pack(2, prepared, xy);
+    Py_DECREF(prepared);
+    Py_DECREF(xy);
+    return pair;
+}
+
+static PyObject *py_g1_batch_mul(PyObject *self, PyObject *args) { (void)self; return batch_mul(args, 2); }
+static PyObject *py_g2_batch_mul(PyObject *self, PyObject *args) { (void)self; return batch_mul(args, 4); }
+
 static PyMethodDef methods[] = {
     {"g1_points", py_g1_points, METH_VARARGS,
      "Prepared G1 points from n x 96 bytes of big-endian x || y (zeros: infinity), or ZCash uncompressed (zcash=True)."},
@@ -210,6 +254,10 @@ static PyMethodDef methods[] = {
      "Prepared G2 points from n x 192 bytes of big-endian x.c0 || x.c1 || y.c0 || y.c1, or ZCash uncompressed."},
     {"g1_msm", py_g1_msm, METH_VARARGS, "sum k_i P_i over prepared G1 points and n x 32-byte little-endian scalars; 96 bytes x || y."},
     {"g2_msm", py_g2_msm, METH_VARARGS, "sum k_i P_i over prepared G2 points and n x 32-byte little-endian scalars; 192 bytes."},
+    {"g1_batch_mul", py_g1_batch_mul, METH_VARARGS,
+     "(prepared, xy) of k_i * base for one prepared G1 base and n x 32-byte little-endian scalars."},
+    {"g2_batch_mul", py_g2_batch_mul, METH_VARARGS,
+     "(prepared, xy) of k_i * base for one prepared G2 base and n x 32-byte little-endian scalars."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -102,6 +102,61 @@ static void G(jac_to_aff)(G(aff) *o, const G(jac) *p) {
     FN(mul)(&o->y, &p->Y, &zi3);
 }
 
+/* out[i] = in[i] in affine form for n points with one inversion (Montgomery's trick over the nonzero Z);
+ * pref holds n elements. */
+static void G(normalize_all)(G(aff) *out, const G(jac) *in, size_t n, FE *pref) {
+    FE acc, inv, zi, zi2, zi3;
+    FN(one)(&acc);
+    for (size_t k = 0; k < n; k++) {
+        pref[k] = acc;
+        if (!G(jac_is_inf)(&in[k])) FN(mul)(&acc, &acc, &in[k].Z);
+    }
+    FN(inv)(&inv, &acc);
+    for (size_t k = n; k-- > 0;) {
+        if (G(jac_is_inf)(&in[k])) { memset(&out[k], 0, sizeof out[k]); continue; }
+        FN(mul)(&zi, &inv, &pref[k]);
+        FN(mul)(&inv, &inv, &in[k].Z);
+        FN(sqr)(&zi2, &zi);
+        FN(mul)(&zi3, &zi2, &zi);
+        FN(mul)(&out[k].x, &in[k].X, &zi2);
+        FN(mul)(&out[k].y, &in[k].Y, &zi3);
+    }
+}
+
+/* out[i] = k_i * base for n 32-byte little-endian scalars (a setup's query points): a table of
+ * d * 2^(8w) * base for every byte position w and byte value d, then at most 32 mixed additions a point,
+ * all normalised with one inversion. Returns 0, or -1 when memory ran out. */
+static int G(batch_mul)(G(aff) *out, const G(aff) *base, const unsigned char *scalars, size_t n) {
+    const size_t digits = 255, entries = 32 * digits;
+    G(jac) *table_jac = malloc(sizeof(G(jac)) * entries);
+    G(aff) *table = malloc(sizeof(G(aff)) * entries);
+    G(jac) *acc = malloc(sizeof(G(jac)) * (n ? n : 1));
+    FE *pref = malloc(sizeof(FE) * (entries > n ? entries : n));
+    int status = -1;
+    if (!table_jac || !table || !acc || !pref) goto done;
+    G(jac) step; /* 2^(8w) * base */
+    G(jac_from_aff)(&step, base);
+    for (size_t w = 0; w < 32; w++) {
+        G(jac) *row = table_jac + w * digits;
+        row[0] = step;
+        for (size_t d = 1; d < digits; d++) G(jac_add)(&row[d], &row[d - 1], &step);
+        for (int k = 0; k < 8; k++) G(jac_dbl)(&step, &step);
+    }
+    G(normalize_all)(table, table_jac, entries, pref);
+    for (size_t i = 0; i < n; i++) {
+        G(jac_set_inf)(&acc[i]);
+        for (size_t w = 0; w < 32; w++) {
+            unsigned d = scalars[32 * i + w];
+            if (d) G(jac_add_aff)(&acc[i], &acc[i], &table[w * digits + d - 1]);
+        }
+    }
+    G(normalize_all)(out, acc, n, pref);
+    status = 0;
+done:
+    free(table_jac); free(table); free(acc); free(pref);
+    return status;
+}
+
 /* What p + q needs, and the denominator to invert for it (one for the cases that need none). */
 static inline unsigned char G(pair_kind)(FE *den, const G(aff) *p, const G(aff) *q) {
     FN(one)(den);

@@ -50,3 +50,33 @@ def test_a_key_read_from_its_file_is_prepared_from_those_bytes(backend) -> None:
         assert getattr(mine, "prepared", None) == getattr(theirs, "prepared", None), name
     z, public = cube_witness(4)
     assert verify(loaded.vk, public, prove(loaded, compiled, z, rng=random.Random(6), backend=backend), backend)
+
+
+def test_setup_hands_over_bases_equal_to_its_points(backend) -> None:
+    # setup computes each query's points and their MSM form together (natively in one pass): that form must be
+    # exactly what preparing the key's points afresh gives, halves of H included.
+    pk = setup(compiled_cube(), rng=random.Random(9), backend=backend)
+    handed_over = qb.query_bases(pk, backend)
+    afresh = qb._prepare(pk, backend, {})
+    assert handed_over.h_split == afresh.h_split
+    for name in ("a", "b_g1", "b_g2", "l", "h_low", "h_high"):
+        mine, theirs = getattr(handed_over, name), getattr(afresh, name)
+        assert getattr(mine, "prepared", None) == getattr(theirs, "prepared", None), name
+
+
+def test_large_setups_match_across_backends_point_for_point() -> None:
+    # The native batch multiplication (64 scalars and more) against py_ecc's, on a key big enough to use it.
+    from zkmargin.backends import get_backend
+    from zkmargin.groth16.serialization import pk_to_bytes
+    from zkmargin.r1cs import ConstraintSystem
+
+    cs = ConstraintSystem("setup")
+    x = cs.private_input("x")
+    out = cs.public_input("out")
+    acc = x
+    for j in range(80):
+        acc = cs.mul(acc, acc + j, f"chain{j}")
+    cs.assert_equal(acc, out, "out")
+    compiled = cs.compile()
+    ark, ref = get_backend("arkworks"), get_backend("py_ecc")
+    assert pk_to_bytes(setup(compiled, random.Random(3), ark), ark) == pk_to_bytes(setup(compiled, random.Random(3), ref), ref)

@@ -182,10 +182,29 @@ class ArkworksBackend:
         return NativeBases(prepare(b"".join(p.to_xy_bytes_be() for p in points)), msm, group)
 
     def g1_batch_mul(self, base: G1Point, scalars: Sequence[int]) -> list[G1Point]:
-        return _batch(base, scalars, self._g1_zero)
+        return self.g1_batch_mul_bases(base, scalars)[0]
 
     def g2_batch_mul(self, base: G2Point, scalars: Sequence[int]) -> list[G2Point]:
-        return _batch(base, scalars, self._g2_zero)
+        return self.g2_batch_mul_bases(base, scalars)[0]
+
+    def g1_batch_mul_bases(self, base: G1Point, scalars: Sequence[int]) -> tuple[list[G1Point], PointBases | NativeBases]:
+        return self._batch_mul_bases(base, scalars, "g1", G1Point, self._g1_zero, self.g1_msm)
+
+    def g2_batch_mul_bases(self, base: G2Point, scalars: Sequence[int]) -> tuple[list[G2Point], PointBases | NativeBases]:
+        return self._batch_mul_bases(base, scalars, "g2", G2Point, self._g2_zero, self.g2_msm)
+
+    def _batch_mul_bases(self, base, scalars: Sequence[int], group_name: str, group: type, zero,  # noqa: ANN001
+                         library_msm) -> tuple[list, PointBases | NativeBases]:  # noqa: ANN001
+        """k_i * base for a setup's many scalars, and those points as MSM bases (natively: no re-encoding)."""
+        if native_msm is None or len(scalars) < _NATIVE_BATCH_MIN:
+            points = _batch(base, scalars, zero)
+            return points, self._bases(points, None, group_name, library_msm, group)
+        prepare, batch_mul, msm = (getattr(native_msm, f"{group_name}_{name}") for name in ("points", "batch_mul", "msm"))
+        prepared, xy = batch_mul(prepare(base.to_xy_bytes_be()), b"".join((k % R).to_bytes(32, "little") for k in scalars))
+        size = len(xy) // len(scalars)
+        # The native points are exact multiples of a subgroup point: decoding them unchecked is safe.
+        points = [group.from_xy_bytes_unchecked_be(xy[i : i + size]) for i in range(0, len(xy), size)]
+        return points, NativeBases(prepared, msm, group)
 
     def pairing_check(self, pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
         if native_pairing is not None:
@@ -281,6 +300,8 @@ class ArkworksBackend:
 
 
 _FIXED_TABLES = 32
+_NATIVE_BATCH_MIN = 64
+"""Fewer multiples of one point are computed one by one (the native table costs ~8,000 additions to build)."""
 _RECURRING_MIN = 16
 """Shorter MSMs stay with the curve library (its fixed costs are lower)."""
 """Points with a cached table (each ~8,000 points, ~1 MB); the cache is emptied when full."""

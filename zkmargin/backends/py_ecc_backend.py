@@ -121,6 +121,14 @@ class PyEccBackend:
     def g2_bases(self, points: Sequence[Any], uncompressed: bytes | None = None) -> PointBases:
         return PointBases(points, self.g2_msm)
 
+    def g1_batch_mul_bases(self, base: Any, scalars: Sequence[int]) -> tuple[list, PointBases]:
+        points = self.g1_batch_mul(base, scalars)
+        return points, PointBases(points, self.g1_msm)
+
+    def g2_batch_mul_bases(self, base: Any, scalars: Sequence[int]) -> tuple[list, PointBases]:
+        points = self.g2_batch_mul(base, scalars)
+        return points, PointBases(points, self.g2_msm)
+
     def g1_batch_mul(self, base: Any, scalars: Sequence[int]) -> list:
         if len(scalars) < 64:
             return [multiply(base, k % R) for k in scalars]

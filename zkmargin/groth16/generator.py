@@ -14,6 +14,7 @@ import secrets
 from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.field import R, inv
 from zkmargin.groth16.data_structures import ProvingKey, VerifyingKey
+from zkmargin.groth16.query_bases import QueryBases, remember_bases
 from zkmargin.groth16.r1cs_to_qap import evaluate_at_tau
 from zkmargin.r1cs import CompiledR1CS
 
@@ -58,14 +59,25 @@ def setup(
         delta_g2=delta_g2,
         gamma_abc_g1=tuple(backend.g1_batch_mul(g1, gamma_abc)),
     )
-    return ProvingKey(
+    a_query, a_bases = backend.g1_batch_mul_bases(g1, a_tau)
+    b_g1_query, b_g1_bases = backend.g1_batch_mul_bases(g1, b_tau)
+    b_g2_query, b_g2_bases = backend.g2_batch_mul_bases(g2, b_tau)
+    # The prover splits H between its two MSM threads: the halves are made (and prepared) apart.
+    split = len(h_scalars) // 2
+    h_low, h_low_bases = backend.g1_batch_mul_bases(g1, h_scalars[:split])
+    h_high, h_high_bases = backend.g1_batch_mul_bases(g1, h_scalars[split:])
+    l_query, l_bases = backend.g1_batch_mul_bases(g1, l_scalars)
+    pk = ProvingKey(
         vk=vk,
         beta_g1=beta_g1,
         delta_g1=delta_g1,
-        a_query=tuple(backend.g1_batch_mul(g1, a_tau)),
-        b_g1_query=tuple(backend.g1_batch_mul(g1, b_tau)),
-        b_g2_query=tuple(backend.g2_batch_mul(g2, b_tau)),
-        h_query=tuple(backend.g1_batch_mul(g1, h_scalars)),
-        l_query=tuple(backend.g1_batch_mul(g1, l_scalars)),
+        a_query=tuple(a_query),
+        b_g1_query=tuple(b_g1_query),
+        b_g2_query=tuple(b_g2_query),
+        h_query=tuple(h_low + h_high),
+        l_query=tuple(l_query),
         circuit_digest=compiled.digest(),
     )
+    remember_bases(pk, backend, QueryBases(a=a_bases, b_g1=b_g1_bases, b_g2=b_g2_bases, l=l_bases,
+                                           h_low=h_low_bases, h_high=h_high_bases, h_split=split))
+    return pk

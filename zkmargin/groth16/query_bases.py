@@ -41,6 +41,11 @@ def query_bases(pk: ProvingKey, backend: CurveBackend) -> QueryBases:
     return _remember(pk, backend, _prepare(pk, backend, {}))
 
 
+def remember_bases(pk: ProvingKey, backend: CurveBackend, bases: QueryBases) -> None:
+    """Bases the caller made together with the key's points (setup computes both at once)."""
+    _remember(pk, backend, bases)
+
+
 def prepare_from_uncompressed(pk: ProvingKey, backend: CurveBackend, sections: Mapping[str, bytes]) -> None:
     """Prepare the key's queries from its own ZCash-uncompressed sections (a_query, b_g1_query, b_g2_query,
     h_query, l_query), which the caller has decoded into pk and checked."""
