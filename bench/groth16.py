@@ -6,21 +6,29 @@ products of full-width field elements. Prove time is broken down into witness
 evaluation, the NTTs and each MSM; the target is prove <= 2 x (sum of MSMs).
 py_ecc runs to 2^12 and must produce byte-identical keys and proofs.
 
-Usage: python bench/groth16.py [--max-log 16] [--py-ecc-max-log 12] [--out bench/results/groth16.json]
+With --baseline REV the same grid (arkworks rows) also runs against a clone of the library at
+git revision REV, so before and after come from one run.
+
+Usage: python bench/groth16.py [--max-log 16] [--py-ecc-max-log 12] [--baseline REV] [--out bench/results/groth16.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# --baseline runs this same script against an older clone: ZKMARGIN_BENCH_ROOT names the tree to import.
+sys.path.insert(0, os.environ.get("ZKMARGIN_BENCH_ROOT") or str(Path(__file__).resolve().parents[1]))
 
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.field import R  # noqa: E402
@@ -60,7 +68,10 @@ def sequential_msm_seconds(pk, compiled, z, backend) -> float:  # noqa: ANN001
     (Inside prove they overlap on two cores, so their per-thread times in the
     breakdown add up to more than the wall time.)
     """
-    from zkmargin.groth16.query_bases import query_bases
+    try:
+        from zkmargin.groth16.query_bases import query_bases
+    except ImportError:  # a --baseline library from before the prepared bases
+        return _sequential_msm_seconds_lists(pk, compiled, z, backend)
     from zkmargin.groth16.r1cs_to_qap import witness_evaluations_raw
     from zkmargin.ntt import quotient_raw, to_bytes
 
@@ -74,6 +85,24 @@ def sequential_msm_seconds(pk, compiled, z, backend) -> float:  # noqa: ANN001
     bases.h_low.msm(h[: 32 * bases.h_split])
     bases.h_high.msm(h[32 * bases.h_split : 32 * len(pk.h_query)])
     bases.l.msm(z_raw[32 * (compiled.num_public + 1) :])
+    return time.perf_counter() - started
+
+
+def _sequential_msm_seconds_lists(pk, compiled, z, backend) -> float:  # noqa: ANN001
+    """sequential_msm_seconds for a library whose MSMs take point lists (zero scalars dropped, as its prover did)."""
+    from zkmargin.groth16.r1cs_to_qap import quotient_coefficients, witness_evaluations
+
+    def nonzero(points, scalars):  # noqa: ANN001, ANN202
+        kept = [(p, k) for p, k in zip(points, scalars) if k]
+        return [p for p, _ in kept], [k for _, k in kept]
+
+    h = quotient_coefficients(*witness_evaluations(compiled, z))
+    started = time.perf_counter()
+    backend.g1_msm(*nonzero(pk.a_query, z))
+    backend.g1_msm(*nonzero(pk.b_g1_query, z))
+    backend.g2_msm(*nonzero(pk.b_g2_query, z))
+    backend.g1_msm(pk.h_query, h[: len(pk.h_query)])
+    backend.g1_msm(*nonzero(pk.l_query, z[compiled.num_public + 1 :]))
     return time.perf_counter() - started
 
 
@@ -91,10 +120,13 @@ def run(log_n: int, backend_name: str, reps: int) -> dict:
     setup_s = time.perf_counter() - t
     # The MSM's copy of the query points: setup hands it over with the key (arkworks backend, native code),
     # so this is a cache hit; were it prepared from points (~10 us a point), it would show here, not in prove.
-    from zkmargin.groth16.query_bases import query_bases
-
     t = time.perf_counter()
-    query_bases(pk, backend)
+    try:
+        from zkmargin.groth16.query_bases import query_bases
+
+        query_bases(pk, backend)
+    except ImportError:  # a --baseline library from before the prepared bases
+        pass
     prepare_s = time.perf_counter() - t
     prove_times, verify_times, breakdowns = [], [], []
     first_proof = None
@@ -136,8 +168,15 @@ def main() -> None:
     parser.add_argument("--max-log", type=int, default=16)
     parser.add_argument("--py-ecc-max-log", type=int, default=12)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--baseline", metavar="REV", help="also run the arkworks rows on the library at git revision REV")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "groth16.json")
     args = parser.parse_args()
+    baseline = run_baseline(args.baseline, args) if args.baseline else None
+    if baseline is not None:
+        print(f"before ({baseline['revision']}):")
+        for row in baseline["rows"]:
+            print_row(row)
+        print("after (this tree):")
     rows = []
     for log_n in range(args.min_log, args.max_log + 1, 2):
         rows.append(run(log_n, "arkworks", args.reps))
@@ -150,9 +189,28 @@ def main() -> None:
         rows.append(row)
         print_row(rows[-1])
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": platform.platform(), "python": platform.python_version(),
-                                    "rows": rows}, indent=1))
+    document = {"machine": platform.platform(), "python": platform.python_version(), "rows": rows}
+    if baseline is not None:
+        document["baseline"] = baseline
+    args.out.write_text(json.dumps(document, indent=1))
     print(f"wrote {args.out}")
+
+
+def run_baseline(revision: str, args: argparse.Namespace) -> dict:
+    """The arkworks rows on the library at revision (a fresh clone with its C kernels), run by this interpreter."""
+    from cross import baseline_clone
+
+    work = Path(tempfile.mkdtemp(prefix="zkmargin-groth16-baseline-"))
+    try:
+        clone, commit = baseline_clone(revision, work)
+        out = work / "baseline.json"
+        env = {**os.environ, "ZKMARGIN_BENCH_ROOT": str(clone)}
+        subprocess.run([sys.executable, __file__, "--min-log", str(args.min_log), "--max-log", str(args.max_log),
+                        "--py-ecc-max-log", "0", "--reps", str(args.reps), "--out", str(out)],
+                       cwd=clone, env=env, check=True, capture_output=True)
+        return {"revision": commit, "rows": json.loads(out.read_text())["rows"]}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 HEADER_PRINTED = False
