@@ -174,21 +174,28 @@ def whole_tree(clone: Path) -> None:
             link.symlink_to(Path("..") / folder)
 
 
-def run_baseline(revision: str, reps: int) -> dict:
-    """This benchmark on the library as it was at revision (fresh clone, N = 64), run by this interpreter."""
+def run_on_baseline(script: str, revision: str, script_args: list[str]) -> tuple[dict, str]:
+    """Run a bench script (this tree's) on the library at revision, in a fresh clone, by this interpreter.
+
+    The script writes its JSON to a file passed as --out; returns that document and the clone's short commit.
+    """
     work = Path(tempfile.mkdtemp(prefix="zkmargin-baseline-"))
     try:
         clone, commit = baseline_clone(revision, work)
         out = work / "baseline.json"
-        # This script, measuring the clone's library the same way as ours.
+        # The same script, measuring the clone's library the same way as ours.
         env = {**os.environ, "ZKMARGIN_BENCH_ROOT": str(clone)}
-        subprocess.run([sys.executable, __file__, "--sizes", "64", "--reps", str(reps), "--out", str(out)],
+        subprocess.run([sys.executable, script, *script_args, "--out", str(out)],
                        cwd=clone, env=env, check=True, capture_output=True)
-        row = json.loads(out.read_text())["ours"][0]
-        row["revision"] = commit
-        return row
+        return json.loads(out.read_text()), commit
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def run_baseline(revision: str, reps: int) -> dict:
+    """This benchmark on the library as it was at revision (fresh clone, N = 64)."""
+    document, commit = run_on_baseline(__file__, revision, ["--sizes", "64", "--reps", str(reps)])
+    return {**document["ours"][0], "revision": commit}
 
 
 PHASES = ("witness", "evaluate", "ntt", "msm_wall", "msm_a", "msm_b_g1", "msm_b_g2", "msm_l", "msm_h", "combine")

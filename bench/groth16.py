@@ -19,11 +19,8 @@ import json
 import os
 import platform
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -197,20 +194,13 @@ def main() -> None:
 
 
 def run_baseline(revision: str, args: argparse.Namespace) -> dict:
-    """The arkworks rows on the library at revision (a fresh clone with its C kernels), run by this interpreter."""
-    from cross import baseline_clone
+    """The arkworks rows on the library at revision (a fresh clone with its C kernels)."""
+    from cross import run_on_baseline
 
-    work = Path(tempfile.mkdtemp(prefix="zkmargin-groth16-baseline-"))
-    try:
-        clone, commit = baseline_clone(revision, work)
-        out = work / "baseline.json"
-        env = {**os.environ, "ZKMARGIN_BENCH_ROOT": str(clone)}
-        subprocess.run([sys.executable, __file__, "--min-log", str(args.min_log), "--max-log", str(args.max_log),
-                        "--py-ecc-max-log", "0", "--reps", str(args.reps), "--out", str(out)],
-                       cwd=clone, env=env, check=True, capture_output=True)
-        return {"revision": commit, "rows": json.loads(out.read_text())["rows"]}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    document, commit = run_on_baseline(__file__, revision, [
+        "--min-log", str(args.min_log), "--max-log", str(args.max_log), "--py-ecc-max-log", "0",
+        "--reps", str(args.reps)])
+    return {"revision": commit, "rows": document["rows"]}
 
 
 HEADER_PRINTED = False

@@ -31,11 +31,8 @@ import json
 import os
 import platform
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -43,7 +40,7 @@ from pathlib import Path
 sys.path.insert(0, os.environ.get("ZKMARGIN_BENCH_ROOT") or str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cross import baseline_clone, market, run_peer  # noqa: E402
+from cross import market, run_on_baseline, run_peer  # noqa: E402
 
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.circuits.layout import HEADER  # noqa: E402
@@ -127,19 +124,9 @@ def measure(reps: int) -> dict:
 
 
 def run_baseline(revision: str, reps: int) -> dict:
-    """This benchmark on the library as it was at revision (fresh clone), run by this interpreter."""
-    work = Path(tempfile.mkdtemp(prefix="zkmargin-verify-baseline-"))
-    try:
-        clone, commit = baseline_clone(revision, work)
-        out = work / "baseline.json"
-        env = {**os.environ, "ZKMARGIN_BENCH_ROOT": str(clone)}
-        subprocess.run([sys.executable, __file__, "--reps", str(reps), "--out", str(out)],
-                       cwd=clone, env=env, check=True, capture_output=True)
-        row = json.loads(out.read_text())["ours"]
-        row["revision"] = commit
-        return row
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    """This benchmark on the library as it was at revision (fresh clone)."""
+    document, commit = run_on_baseline(__file__, revision, ["--reps", str(reps)])
+    return {**document["ours"], "revision": commit}
 
 
 ROWS = (*PHASES, "plain_other", "plain", "folded", "verify_all_inputs", "floor_multi_pairing_3", "proof_decode")
