@@ -175,4 +175,4 @@ def test_recurring_point_lists_use_native_bases_and_stay_exact() -> None:
         for points in (first, second, list(reversed(first))):
             scalars = [RNG.choice([0, 1, RNG.randrange(2**64), RNG.randrange(R)]) for _ in points]
             assert backend.g1_msm(points, scalars) == _library_msm(G1, points, scalars), round_index
-    assert any(bases is not None for _, bases in backend._recurring.values())
+    assert any(bases is not None for _, bases in backend._recurring.built.values())

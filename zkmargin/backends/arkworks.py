@@ -61,13 +61,11 @@ class ArkworksBackend:
     def __init__(self) -> None:
         self._g1, self._g2 = G1Point(), G2Point()
         self._g1_zero, self._g2_zero = G1Point.identity(), G2Point.identity()
-        # id(point) -> (point, table or None); holding the point keeps its id from being reused.
-        self._fixed_tables: dict[int, tuple[G1Point, list[list[G1Point]] | None]] = {}
-        # The same scheme for the native pairing: id -> G2 point seen once; id -> (point, its Miller-loop lines).
-        self._g2_seen: dict[int, G2Point] = {}
-        self._g2_lines: dict[int, tuple[G2Point, bytes]] = {}
-        # ids of a list of G1 points -> (the points, their native bases or None): g1_msm over recurring lists.
-        self._recurring: dict[tuple[int, ...], tuple[list[G1Point], NativeBases | PointBases | None]] = {}
+        # Work kept for objects that recur (a key's points, proof after proof): window tables for g1_mul_fixed,
+        # Miller-loop lines of G2 points, native bases of G1 point lists.
+        self._fixed_tables = SecondUse()
+        self._g2_lines = SecondUse()
+        self._recurring = SecondUse()
 
     def g1_generator(self) -> G1Point:
         return self._g1
@@ -105,16 +103,9 @@ class ArkworksBackend:
         From the point's second use on, a window table (~8 ms to build) makes a product 32 additions,
         about a quarter of a full scalar multiplication; one-off verifications never build it.
         """
-        entry = self._fixed_tables.get(id(p))
-        if entry is None or entry[0] is not p:
-            if len(self._fixed_tables) >= _FIXED_TABLES:
-                self._fixed_tables.clear()
-            self._fixed_tables[id(p)] = (p, None)
-            return self.g1_mul(p, k)
-        table = entry[1]
+        table = self._fixed_tables.get(id(p), p, lambda point: fixed_base_table(point, operator.add, self._g1_zero))
         if table is None:
-            table = fixed_base_table(p, operator.add, self._g1_zero)
-            self._fixed_tables[id(p)] = (p, table)
+            return self.g1_mul(p, k)
         return table_multiple(table, k, operator.add, self._g1_zero)
 
     def g1_eq(self, p: G1Point, q: G1Point) -> bool:
@@ -143,18 +134,7 @@ class ArkworksBackend:
     def _recurring_bases(self, points: Sequence[G1Point]) -> NativeBases | None:
         """Native bases for a list of point objects from its second use on (a verifying key's input points
         recur with every proof; preparing costs an inversion a point, once), else None."""
-        key = tuple(map(id, points))
-        entry = self._recurring.get(key)
-        if entry is None:
-            if len(self._recurring) >= _FIXED_TABLES:
-                self._recurring.clear()
-            # Holding the points keeps their ids from being reused while the entry exists.
-            self._recurring[key] = (list(points), None)
-            return None
-        if entry[1] is None:
-            entry = (entry[0], self.g1_bases(entry[0]))
-            self._recurring[key] = entry
-        return entry[1]
+        return self._recurring.get(tuple(map(id, points)), list(points), self.g1_bases)
 
     def g2_msm(self, points: Sequence[G2Point], scalars: Sequence[int]) -> G2Point:
         if len(points) != len(scalars):
@@ -229,21 +209,8 @@ class ArkworksBackend:
 
     def _g2_operand(self, q: G2Point) -> bytes:
         """q's Miller-loop lines from its second use on (a key's fixed points recur with every proof), else q."""
-        entry = self._g2_lines.get(id(q))
-        if entry is not None and entry[0] is q:
-            return entry[1]
-        if self._g2_seen.get(id(q)) is not q:
-            # A proof's B is seen once: the first sighting goes to its own bounded record, so a stream of
-            # proofs never evicts the lines of the key's points.
-            if len(self._g2_seen) >= _FIXED_TABLES:
-                self._g2_seen.clear()
-            self._g2_seen[id(q)] = q
-            return q.to_xy_bytes_be()
-        if len(self._g2_lines) >= _FIXED_TABLES:
-            self._g2_lines.clear()
-        lines = native_pairing.g2_lines(q.to_xy_bytes_be())
-        self._g2_lines[id(q)] = (q, lines)
-        return lines
+        lines = self._g2_lines.get(id(q), q, lambda point: native_pairing.g2_lines(point.to_xy_bytes_be()))
+        return lines if lines is not None else q.to_xy_bytes_be()
 
     def g1_to_affine(self, p: G1Point) -> tuple[int, int] | None:
         if p == self._g1_zero:
@@ -307,6 +274,37 @@ _RECURRING_MIN = 16
 """Points with a cached table (each ~8,000 points, ~1 MB); the cache is emptied when full."""
 
 _P = 0x1A0111EA397FE69A4B1BA7B6434BACD764774B84F38512BF6730D2A0F6B0F6241EABFFFEB153FFFFB9FEFFFFFFFFAAAB
+
+
+class SecondUse:
+    """Values built for objects from their second use on, keyed by the objects' ids.
+
+    An entry holds its objects, so their ids cannot be reused while it exists. Objects seen once (a proof's
+    own points) are recorded apart and bounded on their own: a stream of them never evicts built values.
+    """
+
+    def __init__(self, limit: int = _FIXED_TABLES) -> None:
+        self.seen: dict = {}
+        self.built: dict = {}
+        self._limit = limit
+
+    def get(self, key, holder, build):  # noqa: ANN001, ANN201
+        """build(holder), made once, from the second use of key on; None on the first."""
+        entry = self.built.get(key)
+        if entry is not None:
+            return entry[1]
+        if key not in self.seen:
+            _put_bounded(self.seen, key, holder, self._limit)
+            return None
+        value = build(holder)
+        _put_bounded(self.built, key, (holder, value), self._limit)
+        return value
+
+
+def _put_bounded(table: dict, key, value, limit: int) -> None:  # noqa: ANN001
+    if len(table) >= limit:
+        table.clear()
+    table[key] = value
 
 
 @dataclass(frozen=True)
