@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.layout import StatementPublic
 from zkmargin.circuits.membership import Membership
 from zkmargin.circuits.parts import check_field_element
-from zkmargin.errors import CircuitError, PublicInputError
+from zkmargin.errors import CircuitError, FormatError, PublicInputError
 from zkmargin.field import R
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.merkle_tree import MerklePath
@@ -35,6 +36,24 @@ def parse_field_element(text: str, what: str) -> int:
     if not 0 <= value < R:
         raise PublicInputError(f"{what}: must lie in [0, r)")
     return value
+
+
+FIELD_ELEMENT = r"^(0|[1-9][0-9]{0,77}|0x(0|[1-9a-f][0-9a-f]{0,63}))$"
+"""One canonical text per number: ASCII decimal without sign or leading zeros, or 0x and lowercase
+hex without leading zeros. Values must also lie below r (checked on use)."""
+_CANONICAL_FIELD_ELEMENT = re.compile(FIELD_ELEMENT)
+
+
+def canonical_field_element(text: object, what: str) -> int:
+    """A field element in its one canonical text (FIELD_ELEMENT), below r; raises FormatError or PublicInputError."""
+    # int() alone would also take " +1001 ", "1_001", "-0", "0001" and non-ASCII digits: one number, many texts,
+    # so a count kept on texts (repeats, duplicates) would miss the same value written twice.
+    if not isinstance(text, str):
+        raise FormatError(f"{what}: must be a string (canonical decimal or 0x-hex), got {type(text).__name__}")
+    if not _CANONICAL_FIELD_ELEMENT.fullmatch(text):
+        raise FormatError(f"{what}: {text[:100]!r} is not a canonical decimal (no sign, spaces, underscores "
+                          "or leading zeros; ASCII digits) or 0x-hex (lowercase, no leading zeros)")
+    return parse_field_element(text, what)
 
 
 def split_public_inputs(circuit: Circuit[Any], values: Sequence[int]) -> tuple[int, int]:

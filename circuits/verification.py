@@ -37,6 +37,7 @@ from zkmargin.errors import (
     PublicInputError,
     UnattestedError,
     WrongCommitmentError,
+    WrongScopeError,
     WrongVenueError,
 )
 from zkmargin.groth16.batch import BatchItem, verify_batch
@@ -152,15 +153,19 @@ class SnapshotVerifier:
     for this snapshot, or in membership mode with the venue's signature over the root for this
     snapshot (an AttestationError kind names what differs); without it, no attestation is asked
     for. Membership proofs always need an anchor for their root: the venue's key, or `root`
-    (the one root this verifier trusts, e.g. read from the venue's own publication).
+    (the one root this verifier trusts, e.g. read from the venue's own publication). With
+    `scope`, membership proofs for any other scope are refused: the verifier, not the prover,
+    chooses the scope its nullifiers are counted in.
     """
 
     def __init__(self, circuit: AnyCircuit, vk: VerifyingKey, snapshot: Snapshot, backend: CurveBackend,
-                 venue_key: VenuePublicKey | None = None, root: int | None = None) -> None:
+                 venue_key: VenuePublicKey | None = None, root: int | None = None,
+                 scope: int | None = None) -> None:
         check_key_fits(circuit, vk)
         self.circuit, self.vk, self.snapshot, self.backend = circuit, vk, snapshot, backend
         self.venue_key = venue_key
         self.root = None if root is None else check_field_element(root, "root")
+        self.scope = None if scope is None else check_field_element(scope, "scope")
         self.snapshot_values: list[int] = circuit.snapshot_inputs(snapshot)
         self.fixed = fixed_inputs_sum(vk, circuit.per_proof_inputs, self.snapshot_values, backend)
 
@@ -180,6 +185,11 @@ class SnapshotVerifier:
         other = copy.copy(self)
         other.root = None if root is None else check_field_element(root, "root")
         return other
+
+    def check_scope(self, scope: int) -> None:
+        """Raise WrongScopeError unless the proof's scope is the one this verifier chose (any scope without one)."""
+        if self.scope is not None and scope != self.scope:
+            raise WrongScopeError(f"the proof's scope {scope} is not the scope this verifier chose ({self.scope})")
 
     def _check_venue(self) -> VenuePublicKey | None:
         if self.venue_key is not None and self.snapshot.venue != self.venue_key.venue:
@@ -242,6 +252,7 @@ class SnapshotVerifier:
         self._require_mode(True)
         header = [check_field_element(value, name)
                   for value, name in zip((root, context, scope, nullifier), self.circuit.header)]
+        self.check_scope(scope)
         self.check_root_signed(root, signed_root)
         return verify_with_fixed_inputs(self.vk, header, self.fixed, proof, self.backend)
 
@@ -249,6 +260,7 @@ class SnapshotVerifier:
         """Why the attestation policy refuses a well-formed item, or None; a malformed attestation raises."""
         try:
             if self.circuit.is_membership:
+                self.check_scope(item.scope or 0)
                 self.check_root_signed(item.root or 0, item.signed_root)
             else:
                 self.check_attested(item.commitment or 0, item.attestation)

@@ -8,6 +8,11 @@ Input: a JSON Lines file, or a directory of *.json files, one item each:
 Membership circuits (--circuit <id>-m<depth>) take root-mode items instead:
   {"id": ..., "root": "<field element>", "context": ..., "scope": ..., "nullifier": ...,
    "proof" | "proof_b64": ..., "snapshot_id": ..., "signed_root": <optional; zkmargin-signed-root/1>}
+Field elements are JSON strings in their one canonical text (decimal without sign, spaces,
+underscores or leading zeros, or lowercase 0x-hex without leading zeros), as the service takes
+them: one number, one text. With --scope the auditor chooses the scope: an item may leave it out,
+and an item naming another scope is refused. Duplicates and repeated nullifiers are counted on
+the parsed values (zkmargin.circuits.batch_summary).
 Public inputs come from the auditor's snapshot plus each item's commitment (or root, scope and
 nullifier) and context. With --venue-key, an item is accepted only with the venue's attestation
 of its commitment (membership: the venue's signed root) for this snapshot; an item without one
@@ -25,14 +30,15 @@ from typing import Any, NamedTuple
 import click
 
 from zkmargin.attestation import Attestation, SignedRoot, parse_attestation, parse_signed_root
-from zkmargin.circuits.proving import parse_field_element
+from zkmargin.circuits.batch_summary import OUTCOMES, BatchSummary, summarize_batch
+from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import BatchReport, ProofItem, SnapshotVerifier, check_key_fits, encoded_proof
 from zkmargin.cli.account import circuit_option
 from zkmargin.cli.keystore import digest_option, parse_digest, read_verifying_key
 from zkmargin.cli.output import EXIT_ERROR, EXIT_NO, CliError, emit, json_option
 from zkmargin.cli.proving import read_venue_key, venue_key_option
-from zkmargin.cli.report import write_reports
+from zkmargin.cli.report import REPORT_FORMATS, write_reports
 from zkmargin.errors import MalformedProofError, ZkMarginError
 from zkmargin.groth16 import Proof
 from zkmargin.groth16.serialization import decode_proofs, proof_to_bytes
@@ -61,16 +67,17 @@ class ParsedItem(NamedTuple):
         return ProofItem(self.header[0], self.header[1], proof, self.attestation, label=label)
 
 
-def read_items(path: Path) -> list[tuple[str, Any]]:
+def read_items(path: Path, show_progress: bool = False) -> list[tuple[str, Any]]:
     """(label, parsed JSON or the error text) for every item of a JSON Lines file or a directory."""
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix == ".json")
         out = []
-        for file in files:
-            try:
-                out.append((file.name, decode_json(file.read_bytes())))
-            except ValueError as exc:
-                out.append((file.name, f"not valid JSON: {exc}"))
+        with click.progressbar(files, label="reading items", file=sys.stderr, hidden=not show_progress) as bar:
+            for file in bar:
+                try:
+                    out.append((file.name, decode_json(file.read_bytes())))
+                except ValueError as exc:
+                    out.append((file.name, f"not valid JSON: {exc}"))
         return out
     if not path.exists():
         raise CliError(f"batch input not found: {path}")
@@ -86,8 +93,12 @@ def read_items(path: Path) -> list[tuple[str, Any]]:
     return out
 
 
-def parse_item(labelled: tuple[str, Any], membership: bool = False) -> tuple[dict, ParsedItem | str]:
-    """(report metadata, the parsed item or the error) for one raw item; root-mode fields when membership."""
+def parse_item(labelled: tuple[str, Any], membership: bool = False,
+               scope: int | None = None) -> tuple[dict, ParsedItem | str]:
+    """(report metadata, the parsed item or the error) for one raw item; root-mode fields when membership.
+
+    scope: the auditor's scope (membership), taken when the item names none.
+    """
     label, raw = labelled
     meta: dict[str, Any] = {"source": label, "id": label}
     if isinstance(raw, str):
@@ -103,7 +114,9 @@ def parse_item(labelled: tuple[str, Any], membership: bool = False) -> tuple[dic
                     else " (root-mode items need a membership circuit: --circuit <id>-m<depth>)"
                     if unknown & (MEMBER_ITEM_FIELDS - ITEM_FIELDS) else "")
             raise ZkMarginError(f"unknown field {sorted(unknown)[0]!r}{hint}")
-        header = tuple(parse_field_element(str(raw.get(name, "")), name) for name in names)
+        if membership and scope is not None and "scope" not in raw:
+            meta["scope"] = str(scope)
+        header = tuple(_field(raw, name, scope if name == "scope" else None) for name in names)
         encoded = encoded_proof(raw.get("proof"), raw.get("proof_b64"))
     except ZkMarginError as exc:
         return meta, str(exc)
@@ -118,7 +131,35 @@ def parse_item(labelled: tuple[str, Any], membership: bool = False) -> tuple[dic
     return meta, ParsedItem(header, encoded, attestation, signed_root)
 
 
+def _field(raw: dict, name: str, default: int | None) -> int:
+    # The service's parse, so that a number written two ways is one value (and counted as one).
+    if name not in raw:
+        if default is not None:
+            return default
+        raise ZkMarginError(f"{name}: missing")
+    return canonical_field_element(raw[name], name)
+
+
+def _field_option(text: str | None, what: str) -> int | None:
+    try:
+        return None if text is None else canonical_field_element(text, what)
+    except ZkMarginError as exc:
+        raise CliError(str(exc)) from None
+
+
 DECODE_CHUNK = 2000
+
+
+def _formats(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    # --format json,csv and --format json --format csv mean the same; none writes no file.
+    chosen = [name.strip().lower() for value in values for name in value.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - {*REPORT_FORMATS, "none"})
+    if unknown or not chosen:
+        raise click.BadParameter(f"{unknown[0] if unknown else '(empty)'!r} is not one of "
+                                 f"{', '.join(REPORT_FORMATS)} or none")
+    if "none" in chosen and len(set(chosen)) > 1:
+        raise click.BadParameter("none writes no report file: give it alone")
+    return tuple(name for name in REPORT_FORMATS if name in chosen)
 
 
 @click.command("verify-batch")
@@ -128,34 +169,45 @@ DECODE_CHUNK = 2000
 @click.option("--snapshot", "snapshot_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The snapshot every proof is checked against.")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("batch-report"),
-              show_default=True, help="Where report.json, report.csv and report.html go.")
+              show_default=True, help="Where the report files (report.json, report.csv, report.html) go.")
+@click.option("--format", "formats", multiple=True, default=REPORT_FORMATS, show_default=True,
+              callback=_formats, metavar="json,csv,html|none",
+              help="Which report files to write (comma-separated or repeated); none writes none.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Spread decoding and pairing checks over this Dask scheduler's workers, in chunks.")
 @click.option("--root", "root_text", default=None,
               help="Membership circuits: the one root the verifier trusts (from the venue itself); every item must "
                    "name it. Without it, --venue-key is needed and each item carries the venue's signed root.")
+@click.option("--scope", "scope_text", default=None,
+              help="Membership circuits: the scope the auditor counts nullifiers in; items may leave it out, and "
+                   "an item naming another scope is refused.")
 @venue_key_option
 @digest_option
 @circuit_option
 @json_option
 @click.pass_context
 def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, snapshot_path: Path,
-                         report_dir: Path, scheduler: str | None, root_text: str | None, venue_key_path: Path | None,
-                         vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
+                         report_dir: Path, formats: tuple[str, ...], scheduler: str | None, root_text: str | None,
+                         scope_text: str | None, venue_key_path: Path | None, vk_digest_text: str | None,
+                         circuit_id: str, as_json: bool) -> None:
     """Verify a batch of proofs (JSON Lines file or directory) in one pairing check.
 
-    Exit 0 all valid, 1 any proof invalid or refused (--venue-key: not attested), 2 bad input (including
-    malformed items when no proof is invalid or refused).
+    Every item gets one outcome: valid, invalid, refused, malformed or duplicate (the same public
+    inputs and proof as an earlier item). Exit 0 all valid (duplicates allowed), 1 any proof invalid
+    or refused (--venue-key: not attested; --root, --scope: another root or scope), 2 bad input
+    (including malformed items when no proof is invalid or refused).
     """
     backend = ctx.obj.backend
     circuit = circuit_from_id(circuit_id)
-    if root_text is not None and not circuit.is_membership:
-        raise CliError(f"--root: {circuit.circuit_id} is not a membership circuit (ids end in -m<depth>)")
+    for option, given in (("--root", root_text), ("--scope", scope_text)):
+        if given is not None and not circuit.is_membership:
+            raise CliError(f"{option}: {circuit.circuit_id} is not a membership circuit (ids end in -m<depth>)")
     if circuit.is_membership and root_text is None and venue_key_path is None:
         raise CliError(f"{circuit.circuit_id} is a membership circuit: pass --root (the root you trust) or "
                        "--venue-key (items then carry the venue's signed root); a root taken from the items "
                        "alone could be a tree the prover built")
-    trusted_root = parse_field_element(root_text, "--root") if root_text is not None else None
+    trusted_root = _field_option(root_text, "--root")
+    scope = _field_option(scope_text, "--scope")
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
     vk = read_verifying_key(vk_path, backend, expected_digest)
     try:
@@ -164,8 +216,10 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
         raise CliError(f"{vk_path}: {exc}") from None
     venue_key = read_venue_key(venue_key_path) if venue_key_path is not None else None
     snapshot = load_snapshot(snapshot_path)
+    # A bar only for someone watching: never in --json output's company, never into a pipe or log.
+    show_progress = not as_json and _is_terminal(sys.stderr)
     started = time.perf_counter()
-    raw_items = read_items(input_path)
+    raw_items = read_items(input_path, show_progress)
     mixed = sorted({str(r["snapshot_id"]) for _, r in raw_items if isinstance(r, dict) and "snapshot_id" in r}
                    - {snapshot.snapshot_id})
     if mixed:
@@ -173,70 +227,75 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
                        "verify each snapshot's proofs in its own batch")
     if not raw_items:
         raise CliError(f"the batch {input_path} is empty: no items to verify")
-    verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key, root=trusted_root)
-    parsed = [parse_item(item, circuit.is_membership) for item in raw_items]
+    verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key, root=trusted_root, scope=scope)
+    parsed = [parse_item(item, circuit.is_membership, scope) for item in raw_items]
     if scheduler is not None:
         from zkmargin.cli.venue_run import verify_on_cluster
 
-        metas, report, decode_s = verify_on_cluster(scheduler, verifier, parsed, started)
+        metas, report, decode_s = verify_on_cluster(scheduler, verifier, parsed, started, show_progress)
     else:
-        metas, report, decode_s = _verify_here(verifier, parsed, started)
+        metas, report, decode_s = _verify_here(verifier, parsed, started, show_progress)
     verify_s = time.perf_counter() - started - decode_s
-    seen: dict[tuple, str] = {}
+    outcome = summarize_batch(circuit, report, [None if isinstance(f, str) else f.header for _, f in parsed],
+                              [meta.get("proof_bytes") for meta in metas])
     rows = []
-    for meta, verdict in zip(metas, report.verdicts):
-        key = (meta.get("commitment"), meta.get("root"), meta.get("context"), meta.get("scope"),
-               meta.get("nullifier"), meta.get("proof_bytes"))
-        duplicate_of = seen.get(key) if meta.get("proof_bytes") else None
-        if meta.get("proof_bytes") and key not in seen:
-            seen[key] = verdict.label
+    for meta, verdict, item in zip(metas, report.verdicts, outcome.items):
         rows.append({
             "id": verdict.label,
             "source": meta["source"],
             **({"root": meta.get("root"), "scope": meta.get("scope"), "nullifier": meta.get("nullifier")}
                if circuit.is_membership else {"commitment": meta.get("commitment")}),
             "context": meta.get("context"),
+            "outcome": item.outcome,
             "valid": verdict.valid,
             "error": verdict.error,
-            "duplicate_of": duplicate_of,
+            "duplicate_of": item.duplicate_of,
             "refused": verdict.refused,
         })
+    counts = outcome.counts
     summary = {
         "circuit_id": circuit.circuit_id,
         "snapshot": snapshot_to_json(snapshot),
         "total": len(rows),
-        **report.tally,
+        **{name: counts[name] for name in OUTCOMES if name != "duplicate"},
+        "duplicates": counts["duplicate"],
         "attestations_required": venue_key is not None,
-        **({"mode": "membership", "repeated_nullifiers": repeated_nullifiers(rows, report.verdicts)}
-           if circuit.is_membership else {}),
-        "duplicates": sum(r["duplicate_of"] is not None for r in rows),
+        **({"mode": "membership", "scope": None if scope is None else str(scope),
+            "repeated_nullifiers": len(outcome.repeated_nullifier_ids or [])} if circuit.is_membership else {}),
         "pairing_checks": report.pairing_checks,
         "timings_s": {"decode": round(decode_s, 4), "verify": round(verify_s, 4),
                       "total": round(time.perf_counter() - started, 4)},
     }
-    failing = {
-        f"{outcome}_ids": [v.label for v in report.verdicts if v.outcome == outcome]
-        for outcome in ("invalid", "malformed", "refused")
-    }
-    failing["duplicate_ids"] = [r["id"] for r in rows if r["duplicate_of"] is not None]
-    paths = write_reports(report_dir, summary, rows)
+    ids = {f"{name}_ids": outcome.ids(name) for name in OUTCOMES if name != "valid"}
+    if circuit.is_membership:
+        ids["repeated_nullifier_ids"] = outcome.repeated_nullifier_ids or []
+    paths = write_reports(report_dir, summary, rows, formats)
     emit(as_json,
-         {**{k: v for k, v in summary.items() if k != "snapshot"}, **failing, "reports": [str(p) for p in paths]},
-         summary_text(summary, rows, report_dir))
+         {**{k: v for k, v in summary.items() if k != "snapshot"}, **ids, "reports": [str(p) for p in paths]},
+         summary_text(summary, outcome, rows, paths))
     # An invalid or refused proof answers "no" (1); malformed items alone mean bad input (2): nothing was decided.
-    if summary["invalid"] or summary["refused"]:
+    if counts["invalid"] or counts["refused"]:
         raise SystemExit(EXIT_NO)
-    if summary["malformed"]:
+    if counts["malformed"]:
         raise SystemExit(EXIT_ERROR)
 
 
-def _verify_here(verifier: SnapshotVerifier, parsed: list, started: float) -> tuple[list[dict], BatchReport, float]:
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _verify_here(verifier: SnapshotVerifier, parsed: list, started: float,
+                 show_progress: bool = False) -> tuple[list[dict], BatchReport, float]:
     """Decode (over local processes) and batch-verify in this process; (metas, report, decode seconds)."""
     backend = verifier.backend
     wanted = [(i, fields.encoded) for i, (_, fields) in enumerate(parsed) if not isinstance(fields, str)]
     decoded_proofs: dict[int, Proof | MalformedProofError] = {}
     # Checked point decoding dominates; decode_proofs spreads it over worker processes.
-    with click.progressbar(length=len(parsed), label="decoding proofs", file=sys.stderr) as bar:
+    with click.progressbar(length=len(parsed), label="decoding proofs", file=sys.stderr,
+                           hidden=not show_progress) as bar:
         for start in range(0, len(wanted), DECODE_CHUNK):
             chunk = wanted[start : start + DECODE_CHUNK]
             for (i, _), outcome in zip(chunk, decode_proofs([e for _, e in chunk], backend)):
@@ -258,18 +317,6 @@ def _verify_here(verifier: SnapshotVerifier, parsed: list, started: float) -> tu
     return [meta for meta, _ in parsed], verifier.verify_batch(items), decode_s
 
 
-def repeated_nullifiers(rows: list[dict], verdicts: list) -> int:
-    """Valid proofs whose (scope, nullifier) an earlier valid proof showed: the same account proving again."""
-    seen: set[tuple] = set()
-    repeats = 0
-    for row, verdict in zip(rows, verdicts):
-        if verdict.valid:
-            key = (row.get("scope"), row.get("nullifier"))
-            repeats += key in seen
-            seen.add(key)
-    return repeats
-
-
 SHOWN_IDS = 10
 
 
@@ -278,23 +325,27 @@ def _ids(ids: list[str]) -> str:
     return shown + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
 
 
-def summary_text(summary: dict, rows: list[dict], report_dir: Path) -> str:
-    """The terminal summary: counts, the ids that failed and the duplicates."""
-    lines = [f"{summary['valid']}/{summary['total']} valid, {summary['invalid']} invalid, "
-             f"{summary['malformed']} malformed, {summary['duplicates']} duplicate"
-             f"{'' if summary['duplicates'] == 1 else 's'} "
-             f"({summary['pairing_checks']} pairing checks, {summary['timings_s']['total']:.2f} s); "
-             f"reports in {report_dir}"]
-    invalid = [r["id"] for r in rows if not r["valid"] and r["error"] is None]
-    if invalid:
-        lines.append(f"invalid: {_ids(invalid)}")
-    malformed = [f"{r['id']} ({r['error']})" for r in rows if r["error"] is not None]
-    if malformed:
-        lines.append(f"malformed: {_ids(malformed)}")
-    refused = [f"{r['id']} ({r['refused']})" for r in rows if r["refused"] is not None]
-    if refused:
-        lines.append(f"refused (not attested for this snapshot by the venue): {_ids(refused)}")
-    duplicates = [f"{r['id']} = {r['duplicate_of']}" for r in rows if r["duplicate_of"] is not None]
-    if duplicates:
-        lines.append(f"duplicates (same commitment, context and proof): {_ids(duplicates)}")
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def summary_text(summary: dict, outcome: BatchSummary, rows: list[dict], paths: list[Path]) -> str:
+    """The terminal summary: one count per outcome (they add up to the total), then each outcome's ids."""
+    counts = outcome.counts
+    where = f"reports: {', '.join(str(p) for p in paths)}" if paths else "no report files"
+    lines = [f"{counts['valid']}/{summary['total']} valid, {counts['invalid']} invalid, {counts['refused']} refused, "
+             f"{counts['malformed']} malformed, {_plural(counts['duplicate'], 'duplicate')} "
+             f"({summary['pairing_checks']} pairing checks, {summary['timings_s']['total']:.2f} s); {where}"]
+    detail = {"invalid": lambda r: r["id"], "refused": lambda r: f"{r['id']} ({r['refused']})",
+              "malformed": lambda r: f"{r['id']} ({r['error']})",
+              "duplicate": lambda r: f"{r['id']} = {r['duplicate_of']}"}
+    headings = {"invalid": "invalid", "refused": "refused", "malformed": "malformed",
+                "duplicate": "duplicates (the same public inputs and proof as an earlier item)"}
+    for name, heading in headings.items():
+        listed = [detail[name](r) for r in rows if r["outcome"] == name]
+        if listed:
+            lines.append(f"{heading}: {_ids(listed)}")
+    if outcome.repeated_nullifier_ids:
+        lines.append(f"repeated nullifiers (an account proving again in its scope): "
+                     f"{_ids(outcome.repeated_nullifier_ids)}")
     return "\n".join(lines)

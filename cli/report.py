@@ -10,25 +10,38 @@ from pathlib import Path
 
 from zkmargin.cli.output import write_atomic
 
-CSV_COLUMNS = ("id", "source", "commitment", "context", "valid", "error", "duplicate_of", "refused")
-MEMBER_CSV_COLUMNS = ("id", "source", "root", "context", "scope", "nullifier", "valid", "error", "duplicate_of",
-                      "refused")
+REPORT_FORMATS = ("json", "csv", "html")
+"""The report files verify-batch can write (report.<format>)."""
+CSV_COLUMNS = ("id", "source", "commitment", "context", "outcome", "valid", "error", "duplicate_of", "refused")
+MEMBER_CSV_COLUMNS = ("id", "source", "root", "context", "scope", "nullifier", "outcome", "valid", "error",
+                      "duplicate_of", "refused")
 """Membership-mode batches (rows carry root, scope and nullifier in place of the commitment)."""
 
 
-def write_reports(directory: Path, summary: dict, rows: list[dict]) -> list[Path]:
-    """Write report.json, report.csv and report.html; returns their paths."""
-    directory = Path(directory)
-    json_path, csv_path, html_path = directory / "report.json", directory / "report.csv", directory / "report.html"
-    write_atomic(json_path, (json.dumps({"summary": summary, "items": rows}, indent=1) + "\n").encode())
-    buffer = io.StringIO()
-    columns = MEMBER_CSV_COLUMNS if summary.get("mode") == "membership" else CSV_COLUMNS
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_atomic(csv_path, buffer.getvalue().encode())
-    write_atomic(html_path, render_html(summary, rows).encode())
-    return [json_path, csv_path, html_path]
+def write_reports(directory: Path, summary: dict, rows: list[dict],
+                  formats: tuple[str, ...] = REPORT_FORMATS) -> list[Path]:
+    """Write report.<format> for each of formats (json, csv, html); returns their paths."""
+    paths = []
+    for name in formats:
+        path = Path(directory) / f"report.{name}"
+        write_atomic(path, _render(name, summary, rows).encode())
+        paths.append(path)
+    return paths
+
+
+def _render(name: str, summary: dict, rows: list[dict]) -> str:
+    if name == "json":
+        return json.dumps({"summary": summary, "items": rows}, indent=1) + "\n"
+    if name == "csv":
+        buffer = io.StringIO()
+        columns = MEMBER_CSV_COLUMNS if summary.get("mode") == "membership" else CSV_COLUMNS
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+    if name == "html":
+        return render_html(summary, rows)
+    raise ValueError(f"unknown report format {name!r}")
 
 
 def render_html(summary: dict, rows: list[dict]) -> str:
@@ -48,10 +61,10 @@ def render_html(summary: dict, rows: list[dict]) -> str:
         for a in snapshot["assets"]
     )
     items = "".join(
-        f"<tr class='{'ok' if r['valid'] else 'bad'}'><td>{esc(str(r['id']))}</td>"
+        f"<tr class='{'ok' if r['outcome'] == 'valid' else 'bad'}'><td>{esc(str(r['id']))}</td>"
         f"<td class='mono'>{esc(str(r.get('commitment', r.get('root'))))}</td>"
         f"<td class='mono'>{esc(str(r['context']))}</td>"
-        f"<td>{'valid' if r['valid'] else ('malformed' if r['error'] else ('REFUSED' if r.get('refused') else 'INVALID'))}</td>"
+        f"<td>{r['outcome'] if r['outcome'] in ('valid', 'malformed', 'duplicate') else r['outcome'].upper()}</td>"
         f"<td>{esc(r['error'] or r.get('refused') or '')}{' (duplicate of ' + esc(str(r['duplicate_of'])) + ')' if r['duplicate_of'] else ''}</td></tr>"
         for r in rows
     )

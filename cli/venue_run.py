@@ -420,7 +420,8 @@ def _first_errors(malformed: list[dict], shown: int = 3) -> str:
 
 
 # ----- verify-batch --scheduler -----------------------------------------------------------
-def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: float) -> tuple[list, Any, float]:
+def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: float,
+                      show_progress: bool = True) -> tuple[list, Any, float]:
     """verify-batch's items decoded and checked in chunks on the cluster: (metas, BatchReport, read seconds).
 
     Every chunk is its own batch with its own fresh weights (see zkmargin.groth16.batch). The
@@ -449,7 +450,7 @@ def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: floa
         jobs.append((list(fields.header), fields.encoded))
     read_s = time.perf_counter() - started
     with dask_client(scheduler) as client, click.progressbar(
-            length=len(jobs), label="verifying on the cluster", file=sys.stderr) as bar:
+            length=len(jobs), label="verifying on the cluster", file=sys.stderr, hidden=not show_progress) as bar:
         verdicts, checks = verify_batch_on_cluster(client, vk_to_json(verifier.vk, backend), jobs,
                                                    verifier.circuit.per_proof_inputs, verifier.snapshot_values,
                                                    backend.name,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from zkmargin.circuits.proving import FIELD_ELEMENT as CANONICAL_FIELD_ELEMENT
 from zkmargin.circuits.registry import CIRCUIT_ID_PATTERN
 
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
@@ -15,9 +16,8 @@ CIRCUIT_ID = CIRCUIT_ID_PATTERN
 """Circuit ids of the registered margin models (circuits/registry.py)."""
 NAME = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
 """Names (venue, asset, instrument, key name): no control characters, no surrounding spaces."""
-FIELD_ELEMENT = r"^(0|[1-9][0-9]{0,77}|0x(0|[1-9a-f][0-9a-f]{0,63}))$"
-"""One canonical text per number: ASCII decimal without sign or leading zeros, or 0x and lowercase
-hex without leading zeros. Values must also lie below r (checked on use)."""
+FIELD_ELEMENT = CANONICAL_FIELD_ELEMENT
+"""One canonical text per number (circuits/proving.py, shared with verify-batch); below r, checked on use."""
 UNSIGNED_DECIMAL = r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"
 SIGNED_DECIMAL = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
 POSITIVE_DECIMAL = r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)$"

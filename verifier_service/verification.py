@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from zkmargin.attestation import (
 )
 from zkmargin.circuits.circuit import AnyCircuit
 from zkmargin.circuits.parts import check_field_element
-from zkmargin.circuits.proving import parse_field_element
+from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, decode_proof
 from zkmargin.errors import AttestationError, FormatError, MalformedAttestationError, PublicInputError, ZkMarginError
@@ -40,7 +39,6 @@ from zkmargin.margin.models import Snapshot, parse_snapshot
 from zkmargin.service.deps import ServiceState, now_iso
 from zkmargin.service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownRoot, UnknownSnapshot
 from zkmargin.service.repository import ReceiptRecord, Repository, RootRecord
-from zkmargin.service.schemas import FIELD_ELEMENT
 
 
 @dataclass(frozen=True)
@@ -126,18 +124,6 @@ class Catalog:
             return SnapshotVerifier(circuit, vk, snapshot, self.backend)
         except ZkMarginError as exc:
             raise SnapshotDoesNotFit(str(exc)) from None
-
-
-_CANONICAL_FIELD_ELEMENT = re.compile(FIELD_ELEMENT)
-
-
-def canonical_field_element(text: str, what: str) -> int:
-    """A commitment or context in its one canonical text (see schemas.FIELD_ELEMENT), below r."""
-    # int() alone would also take " +1001 ", "1_001", "-0" and non-ASCII digits: one number, many texts.
-    if not _CANONICAL_FIELD_ELEMENT.fullmatch(text):
-        raise FormatError(f"{what}: {text[:100]!r} is not a canonical decimal (no sign, spaces, underscores "
-                          "or leading zeros; ASCII digits) or 0x-hex (lowercase, no leading zeros)")
-    return parse_field_element(text, what)
 
 
 def root_id_of(signed: SignedRoot) -> str:

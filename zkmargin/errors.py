@@ -86,6 +86,10 @@ class WrongCommitmentError(AttestationError):
     """Vouches for another commitment (or root) than the one being checked."""
 
 
+class WrongScopeError(AttestationError):
+    """A membership proof for another scope than the one the verifier chose; refused like an unanchored root."""
+
+
 class BadSignatureError(AttestationError):
     """The signature does not verify under the venue's public key."""
 

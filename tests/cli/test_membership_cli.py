@@ -195,7 +195,9 @@ def test_verify_batch_takes_root_mode_items(flow):
                  "--report-dir", str(flow / "report"), "--json")
     assert result.exit_code == 1, result.output
     summary = json.loads(result.stdout)
-    assert (summary["valid"], summary["invalid"], summary["refused"], summary["malformed"]) == (2, 1, 1, 1)
+    # "again" is "a" resubmitted: one duplicate (not a second valid proof), and a repeat of a's nullifier.
+    assert (summary["valid"], summary["invalid"], summary["refused"], summary["malformed"],
+            summary["duplicates"]) == (1, 1, 1, 1, 1)
     assert summary["mode"] == "membership" and summary["repeated_nullifiers"] == 1
     assert summary["invalid_ids"] == ["forged"] and summary["refused_ids"] == ["unsigned"]
     assert (flow / "report" / "report.csv").read_text().splitlines()[0].startswith("id,source,root,context,scope")

@@ -64,7 +64,7 @@ def test_all_valid_batch_writes_reports(batch_dir):
     result = run(batch_dir, str(batch_dir / "good.jsonl"), "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["total"] == 12 and summary["valid"] == 12 and summary["duplicates"] == 1
+    assert summary["total"] == 12 and summary["valid"] == 11 and summary["duplicates"] == 1
     report = json.loads((batch_dir / "report" / "report.json").read_text())
     assert report["summary"]["snapshot"]["snapshot_id"] == "demo-2026-11-24T16:00Z"
     rows = list(csv.DictReader((batch_dir / "report" / "report.csv").open()))
