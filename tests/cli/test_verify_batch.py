@@ -16,7 +16,7 @@ from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.main import cli
 from zkmargin.field import R, inv
 from zkmargin.groth16 import Proof, setup
-from zkmargin.groth16.serialization import proof_to_bytes, proof_to_json, vk_to_json
+from zkmargin.groth16.serialization import proof_from_bytes, proof_to_bytes, proof_to_json, vk_to_json
 from zkmargin.margin.models import snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
 
@@ -150,19 +150,22 @@ def good_items(batch_dir) -> list[dict]:
 
 
 def test_a_proof_resubmitted_in_hex_is_a_duplicate_not_a_second_valid_proof(batch_dir, tmp_path):
-    """Decimal and 0x-hex are one value: the copy is counted once, as a duplicate of the first item."""
+    """Decimal and 0x-hex are one value, base64 and snarkjs JSON one proof: each copy is a duplicate of the first."""
     first = good_items(batch_dir)[0]
     commitment, context = int(first["commitment"]), int(first["context"])
+    backend = get_backend("arkworks")
+    as_json = proof_to_json(proof_from_bytes(base64.b64decode(first["proof_b64"]), backend), backend)
     copies = [dict(first, id="hex-commitment", commitment=hex(commitment)),
               dict(first, id="hex-context", context=hex(context)),
-              dict(first, id="both-hex", commitment=hex(commitment), context=hex(context))]
+              dict(first, id="both-hex", commitment=hex(commitment), context=hex(context)),
+              {**{k: v for k, v in first.items() if k != "proof_b64"}, "id": "as-json", "proof": as_json}]
     result = run(batch_dir, write_items(tmp_path / "b.jsonl", [first, *copies]), "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert (summary["valid"], summary["duplicates"], summary["total"]) == (1, 3, 4)
-    assert summary["duplicate_ids"] == ["hex-commitment", "hex-context", "both-hex"]
+    assert (summary["valid"], summary["duplicates"], summary["total"]) == (1, 4, 5)
+    assert summary["duplicate_ids"] == ["hex-commitment", "hex-context", "both-hex", "as-json"]
     rows = json.loads((batch_dir / "report" / "report.json").read_text())["items"]
-    assert [r["duplicate_of"] for r in rows] == [None, first["id"], first["id"], first["id"]]
+    assert [r["duplicate_of"] for r in rows] == [None] + [first["id"]] * 4
 
 
 def test_number_forms_the_service_refuses_are_malformed_items(batch_dir, tmp_path):
