@@ -377,6 +377,17 @@ def test_scope_option_lets_the_auditor_choose_the_scope(members, tmp_path):
         assert refused.exit_code == 2 and "--scope" in refused.output, refused.output
 
 
+@pytest.mark.parametrize("bad", ["0x0ff", "1_0", " 7", "-1", "0X7"])
+def test_root_option_takes_only_the_canonical_text(members, tmp_path, bad):
+    root, _, proofs = members
+    result = CliRunner().invoke(
+        cli, ["verify-batch", write_items(tmp_path / "m.jsonl", [proofs["a"]]), "--vk", str(root / "vk.json"),
+              "--snapshot", str(root / "snapshot.json"), "--circuit", MEMBER, "--root", bad,
+              "--report-dir", str(tmp_path / "report")])
+    assert result.exit_code == 2 and "--root" in result.stderr and "canonical" in result.stderr
+    assert not (tmp_path / "report").exists()
+
+
 def test_scope_option_needs_a_membership_circuit(batch_dir):
     result = run(batch_dir, str(batch_dir / "good.jsonl"), "--scope", "7")
     assert result.exit_code == 2 and "--scope" in result.stderr and "not a membership circuit" in result.stderr
