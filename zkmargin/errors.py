@@ -10,6 +10,7 @@
 | bytes or JSON that do not decode: keys, proofs, points | MalformedKeyError, MalformedProofError, MalformedPointError |
 | an account subject to a margin call (so no proof exists) | MarginCallError |
 | an attestation or signed root that does not vouch for what is checked | AttestationError and its kinds |
+| a membership proof for another scope than the one the verifier chose | WrongScopeError (refused, as an AttestationError) |
 A wrong proof is not an error: verification returns False.
 """
 
