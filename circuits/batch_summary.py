@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from zkmargin.circuits.circuit import AnyCircuit
 from zkmargin.circuits.verification import BatchReport
 
-OUTCOMES = ("valid", "invalid", "refused", "malformed", "duplicate")
-"""Every item has exactly one of these."""
+BATCH_OUTCOMES = ("valid", "invalid", "refused", "malformed", "duplicate")
+"""Every item has exactly one of these: a verdict's outcome (verification.OUTCOMES), or duplicate."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class BatchSummary:
     @property
     def counts(self) -> dict[str, int]:
         """Items per outcome (every outcome present); the values add up to the number of items."""
-        counts = {name: 0 for name in OUTCOMES}
+        counts = {name: 0 for name in BATCH_OUTCOMES}
         for item in self.items:
             counts[item.outcome] += 1
         return counts

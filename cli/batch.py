@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import click
 
 from zkmargin.attestation import Attestation, SignedRoot, parse_attestation, parse_signed_root
-from zkmargin.circuits.batch_summary import OUTCOMES, BatchSummary, summarize_batch
+from zkmargin.circuits.batch_summary import BATCH_OUTCOMES, BatchSummary, summarize_batch
 from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import BatchReport, ProofItem, SnapshotVerifier, check_key_fits, encoded_proof
@@ -257,7 +257,7 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
         "circuit_id": circuit.circuit_id,
         "snapshot": snapshot_to_json(snapshot),
         "total": len(rows),
-        **{name: counts[name] for name in OUTCOMES if name != "duplicate"},
+        **{name: counts[name] for name in BATCH_OUTCOMES if name != "duplicate"},
         "duplicates": counts["duplicate"],
         "attestations_required": venue_key is not None,
         **({"mode": "membership", "scope": None if scope is None else str(scope),
@@ -266,7 +266,7 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
         "timings_s": {"decode": round(decode_s, 4), "verify": round(verify_s, 4),
                       "total": round(time.perf_counter() - started, 4)},
     }
-    ids = {f"{name}_ids": outcome.ids(name) for name in OUTCOMES if name != "valid"}
+    ids = {f"{name}_ids": outcome.ids(name) for name in BATCH_OUTCOMES if name != "valid"}
     if circuit.is_membership:
         ids["repeated_nullifier_ids"] = outcome.repeated_nullifier_ids or []
     paths = write_reports(report_dir, summary, rows, formats)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zkmargin.circuits.batch_summary import OUTCOMES, summarize_batch
+from zkmargin.circuits.batch_summary import BATCH_OUTCOMES, summarize_batch
 from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import BatchReport, Verdict
@@ -16,19 +16,42 @@ P, Q = b"\x01" * 192, b"\x02" * 192
 
 
 def verdicts(*outcomes: str) -> BatchReport:
-    made = {"valid": dict(valid=True), "invalid": dict(valid=False), "malformed": dict(valid=False, error="bad"),
-            "refused": dict(valid=False, refused="no attestation")}
+    made = {
+        "valid": dict(valid=True),
+        "invalid": dict(valid=False),
+        "malformed": dict(valid=False, error="bad"),
+        "refused": dict(valid=False, refused="no attestation"),
+    }
     return BatchReport([Verdict(i, f"i{i}", **made[o]) for i, o in enumerate(outcomes)])
 
 
-@pytest.mark.parametrize("text, value", [("0", 0), ("1001", 1001), ("0x3e9", 1001), ("0x0", 0), (str(R - 1), R - 1),
-                                         (hex(R - 1), R - 1)])
+@pytest.mark.parametrize(
+    "text, value", [("0", 0), ("1001", 1001), ("0x3e9", 1001), ("0x0", 0), (str(R - 1), R - 1), (hex(R - 1), R - 1)]
+)
 def test_canonical_texts(text, value):
     assert canonical_field_element(text, "x") == value
 
 
-@pytest.mark.parametrize("text", [" +1001 ", "+1001", "1001 ", "1_001", "\uff11\uff10\uff10\uff11", "-0", "01",
-                                  "0x03e9", "0X3e9", "0x3E9", "", "1e3", "1001\n", "0x", "00"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        " +1001 ",
+        "+1001",
+        "1001 ",
+        "1_001",
+        "\uff11\uff10\uff10\uff11",
+        "-0",
+        "01",
+        "0x03e9",
+        "0X3e9",
+        "0x3E9",
+        "",
+        "1e3",
+        "1001\n",
+        "0x",
+        "00",
+    ],
+)
 def test_one_number_has_one_text(text):
     with pytest.raises(FormatError, match="x: .*not a canonical"):
         canonical_field_element(text, "x")
@@ -53,7 +76,7 @@ def test_counts_add_up_and_each_id_has_one_outcome():
     summary = summarize_batch(PLAIN, report, headers, proofs)
     assert summary.counts == {"valid": 2, "invalid": 1, "refused": 1, "malformed": 1, "duplicate": 2}
     assert sum(summary.counts.values()) == len(report.verdicts)
-    assert [summary.ids(o) for o in OUTCOMES] == [["i0", "i6"], ["i2"], ["i4"], ["i5"], ["i1", "i3"]]
+    assert [summary.ids(o) for o in BATCH_OUTCOMES] == [["i0", "i6"], ["i2"], ["i4"], ["i5"], ["i1", "i3"]]
     assert [i.duplicate_of for i in summary.items] == [None, "i0", None, "i2", None, None, None]
     assert summary.items[4].reason == "no attestation" and summary.items[5].reason == "bad"
     assert summary.repeated_nullifier_ids is None  # named mode: no nullifiers
