@@ -317,12 +317,13 @@ def _verify_here(verifier: SnapshotVerifier, parsed: list, started: float,
     return [meta for meta, _ in parsed], verifier.verify_batch(items), decode_s
 
 
-SHOWN_IDS = 10
+SHOWN_IDS = 20
 
 
 def _ids(ids: list[str]) -> str:
+    # A terminal line per outcome stays readable for thousands of items; --json and report.json list every id.
     shown = ", ".join(ids[:SHOWN_IDS])
-    return shown + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
+    return shown + (f" and {len(ids) - SHOWN_IDS} more (all in --json)" if len(ids) > SHOWN_IDS else "")
 
 
 def _plural(count: int, noun: str) -> str:
