@@ -9,14 +9,30 @@ import click
 
 from zkmargin.circuits.registry import DEFAULT_CIRCUIT_ID, MODEL_NAMES, circuit_from_id, get_model
 from zkmargin.cli.output import EXIT_NO, emit, json_option, write_json
-from zkmargin.errors import MarginCallError
+from zkmargin.errors import FormatError, MarginCallError
 from zkmargin.margin.commitment import new_salt
-from zkmargin.margin.models import Account, Snapshot, load_account, load_snapshot
+from zkmargin.margin.models import (
+    Account,
+    Snapshot,
+    load_account,
+    load_snapshot,
+    validate_account_against_snapshot,
+)
 
 OPENING_FORMAT = "zkmargin-opening/1"
 
 account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
 snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
+
+
+def load_account_for(account_path: Path, snapshot: Snapshot) -> Account:
+    """The account file, checked against the snapshot: an unknown asset or instrument names the account's file."""
+    account = load_account(account_path)
+    try:
+        validate_account_against_snapshot(account, snapshot)
+    except FormatError as exc:
+        raise FormatError(f"account {account_path}: {exc}") from None
+    return account
 
 
 def circuit_option(command):  # noqa: ANN001, ANN201
@@ -95,7 +111,8 @@ def require_healthy(circuit_id: str, account: Account, snapshot: Snapshot) -> No
 @json_option
 def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -> None:
     """Compute equity, maintenance margin and status of ACCOUNT under SNAPSHOT (exit 1 on margin call)."""
-    healthy, report_json = model_report(model, load_account(account_path), load_snapshot(snapshot_path))
+    snapshot = load_snapshot(snapshot_path)
+    healthy, report_json = model_report(model, load_account_for(account_path, snapshot), snapshot)
     emit(as_json, report_json, render_report(report_json))
     if not healthy:
         raise SystemExit(EXIT_NO)
@@ -111,8 +128,8 @@ def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -
 def commit(account_path: Path, snapshot_path: Path, opening_path: Path, circuit_id: str, as_json: bool) -> None:
     """Commit to ACCOUNT in SNAPSHOT's slot layout: print the commitment, write the secret opening."""
     circuit = circuit_from_id(circuit_id)
-    account = load_account(account_path)
     snapshot = load_snapshot(snapshot_path)
+    account = load_account_for(account_path, snapshot)
     witness = circuit.witness(account, snapshot, new_salt())
     commitment = circuit.commitment(witness)
     opening = {

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from zkmargin.cli.account import account_argument, snapshot_argument
+from zkmargin.cli.account import account_argument, load_account_for, snapshot_argument
 from zkmargin.cli.charts import chart_options, new_figure, write_charts
 from zkmargin.cli.output import emit, json_option
-from zkmargin.margin.models import load_account, load_snapshot
+from zkmargin.margin.models import load_snapshot
 from zkmargin.margin.registry import MARGIN_MODELS
 from zkmargin.margin.stress import (
     StressReport,
@@ -106,7 +106,8 @@ def _table_rows(doc: dict) -> list[list[str]]:
 def stress(account_path: Path, snapshot_path: Path, model: str, shocks: tuple[str, ...], grids: tuple[str, ...],
            png_path: Path | None, html_path: Path | None, as_json: bool) -> None:
     """Equity, requirement, margin ratio and status of ACCOUNT under shocked SNAPSHOT prices, and margin-call prices."""
-    account, snapshot = load_account(account_path), load_snapshot(snapshot_path)
+    snapshot = load_snapshot(snapshot_path)
+    account = load_account_for(account_path, snapshot)
     parsed_shocks = [parse_shock(s) for s in shocks]
     parsed_grids = [parse_grid(g) for g in grids]
     if (png_path or html_path) and not parsed_grids:

@@ -61,3 +61,18 @@ def test_unknown_backend_stops_the_start(tmp_path, monkeypatch):
     result = subprocess.run([sys.executable, "-m", "zkmargin.service", "--port", str(free_port()), "--database-url",
                              f"sqlite:///{tmp_path}/x.db"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "unknown curve backend" in result.stderr
+
+
+def test_serve_on_a_busy_port_exits_2_and_creates_no_database(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        database = tmp_path / "busy.db"
+        result = subprocess.run([*ZKMARGIN, "serve", "--port", str(port), "--database-url", f"sqlite:///{database}"],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    assert not database.exists()
