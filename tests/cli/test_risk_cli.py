@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -77,27 +78,74 @@ def test_stress_text_json_and_charts(workdir, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = page.read_text()
     assert text.count("<svg") == 1 and "src=" not in text and "<!DOCTYPE svg" not in text
-    assert "price move of the underlying (%)" in text and "margin ratio (requirement / equity)" in text
-    # Two grid series, the horizontal margin-call line, BTC's and ETH's margin-call moves inside the grids.
-    for gid in ("series-BTC", "series-ETH", "margin-call-line", "call-BTC-below", "call-ETH-above", "no-equity-BTC"):
+    assert "move of BTC from today&#x27;s price (%)" in text or "move of BTC from today's price (%)" in text
+    assert "value (quote currency)" in text and "Stress of account trader-healthy" in text
+    # Equity and requirement per grid, the margin-call zone, BTC's and ETH's margin-call moves inside the grids.
+    for gid in ("equity-BTC", "requirement-ETH", "call-zone-BTC", "today-ETH", "call-BTC-below", "call-ETH-above"):
         assert f'id="{gid}"' in text, gid
     plain = run(workdir, "stress", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), "--shock", "BTC=-20%")
     assert plain.exit_code == 0 and "BTC=-20%" in plain.stdout and "margin-call price per underlying" in plain.stdout
 
 
-def test_stress_figure_contents():
+def _stress_doc(in_call: bool) -> dict:
+    call = {"underlying": "BTC", "price": "100", "in_call_now": in_call, "below": None, "above": None,
+            "restore_below": None, "restore_above": None}
+    call["restore_above" if in_call else "below"] = {"move": "0.05" if in_call else "-0.05", "price": "105" if in_call else "95"}
+    return {"account_id": "acct-7", "model": "cross", "under_margin_call": in_call, "margin_call_prices": [call],
+            "points": [{"shocks": {"ETH": "-0.2"}}], "grids": [
+                {"underlying": "BTC", "points": [
+                    {"shocks": {"ETH": "-0.2", "BTC": str(m / 100)}, "equity": str(e), "requirement": str(r),
+                     "status": "healthy" if e >= r else "margin_call"}
+                    for m, e, r in ((-10, 50, 60), (0, 100, 55), (10, 150, 50))]}]}
+
+
+def test_stress_figure_draws_equity_and_requirement_in_currency_and_marks_the_call_price():
     from zkmargin.cli.stress import stress_figure
 
-    doc = {"model": "cross", "margin_call_prices": [], "grids": [
-        {"underlying": name, "points": [{"shocks": {name: str(m / 100)}, "margin_ratio": r}
-                                        for m, r in ((-10, "0.5"), (0, "0.25"), (10, None))]}
-        for name in ("BTC", "ETH", "SOL")]}
-    axes = stress_figure(doc).axes[0]
-    assert axes.get_xlabel() == "price move of the underlying (%)"
-    assert axes.get_ylabel() == "margin ratio (requirement / equity)"
-    series = [line for line in axes.get_lines() if (line.get_gid() or "").startswith("series-")]
-    assert len(series) == 3 and list(series[0].get_xdata()) == [-10.0, 0.0, 10.0]
-    assert [line.get_gid() for line in axes.get_lines()].count("margin-call-line") == 1
+    figure = stress_figure(_stress_doc(in_call=False))
+    axes = figure.axes[0]
+    assert figure.get_suptitle() == "Stress of account acct-7: model cross, shocks ETH -20% (healthy today)"
+    assert axes.get_xlabel() == "move of BTC from today's price (%)" and axes.get_ylabel() == "value (quote currency)"
+    lines = {line.get_gid(): line for line in axes.get_lines()}
+    assert list(lines["equity-BTC"].get_xdata()) == [-10.0, 0.0, 10.0]
+    assert list(lines["equity-BTC"].get_ydata()) == [50.0, 100.0, 150.0]
+    assert list(lines["requirement-BTC"].get_ydata()) == [60.0, 55.0, 50.0]
+    assert list(lines["call-BTC-below"].get_xdata()) == [-5.0, -5.0]
+    assert lines["call-BTC-below"].get_label() == "margin call at 95 (-5.0000%)"
+    assert "margin call if it falls to 95" in axes.get_title()
+    legend = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert len(legend) == len(set(legend))  # no line drawn twice
+
+
+def test_stress_figure_of_an_account_under_margin_call_marks_what_restores_it():
+    from zkmargin.cli.stress import stress_figure
+
+    figure = stress_figure(_stress_doc(in_call=True))
+    axes = figure.axes[0]
+    assert "UNDER MARGIN CALL NOW" in figure.get_suptitle()
+    lines = {line.get_gid(): line for line in axes.get_lines()}
+    assert list(lines["restore-BTC-above"].get_xdata()) == [5.0, 5.0]
+    assert not any(gid.startswith("call-BTC") for gid in lines)
+    assert "healthy again if it rises to 105" in axes.get_title()
+
+
+def test_stress_of_an_account_under_margin_call_says_so_and_exits_like_margin(workdir, tmp_path):
+    account, snapshot = str(workdir / "margin_call.json"), str(workdir / "snapshot.json")
+    assert run(workdir, "margin", account, snapshot).exit_code == 1
+    text = run(workdir, "stress", account, snapshot)
+    assert text.exit_code == 1, text.output
+    assert "UNDER MARGIN CALL NOW" in text.stdout and "(+0.0000%)" not in text.stdout
+    assert re.search(r"BTC +at 64000: healthy again if it rises to [0-9.]+ \(\+0\.[0-9]+%\)", text.stdout)
+    as_json = run(workdir, "stress", account, snapshot, "--json", "--png", str(tmp_path / "mc.png"))
+    assert as_json.exit_code == 1
+    doc = json.loads(as_json.stdout)
+    assert doc["under_margin_call"] is True and doc["account_id"] == "trader-margin-call"
+    btc = next(c for c in doc["margin_call_prices"] if c["underlying"] == "BTC")
+    assert btc["in_call_now"] and btc["below"] is None and btc["above"] is None
+    assert float(btc["restore_above"]["move"]) > 0 and btc["restore_below"] is None
+    assert (tmp_path / "mc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    healthy = run(workdir, "stress", str(workdir / "healthy.json"), snapshot, "--json")
+    assert healthy.exit_code == 0 and json.loads(healthy.stdout)["under_margin_call"] is False
 
 
 @pytest.mark.parametrize("args,message", [
