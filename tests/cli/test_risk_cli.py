@@ -45,6 +45,37 @@ def test_margin_var_and_es(workdir, model, k):
     assert f"k = {k} of 250 scenarios" in text.stdout
 
 
+@pytest.mark.parametrize("model,k", [("var", 3), ("es", 2)])
+def test_margin_var_and_es_text_lists_every_sorted_loss_the_kth_and_the_positions(workdir, model, k):
+    args = ["margin", str(workdir / "healthy.json"), str(workdir / "scenarios20.json"), "--model", model]
+    doc = json.loads(run(workdir, *args, "--json").stdout)
+    text = run(workdir, *args).stdout
+    assert f"requirement:  {doc['maintenance']}" in text and "maintenance:" not in text
+    losses = sorted(((float(v), s) for s, v in enumerate(doc["scenario_losses"], 1)), reverse=True)
+    rows = re.findall(r"^  ([* ]) +(\d+) +(\d+) +(-?[0-9.]+)(.*)$", text, re.MULTILINE)
+    assert [(int(r[2]), float(r[3])) for r in rows] == [(s, v) for v, s in losses]  # all 20, worst first
+    counted = ["*"] * k if model == "es" else [" "] * (k - 1) + ["*"]  # ES: the k worst; VaR: the k-th alone
+    assert [r[0] for r in rows] == counted + [" "] * (20 - k)
+    assert f"<- k = {k}" in rows[k - 1][4] and all("<-" not in r[4] for i, r in enumerate(rows) if i != k - 1)
+    assert doc["worst_loss_scenario"] == losses[0][1]
+    assert [p["instrument"] for p in doc["positions"]] == ["BTC-PERP", "ETH-PERP", "SOL-PERP", "DOGE-PERP"]
+    for position in doc["positions"]:
+        assert re.search(rf"^  {position['instrument']} +quantity {position['quantity']} .*worst_scenario_loss "
+                         rf"{re.escape(position['worst_scenario_loss'])}$", text, re.MULTILINE)
+
+
+def test_margin_var_over_many_scenarios_shows_a_histogram_with_the_kth_marked(workdir):
+    args = ["margin", str(workdir / "healthy.json"), str(workdir / "scenarios.json"), "--model", "var"]
+    doc = json.loads(run(workdir, *args, "--json").stdout)
+    text = run(workdir, *args).stdout
+    kth = sorted((float(v) for v in doc["scenario_losses"]), reverse=True)[2]
+    bins = re.findall(r"^ +(-?[0-9.]+) \.\. +(-?[0-9.]+) +(\d+) #*(  <-)?$", text, re.MULTILINE)
+    assert sum(int(b[2]) for b in bins) == 250
+    marked = [b for b in bins if b[3]]
+    assert len(marked) == 1 and float(marked[0][0]) - 0.01 <= kth <= float(marked[0][1]) + 0.01
+    assert "<- k = 3: the VaR" in text
+
+
 def test_margin_var_without_scenarios_is_bad_input(workdir):
     result = run(workdir, "margin", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), "--model", "var")
     assert result.exit_code == 2
