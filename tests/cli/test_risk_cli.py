@@ -225,7 +225,7 @@ def test_cascade_text_json_and_charts(workdir, population, tmp_path):
     assert len(doc["price_path"]) == len(doc["rounds"]) + 2
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = page.read_text()
-    assert "price (% of pre-shock)" in text and "accounts liquidated" in text and "<!DOCTYPE svg" not in text
+    assert "price (% of pre-shock)" in text and "notional liquidated" in text and "<!DOCTYPE svg" not in text
     for name in ("BTC", "ETH"):
         assert f'id="price-{name}"' in text
     plain = run(workdir, "cascade", str(population), str(workdir / "snapshot.json"), "--shock", "BTC=-12%", *depth)
@@ -235,16 +235,25 @@ def test_cascade_text_json_and_charts(workdir, population, tmp_path):
 def test_cascade_figure_contents():
     from zkmargin.cli.cascade import cascade_figure
 
-    doc = {"accounts": 10, "accounts_liquidated": 3, "price_path": [
-        {"stage": "before shock", "prices": {"BTC": 100.0, "ETH": 10.0, "USD": 1.0}},
-        {"stage": "after shock", "prices": {"BTC": 90.0, "ETH": 9.0, "USD": 1.0}},
-        {"stage": "after round 1", "prices": {"BTC": 85.0, "ETH": 8.5, "USD": 1.0}}],
-        "rounds": [{"round": 1, "accounts_liquidated": 3, "notional_liquidated": 1.0}]}
-    prices, bars = cascade_figure(doc).axes
-    assert prices.get_ylabel() == "price (% of pre-shock)" and bars.get_ylabel() == "accounts liquidated"
-    assert sorted(line.get_gid() for line in prices.get_lines()) == ["price-BTC", "price-ETH"]  # USD never moved
-    assert list(prices.get_lines()[0].get_ydata()) == [100.0, 90.0, 85.0]
-    assert len(bars.patches) == 1 and bars.patches[0].get_height() == 3
+    doc = {"accounts": 10, "accounts_liquidated": 5, "shocks": {"BTC": -0.1}, "price_path": [
+        {"stage": "before shock", "prices": {"BTC": 100.0, "ETH": 10.0, "SOL": 5.0, "USD": 1.0}},
+        {"stage": "after shock", "prices": {"BTC": 90.0, "ETH": 10.0, "SOL": 5.0, "USD": 1.0}},
+        {"stage": "after round 1", "prices": {"BTC": 85.0, "ETH": 9.5, "SOL": 4.9999, "USD": 1.0}},
+        {"stage": "after round 2", "prices": {"BTC": 84.0, "ETH": 9.4, "SOL": 4.9998, "USD": 1.0}}],
+        "rounds": [{"round": 1, "accounts_liquidated": 3, "notional_liquidated": 1500.0},
+                   {"round": 2, "accounts_liquidated": 2, "notional_liquidated": 400.0}]}
+    figure = cascade_figure(doc)
+    prices, bars = figure.axes
+    assert figure.get_suptitle() == ("Liquidation cascade over 10 accounts, shocks BTC -10%: 5 liquidated in 2 rounds")
+    assert prices.get_ylabel() == "price (% of pre-shock)" and bars.get_ylabel() == "notional liquidated"
+    assert bars.get_xlabel() == "liquidation round (0: right after the shock)"
+    lines = {line.get_gid(): line for line in prices.get_lines()}
+    # SOL moved by 0.004%: it would sit on the 100% line hiding others; USD never moved.
+    assert sorted(gid for gid in lines if gid.startswith("price-")) == ["price-BTC", "price-ETH"]
+    assert list(lines["price-BTC"].get_xdata()) == [0, 1, 2] and list(lines["price-BTC"].get_ydata()) == [90.0, 85.0, 84.0]
+    assert lines["not-drawn"].get_label() == "not drawn (moved < 0.1%): SOL"
+    assert [(p.get_x() + p.get_width() / 2, p.get_height()) for p in bars.patches] == [(1.0, 1500.0), (2.0, 400.0)]
+    assert [t.get_text() for t in bars.texts] == ["3 accounts", "2 accounts"]
 
 
 @pytest.mark.parametrize("args,message", [
