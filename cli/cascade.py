@@ -9,9 +9,15 @@ import click
 
 from zkmargin.cli.account import snapshot_argument
 from zkmargin.cli.charts import chart_options, new_figure, write_charts
-from zkmargin.cli.output import emit, json_option, note, write_atomic
+from zkmargin.cli.output import ProgressBar, emit, json_option, note, write_atomic
 from zkmargin.errors import FormatError
-from zkmargin.margin.cascade import cascade_to_json, generate_population, load_population, run_cascade
+from zkmargin.margin.cascade import (
+    PROGRESS_EVERY,
+    cascade_to_json,
+    generate_population,
+    load_population,
+    run_cascade,
+)
 from zkmargin.margin.fixed_point import parse_e8
 from zkmargin.margin.models import load_snapshot
 from zkmargin.margin.stress import parse_shock
@@ -113,7 +119,8 @@ def cascade(accounts_path: Path, snapshot_path: Path, shocks: tuple[str, ...], d
     snapshot = load_snapshot(snapshot_path)
     parsed_shocks = dict(parse_shock(s) for s in shocks)
     parsed_depths = dict(parse_depth(d) for d in depths)
-    population = load_population(accounts_path, snapshot)
+    with ProgressBar("reading accounts", quiet=as_json) as progress:
+        population = load_population(accounts_path, snapshot, progress)
     doc = cascade_to_json(run_cascade(population, snapshot, parsed_shocks, parsed_depths))
     if png_path or html_path:
         names = moved_underlyings(doc)
@@ -135,6 +142,14 @@ def cascade(accounts_path: Path, snapshot_path: Path, shocks: tuple[str, ...], d
               help="Where to write the accounts (JSON lines).")
 def sample_population(snapshot_path: Path, count: int, seed: int, out_path: Path) -> None:
     """Write a seeded sample population of accounts for SNAPSHOT (the cascade demo's input)."""
-    documents = generate_population(load_snapshot(snapshot_path), count, seed)
-    write_atomic(out_path, "".join(json.dumps(d, separators=(",", ":")) + "\n" for d in documents).encode())
+    snapshot = load_snapshot(snapshot_path)
+    with ProgressBar("generating accounts") as progress:
+        # One bar over both halves of the work: drawing the accounts, then writing them as JSON lines.
+        documents = generate_population(snapshot, count, seed, lambda done, total: progress(done, 2 * total))
+        lines = []
+        for done, document in enumerate(documents, 1):
+            lines.append(json.dumps(document, separators=(",", ":")) + "\n")
+            if done % PROGRESS_EVERY == 0 or done == count:
+                progress(count + done, 2 * count)
+    write_atomic(out_path, "".join(lines).encode())
     note(f"wrote {count} accounts to {out_path}")

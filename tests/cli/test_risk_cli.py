@@ -232,6 +232,54 @@ def test_cascade_text_json_and_charts(workdir, population, tmp_path):
     assert plain.exit_code == 0 and "round  accounts liquidated" in plain.stdout and "total:" in plain.stdout
 
 
+def _run_with_stderr_on_a_terminal(*args: str) -> tuple[int, bytes, bytes]:
+    """(exit code, stdout, what reached the terminal) of the CLI with stderr on a pseudo-terminal, stdout piped."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-c", "from zkmargin.cli.main import main; main()", *args],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    terminal = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        terminal += data
+    os.close(master)
+    stdout = process.stdout.read()
+    return process.wait(timeout=120), stdout, terminal
+
+
+def test_long_loops_show_progress_on_a_terminal_stderr_never_on_stdout(workdir, tmp_path):
+    out = tmp_path / "accounts.jsonl"
+    code, stdout, terminal = _run_with_stderr_on_a_terminal(
+        "sample-population", str(workdir / "snapshot.json"), "--count", "3000", "--out", str(out))
+    assert code == 0 and stdout == b""
+    assert b"generating accounts" in terminal and b"6000/6000" in terminal
+    assert len(out.read_text().splitlines()) == 3000
+    args = ("cascade", str(out), str(workdir / "snapshot.json"), "--shock", "BTC=-12%")
+    code, stdout, terminal = _run_with_stderr_on_a_terminal(*args)
+    assert code == 0 and b"reading accounts" in terminal and b"6000/6000" in terminal
+    assert b"total:" in stdout and b"reading accounts" not in stdout and b"\r" not in stdout
+    code, stdout, terminal = _run_with_stderr_on_a_terminal(*args, "--json")
+    assert code == 0 and json.loads(stdout)["accounts"] == 3000 and b"reading accounts" not in terminal
+
+
+def test_long_loops_are_quiet_when_stderr_is_not_a_terminal(workdir, population, tmp_path):
+    made = run(workdir, "sample-population", str(workdir / "snapshot.json"), "--count", "3000", "--out",
+               str(tmp_path / "a.jsonl"))
+    assert made.exit_code == 0 and made.stderr == f"wrote 3000 accounts to {tmp_path / 'a.jsonl'}\n"
+    ran = run(workdir, "cascade", str(population), str(workdir / "snapshot.json"), "--shock", "BTC=-12%")
+    assert ran.exit_code == 0 and ran.stderr == ""
+
+
 def test_cascade_figure_contents():
     from zkmargin.cli.cascade import cascade_figure
 
