@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -9,9 +10,12 @@ import click
 from zkmargin.cli.account import account_argument, load_account_for, snapshot_argument
 from zkmargin.cli.charts import chart_options, new_figure, write_charts
 from zkmargin.cli.output import EXIT_NO, emit, json_option
+from zkmargin.margin.fixed_point import SCALE_E8
 from zkmargin.margin.models import load_snapshot
 from zkmargin.margin.registry import MARGIN_MODELS
 from zkmargin.margin.stress import (
+    MAX_UP_E8,
+    MarginCallPrice,
     StressReport,
     account_underlyings,
     parse_grid,
@@ -21,7 +25,23 @@ from zkmargin.margin.stress import (
 )
 
 DEFAULT_GRID = "-50%:+50%:5%"
+DEFAULT_GRID_POINTS = 41
 MAX_DEFAULT_SERIES = 4
+
+
+def default_grid(name: str, call: MarginCallPrice | None) -> tuple[str, tuple[int, ...]]:
+    """DEFAULT_GRID, widened to take in the nearest call (or restoring) move on each side plus a fifth of it."""
+    moves = parse_grid(f"{name}={DEFAULT_GRID}")[1]
+    low, high = moves[0], moves[-1]
+    if call is not None:
+        down = call.restore_down_e8 if call.in_call_now else call.move_down_e8
+        up = call.restore_up_e8 if call.in_call_now else call.move_up_e8
+        if down is not None:
+            low = max(-SCALE_E8, min(low, down + down // 5))
+        if up is not None:
+            high = min(MAX_UP_E8, max(high, up + up // 5))
+    step = max(1, (high - low) // (DEFAULT_GRID_POINTS - 1))
+    return name, tuple(sorted({*range(low, high, step), high, 0}))
 
 
 def _percent(move: str) -> str:
@@ -62,8 +82,9 @@ def stress_figure(doc: dict):  # noqa: ANN201 - a matplotlib Figure
         axes.plot(moves, equity, marker=".", color="#1f77b4", label="equity", gid=f"equity-{name}")
         axes.plot(moves, requirement, marker=".", color="#d62728", linestyle="--", label="requirement",
                   gid=f"requirement-{name}")
-        axes.fill_between(moves, equity, requirement, where=[p["status"] == "margin_call" for p in points],
-                          color="#d62728", alpha=0.15, interpolate=True, label="margin call", gid=f"call-zone-{name}")
+        in_call = [p["status"] == "margin_call" for p in points]
+        axes.fill_between(moves, equity, requirement, where=in_call, color="#d62728", alpha=0.15, interpolate=True,
+                          label="margin call" if any(in_call) else "_margin call", gid=f"call-zone-{name}")
         today = 100 * shocks.get(name, 0.0)
         axes.axvline(today, color="#555", linewidth=0.8, label="shocked price" if name in shocks else "today",
                      gid=f"today-{name}")
@@ -140,11 +161,15 @@ def stress(account_path: Path, snapshot_path: Path, model: str, shocks: tuple[st
     account = load_account_for(account_path, snapshot)
     parsed_shocks = [parse_shock(s) for s in shocks]
     parsed_grids = [parse_grid(g) for g in grids]
-    if (png_path or html_path) and not parsed_grids:
-        # A chart needs a series: default to each shocked underlying, else the account's own.
-        names = [name for name, _ in parsed_shocks] or account_underlyings(account)
-        parsed_grids = [parse_grid(f"{name}={DEFAULT_GRID}") for name in names[:MAX_DEFAULT_SERIES]]
     report: StressReport = run_stress(model, account, snapshot, parsed_shocks, parsed_grids)
+    if (png_path or html_path) and not parsed_grids:
+        # A chart needs a series: default to each shocked underlying, else the account's own, wide enough to
+        # show where each margin call (or the return to health) happens.
+        names = [name for name, _ in parsed_shocks] or account_underlyings(account)
+        calls = {c.underlying: c for c in report.margin_calls}
+        parsed_grids = [default_grid(name, calls.get(name)) for name in names[:MAX_DEFAULT_SERIES]]
+        report = replace(report, grids=run_stress(model, account, snapshot, parsed_shocks, parsed_grids,
+                                                  margin_calls=False).grids)
     doc = {"account_id": account.account_id, **stress_to_json(report)}
     if png_path or html_path:
         calls = [[c["underlying"], c["price"], call_summary(c)] for c in doc["margin_call_prices"]]

@@ -130,6 +130,20 @@ def _stress_doc(in_call: bool) -> dict:
                     for m, e, r in ((-10, 50, 60), (0, 100, 55), (10, 150, 50))]}]}
 
 
+def test_stress_default_chart_widens_to_show_each_call_price(workdir, tmp_path):
+    page = tmp_path / "default.html"
+    result = run(workdir, "stress", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), "--html", str(page),
+                 "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    btc = next(g for g in doc["grids"] if g["underlying"] == "BTC")
+    call = next(c for c in doc["margin_call_prices"] if c["underlying"] == "BTC")["below"]
+    moves = [float(p["shocks"]["BTC"]) for p in btc["points"]]
+    assert float(call["move"]) < -0.5 and min(moves) < float(call["move"]) and 0.0 in moves
+    # BTC's call lies beyond the default -50%, ETH's beyond +50%: both are drawn.
+    assert 'id="call-BTC-below"' in page.read_text() and 'id="call-ETH-above"' in page.read_text()
+
+
 def test_stress_figure_draws_equity_and_requirement_in_currency_and_marks_the_call_price():
     from zkmargin.cli.stress import stress_figure
 
