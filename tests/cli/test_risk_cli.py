@@ -242,6 +242,8 @@ def test_cascade_text_json_and_charts(workdir, population, tmp_path):
     assert "price (% of pre-shock)" in text and "notional liquidated" in text and "<!DOCTYPE svg" not in text
     for name in ("BTC", "ETH"):
         assert f'id="price-{name}"' in text
+    assert 'id="notional-liquidated"' in text and "liquidation round (0: right after the shock)" in text
+    assert "Liquidation cascade over 600 accounts, shocks BTC -12%, ETH -15%" in text
     plain = run(workdir, "cascade", str(population), str(workdir / "snapshot.json"), "--shock", "BTC=-12%", *depth)
     assert plain.exit_code == 0 and "round  accounts liquidated" in plain.stdout and "total:" in plain.stdout
 
