@@ -86,7 +86,8 @@ def _demo(ctx: click.Context, circuit_id: str, workdir: Path, as_json: bool, kep
     write_json(workdir / "proof.json", proof_to_json(proof, backend))
     write_json(workdir / "public.json", public_inputs_to_json(public.as_list()))
     write_json(workdir / "verification_key.json", vk_to_json(pk.vk, backend))
-    where = f"written to {workdir}" if kept else "written to a temporary directory, removed at the end (pass --workdir to keep them)"
+    where = (f"written to {workdir}" if kept
+             else "written to a temporary directory, removed at the end (pass --workdir to keep them)")
     record("prove", t, f"{len(proof_to_bytes(proof, backend))}-byte proof; proof.json, public.json and "
            f"verification_key.json {where}")
 

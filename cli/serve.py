@@ -9,10 +9,11 @@ import tempfile
 
 import click
 
-from zkmargin.cli.output import CliError
+from zkmargin.cli.output import EXIT_ERROR, CliError
 
 APP_FACTORY = "zkmargin.service.app:create_app"
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+UVICORN_STARTUP_FAILURE = 3
 
 
 def _database_url(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
@@ -69,6 +70,11 @@ def serve(ctx: click.Context, host: str, port: int, database_url: str | None, wo
     try:
         # log_level info: uvicorn says where it listens and writes one access-log line per request.
         uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")
+    except SystemExit as exc:
+        # uvicorn's startup failure is exit 3 (its log says why): the project's codes are 0/1/2.
+        if exc.code == UVICORN_STARTUP_FAILURE:
+            raise SystemExit(EXIT_ERROR) from None
+        raise
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -76,3 +76,21 @@ def test_serve_on_a_busy_port_exits_2_and_creates_no_database(tmp_path):
     assert result.returncode == 2, result.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
     assert not database.exists()
+
+
+def test_serve_maps_uvicorns_startup_failure_to_exit_2(tmp_path, monkeypatch):
+    """Should the port be taken between the check and uvicorn's bind, uvicorn's exit 3 still comes out as 2."""
+    import socket
+
+    from click.testing import CliRunner
+
+    from zkmargin.cli import serve as serve_module
+    from zkmargin.cli.main import cli
+
+    monkeypatch.setattr(serve_module, "_check_port_free", lambda host, port: None, raising=False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = CliRunner().invoke(cli, ["serve", "--port", str(busy.getsockname()[1]), "--database-url",
+                                          f"sqlite:///{tmp_path}/race.db"])
+    assert result.exit_code == 2, result.output
