@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -29,19 +30,20 @@ DEFAULT_GRID_POINTS = 41
 MAX_DEFAULT_SERIES = 4
 
 
-def default_grid(name: str, call: MarginCallPrice | None) -> tuple[str, tuple[int, ...]]:
-    """DEFAULT_GRID, widened to take in the nearest call (or restoring) move on each side plus a fifth of it."""
+def default_grid(name: str, start_e8: int, call: MarginCallPrice | None) -> tuple[str, tuple[int, ...]]:
+    """DEFAULT_GRID, widened to take in the starting move (the shock) and the nearest call (or restoring) move on
+    each side plus a fifth of its distance from the start."""
     moves = parse_grid(f"{name}={DEFAULT_GRID}")[1]
-    low, high = moves[0], moves[-1]
+    low, high = min(moves[0], start_e8), max(moves[-1], start_e8)
     if call is not None:
         down = call.restore_down_e8 if call.in_call_now else call.move_down_e8
         up = call.restore_up_e8 if call.in_call_now else call.move_up_e8
         if down is not None:
-            low = max(-SCALE_E8, min(low, down + down // 5))
+            low = max(-SCALE_E8, min(low, down - (start_e8 - down) // 5))
         if up is not None:
-            high = min(MAX_UP_E8, max(high, up + up // 5))
+            high = min(MAX_UP_E8, max(high, up + (up - start_e8) // 5))
     step = max(1, (high - low) // (DEFAULT_GRID_POINTS - 1))
-    return name, tuple(sorted({*range(low, high, step), high, 0}))
+    return name, tuple(sorted({*range(low, high, step), high, 0, start_e8}))
 
 
 def _percent(move: str) -> str:
@@ -53,14 +55,28 @@ def _shocks_text(shocks: dict) -> str:
 
 
 def call_summary(call: dict) -> str:
-    """One underlying's margin-call prices, or (under margin call now) the prices that would restore health."""
-    verbs = {"below": "falls", "above": "rises"}
+    """One underlying's margin-call prices, or (under margin call at the start) the prices that restore health.
+
+    'going down' and 'going up' start from the underlying's starting price (shocked, if it is); the percentages
+    are moves from today's price, as --shock and --grid take them.
+    """
+    ways = {"below": "going down", "above": "going up"}
     if call["in_call_now"]:
-        parts = [f"healthy again if it {verbs[side]} to {hit['price']} ({_percent(hit['move'])})"
+        parts = [f"healthy again at {hit['price']} ({_percent(hit['move'])}) {ways[side]}"
                  for side in ("below", "above") if (hit := call[f"restore_{side}"])]
         return "; ".join(parts) or "no move of this underlying alone restores it"
-    return "; ".join(f"margin call if it {verbs[side]} to {call[side]['price']} ({_percent(call[side]['move'])})"
-                     if call[side] else f"no margin call if it {verbs[side]}" for side in ("below", "above"))
+    return "; ".join(f"margin call at {call[side]['price']} ({_percent(call[side]['move'])}) {ways[side]}"
+                     if call[side] else f"no margin call {ways[side]}" for side in ("below", "above"))
+
+
+def start_text(call: dict, shocks: dict) -> str:
+    """'BTC today 64000' or, for a shocked underlying, 'BTC today 64000, shocked -75% to 16000'."""
+    name = call["underlying"]
+    text = f"{name} today {call['price']}"
+    if name in shocks:
+        shocked = Decimal(call["price"]) * (1 + Decimal(shocks[name]))
+        text += f", shocked {float(shocks[name]) * 100:+g}% to {shocked.normalize():f}"
+    return text
 
 
 def stress_figure(doc: dict):  # noqa: ANN201 - a matplotlib Figure
@@ -69,7 +85,7 @@ def stress_figure(doc: dict):  # noqa: ANN201 - a matplotlib Figure
     grids = doc["grids"]
     figure = new_figure(8.0, 1.0 + 3.4 * max(1, len(grids)))
     calls = {c["underlying"]: c for c in doc["margin_call_prices"]}
-    shocks = {k: float(v) for k, v in (doc["points"][0]["shocks"] if doc["points"] else {}).items()}
+    shocks = doc["points"][0]["shocks"] if doc["points"] else {}
     status = "UNDER MARGIN CALL NOW" if doc.get("under_margin_call") else "healthy today"
     figure.suptitle(f"Stress of account {doc.get('account_id', '?')}: model {doc['model']}, "
                     f"shocks {_shocks_text(shocks)} ({status})")
@@ -85,7 +101,7 @@ def stress_figure(doc: dict):  # noqa: ANN201 - a matplotlib Figure
         in_call = [p["status"] == "margin_call" for p in points]
         axes.fill_between(moves, equity, requirement, where=in_call, color="#d62728", alpha=0.15, interpolate=True,
                           label="margin call" if any(in_call) else "_margin call", gid=f"call-zone-{name}")
-        today = 100 * shocks.get(name, 0.0)
+        today = 100 * float(shocks.get(name, 0))
         axes.axvline(today, color="#555", linewidth=0.8, label="shocked price" if name in shocks else "today",
                      gid=f"today-{name}")
         call = calls.get(name)
@@ -98,7 +114,7 @@ def stress_figure(doc: dict):  # noqa: ANN201 - a matplotlib Figure
                     axes.axvline(100 * float(hit["move"]), color=color, linestyle=":", linewidth=1.5,
                                  gid=f"{kind}-{name}-{side}",
                                  label=f"{word} at {hit['price']} ({_percent(hit['move'])})")
-            axes.set_title(f"{name} from {call['price']}: {call_summary(call)}", fontsize="medium")
+            axes.set_title(f"{start_text(call, shocks)}: {call_summary(call)}", fontsize="medium")
         axes.set_xlabel(f"move of {name} from today's price (%)")
         axes.set_ylabel("value (quote currency)")
         axes.grid(True, alpha=0.3)
@@ -122,13 +138,18 @@ def render_text(doc: dict) -> str:
             lines.append(row(" ".join(f"{k}={float(v) * 100:+g}%" for k, v in point["shocks"].items()), point))
     if doc.get("under_margin_call"):
         lines.append(f"UNDER MARGIN CALL NOW: equity {doc['base']['equity']} < requirement {doc['base']['requirement']}")
+    shocks = doc["points"][0]["shocks"] if doc["points"] else {}
+    if shocks and doc["points"][0]["status"] == "margin_call":
+        lines.append(f"under the shocks: margin call, equity {doc['points'][0]['equity']} < requirement "
+                     f"{doc['points'][0]['requirement']}")
     calls = doc["margin_call_prices"]
+    start = "the shocked prices" if shocks else "today's prices"
     if any(c["in_call_now"] for c in calls):
-        lines.append("moves that would restore it, per underlying (others held fixed):")
+        lines.append(f"prices that would restore it from {start}, per underlying (others held fixed; % from today):")
     elif calls:
-        lines.append("margin-call price per underlying (others held fixed):")
+        lines.append(f"margin-call price per underlying from {start} (others held fixed; % from today):")
     for call in calls:
-        lines.append(f"  {call['underlying']:<8} at {call['price']}: {call_summary(call)}")
+        lines.append(f"  {start_text(call, shocks)}: {call_summary(call)}")
     return "\n".join(lines)
 
 
@@ -167,7 +188,8 @@ def stress(account_path: Path, snapshot_path: Path, model: str, shocks: tuple[st
         # show where each margin call (or the return to health) happens.
         names = [name for name, _ in parsed_shocks] or account_underlyings(account)
         calls = {c.underlying: c for c in report.margin_calls}
-        parsed_grids = [default_grid(name, calls.get(name)) for name in names[:MAX_DEFAULT_SERIES]]
+        starts = dict(parsed_shocks)
+        parsed_grids = [default_grid(name, starts.get(name, 0), calls.get(name)) for name in names[:MAX_DEFAULT_SERIES]]
         report = replace(report, grids=run_stress(model, account, snapshot, parsed_shocks, parsed_grids,
                                                   margin_calls=False).grids)
     doc = {"account_id": account.account_id, **stress_to_json(report)}

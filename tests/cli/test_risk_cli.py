@@ -142,6 +142,11 @@ def test_stress_default_chart_widens_to_show_each_call_price(workdir, tmp_path):
     assert float(call["move"]) < -0.5 and min(moves) < float(call["move"]) and 0.0 in moves
     # BTC's call lies beyond the default -50%, ETH's beyond +50%: both are drawn.
     assert 'id="call-BTC-below"' in page.read_text() and 'id="call-ETH-above"' in page.read_text()
+    shocked = run(workdir, "stress", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), "--shock",
+                  "BTC=-75%", "--html", str(page), "--json")
+    btc = next(g for g in json.loads(shocked.stdout)["grids"] if g["underlying"] == "BTC")
+    assert min(float(p["shocks"]["BTC"]) for p in btc["points"]) == -0.75  # the series starts at the shock
+    assert 'id="restore-BTC-above"' in page.read_text()
 
 
 def test_stress_figure_draws_equity_and_requirement_in_currency_and_marks_the_call_price():
@@ -157,7 +162,7 @@ def test_stress_figure_draws_equity_and_requirement_in_currency_and_marks_the_ca
     assert list(lines["requirement-BTC"].get_ydata()) == [60.0, 55.0, 50.0]
     assert list(lines["call-BTC-below"].get_xdata()) == [-5.0, -5.0]
     assert lines["call-BTC-below"].get_label() == "margin call at 95 (-5.0000%)"
-    assert "margin call if it falls to 95" in axes.get_title()
+    assert axes.get_title() == "BTC today 100: margin call at 95 (-5.0000%) going down; no margin call going up"
     legend = [text.get_text() for text in axes.get_legend().get_texts()]
     assert len(legend) == len(set(legend))  # no line drawn twice
 
@@ -171,7 +176,7 @@ def test_stress_figure_of_an_account_under_margin_call_marks_what_restores_it():
     lines = {line.get_gid(): line for line in axes.get_lines()}
     assert list(lines["restore-BTC-above"].get_xdata()) == [5.0, 5.0]
     assert not any(gid.startswith("call-BTC") for gid in lines)
-    assert "healthy again if it rises to 105" in axes.get_title()
+    assert axes.get_title() == "BTC today 100: healthy again at 105 (+5.0000%) going up"
 
 
 def test_stress_of_an_account_under_margin_call_says_so_and_exits_like_margin(workdir, tmp_path):
@@ -180,7 +185,12 @@ def test_stress_of_an_account_under_margin_call_says_so_and_exits_like_margin(wo
     text = run(workdir, "stress", account, snapshot)
     assert text.exit_code == 1, text.output
     assert "UNDER MARGIN CALL NOW" in text.stdout and "(+0.0000%)" not in text.stdout
-    assert re.search(r"BTC +at 64000: healthy again if it rises to [0-9.]+ \(\+0\.[0-9]+%\)", text.stdout)
+    assert re.search(r"^  BTC today 64000: healthy again at [0-9.]+ \(\+0\.[0-9]+%\) going up$", text.stdout, re.M)
+    shocked = run(workdir, "stress", str(workdir / "healthy.json"), snapshot, "--shock", "BTC=-75%")
+    assert shocked.exit_code == 0  # healthy today: only the shocked state is under margin call
+    assert "under the shocks: margin call" in shocked.stdout and "UNDER MARGIN CALL NOW" not in shocked.stdout
+    assert re.search(r"^  BTC today 64000, shocked -75% to 16000: healthy again at [0-9.]+ \(-[0-9.]+%\) going up$",
+                     shocked.stdout, re.M)
     as_json = run(workdir, "stress", account, snapshot, "--json", "--png", str(tmp_path / "mc.png"))
     assert as_json.exit_code == 1
     doc = json.loads(as_json.stdout)
