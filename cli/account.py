@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 from pathlib import Path
 
 import click
 
 from zkmargin.circuits.registry import DEFAULT_CIRCUIT_ID, MODEL_NAMES, circuit_from_id, get_model
 from zkmargin.cli.output import EXIT_NO, emit, json_option, write_json
-from zkmargin.errors import MarginCallError
+from zkmargin.errors import FormatError, MarginCallError
 from zkmargin.margin.commitment import new_salt
-from zkmargin.margin.models import Account, Snapshot, load_account, load_snapshot
+from zkmargin.margin.models import (
+    Account,
+    Snapshot,
+    load_account,
+    load_snapshot,
+    validate_account_against_snapshot,
+)
 
 OPENING_FORMAT = "zkmargin-opening/1"
 
 account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
 snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
+
+
+def load_account_for(account_path: Path, snapshot: Snapshot) -> Account:
+    """The account file, checked against the snapshot: an unknown asset or instrument names the account's file."""
+    account = load_account(account_path)
+    try:
+        validate_account_against_snapshot(account, snapshot)
+    except FormatError as exc:
+        raise FormatError(f"account {account_path}: {exc}") from None
+    return account
 
 
 def circuit_option(command):  # noqa: ANN001, ANN201
@@ -46,13 +63,53 @@ POSITION_FIELDS = ("quantity", "tier", "notional", "isolated_allocation", "upnl"
                    "worst_scenario_loss", "short_option_minimum")
 
 
+MAX_LISTED_SCENARIOS = 40
+HISTOGRAM_BINS = 12
+
+
+def render_scenario_losses(report_json: dict) -> list[str]:
+    """VaR / ES: every scenario loss, worst first with the k that count marked; a histogram when there are many."""
+    model, k = report_json["model"], report_json["k"]
+    losses = sorted(((Decimal(v), s) for s, v in enumerate(report_json["scenario_losses"], 1)), key=lambda x: -x[0])
+    mark = {"var": f"<- k = {k}: the VaR", "es": f"<- k = {k}: the ES is the mean of ranks 1..{k}"}[model]
+
+    def row(rank: int, loss: Decimal, scenario: int) -> str:
+        # ES averages the k worst; VaR is the k-th worst alone (the k - 1 above it may exceed it).
+        tail = "*" if (rank <= k if model == "es" else rank == k) else " "
+        note = f"  {mark}" if rank == k else ""
+        return f"  {tail} {rank:>5} {scenario:>9} {loss:>22}{note}"
+
+    header = "    rank  scenario                   loss   (* sets the requirement)"
+    if len(losses) <= MAX_LISTED_SCENARIOS:
+        return ["scenario losses, worst first (scenarios numbered from 1):", header,
+                *(row(rank, loss, s) for rank, (loss, s) in enumerate(losses, 1))]
+    lines = [f"the {k} worst scenario losses (scenarios numbered from 1):", header,
+             *(row(rank, loss, s) for rank, (loss, s) in enumerate(losses[:k], 1))]
+    low, high = losses[-1][0], losses[0][0]
+    width = (high - low) / HISTOGRAM_BINS or Decimal(1)
+    counts = [0] * HISTOGRAM_BINS
+    for loss, _ in losses:
+        counts[min(HISTOGRAM_BINS - 1, int((loss - low) / width))] += 1
+    kth = losses[k - 1][0]
+    kth_bin = min(HISTOGRAM_BINS - 1, int((kth - low) / width))
+    scale = max(counts) / 40 if max(counts) > 40 else 1
+    lines.append(f"histogram of all {len(losses)} scenario losses (k-th largest, {kth}, in the bin marked <-):")
+    for b in range(HISTOGRAM_BINS - 1, -1, -1):
+        start = low + width * b
+        bar = "#" * max(1 if counts[b] else 0, round(counts[b] / scale))
+        lines.append((f"  {start:>16.2f} .. {start + width:>16.2f} {counts[b]:>6} {bar}" + ("  <-" if b == kth_bin else "")).rstrip())
+    return lines
+
+
 def render_report(report_json: dict) -> str:
     """Human-readable margin report of any model."""
+    # VaR / ES require max(0, risk) + add-on: not a maintenance margin, so the text says requirement.
+    requirement_label = "requirement: " if "k" in report_json else "maintenance: "
     lines = [
         f"model:        {report_json.get('model', 'cross')}",
         f"status:       {report_json['status']}",
         f"equity:       {report_json['equity']}",
-        f"maintenance:  {report_json['maintenance']}",
+        f"{requirement_label} {report_json['maintenance']}",
         f"excess:       {report_json['excess']}",
         f"margin ratio: {report_json['margin_ratio'] if report_json['margin_ratio'] is not None else 'n/a'}",
     ]
@@ -67,6 +124,10 @@ def render_report(report_json: dict) -> str:
         lines.append(f"{report_json['model']}: {report_json[report_json['model']]} (k = {report_json['k']} of "
                      f"{report_json['scenario_count']} scenarios, add-on {report_json['add_on']}, "
                      f"worst scenario {report_json['worst_loss_scenario']})")
+        lines.extend(render_scenario_losses(report_json))
+        if report_json.get("positions"):
+            lines.append(f"positions (worst_scenario_loss: the position's own loss in scenario "
+                         f"{report_json['worst_loss_scenario']}):")
     if report_json.get("failure"):
         lines.append(f"failing check: {report_json['failure']}")
     for position in report_json.get("positions", []):
@@ -95,7 +156,8 @@ def require_healthy(circuit_id: str, account: Account, snapshot: Snapshot) -> No
 @json_option
 def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -> None:
     """Compute equity, maintenance margin and status of ACCOUNT under SNAPSHOT (exit 1 on margin call)."""
-    healthy, report_json = model_report(model, load_account(account_path), load_snapshot(snapshot_path))
+    snapshot = load_snapshot(snapshot_path)
+    healthy, report_json = model_report(model, load_account_for(account_path, snapshot), snapshot)
     emit(as_json, report_json, render_report(report_json))
     if not healthy:
         raise SystemExit(EXIT_NO)
@@ -111,8 +173,8 @@ def margin(account_path: Path, snapshot_path: Path, model: str, as_json: bool) -
 def commit(account_path: Path, snapshot_path: Path, opening_path: Path, circuit_id: str, as_json: bool) -> None:
     """Commit to ACCOUNT in SNAPSHOT's slot layout: print the commitment, write the secret opening."""
     circuit = circuit_from_id(circuit_id)
-    account = load_account(account_path)
     snapshot = load_snapshot(snapshot_path)
+    account = load_account_for(account_path, snapshot)
     witness = circuit.witness(account, snapshot, new_salt())
     commitment = circuit.commitment(witness)
     opening = {

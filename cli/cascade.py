@@ -9,9 +9,15 @@ import click
 
 from zkmargin.cli.account import snapshot_argument
 from zkmargin.cli.charts import chart_options, new_figure, write_charts
-from zkmargin.cli.output import emit, json_option, note, write_atomic
+from zkmargin.cli.output import ProgressBar, emit, json_option, note, write_atomic
 from zkmargin.errors import FormatError
-from zkmargin.margin.cascade import cascade_to_json, generate_population, load_population, run_cascade
+from zkmargin.margin.cascade import (
+    PROGRESS_EVERY,
+    cascade_to_json,
+    generate_population,
+    load_population,
+    run_cascade,
+)
 from zkmargin.margin.fixed_point import parse_e8
 from zkmargin.margin.models import load_snapshot
 from zkmargin.margin.stress import parse_shock
@@ -34,27 +40,53 @@ def moved_underlyings(doc: dict) -> list[str]:
     return [u for u in path[0]["prices"] if any(stage["prices"][u] != path[0]["prices"][u] for stage in path)]
 
 
+MIN_DRAWN_MOVE = 0.001
+"""An underlying is drawn when it moves by at least 0.1% at some stage: below that its line hides others at 100%."""
+
+
+def drawn_underlyings(doc: dict) -> list[str]:
+    """Underlyings that moved visibly (MIN_DRAWN_MOVE) at some stage: the price series worth drawing."""
+    path = doc["price_path"]
+    return [u for u in moved_underlyings(doc)
+            if any(abs(stage["prices"][u] / path[0]["prices"][u] - 1) >= MIN_DRAWN_MOVE for stage in path)]
+
+
 def cascade_figure(doc: dict):  # noqa: ANN201 - a matplotlib Figure
-    """Top: each moved underlying's price as % of its pre-shock price per stage; bottom: accounts liquidated per round."""
+    """Top: each visibly moving underlying's price as % of its pre-shock price, right after the shock (round 0) and
+    after each round; bottom: notional liquidated per round (bars labelled with the number of accounts)."""
+    from matplotlib.ticker import StrMethodFormatter
+
     figure = new_figure(8.0, 6.5)
     prices, bars = figure.subplots(2, 1, sharex=True)
-    path = doc["price_path"]
-    stages = list(range(len(path)))  # 0 = before the shock, 1 = after it, r + 1 = after round r
-    for name in moved_underlyings(doc):
-        start = path[0]["prices"][name]
-        prices.plot(stages, [100 * stage["prices"][name] / start for stage in path], marker="o", label=name,
+    path = doc["price_path"][1:]  # from "after shock": round r is at x = r
+    rounds = list(range(len(path)))
+    drawn = drawn_underlyings(doc)
+    for name in drawn:
+        start = doc["price_path"][0]["prices"][name]
+        prices.plot(rounds, [100 * stage["prices"][name] / start for stage in path], marker="o", label=name,
                     gid=f"price-{name}")
+    prices.axhline(100, color="#888", linewidth=0.8, linestyle="--", label="pre-shock price", gid="pre-shock")
+    hidden = [u for u in moved_underlyings(doc) if u not in drawn]
+    if hidden:
+        # A legend entry without a line: it names what was left out without covering any data.
+        prices.plot([], [], " ", label=f"not drawn (moved < {100 * MIN_DRAWN_MOVE:g}%): {', '.join(hidden)}",
+                    gid="not-drawn")
     prices.set_ylabel("price (% of pre-shock)")
-    prices.set_title(f"zkmargin cascade: {doc['accounts_liquidated']:,} of {doc['accounts']:,} accounts liquidated "
-                     f"in {len(doc['rounds'])} rounds")
+    shocks = ", ".join(f"{k} {v * 100:+g}%" for k, v in doc.get("shocks", {}).items())
+    figure.suptitle(f"Liquidation cascade over {doc['accounts']:,} accounts, shocks {shocks or 'none'}: "
+                    f"{doc['accounts_liquidated']:,} liquidated in {len(doc['rounds'])} rounds")
     prices.grid(True, alpha=0.3)
-    if prices.get_lines():
-        prices.legend(loc="best", fontsize="small")
-    rounds = [r["round"] + 1 for r in doc["rounds"]]
-    bars.bar(rounds, [r["accounts_liquidated"] for r in doc["rounds"]], color="#c44", gid="liquidated",
-             label="accounts liquidated")
-    bars.set_ylabel("accounts liquidated")
-    bars.set_xlabel("stage (0 before the shock, 1 after it, r + 1 after round r)")
+    prices.legend(loc="best", fontsize="small")
+    numbers = [r["round"] for r in doc["rounds"]]
+    drawn_bars = bars.bar(numbers, [r["notional_liquidated"] for r in doc["rounds"]], color="#c44",
+                          gid="notional-liquidated", label="notional liquidated")
+    bars.bar_label(drawn_bars, labels=[f"{r['accounts_liquidated']:,} accounts" for r in doc["rounds"]],
+                   fontsize="small", padding=2)
+    bars.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    bars.set_ylabel("notional liquidated")
+    bars.set_xlabel("liquidation round (0: right after the shock)")
+    bars.margins(y=0.15)
+    bars.xaxis.get_major_locator().set_params(integer=True)
     bars.grid(True, alpha=0.3)
     return figure
 
@@ -87,7 +119,8 @@ def cascade(accounts_path: Path, snapshot_path: Path, shocks: tuple[str, ...], d
     snapshot = load_snapshot(snapshot_path)
     parsed_shocks = dict(parse_shock(s) for s in shocks)
     parsed_depths = dict(parse_depth(d) for d in depths)
-    population = load_population(accounts_path, snapshot)
+    with ProgressBar("reading accounts", quiet=as_json) as progress:
+        population = load_population(accounts_path, snapshot, progress)
     doc = cascade_to_json(run_cascade(population, snapshot, parsed_shocks, parsed_depths))
     if png_path or html_path:
         names = moved_underlyings(doc)
@@ -109,6 +142,14 @@ def cascade(accounts_path: Path, snapshot_path: Path, shocks: tuple[str, ...], d
               help="Where to write the accounts (JSON lines).")
 def sample_population(snapshot_path: Path, count: int, seed: int, out_path: Path) -> None:
     """Write a seeded sample population of accounts for SNAPSHOT (the cascade demo's input)."""
-    documents = generate_population(load_snapshot(snapshot_path), count, seed)
-    write_atomic(out_path, "".join(json.dumps(d, separators=(",", ":")) + "\n" for d in documents).encode())
+    snapshot = load_snapshot(snapshot_path)
+    with ProgressBar("generating accounts") as progress:
+        # One bar over both halves of the work: drawing the accounts, then writing them as JSON lines.
+        documents = generate_population(snapshot, count, seed, lambda done, total: progress(done, 2 * total))
+        lines = []
+        for done, document in enumerate(documents, 1):
+            lines.append(json.dumps(document, separators=(",", ":")) + "\n")
+            if done % PROGRESS_EVERY == 0 or done == count:
+                progress(count + done, 2 * count)
+    write_atomic(out_path, "".join(lines).encode())
     note(f"wrote {count} accounts to {out_path}")

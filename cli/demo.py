@@ -34,9 +34,17 @@ from zkmargin.margin.samples import sample_account, sample_snapshot
 @click.pass_context
 def demo(ctx: click.Context, circuit_id: str, workdir: Path | None, as_json: bool) -> None:
     """Run the whole flow on sample data: one healthy account, one under margin call."""
+    if workdir is not None:
+        _demo(ctx, circuit_id, workdir, as_json, kept=True)
+        return
+    # Without --workdir the files are only there to show the flow: nothing stays behind in the temp directory.
+    with tempfile.TemporaryDirectory(prefix="zkmargin-demo-") as scratch:
+        _demo(ctx, circuit_id, Path(scratch), as_json, kept=False)
+
+
+def _demo(ctx: click.Context, circuit_id: str, workdir: Path, as_json: bool, kept: bool) -> None:
     backend = ctx.obj.backend
     circuit = circuit_from_id(circuit_id)
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="zkmargin-demo-"))
     steps: list[dict] = []
 
     def record(name: str, started: float, detail: str) -> None:
@@ -78,8 +86,10 @@ def demo(ctx: click.Context, circuit_id: str, workdir: Path | None, as_json: boo
     write_json(workdir / "proof.json", proof_to_json(proof, backend))
     write_json(workdir / "public.json", public_inputs_to_json(public.as_list()))
     write_json(workdir / "verification_key.json", vk_to_json(pk.vk, backend))
+    where = (f"written to {workdir}" if kept
+             else "written to a temporary directory, removed at the end (pass --workdir to keep them)")
     record("prove", t, f"{len(proof_to_bytes(proof, backend))}-byte proof; proof.json, public.json and "
-           f"verification_key.json written to {workdir}")
+           f"verification_key.json {where}")
 
     t = time.perf_counter()
     valid = verify_account_proof(circuit, pk.vk, snapshot, commitment, context, proof, backend)
@@ -100,7 +110,7 @@ def demo(ctx: click.Context, circuit_id: str, workdir: Path | None, as_json: boo
     ok = valid and not replayed and refused.startswith("refused")
     if as_json:
         emit(True, {"ok": ok, "circuit_id": circuit.circuit_id, "commitment": str(commitment),
-                    "context": str(context), "workdir": str(workdir), "steps": steps}, "")
+                    "context": str(context), "workdir": str(workdir) if kept else None, "steps": steps}, "")
     else:
         click.echo("demo complete: all checks behaved as expected" if ok else "demo FAILED")
     if not ok:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +52,37 @@ def emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
 def note(message: str) -> None:
     """A progress or diagnostic line on stderr."""
     click.echo(message, err=True)
+
+
+class ProgressBar:
+    """progress(done, total) for a long library loop: a click bar on stderr while stderr is a terminal.
+
+    Silent when stderr is piped or redirected, and under --json (quiet=True): stdout never carries it.
+    """
+
+    def __init__(self, label: str, quiet: bool = False) -> None:
+        self.label = label
+        self.enabled = not quiet and sys.stderr.isatty()
+        self._bar: Any = None
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            # Created on the first report: the library knows the total only once it has read its input.
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True)
+            self._bar.__enter__()
+        self._bar.update(done - self._done)
+        self._done = done
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc_info)
+            self._bar = None
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from zkmargin.circuits.verification import SnapshotVerifier
 from zkmargin.cli.account import (
     account_argument,
     circuit_option,
+    load_account_for,
     load_opening,
     require_healthy,
     snapshot_argument,
@@ -43,7 +44,7 @@ from zkmargin.groth16.serialization import (
     vk_digest,
 )
 from zkmargin.jsontext import decode_json
-from zkmargin.margin.models import load_account, load_snapshot
+from zkmargin.margin.models import load_snapshot
 from zkmargin.merkle_tree import MerklePath, parse_merkle_path
 
 venue_key_option = click.option(
@@ -245,8 +246,8 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
     store = keystore(ctx, circuit_id, bundle_dir)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
     circuit = store.circuit
-    account = load_account(account_path)
     snapshot = load_snapshot(snapshot_path)
+    account = load_account_for(account_path, snapshot)
     context = parse_field_element(context_text, "--context")
     witness = circuit.witness(account, snapshot, opening["salt"])
     if circuit.commitment(witness) != opening["commitment"]:
@@ -295,6 +296,9 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
                 proof, public = prove_account(circuit, pk, account, snapshot, opening["salt"], context, backend,
                                               timings)
         digest = store.recorded_digest()
+    if expected_digest is None:
+        note(f"warning: the keys are not pinned: pass --vk-digest with the digest the venue published (these keys' "
+             f"is {digest}), so that a swapped key bundle is refused before proving")
     write_json(proof_path, proof_to_json(proof, backend))
     write_json(public_path, public_inputs_to_json(public.as_list()))
     emit(
@@ -407,6 +411,11 @@ def verify(ctx: click.Context, proof_path: Path, snapshot_path: Path, commitment
     if vk_path is None:
         vk_path = KeyStore(ctx.obj.cache_dir, circuit).verification_key_path
         if not vk_path.exists():
+            if circuit.is_membership:
+                # The prover used the venue's keys: keys of the verifier's own would make every proof INVALID.
+                raise CliError(f"no cached verification key for {circuit.circuit_id}; pass --vk with "
+                               f"verification_key.json from the venue's {circuit.circuit_id} key bundle (the keys "
+                               "its provers use), and --vk-digest with the digest the venue published")
             raise CliError(f"no cached verification key for {circuit.circuit_id}; pass --vk with the venue's key "
                            f"or make keys with `zkmargin setup --circuit {circuit.circuit_id}`")
     vk = read_verifying_key(vk_path, backend, expected_digest)

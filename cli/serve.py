@@ -4,18 +4,37 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 
 import click
 
+from zkmargin.cli.output import EXIT_ERROR, CliError
+
 APP_FACTORY = "zkmargin.service.app:create_app"
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+UVICORN_STARTUP_FAILURE = 3
 
 
 def _database_url(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
     if value is not None and not value.startswith(DATABASE_SCHEMES):
         raise click.BadParameter(f"{value!r}: use sqlite:///path or postgresql://user@host/db")
     return value
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """CliError (exit 2) when host:port cannot be bound, tried the way uvicorn binds it."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CliError(f"cannot listen on {host}:{port}: {exc.strerror} (is another server running there?)") from None
 
 
 @click.command()
@@ -36,6 +55,8 @@ def serve(ctx: click.Context, host: str, port: int, database_url: str | None, wo
     """
     import uvicorn
 
+    # uvicorn would report a busy port only after the app (and its database file) exists, and exit 3.
+    _check_port_free(host, port)
     # Settings travel to the workers through the environment: uvicorn starts them by import string.
     if database_url:
         os.environ["ZKMARGIN_DATABASE_URL"] = database_url
@@ -49,6 +70,11 @@ def serve(ctx: click.Context, host: str, port: int, database_url: str | None, wo
     try:
         # log_level info: uvicorn says where it listens and writes one access-log line per request.
         uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")
+    except SystemExit as exc:
+        # uvicorn's startup failure is exit 3 (its log says why): the project's codes are 0/1/2.
+        if exc.code == UVICORN_STARTUP_FAILURE:
+            raise SystemExit(EXIT_ERROR) from None
+        raise
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

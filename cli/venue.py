@@ -177,7 +177,7 @@ def check(snapshot_path: Path, public_key_path: Path, attestation_path: Path | N
             attestation = parse_attestation(read_json(attestation_path, "attestation"))
             check_attestation(attestation, public_key, digest, parse_field_decimal(commitment_text, "--commitment"))
             result = {"valid": True, "kind": "attestation", "account_id": attestation.account_id}
-            text = f"OK: venue {public_key.venue!r} attests account {attestation.account_id!r}'s commitment"
+            text = f"OK: venue {public_key.venue!r} attests the commitment of account {attestation.account_id!r}"
         elif root_path is not None:
             if commitment_text is not None:
                 raise CliError("--commitment goes with --attestation; a path names its own leaf")

@@ -65,6 +65,14 @@ def test_every_exported_name_resolves_and_unknown_names_raise():
         zkmargin.prove_everything  # noqa: B018
 
 
+def test_the_public_namespace_is_the_api_only():
+    code = "import zkmargin; print(*[n for n in dir(zkmargin) if not n.startswith('_')])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == sorted(zkmargin.__all__)
+    with pytest.raises(AttributeError):
+        zkmargin.annotations  # noqa: B018
+
+
 def test_a_key_for_another_circuit_is_refused(keys):
     with pytest.raises(MalformedKeyError, match="cross-n6-k5"):
         zkmargin.prove(sample_account("healthy"), sample_snapshot(), keys, circuit_id="cross-n6-k5")

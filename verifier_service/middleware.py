@@ -92,9 +92,19 @@ class BodyLimitAndMetrics:
             self._observe(scope, status_holder["status"], started)
 
     def _observe(self, scope: Scope, status: int, started: float) -> None:
-        route = scope.get("route")
-        path = getattr(route, "path", None) or "unmatched"
+        path = getattr(scope.get("route"), "path", None) or _plain_route_path(scope) or "unmatched"
         self.state.metrics.observe_request(scope.get("method", ""), path, status, time.perf_counter() - started)
+
+
+def _plain_route_path(scope: Scope) -> str | None:
+    """The path of a matched plain Starlette route (/openapi.json, /docs): only FastAPI's own routes set scope["route"]."""
+    endpoint = scope.get("endpoint")
+    if endpoint is None:
+        return None
+    for route in getattr(getattr(scope.get("app"), "router", None), "routes", ()):
+        if getattr(route, "endpoint", None) is endpoint:
+            return getattr(route, "path", None)
+    return None
 
 
 async def _send_json(send: Send, status: int, body: dict, close: bool = False) -> None:

@@ -13,8 +13,7 @@ Map of the library (each module's docstring says more):
   circuits   (installed from the repository's circuits/) the margin statements and the verification path
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: it would put a name `annotations` in the public namespace.
 __version__ = "0.1.0"
 
 # name -> module that defines it. The statements live in zkmargin.circuits, above this package in the layering

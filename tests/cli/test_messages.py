@@ -185,3 +185,67 @@ def test_prove_says_when_the_ntts_run_without_the_compiled_kernel(monkeypatch):
     assert "no compiled NTT kernel" in proving_message("cross-n64-k8")
     monkeypatch.setattr(ntt, "NATIVE", True)
     assert proving_message("cross-n64-k8") == "proving cross-n64-k8"
+
+
+# ----- errors say it once, plainly, and name the file -------------------------------------------------------
+def test_a_missing_account_file_is_named_once(files):
+    result = run(files, "margin", "nosuch.json", str(files / "snapshot.json"))
+    assert result.exit_code == 2
+    assert "account file not found: nosuch.json" in result.stderr and result.stderr.count("nosuch.json") == 1
+
+
+def test_a_negative_collateral_amount_must_not_be_negative(files, tmp_path):
+    account = json.loads((files / "healthy.json").read_text())
+    account["collateral"][0]["amount"] = "-500"
+    (tmp_path / "negative.json").write_text(json.dumps(account))
+    result = run(files, "margin", str(tmp_path / "negative.json"), str(files / "snapshot.json"))
+    assert result.exit_code == 2
+    assert "collateral[0].amount: '-500' must not be negative" in result.stderr and "outside" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["margin", "commit", "stress"])
+def test_an_unknown_instrument_names_the_account_file(files, tmp_path, command):
+    account = json.loads((files / "healthy.json").read_text())
+    account["positions"][0]["instrument"] = "XRP-PERP"
+    path = tmp_path / "unknown.json"
+    path.write_text(json.dumps(account))
+    extra = ["--opening", str(tmp_path / "opening.json"), "--circuit", CIRCUIT] if command == "commit" else []
+    result = run(files, command, str(path), str(files / "snapshot.json"), *extra)
+    assert result.exit_code == 2, result.output
+    assert f"account {path}: positions[0].instrument: 'XRP-PERP' is not in snapshot" in result.stderr
+    assert not (tmp_path / "opening.json").exists()
+
+
+def test_membership_verify_without_a_key_points_to_the_venues_bundle(files, tmp_path):
+    result = run(files, "--cache-dir", str(tmp_path / "empty-cache"), "verify", str(FIXTURES / "proof.json"),
+                 "--snapshot", str(files / "snapshot.json"), "--circuit", f"{CIRCUIT}-m4", "--root", "1",
+                 "--scope", "2", "--nullifier", "3", "--context", "4")
+    assert result.exit_code == 2, result.output
+    # Keys of the verifier's own would make every proof INVALID: the hint names the venue's bundle, never setup.
+    assert "the venue's" in result.stderr and "key bundle" in result.stderr and "zkmargin setup" not in result.stderr
+
+
+# ----- demo leaves nothing behind, prove warns about unpinned keys -----------------------------------------
+def test_demo_without_workdir_leaves_no_folder_in_the_temp_directory(files, demo_run, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = run(files, "demo", "--circuit", CIRCUIT, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ok"] is True
+    assert list(tmp_path.glob("zkmargin-demo-*")) == []
+
+
+def test_prove_warns_when_the_keys_are_not_pinned(files, demo_run, tmp_path):
+    opening = tmp_path / "opening.json"
+    assert run(files, "commit", str(files / "healthy.json"), str(files / "snapshot.json"), "--opening", str(opening),
+               "--circuit", CIRCUIT).exit_code == 0
+    args = ["prove", str(files / "healthy.json"), str(files / "snapshot.json"), "--opening", str(opening),
+            "--context", "5", "--public-out", str(tmp_path / "public.json")]
+    unpinned = run(files, *args, "--out", str(tmp_path / "p1.json"), "--json")
+    assert unpinned.exit_code == 0, unpinned.output
+    digest = json.loads(unpinned.stdout)["vk_digest"]
+    assert "warning: the keys are not pinned" in unpinned.stderr and "--vk-digest" in unpinned.stderr
+    pinned = run(files, *args, "--out", str(tmp_path / "p2.json"), "--vk-digest", digest)
+    assert pinned.exit_code == 0, pinned.output
+    assert "not pinned" not in pinned.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,37 @@ def test_margin_var_and_es(workdir, model, k):
     assert f"k = {k} of 250 scenarios" in text.stdout
 
 
+@pytest.mark.parametrize("model,k", [("var", 3), ("es", 2)])
+def test_margin_var_and_es_text_lists_every_sorted_loss_the_kth_and_the_positions(workdir, model, k):
+    args = ["margin", str(workdir / "healthy.json"), str(workdir / "scenarios20.json"), "--model", model]
+    doc = json.loads(run(workdir, *args, "--json").stdout)
+    text = run(workdir, *args).stdout
+    assert f"requirement:  {doc['maintenance']}" in text and "maintenance:" not in text
+    losses = sorted(((float(v), s) for s, v in enumerate(doc["scenario_losses"], 1)), reverse=True)
+    rows = re.findall(r"^  ([* ]) +(\d+) +(\d+) +(-?[0-9.]+)(.*)$", text, re.MULTILINE)
+    assert [(int(r[2]), float(r[3])) for r in rows] == [(s, v) for v, s in losses]  # all 20, worst first
+    counted = ["*"] * k if model == "es" else [" "] * (k - 1) + ["*"]  # ES: the k worst; VaR: the k-th alone
+    assert [r[0] for r in rows] == counted + [" "] * (20 - k)
+    assert f"<- k = {k}" in rows[k - 1][4] and all("<-" not in r[4] for i, r in enumerate(rows) if i != k - 1)
+    assert doc["worst_loss_scenario"] == losses[0][1]
+    assert [p["instrument"] for p in doc["positions"]] == ["BTC-PERP", "ETH-PERP", "SOL-PERP", "DOGE-PERP"]
+    for position in doc["positions"]:
+        assert re.search(rf"^  {position['instrument']} +quantity {position['quantity']} .*worst_scenario_loss "
+                         rf"{re.escape(position['worst_scenario_loss'])}$", text, re.MULTILINE)
+
+
+def test_margin_var_over_many_scenarios_shows_a_histogram_with_the_kth_marked(workdir):
+    args = ["margin", str(workdir / "healthy.json"), str(workdir / "scenarios.json"), "--model", "var"]
+    doc = json.loads(run(workdir, *args, "--json").stdout)
+    text = run(workdir, *args).stdout
+    kth = sorted((float(v) for v in doc["scenario_losses"]), reverse=True)[2]
+    bins = re.findall(r"^ +(-?[0-9.]+) \.\. +(-?[0-9.]+) +(\d+) #*(  <-)?$", text, re.MULTILINE)
+    assert sum(int(b[2]) for b in bins) == 250
+    marked = [b for b in bins if b[3]]
+    assert len(marked) == 1 and float(marked[0][0]) - 0.01 <= kth <= float(marked[0][1]) + 0.01
+    assert "<- k = 3: the VaR" in text
+
+
 def test_margin_var_without_scenarios_is_bad_input(workdir):
     result = run(workdir, "margin", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), "--model", "var")
     assert result.exit_code == 2
@@ -77,27 +109,98 @@ def test_stress_text_json_and_charts(workdir, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = page.read_text()
     assert text.count("<svg") == 1 and "src=" not in text and "<!DOCTYPE svg" not in text
-    assert "price move of the underlying (%)" in text and "margin ratio (requirement / equity)" in text
-    # Two grid series, the horizontal margin-call line, BTC's and ETH's margin-call moves inside the grids.
-    for gid in ("series-BTC", "series-ETH", "margin-call-line", "call-BTC-below", "call-ETH-above", "no-equity-BTC"):
+    assert "move of BTC from today&#x27;s price (%)" in text or "move of BTC from today's price (%)" in text
+    assert "value (quote currency)" in text and "Stress of account trader-healthy" in text
+    # Equity and requirement per grid, the margin-call zone, BTC's and ETH's margin-call moves inside the grids.
+    for gid in ("equity-BTC", "requirement-ETH", "call-zone-BTC", "today-ETH", "call-BTC-below", "call-ETH-above"):
         assert f'id="{gid}"' in text, gid
     plain = run(workdir, "stress", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), "--shock", "BTC=-20%")
     assert plain.exit_code == 0 and "BTC=-20%" in plain.stdout and "margin-call price per underlying" in plain.stdout
 
 
-def test_stress_figure_contents():
+def _stress_doc(in_call: bool) -> dict:
+    call = {"underlying": "BTC", "price": "100", "in_call_now": in_call, "below": None, "above": None,
+            "restore_below": None, "restore_above": None}
+    call["restore_above" if in_call else "below"] = {"move": "0.05" if in_call else "-0.05", "price": "105" if in_call else "95"}
+    return {"account_id": "acct-7", "model": "cross", "under_margin_call": in_call, "margin_call_prices": [call],
+            "points": [{"shocks": {"ETH": "-0.2"}}], "grids": [
+                {"underlying": "BTC", "points": [
+                    {"shocks": {"ETH": "-0.2", "BTC": str(m / 100)}, "equity": str(e), "requirement": str(r),
+                     "status": "healthy" if e >= r else "margin_call"}
+                    for m, e, r in ((-10, 50, 60), (0, 100, 55), (10, 150, 50))]}]}
+
+
+def test_stress_default_chart_widens_to_show_each_call_price(workdir, tmp_path):
+    page = tmp_path / "default.html"
+    result = run(workdir, "stress", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), "--html", str(page),
+                 "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    btc = next(g for g in doc["grids"] if g["underlying"] == "BTC")
+    call = next(c for c in doc["margin_call_prices"] if c["underlying"] == "BTC")["below"]
+    moves = [float(p["shocks"]["BTC"]) for p in btc["points"]]
+    assert float(call["move"]) < -0.5 and min(moves) < float(call["move"]) and 0.0 in moves
+    # BTC's call lies beyond the default -50%, ETH's beyond +50%: both are drawn.
+    assert 'id="call-BTC-below"' in page.read_text() and 'id="call-ETH-above"' in page.read_text()
+    shocked = run(workdir, "stress", str(workdir / "healthy.json"), str(workdir / "snapshot.json"), "--shock",
+                  "BTC=-75%", "--html", str(page), "--json")
+    btc = next(g for g in json.loads(shocked.stdout)["grids"] if g["underlying"] == "BTC")
+    assert min(float(p["shocks"]["BTC"]) for p in btc["points"]) == -0.75  # the series starts at the shock
+    assert 'id="restore-BTC-above"' in page.read_text()
+
+
+def test_stress_figure_draws_equity_and_requirement_in_currency_and_marks_the_call_price():
     from zkmargin.cli.stress import stress_figure
 
-    doc = {"model": "cross", "margin_call_prices": [], "grids": [
-        {"underlying": name, "points": [{"shocks": {name: str(m / 100)}, "margin_ratio": r}
-                                        for m, r in ((-10, "0.5"), (0, "0.25"), (10, None))]}
-        for name in ("BTC", "ETH", "SOL")]}
-    axes = stress_figure(doc).axes[0]
-    assert axes.get_xlabel() == "price move of the underlying (%)"
-    assert axes.get_ylabel() == "margin ratio (requirement / equity)"
-    series = [line for line in axes.get_lines() if (line.get_gid() or "").startswith("series-")]
-    assert len(series) == 3 and list(series[0].get_xdata()) == [-10.0, 0.0, 10.0]
-    assert [line.get_gid() for line in axes.get_lines()].count("margin-call-line") == 1
+    figure = stress_figure(_stress_doc(in_call=False))
+    axes = figure.axes[0]
+    assert figure.get_suptitle() == "Stress of account acct-7: model cross, shocks ETH -20% (healthy today)"
+    assert axes.get_xlabel() == "move of BTC from today's price (%)" and axes.get_ylabel() == "value (quote currency)"
+    lines = {line.get_gid(): line for line in axes.get_lines()}
+    assert list(lines["equity-BTC"].get_xdata()) == [-10.0, 0.0, 10.0]
+    assert list(lines["equity-BTC"].get_ydata()) == [50.0, 100.0, 150.0]
+    assert list(lines["requirement-BTC"].get_ydata()) == [60.0, 55.0, 50.0]
+    assert list(lines["call-BTC-below"].get_xdata()) == [-5.0, -5.0]
+    assert lines["call-BTC-below"].get_label() == "margin call at 95 (-5.0000%)"
+    assert axes.get_title() == "BTC today 100: margin call at 95 (-5.0000%) going down; no margin call going up"
+    legend = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert len(legend) == len(set(legend))  # no line drawn twice
+
+
+def test_stress_figure_of_an_account_under_margin_call_marks_what_restores_it():
+    from zkmargin.cli.stress import stress_figure
+
+    figure = stress_figure(_stress_doc(in_call=True))
+    axes = figure.axes[0]
+    assert "UNDER MARGIN CALL NOW" in figure.get_suptitle()
+    lines = {line.get_gid(): line for line in axes.get_lines()}
+    assert list(lines["restore-BTC-above"].get_xdata()) == [5.0, 5.0]
+    assert not any(gid.startswith("call-BTC") for gid in lines)
+    assert axes.get_title() == "BTC today 100: healthy again at 105 (+5.0000%) going up"
+
+
+def test_stress_of_an_account_under_margin_call_says_so_and_exits_like_margin(workdir, tmp_path):
+    account, snapshot = str(workdir / "margin_call.json"), str(workdir / "snapshot.json")
+    assert run(workdir, "margin", account, snapshot).exit_code == 1
+    text = run(workdir, "stress", account, snapshot)
+    assert text.exit_code == 1, text.output
+    assert "UNDER MARGIN CALL NOW" in text.stdout and "(+0.0000%)" not in text.stdout
+    assert re.search(r"^  BTC today 64000: healthy again at [0-9.]+ \(\+0\.[0-9]+%\) going up$", text.stdout, re.M)
+    shocked = run(workdir, "stress", str(workdir / "healthy.json"), snapshot, "--shock", "BTC=-75%")
+    assert shocked.exit_code == 0  # healthy today: only the shocked state is under margin call
+    assert "under the shocks: margin call" in shocked.stdout and "UNDER MARGIN CALL NOW" not in shocked.stdout
+    assert re.search(r"^  BTC today 64000, shocked -75% to 16000: healthy again at [0-9.]+ \(-[0-9.]+%\) going up$",
+                     shocked.stdout, re.M)
+    as_json = run(workdir, "stress", account, snapshot, "--json", "--png", str(tmp_path / "mc.png"))
+    assert as_json.exit_code == 1
+    doc = json.loads(as_json.stdout)
+    assert doc["under_margin_call"] is True and doc["account_id"] == "trader-margin-call"
+    btc = next(c for c in doc["margin_call_prices"] if c["underlying"] == "BTC")
+    assert btc["in_call_now"] and btc["below"] is None and btc["above"] is None
+    assert float(btc["restore_above"]["move"]) > 0 and btc["restore_below"] is None
+    assert (tmp_path / "mc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    healthy = run(workdir, "stress", str(workdir / "healthy.json"), snapshot, "--json")
+    assert healthy.exit_code == 0 and json.loads(healthy.stdout)["under_margin_call"] is False
 
 
 @pytest.mark.parametrize("args,message", [
@@ -146,26 +249,85 @@ def test_cascade_text_json_and_charts(workdir, population, tmp_path):
     assert len(doc["price_path"]) == len(doc["rounds"]) + 2
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = page.read_text()
-    assert "price (% of pre-shock)" in text and "accounts liquidated" in text and "<!DOCTYPE svg" not in text
+    assert "price (% of pre-shock)" in text and "notional liquidated" in text and "<!DOCTYPE svg" not in text
     for name in ("BTC", "ETH"):
         assert f'id="price-{name}"' in text
+    assert 'id="notional-liquidated"' in text and "liquidation round (0: right after the shock)" in text
+    assert "Liquidation cascade over 600 accounts, shocks BTC -12%, ETH -15%" in text
     plain = run(workdir, "cascade", str(population), str(workdir / "snapshot.json"), "--shock", "BTC=-12%", *depth)
     assert plain.exit_code == 0 and "round  accounts liquidated" in plain.stdout and "total:" in plain.stdout
+
+
+def _run_with_stderr_on_a_terminal(*args: str) -> tuple[int, bytes, bytes]:
+    """(exit code, stdout, what reached the terminal) of the CLI with stderr on a pseudo-terminal, stdout piped."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-c", "from zkmargin.cli.main import main; main()", *args],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    terminal = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        terminal += data
+    os.close(master)
+    stdout = process.stdout.read()
+    return process.wait(timeout=120), stdout, terminal
+
+
+def test_long_loops_show_progress_on_a_terminal_stderr_never_on_stdout(workdir, tmp_path):
+    out = tmp_path / "accounts.jsonl"
+    code, stdout, terminal = _run_with_stderr_on_a_terminal(
+        "sample-population", str(workdir / "snapshot.json"), "--count", "3000", "--out", str(out))
+    assert code == 0 and stdout == b""
+    assert b"generating accounts" in terminal and b"6000/6000" in terminal
+    assert len(out.read_text().splitlines()) == 3000
+    args = ("cascade", str(out), str(workdir / "snapshot.json"), "--shock", "BTC=-12%")
+    code, stdout, terminal = _run_with_stderr_on_a_terminal(*args)
+    assert code == 0 and b"reading accounts" in terminal and b"6000/6000" in terminal
+    assert b"total:" in stdout and b"reading accounts" not in stdout and b"\r" not in stdout
+    code, stdout, terminal = _run_with_stderr_on_a_terminal(*args, "--json")
+    assert code == 0 and json.loads(stdout)["accounts"] == 3000 and b"reading accounts" not in terminal
+
+
+def test_long_loops_are_quiet_when_stderr_is_not_a_terminal(workdir, population, tmp_path):
+    made = run(workdir, "sample-population", str(workdir / "snapshot.json"), "--count", "3000", "--out",
+               str(tmp_path / "a.jsonl"))
+    assert made.exit_code == 0 and made.stderr == f"wrote 3000 accounts to {tmp_path / 'a.jsonl'}\n"
+    ran = run(workdir, "cascade", str(population), str(workdir / "snapshot.json"), "--shock", "BTC=-12%")
+    assert ran.exit_code == 0 and ran.stderr == ""
 
 
 def test_cascade_figure_contents():
     from zkmargin.cli.cascade import cascade_figure
 
-    doc = {"accounts": 10, "accounts_liquidated": 3, "price_path": [
-        {"stage": "before shock", "prices": {"BTC": 100.0, "ETH": 10.0, "USD": 1.0}},
-        {"stage": "after shock", "prices": {"BTC": 90.0, "ETH": 9.0, "USD": 1.0}},
-        {"stage": "after round 1", "prices": {"BTC": 85.0, "ETH": 8.5, "USD": 1.0}}],
-        "rounds": [{"round": 1, "accounts_liquidated": 3, "notional_liquidated": 1.0}]}
-    prices, bars = cascade_figure(doc).axes
-    assert prices.get_ylabel() == "price (% of pre-shock)" and bars.get_ylabel() == "accounts liquidated"
-    assert sorted(line.get_gid() for line in prices.get_lines()) == ["price-BTC", "price-ETH"]  # USD never moved
-    assert list(prices.get_lines()[0].get_ydata()) == [100.0, 90.0, 85.0]
-    assert len(bars.patches) == 1 and bars.patches[0].get_height() == 3
+    doc = {"accounts": 10, "accounts_liquidated": 5, "shocks": {"BTC": -0.1}, "price_path": [
+        {"stage": "before shock", "prices": {"BTC": 100.0, "ETH": 10.0, "SOL": 5.0, "USD": 1.0}},
+        {"stage": "after shock", "prices": {"BTC": 90.0, "ETH": 10.0, "SOL": 5.0, "USD": 1.0}},
+        {"stage": "after round 1", "prices": {"BTC": 85.0, "ETH": 9.5, "SOL": 4.9999, "USD": 1.0}},
+        {"stage": "after round 2", "prices": {"BTC": 84.0, "ETH": 9.4, "SOL": 4.9998, "USD": 1.0}}],
+        "rounds": [{"round": 1, "accounts_liquidated": 3, "notional_liquidated": 1500.0},
+                   {"round": 2, "accounts_liquidated": 2, "notional_liquidated": 400.0}]}
+    figure = cascade_figure(doc)
+    prices, bars = figure.axes
+    assert figure.get_suptitle() == ("Liquidation cascade over 10 accounts, shocks BTC -10%: 5 liquidated in 2 rounds")
+    assert prices.get_ylabel() == "price (% of pre-shock)" and bars.get_ylabel() == "notional liquidated"
+    assert bars.get_xlabel() == "liquidation round (0: right after the shock)"
+    lines = {line.get_gid(): line for line in prices.get_lines()}
+    # SOL moved by 0.004%: it would sit on the 100% line hiding others; USD never moved.
+    assert sorted(gid for gid in lines if gid.startswith("price-")) == ["price-BTC", "price-ETH"]
+    assert list(lines["price-BTC"].get_xdata()) == [0, 1, 2] and list(lines["price-BTC"].get_ydata()) == [90.0, 85.0, 84.0]
+    assert lines["not-drawn"].get_label() == "not drawn (moved < 0.1%): SOL"
+    assert [(p.get_x() + p.get_width() / 2, p.get_height()) for p in bars.patches] == [(1.0, 1500.0), (2.0, 400.0)]
+    assert [t.get_text() for t in bars.texts] == ["3 accounts", "2 accounts"]
 
 
 @pytest.mark.parametrize("args,message", [

@@ -38,6 +38,8 @@ def test_one_attestation_checks_and_each_mismatch_is_refused(venue_dir):
     ok = check(d, "--attestation", str(out), "--commitment", "12345", "--json")
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["valid"] is True
+    text = check(d, "--attestation", str(out), "--commitment", "12345")
+    assert "attests the commitment of account 'alice'" in text.stdout and "''s" not in text.stdout
     refusals = {
         "commitment": check(d, "--attestation", str(out), "--commitment", "12346"),
         "snapshot": check(d, "--attestation", str(out), "--commitment", "12345", snapshot="later.json"),

@@ -60,9 +60,14 @@ def test_margin_call_move_is_the_first_failing_move(model):
         assert stress_point(model, account, snapshot, {"BTC": move}).healthy
 
 
-def test_account_already_in_margin_call_reports_today():
-    call = margin_call_price("cross", sample_account("margin_call"), sample_snapshot(), "BTC")
-    assert call.move_down_e8 == call.move_up_e8 == 0
+def test_account_already_in_margin_call_reports_the_moves_that_restore_it():
+    account, snapshot = sample_account("margin_call"), sample_snapshot()
+    call = margin_call_price("cross", account, snapshot, "BTC")
+    assert call.in_call_now and call.move_down_e8 is None and call.move_up_e8 is None
+    # Long BTC: a rise restores it, exactly at the boundary; no fall does.
+    assert call.restore_down_e8 is None and call.restore_up_e8 is not None and call.restore_up_e8 > 0
+    assert stress_point("cross", account, snapshot, {"BTC": call.restore_up_e8}).healthy
+    assert not stress_point("cross", account, snapshot, {"BTC": call.restore_up_e8 - 1}).healthy
 
 
 def test_stress_point_matches_the_engine_on_the_shocked_snapshot():

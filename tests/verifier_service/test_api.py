@@ -299,3 +299,10 @@ def test_documented_security_matches_what_each_operation_enforces(tmp_path, mate
         assert (anonymous.status_code == 401) == (not key_optional), (path, anonymous.status_code, anonymous.text)
         headers = admin_headers() if path in ("/v1/keys", "/v1/circuits", "/v1/venues") else venue
         assert client.post(path, json=body, headers=headers).status_code in (200, 201), path
+
+
+def test_metrics_name_the_openapi_and_docs_routes(client):
+    assert client.get("/openapi.json").status_code == 200
+    text = client.get("/metrics").text
+    assert 'zkmargin_http_requests_total{method="GET",route="/openapi.json",status="200"} 1' in text
+    assert 'route="unmatched"' not in text

@@ -61,3 +61,36 @@ def test_unknown_backend_stops_the_start(tmp_path, monkeypatch):
     result = subprocess.run([sys.executable, "-m", "zkmargin.service", "--port", str(free_port()), "--database-url",
                              f"sqlite:///{tmp_path}/x.db"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "unknown curve backend" in result.stderr
+
+
+def test_serve_on_a_busy_port_exits_2_and_creates_no_database(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        database = tmp_path / "busy.db"
+        result = subprocess.run([*ZKMARGIN, "serve", "--port", str(port), "--database-url", f"sqlite:///{database}"],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    assert not database.exists()
+
+
+def test_serve_maps_uvicorns_startup_failure_to_exit_2(tmp_path, monkeypatch):
+    """Should the port be taken between the check and uvicorn's bind, uvicorn's exit 3 still comes out as 2."""
+    import socket
+
+    from click.testing import CliRunner
+
+    from zkmargin.cli import serve as serve_module
+    from zkmargin.cli.main import cli
+
+    monkeypatch.setattr(serve_module, "_check_port_free", lambda host, port: None, raising=False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = CliRunner().invoke(cli, ["serve", "--port", str(busy.getsockname()[1]), "--database-url",
+                                          f"sqlite:///{tmp_path}/race.db"])
+    assert result.exit_code == 2, result.output

@@ -22,7 +22,7 @@ significant digits), unlike the exact integer engines that proofs follow.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +33,15 @@ from zkmargin.margin.models import Account, Snapshot, reject_isolated, underlyin
 E8 = 1e8
 MAX_ROUNDS = 1000
 MAX_ROUND_MOVE = -0.99
+PROGRESS_EVERY = 1000
+"""Long loops over accounts report progress(done, total) every this many accounts (and once at the end)."""
+
+Progress = Callable[[int, int], None]
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+        progress(done, total)
 
 
 @dataclass
@@ -48,7 +57,8 @@ class Population:
     """(accounts, assets)."""
 
 
-def population_from_accounts(accounts: Sequence[Account], snapshot: Snapshot) -> Population:
+def population_from_accounts(accounts: Sequence[Account], snapshot: Snapshot, progress: Progress | None = None,
+                             ) -> Population:
     """Dense arrays of the accounts; every asset and instrument must be listed in the snapshot."""
     instrument_index = {q.instrument: i for i, q in enumerate(snapshot.instruments)}
     asset_index = {a.asset: j for j, a in enumerate(snapshot.assets)}
@@ -67,6 +77,7 @@ def population_from_accounts(accounts: Sequence[Account], snapshot: Snapshot) ->
             entries[row, instrument_index[p.instrument]] = p.entry_price_e8 / E8
         for c in account.collateral:
             amounts[row, asset_index[c.asset]] = c.amount_e8 / E8
+        _report(progress, row + 1, count)
     return Population([a.account_id for a in accounts], quantities, entries, amounts)
 
 
@@ -207,7 +218,7 @@ def cascade_to_json(report: CascadeReport) -> dict:
     }
 
 
-def generate_population(snapshot: Snapshot, count: int, seed: int = 0) -> list[dict]:
+def generate_population(snapshot: Snapshot, count: int, seed: int = 0, progress: Progress | None = None) -> list[dict]:
     """A seeded sample population (account documents) for demos and benchmarks.
 
     Each account posts stablecoin (or the first asset) collateral and holds one to three
@@ -239,11 +250,15 @@ def generate_population(snapshot: Snapshot, count: int, seed: int = 0) -> list[d
                       "entry_price": f"{entries[a, j]:.6f}"} for j in range(held[a])]
         out.append({"account_id": f"sample-{a:06d}", "collateral": [{"asset": quote_asset, "amount": f"{collateral[a]:.2f}"}],
                     "positions": positions})
+        _report(progress, a + 1, count)
     return out
 
 
-def load_population(path, snapshot: Snapshot) -> Population:  # noqa: ANN001 - str or Path
-    """Accounts from a JSON-lines file (one account document per line) or a JSON list; FormatError names the line."""
+def load_population(path, snapshot: Snapshot, progress: Progress | None = None) -> Population:  # noqa: ANN001
+    """Accounts from a JSON-lines file (one account document per line) or a JSON list; FormatError names the line.
+
+    progress(done, total) counts each account twice, parsed and then checked against the snapshot (total 2n).
+    """
     from zkmargin.jsontext import decode_json
     from zkmargin.margin.models import parse_account
 
@@ -263,19 +278,21 @@ def load_population(path, snapshot: Snapshot) -> Population:  # noqa: ANN001 - s
         items = list(enumerate(documents, 1))
         where = "item"
     else:
-        items = []
-        for number, line in enumerate(data.splitlines(), 1):
-            if line.strip():
-                try:
-                    items.append((number, decode_json(line)))
-                except ValueError as exc:
-                    raise FormatError(f"accounts {path}: line {number} is not valid JSON: {exc}") from None
+        items = [(number, line) for number, line in enumerate(data.splitlines(), 1) if line.strip()]
         where = "line"
-    for number, document in items:
+    total = 2 * len(items)
+    for done, (number, document) in enumerate(items, 1):
+        if where == "line":
+            try:
+                document = decode_json(document)
+            except ValueError as exc:
+                raise FormatError(f"accounts {path}: line {number} is not valid JSON: {exc}") from None
         try:
             accounts.append(parse_account(document))
         except FormatError as exc:
             raise FormatError(f"accounts {path}: {where} {number}: {exc}") from None
+        _report(progress, done, total)
     if not accounts:
         raise FormatError(f"accounts {path}: no accounts")
-    return population_from_accounts(accounts, snapshot)
+    checked = None if progress is None else (lambda done, count: progress(count + done, 2 * count))
+    return population_from_accounts(accounts, snapshot, checked)

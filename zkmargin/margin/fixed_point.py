@@ -27,6 +27,8 @@ def parse_e8(value: Any, field: str, minimum: int, maximum: int) -> int:
     scaled = int(whole) * SCALE_E8 + int(fraction.ljust(SCALE_DECIMALS, "0") or 0)
     if text.startswith("-"):
         scaled = -scaled
+    if scaled < 0 <= minimum:
+        raise FormatError(f"{field}: {text!r} must not be negative")
     if not minimum <= scaled <= maximum:
         raise FormatError(
             f"{field}: {text!r} is outside [{format_e8(minimum)}, {format_e8(maximum)}]"

@@ -397,16 +397,19 @@ def _load(path: Path | str, what: str) -> Any:
 
 def load_account(path: Path | str) -> Account:
     """Parse an account JSON file."""
+    # _load's errors already name the file: only the parser's get the prefix.
+    document = _load(path, "account")
     try:
-        return parse_account(_load(path, "account"))
+        return parse_account(document)
     except FormatError as exc:
         raise FormatError(f"account {path}: {exc}") from None
 
 
 def load_snapshot(path: Path | str) -> Snapshot:
     """Parse a snapshot JSON file."""
+    document = _load(path, "snapshot")
     try:
-        return parse_snapshot(_load(path, "snapshot"))
+        return parse_snapshot(document)
     except FormatError as exc:
         raise FormatError(f"snapshot {path}: {exc}") from None
 

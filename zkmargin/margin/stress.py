@@ -17,6 +17,8 @@ steps up to +MAX_UP_E8) and
 then bisecting on integer moves of 1e-8 to the first move at which the model
 reports a margin call. Health need not be monotone in the price (options,
 mixed books): the search reports the NEAREST call below and above today's price.
+An account already under margin call has no call price: the same search then
+reports the nearest moves below and above at which it is healthy again.
 """
 
 from __future__ import annotations
@@ -167,12 +169,20 @@ class StressPoint:
 
 @dataclass(frozen=True)
 class MarginCallPrice:
-    """The nearest margin call below and above today's price of one underlying (None: none in range)."""
+    """The nearest margin call below and above today's price of one underlying (None: none in range).
+
+    When the account is under margin call at the starting prices (in_call_now), there is no call to
+    find: move_down_e8 and move_up_e8 are None and restore_down_e8 / restore_up_e8 are the nearest
+    moves at which it is healthy again (None: no move of this underlying alone restores it).
+    """
 
     underlying: str
     price_e8: int
     move_down_e8: int | None
     move_up_e8: int | None
+    in_call_now: bool = False
+    restore_down_e8: int | None = None
+    restore_up_e8: int | None = None
 
     def price_at(self, move_e8: int | None) -> int | None:
         """The underlying's reference price after a move."""
@@ -207,12 +217,18 @@ def margin_call_price(model: str, account: Account, snapshot: Snapshot, underlyi
 
     price = reference_price_e8(apply_shocks(snapshot, base), underlying)
     if not healthy(start):
-        return MarginCallPrice(underlying, price, start, start)
+        # Moves are relative to today's price; the price field is the shocked one, so restore moves stay in
+        # the same frame as call moves: from start, the first move at which the account is healthy again.
+        def in_call(move: int) -> bool:
+            return not healthy(move)
+
+        return MarginCallPrice(underlying, price, None, None, True,
+                               _first_call(in_call, start, -SCALE_E8), _first_call(in_call, start, MAX_UP_E8))
     return MarginCallPrice(underlying, price, _first_call(healthy, start, -SCALE_E8), _first_call(healthy, start, MAX_UP_E8))
 
 
 def _first_call(healthy, start: int, limit: int) -> int | None:  # noqa: ANN001
-    """First move from start towards limit (1% scan, then 1e-8 bisection) that is a margin call."""
+    """First move from start towards limit (1% scan, then 1e-8 bisection) at which healthy(move) is False."""
     direction = 1 if limit > start else -1
     last_ok = start
     move = start
@@ -261,19 +277,22 @@ def _point_to_json(point: StressPoint) -> dict:
     }
 
 
+def _move_to_json(call: MarginCallPrice, move_e8: int | None) -> dict | None:
+    return None if move_e8 is None else {"move": format_e8(move_e8), "price": format_e8(call.price_at(move_e8) or 0)}
+
+
 def stress_to_json(report: StressReport) -> dict:
     """Exact decimal strings; moves are fractions (-0.2 is -20%)."""
     return {
         "model": report.model,
+        "under_margin_call": not report.base.healthy,
         "base": _point_to_json(report.base),
         "points": [_point_to_json(p) for p in report.points],
         "grids": [{"underlying": name, "points": [_point_to_json(p) for p in points]} for name, points in report.grids],
         "margin_call_prices": [
-            {"underlying": c.underlying, "price": format_e8(c.price_e8),
-             "below": None if c.move_down_e8 is None else {"move": format_e8(c.move_down_e8),
-                                                           "price": format_e8(c.price_at(c.move_down_e8) or 0)},
-             "above": None if c.move_up_e8 is None else {"move": format_e8(c.move_up_e8),
-                                                         "price": format_e8(c.price_at(c.move_up_e8) or 0)}}
+            {"underlying": c.underlying, "price": format_e8(c.price_e8), "in_call_now": c.in_call_now,
+             "below": _move_to_json(c, c.move_down_e8), "above": _move_to_json(c, c.move_up_e8),
+             "restore_below": _move_to_json(c, c.restore_down_e8), "restore_above": _move_to_json(c, c.restore_up_e8)}
             for c in report.margin_calls
         ],
     }

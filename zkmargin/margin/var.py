@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from zkmargin.errors import FormatError
 from zkmargin.margin.engine import HealthStatus, format_e32, pooled_collateral_e32, summary_to_json, upnl_e32
-from zkmargin.margin.fixed_point import SCALE_E8
+from zkmargin.margin.fixed_point import SCALE_E8, format_e8
 from zkmargin.margin.models import (
     Account,
     ScenarioSet,
@@ -103,6 +103,17 @@ def scenario_losses_e16(account: Account, snapshot: Snapshot) -> tuple[int, ...]
 
 
 @dataclass(frozen=True)
+class RiskPosition:
+    """One position under VaR / ES: its size, unrealised P&L and its own loss in every scenario (scale 1e32)."""
+
+    instrument: str
+    quantity_e8: int
+    notional_e32: int
+    upnl_e32: int
+    losses_e32: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class RiskReport(HealthStatus):
     """Equity, scenario losses, k and the VaR / ES requirement of one account."""
 
@@ -111,6 +122,7 @@ class RiskReport(HealthStatus):
     losses_e32: tuple[int, ...]
     k: int
     add_on_e32: int
+    positions: tuple[RiskPosition, ...] = ()
 
     @property
     def tail_e32(self) -> tuple[int, ...]:
@@ -152,10 +164,16 @@ def compute_risk_margin(account: Account, snapshot: Snapshot, model: str) -> Ris
     losses = scenario_losses_e16(account, snapshot)
     instruments = {q.instrument: q for q in snapshot.instruments}
     equity = pooled_collateral_e32(account, snapshot)
+    positions = []
     for p in account.positions:
         quote = instruments[p.instrument]
-        equity += upnl_e32(p.quantity_e8, quote.mark_price_e8, p.entry_price_e8, quote.contract_size_e8)
-    return RiskReport(model, equity, tuple(v * E16_TO_E32 for v in losses), k, scenarios.add_on_e8 * 10**24)
+        upnl = upnl_e32(p.quantity_e8, quote.mark_price_e8, p.entry_price_e8, quote.contract_size_e8)
+        equity += upnl
+        positions.append(RiskPosition(
+            p.instrument, p.quantity_e8, abs(p.quantity_e8) * quote.mark_price_e8 * quote.contract_size_e8 * SCALE_E8,
+            upnl, tuple(-p.quantity_e8 * pnl * E16_TO_E32 for pnl in quote.scenario_pnl_e8)))
+    return RiskReport(model, equity, tuple(v * E16_TO_E32 for v in losses), k, scenarios.add_on_e8 * 10**24,
+                      tuple(positions))
 
 
 def risk_report_to_json(report: RiskReport) -> dict:
@@ -169,7 +187,12 @@ def risk_report_to_json(report: RiskReport) -> dict:
         "add_on": format_e32(report.add_on_e32),
         "worst_loss_scenario": worst + 1,
         "scenario_losses": [format_e32(v) for v in report.losses_e32],
-        "positions": [],
+        # Each position's own loss in the worst scenario (collateral that moves with the scenarios is not a position).
+        "positions": [
+            {"instrument": p.instrument, "quantity": format_e8(p.quantity_e8), "notional": format_e32(p.notional_e32),
+             "upnl": format_e32(p.upnl_e32), "worst_scenario_loss": format_e32(p.losses_e32[worst])}
+            for p in report.positions
+        ],
     }
 
 
