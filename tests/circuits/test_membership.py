@@ -252,6 +252,16 @@ def test_an_unhealthy_member_cannot_satisfy_the_statement():
     assert failing is not None and failing.startswith("solvency/")
 
 
+def test_the_venue_cannot_compute_the_nullifier_from_what_it_holds():
+    """The venue knows each account's salt, commitment, identity and leaf, never the secret: none of them (nor the
+    old salt-keyed formula) gives the nullifier."""
+    circuit, witness, _ = member_setup()
+    shown = circuit.statement.nullifier(witness, SCOPE)
+    venue_knows = [SALT, witness.commitment, identity_commitment(SECRET), witness.leaf]
+    assert all(nullifier(value, SCOPE) != shown for value in venue_knows)
+    assert shown == nullifier(SECRET, SCOPE)
+
+
 def test_nullifiers_repeat_within_a_scope_and_differ_across_scopes_and_accounts():
     circuit, witness, _ = member_setup()
     again = member_setup()[1]
