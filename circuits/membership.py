@@ -2,8 +2,8 @@
 
 The inner statement proves, as always, that its witness opens a commitment and that
 the account is healthy; here the commitment is a PRIVATE variable, and the wrapper
-proves that it is a nonzero leaf of the venue's depth-level Poseidon Merkle tree
-under the PUBLIC root (zkmargin.gadgets.merkle: per-level tags, boolean path bits,
+proves that the leaf binding it to its owner's identity (below) is a nonzero leaf of the
+venue's depth-level Poseidon Merkle tree under the PUBLIC root (zkmargin.gadgets.merkle: per-level tags, boolean path bits,
 fixed depth). So the verifier learns that some account of the venue's published set
 is healthy, not which one.
 
