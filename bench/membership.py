@@ -31,6 +31,7 @@ from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.circuits.proving import prove_account, prove_member  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.circuits.verification import SnapshotVerifier  # noqa: E402
+from zkmargin.gadgets.merkle import identity_commitment, member_leaf  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.groth16.serialization import pk_from_bytes, pk_to_bytes  # noqa: E402
 from zkmargin.merkle_tree import MerklePath, MerkleTree  # noqa: E402
@@ -38,6 +39,7 @@ from zkmargin.merkle_tree import MerklePath, MerkleTree  # noqa: E402
 PLAIN = "cross-n64-k8"
 CIRCUITS = (PLAIN, f"{PLAIN}-m20", f"{PLAIN}-m24")
 SALT, CONTEXT, SCOPE = 10**9 + 7, 42, 31337
+SECRET = 0x5EC12E7  # the trader's identity secret
 KEY_DIR = Path(tempfile.gettempdir()) / "zkmargin-bench-membership"
 
 
@@ -68,7 +70,8 @@ class Case:
         self.verifier = SnapshotVerifier(self.circuit, self.pk.vk, self.snapshot, self.backend)
         self.path = None
         if self.circuit.is_membership:
-            leaf = self.circuit.commitment(self.circuit.witness(self.account, self.snapshot, SALT))
+            commitment = self.circuit.commitment(self.circuit.witness(self.account, self.snapshot, SALT))
+            leaf = member_leaf(commitment, identity_commitment(SECRET))
             # The account among `leaves` others (stand-in commitments): a sparse tree of the circuit's depth.
             index = leaves // 2
             others = [10**6 + i for i in range(leaves)]
@@ -84,7 +87,7 @@ class Case:
         t = time.perf_counter()
         if self.path is not None:
             proof, public = prove_member(self.circuit, self.pk, self.account, self.snapshot, SALT, CONTEXT,
-                                         self.path, SCOPE, self.backend)
+                                         self.path, SCOPE, SECRET, self.backend)
         else:
             proof, public = prove_account(self.circuit, self.pk, self.account, self.snapshot, SALT, CONTEXT,
                                           self.backend)

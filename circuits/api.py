@@ -89,25 +89,28 @@ def make_keys(circuit_id: str = DEFAULT_CIRCUIT_ID, backend: CurveBackend | None
 
 def prove(account: Account, snapshot: Snapshot, proving_key: ProvingKey, *, circuit_id: str = DEFAULT_CIRCUIT_ID,
           context: int | None = None, salt: int | None = None, path: MerklePath | None = None,
-          scope: int | None = None, backend: CurveBackend | None = None) -> ProvedAccount:
+          scope: int | None = None, secret: int | None = None,
+          backend: CurveBackend | None = None) -> ProvedAccount:
     """Prove that the account is not subject to a margin call; raises MarginCallError when it is.
 
-    Membership circuits (`<id>-m<depth>`) need the account's path in the venue's tree and the verifier's
-    scope; the salt must then be the one the venue's leaf was committed with.
+    Membership circuits (`<id>-m<depth>`) need the account's path in the venue's tree, the verifier's
+    scope and the trader's identity secret (whose identity the venue bound into the leaf); the salt
+    must then be the one the venue's leaf was committed with.
     """
     circuit = circuit_from_id(circuit_id)
     if proving_key.circuit_digest != circuit.compile().digest():
         raise MalformedKeyError(f"the proving key was made for another circuit than {circuit_id}")
     context = random_context() if context is None else context
-    if circuit.is_membership and (path is None or scope is None or salt is None):
+    if circuit.is_membership and (path is None or scope is None or salt is None or secret is None):
         # The salt too: a fresh one would commit to a leaf that is not in the venue's tree.
-        raise CircuitError(f"{circuit_id} is a membership circuit: give path, scope and the leaf's salt")
+        raise CircuitError(f"{circuit_id} is a membership circuit: give path, scope, identity secret and the "
+                           "leaf's salt")
     salt = new_salt() if salt is None else salt
     # prepare_proof (behind both) refuses a path or scope given to a named circuit.
-    if path is None and scope is None:
+    if path is None and scope is None and secret is None:
         proof, public = prove_account(circuit, proving_key, account, snapshot, salt, context, _backend(backend))
     else:
-        proof, public = prove_member(circuit, proving_key, account, snapshot, salt, context, path, scope,
+        proof, public = prove_member(circuit, proving_key, account, snapshot, salt, context, path, scope, secret,
                                      _backend(backend))
     return ProvedAccount(circuit_id, proof, public.as_list(), salt)
 

@@ -94,37 +94,42 @@ def prove_member(
     context: int,
     path: MerklePath,
     scope: int,
+    secret: int,
     backend: CurveBackend | None = None,
     timings: dict[str, float] | None = None,
 ) -> tuple[Proof, StatementPublic]:
-    """Prove that a healthy account's commitment is a leaf under path.root (public: root, context, scope, nullifier).
+    """Prove that a healthy account's leaf (its commitment under the secret's identity) is under path.root.
 
-    Raises MarginCallError when unhealthy, CircuitError when the path is not this commitment's or has another depth.
+    Public: root, context, scope, nullifier = Poseidon(secret, scope). Raises MarginCallError when unhealthy,
+    CircuitError when the path is not this commitment's and identity's leaf or has another depth.
     """
     started = time.perf_counter()
-    public, witness = prepare_proof(circuit, account, snapshot, salt, context, path, scope)
+    public, witness = prepare_proof(circuit, account, snapshot, salt, context, path, scope, secret)
     return _prove(circuit, pk, public, witness, started, backend, timings), public
 
 
 def prepare_proof(circuit: Circuit[Any], account: Account, snapshot: Snapshot, salt: int, context: int,
-                  path: MerklePath | None = None, scope: int | None = None) -> tuple[StatementPublic, Any]:
-    """(public inputs, witness) of a healthy account: named mode, or membership mode with path and scope.
+                  path: MerklePath | None = None, scope: int | None = None,
+                  secret: int | None = None) -> tuple[StatementPublic, Any]:
+    """(public inputs, witness) of a healthy account: named mode, or membership mode with path, scope and secret.
 
     Raises MarginCallError when unhealthy; CircuitError when the mode does not fit the circuit or the
     path is not this commitment's.
     """
     statement = circuit.statement
-    if isinstance(statement, Membership) != (path is not None) or (path is None) != (scope is None):
+    if (isinstance(statement, Membership) != (path is not None) or (path is None) != (scope is None)
+            or (path is None) != (secret is None)):
         raise CircuitError(
-            f"{circuit.circuit_id} proves membership under a root: give the account's Merkle path and a scope"
+            f"{circuit.circuit_id} proves membership under a root: give the account's Merkle path, a scope and "
+            "the owner's identity secret"
             if isinstance(statement, Membership) else
-            f"{circuit.circuit_id} is not a membership circuit (ids end in -m<depth>): it takes no path or scope")
+            f"{circuit.circuit_id} is not a membership circuit (ids end in -m<depth>): it takes no path, scope or secret")
     circuit.require_healthy(account, snapshot)
     witness = circuit.witness(account, snapshot, salt)
-    if not isinstance(statement, Membership) or path is None or scope is None:
+    if not isinstance(statement, Membership) or path is None or scope is None or secret is None:
         return circuit.public_inputs(snapshot, circuit.commitment(witness), context), witness
     check_field_element(scope, "scope")
-    witness = statement.place(witness, path)
+    witness = statement.place(witness, path, secret)
     return circuit.public_inputs(snapshot, path.root, context, (scope, statement.nullifier(witness, scope))), witness
 
 

@@ -1,4 +1,4 @@
-"""Trader commands that need no keys: margin (health report) and commit (commitment + opening)."""
+"""Trader commands that need no keys: margin (health report), commit (commitment + opening), account new-identity."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import click
 from zkmargin.circuits.registry import DEFAULT_CIRCUIT_ID, MODEL_NAMES, circuit_from_id, get_model
 from zkmargin.cli.output import EXIT_NO, emit, json_option, write_json
 from zkmargin.errors import FormatError, MarginCallError
+from zkmargin.gadgets.merkle import identity_commitment, new_identity_secret
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import (
     Account,
@@ -21,6 +22,7 @@ from zkmargin.margin.models import (
 )
 
 OPENING_FORMAT = "zkmargin-opening/1"
+IDENTITY_FORMAT = "zkmargin-identity/1"
 
 account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
 snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
@@ -209,3 +211,41 @@ def load_opening(path: Path) -> dict:
     opening["commitment"] = parse_field_element(opening["commitment"], "opening commitment")
     opening["salt"] = parse_field_element(opening["salt"], "opening salt")
     return opening
+
+
+@click.group("account")
+def account_group() -> None:
+    """The trader's long-lived identity for anonymous membership proofs."""
+
+
+@account_group.command("new-identity")
+@click.argument("out", metavar="SECRET_FILE", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+def new_identity(out: Path, as_json: bool) -> None:
+    """Write a new identity secret to SECRET_FILE (mode 0600) and print its identity, for the venue.
+
+    The venue records the identity once for the account and binds it into every snapshot's tree;
+    `zkmargin prove --identity SECRET_FILE` proves with the secret, so the account's nullifier in a
+    scope is the same under every snapshot, and nobody without the secret can compute it.
+    """
+    secret = new_identity_secret()
+    identity = identity_commitment(secret)
+    # Never overwrite: the venue may already hold the old identity, and its secret would be lost.
+    write_json(out, {"format": IDENTITY_FORMAT, "secret": str(secret), "identity": str(identity)}, mode=0o600,
+               overwrite=False)
+    emit(as_json, {"identity": str(identity), "secret_file": str(out)},
+         f"identity: {identity} (hand it to the venue)\nsecret written to {out} (keep it secret, keep it forever)")
+
+
+def load_identity_secret(path: Path) -> int:
+    """The secret of an identity file written by `zkmargin account new-identity`; CliError when it is not one."""
+    from zkmargin.circuits.proving import parse_field_element
+    from zkmargin.cli.output import CliError, read_json
+
+    doc = read_json(path, "identity secret")
+    if not isinstance(doc, dict) or doc.get("format") != IDENTITY_FORMAT or not isinstance(doc.get("secret"), str):
+        raise CliError(f"{path} is not a zkmargin identity secret file (format {IDENTITY_FORMAT})")
+    secret = parse_field_element(doc["secret"], "identity secret")
+    if "identity" in doc and doc["identity"] != str(identity_commitment(secret)):
+        raise CliError(f"identity secret {path}: its identity is not the secret's (the file was altered)")
+    return secret

@@ -112,6 +112,7 @@ def _register() -> None:
     for command in (
         account.margin,
         account.commit,
+        account.account_group,
         proving.setup,
         proving.prove,
         proving.verify,

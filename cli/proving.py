@@ -26,6 +26,7 @@ from zkmargin.cli.account import (
     account_argument,
     circuit_option,
     load_account_for,
+    load_identity_secret,
     load_opening,
     require_healthy,
     snapshot_argument,
@@ -33,6 +34,7 @@ from zkmargin.cli.account import (
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, step, write_json
 from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError
+from zkmargin.gadgets.merkle import identity_commitment, member_leaf
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
 from zkmargin.groth16.serialization import (
     PROOF_SIZE_BYTES,
@@ -88,7 +90,8 @@ def read_signed_root(path: Path) -> SignedRoot:
 
 def read_member_path(path: Path, leaf: int) -> MerklePath:
     """The account's Merkle path: a path document, or the line of `venue tree`'s paths.jsonl whose leaf is this
-    commitment (matched by leaf: the account ids in paths.jsonl are labels nobody signed)."""
+    account's (its commitment under its identity; matched by leaf: the account ids in paths.jsonl are labels
+    nobody signed)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -109,8 +112,8 @@ def read_member_path(path: Path, leaf: int) -> MerklePath:
     for candidate in paths:
         if candidate.leaf == leaf:
             return candidate
-    raise CliError(f"Merkle path file {path} has no path for this account's commitment {leaf} "
-                   "(was the tree built from another commit?)")
+    raise CliError(f"Merkle path file {path} has no path for this account's leaf {leaf} (was the tree built "
+                   "from another commit, or with another identity than --identity's?)")
 
 
 def member_circuit_id(circuit_id: str, depth: int, wanted_depth: int | None) -> str:
@@ -209,14 +212,17 @@ def setup(ctx: click.Context, circuit_id: str, force: bool, as_json: bool) -> No
                    "root, context, scope, nullifier.")
 @click.option("--depth", type=click.IntRange(1, 32), default=None,
               help="Membership mode: the tree depth the verifier expects (must match the path's).")
+@click.option("--identity", "identity_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Membership mode: the identity secret file (from `zkmargin account new-identity`) whose "
+                   "identity the venue bound into the tree; the nullifier is Poseidon(secret, scope).")
 @signed_root_option
 @json_option
 @click.pass_context
 def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_path: Path, context_text: str,
           bundle_dir: Path | None, vk_digest_text: str | None, proof_path: Path, public_path: Path,
           zkey_path: Path | None, attestation_path: Path | None, venue_key_path: Path | None,
-          member_path: Path | None, scope_text: str | None, depth: int | None, signed_root_path: Path | None,
-          as_json: bool) -> None:
+          member_path: Path | None, scope_text: str | None, depth: int | None, identity_path: Path | None,
+          signed_root_path: Path | None, as_json: bool) -> None:
     """Prove ACCOUNT is not subject to a margin call under SNAPSHOT (exit 1, no proof, if it is).
 
     Never makes keys: missing or mismatched keys are an error (exit 2) and nothing is written.
@@ -228,8 +234,11 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
     membership = member_path is not None
     if membership and scope_text is None or scope_text is not None and not membership:
         raise CliError("--path and --scope go together (membership mode): the scope is the verifier's")
-    if not membership and (depth is not None or signed_root_path is not None):
-        raise CliError("--depth and --signed-root are for membership mode: pass --path and --scope too")
+    if not membership and (depth is not None or signed_root_path is not None or identity_path is not None):
+        raise CliError("--depth, --identity and --signed-root are for membership mode: pass --path and --scope too")
+    if membership and identity_path is None:
+        raise CliError("membership mode needs --identity: the identity secret file whose identity the venue put "
+                       "in the tree (`zkmargin account new-identity`)")
     if membership and attestation_path is not None:
         raise CliError("--attestation vouches for a named commitment; in membership mode pass --signed-root")
     if (venue_key_path is not None) != (attestation_path is not None or signed_root_path is not None):
@@ -237,7 +246,10 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
                        "against the venue's public key")
     opening = load_opening(opening_path)
     scope = parse_field_element(scope_text, "--scope") if scope_text is not None else None
-    path = read_member_path(member_path, opening["commitment"]) if member_path is not None else None
+    secret = load_identity_secret(identity_path) if identity_path is not None else None
+    path = None
+    if member_path is not None and secret is not None:
+        path = read_member_path(member_path, member_leaf(opening["commitment"], identity_commitment(secret)))
     circuit_id = opening["circuit_id"]
     if path is not None:
         circuit_id = member_circuit_id(circuit_id, path.depth, depth)
@@ -282,16 +294,16 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
 
         proof, public, elapsed, digest = prove_account_with_zkey(circuit, zkey_path, account, snapshot,
                                                                  opening["salt"], context, backend, expected_digest,
-                                                                 path, scope)
+                                                                 path, scope, secret)
     else:
         if not store.exists():
             raise store.missing_keys_error()
         with step(f"loading the {circuit.circuit_id} key bundle from {store.directory}"):
             pk = store.load_proving_key(backend, expected_digest)
         with step(proving_message(circuit.circuit_id)) as elapsed:
-            if path is not None and scope is not None:
+            if path is not None and scope is not None and secret is not None:
                 proof, public = prove_member(circuit, pk, account, snapshot, opening["salt"], context, path, scope,
-                                             backend, timings)
+                                             secret, backend, timings)
             else:
                 proof, public = prove_account(circuit, pk, account, snapshot, opening["salt"], context, backend,
                                               timings)

@@ -29,11 +29,11 @@ from zkmargin.attestation import (
     snapshot_signature_to_json,
 )
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic, write_json
-from zkmargin.errors import AttestationError, MalformedAttestationError, WrongVenueError
+from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError, WrongVenueError
 from zkmargin.gadgets.merkle import EMPTY_LEAF
 from zkmargin.jsontext import decode_json
 from zkmargin.margin.models import Snapshot, load_snapshot
-from zkmargin.merkle_tree import MerklePath, MerkleTree, merkle_path_to_json, parse_merkle_path
+from zkmargin.merkle_tree import MerklePath, MerkleTree, member_leaves, merkle_path_to_json, parse_merkle_path
 
 DEFAULT_DEPTH = 20
 
@@ -113,7 +113,7 @@ def attest_command(snapshot_path: Path, requests_path: Path | None, key_path: Pa
         emit(as_json, {"attestations": 1, "out": str(out_path)}, f"attestation written to {out_path}")
         return
     requests = _checked_requests(requests_path, snapshot)
-    lines = [json.dumps(attestation_to_json(attest(key, snapshot, a, c)), sort_keys=True) for _, a, c in requests]
+    lines = [json.dumps(attestation_to_json(attest(key, snapshot, a, c)), sort_keys=True) for _, a, c, _ in requests]
     write_atomic(out_path, ("\n".join(lines) + "\n").encode())
     emit(as_json, {"attestations": len(lines), "out": str(out_path)},
          f"{len(lines)} attestations written to {out_path}")
@@ -129,16 +129,24 @@ def attest_command(snapshot_path: Path, requests_path: Path | None, key_path: Pa
               help="Directory for root.json (the signed root) and paths.jsonl (one path per account).")
 @json_option
 def tree(snapshot_path: Path, requests_path: Path, key_path: Path, depth: int, out_dir: Path, as_json: bool) -> None:
-    """Build the Poseidon Merkle tree over REQUESTS' commitments, sign its root, write every account's path."""
+    """Build the Poseidon Merkle tree over REQUESTS' accounts, sign its root, write every account's path.
+
+    Each request carries the account's identity (from the trader's `zkmargin account new-identity`);
+    its leaf binds the commitment to it. Two accounts with one identity fail the whole run.
+    """
     snapshot = load_snapshot(snapshot_path)
     key = _load_key(key_path)
     requests = _checked_requests(requests_path, snapshot)
     if len(requests) > 2**depth:
         raise CliError(f"{len(requests)} accounts do not fit a tree of depth {depth}; raise --depth")
-    built = MerkleTree([c for _, _, c in requests], depth)
+    try:
+        leaves = member_leaves([(where, c, _identity(where, identity)) for where, _, c, identity in requests])
+    except EncodingError as exc:
+        raise CliError(str(exc)) from None
+    built = MerkleTree(leaves, depth)
     signed = sign_root(key, snapshot, depth, built.size, built.root)
-    lines = [json.dumps(merkle_path_to_json(MerklePath(a, c, i, tuple(built.path(i)), built.root, depth)))
-             for i, (_, a, c) in enumerate(requests)]
+    lines = [json.dumps(merkle_path_to_json(MerklePath(a, leaves[i], i, tuple(built.path(i)), built.root, depth)))
+             for i, (_, a, _, _) in enumerate(requests)]
     write_atomic(out_dir / "paths.jsonl", ("\n".join(lines) + "\n").encode())
     write_json(out_dir / "root.json", signed_root_to_json(signed))
     emit(as_json, {"accounts": built.size, "depth": depth, "root": str(built.root), "out": str(out_dir)},
@@ -188,9 +196,9 @@ def check(snapshot_path: Path, public_key_path: Path, attestation_path: Path | N
             if path_path is not None:
                 path = parse_merkle_path(read_json(path_path, "path"))
                 check_membership(signed, path, public_key, digest)
-                # The tree's leaves are commitments: the path's account_id is the holder's label, never signed.
+                # A leaf hides the commitment and identity; the path's account_id is the holder's label, never signed.
                 result.update({"leaf": str(path.leaf), "index": path.index, "unsigned_account_id": path.account_id})
-                text += (f"\nOK: commitment {path.leaf} is leaf {path.index} under it (the path names account "
+                text += (f"\nOK: leaf {path.leaf} is leaf {path.index} under it (the path names account "
                          f"{path.account_id!r}; the root does not sign account names)")
     except MalformedAttestationError:
         raise
@@ -238,9 +246,20 @@ def _request_objects(path: Path) -> Iterator[tuple[str, Any]]:
                 raise CliError(f"{path}:{number}: not valid JSON: {exc}") from None
 
 
-def _checked_requests(path: Path, snapshot: Snapshot) -> list[tuple[str, str, int]]:
-    """(where, account_id, commitment) per request; a bad or duplicate one fails the whole run."""
-    requests: list[tuple[str, str, int]] = []
+def _identity(where: str, raw: Any) -> int:
+    """A request's identity field as a field element; CliError naming the request when missing or malformed."""
+    if raw is None:
+        raise CliError(f"{where}: no identity (the trader's, from `zkmargin account new-identity`): "
+                       "a tree leaf binds the commitment to its owner's identity")
+    try:
+        return parse_field_decimal(raw, "identity")
+    except MalformedAttestationError as exc:
+        raise CliError(f"{where}: {exc}") from None
+
+
+def _checked_requests(path: Path, snapshot: Snapshot) -> list[tuple[str, str, int, Any]]:
+    """(where, account_id, commitment, identity field or None) per request; a bad or duplicate one fails the run."""
+    requests: list[tuple[str, str, int, Any]] = []
     seen: dict[tuple[str, object], str] = {}
     for where, obj in _request_objects(path):
         if not isinstance(obj, dict) or "account_id" not in obj or "commitment" not in obj:
@@ -258,7 +277,7 @@ def _checked_requests(path: Path, snapshot: Snapshot) -> list[tuple[str, str, in
             if (key, value) in seen:
                 raise CliError(f"{where}: {key} {value!r} already requested at {seen[key, value]}")
             seen[key, value] = where
-        requests.append((where, account_id, commitment))
+        requests.append((where, account_id, commitment, obj.get("identity")))
     if not requests:
         raise CliError(f"no requests in {path}")
     note(f"{len(requests)} requests read from {path}")

@@ -1,8 +1,9 @@
 """`zkmargin venue run`: commit, attest and prove every account of a snapshot on a Dask cluster, resumably.
 
 Output directory:
-  plan.jsonl         private (0600): each account's salt and commitment, fixed before any proof
-  root.json          the venue's signed Merkle root over every commitment of the run
+  plan.jsonl         private (0600): each account's salt, commitment and identity, fixed before any proof,
+                     authenticated by an HMAC under a key derived from the venue's signing key
+  root.json          the venue's signed Merkle root over every account's leaf (commitment bound to identity)
   bundles/<id>.json  private to the account holder (0600): opening, attestation, Merkle path, proof
   margin_calls.json  private (0600): accounts under margin call (no proof is made for them)
   batch.jsonl        every proof as a verify-batch item (id, commitment, context, proof, snapshot_id, attestation)
@@ -29,11 +30,11 @@ from zkmargin.cli.account import OPENING_FORMAT, circuit_option, model_report
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest
 from zkmargin.cli.output import EXIT_ERROR, CliError, emit, json_option, note
 from zkmargin.cli.venue import _load_key
-from zkmargin.errors import RunStateError, ZkMarginError
+from zkmargin.errors import EncodingError, RunStateError, ZkMarginError
 from zkmargin.groth16.serialization import proof_from_json, proof_to_json, vk_to_json
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import Snapshot, load_snapshot, parse_account
-from zkmargin.merkle_tree import MerklePath, MerkleTree, check_depth, merkle_path_to_json
+from zkmargin.merkle_tree import MerklePath, MerkleTree, check_depth, member_leaves, merkle_path_to_json
 from zkmargin.venue_run import (
     BUNDLE_FORMAT,
     SUMMARY_FORMAT,
@@ -45,8 +46,10 @@ from zkmargin.venue_run import (
     chunks,
     default_context,
     plan_header,
+    plan_mac_key,
     read_account_documents,
     read_plan,
+    split_identity,
     write_file_atomic,
     write_plan,
 )
@@ -55,20 +58,23 @@ DEFAULT_DEPTH = 20
 MAX_CHUNK = 32
 """Accounts per proving task at most: large enough to hide the task overhead, small enough to balance the load."""
 CHUNKS_PER_WORKER = 4
+RECHECK_IN_PROCESS = 256
+"""Plans up to this many accounts are rechecked on the driver (~2-40 ms an account), larger ones on the cluster."""
 VERIFY_CHUNK = 1000
 """Proofs per verify-batch task: one weighted pairing check of ~1,000 proofs costs about a second."""
 
 
 # ----- tasks (run on the workers) ---------------------------------------------------------
-def commit_chunk(docs: list[tuple[int, str, Any]], snapshot: Snapshot, circuit_id: str) -> list[dict]:
-    """Per account: its margin report, a fresh salt and its commitment, or why it cannot be used."""
+def commit_chunk(docs: list[tuple[int, str, Any, int | None]], snapshot: Snapshot, circuit_id: str) -> list[dict]:
+    """Per account: its margin report, identity, salt (fresh when None) and commitment, or why it cannot be used."""
     circuit = circuit_from_id(circuit_id)
     out = []
-    for index, source, doc in docs:
+    for index, source, doc, given_salt in docs:
         try:
-            account = parse_account(doc)
+            document, identity = split_identity(doc)
+            account = parse_account(document)
             healthy, report = model_report(circuit.model, account, snapshot)
-            salt = new_salt()
+            salt = new_salt() if given_salt is None else given_salt
             commitment = circuit.commitment(circuit.witness(account, snapshot, salt))
         except ZkMarginError as exc:
             out.append({"index": index, "source": source, "error": str(exc)})
@@ -77,7 +83,7 @@ def commit_chunk(docs: list[tuple[int, str, Any]], snapshot: Snapshot, circuit_i
             out.append({"index": index, "source": source, "error": f"cannot be processed: {exc!r}"})
             continue
         out.append({"index": index, "source": source, "account_id": account.account_id, "salt": salt,
-                    "commitment": commitment, "healthy": healthy, "equity": report["equity"],
+                    "commitment": commitment, "identity": identity, "healthy": healthy, "equity": report["equity"],
                     "maintenance": report["maintenance"]})
     return out
 
@@ -95,7 +101,8 @@ def prove_chunk(jobs: list[tuple[str, Any, int, int]], snapshot: Snapshot, circu
     out: list[tuple[str, dict | None, str | None]] = []
     for account_id, doc, salt, commitment in jobs:
         try:
-            proof, public = prove_account(circuit, pk, parse_account(doc), snapshot, salt, context, backend)
+            proof, public = prove_account(circuit, pk, parse_account(split_identity(doc)[0]), snapshot, salt, context,
+                                          backend)
         except ZkMarginError as exc:
             out.append((account_id, None, str(exc)))
             continue
@@ -164,6 +171,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
         vk_digest=vk_digest, context=str(context), depth=depth,
         venue_public_key=signing_key.public_key(snapshot.venue).key_bytes.hex())
     plan_path = out_dir / "plan.jsonl"
+    mac_key = plan_mac_key(signing_key)
     timings: dict[str, float] = {}
     cluster_info: dict[str, Any] = {"scheduler": scheduler or "LocalCluster", "workers": None}
     with contextlib.ExitStack() as stack:
@@ -178,14 +186,17 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
             return client
 
         try:
-            plan = read_plan(plan_path)
+            plan = read_plan(plan_path, mac_key)
             if plan is not None:
                 check_plan_matches(plan, header, plan_path)
                 note(f"resuming the run in {out_dir}: {len(plan.accounts)} accounts already committed")
+                t = time.perf_counter()
+                _recheck_plan(cluster, plan, docs, snapshot, circuit.circuit_id, chunk_size, plan_path)
+                timings["recheck"] = time.perf_counter() - t
             else:
                 t = time.perf_counter()
                 plan = _commit_all(cluster(), docs, snapshot, circuit.circuit_id, header, chunk_size)
-                write_plan(plan_path, plan)
+                write_plan(plan_path, plan, mac_key)
                 timings["commit"] = time.perf_counter() - t
         except RunStateError as exc:
             raise CliError(str(exc)) from None
@@ -193,7 +204,11 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
             _write_summary(out_dir, plan, snapshot, None, 0, 0, [], timings, started, None)
             raise CliError(f"no well-formed account in {accounts_path}: " + _first_errors(plan.malformed))
         t = time.perf_counter()
-        tree = MerkleTree([a.commitment for a in plan.accounts], depth)
+        try:
+            leaves = member_leaves([(a.source, a.commitment, a.identity) for a in plan.accounts])
+        except EncodingError as exc:
+            raise CliError(str(exc)) from None
+        tree = MerkleTree(leaves, depth)
         signed_root = sign_root(signing_key, snapshot, depth, tree.size, tree.root)
         write_file_atomic(out_dir / "root.json", _json_bytes(signed_root_to_json(signed_root)))
         calls = [{"account_id": a.account_id, "source": a.source, "equity": a.equity, "maintenance": a.maintenance}
@@ -278,7 +293,7 @@ def _commit_all(client: Any, docs: list[AccountDocument], snapshot: Snapshot, ci
 
     malformed: list[dict] = [{"index": i, "source": d.source, "error": d.error} for i, d in enumerate(docs)
                              if d.error is not None]
-    jobs = [(i, d.source, d.document) for i, d in enumerate(docs) if d.error is None]
+    jobs = [(i, d.source, d.document, None) for i, d in enumerate(docs) if d.error is None]
     size = chunk_size or max(1, min(1000, -(-len(jobs) // (CHUNKS_PER_WORKER * max(1, len(client.nthreads()))))))
     results: list[dict] = []
     with click.progressbar(length=len(jobs), label="committing", file=sys.stderr, show_pos=True) as bar:
@@ -290,24 +305,69 @@ def _commit_all(client: Any, docs: list[AccountDocument], snapshot: Snapshot, ci
             bar.update(len(parts[index]))
     accounts: list[PlannedAccount] = []
     first_seen: dict[str, str] = {}
+    identity_seen: dict[int, str] = {}
     for r in sorted(results, key=lambda r: r["index"]):
         if "error" in r:
             malformed.append(r)
         elif r["account_id"] in first_seen:
             malformed.append({"index": r["index"], "source": r["source"],
                               "error": f"duplicate account id {r['account_id']!r} (first at {first_seen[r['account_id']]})"})
+        elif r["identity"] in identity_seen:
+            # One identity in two leaves would give its owner two nullifiers in every scope.
+            malformed.append({"index": r["index"], "source": r["source"],
+                              "error": f"identity {r['identity']} is already another account's "
+                                       f"(at {identity_seen[r['identity']]}); each account needs its own"})
         else:
             first_seen[r["account_id"]] = r["source"]
-            accounts.append(PlannedAccount(r["index"], r["source"], r["account_id"], r["salt"], r["commitment"],
-                                           r["healthy"], r["equity"], r["maintenance"]))
+            identity_seen[r["identity"]] = r["source"]
+            accounts.append(_planned(r))
     malformed.sort(key=lambda m: m["index"])
     return Plan(header, accounts, [{"source": m["source"], "error": m["error"]} for m in malformed])
+
+
+def _planned(r: dict) -> PlannedAccount:
+    return PlannedAccount(r["index"], r["source"], r["account_id"], r["salt"], r["commitment"], r["healthy"],
+                          r["equity"], r["maintenance"], r["identity"])
+
+
+def _recheck_plan(cluster: Any, plan: Plan, docs: list[AccountDocument], snapshot: Snapshot, circuit_id: str,
+                  chunk_size: int | None, plan_path: Path) -> None:
+    """Recompute every planned account from the accounts file and its salt; RunStateError naming the first
+    plan line that does not follow (a leaf without an account, another commitment, identity or report)."""
+    from zkmargin.venue_cluster import map_chunks
+
+    # Nothing is signed from the plan alone: its leaves must be the accounts file's, whatever wrote the plan.
+    jobs, planned = [], {}
+    for line, account in enumerate(plan.accounts, start=2):
+        doc = docs[account.index] if isinstance(account.index, int) and 0 <= account.index < len(docs) else None
+        if doc is None or doc.source != account.source or doc.error is not None:
+            raise RunStateError(f"{plan_path}:{line}: account {account.account_id!r} (said to be at "
+                                f"{account.source}) is not an account of the accounts file; refusing to sign a "
+                                "leaf without an account: move the plan away and start the run again")
+        jobs.append((account.index, account.source, doc.document, account.salt))
+        planned[account.index] = (line, account)
+    if len(jobs) <= RECHECK_IN_PROCESS:
+        results = [(None, commit_chunk(jobs, snapshot, circuit_id), None)]
+    else:
+        client = cluster()
+        size = chunk_size or max(1, min(1000, -(-len(jobs) // (CHUNKS_PER_WORKER * max(1, len(client.nthreads()))))))
+        results = map_chunks(client, commit_chunk, chunks(jobs, size), snapshot, circuit_id)
+    for _, result, error in results:
+        if error is not None:
+            raise RunStateError(f"rechecking the plan failed on the cluster ({error!r}); nothing was signed, run again")
+        for r in result:
+            line, account = planned[r["index"]]
+            if "error" in r or _planned(r) != account:
+                why = r.get("error") or "its commitment, identity or margin report is not the one the plan holds"
+                raise RunStateError(f"{plan_path}:{line}: account {account.account_id!r} ({account.source}) does not "
+                                    f"follow from the accounts file and its salt ({why}); nothing was signed: move "
+                                    "the plan away and start the run again")
 
 
 def _bundle(account: PlannedAccount, position: int, proof_json: dict, tree: MerkleTree, snapshot: Snapshot,
             circuit_id: str, vk_digest: str, context: int, signing_key: Any) -> dict:
     """What the account holder receives: opening, attestation, Merkle path and the proof."""
-    path = MerklePath(account.account_id, account.commitment, position, tuple(tree.path(position)), tree.root,
+    path = MerklePath(account.account_id, tree.leaf(position), position, tuple(tree.path(position)), tree.root,
                       tree.depth)
     return {
         "format": BUNDLE_FORMAT,

@@ -190,10 +190,11 @@ def export_transcript(ctx: click.Context, zkey_path: Path, out_path: Path) -> No
 
 def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: int, context: int,  # noqa: ANN001
                             backend, expected_digest: str | None = None,  # noqa: ANN001
-                            path=None, scope: int | None = None):  # noqa: ANN001, ANN201
+                            path=None, scope: int | None = None,  # noqa: ANN001
+                            secret: int | None = None):  # noqa: ANN201
     """`zkmargin prove --zkey`: (proof, public inputs, timing, vk digest) with the ceremony's key (snarkjs's H).
 
-    With path and scope, in membership mode (see circuits.proving.prepare_proof).
+    With path, scope and the identity secret, in membership mode (see circuits.proving.prepare_proof).
     """
     from zkmargin.circuits.proving import prepare_proof
     from zkmargin.groth16.prover import prove_zkey
@@ -211,6 +212,6 @@ def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: i
                            f"{expected_digest}; ask the venue for its final .zkey")
         pk = proving_key(zk, compiled, backend)
     with step(f"proving {circuit.circuit_id} (zkey, snarkjs H convention)") as elapsed:
-        public, witness = prepare_proof(circuit, account, snapshot, salt, context, path, scope)
+        public, witness = prepare_proof(circuit, account, snapshot, salt, context, path, scope, secret)
         proof = prove_zkey(pk, compiled, circuit.witness_assignment(public, witness), backend=backend)
     return proof, public, elapsed, digest

@@ -111,18 +111,23 @@ def test_files_round_trip_in_snarkjs_form(tmp_path, keys):
 def test_membership_mode_through_the_api():
     """A -m<depth> circuit: prove with the venue's path and the verifier's scope; verify reads the 4-wide header."""
     from zkmargin.circuits.registry import circuit_from_id
+    from zkmargin.gadgets.merkle import identity_commitment, member_leaf, nullifier
     from zkmargin.merkle_tree import MerklePath, MerkleTree
 
     circuit_id, snapshot, account = f"{CIRCUIT}-m3", sample_snapshot(), sample_account("healthy")
-    salt = 12345
+    salt, secret = 12345, 0x5EC12E7
     circuit = circuit_from_id(CIRCUIT)
-    leaf = circuit.commitment(circuit.witness(account, snapshot, salt))
+    leaf = member_leaf(circuit.commitment(circuit.witness(account, snapshot, salt)), identity_commitment(secret))
     tree = MerkleTree([11, leaf, 13], 3)
     path = MerklePath(account.account_id, leaf, 1, tuple(tree.path(1)), tree.root, 3)
     pk = zkmargin.make_keys(circuit_id)
     with pytest.raises(CircuitError, match="path, scope"):
         zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, salt=salt)
-    proved = zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, salt=salt, path=path, scope=7)
+    with pytest.raises(CircuitError, match="identity secret"):
+        zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, salt=salt, path=path, scope=7)
+    proved = zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, salt=salt, path=path, scope=7,
+                            secret=secret)
+    assert proved.header["nullifier"] == nullifier(secret, 7)
     assert list(proved.header) == ["root", "context", "scope", "nullifier"]
     assert proved.header["root"] == tree.root and proved.header["scope"] == 7
     root = tree.root
@@ -139,15 +144,16 @@ def test_a_membership_proof_under_a_root_the_prover_chose_is_refused():
     a valid proof under such a root is refused, and under the trusted root a proof for another root is too."""
     from zkmargin.circuits.registry import circuit_from_id
     from zkmargin.errors import UnattestedError, WrongCommitmentError
+    from zkmargin.gadgets.merkle import identity_commitment, member_leaf
     from zkmargin.merkle_tree import MerklePath, MerkleTree
 
     circuit_id, snapshot, account, salt = f"{CIRCUIT}-m2", sample_snapshot(), sample_account("healthy"), 99
     circuit = circuit_from_id(CIRCUIT)
-    leaf = circuit.commitment(circuit.witness(account, snapshot, salt))
+    leaf = member_leaf(circuit.commitment(circuit.witness(account, snapshot, salt)), identity_commitment(5))
     own_tree = MerkleTree([leaf], 2)  # the prover's own one-leaf tree: a perfectly valid membership proof
     path = MerklePath(account.account_id, leaf, 0, tuple(own_tree.path(0)), own_tree.root, 2)
     pk = zkmargin.make_keys(circuit_id)
-    proved = zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, salt=salt, path=path, scope=1)
+    proved = zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, salt=salt, path=path, scope=1, secret=5)
     with pytest.raises(UnattestedError, match="no trusted root"):
         zkmargin.verify(proved.proof, proved.public, snapshot, pk.vk, circuit_id=circuit_id)
     venue_root = MerkleTree([11, 12, 13], 2).root

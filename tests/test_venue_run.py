@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import random
 
 import pytest
 
+from zkmargin.attestation import VenueSigningKey
 from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
@@ -29,6 +32,7 @@ from zkmargin.venue_run import (
     chunks,
     default_context,
     plan_header,
+    plan_mac_key,
     read_account_documents,
     read_plan,
     write_file_atomic,
@@ -41,6 +45,9 @@ SNAPSHOT = {
     "instruments": [{"instrument": "BTC-PERP", "mark_price": "64000", "maintenance_rate": "0.005",
                      "contract_size": "1"}],
 }
+
+
+KEY = plan_mac_key(VenueSigningKey.generate())
 
 
 def account_doc(i: int, usdc: str = "1000") -> dict:
@@ -138,23 +145,60 @@ def test_default_context_is_a_field_element_bound_to_the_snapshot():
 # ----- plan -------------------------------------------------------------------------------
 def test_plan_round_trips_and_refuses_other_inputs(tmp_path):
     header = plan_header(accounts_sha256="ab", circuit_id="cross-n1-k1", depth=8)
-    plan = Plan(header, [PlannedAccount(0, "x:1", "a0", 12, 34, True, "1.5", "0.5"),
-                         PlannedAccount(2, "x:3", "a2", 56, 78, False, "-1", "2")],
+    plan = Plan(header, [PlannedAccount(0, "x:1", "a0", 12, 34, True, "1.5", "0.5", 90),
+                         PlannedAccount(2, "x:3", "a2", 56, 78, False, "-1", "2", 91)],
                 [{"source": "x:2", "error": "not valid JSON"}])
     path = tmp_path / "plan.jsonl"
-    write_plan(path, plan)
+    write_plan(path, plan, KEY)
     assert oct(path.stat().st_mode & 0o777) == "0o600"  # salts inside
-    again = read_plan(path)
+    again = read_plan(path, KEY)
     assert again == plan
     check_plan_matches(again, header, path)
     with pytest.raises(RunStateError, match="depth"):
         check_plan_matches(again, {**header, "depth": 9}, path)
     with pytest.raises(RunStateError, match="accounts_sha256"):
         check_plan_matches(again, {**header, "accounts_sha256": "cd"}, path)
-    assert read_plan(tmp_path / "none.jsonl") is None
-    path.write_text(path.read_text()[:40])
+    assert read_plan(tmp_path / "none.jsonl", KEY) is None
+    body = b"".join(path.read_bytes().splitlines(keepends=True)[:-1])
+    path.write_bytes(body[:40] + b"\n" + _mac_line(body[:40] + b"\n"))
     with pytest.raises(RunStateError, match="damaged"):
-        read_plan(path)
+        read_plan(path, KEY)
+
+
+def _mac_line(body: bytes, key: bytes = KEY) -> bytes:
+    return json.dumps({"kind": "mac", "hmac_sha256": hmac.new(key, body, hashlib.sha256).hexdigest()}).encode() + b"\n"
+
+
+@pytest.mark.parametrize("edit", ["salt", "ghost", "no-mac", "other-key", "truncated"])
+def test_a_plan_not_made_under_the_venues_key_is_refused(tmp_path, edit):
+    """Issue 22 item 5: every field of a plan but its MAC can be recomputed from the accounts file; a plan whose
+    salts or leaves someone else chose (or that lost its MAC, or was made under another venue key) is refused."""
+    header = plan_header(accounts_sha256="ab", circuit_id="cross-n1-k1", depth=8)
+    plan = Plan(header, [PlannedAccount(0, "x:1", "a0", 12, 34, True, "1.5", "0.5", 90)], [])
+    path = tmp_path / "plan.jsonl"
+    write_plan(path, plan, KEY)
+    lines = path.read_bytes().splitlines(keepends=True)
+    if edit == "salt":
+        lines[1] = lines[1].replace(b'"salt": "12"', b'"salt": "13"')
+    elif edit == "ghost":
+        lines.insert(2, json.dumps({"kind": "account", "index": 1, "source": "x:2", "account_id": "ghost",
+                                    "salt": "1", "commitment": "2", "identity": "3", "healthy": True,
+                                    "equity": "1", "maintenance": "0"}).encode() + b"\n")
+    elif edit == "no-mac":
+        lines = lines[:-1]
+    elif edit == "other-key":
+        lines[-1] = _mac_line(b"".join(lines[:-1]), plan_mac_key(VenueSigningKey.generate()))
+    else:
+        lines = lines[:-1] + [lines[-1][:20]]
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(RunStateError, match="not authenticated by this venue's signing key"):
+        read_plan(path, KEY)
+
+
+def test_the_plan_key_is_the_signing_keys():
+    key = VenueSigningKey.generate()
+    assert plan_mac_key(key) == plan_mac_key(VenueSigningKey.from_pem(key.to_pem())) != KEY
+    assert len(KEY) == 32
 
 
 # ----- the Dask side, on an in-process cluster ------------------------------------------------

@@ -1,4 +1,4 @@
-"""Off-circuit Poseidon Merkle tree over account commitments: a venue's anonymous-membership root.
+"""Off-circuit Poseidon Merkle tree over account leaves (commitment bound to identity): a venue's membership root.
 
 The hashes, their domain tags and why an internal node, an empty slot or another depth
 cannot pass for a leaf are defined once, next to the gadget, in zkmargin.gadgets.merkle.
@@ -35,7 +35,7 @@ from zkmargin._fr_numba import (
 )
 from zkmargin.errors import EncodingError
 from zkmargin.field import check_scalar
-from zkmargin.gadgets.merkle import EMPTY_LEAF, MAX_DEPTH, merkle_node, node_tag
+from zkmargin.gadgets.merkle import EMPTY_LEAF, MAX_DEPTH, member_leaf, merkle_node, node_tag
 from zkmargin.gadgets.poseidon import poseidon_params
 from zkmargin.groth16.serialization import parse_decimal
 
@@ -191,6 +191,20 @@ def _hash_pairs(children, tag, constants, mds, half, partial, rounds, p, n0inv, 
                     words[i, q] = mixed[i, q]
         for q in range(LIMBS):
             out[k, q] = words[1, q]
+
+
+def member_leaves(accounts: Sequence[tuple[str, int, int]]) -> list[int]:
+    """The tree leaf of each (where, commitment, identity); EncodingError naming both places when an identity repeats."""
+    seen: dict[int, str] = {}
+    leaves = []
+    for where, commitment, identity in accounts:
+        if identity in seen:
+            # One identity in two leaves would give its owner two nullifiers in every scope.
+            raise EncodingError(f"{where}: identity {identity} is already another account's (at {seen[identity]}); "
+                                "each account needs its own")
+        seen[identity] = where
+        leaves.append(member_leaf(commitment, identity))
+    return leaves
 
 
 def merkle_root(leaves: Sequence[int], depth: int) -> int:

@@ -3,8 +3,11 @@
 The statement-specific steps (commit one account, prove one account) are passed in by the
 caller; this module holds what does not depend on the statement:
 - reading accounts (JSON Lines or a directory of .json files), each labelled with its line;
-- the run plan (DIR/plan.jsonl): every account's salt and commitment, written once, before
-  any proof, so that a restarted run keeps the same commitments, root and attestations;
+- the run plan (DIR/plan.jsonl): every account's salt, commitment and identity, written once,
+  before any proof, so that a restarted run keeps the same commitments, root and attestations;
+  it ends with an HMAC-SHA256 under a key derived from the venue's signing key, so that a plan
+  planted or edited in the output directory (which could choose salts, or add a leaf for an
+  account that does not exist) is refused before anything is signed;
 - bundles (DIR/bundles/<account>.json), each written whole or not at all (tmp + os.replace),
   and the test that a bundle on disk is whole and belongs to this plan (what a rerun skips);
 The Dask side (cluster, proving key per worker, chunked tasks) is zkmargin.venue_cluster,
@@ -14,6 +17,7 @@ kept apart so that importing this module (and starting the CLI) does not load Da
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -22,14 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+
+from zkmargin.attestation import VenueSigningKey
 from zkmargin.errors import EncodingError, RunStateError
-from zkmargin.field import R
+from zkmargin.field import R, check_scalar
+from zkmargin.groth16.serialization import parse_decimal
 from zkmargin.jsontext import decode_json
 
 PLAN_FORMAT = "zkmargin-venue-plan/1"
 BUNDLE_FORMAT = "zkmargin-venue-bundle/1"
 SUMMARY_FORMAT = "zkmargin-venue-summary/1"
 CONTEXT_LABEL = b"zkmargin/venue-run-context/v1\x00"
+PLAN_MAC_LABEL = b"zkmargin/venue-run-plan-mac/v1\x00"
 _SAFE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 MAX_NAME_LENGTH = 200
 
@@ -148,6 +157,21 @@ def _decoded(source: str, data: bytes) -> AccountDocument:
         return AccountDocument(source, error=f"not valid JSON: {exc}")
 
 
+def split_identity(document: Any) -> tuple[Any, int]:
+    """(the account document without its identity field, the identity); EncodingError when it is missing or bad.
+
+    A venue-run account line carries the identity its trader handed over once
+    (`zkmargin account new-identity`): the tree leaf binds the account's commitment to it.
+    """
+    if not isinstance(document, dict):
+        return document, 0  # parse_account names what is wrong with it
+    if "identity" not in document:
+        raise EncodingError("identity: missing (the trader's identity, from `zkmargin account new-identity`; "
+                            "the account's tree leaf binds its commitment to it)")
+    identity = check_scalar(parse_decimal(document["identity"], "identity"), "identity")
+    return {k: v for k, v in document.items() if k != "identity"}, identity
+
+
 def chunks(items: Sequence, size: int) -> list[list]:
     """items cut into lists of at most size (the last may be shorter)."""
     if size < 1:
@@ -163,7 +187,7 @@ def default_context(snapshot_digest: bytes) -> int:
 # ----- the plan ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PlannedAccount:
-    """An account of the run as committed: its salt and commitment are fixed for every rerun."""
+    """An account of the run as committed: its salt, commitment and identity are fixed for every rerun."""
 
     index: int
     source: str
@@ -173,6 +197,7 @@ class PlannedAccount:
     healthy: bool
     equity: str
     maintenance: str
+    identity: int = 0
 
 
 @dataclass(frozen=True)
@@ -189,32 +214,54 @@ def plan_header(**fields: Any) -> dict:
     return {"format": PLAN_FORMAT, **fields}
 
 
-def write_plan(path: Path, plan: Plan) -> None:
-    """plan.jsonl, mode 0600 (it holds salts): header, one line per account, one per malformed input."""
+def plan_mac_key(signing_key: VenueSigningKey) -> bytes:
+    """The plan's HMAC key: HMAC-SHA256(venue private key, label), so only the signing key's holder can make one."""
+    raw = signing_key.private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                                serialization.NoEncryption())
+    return hmac.new(raw, PLAN_MAC_LABEL, hashlib.sha256).digest()
+
+
+def write_plan(path: Path, plan: Plan, mac_key: bytes) -> None:
+    """plan.jsonl, mode 0600 (it holds salts): header, one line per account, one per malformed input, the MAC."""
     lines = [json.dumps(plan.header, sort_keys=True)]
     lines += [json.dumps({"kind": "account", "index": a.index, "source": a.source, "account_id": a.account_id,
-                          "salt": str(a.salt), "commitment": str(a.commitment), "healthy": a.healthy,
-                          "equity": a.equity, "maintenance": a.maintenance}, sort_keys=True) for a in plan.accounts]
+                          "salt": str(a.salt), "commitment": str(a.commitment), "identity": str(a.identity),
+                          "healthy": a.healthy, "equity": a.equity, "maintenance": a.maintenance}, sort_keys=True)
+              for a in plan.accounts]
     lines += [json.dumps({"kind": "malformed", **m}, sort_keys=True) for m in plan.malformed]
-    write_file_atomic(path, ("\n".join(lines) + "\n").encode(), mode=0o600)
+    body = ("\n".join(lines) + "\n").encode()
+    mac = hmac.new(mac_key, body, hashlib.sha256).hexdigest()
+    write_file_atomic(path, body + json.dumps({"kind": "mac", "hmac_sha256": mac}).encode() + b"\n", mode=0o600)
 
 
-def read_plan(path: Path) -> Plan | None:
-    """The plan at path, or None when there is none; a damaged plan raises RunStateError."""
+def read_plan(path: Path, mac_key: bytes) -> Plan | None:
+    """The plan at path, or None when there is none; a damaged or unauthenticated plan raises RunStateError."""
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
+    body, _, last = data.rstrip(b"\n").rpartition(b"\n")
     try:
-        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        row = json.loads(last)
+    except ValueError:
+        row = None
+    mac = row.get("hmac_sha256") if isinstance(row, dict) and row.get("kind") == "mac" else None
+    expected = hmac.new(mac_key, body + b"\n", hashlib.sha256).hexdigest()
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, expected):
+        # Everything in a plan but the MAC can be recomputed from the accounts file, and the plan chooses the
+        # salts and leaves the venue signs: one this venue's key did not make is never resumed.
+        raise RunStateError(f"{path} is not authenticated by this venue's signing key (planted, altered, or from "
+                            "another key); nothing was signed: move it away and start the run again")
+    try:
+        rows = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
         header = rows[0]
         if header.get("format") != PLAN_FORMAT:
             raise ValueError(f"format is not {PLAN_FORMAT}")
         accounts = [PlannedAccount(r["index"], r["source"], r["account_id"], int(r["salt"]), int(r["commitment"]),
-                                   bool(r["healthy"]), r["equity"], r["maintenance"])
+                                   bool(r["healthy"]), r["equity"], r["maintenance"], int(r["identity"]))
                     for r in rows[1:] if r["kind"] == "account"]
         malformed = [{"source": r["source"], "error": r["error"]} for r in rows[1:] if r["kind"] == "malformed"]
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise RunStateError(f"{path} is damaged ({exc}); move it away and start the run again") from None
     return Plan(header, accounts, malformed)
 

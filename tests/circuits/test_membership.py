@@ -25,7 +25,7 @@ from zkmargin.errors import (
     WrongVenueError,
 )
 from zkmargin.field import R
-from zkmargin.gadgets.merkle import merkle_node, nullifier
+from zkmargin.gadgets.merkle import identity_commitment, member_leaf, merkle_node, nullifier
 from zkmargin.groth16 import setup
 from zkmargin.margin.models import Account, AssetQuote, Collateral, InstrumentQuote, Position, ScenarioSet, Snapshot
 from zkmargin.merkle_tree import MerklePath, MerkleTree
@@ -51,19 +51,21 @@ DEPTH = 3
 CIRCUIT_ID = f"cross-n1-k2-m{DEPTH}"
 INNER_IDS = {"cross": "cross-n1-k2", "isolated": "isolated-n1-k2", "tiered": "tiered-n1-k2-t2",
              "portfolio": "portfolio-n1-k2", "var": "var-n1-k2-s2", "es": "es-n1-k2-s2"}
-OTHERS = [1111, 2222, 3333]  # other accounts' commitments (stand-ins: any nonzero field elements)
+OTHERS = [1111, 2222, 3333]  # other accounts' leaves (stand-ins: any nonzero field elements)
+SECRET, OTHER_SECRET = 0x5EC12E7, 0xB0B5EC12E7  # the trader's identity secret, and another trader's
 INDEX = 2
 
 
 def member_setup(circuit_id: str = CIRCUIT_ID, account: Account = HEALTHY, snapshot: Snapshot = SNAPSHOT,
-                 salt: int = SALT):
-    """(circuit, placed witness, tree) with the account's commitment at INDEX among OTHERS."""
+                 salt: int = SALT, secret: int = SECRET, others: list[int] = OTHERS):
+    """(circuit, placed witness, tree) with the account's leaf (commitment under the secret's identity) at INDEX."""
     circuit = circuit_from_id(circuit_id)
     witness = circuit.witness(account, snapshot, salt)
-    leaves = OTHERS[:INDEX] + [witness.leaf] + OTHERS[INDEX:]
+    leaf = member_leaf(witness.commitment, identity_commitment(secret))
+    leaves = others[:INDEX] + [leaf] + others[INDEX:]
     tree = MerkleTree(leaves, circuit.statement.depth)
-    path = MerklePath(account.account_id, witness.leaf, INDEX, tuple(tree.path(INDEX)), tree.root, tree.depth)
-    return circuit, circuit.statement.place(witness, path), tree
+    path = MerklePath(account.account_id, leaf, INDEX, tuple(tree.path(INDEX)), tree.root, tree.depth)
+    return circuit, circuit.statement.place(witness, path, secret), tree
 
 
 def public_for(circuit, witness, root: int, scope: int = SCOPE, claimed: int | None = None,
@@ -94,14 +96,17 @@ def test_a_non_member_leaf_is_refused_at_the_root():
 def test_a_path_for_another_leaf_is_refused_before_proving():
     circuit, witness, tree = member_setup()
     other = MerklePath("other", OTHERS[0], 0, tuple(tree.path(0)), tree.root, DEPTH)
-    with pytest.raises(CircuitError, match="another commitment"):
-        circuit.statement.place(witness, other)
+    with pytest.raises(CircuitError, match="another leaf"):
+        circuit.statement.place(witness, other, SECRET)
+    own = MerklePath("alice", witness.leaf, INDEX, witness.siblings, tree.root, DEPTH)
+    with pytest.raises(CircuitError, match="another leaf"):
+        circuit.statement.place(witness, own, OTHER_SECRET)
 
 
 def test_another_members_leaf_does_not_open_as_this_account():
-    """A real member's leaf and path, with this account's (healthy) slot values: the opening breaks."""
+    """Another commitment with this account's (healthy) slot values: the opening breaks."""
     circuit, witness, tree = member_setup()
-    forged = replace(witness, leaf=OTHERS[0], index_bits=(0, 0, 0), siblings=tuple(tree.path(0)))
+    forged = replace(witness, commitment=OTHERS[0], index_bits=(0, 0, 0), siblings=tuple(tree.path(0)))
     assert first_failure(circuit, public_for(circuit, forged, tree.root), forged) == "commitment/opens"
 
 
@@ -109,7 +114,7 @@ def test_the_empty_leaf_cannot_be_proved():
     circuit, witness, tree = member_setup()
     empty_index = 7  # beyond the occupied prefix: an empty slot with an honest, public path
     assert tree.leaf(empty_index) == 0
-    forged = replace(witness, leaf=0, index_bits=(1, 1, 1), siblings=tuple(tree.path(empty_index)))
+    forged = replace(witness, commitment=0, index_bits=(1, 1, 1), siblings=tuple(tree.path(empty_index)))
     assert first_failure(circuit, public_for(circuit, forged, tree.root), forged) is not None
 
 
@@ -119,11 +124,11 @@ def test_an_internal_node_with_a_shorter_path_is_refused():
     circuit2 = circuit_from_id(f"cross-n1-k2-m{DEPTH - 1}")
     node = merkle_node(OTHERS[INDEX], witness.leaf, 1) if INDEX % 2 else merkle_node(witness.leaf, OTHERS[INDEX], 1)
     siblings = tuple(tree.path(INDEX)[1:])
-    forged = MembershipWitness(witness.inner, node, ((INDEX >> 1) & 1, (INDEX >> 2) & 1), siblings)
+    forged = MembershipWitness(witness.inner, node, ((INDEX >> 1) & 1, (INDEX >> 2) & 1), siblings, SECRET)
     assert first_failure(circuit2, public_for(circuit2, forged, tree.root), forged) is not None
-    with pytest.raises(CircuitError, match="another commitment"):
+    with pytest.raises(CircuitError, match="another leaf"):
         circuit2.statement.place(circuit2.witness(HEALTHY, SNAPSHOT, SALT),
-                                 MerklePath("alice", node, INDEX >> 1, siblings, tree.root, DEPTH - 1))
+                                 MerklePath("alice", node, INDEX >> 1, siblings, tree.root, DEPTH - 1), SECRET)
 
 
 @pytest.mark.parametrize("bit", [2, R - 1])
@@ -139,7 +144,7 @@ def test_a_sibling_at_or_above_r_is_refused_before_proving():
     siblings[1] += R
     with pytest.raises(CircuitError, match="sibling 1"):
         circuit.statement.place(circuit.witness(HEALTHY, SNAPSHOT, SALT),
-                                MerklePath("alice", witness.leaf, INDEX, tuple(siblings), tree.root, DEPTH))
+                                MerklePath("alice", witness.leaf, INDEX, tuple(siblings), tree.root, DEPTH), SECRET)
 
 
 @pytest.mark.parametrize("name", ["root", "scope", "nullifier", "context"])
@@ -156,7 +161,8 @@ def test_a_path_of_another_depth_is_refused():
     deeper = MerkleTree([witness.leaf], DEPTH + 1)
     with pytest.raises(CircuitError, match=f"depth {DEPTH}"):
         circuit.statement.place(circuit.witness(HEALTHY, SNAPSHOT, SALT),
-                                MerklePath("alice", witness.leaf, 0, tuple(deeper.path(0)), deeper.root, DEPTH + 1))
+                                MerklePath("alice", witness.leaf, 0, tuple(deeper.path(0)), deeper.root, DEPTH + 1),
+                                SECRET)
     short = replace(witness, index_bits=witness.index_bits[:-1])
     with pytest.raises(CircuitError, match="shorter"):
         first_failure(circuit, public_for(circuit, short, tree.root), short)
@@ -166,26 +172,67 @@ def test_a_witness_without_a_path_cannot_be_solved():
     circuit, _, tree = member_setup()
     bare = circuit.witness(HEALTHY, SNAPSHOT, SALT)
     with pytest.raises(CircuitError, match="no Merkle path"):
-        first_failure(circuit, public_for(circuit, bare, tree.root), bare)
+        first_failure(circuit, public_for(circuit, bare, tree.root, claimed=5), bare)
+    with pytest.raises(CircuitError, match="no identity secret"):
+        circuit.statement.nullifier(bare, SCOPE)
 
 
 def test_a_nullifier_for_another_scope_is_refused():
     circuit, witness, tree = member_setup()
-    claimed = nullifier(SALT, SCOPE + 1)
+    claimed = nullifier(SECRET, SCOPE + 1)
     assert first_failure(circuit, public_for(circuit, witness, tree.root, claimed=claimed), witness) \
         == "nullifier/matches"
 
 
-def test_a_nullifier_for_another_salt_is_refused():
-    """The nullifier's secret is the salt the inner opening constrained, not a free witness value."""
+def test_a_nullifier_computed_from_the_salt_is_refused():
+    """The nullifier is Poseidon(identity secret, scope), never the salt's (which the venue knows)."""
     circuit, witness, tree = member_setup()
-    claimed = nullifier(OTHER_SALT, SCOPE)
-    assert first_failure(circuit, public_for(circuit, witness, tree.root, claimed=claimed), witness) \
-        == "nullifier/matches"
-    # A witness whose inner salt is changed to match that nullifier no longer opens the leaf.
+    for claimed in (nullifier(SALT, SCOPE), nullifier(OTHER_SALT, SCOPE)):
+        assert first_failure(circuit, public_for(circuit, witness, tree.root, claimed=claimed), witness) \
+            == "nullifier/matches"
+    # A witness whose inner salt is changed no longer opens the commitment.
     forged = replace(witness, inner=replace(witness.inner, salt=OTHER_SALT))
+    assert first_failure(circuit, public_for(circuit, forged, tree.root), forged) == "commitment/opens"
+
+
+def test_a_secret_that_is_not_the_leafs_identitys_is_refused():
+    """Hand-built: this account's leaf and path, another secret (and its nullifier): the recomputed leaf is off."""
+    circuit, witness, tree = member_setup()
+    forged = replace(witness, secret=OTHER_SECRET)
+    claimed = nullifier(OTHER_SECRET, SCOPE)
     assert first_failure(circuit, public_for(circuit, forged, tree.root, claimed=claimed), forged) \
+        == "membership/root"
+
+
+def test_another_accounts_identity_gives_no_leaf_of_this_account():
+    """Bob's leaf binds his commitment to his identity: Alice's commitment with Bob's secret is not in the tree,
+    and Bob's secret with Alice's commitment cannot take Bob's place either (the opening is Alice's)."""
+    bob_leaf = member_leaf(4444, identity_commitment(OTHER_SECRET))
+    circuit, witness, tree = member_setup(others=[1111, bob_leaf, 3333])
+    forged = replace(witness, secret=OTHER_SECRET)
+    claimed = nullifier(OTHER_SECRET, SCOPE)
+    assert first_failure(circuit, public_for(circuit, forged, tree.root, claimed=claimed), forged) \
+        == "membership/root"
+    at_bob = replace(forged, index_bits=(1, 0, 0), siblings=tuple(tree.path(1)))
+    assert first_failure(circuit, public_for(circuit, at_bob, tree.root, claimed=claimed), at_bob) \
+        == "membership/root"
+    as_bob = replace(at_bob, commitment=4444)
+    assert first_failure(circuit, public_for(circuit, as_bob, tree.root, claimed=claimed), as_bob) \
         == "commitment/opens"
+
+
+def test_one_account_has_one_nullifier_per_scope_under_every_snapshot_root_and_depth():
+    """Two snapshots (new salt, new commitment, other tree, other depth): the nullifier in a scope is the same,
+    and each placement satisfies the statement with it."""
+    circuit, witness, tree = member_setup()
+    s2 = make_snapshot(snapshot_id="s2")
+    circuit2, witness2, tree2 = member_setup("cross-n1-k2-m2", snapshot=s2, salt=OTHER_SALT, others=[5555, 6666])
+    assert witness.commitment != witness2.commitment and tree.root != tree2.root
+    same = circuit.statement.nullifier(witness, SCOPE)
+    assert same == circuit2.statement.nullifier(witness2, SCOPE) == nullifier(SECRET, SCOPE)
+    assert first_failure(circuit, public_for(circuit, witness, tree.root, claimed=same), witness) is None
+    public2 = public_for(circuit2, witness2, tree2.root, claimed=same, snapshot=s2)
+    assert first_failure(circuit2, public2, witness2) is None
 
 
 def test_a_commitment_made_under_another_layout_does_not_open():
@@ -205,11 +252,23 @@ def test_an_unhealthy_member_cannot_satisfy_the_statement():
     assert failing is not None and failing.startswith("solvency/")
 
 
+def test_the_venue_cannot_compute_the_nullifier_from_what_it_holds():
+    """The venue knows each account's salt, commitment, identity and leaf, never the secret: none of them (nor the
+    old salt-keyed formula) gives the nullifier."""
+    circuit, witness, _ = member_setup()
+    shown = circuit.statement.nullifier(witness, SCOPE)
+    venue_knows = [SALT, witness.commitment, identity_commitment(SECRET), witness.leaf]
+    assert all(nullifier(value, SCOPE) != shown for value in venue_knows)
+    assert shown == nullifier(SECRET, SCOPE)
+
+
 def test_nullifiers_repeat_within_a_scope_and_differ_across_scopes_and_accounts():
     circuit, witness, _ = member_setup()
     again = member_setup()[1]
-    other = member_setup(salt=OTHER_SALT)[1]
+    resalted = member_setup(salt=OTHER_SALT)[1]
+    other = member_setup(secret=OTHER_SECRET)[1]
     assert circuit.statement.nullifier(witness, SCOPE) == circuit.statement.nullifier(again, SCOPE)
+    assert circuit.statement.nullifier(witness, SCOPE) == circuit.statement.nullifier(resalted, SCOPE)
     assert circuit.statement.nullifier(witness, SCOPE) != circuit.statement.nullifier(witness, SCOPE + 1)
     assert circuit.statement.nullifier(witness, SCOPE) != circuit.statement.nullifier(other, SCOPE)
 
@@ -248,9 +307,9 @@ def test_header_and_cost_compose_over_the_plain_statement():
     assert member.num_public == plain.num_public + 2
     names = member.compile().public_names
     assert names[:4] == MEMBER_HEADER and names[4:] == plain.compile().public_names[2:]
-    # path: leaf != 0 and root equality, 245 per level; nullifier 243 and its equality; the leaf equality is the
-    # inner opening's, which the plain statement has too.
-    assert member.compile().num_constraints == plain.compile().num_constraints + 2 + 245 * DEPTH + 243 + 1
+    # identity 243, leaf 243; path: leaf != 0 and root equality, 245 per level; nullifier 243 and its equality;
+    # the commitment equality is the inner opening's, which the plain statement has too.
+    assert member.compile().num_constraints == plain.compile().num_constraints + 243 * 2 + 2 + 245 * DEPTH + 243 + 1
     assert member.snapshot_inputs(SNAPSHOT) == plain.snapshot_inputs(SNAPSHOT)
 
 
@@ -258,7 +317,7 @@ def test_the_inner_statement_returns_the_salt_it_opened():
     circuit, witness, tree = member_setup()
     plain = circuit_from_id("cross-n1-k2")
     cs = ConstraintSystem("check")
-    public = plain.public_inputs(SNAPSHOT, witness.leaf, CONTEXT)
+    public = plain.public_inputs(SNAPSHOT, witness.commitment, CONTEXT)
     inputs = plain.statement.layout.allocate(cs, public)
     salt = plain.statement.synthesize(cs, inputs, witness.inner)
     assert salt.value == SALT and cs.which_is_unsatisfied() is None
@@ -278,7 +337,7 @@ def cross_keys():
 def member_proof(circuit_id: str, pk, salt: int = SALT, scope: int = SCOPE, snapshot: Snapshot = SNAPSHOT):
     circuit, witness, tree = member_setup(circuit_id, snapshot=snapshot, salt=salt)
     path = MerklePath("alice", witness.leaf, INDEX, witness.siblings, tree.root, tree.depth)
-    proof, public = prove_member(circuit, pk, HEALTHY, snapshot, salt, CONTEXT, path, scope, BACKEND)
+    proof, public = prove_member(circuit, pk, HEALTHY, snapshot, salt, CONTEXT, path, scope, SECRET, BACKEND)
     return circuit, proof, public, tree
 
 
@@ -288,7 +347,7 @@ def test_every_model_proves_and_verifies_in_membership_mode(model, cross_keys):
     circuit = circuit_from_id(circuit_id)
     pk = cross_keys if circuit_id == CIRCUIT_ID else setup(circuit.compile(), random.Random(6), BACKEND)
     circuit, proof, public, tree = member_proof(circuit_id, pk)
-    assert public.as_list()[:4] == [tree.root, CONTEXT, SCOPE, nullifier(SALT, SCOPE)]
+    assert public.as_list()[:4] == [tree.root, CONTEXT, SCOPE, nullifier(SECRET, SCOPE)]
     verifier = SnapshotVerifier(circuit, pk.vk, SNAPSHOT, BACKEND, root=tree.root)
     assert verifier.verify_member(tree.root, CONTEXT, SCOPE, public.extra[1], proof)
 
@@ -310,7 +369,9 @@ def test_a_member_proof_verifies_only_with_its_root_scope_nullifier_and_context(
 
 def test_the_same_account_twice_in_one_scope_shows_the_same_nullifier(cross_keys):
     _, _, first, _ = member_proof(CIRCUIT_ID, cross_keys)
-    _, _, second, _ = member_proof(CIRCUIT_ID, cross_keys)
+    # Another snapshot: a fresh salt, so another commitment, leaf and root; the nullifier stays.
+    _, _, second, tree2 = member_proof(CIRCUIT_ID, cross_keys, salt=OTHER_SALT, snapshot=make_snapshot(snapshot_id="s2"))
+    assert second.commitment == tree2.root != first.commitment
     _, _, elsewhere, _ = member_proof(CIRCUIT_ID, cross_keys, scope=SCOPE + 1)
     assert first.extra[1] == second.extra[1] != elsewhere.extra[1]
 
@@ -319,12 +380,12 @@ def test_an_unhealthy_member_gets_no_proof(cross_keys):
     circuit, witness, tree = member_setup(account=SICK)
     path = MerklePath("bob", witness.leaf, INDEX, witness.siblings, tree.root, DEPTH)
     with pytest.raises(MarginCallError):
-        prove_member(circuit, cross_keys, SICK, SNAPSHOT, SALT, CONTEXT, path, SCOPE, BACKEND)
+        prove_member(circuit, cross_keys, SICK, SNAPSHOT, SALT, CONTEXT, path, SCOPE, SECRET, BACKEND)
 
 
 def test_modes_do_not_mix(cross_keys):
     circuit, proof, public, tree = member_proof(CIRCUIT_ID, cross_keys)
-    with pytest.raises(CircuitError, match="Merkle path and a scope"):
+    with pytest.raises(CircuitError, match="Merkle path, a scope"):
         prove_account(circuit, cross_keys, HEALTHY, SNAPSHOT, SALT, CONTEXT, BACKEND)
     verifier = SnapshotVerifier(circuit, cross_keys.vk, SNAPSHOT, BACKEND)
     with pytest.raises(PublicInputError, match="root, scope and nullifier"):

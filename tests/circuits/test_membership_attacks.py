@@ -51,8 +51,12 @@ from zkmargin.errors import (
 )
 from zkmargin.field import R, inv
 from zkmargin.gadgets.merkle import (
+    ID_TAG,
+    LEAF_TAG,
     MAX_DEPTH,
     NULLIFIER_TAG,
+    identity_commitment,
+    member_leaf,
     merkle_membership_gadget,
     merkle_node,
     node_tag,
@@ -84,6 +88,8 @@ HEALTHY = Account("alice", (Collateral("BTC", E8), Collateral("USDC", 1_000 * E8
 SICK = Account("bob", (Collateral("USDC", 10 * E8),), (Position("BTC-PERP", E8, 70_000 * E8),))
 SALT, OTHER_SALT, CONTEXT, SCOPE = 987654321, 123456789, 7, 31337
 MEMBER_SALTS = (11, 12, 13)  # the venue's other accounts: SICK, committed under these salts
+MEMBER_SECRETS = (21, 22, 23)  # ... and the identity secrets of those accounts
+SECRET, OTHER_SECRET = 0x5EC12E7, 0x0DD5EC12E7  # alice's identity secret, and one that is not hers
 DEPTH = 3
 INDEX = 2
 MODEL_IDS = {"cross": "cross-n1-k2", "isolated": "isolated-n1-k2", "tiered": "tiered-n1-k2-t2",
@@ -164,12 +170,13 @@ def constraints_using(circuit: Circuit[Any], variable: int) -> list[str]:
 
 # ----- a venue's tree ----------------------------------------------------------------------------------
 def members(circuit: Circuit[Any], snapshot: Snapshot = SNAPSHOT, account: Account = SICK) -> list[int]:
-    """Real commitments of the venue's other accounts (account under MEMBER_SALTS) for this circuit."""
-    return [circuit.commitment(circuit.witness(account, snapshot, s)) for s in MEMBER_SALTS]
+    """Real leaves of the venue's other accounts (account under MEMBER_SALTS, MEMBER_SECRETS) for this circuit."""
+    return [member_leaf(circuit.commitment(circuit.witness(account, snapshot, s)), identity_commitment(k))
+            for s, k in zip(MEMBER_SALTS, MEMBER_SECRETS)]
 
 
 def placed(circuit: Circuit[Any], account: Account = HEALTHY, salt: int = SALT, snapshot: Snapshot = SNAPSHOT,
-           in_tree: bool = True, others_account: Account = SICK):
+           in_tree: bool = True, others_account: Account = SICK, secret: int = SECRET):
     """(witness, tree): the account's witness and the venue's tree; placed at INDEX when in_tree, else the
     tree holds only the other members and the witness carries the path of member 0 (a non-member's best try)."""
     witness = circuit.witness(account, snapshot, salt)
@@ -177,15 +184,16 @@ def placed(circuit: Circuit[Any], account: Account = HEALTHY, salt: int = SALT, 
     depth = circuit.statement.depth
     if not in_tree:
         tree = MerkleTree(others, depth)
-        return replace(witness, index_bits=(0,) * depth, siblings=tuple(tree.path(0))), tree
-    tree = MerkleTree(others[:INDEX] + [witness.leaf] + others[INDEX:], depth)
-    path = MerklePath(account.account_id, witness.leaf, INDEX, tuple(tree.path(INDEX)), tree.root, depth)
-    return circuit.statement.place(witness, path), tree
+        return replace(witness, index_bits=(0,) * depth, siblings=tuple(tree.path(0)), secret=secret), tree
+    leaf = member_leaf(witness.commitment, identity_commitment(secret))
+    tree = MerkleTree(others[:INDEX] + [leaf] + others[INDEX:], depth)
+    path = MerklePath(account.account_id, leaf, INDEX, tuple(tree.path(INDEX)), tree.root, depth)
+    return circuit.statement.place(witness, path, secret), tree
 
 
 def public(circuit: Circuit[Any], witness: MembershipWitness, root: int, scope: int = SCOPE,
            claimed: int | None = None, snapshot: Snapshot = SNAPSHOT) -> StatementPublic:
-    claimed = nullifier(witness.inner.salt, scope) if claimed is None else claimed
+    claimed = nullifier(witness.secret, scope) if claimed is None else claimed
     return circuit.public_inputs(snapshot, root, CONTEXT, (scope, claimed))
 
 
@@ -224,7 +232,7 @@ def test_a_non_boolean_path_bit_would_let_a_non_member_reach_the_root(level):
     non-member's node is steered onto the real pair (L, R) of member 0's path at one level and the real root
     follows. Only level{h}/index_bool must break."""
     circuit = circuit_from_id(member_id("cross"))
-    witness = circuit.witness(HEALTHY, SNAPSHOT, SALT)
+    witness = replace(circuit.witness(HEALTHY, SNAPSHOT, SALT), secret=SECRET)
     others = members(circuit)
     levels = tree_levels(others, DEPTH)
     # Below the attacked level, any path at all (here: index 0 among empty siblings).
@@ -332,12 +340,14 @@ def test_the_empty_leaf_with_its_public_path_breaks_only_leaf_nonzero_whatever_t
     assert gadget_broken(compiled, z) == ["m/leaf_nonzero"]
 
 
-def test_the_empty_leaf_in_the_full_statement_breaks_leaf_nonzero():
+def test_the_empty_leaf_cannot_be_reached_in_the_full_statement():
+    """The leaf is a hash the circuit computes: a commitment 0 with the empty slot's path breaks the opening and
+    the root (reaching leaf 0 would take a Poseidon preimage)."""
     circuit = circuit_from_id(member_id("cross"))
     witness, tree = placed(circuit)
-    forged = replace(witness, leaf=0, index_bits=(1, 1, 1), siblings=tuple(tree.path(7)))
+    forged = replace(witness, commitment=0, index_bits=(1, 1, 1), siblings=tuple(tree.path(7)))
     failures = broken(circuit, solve(circuit, public(circuit, forged, tree.root), forged))
-    assert "membership/leaf_nonzero" in failures and "membership/root" not in failures
+    assert "membership/root" in failures and any(f.endswith("commitment/opens") for f in failures)
 
 
 # ----- 3. depth confusion: an internal node as a leaf ----------------------------------------------------
@@ -368,22 +378,28 @@ def test_tree_nullifier_and_commitment_domain_tags_never_meet():
     """Every tree level, the nullifier and every statement's commitment hash under distinct capacity words: node
     tags and the nullifier tag below 2^64, commitment tags at or above it (and a wider permutation)."""
     tags = [node_tag(level) for level in range(1, MAX_DEPTH + 1)]
-    assert len(set(tags)) == MAX_DEPTH and NULLIFIER_TAG not in tags
-    assert max([*tags, NULLIFIER_TAG]) < 2**64
+    assert len(set(tags)) == MAX_DEPTH and not {NULLIFIER_TAG, ID_TAG, LEAF_TAG} & set(tags)
+    assert len({NULLIFIER_TAG, ID_TAG, LEAF_TAG}) == 3
+    assert max([*tags, NULLIFIER_TAG, ID_TAG, LEAF_TAG]) < 2**64
     for model in MODELS:
         assert circuit_from_id(MODEL_IDS[model]).statement.domain_tag >= 2**64
 
 
 # ----- 4. the private commitment is the inner statement's opening -------------------------------------
 @pytest.mark.parametrize("model", MODELS)
-def test_the_merkle_leaf_is_the_very_variable_the_inner_opening_opens(model):
-    """No second 'leaf' to alias: the one private variable named leaf is constrained by the commitment opening
-    and by the path's first level."""
+def test_the_merkle_leaf_hashes_the_very_variable_the_inner_opening_opens(model):
+    """No second commitment to alias: the one private variable named commitment is constrained by the commitment
+    opening and read by the leaf hash, and the secret by the identity hash and the nullifier."""
     circuit = circuit_from_id(member_id(model))
-    users = constraints_using(circuit, index_of(circuit, "leaf"))
+    users = constraints_using(circuit, index_of(circuit, "commitment"))
     assert any(label.endswith("commitment/opens") for label in users)
-    assert "membership/leaf_nonzero" in users and "membership/level0/order" in users
-    assert any(label.startswith("membership/level0/round0/") for label in users)
+    assert users and all(label.endswith("commitment/opens") or label.startswith("membership/leaf/hash/round0/")
+                         for label in users)
+    secret_users = constraints_using(circuit, index_of(circuit, "membership/secret"))
+    assert any(label.startswith("membership/identity/hash/round0/") for label in secret_users)
+    assert any(label.startswith("nullifier/hash/round0/") for label in secret_users)
+    assert all(label.startswith(("membership/identity/hash/round0/", "nullifier/hash/round0/"))
+               for label in secret_users)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -396,13 +412,16 @@ def test_a_members_path_spliced_onto_a_non_members_opening_breaks(model):
     z_outsider = solve(circuit, public(circuit, outsider, tree.root), outsider)
     member = circuit.statement.place(
         circuit.witness(SICK, SNAPSHOT, MEMBER_SALTS[0]),
-        MerklePath("bob", tree.leaf(0), 0, tuple(tree.path(0)), tree.root, DEPTH))
-    z_member = solve(circuit, public(circuit, member, tree.root, claimed=nullifier(SALT, SCOPE)), member)
+        MerklePath("bob", tree.leaf(0), 0, tuple(tree.path(0)), tree.root, DEPTH), MEMBER_SECRETS[0])
+    z_member = solve(circuit, public(circuit, member, tree.root, claimed=nullifier(SECRET, SCOPE)), member)
     free = only_read_by(circuit, "membership/")
     path_only = broken(circuit, splice(circuit, z_outsider, z_member, free))
     assert path_only and all(label.startswith("membership/") for label in path_only)
-    with_leaf = broken(circuit, splice(circuit, z_outsider, z_member, [*free, index_of(circuit, "leaf")]))
-    assert with_leaf and all(label.endswith("commitment/opens") for label in with_leaf)
+    with_leaf = broken(circuit, splice(circuit, z_outsider, z_member, [*free, index_of(circuit, "commitment")]))
+    assert any(label.endswith("commitment/opens") for label in with_leaf)
+    with_secret = broken(circuit, splice(circuit, z_outsider, z_member,
+                                         [*free, index_of(circuit, "commitment"), index_of(circuit, "membership/secret")]))
+    assert any(label.endswith("commitment/opens") for label in with_secret)
 
 
 @pytest.mark.parametrize("model", sorted(set(MODELS) - {"cross"}) + ["cross-capacity"])
@@ -410,47 +429,51 @@ def test_a_leaf_committed_for_another_model_or_capacity_does_not_open(model):
     """The venue's tree holds alice's cross-n1-k2 commitment; she proves with another statement (or capacity)
     over the same account, the honest path of that leaf: the opening is the one constraint that breaks."""
     cross = circuit_from_id(member_id("cross"))
-    leaf = cross.commitment(cross.witness(HEALTHY, SNAPSHOT, SALT))
+    commitment = cross.commitment(cross.witness(HEALTHY, SNAPSHOT, SALT))
+    leaf = member_leaf(commitment, identity_commitment(SECRET))
     target = circuit_from_id("cross-n2-k2-m3" if model == "cross-capacity" else member_id(model))
     others = members(cross)
     tree = MerkleTree(others[:INDEX] + [leaf] + others[INDEX:], DEPTH)
-    witness = replace(target.witness(HEALTHY, SNAPSHOT, SALT), leaf=leaf,
-                      index_bits=(0, 1, 0), siblings=tuple(tree.path(INDEX)))
+    witness = replace(target.witness(HEALTHY, SNAPSHOT, SALT), commitment=commitment,
+                      index_bits=(0, 1, 0), siblings=tuple(tree.path(INDEX)), secret=SECRET)
     assert witness.inner.salt == SALT
     failures = broken(target, solve(target, public(target, witness, tree.root), witness))
     assert len(failures) == 1 and failures[0].endswith("commitment/opens")
 
 
-# ----- 5. the nullifier is the committed salt's ---------------------------------------------------------
+# ----- 5. the nullifier is the identity secret's, never the salt's --------------------------------------
 @pytest.mark.parametrize("model", MODELS)
-def test_the_nullifier_hashes_the_salt_variable_the_commitment_opened(model):
+def test_the_nullifier_hashes_the_secret_variable_the_leafs_identity_hashed(model):
     circuit = circuit_from_id(member_id(model))
-    users = constraints_using(circuit, index_of(circuit, "salt"))
-    assert any("commitment/" in label for label in users)
+    users = constraints_using(circuit, index_of(circuit, "membership/secret"))
+    assert any(label.startswith("membership/identity/hash/round0/sbox1/") for label in users)
     assert any(label.startswith("nullifier/hash/round0/sbox1/") for label in users)
+    salt_users = constraints_using(circuit, index_of(circuit, "salt"))
+    assert any("commitment/" in label for label in salt_users)
+    assert not any(label.startswith(("nullifier/", "membership/")) for label in salt_users)
     scope_users = constraints_using(circuit, index_of(circuit, "scope"))
     assert scope_users and all(label.startswith("nullifier/hash/round0/sbox2/") for label in scope_users)
 
 
 @pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("source", ["another salt", "another scope", "another account"])
+@pytest.mark.parametrize("source", ["another secret", "another scope", "another account"])
 def test_a_nullifier_computed_for_something_else_cannot_be_spliced_in(model, source):
     """Every private variable only the nullifier part reads, and the public nullifier, from an honest solve for
-    another salt of the same
-    account, the same salt under another scope, or another member's account: the spliced assignment breaks,
-    and only where the hash reads the salt or the scope."""
+    another identity secret of the same account, the same secret under another scope, or another member's
+    account: the spliced assignment breaks, and only where the hash reads the secret or the scope."""
     circuit = circuit_from_id(member_id(model))
     witness, tree = placed(circuit)
     z = solve(circuit, public(circuit, witness, tree.root), witness)
     if source == "another scope":
         other = witness
         z_other = solve(circuit, public(circuit, other, tree.root, scope=SCOPE + 1), other)
-        other_null = nullifier(SALT, SCOPE + 1)
+        other_null = nullifier(SECRET, SCOPE + 1)
     else:
-        account, salt = (HEALTHY, OTHER_SALT) if source == "another salt" else (SICK, MEMBER_SALTS[1])
-        other, other_tree = placed(circuit, account, salt)
+        account, salt, secret = ((HEALTHY, OTHER_SALT, OTHER_SECRET) if source == "another secret"
+                                 else (SICK, MEMBER_SALTS[1], MEMBER_SECRETS[1]))
+        other, other_tree = placed(circuit, account, salt, secret=secret)
         z_other = solve(circuit, public(circuit, other, other_tree.root), other)
-        other_null = nullifier(salt, SCOPE)
+        other_null = nullifier(secret, SCOPE)
     spliced = splice(circuit, z, z_other, only_read_by(circuit, "nullifier/"))
     spliced[index_of(circuit, "nullifier")] = other_null
     failures = broken(circuit, spliced)
@@ -459,7 +482,7 @@ def test_a_nullifier_computed_for_something_else_cannot_be_spliced_in(model, sou
 
 
 def test_one_leaf_gives_one_nullifier_per_scope():
-    """Soundness of the nullifier: for a fixed leaf and scope the whole nullifier part is determined, so a
+    """Soundness of the nullifier: for a fixed leaf (hence secret) and scope the whole nullifier part is determined, so a
     prover who edits any single variable under nullifier/ (or the public nullifier) breaks a constraint."""
     circuit = circuit_from_id(member_id("cross"))
     witness, tree = placed(circuit)
@@ -473,15 +496,16 @@ def test_one_leaf_gives_one_nullifier_per_scope():
         assert broken(circuit, edited), names[i]
 
 
-def test_every_variable_of_the_wrapper_is_determined_by_the_leaf_path_salt_and_scope():
-    """No free variable to alias through: propagating from the inner statement's variables, the leaf, the index
-    bits and the siblings, every membership/ and nullifier/ variable is fixed by one constraint in which it is
+def test_every_variable_of_the_wrapper_is_determined_by_the_commitment_path_secret_and_scope():
+    """No free variable to alias through: propagating from the inner statement's variables, the commitment, the
+    identity secret, the index bits and the siblings, every membership/ and nullifier/ variable is fixed by one constraint in which it is
     the only unknown, appearing linearly (a * b = c with one side known)."""
     circuit = circuit_from_id(member_id("cross"))
     compiled = circuit.compile()
     names = variable_names(circuit)
     known = {i for i, name in enumerate(names) if not name.startswith(("membership/", "nullifier/"))}
-    known |= {i for i, name in enumerate(names) if name.startswith(("membership/index_bit", "membership/sibling"))}
+    known |= {i for i, name in enumerate(names)
+              if name.startswith(("membership/index_bit", "membership/sibling", "membership/secret"))}
     rows = [(a, b, c) for a, b, c, label in zip(compiled.a, compiled.b, compiled.c, compiled.labels)
             if label.startswith(("membership/", "nullifier/"))]
     progress = True
@@ -564,7 +588,8 @@ def big_proof():
     circuit = circuit_from_id(BIG_ID)
     witness, tree = placed(circuit)
     path = MerklePath("alice", witness.leaf, INDEX, witness.siblings, tree.root, 8)
-    proof, pub = prove_member(circuit, keys(BIG_ID), HEALTHY, SNAPSHOT, SALT, CONTEXT, path, SCOPE, BACKEND)
+    proof, pub = prove_member(circuit, keys(BIG_ID), HEALTHY, SNAPSHOT, SALT, CONTEXT, path, SCOPE, SECRET,
+                              BACKEND)
     return circuit, proof, pub, tree
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.venue_helpers import COMMITMENTS, run
+from tests.cli.venue_helpers import COMMITMENTS, IDENTITIES, run
 from tests.cli.venue_run_helpers import CIRCUIT, N_ACCOUNTS, SNAPSHOT, account_doc, run_cli, write_accounts
 from zkmargin.margin.models import snapshot_to_json
 from zkmargin.margin.samples import sample_snapshot
@@ -22,7 +22,8 @@ def venue_dir(tmp_path_factory) -> Path:
     later = dataclasses.replace(snapshot, snapshot_id="later")
     (root / "later.json").write_text(json.dumps(snapshot_to_json(later)))
     (root / "requests.jsonl").write_text(
-        "".join(json.dumps({"account_id": f"acct-{i}", "commitment": str(c)}) + "\n" for i, c in enumerate(COMMITMENTS)))
+        "".join(json.dumps({"account_id": f"acct-{i}", "commitment": str(c), "identity": str(k)}) + "\n"
+                for i, (c, k) in enumerate(zip(COMMITMENTS, IDENTITIES))))
     made = run(root, "venue", "keygen", str(root / "venue.key"), "--venue", snapshot.venue, "--json")
     assert made.exit_code == 0, made.output
     other = run(root, "venue", "keygen", str(root / "other.key"), "--venue", "other-venue")

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from tests.cli.samples import write_samples
 from zkmargin.attestation import VenueSigningKey, sign_root, signed_root_to_json
 from zkmargin.cli.main import cli
-from zkmargin.gadgets.merkle import nullifier
+from zkmargin.gadgets.merkle import identity_commitment, member_leaf, nullifier
+from zkmargin.margin.models import snapshot_to_json
 from zkmargin.margin.samples import sample_snapshot
 
 PLAIN = "cross-n6-k4"
@@ -21,6 +22,7 @@ DEPTH = 3
 CIRCUIT = f"{PLAIN}-m{DEPTH}"
 CONTEXT, SCOPE = "11", "4242"
 OTHER_LEAVES = [1000 + 7 * i for i in range(4)]
+OTHER_IDENTITIES = [9000 + 13 * i for i in range(4)]
 
 
 def run(root: Path, *args: str):
@@ -29,25 +31,18 @@ def run(root: Path, *args: str):
 
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory) -> Path:
-    """Samples, a venue key, an opening, the venue's tree over it and three others, keys, and one member proof."""
+    """Samples, a venue key, two traders' identities, an opening, the venue's tree over it and others, keys, and
+    one member proof."""
     root = tmp_path_factory.mktemp("membership")
     write_samples(root)
-    snapshot = str(root / "snapshot.json")
     venue = sample_snapshot().venue
     assert run(root, "venue", "keygen", str(root / "venue.key"), "--venue", venue).exit_code == 0
-    committed = run(root, "commit", str(root / "healthy.json"), snapshot, "--opening", str(root / "opening.json"),
-                    "--circuit", PLAIN, "--json")
-    assert committed.exit_code == 0, committed.output
-    commitment = json.loads(committed.stdout)["commitment"]
-    sick = run(root, "commit", str(root / "margin_call.json"), snapshot, "--opening", str(root / "sick.json"),
-               "--circuit", PLAIN, "--json")
-    requests = [{"account_id": "trader-healthy", "commitment": commitment},
-                {"account_id": "trader-sick", "commitment": json.loads(sick.stdout)["commitment"]}]
-    requests += [{"account_id": f"acct-{i}", "commitment": str(c)} for i, c in enumerate(OTHER_LEAVES)]
-    (root / "requests.jsonl").write_text("".join(json.dumps(r) + "\n" for r in requests))
-    made = run(root, "venue", "tree", snapshot, str(root / "requests.jsonl"), "--key", str(root / "venue.key"),
-               "--depth", str(DEPTH), "--out", str(root / "tree"))
-    assert made.exit_code == 0, made.output
+    identities = {}
+    for name in ("identity", "sick-identity"):
+        made = run(root, "account", "new-identity", str(root / f"{name}.json"), "--json")
+        assert made.exit_code == 0, made.output
+        identities[name] = json.loads(made.stdout)["identity"]
+    venue_tree(root, "snapshot.json", "", identities)
     assert run(root, "setup", "--circuit", CIRCUIT).exit_code == 0
     proved = prove(root, "--signed-root", str(root / "tree" / "root.json"),
                    "--venue-key", str(root / "venue.key.pub.json"))
@@ -55,11 +50,34 @@ def flow(tmp_path_factory) -> Path:
     return root
 
 
+def venue_tree(root: Path, snapshot_name: str, suffix: str, identities: dict) -> None:
+    """Both traders commit under the snapshot; the venue builds its tree (tree{suffix}/) over them and others,
+    each leaf bound to the identity the trader handed over once."""
+    snapshot = str(root / snapshot_name)
+    committed = run(root, "commit", str(root / "healthy.json"), snapshot, "--opening",
+                    str(root / f"opening{suffix}.json"), "--circuit", PLAIN, "--json")
+    assert committed.exit_code == 0, committed.output
+    sick = run(root, "commit", str(root / "margin_call.json"), snapshot, "--opening",
+               str(root / f"sick{suffix}.json"), "--circuit", PLAIN, "--json")
+    requests = [{"account_id": "trader-healthy", "commitment": json.loads(committed.stdout)["commitment"],
+                 "identity": identities["identity"]},
+                {"account_id": "trader-sick", "commitment": json.loads(sick.stdout)["commitment"],
+                 "identity": identities["sick-identity"]}]
+    requests += [{"account_id": f"acct-{i}", "commitment": str(c), "identity": str(k)}
+                 for i, (c, k) in enumerate(zip(OTHER_LEAVES, OTHER_IDENTITIES))]
+    (root / f"requests{suffix}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in requests))
+    made = run(root, "venue", "tree", snapshot, str(root / f"requests{suffix}.jsonl"), "--key",
+               str(root / "venue.key"), "--depth", str(DEPTH), "--out", str(root / f"tree{suffix}"))
+    assert made.exit_code == 0, made.output
+
+
 def prove(root: Path, *extra: str, account: str = "healthy.json", opening: str = "opening.json",
-          out: str = "proof.json", public: str = "public.json"):
-    return run(root, "prove", str(root / account), str(root / "snapshot.json"), "--opening", str(root / opening),
-               "--context", CONTEXT, "--path", str(root / "tree" / "paths.jsonl"), "--scope", SCOPE,
-               "--out", str(root / out), "--public-out", str(root / public), *extra)
+          out: str = "proof.json", public: str = "public.json", identity: str = "identity.json",
+          snapshot: str = "snapshot.json", tree: str = "tree"):
+    return run(root, "prove", str(root / account), str(root / snapshot), "--opening", str(root / opening),
+               "--context", CONTEXT, "--path", str(root / tree / "paths.jsonl"), "--scope", SCOPE,
+               "--identity", str(root / identity), "--out", str(root / out), "--public-out", str(root / public),
+               *extra)
 
 
 def public_values(root: Path, name: str = "public.json") -> list[str]:
@@ -80,8 +98,9 @@ def member_args(root: Path, **changes: str) -> list[str]:
 def test_public_json_is_root_context_scope_nullifier(flow):
     signed = json.loads((flow / "tree" / "root.json").read_text())
     opening = json.loads((flow / "opening.json").read_text())
+    secret = int(json.loads((flow / "identity.json").read_text())["secret"])
     values = public_values(flow)
-    assert values[:4] == [signed["root"], CONTEXT, SCOPE, str(nullifier(int(opening["salt"]), int(SCOPE)))]
+    assert values[:4] == [signed["root"], CONTEXT, SCOPE, str(nullifier(secret, int(SCOPE)))]
     assert opening["commitment"] not in values  # the verifier never sees which account
 
 
@@ -136,12 +155,14 @@ def test_membership_options_on_a_plain_circuit_exit_2(flow):
 
 @pytest.mark.parametrize("drop, extra, message", [
     ("--scope", (), "--path and --scope go together"),
+    ("--identity", (), "needs --identity"),
     (None, ("--depth", str(DEPTH + 1)), "--depth"),
     (None, ("--attestation", "x.json", "--venue-key", "y.json"), "--signed-root"),
 ])
 def test_bad_membership_prove_input_exits_2_and_writes_nothing(flow, drop, extra, message):
     args = ["prove", str(flow / "healthy.json"), str(flow / "snapshot.json"), "--opening", str(flow / "opening.json"),
             "--context", CONTEXT, "--path", str(flow / "tree" / "paths.jsonl"), "--scope", SCOPE,
+            "--identity", str(flow / "identity.json"),
             "--out", str(flow / "never.json"), "--public-out", str(flow / "never-public.json"), *extra]
     if drop is not None:
         i = args.index(drop)
@@ -155,26 +176,90 @@ def test_bad_membership_prove_input_exits_2_and_writes_nothing(flow, drop, extra
 def test_a_path_file_without_this_commitment_exits_2(flow):
     lines = (flow / "tree" / "paths.jsonl").read_text().splitlines()
     opening = json.loads((flow / "opening.json").read_text())
-    others = [line for line in lines if json.loads(line)["leaf"] != opening["commitment"]]
+    identity = int(json.loads((flow / "identity.json").read_text())["identity"])
+    own = str(member_leaf(int(opening["commitment"]), identity))
+    others = [line for line in lines if json.loads(line)["leaf"] != own]
+    assert len(others) == len(lines) - 1
     (flow / "others.jsonl").write_text("\n".join(others) + "\n")
     result = run(flow, "prove", str(flow / "healthy.json"), str(flow / "snapshot.json"), "--opening",
                  str(flow / "opening.json"), "--context", CONTEXT, "--path", str(flow / "others.jsonl"),
-                 "--scope", SCOPE, "--out", str(flow / "never.json"))
-    assert result.exit_code == 2 and "no path for this account's commitment" in result.output
+                 "--scope", SCOPE, "--identity", str(flow / "identity.json"), "--out", str(flow / "never.json"))
+    assert result.exit_code == 2 and "no path for this account's leaf" in result.output
     assert not (flow / "never.json").exists()
+
+
+def test_another_traders_identity_secret_finds_no_leaf_and_proves_nothing(flow):
+    """Issue 22 item 2: the healthy account's opening with the other trader's identity secret: no leaf of the tree
+    binds that commitment to that identity, so nothing is proved."""
+    result = prove(flow, identity="sick-identity.json", out="never.json", public="never-public.json")
+    assert result.exit_code == 2 and "no path for this account's leaf" in result.output
+    assert not (flow / "never.json").exists()
+
+
+def test_new_identity_writes_a_private_secret_once_and_prints_its_identity(flow, tmp_path):
+    made = run(tmp_path, "account", "new-identity", str(tmp_path / "me.json"), "--json")
+    assert made.exit_code == 0, made.output
+    doc = json.loads((tmp_path / "me.json").read_text())
+    assert (tmp_path / "me.json").stat().st_mode & 0o777 == 0o600
+    assert json.loads(made.stdout)["identity"] == doc["identity"] == str(identity_commitment(int(doc["secret"])))
+    again = run(tmp_path, "account", "new-identity", str(tmp_path / "me.json"))
+    assert again.exit_code == 2 and "exists" in again.output
+    assert json.loads((tmp_path / "me.json").read_text()) == doc
+    (tmp_path / "altered.json").write_text(json.dumps({**doc, "identity": "5"}))
+    altered = prove(flow, identity=str(tmp_path / "altered.json"), out="never.json")
+    assert altered.exit_code == 2 and "altered" in altered.output
+
+
+def test_one_account_in_one_scope_under_two_snapshots_shows_one_nullifier(flow):
+    """Issue 22 item 2, CLI and verify-batch: the trader commits afresh under a second snapshot (new salt, new
+    commitment, new tree and root) and proves in the same scope: the nullifier is the same, so a verifier
+    sees the account again; the other trader's nullifier differs; and none of the values the venue holds
+    (salt, commitment, identity, leaf) gives the nullifier."""
+    later = replace(sample_snapshot(), snapshot_id="later")
+    (flow / "later.json").write_text(json.dumps(snapshot_to_json(later)))
+    identities = {n: json.loads((flow / f"{n}.json").read_text())["identity"] for n in ("identity", "sick-identity")}
+    venue_tree(flow, "later.json", "-later", identities)
+    proved = prove(flow, snapshot="later.json", opening="opening-later.json", tree="tree-later",
+                   out="proof-later.json", public="public-later.json")
+    assert proved.exit_code == 0, proved.output
+    first, second = public_values(flow), public_values(flow, "public-later.json")
+    assert first[0] != second[0] and first[3] == second[3]
+    reports = []
+    for snapshot, proof, values, tree in (("snapshot.json", "proof.json", first, "tree"),
+                                          ("later.json", "proof-later.json", second, "tree-later")):
+        item = {"id": snapshot, "root": values[0], "context": values[1], "scope": values[2], "nullifier": values[3],
+                "proof": json.loads((flow / proof).read_text()),
+                "signed_root": json.loads((flow / tree / "root.json").read_text())}
+        (flow / f"batch-{snapshot}l").write_text(json.dumps(item) + "\n")
+        result = run(flow, "verify-batch", str(flow / f"batch-{snapshot}l"), "--vk",
+                     str(flow / "cache" / CIRCUIT / "verification_key.json"), "--snapshot", str(flow / snapshot),
+                     "--circuit", CIRCUIT, "--venue-key", str(flow / "venue.key.pub.json"),
+                     "--report-dir", str(flow / f"report-{snapshot}"), "--json")
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads((flow / f"report-{snapshot}" / "report.json").read_text()))
+    assert [r["items"][0]["nullifier"] for r in reports] == [first[3], first[3]]
+    opening = json.loads((flow / "opening.json").read_text())
+    identity = int(identities["identity"])
+    venue_knows = [int(opening["salt"]), int(opening["commitment"]), identity,
+                   member_leaf(int(opening["commitment"]), identity)]
+    assert str(nullifier(int(json.loads((flow / "sick-identity.json").read_text())["secret"]), int(SCOPE))) \
+        != first[3]
+    assert all(str(nullifier(value, int(SCOPE))) != first[3] for value in venue_knows)
 
 
 def test_membership_prove_without_keys_exits_2(flow, tmp_path):
     result = CliRunner().invoke(cli, ["--cache-dir", str(tmp_path / "empty"), "prove", str(flow / "healthy.json"),
                                       str(flow / "snapshot.json"), "--opening", str(flow / "opening.json"),
                                       "--context", CONTEXT, "--path", str(flow / "tree" / "paths.jsonl"),
-                                      "--scope", SCOPE, "--out", str(tmp_path / "p.json")])
+                                      "--scope", SCOPE, "--identity", str(flow / "identity.json"),
+                                      "--out", str(tmp_path / "p.json")])
     assert result.exit_code == 2 and f"no key bundle for {CIRCUIT}" in result.output
     assert not (tmp_path / "p.json").exists()
 
 
 def test_an_unhealthy_member_gets_no_proof(flow):
-    result = prove(flow, account="margin_call.json", opening="sick.json", out="sick-proof.json")
+    result = prove(flow, account="margin_call.json", opening="sick.json", identity="sick-identity.json",
+                   out="sick-proof.json")
     assert result.exit_code == 1, result.output
     assert not (flow / "sick-proof.json").exists()
 

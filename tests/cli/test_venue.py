@@ -8,9 +8,10 @@ import stat
 
 import pytest
 
-from tests.cli.venue_helpers import COMMITMENTS, check, run
+from tests.cli.venue_helpers import COMMITMENTS, IDENTITIES, check, run
 from zkmargin.attestation import parse_attestation, parse_public_key, parse_signed_root
 from zkmargin.field import R
+from zkmargin.gadgets.merkle import member_leaf
 from zkmargin.margin.models import account_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
 from zkmargin.merkle_tree import parse_merkle_path
@@ -139,14 +140,14 @@ def test_tree_writes_signed_root_and_every_path(tmp_path, venue_dir):
     signed = parse_signed_root(json.loads((out / "root.json").read_text()))
     assert (signed.depth, signed.leaf_count) == (4, len(COMMITMENTS))
     paths = [json.loads(line) for line in (out / "paths.jsonl").read_text().splitlines()]
-    assert [parse_merkle_path(p).leaf for p in paths] == COMMITMENTS
+    assert [parse_merkle_path(p).leaf for p in paths] == [member_leaf(c, k) for c, k in zip(COMMITMENTS, IDENTITIES)]
     for i, path in enumerate(paths):
         (tmp_path / f"path{i}.json").write_text(json.dumps(path))
         ok = check(d, "--root", str(out / "root.json"), "--path", str(tmp_path / f"path{i}.json"))
         assert ok.exit_code == 0, ok.output
         assert f"acct-{i}" in ok.stdout
 
-    wrong_leaf = dict(paths[1], leaf=str(COMMITMENTS[1] + 1))
+    wrong_leaf = dict(paths[1], leaf=str(COMMITMENTS[1]))  # the bare commitment is not the leaf
     (tmp_path / "wrong.json").write_text(json.dumps(wrong_leaf))
     refused = check(d, "--root", str(out / "root.json"), "--path", str(tmp_path / "wrong.json"))
     assert refused.exit_code == 1 and "does not lead" in refused.stdout
@@ -157,6 +158,24 @@ def test_tree_writes_signed_root_and_every_path(tmp_path, venue_dir):
     (tmp_path / "short.json").write_text(json.dumps(short))
     malformed = check(d, "--root", str(out / "root.json"), "--path", str(tmp_path / "short.json"))
     assert malformed.exit_code == 2 and "siblings" in malformed.stderr
+
+
+@pytest.mark.parametrize("identities, message", [
+    ([None, "5011"], "no identity"),
+    (["5011", "abc"], "identity"),
+    (["5011", "5011"], "already another account's (at "),
+])
+def test_tree_refuses_a_missing_malformed_or_repeated_identity(tmp_path, venue_dir, identities, message):
+    """Issue 22 item 2: each leaf binds its account's identity; one identity in two leaves would give its owner
+    two nullifiers in every scope, so the whole tree is refused, naming the line."""
+    lines = [{"account_id": f"acct-{i}", "commitment": str(c), **({"identity": k} if k is not None else {})}
+             for i, (c, k) in enumerate(zip(COMMITMENTS, identities))]
+    (tmp_path / "requests.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = tmp_path / "tree"
+    result = run(tmp_path, "venue", "tree", str(venue_dir / "snapshot.json"), str(tmp_path / "requests.jsonl"),
+                 "--key", str(venue_dir / "venue.key"), "--depth", "4", "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "requests.jsonl:" in result.stderr and not out.exists()
 
 
 def test_tree_too_shallow_or_bad_key_exits_2(tmp_path, venue_dir):

@@ -1,15 +1,39 @@
 """Review findings on `zkmargin venue run` resuming: a bundle on disk was skipped as done when its format,
 account, commitment and root matched, whatever its opening, context, attestation or proof said. Now every field
-but the proof must equal the plan's bundle, and the skipped bundles' proofs are checked in one batch."""
+but the proof must equal the plan's bundle, and the skipped bundles' proofs are checked in one batch.
+
+Issue 22 item 5: a plan planted or edited in the output directory (its header recomputed from the accounts file,
+salts the planter chose, a leaf for no account) was resumed and its root signed. Now the plan carries an HMAC
+under a key derived from the signing key, and every leaf is recomputed from the accounts file before signing."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import shutil
 
 import pytest
 
-from tests.cli.venue_run_helpers import check_bundles, run_cli, venue_run_args, write_accounts
-from zkmargin.venue_run import bundle_file_name
+from tests.cli.venue_run_helpers import (
+    CIRCUIT,
+    account_doc,
+    check_bundles,
+    identity,
+    identity_secret,
+    run_cli,
+    venue_run_args,
+    write_accounts,
+)
+from zkmargin.attestation import VenueSigningKey
+from zkmargin.circuits.proving import prepare_proof
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.errors import CircuitError
+from zkmargin.gadgets.merkle import nullifier
+from zkmargin.margin.models import parse_account
+from zkmargin.merkle_tree import parse_merkle_path
+from zkmargin.r1cs import ConstraintSystem
+from zkmargin.venue_run import bundle_file_name, plan_mac_key
 
 IDS = range(1, 4)
 HEALTHY = {f"acct-{i}" for i in IDS}
@@ -52,3 +76,130 @@ def test_a_bundle_carrying_another_accounts_proof_is_made_again_on_resume(venue,
     summary = json.loads(again.stdout)
     assert summary["accounts"]["already_done"] == 1 and summary["accounts"]["proved_now"] == 2
     check_bundles(venue, out, HEALTHY)
+
+
+# ----- issue 22 item 5: a plan on disk is never trusted ----------------------------------------------------
+def plan_lines(out) -> list[dict]:
+    return [json.loads(line) for line in (out / "plan.jsonl").read_text().splitlines()]
+
+
+def write_plan_lines(path, rows: list[dict], key: bytes | None) -> None:
+    """rows (header, accounts; any MAC row dropped) as plan.jsonl, with a MAC under key (none when key is None)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows if r.get("kind") != "mac").encode()
+    mac = [] if key is None else [json.dumps({"kind": "mac", "hmac_sha256": hmac.new(key, body, hashlib.sha256)
+                                                                          .hexdigest()}).encode() + b"\n"]
+    path.write_bytes(body + b"".join(mac))
+
+
+def ghost_and_chosen_salts(rows: list[dict], circuit_salt: int = 7) -> list[dict]:
+    """The planter's plan: every real account under a salt it chose (commitments recomputed), and a ghost leaf."""
+    circuit = circuit_from_id(CIRCUIT)
+    snapshot = load_snapshot_json()
+    out = [rows[0]]
+    for r in rows[1:]:
+        if r.get("kind") != "account":
+            continue
+        account = parse_account(account_doc(int(r["account_id"].split("-")[1]), with_identity=False))
+        commitment = circuit.commitment(circuit.witness(account, snapshot, circuit_salt))
+        out.append({**r, "salt": str(circuit_salt), "commitment": str(commitment)})
+    out.append({**out[-1], "index": 3, "source": "resume.jsonl:4", "account_id": "ghost", "commitment": "12345",
+                "identity": "67890"})
+    return out
+
+
+def load_snapshot_json():
+    from tests.cli.venue_run_helpers import SNAPSHOT
+    from zkmargin.margin.models import parse_snapshot
+
+    return parse_snapshot(SNAPSHOT)
+
+
+def run_into(venue, out_name: str):  # noqa: ANN201
+    return run_cli(venue, *venue_run_args(venue, "resume.jsonl", out_name, "--workers", "1"))
+
+
+@pytest.mark.parametrize("mac", ["none", "planter's own key"])
+def test_a_planted_plan_with_a_recomputed_header_and_a_ghost_leaf_is_refused_and_nothing_is_signed(
+        venue, resumed, mac):  # noqa: F811
+    """The header is what anyone recomputes from the accounts file and the command line; the planter chose every
+    salt (so it could compute nullifiers of old) and added a leaf for an account that does not exist."""
+    out, _ = resumed
+    planted = venue / f"out-planted-{mac.split()[0]}"
+    key = None if mac == "none" else plan_mac_key(VenueSigningKey.generate())
+    write_plan_lines(planted / "plan.jsonl", ghost_and_chosen_salts(plan_lines(out)), key)
+    result = run_into(venue, planted.name)
+    assert result.exit_code == 2, result.output
+    assert "not authenticated by this venue's signing key" in result.stderr
+    assert sorted(p.name for p in planted.iterdir()) == ["plan.jsonl"]  # no root, attestation or bundle
+
+
+def test_a_plan_with_altered_salts_is_refused_and_the_signed_root_is_not_rewritten(venue, resumed):  # noqa: F811
+    out, _ = resumed
+    copy = venue / "out-salts"
+    shutil.copytree(out, copy)
+    root_before = (copy / "root.json").read_bytes()
+    text = (copy / "plan.jsonl").read_text()
+    salt = plan_lines(copy)[1]["salt"]
+    (copy / "plan.jsonl").write_text(text.replace(f'"salt": "{salt}"', '"salt": "7"', 1))
+    result = run_into(venue, copy.name)
+    assert result.exit_code == 2, result.output
+    assert "not authenticated by this venue's signing key" in result.stderr
+    assert (copy / "root.json").read_bytes() == root_before
+
+
+@pytest.mark.parametrize("change", ["ghost", "other commitment"])
+def test_a_plan_under_the_venues_own_key_is_still_recomputed_before_signing(venue, resumed, change):  # noqa: F811
+    """Defence in depth (a plan written by a buggy or older venue run): every leaf is recomputed from the accounts
+    file and its salt before anything is signed; a leaf without an account, or a commitment the account and salt
+    do not give, is refused naming the plan line."""
+    out, _ = resumed
+    rows = plan_lines(out)
+    if change == "ghost":
+        rows.insert(2, {**rows[1], "index": 7, "source": "resume.jsonl:8", "account_id": "ghost"})
+        wanted = "plan.jsonl:3: account 'ghost' (said to be at resume.jsonl:8) is not an account of the accounts file"
+    else:
+        rows[2] = {**rows[2], "commitment": str(int(rows[2]["commitment"]) + 1)}
+        wanted = f"plan.jsonl:3: account {rows[2]['account_id']!r} (resume.jsonl:2) does not follow"
+    target = venue / f"out-own-{change.split()[0]}"
+    key = plan_mac_key(VenueSigningKey.from_pem((venue / "venue.key").read_bytes()))
+    write_plan_lines(target / "plan.jsonl", rows, key)
+    result = run_into(venue, target.name)
+    assert result.exit_code == 2, result.output
+    assert wanted in result.stderr
+    assert sorted(p.name for p in target.iterdir()) == ["plan.jsonl"]
+
+
+def test_a_venue_run_bundle_proves_membership_with_the_traders_secret_only(venue, resumed):  # noqa: F811
+    """Issue 22 item 2 through `venue run`: the bundle's path leads from the account's commitment under its identity
+    to the signed root; with the trader's secret the membership statement holds and its nullifier is the secret's;
+    nothing the venue holds (salt, commitment, identity, leaf) gives that nullifier."""
+    out, _ = resumed
+    bundle = json.loads((out / "bundles" / bundle_file_name("acct-2")).read_text())
+    path = parse_merkle_path(bundle["merkle_path"])
+    circuit = circuit_from_id(f"{CIRCUIT}-m8")
+    snapshot = load_snapshot_json()
+    account = parse_account(account_doc(2, with_identity=False))
+    salt, scope = int(bundle["opening"]["salt"]), 99
+    with pytest.raises(CircuitError, match="another leaf"):
+        prepare_proof(circuit, account, snapshot, salt, 5, path, scope, identity_secret(3))
+    public, witness = prepare_proof(circuit, account, snapshot, salt, 5, path, scope, identity_secret(2))
+    cs = ConstraintSystem("check")
+    circuit.synthesize(cs, public, witness)
+    assert cs.which_is_unsatisfied() is None
+    assert public.extra[1] == nullifier(identity_secret(2), scope)
+    venue_knows = [salt, int(bundle["commitment"]), int(identity(2)), path.leaf]
+    assert all(nullifier(value, scope) != public.extra[1] for value in venue_knows)
+
+
+def test_accounts_without_an_identity_or_sharing_one_are_skipped_by_line(venue):  # noqa: F811
+    lines = [json.dumps(account_doc(1)), json.dumps(account_doc(2, with_identity=False)),
+             json.dumps({**account_doc(4), "identity": identity(1)}), json.dumps(account_doc(5))]
+    (venue / "identities.jsonl").write_text("\n".join(lines) + "\n")
+    result = run_cli(venue, *venue_run_args(venue, "identities.jsonl", "out-identities", "--workers", "1"))
+    assert result.exit_code == 2, result.output
+    malformed = {m["source"]: m["error"] for m in json.loads(result.stdout)["malformed"]}
+    assert set(malformed) == {"identities.jsonl:2", "identities.jsonl:3"}
+    assert "identity: missing" in malformed["identities.jsonl:2"]
+    assert "already another account's (at identities.jsonl:1)" in malformed["identities.jsonl:3"]
+    check_bundles(venue, venue / "out-identities", {"acct-1", "acct-5"})

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from zkmargin.cli.main import cli
 
 COMMITMENTS = [1000 + 7 * i for i in range(5)]
+IDENTITIES = [5000 + 11 * i for i in range(5)]  # the traders' identities (stand-ins for identity_commitment outputs)
 
 
 def run(tmp: Path, *args: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import verify_account_proof
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.main import cli
+from zkmargin.gadgets.merkle import identity_commitment, member_leaf
 from zkmargin.groth16.serialization import proof_from_json, vk_from_json
 from zkmargin.margin.models import load_snapshot, parse_account
 from zkmargin.merkle_tree import parse_merkle_path
@@ -35,11 +37,22 @@ SNAPSHOT = {
 }
 
 
-def account_doc(i: int) -> dict:
+def identity_secret(i: int) -> int:
+    """Trader i's identity secret (the venue's accounts file holds only its identity)."""
+    return 10**9 + i
+
+
+@functools.cache
+def identity(i: int) -> str:
+    return str(identity_commitment(identity_secret(i)))
+
+
+def account_doc(i: int, with_identity: bool = True) -> dict:
     # Every tenth account holds 10 USDC against 32 of maintenance: a margin call.
     usdc = "10" if i % 10 == 0 else "1000"
     return {"account_id": f"acct-{i}", "collateral": [{"asset": "USDC", "amount": usdc}],
-            "positions": [{"instrument": "BTC-PERP", "quantity": "0.1", "entry_price": str(64000 + i)}]}
+            "positions": [{"instrument": "BTC-PERP", "quantity": "0.1", "entry_price": str(64000 + i)}],
+            **({"identity": identity(i)} if with_identity else {})}
 
 
 def write_accounts(path: Path, ids: range, extra: list[str] = ()) -> None:
@@ -75,13 +88,14 @@ def check_bundles(root: Path, out: Path, expected_ids: set[str]) -> None:
     assert signed.leaf_count >= len(bundles)
     for bundle in bundles.values():
         commitment = int(bundle["commitment"])
-        account = parse_account(account_doc(int(bundle["account_id"].split("-")[1])))
+        number = int(bundle["account_id"].split("-")[1])
+        account = parse_account(account_doc(number, with_identity=False))
         opening = bundle["opening"]
         assert circuit.commitment(circuit.witness(account, snapshot, int(opening["salt"]))) == commitment
         check_attestation(parse_attestation(bundle["attestation"]), public_key, digest, commitment,
                           bundle["account_id"])
         path = parse_merkle_path(bundle["merkle_path"])
-        assert path.leaf == commitment
+        assert path.leaf == member_leaf(commitment, int(identity(number)))
         check_membership(signed, path, public_key, digest)  # what `zkmargin venue check --root --path` checks
         proof = proof_from_json(bundle["proof"], backend)
         assert verify_account_proof(circuit, vk, snapshot, commitment, int(bundle["context"]), proof, backend)

@@ -10,7 +10,18 @@ import pytest
 
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
-from zkmargin.gadgets.merkle import EMPTY_LEAF, merkle_membership_gadget, merkle_node, nullifier, nullifier_gadget
+from zkmargin.gadgets.merkle import (
+    EMPTY_LEAF,
+    identity_commitment,
+    identity_gadget,
+    member_leaf,
+    member_leaf_gadget,
+    merkle_membership_gadget,
+    merkle_node,
+    new_identity_secret,
+    nullifier,
+    nullifier_gadget,
+)
 from zkmargin.merkle_tree import MerkleTree
 from zkmargin.r1cs import ConstraintSystem
 
@@ -149,3 +160,17 @@ def test_nullifier_matches_off_circuit_and_binds_secret_and_scope():
 def test_nullifier_is_not_a_tree_node():
     # Same permutation as the tree's nodes; its own tag keeps the two apart.
     assert nullifier(11, 22) != merkle_node(11, 22, 1)
+
+
+def test_identity_and_leaf_gadgets_match_off_circuit_and_are_domain_separated():
+    cs = ConstraintSystem("check")
+    secret, commitment = cs.private_input("secret", 1234), cs.private_input("commitment", 99)
+    identity = identity_gadget(cs, secret)
+    leaf = member_leaf_gadget(cs, commitment, identity)
+    assert identity.value == identity_commitment(1234) and leaf.value == member_leaf(99, identity_commitment(1234))
+    assert cs.which_is_unsatisfied() is None
+    values = {identity_commitment(11), member_leaf(11, 0), nullifier(11, 0), merkle_node(11, 0, 1)}
+    assert len(values) == 4
+    assert member_leaf(99, identity_commitment(1234)) != member_leaf(99, identity_commitment(1235))
+    secrets = {new_identity_secret() for _ in range(8)}
+    assert len(secrets) == 8 and all(0 < s < R for s in secrets)

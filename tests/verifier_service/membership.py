@@ -3,6 +3,7 @@ venue-signed root, and an app serving it (fixtures: anonymous, served)."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from zkmargin.attestation import sign_root, signed_root_to_json
 from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_member
 from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.gadgets.merkle import identity_commitment, member_leaf
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import snapshot_to_json
@@ -23,6 +25,8 @@ MEMBER = f"{CIRCUIT}-m4"
 DEPTH = 4
 SCOPE = 5
 CONTEXT = 8
+SECRET = 0x5EC12E7  # alice's identity secret; the venue holds only identity_commitment(SECRET)
+OTHER_LEAVES = (1111, 3333)  # other accounts' leaves (stand-ins)
 
 
 @dataclass
@@ -35,6 +39,10 @@ class Anonymous:
     nullifier: int
     other_scope_proof_json: dict
     other_scope_nullifier: int
+    later_snapshot_json: dict  # a second snapshot: alice commits afresh (new salt) and the venue signs a new tree
+    later_signed_root: dict
+    later_proof_json: dict
+    later_nullifier: int
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +51,36 @@ def anonymous() -> Anonymous:
     circuit = circuit_from_id(MEMBER)
     pk = setup(circuit.compile(), random.Random(6), backend)
     snapshot, account, salt = sample_snapshot(), sample_account("healthy"), 4321
-    leaf = circuit.commitment(circuit.witness(account, snapshot, salt))
-    leaves = [1111, leaf, 3333]
-    tree = MerkleTree(leaves, DEPTH)
-    path = MerklePath("alice", leaf, 1, tuple(tree.path(1)), tree.root, DEPTH)
-    proof, public = prove_member(circuit, pk, account, snapshot, salt, CONTEXT, path, SCOPE, backend)
-    other, other_public = prove_member(circuit, pk, account, snapshot, salt, CONTEXT, path, SCOPE + 1, backend)
+    leaves, path = member_tree(circuit, account, snapshot, salt)
+    proof, public = prove_member(circuit, pk, account, snapshot, salt, CONTEXT, path, SCOPE, SECRET, backend)
+    other, other_public = prove_member(circuit, pk, account, snapshot, salt, CONTEXT, path, SCOPE + 1, SECRET,
+                                       backend)
     deeper = MerkleTree(leaves, DEPTH + 1)
+    later = dataclasses.replace(snapshot, snapshot_id=f"{snapshot.snapshot_id}-later")
+    later_leaves, later_path = member_tree(circuit, account, later, 8765)
+    later_proof, later_public = prove_member(circuit, pk, account, later, 8765, CONTEXT, later_path, SCOPE, SECRET,
+                                             backend)
     return Anonymous(
         vk_to_json(pk.vk, backend, alphabeta=[]), snapshot_to_json(snapshot),
-        signed_root_to_json(sign_root(VENUE_KEY, snapshot, DEPTH, len(leaves), tree.root)),
+        signed_root_to_json(sign_root(VENUE_KEY, snapshot, DEPTH, len(leaves), path.root)),
         signed_root_to_json(sign_root(VENUE_KEY, snapshot, DEPTH + 1, len(leaves), deeper.root)),
-        proof_to_json(proof, backend), public.extra[1], proof_to_json(other, backend), other_public.extra[1])
+        proof_to_json(proof, backend), public.extra[1], proof_to_json(other, backend), other_public.extra[1],
+        snapshot_to_json(later),
+        signed_root_to_json(sign_root(VENUE_KEY, later, DEPTH, len(later_leaves), later_path.root)),
+        proof_to_json(later_proof, backend), later_public.extra[1])
 
 
-def register_root(client, anonymous: Anonymous, document: dict | None = None) -> str:  # noqa: ANN001
-    response = client.post("/v1/roots", json={"snapshot_id": anonymous.snapshot_json["snapshot_id"],
+def member_tree(circuit, account, snapshot, salt: int, depth: int = DEPTH) -> tuple[list[int], MerklePath]:  # noqa: ANN001
+    """The venue's leaves (alice's commitment bound to her identity, at index 1) and alice's path."""
+    leaf = member_leaf(circuit.commitment(circuit.witness(account, snapshot, salt)), identity_commitment(SECRET))
+    leaves = [OTHER_LEAVES[0], leaf, OTHER_LEAVES[1]]
+    tree = MerkleTree(leaves, depth)
+    return leaves, MerklePath("alice", leaf, 1, tuple(tree.path(1)), tree.root, depth)
+
+
+def register_root(client, anonymous: Anonymous, document: dict | None = None,  # noqa: ANN001
+                  snapshot_id: str | None = None) -> str:
+    response = client.post("/v1/roots", json={"snapshot_id": snapshot_id or anonymous.snapshot_json["snapshot_id"],
                                               "signed_root": document or anonymous.signed_root},
                            headers=new_key(client, "venue"))
     assert response.status_code == 201, response.text

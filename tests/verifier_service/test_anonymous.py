@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.verifier_service.conftest import CIRCUIT, attestation_json, new_key
+from tests.verifier_service.conftest import CIRCUIT, attestation_json, new_key, publish
 from tests.verifier_service.membership import (  # noqa: F401 - the fixtures anonymous and served, used by name
     CONTEXT,
     MEMBER,
@@ -46,6 +46,22 @@ def test_an_anonymous_proof_verifies_and_its_receipt_records_the_mode_root_and_n
                                                  proof=anonymous.other_scope_proof_json)).json()
     assert other["valid"] is True and other["nullifier_seen_before"] is False
     assert anonymous.other_scope_nullifier != anonymous.nullifier
+
+
+def test_one_account_in_one_scope_under_a_second_snapshot_is_seen_before(served, anonymous):
+    """Issue 22 item 2: alice commits afresh for the next snapshot (new salt, new commitment, new root) and proves
+    in the same scope: the nullifier is her identity secret's, so the service reports the second showing."""
+    client, root_id = served
+    assert publish(client, anonymous.later_snapshot_json, new_key(client, "venue")).status_code == 201
+    later_root = register_root(client, anonymous, anonymous.later_signed_root,
+                               anonymous.later_snapshot_json["snapshot_id"])
+    assert anonymous.later_signed_root["root"] != anonymous.signed_root["root"]
+    assert anonymous.later_nullifier == anonymous.nullifier
+    first = client.post("/v1/verify", json=body(anonymous, root_id)).json()
+    later = client.post("/v1/verify", json=body(anonymous, later_root, proof=anonymous.later_proof_json)).json()
+    assert first["valid"] is True and first["nullifier_seen_before"] is False
+    assert later["valid"] is True and later["snapshot_id"] == anonymous.later_snapshot_json["snapshot_id"]
+    assert later["nullifier_seen_before"] is True
 
 
 @pytest.mark.parametrize("change", [{"nullifier": "12345"}, {"scope": "6"}, {"context": "9"}])

@@ -33,8 +33,10 @@ from tests.verifier_service.membership import (  # noqa: F401 - fixtures used by
     DEPTH,
     MEMBER,
     SCOPE,
+    SECRET,
     anonymous,
     body,
+    member_tree,
     register_root,
     served,
 )
@@ -50,7 +52,6 @@ from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import parse_snapshot
 from zkmargin.margin.samples import sample_account, sample_snapshot
-from zkmargin.merkle_tree import MerklePath, MerkleTree
 from zkmargin.service.repository import Repository, SnapshotRecord
 from zkmargin.service.storage import Storage
 
@@ -410,10 +411,8 @@ def deeper() -> Deeper:
     circuit = circuit_from_id(MEMBER5)
     pk = setup(circuit.compile(), random.Random(7), backend)
     snapshot, account, salt = sample_snapshot(), sample_account("healthy"), 4321
-    leaf = circuit.commitment(circuit.witness(account, snapshot, salt))
-    tree = MerkleTree([1111, leaf, 3333], DEPTH + 1)
-    path = MerklePath("alice", leaf, 1, tuple(tree.path(1)), tree.root, DEPTH + 1)
-    proof, public = prove_member(circuit, pk, account, snapshot, salt, CONTEXT, path, SCOPE, backend)
+    _, path = member_tree(circuit, account, snapshot, salt, DEPTH + 1)
+    proof, public = prove_member(circuit, pk, account, snapshot, salt, CONTEXT, path, SCOPE, SECRET, backend)
     return Deeper(vk_to_json(pk.vk, backend, alphabeta=[]), proof_to_json(proof, backend), public.extra[1])
 
 

@@ -1,13 +1,21 @@
-"""Poseidon Merkle membership: a venue publishes one root over its accounts' commitments, and
-a proof shows its commitment is a leaf without revealing which; plus a scoped nullifier.
+"""Poseidon Merkle membership: a venue publishes one root over its accounts' leaves, and a proof
+shows its leaf is in the tree without revealing which; plus a scoped nullifier.
 
 Hashes (one Poseidon width-3 permutation P, output word 1, in and out of circuit):
+  identity        = P([ID_TAG, secret, 0])[1]                       ("identity", below 2^64)
+  leaf            = P([LEAF_TAG, commitment, identity])[1]          ("leaf", below 2^32)
   node at level h = P([node_tag(h), left, right])[1], h = 1 (pairs of leaves) .. depth (root)
   node_tag(h)     = "merkle" * 2^8 + h                              (below 2^56)
   nullifier       = P([NULLIFIER_TAG, secret, scope])[1]            ("nullify", below 2^56)
+The secret is the trader's long-lived identity secret (as in Semaphore): the venue records
+only its hash, the identity, once per account, and every snapshot's leaf binds the
+account's commitment of that snapshot to it. So the nullifier depends on the secret and
+the scope alone: the same account gets the same nullifier in a scope under every
+snapshot, root and depth, and nobody without the secret (the venue included, which holds
+commitments, salts and identities) can compute it.
 Domain separation: account commitments are width-5 sponge outputs under a capacity tag
->= 2^64 (zkmargin.margin.commitment), every tree level has its own tag, and nullifiers
-have theirs. So a node of level h presented as a leaf is re-hashed at level 1 under a tag
+>= 2^64 (zkmargin.margin.commitment), every tree level has its own tag, and leaves,
+identities and nullifiers have theirs. So a node of level h presented as a leaf is re-hashed at level 1 under a tag
 it was not made with (finding it a place there is a Poseidon collision), and a root made
 at one depth never equals a root at another, which rules out the classic trick of proving
 an internal node as a leaf with a shorter path. Empty slots hold EMPTY_LEAF = 0 and the
@@ -17,10 +25,11 @@ nothing. The tree itself (sparse, fast) is zkmargin.merkle_tree.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
 from zkmargin.errors import CircuitError, EncodingError
-from zkmargin.field import check_scalar, inv
+from zkmargin.field import R, check_scalar, inv
 from zkmargin.gadgets.poseidon import poseidon_permutation
 from zkmargin.gadgets.poseidon_gadget import poseidon_permutation_gadget
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
@@ -30,6 +39,8 @@ MAX_DEPTH = 32
 EMPTY_LEAF = 0
 MERKLE_TAG = 0x6D65726B6C65  # "merkle"
 NULLIFIER_TAG = 0x6E756C6C696679  # "nullify"
+ID_TAG = 0x6964656E74697479  # "identity"
+LEAF_TAG = 0x6C656166  # "leaf"
 
 
 def node_tag(level: int) -> int:
@@ -44,8 +55,24 @@ def merkle_node(left: int, right: int, level: int) -> int:
     return poseidon_permutation([node_tag(level), left, right], 3)[1]
 
 
+def new_identity_secret() -> int:
+    """A fresh uniformly random nonzero identity secret from the OS CSPRNG."""
+    return 1 + secrets.randbelow(R - 1)
+
+
+def identity_commitment(secret: int) -> int:
+    """Poseidon(ID_TAG, secret, 0): what a trader hands the venue once; the secret stays with the trader."""
+    return poseidon_permutation([ID_TAG, check_scalar(secret, "identity secret"), 0], 3)[1]
+
+
+def member_leaf(commitment: int, identity: int) -> int:
+    """Poseidon(LEAF_TAG, commitment, identity): the tree leaf binding one snapshot's commitment to its owner."""
+    return poseidon_permutation(
+        [LEAF_TAG, check_scalar(commitment, "commitment"), check_scalar(identity, "identity")], 3)[1]
+
+
 def nullifier(secret: int, scope: int) -> int:
-    """Poseidon(secret, scope): one value per account and verifier scope, unlinkable across scopes."""
+    """Poseidon(secret, scope): one value per identity secret and verifier scope, unlinkable across scopes."""
     return poseidon_permutation([NULLIFIER_TAG, check_scalar(secret, "secret"), check_scalar(scope, "scope")], 3)[1]
 
 
@@ -93,8 +120,21 @@ def nullifier_gadget(
 ) -> LinearCombination:
     """Poseidon(secret, scope) in-circuit (243 constraints); the caller exposes it as a public input.
 
-    It only means "one account" if the caller binds secret to the account (for instance the
-    commitment's salt, which the commitment opening already constrains).
+    It only means "one account" if the caller binds secret to the account (member_leaf_gadget
+    binds the leaf to identity_gadget(secret), and the venue admits each identity once).
     """
     with cs.namespace(label):
         return poseidon_permutation_gadget(cs, [cs.constant(NULLIFIER_TAG), secret, scope], 3, "hash")[1]
+
+
+def identity_gadget(cs: ConstraintSystem, secret: LinearCombination, label: str = "identity") -> LinearCombination:
+    """Poseidon(ID_TAG, secret, 0) in-circuit (243 constraints)."""
+    with cs.namespace(label):
+        return poseidon_permutation_gadget(cs, [cs.constant(ID_TAG), secret, cs.constant(0)], 3, "hash")[1]
+
+
+def member_leaf_gadget(cs: ConstraintSystem, commitment: LinearCombination, identity: LinearCombination,
+                       label: str = "leaf") -> LinearCombination:
+    """Poseidon(LEAF_TAG, commitment, identity) in-circuit (243 constraints)."""
+    with cs.namespace(label):
+        return poseidon_permutation_gadget(cs, [cs.constant(LEAF_TAG), commitment, identity], 3, "hash")[1]
