@@ -21,7 +21,10 @@ from zkmargin.errors import EncodingError, MalformedKeyError, PublicInputError, 
 from zkmargin.evm import (
     check_margin_calldata,
     margin_verifier_source,
+    onchain_context,
+    onchain_scope,
     proof_to_eip2537,
+    register_attested_calldata,
     register_snapshot_calldata,
     solidity_calldata,
     verifier_source,
@@ -152,7 +155,13 @@ def test_calldata_refuses_inputs_outside_the_field_and_bad_ids(cube, backend):
     with pytest.raises(EncodingError, match="32 bytes"):
         register_snapshot_calldata("0x1234", [1])
     with pytest.raises(EncodingError, match="hexadecimal"):
-        verify_margin_calldata("zz" * 32, [1], proof, backend)
+        verify_margin_calldata("zz" * 32, BENEFICIARY, EPOCH, [1], proof, backend)
+    with pytest.raises(EncodingError, match="20 bytes"):
+        verify_margin_calldata("ab" * 32, "0x1234", EPOCH, [1], proof, backend)
+    with pytest.raises(EncodingError, match="epoch"):
+        check_margin_calldata("ab" * 32, BENEFICIARY, -1, [1], proof, backend)
+    with pytest.raises(PublicInputError, match="attested value 0"):
+        register_attested_calldata("ab" * 32, [R])
     with pytest.raises(EncodingError, match="snapshot id"):
         solidity_calldata(public, proof, backend, per_proof_inputs=1)
 
@@ -163,8 +172,8 @@ def test_solidity_calldata_text_is_the_call_arguments(cube, backend):
     proof_hex, inputs = json.loads(f"[{text}]")
     assert bytes.fromhex(proof_hex[2:]) == proof_to_eip2537(proof, backend)
     assert [int(v, 16) for v in inputs] == public
-    margin = json.loads("[" + solidity_calldata(public, proof, backend, 1, "ab" * 32) + "]")
-    assert margin[0] == "0x" + "ab" * 32 and [int(v, 16) for v in margin[1]] == public[:1]
+    margin = json.loads("[" + solidity_calldata(public, proof, backend, 1, "ab" * 32, BENEFICIARY, EPOCH) + "]")
+    assert margin[:3] == ["0x" + "ab" * 32, BENEFICIARY, EPOCH] and [int(v, 16) for v in margin[3]] == public[:1]
 
 
 def test_export_refuses_unsafe_keys_bad_names_and_bad_splits(cube, backend):
@@ -174,9 +183,11 @@ def test_export_refuses_unsafe_keys_bad_names_and_bad_splits(cube, backend):
         verifier_source(forgeable, backend)
     with pytest.raises(ZkMarginError, match="contract name"):
         verifier_source(vk, backend, "not a name")
-    for bad in (-1, vk.num_public + 1, True):
-        with pytest.raises(PublicInputError, match="per-proof input count"):
+    for bad in ("plain", 2, None):
+        with pytest.raises(ZkMarginError, match="margin mode"):
             margin_verifier_source(vk, bad, backend)
+    with pytest.raises(PublicInputError, match="at least 4 public inputs"):
+        margin_verifier_source(vk, "membership", backend)
 
 
 # ----- the plain verifier in the EVM ------------------------------------------------------
@@ -184,7 +195,8 @@ def test_function_selectors_match_solc(evm, cube, backend):
     vk, _, _ = cube
     compiled = evm.compile({
         "S1.sol": verifier_source(vk, backend, "SelectorsPlain"),
-        "S2.sol": margin_verifier_source(vk, 1, backend, "SelectorsMargin"),
+        "S2.sol": margin_verifier_source(vk, "membership" if vk.num_public >= 4 else "named", backend,
+                                         "SelectorsMargin"),
     })
     identifiers = {**compiled["SelectorsPlain"]["methodIdentifiers"], **compiled["SelectorsMargin"]["methodIdentifiers"]}
     for signature, selector in SELECTORS.items():
@@ -297,86 +309,252 @@ def test_exported_verifier_accepts_the_snarkjs_proof(evm, backend):
 
 
 # ----- the margin verifier in the EVM ------------------------------------------------------
+CHAIN_ID = 1  # the harness runs ethereumjs's Mainnet rules (Prague)
+BENEFICIARY = "0x" + "be" * 20
+EPOCH = 5
+
+
 def _address_word(address: str) -> bytes:
     return bytes(12) + bytes.fromhex(address[2:])
 
 
-def _deploy_margin(evm, vk: VerifyingKey, per_proof: int, backend, name: str) -> str:
-    evm.compile({f"{name}.sol": margin_verifier_source(vk, per_proof, backend, name)})
+def _deploy_margin(evm, vk: VerifyingKey, mode: str, backend, name: str) -> str:
+    evm.compile({f"{name}.sol": margin_verifier_source(vk, mode, backend, name)})
     address, _ = evm.deploy(name, _address_word(VENUE))
     return address
 
 
-def test_margin_verifier_with_the_cube_key(evm, cube, backend):
-    """P = 1: the cube's y is per proof, its context is the 'snapshot' value registered by the venue."""
-    vk, public, proof = cube
-    address = _deploy_margin(evm, vk, 1, backend, "CubeMargin")
-    snapshot, other = b"\x01" * 32, b"\x02" * 32
-    unregistered = evm.call(address, check_margin_calldata(snapshot, public[:1], proof, backend))
-    assert not unregistered.success and unregistered.error == "SnapshotUnknown"
-    by_stranger = evm.call(address, register_snapshot_calldata(snapshot, public[1:], 1), sender=OTHER)
-    assert not by_stranger.success and by_stranger.error == "NotVenue"
-    wrong_count = evm.call(address, register_snapshot_calldata(snapshot, public[1:] * 2, 1), sender=VENUE)
-    assert not wrong_count.success and wrong_count.error == "PublicInputCountInvalid"
-    aliased = evm.call(address, encode_call("registerSnapshot(bytes32,uint256[])",
-                                      [("bytes32", snapshot), ("uint256[]", [public[1] + R])]), sender=VENUE)
-    assert not aliased.success and aliased.error == "PublicInputNotInField"
-    assert int.from_bytes(aliased.return_data[4:], "big") == 1  # numbered in the key's input order
-    registered = evm.call(address, register_snapshot_calldata(snapshot, public[1:], 1), sender=VENUE)
-    assert registered.success and [log["event"] for log in registered.logs] == ["SnapshotRegistered"]
-    again = evm.call(address, register_snapshot_calldata(snapshot, [public[1] + 1], 1), sender=VENUE)
-    assert not again.success and again.error == "SnapshotAlreadyRegistered"
-    assert evm.call(address, register_snapshot_calldata(other, [public[1] + 1], 1), sender=VENUE).success
+def _word_result(result) -> int:
+    assert result.success, result
+    return int.from_bytes(result.return_data, "big")
 
-    verified = evm.call(address, verify_margin_calldata(snapshot, public[:1], proof, backend), sender=OTHER)
-    assert verified.returned_true and [log["event"] for log in verified.logs] == ["MarginProofVerified"]
-    assert verified.logs[0]["topics"][1] == "0x" + snapshot.hex()
-    assert verified.logs[0]["topics"][2] == "0x" + _address_word(OTHER).hex()
-    wrong_snapshot = evm.call(address, verify_margin_calldata(other, public[:1], proof, backend))
-    assert wrong_snapshot.returned_false and wrong_snapshot.logs == []
-    changed = evm.call(address, verify_margin_calldata(snapshot, [public[0] + 1], proof, backend))
-    assert changed.returned_false and changed.logs == []
+
+def _cube_proof(cube_pk, x: int, context: int, backend):
+    """A named-mode cube proof: public inputs (x^3 + x + 5 as the 'commitment', context)."""
+    compiled, pk = cube_pk
+    z, public = cube_witness(x, context)
+    return public, prove(pk, compiled, z, random.Random(x), backend)
 
 
 @pytest.fixture(scope="module")
-def cross_case(backend):
-    """A real cross-n16-k4 proof for the sample healthy account and snapshot, and a moved snapshot."""
-    from zkmargin.circuits.layout import HEADER
-    from zkmargin.circuits.proving import prove_account
+def cube_pk(backend):
+    compiled = compiled_cube()
+    return compiled, setup(compiled, random.Random(1), backend)
+
+
+@pytest.fixture(scope="module")
+def cube_margin(evm, cube_pk, backend):
+    """A named-mode margin verifier for the cube key (no snapshot values), with snapshot 0x01.. registered."""
+    address = _deploy_margin(evm, cube_pk[1].vk, "named", backend, "CubeMargin")
+    assert evm.call(address, register_snapshot_calldata(b"\x01" * 32, [], 2), sender=VENUE).success
+    return address
+
+
+def test_onchain_context_and_scope_are_the_contracts(evm, cube_margin):
+    """The prover's context and scope (zkmargin.evm.context) are the values the contract recomputes."""
+    for beneficiary, epoch in ((BENEFICIARY, EPOCH), (OTHER, EPOCH), (BENEFICIARY, 2**64 - 1)):
+        data = encode_call("contextFor(address,uint64)", [("address", _address_word(beneficiary)[12:]), ("uint64", epoch)])
+        assert _word_result(evm.call(cube_margin, data)) == onchain_context(CHAIN_ID, cube_margin, beneficiary, epoch)
+    data = encode_call("scopeFor(uint64)", [("uint64", EPOCH)])
+    assert _word_result(evm.call(cube_margin, data)) == onchain_scope(CHAIN_ID, cube_margin, EPOCH)
+    assert onchain_context(CHAIN_ID, cube_margin, BENEFICIARY, EPOCH) != onchain_context(2, cube_margin, BENEFICIARY, EPOCH)
+    with pytest.raises(EncodingError, match="zero address"):
+        onchain_context(CHAIN_ID, cube_margin, "0x" + "00" * 20, EPOCH)
+    with pytest.raises(EncodingError, match="epoch"):
+        onchain_context(CHAIN_ID, cube_margin, BENEFICIARY, 2**64)
+
+
+def test_only_the_venue_registers_snapshots_and_attested_values(evm, cube_pk, backend):
+    address = _deploy_margin(evm, cube_pk[1].vk, "named", backend, "CubeMarginRegister")
+    snapshot = b"\x01" * 32
+    attested = register_attested_calldata(snapshot, [1234])
+    early = evm.call(address, attested, sender=VENUE)
+    assert not early.success and early.error == "SnapshotUnknown"
+    by_stranger = evm.call(address, register_snapshot_calldata(snapshot, [], 2), sender=OTHER)
+    assert not by_stranger.success and by_stranger.error == "NotVenue"
+    wrong_count = evm.call(address, register_snapshot_calldata(snapshot, [7], 2), sender=VENUE)
+    assert not wrong_count.success and wrong_count.error == "PublicInputCountInvalid"
+    assert evm.call(address, register_snapshot_calldata(snapshot, [], 2), sender=VENUE).success
+    again = evm.call(address, register_snapshot_calldata(snapshot, [], 2), sender=VENUE)
+    assert not again.success and again.error == "SnapshotAlreadyRegistered"
+    for sender in (OTHER, BENEFICIARY):
+        refused = evm.call(address, attested, sender=sender)
+        assert not refused.success and refused.error == "NotVenue" and refused.logs == []
+    is_attested = encode_call("isAttested(bytes32,uint256)", [("bytes32", snapshot), ("uint256", 1234)])
+    assert _word_result(evm.call(address, is_attested)) == 0
+    aliased = evm.call(address, encode_call("registerAttested(bytes32,uint256[])",
+                                            [("bytes32", snapshot), ("uint256[]", [5, R + 5])]), sender=VENUE)
+    assert not aliased.success and aliased.error == "AttestedValueNotInField"
+    registered = evm.call(address, attested, sender=VENUE)
+    assert registered.success and [log["event"] for log in registered.logs] == ["AttestedRegistered"]
+    assert _word_result(evm.call(address, is_attested)) == 1
+
+
+def test_named_mode_refuses_an_unattested_commitment(evm, cube_margin, cube_pk, backend):
+    """Issue 22: a commitment the venue never registered for the snapshot was accepted as a free input."""
+    snapshot = b"\x01" * 32
+    context = onchain_context(CHAIN_ID, cube_margin, BENEFICIARY, EPOCH)
+    public, proof = _cube_proof(cube_pk, 4, context, backend)  # a valid proof of an unattested 'account'
+    assert verify(cube_pk[1].vk, public, proof, backend)
+    data = verify_margin_calldata(snapshot, BENEFICIARY, EPOCH, public, proof, backend)
+    refused = evm.call(cube_margin, data)
+    assert not refused.success and refused.error == "NotAttested" and refused.logs == []
+    assert int.from_bytes(refused.return_data[36:68], "big") == public[0]
+    other_snapshot = evm.call(cube_margin, verify_margin_calldata(b"\x02" * 32, BENEFICIARY, EPOCH, public, proof, backend))
+    assert not other_snapshot.success and other_snapshot.error == "SnapshotUnknown"
+    assert evm.call(cube_margin, register_attested_calldata(snapshot, [public[0]]), sender=VENUE).success
+    assert evm.call(cube_margin, data).returned_true
+
+
+def test_margin_event_names_the_beneficiary_and_the_context_binds_it(evm, cube_margin, cube_pk, backend):
+    """Issue 22: a resubmitted proof credited each resubmitter; now the event names the proof's beneficiary,
+    and the same proof with another beneficiary, epoch or contract is refused."""
+    snapshot = b"\x01" * 32
+    context = onchain_context(CHAIN_ID, cube_margin, BENEFICIARY, EPOCH)
+    public, proof = _cube_proof(cube_pk, 3, context, backend)
+    assert evm.call(cube_margin, register_attested_calldata(snapshot, [public[0]]), sender=VENUE).success
+    data = verify_margin_calldata(snapshot, BENEFICIARY, EPOCH, public, proof, backend)
+    for sender in (BENEFICIARY, OTHER, VENUE):
+        verified = evm.call(cube_margin, data, sender=sender)
+        assert verified.returned_true and [log["event"] for log in verified.logs] == ["MarginProofVerified"]
+        topics = verified.logs[0]["topics"]
+        assert topics[1] == "0x" + snapshot.hex() and topics[2] == "0x" + _address_word(BENEFICIARY).hex()
+        assert int(topics[3], 16) == EPOCH
+        assert _address_word(sender).hex() not in verified.logs[0]["data"] or sender == BENEFICIARY
+    for beneficiary, epoch in ((OTHER, EPOCH), (BENEFICIARY, EPOCH + 1)):
+        stolen = evm.call(cube_margin, verify_margin_calldata(snapshot, beneficiary, epoch, public, proof, backend),
+                          sender=OTHER)
+        assert not stolen.success and stolen.error == "ContextMismatch" and stolen.logs == []
+        expected = int.from_bytes(stolen.return_data[4:36], "big")
+        assert expected == onchain_context(CHAIN_ID, cube_margin, beneficiary, epoch)
+    zero = evm.call(cube_margin, verify_margin_calldata(snapshot, "0x" + "00" * 20, EPOCH, public, proof, backend))
+    assert not zero.success and zero.error == "BeneficiaryIsZero"
+    changed = evm.call(cube_margin, check_margin_calldata(snapshot, BENEFICIARY, EPOCH, public, Proof(proof.c, proof.b, proof.a),
+                                                          backend))
+    assert changed.returned_false
+
+
+@pytest.fixture(scope="module")
+def cross_keys(backend):
+    """cross-n16-k4 and its membership variant (depth 3): keys for the sample snapshot."""
     from zkmargin.circuits.registry import circuit_from_id
+
+    keys = {}
+    for circuit_id in ("cross-n16-k4", "cross-n16-k4-m3"):
+        circuit = circuit_from_id(circuit_id)
+        keys[circuit_id] = circuit, setup(circuit.compile(), random.Random(11), backend)
+    return keys
+
+
+def test_margin_verifier_with_a_real_cross_proof(evm, cross_keys, backend):
+    from zkmargin.circuits.proving import prove_account
     from zkmargin.margin.samples import sample_account, sample_snapshot
 
-    circuit = circuit_from_id("cross-n16-k4")
+    circuit, pk = cross_keys["cross-n16-k4"]
     snapshot = sample_snapshot()
-    pk = setup(circuit.compile(), random.Random(11), backend)
-    proof, public = prove_account(circuit, pk, sample_account("healthy"), snapshot, 1234, 99, backend)
     first = snapshot.instruments[0]
     moved = dataclasses.replace(
         snapshot, instruments=(dataclasses.replace(first, mark_price_e8=first.mark_price_e8 + 1), *snapshot.instruments[1:])
     )
-    head = len(HEADER)
-    return pk.vk, head, public.as_list(), circuit.snapshot_inputs(moved), proof
+    head = circuit.per_proof_inputs
+    address = _deploy_margin(evm, pk.vk, "named", backend, "CrossMargin")
+    snapshot_id, moved_id = b"\x0a" * 32, b"\x0b" * 32
+    assert evm.call(address, register_snapshot_calldata(snapshot_id, circuit.snapshot_inputs(snapshot), head),
+                    sender=VENUE).success
+    assert evm.call(address, register_snapshot_calldata(moved_id, circuit.snapshot_inputs(moved), head), sender=VENUE).success
+    context = onchain_context(CHAIN_ID, address, BENEFICIARY, EPOCH)
+    proof, public_obj = prove_account(circuit, pk, sample_account("healthy"), snapshot, 1234, context, backend)
+    public = public_obj.as_list()
+    assert verify(pk.vk, public, proof, backend)
+    for sid in (snapshot_id, moved_id):
+        assert evm.call(address, register_attested_calldata(sid, [public[0]]), sender=VENUE).success
 
-
-def test_margin_verifier_with_a_real_cross_proof(evm, cross_case, backend):
-    vk, head, public, moved_values, proof = cross_case
-    assert verify(vk, public, proof, backend)
-    address = _deploy_margin(evm, vk, head, backend, "CrossMargin")
-    snapshot, moved = b"\x0a" * 32, b"\x0b" * 32
-    assert evm.call(address, register_snapshot_calldata(snapshot, public[head:], head), sender=VENUE).success
-    assert evm.call(address, register_snapshot_calldata(moved, moved_values, head), sender=VENUE).success
-
-    data = verify_margin_calldata(snapshot, public[:head], proof, backend)
+    data = verify_margin_calldata(snapshot_id, BENEFICIARY, EPOCH, public[:head], proof, backend)
     verified = evm.call(address, data)
     assert verified.returned_true and len(verified.logs) == 1
     assert transaction_gas(verified.gas_used, data) < MARGIN_GAS_TARGET
-    assert evm.call(address, verify_margin_calldata(moved, public[:head], proof, backend)).returned_false
-    for i in range(head):
-        changed = list(public[:head])
-        changed[i] = (changed[i] + 1) % R
-        assert evm.call(address, verify_margin_calldata(snapshot, changed, proof, backend)).returned_false
+    assert evm.call(address, verify_margin_calldata(moved_id, BENEFICIARY, EPOCH, public[:head], proof, backend)).returned_false
     other_proof = Proof(proof.c, proof.b, proof.a)
-    assert evm.call(address, verify_margin_calldata(snapshot, public[:head], other_proof, backend)).returned_false
+    assert evm.call(address, verify_margin_calldata(snapshot_id, BENEFICIARY, EPOCH, public[:head], other_proof,
+                                                    backend)).returned_false
+
+
+def _member_proof(cross_keys, backend, leaves: list[int], index: int, salt: int, context: int, scope: int):
+    """A cross-n16-k4-m3 proof for the sample healthy account (salt) at leaves[index] of a depth-3 tree."""
+    from zkmargin.circuits.proving import prove_member
+    from zkmargin.margin.samples import sample_account, sample_snapshot
+    from zkmargin.merkle_tree import MerklePath, MerkleTree
+
+    circuit, pk = cross_keys["cross-n16-k4-m3"]
+    account, snapshot = sample_account("healthy"), sample_snapshot()
+    leaf = circuit.witness(account, snapshot, salt).leaf
+    leaves = [*leaves[:index], leaf, *leaves[index:]]
+    tree = MerkleTree(leaves, 3)
+    path = MerklePath(account.account_id, leaf, index, tuple(tree.path(index)), tree.root, tree.depth)
+    proof, public = prove_member(circuit, pk, account, snapshot, salt, context, path, scope, backend)
+    return public.as_list(), proof
+
+
+@pytest.fixture(scope="module")
+def member_margin(evm, cross_keys, backend):
+    """A membership-mode verifier for cross-n16-k4-m3 with the sample snapshot registered; (address, snapshot id)."""
+    from zkmargin.margin.samples import sample_snapshot
+
+    circuit, pk = cross_keys["cross-n16-k4-m3"]
+    address = _deploy_margin(evm, pk.vk, "membership", backend, "MemberMargin")
+    snapshot_id = b"\x0c" * 32
+    values = circuit.snapshot_inputs(sample_snapshot())
+    assert evm.call(address, register_snapshot_calldata(snapshot_id, values, 4), sender=VENUE).success
+    return address, snapshot_id
+
+
+HONEST_SALT, INVENTED_SALT = 4242, 777
+OTHER_LEAVES = [1111, 2222, 3333]
+
+
+def test_membership_refuses_an_invented_account_in_a_one_leaf_tree(evm, member_margin, cross_keys, backend):
+    """Issue 22: an invented healthy account in a one-leaf tree of its own commitment verified against the
+    venue's registered snapshot; now only roots the venue registered for that snapshot are accepted."""
+    address, snapshot_id = member_margin
+    context, scope = onchain_context(CHAIN_ID, address, BENEFICIARY, EPOCH), onchain_scope(CHAIN_ID, address, EPOCH)
+    honest, _ = _member_proof(cross_keys, backend, OTHER_LEAVES, 1, HONEST_SALT, context, scope)
+    assert evm.call(address, register_attested_calldata(snapshot_id, [honest[0]]), sender=VENUE).success
+    invented, proof = _member_proof(cross_keys, backend, [], 0, INVENTED_SALT, context, scope)
+    assert invented[0] != honest[0] and verify(cross_keys["cross-n16-k4-m3"][1].vk, invented, proof, backend)
+    refused = evm.call(address, verify_margin_calldata(snapshot_id, BENEFICIARY, EPOCH, invented[:4], proof, backend))
+    assert not refused.success and refused.error == "NotAttested" and refused.logs == []
+
+
+def test_membership_counts_a_nullifier_once_per_scope(evm, member_margin, cross_keys, backend):
+    """Issue 22: nullifiers were not recorded; now a repeat in the epoch's scope is refused, whatever the beneficiary,
+    and the scope is the contract's own, so a proof for a scope of the prover's choosing is refused."""
+    address, snapshot_id = member_margin
+    scope = onchain_scope(CHAIN_ID, address, EPOCH)
+    context = onchain_context(CHAIN_ID, address, BENEFICIARY, EPOCH)
+    public, proof = _member_proof(cross_keys, backend, OTHER_LEAVES, 1, HONEST_SALT, context, scope)
+    assert evm.call(address, register_attested_calldata(snapshot_id, [public[0]]), sender=VENUE).success
+    data = verify_margin_calldata(snapshot_id, BENEFICIARY, EPOCH, public[:4], proof, backend)
+    first = evm.call(address, data)
+    assert first.returned_true and [log["event"] for log in first.logs] == ["MarginProofVerified"]
+    assert transaction_gas(first.gas_used, data) < MARGIN_GAS_TARGET
+    again = evm.call(address, data, sender=OTHER)
+    assert not again.success and again.error == "NullifierUsed" and again.logs == []
+    # The same account, a fresh proof for another beneficiary in the same epoch: the same nullifier.
+    other_context = onchain_context(CHAIN_ID, address, OTHER, EPOCH)
+    second, second_proof = _member_proof(cross_keys, backend, OTHER_LEAVES, 1, HONEST_SALT, other_context, scope)
+    assert second[3] == public[3]
+    repeat = evm.call(address, verify_margin_calldata(snapshot_id, OTHER, EPOCH, second[:4], second_proof, backend))
+    assert not repeat.success and repeat.error == "NullifierUsed"
+    # A scope the prover picked (a fresh nullifier) is not this contract's scope for the epoch.
+    own_scope, own_proof = _member_proof(cross_keys, backend, OTHER_LEAVES, 1, HONEST_SALT, other_context, scope + 1)
+    chosen = evm.call(address, verify_margin_calldata(snapshot_id, OTHER, EPOCH, own_scope[:4], own_proof, backend))
+    assert not chosen.success and chosen.error == "ScopeMismatch"
+    # Another epoch is another scope: the account counts once there too.
+    next_scope = onchain_scope(CHAIN_ID, address, EPOCH + 1)
+    next_context = onchain_context(CHAIN_ID, address, OTHER, EPOCH + 1)
+    later, later_proof = _member_proof(cross_keys, backend, OTHER_LEAVES, 1, HONEST_SALT, next_context, next_scope)
+    assert later[3] != public[3]
+    assert evm.call(address, verify_margin_calldata(snapshot_id, OTHER, EPOCH + 1, later[:4], later_proof, backend)).returned_true
 
 
 # ----- code size (EIP-170) ------------------------------------------------------
@@ -388,7 +566,7 @@ def _key_with_inputs(vk: VerifyingKey, count: int, backend) -> VerifyingKey:
 def _largest_accepted(export, vk: VerifyingKey, backend) -> int:
     from zkmargin.evm.solidity import EIP170_CODE_LIMIT_BYTES
 
-    for count in range(EIP170_CODE_LIMIT_BYTES // 96, 0, -1):
+    for count in range(EIP170_CODE_LIMIT_BYTES // 96 + 8, 0, -1):
         try:
             export(_key_with_inputs(vk, count, backend))
             return count
@@ -399,15 +577,16 @@ def _largest_accepted(export, vk: VerifyingKey, backend) -> int:
 
 @pytest.mark.parametrize("kind", ["plain", "margin"])
 def test_the_largest_exportable_key_deploys_and_one_more_input_is_refused(evm, cube, backend, kind):
-    """The exporter's size estimate must stay on the safe side of the real compiled size."""
+    """The exporter's size estimate must stay on the safe side of the real compiled size (for the margin
+    verifier: of both the contract and the data contract holding its snapshot points)."""
     vk, _, _ = cube
     name = f"Largest{kind.title()}"
     if kind == "plain":
         export = lambda key: verifier_source(key, backend, name)  # noqa: E731
     else:
-        export = lambda key: margin_verifier_source(key, 2, backend, name)  # noqa: E731
+        export = lambda key: margin_verifier_source(key, "membership", backend, name)  # noqa: E731
     largest = _largest_accepted(export, vk, backend)
-    assert largest >= 210, "cross-n64-k8 (210 public inputs) must fit"
+    assert largest >= (210 if kind == "plain" else 4 + 255), "cross-n64-k8 (210 public inputs) must fit"
     with pytest.raises(ZkMarginError, match=f"at most {largest}"):
         export(_key_with_inputs(vk, largest + 1, backend))
     compiled = evm.compile({f"{name}.sol": export(_key_with_inputs(vk, largest, backend))})
