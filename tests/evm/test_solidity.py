@@ -15,6 +15,7 @@ import pytest
 
 from tests.evm.node_evm import NodeEvm, transaction_gas, unavailable_reason
 from tests.groth16.circuits import compiled_cube, cube_witness
+from zkmargin.attestation import snapshot_digest
 from zkmargin.backends import get_backend
 from zkmargin.backends.base import P, fp2_sqrt, fp_sqrt, g2_rhs
 from zkmargin.errors import EncodingError, MalformedKeyError, PublicInputError, ZkMarginError
@@ -592,3 +593,56 @@ def test_the_largest_exportable_key_deploys_and_one_more_input_is_refused(evm, c
     compiled = evm.compile({f"{name}.sol": export(_key_with_inputs(vk, largest, backend))})
     assert compiled[name]["deployedSize"] <= 24_576
     evm.deploy(name, _address_word(VENUE) if kind == "margin" else b"")
+
+
+def test_cli_named_flow_in_the_evm(evm, cross_keys, backend, tmp_path):
+    """The venue's CLI path end to end: export solidity, register (snapshot values, then the attested commitment),
+    context; the trader's proof then verifies for its beneficiary, and an account the venue never attested does not."""
+    from click.testing import CliRunner
+
+    from tests.cli.samples import write_samples
+    from zkmargin.attestation import VenueSigningKey, attest, attestation_to_json, public_key_to_json
+    from zkmargin.circuits.proving import prove_account
+    from zkmargin.cli.main import cli
+    from zkmargin.groth16.serialization import proof_to_json, public_inputs_to_json, vk_to_json
+    from zkmargin.margin.models import load_snapshot
+    from zkmargin.margin.samples import sample_account
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(cli, [*args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.stdout.strip()
+
+    circuit, pk = cross_keys["cross-n16-k4"]
+    snapshot_path = write_samples(tmp_path) / "snapshot.json"
+    snapshot = load_snapshot(snapshot_path)
+    key = VenueSigningKey.generate()
+    (tmp_path / "venue.pub.json").write_text(json.dumps(public_key_to_json(key.public_key(snapshot.venue))))
+    (tmp_path / "vk.json").write_text(json.dumps(vk_to_json(pk.vk, backend)))
+    run("export", "solidity", str(tmp_path / "vk.json"), str(tmp_path / "m.sol"), "--margin", "named", "--name", "CliMargin")
+    evm.compile({"m.sol": (tmp_path / "m.sol").read_text()})
+    address, _ = evm.deploy("CliMargin", _address_word(VENUE))
+    register = run("export", "register", str(snapshot_path), "--circuit", "cross-n16-k4")
+    assert evm.call(address, bytes.fromhex(register[2:]), sender=VENUE).success
+    context = json.loads(run("export", "context", "--chain-id", str(CHAIN_ID), "--contract", address,
+                             "--beneficiary", BENEFICIARY, "--epoch", str(EPOCH), "--json"))["context"]
+
+    def calldata(salt: int) -> tuple[int, bytes]:
+        proof, public = prove_account(circuit, pk, sample_account("healthy"), snapshot, salt, int(context), backend)
+        (tmp_path / "public.json").write_text(json.dumps(public_inputs_to_json(public.as_list())))
+        (tmp_path / "proof.json").write_text(json.dumps(proof_to_json(proof, backend)))
+        text = run("export", "calldata", str(tmp_path / "public.json"), str(tmp_path / "proof.json"), "--margin", "named",
+                   "--snapshot-id", snapshot_digest(snapshot).hex(), "--beneficiary", BENEFICIARY, "--epoch", str(EPOCH),
+                   "--encoded")
+        return public.commitment, bytes.fromhex(text[2:])
+
+    commitment, data = calldata(1234)
+    invented_commitment, invented = calldata(999)  # a valid proof, for a commitment the venue never attested
+    (tmp_path / "alice.att.json").write_text(json.dumps(attestation_to_json(attest(key, snapshot, "alice", commitment))))
+    attested = run("export", "register", str(snapshot_path), "--venue-key", str(tmp_path / "venue.pub.json"),
+                   "--attestation", str(tmp_path / "alice.att.json"))
+    assert evm.call(address, bytes.fromhex(attested[2:]), sender=VENUE).success
+    verified = evm.call(address, data, sender=OTHER)
+    assert verified.returned_true and verified.logs[0]["topics"][2] == "0x" + _address_word(BENEFICIARY).hex()
+    refused = evm.call(address, invented, sender=OTHER)
+    assert not refused.success and refused.error == "NotAttested" and invented_commitment != commitment
