@@ -19,7 +19,7 @@ from zkmargin.cli.account import circuit_option
 from zkmargin.cli.keystore import read_verifying_key
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic
 from zkmargin.cli.proving import read_proof, read_venue_key
-from zkmargin.errors import AttestationError, MalformedAttestationError
+from zkmargin.errors import AttestationError, MalformedAttestationError, WrongVenueError
 from zkmargin.evm import (
     margin_verifier_source,
     onchain_context,
@@ -134,6 +134,9 @@ def _attested_values(snapshot_path: Path, venue_key_path: Path, attestation_path
     """(snapshot digest, values, what): every attestation or signed root checked against the venue's key first."""
     snapshot = load_snapshot(snapshot_path)
     public_key = read_venue_key(venue_key_path)
+    if snapshot.venue != public_key.venue:
+        raise WrongVenueError(f"snapshot {snapshot.snapshot_id!r} is venue {snapshot.venue!r}'s; the key is "
+                              f"venue {public_key.venue!r}'s")
     digest = snapshot_digest(snapshot)
     values: list[int] = []
     for path in attestation_paths:

@@ -269,6 +269,7 @@ def test_export_register_refuses_what_the_venue_did_not_sign(tmp_path):
     wrong_venue = CliRunner().invoke(cli, ["export", "register", str(snapshot_path), "--venue-key", str(other_key),
                                            "--attestation", str(tmp_path / "good.att.json")])
     assert wrong_venue.exit_code == 1 and wrong_venue.stdout == "", wrong_venue.output
+    assert "another-venue" in wrong_venue.stderr
 
 
 @pytest.mark.parametrize("extra, message", [
