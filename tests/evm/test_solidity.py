@@ -42,6 +42,7 @@ SNARKJS_FIXTURES = Path(__file__).resolve().parents[1] / "groth16" / "fixtures" 
 VENUE = "0x" + "ab" * 20
 OTHER = "0x" + "cd" * 20
 MARGIN_GAS_TARGET = 300_000
+VERIFY_MARGIN_SIGNATURE = "verifyMargin(bytes32,address,uint64,uint256[],bytes)"
 
 
 @pytest.fixture(scope="module")
@@ -368,6 +369,13 @@ def test_onchain_context_and_scope_are_the_contracts(evm, cube_margin):
 def test_only_the_venue_registers_snapshots_and_attested_values(evm, cube_pk, backend):
     address = _deploy_margin(evm, cube_pk[1].vk, "named", backend, "CubeMarginRegister")
     snapshot = b"\x01" * 32
+    venue_call = bytes.fromhex(evm.compiled["CubeMarginRegister"]["methodIdentifiers"]["venue()"])
+    assert _word_result(evm.call(address, venue_call)) == int(VENUE, 16)  # immutable: no setter, no transfer
+    abi = evm.compiled["CubeMarginRegister"]["abi"]
+    changing = {f["name"] for f in abi if f["type"] == "function" and f["stateMutability"] not in ("view", "pure")}
+    assert changing == {"registerSnapshot", "registerAttested", "verifyMargin"}
+    with pytest.raises(RuntimeError, match="VenueIsZero"):
+        evm.deploy("CubeMarginRegister", bytes(32))
     attested = register_attested_calldata(snapshot, [1234])
     early = evm.call(address, attested, sender=VENUE)
     assert not early.success and early.error == "SnapshotUnknown"
@@ -388,6 +396,9 @@ def test_only_the_venue_registers_snapshots_and_attested_values(evm, cube_pk, ba
     assert not aliased.success and aliased.error == "AttestedValueNotInField"
     registered = evm.call(address, attested, sender=VENUE)
     assert registered.success and [log["event"] for log in registered.logs] == ["AttestedRegistered"]
+    assert _word_result(evm.call(address, is_attested)) == 1
+    # Registration only adds: a later call neither removes nor replaces what the venue registered before.
+    assert evm.call(address, register_attested_calldata(snapshot, [5678]), sender=VENUE).success
     assert _word_result(evm.call(address, is_attested)) == 1
 
 
@@ -433,6 +444,54 @@ def test_margin_event_names_the_beneficiary_and_the_context_binds_it(evm, cube_m
     changed = evm.call(cube_margin, check_margin_calldata(snapshot, BENEFICIARY, EPOCH, public, Proof(proof.c, proof.b, proof.a),
                                                           backend))
     assert changed.returned_false
+
+
+
+def test_margin_verifier_refuses_malformed_calldata_and_proof_points(evm, cube_margin, cube_pk, backend):
+    """Adversarial review: non-canonical ABI words, wrong array lengths and offsets, and proof points off the
+    curve or outside the subgroup are refused by the margin verifier (a named error where the contract decides),
+    never counted; trailing bytes after a canonical call change nothing."""
+    snapshot = b"\x01" * 32
+    context = onchain_context(CHAIN_ID, cube_margin, BENEFICIARY, EPOCH)
+    public, proof = _cube_proof(cube_pk, 5, context, backend)
+    assert evm.call(cube_margin, register_attested_calldata(snapshot, [public[0]]), sender=VENUE).success
+    good = check_margin_calldata(snapshot, BENEFICIARY, EPOCH, public, proof, backend)
+    assert evm.call(cube_margin, good).returned_true
+    assert evm.call(cube_margin, good + bytes(range(1, 40))).returned_true  # the decoder ignores trailing bytes
+
+    def word(data: bytes, index: int, value: int) -> bytes:
+        at = 4 + 32 * index
+        return data[:at] + value.to_bytes(32, "big") + data[at + 32 :]
+
+    # head: id, beneficiary, epoch, offset of the inputs (160), offset of the proof (256); tail: 2, inputs, 512, proof
+    beneficiary = int.from_bytes(_address_word(BENEFICIARY), "big")
+    assert int.from_bytes(good[4 + 96 : 4 + 128], "big") == 160 and int.from_bytes(good[4 + 128 : 4 + 160], "big") == 256
+    malformed = {
+        "beneficiary with dirty high bits": (word(good, 1, beneficiary | 1 << 200), None),
+        "epoch >= 2^64": (word(good, 2, EPOCH | 1 << 64), None),
+        "inputs offset past the end": (word(good, 3, 2**64), None),
+        "proof offset past the end": (word(good, 4, len(good)), None),
+        "inputs length 2^64": (word(good, 5, 2**64), None),
+        "inputs length 1": (word(good, 5, 1), "PublicInputCountInvalid"),
+        "inputs length 3 (the proof's length word as a third input)": (word(good, 5, 3), "PublicInputCountInvalid"),
+        "proof length 511": (word(good, 8, 511), "ProofLengthInvalid"),
+        "proof length past the end": (word(good, 8, 544), None),
+        "truncated": (good[:-1], None),
+    }
+    for name, (data, error) in malformed.items():
+        result = evm.call(cube_margin, data)
+        assert not result.success and result.error == error and result.logs == [], (name, result)
+    raw = proof_to_eip2537(proof, backend)
+    points = {
+        "A not on the curve": _off_curve_g1() + raw[128:],
+        "C outside the subgroup": raw[:384] + _on_curve_outside_subgroup(backend),
+        "B outside the subgroup": raw[:128] + _g2_outside_subgroup(backend) + raw[384:],
+    }
+    arguments = [("bytes32", snapshot), ("address", _address_word(BENEFICIARY)[12:]), ("uint64", EPOCH),
+                 ("uint256[]", public)]
+    for name, data in points.items():
+        result = evm.call(cube_margin, encode_call(VERIFY_MARGIN_SIGNATURE, [*arguments, ("bytes", data)]))
+        assert not result.success and result.error == "ProofPointInvalid" and result.logs == [], (name, result)
 
 
 @pytest.fixture(scope="module")
@@ -540,6 +599,22 @@ def test_membership_counts_a_nullifier_once_per_scope(evm, member_margin, cross_
     assert transaction_gas(first.gas_used, data) < MARGIN_GAS_TARGET
     again = evm.call(address, data, sender=OTHER)
     assert not again.success and again.error == "NullifierUsed" and again.logs == []
+    # Each per-proof input + r is the same proof's scalar modulo r: refused, never a fresh nullifier or root.
+    raw = proof_to_eip2537(proof, backend)
+    head = [("bytes32", snapshot_id), ("address", _address_word(BENEFICIARY)[12:]), ("uint64", EPOCH)]
+    for index, error in ((0, "NotAttested"), (1, "ContextMismatch"), (2, "ScopeMismatch"), (3, "PublicInputNotInField")):
+        aliased = list(public[:4])
+        aliased[index] += R
+        replay = evm.call(address, encode_call(VERIFY_MARGIN_SIGNATURE, [*head, ("uint256[]", aliased), ("bytes", raw)]))
+        assert not replay.success and replay.error == error and replay.logs == [], (index, replay)
+    used = encode_call("isNullifierUsed(uint256,uint256)", [("uint256", scope), ("uint256", public[3] + R)])
+    assert _word_result(evm.call(address, used)) == 0
+    # The venue registers a rebuilt tree's root for the snapshot: the account (same commitment) still counted once.
+    rebuilt, rebuilt_proof = _member_proof(cross_keys, backend, [*OTHER_LEAVES, 4444], 3, HONEST_SALT, context, scope)
+    assert rebuilt[0] != public[0] and rebuilt[3] == public[3]
+    assert evm.call(address, register_attested_calldata(snapshot_id, [rebuilt[0]]), sender=VENUE).success
+    again = evm.call(address, verify_margin_calldata(snapshot_id, BENEFICIARY, EPOCH, rebuilt[:4], rebuilt_proof, backend))
+    assert not again.success and again.error == "NullifierUsed"
     # The same account, a fresh proof for another beneficiary in the same epoch: the same nullifier.
     other_context = onchain_context(CHAIN_ID, address, OTHER, EPOCH)
     second, second_proof = _member_proof(cross_keys, backend, OTHER_LEAVES, 1, HONEST_SALT, other_context, scope)
