@@ -19,7 +19,7 @@ from zkmargin.cli.account import circuit_option
 from zkmargin.cli.keystore import read_verifying_key
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic
 from zkmargin.cli.proving import read_proof, read_venue_key
-from zkmargin.errors import AttestationError, MalformedAttestationError, WrongVenueError
+from zkmargin.errors import AttestationError, MalformedAttestationError, WrongCommitmentError, WrongVenueError
 from zkmargin.evm import (
     margin_verifier_source,
     onchain_context,
@@ -130,8 +130,9 @@ def _read_documents(path: Path, what: str) -> list:
 
 
 def _attested_values(snapshot_path: Path, venue_key_path: Path, attestation_paths: tuple[Path, ...],
-                     root_paths: tuple[Path, ...]) -> tuple[bytes, list[int], str]:
-    """(snapshot digest, values, what): every attestation or signed root checked against the venue's key first."""
+                     root_paths: tuple[Path, ...], depth: int | None = None) -> tuple[bytes, list[int], str]:
+    """(snapshot digest, values, what): every attestation or signed root checked against the venue's key first
+    (and each root's depth against depth, when given)."""
     snapshot = load_snapshot(snapshot_path)
     public_key = read_venue_key(venue_key_path)
     if snapshot.venue != public_key.venue:
@@ -154,6 +155,9 @@ def _attested_values(snapshot_path: Path, venue_key_path: Path, attestation_path
             except MalformedAttestationError as exc:
                 raise CliError(f"signed root {path}: {exc}") from None
             check_signed_root(signed, public_key, digest)
+            if depth is not None and signed.depth != depth:
+                raise WrongCommitmentError(f"signed root {path} is of a depth-{signed.depth} tree; the circuit "
+                                           f"proves membership at depth {depth}")
             values.append(signed.root)
     what = f"{len(values)} {'commitments' if attestation_paths else 'roots'} signed by venue {public_key.venue!r}"
     return digest, values, what
@@ -169,7 +173,8 @@ def _attested_values(snapshot_path: Path, venue_key_path: Path, attestation_path
 @click.option("--attestation", "attestation_paths", type=_FILE, multiple=True,
               help="Named mode: an attestation (or a JSONL file of them, `zkmargin venue attest`); repeatable.")
 @click.option("--signed-root", "root_paths", type=_FILE, multiple=True,
-              help="Membership mode: the venue's signed root (root.json of `zkmargin venue tree`); repeatable.")
+              help="Membership mode: the venue's signed root (root.json of `zkmargin venue tree`); repeatable. "
+                   "With --circuit (the contract's, ending in -m<depth>), each root's signed depth must be its depth.")
 @click.pass_context
 def export_register(ctx: click.Context, snapshot_path: Path, circuit_id: str, snapshot_id: str | None,
                     venue_key_path: Path | None, attestation_paths: tuple[Path, ...],
@@ -184,10 +189,15 @@ def export_register(ctx: click.Context, snapshot_path: Path, circuit_id: str, sn
             raise click.UsageError("give --attestation (named mode) or --signed-root (membership mode), not both")
         if venue_key_path is None:
             raise click.UsageError("--attestation and --signed-root need --venue-key to check their signatures")
+        depth = None
         if ctx.get_parameter_source("circuit_id") == ParameterSource.COMMANDLINE:
-            raise click.UsageError("--circuit builds a snapshot's values; registerAttested takes no circuit")
+            if attestation_paths:
+                raise click.UsageError("--circuit builds a snapshot's values; registerAttested takes no circuit")
+            depth = getattr(circuit_from_id(circuit_id).statement, "depth", None)
+            if depth is None:
+                raise click.UsageError(f"{circuit_id} is not a membership circuit (ids end in -m<depth>)")
         try:
-            digest, values, what = _attested_values(snapshot_path, venue_key_path, attestation_paths, root_paths)
+            digest, values, what = _attested_values(snapshot_path, venue_key_path, attestation_paths, root_paths, depth)
         except MalformedAttestationError:
             raise
         except AttestationError as exc:

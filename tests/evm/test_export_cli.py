@@ -272,6 +272,29 @@ def test_export_register_refuses_what_the_venue_did_not_sign(tmp_path):
     assert "another-venue" in wrong_venue.stderr
 
 
+
+def test_export_register_checks_a_signed_roots_depth_against_the_circuit(tmp_path):
+    """Adversarial review: a root the venue signed for a tree of another depth than the contract's circuit became
+    registration calldata (no proof can ever use it; the off-chain verifier refuses it). With --circuit, the
+    signed root's depth must be the membership circuit's."""
+    from zkmargin.attestation import sign_root, signed_root_to_json
+    from zkmargin.evm import register_attested_calldata
+
+    snapshot_path, snapshot, key, key_path = _venue_files(tmp_path)
+    for depth in (3, 20):
+        (tmp_path / f"root{depth}.json").write_text(json.dumps(signed_root_to_json(sign_root(key, snapshot, depth, 4, 4444))))
+    base = ["export", "register", str(snapshot_path), "--venue-key", str(key_path)]
+    ok = CliRunner().invoke(cli, [*base, "--signed-root", str(tmp_path / "root20.json"), "--circuit", "cross-n8-k4-m20",
+                                  "--snapshot-id", "cd" * 32])
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout.strip() == "0x" + register_attested_calldata("cd" * 32, [4444]).hex()
+    refused = CliRunner().invoke(cli, [*base, "--signed-root", str(tmp_path / "root20.json"),
+                                       "--signed-root", str(tmp_path / "root3.json"), "--circuit", "cross-n8-k4-m20"])
+    assert refused.exit_code == 1 and refused.stdout == "" and "depth-3" in refused.stderr, refused.output
+    plain = CliRunner().invoke(cli, [*base, "--signed-root", str(tmp_path / "root20.json"), "--circuit", "cross-n8-k4"])
+    assert plain.exit_code == 2 and "not a membership circuit" in plain.stderr, plain.output
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--attestation", "{att}"], "need --venue-key"),
     (["--venue-key", "{key}"], "--venue-key goes with"),
