@@ -633,6 +633,51 @@ def test_membership_counts_a_nullifier_once_per_scope(evm, member_margin, cross_
     assert evm.call(address, verify_margin_calldata(snapshot_id, OTHER, EPOCH + 1, later[:4], later_proof, backend)).returned_true
 
 
+
+def test_a_membership_proof_is_refused_for_another_beneficiary_epoch_contract_or_chain(cross_keys, backend):
+    """Adversarial review: one proof under a registered root, replayed with another beneficiary or epoch, at another
+    deployment on the same chain, and at the same address on another chain (a fresh EVM with chain id 5 and the
+    same deployment order): each is refused by the context before any nullifier is read or written."""
+    from zkmargin.margin.samples import sample_snapshot
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    circuit, pk = cross_keys["cross-n16-k4-m3"]
+    source = margin_verifier_source(pk.vk, "membership", backend, "ReplayMargin")
+    snapshot_id, values = b"\x0d" * 32, circuit.snapshot_inputs(sample_snapshot())
+    chains = {1: NodeEvm(1), 5: NodeEvm(5)}
+    try:
+        deployments = []  # (node, address): chain 1 first, chain 1 again, chain 5 (the first one's address)
+        for node in (chains[1], chains[1], chains[5]):
+            node.compile({"ReplayMargin.sol": source})
+            address, _ = node.deploy("ReplayMargin", _address_word(VENUE))
+            assert node.call(address, register_snapshot_calldata(snapshot_id, values, 4), sender=VENUE).success
+            deployments.append((node, address))
+        (node, address), (_, second), (_, other_chain) = deployments
+        assert other_chain == address != second
+        context, scope = onchain_context(CHAIN_ID, address, BENEFICIARY, EPOCH), onchain_scope(CHAIN_ID, address, EPOCH)
+        public, proof = _member_proof(cross_keys, backend, OTHER_LEAVES, 1, HONEST_SALT, context, scope)
+        for target_node, target in deployments:
+            assert target_node.call(target, register_attested_calldata(snapshot_id, [public[0]]), sender=VENUE).success
+        replays = {
+            "another beneficiary": (node, address, OTHER, EPOCH, onchain_context(CHAIN_ID, address, OTHER, EPOCH)),
+            "another epoch": (node, address, BENEFICIARY, EPOCH + 1, onchain_context(CHAIN_ID, address, BENEFICIARY, EPOCH + 1)),
+            "another contract": (node, second, BENEFICIARY, EPOCH, onchain_context(CHAIN_ID, second, BENEFICIARY, EPOCH)),
+            "another chain": (chains[5], address, BENEFICIARY, EPOCH, onchain_context(5, address, BENEFICIARY, EPOCH)),
+        }
+        for name, (target_node, target, beneficiary, epoch, expected) in replays.items():
+            replay = target_node.call(target, verify_margin_calldata(snapshot_id, beneficiary, epoch, public[:4], proof,
+                                                                     backend), sender=OTHER)
+            assert not replay.success and replay.error == "ContextMismatch" and replay.logs == [], (name, replay)
+            assert int.from_bytes(replay.return_data[4:36], "big") == expected, name
+        assert node.call(address, verify_margin_calldata(snapshot_id, BENEFICIARY, EPOCH, public[:4], proof,
+                                                         backend)).returned_true
+    finally:
+        for chain_node in chains.values():
+            chain_node.close()
+
+
 # ----- code size (EIP-170) ------------------------------------------------------
 def _key_with_inputs(vk: VerifyingKey, count: int, backend) -> VerifyingKey:
     points = backend.g1_batch_mul(backend.g1_generator(), list(range(2, count + 3)))
