@@ -652,6 +652,11 @@ def test_a_membership_proof_is_refused_for_another_beneficiary_epoch_contract_or
         for node in (chains[1], chains[1], chains[5]):
             node.compile({"ReplayMargin.sol": source})
             address, _ = node.deploy("ReplayMargin", _address_word(VENUE))
+            aliased = encode_call("registerSnapshot(bytes32,uint256[])",
+                                  [("bytes32", snapshot_id), ("uint256[]", [*values[:-1], values[-1] + R])])
+            refused = node.call(address, aliased, sender=VENUE)  # a snapshot value + r: the same point, refused
+            assert not refused.success and refused.error == "PublicInputNotInField", refused
+            assert int.from_bytes(refused.return_data[4:], "big") == 4 + len(values) - 1
             assert node.call(address, register_snapshot_calldata(snapshot_id, values, 4), sender=VENUE).success
             deployments.append((node, address))
         (node, address), (_, second), (_, other_chain) = deployments
