@@ -182,7 +182,8 @@ def export_register(ctx: click.Context, snapshot_path: Path, circuit_id: str, sn
     """Print the calldata of registerSnapshot for SNAPSHOT (built as the circuit reads it), or with --attestation /
     --signed-root, of registerAttested for the commitments or roots the venue signed for SNAPSHOT.
 
-    Exit 1 when a signature, venue or snapshot does not check against the venue's key (nothing printed).
+    Exit 1 when a signature, venue or snapshot does not check against the venue's key, or (--signed-root with
+    --circuit) a root was signed for another tree depth than the circuit's (nothing printed).
     """
     if attestation_paths or root_paths:
         if attestation_paths and root_paths:
