@@ -2,7 +2,10 @@
 
 Cases: the plain verifier with 2 public inputs (the cube test circuit), and for cross-margin keys
 (cross-n16-k4, cross-n64-k8 with full snapshots) the plain verifier over all inputs next to the margin
-verifier, whose snapshot is registered once and whose checks multiply only (commitment, context).
+verifier, whose snapshot is registered once and whose checks multiply only the per-proof inputs: named
+mode (commitment, context) and membership mode (-m20: root, context, scope, nullifier, whose check
+also records the nullifier). Each margin check also reads the venue's registration of the commitment
+or root and recomputes the context (and scope) for the beneficiary and epoch.
 Gas is deterministic (no machine-load caveat); "tx" adds the intrinsic 21,000 and the calldata cost
 (Prague: EIP-2028 with the EIP-7623 floor) to the execution gas. Prints a table, writes JSON.
 
@@ -26,19 +29,26 @@ from cross import market  # noqa: E402
 from tests.evm.node_evm import NodeEvm, transaction_gas, unavailable_reason  # noqa: E402
 from tests.groth16.circuits import compiled_cube, cube_witness  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
-from zkmargin.circuits.layout import HEADER  # noqa: E402
-from zkmargin.circuits.proving import prove_account  # noqa: E402
+from zkmargin.circuits.proving import prove_account, prove_member  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.evm import (  # noqa: E402
     margin_verifier_source,
+    onchain_context,
+    onchain_scope,
+    register_attested_calldata,
     register_snapshot_calldata,
     verifier_source,
     verify_margin_calldata,
     verify_proof_calldata,
 )
 from zkmargin.groth16 import prove, setup  # noqa: E402
+from zkmargin.merkle_tree import MerklePath, MerkleTree  # noqa: E402
 
 VENUE = "0x" + "ab" * 20
+BENEFICIARY = "0x" + "be" * 20
+CHAIN_ID = 1  # the harness runs Mainnet's Prague rules
+EPOCH = 1
+MEMBER_DEPTH = 20
 MARGIN_TARGET_GAS = 300_000
 
 
@@ -54,19 +64,34 @@ def _plain(evm: NodeEvm, name: str, vk, public, proof, backend) -> dict:  # noqa
             "verify_execution_gas": result.gas_used, "verify_tx_gas": transaction_gas(result.gas_used, data)}
 
 
-def _margin(evm: NodeEvm, name: str, vk, public, proof, backend) -> dict:  # noqa: ANN001
-    head = len(HEADER)
-    evm.compile({f"{name}.sol": margin_verifier_source(vk, head, backend, name)})
+def _margin(evm: NodeEvm, name: str, circuit, pk, account, snapshot, backend) -> dict:  # noqa: ANN001
+    """Deploy, register the snapshot and the commitment or root, then one margin check by a third party."""
+    mode = "membership" if circuit.circuit_id.endswith(f"-m{MEMBER_DEPTH}") else "named"
+    head = circuit.per_proof_inputs
+    evm.compile({f"{name}.sol": margin_verifier_source(pk.vk, mode, backend, name)})
     address, deployed = evm.deploy(name, bytes(12) + bytes.fromhex(VENUE[2:]))
-    register = register_snapshot_calldata(b"\x01" * 32, public[head:], head)
+    register = register_snapshot_calldata(b"\x01" * 32, circuit.snapshot_inputs(snapshot), head)
     registered = evm.call(address, register, sender=VENUE)
     if not registered.success:
         raise SystemExit(f"{name}: registering the snapshot failed: {registered}")
-    data = verify_margin_calldata(b"\x01" * 32, public[:head], proof, backend)
+    context = onchain_context(CHAIN_ID, address, BENEFICIARY, EPOCH)
+    if mode == "named":
+        proof, public_obj = prove_account(circuit, pk, account, snapshot, 4321, context, backend)
+    else:
+        leaf = circuit.witness(account, snapshot, 4321).leaf
+        tree = MerkleTree([1111, leaf, 3333], MEMBER_DEPTH)
+        path = MerklePath(account.account_id, leaf, 1, tuple(tree.path(1)), tree.root, tree.depth)
+        scope = onchain_scope(CHAIN_ID, address, EPOCH)
+        proof, public_obj = prove_member(circuit, pk, account, snapshot, 4321, context, path, scope, backend)
+    public = public_obj.as_list()
+    attested = evm.call(address, register_attested_calldata(b"\x01" * 32, [public[0]]), sender=VENUE)
+    if not attested.success:
+        raise SystemExit(f"{name}: registering the commitment or root failed: {attested}")
+    data = verify_margin_calldata(b"\x01" * 32, BENEFICIARY, EPOCH, public[:head], proof, backend)
     result = evm.call(address, data)
     if not result.returned_true:
         raise SystemExit(f"{name}: our proof was not accepted: {result}")
-    return {"per_proof_inputs": head, "snapshot_inputs": len(public) - head,
+    return {"mode": mode, "per_proof_inputs": head, "snapshot_inputs": len(public) - head,
             "code_bytes": evm.compiled[name]["deployedSize"], "deploy_execution_gas": deployed.gas_used,
             "register_execution_gas": registered.gas_used, "register_tx_gas": transaction_gas(registered.gas_used, register),
             "calldata_bytes": len(data), "verify_execution_gas": result.gas_used,
@@ -99,15 +124,20 @@ def main() -> None:
             proof, public_obj = prove_account(circuit, pk, account, snapshot, 4321, 77, backend)
             public = public_obj.as_list()
             rows[f"plain, {circuit.circuit_id}"] = _plain(evm, f"Plain{n}x{k}", pk.vk, public, proof, backend)
-            rows[f"margin, {circuit.circuit_id}"] = _margin(evm, f"Margin{n}x{k}", pk.vk, public, proof, backend)
+            rows[f"margin, {circuit.circuit_id}"] = _margin(evm, f"Margin{n}x{k}", circuit, pk, account, snapshot,
+                                                           backend)
+            member = circuit_from_id(f"cross-n{n}-k{k}-m{MEMBER_DEPTH}")
+            member_pk = setup(member.compile(), backend=backend)
+            rows[f"margin, {member.circuit_id}"] = _margin(evm, f"Member{n}x{k}", member, member_pk, account, snapshot,
+                                                          backend)
     finally:
         evm.close()
 
-    print(f"{'case':<28} {'inputs':>6} {'code B':>7} {'register tx':>12} {'verify exec':>12} {'verify tx':>10}")
+    print(f"{'case':<32} {'inputs':>6} {'code B':>7} {'register tx':>12} {'verify exec':>12} {'verify tx':>10}")
     for name, row in rows.items():
         inputs = row.get("public_inputs", row.get("per_proof_inputs", 0) + row.get("snapshot_inputs", 0))
         register = f"{row['register_tx_gas']:,}" if "register_tx_gas" in row else "-"
-        print(f"{name:<28} {inputs:>6} {row['code_bytes']:>7,} {register:>12} {row['verify_execution_gas']:>12,} "
+        print(f"{name:<32} {inputs:>6} {row['code_bytes']:>7,} {register:>12} {row['verify_execution_gas']:>12,} "
               f"{row['verify_tx_gas']:>10,}")
     margin_rows = {k: v for k, v in rows.items() if k.startswith("margin")}
     worst = max(v["verify_tx_gas"] for v in margin_rows.values()) if margin_rows else None

@@ -15,12 +15,14 @@ const NPM = process.env.ZKMARGIN_NPM_DIR;
 const load = (name) => import(require.resolve(name, { paths: [NPM] }));
 
 const solc = (await load('solc')).default;
-const { Common, Hardfork, Mainnet } = await load('@ethereumjs/common');
+const { Hardfork, Mainnet, createCustomCommon } = await load('@ethereumjs/common');
 const { createEVM } = await load('@ethereumjs/evm');
 const { createAddressFromString, hexToBytes, bytesToHex } = await load('@ethereumjs/util');
 const { keccak_256 } = await load('@noble/hashes/sha3.js');
 
-const common = new Common({ chain: Mainnet, hardfork: Hardfork.Prague });
+// Mainnet's rules; ZKMARGIN_EVM_CHAIN_ID changes only the chain id (CHAINID), for cross-chain replay tests.
+const chainId = Number(process.env.ZKMARGIN_EVM_CHAIN_ID ?? Mainnet.chainId);
+const common = createCustomCommon({ chainId }, Mainnet, { hardfork: Hardfork.Prague });
 const evm = await createEVM({ common });
 const GAS_LIMIT = 30_000_000n;
 const contracts = {};

@@ -68,13 +68,13 @@ class CallResult:
 
 
 class NodeEvm:
-    """One node process: compile, deploy, call; state persists between calls."""
+    """One node process (Mainnet's Prague rules with chain_id): compile, deploy, call; state persists between calls."""
 
-    def __init__(self) -> None:
+    def __init__(self, chain_id: int = 1) -> None:
         reason = unavailable_reason()
         if reason:
             raise RuntimeError(reason)
-        env = dict(os.environ, ZKMARGIN_NPM_DIR=str(npm_dir()))
+        env = dict(os.environ, ZKMARGIN_NPM_DIR=str(npm_dir()), ZKMARGIN_EVM_CHAIN_ID=str(chain_id))
         self._process = subprocess.Popen(
             ["node", str(HARNESS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
         )

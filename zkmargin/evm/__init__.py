@@ -2,12 +2,14 @@
 
 from zkmargin.evm.calldata import (
     check_margin_calldata,
+    register_attested_calldata,
     register_snapshot_calldata,
     solidity_calldata,
     split_margin_inputs,
     verify_margin_calldata,
     verify_proof_calldata,
 )
+from zkmargin.evm.context import onchain_context, onchain_scope
 from zkmargin.evm.eip2537 import g1_to_eip2537, g2_to_eip2537, proof_to_eip2537
 from zkmargin.evm.solidity import margin_verifier_source, verifier_source
 
@@ -16,7 +18,10 @@ __all__ = [
     "g1_to_eip2537",
     "g2_to_eip2537",
     "margin_verifier_source",
+    "onchain_context",
+    "onchain_scope",
     "proof_to_eip2537",
+    "register_attested_calldata",
     "register_snapshot_calldata",
     "solidity_calldata",
     "split_margin_inputs",
