@@ -30,6 +30,7 @@ from tests.evm.node_evm import NodeEvm, transaction_gas, unavailable_reason  # n
 from tests.groth16.circuits import compiled_cube, cube_witness  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.circuits.proving import prove_account, prove_member  # noqa: E402
+from zkmargin.gadgets.merkle import identity_commitment, member_leaf  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.evm import (  # noqa: E402
     margin_verifier_source,
@@ -78,11 +79,11 @@ def _margin(evm: NodeEvm, name: str, circuit, pk, account, snapshot, backend) ->
     if mode == "named":
         proof, public_obj = prove_account(circuit, pk, account, snapshot, 4321, context, backend)
     else:
-        leaf = circuit.witness(account, snapshot, 4321).leaf
+        leaf = member_leaf(circuit.witness(account, snapshot, 4321).commitment, identity_commitment(4322))
         tree = MerkleTree([1111, leaf, 3333], MEMBER_DEPTH)
         path = MerklePath(account.account_id, leaf, 1, tuple(tree.path(1)), tree.root, tree.depth)
         scope = onchain_scope(CHAIN_ID, address, EPOCH)
-        proof, public_obj = prove_member(circuit, pk, account, snapshot, 4321, context, path, scope, backend)
+        proof, public_obj = prove_member(circuit, pk, account, snapshot, 4321, context, path, scope, 4322, backend)
     public = public_obj.as_list()
     attested = evm.call(address, register_attested_calldata(b"\x01" * 32, [public[0]]), sender=VENUE)
     if not attested.success:

@@ -539,19 +539,24 @@ def test_margin_verifier_with_a_real_cross_proof(evm, cross_keys, backend):
                                                     backend)).returned_false
 
 
+# The trader's identity secret: the nullifier comes from it, the same under every snapshot and salt.
+MEMBER_SECRET = 0x5EC12E7
+
+
 def _member_proof(cross_keys, backend, leaves: list[int], index: int, salt: int, context: int, scope: int):
     """A cross-n16-k4-m3 proof for the sample healthy account (salt) at leaves[index] of a depth-3 tree."""
     from zkmargin.circuits.proving import prove_member
+    from zkmargin.gadgets.merkle import identity_commitment, member_leaf
     from zkmargin.margin.samples import sample_account, sample_snapshot
     from zkmargin.merkle_tree import MerklePath, MerkleTree
 
     circuit, pk = cross_keys["cross-n16-k4-m3"]
     account, snapshot = sample_account("healthy"), sample_snapshot()
-    leaf = circuit.witness(account, snapshot, salt).leaf
+    leaf = member_leaf(circuit.witness(account, snapshot, salt).commitment, identity_commitment(MEMBER_SECRET))
     leaves = [*leaves[:index], leaf, *leaves[index:]]
     tree = MerkleTree(leaves, 3)
     path = MerklePath(account.account_id, leaf, index, tuple(tree.path(index)), tree.root, tree.depth)
-    proof, public = prove_member(circuit, pk, account, snapshot, salt, context, path, scope, backend)
+    proof, public = prove_member(circuit, pk, account, snapshot, salt, context, path, scope, MEMBER_SECRET, backend)
     return public.as_list(), proof
 
 
@@ -614,6 +619,13 @@ def test_membership_counts_a_nullifier_once_per_scope(evm, member_margin, cross_
     assert rebuilt[0] != public[0] and rebuilt[3] == public[3]
     assert evm.call(address, register_attested_calldata(snapshot_id, [rebuilt[0]]), sender=VENUE).success
     again = evm.call(address, verify_margin_calldata(snapshot_id, BENEFICIARY, EPOCH, rebuilt[:4], rebuilt_proof, backend))
+    assert not again.success and again.error == "NullifierUsed"
+    # The account re-committed with a fresh salt (a later snapshot's tree): a new leaf and root, the same
+    # nullifier, because it comes from the trader's identity secret (issue 22 item 2), never from the salt.
+    fresh, fresh_proof = _member_proof(cross_keys, backend, OTHER_LEAVES, 1, HONEST_SALT + 1, context, scope)
+    assert fresh[0] != public[0] and fresh[3] == public[3]
+    assert evm.call(address, register_attested_calldata(snapshot_id, [fresh[0]]), sender=VENUE).success
+    again = evm.call(address, verify_margin_calldata(snapshot_id, BENEFICIARY, EPOCH, fresh[:4], fresh_proof, backend))
     assert not again.success and again.error == "NullifierUsed"
     # The same account, a fresh proof for another beneficiary in the same epoch: the same nullifier.
     other_context = onchain_context(CHAIN_ID, address, OTHER, EPOCH)

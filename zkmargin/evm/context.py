@@ -6,8 +6,8 @@ each field one 32-byte ABI word (Solidity's abi.encode; tags are bytes32, left-a
 because it is a precompile on every EVM chain and in Python's standard library (keccak is in neither
 here). The contract compares the proof's context and scope with these values, so a proof made for one
 beneficiary, contract, chain or epoch verifies for no other; the scope depends only on the epoch, so
-a commitment's nullifier counts once per epoch in one contract (the nullifier comes from the
-commitment's salt: an account re-committed with a fresh salt for another snapshot has another one).
+an account's nullifier counts once per epoch in one contract (the nullifier comes from the trader's
+identity secret, which every leaf of every snapshot binds, so a new salt or root does not change it).
 """
 
 from __future__ import annotations
