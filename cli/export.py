@@ -21,7 +21,7 @@ from zkmargin.evm import (
     verify_margin_calldata,
     verify_proof_calldata,
 )
-from zkmargin.groth16.serialization import public_inputs_from_json
+from zkmargin.groth16.serialization import public_inputs_from_json, vk_digest
 from zkmargin.margin.models import load_snapshot
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -53,7 +53,7 @@ def export_solidity(ctx: click.Context, vk_path: Path, out_path: Path, per_proof
         what = (f"verifyMargin(snapshotId, perProofInputs, proof): {per_proof_inputs} per-proof inputs, "
                 f"{vk.num_public - per_proof_inputs} registered by the venue")
     write_atomic(out_path, source.encode())
-    note(f"wrote {out_path}: {what}; compile with solc --evm-version prague")
+    note(f"wrote {out_path}: {what}; vk digest {vk_digest(vk, backend)}; compile with solc --evm-version prague")
 
 
 @export.command("calldata")

@@ -15,7 +15,7 @@ import click
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, step, write_atomic, write_json
 from zkmargin.groth16.binfile import format_hash
 from zkmargin.groth16.ptau import read_ptau
-from zkmargin.groth16.serialization import vk_to_json
+from zkmargin.groth16.serialization import vk_digest, vk_to_json
 from zkmargin.groth16.zkey import (
     beacon,
     contribute,
@@ -169,8 +169,9 @@ def export_verificationkey(ctx: click.Context, zkey_path: Path, out_path: Path) 
     zk = read_zkey(zkey_path, backend)
     if not zk.contributions:
         note("warning: this zkey has no contribution; its delta is 1 and anyone can forge proofs for it")
-    write_json(out_path, vk_to_json(verifying_key(zk, backend), backend))
-    click.echo(f"verification key written to {out_path}")
+    vk = verifying_key(zk, backend)
+    write_json(out_path, vk_to_json(vk, backend))
+    click.echo(f"verification key written to {out_path} (vk digest {vk_digest(vk, backend)})")
 
 
 @export.command("transcript")
@@ -197,7 +198,6 @@ def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: i
     """
     from zkmargin.circuits.proving import prepare_proof
     from zkmargin.groth16.prover import prove_zkey
-    from zkmargin.groth16.serialization import vk_digest
     from zkmargin.groth16.zkey import proving_key
 
     circuit.require_healthy(account, snapshot)

@@ -172,12 +172,15 @@ def _cube_r1cs() -> bytes:
 def test_export_transcript_writes_the_records_the_service_checks(ceremony, tmp_path):
     from zkmargin.groth16.serialization import vk_from_json
     from zkmargin.groth16.transcript import check_transcript
+    from zkmargin.groth16.zkey import zkey_from_bytes
 
     out, vk_path = tmp_path / "transcript.json", tmp_path / "vk.json"
     assert run(ceremony, "zkey", "export", "transcript", str(ceremony / "k3.zkey"), str(out)).exit_code == 0
     assert run(ceremony, "zkey", "export", "verificationkey", str(ceremony / "k3.zkey"), str(vk_path)).exit_code == 0
     backend = get_backend("arkworks")
-    entries = check_transcript(json.loads(out.read_text()), vk_from_json(vk_path.read_text(), backend), backend)
+    initial = zkey_from_bytes((ceremony / "k0.zkey").read_bytes(), backend)
+    entries = check_transcript(json.loads(out.read_text()), vk_from_json(vk_path.read_text(), backend), initial,
+                               backend)
     assert [(e["name"], e["beacon"]) for e in entries] == [("alice", False), ("bob", False), ("final", True)]
     # The initial key has no contribution: nothing to export, exit 2, no file.
     empty = run(ceremony, "zkey", "export", "transcript", str(ceremony / "k0.zkey"), str(tmp_path / "none.json"))

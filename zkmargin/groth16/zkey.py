@@ -68,6 +68,7 @@ from zkmargin.groth16.ptau import (
     PowersOfTau,
 )
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
+from zkmargin.groth16.verifier import check_gamma_delta
 from zkmargin.r1cs import CompiledR1CS
 
 GROTH16_PROTOCOL = 1
@@ -572,12 +573,18 @@ def verify_zkey(compiled: CompiledR1CS, ptau: PowersOfTau, zk: ZKey, backend: Cu
 
 # ----- export and proving -----------------------------------------------------------------
 def verifying_key(zk: ZKey, backend: CurveBackend | None = None) -> VerifyingKey:
-    """The verification key of a .zkey (gamma is [1]_2, as in every snarkjs key)."""
+    """The verification key of a .zkey (gamma is [1]_2, as in every snarkjs key); delta == +-gamma is refused.
+
+    A key without contribution keeps delta = gamma = [1]_2: callers warn about it or refuse it.
+    """
     backend = backend or get_backend()
-    return VerifyingKey(
+    vk = VerifyingKey(
         alpha_g1=zk.alpha_g1, beta_g2=zk.beta_g2, gamma_g2=zk.gamma_g2, delta_g2=zk.delta_g2,
         gamma_abc_g1=tuple(g1_list_from_lem(zk.sections[3], backend, "zkey IC section")),
     )
+    if zk.contributions:
+        check_gamma_delta(vk, backend)
+    return vk
 
 
 def check_zkey_matches(zk: ZKey, compiled: CompiledR1CS) -> None:
