@@ -186,3 +186,49 @@ def test_export_transcript_writes_the_records_the_service_checks(ceremony, tmp_p
     empty = run(ceremony, "zkey", "export", "transcript", str(ceremony / "k0.zkey"), str(tmp_path / "none.json"))
     assert empty.exit_code == 2 and "no contribution" in empty.output
     assert not (tmp_path / "none.json").exists()
+
+
+def test_prove_with_a_zkey_holding_torsion_exits_2_naming_section_and_index(ceremony, tmp_path):
+    """#22 item 7: a small-order point added to one L point; refused on load whatever the witness, no proof."""
+    from tests.groth16.test_zkey import _with_torsion
+    from zkmargin.groth16 import zkey as zk_mod
+
+    ark = get_backend("arkworks")
+    d = ceremony
+    final = zk_mod.zkey_from_bytes((d / "k3.zkey").read_bytes(), ark)
+    (tmp_path / "bad.zkey").write_bytes(_with_torsion(final, 8, 5, ark))
+    (tmp_path / "snapshot.json").write_text(json.dumps(SNAPSHOT))
+    (tmp_path / "account.json").write_text(json.dumps(ACCOUNT))
+    committed = run(tmp_path, "commit", str(tmp_path / "account.json"), str(tmp_path / "snapshot.json"),
+                    "--opening", str(tmp_path / "opening.json"), "--circuit", CIRCUIT)
+    assert committed.exit_code == 0, committed.output
+    proved = run(tmp_path, "prove", str(tmp_path / "account.json"), str(tmp_path / "snapshot.json"),
+                 "--opening", str(tmp_path / "opening.json"), "--context", "99", "--zkey", str(tmp_path / "bad.zkey"),
+                 "--out", str(tmp_path / "proof.json"), "--public-out", str(tmp_path / "public.json"))
+    assert proved.exit_code == 2, proved.output
+    assert "zkey L section (section 8), point 5" in proved.stderr and "subgroup" in proved.stderr
+    assert "Traceback" not in proved.output
+    assert not (tmp_path / "proof.json").exists() and not (tmp_path / "public.json").exists()
+
+
+def test_a_ceremony_key_with_delta_minus_gamma_is_refused_by_every_cli_reader(ceremony, tmp_path):
+    """#22 item 6: delta == -gamma forges; export solidity, verify and zkey export refuse it (exit 2)."""
+    from zkmargin.groth16 import zkey as zk_mod
+    from zkmargin.groth16.serialization import g2_to_json
+
+    ark = get_backend("arkworks")
+    d = ceremony
+    assert run(d, "zkey", "export", "verificationkey", str(d / "k3.zkey"), str(tmp_path / "vk.json")).exit_code == 0
+    vk_json = json.loads((tmp_path / "vk.json").read_text())
+    final = zk_mod.zkey_from_bytes((d / "k3.zkey").read_bytes(), ark)
+    vk_json["vk_delta_2"] = g2_to_json(ark.g2_neg(final.gamma_g2), ark)
+    (tmp_path / "bad_vk.json").write_text(json.dumps(vk_json))
+    exported = run(tmp_path, "export", "solidity", str(tmp_path / "bad_vk.json"), str(tmp_path / "v.sol"))
+    assert exported.exit_code == 2 and "delta == -gamma" in exported.stderr, exported.output
+    assert not (tmp_path / "v.sol").exists()
+    bad_zkey = zk_mod.replace(final, delta_g2=ark.g2_neg(final.gamma_g2), delta_g1=ark.g1_neg(ark.g1_generator()))
+    (tmp_path / "bad.zkey").write_bytes(zk_mod.zkey_to_bytes(bad_zkey, ark))
+    from_zkey = run(tmp_path, "zkey", "export", "verificationkey", str(tmp_path / "bad.zkey"),
+                    str(tmp_path / "bad_from_zkey.json"))
+    assert from_zkey.exit_code == 2 and "delta == -gamma" in from_zkey.stderr, from_zkey.output
+    assert not (tmp_path / "bad_from_zkey.json").exists()
