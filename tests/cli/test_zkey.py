@@ -232,3 +232,43 @@ def test_a_ceremony_key_with_delta_minus_gamma_is_refused_by_every_cli_reader(ce
                     str(tmp_path / "bad_from_zkey.json"))
     assert from_zkey.exit_code == 2 and "delta == -gamma" in from_zkey.stderr, from_zkey.output
     assert not (tmp_path / "bad_from_zkey.json").exists()
+
+
+def test_prove_with_a_zkey_checks_its_query_points_once_across_processes(ceremony, tmp_path, monkeypatch):
+    """#22 item 7: the first `prove --zkey` subgroup-checks the key's points and remembers it in the prover's cache;
+    the next one (a new process: the in-process memory is cleared here) does not check them again."""
+    from zkmargin.cli.zkey import SUBGROUP_CHECKED_DIR
+    from zkmargin.groth16 import zkey as zk_mod
+
+    ark = get_backend("arkworks")
+    d = ceremony
+    key = zk_mod.zkey_from_bytes((d / "k3.zkey").read_bytes(), ark)
+    digest = zk_mod.query_sections_digest(key)
+    (tmp_path / "snapshot.json").write_text(json.dumps(SNAPSHOT))
+    (tmp_path / "account.json").write_text(json.dumps(ACCOUNT))
+    assert run(tmp_path, "commit", str(tmp_path / "account.json"), str(tmp_path / "snapshot.json"),
+               "--opening", str(tmp_path / "opening.json"), "--circuit", CIRCUIT).exit_code == 0
+    checked: list[bool] = []
+    for name in ("g1_from_affine", "g2_from_affine"):
+        original = getattr(ark, name)
+
+        def counting(x, y, subgroup_check=True, _original=original):
+            checked.append(subgroup_check)
+            return _original(x, y, subgroup_check)
+
+        monkeypatch.setattr(ark, name, counting)
+    counts = []
+    for attempt in range(2):
+        zk_mod._subgroup_checked.discard(digest)
+        checked.clear()
+        proved = run(tmp_path, "prove", str(tmp_path / "account.json"), str(tmp_path / "snapshot.json"),
+                     "--opening", str(tmp_path / "opening.json"), "--context", "99", "--zkey", str(d / "k3.zkey"),
+                     "--out", str(tmp_path / f"proof{attempt}.json"), "--public-out", str(tmp_path / "public.json"))
+        assert proved.exit_code == 0, proved.output
+        counts.append(checked.count(True))
+    assert (tmp_path / "cache" / SUBGROUP_CHECKED_DIR / digest.hex()).is_file()
+    nonzero = 0  # all-zero bytes are the identity and decode without a check
+    for sid in (5, 6, 7, 8, 9):
+        size, body = (192 if sid == 7 else 96), key.sections[sid]
+        nonzero += sum(1 for i in range(0, len(body), size) if any(body[i : i + size]))
+    assert nonzero > 0 and counts[0] - counts[1] == nonzero

@@ -443,7 +443,7 @@ def test_query_points_are_subgroup_checked_once_per_key(ark, ceremony, monkeypat
     data = zk_mod.zkey_to_bytes(ceremony[2], ark)
     key = zk_mod.zkey_from_bytes(data, ark)
     again = zk_mod.zkey_from_bytes(data, ark)  # the same key read again, as a second proof in the process does
-    zk_mod._subgroup_checked.discard(zk_mod._query_sections_digest(key))
+    zk_mod._subgroup_checked.discard(zk_mod.query_sections_digest(key))
     checked = []
     for name in ("g1_from_affine", "g2_from_affine"):
         original = getattr(ark, name)

@@ -605,7 +605,8 @@ _subgroup_checked: set[bytes] = set()
 _subgroup_checked_lock = threading.Lock()
 
 
-def _query_sections_digest(zk: ZKey) -> bytes:
+def query_sections_digest(zk: ZKey) -> bytes:
+    """SHA-256 over the query sections (A, B1, B2, L, H): what the once-per-key subgroup check remembers."""
     hasher = hashlib.sha256()
     for sid, *_ in _QUERY_SECTIONS:
         hasher.update(u32(len(zk.sections[sid])))
@@ -637,6 +638,12 @@ def _query_points(zk: ZKey, sid: int, name: str, size: int, decode: Callable, su
     return tuple(points)
 
 
+def remember_subgroup_checked(digest: bytes) -> None:
+    """Record that the query sections with this digest passed the subgroup check (e.g. in an earlier process)."""
+    with _subgroup_checked_lock:
+        _subgroup_checked.add(digest)
+
+
 def proving_key(zk: ZKey, compiled: CompiledR1CS, backend: CurveBackend | None = None) -> ProvingKey:
     """A ProvingKey whose h_query holds the zkey's n odd-coset Lagrange points (see prover.prove_zkey).
 
@@ -651,14 +658,13 @@ def proving_key(zk: ZKey, compiled: CompiledR1CS, backend: CurveBackend | None =
     check_zkey_matches(zk, compiled)
     if not zk.contributions:
         raise CeremonyError("the zkey has no contribution: its delta is 1 and anyone could forge proofs")
-    digest = _query_sections_digest(zk)
+    digest = query_sections_digest(zk)
     with _subgroup_checked_lock:
         checked = digest in _subgroup_checked
     queries = {name: _query_points(zk, sid, name, size, decode, not checked, backend)
                for sid, name, size, decode in _QUERY_SECTIONS}
     if not checked:
-        with _subgroup_checked_lock:
-            _subgroup_checked.add(digest)
+        remember_subgroup_checked(digest)
     return ProvingKey(
         vk=verifying_key(zk, backend),
         beta_g1=zk.beta_g1,
