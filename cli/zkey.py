@@ -189,9 +189,6 @@ def export_transcript(ctx: click.Context, zkey_path: Path, out_path: Path) -> No
     click.echo(f"transcript of {len(zk.contributions)} contributions written to {out_path}")
 
 
-SUBGROUP_CHECKED_DIR = "zkey-subgroup-checked"
-
-
 def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: int, context: int,  # noqa: ANN001
                             backend, expected_digest: str | None = None,  # noqa: ANN001
                             path=None, scope: int | None = None,  # noqa: ANN001
@@ -203,8 +200,9 @@ def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: i
     SHA-256 of its query sections), so the next `prove` with it does not check them again.
     """
     from zkmargin.circuits.proving import prepare_proof
+    from zkmargin.cli.keystore import recall_subgroup_check, record_subgroup_check
     from zkmargin.groth16.prover import prove_zkey
-    from zkmargin.groth16.zkey import proving_key, query_sections_digest, remember_subgroup_checked
+    from zkmargin.groth16.zkey import proving_key, query_sections_digest
 
     circuit.require_healthy(account, snapshot)
     compiled = circuit.compile()
@@ -217,19 +215,10 @@ def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: i
                            f"{expected_digest}; ask the venue for its final .zkey")
         # The marker lives in the prover's own cache, never beside the key: whoever hands out a
         # key cannot vouch for its points.
-        marker = None
-        if cache_dir is not None:
-            sections_digest = query_sections_digest(zk)
-            marker = cache_dir / SUBGROUP_CHECKED_DIR / sections_digest.hex()
-            if marker.is_file():
-                remember_subgroup_checked(sections_digest)
+        marker = None if cache_dir is None else recall_subgroup_check(cache_dir, query_sections_digest(zk))
         pk = proving_key(zk, compiled, backend)
-        if marker is not None and not marker.is_file():
-            try:
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(marker, b"")
-            except OSError:  # only a saving for the next proof: an unwritable cache costs a recheck
-                pass
+        if marker is not None:
+            record_subgroup_check(marker)
     with step(f"proving {circuit.circuit_id} (zkey, snarkjs H convention)") as elapsed:
         public, witness = prepare_proof(circuit, account, snapshot, salt, context, path, scope)
         proof = prove_zkey(pk, compiled, circuit.witness_assignment(public, witness), backend=backend)

@@ -206,3 +206,24 @@ def test_one_vk_digest_from_setup_service_evm_export_and_the_readme_recipe(keys,
     recomputed = subprocess.run([sys.executable, "-c", code, str(reformatted)], capture_output=True, text=True,
                                 check=True)
     assert recomputed.stdout.strip() == digest
+
+
+def test_a_bundle_whose_proving_key_holds_torsion_is_refused_naming_the_point(keys, tmp_path):
+    """#22 item 7 for key bundles: the pinned digest covers the verification key only, so a venue could plant a
+    small-order point in a query point and read a witness bit from the proof; the key is refused on load."""
+    from tests.groth16.torsion import pk_with_torsion
+    from zkmargin.cli.keystore import SUBGROUP_CHECKED_DIR
+    from zkmargin.groth16.serialization import pk_from_bytes
+
+    ark = get_backend("arkworks")
+    good = copy_bundle(keys["bundle"], tmp_path / "good")
+    proved = prove(keys, tmp_path, "--keys", str(good), "--vk-digest", keys["digest"])
+    assert proved.exit_code == 0, proved.output
+    pk_bytes = (good / "proving_key.bin").read_bytes()
+    assert (tmp_path / "cache" / SUBGROUP_CHECKED_DIR / hashlib.sha256(pk_bytes).hexdigest()).is_file()
+    (tmp_path / "proof.json").unlink()
+    (tmp_path / "public.json").unlink()
+    bad = copy_bundle(keys["bundle"], tmp_path / "bad")
+    (bad / "proving_key.bin").write_bytes(pk_with_torsion(pk_from_bytes(pk_bytes, ark), "l_query", 4, ark))
+    result = prove(keys, tmp_path, "--keys", str(bad), "--vk-digest", keys["digest"])
+    assert_refused(result, tmp_path, "l_query[4]")

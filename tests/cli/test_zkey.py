@@ -190,13 +190,13 @@ def test_export_transcript_writes_the_records_the_service_checks(ceremony, tmp_p
 
 def test_prove_with_a_zkey_holding_torsion_exits_2_naming_section_and_index(ceremony, tmp_path):
     """#22 item 7: a small-order point added to one L point; refused on load whatever the witness, no proof."""
-    from tests.groth16.test_zkey import _with_torsion
+    from tests.groth16.torsion import zkey_with_torsion
     from zkmargin.groth16 import zkey as zk_mod
 
     ark = get_backend("arkworks")
     d = ceremony
     final = zk_mod.zkey_from_bytes((d / "k3.zkey").read_bytes(), ark)
-    (tmp_path / "bad.zkey").write_bytes(_with_torsion(final, 8, 5, ark))
+    (tmp_path / "bad.zkey").write_bytes(zkey_with_torsion(final, 8, 5, ark))
     (tmp_path / "snapshot.json").write_text(json.dumps(SNAPSHOT))
     (tmp_path / "account.json").write_text(json.dumps(ACCOUNT))
     committed = run(tmp_path, "commit", str(tmp_path / "account.json"), str(tmp_path / "snapshot.json"),
@@ -237,7 +237,8 @@ def test_a_ceremony_key_with_delta_minus_gamma_is_refused_by_every_cli_reader(ce
 def test_prove_with_a_zkey_checks_its_query_points_once_across_processes(ceremony, tmp_path, monkeypatch):
     """#22 item 7: the first `prove --zkey` subgroup-checks the key's points and remembers it in the prover's cache;
     the next one (a new process: the in-process memory is cleared here) does not check them again."""
-    from zkmargin.cli.zkey import SUBGROUP_CHECKED_DIR
+    from zkmargin.cli.keystore import SUBGROUP_CHECKED_DIR
+    from zkmargin.groth16 import serialization
     from zkmargin.groth16 import zkey as zk_mod
 
     ark = get_backend("arkworks")
@@ -259,7 +260,7 @@ def test_prove_with_a_zkey_checks_its_query_points_once_across_processes(ceremon
         monkeypatch.setattr(ark, name, counting)
     counts = []
     for attempt in range(2):
-        zk_mod._subgroup_checked.discard(digest)
+        serialization._subgroup_checked.discard(digest)
         checked.clear()
         proved = run(tmp_path, "prove", str(tmp_path / "account.json"), str(tmp_path / "snapshot.json"),
                      "--opening", str(tmp_path / "opening.json"), "--context", "99", "--zkey", str(d / "k3.zkey"),

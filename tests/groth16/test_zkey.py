@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from tests.groth16.circuits import compiled_cube, cube_witness
+from tests.groth16.torsion import zkey_with_torsion
 from tests.npm_tools import snarkjs_command
 from zkmargin.backends import get_backend
 from zkmargin.errors import CeremonyError, EncodingError
 from zkmargin.field import R
-from zkmargin.groth16 import verify
+from zkmargin.groth16 import serialization, verify
 from zkmargin.groth16 import zkey as zk_mod
 from zkmargin.groth16.binfile import G1_LEM, BinFile, ChaCha, g1_from_lem, g1_to_lem, write_binfile
 from zkmargin.groth16.prover import prove_zkey
@@ -387,45 +388,6 @@ def test_odd_coset_evaluations_match_a_direct_evaluation(n):
 
 
 # ----- #22 item 7: torsion in a .zkey's query points ---------------------------------------
-def _torsion_points(ark):
-    """Pure small-order points of G1 and G2: r * Q for a curve point Q outside the subgroup."""
-    from zkmargin.backends.base import P as FIELD_P
-    from zkmargin.backends.base import fp2_sqrt, fp_sqrt, g2_rhs
-
-    def pure(point, add):
-        return add(ark.g1_mul(point, R - 1) if add == ark.g1_add else ark.g2_mul(point, R - 1), point)
-
-    x = 0
-    while True:
-        y = fp_sqrt((x**3 + 4) % FIELD_P)
-        if y is not None:
-            t1 = pure(ark.g1_from_affine(x, y, subgroup_check=False), ark.g1_add)
-            if not ark.g1_is_identity(t1):
-                break
-        x += 1
-    x2 = (0, 0)
-    while True:
-        x2 = (x2[0] + 1, 1)
-        y2 = fp2_sqrt(g2_rhs(x2))
-        if y2 is not None:
-            t2 = pure(ark.g2_from_affine(x2, y2, subgroup_check=False), ark.g2_add)
-            if not ark.g2_is_identity(t2):
-                break
-    return t1, t2
-
-
-def _with_torsion(final, sid: int, index: int, ark):
-    from zkmargin.groth16.binfile import G2_LEM, g2_from_lem, g2_to_lem
-
-    t1, t2 = _torsion_points(ark)
-    size, decode, encode, torsion, add = ((G2_LEM, g2_from_lem, g2_to_lem, t2, ark.g2_add) if sid == 7 else
-                                          (G1_LEM, g1_from_lem, g1_to_lem, t1, ark.g1_add))
-    body = bytearray(final.sections[sid])
-    point = decode(bytes(body[index * size : (index + 1) * size]), ark, "t", False)
-    body[index * size : (index + 1) * size] = encode(add(point, torsion), ark)
-    return zk_mod.zkey_to_bytes(zk_mod.replace(final, sections={**final.sections, sid: bytes(body)}), ark)
-
-
 @pytest.mark.parametrize(("sid", "name", "index"), [(5, "A", 3), (6, "B1", 2), (7, "B2", 3), (8, "L", 1), (9, "H", 2)])
 def test_zkey_with_torsion_in_a_query_point_is_refused_on_load_with_section_and_index(backend, ark, ceremony, sid,
                                                                                          name, index):
@@ -433,7 +395,7 @@ def test_zkey_with_torsion_in_a_query_point_is_refused_on_load_with_section_and_
     witness value of that wire (a leaked bit); the key is refused on load instead, on both backends."""
     from zkmargin.errors import MalformedKeyError
 
-    data = _with_torsion(ceremony[2], sid, index, ark)
+    data = zkey_with_torsion(ceremony[2], sid, index, ark)
     bad = zk_mod.zkey_from_bytes(data, backend)  # the header and transcript are fine: the load for proving refuses
     with pytest.raises(MalformedKeyError, match=rf"zkey {name} section \(section {sid}\), point {index}: .*subgroup"):
         zk_mod.proving_key(bad, compiled_cube(), backend)
@@ -443,7 +405,7 @@ def test_query_points_are_subgroup_checked_once_per_key(ark, ceremony, monkeypat
     data = zk_mod.zkey_to_bytes(ceremony[2], ark)
     key = zk_mod.zkey_from_bytes(data, ark)
     again = zk_mod.zkey_from_bytes(data, ark)  # the same key read again, as a second proof in the process does
-    zk_mod._subgroup_checked.discard(zk_mod.query_sections_digest(key))
+    serialization._subgroup_checked.discard(zk_mod.query_sections_digest(key))
     checked = []
     for name in ("g1_from_affine", "g2_from_affine"):
         original = getattr(ark, name)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import struct
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -68,6 +67,7 @@ from zkmargin.groth16.ptau import (
     PowersOfTau,
 )
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
+from zkmargin.groth16.serialization import remember_subgroup_checked, subgroup_checked
 from zkmargin.groth16.verifier import check_gamma_delta
 from zkmargin.r1cs import CompiledR1CS
 
@@ -600,10 +600,6 @@ def check_zkey_matches(zk: ZKey, compiled: CompiledR1CS) -> None:
 
 _QUERY_SECTIONS = ((5, "A", G1_LEM, g1_from_lem), (6, "B1", G1_LEM, g1_from_lem), (7, "B2", G2_LEM, g2_from_lem),
                    (8, "L", G1_LEM, g1_from_lem), (9, "H", G1_LEM, g1_from_lem))
-_subgroup_checked: set[bytes] = set()
-"""Digests of query sections whose every point passed the subgroup check in this process."""
-_subgroup_checked_lock = threading.Lock()
-
 
 def query_sections_digest(zk: ZKey) -> bytes:
     """SHA-256 over the query sections (A, B1, B2, L, H): what the once-per-key subgroup check remembers."""
@@ -638,12 +634,6 @@ def _query_points(zk: ZKey, sid: int, name: str, size: int, decode: Callable, su
     return tuple(points)
 
 
-def remember_subgroup_checked(digest: bytes) -> None:
-    """Record that the query sections with this digest passed the subgroup check (e.g. in an earlier process)."""
-    with _subgroup_checked_lock:
-        _subgroup_checked.add(digest)
-
-
 def proving_key(zk: ZKey, compiled: CompiledR1CS, backend: CurveBackend | None = None) -> ProvingKey:
     """A ProvingKey whose h_query holds the zkey's n odd-coset Lagrange points (see prover.prove_zkey).
 
@@ -659,8 +649,7 @@ def proving_key(zk: ZKey, compiled: CompiledR1CS, backend: CurveBackend | None =
     if not zk.contributions:
         raise CeremonyError("the zkey has no contribution: its delta is 1 and anyone could forge proofs")
     digest = query_sections_digest(zk)
-    with _subgroup_checked_lock:
-        checked = digest in _subgroup_checked
+    checked = subgroup_checked(digest)
     queries = {name: _query_points(zk, sid, name, size, decode, not checked, backend)
                for sid, name, size, decode in _QUERY_SECTIONS}
     if not checked:
