@@ -119,6 +119,8 @@ def check_transcript(doc: Any, vk: VerifyingKey, initial: ZKey,
     is not the key's, or a key point that is not the initial key's.
     """
     backend = backend or get_backend()
+    if not isinstance(initial, ZKey):
+        raise TypeError("check_transcript needs the circuit's initial ZKey (new_zkey from our R1CS and the trusted ptau)")
     if initial.contributions:
         raise CeremonyError("transcript: the reference key must be the initial key (no contribution)")
     if not isinstance(doc, dict) or doc.get("format") != TRANSCRIPT_FORMAT:
