@@ -33,7 +33,7 @@ from zkmargin.evm import (
     verify_proof_calldata,
 )
 from zkmargin.evm.solidity import MARGIN_MODES
-from zkmargin.groth16.serialization import public_inputs_from_json
+from zkmargin.groth16.serialization import public_inputs_from_json, vk_digest
 from zkmargin.jsontext import decode_json
 from zkmargin.margin.models import load_snapshot
 
@@ -68,7 +68,7 @@ def export_solidity(ctx: click.Context, vk_path: Path, out_path: Path, mode: str
         what = (f"verifyMargin(snapshotId, beneficiary, epoch, perProofInputs, proof), {mode} mode: "
                 f"{per_proof_inputs} per-proof inputs, {vk.num_public - per_proof_inputs} registered by the venue")
     write_atomic(out_path, source.encode())
-    note(f"wrote {out_path}: {what}; compile with solc --evm-version prague")
+    note(f"wrote {out_path}: {what}; vk digest {vk_digest(vk, backend)}; compile with solc --evm-version prague")
 
 
 @export.command("calldata")

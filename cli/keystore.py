@@ -8,6 +8,7 @@ use the venue's keys and not keys somebody else made.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from zkmargin.groth16 import ProvingKey, VerifyingKey, setup
 from zkmargin.groth16.serialization import (
     pk_from_bytes,
     pk_to_bytes,
+    remember_subgroup_checked,
     vk_digest,
     vk_from_json,
     vk_to_json,
@@ -37,6 +39,32 @@ _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 digest_option = click.option(
     "--vk-digest", "vk_digest_text", default=None, metavar="SHA256",
     help="The verification key digest the venue pinned (64 hex digits); keys with another digest are refused.")
+
+
+SUBGROUP_CHECKED_DIR = "subgroup-checked"
+
+
+def recall_subgroup_check(cache_dir: Path, digest: bytes) -> Path:
+    """The marker of a key (by digest) whose query points passed the subgroup check; tells the library if present.
+
+    Markers live in the prover's own cache, never beside a key: whoever hands out a key
+    cannot vouch for its points.
+    """
+    marker = cache_dir / SUBGROUP_CHECKED_DIR / digest.hex()
+    if marker.is_file():
+        remember_subgroup_checked(digest)
+    return marker
+
+
+def record_subgroup_check(marker: Path) -> None:
+    """Write a marker after a key's points passed (an unwritable cache only costs a recheck next time)."""
+    if marker.is_file():
+        return
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(marker, b"")
+    except (OSError, CliError):
+        pass
 
 
 def default_cache_dir() -> Path:
@@ -131,10 +159,13 @@ class KeyStore:
             raise CliError(f"key bundle {self.directory} has verification key digest {recorded}, "
                            f"not the pinned {expected_digest}: these are not the venue's keys for {circuit_id}")
         vk = read_verifying_key(self.verification_key_path, backend, recorded)
+        data = self.proving_key_path.read_bytes()
+        marker = recall_subgroup_check(self.root, hashlib.sha256(data).digest())
         try:
-            pk = pk_from_bytes(self.proving_key_path.read_bytes(), backend)
+            pk = pk_from_bytes(data, backend)
         except EncodingError as exc:
             raise CliError(f"proving key {self.proving_key_path}: {exc}") from None
+        record_subgroup_check(marker)
         if pk.circuit_digest != self.circuit.compile().digest():
             raise CliError(f"proving key {self.proving_key_path} was made for another circuit than {circuit_id}; "
                            f"get the {circuit_id} key bundle from the venue")

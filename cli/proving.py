@@ -294,7 +294,7 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
 
         proof, public, elapsed, digest = prove_account_with_zkey(circuit, zkey_path, account, snapshot,
                                                                  opening["salt"], context, backend, expected_digest,
-                                                                 path, scope, secret)
+                                                                 path, scope, secret, ctx.obj.cache_dir)
     else:
         if not store.exists():
             raise store.missing_keys_error()

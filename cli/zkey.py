@@ -15,7 +15,7 @@ import click
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, step, write_atomic, write_json
 from zkmargin.groth16.binfile import format_hash
 from zkmargin.groth16.ptau import read_ptau
-from zkmargin.groth16.serialization import vk_to_json
+from zkmargin.groth16.serialization import vk_digest, vk_to_json
 from zkmargin.groth16.zkey import (
     beacon,
     contribute,
@@ -169,8 +169,9 @@ def export_verificationkey(ctx: click.Context, zkey_path: Path, out_path: Path) 
     zk = read_zkey(zkey_path, backend)
     if not zk.contributions:
         note("warning: this zkey has no contribution; its delta is 1 and anyone can forge proofs for it")
-    write_json(out_path, vk_to_json(verifying_key(zk, backend), backend))
-    click.echo(f"verification key written to {out_path}")
+    vk = verifying_key(zk, backend)
+    write_json(out_path, vk_to_json(vk, backend))
+    click.echo(f"verification key written to {out_path} (vk digest {vk_digest(vk, backend)})")
 
 
 @export.command("transcript")
@@ -191,15 +192,17 @@ def export_transcript(ctx: click.Context, zkey_path: Path, out_path: Path) -> No
 def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: int, context: int,  # noqa: ANN001
                             backend, expected_digest: str | None = None,  # noqa: ANN001
                             path=None, scope: int | None = None,  # noqa: ANN001
-                            secret: int | None = None):  # noqa: ANN201
+                            secret: int | None = None, cache_dir: Path | None = None):  # noqa: ANN201
     """`zkmargin prove --zkey`: (proof, public inputs, timing, vk digest) with the ceremony's key (snarkjs's H).
 
-    With path, scope and the identity secret, in membership mode (see circuits.proving.prepare_proof).
+    With path, scope and the identity secret, in membership mode (see circuits.proving.prepare_proof). With
+    cache_dir, a key whose query points passed the subgroup check is remembered there (by the
+    SHA-256 of its query sections), so the next `prove` with it does not check them again.
     """
     from zkmargin.circuits.proving import prepare_proof
+    from zkmargin.cli.keystore import recall_subgroup_check, record_subgroup_check
     from zkmargin.groth16.prover import prove_zkey
-    from zkmargin.groth16.serialization import vk_digest
-    from zkmargin.groth16.zkey import proving_key
+    from zkmargin.groth16.zkey import proving_key, query_sections_digest
 
     circuit.require_healthy(account, snapshot)
     compiled = circuit.compile()
@@ -210,7 +213,12 @@ def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: i
         if expected_digest is not None and digest != expected_digest:
             raise CliError(f"{zkey_path}: its verification key's digest is not the pinned --vk-digest "
                            f"{expected_digest}; ask the venue for its final .zkey")
+        # The marker lives in the prover's own cache, never beside the key: whoever hands out a
+        # key cannot vouch for its points.
+        marker = None if cache_dir is None else recall_subgroup_check(cache_dir, query_sections_digest(zk))
         pk = proving_key(zk, compiled, backend)
+        if marker is not None:
+            record_subgroup_check(marker)
     with step(f"proving {circuit.circuit_id} (zkey, snarkjs H convention)") as elapsed:
         public, witness = prepare_proof(circuit, account, snapshot, salt, context, path, scope, secret)
         proof = prove_zkey(pk, compiled, circuit.witness_assignment(public, witness), backend=backend)

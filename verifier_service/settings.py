@@ -38,3 +38,6 @@ class Settings(BaseSettings):
     """Curve backend name; None means $ZKMARGIN_BACKEND or arkworks."""
     max_batch_items: int = 1000
     """Largest POST /v1/verify/batch request."""
+    ceremony_ptau: str = ""
+    """Path of the prepared phase-1 .ptau this service trusts: a key registered with a ceremony transcript
+    must come from it and the service's own R1CS of the circuit; empty: transcripts are refused."""

@@ -75,7 +75,8 @@ class ProvingKeyPlugin(WorkerPlugin):
                 from zkmargin.backends import get_backend
                 from zkmargin.groth16.serialization import pk_from_bytes
 
-                self._pk = pk_from_bytes(self.pk_bytes, get_backend(self.backend_name))
+                # The driver loaded (and subgroup-checked) these bytes before handing them out.
+                self._pk = pk_from_bytes(self.pk_bytes, get_backend(self.backend_name), subgroup_check=False)
             return self._pk
 
 

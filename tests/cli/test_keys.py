@@ -171,3 +171,59 @@ def test_verifying_under_another_model_says_invalid_and_names_the_circuit_checke
                  "--context", "11", "--circuit", CIRCUIT, "--model", "isolated")
     assert result.exit_code == 1, result.output
     assert "INVALID proof (checked as isolated-n6-k4" in result.stdout and "prove --json" in result.stdout
+
+
+def test_one_vk_digest_from_setup_service_evm_export_and_the_readme_recipe(keys, tmp_path):
+    """#22 item 9: setup's digest is the service's vk_digest and the Solidity export's, for the file as written
+    and for the same key re-serialized with other whitespace and key order; the README's recipe recomputes it."""
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    from tests.verifier_service.conftest import admin_headers, make_client
+
+    digest = keys["digest"]
+    original = keys["bundle"] / "verification_key.json"
+    reformatted = tmp_path / "vk-reformatted.json"
+    reformatted.write_text(json.dumps(dict(reversed(list(json.loads(original.read_text()).items()))), indent=7))
+    assert hashlib.sha256(reformatted.read_bytes()).hexdigest() != hashlib.sha256(original.read_bytes()).hexdigest()
+    for vk_file in (original, reformatted):
+        exported = run("export", "solidity", str(vk_file), str(tmp_path / "verifier.sol"))
+        assert exported.exit_code == 0, exported.output
+        assert re.search(r"vk digest ([0-9a-f]{64})", exported.stderr).group(1) == digest
+        client = make_client(tmp_path / vk_file.stem)
+        created = client.post("/v1/circuits", json={"circuit_id": CIRCUIT,
+                                                    "verification_key": json.loads(vk_file.read_text())},
+                              headers=admin_headers())
+        assert created.status_code == 201, created.text
+        assert created.json()["vk_digest"] == digest
+        assert client.get(f"/v1/circuits/{CIRCUIT}").json()["vk_digest"] == digest
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    recipe = next(line for line in readme.splitlines() if line.startswith("python -c") and "vk_digest" in line)
+    program, flag, code, vk_name = shlex.split(recipe)
+    assert (program, flag, vk_name) == ("python", "-c", "verification_key.json")
+    recomputed = subprocess.run([sys.executable, "-c", code, str(reformatted)], capture_output=True, text=True,
+                                check=True)
+    assert recomputed.stdout.strip() == digest
+
+
+def test_a_bundle_whose_proving_key_holds_torsion_is_refused_naming_the_point(keys, tmp_path):
+    """#22 item 7 for key bundles: the pinned digest covers the verification key only, so a venue could plant a
+    small-order point in a query point and read a witness bit from the proof; the key is refused on load."""
+    from tests.groth16.torsion import pk_with_torsion
+    from zkmargin.cli.keystore import SUBGROUP_CHECKED_DIR
+    from zkmargin.groth16.serialization import pk_from_bytes
+
+    ark = get_backend("arkworks")
+    good = copy_bundle(keys["bundle"], tmp_path / "good")
+    proved = prove(keys, tmp_path, "--keys", str(good), "--vk-digest", keys["digest"])
+    assert proved.exit_code == 0, proved.output
+    pk_bytes = (good / "proving_key.bin").read_bytes()
+    assert (tmp_path / "cache" / SUBGROUP_CHECKED_DIR / hashlib.sha256(pk_bytes).hexdigest()).is_file()
+    (tmp_path / "proof.json").unlink()
+    (tmp_path / "public.json").unlink()
+    bad = copy_bundle(keys["bundle"], tmp_path / "bad")
+    (bad / "proving_key.bin").write_bytes(pk_with_torsion(pk_from_bytes(pk_bytes, ark), "l_query", 4, ark))
+    result = prove(keys, tmp_path, "--keys", str(bad), "--vk-digest", keys["digest"])
+    assert_refused(result, tmp_path, "l_query[4]")

@@ -172,14 +172,104 @@ def _cube_r1cs() -> bytes:
 def test_export_transcript_writes_the_records_the_service_checks(ceremony, tmp_path):
     from zkmargin.groth16.serialization import vk_from_json
     from zkmargin.groth16.transcript import check_transcript
+    from zkmargin.groth16.zkey import zkey_from_bytes
 
     out, vk_path = tmp_path / "transcript.json", tmp_path / "vk.json"
     assert run(ceremony, "zkey", "export", "transcript", str(ceremony / "k3.zkey"), str(out)).exit_code == 0
     assert run(ceremony, "zkey", "export", "verificationkey", str(ceremony / "k3.zkey"), str(vk_path)).exit_code == 0
     backend = get_backend("arkworks")
-    entries = check_transcript(json.loads(out.read_text()), vk_from_json(vk_path.read_text(), backend), backend)
+    initial = zkey_from_bytes((ceremony / "k0.zkey").read_bytes(), backend)
+    entries = check_transcript(json.loads(out.read_text()), vk_from_json(vk_path.read_text(), backend), initial,
+                               backend)
     assert [(e["name"], e["beacon"]) for e in entries] == [("alice", False), ("bob", False), ("final", True)]
     # The initial key has no contribution: nothing to export, exit 2, no file.
     empty = run(ceremony, "zkey", "export", "transcript", str(ceremony / "k0.zkey"), str(tmp_path / "none.json"))
     assert empty.exit_code == 2 and "no contribution" in empty.output
     assert not (tmp_path / "none.json").exists()
+
+
+def test_prove_with_a_zkey_holding_torsion_exits_2_naming_section_and_index(ceremony, tmp_path):
+    """#22 item 7: a small-order point added to one L point; refused on load whatever the witness, no proof."""
+    from tests.groth16.torsion import zkey_with_torsion
+    from zkmargin.groth16 import zkey as zk_mod
+
+    ark = get_backend("arkworks")
+    d = ceremony
+    final = zk_mod.zkey_from_bytes((d / "k3.zkey").read_bytes(), ark)
+    (tmp_path / "bad.zkey").write_bytes(zkey_with_torsion(final, 8, 5, ark))
+    (tmp_path / "snapshot.json").write_text(json.dumps(SNAPSHOT))
+    (tmp_path / "account.json").write_text(json.dumps(ACCOUNT))
+    committed = run(tmp_path, "commit", str(tmp_path / "account.json"), str(tmp_path / "snapshot.json"),
+                    "--opening", str(tmp_path / "opening.json"), "--circuit", CIRCUIT)
+    assert committed.exit_code == 0, committed.output
+    proved = run(tmp_path, "prove", str(tmp_path / "account.json"), str(tmp_path / "snapshot.json"),
+                 "--opening", str(tmp_path / "opening.json"), "--context", "99", "--zkey", str(tmp_path / "bad.zkey"),
+                 "--out", str(tmp_path / "proof.json"), "--public-out", str(tmp_path / "public.json"))
+    assert proved.exit_code == 2, proved.output
+    assert "zkey L section (section 8), point 5" in proved.stderr and "subgroup" in proved.stderr
+    assert "Traceback" not in proved.output
+    assert not (tmp_path / "proof.json").exists() and not (tmp_path / "public.json").exists()
+
+
+def test_a_ceremony_key_with_delta_minus_gamma_is_refused_by_every_cli_reader(ceremony, tmp_path):
+    """#22 item 6: delta == -gamma forges; export solidity, verify and zkey export refuse it (exit 2)."""
+    from zkmargin.groth16 import zkey as zk_mod
+    from zkmargin.groth16.serialization import g2_to_json
+
+    ark = get_backend("arkworks")
+    d = ceremony
+    assert run(d, "zkey", "export", "verificationkey", str(d / "k3.zkey"), str(tmp_path / "vk.json")).exit_code == 0
+    vk_json = json.loads((tmp_path / "vk.json").read_text())
+    final = zk_mod.zkey_from_bytes((d / "k3.zkey").read_bytes(), ark)
+    vk_json["vk_delta_2"] = g2_to_json(ark.g2_neg(final.gamma_g2), ark)
+    (tmp_path / "bad_vk.json").write_text(json.dumps(vk_json))
+    exported = run(tmp_path, "export", "solidity", str(tmp_path / "bad_vk.json"), str(tmp_path / "v.sol"))
+    assert exported.exit_code == 2 and "delta == -gamma" in exported.stderr, exported.output
+    assert not (tmp_path / "v.sol").exists()
+    bad_zkey = zk_mod.replace(final, delta_g2=ark.g2_neg(final.gamma_g2), delta_g1=ark.g1_neg(ark.g1_generator()))
+    (tmp_path / "bad.zkey").write_bytes(zk_mod.zkey_to_bytes(bad_zkey, ark))
+    from_zkey = run(tmp_path, "zkey", "export", "verificationkey", str(tmp_path / "bad.zkey"),
+                    str(tmp_path / "bad_from_zkey.json"))
+    assert from_zkey.exit_code == 2 and "delta == -gamma" in from_zkey.stderr, from_zkey.output
+    assert not (tmp_path / "bad_from_zkey.json").exists()
+
+
+def test_prove_with_a_zkey_checks_its_query_points_once_across_processes(ceremony, tmp_path, monkeypatch):
+    """#22 item 7: the first `prove --zkey` subgroup-checks the key's points and remembers it in the prover's cache;
+    the next one (a new process: the in-process memory is cleared here) does not check them again."""
+    from zkmargin.cli.keystore import SUBGROUP_CHECKED_DIR
+    from zkmargin.groth16 import serialization
+    from zkmargin.groth16 import zkey as zk_mod
+
+    ark = get_backend("arkworks")
+    d = ceremony
+    key = zk_mod.zkey_from_bytes((d / "k3.zkey").read_bytes(), ark)
+    digest = zk_mod.query_sections_digest(key)
+    (tmp_path / "snapshot.json").write_text(json.dumps(SNAPSHOT))
+    (tmp_path / "account.json").write_text(json.dumps(ACCOUNT))
+    assert run(tmp_path, "commit", str(tmp_path / "account.json"), str(tmp_path / "snapshot.json"),
+               "--opening", str(tmp_path / "opening.json"), "--circuit", CIRCUIT).exit_code == 0
+    checked: list[bool] = []
+    for name in ("g1_from_affine", "g2_from_affine"):
+        original = getattr(ark, name)
+
+        def counting(x, y, subgroup_check=True, _original=original):
+            checked.append(subgroup_check)
+            return _original(x, y, subgroup_check)
+
+        monkeypatch.setattr(ark, name, counting)
+    counts = []
+    for attempt in range(2):
+        serialization._subgroup_checked.discard(digest)
+        checked.clear()
+        proved = run(tmp_path, "prove", str(tmp_path / "account.json"), str(tmp_path / "snapshot.json"),
+                     "--opening", str(tmp_path / "opening.json"), "--context", "99", "--zkey", str(d / "k3.zkey"),
+                     "--out", str(tmp_path / f"proof{attempt}.json"), "--public-out", str(tmp_path / "public.json"))
+        assert proved.exit_code == 0, proved.output
+        counts.append(checked.count(True))
+    assert (tmp_path / "cache" / SUBGROUP_CHECKED_DIR / digest.hex()).is_file()
+    nonzero = 0  # all-zero bytes are the identity and decode without a check
+    for sid in (5, 6, 7, 8, 9):
+        size, body = (192 if sid == 7 else 96), key.sections[sid]
+        nonzero += sum(1 for i in range(0, len(body), size) if any(body[i : i + size]))
+    assert nonzero > 0 and counts[0] - counts[1] == nonzero

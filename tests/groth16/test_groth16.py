@@ -83,6 +83,23 @@ def test_key_with_delta_equal_gamma_is_refused(backend, keys):
         verify(bad, [999, 1], forged, backend)
 
 
+def test_key_with_delta_equal_minus_gamma_is_refused_by_every_decoder_and_the_evm_export(backend, keys):
+    """delta == -gamma: A = alpha, B = beta, C = +sum x_i gamma_abc_i passes for any inputs (issue 22 item 6)."""
+    from zkmargin.evm import verifier_source
+
+    vk = keys.vk
+    bad = VerifyingKey(vk.alpha_g1, vk.beta_g2, vk.gamma_g2, backend.g2_neg(vk.gamma_g2), vk.gamma_abc_g1)
+    forged = _forge_with_delta_equal_gamma(backend, bad, [999, 1])
+    forged = Proof(forged.a, forged.b, backend.g1_neg(forged.c))
+    with pytest.raises(MalformedKeyError, match="delta == -gamma"):
+        verify(bad, [999, 1], forged, backend)
+    for decode, encode in ((vk_from_bytes, vk_to_bytes), (vk_from_json, vk_to_json)):
+        with pytest.raises(MalformedKeyError, match="delta == -gamma"):
+            decode(encode(bad, backend), backend)
+    with pytest.raises(MalformedKeyError, match="delta == -gamma"):
+        verifier_source(bad, backend)
+
+
 def test_key_with_two_equal_input_points_is_refused(backend, keys):
     """gamma_abc_1 == gamma_abc_2 would let a proof for (35, 7) pass for (34, 8): inputs not bound separately."""
     g = keys.vk.gamma_abc_g1

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.groth16.circuits import compiled_cube, cube_witness
+from tests.groth16.torsion import pk_with_torsion
 from zkmargin.errors import (
     EncodingError,
     MalformedKeyError,
@@ -158,3 +159,36 @@ def test_parallel_decoding_matches_sequential_and_keeps_errors_in_place(ark, mat
     assert isinstance(decoded[7], MalformedProofError)
     assert proof_to_bytes(decoded[8], ark) == proof_to_bytes(proof, ark)
     assert all(proof_to_bytes(p, ark) == e for i, (p, e) in enumerate(zip(decoded, encoded)) if i not in (7, 8))
+
+
+# ----- #22 item 7: torsion in a proving key's query points ------------------------------------------
+@pytest.mark.parametrize(("query", "index"), [("a_query", 2), ("b_g1_query", 1), ("b_g2_query", 3), ("h_query", 0),
+                                              ("l_query", 1)])
+def test_proving_key_with_torsion_in_a_query_point_is_refused_naming_it(backend, ark, material, query, index):
+    """prove() would put w_i * T in A, B or C: the proof (or its refusal) would carry a witness bit out."""
+    data = pk_with_torsion(material[0], query, index, ark)
+    with pytest.raises(MalformedKeyError, match=rf"proving key {query}\[{index}\]"):
+        pk_from_bytes(data, backend)
+
+
+def test_proving_key_query_points_are_checked_once_per_key(ark, material, monkeypatch):
+    from zkmargin.groth16 import serialization
+
+    data = pk_to_bytes(material[0], ark)
+    serialization._subgroup_checked.clear()
+    checked: list[bool] = []
+    for name in ("g1_from_affine", "g2_from_affine"):
+        original = getattr(ark, name)
+
+        def counting(x, y, subgroup_check=True, _original=original):
+            checked.append(subgroup_check)
+            return _original(x, y, subgroup_check)
+
+        monkeypatch.setattr(ark, name, counting)
+    pk_from_bytes(data, ark)
+    first = checked.count(True)
+    checked.clear()
+    again = pk_from_bytes(data, ark)
+    assert first > len(again.a_query) and checked.count(True) == 0
+    z, public = cube_witness(9)
+    assert verify(again.vk, public, prove(again, compiled_cube(), z, random.Random(3), ark), ark)

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from tests.groth16.circuits import compiled_cube, cube_witness
+from tests.groth16.torsion import zkey_with_torsion
 from tests.npm_tools import snarkjs_command
 from zkmargin.backends import get_backend
 from zkmargin.errors import CeremonyError, EncodingError
 from zkmargin.field import R
-from zkmargin.groth16 import verify
+from zkmargin.groth16 import serialization, verify
 from zkmargin.groth16 import zkey as zk_mod
 from zkmargin.groth16.binfile import G1_LEM, BinFile, ChaCha, g1_from_lem, g1_to_lem, write_binfile
 from zkmargin.groth16.prover import prove_zkey
@@ -384,3 +385,47 @@ def test_odd_coset_evaluations_match_a_direct_evaluation(n):
         a, b, c = (_interpolate_at(v, w_n, x) for v in (az, bz, cz))
         expected.append((a * b - c) % R)
     assert odd_coset_evaluations(az, bz, cz) == expected
+
+
+# ----- #22 item 7: torsion in a .zkey's query points ---------------------------------------
+@pytest.mark.parametrize(("sid", "name", "index"), [(5, "A", 3), (6, "B1", 2), (7, "B2", 3), (8, "L", 1), (9, "H", 2)])
+def test_zkey_with_torsion_in_a_query_point_is_refused_on_load_with_section_and_index(backend, ark, ceremony, sid,
+                                                                                         name, index):
+    """A small-order point added to one query point: the proof would be refused or made depending on the
+    witness value of that wire (a leaked bit); the key is refused on load instead, on both backends."""
+    from zkmargin.errors import MalformedKeyError
+
+    data = zkey_with_torsion(ceremony[2], sid, index, ark)
+    bad = zk_mod.zkey_from_bytes(data, backend)  # the header and transcript are fine: the load for proving refuses
+    with pytest.raises(MalformedKeyError, match=rf"zkey {name} section \(section {sid}\), point {index}: .*subgroup"):
+        zk_mod.proving_key(bad, compiled_cube(), backend)
+
+
+def test_query_points_are_subgroup_checked_once_per_key(ark, ceremony, monkeypatch):
+    data = zk_mod.zkey_to_bytes(ceremony[2], ark)
+    key = zk_mod.zkey_from_bytes(data, ark)
+    again = zk_mod.zkey_from_bytes(data, ark)  # the same key read again, as a second proof in the process does
+    serialization._subgroup_checked.discard(zk_mod.query_sections_digest(key))
+    checked = []
+    for name in ("g1_from_affine", "g2_from_affine"):
+        original = getattr(ark, name)
+
+        def counting(x, y, subgroup_check=True, _original=original):
+            checked.append(subgroup_check)
+            return _original(x, y, subgroup_check)
+
+        monkeypatch.setattr(ark, name, counting)
+    compiled = compiled_cube()
+    zk_mod.proving_key(key, compiled, ark)
+    nonzero = 0  # all-zero LEM bytes are the identity and decode without a check
+    for sid in (5, 6, 7, 8, 9):
+        size = 2 * G1_LEM if sid == 7 else G1_LEM
+        body = key.sections[sid]
+        nonzero += sum(1 for i in range(0, len(body), size) if any(body[i : i + size]))
+    ic_points = len(key.sections[3]) // G1_LEM  # the verification key's IC, checked on every load (a few points)
+    assert nonzero > 0 and checked.count(True) == nonzero + ic_points
+    checked.clear()
+    pk = zk_mod.proving_key(again, compiled, ark)
+    assert checked.count(True) == ic_points and checked.count(False) == nonzero
+    z, public = cube_witness(3)
+    assert verify(pk.vk, public, prove_zkey(pk, compiled, z, random.Random(2), ark), ark)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+import threading
+from dataclasses import replace
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 
 from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.errors import CeremonyError
-from zkmargin.groth16.serialization import vk_from_json
+from zkmargin.errors import CeremonyError, EncodingError
+from zkmargin.groth16.ptau import read_ptau
+from zkmargin.groth16.serialization import vk_digest, vk_from_json
 from zkmargin.groth16.transcript import check_transcript
+from zkmargin.groth16.zkey import ZKey, new_zkey
 from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, State, now_iso
 from zkmargin.service.errors import ApiError
 from zkmargin.service.repository import CircuitRecord, TranscriptRecord
@@ -34,11 +38,43 @@ def _canonical(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
+_initial_keys: dict[tuple[str, int, int, str, str], ZKey] = {}
+_initial_keys_lock = threading.Lock()
+
+
+def _initial_key(state: State, circuit_id: str) -> ZKey:
+    """The circuit's initial .zkey from our own R1CS and the configured ptau (header and IC kept, per process)."""
+    setting = state.settings.ceremony_ptau
+    if not setting:
+        raise ApiError(422, "invalid_transcript", "this service has no phase-1 ptau (ZKMARGIN_CEREMONY_PTAU), so it "
+                       "cannot tie a transcript to the circuit; register the key without one (single-party)")
+    path = FilePath(setting)
+    backend = state.backend
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, circuit_id, backend.name)
+        with _initial_keys_lock:
+            if key not in _initial_keys:
+                # Registration is rare and the initial key costs about a setup: kept once per circuit,
+                # without the sections no check reads.
+                initial = new_zkey(circuit_from_id(circuit_id).compile(), read_ptau(path.read_bytes(), str(path)),
+                                   backend)
+                _initial_keys[key] = replace(initial, sections={3: initial.sections[3]})
+            return _initial_keys[key]
+    except OSError as exc:
+        raise ApiError(422, "invalid_transcript", f"the service's ptau cannot be read ({exc.strerror})") from None
+    except (EncodingError, CeremonyError) as exc:
+        raise ApiError(422, "invalid_transcript", f"the service's ptau cannot serve {circuit_id}: {exc}") from None
+
+
 @router.post("", status_code=201, response_model=CircuitInfo, responses=error_responses(401, 403, 409, 422, 429, 503))
 def register_circuit(body: CircuitRegistration, state: State, _: Admin) -> CircuitInfo:
     """Register a circuit's verification key (unsafe keys and wrong input counts are refused), with its transcript.
 
-    A transcript that does not check, or does not end in the key's delta_g2, is refused (422 invalid_transcript).
+    A transcript is checked against the circuit hash of the service's own R1CS and its ptau
+    (ZKMARGIN_CEREMONY_PTAU), and every key point must follow from it (alpha, beta, gamma, IC
+    from the initial key, delta_g2 from the last contribution); otherwise 422 invalid_transcript.
+    vk_digest is zkmargin.groth16.serialization.vk_digest, the one `zkmargin setup` prints.
 
     Bodies here may be as large as ZKMARGIN_MAX_KEY_BODY_BYTES (32 MiB) when they carry the admin key.
     """
@@ -51,13 +87,14 @@ def register_circuit(body: CircuitRegistration, state: State, _: Admin) -> Circu
     transcript = None
     if body.transcript is not None:
         document = body.transcript.model_dump(exclude_none=True)
+        initial = _initial_key(state, body.circuit_id)
         try:
-            entries = check_transcript(document, vk, state.backend)
+            entries = check_transcript(document, vk, initial, state.backend)
         except CeremonyError as exc:
             raise ApiError(422, "invalid_transcript", str(exc)) from None
         transcript = TranscriptRecord(_canonical(document), _canonical(entries))
     text = _canonical(key_json)
-    record = CircuitRecord(body.circuit_id, vk.num_public, hashlib.sha256(text.encode()).hexdigest(), now_iso(),
+    record = CircuitRecord(body.circuit_id, vk.num_public, vk_digest(vk, state.backend), now_iso(),
                            None if transcript is None else transcript.contributions)
     existing_digest = state.repository.insert_circuit(record, text, transcript)
     if existing_digest == record.vk_digest:

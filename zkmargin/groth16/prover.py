@@ -167,8 +167,11 @@ def prove_zkey(
 
 
 def _require_prime_order(proof: Proof, backend: CurveBackend) -> None:
-    """Refuse proof points outside the prime-order subgroup: a zkey's query points are only
-    curve-checked on load, and torsion planted in them would carry witness bits out."""
+    """Refuse proof points outside the prime-order subgroup (a backstop for keys built in memory).
+
+    This alone does not stop torsion from leaking: refusing for one witness value and proving
+    for another is itself the leak. zkey.proving_key subgroup-checks every query point on load.
+    """
     from zkmargin.errors import MalformedKeyError, MalformedPointError
 
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -307,6 +308,23 @@ def vk_digest(vk: VerifyingKey, backend: CurveBackend | None = None) -> str:
 
 
 # ----- proving keys -----------------------------------------------------------
+_subgroup_checked: set[bytes] = set()
+"""SHA-256 digests of proving keys (or .zkey query sections) whose every point passed the subgroup check."""
+_subgroup_checked_lock = threading.Lock()
+
+
+def subgroup_checked(digest: bytes) -> bool:
+    """Whether the key with this digest passed the query-point subgroup check (in this process, or remembered)."""
+    with _subgroup_checked_lock:
+        return digest in _subgroup_checked
+
+
+def remember_subgroup_checked(digest: bytes) -> None:
+    """Record that the key with this digest passed the subgroup check (e.g. in an earlier process)."""
+    with _subgroup_checked_lock:
+        _subgroup_checked.add(digest)
+
+
 def pk_to_bytes(pk: ProvingKey, backend: CurveBackend | None = None) -> bytes:
     """Binary proving key with uncompressed points (no square roots when loading)."""
     backend = backend or get_backend()
@@ -332,13 +350,15 @@ def pk_to_bytes(pk: ProvingKey, backend: CurveBackend | None = None) -> bytes:
     return b"".join(parts)
 
 
-def pk_from_bytes(data: bytes, backend: CurveBackend | None = None) -> ProvingKey:
-    """Parse a binary proving key (points checked on the curve); raises MalformedKeyError.
+def pk_from_bytes(data: bytes, backend: CurveBackend | None = None, subgroup_check: bool = True) -> ProvingKey:
+    """Parse a binary proving key (points checked on the curve and in the subgroup); raises MalformedKeyError.
 
-    The subgroup check is skipped for the query points (it costs ~40 us a point,
-    seconds per key): a proving key only ever helps its own holder, and a
-    corrupted one yields proofs that the verifier's own key rejects. The
-    embedded verification key is fully checked.
+    Whoever hands out a proving key (the venue) can plant a small-order point in a query
+    point: the proof would then carry it exactly when the matching witness value is not a
+    multiple of its order, leaking witness bits, and the pinned digest covers only the
+    verification key. So every query point is subgroup-checked, once per key and process
+    (the key's SHA-256 is remembered; ~40-100 us a point). subgroup_check=False is for bytes
+    this process or its driver already checked.
     """
     backend = backend or get_backend()
     reader = _Reader(bytes(data), MalformedKeyError)
@@ -352,7 +372,9 @@ def pk_from_bytes(data: bytes, backend: CurveBackend | None = None) -> ProvingKe
     if len(data) != expected or not n_a == n_b1 == n_b2:
         raise MalformedKeyError("proving key is truncated or its section sizes disagree")
     vk = vk_from_bytes(reader.take(vk_len, "vk"), backend)
-    g1 = lambda what: reader.g1(backend, what, G1_UNCOMPRESSED, subgroup_check=False)  # noqa: E731
+    key_digest = hashlib.sha256(data).digest()
+    check = subgroup_check and not subgroup_checked(key_digest)
+    g1 = lambda what: reader.g1(backend, what, G1_UNCOMPRESSED, subgroup_check=check)  # noqa: E731
     beta_g1, delta_g1 = g1("beta_g1"), g1("delta_g1")
     queries, encoded = {}, {}
     for name, count, size in (("a_query", n_a, G1_UNCOMPRESSED), ("b_g1_query", n_b1, G1_UNCOMPRESSED),
@@ -360,8 +382,11 @@ def pk_from_bytes(data: bytes, backend: CurveBackend | None = None) -> ProvingKe
                               ("l_query", n_l, G1_UNCOMPRESSED)):
         start = reader.offset
         read = reader.g1 if size == G1_UNCOMPRESSED else reader.g2
-        queries[name] = tuple(read(backend, name, size, subgroup_check=False) for _ in range(count))
+        queries[name] = tuple(read(backend, f"proving key {name}[{i}]", size, subgroup_check=check)
+                              for i in range(count))
         encoded[name] = reader.data[start : reader.offset]
+    if check:
+        remember_subgroup_checked(key_digest)
     pk = ProvingKey(vk=vk, beta_g1=beta_g1, delta_g1=delta_g1, **queries, circuit_digest=digest)
     # The points were just decoded and curve-checked from these bytes: the MSM's copy is made from them too.
     prepare_from_uncompressed(pk, backend, encoded)

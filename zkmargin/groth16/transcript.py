@@ -1,11 +1,13 @@
 """A phase-2 transcript as JSON: the public records of a .zkey's contributions, checkable without the key.
 
-A verifier that only holds a verification key (the service) can still check, from this
-document alone, every contribution's proof of knowledge, the delta chain from the
-generator to the last contribution, the contribution hashes snarkjs prints, the beacon,
-and that the key's delta_g2 is the transcript's last delta. What it cannot check without
-the circuit and the ptau is that the other key points come from them: that is
-`zkmargin zkey verify`.
+A verifier that holds a verification key, our own R1CS of the circuit and the phase-1
+ptau it trusts (the service) checks, from this document: that its circuit hash is the one
+snarkjs computes for that circuit and ptau (BLAKE2b-512 over the initial key's header and
+sections), every contribution's proof of knowledge, the delta chain from the generator to
+the last contribution, the contribution hashes snarkjs prints, the beacon, and that every
+point of the key follows from the ceremony: alpha, beta, gamma and IC are the initial key's
+(contributions never change them) and delta_g2 is the last contribution's delta. The L and
+H sections only serve the prover; `zkmargin zkey verify` checks them from the .zkey.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.errors import CeremonyError
+from zkmargin.groth16.binfile import g1_list_from_lem
 from zkmargin.groth16.data_structures import VerifyingKey
 from zkmargin.groth16.serialization import g1_from_json, g1_to_json, g2_from_json, g2_to_json
 from zkmargin.groth16.zkey import (
@@ -105,14 +108,21 @@ def _contribution(obj: Any, backend: CurveBackend, what: str) -> tuple[Contribut
     return contribution, _hex(obj.get("contribution_hash"), f"{what}.contribution_hash", 64)
 
 
-def check_transcript(doc: Any, vk: VerifyingKey, backend: CurveBackend | None = None) -> list[dict[str, Any]]:
-    """The transcript's entries (as transcript_entries gives them) once it checks and ends in vk's delta.
+def check_transcript(doc: Any, vk: VerifyingKey, initial: ZKey,
+                     backend: CurveBackend | None = None) -> list[dict[str, Any]]:
+    """The transcript's entries (as transcript_entries gives them) once it ties vk to initial's circuit.
 
-    Raises CeremonyError naming the first problem: a malformed record, a broken proof of
-    knowledge or delta chain, a stated hash that is not the record's, or a last delta that
-    is not the key's.
+    initial is the key `new_zkey` computes from our own R1CS of the circuit and the ptau the
+    verifier trusts. Raises CeremonyError naming the first problem: a malformed record, a
+    circuit hash that is not initial's (another circuit or another phase 1), a broken proof
+    of knowledge or delta chain, a stated hash that is not the record's, a last delta that
+    is not the key's, or a key point that is not the initial key's.
     """
     backend = backend or get_backend()
+    if not isinstance(initial, ZKey):
+        raise TypeError("check_transcript needs the circuit's initial ZKey (new_zkey from our R1CS and the trusted ptau)")
+    if initial.contributions:
+        raise CeremonyError("transcript: the reference key must be the initial key (no contribution)")
     if not isinstance(doc, dict) or doc.get("format") != TRANSCRIPT_FORMAT:
         raise CeremonyError(f"transcript: expected an object with format {TRANSCRIPT_FORMAT!r}")
     records = doc.get("contributions")
@@ -120,6 +130,11 @@ def check_transcript(doc: Any, vk: VerifyingKey, backend: CurveBackend | None = 
         # No contribution means delta = 1: whoever made the initial key can forge.
         raise CeremonyError(f"transcript: expected 1 to {MAX_CONTRIBUTIONS} contributions")
     chain = _Chain(_hex(doc.get("circuit_hash"), "transcript.circuit_hash", 64))
+    # The chain below is checked relative to this hash: a genuine transcript of another
+    # circuit (or of this circuit over another ptau) checks just as well on its own.
+    if chain.cs_hash != initial.cs_hash:
+        raise CeremonyError("transcript: its circuit hash is not the one computed from this circuit's R1CS and "
+                            "the service's ptau (the transcript is of another circuit or another phase 1)")
     stated = []
     for i, record in enumerate(records):
         contribution, digest = _contribution(record, backend, f"transcript.contributions[{i}]")
@@ -136,4 +151,23 @@ def check_transcript(doc: Any, vk: VerifyingKey, backend: CurveBackend | None = 
                                   (backend.g1_neg(backend.g1_generator()), vk.delta_g2)]):
         raise CeremonyError("transcript: its last delta is not the verification key's delta_g2 "
                             "(the transcript belongs to another key)")
+    _check_key_points(vk, initial, backend)
     return transcript_entries(chain.contributions, hashes)
+
+
+def _check_key_points(vk: VerifyingKey, initial: ZKey, backend: CurveBackend) -> None:
+    """CeremonyError unless alpha, beta, gamma and every IC point of vk are the initial key's."""
+    ic = g1_list_from_lem(initial.sections[3], backend, "initial key IC section", subgroup_check=False)
+    if len(ic) != len(vk.gamma_abc_g1):
+        raise CeremonyError(f"verification key: it has {len(vk.gamma_abc_g1)} IC points; the circuit's initial key "
+                            f"has {len(ic)}")
+    for name, ours, theirs, eq in (("vk_alpha_1", vk.alpha_g1, initial.alpha_g1, backend.g1_eq),
+                                   ("vk_beta_2", vk.beta_g2, initial.beta_g2, backend.g2_eq),
+                                   ("vk_gamma_2", vk.gamma_g2, initial.gamma_g2, backend.g2_eq)):
+        if not eq(ours, theirs):
+            raise CeremonyError(f"verification key: its {name} is not the ceremony's (not from this circuit's "
+                                "initial key)")
+    for i, (ours, theirs) in enumerate(zip(vk.gamma_abc_g1, ic)):
+        if not backend.g1_eq(ours, theirs):
+            raise CeremonyError(f"verification key: its IC[{i}] is not the ceremony's (not from this circuit's "
+                                "initial key)")

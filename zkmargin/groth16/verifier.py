@@ -35,15 +35,22 @@ def check_verifying_key(vk: VerifyingKey, backend: CurveBackend) -> None:
     if any(map(backend.g1_is_identity, vk.gamma_abc_g1)):
         i = next(i for i, point in enumerate(vk.gamma_abc_g1) if backend.g1_is_identity(point))
         raise MalformedKeyError(f"verification key gamma_abc_g1[{i}] is the identity: that public input is unbound")
-    # With delta == gamma, C := -sum x_i gamma_abc_i and A, B from alpha, beta
-    # satisfy the equation for any inputs; with delta = [1]_2 (no setup
-    # contribution) the same forgery works whenever gamma is also the generator.
-    if backend.g2_eq(vk.delta_g2, vk.gamma_g2):
-        raise MalformedKeyError("verification key has delta == gamma: anyone could forge proofs")
+    check_gamma_delta(vk, backend)
     if backend.g2_eq(vk.delta_g2, backend.g2_generator()):
         raise MalformedKeyError(
             "verification key has delta == the G2 generator (no setup contribution): refusing it"
         )
+
+
+def check_gamma_delta(vk: VerifyingKey, backend: CurveBackend) -> None:
+    """Refuse a key whose delta is gamma or -gamma: with either, anyone can forge proofs for any inputs."""
+    # With delta == gamma, C := -sum x_i gamma_abc_i and A, B from alpha, beta satisfy the
+    # equation for any inputs; with delta == -gamma, C := +sum x_i gamma_abc_i does. With
+    # delta = [1]_2 (no setup contribution) the same forgery works whenever gamma is the generator.
+    if backend.g2_eq(vk.delta_g2, vk.gamma_g2):
+        raise MalformedKeyError("verification key has delta == gamma: anyone could forge proofs")
+    if backend.g2_eq(vk.delta_g2, backend.g2_neg(vk.gamma_g2)):
+        raise MalformedKeyError("verification key has delta == -gamma: anyone could forge proofs")
 
 
 def check_distinct_input_points(vk: VerifyingKey, backend: CurveBackend) -> None:

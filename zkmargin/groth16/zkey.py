@@ -34,7 +34,7 @@ from typing import Any
 
 from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.backends.base import P
-from zkmargin.errors import CeremonyError, EncodingError, MalformedKeyError
+from zkmargin.errors import CeremonyError, EncodingError, MalformedKeyError, MalformedPointError
 from zkmargin.field import R, inv
 from zkmargin.groth16.binfile import (
     FQ_BYTES,
@@ -53,7 +53,6 @@ from zkmargin.groth16.binfile import (
     g1_to_lem,
     g1_uncompressed,
     g2_from_lem,
-    g2_list_from_lem,
     g2_to_lem,
     g2_uncompressed,
     hash_to_g2,
@@ -68,6 +67,8 @@ from zkmargin.groth16.ptau import (
     PowersOfTau,
 )
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
+from zkmargin.groth16.serialization import remember_subgroup_checked, subgroup_checked
+from zkmargin.groth16.verifier import check_gamma_delta
 from zkmargin.r1cs import CompiledR1CS
 
 GROTH16_PROTOCOL = 1
@@ -572,12 +573,18 @@ def verify_zkey(compiled: CompiledR1CS, ptau: PowersOfTau, zk: ZKey, backend: Cu
 
 # ----- export and proving -----------------------------------------------------------------
 def verifying_key(zk: ZKey, backend: CurveBackend | None = None) -> VerifyingKey:
-    """The verification key of a .zkey (gamma is [1]_2, as in every snarkjs key)."""
+    """The verification key of a .zkey (gamma is [1]_2, as in every snarkjs key); delta == +-gamma is refused.
+
+    A key without contribution keeps delta = gamma = [1]_2: callers warn about it or refuse it.
+    """
     backend = backend or get_backend()
-    return VerifyingKey(
+    vk = VerifyingKey(
         alpha_g1=zk.alpha_g1, beta_g2=zk.beta_g2, gamma_g2=zk.gamma_g2, delta_g2=zk.delta_g2,
         gamma_abc_g1=tuple(g1_list_from_lem(zk.sections[3], backend, "zkey IC section")),
     )
+    if zk.contributions:
+        check_gamma_delta(vk, backend)
+    return vk
 
 
 def check_zkey_matches(zk: ZKey, compiled: CompiledR1CS) -> None:
@@ -591,29 +598,70 @@ def check_zkey_matches(zk: ZKey, compiled: CompiledR1CS) -> None:
         raise CeremonyError("the zkey is for another circuit: its constraint coefficients differ")
 
 
+_QUERY_SECTIONS = ((5, "A", G1_LEM, g1_from_lem), (6, "B1", G1_LEM, g1_from_lem), (7, "B2", G2_LEM, g2_from_lem),
+                   (8, "L", G1_LEM, g1_from_lem), (9, "H", G1_LEM, g1_from_lem))
+
+def query_sections_digest(zk: ZKey) -> bytes:
+    """SHA-256 over the query sections (A, B1, B2, L, H): what the once-per-key subgroup check remembers."""
+    hasher = hashlib.sha256()
+    for sid, *_ in _QUERY_SECTIONS:
+        hasher.update(u32(len(zk.sections[sid])))
+        hasher.update(zk.sections[sid])
+    return hasher.digest()
+
+
+def _query_points(zk: ZKey, sid: int, name: str, size: int, decode: Callable, subgroup_check: bool,
+                  backend: CurveBackend) -> tuple[Any, ...]:
+    """The points of one query section; MalformedKeyError names the section and index of a bad one."""
+    body = zk.sections[sid]
+    what = f"zkey {name} section (section {sid})"
+    if len(body) % size:
+        raise EncodingError(f"{what}: size {len(body)} is not a multiple of {size}")
+    points = []
+    for i in range(0, len(body), size):
+        raw = body[i : i + size]
+        try:
+            points.append(decode(raw, backend, what, subgroup_check))
+        except MalformedPointError as exc:
+            problem = str(exc)
+            if subgroup_check:
+                try:
+                    decode(raw, backend, what, False)
+                    problem = "on the curve but not in the prime-order subgroup"
+                except MalformedPointError:
+                    pass
+            raise MalformedKeyError(f"{what}, point {i // size}: {problem}; the key is refused") from None
+    return tuple(points)
+
+
 def proving_key(zk: ZKey, compiled: CompiledR1CS, backend: CurveBackend | None = None) -> ProvingKey:
     """A ProvingKey whose h_query holds the zkey's n odd-coset Lagrange points (see prover.prove_zkey).
 
-    Query points are checked on the curve but not in the subgroup (that would cost more
-    than the proof); prove_zkey instead refuses to output proof points outside the
-    subgroup, so torsion planted in a key can neither leak witness bits nor go unnoticed.
+    Every query point (A, B1, B2, L, H) is checked in the prime-order subgroup: a point with a
+    small-order component added would make the proof's A, B or C carry that component exactly
+    when the matching witness value is not a multiple of its order, so whether a proof comes
+    out (or what it looks like) would leak witness bits, and the pinned digest does not cover
+    the query points. The check runs once per key and process (the sections' SHA-256 is
+    remembered), so a second proof with the same key does not pay for it again.
     """
     backend = backend or get_backend()
     check_zkey_matches(zk, compiled)
     if not zk.contributions:
         raise CeremonyError("the zkey has no contribution: its delta is 1 and anyone could forge proofs")
-
-    def g1s(sid: int, name: str) -> tuple[Any, ...]:
-        return tuple(g1_list_from_lem(zk.sections[sid], backend, f"zkey {name} section", subgroup_check=False))
-
+    digest = query_sections_digest(zk)
+    checked = subgroup_checked(digest)
+    queries = {name: _query_points(zk, sid, name, size, decode, not checked, backend)
+               for sid, name, size, decode in _QUERY_SECTIONS}
+    if not checked:
+        remember_subgroup_checked(digest)
     return ProvingKey(
         vk=verifying_key(zk, backend),
         beta_g1=zk.beta_g1,
         delta_g1=zk.delta_g1,
-        a_query=g1s(5, "A"),
-        b_g1_query=g1s(6, "B1"),
-        b_g2_query=tuple(g2_list_from_lem(zk.sections[7], backend, "zkey B2 section", subgroup_check=False)),
-        h_query=g1s(9, "H"),
-        l_query=g1s(8, "L"),
+        a_query=queries["A"],
+        b_g1_query=queries["B1"],
+        b_g2_query=queries["B2"],
+        h_query=queries["H"],
+        l_query=queries["L"],
         circuit_digest=compiled.digest(),
     )
