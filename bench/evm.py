@@ -30,7 +30,6 @@ from tests.evm.node_evm import NodeEvm, transaction_gas, unavailable_reason  # n
 from tests.groth16.circuits import compiled_cube, cube_witness  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.circuits.proving import prove_account, prove_member  # noqa: E402
-from zkmargin.gadgets.merkle import identity_commitment, member_leaf  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.evm import (  # noqa: E402
     margin_verifier_source,
@@ -42,6 +41,7 @@ from zkmargin.evm import (  # noqa: E402
     verify_margin_calldata,
     verify_proof_calldata,
 )
+from zkmargin.gadgets.merkle import identity_commitment, member_leaf  # noqa: E402
 from zkmargin.groth16 import prove, setup  # noqa: E402
 from zkmargin.merkle_tree import MerklePath, MerkleTree  # noqa: E402
 
