@@ -230,7 +230,7 @@ def test_proving_key_is_decoded_once_per_worker(client, proofs, monkeypatch):
     backend, pk, _ = proofs
     decoded = []
     real = serialization.pk_from_bytes
-    monkeypatch.setattr(serialization, "pk_from_bytes", lambda data, b=None: decoded.append(1) or real(data, b))
+    monkeypatch.setattr(serialization, "pk_from_bytes", lambda data, b=None, **options: decoded.append(1) or real(data, b, **options))
     name = install_proving_key(client, pk_to_bytes(pk, backend), backend.name)
     futures = [client.submit(lambda _, n=name: id(worker_proving_key(n)), i, pure=False) for i in range(8)]
     ids = client.gather(futures)

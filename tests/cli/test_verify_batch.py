@@ -295,11 +295,16 @@ MEMBER = f"{CIRCUIT}-m2"
 SCOPE = 4242
 
 
+# The member's identity secret: its nullifier in a scope is the same for every proof it makes.
+MEMBER_SECRET = 0xA11CE
+
+
 @pytest.fixture(scope="module")
 def members(tmp_path_factory):
     """Keys for the depth-2 membership circuit, a tree of four leaves and three member proofs of one account:
     contexts 5 and 6 in SCOPE (one nullifier), context 5 in scope 7 (another)."""
     from zkmargin.circuits.proving import prove_member
+    from zkmargin.gadgets.merkle import identity_commitment, member_leaf
     from zkmargin.merkle_tree import MerklePath, MerkleTree
 
     root = tmp_path_factory.mktemp("members")
@@ -310,12 +315,12 @@ def members(tmp_path_factory):
     (root / "vk.json").write_text(json.dumps(vk_to_json(pk.vk, backend, alphabeta=[])))
     (root / "snapshot.json").write_text(json.dumps(snapshot_to_json(snapshot)))
     account = sample_account("healthy")
-    leaf = circuit.witness(account, snapshot, 99).leaf
+    leaf = member_leaf(circuit.witness(account, snapshot, 99).commitment, identity_commitment(MEMBER_SECRET))
     tree = MerkleTree([11, leaf, 13, 17], 2)
     path = MerklePath(account.account_id, leaf, 1, tuple(tree.path(1)), tree.root, 2)
     proofs = {}
     for name, context, scope in (("a", 5, SCOPE), ("later", 6, SCOPE), ("elsewhere", 5, 7)):
-        proof, public = prove_member(circuit, pk, account, snapshot, 99, context, path, scope, backend)
+        proof, public = prove_member(circuit, pk, account, snapshot, 99, context, path, scope, MEMBER_SECRET, backend)
         r, c, s, n = public.header
         proofs[name] = {"id": name, "root": str(r), "context": str(c), "scope": str(s), "nullifier": str(n),
                         "proof": proof_to_json(proof, backend)}
