@@ -1,0 +1,165 @@
+"""Whose snapshot and whose showing (#22 items 3 and 4, #23 item 7), through the HTTP API on SQLite and PostgreSQL.
+
+Snapshot ids live in each venue's own namespace: a venue publishing under another venue's id first neither
+blocks that venue nor lends its prices to the id. Each test is an attack; it passes when the attack fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass
+
+import pytest
+
+from tests.verifier_service.conftest import (
+    CIRCUIT,
+    admin_headers,
+    attestation_json,
+    new_key,
+    register_venue,
+    signed_snapshot,
+    verify_body,
+)
+from zkmargin.attestation import VenueSigningKey, sign_root, signed_root_to_json
+from zkmargin.backends import get_backend
+from zkmargin.circuits.proving import prove_account
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.groth16 import setup
+from zkmargin.groth16.serialization import proof_to_json
+from zkmargin.margin.engine import compute_margin
+from zkmargin.margin.models import parse_snapshot
+from zkmargin.margin.samples import sample_account
+
+SQUATTER_KEY = VenueSigningKey.generate()
+"""Venue "squatter": a real, registered venue publishing its own signed snapshots under other venues' ids."""
+
+
+@dataclass
+class Squat:
+    snapshot_json: dict
+    """The squatter's own snapshot under the sample venue's snapshot id, BTC-PERP marked at 66500."""
+    proof_json: dict
+    commitment: int
+    attestation_json: dict
+    """The squatter's attestation of the account's commitment for its snapshot."""
+
+
+@pytest.fixture(scope="module")
+def squat(material) -> Squat:
+    """The sample margin-call account, proved healthy at the squatter's prices (the material's circuit key)."""
+    backend = get_backend("arkworks")
+    circuit = circuit_from_id(CIRCUIT)
+    pk = setup(circuit.compile(), random.Random(4), backend)  # the material's key: the same seed
+    snapshot_json = copy.deepcopy(material.snapshot_json)
+    snapshot_json["venue"] = "squatter"
+    for instrument in snapshot_json["instruments"]:
+        if instrument["instrument"] == "BTC-PERP":
+            instrument["mark_price"] = "66500"
+    account = sample_account("margin_call")
+    assert not compute_margin(account, parse_snapshot(material.snapshot_json)).healthy
+    assert compute_margin(account, parse_snapshot(snapshot_json)).healthy
+    proof, public = prove_account(circuit, pk, account, parse_snapshot(snapshot_json), 77, material.context, backend)
+    return Squat(snapshot_json, proof_to_json(proof, backend), public.commitment,
+                 attestation_json(snapshot_json, public.commitment, SQUATTER_KEY, "trader-margin-call"))
+
+
+@pytest.fixture
+def squatted(any_client, material, squat):
+    """The circuit and both venues registered, the squatter's snapshot published first under the sample venue's
+    id: (client, a venue API key)."""
+    client = any_client
+    assert client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
+                       headers=admin_headers()).status_code == 201
+    register_venue(client, material.snapshot_json["venue"])
+    register_venue(client, "squatter", SQUATTER_KEY)
+    api_key = new_key(client, "venue")
+    first = client.post("/v1/snapshots", json=signed_snapshot(squat.snapshot_json, SQUATTER_KEY), headers=api_key)
+    assert first.status_code == 201, first.text
+    assert first.json()["venue"] == "squatter"
+    return client, api_key
+
+
+def error_of(response, status: int, code: str) -> str:  # noqa: ANN001
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code, response.text
+    return response.json()["error"]["message"]
+
+
+def test_a_venue_publishing_first_under_another_venues_snapshot_id_blocks_nothing(squatted, material, squat):
+    client, api_key = squatted
+    snapshot_id, venue = material.snapshot_json["snapshot_id"], material.snapshot_json["venue"]
+    published = client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json), headers=api_key)
+    assert published.status_code == 201, published.text
+    assert published.json()["venue"] == venue
+    # The same id, once per venue: each read under its venue; the id alone is refused, never guessed.
+    own = client.get(f"/v1/venues/{venue}/snapshots/{snapshot_id}").json()
+    theirs = client.get(f"/v1/venues/squatter/snapshots/{snapshot_id}").json()
+    assert own["document"] == material.snapshot_json and own["venue"] == venue
+    assert theirs["document"] == squat.snapshot_json and theirs["digest"] != own["digest"]
+    assert "squatter" in error_of(client.get(f"/v1/snapshots/{snapshot_id}"), 409, "ambiguous_snapshot")
+    error_of(client.get("/v1/venues/nobody/snapshots/" + snapshot_id), 404, "unknown_snapshot")
+    # Publishing again is still refused within a venue's own namespace.
+    error_of(client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json), headers=api_key), 409,
+             "already_published")
+    # The rightful venue's honest attested proof verifies against its own snapshot.
+    honest = client.post("/v1/verify", json=verify_body(material, venue=venue))
+    assert honest.status_code == 200, honest.text
+    assert honest.json()["valid"] is True and honest.json()["venue"] == venue
+    assert honest.json()["snapshot_digest"] == own["digest"]
+    receipt = client.get(f"/v1/receipts/{honest.json()['receipt_id']}").json()
+    assert (receipt["venue"], receipt["snapshot_id"], receipt["snapshot_digest"]) == (venue, snapshot_id, own["digest"])
+    # Without a venue, the id names two snapshots: a clear refusal, on both verification routes.
+    error_of(client.post("/v1/verify", json=verify_body(material)), 409, "ambiguous_snapshot")
+    item = {k: v for k, v in verify_body(material).items() if k not in ("circuit_id", "snapshot_id")}
+    batch = {"circuit_id": CIRCUIT, "snapshot_id": snapshot_id, "items": [item]}
+    error_of(client.post("/v1/verify/batch", json=batch), 409, "ambiguous_snapshot")
+    report = client.post("/v1/verify/batch", json={**batch, "venue": venue})
+    assert report.status_code == 200, report.text
+    assert (report.json()["venue"], report.json()["snapshot_id"], report.json()["valid"]) == (venue, snapshot_id, 1)
+
+
+def test_an_account_healthy_only_at_the_squatters_prices_gets_no_receipt_naming_the_rightful_venue(
+        squatted, material, squat):
+    client, api_key = squatted
+    venue = material.snapshot_json["venue"]
+    # Before the rightful venue publishes, the id alone names the squatter's snapshot, and the receipt says so.
+    alone = client.post("/v1/verify", json=verify_body(material, commitment=str(squat.commitment),
+                                                       attestation=squat.attestation_json, proof=squat.proof_json))
+    assert alone.status_code == 200, alone.text
+    assert alone.json()["valid"] is True and alone.json()["venue"] == "squatter"
+    published = client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json), headers=api_key)
+    assert published.status_code == 201, published.text
+    # Named as the rightful venue's: the squatter's attestation is not for its snapshot...
+    as_rightful = verify_body(material, venue=venue, commitment=str(squat.commitment),
+                              attestation=squat.attestation_json, proof=squat.proof_json)
+    error_of(client.post("/v1/verify", json=as_rightful), 422, "attestation_refused")
+    # ...and even with the rightful venue's own attestation of the account, its prices margin-call it.
+    attested = {**as_rightful, "attestation": attestation_json(material.snapshot_json, squat.commitment,
+                                                               account_id="trader-margin-call")}
+    verdict = client.post("/v1/verify", json=attested)
+    assert verdict.status_code == 200, verdict.text
+    assert verdict.json()["valid"] is False and verdict.json()["venue"] == venue
+    # Under the squatter's own name the proof is what it is: valid at the squatter's prices, and the receipt says whose.
+    theirs = client.post("/v1/verify", json={**as_rightful, "venue": "squatter"})
+    assert theirs.status_code == 200 and theirs.json()["valid"] is True, theirs.text
+    assert client.get(f"/v1/receipts/{theirs.json()['receipt_id']}").json()["venue"] == "squatter"
+
+
+def test_a_root_names_its_venues_snapshot(squatted, material):
+    """A signed root is registered for the snapshot of the venue that signed it, never the squatter's."""
+    client, api_key = squatted
+    snapshot_id, venue = material.snapshot_json["snapshot_id"], material.snapshot_json["venue"]
+    published = client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json), headers=api_key)
+    assert published.status_code == 201, published.text
+    from tests.verifier_service.conftest import VENUE_KEY
+
+    document = signed_root_to_json(sign_root(VENUE_KEY, parse_snapshot(material.snapshot_json), 4, 3, 12345))
+    error_of(client.post("/v1/roots", json={"snapshot_id": snapshot_id, "signed_root": document}, headers=api_key),
+             409, "ambiguous_snapshot")
+    error_of(client.post("/v1/roots", json={"snapshot_id": snapshot_id, "venue": "squatter", "signed_root": document},
+                         headers=api_key), 422, "root_refused")
+    registered = client.post("/v1/roots", json={"snapshot_id": snapshot_id, "venue": venue, "signed_root": document},
+                             headers=api_key)
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["venue"] == venue and registered.json()["snapshot_id"] == snapshot_id
