@@ -8,7 +8,7 @@ for an absent row, or a bool for "inserted"; they raise only the storage errors.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -91,6 +91,24 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         " SELECT venue, snapshot_id, document, digest, published_by, published_at, signature FROM snapshots",
         "DROP TABLE snapshots",
         "ALTER TABLE venue_snapshots RENAME TO snapshots",
+    )),
+    # Showings per verifier: first showings counted across every client let whoever held another verifier's proof
+    # submit it first, and the rightful verifier then read "seen before". History is kept per API key (the
+    # verifier); showings recorded before carry no key and are kept under '' (no key has that id: they count for
+    # nobody). Receipts learn whether their verifier had verified the same inputs and proof before.
+    (4, (
+        "ALTER TABLE receipts ADD COLUMN seen_before INTEGER",
+        """CREATE TABLE verifier_nullifiers (
+            verifier TEXT NOT NULL, scope TEXT NOT NULL, nullifier TEXT NOT NULL, first_receipt_id TEXT NOT NULL,
+            PRIMARY KEY (verifier, scope, nullifier))""",
+        "INSERT INTO verifier_nullifiers (verifier, scope, nullifier, first_receipt_id)"
+        " SELECT '', scope, nullifier, first_receipt_id FROM scope_nullifiers",
+        "DROP TABLE scope_nullifiers",
+        # A valid verification's input_digest covers (circuit, snapshot, commitment or root/scope/nullifier,
+        # context, proof): the same digest is the same statement and proof again.
+        """CREATE TABLE verifier_proofs (
+            verifier TEXT NOT NULL, input_digest TEXT NOT NULL, first_receipt_id TEXT NOT NULL,
+            PRIMARY KEY (verifier, input_digest))""",
     )),
 )
 """Schema changes after the first release, applied once each, in order, on start."""
@@ -190,10 +208,16 @@ class ReceiptRecord:
     scope: str | None = None
     nullifier: str | None = None
     nullifier_seen_before: bool | None = None
-    """Anonymous receipts of valid proofs: whether a valid proof had shown this nullifier in the same
-    scope before (under any root or circuit); None where it does not apply."""
+    """Anonymous receipts of valid proofs verified with an API key: whether a valid proof verified with that key
+    had shown this nullifier in the same scope before (under any root or circuit); None where it does not apply."""
     venue: str | None = None
     """The venue whose snapshot was checked: snapshot ids are unique per venue only."""
+    seen_before: bool | None = None
+    """Valid proofs verified with an API key: whether that key had verified the same inputs and proof (the same
+    input_digest) valid before; None where it does not apply."""
+    verifier: str | None = field(default=None, compare=False, repr=False)
+    """The API key id whose history this verification counts in (None without a key). Not stored with the
+    receipt, which anyone may read; only in the history tables."""
 
 
 @dataclass(frozen=True)
@@ -380,29 +404,36 @@ class Repository:
     def insert_receipts(self, receipts: Iterable[ReceiptRecord]) -> list[ReceiptRecord]:
         """Store receipts in one transaction (committed before this returns); returns them as stored.
 
-        A valid anonymous receipt's nullifier is recorded for its scope (any circuit or root) in the same
-        transaction, and the receipt says whether a valid proof had shown it before (an earlier
-        request, or an earlier item of the same batch).
+        A valid receipt verified with an API key (its verifier) is recorded in that key's history in the same
+        transaction: its input digest, and an anonymous receipt's nullifier for its scope (any circuit or root).
+        The receipt says whether the key had seen them before (an earlier request, or an earlier item of the
+        same batch). Other keys' history is never read: nobody can make a showing look repeated to another.
         """
         stored = []
         with self.storage.transaction() as cursor:
             for receipt in receipts:
-                if receipt.mode == "anonymous" and receipt.valid and receipt.nullifier is not None:
+                if receipt.valid and receipt.verifier is not None:
                     cursor.execute(
-                        "INSERT INTO scope_nullifiers (scope, nullifier, first_receipt_id) VALUES (?, ?, ?)"
-                        " ON CONFLICT DO NOTHING", (receipt.scope, receipt.nullifier, receipt.receipt_id))
-                    receipt = replace(receipt, nullifier_seen_before=cursor.rowcount == 0)
+                        "INSERT INTO verifier_proofs (verifier, input_digest, first_receipt_id) VALUES (?, ?, ?)"
+                        " ON CONFLICT DO NOTHING", (receipt.verifier, receipt.input_digest, receipt.receipt_id))
+                    receipt = replace(receipt, seen_before=cursor.rowcount == 0)
+                    if receipt.mode == "anonymous" and receipt.nullifier is not None:
+                        cursor.execute(
+                            "INSERT INTO verifier_nullifiers (verifier, scope, nullifier, first_receipt_id)"
+                            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                            (receipt.verifier, receipt.scope, receipt.nullifier, receipt.receipt_id))
+                        receipt = replace(receipt, nullifier_seen_before=cursor.rowcount == 0)
                 cursor.execute(
                     "INSERT INTO receipts (receipt_id, circuit_id, snapshot_id, commitment, context, proof, valid,"
-                    " reason, input_digest, checked_at, mode, root_id, scope, nullifier, nullifier_seen_before, venue)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " reason, input_digest, checked_at, mode, root_id, scope, nullifier, nullifier_seen_before, venue,"
+                    " seen_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (receipt.receipt_id, receipt.circuit_id, receipt.snapshot_id,
                      # The column predates anonymous receipts and is NOT NULL: '' stands for "no commitment".
                      "" if receipt.commitment is None else receipt.commitment, receipt.context,
                      receipt.proof_hex, int(receipt.valid), receipt.reason, receipt.input_digest, receipt.checked_at,
                      receipt.mode, receipt.root_id, receipt.scope, receipt.nullifier,
                      None if receipt.nullifier_seen_before is None else int(receipt.nullifier_seen_before),
-                     receipt.venue))
+                     receipt.venue, None if receipt.seen_before is None else int(receipt.seen_before)))
                 if receipt.attestation is not None:
                     cursor.execute("INSERT INTO receipt_attestations (receipt_id, attestation) VALUES (?, ?)",
                                    (receipt.receipt_id, receipt.attestation))
@@ -415,13 +446,15 @@ class Repository:
         rows = self.storage.fetch_rows(
             "SELECT r.receipt_id, r.circuit_id, r.snapshot_id, s.digest AS snapshot_digest, r.commitment, r.context,"
             " r.proof AS proof_hex, r.valid, r.reason, r.input_digest, r.checked_at, a.attestation, r.mode, r.root_id,"
-            " r.scope, r.nullifier, r.nullifier_seen_before, r.venue"
+            " r.scope, r.nullifier, r.nullifier_seen_before, r.venue, r.seen_before"
             " FROM receipts r JOIN snapshots s ON s.venue = r.venue AND s.snapshot_id = r.snapshot_id"
             " LEFT JOIN receipt_attestations a ON a.receipt_id = r.receipt_id WHERE r.receipt_id = ?", (receipt_id,))
         if not rows:
             return None
         row = rows[0]
-        seen = row["nullifier_seen_before"]
+        seen, nullifier_seen = row["seen_before"], row["nullifier_seen_before"]
         return _records([{**row, "valid": bool(row["valid"]), "commitment": row["commitment"] or None,
-                          "nullifier_seen_before": None if seen is None else bool(seen)}], ReceiptRecord)[0]
+                          "seen_before": None if seen is None else bool(seen),
+                          "nullifier_seen_before": None if nullifier_seen is None else bool(nullifier_seen)}],
+                        ReceiptRecord)[0]
 

@@ -437,8 +437,14 @@ class VerifyResult(Strict):
     scope: str | None = Field(default=None, description="anonymous mode: the verifier's scope (decimal)")
     nullifier: str | None = Field(default=None, description="anonymous mode: the proof's nullifier (decimal)")
     nullifier_seen_before: bool | None = Field(default=None, description=(
-        "anonymous mode, valid proofs: true when a valid proof had already shown this nullifier in the same "
-        "scope (under any root or circuit), i.e. the same account proved twice in this scope; null otherwise"))
+        "anonymous mode, valid proofs verified with an API key: true when a valid proof verified with the same key "
+        "had already shown this nullifier in the same scope (under any root or circuit), i.e. the same account "
+        "proved twice in this scope to this verifier; other keys' showings never count; null otherwise"))
+    seen_before: bool | None = Field(default=None, description=(
+        "valid proofs verified with an API key: true when the same key had already verified the same inputs and "
+        "proof valid (circuit, venue and snapshot, commitment or root/scope/nullifier, context, proof: the same "
+        "input_digest), i.e. a replay; null otherwise. A re-randomised proof of the same statement is another "
+        "proof: to refuse replays, give each prover a fresh context"))
 
 
 class Receipt(VerifyResult):
@@ -489,6 +495,8 @@ class BatchItemResult(Strict):
     refused: str | None = Field(default=None, description="why the attestation policy refused the item")
     nullifier_seen_before: bool | None = Field(default=None, description=(
         "anonymous mode, valid items: as in the receipt (an earlier item of the same batch counts)"))
+    seen_before: bool | None = Field(default=None, description=(
+        "valid items: as in the receipt (an earlier item of the same batch counts)"))
 
 
 class VerifyBatchResult(Strict):

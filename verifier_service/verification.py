@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Any
 
 from cachetools import LRUCache, cachedmethod
 from cachetools.keys import hashkey
@@ -182,9 +183,11 @@ def input_digest(circuit_id: str, snapshot_id: str, snapshot_digest: str, commit
 
 def new_receipt(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitment: int | None, context: int,
                 proof_hex: str, valid: bool, attestation: Attestation | None = None, *,
-                anonymous: tuple[str, int, int] | None = None, venue: str | None = None) -> ReceiptRecord:
+                anonymous: tuple[str, int, int] | None = None, venue: str | None = None,
+                verifier: str | None = None) -> ReceiptRecord:
     """The receipt of one verdict (not yet stored), with the attestation it was accepted with (named mode) or its
-    (root_id, scope, nullifier) (anonymous mode; the repository fills in nullifier_seen_before)."""
+    (root_id, scope, nullifier) (anonymous mode), for the verifier's API key id (the repository fills in
+    seen_before and nullifier_seen_before from that key's history)."""
     root_id, scope, nullifier = (None, None, None) if anonymous is None else anonymous
     return ReceiptRecord(
         receipt_id=uuid.uuid4().hex, circuit_id=circuit_id, snapshot_id=snapshot_id, snapshot_digest=snapshot_digest,
@@ -197,7 +200,16 @@ def new_receipt(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitm
                                                                 separators=(",", ":")),
         mode="named" if anonymous is None else "anonymous", root_id=root_id,
         scope=None if scope is None else str(scope), nullifier=None if nullifier is None else str(nullifier),
-        venue=venue)
+        venue=venue, verifier=verifier)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A single verification request and the API key id of its caller (None without a key): whose history its
+    showings count in. A bare request is taken as one without a key."""
+
+    request: Any
+    verifier: str | None
 
 
 def request_attestation(body) -> Attestation | None:  # noqa: ANN001
@@ -263,7 +275,7 @@ class _Prepared:
     receipt: Callable[[bool], ReceiptRecord]
 
 
-def _prepare(state: ServiceState, request) -> _Prepared:  # noqa: ANN001
+def _prepare(state: ServiceState, request, key_id: str | None) -> _Prepared:  # noqa: ANN001
     """Everything of a single request but its pairing check: ids, canonical inputs, the checked proof and the
     attestation policy (typed errors, and refusals counted, exactly as a lone verification raises them)."""
     target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id, request.venue)
@@ -284,13 +296,13 @@ def _prepare(state: ServiceState, request) -> _Prepared:  # noqa: ANN001
         _refusals_counted(state, lambda: verifier.check_attested(commitment, attestation))
         kept = attestation if verifier.venue_key is not None else None
         return _Prepared(target, header, proof, lambda valid: new_receipt(
-            *ids, commitment, context, proof_hex, valid, kept, venue=target.snapshot.venue))
+            *ids, commitment, context, proof_hex, valid, kept, venue=target.snapshot.venue, verifier=key_id))
     header = [check_field_element(value, name)
               for value, name in zip((root.root, context, scope, nullifier), target.circuit.header)]
     _refusals_counted(state, lambda: verifier.check_root_signed(root.root, root.signed))
     return _Prepared(target, header, proof, lambda valid: new_receipt(
         *ids, None, context, proof_hex, valid, anonymous=(root.record.root_id, scope, nullifier),
-        venue=target.snapshot.venue))
+        venue=target.snapshot.venue, verifier=key_id))
 
 
 def _verdicts(state: ServiceState, group: list[_Prepared]) -> list[bool | Exception]:
@@ -323,12 +335,14 @@ def verify_many_and_record(state: ServiceState, requests: list) -> list[ReceiptR
 
     The proofs of requests for the same circuit and snapshot are checked in one weighted batch (fresh random
     weights; the same verdicts as one by one). Nothing is returned before the transaction has committed.
+    Each request is a Submission (or a bare request, without a key).
     """
     outcomes: list[ReceiptRecord | Exception | None] = [None] * len(requests)
     groups: dict[tuple[int, int], list[tuple[int, _Prepared]]] = {}
     for index, request in enumerate(requests):
+        submission = request if isinstance(request, Submission) else Submission(request, None)
         try:
-            prepared = _prepare(state, request)
+            prepared = _prepare(state, submission.request, submission.verifier)
         except Exception as exc:  # noqa: BLE001 - the request's own error, raised in its response
             outcomes[index] = exc
             continue
@@ -387,8 +401,9 @@ def _batch_item(state: ServiceState, item, root: RegisteredRoot | None) -> tuple
             (None, context, proof_hex, (root.record.root_id, scope, nullifier)))
 
 
-def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN001
-    """The auditor's batch path (zkmargin.groth16.batch) with one receipt per well-formed item."""
+def verify_batch_and_record(state: ServiceState, request, key_id: str | None = None) -> dict:  # noqa: ANN001
+    """The auditor's batch path (zkmargin.groth16.batch) with one receipt per well-formed item, its showings counted
+    in the history of the caller's API key id (none without a key)."""
     target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id, request.venue)
     verifier = target.verifier
     pairs = [_batch_item(state, item, target.root) for item in request.items]
@@ -401,7 +416,7 @@ def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN0
             commitment, context, proof_hex, anonymous = entry
             attested = item.attestation if verifier.venue_key is not None and anonymous is None else None
             receipts[verdict.index] = new_receipt(*ids, commitment, context, proof_hex, verdict.valid, attested,
-                                                  anonymous=anonymous, venue=target.snapshot.venue)
+                                                  anonymous=anonymous, venue=target.snapshot.venue, verifier=key_id)
         state.metrics.observe_result(verdict.outcome)
     stored = dict(zip(receipts, state.repository.insert_receipts(receipts.values())))
     results = []
@@ -409,6 +424,7 @@ def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN0
         receipt = stored.get(verdict.index)
         results.append({"index": verdict.index, "id": item.id, "valid": verdict.valid, "error": verdict.error,
                         "receipt_id": None if receipt is None else receipt.receipt_id, "refused": verdict.refused,
-                        "nullifier_seen_before": None if receipt is None else receipt.nullifier_seen_before})
+                        "nullifier_seen_before": None if receipt is None else receipt.nullifier_seen_before,
+                        "seen_before": None if receipt is None else receipt.seen_before})
     return {**report.tally, "venue": target.snapshot.venue, "snapshot_id": target.snapshot.snapshot_id,
             "results": results}

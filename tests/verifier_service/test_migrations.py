@@ -38,7 +38,7 @@ PREVIOUS_SCHEMA = (
 )
 
 
-LATEST = 3
+LATEST = 4
 """The schema version this code migrates to."""
 
 
@@ -51,9 +51,11 @@ def previous_release_database(url: str) -> Storage:
 
 
 def anonymous(receipt_id: str, valid: bool = True, scope: str = "5", nullifier: str = "77",
-              root_id: str = "r1", circuit_id: str = "cross-n6-k4-m8") -> ReceiptRecord:
-    return ReceiptRecord(receipt_id, circuit_id, "snap-1", "ab", None, "7", "ff", valid, "ok", "dd", "t",
-                         mode="anonymous", root_id=root_id, scope=scope, nullifier=nullifier, venue="example-exchange")
+              root_id: str = "r1", circuit_id: str = "cross-n6-k4-m8", verifier: str | None = "k1") -> ReceiptRecord:
+    # Each receipt its own input digest: only the nullifier repeats, as with a fresh context per showing.
+    return ReceiptRecord(receipt_id, circuit_id, "snap-1", "ab", None, "7", "ff", valid, "ok", f"d-{receipt_id}", "t",
+                         mode="anonymous", root_id=root_id, scope=scope, nullifier=nullifier, venue="example-exchange",
+                         verifier=verifier)
 
 
 def test_a_previous_release_database_is_migrated_once_and_keeps_its_rows(database_url):
@@ -162,9 +164,36 @@ def test_first_showings_recorded_per_circuit_and_root_are_kept_by_migration_2(da
                         " VALUES (?, ?, ?, ?, ?)", ("cross-n6-k4-m8", root_id, "5", "77", receipt_id))
     repository = Repository(Storage(database_url))
     assert repository.schema_version() == LATEST
-    assert repository.insert_receipts([anonymous("v2", root_id="r3")])[0].nullifier_seen_before is True
-    assert repository.insert_receipts([anonymous("v2-other", scope="9")])[0].nullifier_seen_before is False
-    assert storage.fetch_all("SELECT first_receipt_id FROM scope_nullifiers WHERE scope = '5'") == [("v1-a",)]
+    # Migration 2 kept the first showing per (scope, nullifier); migration 4 keeps it under no verifier's key.
+    assert storage.fetch_all("SELECT verifier, first_receipt_id FROM verifier_nullifiers WHERE scope = '5'") == [
+        ("", "v1-a")]
+    # Whose showing it was is not known: it counts for no verifier.
+    assert repository.insert_receipts([anonymous("v2", root_id="r3")])[0].nullifier_seen_before is False
+
+
+def named(receipt_id: str, verifier: str | None, valid: bool = True, digest: str = "same") -> ReceiptRecord:
+    return ReceiptRecord(receipt_id, "cross-n6-k4", "snap-1", "ab", "1001", "7", "ff", valid, "ok", digest, "t",
+                         venue="example-exchange", verifier=verifier)
+
+
+def test_showings_and_repeats_count_in_their_verifiers_history_only(database_url):
+    """Whoever holds another verifier's proof can submit it first: that must not make it look repeated to the
+    rightful verifier. Without a key there is no history to read or write."""
+    repository = Repository(previous_release_database(database_url))
+    stolen = repository.insert_receipts([anonymous("x1", verifier="attacker")])[0]
+    assert (stolen.nullifier_seen_before, stolen.seen_before) == (False, False)
+    keyless = repository.insert_receipts([anonymous("x2", verifier=None)])[0]
+    assert (keyless.nullifier_seen_before, keyless.seen_before) == (None, None)
+    first, again = repository.insert_receipts([anonymous("k-1"), anonymous("k-2")])
+    assert (first.nullifier_seen_before, again.nullifier_seen_before) == (False, True)
+    # Named mode: the same inputs and proof (one input digest) again, per key; invalid proofs never count.
+    seen = [r.seen_before for r in repository.insert_receipts(
+        [named("n1", "attacker"), named("n2", "k1"), named("n3", "k1"), named("n4", None), named("n5", "k1", False),
+         named("n6", "k1", digest="other")])]
+    assert seen == [False, False, True, None, None, False]
+    stored = repository.receipt("n3")
+    assert stored.seen_before is True and stored.verifier is None and stored.nullifier_seen_before is None
+    assert repository.receipt("k-2").nullifier_seen_before is True
 
 
 def test_racing_showings_of_one_nullifier_under_different_roots_are_reported_exactly_once_as_first(database_url):

@@ -1,35 +1,44 @@
 """Whose snapshot and whose showing (#22 items 3 and 4, #23 item 7), through the HTTP API on SQLite and PostgreSQL.
 
 Snapshot ids live in each venue's own namespace: a venue publishing under another venue's id first neither
-blocks that venue nor lends its prices to the id. Each test is an attack; it passes when the attack fails.
+blocks that venue nor lends its prices to the id. Showings and repeats are counted per verifier (API key): a
+proof submitted first by someone else never reads as a repeat to its rightful verifier. Each test is an attack;
+it passes when the attack fails.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import random
 from dataclasses import dataclass
 
 import pytest
 
+from tests.verifier_service import membership
 from tests.verifier_service.conftest import (
     CIRCUIT,
     admin_headers,
     attestation_json,
     new_key,
+    publish,
     register_venue,
     signed_snapshot,
     verify_body,
 )
+from tests.verifier_service.membership import CONTEXT, MEMBER, SCOPE, body
 from zkmargin.attestation import VenueSigningKey, sign_root, signed_root_to_json
 from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.groth16 import setup
-from zkmargin.groth16.serialization import proof_to_json
+from zkmargin.groth16.serialization import proof_to_bytes, proof_to_json
 from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.models import parse_snapshot
 from zkmargin.margin.samples import sample_account
+
+anonymous, served = membership.anonymous, membership.served
+"""Anonymous-mode fixtures, by name (test modules may not import each other; the helper module has them)."""
 
 SQUATTER_KEY = VenueSigningKey.generate()
 """Venue "squatter": a real, registered venue publishing its own signed snapshots under other venues' ids."""
@@ -163,3 +172,90 @@ def test_a_root_names_its_venues_snapshot(squatted, material):
                              headers=api_key)
     assert registered.status_code == 201, registered.text
     assert registered.json()["venue"] == venue and registered.json()["snapshot_id"] == snapshot_id
+
+
+# ----- whose first showing (#22 item 3) and named repeats (#23 item 7) ----------------------------------------
+def keyless(client):  # noqa: ANN001, ANN201
+    """The client without the verifier key membership.served gives it by default."""
+    client.headers.pop("authorization", None)
+    return client
+
+
+def test_a_nullifier_shown_first_by_another_verifier_is_no_repeat_for_the_rightful_one(served, anonymous):
+    """Whoever holds the rightful verifier's proof submits it first, on both verification routes: the rightful
+    verifier still reads its own first showing as one."""
+    client, root_id = served
+    client = keyless(client)
+    thief, rightful = new_key(client, "verifier"), new_key(client, "verifier")
+    stolen = client.post("/v1/verify", json=body(anonymous, root_id), headers=thief).json()
+    assert stolen["valid"] is True and stolen["nullifier_seen_before"] is False
+    assert client.post("/v1/verify", json=body(anonymous, root_id), headers=thief).json()["nullifier_seen_before"]
+    first = client.post("/v1/verify", json=body(anonymous, root_id), headers=rightful).json()
+    assert first["valid"] is True and first["nullifier_seen_before"] is False, first
+    assert first["seen_before"] is False
+    again = client.post("/v1/verify", json=body(anonymous, root_id), headers=rightful).json()
+    assert (again["nullifier_seen_before"], again["seen_before"]) == (True, True)
+    receipt = client.get(f"/v1/receipts/{first['receipt_id']}").json()
+    assert receipt["nullifier_seen_before"] is False and "verifier" not in receipt  # whose key stays private
+    # Without a key there is nobody's history to read or add to.
+    alone = client.post("/v1/verify", json=body(anonymous, root_id)).json()
+    assert alone["valid"] is True and (alone["nullifier_seen_before"], alone["seen_before"]) == (None, None)
+    # The batch route: the thief's batch in another scope first, then the rightful verifier's.
+    item = {"scope": str(SCOPE + 1), "nullifier": str(anonymous.other_scope_nullifier), "context": str(CONTEXT),
+            "proof": anonymous.other_scope_proof_json}
+    batch = {"circuit_id": MEMBER, "root_id": root_id, "items": [item]}
+    for headers, seen in ((thief, False), (rightful, False), (rightful, True)):
+        response = client.post("/v1/verify/batch", json=batch, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["results"][0]["nullifier_seen_before"] is seen, response.json()
+
+
+@pytest.fixture
+def published(any_client, material):
+    """The circuit registered and the sample snapshot published: the client."""
+    client = any_client
+    assert client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
+                       headers=admin_headers()).status_code == 201
+    assert publish(client, material.snapshot_json, new_key(client, "venue")).status_code == 201
+    return client
+
+
+def test_a_named_proof_submitted_twice_says_seen_before(published, material):
+    client = published
+    mine, theirs = new_key(client, "verifier"), new_key(client, "verifier")
+    first = client.post("/v1/verify", json=verify_body(material), headers=mine).json()
+    assert first["valid"] is True and first["seen_before"] is False and first["nullifier_seen_before"] is None
+    again = client.post("/v1/verify", json=verify_body(material), headers=mine).json()
+    assert again["valid"] is True and again["seen_before"] is True, again
+    assert again["receipt_id"] != first["receipt_id"]
+    assert client.get(f"/v1/receipts/{again['receipt_id']}").json()["seen_before"] is True
+    # The same proof in its other encoding is the same proof.
+    encoded = base64.b64encode(proof_to_bytes(material.proof, get_backend("arkworks"))).decode()
+    as_b64 = client.post("/v1/verify", json=verify_body(material, proof=None, proof_b64=encoded), headers=mine)
+    assert as_b64.status_code == 200 and as_b64.json()["seen_before"] is True, as_b64.text
+    # Another verifier's history is its own; without a key there is none; an invalid proof never counts.
+    assert client.post("/v1/verify", json=verify_body(material), headers=theirs).json()["seen_before"] is False
+    assert client.post("/v1/verify", json=verify_body(material)).json()["seen_before"] is None
+    wrong = client.post("/v1/verify", json=verify_body(material, context="98"), headers=mine).json()
+    assert wrong["valid"] is False and wrong["seen_before"] is None
+    # Batches: an earlier item of the same batch counts, as an earlier request does.
+    item = {k: v for k, v in verify_body(material).items() if k not in ("circuit_id", "snapshot_id")}
+    batch = {"circuit_id": CIRCUIT, "snapshot_id": material.snapshot_json["snapshot_id"], "items": [item, item]}
+    fresh = new_key(client, "verifier")
+    for headers, seen in ((fresh, [False, True]), (mine, [True, True])):
+        report = client.post("/v1/verify/batch", json=batch, headers=headers)
+        assert report.status_code == 200, report.text
+        assert [r["seen_before"] for r in report.json()["results"]] == seen
+
+
+def test_coalesced_requests_count_repeats_per_caller_in_request_order(published, material):
+    """One job of several callers' requests (POST /v1/verify under load): each counts in its caller's history."""
+    from zkmargin.service import verification
+    from zkmargin.service.schemas import VerifyRequest
+
+    request = VerifyRequest(**verify_body(material))
+    jobs = [verification.Submission(request, "a"), verification.Submission(request, "a"),
+            verification.Submission(request, "b"), request]
+    outcomes = verification.verify_many_and_record(published.app.state.service, jobs)
+    assert [o.valid for o in outcomes] == [True] * 4
+    assert [o.seen_before for o in outcomes] == [False, True, False, None]
