@@ -259,3 +259,11 @@ def test_coalesced_requests_count_repeats_per_caller_in_request_order(published,
     outcomes = verification.verify_many_and_record(published.app.state.service, jobs)
     assert [o.valid for o in outcomes] == [True] * 4
     assert [o.seen_before for o in outcomes] == [False, True, False, None]
+
+
+def test_an_anonymous_request_naming_another_venue_than_its_roots_is_refused(served, anonymous):
+    client, root_id = served
+    error_of(client.post("/v1/verify", json=body(anonymous, root_id, venue="squatter")), 422, "snapshot_does_not_fit")
+    named = client.post("/v1/verify", json=body(anonymous, root_id, venue=anonymous.snapshot_json["venue"]))
+    assert named.status_code == 200 and named.json()["valid"] is True, named.text
+    assert named.json()["venue"] == anonymous.snapshot_json["venue"]
