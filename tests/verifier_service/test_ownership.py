@@ -267,3 +267,60 @@ def test_an_anonymous_request_naming_another_venue_than_its_roots_is_refused(ser
     named = client.post("/v1/verify", json=body(anonymous, root_id, venue=anonymous.snapshot_json["venue"]))
     assert named.status_code == 200 and named.json()["valid"] is True, named.text
     assert named.json()["venue"] == anonymous.snapshot_json["venue"]
+
+
+def test_real_servers_on_a_migrated_postgres_database_keep_venues_and_verifiers_apart(postgres, material, squat):
+    """A database made at schema version 2 (one snapshot id for all venues, showings for all clients), then two
+    real server processes sharing it: the first migrates it; both see the old receipt under its venue, the
+    squatter's snapshot beside the rightful one, and each verifier's history as its own."""
+    import signal
+
+    import httpx
+
+    import zkmargin.service.repository as repository_module
+    from tests.verifier_service.conftest import ADMIN, fresh_postgres_database, make_client
+    from tests.verifier_service.servers import free_port, start
+
+    url = fresh_postgres_database(postgres)
+    snapshot_id, venue = material.snapshot_json["snapshot_id"], material.snapshot_json["venue"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(repository_module, "MIGRATIONS", repository_module.MIGRATIONS[:2])
+        with make_client(None, database_url=url) as old:
+            assert old.app.state.service.repository.schema_version() == 2
+            assert old.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
+                            headers=admin_headers()).status_code == 201
+            assert publish(old, material.snapshot_json, new_key(old, "venue")).status_code == 201
+            digest = old.get(f"/v1/snapshots/{snapshot_id}").json()["digest"]
+            # A receipt as version 2 wrote it (no venue column yet).
+            old.app.state.service.storage.execute(
+                "INSERT INTO receipts (receipt_id, circuit_id, snapshot_id, commitment, context, proof, valid, reason,"
+                " input_digest, checked_at) VALUES ('v2-receipt', ?, ?, '1', '2', 'ff', 1, 'ok', 'dd', 't')",
+                (CIRCUIT, snapshot_id))
+    ports = [free_port(), free_port()]
+    servers = [start(url, port) for port in ports]
+    try:
+        first, second = (f"http://127.0.0.1:{port}" for port in ports)
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        old_receipt = httpx.get(f"{second}/v1/receipts/v2-receipt").json()
+        assert (old_receipt["venue"], old_receipt["snapshot_digest"], old_receipt["seen_before"]) == (
+            venue, digest, None)
+        register_venue(first, "squatter", SQUATTER_KEY)
+        api_key = {"Authorization": "Bearer " + httpx.post(f"{first}/v1/keys", json={"role": "venue", "name": "s"},
+                                                           headers=admin).json()["token"]}
+        squatted = httpx.post(f"{second}/v1/snapshots", json=signed_snapshot(squat.snapshot_json, SQUATTER_KEY),
+                              headers=api_key)
+        assert squatted.status_code == 201, squatted.text
+        assert httpx.get(f"{first}/v1/venues/{venue}/snapshots/{snapshot_id}").json()["digest"] == digest
+        assert httpx.get(f"{first}/v1/snapshots/{snapshot_id}").json()["error"]["code"] == "ambiguous_snapshot"
+        thief, rightful = ({"Authorization": "Bearer " + httpx.post(
+            f"{first}/v1/keys", json={"role": "verifier", "name": name}, headers=admin).json()["token"]}
+            for name in ("thief", "rightful"))
+        request = verify_body(material, venue=venue)
+        seen = [httpx.post(f"{base}/v1/verify", json=request, headers=key, timeout=60).json()
+                for base, key in ((first, thief), (second, rightful), (first, rightful))]
+        assert [r["valid"] for r in seen] == [True] * 3 and {r["venue"] for r in seen} == {venue}
+        assert [r["seen_before"] for r in seen] == [False, False, True]
+    finally:
+        for server in servers:
+            server.send_signal(signal.SIGKILL)
+            server.wait()
