@@ -324,3 +324,15 @@ def test_real_servers_on_a_migrated_postgres_database_keep_venues_and_verifiers_
         for server in servers:
             server.send_signal(signal.SIGKILL)
             server.wait()
+
+
+def test_the_openapi_document_lists_the_venue_scoped_snapshot_path_and_the_409s(client):
+    spec = client.get("/openapi.json").json()
+    assert "/v1/venues/{venue}/snapshots/{snapshot_id}" in spec["paths"]
+    for path in ("/v1/verify", "/v1/verify/batch"):
+        assert "409" in spec["paths"][path]["post"]["responses"], path
+        assert "venue" in spec["components"]["schemas"][spec["paths"][path]["post"]["requestBody"]["content"][
+            "application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]]["properties"]
+    assert "409" in spec["paths"]["/v1/snapshots/{snapshot_id}"]["get"]["responses"]
+    receipt = spec["components"]["schemas"]["Receipt"]["properties"]
+    assert {"venue", "seen_before", "nullifier_seen_before"} <= set(receipt)

@@ -36,7 +36,7 @@ from zkmargin.service.schemas import (
 from zkmargin.service.strict_json import StrictJsonRoute
 from zkmargin.service.verification import Submission, verify_batch_and_record
 
-ERRORS = error_responses(401, 404, 413, 422, 429, 503)
+ERRORS = error_responses(401, 404, 409, 413, 422, 429, 503)
 ReceiptId = Annotated[str, Path(pattern=IDENTIFIER)]
 
 
