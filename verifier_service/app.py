@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = state
     install_error_handlers(app)
     for router in (health.router, keys.router, circuits.router, snapshots.router, roots.router, venues.router,
-                   verify.build_router(settings.verify_requires_key)):
+                   snapshots.venue_router, verify.build_router(settings.verify_requires_key)):
         app.include_router(router)
     app.add_middleware(BodyLimitAndMetrics, state=state)
     return app

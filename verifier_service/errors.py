@@ -34,10 +34,19 @@ class UnknownCircuit(LookupError):
 
 
 class UnknownSnapshot(LookupError):
-    """No snapshot is published under this id."""
+    """No snapshot is published under this id (by this venue, when one is named)."""
 
-    def __init__(self, snapshot_id: str) -> None:
-        super().__init__(f"snapshot {snapshot_id!r} is not published")
+    def __init__(self, snapshot_id: str, venue: str | None = None) -> None:
+        by = "" if venue is None else f" by venue {venue!r}"
+        super().__init__(f"snapshot {snapshot_id!r} is not published{by}")
+
+
+class AmbiguousSnapshot(LookupError):
+    """A snapshot id given without its venue, published by several venues (ids are unique per venue only)."""
+
+    def __init__(self, snapshot_id: str, venues: list[str]) -> None:
+        super().__init__(f"snapshot id {snapshot_id!r} is published by several venues ({', '.join(map(repr, venues))})"
+                         ": name the venue (field venue, or /v1/venues/{venue}/snapshots/{snapshot_id})")
 
 
 class UnknownRoot(LookupError):
@@ -94,6 +103,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(UnknownSnapshot)
     async def unknown_snapshot(_: Request, exc: UnknownSnapshot) -> JSONResponse:
         return JSONResponse(error_body("unknown_snapshot", str(exc)), status_code=404)
+
+    @app.exception_handler(AmbiguousSnapshot)
+    async def ambiguous_snapshot(_: Request, exc: AmbiguousSnapshot) -> JSONResponse:
+        return JSONResponse(error_body("ambiguous_snapshot", str(exc)), status_code=409)
 
     @app.exception_handler(UnknownRoot)
     async def unknown_root(_: Request, exc: UnknownRoot) -> JSONResponse:

@@ -8,7 +8,7 @@ for an absent row, or a bool for "inserted"; they raise only the storage errors.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -75,6 +75,40 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "INSERT INTO scope_nullifiers (scope, nullifier, first_receipt_id)"
         " SELECT scope, nullifier, MIN(first_receipt_id) FROM nullifiers GROUP BY scope, nullifier",
         "DROP TABLE nullifiers",
+    )),
+    # Snapshot ids in each venue's own namespace: with one global id, a venue that published its own snapshot
+    # under another venue's id first blocked the rightful one (409) and lent its prices to that id. The table is
+    # rebuilt keyed by (venue, snapshot_id) (SQLite cannot change a primary key in place); receipts learn the
+    # venue of the snapshot they name, while ids were still unique.
+    (3, (
+        "ALTER TABLE receipts ADD COLUMN venue TEXT",
+        "UPDATE receipts SET venue = (SELECT s.venue FROM snapshots s WHERE s.snapshot_id = receipts.snapshot_id)",
+        """CREATE TABLE venue_snapshots (
+            venue TEXT NOT NULL, snapshot_id TEXT NOT NULL, document TEXT NOT NULL, digest TEXT NOT NULL,
+            published_by TEXT NOT NULL, published_at TEXT NOT NULL, signature TEXT,
+            PRIMARY KEY (venue, snapshot_id))""",
+        "INSERT INTO venue_snapshots (venue, snapshot_id, document, digest, published_by, published_at, signature)"
+        " SELECT venue, snapshot_id, document, digest, published_by, published_at, signature FROM snapshots",
+        "DROP TABLE snapshots",
+        "ALTER TABLE venue_snapshots RENAME TO snapshots",
+    )),
+    # Showings per verifier: first showings counted across every client let whoever held another verifier's proof
+    # submit it first, and the rightful verifier then read "seen before". History is kept per API key (the
+    # verifier); showings recorded before carry no key and are kept under '' (no key has that id: they count for
+    # nobody). Receipts learn whether their verifier had verified the same inputs and proof before.
+    (4, (
+        "ALTER TABLE receipts ADD COLUMN seen_before INTEGER",
+        """CREATE TABLE verifier_nullifiers (
+            verifier TEXT NOT NULL, scope TEXT NOT NULL, nullifier TEXT NOT NULL, first_receipt_id TEXT NOT NULL,
+            PRIMARY KEY (verifier, scope, nullifier))""",
+        "INSERT INTO verifier_nullifiers (verifier, scope, nullifier, first_receipt_id)"
+        " SELECT '', scope, nullifier, first_receipt_id FROM scope_nullifiers",
+        "DROP TABLE scope_nullifiers",
+        # A valid verification's input_digest covers (circuit, snapshot, commitment or root/scope/nullifier,
+        # context, proof): the same digest is the same statement and proof again.
+        """CREATE TABLE verifier_proofs (
+            verifier TEXT NOT NULL, input_digest TEXT NOT NULL, first_receipt_id TEXT NOT NULL,
+            PRIMARY KEY (verifier, input_digest))""",
     )),
 )
 """Schema changes after the first release, applied once each, in order, on start."""
@@ -174,8 +208,16 @@ class ReceiptRecord:
     scope: str | None = None
     nullifier: str | None = None
     nullifier_seen_before: bool | None = None
-    """Anonymous receipts of valid proofs: whether a valid proof had shown this nullifier in the same
-    scope before (under any root or circuit); None where it does not apply."""
+    """Anonymous receipts of valid proofs verified with an API key: whether a valid proof verified with that key
+    had shown this nullifier in the same scope before (under any root or circuit); None where it does not apply."""
+    venue: str | None = None
+    """The venue whose snapshot was checked: snapshot ids are unique per venue only."""
+    seen_before: bool | None = None
+    """Valid proofs verified with an API key: whether that key had verified the same inputs and proof (the same
+    input_digest) valid before; None where it does not apply."""
+    verifier: str | None = field(default=None, compare=False, repr=False)
+    """The API key id whose history this verification counts in (None without a key). Not stored with the
+    receipt, which anyone may read; only in the history tables."""
 
 
 @dataclass(frozen=True)
@@ -298,14 +340,15 @@ class Repository:
         rows = self.storage.fetch_rows("SELECT verification_key FROM circuits WHERE circuit_id = ?", (circuit_id,))
         return rows[0]["verification_key"] if rows else None
 
-    def _insert_once(self, table: str, key_column: str, record: Any) -> bool:
+    def _insert_once(self, table: str, key_columns: tuple[str, ...], record: Any) -> bool:
         """Insert the record (its fields are the table's columns) unless its key exists; True when stored.
 
         Table and column names come from this module and the record types, never from a request.
         """
         columns = [f.name for f in fields(record)]
+        match = " AND ".join(f"{column} = ?" for column in key_columns)
         with self.storage.transaction() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE {key_column} = ?", (getattr(record, key_column),))
+            cursor.execute(f"SELECT 1 FROM {table} WHERE {match}", tuple(getattr(record, c) for c in key_columns))
             if cursor.fetchone() is not None:
                 return False
             cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
@@ -315,21 +358,27 @@ class Repository:
     # Snapshots
 
     def insert_snapshot(self, snapshot: SnapshotRecord) -> bool:
-        """Publish a snapshot; False when its id exists (snapshots are immutable)."""
-        return self._insert_once("snapshots", "snapshot_id", snapshot)
+        """Publish a snapshot; False when its venue already has one under its id (snapshots are immutable)."""
+        return self._insert_once("snapshots", ("venue", "snapshot_id"), snapshot)
 
-    def snapshot(self, snapshot_id: str) -> SnapshotRecord | None:
-        """A published snapshot, or None."""
+    def snapshot(self, venue: str, snapshot_id: str) -> SnapshotRecord | None:
+        """A venue's published snapshot, or None."""
         found = _records(self.storage.fetch_rows(
             "SELECT snapshot_id, venue, digest, published_by, published_at, document, signature FROM snapshots"
-            " WHERE snapshot_id = ?", (snapshot_id,)), SnapshotRecord)
+            " WHERE venue = ? AND snapshot_id = ?", (venue, snapshot_id)), SnapshotRecord)
         return found[0] if found else None
+
+    def snapshot_venues(self, snapshot_id: str) -> list[str]:
+        """The venues that published a snapshot under this id, by name."""
+        rows = self.storage.fetch_all("SELECT venue FROM snapshots WHERE snapshot_id = ? ORDER BY venue",
+                                      (snapshot_id,))
+        return [str(row[0]) for row in rows]
 
     # Signed roots
 
     def insert_root(self, root: RootRecord) -> RootRecord | None:
         """Register a signed root: None when stored, else the record already stored under its id."""
-        return None if self._insert_once("roots", "root_id", root) else self.root(root.root_id)
+        return None if self._insert_once("roots", ("root_id",), root) else self.root(root.root_id)
 
     def root(self, root_id: str) -> RootRecord | None:
         """A registered root, or None."""
@@ -342,7 +391,7 @@ class Repository:
 
     def insert_venue_key(self, key: VenueKeyRecord) -> VenueKeyRecord | None:
         """Register a venue's key: None when stored, else the record already registered for the venue."""
-        return None if self._insert_once("venue_keys", "venue", key) else self.venue_key(key.venue)
+        return None if self._insert_once("venue_keys", ("venue",), key) else self.venue_key(key.venue)
 
     def venue_key(self, venue: str) -> VenueKeyRecord | None:
         """A venue's registered key, or None."""
@@ -355,28 +404,36 @@ class Repository:
     def insert_receipts(self, receipts: Iterable[ReceiptRecord]) -> list[ReceiptRecord]:
         """Store receipts in one transaction (committed before this returns); returns them as stored.
 
-        A valid anonymous receipt's nullifier is recorded for its scope (any circuit or root) in the same
-        transaction, and the receipt says whether a valid proof had shown it before (an earlier
-        request, or an earlier item of the same batch).
+        A valid receipt verified with an API key (its verifier) is recorded in that key's history in the same
+        transaction: its input digest, and an anonymous receipt's nullifier for its scope (any circuit or root).
+        The receipt says whether the key had seen them before (an earlier request, or an earlier item of the
+        same batch). Other keys' history is never read: nobody can make a showing look repeated to another.
         """
         stored = []
         with self.storage.transaction() as cursor:
             for receipt in receipts:
-                if receipt.mode == "anonymous" and receipt.valid and receipt.nullifier is not None:
+                if receipt.valid and receipt.verifier is not None:
                     cursor.execute(
-                        "INSERT INTO scope_nullifiers (scope, nullifier, first_receipt_id) VALUES (?, ?, ?)"
-                        " ON CONFLICT DO NOTHING", (receipt.scope, receipt.nullifier, receipt.receipt_id))
-                    receipt = replace(receipt, nullifier_seen_before=cursor.rowcount == 0)
+                        "INSERT INTO verifier_proofs (verifier, input_digest, first_receipt_id) VALUES (?, ?, ?)"
+                        " ON CONFLICT DO NOTHING", (receipt.verifier, receipt.input_digest, receipt.receipt_id))
+                    receipt = replace(receipt, seen_before=cursor.rowcount == 0)
+                    if receipt.mode == "anonymous" and receipt.nullifier is not None:
+                        cursor.execute(
+                            "INSERT INTO verifier_nullifiers (verifier, scope, nullifier, first_receipt_id)"
+                            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                            (receipt.verifier, receipt.scope, receipt.nullifier, receipt.receipt_id))
+                        receipt = replace(receipt, nullifier_seen_before=cursor.rowcount == 0)
                 cursor.execute(
                     "INSERT INTO receipts (receipt_id, circuit_id, snapshot_id, commitment, context, proof, valid,"
-                    " reason, input_digest, checked_at, mode, root_id, scope, nullifier, nullifier_seen_before)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " reason, input_digest, checked_at, mode, root_id, scope, nullifier, nullifier_seen_before, venue,"
+                    " seen_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (receipt.receipt_id, receipt.circuit_id, receipt.snapshot_id,
                      # The column predates anonymous receipts and is NOT NULL: '' stands for "no commitment".
                      "" if receipt.commitment is None else receipt.commitment, receipt.context,
                      receipt.proof_hex, int(receipt.valid), receipt.reason, receipt.input_digest, receipt.checked_at,
                      receipt.mode, receipt.root_id, receipt.scope, receipt.nullifier,
-                     None if receipt.nullifier_seen_before is None else int(receipt.nullifier_seen_before)))
+                     None if receipt.nullifier_seen_before is None else int(receipt.nullifier_seen_before),
+                     receipt.venue, None if receipt.seen_before is None else int(receipt.seen_before)))
                 if receipt.attestation is not None:
                     cursor.execute("INSERT INTO receipt_attestations (receipt_id, attestation) VALUES (?, ?)",
                                    (receipt.receipt_id, receipt.attestation))
@@ -389,13 +446,15 @@ class Repository:
         rows = self.storage.fetch_rows(
             "SELECT r.receipt_id, r.circuit_id, r.snapshot_id, s.digest AS snapshot_digest, r.commitment, r.context,"
             " r.proof AS proof_hex, r.valid, r.reason, r.input_digest, r.checked_at, a.attestation, r.mode, r.root_id,"
-            " r.scope, r.nullifier, r.nullifier_seen_before"
-            " FROM receipts r JOIN snapshots s ON s.snapshot_id = r.snapshot_id"
+            " r.scope, r.nullifier, r.nullifier_seen_before, r.venue, r.seen_before"
+            " FROM receipts r JOIN snapshots s ON s.venue = r.venue AND s.snapshot_id = r.snapshot_id"
             " LEFT JOIN receipt_attestations a ON a.receipt_id = r.receipt_id WHERE r.receipt_id = ?", (receipt_id,))
         if not rows:
             return None
         row = rows[0]
-        seen = row["nullifier_seen_before"]
+        seen, nullifier_seen = row["seen_before"], row["nullifier_seen_before"]
         return _records([{**row, "valid": bool(row["valid"]), "commitment": row["commitment"] or None,
-                          "nullifier_seen_before": None if seen is None else bool(seen)}], ReceiptRecord)[0]
+                          "seen_before": None if seen is None else bool(seen),
+                          "nullifier_seen_before": None if nullifier_seen is None else bool(nullifier_seen)}],
+                        ReceiptRecord)[0]
 

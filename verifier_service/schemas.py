@@ -76,7 +76,8 @@ ERROR_DESCRIPTIONS = {
     401: "unauthorized: a missing or unknown API key",
     403: "forbidden: the key's role may not do this",
     404: "unknown_circuit, unknown_snapshot, unknown_root, unknown_receipt, not_found",
-    409: "already_registered, already_published, conflict",
+    409: "already_registered, already_published, conflict, ambiguous_snapshot (a snapshot id without its venue, "
+         "published by several venues)",
     413: "body_too_large, batch_too_large",
     422: "invalid_request (schema, undecodable JSON), invalid_input (field element, point, key, snapshot), wrong_public_input_count, snapshot_does_not_fit, invalid_transcript, snapshot_refused (unsigned, not the venue's registered key, another venue), root_refused, attestation_refused",
     408: "body_timeout: the body did not arrive within ZKMARGIN_BODY_TIMEOUT_S",
@@ -284,6 +285,8 @@ class RootIn(Strict):
     """Register the signed root over all account commitments of a stored snapshot."""
 
     snapshot_id: str = Field(pattern=IDENTIFIER)
+    venue: Name | None = Field(default=None, description=(
+        "the snapshot's venue (snapshot ids are unique per venue); optional while only one venue published the id"))
     signed_root: SignedRootJson
 
 
@@ -360,6 +363,9 @@ class OneProof(Strict):
 
 RootId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="a registered root's root_id (POST /v1/roots)")]
 SnapshotIdText = Annotated[str, Field(pattern=IDENTIFIER)]
+VENUE_FIELD = ("the snapshot's venue: snapshot ids are unique per venue only. Without it the id must name one "
+               "venue's snapshot (409 ambiguous_snapshot once several venues published it); anonymous mode: "
+               "optional, and then it must be the root's venue")
 
 
 def check_mode(root_id: object, snapshot_id: object, commitment: object, attestation: object, scope: object,
@@ -389,6 +395,7 @@ class VerifyRequest(OneProof):
     circuit_id: str = Field(pattern=CIRCUIT_ID)
     snapshot_id: SnapshotIdText | None = Field(default=None, description=(
         "named mode: the stored snapshot; anonymous mode: optional, and then it must be the root's snapshot"))
+    venue: Name | None = Field(default=None, description=VENUE_FIELD)
     commitment: FieldElement | None = Field(default=None, description=(
         "named mode: the account commitment, canonical decimal (or 0x-hex)"))
     context: FieldElement = Field(description="the verifier's challenge or epoch: canonical decimal (or 0x-hex)")
@@ -415,6 +422,7 @@ class VerifyResult(Strict):
     checked_at: str
     circuit_id: str
     snapshot_id: str
+    venue: str = Field(description="the venue whose snapshot was checked (snapshot ids are unique per venue only)")
     snapshot_digest: str = Field(description="SHA-256 of the stored snapshot's canonical JSON")
     mode: Literal["named", "anonymous"] = Field(default="named", description=(
         "named: a commitment (attested by the venue); anonymous: membership under a registered signed root"))
@@ -429,8 +437,14 @@ class VerifyResult(Strict):
     scope: str | None = Field(default=None, description="anonymous mode: the verifier's scope (decimal)")
     nullifier: str | None = Field(default=None, description="anonymous mode: the proof's nullifier (decimal)")
     nullifier_seen_before: bool | None = Field(default=None, description=(
-        "anonymous mode, valid proofs: true when a valid proof had already shown this nullifier in the same "
-        "scope (under any root or circuit), i.e. the same account proved twice in this scope; null otherwise"))
+        "anonymous mode, valid proofs verified with an API key: true when a valid proof verified with the same key "
+        "had already shown this nullifier in the same scope (under any root or circuit), i.e. the same account "
+        "proved twice in this scope to this verifier; other keys' showings never count; null otherwise"))
+    seen_before: bool | None = Field(default=None, description=(
+        "valid proofs verified with an API key: true when the same key had already verified the same inputs and "
+        "proof valid (circuit, venue and snapshot, commitment or root/scope/nullifier, context, proof: the same "
+        "input_digest), i.e. a replay; null otherwise. A re-randomised proof of the same statement is another "
+        "proof: to refuse replays, give each prover a fresh context"))
 
 
 class Receipt(VerifyResult):
@@ -459,6 +473,7 @@ class VerifyBatchRequest(Strict):
     circuit_id: str = Field(pattern=CIRCUIT_ID)
     snapshot_id: SnapshotIdText | None = Field(default=None, description=(
         "named mode: the stored snapshot; anonymous mode: optional, and then it must be the root's snapshot"))
+    venue: Name | None = Field(default=None, description=VENUE_FIELD)
     root_id: RootId | None = Field(default=None, description="anonymous mode: the registered root of every item")
     items: list[BatchItemIn] = Field(min_length=1, max_length=100_000)
 
@@ -480,6 +495,8 @@ class BatchItemResult(Strict):
     refused: str | None = Field(default=None, description="why the attestation policy refused the item")
     nullifier_seen_before: bool | None = Field(default=None, description=(
         "anonymous mode, valid items: as in the receipt (an earlier item of the same batch counts)"))
+    seen_before: bool | None = Field(default=None, description=(
+        "valid items: as in the receipt (an earlier item of the same batch counts)"))
 
 
 class VerifyBatchResult(Strict):
@@ -490,6 +507,8 @@ class VerifyBatchResult(Strict):
     malformed: int
     refused: int = Field(default=0, description=(
         "items without a fitting attestation (named mode) or whose root the policy refuses (anonymous mode)"))
+    venue: str = Field(description="the venue whose snapshot every item was checked against")
+    snapshot_id: str
     results: list[BatchItemResult]
 
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Any
 
 from cachetools import LRUCache, cachedmethod
 from cachetools.keys import hashkey
@@ -37,7 +38,7 @@ from zkmargin.groth16.serialization import proof_to_bytes, vk_from_json
 from zkmargin.groth16.verifier import verify_with_fixed_inputs
 from zkmargin.margin.models import Snapshot, parse_snapshot
 from zkmargin.service.deps import ServiceState, now_iso
-from zkmargin.service.errors import SnapshotDoesNotFit, UnknownCircuit, UnknownRoot, UnknownSnapshot
+from zkmargin.service.errors import AmbiguousSnapshot, SnapshotDoesNotFit, UnknownCircuit, UnknownRoot, UnknownSnapshot
 from zkmargin.service.repository import ReceiptRecord, Repository, RootRecord
 
 
@@ -78,14 +79,26 @@ class Catalog:
             raise UnknownCircuit(circuit_id)
         return circuit_from_id(circuit_id), vk_from_json(text, self.backend)
 
-    @cachedmethod(attrgetter("snapshot_cache"), key=lambda _, snapshot_id: hashkey("snapshot", snapshot_id),
-                  lock=attrgetter("lock"))
-    def snapshot(self, snapshot_id: str):  # noqa: ANN201
-        """(snapshot, its digest) of a published snapshot."""
-        record = self.repository.snapshot(snapshot_id)
+    @cachedmethod(attrgetter("snapshot_cache"), lock=attrgetter("lock"),
+                  key=lambda _, venue, snapshot_id: hashkey("snapshot", venue, snapshot_id))
+    def snapshot(self, venue: str, snapshot_id: str):  # noqa: ANN201
+        """(snapshot, its digest) of a venue's published snapshot."""
+        record = self.repository.snapshot(venue, snapshot_id)
         if record is None:
-            raise UnknownSnapshot(snapshot_id)
+            raise UnknownSnapshot(snapshot_id, venue)
         return parse_snapshot(json.loads(record.document)), record.digest
+
+    def venue_of(self, snapshot_id: str) -> str:
+        """The one venue that published a snapshot under this id (for requests naming no venue).
+
+        Not cached: another venue may publish the same id later, and from then on the id alone is ambiguous.
+        """
+        venues = self.repository.snapshot_venues(snapshot_id)
+        if not venues:
+            raise UnknownSnapshot(snapshot_id)
+        if len(venues) > 1:
+            raise AmbiguousSnapshot(snapshot_id, venues)
+        return venues[0]
 
     @cachedmethod(attrgetter("snapshot_cache"), key=lambda _, root_id: hashkey("root", root_id),
                   lock=attrgetter("lock"))
@@ -116,7 +129,8 @@ class Catalog:
         return self.verifier(circuit, vk, snapshot).with_venue_key(self.venue_key(snapshot.venue))
 
     @cachedmethod(attrgetter("snapshot_cache"), lock=attrgetter("lock"),
-                  key=lambda _, circuit, vk, snapshot: hashkey("verifier", circuit.circuit_id, snapshot.snapshot_id))
+                  key=lambda _, circuit, vk, snapshot: hashkey("verifier", circuit.circuit_id, snapshot.venue,
+                                                               snapshot.snapshot_id))
     def verifier(self, circuit: AnyCircuit, vk, snapshot) -> SnapshotVerifier:  # noqa: ANN001
         """The snapshot verifier of (circuit, snapshot): the snapshot's inputs derived and folded once, then cached
         (risk arrays are not free to derive)."""
@@ -155,9 +169,11 @@ def input_digest(circuit_id: str, snapshot_id: str, snapshot_digest: str, commit
 
 def new_receipt(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitment: int | None, context: int,
                 proof_hex: str, valid: bool, attestation: Attestation | None = None, *,
-                anonymous: tuple[str, int, int] | None = None) -> ReceiptRecord:
+                anonymous: tuple[str, int, int] | None = None, venue: str | None = None,
+                verifier: str | None = None) -> ReceiptRecord:
     """The receipt of one verdict (not yet stored), with the attestation it was accepted with (named mode) or its
-    (root_id, scope, nullifier) (anonymous mode; the repository fills in nullifier_seen_before)."""
+    (root_id, scope, nullifier) (anonymous mode), for the verifier's API key id (the repository fills in
+    seen_before and nullifier_seen_before from that key's history)."""
     root_id, scope, nullifier = (None, None, None) if anonymous is None else anonymous
     return ReceiptRecord(
         receipt_id=uuid.uuid4().hex, circuit_id=circuit_id, snapshot_id=snapshot_id, snapshot_digest=snapshot_digest,
@@ -169,7 +185,17 @@ def new_receipt(circuit_id: str, snapshot_id: str, snapshot_digest: str, commitm
         attestation=None if attestation is None else json.dumps(attestation_to_json(attestation), sort_keys=True,
                                                                 separators=(",", ":")),
         mode="named" if anonymous is None else "anonymous", root_id=root_id,
-        scope=None if scope is None else str(scope), nullifier=None if nullifier is None else str(nullifier))
+        scope=None if scope is None else str(scope), nullifier=None if nullifier is None else str(nullifier),
+        venue=venue, verifier=verifier)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A single verification request and the API key id of its caller (None without a key): whose history its
+    showings count in. A bare request is taken as one without a key."""
+
+    request: Any
+    verifier: str | None
 
 
 def request_attestation(body) -> Attestation | None:  # noqa: ANN001
@@ -188,22 +214,29 @@ class Target:
     root: RegisteredRoot | None
 
 
-def resolve_target(state: ServiceState, circuit_id: str, snapshot_id: str | None, root_id: str | None) -> Target:
+def resolve_target(state: ServiceState, circuit_id: str, snapshot_id: str | None, root_id: str | None,
+                   venue: str | None = None) -> Target:
     """The circuit, snapshot (the root's in anonymous mode) and policy verifier of a request; typed errors for
-    unknown ids, a snapshot_id that is not the root's and a circuit of the other mode."""
+    unknown ids, a snapshot id without a venue that several venues published, a snapshot_id or venue that is
+    not the root's and a circuit of the other mode."""
     circuit, vk = state.catalog.circuit(circuit_id)
     root = None if root_id is None else state.catalog.root(root_id)
     if root is not None:
         if snapshot_id is not None and snapshot_id != root.record.snapshot_id:
             raise SnapshotDoesNotFit(f"root {root_id} belongs to snapshot {root.record.snapshot_id!r}, "
                                      f"not {snapshot_id!r}")
-        snapshot_id = root.record.snapshot_id
+        if venue is not None and venue != root.record.venue:
+            raise SnapshotDoesNotFit(f"root {root_id} belongs to venue {root.record.venue!r}, not {venue!r}")
+        snapshot_id, venue = root.record.snapshot_id, root.record.venue
     if circuit.is_membership != (root is not None):
         raise PublicInputError(
             f"{circuit.circuit_id} is a membership circuit: verify it in anonymous mode (root_id, scope, nullifier)"
             if circuit.is_membership else
             f"{circuit.circuit_id} is not a membership circuit (ids end in -m<depth>): anonymous mode needs one")
-    snapshot, digest = state.catalog.snapshot(str(snapshot_id))
+    if venue is None:
+        # Ids are unique per venue only: an id alone names a snapshot only while one venue has published it.
+        venue = state.catalog.venue_of(str(snapshot_id))
+    snapshot, digest = state.catalog.snapshot(venue, str(snapshot_id))
     verifier = state.catalog.policy_verifier(circuit, vk, snapshot)
     # A registered root was checked against its venue's key when it was stored: it is the one root trusted here.
     return Target(circuit, snapshot, digest, verifier if root is None else verifier.with_root(root.root), root)
@@ -228,10 +261,10 @@ class _Prepared:
     receipt: Callable[[bool], ReceiptRecord]
 
 
-def _prepare(state: ServiceState, request) -> _Prepared:  # noqa: ANN001
+def _prepare(state: ServiceState, request, key_id: str | None) -> _Prepared:  # noqa: ANN001
     """Everything of a single request but its pairing check: ids, canonical inputs, the checked proof and the
     attestation policy (typed errors, and refusals counted, exactly as a lone verification raises them)."""
-    target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id)
+    target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id, request.venue)
     verifier, root = target.verifier, target.root
     context = canonical_field_element(request.context, "context")
     if root is None:
@@ -248,13 +281,14 @@ def _prepare(state: ServiceState, request) -> _Prepared:  # noqa: ANN001
         attestation = request_attestation(request)
         _refusals_counted(state, lambda: verifier.check_attested(commitment, attestation))
         kept = attestation if verifier.venue_key is not None else None
-        return _Prepared(target, header, proof,
-                         lambda valid: new_receipt(*ids, commitment, context, proof_hex, valid, kept))
+        return _Prepared(target, header, proof, lambda valid: new_receipt(
+            *ids, commitment, context, proof_hex, valid, kept, venue=target.snapshot.venue, verifier=key_id))
     header = [check_field_element(value, name)
               for value, name in zip((root.root, context, scope, nullifier), target.circuit.header)]
     _refusals_counted(state, lambda: verifier.check_root_signed(root.root, root.signed))
     return _Prepared(target, header, proof, lambda valid: new_receipt(
-        *ids, None, context, proof_hex, valid, anonymous=(root.record.root_id, scope, nullifier)))
+        *ids, None, context, proof_hex, valid, anonymous=(root.record.root_id, scope, nullifier),
+        venue=target.snapshot.venue, verifier=key_id))
 
 
 def _verdicts(state: ServiceState, group: list[_Prepared]) -> list[bool | Exception]:
@@ -287,12 +321,14 @@ def verify_many_and_record(state: ServiceState, requests: list) -> list[ReceiptR
 
     The proofs of requests for the same circuit and snapshot are checked in one weighted batch (fresh random
     weights; the same verdicts as one by one). Nothing is returned before the transaction has committed.
+    Each request is a Submission (or a bare request, without a key).
     """
     outcomes: list[ReceiptRecord | Exception | None] = [None] * len(requests)
     groups: dict[tuple[int, int], list[tuple[int, _Prepared]]] = {}
     for index, request in enumerate(requests):
+        submission = request if isinstance(request, Submission) else Submission(request, None)
         try:
-            prepared = _prepare(state, request)
+            prepared = _prepare(state, submission.request, submission.verifier)
         except Exception as exc:  # noqa: BLE001 - the request's own error, raised in its response
             outcomes[index] = exc
             continue
@@ -351,9 +387,10 @@ def _batch_item(state: ServiceState, item, root: RegisteredRoot | None) -> tuple
             (None, context, proof_hex, (root.record.root_id, scope, nullifier)))
 
 
-def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN001
-    """The auditor's batch path (zkmargin.groth16.batch) with one receipt per well-formed item."""
-    target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id)
+def verify_batch_and_record(state: ServiceState, request, key_id: str | None = None) -> dict:  # noqa: ANN001
+    """The auditor's batch path (zkmargin.groth16.batch) with one receipt per well-formed item, its showings counted
+    in the history of the caller's API key id (none without a key)."""
+    target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id, request.venue)
     verifier = target.verifier
     pairs = [_batch_item(state, item, target.root) for item in request.items]
     items = [item for item, _ in pairs]
@@ -365,7 +402,7 @@ def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN0
             commitment, context, proof_hex, anonymous = entry
             attested = item.attestation if verifier.venue_key is not None and anonymous is None else None
             receipts[verdict.index] = new_receipt(*ids, commitment, context, proof_hex, verdict.valid, attested,
-                                                  anonymous=anonymous)
+                                                  anonymous=anonymous, venue=target.snapshot.venue, verifier=key_id)
         state.metrics.observe_result(verdict.outcome)
     stored = dict(zip(receipts, state.repository.insert_receipts(receipts.values())))
     results = []
@@ -373,5 +410,7 @@ def verify_batch_and_record(state: ServiceState, request) -> dict:  # noqa: ANN0
         receipt = stored.get(verdict.index)
         results.append({"index": verdict.index, "id": item.id, "valid": verdict.valid, "error": verdict.error,
                         "receipt_id": None if receipt is None else receipt.receipt_id, "refused": verdict.refused,
-                        "nullifier_seen_before": None if receipt is None else receipt.nullifier_seen_before})
-    return {**report.tally, "results": results}
+                        "nullifier_seen_before": None if receipt is None else receipt.nullifier_seen_before,
+                        "seen_before": None if receipt is None else receipt.seen_before})
+    return {**report.tally, "venue": target.snapshot.venue, "snapshot_id": target.snapshot.snapshot_id,
+            "results": results}

@@ -89,8 +89,12 @@ def register_root(client, anonymous: Anonymous, document: dict | None = None,  #
 
 @pytest.fixture
 def served(any_client, anonymous, material):  # noqa: F811 - any_client is conftest's or a module's own
-    """Both circuits registered, the snapshot published (signed) and its root registered: (client, root_id)."""
+    """Both circuits registered, the snapshot published (signed) and its root registered: (client, root_id).
+
+    The client's requests carry a verifier's API key unless they give their own headers: showings are counted
+    per key, and a request without one has no history (nullifier_seen_before is null)."""
     client = any_client
+    client.headers.update(new_key(client, "verifier"))
     for circuit_id, vk_json in ((MEMBER, anonymous.vk_json), (CIRCUIT, material.vk_json)):
         assert client.post("/v1/circuits", json={"circuit_id": circuit_id, "verification_key": vk_json},
                            headers=admin_headers()).status_code == 201

@@ -162,9 +162,9 @@ def test_coalesced_anonymous_requests_share_a_batch_check_and_report_showings_in
 
     client, root_id = served
     state = client.app.state.service
-    requests = [VerifyRequest(**body(anonymous, root_id)), VerifyRequest(**body(anonymous, root_id, context="9")),
-                VerifyRequest(**verify_body(material, snapshot_id=anonymous.snapshot_json["snapshot_id"])),
-                VerifyRequest(**body(anonymous, root_id))]
+    requests = [verification.Submission(VerifyRequest(**fields), "verifier-key") for fields in (
+        body(anonymous, root_id), body(anonymous, root_id, context="9"),
+        verify_body(material, snapshot_id=anonymous.snapshot_json["snapshot_id"]), body(anonymous, root_id))]
     outcomes = verification.verify_many_and_record(state, requests)
     assert batch_sizes == [3]  # the named request is alone in its (circuit, snapshot) group
     assert [o.valid for o in outcomes] == [True, False, True, True]

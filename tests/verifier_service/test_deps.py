@@ -38,8 +38,8 @@ class FakeRepository:
         self.loads.append(circuit_id)
         return None
 
-    def snapshot(self, snapshot_id: str):  # noqa: ANN201
-        self.loads.append(snapshot_id)
+    def snapshot(self, venue: str, snapshot_id: str):  # noqa: ANN201
+        self.loads.append(snapshot_id if venue == "v" else f"{venue}/{snapshot_id}")
         if snapshot_id == "missing":
             return None
         import json
@@ -53,17 +53,20 @@ class FakeRepository:
 def test_catalog_caches_loads_forgets_the_least_recent_and_never_caches_a_failure():
     repository = FakeRepository()
     catalog = Catalog(repository, backend=None, max_snapshots=2)
-    assert catalog.snapshot("a")[1] == "a" and catalog.snapshot("a")[1] == "a"
+    assert catalog.snapshot("v", "a")[1] == "a" and catalog.snapshot("v", "a")[1] == "a"
     assert repository.loads == ["a"]  # computed once
-    catalog.snapshot("b")
-    catalog.snapshot("a")  # a is now the most recent
-    catalog.snapshot("c")  # evicts b
-    catalog.snapshot("a")
-    catalog.snapshot("b")
+    catalog.snapshot("v", "b")
+    catalog.snapshot("v", "a")  # a is now the most recent
+    catalog.snapshot("v", "c")  # evicts b
+    catalog.snapshot("v", "a")
+    catalog.snapshot("v", "b")
     assert repository.loads == ["a", "b", "c", "b"]
+    # Snapshot ids are unique per venue only: another venue's "a" is another entry, never the cached one.
+    catalog.snapshot("w", "a")
+    assert repository.loads[-1] == "w/a"
     for _ in range(2):
         with pytest.raises(UnknownSnapshot):
-            catalog.snapshot("missing")
+            catalog.snapshot("v", "missing")
         with pytest.raises(UnknownCircuit):
             catalog.circuit("cross-n2-k2")
     # An unknown id may be published later: each failed load went to the database again.

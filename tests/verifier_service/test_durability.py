@@ -61,7 +61,7 @@ def test_healthz_answers_while_verifications_saturate_the_pool(tmp_path, monkeyp
     def blocked_verification(state, bodies):  # noqa: ANN001, ANN202
         entered.release()
         gate.wait()
-        return [new_receipt(CIRCUIT, "s", "d", 1, 2, "00", False) for _ in bodies]
+        return [new_receipt(CIRCUIT, "s", "d", 1, 2, "00", False, venue="v") for _ in bodies]
 
     monkeypatch.setattr(verification, "verify_many_and_record", blocked_verification)
     port = free_port()

@@ -31,10 +31,13 @@ def _info(record: RootRecord) -> RootInfo:
 @router.post("", status_code=201, response_model=RootInfo, responses=error_responses(401, 403, 404, 409, 422, 429, 503))
 def register_root(body: RootIn, state: State, caller: Venue) -> RootInfo:
     """Register a signed root for a stored snapshot (venue API key); accepted only when signed by the key registered
-    for the snapshot's venue, for that snapshot's digest (else 422 `root_refused`)."""
-    snapshot = state.repository.snapshot(body.snapshot_id)
+    for the snapshot's venue, for that snapshot's digest (else 422 `root_refused`). A snapshot id several venues
+    published needs its venue (else 409 `ambiguous_snapshot`)."""
+    # Ids are unique per venue only: without a venue, the one venue that published the id (else 409).
+    venue = body.venue if body.venue is not None else state.catalog.venue_of(body.snapshot_id)
+    snapshot = state.repository.snapshot(venue, body.snapshot_id)
     if snapshot is None:
-        raise ApiError(404, "unknown_snapshot", f"snapshot {body.snapshot_id!r} is not published")
+        raise ApiError(404, "unknown_snapshot", f"venue {venue!r} has published no snapshot {body.snapshot_id!r}")
     signed = parse_signed_root(body.signed_root.model_dump())
     key = state.catalog.venue_key(snapshot.venue)
     if key is None:

@@ -1,4 +1,5 @@
-"""POST/GET /v1/snapshots: venues publish immutable snapshots, each signed by the venue's registered key."""
+"""POST /v1/snapshots, GET /v1/venues/{venue}/snapshots/{id}: venues publish immutable snapshots, each signed by the
+venue's registered key, under ids of their own (two venues may use the same id; neither blocks the other)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ from zkmargin.attestation import (
 )
 from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, now_iso
-from zkmargin.service.errors import ApiError, refuse_unless
+from zkmargin.service.errors import AmbiguousSnapshot, ApiError, refuse_unless
 from zkmargin.service.repository import SnapshotRecord
+from zkmargin.service.routes.venues import VenueName
 from zkmargin.service.schemas import IDENTIFIER, SignedSnapshotIn, SnapshotInfo, SnapshotSignatureJson, error_responses
 from zkmargin.service.strict_json import StrictJsonRoute
 
 router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"], route_class=StrictJsonRoute)
+venue_router = APIRouter(prefix="/v1/venues", tags=["snapshots"], route_class=StrictJsonRoute)
+"""The snapshots of one venue: ids are unique per venue only."""
 SnapshotId = Annotated[str, Path(pattern=IDENTIFIER)]
 
 
@@ -32,7 +36,8 @@ def _info(record: SnapshotRecord) -> SnapshotInfo:
 
 @router.post("", status_code=201, response_model=SnapshotInfo, responses=error_responses(401, 403, 409, 422, 429, 503))
 def publish_snapshot(body: SignedSnapshotIn, state: State, caller: Venue) -> SnapshotInfo:
-    """Publish a snapshot signed by its venue's registered key (venue API key); ids are unique, snapshots never change.
+    """Publish a snapshot signed by its venue's registered key (venue API key); ids are unique per venue (another
+    venue may use the same id), snapshots never change.
 
     The signature must be the registered key's over this snapshot's id and digest, and the snapshot must name
     that key's venue: an unsigned snapshot, a bad signature, another venue's key or a snapshot claiming
@@ -53,15 +58,32 @@ def publish_snapshot(body: SignedSnapshotIn, state: State, caller: Venue) -> Sna
     record = SnapshotRecord(snapshot.snapshot_id, key.venue, snapshot_digest(snapshot).hex(), caller.key_id, now_iso(),
                             text, signature)
     if not state.repository.insert_snapshot(record):
-        raise ApiError(409, "already_published", f"snapshot {snapshot.snapshot_id!r} exists; snapshots are immutable")
+        raise ApiError(409, "already_published", f"venue {key.venue!r} already published snapshot "
+                       f"{snapshot.snapshot_id!r}; snapshots are immutable")
     return _info(record)
 
 
-@router.get("/{snapshot_id}", response_model=SnapshotInfo, responses=error_responses(401, 404, 422, 429, 503),
+@venue_router.get("/{venue}/snapshots/{snapshot_id}", response_model=SnapshotInfo,
+                  responses=error_responses(401, 404, 422, 429, 503), openapi_extra=KEY_OPTIONAL_OPENAPI)
+def get_venue_snapshot(venue: VenueName, snapshot_id: SnapshotId, state: State, _: Reader) -> SnapshotInfo:
+    """A venue's published snapshot with the venue signature it was accepted with."""
+    record = state.repository.snapshot(venue, snapshot_id)
+    if record is None:
+        raise ApiError(404, "unknown_snapshot", f"venue {venue!r} has published no snapshot {snapshot_id!r}")
+    return _info(record)
+
+
+@router.get("/{snapshot_id}", response_model=SnapshotInfo, responses=error_responses(401, 404, 409, 422, 429, 503),
             openapi_extra=KEY_OPTIONAL_OPENAPI)
 def get_snapshot(snapshot_id: SnapshotId, state: State, _: Reader) -> SnapshotInfo:
-    """A published snapshot with the venue signature it was accepted with."""
-    record = state.repository.snapshot(snapshot_id)
-    if record is None:
+    """The snapshot published under this id while only one venue has published it (409 `ambiguous_snapshot` once
+    several have: read /v1/venues/{venue}/snapshots/{snapshot_id})."""
+    venues = state.repository.snapshot_venues(snapshot_id)
+    if not venues:
+        raise ApiError(404, "unknown_snapshot", f"snapshot {snapshot_id!r} is not published")
+    if len(venues) > 1:
+        raise AmbiguousSnapshot(snapshot_id, venues)
+    record = state.repository.snapshot(venues[0], snapshot_id)
+    if record is None:  # unreachable: snapshots are never deleted
         raise ApiError(404, "unknown_snapshot", f"snapshot {snapshot_id!r} is not published")
     return _info(record)

@@ -4,6 +4,7 @@
 # FastAPI must see those local Annotated types as objects, not as names to look up in this module.
 
 import asyncio
+import functools
 import json
 from dataclasses import asdict
 from typing import Annotated
@@ -33,9 +34,9 @@ from zkmargin.service.schemas import (
     error_responses,
 )
 from zkmargin.service.strict_json import StrictJsonRoute
-from zkmargin.service.verification import verify_batch_and_record
+from zkmargin.service.verification import Submission, verify_batch_and_record
 
-ERRORS = error_responses(401, 404, 413, 422, 429, 503)
+ERRORS = error_responses(401, 404, 409, 413, 422, 429, 503)
 ReceiptId = Annotated[str, Path(pattern=IDENTIFIER)]
 
 
@@ -47,6 +48,7 @@ async def _in_pool(state: ServiceState, function, body):  # noqa: ANN001, ANN202
 def _receipt_fields(receipt) -> dict:  # noqa: ANN001
     """A receipt record's fields as the response models take them (the attestation as its JSON object)."""
     fields = asdict(receipt)
+    fields.pop("verifier")  # whose history it counts in stays private: receipts are public
     fields["attestation"] = json.loads(receipt.attestation) if receipt.attestation is not None else None
     return fields
 
@@ -64,10 +66,16 @@ def build_router(verify_requires_key: bool) -> APIRouter:
         BatchCaller = OptionalCaller  # noqa: N806
 
     @router.post("/verify", response_model=VerifyResult, responses=ERRORS, openapi_extra=extra)
-    async def verify_proof(body: VerifyRequest, state: State, _: Verifier) -> VerifyResult:
-        """Verify a proof against the stored snapshot: the client never supplies prices or rates."""
+    async def verify_proof(body: VerifyRequest, state: State, caller: Verifier) -> VerifyResult:
+        """Verify a proof against the stored snapshot: the client never supplies prices or rates.
+
+        With an API key, the receipt says whether that key had verified the same inputs and proof (seen_before)
+        or, in anonymous mode, the same nullifier in the scope (nullifier_seen_before) before; both are null
+        without a key.
+        """
         # Coalesced with the requests queued beside it: one batch check and one commit for all of them.
-        fields = _receipt_fields(await state.verifications.submit(body))
+        submission = Submission(body, None if caller is None else caller.key_id)
+        fields = _receipt_fields(await state.verifications.submit(submission))
         fields.pop("proof_hex")
         return VerifyResult(**fields)
 
@@ -88,7 +96,8 @@ def build_router(verify_requires_key: bool) -> APIRouter:
             raise ApiError(413, "batch_too_large", f"at most {most} items per batch (ZKMARGIN_MAX_BATCH_ITEMS, "
                            "ZKMARGIN_RATE_LIMIT_PER_MINUTE)")
         charge(request, state, caller, cost=items)
-        return VerifyBatchResult(**await _in_pool(state, verify_batch_and_record, body))
+        record = functools.partial(verify_batch_and_record, key_id=None if caller is None else caller.key_id)
+        return VerifyBatchResult(**await _in_pool(state, record, body))
 
     @router.get("/receipts/{receipt_id}", response_model=Receipt, responses=error_responses(401, 404, 422, 429, 503),
                 openapi_extra=KEY_OPTIONAL_OPENAPI)
