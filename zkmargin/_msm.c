@@ -16,8 +16,8 @@
  * x86-64 only (the field product is BMI2/ADX assembly); elsewhere the module does not import and the
  * prover keeps the curve library's MSM.
  *
- * Nothing here checks that a point is on the curve or in the prime-order subgroup: callers
- * pass points that the curve library already decoded and checked.
+ * The MSMs check nothing: callers pass points that were already decoded and checked. g1_check and
+ * g2_check are the decoders' curve and subgroup checks (by endomorphism, below).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -100,6 +100,117 @@ enum { SUM_GENERAL = 0, SUM_DOUBLE = 1, SUM_LEFT = 2, SUM_RIGHT = 3, SUM_INF = 4
 #undef FE
 #undef FN
 #undef G
+
+/* ---------------------------------------------------------------- subgroup membership by endomorphism
+ * A point on the curve is in the prime-order subgroup iff an endomorphism acts on it as a known scalar, which
+ * costs two (G1) or one (G2) multiplications by the 64-bit |x| instead of one by the 255-bit r:
+ *   G1: sigma(P) == -[x^2] P, sigma(x, y) = (beta x, y) with beta a cube root of unity in Fp.
+ *       Bowe, "Faster subgroup checks for BLS12-381", ePrint 2019/814; this form: Scott, "A note on group
+ *       membership tests for G1, G2 and GT on BLS pairing-friendly curves", ePrint 2021/1130, section 6.
+ *   G2: psi(P) == [x] P, psi the untwist-Frobenius-twist map. Scott, ePrint 2021/1130, section 4.
+ * Both are proved exact for BLS12-381 (also El Housni, Guillevic, Piellard, ePrint 2022/352); tests compare
+ * them with the multiplication by r on subgroup points, on points of every prime order dividing the cofactors
+ * and on their sums with subgroup points. x = -0xd201000000010000 is the curve's parameter. */
+#define BLS_X_ABS 0xD201000000010000ULL
+
+/* Plain (not Montgomery) constants, converted at import. beta is the cube root of unity for which sigma acts as
+ * -x^2 on G1 (the other one acts as x^2 - 1); psi multiplies conj(x) by 1 / (1 + u)^((p - 1) / 3) = PSI_X_C1 u
+ * and conj(y) by 1 / (1 + u)^((p - 1) / 2) = PSI_Y_C0 + PSI_Y_C1 u. */
+static const fp PLAIN_BETA = {{0x2E01FFFFFFFEFFFEULL, 0xDE17D813620A0002ULL, 0xDDB3A93BE6F89688ULL,
+                              0xBA69C6076A0F77EAULL, 0x5F19672FDF76CE51ULL, 0x0000000000000000ULL}};
+static const fp PLAIN_PSI_X_C1 = {{0x8BFD00000000AAADULL, 0x409427EB4F49FFFDULL, 0x897D29650FB85F9BULL,
+                                  0xAA0D857D89759AD4ULL, 0xEC02408663D4DE85ULL, 0x1A0111EA397FE699ULL}};
+static const fp PLAIN_PSI_Y_C0 = {{0xF1EE7B04121BDEA2ULL, 0x304466CF3E67FA0AULL, 0xEF396489F61EB45EULL,
+                                  0x1C3DEDD930B1CF60ULL, 0xE2E9C448D77A2CD9ULL, 0x135203E60180A68EULL}};
+static const fp PLAIN_PSI_Y_C1 = {{0xC81084FBEDE3CC09ULL, 0xEE67992F72EC05F4ULL, 0x77F76E17009241C5ULL,
+                                  0x48395DABC2D3435EULL, 0x6831E36D6BD17FFEULL, 0x06AF0E0437FF400BULL}};
+static const fp PLAIN_FOUR = {{4, 0, 0, 0, 0, 0}};
+
+static fp BETA, FOUR;   /* Montgomery form */
+static fp2 PSI_X, PSI_Y, FOUR_1_PLUS_U;
+
+static void subgroup_constants_init(void) {
+    fp_mul(&BETA, &PLAIN_BETA, &FP_R2);
+    fp_mul(&FOUR, &PLAIN_FOUR, &FP_R2);
+    memset(&PSI_X.c0, 0, sizeof(fp));
+    fp_mul(&PSI_X.c1, &PLAIN_PSI_X_C1, &FP_R2);
+    fp_mul(&PSI_Y.c0, &PLAIN_PSI_Y_C0, &FP_R2);
+    fp_mul(&PSI_Y.c1, &PLAIN_PSI_Y_C1, &FP_R2);
+    FOUR_1_PLUS_U.c0 = FOUR;
+    FOUR_1_PLUS_U.c1 = FOUR;
+}
+
+enum { POINT_OK = 0, POINT_NOT_BELOW_P = 1, POINT_OFF_CURVE = 2, POINT_OUTSIDE_SUBGROUP = 3 };
+
+/* A non-identity affine point in G1: on y^2 = x^3 + 4, then sigma(P) == -[x^2] P, i.e. (beta x, -y) == [|x|^2] P. */
+static int g1_check_point(const g1_aff *p) {
+    fp lhs, rhs, bx, ny;
+    fp_sqr(&lhs, &p->y);
+    fp_sqr(&rhs, &p->x); fp_mul(&rhs, &rhs, &p->x); fp_add(&rhs, &rhs, &FOUR);
+    if (!fp_eq(&lhs, &rhs)) return POINT_OFF_CURVE;
+    g1_jac q;
+    g1_jac_from_aff(&q, p);
+    g1_jac_mul_u64(&q, &q, BLS_X_ABS);
+    g1_jac_mul_u64(&q, &q, BLS_X_ABS);
+    fp_mul(&bx, &BETA, &p->x);
+    fp_neg(&ny, &p->y);
+    return g1_jac_eq_aff(&q, &bx, &ny) ? POINT_OK : POINT_OUTSIDE_SUBGROUP;
+}
+
+/* A non-identity affine point in G2: on y^2 = x^3 + 4(1 + u), then psi(P) == [x] P, i.e. -psi(P) == [|x|] P. */
+static int g2_check_point(const g2_aff *p) {
+    fp2 lhs, rhs, px, py;
+    fp2_sqr(&lhs, &p->y);
+    fp2_sqr(&rhs, &p->x); fp2_mul(&rhs, &rhs, &p->x); fp2_add(&rhs, &rhs, &FOUR_1_PLUS_U);
+    if (!fp2_eq(&lhs, &rhs)) return POINT_OFF_CURVE;
+    g2_jac q;
+    g2_jac_from_aff(&q, p);
+    g2_jac_mul_u64(&q, &q, BLS_X_ABS);
+    px.c0 = p->x.c0; fp_neg(&px.c1, &p->x.c1);   /* conj(x), the p-power Frobenius */
+    fp2_mul(&px, &px, &PSI_X);
+    py.c0 = p->y.c0; fp_neg(&py.c1, &p->y.c1);
+    fp2_mul(&py, &py, &PSI_Y);
+    fp2_neg(&py, &py);
+    return g2_jac_eq_aff(&q, &px, &py) ? POINT_OK : POINT_OUTSIDE_SUBGROUP;
+}
+
+/* None when every point of n x (48 * coords) bytes of big-endian x || y (all zeros: the identity, which passes)
+ * is on the curve and in the prime-order subgroup, else (index, reason) for the first that is not: 1 a
+ * coordinate not below p, 2 off the curve, 3 outside the subgroup. */
+static PyObject *check_points(PyObject *args, unsigned coords) {
+    Py_buffer in;
+    if (!PyArg_ParseTuple(args, "y*", &in)) return NULL;
+    const size_t outer = 48 * coords;
+    if (in.len % outer) {
+        PyBuffer_Release(&in);
+        return PyErr_Format(PyExc_ValueError, "point data must be a multiple of %zu bytes", outer);
+    }
+    size_t n = (size_t)in.len / outer, i = 0;
+    int status = POINT_OK;
+    const unsigned char *src = in.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (; i < n; i++, src += outer) {
+        fp c[4];
+        for (unsigned k = 0; k < coords && status == POINT_OK; k++)
+            if (fp_from_be(&c[k], src + 48 * k)) status = POINT_NOT_BELOW_P;
+        if (status != POINT_OK) break;
+        if (coords == 2) {
+            g1_aff p = {c[0], c[1]};
+            if (!g1_aff_is_inf(&p)) status = g1_check_point(&p);
+        } else {
+            g2_aff p = {{c[0], c[1]}, {c[2], c[3]}};
+            if (!g2_aff_is_inf(&p)) status = g2_check_point(&p);
+        }
+        if (status != POINT_OK) break;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&in);
+    if (status == POINT_OK) Py_RETURN_NONE;
+    return Py_BuildValue("(ni)", (Py_ssize_t)i, status);
+}
+
+static PyObject *py_g1_check(PyObject *self, PyObject *args) { (void)self; return check_points(args, 2); }
+static PyObject *py_g2_check(PyObject *self, PyObject *args) { (void)self; return check_points(args, 4); }
 
 /* ---------------------------------------------------------------- Python entry points */
 /* Coordinates per point: 2 in G1, 4 in G2 (each 48 bytes big-endian outside, one fp inside).
@@ -258,6 +369,10 @@ static PyMethodDef methods[] = {
      "(prepared, xy) of k_i * base for one prepared G1 base and n x 32-byte little-endian scalars."},
     {"g2_batch_mul", py_g2_batch_mul, METH_VARARGS,
      "(prepared, xy) of k_i * base for one prepared G2 base and n x 32-byte little-endian scalars."},
+    {"g1_check", py_g1_check, METH_VARARGS,
+     "None if n x 96 bytes of big-endian x || y are G1 points (zeros: identity), else (index, 1 above p | 2 off curve | 3 outside subgroup)."},
+    {"g2_check", py_g2_check, METH_VARARGS,
+     "None if n x 192 bytes of big-endian x.c0 || x.c1 || y.c0 || y.c1 are G2 points, else (index, reason) as g1_check."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -271,6 +386,7 @@ PyMODINIT_FUNC PyInit__msm(void) {
         PyErr_SetString(PyExc_ImportError, "zkmargin._msm needs a CPU with BMI2 and ADX");
         return NULL;
     }
+    subgroup_constants_init();
     return PyModule_Create(&module);
 }
 
