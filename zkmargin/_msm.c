@@ -174,6 +174,136 @@ static int g2_check_point(const g2_aff *p) {
     return g2_jac_eq_aff(&q, &px, &py) ? POINT_OK : POINT_OUTSIDE_SUBGROUP;
 }
 
+/* ---------------------------------------------------------------- decompression (ZCash format)
+ * The curve library's decompression took about as long as its subgroup check; this is the same arithmetic
+ * with the field product above and a windowed exponentiation. */
+static const u64 SQRT_EXP[6] = {0xEE7FBFFFFFFFEAABULL, 0x07AAFFFFAC54FFFFULL, 0xD9CC34A83DAC3D89ULL,
+                                0xD91DD2E13CE144AFULL, 0x92C6E9ED90D2EB35ULL, 0x0680447A8E5FF9A6ULL}; /* (p + 1) / 4 */
+static const fp PLAIN_HALF = {{0xDCFF7FFFFFFFD556ULL, 0x0F55FFFF58A9FFFFULL, 0xB39869507B587B12ULL,
+                              0xB23BA5C279C2895FULL, 0x258DD3DB21A5D66BULL, 0x0D0088F51CBFF34DULL}}; /* 1 / 2 */
+static const unsigned char HALF_P_BE[48] = { /* (p - 1) / 2: y above it is the "larger" root in ZCash's rule */
+    0x0D, 0x00, 0x88, 0xF5, 0x1C, 0xBF, 0xF3, 0x4D, 0x25, 0x8D, 0xD3, 0xDB, 0x21, 0xA5, 0xD6, 0x6B,
+    0xB2, 0x3B, 0xA5, 0xC2, 0x79, 0xC2, 0x89, 0x5F, 0xB3, 0x98, 0x69, 0x50, 0x7B, 0x58, 0x7B, 0x12,
+    0x0F, 0x55, 0xFF, 0xFF, 0x58, 0xA9, 0xFF, 0xFF, 0xDC, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xD5, 0x55};
+static fp HALF;
+
+static void decompress_constants_init(void) { fp_mul(&HALF, &PLAIN_HALF, &FP_R2); }
+
+/* a^e, 4-bit fixed window: 384 squarings and at most 96 products. */
+static void fp_pow(fp *o, const fp *a, const u64 e[6]) {
+    fp table[16], r = FP_ONE;
+    table[0] = FP_ONE;
+    for (int i = 1; i < 16; i++) fp_mul(&table[i], &table[i - 1], a);
+    for (int i = 5; i >= 0; i--)
+        for (int nibble = 15; nibble >= 0; nibble--) {
+            for (int k = 0; k < 4; k++) fp_sqr(&r, &r);
+            unsigned d = (unsigned)(e[i] >> (4 * nibble)) & 15;
+            if (d) fp_mul(&r, &r, &table[d]);
+        }
+    *o = r;
+}
+
+/* A square root of a (p = 3 mod 4: a^((p + 1) / 4)); 0 when a is not a square. */
+static int fp_sqrt(fp *o, const fp *a) {
+    fp r, check;
+    fp_pow(&r, a, SQRT_EXP);
+    fp_sqr(&check, &r);
+    if (!fp_eq(&check, a)) return 0;
+    *o = r;
+    return 1;
+}
+
+/* A square root in Fp2 by the norm (the complex method), the branches of zkmargin.backends.base.fp2_sqrt. */
+static int fp2_sqrt(fp2 *o, const fp2 *a) {
+    if (fp_is_zero(&a->c1)) {
+        fp r, neg;
+        if (fp_sqrt(&r, &a->c0)) { o->c0 = r; memset(&o->c1, 0, sizeof(fp)); return 1; }
+        fp_neg(&neg, &a->c0);
+        if (!fp_sqrt(&r, &neg)) return 0;
+        memset(&o->c0, 0, sizeof(fp)); o->c1 = r;
+        return 1;
+    }
+    fp norm, t, s;
+    fp_sqr(&norm, &a->c0); fp_sqr(&t, &a->c1); fp_add(&norm, &norm, &t);
+    if (!fp_sqrt(&s, &norm)) return 0;
+    for (int k = 0; k < 2; k++) {
+        fp cand, x0, x1, inv;
+        if (k == 0) fp_add(&cand, &a->c0, &s); else fp_sub(&cand, &a->c0, &s);
+        fp_mul(&cand, &cand, &HALF);
+        if (!fp_sqrt(&x0, &cand) || fp_is_zero(&x0)) continue;
+        fp_add(&inv, &x0, &x0); fp_inv(&inv, &inv);
+        fp_mul(&x1, &a->c1, &inv);
+        fp2 root = {x0, x1}, square;
+        fp2_sqr(&square, &root);
+        if (fp2_eq(&square, a)) { *o = root; return 1; }
+    }
+    return 0;
+}
+
+static int fp_is_larger(const fp *a) {
+    unsigned char be[48];
+    fp_to_be(be, a);
+    return memcmp(be, HALF_P_BE, 48) > 0;
+}
+
+/* y from a compressed point's x and sign flag, then the subgroup check when asked: POINT_OK or the reason
+ * (POINT_OFF_CURVE: no point has this x). */
+static int g1_decompress_point(g1_aff *p, int sign, int check) {
+    fp rhs;
+    fp_sqr(&rhs, &p->x); fp_mul(&rhs, &rhs, &p->x); fp_add(&rhs, &rhs, &FOUR);
+    if (!fp_sqrt(&p->y, &rhs)) return POINT_OFF_CURVE;
+    if (fp_is_larger(&p->y) != sign) fp_neg(&p->y, &p->y);
+    return check ? g1_check_point(p) : POINT_OK;
+}
+
+static int g2_decompress_point(g2_aff *p, int sign, int check) {
+    fp2 rhs;
+    fp2_sqr(&rhs, &p->x); fp2_mul(&rhs, &rhs, &p->x); fp2_add(&rhs, &rhs, &FOUR_1_PLUS_U);
+    if (!fp2_sqrt(&p->y, &rhs)) return POINT_OFF_CURVE;
+    int larger = fp_is_zero(&p->y.c1) ? fp_is_larger(&p->y.c0) : fp_is_larger(&p->y.c1);
+    if (larger != sign) fp2_neg(&p->y, &p->y);
+    return check ? g2_check_point(p) : POINT_OK;
+}
+
+/* (body, sign, check): the x of a compressed point with its flag bits cleared (48 bytes in G1; x.c1 || x.c0 in
+ * G2), the sign flag, whether to check the subgroup. Returns big-endian x || y as to_xy_bytes_be writes it, or
+ * the reason as an int (1 x not below p, 2 no point has this x, 3 outside the subgroup). */
+static PyObject *decompress(PyObject *args, unsigned coords) {
+    Py_buffer body;
+    int sign, check;
+    if (!PyArg_ParseTuple(args, "y*pp", &body, &sign, &check)) return NULL;
+    if ((size_t)body.len != 24 * coords) {
+        PyBuffer_Release(&body);
+        return PyErr_Format(PyExc_ValueError, "a compressed point's x is %u bytes", 24 * coords);
+    }
+    const unsigned char *src = body.buf;
+    unsigned char be[192];
+    int status = POINT_OK;
+    Py_BEGIN_ALLOW_THREADS
+    if (coords == 2) {
+        g1_aff p;
+        if (fp_from_be(&p.x, src)) status = POINT_NOT_BELOW_P;
+        else status = g1_decompress_point(&p, sign, check);
+        if (status == POINT_OK) { fp_to_be(be, &p.x); fp_to_be(be + 48, &p.y); }
+    } else {
+        g2_aff p;
+        /* ZCash writes c1 before c0. */
+        if (fp_from_be(&p.x.c1, src) || fp_from_be(&p.x.c0, src + 48)) status = POINT_NOT_BELOW_P;
+        else status = g2_decompress_point(&p, sign, check);
+        if (status == POINT_OK) {
+            fp_to_be(be, &p.x.c0); fp_to_be(be + 48, &p.x.c1);
+            fp_to_be(be + 96, &p.y.c0); fp_to_be(be + 144, &p.y.c1);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&body);
+    if (status != POINT_OK) return PyLong_FromLong(status);
+    return PyBytes_FromStringAndSize((const char *)be, 48 * coords);
+}
+
+static PyObject *py_g1_decompress(PyObject *self, PyObject *args) { (void)self; return decompress(args, 2); }
+static PyObject *py_g2_decompress(PyObject *self, PyObject *args) { (void)self; return decompress(args, 4); }
+
 /* None when every point of n x (48 * coords) bytes of big-endian x || y (all zeros: the identity, which passes)
  * is on the curve and in the prime-order subgroup, else (index, reason) for the first that is not: 1 a
  * coordinate not below p, 2 off the curve, 3 outside the subgroup. */
@@ -373,6 +503,10 @@ static PyMethodDef methods[] = {
      "None if n x 96 bytes of big-endian x || y are G1 points (zeros: identity), else (index, 1 above p | 2 off curve | 3 outside subgroup)."},
     {"g2_check", py_g2_check, METH_VARARGS,
      "None if n x 192 bytes of big-endian x.c0 || x.c1 || y.c0 || y.c1 are G2 points, else (index, reason) as g1_check."},
+    {"g1_decompress", py_g1_decompress, METH_VARARGS,
+     "(x, sign, check): 96 bytes x || y of a compressed G1 point (flags cleared), or the reason as g1_check's."},
+    {"g2_decompress", py_g2_decompress, METH_VARARGS,
+     "(x.c1 || x.c0, sign, check): 192 bytes x || y of a compressed G2 point, or the reason as g1_check's."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -387,6 +521,7 @@ PyMODINIT_FUNC PyInit__msm(void) {
         return NULL;
     }
     subgroup_constants_init();
+    decompress_constants_init();
     return PyModule_Create(&module);
 }
 

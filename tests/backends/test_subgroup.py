@@ -255,3 +255,55 @@ def test_decoders_take_the_identity_and_refuse_points_off_the_curve(name) -> Non
     (x0, x1), (y0, y1) = _g2_xy(G2)
     with pytest.raises(MalformedPointError, match="not on the curve"):
         backend.g2_from_affine((x0, x1), (y0, (y1 + 1) % P))
+
+
+def test_native_decompression_equals_the_curve_library_and_py_ecc() -> None:
+    native_msm = pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+    from py_arkworks_bls12381 import G1Point, G2Point
+
+    assert native_msm is not None
+    ark, ref = get_backend("arkworks"), get_backend("py_ecc")
+    for _ in range(40):
+        k = RNG.randrange(1, R)
+        for mul, to_bytes, decode, library in (
+            (ark.g1_mul, ark.g1_to_bytes, ark.g1_from_bytes, G1Point.from_compressed_bytes),
+            (ark.g2_mul, ark.g2_to_bytes, ark.g2_from_bytes, G2Point.from_compressed_bytes),
+        ):
+            generator = ark.g1_generator() if mul == ark.g1_mul else ark.g2_generator()
+            for point in (mul(generator, k), -mul(generator, k)):  # both signs of y
+                data = to_bytes(point)
+                assert to_bytes(decode(data), compressed=False) == to_bytes(library(data), compressed=False)
+                ref_point = (ref.g1_from_bytes if mul == ark.g1_mul else ref.g2_from_bytes)(data)
+                ref_bytes = (ref.g1_to_bytes if mul == ark.g1_mul else ref.g2_to_bytes)(ref_point, compressed=False)
+                assert to_bytes(decode(data), compressed=False) == ref_bytes
+
+
+@pytest.mark.parametrize("name", ["arkworks", "py_ecc"])
+def test_compressed_x_off_the_curve_or_above_p_is_refused(name) -> None:
+    backend = get_backend(name)
+    while True:
+        x = RNG.randrange(P)
+        if fp_sqrt((x**3 + 4) % P) is None:
+            break
+    data = bytearray(x.to_bytes(48, "big"))
+    data[0] |= 0x80
+    with pytest.raises(MalformedPointError, match="not on the curve"):
+        backend.g1_from_bytes(bytes(data))
+    with pytest.raises(MalformedPointError, match="not on the curve"):
+        backend.g1_from_bytes(bytes(data), subgroup_check=False)
+    above = bytearray((P + 1).to_bytes(48, "big"))
+    above[0] |= 0x80
+    with pytest.raises(MalformedPointError, match="not below the field modulus"):
+        backend.g1_from_bytes(bytes(above))
+    while True:
+        x2 = (RNG.randrange(P), RNG.randrange(P))
+        if fp2_sqrt(g2_rhs(x2)) is None:
+            break
+    data2 = bytearray(x2[1].to_bytes(48, "big") + x2[0].to_bytes(48, "big"))
+    data2[0] |= 0xA0
+    with pytest.raises(MalformedPointError, match="not on the curve"):
+        backend.g2_from_bytes(bytes(data2))
+    above2 = bytearray(x2[1].to_bytes(48, "big") + (P + x2[0]).to_bytes(48, "big"))
+    above2[0] |= 0x80
+    with pytest.raises(MalformedPointError, match="not below the field modulus"):
+        backend.g2_from_bytes(bytes(above2))

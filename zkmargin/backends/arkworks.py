@@ -246,20 +246,20 @@ class ArkworksBackend:
         return encode_g2(self.g2_to_affine(p), compressed=False)
 
     def g1_from_bytes(self, data: bytes, subgroup_check: bool = True) -> G1Point:
-        compressed, infinity, _, body = _split_flags(data, (FP_BYTES, 2 * FP_BYTES), "G1 point")
+        compressed, infinity, sign, body = _split_flags(data, (FP_BYTES, 2 * FP_BYTES), "G1 point")
         if infinity:
             return self._g1_zero
         if compressed:
-            return _decompress(G1Point, bytes(data), subgroup_check, "G1")
+            return _decompress(G1Point, bytes(data), body, sign, subgroup_check, "G1")
         x, y = _chunks(body)
         return self.g1_from_affine(x, y, subgroup_check)
 
     def g2_from_bytes(self, data: bytes, subgroup_check: bool = True) -> G2Point:
-        compressed, infinity, _, body = _split_flags(data, (2 * FP_BYTES, 4 * FP_BYTES), "G2 point")
+        compressed, infinity, sign, body = _split_flags(data, (2 * FP_BYTES, 4 * FP_BYTES), "G2 point")
         if infinity:
             return self._g2_zero
         if compressed:
-            return _decompress(G2Point, bytes(data), subgroup_check, "G2")
+            return _decompress(G2Point, bytes(data), body, sign, subgroup_check, "G2")
         x1, x0, y1, y0 = _chunks(body)
         return self.g2_from_affine((x0, x1), (y0, y1), subgroup_check)
 
@@ -356,18 +356,25 @@ def _g2_from_xy(raw: bytes, subgroup_check: bool) -> G2Point:
     return _call(decoder, raw, "G2")
 
 
-def _decompress(group: type, data: bytes, subgroup_check: bool, name: str) -> G1Point | G2Point:
-    """A compressed point: decompressed by the curve library (which puts it on the curve), subgroup-checked by
-    endomorphism in zkmargin/_msm.c when it is there (several times faster than the library's check)."""
-    if native_msm is None or not subgroup_check:
+def _decompress(
+    group: type, data: bytes, body: bytes, sign: bool, subgroup_check: bool, name: str
+) -> G1Point | G2Point:
+    """A compressed point (body: its x with the flag bits cleared): decompressed and subgroup-checked by
+    endomorphism in zkmargin/_msm.c when it is there (the library's decoder costs ~1.5x as much), else by the
+    curve library."""
+    if native_msm is None:
         return _call(
             group.from_compressed_bytes if subgroup_check else group.from_compressed_bytes_unchecked, data, name
         )
-    point = _call(group.from_compressed_bytes_unchecked, data, name)
-    _native_check(native_msm.g1_check if group is G1Point else native_msm.g2_check, bytes(point.to_xy_bytes_be()), name)
-    return point
+    decompress = native_msm.g1_decompress if group is G1Point else native_msm.g2_decompress
+    xy = decompress(body, sign, subgroup_check)
+    if isinstance(xy, int):
+        raise MalformedPointError(f"{name} point: {_DECOMPRESS_FAILURES.get(xy) or _CHECK_FAILURES[xy]}")
+    return group.from_xy_bytes_unchecked_be(xy)
 
 
+_DECOMPRESS_FAILURES = {2: "x is not on the curve"}
+"""Reasons worded for a compressed point (its y was never sent), as zkmargin.backends.base words them."""
 _CHECK_FAILURES = {
     1: "coordinate is not below the field modulus",
     2: "not on the curve",
