@@ -258,10 +258,9 @@ def test_decoders_take_the_identity_and_refuse_points_off_the_curve(name) -> Non
 
 
 def test_native_decompression_equals_the_curve_library_and_py_ecc() -> None:
-    native_msm = pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+    pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
     from py_arkworks_bls12381 import G1Point, G2Point
 
-    assert native_msm is not None
     ark, ref = get_backend("arkworks"), get_backend("py_ecc")
     for _ in range(40):
         k = RNG.randrange(1, R)
@@ -307,3 +306,15 @@ def test_compressed_x_off_the_curve_or_above_p_is_refused(name) -> None:
     above2[0] |= 0x80
     with pytest.raises(MalformedPointError, match="not below the field modulus"):
         backend.g2_from_bytes(bytes(above2))
+
+
+@pytest.mark.parametrize("name", ["arkworks", "py_ecc"])
+def test_the_points_of_order_3_are_refused(name) -> None:
+    # x = 0 on y^2 = x^3 + 4: (0, +-2), the curve's only points of order 3 (and a native (0, 0) is the identity).
+    backend = get_backend(name)
+    for y in (2, P - 2):
+        assert is_inf(multiply((FQ(0), FQ(y), FQ(1)), 3))
+        for data in (encode_g1((0, y), compressed=False), encode_g1((0, y), compressed=True)):
+            with pytest.raises(MalformedPointError, match="prime-order subgroup"):
+                backend.g1_from_bytes(data)
+            assert backend.g1_to_affine(backend.g1_from_bytes(data, subgroup_check=False)) == (0, y)
