@@ -213,7 +213,11 @@ static int fp_sqrt(fp *o, const fp *a) {
     return 1;
 }
 
-/* A square root in Fp2 by the norm (the complex method), the branches of zkmargin.backends.base.fp2_sqrt. */
+/* A square root in Fp2 by the norm (the complex method, as zkmargin.backends.base.fp2_sqrt): with s a root of
+ * the norm a0^2 + a1^2, one of (a0 +- s) / 2 is a square c = x0^2 and the root is x0 + a1 / (2 x0) u. When
+ * a1 != 0 the two candidates multiply to -a1^2 / 4, so exactly one is a square (-1 is not, p = 3 mod 4);
+ * if r = ((a0 + s) / 2)^((p + 1) / 4) is no root, r^2 = -(a0 + s) / 2 and x0 = a1 / (2 r) roots the other one,
+ * saving its exponentiation. The result is squared and compared, so any slip refuses instead of lying. */
 static int fp2_sqrt(fp2 *o, const fp2 *a) {
     if (fp_is_zero(&a->c1)) {
         fp r, neg;
@@ -223,21 +227,27 @@ static int fp2_sqrt(fp2 *o, const fp2 *a) {
         memset(&o->c0, 0, sizeof(fp)); o->c1 = r;
         return 1;
     }
-    fp norm, t, s;
+    fp norm, t, s, cand, r, inv;
     fp_sqr(&norm, &a->c0); fp_sqr(&t, &a->c1); fp_add(&norm, &norm, &t);
     if (!fp_sqrt(&s, &norm)) return 0;
-    for (int k = 0; k < 2; k++) {
-        fp cand, x0, x1, inv;
-        if (k == 0) fp_add(&cand, &a->c0, &s); else fp_sub(&cand, &a->c0, &s);
-        fp_mul(&cand, &cand, &HALF);
-        if (!fp_sqrt(&x0, &cand) || fp_is_zero(&x0)) continue;
-        fp_add(&inv, &x0, &x0); fp_inv(&inv, &inv);
-        fp_mul(&x1, &a->c1, &inv);
-        fp2 root = {x0, x1}, square;
-        fp2_sqr(&square, &root);
-        if (fp2_eq(&square, a)) { *o = root; return 1; }
+    fp_add(&cand, &a->c0, &s);
+    fp_mul(&cand, &cand, &HALF);
+    fp_pow(&r, &cand, SQRT_EXP);
+    fp_sqr(&t, &r);
+    fp2 root, square;
+    fp_add(&inv, &r, &r);
+    fp_pow(&inv, &inv, FP_P_MINUS_2.l); /* 1 / (2 r); r != 0 as a1 != 0 */
+    if (fp_eq(&t, &cand)) {           /* x0 = r, x1 = a1 / (2 r) */
+        root.c0 = r;
+        fp_mul(&root.c1, &a->c1, &inv);
+    } else {                          /* x0 = a1 / (2 r), x1 = a1 / (2 x0) = r */
+        fp_mul(&root.c0, &a->c1, &inv);
+        root.c1 = r;
     }
-    return 0;
+    fp2_sqr(&square, &root);
+    if (!fp2_eq(&square, a)) return 0;
+    *o = root;
+    return 1;
 }
 
 static int fp_is_larger(const fp *a) {

@@ -318,3 +318,28 @@ def test_the_points_of_order_3_are_refused(name) -> None:
             with pytest.raises(MalformedPointError, match="prime-order subgroup"):
                 backend.g1_from_bytes(data)
             assert backend.g1_to_affine(backend.g1_from_bytes(data, subgroup_check=False)) == (0, y)
+
+
+def test_native_unchecked_decompression_equals_the_curve_library_on_random_x() -> None:
+    # Random x: about half have no point; the others give twist/curve points mostly outside the subgroup.
+    native_msm = pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+    from py_arkworks_bls12381 import G1Point, G2Point
+
+    on_curve = 0
+    for _ in range(300):
+        sign = RNG.random() < 0.5
+        for group, decompress, size in (
+            (G1Point, native_msm.g1_decompress, 48),
+            (G2Point, native_msm.g2_decompress, 96),
+        ):
+            body = b"".join(RNG.randrange(P).to_bytes(48, "big") for _ in range(size // 48))
+            data = bytearray(body)
+            data[0] |= 0x80 | (0x20 if sign else 0)
+            try:
+                library = bytes(group.from_compressed_bytes_unchecked(bytes(data)).to_xy_bytes_be())
+            except Exception:  # noqa: BLE001 (the binding raises plain Exceptions)
+                library = None
+            ours = decompress(body, sign, False)
+            assert (None if ours == 2 else ours) == library
+            on_curve += library is not None
+    assert 150 < on_curve < 450
