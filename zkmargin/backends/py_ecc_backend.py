@@ -218,6 +218,7 @@ def g1_in_subgroup(point: Any) -> bool:
     if is_inf(point):
         return True
     x, y, z = point
+    # x^2 = |x|^2, so the test reads -sigma(P) == [|x|]([|x|] P).
     return point_eq((_BETA * x, -y, z), multiply(multiply(point, _X_ABS), _X_ABS))
 
 
@@ -226,9 +227,10 @@ def g2_in_subgroup(point: Any) -> bool:
     if is_inf(point):
         return True
     x, y, z = point
-    # Homogeneous coordinates: the Frobenius conjugates Z too, and psi's constants scale only X and Y.
-    psi = (_conj(x) * _PSI_X, -(_conj(y) * _PSI_Y), _conj(z))
-    return point_eq(psi, multiply(point, _X_ABS))
+    # x < 0, so the test reads -psi(P) == [|x|] P. In homogeneous coordinates the Frobenius conjugates Z
+    # too, and psi's constants scale only X and Y.
+    minus_psi = (_conj(x) * _PSI_X, -(_conj(y) * _PSI_Y), _conj(z))
+    return point_eq(minus_psi, multiply(point, _X_ABS))
 
 
 def _conj(a: Any) -> Any:
