@@ -219,16 +219,20 @@ def test_native_check_names_the_first_bad_point_of_a_batch(g1_cases) -> None:
     assert native_msm.g2_check(_be(x0, x1 + P, y0, y1)) == (0, 1)
 
 
-@pytest.mark.parametrize("name", ["arkworks", "py_ecc"])
-def test_decoders_refuse_exactly_the_points_outside_the_subgroup(name, g1_cases, g2_cases) -> None:
-    backend = get_backend(name)
+@pytest.mark.parametrize("name", ["arkworks", "arkworks without zkmargin._msm", "py_ecc"])
+def test_decoders_refuse_exactly_the_points_outside_the_subgroup(name, g1_cases, g2_cases, monkeypatch) -> None:
+    if name == "arkworks without zkmargin._msm":  # where the native module is not built: the library checks
+        import zkmargin.backends.arkworks as arkworks_module
+
+        monkeypatch.setattr(arkworks_module, "native_msm", None)
+    backend = get_backend(name.split()[0])
     for label, point, inside in g1_cases:
         affine = _g1_xy(point)
         for data in (encode_g1(affine, compressed=False), encode_g1(affine, compressed=True)):
             if inside:
                 assert backend.g1_to_affine(backend.g1_from_bytes(data)) == affine, label
             else:
-                with pytest.raises(MalformedPointError, match="prime-order subgroup"):
+                with pytest.raises(MalformedPointError, match="subgroup"):
                     backend.g1_from_bytes(data)
                 # Unchecked decoding (bulk key sections, checked another way) still takes the point.
                 assert backend.g1_to_affine(backend.g1_from_bytes(data, subgroup_check=False)) == affine, label
@@ -238,7 +242,7 @@ def test_decoders_refuse_exactly_the_points_outside_the_subgroup(name, g1_cases,
             if inside:
                 assert backend.g2_to_affine(backend.g2_from_bytes(data)) == affine, label
             else:
-                with pytest.raises(MalformedPointError, match="prime-order subgroup"):
+                with pytest.raises(MalformedPointError, match="subgroup"):
                     backend.g2_from_bytes(data)
 
 
