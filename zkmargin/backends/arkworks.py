@@ -246,22 +246,20 @@ class ArkworksBackend:
         return encode_g2(self.g2_to_affine(p), compressed=False)
 
     def g1_from_bytes(self, data: bytes, subgroup_check: bool = True) -> G1Point:
-        compressed, infinity, _, body = _split_flags(data, (FP_BYTES, 2 * FP_BYTES), "G1 point")
+        compressed, infinity, sign, body = _split_flags(data, (FP_BYTES, 2 * FP_BYTES), "G1 point")
         if infinity:
             return self._g1_zero
         if compressed:
-            return _call(G1Point.from_compressed_bytes if subgroup_check else G1Point.from_compressed_bytes_unchecked,
-                         bytes(data), "G1")
+            return _decompress(G1Point, bytes(data), body, sign, subgroup_check, "G1")
         x, y = _chunks(body)
         return self.g1_from_affine(x, y, subgroup_check)
 
     def g2_from_bytes(self, data: bytes, subgroup_check: bool = True) -> G2Point:
-        compressed, infinity, _, body = _split_flags(data, (2 * FP_BYTES, 4 * FP_BYTES), "G2 point")
+        compressed, infinity, sign, body = _split_flags(data, (2 * FP_BYTES, 4 * FP_BYTES), "G2 point")
         if infinity:
             return self._g2_zero
         if compressed:
-            return _call(G2Point.from_compressed_bytes if subgroup_check else G2Point.from_compressed_bytes_unchecked,
-                         bytes(data), "G2")
+            return _decompress(G2Point, bytes(data), body, sign, subgroup_check, "G2")
         x1, x0, y1, y0 = _chunks(body)
         return self.g2_from_affine((x0, x1), (y0, y1), subgroup_check)
 
@@ -341,6 +339,9 @@ def _g1_from_xy(raw: bytes, subgroup_check: bool) -> G1Point:
     # produces them for a real point, so refuse them here.
     if not any(raw):
         raise MalformedPointError("G1 point: (0, 0) is not on the curve")
+    if subgroup_check and native_msm is not None:
+        _native_check(native_msm.g1_check, raw, "G1")
+        return G1Point.from_xy_bytes_unchecked_be(raw)
     decoder = G1Point.from_xy_bytes_be if subgroup_check else G1Point.from_xy_bytes_unchecked_be
     return _call(decoder, raw, "G1")
 
@@ -348,8 +349,44 @@ def _g1_from_xy(raw: bytes, subgroup_check: bool) -> G1Point:
 def _g2_from_xy(raw: bytes, subgroup_check: bool) -> G2Point:
     if not any(raw):
         raise MalformedPointError("G2 point: (0, 0) is not on the curve")
+    if subgroup_check and native_msm is not None:
+        _native_check(native_msm.g2_check, raw, "G2")
+        return G2Point.from_xy_bytes_unchecked_be(raw)
     decoder = G2Point.from_xy_bytes_be if subgroup_check else G2Point.from_xy_bytes_unchecked_be
     return _call(decoder, raw, "G2")
+
+
+def _decompress(
+    group: type, data: bytes, body: bytes, sign: bool, subgroup_check: bool, name: str
+) -> G1Point | G2Point:
+    """A compressed point (body: its x with the flag bits cleared): decompressed and subgroup-checked by
+    endomorphism in zkmargin/_msm.c when it is there (the library's checked decoder costs 1.2x (G1) to 1.5x (G2)
+    as much), else by the curve library."""
+    if native_msm is None:
+        return _call(
+            group.from_compressed_bytes if subgroup_check else group.from_compressed_bytes_unchecked, data, name
+        )
+    decompress = native_msm.g1_decompress if group is G1Point else native_msm.g2_decompress
+    xy = decompress(body, sign, subgroup_check)
+    if isinstance(xy, int):
+        raise MalformedPointError(f"{name} point: {_DECOMPRESS_FAILURES.get(xy) or _CHECK_FAILURES[xy]}")
+    return group.from_xy_bytes_unchecked_be(xy)
+
+
+_DECOMPRESS_FAILURES = {2: "x is not on the curve"}
+"""Reasons worded for a compressed point (its y was never sent), as zkmargin.backends.base words them."""
+_CHECK_FAILURES = {
+    1: "coordinate is not below the field modulus",
+    2: "not on the curve",
+    3: "not in the prime-order subgroup",
+}
+"""zkmargin._msm's g1_check / g2_check reasons."""
+
+
+def _native_check(check, raw: bytes, name: str) -> None:  # noqa: ANN001
+    failure = check(raw)
+    if failure is not None:
+        raise MalformedPointError(f"{name} point: {_CHECK_FAILURES[failure[1]]}")
 
 
 def _batch(base, scalars: Sequence[int], zero):  # noqa: ANN001, ANN202
