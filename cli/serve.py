@@ -9,6 +9,9 @@ import tempfile
 import click
 
 APP_FACTORY = "zkmargin.service.app:create_app"
+SERVER_OPTIONS = "zkmargin.service.server:uvicorn_options"
+"""The service's own uvicorn options (its HTTP protocol with header limits and timeouts, no proxy
+headers unless configured, no Server header): the same as `python -m zkmargin.service` runs with."""
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
 
@@ -35,6 +38,7 @@ def serve(ctx: click.Context, host: str, port: int, database_url: str | None, wo
     ZKMARGIN_WORKER_THREADS.
     """
     import uvicorn
+    from uvicorn.importer import import_from_string
 
     # Settings travel to the workers through the environment: uvicorn starts them by import string.
     if database_url:
@@ -48,7 +52,8 @@ def serve(ctx: click.Context, host: str, port: int, database_url: str | None, wo
         metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zkmargin-metrics-")
     try:
         # log_level info: uvicorn says where it listens and writes one access-log line per request.
-        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info",
+                    **import_from_string(SERVER_OPTIONS)())
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

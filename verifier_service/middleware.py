@@ -1,4 +1,5 @@
-"""ASGI middleware around every request: the body limit and read deadline, and the request metrics."""
+"""ASGI middleware around every request: the body limit and read deadline, the request metrics and
+the security headers of every response."""
 
 from __future__ import annotations
 
@@ -15,6 +16,28 @@ from zkmargin.service.errors import error_body
 # Only the admin may register keys, and only a key carries a body this large: the larger limit
 # is granted on the admin token alone, so an anonymous client cannot make the server buffer 32 MiB.
 KEY_ROUTE = ("POST", "/v1/circuits")
+
+# What a scanner expects on every response. The API answers JSON and text only: no content of its
+# own may load anything or be framed. Responses are never stored by caches (one carries a new API
+# key's token once); the docs pages get a policy that lets their own scripts and styles run.
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"cache-control", b"no-store"),
+)
+DOCS_CSP = (b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            b"img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'")
+
+
+def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """headers plus the security headers the response does not set itself (HTML gets the docs' CSP)."""
+    present = {name.lower() for name, _ in headers}
+    html = any(name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in headers)
+    added = [(name, DOCS_CSP if html and name == b"content-security-policy" else value)
+             for name, value in SECURITY_HEADERS if name not in present]
+    return [*headers, *added]
 
 
 class BodyLimitAndMetrics:
@@ -83,6 +106,7 @@ class BodyLimitAndMetrics:
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                message = {**message, "headers": with_security_headers(list(message.get("headers", [])))}
             await send(message)
 
         try:
@@ -102,5 +126,5 @@ async def _send_json(send: Send, status: int, body: dict, close: bool = False) -
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     if close:
         headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": with_security_headers(headers)})
     await send({"type": "http.response.body", "body": payload})
