@@ -35,7 +35,7 @@ def serve(ctx: click.Context, host: str, port: int, database_url: str | None, wo
     Other settings come from ZKMARGIN_* environment variables: ZKMARGIN_ADMIN_KEY (the
     bootstrap admin key; kept out of argv, where other users could read it),
     ZKMARGIN_VERIFY_REQUIRES_KEY, ZKMARGIN_MAX_BODY_BYTES, ZKMARGIN_RATE_LIMIT_PER_MINUTE,
-    ZKMARGIN_WORKER_THREADS.
+    ZKMARGIN_WORKER_THREADS, ZKMARGIN_TRUSTED_PROXIES (behind a reverse proxy), ZKMARGIN_METRICS_KEY.
     """
     import uvicorn
     from uvicorn.importer import import_from_string

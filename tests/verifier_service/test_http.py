@@ -7,6 +7,7 @@ import json
 import re
 import resource
 import socket
+import sys
 import time
 
 import httpx
@@ -290,7 +291,10 @@ def test_the_wrong_key_budget_holds_under_concurrency(keyed_server):
 def test_forwarded_for_from_a_named_proxy_is_the_client(tmp_path):
     """ZKMARGIN_TRUSTED_PROXIES names the reverse proxy: its X-Forwarded-For is the client's address."""
     port = free_port()
-    process = start(f"sqlite:///{tmp_path}/p.db", port, env={"ZKMARGIN_TRUSTED_PROXIES": "127.0.0.1"})
+    # As the README runs it behind a proxy on the same host.
+    command = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--host", "127.0.0.1", "--port",
+               str(port), "--database-url", f"sqlite:///{tmp_path}/p.db"]
+    process = start(None, port, command=command, env={"ZKMARGIN_TRUSTED_PROXIES": "127.0.0.1"})
     try:
         # Each forwarded client has its own budget: no 429 for 12 clients' single wrong keys.
         statuses = [httpx.get(f"http://127.0.0.1:{port}/v1/circuits",
