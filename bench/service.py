@@ -262,7 +262,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="uvicorn worker processes; one run per value")
-    parser.add_argument("--baseline", metavar="REV", help="also load a server on the library at git revision REV")
+    parser.add_argument("--baseline", metavar="REV", action="append",
+                        help="also load a server on the library at git revision REV (repeatable: e.g. main and HEAD "
+                             "as clones built alike, so the tree's own build is not part of the difference)")
     parser.add_argument("--baseline-tree", action="store_true",
                         help="the baseline server's circuits and service come from REV too")
     parser.add_argument("--rounds", type=int, default=1, help="alternate baseline and this tree this many times")
@@ -301,24 +303,24 @@ def main() -> None:
     rows: list[dict] = []
     work = Path(tempfile.mkdtemp(prefix="zkmargin-baseline-"))
     try:
-        clone, commit = None, ""
-        if args.baseline:
-            clone, commit = baseline_clone(args.baseline, work, whole=args.baseline_tree)
-            if args.baseline_tree:
-                commit += " (tree)"
+        clones = []
+        for index, revision in enumerate(args.baseline or []):
+            (work / str(index)).mkdir()
+            clone, commit = baseline_clone(revision, work / str(index), whole=args.baseline_tree)
+            clones.append((clone, commit + (" (tree)" if args.baseline_tree else "")))
         for workers in args.workers:
-            before, after, on_h11 = [], [], []
+            before: dict[str, list[dict]] = {commit: [] for _, commit in clones}
+            after, on_h11 = [], []
             for _ in range(max(1, args.rounds)):
-                if clone is not None:
-                    before.append({**run_server(workers, setup_body, args.requests, args.concurrency, clone,
-                                                args.client), "library": commit})
+                for clone, commit in clones:
+                    before[commit].append({**run_server(workers, setup_body, args.requests, args.concurrency, clone,
+                                                        args.client), "library": commit})
                 after.append({**run_server(workers, setup_body, args.requests, args.concurrency, None, args.client),
                               "library": "this tree"})
                 if args.h11:
                     on_h11.append({**run_server(workers, setup_body, args.requests, args.concurrency, None,
                                                 args.client, h11=True), "library": "this tree, h11"})
-            if before:
-                baseline_rows.append(median_round(before))
+            baseline_rows += [median_round(runs) for runs in before.values()]
             rows.append(median_round(after))
             if on_h11:
                 rows.append(median_round(on_h11))

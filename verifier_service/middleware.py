@@ -31,12 +31,17 @@ DOCS_CSP = (b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src '
             b"img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'")
 
 
-def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+"""Only on requests that came over HTTPS (as a trusted proxy says): browsers ignore it over plain HTTP."""
+
+
+def with_security_headers(headers: list[tuple[bytes, bytes]], scope: Scope) -> list[tuple[bytes, bytes]]:
     """headers plus the security headers the response does not set itself (HTML gets the docs' CSP)."""
     present = {name.lower() for name, _ in headers}
     html = any(name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in headers)
+    wanted = (*SECURITY_HEADERS, HSTS) if scope.get("scheme") == "https" else SECURITY_HEADERS
     added = [(name, DOCS_CSP if html and name == b"content-security-policy" else value)
-             for name, value in SECURITY_HEADERS if name not in present]
+             for name, value in wanted if name not in present]
     return [*headers, *added]
 
 
@@ -66,7 +71,7 @@ class BodyLimitAndMetrics:
         limit = self.body_limit(scope, headers)
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _send_json(send, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
+            await _send_json(send, scope, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
             self._observe(scope, 413, started)
             return
         # Buffer the body (bounded by the limit) so that a chunked body over the limit is refused
@@ -79,7 +84,7 @@ class BodyLimitAndMetrics:
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
             except asyncio.TimeoutError:
-                await _send_json(send, 408, error_body(
+                await _send_json(send, scope, 408, error_body(
                     "body_timeout", f"the request body did not arrive within {self.state.settings.body_timeout_s:g} s"),
                     close=True)
                 self._observe(scope, 408, started)
@@ -90,7 +95,7 @@ class BodyLimitAndMetrics:
             seen += len(chunks[-1])
             more = message.get("more_body", False)
             if seen > limit:
-                await _send_json(send, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
+                await _send_json(send, scope, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
                 self._observe(scope, 413, started)
                 return
         body = b"".join(chunks)
@@ -106,7 +111,7 @@ class BodyLimitAndMetrics:
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                message = {**message, "headers": with_security_headers(list(message.get("headers", [])))}
+                message = {**message, "headers": with_security_headers(list(message.get("headers", [])), scope)}
             await send(message)
 
         try:
@@ -121,10 +126,10 @@ class BodyLimitAndMetrics:
         self.state.metrics.observe_request(scope.get("method", ""), path, status, time.perf_counter() - started)
 
 
-async def _send_json(send: Send, status: int, body: dict, close: bool = False) -> None:
+async def _send_json(send: Send, scope: Scope, status: int, body: dict, close: bool = False) -> None:
     payload = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     if close:
         headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": with_security_headers(headers)})
+    await send({"type": "http.response.start", "status": status, "headers": with_security_headers(headers, scope)})
     await send({"type": "http.response.body", "body": payload})

@@ -185,6 +185,8 @@ def test_every_response_carries_the_security_headers(server):
         assert "default-src 'none'" in response.headers["content-security-policy"]
         assert "server" not in response.headers  # no software and version announced
     assert created.headers["cache-control"] == "no-store"  # the one-time token is never cached
+    # A client's own X-Forwarded-Proto is not believed (no proxy is named): no HSTS over plain HTTP.
+    assert "strict-transport-security" not in httpx.get(f"{base}/healthz", headers={"X-Forwarded-Proto": "https"}).headers
     docs = httpx.get(f"{base}/docs")
     assert docs.status_code == 200 and "script-src 'self'" in docs.headers["content-security-policy"]
     _, headers, _ = parse(exchange(port, b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"))
@@ -301,6 +303,10 @@ def test_forwarded_for_from_a_named_proxy_is_the_client(tmp_path):
                               headers={**wrong_key(i), "X-Forwarded-For": f"203.0.113.{i}"}).status_code
                     for i in range(12)]
         assert statuses == [401] * 12
+        # HTTPS as the proxy reports it: browsers are told to stay on HTTPS (never over plain HTTP).
+        https = httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"X-Forwarded-Proto": "https"})
+        assert https.headers["strict-transport-security"].startswith("max-age=")
+        assert "strict-transport-security" not in httpx.get(f"http://127.0.0.1:{port}/healthz").headers
     finally:
         process.kill()
         process.wait()
