@@ -239,20 +239,22 @@ async def optional_caller(request: Request, state: State,
                           token: Annotated[str | None, Depends(presented_token)]) -> Caller | None:
     """The caller, None without a key; a wrong key is a 401, or a 429 once the client's address has
     spent its wrong-key budget. A valid key is always accepted: behind one NAT address, someone
-    else's wrong keys must not lock out every keyed caller (admins included). Keys are 256-bit
-    random tokens, so guessing is hopeless anyway; the budget keeps guessers from getting answers."""
+    else's wrong keys must not lock out every keyed caller (admins included). API keys are 256-bit
+    random tokens, so guessing one is hopeless; the budget turns a flood of wrong keys into 429s."""
     if token is None:
         return None
     address = client_address(request)
     budget = state.auth_failures
     reserved = budget.reserve(address)
-    caller = None
+    caller, checked = None, False
     try:
         # A key is looked up in the database: off the event loop (a PostgreSQL round trip would
         # stall every connection), but on Starlette's I/O threads, not the CPU pool.
         caller = await run_in_threadpool(lookup_caller, state, token)
+        checked = True
     finally:
-        budget.settle(address, reserved, failed=caller is None)
+        # A database that does not answer (503) says nothing about the key: not a wrong key.
+        budget.settle(address, reserved, failed=checked and caller is None)
     if caller is not None:
         return caller
     if not reserved:

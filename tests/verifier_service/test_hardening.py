@@ -206,6 +206,26 @@ def test_wrong_key_guessing_is_limited_per_address(any_client, material):
     assert client.get("/v1/circuits").status_code == 200  # requests without a key are unaffected
 
 
+def test_a_database_outage_is_not_a_wrong_key(tmp_path, monkeypatch):
+    from zkmargin.service.storage import StorageUnavailable
+
+    client = make_client(tmp_path, auth_failures_per_minute=1)
+    repository = client.app.state.service.repository
+    looked_up = repository.api_key
+
+    def down(_key_id):  # noqa: ANN202
+        raise StorageUnavailable("database down")
+
+    monkeypatch.setattr(repository, "api_key", down)
+    for _ in range(3):
+        response = client.get("/v1/circuits", headers={"Authorization": "Bearer zkm_0000000000000001_guess"})
+        assert error_of(response, 503)["code"] == "database_unavailable"
+    monkeypatch.setattr(repository, "api_key", looked_up)
+    # The outage spent none of the budget of 1: the first wrong key afterwards is a 401, the next a 429.
+    assert client.get("/v1/circuits", headers={"Authorization": "Bearer zkm_0000000000000002_guess"}).status_code == 401
+    assert client.get("/v1/circuits", headers={"Authorization": "Bearer zkm_0000000000000003_guess"}).status_code == 429
+
+
 def test_metrics_follow_their_settings(tmp_path):
     default = make_client(tmp_path)
     assert error_of(default.get("/metrics"), 401)["code"] == "unauthorized"
