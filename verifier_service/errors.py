@@ -176,6 +176,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug if reached
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug if reached
+        from zkmargin.service.middleware import with_security_headers  # the middleware imports this module
+
         log.exception("unhandled error")
-        return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+        # Starlette sends this response outside the middleware: the security headers are added here.
+        headers = {name.decode(): value.decode() for name, value in with_security_headers([], request.scope)}
+        return JSONResponse(error_body("internal_error", "internal error"), status_code=500, headers=headers)
