@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zkmargin.errors import AttestationError, MalformedAttestationError, ZkMarginError
+from zkmargin.service.headers import with_security_headers
 from zkmargin.service.storage import StorageConflict, StorageRefused, StorageUnavailable
 
 log = logging.getLogger("zkmargin.verifier_service")
@@ -177,8 +178,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug if reached
-        from zkmargin.service.middleware import with_security_headers  # the middleware imports this module
-
         log.exception("unhandled error")
         # Starlette sends this response outside the middleware: the security headers are added here.
         headers = {name.decode(): value.decode() for name, value in with_security_headers([], request.scope)}

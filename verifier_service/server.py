@@ -21,7 +21,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from zkmargin.service.errors import error_body
-from zkmargin.service.middleware import SECURITY_HEADERS
+from zkmargin.service.headers import SECURITY_HEADERS
 from zkmargin.service.settings import Settings
 
 PROTOCOL = "zkmargin.service.server:GuardedHttpToolsProtocol"
