@@ -17,7 +17,10 @@ circuits and the service come from REV too (the whole server as it was at REV).
 a run) and reports each configuration's median round by throughput.
 
 Usage: python bench/service.py [--requests 2000] [--concurrency 16] [--workers 1 2]
-                               [--baseline REV [--baseline-tree]] [--rounds 1] [--client raw|httpx]
+                               [--baseline REV [--baseline-tree]] [--rounds 1] [--client raw|httpx] [--h11]
+
+--h11 adds, in each round, this tree's app on uvicorn's h11 parser (its head bounded with
+h11_max_incomplete_event_size), the alternative to the service's own guarded httptools protocol.
 """
 
 from __future__ import annotations
@@ -171,11 +174,22 @@ def cpu_seconds(pid: int) -> float | None:
     return sum(int(value) for value in fields[11:13]) / os.sysconf("SC_CLK_TCK")
 
 
+def h11_command(port: int, workers: int, database: Path) -> list[str]:
+    """This tree's app on uvicorn's h11 parser with its head bound (the alternative to the service's
+    guarded httptools protocol); settings other than the database come from the environment."""
+    code = ("import os, sys, uvicorn; os.environ['ZKMARGIN_DATABASE_URL'] = sys.argv[3]; "
+            "uvicorn.run('zkmargin.service.app:create_app', factory=True, port=int(sys.argv[1]), "
+            "workers=int(sys.argv[2]), http='h11', h11_max_incomplete_event_size=32768, proxy_headers=False, "
+            "server_header=False, log_level='info')")
+    return [sys.executable, "-c", code, str(port), str(workers), f"sqlite:///{database}"]
+
+
 def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noqa: ANN001
-               library_root: Path | None = None, client: str = "raw") -> dict:
+               library_root: Path | None = None, client: str = "raw", h11: bool = False) -> dict:
     """One server configuration: start, register, warm up, load, stop; the figures as a row.
 
     library_root: a checkout whose zkmargin/ the server imports instead of this tree's.
+    h11: this tree's app on uvicorn's h11 parser instead of the service's own protocol.
     """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -186,8 +200,9 @@ def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noq
         # and the subpackages it lacks (circuits, service) come from this tree's editable install.
         env["PYTHONPATH"] = str(library_root)
     # The server's access log (a line per request) goes to a file beside its database, not the table.
-    server = subprocess.Popen([sys.executable, "-m", "zkmargin.service", "--port", str(port), "--workers",
-                               str(workers), "--database-url", f"sqlite:///{database}"], env=env,
+    command = [sys.executable, "-m", "zkmargin.service", "--port", str(port), "--workers", str(workers),
+               "--database-url", f"sqlite:///{database}"]
+    server = subprocess.Popen(h11_command(port, workers, database) if h11 else command, env=env,
                               cwd=library_root,
                               stdout=open(database.with_suffix(".log"), "wb"), stderr=subprocess.STDOUT)
     try:
@@ -247,10 +262,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="uvicorn worker processes; one run per value")
-    parser.add_argument("--baseline", metavar="REV", help="also load a server on the library at git revision REV")
+    parser.add_argument("--baseline", metavar="REV", action="append",
+                        help="also load a server on the library at git revision REV (repeatable: e.g. main and HEAD "
+                             "as clones built alike, so the tree's own build is not part of the difference)")
     parser.add_argument("--baseline-tree", action="store_true",
                         help="the baseline server's circuits and service come from REV too")
     parser.add_argument("--rounds", type=int, default=1, help="alternate baseline and this tree this many times")
+    parser.add_argument("--h11", action="store_true",
+                        help="also load this tree's app on uvicorn's h11 parser (head bounded) in each round")
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
                         help="raw: prepared requests on keep-alive connections (little client CPU); httpx: AsyncClient")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "service.json")
@@ -284,22 +303,27 @@ def main() -> None:
     rows: list[dict] = []
     work = Path(tempfile.mkdtemp(prefix="zkmargin-baseline-"))
     try:
-        clone, commit = None, ""
-        if args.baseline:
-            clone, commit = baseline_clone(args.baseline, work, whole=args.baseline_tree)
-            if args.baseline_tree:
-                commit += " (tree)"
+        clones = []
+        for index, revision in enumerate(args.baseline or []):
+            (work / str(index)).mkdir()
+            clone, commit = baseline_clone(revision, work / str(index), whole=args.baseline_tree)
+            clones.append((clone, commit + (" (tree)" if args.baseline_tree else "")))
         for workers in args.workers:
-            before, after = [], []
+            before: dict[str, list[dict]] = {commit: [] for _, commit in clones}
+            after, on_h11 = [], []
             for _ in range(max(1, args.rounds)):
-                if clone is not None:
-                    before.append({**run_server(workers, setup_body, args.requests, args.concurrency, clone,
-                                                args.client), "library": commit})
+                for clone, commit in clones:
+                    before[commit].append({**run_server(workers, setup_body, args.requests, args.concurrency, clone,
+                                                        args.client), "library": commit})
                 after.append({**run_server(workers, setup_body, args.requests, args.concurrency, None, args.client),
                               "library": "this tree"})
-            if before:
-                baseline_rows.append(median_round(before))
+                if args.h11:
+                    on_h11.append({**run_server(workers, setup_body, args.requests, args.concurrency, None,
+                                                args.client, h11=True), "library": "this tree, h11"})
+            baseline_rows += [median_round(runs) for runs in before.values()]
             rows.append(median_round(after))
+            if on_h11:
+                rows.append(median_round(on_h11))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{'library':>16} {'requests':>8} {'conc':>5} {'workers':>7} {'ok':>6} {'verif/s':>8} {'p50 ms':>7} "

@@ -12,6 +12,9 @@ import click
 from zkmargin.cli.output import EXIT_ERROR, CliError
 
 APP_FACTORY = "zkmargin.service.app:create_app"
+SERVER_OPTIONS = "zkmargin.service.server:uvicorn_options"
+"""The service's own uvicorn options (its HTTP protocol with header limits and timeouts, no proxy
+headers unless configured, no Server header): the same as `python -m zkmargin.service` runs with."""
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 UVICORN_STARTUP_FAILURE = 3
 
@@ -51,9 +54,10 @@ def serve(ctx: click.Context, host: str, port: int, database_url: str | None, wo
     Other settings come from ZKMARGIN_* environment variables: ZKMARGIN_ADMIN_KEY (the
     bootstrap admin key; kept out of argv, where other users could read it),
     ZKMARGIN_VERIFY_REQUIRES_KEY, ZKMARGIN_MAX_BODY_BYTES, ZKMARGIN_RATE_LIMIT_PER_MINUTE,
-    ZKMARGIN_WORKER_THREADS.
+    ZKMARGIN_WORKER_THREADS, ZKMARGIN_TRUSTED_PROXIES (behind a reverse proxy), ZKMARGIN_METRICS_KEY.
     """
     import uvicorn
+    from uvicorn.importer import import_from_string
 
     # uvicorn would report a busy port only after the app (and its database file) exists, and exit 3.
     _check_port_free(host, port)
@@ -69,7 +73,8 @@ def serve(ctx: click.Context, host: str, port: int, database_url: str | None, wo
         metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zkmargin-metrics-")
     try:
         # log_level info: uvicorn says where it listens and writes one access-log line per request.
-        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info",
+                    **import_from_string(SERVER_OPTIONS)())
     except SystemExit as exc:
         # uvicorn's startup failure is exit 3 (its log says why): the project's codes are 0/1/2.
         if exc.code == UVICORN_STARTUP_FAILURE:

@@ -13,6 +13,8 @@ import tempfile
 
 import uvicorn
 
+from zkmargin.service.server import uvicorn_options
+
 APP_FACTORY = "zkmargin.service.app:create_app"
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
@@ -40,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
         metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zkmargin-metrics-")
     try:
         # log_level info: uvicorn says where it listens and writes one access-log line per request.
-        uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers, log_level="info")
+        uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers, log_level="info",
+                    **uvicorn_options())
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

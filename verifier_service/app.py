@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from zkmargin.service import verification
 from zkmargin.service.coalesce import Coalescer
-from zkmargin.service.deps import RateLimiter, ServiceState
+from zkmargin.service.deps import FailureBudget, RateLimiter, ServiceState
 from zkmargin.service.errors import install_error_handlers
 from zkmargin.service.metrics import Metrics
 from zkmargin.service.middleware import BodyLimitAndMetrics
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics=Metrics(),
         pool=ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="verify"),
         limiter=RateLimiter(settings.rate_limit_per_minute),
-        auth_failures=RateLimiter(settings.auth_failures_per_minute),
+        auth_failures=FailureBudget(settings.auth_failures_per_minute),
         catalog=Catalog(repository, backend),
         # One job slot per pool thread. The lambdas read `state` (and the function) when called: the
         # lifespan may renew the pool, and a test may substitute the function.
@@ -77,4 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    snapshots.venue_router, verify.build_router(settings.verify_requires_key)):
         app.include_router(router)
     app.add_middleware(BodyLimitAndMetrics, state=state)
+    if settings.trusted_proxies.strip():
+        # Outermost: the client address every limit and log line sees is the one the named proxies
+        # forwarded; from any other peer, X-Forwarded-For is ignored (anyone can write it).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

@@ -13,7 +13,9 @@ import hashlib
 import hmac
 import math
 import secrets
+import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -100,6 +102,60 @@ class RateLimiter:
         return max(1, math.ceil(reset_at - time.time()))
 
 
+class FailureBudget:
+    """Wrong API keys per client address in a moving minute, spent before the key is checked: of
+    many concurrent wrong keys from one address, at most the budget are answered 401 (a slot is
+    taken when the check starts, so keys still being looked up count), the others 429. A key that
+    turns out valid gives its slot back: a valid key never spends or meets this budget."""
+
+    WINDOW_S = 60.0
+    SWEEP_AT = 4096
+    """Addresses tracked before the expired ones are dropped (a scan of many addresses cannot grow it for long)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = max(1, per_minute)
+        self.failures: dict[str, deque[float]] = {}
+        self.pending: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def _recent(self, address: str, now: float) -> deque[float]:
+        times = self.failures.get(address) or deque()
+        while times and times[0] <= now - self.WINDOW_S:
+            times.popleft()
+        return times
+
+    def reserve(self, address: str) -> bool:
+        """Take a slot for one more wrong key from address; False when the budget is spent."""
+        with self.lock:
+            if len(self.failures) > self.SWEEP_AT:
+                now = time.monotonic()
+                self.failures = {a: t for a, t in self.failures.items() if self._recent(a, now)}
+            if len(self._recent(address, time.monotonic())) + self.pending.get(address, 0) >= self.per_minute:
+                return False
+            self.pending[address] = self.pending.get(address, 0) + 1
+            return True
+
+    def settle(self, address: str, reserved: bool, failed: bool) -> None:
+        """After the check: give the slot back, and record a wrong key that had a slot."""
+        with self.lock:
+            if not reserved:
+                return
+            left = self.pending.get(address, 1) - 1
+            if left:
+                self.pending[address] = left
+            else:
+                self.pending.pop(address, None)
+            if failed:
+                self.failures.setdefault(address, deque()).append(time.monotonic())
+
+    def retry_after(self, address: str) -> int:
+        """Whole seconds until address's oldest wrong key leaves the window (at least 1)."""
+        with self.lock:
+            now = time.monotonic()
+            times = self._recent(address, now)
+            return max(1, math.ceil(times[0] + self.WINDOW_S - now)) if times else 1
+
+
 @dataclass
 class ServiceState:
     """Everything a request handler needs, built once by the app factory."""
@@ -109,7 +165,7 @@ class ServiceState:
     metrics: Metrics
     pool: ThreadPoolExecutor
     limiter: RateLimiter
-    auth_failures: RateLimiter
+    auth_failures: FailureBudget
     catalog: Catalog
     verifications: Coalescer
     """POST /v1/verify requests, run together on the pool when they queue (see coalesce.py)."""
@@ -181,22 +237,31 @@ def lookup_caller(state: ServiceState, token: str) -> Caller | None:
 
 async def optional_caller(request: Request, state: State,
                           token: Annotated[str | None, Depends(presented_token)]) -> Caller | None:
-    """The caller, None without a key; a wrong key is a 401 and counts against the client's address."""
+    """The caller, None without a key; a wrong key is a 401, or a 429 once the client's address has
+    spent its wrong-key budget. A valid key is always accepted: behind one NAT address, someone
+    else's wrong keys must not lock out every keyed caller (admins included). API keys are 256-bit
+    random tokens, so guessing one is hopeless; the budget turns a flood of wrong keys into 429s."""
     if token is None:
         return None
     address = client_address(request)
-    # Guessing is limited before the lookup: past the failure budget no key is even checked.
-    retry = state.auth_failures.exhausted(address)
-    if retry is not None:
+    budget = state.auth_failures
+    reserved = budget.reserve(address)
+    caller, checked = None, False
+    try:
+        # A key is looked up in the database: off the event loop (a PostgreSQL round trip would
+        # stall every connection), but on Starlette's I/O threads, not the CPU pool.
+        caller = await run_in_threadpool(lookup_caller, state, token)
+        checked = True
+    finally:
+        # A database that does not answer (503) says nothing about the key: not a wrong key.
+        budget.settle(address, reserved, failed=checked and caller is None)
+    if caller is not None:
+        return caller
+    if not reserved:
+        retry = budget.retry_after(address)
         raise ApiError(429, "too_many_failures", "too many requests with a wrong API key from this address",
                        {"Retry-After": str(retry)})
-    # A key is looked up in the database: off the event loop (a PostgreSQL round trip would
-    # stall every connection), but on Starlette's I/O threads, not the CPU pool.
-    caller = await run_in_threadpool(lookup_caller, state, token)
-    if caller is None:
-        state.auth_failures.hit(address)
-        raise ApiError(401, "unauthorized", "invalid API key")
-    return caller
+    raise ApiError(401, "unauthorized", "invalid API key")
 
 
 OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
@@ -247,6 +312,18 @@ def role(*roles: str) -> Callable[..., Awaitable[Caller]]:
 
     return check
 
+
+async def metrics_reader(state: State, token: Annotated[str | None, Depends(presented_token)]) -> None:
+    """GET /metrics: open when ZKMARGIN_METRICS_PUBLIC is set, else the admin key or ZKMARGIN_METRICS_KEY."""
+    settings = state.settings
+    if settings.metrics_public or (token and (is_admin_token(token, settings.admin_key)
+                                              or is_admin_token(token, settings.metrics_key))):
+        return
+    raise ApiError(401, "unauthorized", "/metrics needs the admin key or ZKMARGIN_METRICS_KEY "
+                   "(Authorization: Bearer <key>), unless ZKMARGIN_METRICS_PUBLIC is set")
+
+
+MetricsReader = Annotated[None, Depends(metrics_reader)]
 
 Admin = Annotated[Caller, Depends(role("admin"))]
 Venue = Annotated[Caller, Depends(role("venue"))]

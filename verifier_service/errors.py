@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zkmargin.errors import AttestationError, MalformedAttestationError, ZkMarginError
+from zkmargin.service.headers import with_security_headers
 from zkmargin.service.storage import StorageConflict, StorageRefused, StorageUnavailable
 
 log = logging.getLogger("zkmargin.verifier_service")
@@ -70,10 +71,24 @@ def refuse_unless(check: Callable[..., None], *args: object, code: str) -> None:
         raise ApiError(422, code, str(exc)) from None
 
 
+ECHO_LIMIT = 100
+"""Longest unbroken run of characters an error message repeats whole (a field element has 78 digits,
+a digest 64): a client's 4,000-digit price comes back as its head and its length."""
+_LONG_RUN = re.compile(rf"\S{{{ECHO_LIMIT + 1},}}")
+
+
+def shorten_echoes(message: str) -> str:
+    """message with every unbroken run longer than ECHO_LIMIT cut to its head and its length."""
+    return _LONG_RUN.sub(lambda m: f"{m.group()[:40]}...({len(m.group())} characters)", message)
+
+
 def error_body(code: str, message: str, details: object | None = None) -> dict:
-    """The JSON error envelope."""
-    body: dict = {"error": {"code": code, "message": message}}
+    """The JSON error envelope (values the client sent are echoed shortened)."""
+    body: dict = {"error": {"code": code, "message": shorten_echoes(message)}}
     if details is not None:
+        if isinstance(details, list):
+            details = [{**d, "message": shorten_echoes(d["message"])} if isinstance(d, dict)
+                       and isinstance(d.get("message"), str) else d for d in details]
         body["error"]["details"] = details
     return body
 
@@ -175,6 +190,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug if reached
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug if reached
         log.exception("unhandled error")
-        return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
+        # Starlette sends this response outside the middleware: the security headers are added here.
+        headers = {name.decode(): value.decode() for name, value in with_security_headers([], request.scope)}
+        return JSONResponse(error_body("internal_error", "internal error"), status_code=500, headers=headers)

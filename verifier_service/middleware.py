@@ -1,4 +1,5 @@
-"""ASGI middleware around every request: the body limit and read deadline, and the request metrics."""
+"""ASGI middleware around every request: the body limit and read deadline, the request metrics and
+the security headers of every response (headers.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zkmargin.service.deps import ServiceState, is_admin_token, token_from_headers
 from zkmargin.service.errors import error_body
+from zkmargin.service.headers import with_security_headers
 
 # Only the admin may register keys, and only a key carries a body this large: the larger limit
 # is granted on the admin token alone, so an anonymous client cannot make the server buffer 32 MiB.
@@ -43,7 +45,7 @@ class BodyLimitAndMetrics:
         limit = self.body_limit(scope, headers)
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _send_json(send, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
+            await _send_json(send, scope, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
             self._observe(scope, 413, started)
             return
         # Buffer the body (bounded by the limit) so that a chunked body over the limit is refused
@@ -56,7 +58,7 @@ class BodyLimitAndMetrics:
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
             except asyncio.TimeoutError:
-                await _send_json(send, 408, error_body(
+                await _send_json(send, scope, 408, error_body(
                     "body_timeout", f"the request body did not arrive within {self.state.settings.body_timeout_s:g} s"),
                     close=True)
                 self._observe(scope, 408, started)
@@ -67,7 +69,7 @@ class BodyLimitAndMetrics:
             seen += len(chunks[-1])
             more = message.get("more_body", False)
             if seen > limit:
-                await _send_json(send, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
+                await _send_json(send, scope, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
                 self._observe(scope, 413, started)
                 return
         body = b"".join(chunks)
@@ -83,6 +85,7 @@ class BodyLimitAndMetrics:
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                message = {**message, "headers": with_security_headers(list(message.get("headers", [])), scope)}
             await send(message)
 
         try:
@@ -107,10 +110,10 @@ def _plain_route_path(scope: Scope) -> str | None:
     return None
 
 
-async def _send_json(send: Send, status: int, body: dict, close: bool = False) -> None:
+async def _send_json(send: Send, scope: Scope, status: int, body: dict, close: bool = False) -> None:
     payload = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     if close:
         headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": with_security_headers(headers, scope)})
     await send({"type": "http.response.body", "body": payload})

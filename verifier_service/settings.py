@@ -41,3 +41,24 @@ class Settings(BaseSettings):
     ceremony_ptau: str = ""
     """Path of the prepared phase-1 .ptau this service trusts: a key registered with a ceremony transcript
     must come from it and the service's own R1CS of the circuit; empty: transcripts are refused."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and
+    X-Forwarded-Proto are believed; empty (the default): none, the peer address is the client."""
+    metrics_key: str = ""
+    """A key for GET /metrics (Prometheus' bearer token) besides the admin key."""
+    metrics_public: bool = False
+    """Serve GET /metrics without a key (only where the port is reachable by the scraper alone)."""
+    max_header_bytes: int = 32 * 1024
+    """Largest request head (request line and headers); past it, 431 and the connection is closed."""
+    max_headers: int = 100
+    """Most header lines in one request (else 431)."""
+    max_url_bytes: int = 8 * 1024
+    """Longest request target (else 414)."""
+    header_timeout_s: float = 10.0
+    """A request head must arrive in full within this many seconds of its first byte, and a new
+    connection must send one within as long (else it is closed, with 408 when part of it came)."""
+    keep_alive_timeout_s: float = 5.0
+    """An idle keep-alive connection is closed after this many seconds."""
+    max_connections: int = 1000
+    """Open connections per worker process (at most the process's descriptor limit less a reserve):
+    past it, the oldest connection still waiting for its request head is closed to make room."""

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -16,12 +17,14 @@ __all__ = ["free_port", "start"]
 
 
 def start(database_url: str | None, port: int, command: list[str] | None = None,
-          stdout: int = subprocess.DEVNULL) -> subprocess.Popen:
-    """A real server process (python -m verifier_service unless command is given), once /healthz answers."""
-    env = {**os.environ, "ZKMARGIN_ADMIN_KEY": ADMIN}
+          stdout: int = subprocess.DEVNULL, env: dict[str, str] | None = None,
+          preexec_fn: Callable[[], None] | None = None) -> subprocess.Popen:
+    """A real server process (python -m verifier_service unless command is given), once /healthz answers;
+    env adds ZKMARGIN_* settings, preexec_fn runs in the child before it starts (resource limits)."""
+    env = {**os.environ, "ZKMARGIN_ADMIN_KEY": ADMIN, **(env or {})}
     command = command or [sys.executable, "-m", "zkmargin.service", "--port", str(port), "--database-url",
                           str(database_url)]
-    process = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec_fn)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -182,7 +182,7 @@ def test_health_and_metrics(ready, material):
     client.post("/v1/verify", json=verify_body(material))
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=admin_headers()).text
     assert 'zkmargin_verifications_total{result="valid"} 1' in text
     assert 'route="/v1/verify",status="200"' in text and "zkmargin_http_request_duration_seconds_bucket" in text
 
@@ -191,7 +191,7 @@ def test_metrics_series_are_bounded_whatever_the_client_sends(client):
     for i in range(5):
         client.request(f"METHOD{i}", "/v1/verify")
         client.get(f"/v1/unknown/{i}")
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=admin_headers()).text
     assert 'zkmargin_http_requests_total{method="OTHER",route="/v1/verify",status="405"} 5' in text
     assert 'zkmargin_http_requests_total{method="GET",route="unmatched",status="404"} 5' in text
     assert "METHOD" not in text and "/v1/unknown" not in text

@@ -178,7 +178,8 @@ def test_get_routes_are_limited(any_client):
                 ("/v1/receipts/x", "/v1/snapshots/x", "/v1/circuits", "/v1/circuits/cross-n1-k1")]
     assert statuses == [404, 404, 200, 429]
     # Operations endpoints stay unlimited (load balancers and Prometheus poll them).
-    assert all(client.get(path).status_code == 200 for path in ("/healthz", "/readyz", "/metrics") * 3)
+    assert all(client.get(path, headers=admin_headers()).status_code == 200
+               for path in ("/healthz", "/readyz", "/metrics") * 3)
 
 
 def make_client_like(client, **overrides):  # noqa: ANN001, ANN201
@@ -195,11 +196,45 @@ def test_wrong_key_guessing_is_limited_per_address(any_client, material):
         error = error_of(client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json),
                                      headers={"Authorization": f"Bearer zkm_{guess:016x}_guess"}), 401)
         assert error["code"] == "unauthorized"
-    # Past the budget no key is even looked up: a guess cannot learn whether it was right.
-    for headers in ({"Authorization": "Bearer zkm_0000000000000009_guess"}, venue, {"X-API-Key": ADMIN}):
+    # Past the budget a wrong key gets 429, whether it is well formed or not.
+    for headers in ({"Authorization": "Bearer zkm_0000000000000009_guess"}, {"X-API-Key": "not-a-key"}):
         response = client.post("/v1/snapshots", json=signed_snapshot(material.snapshot_json), headers=headers)
         assert error_of(response, 429)["code"] == "too_many_failures" and response.headers["retry-after"].isdigit()
+    # Valid keys are never locked out by someone else's wrong ones from the same address (a NAT).
+    assert publish(client, material.snapshot_json, venue).status_code == 201
+    assert client.get("/v1/keys", headers={"X-API-Key": ADMIN}).status_code == 200
     assert client.get("/v1/circuits").status_code == 200  # requests without a key are unaffected
+
+
+def test_a_database_outage_is_not_a_wrong_key(tmp_path, monkeypatch):
+    from zkmargin.service.storage import StorageUnavailable
+
+    client = make_client(tmp_path, auth_failures_per_minute=1)
+    repository = client.app.state.service.repository
+    looked_up = repository.api_key
+
+    def down(_key_id):  # noqa: ANN202
+        raise StorageUnavailable("database down")
+
+    monkeypatch.setattr(repository, "api_key", down)
+    for _ in range(3):
+        response = client.get("/v1/circuits", headers={"Authorization": "Bearer zkm_0000000000000001_guess"})
+        assert error_of(response, 503)["code"] == "database_unavailable"
+    monkeypatch.setattr(repository, "api_key", looked_up)
+    # The outage spent none of the budget of 1: the first wrong key afterwards is a 401, the next a 429.
+    assert client.get("/v1/circuits", headers={"Authorization": "Bearer zkm_0000000000000002_guess"}).status_code == 401
+    assert client.get("/v1/circuits", headers={"Authorization": "Bearer zkm_0000000000000003_guess"}).status_code == 429
+
+
+def test_metrics_follow_their_settings(tmp_path):
+    default = make_client(tmp_path)
+    assert error_of(default.get("/metrics"), 401)["code"] == "unauthorized"
+    assert default.get("/metrics", headers=admin_headers()).status_code == 200
+    keyed = make_client(tmp_path, metrics_key="scrape-secret")
+    assert keyed.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).status_code == 200
+    assert keyed.get("/metrics", headers={"Authorization": "Bearer other"}).status_code == 401
+    assert keyed.get("/v1/keys", headers={"Authorization": "Bearer scrape-secret"}).status_code == 401  # not an API key
+    assert make_client(tmp_path, metrics_public=True).get("/metrics").status_code == 200
 
 
 # --- keys -----------------------------------------------------------------------

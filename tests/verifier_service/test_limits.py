@@ -69,7 +69,8 @@ def test_unhandled_errors_are_counted_in_metrics(tmp_path, monkeypatch):
     quiet = TestClient(client.app, raise_server_exceptions=False)
     response = quiet.get("/v1/receipts/abc")
     assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"
-    text = quiet.get("/metrics").text
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["cache-control"] == "no-store"
+    text = quiet.get("/metrics", headers=admin_headers()).text
     assert re.search(r'^zkmargin_http_requests_total\{method="GET",route="/v1/receipts/\{receipt_id\}",status="500"\} 1(\.0)?$',
                      text, re.M), text
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -33,6 +34,12 @@ def test_zkmargin_serve_starts_the_service_with_the_global_backend(tmp_path, mat
                                 json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
                                 headers={"Authorization": f"Bearer {ADMIN}"})
         assert registered.status_code == 201, registered.text
+        # The service's own HTTP protocol, as `python -m zkmargin.service` runs it: a bounded head, no Server header.
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.settimeout(30)  # a hang guard: the old server waited for the rest of the head
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 431 ")
+        assert "server" not in httpx.get(f"http://127.0.0.1:{port}/healthz").headers
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

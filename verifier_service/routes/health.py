@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from zkmargin.service.deps import State
+from zkmargin.service.deps import MetricsReader, State
 from zkmargin.service.schemas import Status
 
 router = APIRouter(tags=["operations"])
@@ -15,6 +15,8 @@ router = APIRouter(tags=["operations"])
 _METRICS_RESPONSES = {
     200: {"description": "Prometheus text exposition format (prometheus_client)",
           "content": {"text/plain": {"schema": {"type": "string"}}}},
+    401: {"description": "unauthorized: no metrics or admin key",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
     413: {"description": "body_too_large",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
 }
@@ -34,6 +36,7 @@ def readyz(state: State) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response, responses=_METRICS_RESPONSES)  # type: ignore[arg-type]
-def metrics(state: State) -> Response:
-    """Prometheus text format: every worker's series when the service runs several."""
+def metrics(state: State, _: MetricsReader) -> Response:
+    """Prometheus text format: every worker's series when the service runs several (needs the admin key
+    or ZKMARGIN_METRICS_KEY unless ZKMARGIN_METRICS_PUBLIC is set)."""
     return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
