@@ -4,23 +4,32 @@ The proof costs what the account holds (P slots), not what the venue lists (N ro
 each held slot pays for one N-leaf multiplexer instead of every row paying for a slot.
 Which instruments the account holds stays private; only "at most P positions" is public.
 
-Public inputs, in this order (as dense cross at capacity (N, K)): commitment, context,
-the layout digest, per table row (mark_price_e8, maintenance_rate_e8, contract_size_e8),
-per asset slot (price_e8, haircut_e8). The table is the verifier's, folded once per
-snapshot; the layout digest binds the whole ordered table (names, N, P, K, model).
+Public inputs, in this order: commitment, context, the layout digest, the table digest
+(SHA-256 of the table's values, zkmargin.margin.sparse.table_value_digest), per table row
+(mark_price_e8, maintenance_rate_e8, contract_size_e8), per asset slot (price_e8, haircut_e8).
+The table and both digests are the verifier's, from its own snapshot, folded once per snapshot;
+the layout digest binds the whole ordered table (names, N, P, K, model).
 Private: per held slot index, quantity_e8, entry_price_e8; per asset slot amount_e8; the salt.
 
-Selection (one per held slot s):
+Selection (measured in bench/cross.py --sparse: the lookup is the registered one; the mux
+tree, P (N - 1) constraints, stays as the '-mux' variant for measurement):
   * index_s in [0, N): b = ceil(log2 N) boolean bits that sum to index_s, plus
     N - 1 - index_s in b bits when N is not a power of two. index_s + N has no such
     bits; index_s + r is the same field element (witness values >= r are refused
     before synthesis, public ones by the verifier's checks).
-  * row_s = mux_tree(bits, rows) with rows[i] = mark_i + size_i * 2^64 + rate_i * 2^128:
-    the verifier's range checks (mark, size < 2^64, rate <= 1e8 < 2^27) make each row
-    below 2^155 and its packing injective; mark_s, size_s, rate_s are private and
-    range-checked to 64, 64 and 27 bits, so mark_s + size_s 2^64 + rate_s 2^128 = row_s
-    has exactly one solution: the row's own values. Each tree node is lo + bit (hi - lo),
-    exactly lo or hi for a boolean bit, so row_s = rows[index_s].
+  * mark_s, size_s, rate_s are private and range-checked to 64, 64 and 27 bits, so
+    row_s = mark_s + size_s 2^64 + rate_s 2^128 < 2^155 is an injective packing; the
+    verifier's range checks (mark, size < 2^64, rate <= 1e8 < 2^27) put every table row
+    in the same range, so row_s equals a row's packing only with that row's own values.
+  * lookup (zkmargin.gadgets.selection.assert_lookups): every used slot's
+    row_s + index_s 2^155 is a table entry t_j = row_j + j 2^155 (distinct per j, below
+    2^169), i.e. index_s = j and (mark, size, rate)_s are row j's values. Its challenge is
+    Poseidon(layout digest, table digest, every slot's value and used flag, the packed
+    boolean multiplicities), computed by constraints, so a prover cannot choose it; the
+    written argument (a pole at any value outside the table; at most N + P - 1 roots;
+    grinding Q witnesses wins with probability below Q 2^-240) is the gadget's docstring.
+  * mux ('-mux'): row_s = mux_tree(bits, rows); each node is lo + bit (hi - lo), exactly
+    lo or hi for a boolean bit, so row_s = rows[index_s], and row_s = the unpacked parts.
   * used_s = [q_s != 0]: q_s * inv_s = used_s and q_s * (1 - used_s) = 0 force used_s to 0
     when q_s = 0 and to 1 otherwise (so used_s is boolean without a further constraint).
     An unused slot has index 0 and entry 0 ((1 - used_s) * index_s = 0, likewise entry):
@@ -53,8 +62,9 @@ packing is injective.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar, Generic
 
 from zkmargin.circuits.cross import require_healthy as require_cross_healthy
 from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at
@@ -63,23 +73,31 @@ from zkmargin.circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
     VALUE_BITS,
-    RateInputs,
+    Asset,
+    Instrument,
+    V,
     assert_covers,
     collateral_terms,
     notional_of,
     open_commitment,
     position_core,
     rate_inputs,
-    rate_template,
     snapshot_layout_digest,
 )
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
 from zkmargin.gadgets.range import assert_unsigned
-from zkmargin.gadgets.selection import assert_index, index_bits_for, mux_tree
+from zkmargin.gadgets.selection import assert_index, assert_lookups, index_bits_for, mux_tree
 from zkmargin.margin.commitment import QUANTITY_OFFSET, commitment_domain_tag
 from zkmargin.margin.models import Account, Snapshot
-from zkmargin.margin.sparse import INDEX_SHIFT, MAX_TABLE_ROWS, HeldSlots, commit_held, held_slots
+from zkmargin.margin.sparse import (
+    INDEX_SHIFT,
+    MAX_TABLE_ROWS,
+    HeldSlots,
+    commit_held,
+    held_slots,
+    table_value_digest,
+)
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 STATEMENT_TAG = 7
@@ -88,6 +106,9 @@ RATE_BITS = 27
 """Maintenance rates are at most 1e8 < 2^27 (the verifier's check)."""
 SIZE_SHIFT = 64
 RATE_SHIFT = 128
+LOOKUP_INDEX_SHIFT = 155
+"""A lookup row is its packed values plus index * 2^155 (distinct rows; below 2^169 since N < 2^14)."""
+LOOKUP_VALUE_BITS = 170
 
 
 @dataclass(frozen=True)
@@ -122,33 +143,55 @@ def _check_witness(w: SparseWitness, n_held: int) -> None:
 
 
 @dataclass(frozen=True)
+class SparseInputs(Generic[V]):
+    """The snapshot part of the public inputs: layout digest, table value digest, per table row, per asset slot."""
+
+    layout_digest: V
+    table_digest: V
+    instruments: tuple[Instrument[V], ...]
+    assets: tuple[Asset[V], ...]
+
+
+SELECTIONS = ("lookup", "mux")
+"""How a held slot reads its row: the log-derivative lookup (registered ids) or a mux tree (bench, '-mux' ids)."""
+
+
+@dataclass(frozen=True)
 class SparseCrossStatement:
     """Cross margin over P held slots selecting from an N-row table, with K collateral slots."""
 
     n_rows: int
     n_held: int
     n_collateral: int
+    selection: str = "lookup"
     model: ClassVar[str] = "cross"
 
     def __post_init__(self) -> None:
         check_sparse_capacity(self.n_rows, self.n_held, self.n_collateral)
+        if self.selection not in SELECTIONS:
+            raise CircuitError(f"selection must be one of {', '.join(SELECTIONS)}")
 
     @property
     def circuit_id(self) -> str:
-        """cross-n<N>-p<P>-k<K>."""
-        return f"{self.model}-n{self.n_rows}-p{self.n_held}-k{self.n_collateral}"
+        """cross-n<N>-p<P>-k<K> (the mux-tree variant, kept for measurement, ends in -mux and is not registered)."""
+        suffix = "" if self.selection == "lookup" else f"-{self.selection}"
+        return f"{self.model}-n{self.n_rows}-p{self.n_held}-k{self.n_collateral}{suffix}"
 
     @functools.cached_property
-    def layout(self) -> PublicLayout[RateInputs]:
-        """commitment, context; (mark, rate, size) per table row; (price, haircut) per asset slot (as dense cross)."""
-        return PublicLayout(rate_template(self.n_rows, self.n_collateral))
+    def layout(self) -> PublicLayout[SparseInputs[Any]]:
+        """commitment, context; layout and table digests; (mark, rate, size) per table row; (price, haircut) per asset."""
+        return PublicLayout(
+            SparseInputs(0, 0, (Instrument(0, 0, 0),) * self.n_rows, (Asset(0, 0),) * self.n_collateral)
+        )
 
-    def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
-        """The table, zero-padded to N rows: marks and sizes below 2^64, rates in [0, 1e8]."""
-        return rate_inputs(snapshot, self.n_rows, self.n_collateral, self.layout_digest(snapshot))
+    def snapshot_values(self, snapshot: Snapshot) -> SparseInputs[int]:
+        """The table, zero-padded to N rows (marks and sizes below 2^64, rates in [0, 1e8]), and its digests."""
+        table = rate_inputs(snapshot, self.n_rows, self.n_collateral, self.layout_digest(snapshot))
+        rows = [(q.mark_price_e8, q.maintenance_rate_e8, q.contract_size_e8) for q in table.instruments]
+        return SparseInputs(table.layout_digest, table_value_digest(rows), table.instruments, table.assets)
 
     def synthesize(
-        self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs], witness: SparseWitness | None
+        self, cs: ConstraintSystem, inputs: AllocatedPublic[SparseInputs[Any]], witness: SparseWitness | None
     ) -> LinearCombination:
         """Held slots (selection, order, position terms), collateral, the commitment opening and the solvency check."""
         w = witness
@@ -165,19 +208,30 @@ class SparseCrossStatement:
         maintenance = cs.constant(0)
         packed: list[LinearCombination] = []
         previous: tuple[LinearCombination, LinearCombination] | None = None
+        queries: list[tuple[LinearCombination, LinearCombination]] = []
         for s in range(self.n_held):
             with cs.namespace(f"held[{s}]"):
                 index = cs.private_input("index", at(w and w.indices, s))
-                row = mux_tree(cs, assert_index(cs, index, self.n_rows, "index"), rows, "select")
-                mark, size, rate = _unpack_row(cs, row)
+                bits = assert_index(cs, index, self.n_rows, "index")
+                if self.selection == "mux":
+                    row = mux_tree(cs, bits, rows, "select")
+                    mark, size, rate, packed_row = _row_parts(cs, lambda row=row: row.value or 0)
+                    cs.assert_equal(packed_row, row, "row_unpacks")
+                else:
+                    mark, size, rate, packed_row = _row_parts(cs, lambda index=index: row_hint(rows, index))
                 core = position_core(cs, at(w and w.quantities_e8, s), at(w and w.entry_prices_e8, s), mark, size)
                 used = _used_flag(cs, core.quantity, index, core.entry)
+                queries.append((used, packed_row + index * (1 << LOOKUP_INDEX_SHIFT)))
                 if previous is not None:
                     _after(cs, previous, used, index, width)
                 previous = (used, index)
                 equity = equity + core.upnl * SCALE_E8
                 maintenance = maintenance + cs.mul(notional_of(core), rate, "maintenance")
                 packed.append(core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + index * (1 << INDEX_SHIFT))
+        if self.selection == "lookup":
+            table = [row + j * (1 << LOOKUP_INDEX_SHIFT) for j, row in enumerate(rows)]
+            bound = [inputs.snapshot.layout_digest, inputs.snapshot.table_digest]
+            assert_lookups(cs, table, queries, bound, LOOKUP_VALUE_BITS, "lookup")
         collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
         salt_var = open_commitment(
             cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag
@@ -220,13 +274,22 @@ class SparseCrossStatement:
         require_cross_healthy(account, snapshot)
 
 
-def _unpack_row(
-    cs: ConstraintSystem, row: LinearCombination
-) -> tuple[LinearCombination, LinearCombination, LinearCombination]:
-    """(mark, size, rate) of a selected packed row, range-checked to 64, 64, 27 bits (unique). 159 constraints."""
+def row_hint(rows: list[LinearCombination], index: LinearCombination) -> int:
+    """The packed row a held slot reads (solving only; the constraints, not this hint, decide what is valid)."""
+    i = index.value or 0
+    return (rows[i].value or 0) if i < len(rows) else 0
+
+
+def _row_parts(
+    cs: ConstraintSystem, packed_hint: Callable[[], int]
+) -> tuple[LinearCombination, LinearCombination, LinearCombination, LinearCombination]:
+    """(mark, size, rate, their packing) of a held slot's row, range-checked to 64, 64, 27 bits. 158 constraints.
+
+    The ranges make the packing mark + size 2^64 + rate 2^128 injective (below 2^155).
+    """
 
     def part(shift: int, bits: int) -> int:
-        return ((row.value or 0) >> shift) & ((1 << bits) - 1)
+        return (packed_hint() >> shift) & ((1 << bits) - 1)
 
     hint = cs.has_values
     mark = cs.alloc("mark_price_e8", (lambda: part(0, 64)) if hint else None)
@@ -235,8 +298,7 @@ def _unpack_row(
     assert_unsigned(cs, mark, VALUE_BITS, "mark_range")
     assert_unsigned(cs, size, VALUE_BITS, "size_range")
     assert_unsigned(cs, rate, RATE_BITS, "rate_range")
-    cs.assert_equal(mark + size * (1 << SIZE_SHIFT) + rate * (1 << RATE_SHIFT), row, "row_unpacks")
-    return mark, size, rate
+    return mark, size, rate, mark + size * (1 << SIZE_SHIFT) + rate * (1 << RATE_SHIFT)
 
 
 def _used_flag(

@@ -10,9 +10,10 @@ from dataclasses import replace
 import pytest
 
 from tests.circuits.builders import E8, cross_circuit, make_account, make_snapshot
+from zkmargin.circuits import sparse_cross
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.layout import StatementPublic
-from zkmargin.circuits.sparse_cross import STATEMENT_TAG, SparseCrossStatement, SparseWitness
+from zkmargin.circuits.sparse_cross import SELECTIONS, STATEMENT_TAG, SparseCrossStatement, SparseWitness
 from zkmargin.errors import CapacityError, CircuitError, EncodingError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon import poseidon_hash
@@ -29,12 +30,13 @@ SNAPSHOT = make_snapshot(TABLE, [(E8, 0), (60_000 * E8, E8 // 10)])
 ACCOUNT = make_account({0: (E8, 95 * E8), 2: (-3 * E8, 8 * E8)}, {0: 500 * E8})
 
 
-def sparse(n_rows: int, n_held: int, n_collateral: int) -> Circuit:
+def sparse(n_rows: int, n_held: int, n_collateral: int, selection: str = "lookup") -> Circuit:
     """The sparse cross statement at this capacity."""
-    return Circuit(SparseCrossStatement(n_rows, n_held, n_collateral))
+    return Circuit(SparseCrossStatement(n_rows, n_held, n_collateral, selection))
 
 
 SMALL = sparse(3, 3, 2)
+SMALLS = {selection: sparse(3, 3, 2, selection) for selection in SELECTIONS}
 POW2 = sparse(4, 2, 2)
 
 
@@ -78,11 +80,13 @@ def variable(cs: ConstraintSystem, label: str) -> LinearCombination:
 
 
 # ----- adversarial witnesses (no setup) ------------------------------------------------------------------------
-def test_an_honest_held_witness_satisfies_the_statement():
-    w = SMALL.witness(ACCOUNT, SNAPSHOT, SALT)
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_an_honest_held_witness_satisfies_the_statement(selection):
+    small = SMALLS[selection]
+    w = small.witness(ACCOUNT, SNAPSHOT, SALT)
     assert (w.indices, w.quantities_e8) == ((0, 2, 0), (E8, -3 * E8, 0))
-    assert first_failure(SMALL, w) is None
-    assert raw_commitment(SMALL, w) == SMALL.commitment(w)
+    assert first_failure(small, w) is None
+    assert raw_commitment(small, w) == small.commitment(w)
 
 
 @pytest.mark.parametrize(
@@ -94,9 +98,11 @@ def test_an_honest_held_witness_satisfies_the_statement():
         (R - 1, "held[1]/index/bits/pack"),  # -1
     ],
 )
-def test_an_index_outside_the_table_is_refused(index, label):
-    w = forged(SMALL, (0, index, 0), (E8, -3 * E8, 0), (95 * E8, 8 * E8, 0))
-    assert first_failure(SMALL, w) == label
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_an_index_outside_the_table_is_refused(index, label, selection):
+    small = SMALLS[selection]
+    w = forged(small, (0, index, 0), (E8, -3 * E8, 0), (95 * E8, 8 * E8, 0))
+    assert first_failure(small, w) == label
 
 
 @pytest.mark.parametrize("index", [4, 5, 7])
@@ -107,16 +113,20 @@ def test_an_index_outside_a_power_of_two_table_is_refused(index):
 
 
 @pytest.mark.parametrize("alias", [R, R + 1, -1, True])
-def test_an_index_at_or_above_r_is_refused_before_it_is_reduced(alias):
-    w = forged(SMALL, (0, alias, 0), (E8, -3 * E8, 0), (95 * E8, 8 * E8, 0))
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_an_index_at_or_above_r_is_refused_before_it_is_reduced(alias, selection):
+    small = SMALLS[selection]
+    w = forged(small, (0, alias, 0), (E8, -3 * E8, 0), (95 * E8, 8 * E8, 0))
     with pytest.raises(CircuitError, match="index must be a field element"):
-        solve(SMALL, w, commitment=1)
+        solve(small, w, commitment=1)
 
 
-def test_index_bits_that_are_not_boolean_are_refused():
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_index_bits_that_are_not_boolean_are_refused(selection):
     """Index 2 as bits (2, 0): the bits still sum to 2, and the tree would read lo + 2 (hi - lo), no row at all."""
-    w = forged(SMALL, (0, 2, 0), (E8, -3 * E8, 0), (95 * E8, 8 * E8, 0))
-    cs = solve(SMALL, w)
+    small = SMALLS[selection]
+    w = forged(small, (0, 2, 0), (E8, -3 * E8, 0), (95 * E8, 8 * E8, 0))
+    cs = solve(small, w)
     assert cs.which_is_unsatisfied() is None
     cs.set_value(variable(cs, "held[1]/index/bits[0]"), 2)
     cs.set_value(variable(cs, "held[1]/index/bits[1]"), 0)
@@ -124,9 +134,11 @@ def test_index_bits_that_are_not_boolean_are_refused():
 
 
 @pytest.mark.parametrize("indices", [(2, 2, 0), (2, 0, 0), (0, 0, 0)])
-def test_two_held_slots_never_name_one_instrument_or_go_down(indices):
-    w = forged(SMALL, indices, (E8, E8, 0), (95 * E8, 95 * E8, 0))
-    assert first_failure(SMALL, w) == "held[1]/indices_increase/pack"
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_two_held_slots_never_name_one_instrument_or_go_down(indices, selection):
+    small = SMALLS[selection]
+    w = forged(small, indices, (E8, E8, 0), (95 * E8, 95 * E8, 0))
+    assert first_failure(small, w) == "held[1]/indices_increase/pack"
 
 
 def test_the_same_long_counted_twice_would_have_paid_for_a_margin_call():
@@ -149,22 +161,27 @@ def test_the_same_long_counted_twice_would_have_paid_for_a_margin_call():
         ((0, 0, 2), (E8, 0, -3 * E8), (95 * E8, 0, 8 * E8), "held[2]/used_slots_first"),  # a used slot after a gap
     ],
 )
-def test_zero_quantity_only_as_an_unused_slot(indices, quantities, entries, label):
-    w = forged(SMALL, indices, quantities, entries)
-    assert first_failure(SMALL, w) == label
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_zero_quantity_only_as_an_unused_slot(indices, quantities, entries, label, selection):
+    small = SMALLS[selection]
+    w = forged(small, indices, quantities, entries)
+    assert first_failure(small, w) == label
 
 
-def test_a_used_flag_that_lies_is_refused():
-    w = SMALL.witness(ACCOUNT, SNAPSHOT, SALT)
-    cs = solve(SMALL, w)
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_a_used_flag_that_lies_is_refused(selection):
+    small = SMALLS[selection]
+    w = small.witness(ACCOUNT, SNAPSHOT, SALT)
+    cs = solve(small, w)
     cs.set_value(variable(cs, "held[1]/used"), 0)
     assert cs.which_is_unsatisfied() == "held[1]/used_when_nonzero"
 
 
-def test_a_selected_row_read_with_other_values_is_refused():
+def test_a_selected_row_read_with_other_values_is_refused_by_the_mux():
     """The prover reads instrument 0 with a lower mark (bits consistent): the row no longer unpacks."""
-    w = SMALL.witness(ACCOUNT, SNAPSHOT, SALT)
-    cs = solve(SMALL, w)
+    small = SMALLS["mux"]
+    w = small.witness(ACCOUNT, SNAPSHOT, SALT)
+    cs = solve(small, w)
     mark = 50 * E8
     cs.set_value(variable(cs, "held[0]/mark_price_e8"), mark)
     for i in range(64):
@@ -172,46 +189,105 @@ def test_a_selected_row_read_with_other_values_is_refused():
     assert cs.which_is_unsatisfied() == "held[0]/row_unpacks"
 
 
-def test_a_row_split_across_fields_is_refused_by_the_ranges():
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_a_row_split_across_fields_is_refused_by_the_ranges(selection):
     """mark + 2^64 with size - 1 packs to the same row: the 64-bit range of the mark refuses it."""
-    w = SMALL.witness(ACCOUNT, SNAPSHOT, SALT)
-    cs = solve(SMALL, w)
+    small = SMALLS[selection]
+    w = small.witness(ACCOUNT, SNAPSHOT, SALT)
+    cs = solve(small, w)
     cs.set_value(variable(cs, "held[0]/mark_price_e8"), 100 * E8 + 2**64)
     cs.set_value(variable(cs, "held[0]/contract_size_e8"), E8 - 1)
     assert cs.which_is_unsatisfied() == "held[0]/mark_range/pack"
 
 
-def test_a_tampered_mux_node_is_refused():
+def forge_rows(monkeypatch, index: int, packed_row) -> None:
+    """Make the solver read packed_row(true_row) wherever a held slot names `index` (a prover editing its row)."""
+    honest = sparse_cross.row_hint
+
+    def lying(rows, at_index):
+        true = honest(rows, at_index)
+        return packed_row(true) if at_index.value == index else true
+
+    monkeypatch.setattr(sparse_cross, "row_hint", lying)
+
+
+def pack_row(mark: int, rate: int, size: int) -> int:
+    return mark + (size << sparse_cross.SIZE_SHIFT) + (rate << sparse_cross.RATE_SHIFT)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda true: true - 5 * E8,  # a lower mark for the short (instrument 2, held in slot 1)
+        lambda true: pack_row(7 * E8, 0, E8),  # its maintenance rate 0
+        lambda true: pack_row(*TABLE[1]),  # another instrument's row under index 2
+        lambda true: pack_row(7 * E8, E8 // 4, E8) + 1,
+    ],
+)
+def test_a_tampered_row_fails_the_lookup(monkeypatch, edit):
+    """The solver reads an edited row for slot 1; every definition holds, the challenge is honest: the sums differ."""
     w = SMALL.witness(ACCOUNT, SNAPSHOT, SALT)
-    cs = solve(SMALL, w)
+    assert first_failure(SMALL, w) is None
+    assert edit(pack_row(*TABLE[2])) != pack_row(*TABLE[2])
+    forge_rows(monkeypatch, 2, edit)
+    assert first_failure(SMALL, w) == "lookup/sums_agree"
+
+
+def test_the_honest_row_hint_through_the_same_hook_still_satisfies(monkeypatch):
+    """The hook above changes nothing by itself (so the failures are the edits')."""
+    forge_rows(monkeypatch, 2, lambda true: true)
+    assert first_failure(SMALL, SMALL.witness(ACCOUNT, SNAPSHOT, SALT)) is None
+
+
+def test_a_tampered_multiplicity_or_challenge_input_is_refused():
+    w = SMALL.witness(ACCOUNT, SNAPSHOT, SALT)
+    for label, value in (("lookup/multiplicity[1]", 1), ("lookup/multiplicity[0]", 2), ("lookup/row_term[1]", 5)):
+        cs = solve(SMALL, w)
+        cs.set_value(variable(cs, label), value)
+        assert cs.which_is_unsatisfied() is not None, label
+
+
+def test_the_lookup_is_cheaper_than_the_mux_for_a_long_table():
+    lookup, mux = sparse(512, 16, 2).compile(), sparse(512, 16, 2, "mux").compile()
+    assert lookup.num_constraints < mux.num_constraints * 2 / 3
+
+
+def test_a_tampered_mux_node_is_refused():
+    small = SMALLS["mux"]
+    w = small.witness(ACCOUNT, SNAPSHOT, SALT)
+    cs = solve(small, w)
     cs.set_value(variable(cs, "held[1]/select/level[0][1]"), 1)
     assert cs.which_is_unsatisfied() == "held[1]/select/level[0][1]"
 
 
-def test_a_reordered_table_or_another_snapshot_fails_through_the_layout_digest():
-    w = SMALL.witness(ACCOUNT, SNAPSHOT, SALT)
-    commitment = SMALL.commitment(w)
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_a_reordered_table_or_another_snapshot_fails_through_the_layout_digest(selection):
+    small = SMALLS[selection]
+    w = small.witness(ACCOUNT, SNAPSHOT, SALT)
+    commitment = small.commitment(w)
     reordered = make_snapshot([TABLE[2], TABLE[1], TABLE[0]], [(E8, 0), (60_000 * E8, E8 // 10)])
     reordered = replace(reordered, instruments=tuple(reversed(reordered.instruments)))  # names I2, I1, I0
     renamed = replace(
         SNAPSHOT, instruments=tuple(replace(q, instrument=q.instrument + "X") for q in SNAPSHOT.instruments)
     )
     for other in (reordered, renamed):
-        assert SMALL.statement.layout_digest(other) != w.layout_digest
-        assert solve(SMALL, w, other, commitment).which_is_unsatisfied() == "commitment/opens"
+        assert small.statement.layout_digest(other) != w.layout_digest
+        assert solve(small, w, other, commitment).which_is_unsatisfied() == "commitment/opens"
     # A commitment of the same account made for the dense statement opens nothing here.
     dense = cross_circuit(3, 2)
     dense_commitment = dense.commitment(dense.witness(ACCOUNT, SNAPSHOT, SALT))
-    assert solve(SMALL, w, SNAPSHOT, dense_commitment).which_is_unsatisfied() == "commitment/opens"
+    assert solve(small, w, SNAPSHOT, dense_commitment).which_is_unsatisfied() == "commitment/opens"
 
 
-def test_an_unheld_row_changes_nothing_but_a_held_row_does():
-    w = SMALL.witness(ACCOUNT, SNAPSHOT, SALT)
-    commitment = SMALL.commitment(w)
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_an_unheld_row_changes_nothing_but_a_held_row_does(selection):
+    small = SMALLS[selection]
+    w = small.witness(ACCOUNT, SNAPSHOT, SALT)
+    commitment = small.commitment(w)
     moved_unheld = make_snapshot([TABLE[0], (E8, E8, 2**64 - 1), TABLE[2]], [(E8, 0), (60_000 * E8, E8 // 10)])
-    assert solve(SMALL, w, moved_unheld, commitment).which_is_unsatisfied() is None
+    assert solve(small, w, moved_unheld, commitment).which_is_unsatisfied() is None
     crashed = make_snapshot([TABLE[0], TABLE[1], (1000 * E8, E8 // 4, E8)], [(E8, 0), (60_000 * E8, E8 // 10)])
-    assert solve(SMALL, w, crashed, commitment).which_is_unsatisfied() == "solvency/equity_covers_maintenance/pack"
+    assert solve(small, w, crashed, commitment).which_is_unsatisfied() == "solvency/equity_covers_maintenance/pack"
 
 
 @pytest.mark.parametrize(
@@ -294,7 +370,7 @@ def test_modes_have_identical_shape_and_cost_follows_the_held_slots():
         setup_cs.num_private,
     )
     assert prove_cs.num_constraints == cs.num_constraints
-    assert SMALL.num_public == 2 + 1 + 3 * 3 + 2 * 2
+    assert SMALL.num_public == 2 + 2 + 3 * 3 + 2 * 2
     assert sparse(256, 4, 2).compile().num_constraints < cross_circuit(256, 2).compile().num_constraints / 4
 
 
@@ -311,7 +387,7 @@ def test_values_reach_the_unpacked_row():
     public = SMALL.public_inputs(SNAPSHOT, 1, CONTEXT)
     dense_public = cross_circuit(3, 2).public_inputs(SNAPSHOT, 1, CONTEXT)
     assert isinstance(public, StatementPublic)
-    assert public.snapshot_values[1:] == dense_public.snapshot_values[1:]
+    assert public.snapshot_values[2:] == dense_public.snapshot_values[1:]
     assert public.snapshot_values[0] != dense_public.snapshot_values[0]
 
 

@@ -1,9 +1,9 @@
-"""Private selection of one row from a public table: an index in [0, N) and a binary multiplexer tree.
+"""Private selection of rows from a public table: an index in [0, N), and either a binary multiplexer tree
+(N - 1 constraints a selection) or a log-derivative lookup (about 2 constraints a row for all selections together,
+its challenge hashed in-circuit).
 
 A sparse statement's held slot names its instrument by a private index and reads
 that instrument's row (packed into one element) from the verifier-supplied table.
-The index is range-checked, the tree is driven by its bits, so the selected value
-is exactly table[index]; nothing outside [0, N) can be named.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from zkmargin.errors import CircuitError
+from zkmargin.field import R
+from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 
@@ -64,3 +66,78 @@ def mux_tree(
         level = nxt
     root = level[0]
     return cs.constant(0) if root is None else root
+
+
+LOOKUP_TAG = 0x6C6F6F6B7570  # "lookup"
+"""Domain of the lookup challenge's sponge; the tag also carries the table and query counts (fixed shape)."""
+BITS_PER_ELEMENT = 253
+
+
+def lookup_challenge_tag(n_rows: int, n_queries: int) -> int:
+    """LOOKUP_TAG * 2^64 + rows * 2^32 + queries: one sponge shape per table and query count."""
+    return (LOOKUP_TAG << 64) | (n_rows << 32) | n_queries
+
+
+def assert_lookups(
+    cs: ConstraintSystem,
+    table: Sequence[LinearCombination],
+    queries: Sequence[tuple[LinearCombination, LinearCombination]],
+    bound: Sequence[LinearCombination],
+    value_bits: int,
+    label: str,
+) -> None:
+    """Every used query value is a row of the table: a log-derivative lookup with its challenge made in-circuit.
+
+    queries are (used, value) pairs; used must be boolean and value below 2^value_bits
+    (the caller's range checks), and the table's rows must be distinct. bound are the
+    public values that fix the table (its digest, computed by the verifier).
+
+    The prover commits to boolean multiplicities m_j (one per row). The challenge is
+    alpha = Poseidon(bound, value_s + used_s 2^value_bits for every query, the m_j packed
+    253 to an element), computed by constraints from the very variables below, so the
+    prover cannot choose it. With inv_j * (alpha - t_j) = m_j and
+    inv_s * (alpha - value_s) = used_s (which fix every inverse when alpha is no row or
+    query value), sum_s inv_s = sum_j inv_j says F(alpha) = 0 for
+      F(X) = sum_s used_s / (X - value_s) - sum_j m_j / (X - t_j).
+    Soundness: if some used value is no row, F has a pole there (its residue is the
+    number of used queries with that value, between 1 and the query count < r), so F is
+    a non-zero rational function whose numerator has degree below rows + queries, and
+    F(alpha) = 0 for at most rows + queries - 1 values of alpha. Modelling Poseidon as a
+    random oracle, each distinct hash input gives an independent uniform alpha, so a
+    prover that grinds Q witnesses (salts, orderings, multiplicities, anything) wins
+    with probability at most Q (rows + queries) / r < Q 2^-240: grinding buys nothing.
+    Two used queries naming one row need m_j = 2, which a boolean m_j refuses
+    (incomplete only; the caller forbids duplicates anyway).
+    Cost: 2 per row (m_j boolean, its inverse), 1 per query, 1 for the sums, and the
+    sponge over len(bound) + queries + ceil(rows / 253) elements (75 per element).
+    """
+    with cs.namespace(label):
+        hint = cs.has_values
+        used_values = [v.value for u, v in queries if u.value] if hint else []
+        multiplicities = []
+        for j, row in enumerate(table):
+            m = cs.alloc(f"multiplicity[{j}]", (lambda row=row: int(row.value in used_values)) if hint else None)
+            cs.assert_bool(m, f"multiplicity[{j}]/bool")
+            multiplicities.append(m)
+        packed_m = [
+            cs.pack(multiplicities[start : start + BITS_PER_ELEMENT])
+            for start in range(0, len(multiplicities), BITS_PER_ELEMENT)
+        ]
+        absorbed = [*bound, *(value + used * (1 << value_bits) for used, value in queries), *packed_m]
+        alpha = poseidon_hash_gadget(cs, absorbed, lookup_challenge_tag(len(table), len(queries)))
+
+        def inverse(numerator: LinearCombination, point: LinearCombination) -> int:
+            denominator = ((alpha.value or 0) - (point.value or 0)) % R
+            return (numerator.value or 0) * pow(denominator, -1, R) % R if denominator else 0
+
+        table_sum = cs.constant(0)
+        for j, (row, m) in enumerate(zip(table, multiplicities)):
+            term = cs.alloc(f"row_term[{j}]", (lambda row=row, m=m: inverse(m, row)) if hint else None)
+            cs.enforce(term, alpha - row, m, f"row_term[{j}]")
+            table_sum = table_sum + term
+        query_sum = cs.constant(0)
+        for s, (used, value) in enumerate(queries):
+            term = cs.alloc(f"query_term[{s}]", (lambda used=used, value=value: inverse(used, value)) if hint else None)
+            cs.enforce(term, alpha - value, used, f"query_term[{s}]")
+            query_sum = query_sum + term
+        cs.assert_equal(query_sum, table_sum, "sums_agree")

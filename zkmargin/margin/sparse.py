@@ -18,6 +18,8 @@ The sponge's domain tag is statement_tag * 2^64 + P * 2^32 + K.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -86,3 +88,17 @@ def commit_held(slots: HeldSlots, salt: int, layout_digest_value: int, statement
     ]
     tag = commitment_domain_tag(len(slots.indices), len(slots.amounts_e8), statement_tag)
     return commit_elements(elements, tag)
+
+
+TABLE_DOMAIN = "zkmargin/table"
+
+
+def table_value_digest(rows: Sequence[tuple[int, int, int]]) -> int:
+    """The table's values as a field element: SHA-256 of their canonical JSON, top 253 bits (< r).
+
+    Canonical JSON: {"domain": "zkmargin/table", "rows": [[mark_e8, rate_e8, size_e8], ...]} with sorted keys and
+    no spaces. The verifier computes it from its own snapshot; a sparse lookup hashes it into its challenge.
+    """
+    document = {"domain": TABLE_DOMAIN, "rows": [list(row) for row in rows]}
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return int.from_bytes(hashlib.sha256(canonical.encode()).digest(), "big") >> 3
