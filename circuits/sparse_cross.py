@@ -5,8 +5,10 @@ each held slot pays for one N-leaf multiplexer instead of every row paying for a
 Which instruments the account holds stays private; only "at most P positions" is public.
 
 Public inputs, in this order: commitment, context, the layout digest, the table digest
-(SHA-256 of the table's values, zkmargin.margin.sparse.table_value_digest), per table row
-(mark_price_e8, maintenance_rate_e8, contract_size_e8), per asset slot (price_e8, haircut_e8).
+(SHA-256 of the table's values, zkmargin.margin.sparse.table_value_digest), per table row one
+element mark_size_rate_e8 = mark_price_e8 + contract_size_e8 2^64 + maintenance_rate_e8 2^128
+(packed by the verifier AFTER its range checks, so one input a row instead of three), per asset
+slot (price_e8, haircut_e8).
 The table and both digests are the verifier's, from its own snapshot, folded once per snapshot;
 the layout digest binds the whole ordered table (names, N, P, K, model).
 Private: per held slot index, quantity_e8, entry_price_e8; per asset slot amount_e8; the salt.
@@ -74,7 +76,6 @@ from zkmargin.circuits.parts import (
     SLACK_BITS,
     VALUE_BITS,
     Asset,
-    Instrument,
     V,
     assert_covers,
     collateral_terms,
@@ -143,13 +144,25 @@ def _check_witness(w: SparseWitness, n_held: int) -> None:
 
 
 @dataclass(frozen=True)
+class TableRow(Generic[V]):
+    """One table row, packed by the verifier after its range checks: mark + size * 2^64 + rate * 2^128 (< 2^155)."""
+
+    mark_size_rate_e8: V
+
+
+@dataclass(frozen=True)
 class SparseInputs(Generic[V]):
     """The snapshot part of the public inputs: layout digest, table value digest, per table row, per asset slot."""
 
     layout_digest: V
     table_digest: V
-    instruments: tuple[Instrument[V], ...]
+    rows: tuple[TableRow[V], ...]
     assets: tuple[Asset[V], ...]
+
+
+def pack_row(mark_price_e8: int, maintenance_rate_e8: int, contract_size_e8: int) -> int:
+    """A table row as one public input: mark + size * 2^64 + rate * 2^128 (injective for the checked ranges)."""
+    return mark_price_e8 + (contract_size_e8 << SIZE_SHIFT) + (maintenance_rate_e8 << RATE_SHIFT)
 
 
 SELECTIONS = ("lookup", "mux")
@@ -180,15 +193,14 @@ class SparseCrossStatement:
     @functools.cached_property
     def layout(self) -> PublicLayout[SparseInputs[Any]]:
         """commitment, context; layout and table digests; (mark, rate, size) per table row; (price, haircut) per asset."""
-        return PublicLayout(
-            SparseInputs(0, 0, (Instrument(0, 0, 0),) * self.n_rows, (Asset(0, 0),) * self.n_collateral)
-        )
+        return PublicLayout(SparseInputs(0, 0, (TableRow(0),) * self.n_rows, (Asset(0, 0),) * self.n_collateral))
 
     def snapshot_values(self, snapshot: Snapshot) -> SparseInputs[int]:
         """The table, zero-padded to N rows (marks and sizes below 2^64, rates in [0, 1e8]), and its digests."""
         table = rate_inputs(snapshot, self.n_rows, self.n_collateral, self.layout_digest(snapshot))
         rows = [(q.mark_price_e8, q.maintenance_rate_e8, q.contract_size_e8) for q in table.instruments]
-        return SparseInputs(table.layout_digest, table_value_digest(rows), table.instruments, table.assets)
+        packed = tuple(TableRow(pack_row(*row)) for row in rows)
+        return SparseInputs(table.layout_digest, table_value_digest(rows), packed, table.assets)
 
     def synthesize(
         self, cs: ConstraintSystem, inputs: AllocatedPublic[SparseInputs[Any]], witness: SparseWitness | None
@@ -197,12 +209,7 @@ class SparseCrossStatement:
         w = witness
         if w is not None:
             _check_witness(w, self.n_held)
-        rows = [
-            slot.mark_price_e8
-            + slot.contract_size_e8 * (1 << SIZE_SHIFT)
-            + slot.maintenance_rate_e8 * (1 << RATE_SHIFT)
-            for slot in inputs.snapshot.instruments
-        ]
+        rows = [row.mark_size_rate_e8 for row in inputs.snapshot.rows]
         width = index_bits_for(self.n_rows)
         equity = cs.constant(0)
         maintenance = cs.constant(0)

@@ -13,7 +13,7 @@ from tests.circuits.builders import E8, cross_circuit, make_account, make_snapsh
 from zkmargin.circuits import sparse_cross
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.layout import StatementPublic
-from zkmargin.circuits.sparse_cross import SELECTIONS, STATEMENT_TAG, SparseCrossStatement, SparseWitness
+from zkmargin.circuits.sparse_cross import SELECTIONS, STATEMENT_TAG, SparseCrossStatement, SparseWitness, pack_row
 from zkmargin.errors import CapacityError, CircuitError, EncodingError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon import poseidon_hash
@@ -211,10 +211,6 @@ def forge_rows(monkeypatch, index: int, packed_row) -> None:
     monkeypatch.setattr(sparse_cross, "row_hint", lying)
 
 
-def pack_row(mark: int, rate: int, size: int) -> int:
-    return mark + (size << sparse_cross.SIZE_SHIFT) + (rate << sparse_cross.RATE_SHIFT)
-
-
 @pytest.mark.parametrize(
     "edit",
     [
@@ -370,7 +366,7 @@ def test_modes_have_identical_shape_and_cost_follows_the_held_slots():
         setup_cs.num_private,
     )
     assert prove_cs.num_constraints == cs.num_constraints
-    assert SMALL.num_public == 2 + 2 + 3 * 3 + 2 * 2
+    assert SMALL.num_public == 2 + 2 + 3 + 2 * 2
     assert sparse(256, 4, 2).compile().num_constraints < cross_circuit(256, 2).compile().num_constraints / 4
 
 
@@ -382,12 +378,13 @@ def test_capacities_outside_the_argument_are_refused(n_rows, n_held, n_collatera
         SparseCrossStatement(n_rows, n_held, n_collateral)
 
 
-def test_values_reach_the_unpacked_row():
-    """The statement's public layout is dense cross's: the verifier folds the same table inputs."""
+def test_the_verifier_packs_each_checked_row_into_one_input():
+    """One public input a row, packed from the range-checked values; the assets as in dense cross."""
     public = SMALL.public_inputs(SNAPSHOT, 1, CONTEXT)
     dense_public = cross_circuit(3, 2).public_inputs(SNAPSHOT, 1, CONTEXT)
     assert isinstance(public, StatementPublic)
-    assert public.snapshot_values[2:] == dense_public.snapshot_values[1:]
+    assert public.snapshot_values[2:5] == tuple(pack_row(*row) for row in TABLE)
+    assert public.snapshot_values[5:] == dense_public.snapshot_values[10:]
     assert public.snapshot_values[0] != dense_public.snapshot_values[0]
 
 

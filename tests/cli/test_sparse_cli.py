@@ -80,7 +80,7 @@ def test_sparse_commit_setup_prove_verify_inspect(workdir):
     inspected = run(workdir, "inspect", "--circuit", CIRCUIT, "--json")
     info = json.loads(inspected.stdout)
     assert info["circuit_id"] == CIRCUIT
-    assert info["public_inputs"] == len(json.loads((workdir / "public.json").read_text())) == 2 + 2 + 3 * 8 + 2 * 4
+    assert info["public_inputs"] == len(json.loads((workdir / "public.json").read_text())) == 2 + 2 + 8 + 2 * 4
 
 
 def test_more_positions_than_held_slots_is_a_clear_refusal(workdir):
