@@ -127,6 +127,9 @@ def assert_lookups(
         alpha = poseidon_hash_gadget(cs, absorbed, lookup_challenge_tag(len(table), len(queries)))
 
         def inverse(numerator: LinearCombination, point: LinearCombination) -> int:
+            # Only rows a slot reads (and used slots) have a non-zero term: P inversions, not N.
+            if not numerator.value:
+                return 0
             denominator = ((alpha.value or 0) - (point.value or 0)) % R
             return (numerator.value or 0) * pow(denominator, -1, R) % R if denominator else 0
 
