@@ -48,7 +48,8 @@ def mux_tree(
     len(rows) <= 2^len(bits). Each node is lo + bit * (hi - lo): with a boolean bit
     it is lo or hi exactly. A pair of padding leaves is folded to 0 without a
     constraint (the padding is fixed by the shape, so setup and proving agree).
-    Cost: len(rows) - 1 constraints at most.
+    Cost: len(rows) - 1 for a power of two, at most len(rows) - 1 + len(bits) otherwise (a real node
+    paired with padding still costs one).
     """
     if not rows or len(rows) > 1 << len(bits):
         raise CircuitError(f"{label}: {len(rows)} rows do not fit {len(bits)} index bits")
