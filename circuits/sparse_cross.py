@@ -134,10 +134,12 @@ def check_sparse_capacity(n_rows: int, n_held: int, n_collateral: int) -> None:
         raise CircuitError(f"at most {MAX_SLOTS} held and collateral slots in all (the overflow argument needs it)")
 
 
-def _check_witness(w: SparseWitness, n_held: int) -> None:
+def _check_witness(w: SparseWitness, n_held: int, n_collateral: int) -> None:
     # A value >= r would be reduced silently when assigned (index + r aliasing index): refuse it first.
     if not all(len(v) == n_held for v in (w.indices, w.quantities_e8, w.entry_prices_e8)):
         raise CircuitError(f"a sparse witness has {n_held} held slots")
+    if len(w.amounts_e8) != n_collateral:
+        raise CircuitError(f"a sparse witness has {n_collateral} collateral amounts")
     for s, index in enumerate(w.indices):
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < R:
             raise CircuitError(f"held slot {s}: index must be a field element in [0, r)")
@@ -208,7 +210,7 @@ class SparseCrossStatement:
         """Held slots (selection, order, position terms), collateral, the commitment opening and the solvency check."""
         w = witness
         if w is not None:
-            _check_witness(w, self.n_held)
+            _check_witness(w, self.n_held, self.n_collateral)
         rows = [row.mark_size_rate_e8 for row in inputs.snapshot.rows]
         width = index_bits_for(self.n_rows)
         equity = cs.constant(0)

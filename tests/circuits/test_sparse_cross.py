@@ -486,3 +486,13 @@ def test_a_real_sparse_proof_verifies_here_and_in_snarkjs(tmp_path):
         timeout=120,
     )
     assert bad.returncode != 0 or "OK" not in bad.stdout
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("indices", (0, 2)), ("quantities_e8", (E8, -3 * E8, 0, 0)), ("entry_prices_e8", ()), ("amounts_e8", (1,))],
+)
+def test_a_witness_of_another_shape_is_refused_before_solving(field, value):
+    w = replace(SMALL.witness(ACCOUNT, SNAPSHOT, SALT), **{field: value})
+    with pytest.raises(CircuitError, match="a sparse witness has"):
+        solve(SMALL, w, commitment=1)
