@@ -10,10 +10,11 @@ from dataclasses import replace
 import pytest
 
 from tests.circuits.builders import E8, cross_circuit, make_account, make_snapshot
-from zkmargin.circuits import sparse_cross
+from zkmargin.circuits import sparse_parts
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.layout import StatementPublic
-from zkmargin.circuits.sparse_cross import SELECTIONS, STATEMENT_TAG, SparseCrossStatement, SparseWitness, pack_row
+from zkmargin.circuits.sparse_cross import STATEMENT_TAG, SparseCrossStatement, SparseWitness
+from zkmargin.circuits.sparse_parts import SELECTIONS, pack_row
 from zkmargin.errors import CapacityError, CircuitError, EncodingError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon import poseidon_hash
@@ -202,13 +203,13 @@ def test_a_row_split_across_fields_is_refused_by_the_ranges(selection):
 
 def forge_rows(monkeypatch, index: int, packed_row) -> None:
     """Make the solver read packed_row(true_row) wherever a held slot names `index` (a prover editing its row)."""
-    honest = sparse_cross.row_hint
+    honest = sparse_parts.row_hint
 
     def lying(rows, at_index):
         true = honest(rows, at_index)
         return packed_row(true) if at_index.value == index else true
 
-    monkeypatch.setattr(sparse_cross, "row_hint", lying)
+    monkeypatch.setattr(sparse_parts, "row_hint", lying)
 
 
 @pytest.mark.parametrize(
