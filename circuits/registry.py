@@ -28,6 +28,7 @@ from zkmargin.circuits.membership import Membership
 from zkmargin.circuits.portfolio import PortfolioStatement
 from zkmargin.circuits.protocol import Statement
 from zkmargin.circuits.sparse_cross import SparseCrossStatement
+from zkmargin.circuits.sparse_isolated import SparseIsolatedStatement
 from zkmargin.circuits.tiered import TieredStatement
 from zkmargin.circuits.var import RiskStatement
 from zkmargin.errors import CircuitError
@@ -87,7 +88,7 @@ MODELS: dict[str, MarginModel] = {
         MarginModel("cross", "one pool: equity covers the maintenance of every position", CrossStatement,
                     _report("cross"), sparse_statement=SparseCrossStatement),
         MarginModel("isolated", "isolated positions against their own collateral, the rest as one cross pool",
-                    IsolatedStatement, _report("isolated")),
+                    IsolatedStatement, _report("isolated"), sparse_statement=SparseIsolatedStatement),
         MarginModel("tiered", "maintenance by notional brackets (rate and amount per bracket)", TieredStatement,
                     _report("tiered"), has_tiers=True),
         MarginModel("portfolio", "equity covers every scenario of SPAN-style risk arrays", PortfolioStatement,
@@ -156,7 +157,8 @@ def circuit_from_id(circuit_id: str) -> Circuit[Any]:
             f"{', '.join(m.name for m in MODELS.values() if _suffix(m) is None)}, or "
             f"{'/'.join(m.name for m in MODELS.values() if m.has_tiers)}-n<N>-k<K>-t<T>, or "
             f"{'/'.join(m.name for m in MODELS.values() if m.has_scenarios)}-n<N>-k<K>-s<S>, e.g. {DEFAULT_CIRCUIT_ID}; "
-            f"cross-n<N>-p<P>-k<K> (sparse: P held positions of an N-row table); "
+            f"{'/'.join(m.name for m in MODELS.values() if m.sparse_statement)}-n<N>-p<P>-k<K> (sparse: P held "
+            f"positions of an N-row table); "
             f"any of them plus -m<depth> in membership mode")
     n, k, extra = int(match.group(2)), int(match.group(3)), match.group(4)
     kind = extra[0] if extra else None

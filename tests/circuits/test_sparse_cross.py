@@ -407,7 +407,7 @@ def test_sparse_ids_parse_and_match_the_schema_pattern(circuit_id):
     [
         "cross-n3-p4-k2",
         "cross-n3-p0-k2",
-        "isolated-n3-p1-k2",
+        "portfolio-n3-p1-k2",
         "cross-n3-p1",
         "cross-n03-p1-k2",
         "cross-n3-p1-k2-t2",

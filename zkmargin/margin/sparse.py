@@ -49,9 +49,13 @@ class HeldSlots:
     amounts_e8: tuple[int, ...]
 
 
-def held_slots(account: Account, snapshot: Snapshot, n_held: int, n_collateral: int) -> HeldSlots:
+def held_slots(
+    account: Account, snapshot: Snapshot, n_held: int, n_collateral: int, allow_isolated: bool = False
+) -> HeldSlots:
     """The account's non-zero positions in ascending snapshot order, padded to n_held; CapacityError if more."""
-    quantities, entries, amounts = slot_layout(account, snapshot, len(snapshot.instruments), n_collateral)
+    quantities, entries, amounts = slot_layout(
+        account, snapshot, len(snapshot.instruments), n_collateral, allow_isolated=allow_isolated
+    )
     held = [(i, q, e) for i, (q, e) in enumerate(zip(quantities, entries)) if q != 0]
     if len(held) > n_held:
         raise CapacityError(f"account holds {len(held)} positions; circuit capacity is {n_held} held positions")
