@@ -126,7 +126,7 @@ def accounts(draw):
     return Account("a", collateral, tuple(positions))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(accounts())
 def test_sparse_isolated_agrees_with_the_engine_and_dense_isolated(account):
     agrees(account)
