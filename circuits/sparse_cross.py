@@ -172,7 +172,7 @@ class SparseCrossStatement:
                 equity = equity + core.upnl * SCALE_E8
                 maintenance = maintenance + cs.mul(notional_of(core), slot.rate, "maintenance")
                 packed.append(
-                    core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + slot.index * (1 << INDEX_SHIFT)
+                    core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + slot.slot_index * (1 << INDEX_SHIFT)
                 )
         finish_selection(cs, inputs.snapshot, slots, self.selection)
         collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)

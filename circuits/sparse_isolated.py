@@ -194,7 +194,7 @@ class SparseIsolatedStatement:
                     + flag * (1 << 128)
                     + amount * (1 << 129)
                     + asset_index * (1 << 193)
-                    + slot.index * (1 << INDEX_SHIFT)
+                    + slot.slot_index * (1 << INDEX_SHIFT)
                 )
         finish_selection(cs, inputs.snapshot, slots, self.selection)
         collateral_value = collateral_terms(cs, w and w.amounts_e8, assets, packed)

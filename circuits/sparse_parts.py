@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from zkmargin.circuits.layout import PublicLayout
 from zkmargin.circuits.parts import (
@@ -17,7 +17,6 @@ from zkmargin.circuits.parts import (
     VALUE_BITS,
     Asset,
     PositionCore,
-    V,
     position_core,
     rate_inputs,
 )
@@ -36,6 +35,7 @@ RATE_SHIFT = 128
 LOOKUP_INDEX_SHIFT = 155
 """A lookup row is its packed values plus index * 2^155 (distinct rows; below 2^169 since N < 2^14)."""
 LOOKUP_VALUE_BITS = 170
+V = TypeVar("V")
 SELECTIONS = ("lookup", "mux")
 """How a held slot reads its row: the log-derivative lookup (registered ids) or a mux tree (bench, '-mux' ids)."""
 
@@ -110,7 +110,7 @@ def sparse_snapshot_values(snapshot: Snapshot, n_rows: int, n_collateral: int, d
 class HeldSlot(NamedTuple):
     """A held slot's index, position core (over the selected mark and size), used flag, rate and lookup query."""
 
-    index: LinearCombination
+    slot_index: LinearCombination
     core: PositionCore
     used: LinearCombination
     rate: LinearCombination
@@ -204,5 +204,5 @@ def held_after(
 ) -> None:
     """Used slots first, and a used slot's index above the previous one's. width + 3 constraints."""
     cs.enforce(used, cs.one - previous.used, cs.constant(0), "used_slots_first")
-    gap = cs.mul(used, index - previous.index - 1, "index_gap")
+    gap = cs.mul(used, index - previous.slot_index - 1, "index_gap")
     cs.to_bits(gap, width, "indices_increase")

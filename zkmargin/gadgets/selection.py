@@ -8,7 +8,7 @@ that instrument's row (packed into one element) from the verifier-supplied table
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
@@ -117,7 +117,7 @@ def assert_lookups(
         used_values = [v.value for u, v in queries if u.value] if hint else []
         multiplicities = []
         for j, row in enumerate(table):
-            m = cs.alloc(f"multiplicity[{j}]", (lambda row=row: int(row.value in used_values)) if hint else None)
+            m = cs.alloc(f"multiplicity[{j}]", _hint(lambda row: int(row.value in used_values), row) if hint else None)
             cs.assert_bool(m, f"multiplicity[{j}]/bool")
             multiplicities.append(m)
         packed_m = [
@@ -136,12 +136,17 @@ def assert_lookups(
 
         table_sum = cs.constant(0)
         for j, (row, m) in enumerate(zip(table, multiplicities)):
-            term = cs.alloc(f"row_term[{j}]", (lambda row=row, m=m: inverse(m, row)) if hint else None)
+            term = cs.alloc(f"row_term[{j}]", _hint(inverse, m, row) if hint else None)
             cs.enforce(term, alpha - row, m, f"row_term[{j}]")
             table_sum = table_sum + term
         query_sum = cs.constant(0)
         for s, (used, value) in enumerate(queries):
-            term = cs.alloc(f"query_term[{s}]", (lambda used=used, value=value: inverse(used, value)) if hint else None)
+            term = cs.alloc(f"query_term[{s}]", _hint(inverse, used, value) if hint else None)
             cs.enforce(term, alpha - value, used, f"query_term[{s}]")
             query_sum = query_sum + term
         cs.assert_equal(query_sum, table_sum, "sums_agree")
+
+
+def _hint(fn: Callable[..., int], *args: LinearCombination) -> Callable[[], int]:
+    """fn bound to these variables, run only when solving (a loop's lambdas would all see its last variables)."""
+    return lambda: fn(*args)
