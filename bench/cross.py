@@ -9,10 +9,14 @@ temporary directory, toolchain under $PEER, default /tmp/peer) and reports our
 figures as ratios to its in-process prove and verify times. Verify is measured
 plain (public inputs built from the snapshot, every input multiplied) and with
 the snapshot's inputs folded beforehand (fixed_inputs_sum: the service's path).
-Prints tables and writes JSON.
+Prints tables and writes JSON. With --sparse, runs the sparse statement instead
+(cross-n<N>-p<P>-k<K>: an account holding P positions of an N-instrument table) over
+--grid N:P pairs (N:P:mux for the mux-tree selection), with dense cross at --dense sizes in the same run, and prints ratios.
 
 Usage: python bench/cross.py [--sizes 16,64,256,1016] [--reps 3] [--baseline REV] [--peer]
                              [--out bench/results/cross.json]
+       python bench/cross.py --sparse [--grid 256:8,1024:16,4096:16] [--dense 1016] [--reps 1]
+                             [--out bench/results/cross_sparse.json]
 """
 
 from __future__ import annotations
@@ -74,12 +78,30 @@ def market(n: int, k: int, rng: random.Random) -> tuple[Snapshot, Account]:
     return Snapshot("bench", "bench", "2026-11-24T00:00:00Z", assets, instruments), Account("bench", collateral, positions)
 
 
-def run_ours(n: int, k: int, reps: int) -> dict:
-    """Setup once, then reps proofs and verifications (in one process, like the peer's in-process figures)."""
+def sparse_account(account: Account, held: int, rng: random.Random) -> Account:
+    """The account with only `held` of its positions (a random choice), for the sparse statement."""
+    return Account(account.account_id, account.collateral, tuple(rng.sample(account.positions, held)))
+
+
+def run_ours(n: int, k: int, reps: int, held: int | None = None, selection: str = "lookup") -> dict:
+    """Setup once, then reps proofs and verifications (in one process, like the peer's in-process figures).
+
+    held: run the sparse statement cross-n<n>-p<held>-k<k> on an account holding that many positions
+    (selection "mux": its mux-tree variant, which the registry does not name).
+    """
     backend = get_backend("arkworks")
     rng = random.Random(n)
     snapshot, account = market(n, k, rng)
-    circuit = circuit_from_id(f"cross-n{n}-k{k}")
+    if held is None:
+        circuit = circuit_from_id(f"cross-n{n}-k{k}")
+    else:
+        circuit = circuit_from_id(f"cross-n{n}-p{held}-k{k}")
+        if selection != "lookup":
+            from zkmargin.circuits.circuit import Circuit
+            from zkmargin.circuits.sparse_cross import SparseCrossStatement
+
+            circuit = Circuit(SparseCrossStatement(n, held, k, selection))
+        account = sparse_account(account, held, rng)
     t = time.perf_counter()
     compiled = circuit.compile()
     compile_s = time.perf_counter() - t
@@ -110,7 +132,9 @@ def run_ours(n: int, k: int, reps: int) -> dict:
             phases.append(timings)
     msm = statistics.median(sum(v for key, v in p.items() if key.startswith("msm_") and key != "msm_wall") for p in phases)
     return {
+        "circuit_id": circuit.circuit_id,
         "n_positions": n,
+        "n_held": held,
         "n_collateral": k,
         "constraints": compiled.num_constraints,
         "public_inputs": compiled.num_public,
@@ -253,6 +277,40 @@ def run_peer(n: int, reps: int) -> dict:
     }
 
 
+SPARSE_FIGURES = ("constraints", "setup_s", "proving_key_mb", "key_load_s", "prove_ms", "verify_ms")
+
+
+def run_sparse(grid: list[tuple[int, int, str]], dense_sizes: list[int], k: int, reps: int, out: Path) -> None:
+    """Sparse cross over (N, P) pairs and dense cross at dense_sizes, one run; prints figures and ratios, writes JSON."""
+    dense = [run_ours(n, k, reps) for n in dense_sizes]
+    sparse = []
+    for n, p, selection in grid:
+        sparse.append(run_ours(n, k, reps, held=p, selection=selection))
+        print(f"  done {sparse[-1]['circuit_id']}", file=sys.stderr, flush=True)
+    print(f"{'circuit':>20} {'constraints':>11} {'setup s':>8} {'pk MB':>7} {'load s':>7} {'prove ms':>9} {'verify ms':>9}")
+    for r in dense + sparse:
+        print(f"{r['circuit_id']:>20} {r['constraints']:>11} {r['setup_s']:>8.2f} {r['proving_key_mb']:>7.1f} "
+              f"{r['key_load_s']:>7.2f} {r['prove_ms']:>9.1f} {r['verify_ms']:>9.2f}")
+    ratios = {}
+    for d in dense:
+        for r in sparse:
+            ratios[f"{r['circuit_id']}/{d['circuit_id']}"] = {f: r[f] / d[f] for f in SPARSE_FIGURES}
+    by_id = {r["circuit_id"]: r for r in sparse}
+    for r in sparse:
+        base = by_id.get(r["circuit_id"].replace(f"-n{r['n_positions']}-", "-n1024-", 1))
+        if base is not None and r is not base:
+            ratios[f"{r['circuit_id']}/{base['circuit_id']}"] = {f: r[f] / base[f] for f in SPARSE_FIGURES}
+    print("\nratios (sparse / reference, same run; below 1 = sparse is cheaper)")
+    print(f"{'':>42} " + " ".join(f"{f:>14}" for f in SPARSE_FIGURES))
+    for name, figures in ratios.items():
+        print(f"{name:>42} " + " ".join(f"{figures[f]:>14.3f}" for f in SPARSE_FIGURES))
+    result = {"machine": platform.platform(), "cpus": os.cpu_count(), "dense": dense, "sparse": sparse,
+              "ratios": ratios}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {out}")
+
+
 def main() -> None:
     """Run, print, write."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -261,8 +319,21 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--peer", action="store_true", help="also run the snarkjs peer for N = 64")
     parser.add_argument("--baseline", metavar="REV", help="also run this benchmark at git revision REV (N = 64)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "cross.json")
+    parser.add_argument("--out", type=Path, default=None, help="default bench/results/cross.json "
+                        "(cross_sparse.json with --sparse)")
+    parser.add_argument("--sparse", action="store_true", help="sparse cross over --grid, dense at --dense")
+    parser.add_argument("--grid", default="256:8,1024:16,4096:16",
+                        help="N:P pairs of the sparse run (N:P:mux for the mux-tree variant)")
+    parser.add_argument("--dense", default="1016", help="dense sizes N of the sparse run")
     args = parser.parse_args()
+    results = Path(__file__).parent / "results"
+    if args.sparse:
+        grid = [(int(n), int(p), (rest or ["lookup"])[0])
+                for n, p, *rest in (entry.split(":") for entry in args.grid.split(","))]
+        dense = [int(n) for n in args.dense.split(",") if n]
+        run_sparse(grid, dense, args.collateral, args.reps, args.out or results / "cross_sparse.json")
+        return
+    args.out = args.out or results / "cross.json"
     rows = [run_ours(int(n), args.collateral, args.reps) for n in args.sizes.split(",")]
     print(f"{'N':>4} {'K':>3} {'constraints':>11} {'public':>6} {'setup s':>8} {'pk MB':>6} {'prove ms':>9} "
           f"{'msm ms':>7} {'verify ms':>9}")

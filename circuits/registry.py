@@ -3,8 +3,9 @@
 A model has a name, a one-line summary, its statement (built from a capacity)
 and its reference engine (health report). Circuit ids read
 '<model>-n<N>-k<K>', plus '-t<T>' for models with bracket tables or '-s<S>' for
-models with scenarios; any of them plus '-m<depth>' is that statement in anonymous
-membership mode (circuits.membership), depth 1..32.
+models with scenarios; a model with a sparse statement also reads '<model>-n<N>-p<P>-k<K>'
+(P held-position slots selecting from an N-row table, circuits.sparse_cross); any of them
+plus '-m<depth>' is that statement in anonymous membership mode (circuits.membership), depth 1..32.
 
 Adding a model: write a sibling statement module that implements
 circuits.protocol.Statement by composing circuits.parts (its snapshot inputs a
@@ -26,6 +27,8 @@ from zkmargin.circuits.isolated import IsolatedStatement
 from zkmargin.circuits.membership import Membership
 from zkmargin.circuits.portfolio import PortfolioStatement
 from zkmargin.circuits.protocol import Statement
+from zkmargin.circuits.sparse_cross import SparseCrossStatement
+from zkmargin.circuits.sparse_isolated import SparseIsolatedStatement
 from zkmargin.circuits.tiered import TieredStatement
 from zkmargin.circuits.var import RiskStatement
 from zkmargin.errors import CircuitError
@@ -36,6 +39,8 @@ from zkmargin.margin.registry import evaluate
 DEFAULT_CIRCUIT_ID = "cross-n64-k8"
 DEFAULT_TIERS = 4
 CAPACITY = r"n([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})"
+SPARSE_CAPACITY = r"n([1-9][0-9]{0,3})-p([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})"
+"""Table rows N, held-position slots P, collateral slots K."""
 TIERS = r"t[1-9][0-9]?"
 SCENARIOS = r"s(?:[1-9][0-9]{0,2}|1000)"
 DEFAULT_SCENARIOS = 250
@@ -68,6 +73,8 @@ class MarginModel:
     """Circuit ids end in -s<S>: the number of historical scenarios (var, es)."""
     statement_options: tuple[tuple[str, Any], ...] = ()
     """Keyword arguments of the statement for this model (var and es share one statement)."""
+    sparse_statement: Callable[[int, int, int], Statement[Any]] | None = None
+    """Builds the sparse statement (n_rows, n_held, n_collateral), for models that have one."""
 
     def circuit_id(self, capacity: str) -> str:
         """'<model>-<capacity>', with the default bracket or scenario count appended where the model has one."""
@@ -79,9 +86,9 @@ MODELS: dict[str, MarginModel] = {
     model.name: model
     for model in (
         MarginModel("cross", "one pool: equity covers the maintenance of every position", CrossStatement,
-                    _report("cross")),
+                    _report("cross"), sparse_statement=SparseCrossStatement),
         MarginModel("isolated", "isolated positions against their own collateral, the rest as one cross pool",
-                    IsolatedStatement, _report("isolated")),
+                    IsolatedStatement, _report("isolated"), sparse_statement=SparseIsolatedStatement),
         MarginModel("tiered", "maintenance by notional brackets (rate and amount per bracket)", TieredStatement,
                     _report("tiered"), has_tiers=True),
         MarginModel("portfolio", "equity covers every scenario of SPAN-style risk arrays", PortfolioStatement,
@@ -106,6 +113,9 @@ def _circuit_id_regex() -> str:
         names = "|".join(m.name for m in MODELS.values() if _suffix(m) == suffix)
         if names:
             alternatives.append(rf"({names})-{CAPACITY}" + (f"-{suffix}" if suffix else ""))
+    sparse_names = "|".join(m.name for m in MODELS.values() if m.sparse_statement is not None)
+    if sparse_names:
+        alternatives.append(rf"({sparse_names})-{SPARSE_CAPACITY}")
     return "(?:" + "|".join(alternatives) + f")(?:-{DEPTH})?"
 
 
@@ -131,6 +141,14 @@ def circuit_from_id(circuit_id: str) -> Circuit[Any]:
             raise CircuitError(f"unknown circuit {circuit_id!r}: a membership depth -m<depth> is 1..{MAX_DEPTH}")
         inner = circuit_from_id(member.group(1))
         return Circuit(Membership(inner.statement, int(depth_text)))
+    sparse = re.fullmatch(r"([a-z]+)-" + SPARSE_CAPACITY, circuit_id) if isinstance(circuit_id, str) else None
+    if sparse is not None:
+        sparse_model = MODELS.get(sparse.group(1))
+        if sparse_model is None or sparse_model.sparse_statement is None:
+            raise CircuitError(f"unknown circuit {circuit_id!r}: -n<N>-p<P>-k<K> (sparse) exists for "
+                               f"{', '.join(m.name for m in MODELS.values() if m.sparse_statement is not None)}")
+        return Circuit(sparse_model.sparse_statement(int(sparse.group(2)), int(sparse.group(3)),
+                                                     int(sparse.group(4))))
     match = re.fullmatch(r"([a-z]+)-" + CAPACITY + r"(?:-(" + TIERS + "|" + SCENARIOS + "))?", circuit_id or "")
     model = MODELS.get(match.group(1)) if match else None
     if match is None or model is None:
@@ -139,6 +157,8 @@ def circuit_from_id(circuit_id: str) -> Circuit[Any]:
             f"{', '.join(m.name for m in MODELS.values() if _suffix(m) is None)}, or "
             f"{'/'.join(m.name for m in MODELS.values() if m.has_tiers)}-n<N>-k<K>-t<T>, or "
             f"{'/'.join(m.name for m in MODELS.values() if m.has_scenarios)}-n<N>-k<K>-s<S>, e.g. {DEFAULT_CIRCUIT_ID}; "
+            f"{'/'.join(m.name for m in MODELS.values() if m.sparse_statement)}-n<N>-p<P>-k<K> (sparse: P held "
+            f"positions of an N-row table); "
             f"any of them plus -m<depth> in membership mode")
     n, k, extra = int(match.group(2)), int(match.group(3)), match.group(4)
     kind = extra[0] if extra else None

@@ -1,4 +1,4 @@
-"""Gadgets over the R1CS builder: range checks, comparisons, Poseidon, Merkle membership."""
+"""Gadgets over the R1CS builder: range checks, comparisons, Poseidon, Merkle membership, selection."""
 
 from zkmargin.gadgets.merkle import (
     merkle_membership_gadget,
@@ -18,15 +18,19 @@ from zkmargin.gadgets.range import (
     assert_unsigned,
     is_less_than,
 )
+from zkmargin.gadgets.selection import assert_index, assert_lookups, mux_tree
 
 __all__ = [
     "abs_value",
+    "assert_index",
     "assert_less_or_equal",
+    "assert_lookups",
     "assert_signed",
     "assert_unsigned",
     "is_less_than",
     "merkle_membership_gadget",
     "merkle_node",
+    "mux_tree",
     "nullifier",
     "nullifier_gadget",
     "poseidon_hash",

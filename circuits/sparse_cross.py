@@ -1,0 +1,217 @@
+"""Sparse cross margin: P held-position slots select their instruments privately from an N-row public table.
+
+The proof costs what the account holds (P slots), not what the venue lists (N rows):
+each held slot pays for one N-leaf multiplexer instead of every row paying for a slot.
+Which instruments the account holds stays private; only "at most P positions" is public.
+
+Public inputs, in this order: commitment, context, the layout digest, the table digest
+(SHA-256 of the table's values, zkmargin.margin.sparse.table_value_digest), per table row one
+element mark_size_rate_e8 = mark_price_e8 + contract_size_e8 2^64 + maintenance_rate_e8 2^128
+(packed by the verifier AFTER its range checks, so one input a row instead of three), per asset
+slot (price_e8, haircut_e8).
+The table and both digests are the verifier's, from its own snapshot, folded once per snapshot;
+the layout digest binds the whole ordered table (names, N, P, K, model).
+Private: per held slot index, quantity_e8, entry_price_e8; per asset slot amount_e8; the salt.
+
+Selection (measured in bench/cross.py --sparse: the lookup is the registered one; the mux
+tree, P (N - 1) constraints, stays as the '-mux' variant for measurement):
+  * index_s in [0, N): b = ceil(log2 N) boolean bits that sum to index_s, plus
+    N - 1 - index_s in b bits when N is not a power of two. index_s + N has no such
+    bits; index_s + r is the same field element (witness values >= r are refused
+    before synthesis, public ones by the verifier's checks).
+  * mark_s, size_s, rate_s are private and range-checked to 64, 64 and 27 bits, so
+    row_s = mark_s + size_s 2^64 + rate_s 2^128 < 2^155 is an injective packing; the
+    verifier's range checks (mark, size < 2^64, rate <= 1e8 < 2^27) put every table row
+    in the same range, so row_s equals a row's packing only with that row's own values.
+  * lookup (zkmargin.gadgets.selection.assert_lookups): every used slot's
+    row_s + index_s 2^155 is a table entry t_j = row_j + j 2^155 (distinct per j, below
+    2^169), i.e. index_s = j and (mark, size, rate)_s are row j's values. Its challenge is
+    Poseidon(layout digest, table digest, every slot's value and used flag, the packed
+    boolean multiplicities), computed by constraints, so a prover cannot choose it; the
+    written argument (a pole at any value outside the table; at most N + P - 1 roots;
+    grinding Q witnesses wins with probability below Q 2^-240) is the gadget's docstring.
+  * mux ('-mux'): row_s = mux_tree(bits, rows); each node is lo + bit (hi - lo), exactly
+    lo or hi for a boolean bit, so row_s = rows[index_s], and row_s = the unpacked parts.
+  * used_s = [q_s != 0]: q_s * inv_s = used_s and q_s * (1 - used_s) = 0 force used_s to 0
+    when q_s = 0 and to 1 otherwise (so used_s is boolean without a further constraint).
+    An unused slot has index 0 and entry 0 ((1 - used_s) * index_s = 0, likewise entry):
+    a zero quantity that names an instrument, or carries an entry price, has no assignment.
+  * used slots come first (used_s * (1 - used_{s-1}) = 0) and their indices strictly
+    increase: used_s * (index_s - index_{s-1} - 1) in [0, 2^b). With both indices in
+    [0, N) the difference lies in (-N, N), and a negative one is r - d > 2^b, so two used
+    slots never name one instrument and the order is canonical (one commitment per state).
+An unused slot selects row 0 with q = 0: its upnl and maintenance are 0, so it changes nothing.
+
+The margin arithmetic is dense cross's, term for term (the reference engine's integers,
+scale 1e32), over the held slots:
+  collateral_k = amount_k * price_k * (1e8 - haircut_k) * 1e8
+  upnl_s       = q_s * (mark_s - entry_s) * size_s * 1e8
+  maint_s      = |q_s| * mark_s * size_s * rate_s
+and slack = sum collateral + sum upnl - sum maint lies in [0, 2^SLACK_BITS). An account's
+positions outside the table cannot be proved (the witness builder refuses them), and a
+held position that is left out of the slots is left out of the commitment the venue attested.
+
+Overflow argument: as in cross.py with P + K <= MAX_SLOTS = 1024 terms, each below 2^218
+in absolute value, so |slack| < 2^228 and r - 2^228 > 2^SLACK_BITS; N only widens the
+table, never the sum.
+
+Commitment: zkmargin.margin.sparse (layout digest, one element per held slot
+(q + 2^63) + entry 2^64 + index 2^128 < 2^142, amounts three per element, salt) under
+statement tag 7 with P and K in the domain tag; every part is range-bound here, so the
+packing is injective.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from zkmargin.circuits.cross import require_healthy as require_cross_healthy
+from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at
+from zkmargin.circuits.parts import (
+    SCALE_E8,
+    SLACK_BITS,
+    assert_covers,
+    collateral_terms,
+    notional_of,
+    open_commitment,
+    rate_inputs,
+    snapshot_layout_digest,
+)
+from zkmargin.circuits.sparse_parts import (
+    HeldSlot,
+    SparseInputs,
+    check_held_witness,
+    check_sparse_capacity,
+    finish_selection,
+    held_slot,
+    sparse_id,
+    sparse_layout,
+    sparse_snapshot_values,
+)
+from zkmargin.margin.commitment import QUANTITY_OFFSET, commitment_domain_tag
+from zkmargin.margin.models import Account, Snapshot
+from zkmargin.margin.sparse import INDEX_SHIFT, HeldSlots, commit_held, held_slots
+from zkmargin.r1cs import ConstraintSystem, LinearCombination
+
+STATEMENT_TAG = 7
+"""Commitment domain-tag number of the sparse cross statement."""
+
+
+@dataclass(frozen=True)
+class SparseWitness:
+    """Held slots (ascending index, unused slots zero), collateral amounts, the salt and the layout digest."""
+
+    indices: tuple[int, ...]
+    quantities_e8: tuple[int, ...]
+    entry_prices_e8: tuple[int, ...]
+    amounts_e8: tuple[int, ...]
+    salt: int
+    layout_digest: int
+
+
+@dataclass(frozen=True)
+class SparseCrossStatement:
+    """Cross margin over P held slots selecting from an N-row table, with K collateral slots."""
+
+    n_rows: int
+    n_held: int
+    n_collateral: int
+    selection: str = "lookup"
+    model: ClassVar[str] = "cross"
+
+    def __post_init__(self) -> None:
+        check_sparse_capacity(self.n_rows, self.n_held, self.n_collateral, self.selection)
+
+    @property
+    def circuit_id(self) -> str:
+        """cross-n<N>-p<P>-k<K> (the mux-tree variant, kept for measurement, ends in -mux and is not registered)."""
+        return sparse_id(self.model, self.n_rows, self.n_held, self.n_collateral, self.selection)
+
+    @functools.cached_property
+    def layout(self) -> PublicLayout[SparseInputs[Any]]:
+        """commitment, context; layout and table digests; one packed row per table row; (price, haircut) per asset."""
+        return sparse_layout(self.n_rows, self.n_collateral)
+
+    def snapshot_values(self, snapshot: Snapshot) -> SparseInputs[int]:
+        """The table, zero-padded to N rows (marks and sizes below 2^64, rates in [0, 1e8]), packed, and its digests."""
+        return sparse_snapshot_values(snapshot, self.n_rows, self.n_collateral, self.layout_digest(snapshot))
+
+    def synthesize(
+        self, cs: ConstraintSystem, inputs: AllocatedPublic[SparseInputs[Any]], witness: SparseWitness | None
+    ) -> LinearCombination:
+        """Held slots (selection, order, position terms), collateral, the commitment opening and the solvency check."""
+        w = witness
+        if w is not None:
+            check_held_witness(
+                [len(w.indices), len(w.quantities_e8), len(w.entry_prices_e8)],
+                self.n_held,
+                len(w.amounts_e8),
+                self.n_collateral,
+                w.indices,
+            )
+        rows = [row.mark_size_rate_e8 for row in inputs.snapshot.rows]
+        equity = cs.constant(0)
+        maintenance = cs.constant(0)
+        packed: list[LinearCombination] = []
+        slots: list[HeldSlot] = []
+        for s in range(self.n_held):
+            with cs.namespace(f"held[{s}]"):
+                slot = held_slot(
+                    cs,
+                    rows,
+                    self.selection,
+                    at(w and w.indices, s),
+                    at(w and w.quantities_e8, s),
+                    at(w and w.entry_prices_e8, s),
+                    slots[-1] if slots else None,
+                )
+                slots.append(slot)
+                core = slot.core
+                equity = equity + core.upnl * SCALE_E8
+                maintenance = maintenance + cs.mul(notional_of(core), slot.rate, "maintenance")
+                packed.append(
+                    core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + slot.slot_index * (1 << INDEX_SHIFT)
+                )
+        finish_selection(cs, inputs.snapshot, slots, self.selection)
+        collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
+        salt_var = open_commitment(
+            cs, inputs.commitment, inputs.snapshot.layout_digest, packed, w and w.salt, self.domain_tag
+        )
+        with cs.namespace("solvency"):
+            assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
+        return salt_var
+
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The table this statement binds: model, statement version, capacity (N, P, K), ordered names."""
+        return snapshot_layout_digest(
+            self.model, STATEMENT_TAG, (self.n_rows, self.n_held, self.n_collateral), snapshot
+        )
+
+    @property
+    def domain_tag(self) -> int:
+        """Commitment domain tag: statement 7, P and K (N is in the layout digest)."""
+        return commitment_domain_tag(self.n_held, self.n_collateral, STATEMENT_TAG)
+
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> SparseWitness:
+        """The account's held slots in this snapshot's table; CapacityError when it holds more than P positions."""
+        rate_inputs(snapshot, self.n_rows, self.n_collateral, 0)  # the table must fit N rows and K assets
+        slots = held_slots(account, snapshot, self.n_held, self.n_collateral)
+        return SparseWitness(
+            slots.indices,
+            slots.quantities_e8,
+            slots.entry_prices_e8,
+            slots.amounts_e8,
+            salt,
+            self.layout_digest(snapshot),
+        )
+
+    def commitment(self, witness: SparseWitness) -> int:
+        """The commitment this witness opens."""
+        slots = HeldSlots(witness.indices, witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8)
+        return commit_held(slots, witness.salt, witness.layout_digest, STATEMENT_TAG)
+
+    def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
+        """Raise MarginCallError when the cross engine says margin call (the same engine as dense cross)."""
+        require_cross_healthy(account, snapshot)
