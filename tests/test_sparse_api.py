@@ -90,16 +90,19 @@ def test_sparse_verify_batch_cli(tmp_path, keys, proved):
 
 def test_a_real_sparse_membership_proof():
     """cross-n<N>-p<P>-k<K>-m<depth>: the membership wrapper proves and verifies the sparse statement."""
+    from zkmargin.gadgets.merkle import identity_commitment, member_leaf
     from zkmargin.merkle_tree import MerklePath, MerkleTree
 
     circuit_id = "cross-n6-p4-k4-m2"
-    salt, scope = 4242, 31337
+    salt, scope, secret = 4242, 31337, 0x5EC12E7
     account, snapshot = sample_account("healthy"), sample_snapshot()
-    leaf = circuit_from_id(circuit_id).witness(account, snapshot, salt).leaf
+    commitment = circuit_from_id(circuit_id).witness(account, snapshot, salt).commitment
+    leaf = member_leaf(commitment, identity_commitment(secret))
     tree = MerkleTree([111, leaf, 333], 2)
     path = MerklePath(account.account_id, leaf, 1, tuple(tree.path(1)), tree.root, 2)
     pk = zkmargin.make_keys(circuit_id)
-    proved = zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, context=3, salt=salt, path=path, scope=scope)
+    proved = zkmargin.prove(account, snapshot, pk, circuit_id=circuit_id, context=3, salt=salt, path=path, scope=scope,
+                            secret=secret)
     assert proved.public[0] == tree.root and len(proved.public) == 4 + 2 + 6 + 2 * 4
     assert zkmargin.verify(proved.proof, proved.public, snapshot, pk.vk, circuit_id=circuit_id, root=tree.root)
     other_root = MerkleTree([111, 222, 333], 2).root

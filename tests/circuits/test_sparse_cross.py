@@ -423,13 +423,16 @@ def test_bad_sparse_ids_are_refused(circuit_id):
 
 def test_the_membership_wrapper_takes_the_sparse_statement():
     from zkmargin.circuits.registry import circuit_from_id
+    from zkmargin.gadgets.merkle import identity_commitment, member_leaf
     from zkmargin.merkle_tree import MerklePath, MerkleTree
 
     circuit = circuit_from_id("cross-n3-p3-k2-m2")
     witness = circuit.witness(ACCOUNT, SNAPSHOT, SALT)
-    assert witness.leaf == SMALL.commitment(SMALL.witness(ACCOUNT, SNAPSHOT, SALT))
-    tree = MerkleTree([111, witness.leaf, 333], 2)
-    placed = circuit.statement.place(witness, MerklePath("acct", witness.leaf, 1, tuple(tree.path(1)), tree.root, 2))
+    assert witness.commitment == SMALL.commitment(SMALL.witness(ACCOUNT, SNAPSHOT, SALT))
+    secret = 0x5EC12E7
+    leaf = member_leaf(witness.commitment, identity_commitment(secret))
+    tree = MerkleTree([111, leaf, 333], 2)
+    placed = circuit.statement.place(witness, MerklePath("acct", leaf, 1, tuple(tree.path(1)), tree.root, 2), secret)
     scope = 31337
     public = circuit.public_inputs(SNAPSHOT, tree.root, CONTEXT, (scope, circuit.statement.nullifier(placed, scope)))
     cs = ConstraintSystem("check")
