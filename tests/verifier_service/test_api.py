@@ -303,6 +303,6 @@ def test_documented_security_matches_what_each_operation_enforces(tmp_path, mate
 
 def test_metrics_name_the_openapi_and_docs_routes(client):
     assert client.get("/openapi.json").status_code == 200
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=admin_headers()).text
     assert 'zkmargin_http_requests_total{method="GET",route="/openapi.json",status="200"} 1' in text
     assert 'route="unmatched"' not in text
