@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from tests.cli.samples import write_samples
 from zkmargin.attestation import VenueSigningKey, sign_root, signed_root_to_json
 from zkmargin.cli.main import cli
+from zkmargin.field import R
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf, nullifier
 from zkmargin.margin.models import snapshot_to_json
 from zkmargin.margin.samples import sample_snapshot
@@ -328,3 +329,18 @@ def test_verify_batch_in_membership_mode_needs_a_trusted_root(flow):
     plain = run(flow, "verify-batch", str(flow / "root-batch.jsonl"), "--vk", "x.json", "--snapshot", "s.json",
                 "--circuit", PLAIN, "--root", "1")
     assert plain.exit_code == 2 and "not a membership circuit" in plain.output
+
+
+@pytest.mark.parametrize("secret, message", [("0", "secret 0 is public"), (str(R), "must lie in"),
+                                             ("abc", "not an integer")])
+def test_an_identity_file_with_secret_zero_or_a_bad_secret_is_refused(tmp_path, secret, message):
+    """Review (issue 22): secret 0 is public (anyone could compute the account's nullifiers); a secret >= r would
+    alias secret - r. `prove --identity` refuses both before any work (exit 2)."""
+    from zkmargin.cli.account import load_identity_secret
+    from zkmargin.cli.output import CliError
+    from zkmargin.errors import ZkMarginError
+
+    path = tmp_path / "identity.json"
+    path.write_text(json.dumps({"format": "zkmargin-identity/1", "secret": secret}))
+    with pytest.raises((CliError, ZkMarginError), match=message):
+        load_identity_secret(path)

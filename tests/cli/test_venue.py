@@ -11,7 +11,7 @@ import pytest
 from tests.cli.venue_helpers import COMMITMENTS, IDENTITIES, check, run
 from zkmargin.attestation import parse_attestation, parse_public_key, parse_signed_root
 from zkmargin.field import R
-from zkmargin.gadgets.merkle import member_leaf
+from zkmargin.gadgets.merkle import identity_commitment, member_leaf
 from zkmargin.margin.models import account_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
 from zkmargin.merkle_tree import parse_merkle_path
@@ -164,6 +164,8 @@ def test_tree_writes_signed_root_and_every_path(tmp_path, venue_dir):
     ([None, "5011"], "no identity"),
     (["5011", "abc"], "identity"),
     (["5011", "5011"], "already another account's (at "),
+    (["5011", "0"], "0 is no trader's identity"),
+    (["5011", str(identity_commitment(0))], "identity of secret 0"),
 ])
 def test_tree_refuses_a_missing_malformed_or_repeated_identity(tmp_path, venue_dir, identities, message):
     """Issue 22 item 2: each leaf binds its account's identity; one identity in two leaves would give its owner
