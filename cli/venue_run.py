@@ -155,7 +155,9 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     signing_key = _load_key(key_path)
     store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
-    pk = store.load_proving_key(backend, expected_digest)  # the bundle is checked here, before anything is written
+    # The bundle is checked here, before anything is written; the workers get these very bytes (they decode
+    # them unchecked), never a second read of the file, which could have been replaced since.
+    pk, pk_bytes = store.load_proving_key_and_bytes(backend, expected_digest)
     vk_digest = store.recorded_digest()
     digest = snapshot_digest(snapshot)
     context = parse_field_element(context_text, "--context") if context_text else default_context(digest)
@@ -232,7 +234,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
         failed: list[dict] = []
         if pending:
             client = cluster()
-            plugin_name = install_proving_key(client, store.proving_key_path.read_bytes(), backend.name)
+            plugin_name = install_proving_key(client, pk_bytes, backend.name)
             failed = _prove_pending(client, plugin_name, pending, docs, bundles, tree, snapshot, circuit.circuit_id,
                                     vk_digest, context, signing_key, backend.name, chunk_size)
         timings["prove"] = time.perf_counter() - t

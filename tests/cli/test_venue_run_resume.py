@@ -203,3 +203,35 @@ def test_accounts_without_an_identity_or_sharing_one_are_skipped_by_line(venue):
     assert "identity: missing" in malformed["identities.jsonl:2"]
     assert "already another account's (at identities.jsonl:1)" in malformed["identities.jsonl:3"]
     check_bundles(venue, venue / "out-identities", {"acct-1", "acct-5"})
+
+
+def test_the_workers_get_the_proving_key_bytes_that_were_checked(venue, monkeypatch, tmp_path):  # noqa: F811
+    """Review (issue 22 item 7): the driver subgroup-checked the bundle's proving key, then read the file a second
+    time for the workers, which decode it unchecked. A key file replaced between the two reads (say by one with a
+    torsion point planted in a query) reached the workers unchecked. Now the checked bytes themselves are shipped."""
+    import zkmargin.cli.keystore as keystore
+    import zkmargin.venue_cluster as venue_cluster
+
+    key_file = venue / "cache" / CIRCUIT / "proving_key.bin"
+    checked = key_file.read_bytes()
+    decode, install = keystore.pk_from_bytes, venue_cluster.install_proving_key
+    shipped = []
+
+    def decode_then_swap(data, *args, **kwargs):
+        pk = decode(data, *args, **kwargs)
+        key_file.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # another key, never checked
+        return pk
+
+    def spy(client, pk_bytes, backend_name):
+        shipped.append(pk_bytes)
+        return install(client, pk_bytes, backend_name)
+
+    monkeypatch.setattr(keystore, "pk_from_bytes", decode_then_swap)
+    monkeypatch.setattr(venue_cluster, "install_proving_key", spy)
+    write_accounts(venue / "swap.jsonl", range(1, 3))
+    try:
+        result = run_cli(venue, *venue_run_args(venue, "swap.jsonl", "out-swap", "--workers", "1"))
+    finally:
+        key_file.write_bytes(checked)
+    assert shipped and all(data == checked for data in shipped), result.output
+    assert result.exit_code == 0, result.output
