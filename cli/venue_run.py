@@ -239,7 +239,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
                                     vk_digest, context, signing_key, backend.name, chunk_size)
         timings["prove"] = time.perf_counter() - t
     proved = len(pending) - len(failed)
-    _write_batch_file(out_dir, bundles, plan, snapshot)
+    _write_batch_file(out_dir, bundles, plan, snapshot, {item["account_id"] for item in failed})
     summary = _write_summary(out_dir, plan, snapshot, tree.root, proved, len(healthy) - len(pending), failed,
                              timings, started, cluster_info)
     text = (f"{summary['accounts']['healthy']} healthy ({proved} proved now, {summary['accounts']['already_done']} "
@@ -414,11 +414,16 @@ def _bundle_without_proof(account: PlannedAccount, position: int, tree: MerkleTr
     return bundle
 
 
-def _write_batch_file(out_dir: Path, bundles: BundleStore, plan: Plan, snapshot: Snapshot) -> None:
-    """batch.jsonl: every bundle's proof as a verify-batch item, for an auditor."""
+def _write_batch_file(out_dir: Path, bundles: BundleStore, plan: Plan, snapshot: Snapshot,
+                      failed: set[str]) -> None:
+    """batch.jsonl: every bundle's proof as a verify-batch item, for an auditor.
+
+    Only bundles this run checked or made: a failed account's file on disk (stale, damaged or planted) is
+    neither, and is left out.
+    """
     lines = []
     for account in plan.accounts:
-        if not account.healthy:
+        if not account.healthy or account.account_id in failed:
             continue
         try:
             doc = json.loads(bundles.path(account.account_id).read_text())

@@ -235,3 +235,24 @@ def test_the_workers_get_the_proving_key_bytes_that_were_checked(venue, monkeypa
         key_file.write_bytes(checked)
     assert shipped and all(data == checked for data in shipped), result.output
     assert result.exit_code == 0, result.output
+
+
+def test_a_failed_accounts_bundle_on_disk_stays_out_of_batch_jsonl(venue, monkeypatch):  # noqa: F811
+    """Review (issue 22 item 5): a bundle found not whole is proved again; when that proof fails (a task lost),
+    batch.jsonl still copied the file on disk (stale, damaged or planted) as the account's item for the auditor.
+    Now only bundles the run checked or made are listed."""
+    import zkmargin.cli.venue_run as venue_run
+
+    write_accounts(venue / "fail.jsonl", range(1, 4))
+    args = venue_run_args(venue, "fail.jsonl", "out-fail", "--workers", "1")
+    assert run_cli(venue, *args).exit_code == 0
+    out = venue / "out-fail"
+    planted = json.loads((out / "bundles" / bundle_file_name("acct-3")).read_text())
+    planted.update(account_id="acct-1", context="7")  # another account's proof, under another context
+    (out / "bundles" / bundle_file_name("acct-1")).write_text(json.dumps(planted))
+    monkeypatch.setattr(venue_run, "_prove_pending", lambda client, plugin, pending, *rest: [
+        {"account_id": a.account_id, "error": "task failed: lost"} for _, a in pending])
+    again = run_cli(venue, *args)
+    assert again.exit_code == 2 and json.loads(again.stdout)["accounts"]["failed"] == 1, again.output
+    ids = [json.loads(line)["id"] for line in (out / "batch.jsonl").read_text().splitlines()]
+    assert ids == ["acct-2", "acct-3"]
