@@ -335,7 +335,8 @@ def _planned(r: dict) -> PlannedAccount:
 def _recheck_plan(cluster: Any, plan: Plan, docs: list[AccountDocument], snapshot: Snapshot, circuit_id: str,
                   chunk_size: int | None, plan_path: Path) -> None:
     """Recompute every planned account from the accounts file and its salt; RunStateError naming the first
-    plan line that does not follow (a leaf without an account, another commitment, identity or report)."""
+    plan line that does not follow (a leaf without an account, a repeated line, another commitment, identity or
+    report), or an account of the file that the plan neither holds nor set aside as malformed."""
     from zkmargin.venue_cluster import map_chunks
 
     # Nothing is signed from the plan alone: its leaves must be the accounts file's, whatever wrote the plan.
@@ -346,8 +347,17 @@ def _recheck_plan(cluster: Any, plan: Plan, docs: list[AccountDocument], snapsho
             raise RunStateError(f"{plan_path}:{line}: account {account.account_id!r} (said to be at "
                                 f"{account.source}) is not an account of the accounts file; refusing to sign a "
                                 "leaf without an account: move the plan away and start the run again")
+        if account.index in planned:
+            raise RunStateError(f"{plan_path}:{line}: account {account.account_id!r} ({account.source}) repeats plan "
+                                f"line {planned[account.index][0]}; move the plan away and start the run again")
         jobs.append((account.index, account.source, doc.document, account.salt))
         planned[account.index] = (line, account)
+    set_aside = {m.get("source") for m in plan.malformed}
+    for index, doc in enumerate(docs):
+        # An account the plan neither holds nor set aside would be left out of the signed tree without a word.
+        if index not in planned and doc.source not in set_aside:
+            raise RunStateError(f"{plan_path}: {doc.source} is neither planned nor set aside as malformed; refusing "
+                                "to sign a tree without it: move the plan away and start the run again")
     if len(jobs) <= RECHECK_IN_PROCESS:
         results = [(None, commit_chunk(jobs, snapshot, circuit_id), None)]
     else:

@@ -172,7 +172,8 @@ def _mac_line(body: bytes, key: bytes = KEY) -> bytes:
     return json.dumps({"kind": "mac", "hmac_sha256": hmac.new(key, body, hashlib.sha256).hexdigest()}).encode() + b"\n"
 
 
-@pytest.mark.parametrize("edit", ["salt", "ghost", "no-mac", "other-key", "truncated"])
+@pytest.mark.parametrize("edit", ["salt", "ghost", "no-mac", "other-key", "truncated", "reordered", "duplicated",
+                                  "mac-moved", "line-dropped"])
 def test_a_plan_not_made_under_the_venues_key_is_refused(tmp_path, edit):
     """Issue 22 item 5: every field of a plan but its MAC can be recomputed from the accounts file; a plan whose
     salts or leaves someone else chose (or that lost its MAC, or was made under another venue key) is refused."""
@@ -189,6 +190,14 @@ def test_a_plan_not_made_under_the_venues_key_is_refused(tmp_path, edit):
                                     "equity": "1", "maintenance": "0"}).encode() + b"\n")
     elif edit == "no-mac":
         lines = lines[:-1]
+    elif edit == "reordered":
+        lines[0], lines[1] = lines[1], lines[0]
+    elif edit == "duplicated":
+        lines.insert(2, lines[1])
+    elif edit == "mac-moved":
+        lines.insert(0, lines.pop())
+    elif edit == "line-dropped":
+        del lines[1]
     elif edit == "other-key":
         lines[-1] = _mac_line(b"".join(lines[:-1]), plan_mac_key(VenueSigningKey.generate()))
     else:

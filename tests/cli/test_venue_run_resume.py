@@ -148,7 +148,7 @@ def test_a_plan_with_altered_salts_is_refused_and_the_signed_root_is_not_rewritt
     assert (copy / "root.json").read_bytes() == root_before
 
 
-@pytest.mark.parametrize("change", ["ghost", "other commitment"])
+@pytest.mark.parametrize("change", ["ghost", "other commitment", "dropped account", "duplicate line"])
 def test_a_plan_under_the_venues_own_key_is_still_recomputed_before_signing(venue, resumed, change):  # noqa: F811
     """Defence in depth (a plan written by a buggy or older venue run): every leaf is recomputed from the accounts
     file and its salt before anything is signed; a leaf without an account, or a commitment the account and salt
@@ -158,6 +158,14 @@ def test_a_plan_under_the_venues_own_key_is_still_recomputed_before_signing(venu
     if change == "ghost":
         rows.insert(2, {**rows[1], "index": 7, "source": "resume.jsonl:8", "account_id": "ghost"})
         wanted = "plan.jsonl:3: account 'ghost' (said to be at resume.jsonl:8) is not an account of the accounts file"
+    elif change == "dropped account":
+        # Review: an account of the accounts file left out of the plan (neither planned nor malformed) would be
+        # left out of the signed tree without a word.
+        dropped = rows.pop(2)
+        wanted = f"{dropped['source']} is neither planned nor set aside"
+    elif change == "duplicate line":
+        rows.insert(2, rows[1])
+        wanted = "plan.jsonl:3: account 'acct-1' (resume.jsonl:1) repeats plan line 2"
     else:
         rows[2] = {**rows[2], "commitment": str(int(rows[2]["commitment"]) + 1)}
         wanted = f"plan.jsonl:3: account {rows[2]['account_id']!r} (resume.jsonl:2) does not follow"
