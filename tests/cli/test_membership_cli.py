@@ -53,7 +53,7 @@ def flow(tmp_path_factory) -> Path:
 
 def venue_tree(root: Path, snapshot_name: str, suffix: str, identities: dict) -> None:
     """Both traders commit under the snapshot; the venue builds its tree (tree{suffix}/) over them and others,
-    each leaf bound to the identity the trader handed over once."""
+    each leaf bound to the identity the trader handed over once (recorded in the venue's identity registry)."""
     snapshot = str(root / snapshot_name)
     committed = run(root, "commit", str(root / "healthy.json"), snapshot, "--opening",
                     str(root / f"opening{suffix}.json"), "--circuit", PLAIN, "--json")
@@ -68,7 +68,8 @@ def venue_tree(root: Path, snapshot_name: str, suffix: str, identities: dict) ->
                  for i, (c, k) in enumerate(zip(OTHER_LEAVES, OTHER_IDENTITIES))]
     (root / f"requests{suffix}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in requests))
     made = run(root, "venue", "tree", snapshot, str(root / f"requests{suffix}.jsonl"), "--key",
-               str(root / "venue.key"), "--depth", str(DEPTH), "--out", str(root / f"tree{suffix}"))
+               str(root / "venue.key"), "--depth", str(DEPTH), "--out", str(root / f"tree{suffix}"),
+               "--identities", str(root / "identities.json"))
     assert made.exit_code == 0, made.output
 
 
@@ -219,7 +220,9 @@ def test_one_account_in_one_scope_under_two_snapshots_shows_one_nullifier(flow):
     later = replace(sample_snapshot(), snapshot_id="later")
     (flow / "later.json").write_text(json.dumps(snapshot_to_json(later)))
     identities = {n: json.loads((flow / f"{n}.json").read_text())["identity"] for n in ("identity", "sick-identity")}
+    recorded = (flow / "identities.json").read_bytes()
     venue_tree(flow, "later.json", "-later", identities)
+    assert (flow / "identities.json").read_bytes() == recorded  # the same identities: the registry holds them
     proved = prove(flow, snapshot="later.json", opening="opening-later.json", tree="tree-later",
                    out="proof-later.json", public="public-later.json")
     assert proved.exit_code == 0, proved.output
@@ -246,6 +249,26 @@ def test_one_account_in_one_scope_under_two_snapshots_shows_one_nullifier(flow):
     assert str(nullifier(int(json.loads((flow / "sick-identity.json").read_text())["secret"]), int(SCOPE))) \
         != first[3]
     assert all(str(nullifier(value, int(SCOPE))) != first[3] for value in venue_knows)
+
+
+def test_a_later_tree_that_gives_the_trader_a_new_identity_is_refused(flow, tmp_path):
+    """Review of issue 22 item 2: with a new identity (a second `new-identity`, or the venue's slip) the trader's
+    leaf under the next snapshot would give it fresh nullifiers in every scope, and a verifier counting accounts
+    per scope would count it twice. The venue's registry refuses the tree: exit 2, nothing written."""
+    fresh = run(tmp_path, "account", "new-identity", str(tmp_path / "fresh.json"), "--json")
+    assert fresh.exit_code == 0, fresh.output
+    lines = [json.loads(line) for line in (flow / "requests.jsonl").read_text().splitlines()]
+    lines[0]["identity"] = json.loads(fresh.stdout)["identity"]
+    (tmp_path / "requests.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    later = replace(sample_snapshot(), snapshot_id="later-again")
+    (tmp_path / "later.json").write_text(json.dumps(snapshot_to_json(later)))
+    recorded = (flow / "identities.json").read_bytes()
+    refused = run(flow, "venue", "tree", str(tmp_path / "later.json"), str(tmp_path / "requests.jsonl"), "--key",
+                  str(flow / "venue.key"), "--depth", str(DEPTH), "--out", str(tmp_path / "tree"),
+                  "--identities", str(flow / "identities.json"))
+    assert refused.exit_code == 2, refused.output
+    assert "requests.jsonl:1: account 'trader-healthy' has identity" in refused.stderr
+    assert not (tmp_path / "tree").exists() and (flow / "identities.json").read_bytes() == recorded
 
 
 def test_membership_prove_without_keys_exits_2(flow, tmp_path):
