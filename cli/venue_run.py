@@ -29,9 +29,10 @@ from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
 from zkmargin.cli.account import OPENING_FORMAT, circuit_option, model_report
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest
 from zkmargin.cli.output import EXIT_ERROR, CliError, emit, json_option, note
-from zkmargin.cli.venue import _load_key
-from zkmargin.errors import EncodingError, RunStateError, ZkMarginError
+from zkmargin.cli.venue import _load_key, identities_option, open_identity_registry, save_identity_registry
+from zkmargin.errors import EncodingError, IdentityRegistryError, RunStateError, ZkMarginError
 from zkmargin.groth16.serialization import proof_from_json, proof_to_json, vk_to_json
+from zkmargin.identity_registry import IdentityRegistry
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import Snapshot, load_snapshot, parse_account
 from zkmargin.merkle_tree import MerklePath, MerkleTree, check_depth, member_leaves, merkle_path_to_json
@@ -134,17 +135,20 @@ def prove_chunk(jobs: list[tuple[str, Any, int, int]], snapshot: Snapshot, circu
               help="The context every proof carries (default: derived from the snapshot digest).")
 @click.option("--chunk-size", type=click.IntRange(1, 10_000), default=None,
               help=f"Accounts per task (default: about {CHUNKS_PER_WORKER} tasks per worker, at most {MAX_CHUNK}).")
+@identities_option
 @digest_option
 @circuit_option
 @json_option
 @click.pass_context
 def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir: Path, key_path: Path,
         out_dir: Path, scheduler: str | None, workers: int | None, depth: int, context_text: str | None,
-        chunk_size: int | None, vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
+        chunk_size: int | None, registry_path: Path | None, vk_digest_text: str | None, circuit_id: str,
+        as_json: bool) -> None:
     """Commit, attest and prove every account of ACCOUNTS (JSONL or a directory of .json) under SNAPSHOT.
 
     Exit 0 when every well-formed healthy account has its bundle; 2 when some input was malformed
-    or some proof failed (rerun the same command to resume: nothing is proved twice).
+    or some proof failed (rerun the same command to resume: nothing is proved twice). With --identities,
+    an account whose identity the registry does not hold for it is skipped by line like a malformed one.
     """
     started = time.perf_counter()
     backend = ctx.obj.backend
@@ -153,6 +157,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     circuit.snapshot_inputs(snapshot)  # refuses a snapshot the circuit cannot hold, before any work
     check_depth(depth)
     signing_key = _load_key(key_path)
+    registry = open_identity_registry(registry_path, snapshot.venue)
     store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
     # The bundle is checked here, before anything is written; the workers get these very bytes (they decode
@@ -197,7 +202,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
                 timings["recheck"] = time.perf_counter() - t
             else:
                 t = time.perf_counter()
-                plan = _commit_all(cluster(), docs, snapshot, circuit.circuit_id, header, chunk_size)
+                plan = _commit_all(cluster(), docs, snapshot, circuit.circuit_id, header, chunk_size, registry)
                 write_plan(plan_path, plan, mac_key)
                 timings["commit"] = time.perf_counter() - t
         except RunStateError as exc:
@@ -205,6 +210,10 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
         if not plan.accounts:
             _write_summary(out_dir, plan, snapshot, None, 0, 0, [], timings, started, None)
             raise CliError(f"no well-formed account in {accounts_path}: " + _first_errors(plan.malformed))
+        if registry is not None:
+            _claim_planned(registry, plan, snapshot, plan_path)
+        # Recorded before the root is signed: no signed root binds an account the registry has not recorded.
+        save_identity_registry(registry)
         t = time.perf_counter()
         try:
             leaves = member_leaves([(a.source, a.commitment, a.identity) for a in plan.accounts])
@@ -289,8 +298,9 @@ def _chunk_size(n_pending: int, n_workers: int) -> int:
 
 
 def _commit_all(client: Any, docs: list[AccountDocument], snapshot: Snapshot, circuit_id: str, header: dict,
-                chunk_size: int | None) -> Plan:
-    """Margin report, salt and commitment of every account on the cluster; duplicates and bad lines set aside."""
+                chunk_size: int | None, registry: IdentityRegistry | None = None) -> Plan:
+    """Margin report, salt and commitment of every account on the cluster; duplicates, bad lines and (with a
+    registry) accounts whose identity the registry does not hold for them set aside."""
     from zkmargin.venue_cluster import map_chunks
 
     malformed: list[dict] = [{"index": i, "source": d.source, "error": d.error} for i, d in enumerate(docs)
@@ -319,12 +329,28 @@ def _commit_all(client: Any, docs: list[AccountDocument], snapshot: Snapshot, ci
             malformed.append({"index": r["index"], "source": r["source"],
                               "error": f"identity {r['identity']} is already another account's "
                                        f"(at {identity_seen[r['identity']]}); each account needs its own"})
+        elif registry is not None and (refusal := registry.refusal(r["account_id"], r["identity"])) is not None:
+            # A changed identity would give the account fresh nullifiers in every scope: counted twice.
+            malformed.append({"index": r["index"], "source": r["source"], "error": refusal})
         else:
             first_seen[r["account_id"]] = r["source"]
             identity_seen[r["identity"]] = r["source"]
+            if registry is not None:
+                registry.claim(r["source"], r["account_id"], r["identity"], snapshot.snapshot_id)
             accounts.append(_planned(r))
     malformed.sort(key=lambda m: m["index"])
     return Plan(header, accounts, [{"source": m["source"], "error": m["error"]} for m in malformed])
+
+
+def _claim_planned(registry: IdentityRegistry, plan: Plan, snapshot: Snapshot, plan_path: Path) -> None:
+    """Claim every planned account's identity in the registry; a plan made without this registry (or before
+    another command recorded a conflicting identity) is refused whole, before anything is signed."""
+    for line, account in enumerate(plan.accounts, start=2):
+        try:
+            registry.claim(account.source, account.account_id, account.identity, snapshot.snapshot_id)
+        except IdentityRegistryError as exc:
+            raise CliError(f"{exc}; the plan holds it ({plan_path}:{line}), so nothing was signed: move the plan "
+                           "away and start the run again (the account is then skipped by line)") from None
 
 
 def _planned(r: dict) -> PlannedAccount:

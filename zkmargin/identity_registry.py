@@ -85,12 +85,16 @@ class IdentityRegistry:
         """The accounts claimed since load and not yet in the file: what save() records."""
         return {account: binding for account, (_, binding) in self._new.items()}
 
+    def refusal(self, account_id: str, identity: int) -> str | None:
+        """Why claim() would refuse binding account_id to identity (naming the registry), or None."""
+        return _refusal(self._bindings, self._owners, account_id, identity, self.path)
+
     def claim(self, where: str, account_id: str, identity: int, snapshot_id: str) -> None:
         """Accept (in memory) that account_id's identity is identity, or raise IdentityRegistryError naming where.
 
         A claim the registry already holds changes nothing; a new account is bound from snapshot_id on.
         """
-        refusal = _refusal(self._bindings, self._owners, account_id, identity, self.path)
+        refusal = self.refusal(account_id, identity)
         if refusal is not None:
             raise IdentityRegistryError(f"{where}: {refusal}")
         if account_id not in self._bindings:
