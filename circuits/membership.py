@@ -51,6 +51,7 @@ from zkmargin.errors import CircuitError, EncodingError
 from zkmargin.field import check_scalar
 from zkmargin.gadgets.merkle import (
     MAX_DEPTH,
+    check_identity_secret,
     identity_commitment,
     identity_gadget,
     member_leaf,
@@ -162,7 +163,7 @@ class Membership(Generic[W]):
         if path.depth != self.depth:
             raise CircuitError(f"{self.circuit_id} needs a path of depth {self.depth}; this path has depth {path.depth}")
         try:
-            secret = check_scalar(secret, "identity secret")
+            secret = check_identity_secret(secret)
         except EncodingError as exc:
             raise CircuitError(str(exc)) from None
         if path.leaf != member_leaf(witness.commitment, identity_commitment(secret)):

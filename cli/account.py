@@ -10,8 +10,8 @@ import click
 
 from zkmargin.circuits.registry import DEFAULT_CIRCUIT_ID, MODEL_NAMES, circuit_from_id, get_model
 from zkmargin.cli.output import EXIT_NO, emit, json_option, write_json
-from zkmargin.errors import FormatError, MarginCallError
-from zkmargin.gadgets.merkle import identity_commitment, new_identity_secret
+from zkmargin.errors import EncodingError, FormatError, MarginCallError
+from zkmargin.gadgets.merkle import check_identity_secret, identity_commitment, new_identity_secret
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import (
     Account,
@@ -246,6 +246,10 @@ def load_identity_secret(path: Path) -> int:
     if not isinstance(doc, dict) or doc.get("format") != IDENTITY_FORMAT or not isinstance(doc.get("secret"), str):
         raise CliError(f"{path} is not a zkmargin identity secret file (format {IDENTITY_FORMAT})")
     secret = parse_field_element(doc["secret"], "identity secret")
+    try:
+        check_identity_secret(secret)
+    except EncodingError as exc:
+        raise CliError(f"{path}: {exc}") from None
     if "identity" in doc and doc["identity"] != str(identity_commitment(secret)):
         raise CliError(f"identity secret {path}: its identity is not the secret's (the file was altered)")
     return secret

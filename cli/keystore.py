@@ -151,6 +151,15 @@ class KeyStore:
 
     def load_proving_key(self, backend: CurveBackend, expected_digest: str | None = None) -> ProvingKey:
         """The bundle's proving key, after checking that the three files belong together and to this circuit."""
+        return self.load_proving_key_and_bytes(backend, expected_digest)[0]
+
+    def load_proving_key_and_bytes(self, backend: CurveBackend,
+                                   expected_digest: str | None = None) -> tuple[ProvingKey, bytes]:
+        """The checked proving key and the very bytes it was decoded from (load_proving_key's checks).
+
+        Whoever hands these bytes on (venue run, to workers that decode them unchecked) must use them, never
+        read the file again: a file replaced after the check would reach the workers unchecked.
+        """
         if not self.exists():
             raise self.missing_keys_error()
         circuit_id = self.circuit.circuit_id
@@ -172,7 +181,7 @@ class KeyStore:
         if vk_digest(pk.vk, backend) != vk_digest(vk, backend):
             raise CliError(f"proving key {self.proving_key_path} does not belong to {self.verification_key_path}: "
                            "use the proving and verification keys of one bundle")
-        return pk
+        return pk, data
 
 
 def read_verifying_key(path: Path, backend: CurveBackend, expected_digest: str | None = None) -> VerifyingKey:

@@ -31,6 +31,7 @@ from zkmargin.attestation import (
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic, write_json
 from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError, WrongVenueError
 from zkmargin.gadgets.merkle import EMPTY_LEAF
+from zkmargin.identity_registry import IdentityRegistry
 from zkmargin.jsontext import decode_json
 from zkmargin.margin.models import Snapshot, load_snapshot
 from zkmargin.merkle_tree import MerklePath, MerkleTree, member_leaves, merkle_path_to_json, parse_merkle_path
@@ -44,6 +45,12 @@ key_option = click.option("--key", "key_path", required=True, type=click.Path(di
 public_key_option = click.option("--public-key", "public_key_path", required=True,
                                  type=click.Path(dir_okay=False, path_type=Path),
                                  help="The venue's public key document (OUT.pub.json of keygen).")
+identities_option = click.option(
+    "--identities", "registry_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+    help="The venue's identity registry (JSON, created when missing), shared by every `venue tree` and "
+         "`venue run`: an account's identity is recorded the first time it is seen, and another identity for it "
+         "(or its identity for another account) is refused in every later snapshot. Without it identities are "
+         "not checked across snapshots (a warning says so).")
 
 
 @click.group()
@@ -127,29 +134,40 @@ def attest_command(snapshot_path: Path, requests_path: Path | None, key_path: Pa
               help="Tree depth: room for 2^depth accounts (24 for 16M).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for root.json (the signed root) and paths.jsonl (one path per account).")
+@identities_option
 @json_option
-def tree(snapshot_path: Path, requests_path: Path, key_path: Path, depth: int, out_dir: Path, as_json: bool) -> None:
+def tree(snapshot_path: Path, requests_path: Path, key_path: Path, depth: int, out_dir: Path,
+         registry_path: Path | None, as_json: bool) -> None:
     """Build the Poseidon Merkle tree over REQUESTS' accounts, sign its root, write every account's path.
 
     Each request carries the account's identity (from the trader's `zkmargin account new-identity`);
-    its leaf binds the commitment to it. Two accounts with one identity fail the whole run.
+    its leaf binds the commitment to it. Two accounts with one identity fail the whole run, and so does,
+    with --identities, an identity the registry does not hold for that account: nothing is written.
     """
     snapshot = load_snapshot(snapshot_path)
     key = _load_key(key_path)
+    registry = open_identity_registry(registry_path, snapshot.venue)
     requests = _checked_requests(requests_path, snapshot)
     if len(requests) > 2**depth:
         raise CliError(f"{len(requests)} accounts do not fit a tree of depth {depth}; raise --depth")
+    identities = [_identity(where, identity) for where, _, _, identity in requests]
     try:
-        leaves = member_leaves([(where, c, _identity(where, identity)) for where, _, c, identity in requests])
+        leaves = member_leaves([(where, c, k) for (where, _, c, _), k in zip(requests, identities)])
     except EncodingError as exc:
         raise CliError(str(exc)) from None
+    if registry is not None:
+        for (where, account_id, _, _), identity in zip(requests, identities):
+            registry.claim(where, account_id, identity, snapshot.snapshot_id)
     built = MerkleTree(leaves, depth)
     signed = sign_root(key, snapshot, depth, built.size, built.root)
     lines = [json.dumps(merkle_path_to_json(MerklePath(a, leaves[i], i, tuple(built.path(i)), built.root, depth)))
              for i, (_, a, _, _) in enumerate(requests)]
+    # Recorded before the root goes out: no published root binds an account the registry has not recorded.
+    recorded = save_identity_registry(registry)
     write_atomic(out_dir / "paths.jsonl", ("\n".join(lines) + "\n").encode())
     write_json(out_dir / "root.json", signed_root_to_json(signed))
-    emit(as_json, {"accounts": built.size, "depth": depth, "root": str(built.root), "out": str(out_dir)},
+    emit(as_json, {"accounts": built.size, "depth": depth, "root": str(built.root), "out": str(out_dir),
+                   "identities_recorded": recorded},
          f"root {built.root} over {built.size} accounts (depth {depth}); root.json and paths.jsonl in {out_dir}")
 
 
@@ -214,6 +232,26 @@ def raise_wrong_venue(snapshot: Snapshot, key_venue: str) -> None:
 
 
 # ----- inputs -------------------------------------------------------------------------------
+def open_identity_registry(path: Path | None, venue_name: str) -> IdentityRegistry | None:
+    """The --identities registry for venue_name (exit 2 when damaged or another venue's); None, with a warning on
+    stderr, without one."""
+    if path is None:
+        note("warning: no --identities registry: identities are not checked across snapshots (an account handed "
+             "in under a new identity would get fresh nullifiers, and count twice in a scope)")
+        return None
+    return IdentityRegistry.load(path, venue_name)
+
+
+def save_identity_registry(registry: IdentityRegistry | None) -> int | None:
+    """Record the registry's new accounts (IdentityRegistryError, exit 2, when another command recorded a
+    conflicting one meanwhile); how many, or None without a registry."""
+    if registry is None:
+        return None
+    recorded = registry.save()
+    note(f"identity registry {registry.path}: {recorded} new accounts recorded")
+    return recorded
+
+
 def _load_key(path: Path) -> VenueSigningKey:
     try:
         data = path.read_bytes()

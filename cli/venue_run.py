@@ -29,9 +29,10 @@ from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
 from zkmargin.cli.account import OPENING_FORMAT, circuit_option, model_report
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest
 from zkmargin.cli.output import EXIT_ERROR, CliError, emit, json_option, note
-from zkmargin.cli.venue import _load_key
-from zkmargin.errors import EncodingError, RunStateError, ZkMarginError
+from zkmargin.cli.venue import _load_key, identities_option, open_identity_registry, save_identity_registry
+from zkmargin.errors import EncodingError, IdentityRegistryError, RunStateError, ZkMarginError
 from zkmargin.groth16.serialization import proof_from_json, proof_to_json, vk_to_json
+from zkmargin.identity_registry import IdentityRegistry
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import Snapshot, load_snapshot, parse_account
 from zkmargin.merkle_tree import MerklePath, MerkleTree, check_depth, member_leaves, merkle_path_to_json
@@ -134,17 +135,20 @@ def prove_chunk(jobs: list[tuple[str, Any, int, int]], snapshot: Snapshot, circu
               help="The context every proof carries (default: derived from the snapshot digest).")
 @click.option("--chunk-size", type=click.IntRange(1, 10_000), default=None,
               help=f"Accounts per task (default: about {CHUNKS_PER_WORKER} tasks per worker, at most {MAX_CHUNK}).")
+@identities_option
 @digest_option
 @circuit_option
 @json_option
 @click.pass_context
 def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir: Path, key_path: Path,
         out_dir: Path, scheduler: str | None, workers: int | None, depth: int, context_text: str | None,
-        chunk_size: int | None, vk_digest_text: str | None, circuit_id: str, as_json: bool) -> None:
+        chunk_size: int | None, registry_path: Path | None, vk_digest_text: str | None, circuit_id: str,
+        as_json: bool) -> None:
     """Commit, attest and prove every account of ACCOUNTS (JSONL or a directory of .json) under SNAPSHOT.
 
     Exit 0 when every well-formed healthy account has its bundle; 2 when some input was malformed
-    or some proof failed (rerun the same command to resume: nothing is proved twice).
+    or some proof failed (rerun the same command to resume: nothing is proved twice). With --identities,
+    an account whose identity the registry does not hold for it is skipped by line like a malformed one.
     """
     started = time.perf_counter()
     backend = ctx.obj.backend
@@ -153,9 +157,12 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     circuit.snapshot_inputs(snapshot)  # refuses a snapshot the circuit cannot hold, before any work
     check_depth(depth)
     signing_key = _load_key(key_path)
+    registry = open_identity_registry(registry_path, snapshot.venue)
     store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
-    pk = store.load_proving_key(backend, expected_digest)  # the bundle is checked here, before anything is written
+    # The bundle is checked here, before anything is written; the workers get these very bytes (they decode
+    # them unchecked), never a second read of the file, which could have been replaced since.
+    pk, pk_bytes = store.load_proving_key_and_bytes(backend, expected_digest)
     vk_digest = store.recorded_digest()
     digest = snapshot_digest(snapshot)
     context = parse_field_element(context_text, "--context") if context_text else default_context(digest)
@@ -195,7 +202,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
                 timings["recheck"] = time.perf_counter() - t
             else:
                 t = time.perf_counter()
-                plan = _commit_all(cluster(), docs, snapshot, circuit.circuit_id, header, chunk_size)
+                plan = _commit_all(cluster(), docs, snapshot, circuit.circuit_id, header, chunk_size, registry)
                 write_plan(plan_path, plan, mac_key)
                 timings["commit"] = time.perf_counter() - t
         except RunStateError as exc:
@@ -203,6 +210,10 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
         if not plan.accounts:
             _write_summary(out_dir, plan, snapshot, None, 0, 0, [], timings, started, None)
             raise CliError(f"no well-formed account in {accounts_path}: " + _first_errors(plan.malformed))
+        if registry is not None:
+            _claim_planned(registry, plan, snapshot, plan_path)
+        # Recorded before the root is signed: no signed root binds an account the registry has not recorded.
+        save_identity_registry(registry)
         t = time.perf_counter()
         try:
             leaves = member_leaves([(a.source, a.commitment, a.identity) for a in plan.accounts])
@@ -232,12 +243,12 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
         failed: list[dict] = []
         if pending:
             client = cluster()
-            plugin_name = install_proving_key(client, store.proving_key_path.read_bytes(), backend.name)
+            plugin_name = install_proving_key(client, pk_bytes, backend.name)
             failed = _prove_pending(client, plugin_name, pending, docs, bundles, tree, snapshot, circuit.circuit_id,
                                     vk_digest, context, signing_key, backend.name, chunk_size)
         timings["prove"] = time.perf_counter() - t
     proved = len(pending) - len(failed)
-    _write_batch_file(out_dir, bundles, plan, snapshot)
+    _write_batch_file(out_dir, bundles, plan, snapshot, {item["account_id"] for item in failed})
     summary = _write_summary(out_dir, plan, snapshot, tree.root, proved, len(healthy) - len(pending), failed,
                              timings, started, cluster_info)
     text = (f"{summary['accounts']['healthy']} healthy ({proved} proved now, {summary['accounts']['already_done']} "
@@ -287,8 +298,9 @@ def _chunk_size(n_pending: int, n_workers: int) -> int:
 
 
 def _commit_all(client: Any, docs: list[AccountDocument], snapshot: Snapshot, circuit_id: str, header: dict,
-                chunk_size: int | None) -> Plan:
-    """Margin report, salt and commitment of every account on the cluster; duplicates and bad lines set aside."""
+                chunk_size: int | None, registry: IdentityRegistry | None = None) -> Plan:
+    """Margin report, salt and commitment of every account on the cluster; duplicates, bad lines and (with a
+    registry) accounts whose identity the registry does not hold for them set aside."""
     from zkmargin.venue_cluster import map_chunks
 
     malformed: list[dict] = [{"index": i, "source": d.source, "error": d.error} for i, d in enumerate(docs)
@@ -317,12 +329,28 @@ def _commit_all(client: Any, docs: list[AccountDocument], snapshot: Snapshot, ci
             malformed.append({"index": r["index"], "source": r["source"],
                               "error": f"identity {r['identity']} is already another account's "
                                        f"(at {identity_seen[r['identity']]}); each account needs its own"})
+        elif registry is not None and (refusal := registry.refusal(r["account_id"], r["identity"])) is not None:
+            # A changed identity would give the account fresh nullifiers in every scope: counted twice.
+            malformed.append({"index": r["index"], "source": r["source"], "error": refusal})
         else:
             first_seen[r["account_id"]] = r["source"]
             identity_seen[r["identity"]] = r["source"]
+            if registry is not None:
+                registry.claim(r["source"], r["account_id"], r["identity"], snapshot.snapshot_id)
             accounts.append(_planned(r))
     malformed.sort(key=lambda m: m["index"])
     return Plan(header, accounts, [{"source": m["source"], "error": m["error"]} for m in malformed])
+
+
+def _claim_planned(registry: IdentityRegistry, plan: Plan, snapshot: Snapshot, plan_path: Path) -> None:
+    """Claim every planned account's identity in the registry; a plan made without this registry (or before
+    another command recorded a conflicting identity) is refused whole, before anything is signed."""
+    for line, account in enumerate(plan.accounts, start=2):
+        try:
+            registry.claim(account.source, account.account_id, account.identity, snapshot.snapshot_id)
+        except IdentityRegistryError as exc:
+            raise CliError(f"{exc}; the plan holds it ({plan_path}:{line}), so nothing was signed: move the plan "
+                           "away and start the run again (the account is then skipped by line)") from None
 
 
 def _planned(r: dict) -> PlannedAccount:
@@ -333,7 +361,8 @@ def _planned(r: dict) -> PlannedAccount:
 def _recheck_plan(cluster: Any, plan: Plan, docs: list[AccountDocument], snapshot: Snapshot, circuit_id: str,
                   chunk_size: int | None, plan_path: Path) -> None:
     """Recompute every planned account from the accounts file and its salt; RunStateError naming the first
-    plan line that does not follow (a leaf without an account, another commitment, identity or report)."""
+    plan line that does not follow (a leaf without an account, a repeated line, another commitment, identity or
+    report), or an account of the file that the plan neither holds nor set aside as malformed."""
     from zkmargin.venue_cluster import map_chunks
 
     # Nothing is signed from the plan alone: its leaves must be the accounts file's, whatever wrote the plan.
@@ -344,8 +373,17 @@ def _recheck_plan(cluster: Any, plan: Plan, docs: list[AccountDocument], snapsho
             raise RunStateError(f"{plan_path}:{line}: account {account.account_id!r} (said to be at "
                                 f"{account.source}) is not an account of the accounts file; refusing to sign a "
                                 "leaf without an account: move the plan away and start the run again")
+        if account.index in planned:
+            raise RunStateError(f"{plan_path}:{line}: account {account.account_id!r} ({account.source}) repeats plan "
+                                f"line {planned[account.index][0]}; move the plan away and start the run again")
         jobs.append((account.index, account.source, doc.document, account.salt))
         planned[account.index] = (line, account)
+    set_aside = {m.get("source") for m in plan.malformed}
+    for index, doc in enumerate(docs):
+        # An account the plan neither holds nor set aside would be left out of the signed tree without a word.
+        if index not in planned and doc.source not in set_aside:
+            raise RunStateError(f"{plan_path}: {doc.source} is neither planned nor set aside as malformed; refusing "
+                                "to sign a tree without it: move the plan away and start the run again")
     if len(jobs) <= RECHECK_IN_PROCESS:
         results = [(None, commit_chunk(jobs, snapshot, circuit_id), None)]
     else:
@@ -412,11 +450,16 @@ def _bundle_without_proof(account: PlannedAccount, position: int, tree: MerkleTr
     return bundle
 
 
-def _write_batch_file(out_dir: Path, bundles: BundleStore, plan: Plan, snapshot: Snapshot) -> None:
-    """batch.jsonl: every bundle's proof as a verify-batch item, for an auditor."""
+def _write_batch_file(out_dir: Path, bundles: BundleStore, plan: Plan, snapshot: Snapshot,
+                      failed: set[str]) -> None:
+    """batch.jsonl: every bundle's proof as a verify-batch item, for an auditor.
+
+    Only bundles this run checked or made: a failed account's file on disk (stale, damaged or planted) is
+    neither, and is left out.
+    """
     lines = []
     for account in plan.accounts:
-        if not account.healthy:
+        if not account.healthy or account.account_id in failed:
             continue
         try:
             doc = json.loads(bundles.path(account.account_id).read_text())

@@ -20,6 +20,7 @@ from zkmargin.groth16.zkey import (
     beacon,
     contribute,
     new_zkey,
+    secret_contribution_problem,
     transcript_entries,
     verify_zkey,
     verifying_key,
@@ -146,8 +147,9 @@ def zkey_verify(ctx: click.Context, r1cs_path: Path, ptau_path: Path, zkey_path:
             lines.append(f"Beacon iterations Exp: {entry['iterations_exp']}")
     lines.append("-------------------------")
     lines.append("ZKey Ok!" if result.valid else f"INVALID: {result.problem}")
-    if result.valid and not contributions:
-        note("warning: no contribution yet: delta is 1 and anyone can forge proofs for this key")
+    public_delta = secret_contribution_problem(zk.contributions)
+    if result.valid and public_delta is not None:
+        note(f"warning: {public_delta}")
     emit(as_json, {"valid": result.valid, "problem": result.problem, "circuit_hash": result.cs_hash.hex(),
                    "contributions": contributions, "seconds": round(seconds, 3)}, "\n".join(lines))
     if not result.valid:
@@ -167,8 +169,9 @@ def export_verificationkey(ctx: click.Context, zkey_path: Path, out_path: Path) 
     """Write the verification key as snarkjs JSON (the same file `snarkjs zkey export verificationkey` writes)."""
     backend = ctx.obj.backend
     zk = read_zkey(zkey_path, backend)
-    if not zk.contributions:
-        note("warning: this zkey has no contribution; its delta is 1 and anyone can forge proofs for it")
+    public_delta = secret_contribution_problem(zk.contributions)
+    if public_delta is not None:
+        note(f"warning: {public_delta}")
     vk = verifying_key(zk, backend)
     write_json(out_path, vk_to_json(vk, backend))
     click.echo(f"verification key written to {out_path} (vk digest {vk_digest(vk, backend)})")

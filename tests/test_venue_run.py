@@ -15,8 +15,9 @@ from zkmargin.attestation import VenueSigningKey
 from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.errors import RunStateError
+from zkmargin.errors import EncodingError, RunStateError
 from zkmargin.field import R
+from zkmargin.gadgets.merkle import identity_commitment
 from zkmargin.groth16 import Proof, setup
 from zkmargin.groth16.batch import BatchItem, verify_batch
 from zkmargin.groth16.serialization import pk_to_bytes, proof_to_bytes, vk_to_json
@@ -35,6 +36,8 @@ from zkmargin.venue_run import (
     plan_mac_key,
     read_account_documents,
     read_plan,
+    write_file_atomic,
+    split_identity,
     write_file_atomic,
     write_plan,
 )
@@ -169,7 +172,8 @@ def _mac_line(body: bytes, key: bytes = KEY) -> bytes:
     return json.dumps({"kind": "mac", "hmac_sha256": hmac.new(key, body, hashlib.sha256).hexdigest()}).encode() + b"\n"
 
 
-@pytest.mark.parametrize("edit", ["salt", "ghost", "no-mac", "other-key", "truncated"])
+@pytest.mark.parametrize("edit", ["salt", "ghost", "no-mac", "other-key", "truncated", "reordered", "duplicated",
+                                  "mac-moved", "line-dropped"])
 def test_a_plan_not_made_under_the_venues_key_is_refused(tmp_path, edit):
     """Issue 22 item 5: every field of a plan but its MAC can be recomputed from the accounts file; a plan whose
     salts or leaves someone else chose (or that lost its MAC, or was made under another venue key) is refused."""
@@ -186,6 +190,14 @@ def test_a_plan_not_made_under_the_venues_key_is_refused(tmp_path, edit):
                                     "equity": "1", "maintenance": "0"}).encode() + b"\n")
     elif edit == "no-mac":
         lines = lines[:-1]
+    elif edit == "reordered":
+        lines[0], lines[1] = lines[1], lines[0]
+    elif edit == "duplicated":
+        lines.insert(2, lines[1])
+    elif edit == "mac-moved":
+        lines.insert(0, lines.pop())
+    elif edit == "line-dropped":
+        del lines[1]
     elif edit == "other-key":
         lines[-1] = _mac_line(b"".join(lines[:-1]), plan_mac_key(VenueSigningKey.generate()))
     else:
@@ -294,3 +306,25 @@ def test_every_chunk_draws_its_own_weights(client, proofs, monkeypatch):
                                           chunk_size=2)
     assert all(v[0] for v in verdicts)
     assert len(drawn) >= len(jobs) and len(set(drawn)) == len(drawn)  # no weight reused across chunks
+
+
+@pytest.mark.parametrize("identity, message", [
+    ("0", "0 is no trader's identity"),
+    (str(identity_commitment(0)), "identity of secret 0"),
+    (str(R), "identity"),
+    ("x", "identity"),
+])
+def test_an_account_line_with_a_public_or_malformed_identity_is_refused(identity, message):
+    """Review (issue 22): identity 0 has no known secret, the identity of secret 0 a public one: neither
+    is bound into a venue-run leaf (the line is skipped as malformed, as a missing identity is)."""
+    with pytest.raises(EncodingError, match=message):
+        split_identity({**account_doc(1), "identity": identity})
+    assert split_identity({**account_doc(1), "identity": "5011"})[1] == 5011
+
+
+def test_member_leaves_refuses_identity_zero_and_secret_zeros_identity():
+    from zkmargin.merkle_tree import member_leaves
+
+    for identity in (0, identity_commitment(0)):
+        with pytest.raises(EncodingError, match="line 2: identity"):
+            member_leaves([("line 1", 7, 5011), ("line 2", 8, identity)])

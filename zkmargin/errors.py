@@ -11,6 +11,7 @@
 | an account subject to a margin call (so no proof exists) | MarginCallError |
 | an attestation or signed root that does not vouch for what is checked | AttestationError and its kinds |
 | a membership proof for another scope than the one the verifier chose | WrongScopeError (refused, as an AttestationError) |
+| an account whose identity is not the one the venue's identity registry holds for it, or is another account's; a damaged registry | IdentityRegistryError |
 A wrong proof is not an error: verification returns False.
 """
 
@@ -93,6 +94,11 @@ class WrongScopeError(AttestationError):
 
 class BadSignatureError(AttestationError):
     """The signature does not verify under the venue's public key."""
+
+
+class IdentityRegistryError(ZkMarginError):
+    """An account's identity that the venue's identity registry refuses (it holds another for the account, or
+    the identity is another account's), or a registry file that is damaged or another venue's."""
 
 
 class RunStateError(ZkMarginError):

@@ -35,7 +35,7 @@ from zkmargin._fr_numba import (
 )
 from zkmargin.errors import EncodingError
 from zkmargin.field import check_scalar
-from zkmargin.gadgets.merkle import EMPTY_LEAF, MAX_DEPTH, member_leaf, merkle_node, node_tag
+from zkmargin.gadgets.merkle import EMPTY_LEAF, MAX_DEPTH, check_identity, member_leaf, merkle_node, node_tag
 from zkmargin.gadgets.poseidon import poseidon_params
 from zkmargin.groth16.serialization import parse_decimal
 
@@ -194,10 +194,15 @@ def _hash_pairs(children, tag, constants, mds, half, partial, rounds, p, n0inv, 
 
 
 def member_leaves(accounts: Sequence[tuple[str, int, int]]) -> list[int]:
-    """The tree leaf of each (where, commitment, identity); EncodingError naming both places when an identity repeats."""
+    """The tree leaf of each (where, commitment, identity); EncodingError naming the place of an identity that is
+    0 or secret 0's (check_identity), and both places when an identity repeats."""
     seen: dict[int, str] = {}
     leaves = []
     for where, commitment, identity in accounts:
+        try:
+            check_identity(identity)
+        except EncodingError as exc:
+            raise EncodingError(f"{where}: {exc}") from None
         if identity in seen:
             # One identity in two leaves would give its owner two nullifiers in every scope.
             raise EncodingError(f"{where}: identity {identity} is already another account's (at {seen[identity]}); "

@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives import serialization
 
 from zkmargin.attestation import VenueSigningKey
 from zkmargin.errors import EncodingError, RunStateError
-from zkmargin.field import R, check_scalar
+from zkmargin.field import R
+from zkmargin.gadgets.merkle import check_identity
 from zkmargin.groth16.serialization import parse_decimal
 from zkmargin.jsontext import decode_json
 
@@ -168,7 +169,7 @@ def split_identity(document: Any) -> tuple[Any, int]:
     if "identity" not in document:
         raise EncodingError("identity: missing (the trader's identity, from `zkmargin account new-identity`; "
                             "the account's tree leaf binds its commitment to it)")
-    identity = check_scalar(parse_decimal(document["identity"], "identity"), "identity")
+    identity = check_identity(parse_decimal(document["identity"], "identity"))
     return {k: v for k, v in document.items() if k != "identity"}, identity
 
 

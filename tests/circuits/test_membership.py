@@ -93,6 +93,18 @@ def test_a_non_member_leaf_is_refused_at_the_root():
     assert first_failure(circuit, public_for(circuit, forged, outsiders.root), forged) == "membership/root"
 
 
+def test_secret_zero_is_refused_before_proving():
+    """Review (issue 22): secret 0 (a zeroed buffer) is public, so its account's nullifiers would be anyone's to
+    compute; place() refuses it, as the venue refuses its identity when building leaves."""
+    circuit = circuit_from_id(CIRCUIT_ID)
+    witness = circuit.witness(HEALTHY, SNAPSHOT, SALT)
+    leaf = member_leaf(witness.commitment, identity_commitment(0))
+    tree = MerkleTree([*OTHERS[:INDEX], leaf], DEPTH)
+    path = MerklePath("alice", leaf, INDEX, tuple(tree.path(INDEX)), tree.root, DEPTH)
+    with pytest.raises(CircuitError, match="secret 0 is public"):
+        circuit.statement.place(witness, path, 0)
+
+
 def test_a_path_for_another_leaf_is_refused_before_proving():
     circuit, witness, tree = member_setup()
     other = MerklePath("other", OTHERS[0], 0, tuple(tree.path(0)), tree.root, DEPTH)

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from tests.cli.samples import write_samples
 from zkmargin.attestation import VenueSigningKey, sign_root, signed_root_to_json
 from zkmargin.cli.main import cli
+from zkmargin.field import R
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf, nullifier
 from zkmargin.margin.models import snapshot_to_json
 from zkmargin.margin.samples import sample_snapshot
@@ -52,7 +53,7 @@ def flow(tmp_path_factory) -> Path:
 
 def venue_tree(root: Path, snapshot_name: str, suffix: str, identities: dict) -> None:
     """Both traders commit under the snapshot; the venue builds its tree (tree{suffix}/) over them and others,
-    each leaf bound to the identity the trader handed over once."""
+    each leaf bound to the identity the trader handed over once (recorded in the venue's identity registry)."""
     snapshot = str(root / snapshot_name)
     committed = run(root, "commit", str(root / "healthy.json"), snapshot, "--opening",
                     str(root / f"opening{suffix}.json"), "--circuit", PLAIN, "--json")
@@ -67,7 +68,8 @@ def venue_tree(root: Path, snapshot_name: str, suffix: str, identities: dict) ->
                  for i, (c, k) in enumerate(zip(OTHER_LEAVES, OTHER_IDENTITIES))]
     (root / f"requests{suffix}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in requests))
     made = run(root, "venue", "tree", snapshot, str(root / f"requests{suffix}.jsonl"), "--key",
-               str(root / "venue.key"), "--depth", str(DEPTH), "--out", str(root / f"tree{suffix}"))
+               str(root / "venue.key"), "--depth", str(DEPTH), "--out", str(root / f"tree{suffix}"),
+               "--identities", str(root / "identities.json"))
     assert made.exit_code == 0, made.output
 
 
@@ -218,7 +220,9 @@ def test_one_account_in_one_scope_under_two_snapshots_shows_one_nullifier(flow):
     later = replace(sample_snapshot(), snapshot_id="later")
     (flow / "later.json").write_text(json.dumps(snapshot_to_json(later)))
     identities = {n: json.loads((flow / f"{n}.json").read_text())["identity"] for n in ("identity", "sick-identity")}
+    recorded = (flow / "identities.json").read_bytes()
     venue_tree(flow, "later.json", "-later", identities)
+    assert (flow / "identities.json").read_bytes() == recorded  # the same identities: the registry holds them
     proved = prove(flow, snapshot="later.json", opening="opening-later.json", tree="tree-later",
                    out="proof-later.json", public="public-later.json")
     assert proved.exit_code == 0, proved.output
@@ -245,6 +249,26 @@ def test_one_account_in_one_scope_under_two_snapshots_shows_one_nullifier(flow):
     assert str(nullifier(int(json.loads((flow / "sick-identity.json").read_text())["secret"]), int(SCOPE))) \
         != first[3]
     assert all(str(nullifier(value, int(SCOPE))) != first[3] for value in venue_knows)
+
+
+def test_a_later_tree_that_gives_the_trader_a_new_identity_is_refused(flow, tmp_path):
+    """Review of issue 22 item 2: with a new identity (a second `new-identity`, or the venue's slip) the trader's
+    leaf under the next snapshot would give it fresh nullifiers in every scope, and a verifier counting accounts
+    per scope would count it twice. The venue's registry refuses the tree: exit 2, nothing written."""
+    fresh = run(tmp_path, "account", "new-identity", str(tmp_path / "fresh.json"), "--json")
+    assert fresh.exit_code == 0, fresh.output
+    lines = [json.loads(line) for line in (flow / "requests.jsonl").read_text().splitlines()]
+    lines[0]["identity"] = json.loads(fresh.stdout)["identity"]
+    (tmp_path / "requests.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    later = replace(sample_snapshot(), snapshot_id="later-again")
+    (tmp_path / "later.json").write_text(json.dumps(snapshot_to_json(later)))
+    recorded = (flow / "identities.json").read_bytes()
+    refused = run(flow, "venue", "tree", str(tmp_path / "later.json"), str(tmp_path / "requests.jsonl"), "--key",
+                  str(flow / "venue.key"), "--depth", str(DEPTH), "--out", str(tmp_path / "tree"),
+                  "--identities", str(flow / "identities.json"))
+    assert refused.exit_code == 2, refused.output
+    assert "requests.jsonl:1: account 'trader-healthy' has identity" in refused.stderr
+    assert not (tmp_path / "tree").exists() and (flow / "identities.json").read_bytes() == recorded
 
 
 def test_membership_prove_without_keys_exits_2(flow, tmp_path):
@@ -328,3 +352,18 @@ def test_verify_batch_in_membership_mode_needs_a_trusted_root(flow):
     plain = run(flow, "verify-batch", str(flow / "root-batch.jsonl"), "--vk", "x.json", "--snapshot", "s.json",
                 "--circuit", PLAIN, "--root", "1")
     assert plain.exit_code == 2 and "not a membership circuit" in plain.output
+
+
+@pytest.mark.parametrize("secret, message", [("0", "secret 0 is public"), (str(R), "must lie in"),
+                                             ("abc", "not an integer")])
+def test_an_identity_file_with_secret_zero_or_a_bad_secret_is_refused(tmp_path, secret, message):
+    """Review (issue 22): secret 0 is public (anyone could compute the account's nullifiers); a secret >= r would
+    alias secret - r. `prove --identity` refuses both before any work (exit 2)."""
+    from zkmargin.cli.account import load_identity_secret
+    from zkmargin.cli.output import CliError
+    from zkmargin.errors import ZkMarginError
+
+    path = tmp_path / "identity.json"
+    path.write_text(json.dumps({"format": "zkmargin-identity/1", "secret": secret}))
+    with pytest.raises((CliError, ZkMarginError), match=message):
+        load_identity_secret(path)

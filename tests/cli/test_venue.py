@@ -11,7 +11,7 @@ import pytest
 from tests.cli.venue_helpers import COMMITMENTS, IDENTITIES, check, run
 from zkmargin.attestation import parse_attestation, parse_public_key, parse_signed_root
 from zkmargin.field import R
-from zkmargin.gadgets.merkle import member_leaf
+from zkmargin.gadgets.merkle import identity_commitment, member_leaf
 from zkmargin.margin.models import account_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
 from zkmargin.merkle_tree import parse_merkle_path
@@ -137,6 +137,7 @@ def test_tree_writes_signed_root_and_every_path(tmp_path, venue_dir):
     made = run(d, "venue", "tree", str(d / "snapshot.json"), str(d / "requests.jsonl"), "--key", str(d / "venue.key"),
                "--depth", "4", "--out", str(out))
     assert made.exit_code == 0, made.output
+    assert "warning: no --identities registry: identities are not checked across snapshots" in made.stderr
     signed = parse_signed_root(json.loads((out / "root.json").read_text()))
     assert (signed.depth, signed.leaf_count) == (4, len(COMMITMENTS))
     paths = [json.loads(line) for line in (out / "paths.jsonl").read_text().splitlines()]
@@ -164,6 +165,8 @@ def test_tree_writes_signed_root_and_every_path(tmp_path, venue_dir):
     ([None, "5011"], "no identity"),
     (["5011", "abc"], "identity"),
     (["5011", "5011"], "already another account's (at "),
+    (["5011", "0"], "0 is no trader's identity"),
+    (["5011", str(identity_commitment(0))], "identity of secret 0"),
 ])
 def test_tree_refuses_a_missing_malformed_or_repeated_identity(tmp_path, venue_dir, identities, message):
     """Issue 22 item 2: each leaf binds its account's identity; one identity in two leaves would give its owner
@@ -176,6 +179,66 @@ def test_tree_refuses_a_missing_malformed_or_repeated_identity(tmp_path, venue_d
                  "--key", str(venue_dir / "venue.key"), "--depth", "4", "--out", str(out))
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "requests.jsonl:" in result.stderr and not out.exists()
+
+
+def tree_with_registry(tmp_path, venue_dir, snapshot: str, name: str, changes: dict[int, dict] = {}):  # noqa: B006
+    """`venue tree` of SNAPSHOT over venue_dir's requests (line i+1 updated by changes[i]) with the registry
+    tmp_path/identities.json, into tmp_path/name."""
+    lines = [json.loads(line) for line in (venue_dir / "requests.jsonl").read_text().splitlines()]
+    requests = tmp_path / f"{name}.jsonl"
+    requests.write_text("".join(json.dumps({**line, **changes.get(i, {})}) + "\n" for i, line in enumerate(lines)))
+    return run(tmp_path, "venue", "tree", str(venue_dir / snapshot), str(requests), "--key", str(venue_dir / "venue.key"),
+               "--depth", "4", "--out", str(tmp_path / name), "--identities", str(tmp_path / "identities.json"),
+               "--json")
+
+
+def test_tree_records_each_identity_once_and_a_later_snapshot_with_the_same_ones_passes(tmp_path, venue_dir):
+    """Review of issue 22 item 2: the registry is `venue tree`'s memory between snapshots."""
+    first = tree_with_registry(tmp_path, venue_dir, "snapshot.json", "first")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["identities_recorded"] == len(IDENTITIES)
+    assert "not checked across snapshots" not in first.stderr
+    registry = json.loads((tmp_path / "identities.json").read_text())
+    snapshot_id = sample_snapshot().snapshot_id
+    assert registry["accounts"] == {f"acct-{i}": {"identity": str(k), "since": snapshot_id}
+                                    for i, k in enumerate(IDENTITIES)}
+    recorded = (tmp_path / "identities.json").read_bytes()
+    later = tree_with_registry(tmp_path, venue_dir, "later.json", "later")
+    assert later.exit_code == 0, later.output
+    assert json.loads(later.stdout)["identities_recorded"] == 0
+    assert (tmp_path / "identities.json").read_bytes() == recorded
+    leaves = [[parse_merkle_path(json.loads(line)).leaf for line in (tmp_path / name / "paths.jsonl").read_text()
+               .splitlines()] for name in ("first", "later")]
+    assert leaves[0] == leaves[1] == [member_leaf(c, k) for c, k in zip(COMMITMENTS, IDENTITIES)]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({2: {"identity": str(identity_commitment(77))}}, "later.jsonl:3: account 'acct-2' has identity"),  # changed
+    ({2: {"account_id": "acct-9"}}, "later.jsonl:3: identity {k2} of account 'acct-9' is account 'acct-2''s"),  # moved
+    ({1: {"identity": str(IDENTITIES[2])}, 2: {"identity": str(IDENTITIES[1])}},
+     "later.jsonl:2: account 'acct-1' has identity {k2}"),  # swapped
+])
+def test_tree_refuses_an_identity_the_registry_does_not_hold_for_the_account(tmp_path, venue_dir, changes, message):
+    """A changed identity (fresh nullifiers in every scope: the account would count twice), an identity moved to
+    another account, two swapped: exit 2, naming the request line; nothing written, the registry unchanged."""
+    assert tree_with_registry(tmp_path, venue_dir, "snapshot.json", "first").exit_code == 0
+    recorded = (tmp_path / "identities.json").read_bytes()
+    refused = tree_with_registry(tmp_path, venue_dir, "later.json", "later", changes)
+    assert refused.exit_code == 2, refused.output
+    assert message.format(k2=IDENTITIES[2]) in refused.stderr
+    assert not (tmp_path / "later").exists()
+    assert (tmp_path / "identities.json").read_bytes() == recorded
+
+
+def test_tree_with_a_damaged_or_another_venues_registry_exits_2_and_writes_nothing(tmp_path, venue_dir):
+    (tmp_path / "identities.json").write_text("{not json")
+    damaged = tree_with_registry(tmp_path, venue_dir, "snapshot.json", "first")
+    assert damaged.exit_code == 2 and "damaged" in damaged.stderr
+    (tmp_path / "identities.json").write_text(json.dumps({"format": "zkmargin-identity-registry/1",
+                                                          "venue": "other-venue", "accounts": {}}))
+    other = tree_with_registry(tmp_path, venue_dir, "snapshot.json", "first")
+    assert other.exit_code == 2 and "is venue 'other-venue''s" in other.stderr
+    assert not (tmp_path / "first").exists()
 
 
 def test_tree_too_shallow_or_bad_key_exits_2(tmp_path, venue_dir):

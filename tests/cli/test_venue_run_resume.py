@@ -148,7 +148,7 @@ def test_a_plan_with_altered_salts_is_refused_and_the_signed_root_is_not_rewritt
     assert (copy / "root.json").read_bytes() == root_before
 
 
-@pytest.mark.parametrize("change", ["ghost", "other commitment"])
+@pytest.mark.parametrize("change", ["ghost", "other commitment", "dropped account", "duplicate line"])
 def test_a_plan_under_the_venues_own_key_is_still_recomputed_before_signing(venue, resumed, change):  # noqa: F811
     """Defence in depth (a plan written by a buggy or older venue run): every leaf is recomputed from the accounts
     file and its salt before anything is signed; a leaf without an account, or a commitment the account and salt
@@ -158,6 +158,14 @@ def test_a_plan_under_the_venues_own_key_is_still_recomputed_before_signing(venu
     if change == "ghost":
         rows.insert(2, {**rows[1], "index": 7, "source": "resume.jsonl:8", "account_id": "ghost"})
         wanted = "plan.jsonl:3: account 'ghost' (said to be at resume.jsonl:8) is not an account of the accounts file"
+    elif change == "dropped account":
+        # Review: an account of the accounts file left out of the plan (neither planned nor malformed) would be
+        # left out of the signed tree without a word.
+        dropped = rows.pop(2)
+        wanted = f"{dropped['source']} is neither planned nor set aside"
+    elif change == "duplicate line":
+        rows.insert(2, rows[1])
+        wanted = "plan.jsonl:3: account 'acct-1' (resume.jsonl:1) repeats plan line 2"
     else:
         rows[2] = {**rows[2], "commitment": str(int(rows[2]["commitment"]) + 1)}
         wanted = f"plan.jsonl:3: account {rows[2]['account_id']!r} (resume.jsonl:2) does not follow"
@@ -203,3 +211,56 @@ def test_accounts_without_an_identity_or_sharing_one_are_skipped_by_line(venue):
     assert "identity: missing" in malformed["identities.jsonl:2"]
     assert "already another account's (at identities.jsonl:1)" in malformed["identities.jsonl:3"]
     check_bundles(venue, venue / "out-identities", {"acct-1", "acct-5"})
+
+
+def test_the_workers_get_the_proving_key_bytes_that_were_checked(venue, monkeypatch, tmp_path):  # noqa: F811
+    """Review (issue 22 item 7): the driver subgroup-checked the bundle's proving key, then read the file a second
+    time for the workers, which decode it unchecked. A key file replaced between the two reads (say by one with a
+    torsion point planted in a query) reached the workers unchecked. Now the checked bytes themselves are shipped."""
+    import zkmargin.cli.keystore as keystore
+    import zkmargin.venue_cluster as venue_cluster
+
+    key_file = venue / "cache" / CIRCUIT / "proving_key.bin"
+    checked = key_file.read_bytes()
+    decode, install = keystore.pk_from_bytes, venue_cluster.install_proving_key
+    shipped = []
+
+    def decode_then_swap(data, *args, **kwargs):
+        pk = decode(data, *args, **kwargs)
+        key_file.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # another key, never checked
+        return pk
+
+    def spy(client, pk_bytes, backend_name):
+        shipped.append(pk_bytes)
+        return install(client, pk_bytes, backend_name)
+
+    monkeypatch.setattr(keystore, "pk_from_bytes", decode_then_swap)
+    monkeypatch.setattr(venue_cluster, "install_proving_key", spy)
+    write_accounts(venue / "swap.jsonl", range(1, 3))
+    try:
+        result = run_cli(venue, *venue_run_args(venue, "swap.jsonl", "out-swap", "--workers", "1"))
+    finally:
+        key_file.write_bytes(checked)
+    assert shipped and all(data == checked for data in shipped), result.output
+    assert result.exit_code == 0, result.output
+
+
+def test_a_failed_accounts_bundle_on_disk_stays_out_of_batch_jsonl(venue, monkeypatch):  # noqa: F811
+    """Review (issue 22 item 5): a bundle found not whole is proved again; when that proof fails (a task lost),
+    batch.jsonl still copied the file on disk (stale, damaged or planted) as the account's item for the auditor.
+    Now only bundles the run checked or made are listed."""
+    import zkmargin.cli.venue_run as venue_run
+
+    write_accounts(venue / "fail.jsonl", range(1, 4))
+    args = venue_run_args(venue, "fail.jsonl", "out-fail", "--workers", "1")
+    assert run_cli(venue, *args).exit_code == 0
+    out = venue / "out-fail"
+    planted = json.loads((out / "bundles" / bundle_file_name("acct-3")).read_text())
+    planted.update(account_id="acct-1", context="7")  # another account's proof, under another context
+    (out / "bundles" / bundle_file_name("acct-1")).write_text(json.dumps(planted))
+    monkeypatch.setattr(venue_run, "_prove_pending", lambda client, plugin, pending, *rest: [
+        {"account_id": a.account_id, "error": "task failed: lost"} for _, a in pending])
+    again = run_cli(venue, *args)
+    assert again.exit_code == 2 and json.loads(again.stdout)["accounts"]["failed"] == 1, again.output
+    ids = [json.loads(line)["id"] for line in (out / "batch.jsonl").read_text().splitlines()]
+    assert ids == ["acct-2", "acct-3"]

@@ -429,3 +429,11 @@ def test_query_points_are_subgroup_checked_once_per_key(ark, ceremony, monkeypat
     assert checked.count(True) == ic_points and checked.count(False) == nonzero
     z, public = cube_witness(3)
     assert verify(pk.vk, public, prove_zkey(pk, compiled, z, random.Random(2), ark), ark)
+
+
+def test_a_beacon_only_key_cannot_prove(ark, ceremony):
+    """Review (issue 22 item 6): a beacon's secret is public, so a key whose only contribution is a beacon has a
+    delta anyone can compute (and forge with), like a key with none."""
+    beaconed, _ = zk_mod.beacon(ceremony[1], BEACON_HEX, 10, "public", ark)
+    with pytest.raises(CeremonyError, match="beacon"):
+        zk_mod.proving_key(beaconed, compiled_cube(), ark)

@@ -303,3 +303,23 @@ def test_service_vk_digest_is_the_library_digest_whatever_the_json_layout(client
     assert created.json()["vk_digest"] == vk_digest(vk_from_json(ceremony.vk_json, backend), backend)
     again = register(client, ceremony, None, ceremony.vk_json)
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_registered"
+
+
+def test_a_beacon_only_ceremony_is_refused_because_its_delta_is_public(client, ceremony):
+    """Review (issue 22 item 6): a transcript whose only contribution is a beacon checks as a chain, but a beacon's
+    secret comes from its public parameters, so delta is known to everyone and anyone forges (A = alpha, B = beta,
+    C = -IC(x) / delta). Like a key with no contribution, it is refused: 422 invalid_transcript, nothing stored."""
+    backend = get_backend("arkworks")
+    beaconed, _ = zk_mod.beacon(ceremony.initial, BEACON_HEX, 10, "public", backend)
+    vk_json = vk_to_json(zk_mod.verifying_key(beaconed, backend), backend, alphabeta=[])
+    transcript = transcript_to_json(beaconed, backend)
+    delta = zk_mod.fr_from_rng(zk_mod.beacon_rng(bytes.fromhex(BEACON_HEX), 10))  # anyone can compute it
+    forged = _forge(ceremony, vk_json, delta, 4242)
+    public = circuit_from_id(CIRCUIT).public_inputs(parse_snapshot(SNAPSHOT), 4242, ceremony.context).as_list()
+    assert groth16_verify(vk_from_json(vk_json, backend), public, proof_from_json(forged, backend), backend)
+    with pytest.raises(CeremonyError, match="beacon"):
+        check_transcript(transcript, vk_from_json(vk_json, backend), ceremony.initial, backend)
+    refused = register(client, ceremony, transcript, vk_json)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "invalid_transcript" and "beacon" in refused.json()["error"]["message"]
+    assert client.get(f"/v1/circuits/{CIRCUIT}").status_code == 404

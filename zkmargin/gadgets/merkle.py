@@ -25,6 +25,7 @@ nothing. The tree itself (sparse, fast) is zkmargin.merkle_tree.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 
@@ -63,6 +64,37 @@ def new_identity_secret() -> int:
 def identity_commitment(secret: int) -> int:
     """Poseidon(ID_TAG, secret, 0): what a trader hands the venue once; the secret stays with the trader."""
     return poseidon_permutation([ID_TAG, check_scalar(secret, "identity secret"), 0], 3)[1]
+
+
+def check_identity_secret(secret: int) -> int:
+    """secret if it is a field element other than 0; EncodingError otherwise.
+
+    Secret 0 (a zeroed buffer, a default value) is public: anyone could compute its identity and every
+    nullifier of its account, which would link the account's proofs in every scope.
+    """
+    if check_scalar(secret, "identity secret") == 0:
+        raise EncodingError("identity secret 0 is public (anyone can compute its nullifiers); make one with "
+                            "`zkmargin account new-identity`")
+    return secret
+
+
+@functools.cache
+def _public_identities() -> frozenset[int]:
+    return frozenset({0, poseidon_permutation([ID_TAG, 0, 0], 3)[1]})
+
+
+def check_identity(identity: int) -> int:
+    """identity if a venue may bind it into a leaf; EncodingError for 0 or the identity of secret 0.
+
+    Identity 0 is no trader's (no known secret hashes to it: its leaf could never be proved), and the
+    identity of secret 0 has a public secret: both are refused wherever a venue builds leaves.
+    """
+    if check_scalar(identity, "identity") in _public_identities():
+        raise EncodingError(f"identity {identity} is refused: "
+                            + ("0 is no trader's identity" if identity == 0 else
+                               "it is the identity of secret 0, whose nullifiers anyone can compute")
+                            + " (the trader makes one with `zkmargin account new-identity`)")
+    return identity
 
 
 def member_leaf(commitment: int, identity: int) -> int:

@@ -28,6 +28,7 @@ from zkmargin.groth16.zkey import (
     ZKey,
     _check_contributions,
     check_beacon_params,
+    secret_contribution_problem,
     transcript_entries,
 )
 
@@ -140,6 +141,9 @@ def check_transcript(doc: Any, vk: VerifyingKey, initial: ZKey,
         contribution, digest = _contribution(record, backend, f"transcript.contributions[{i}]")
         chain.contributions.append(contribution)
         stated.append(digest)
+    public_delta = secret_contribution_problem(chain.contributions)
+    if public_delta is not None:
+        raise CeremonyError(f"transcript: {public_delta}")
     problem, last_delta_g1, hashes = _check_contributions(chain, backend)  # type: ignore[arg-type]
     if problem is not None:
         raise CeremonyError(f"transcript: {problem}")

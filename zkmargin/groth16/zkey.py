@@ -634,6 +634,20 @@ def _query_points(zk: ZKey, sid: int, name: str, size: int, decode: Callable, su
     return tuple(points)
 
 
+def secret_contribution_problem(contributions: Sequence[Contribution]) -> str | None:
+    """Why a key with these contributions has a public delta (anyone could forge proofs), or None.
+
+    With no contribution delta is 1; a beacon's secret follows from its public hash and exponent, so with
+    beacons only, delta is a product of public values. At least one secret contribution is needed.
+    """
+    if not contributions:
+        return "the key has no contribution: its delta is 1 and anyone could forge proofs"
+    if all(c.kind == BEACON for c in contributions):
+        return ("the key's only contributions are beacons, whose secrets follow from their public parameters: "
+                "its delta is public and anyone could forge proofs")
+    return None
+
+
 def proving_key(zk: ZKey, compiled: CompiledR1CS, backend: CurveBackend | None = None) -> ProvingKey:
     """A ProvingKey whose h_query holds the zkey's n odd-coset Lagrange points (see prover.prove_zkey).
 
@@ -646,8 +660,9 @@ def proving_key(zk: ZKey, compiled: CompiledR1CS, backend: CurveBackend | None =
     """
     backend = backend or get_backend()
     check_zkey_matches(zk, compiled)
-    if not zk.contributions:
-        raise CeremonyError("the zkey has no contribution: its delta is 1 and anyone could forge proofs")
+    problem = secret_contribution_problem(zk.contributions)
+    if problem is not None:
+        raise CeremonyError(problem)
     digest = query_sections_digest(zk)
     checked = subgroup_checked(digest)
     queries = {name: _query_points(zk, sid, name, size, decode, not checked, backend)
