@@ -36,7 +36,6 @@ from zkmargin.venue_run import (
     plan_mac_key,
     read_account_documents,
     read_plan,
-    write_file_atomic,
     split_identity,
     write_file_atomic,
     write_plan,
