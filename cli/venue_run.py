@@ -151,6 +151,8 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     an account whose identity the registry does not hold for it is skipped by line like a malformed one.
     """
     started = time.perf_counter()
+    # Progress bars only for a person at a terminal: never under --json, nor when stderr is piped.
+    show_progress = not as_json and sys.stderr.isatty()
     backend = ctx.obj.backend
     snapshot = load_snapshot(snapshot_path)
     circuit = circuit_from_id(circuit_id)
@@ -202,7 +204,8 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
                 timings["recheck"] = time.perf_counter() - t
             else:
                 t = time.perf_counter()
-                plan = _commit_all(cluster(), docs, snapshot, circuit.circuit_id, header, chunk_size, registry)
+                plan = _commit_all(cluster(), docs, snapshot, circuit.circuit_id, header, chunk_size, registry,
+                                   show_progress)
                 write_plan(plan_path, plan, mac_key)
                 timings["commit"] = time.perf_counter() - t
         except RunStateError as exc:
@@ -245,7 +248,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
             client = cluster()
             plugin_name = install_proving_key(client, pk_bytes, backend.name)
             failed = _prove_pending(client, plugin_name, pending, docs, bundles, tree, snapshot, circuit.circuit_id,
-                                    vk_digest, context, signing_key, backend.name, chunk_size)
+                                    vk_digest, context, signing_key, backend.name, chunk_size, show_progress)
         timings["prove"] = time.perf_counter() - t
     proved = len(pending) - len(failed)
     _write_batch_file(out_dir, bundles, plan, snapshot, {item["account_id"] for item in failed})
@@ -268,7 +271,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
 def _prove_pending(client: Any, plugin_name: str, pending: list[tuple[int, PlannedAccount]],
                    docs: list[AccountDocument], bundles: BundleStore, tree: MerkleTree, snapshot: Snapshot,
                    circuit_id: str, vk_digest: str, context: int, signing_key: Any, backend_name: str,
-                   chunk_size: int | None) -> list[dict]:
+                   chunk_size: int | None, show_progress: bool = False) -> list[dict]:
     """Prove the pending accounts in chunks on the cluster, writing each bundle as its chunk returns; the failures."""
     from zkmargin.venue_cluster import map_chunks
 
@@ -276,7 +279,8 @@ def _prove_pending(client: Any, plugin_name: str, pending: list[tuple[int, Plann
     parts = chunks([(a.account_id, docs[a.index].document, a.salt, a.commitment) for _, a in pending], size)
     by_id = {a.account_id: (position, a) for position, a in pending}
     failed: list[dict] = []
-    with click.progressbar(length=len(pending), label="proving", file=sys.stderr, show_pos=True) as bar:
+    with click.progressbar(length=len(pending), label="proving", file=sys.stderr, show_pos=True,
+                           hidden=not show_progress) as bar:
         for index, result, error in map_chunks(client, prove_chunk, parts, snapshot, circuit_id, context,
                                                plugin_name, backend_name):
             if error is not None:
@@ -298,7 +302,7 @@ def _chunk_size(n_pending: int, n_workers: int) -> int:
 
 
 def _commit_all(client: Any, docs: list[AccountDocument], snapshot: Snapshot, circuit_id: str, header: dict,
-                chunk_size: int | None, registry: IdentityRegistry | None = None) -> Plan:
+                chunk_size: int | None, registry: IdentityRegistry | None = None, show_progress: bool = False) -> Plan:
     """Margin report, salt and commitment of every account on the cluster; duplicates, bad lines and (with a
     registry) accounts whose identity the registry does not hold for them set aside."""
     from zkmargin.venue_cluster import map_chunks
@@ -308,7 +312,8 @@ def _commit_all(client: Any, docs: list[AccountDocument], snapshot: Snapshot, ci
     jobs = [(i, d.source, d.document, None) for i, d in enumerate(docs) if d.error is None]
     size = chunk_size or max(1, min(1000, -(-len(jobs) // (CHUNKS_PER_WORKER * max(1, len(client.nthreads()))))))
     results: list[dict] = []
-    with click.progressbar(length=len(jobs), label="committing", file=sys.stderr, show_pos=True) as bar:
+    with click.progressbar(length=len(jobs), label="committing", file=sys.stderr, show_pos=True,
+                           hidden=not show_progress) as bar:
         parts = chunks(jobs, size)
         for index, result, error in map_chunks(client, commit_chunk, parts, snapshot, circuit_id):
             if error is not None:

@@ -53,13 +53,20 @@ def test_200_accounts_on_a_local_cluster_every_bundle_checks(venue, first_run):
     assert set(sources) == {"accounts.jsonl:201", "accounts.jsonl:202", "accounts.jsonl:203"}
     assert "not valid JSON" in sources["accounts.jsonl:201"] and "DOGE" in sources["accounts.jsonl:202"]
     assert "duplicate account id 'acct-3'" in sources["accounts.jsonl:203"]
-    assert "skipped accounts.jsonl:201" in first_run.stderr and "proving" in first_run.stderr
+    assert "skipped accounts.jsonl:201" in first_run.stderr
     # Accounts under margin call: listed privately, never proved.
     calls = json.loads((venue / "out" / "margin_calls.json").read_text())
     assert {c["account_id"] for c in calls} == MARGIN_CALLS
     assert oct((venue / "out" / "margin_calls.json").stat().st_mode & 0o777) == "0o600"
     check_bundles(venue, venue / "out", HEALTHY)
     assert parse_signed_root(json.loads((venue / "out" / "root.json").read_text())).leaf_count == N_ACCOUNTS
+
+
+def test_a_run_under_json_or_with_stderr_piped_draws_no_progress_bar(first_run):
+    """Issue 25: the committing and proving bars are for a terminal; under --json (and when piped) stderr
+    carries notes only, never a bar's label or its carriage returns."""
+    assert "committing" not in first_run.stderr and "proving" not in first_run.stderr
+    assert "\r" not in first_run.stderr
 
 
 def test_a_second_run_does_no_work(venue, first_run):
