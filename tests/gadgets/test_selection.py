@@ -94,3 +94,32 @@ def test_lookup_cost_is_two_a_row_plus_one_a_query_plus_the_sponge():
 
     # Same sponge length (1 + 4 + 1 elements) for both: the difference is the rows alone.
     assert cost(200, 4) - cost(100, 4) == 200
+
+
+def forge_with_free_row_term(monkeypatch, alpha_value: int | None) -> str | None:
+    """A query outside the table (12), the sums balanced through row 33's term: with alpha = 33 and m = 0 that term's
+    constraint reads term * 0 = 0, so it is free. alpha_value None keeps the in-circuit hash (the real gadget)."""
+    from zkmargin.gadgets import selection
+    from zkmargin.r1cs import LinearCombination
+
+    if alpha_value is not None:
+        monkeypatch.setattr(selection, "poseidon_hash_gadget", lambda cs, absorbed, tag: cs.constant(alpha_value))
+    cs = ConstraintSystem("check")
+    rows = [cs.public_input(f"row[{i}]", v) for i, v in enumerate(ROWS)]
+    queries = [(cs.private_input(f"used[{s}]", 1), cs.private_input(f"value[{s}]", v)) for s, v in enumerate((12, 55))]
+    assert_lookups(cs, rows, queries, [cs.public_input("digest", 7)], 8, "lookup")
+
+    terms = {name: i for i, name in enumerate(cs._names) if name.startswith(("lookup/row_term", "lookup/query_term"))}
+    values = cs._values
+    query_sum = sum(values[terms[f"lookup/query_term[{s}]"]] for s in range(2)) % R
+    table_sum = sum(values[terms[f"lookup/row_term[{j}]"]] for j in range(len(ROWS))) % R
+    cs.set_value(LinearCombination({terms["lookup/row_term[2]"]: 1}, None), (query_sum - table_sum) % R)
+    return cs.which_is_unsatisfied()
+
+
+def test_a_row_term_is_free_only_when_alpha_hits_that_row_which_the_hash_keeps_out_of_reach(monkeypatch):
+    """Why the challenge is hashed in-circuit: a prover who could set alpha to a row value (here 33, unread) would
+    balance a query outside the table through that row's free term. The real gadget's alpha is Poseidon of the very
+    variables, so the same forgery fails."""
+    assert forge_with_free_row_term(monkeypatch, None) == "lookup/row_term[2]"  # term * (alpha - 33) = 0 pins it
+    assert forge_with_free_row_term(monkeypatch, 33) is None

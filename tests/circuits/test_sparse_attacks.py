@@ -1,0 +1,140 @@
+"""Adversarial review of the sparse statements (issue 26): attacks that hold, kept as a compact regression table.
+
+Each case is a hostile prover's witness solved without setup, or the arithmetic behind a packing or overflow claim
+at the bounds the verifier accepts (circuits/sparse_cross.py's docstring is the argument these pin down)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.circuits.builders import E8, make_account, make_snapshot
+from tests.circuits.test_sparse_cross import SALT, forged, raw_commitment, solve, sparse
+from zkmargin.circuits.parts import MAX_SLOTS, RATE_MAX_E8, SCALE_E8, SLACK_BITS
+from zkmargin.circuits.sparse_isolated import ISOLATED_SLACK_BITS, pack_held_isolated
+from zkmargin.circuits.sparse_parts import LOOKUP_INDEX_SHIFT, LOOKUP_VALUE_BITS, RATE_BITS, pack_row
+from zkmargin.errors import CircuitError, PublicInputError
+from zkmargin.field import R
+from zkmargin.margin.commitment import QUANTITY_OFFSET
+from zkmargin.margin.engine import compute_margin
+from zkmargin.margin.sparse import INDEX_SHIFT, MAX_TABLE_ROWS
+
+MAX64 = 2**64 - 1
+Q_MIN, Q_MAX = -(2**63), 2**63 - 1
+
+
+def test_table_entries_stay_distinct_and_below_the_query_flag_at_every_accepted_value():
+    """mark = size = 2^64 - 1 and rate = 1e8 pack below 2^155, so row + j 2^155 is injective in (j, row), and every
+    table entry or query value (index < MAX_TABLE_ROWS) stays below 2^170, where the used flag is absorbed."""
+    assert RATE_MAX_E8 < 2**RATE_BITS
+    top = pack_row(MAX64, RATE_MAX_E8, MAX64)
+    assert top < 2**LOOKUP_INDEX_SHIFT
+    assert pack_row(MAX64, 2**RATE_BITS - 1, MAX64) < 2**LOOKUP_INDEX_SHIFT  # even the circuit's own rate range
+    assert (MAX_TABLE_ROWS - 1) * 2**LOOKUP_INDEX_SHIFT + top < 2**LOOKUP_VALUE_BITS
+    assert 2**LOOKUP_VALUE_BITS + 2**LOOKUP_VALUE_BITS - 1 < R  # value + used * 2^170 never wraps
+
+
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ((0, Q_MAX, MAX64), (1, Q_MIN, 0)),  # quantity + entry at their tops vs the next index
+        ((0, -1, 0), (0, 0, 0)),  # q = -1 vs q = 0: the offset keeps them apart
+        ((MAX_TABLE_ROWS - 1, Q_MAX, MAX64), (0, Q_MIN, 0)),
+    ],
+)
+def test_cross_commitment_elements_do_not_alias_at_the_limb_bounds(a, b):
+    def element(index, q, entry):
+        assert Q_MIN <= q <= Q_MAX and 0 <= entry <= MAX64 and 0 <= index < MAX_TABLE_ROWS
+        return (q + QUANTITY_OFFSET) + (entry << 64) + (index << INDEX_SHIFT)
+
+    assert element(*a) != element(*b)
+    assert element(MAX_TABLE_ROWS - 1, Q_MAX, MAX64) < 2**142 < R
+    assert element(0, Q_MAX, MAX64) < element(1, Q_MIN, 0)
+
+
+def test_isolated_commitment_element_limbs_are_disjoint_at_their_bounds():
+    """Every limb at its top is below the next limb's weight; asset slot < K <= MAX_SLOTS - 1 < 2^10."""
+    limbs = [  # (weight, largest value the circuit lets through)
+        (1, Q_MAX + QUANTITY_OFFSET),
+        (2**64, MAX64),
+        (2**128, 1),
+        (2**129, MAX64),
+        (2**193, MAX_SLOTS - 2),
+        (2**203, MAX_TABLE_ROWS - 1),
+    ]
+    for (weight, top), (next_weight, _) in zip(limbs, limbs[1:]):
+        assert weight * (top + 1) <= next_weight
+    assert pack_held_isolated(MAX_TABLE_ROWS - 1, Q_MAX, MAX64, 1, MAX64, MAX_SLOTS - 2) < 2**217 < R
+
+
+def test_the_overflow_argument_holds_with_p_plus_k_terms_at_their_bounds():
+    """Worst case P + K = MAX_SLOTS: every upnl and maintenance term at its top, collateral at its top.
+    The slack stays inside (-2^SLACK_BITS, 2^SLACK_BITS), and r - 2^SLACK_BITS lies above 2^SLACK_BITS, so a negative
+    slack can never pass the range check; likewise one isolated slot against ISOLATED_SLACK_BITS."""
+    upnl = 2**63 * MAX64 * MAX64 * SCALE_E8  # |q| (mark - entry) size 1e8
+    maint = 2**63 * MAX64 * MAX64 * RATE_MAX_E8
+    collateral = MAX64 * MAX64 * SCALE_E8 * SCALE_E8
+    for n_held in (1, MAX_SLOTS // 2, MAX_SLOTS - 1):
+        n_coll = MAX_SLOTS - n_held
+        most = n_held * upnl + n_coll * collateral
+        least = -n_held * (upnl + maint)
+        assert most < 2**SLACK_BITS and -least < 2**SLACK_BITS
+        assert R + least > 2**SLACK_BITS  # a wrapped negative slack is out of range
+    alloc = collateral  # amount price (1e8 - haircut) 1e8, as one collateral term
+    assert alloc + upnl < 2**ISOLATED_SLACK_BITS and R - (upnl + maint) > 2**ISOLATED_SLACK_BITS
+
+
+def test_a_used_slot_on_a_padding_row_cannot_rescue_a_margin_call():
+    """N = 4 over a 3-instrument snapshot: row 3 is padding (0, 0, 0). A held slot may read it (its lookup holds), but
+    mark = size = 0 makes its upnl and maintenance 0 whatever q and entry are: no equity comes from it."""
+    snapshot = make_snapshot([(100 * E8, E8 // 2, E8), (E8, 0, E8), (E8, 0, E8)], [(E8, 0)])
+    account = make_account({0: (E8, 100 * E8)}, {0: 10 * E8})
+    assert not compute_margin(account, snapshot).healthy
+    circuit = sparse(4, 2, 1)
+    for q, entry in [(Q_MAX, 0), (Q_MIN, MAX64), (E8, 0)]:
+        w = forged(circuit, (0, 3), (E8, q), (100 * E8, entry), (10 * E8,), snapshot)
+        assert solve(circuit, w, snapshot, raw_commitment(circuit, w)).which_is_unsatisfied() == (
+            "solvency/equity_covers_maintenance/pack"
+        )
+
+
+def test_the_witness_builder_never_names_a_padding_row():
+    snapshot = make_snapshot([(100 * E8, E8 // 2, E8)], [(E8, 0)])
+    account = make_account({0: (E8, 100 * E8)}, {0: 1000 * E8})
+    w = sparse(4, 3, 1).witness(account, snapshot, SALT)
+    assert w.indices == (0, 0, 0) and w.quantities_e8 == (E8, 0, 0)
+
+
+@pytest.mark.parametrize("n_rows", [1, 2])
+def test_a_snapshot_with_more_instruments_than_rows_is_refused_by_the_verifier(n_rows):
+    snapshot = make_snapshot([(E8, 0, E8)] * (n_rows + 1), [(E8, 0)])
+    with pytest.raises((PublicInputError, CircuitError)):
+        sparse(n_rows, 1, 1).public_inputs(snapshot, 1, 2)
+
+
+@pytest.mark.parametrize(
+    "circuit_id",
+    [
+        "cross-n0-p1-k1",
+        "cross-n3-p1-k0",
+        "cross-n10000-p1-k1",
+        "cross-n2000-p1000-k25",  # P + K = 1025
+        "cross-n3-p01-k2",
+        "cross-n3-p1-k02",
+        "cross-n3-p1-k2-mux",
+        "isolated-n3-p1-k2-mux",
+        "isolated-n3-p1-k2-m0",
+        "isolated-n3-p1-k2-m33",
+        "cross-n3-p-1-k2",
+        "Cross-n3-p1-k2",
+        "cross-n3-p1-k2 ",
+    ],
+)
+def test_more_malformed_sparse_ids_are_refused(circuit_id):
+    import re
+
+    from zkmargin.circuits.registry import CIRCUIT_ID_PATTERN, circuit_from_id
+
+    with pytest.raises(CircuitError):
+        circuit_from_id(circuit_id)
+    if circuit_id != "cross-n2000-p1000-k25":  # the schema pattern is syntactic; the capacity check refuses it
+        assert not re.fullmatch(CIRCUIT_ID_PATTERN, circuit_id)
