@@ -138,3 +138,36 @@ def test_more_malformed_sparse_ids_are_refused(circuit_id):
         circuit_from_id(circuit_id)
     if circuit_id != "cross-n2000-p1000-k25":  # the schema pattern is syntactic; the capacity check refuses it
         assert not re.fullmatch(CIRCUIT_ID_PATTERN, circuit_id)
+
+
+def test_layout_and_table_digests_separate_every_shape_model_order_and_value():
+    """The layout digest (in the commitment and the challenge) differs for each (model, N, P, K) and name order; the
+    table digest (in the challenge) for each value of each row, padding included. Dense cross never shares one."""
+    from tests.circuits.builders import cross_circuit
+    from tests.circuits.test_sparse_cross import SNAPSHOT, TABLE
+    from zkmargin.circuits.circuit import Circuit
+    from zkmargin.circuits.sparse_isolated import SparseIsolatedStatement
+
+    def header(circuit, snapshot=SNAPSHOT):
+        return circuit.public_inputs(snapshot, 1, 2).snapshot_values[:2]
+
+    shapes = [sparse(3, 3, 2), sparse(4, 3, 2), sparse(3, 2, 2), sparse(3, 3, 3), sparse(5, 3, 2)]
+    shapes.append(Circuit(SparseIsolatedStatement(3, 3, 2)))
+    layouts = [header(c)[0] for c in shapes]
+    layouts.append(cross_circuit(3, 2).public_inputs(SNAPSHOT, 1, 2).snapshot_values[0])
+    from dataclasses import replace
+
+    reordered = replace(SNAPSHOT, instruments=SNAPSHOT.instruments[::-1])  # same quotes, names in another order
+    renamed = replace(
+        SNAPSHOT, instruments=tuple(replace(q, instrument=f"X{i}") for i, q in enumerate(SNAPSHOT.instruments))
+    )
+    layouts += [header(sparse(3, 3, 2), reordered)[0], header(sparse(3, 3, 2), renamed)[0]]
+    assert len(set(layouts)) == len(layouts)
+    assert header(sparse(3, 3, 2), reordered)[1] != header(sparse(3, 3, 2))[1]
+    tables = {header(sparse(3, 3, 2))[1], header(sparse(4, 3, 2))[1]}  # one more padding row
+    for i in range(3):
+        for field in range(3):
+            edited = [list(row) for row in TABLE]
+            edited[i][field] += 1
+            tables.add(header(sparse(3, 3, 2), make_snapshot(edited, [(E8, 0), (60_000 * E8, E8 // 10)]))[1])
+    assert len(tables) == 2 + 9
