@@ -17,6 +17,7 @@ from zkmargin.field import R
 from zkmargin.margin.commitment import QUANTITY_OFFSET
 from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.sparse import INDEX_SHIFT, MAX_TABLE_ROWS
+from zkmargin.r1cs import ConstraintSystem
 
 MAX64 = 2**64 - 1
 Q_MIN, Q_MAX = -(2**63), 2**63 - 1
@@ -171,3 +172,61 @@ def test_layout_and_table_digests_separate_every_shape_model_order_and_value():
             edited[i][field] += 1
             tables.add(header(sparse(3, 3, 2), make_snapshot(edited, [(E8, 0), (60_000 * E8, E8 // 10)]))[1])
     assert len(tables) == 2 + 9
+
+
+def raw_isolated_commitment(circuit, w) -> int:
+    """The commitment the sparse isolated circuit's packing computes for ANY witness (no range checks)."""
+    from zkmargin.margin.commitment import amount_elements, commit_elements
+
+    fields = zip(
+        w.indices,
+        w.quantities_e8,
+        w.entry_prices_e8,
+        w.isolated_flags,
+        w.isolated_amounts_e8,
+        w.isolated_asset_slots,
+    )
+    slots = [pack_held_isolated(*f) % R for f in fields]
+    return commit_elements(
+        [w.layout_digest, *slots, *amount_elements(w.amounts_e8), w.salt], circuit.statement.domain_tag
+    )
+
+
+@pytest.mark.parametrize(
+    "edit,label",
+    [
+        # flag 3 = flag 1 + one amount unit at 2^129
+        (dict(isolated_flags=(3, 0), isolated_amounts_e8=(10 * E8 - 1, 0)), "held[0]/isolated_bool"),
+        # entry + 2^64 carries into the flag bit
+        (dict(entry_prices_e8=(100 * E8 + 2**64, 0), isolated_flags=(0, 0)), "held[0]/entry_range/pack"),
+        # quantity + 2^64 carries into the entry limb
+        (dict(quantities_e8=(E8 + 2**64, 0), entry_prices_e8=(100 * E8 - 1, 0)), "held[0]/quantity_range/pack"),
+        # amount + 2^64 carries into the asset slot limb
+        (
+            dict(isolated_amounts_e8=(10 * E8 + 2**64, 0), isolated_asset_slots=(0, 0)),
+            "held[0]/isolated_amount_range/pack",
+        ),
+        # asset slot 1 + 2^10 would read as index 1, asset 1: no such one-hot choice
+        (dict(indices=(0, 0), isolated_asset_slots=(1024 + 1, 0)), "held[0]/one_asset_iff_isolated"),
+    ],
+)
+def test_isolated_commitment_aliases_across_limbs_have_no_assignment(edit, label):
+    from dataclasses import replace
+
+    from zkmargin.circuits.circuit import Circuit
+    from zkmargin.circuits.sparse_isolated import SparseIsolatedStatement
+    from zkmargin.margin.models import Account, Position
+
+    snapshot = make_snapshot([(100 * E8, E8 // 10, E8), (50 * E8, E8 // 20, E8)], [(E8, 0), (2 * E8, 0)])
+    circuit = Circuit(SparseIsolatedStatement(2, 2, 2))
+    account = Account("a", (), (Position("I0", E8, 100 * E8, "A1", 10 * E8),))
+    honest = circuit.witness(account, snapshot, SALT)
+    forged_w = replace(honest, **edit)
+    if "indices" not in edit:  # every edit but the last re-encodes the very same commitment element
+        assert raw_isolated_commitment(circuit, forged_w) == raw_isolated_commitment(circuit, honest)
+    cs = ConstraintSystem("check")
+    circuit.synthesize(cs, circuit.public_inputs(snapshot, raw_isolated_commitment(circuit, forged_w), 3), forged_w)
+    assert cs.which_is_unsatisfied() == label
+    cs = ConstraintSystem("check")
+    circuit.synthesize(cs, circuit.public_inputs(snapshot, circuit.commitment(honest), 3), honest)
+    assert cs.which_is_unsatisfied() is None
