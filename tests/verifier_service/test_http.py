@@ -93,6 +93,49 @@ def test_a_huge_unterminated_head_is_cut_off(server):
     assert httpx.get(f"{base}/healthz", timeout=30).status_code == 200
 
 
+def padded_head(size: int) -> bytes:
+    """A GET /healthz head (unterminated) with at least size bytes of headers."""
+    lines = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+    while len(lines) < size:
+        lines += b"X-P: " + b"a" * 4000 + b"\r\n"
+    return lines
+
+
+@pytest.mark.parametrize("first", [
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+], ids=["get", "post-with-body"])
+def test_a_pipelined_head_is_bounded_from_its_own_first_byte(server, first):
+    """A request that starts in the same packet as the end of the one before gets no fresh allowance:
+    its bytes in that packet count (the cap was once reset after them, so a 60 KB head passed)."""
+    _, port = server
+    second = padded_head(60_000)
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(30)
+        sock.sendall(first + second[:30_000])
+        time.sleep(0.3)
+        try:
+            sock.sendall(second[30_000:] + b"Connection: close\r\n\r\n")
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
+    statuses = re.findall(rb"HTTP/1\.1 (\d+)", received)
+    assert statuses[-1] == b"431", statuses
+
+
+def test_pipelined_requests_larger_together_than_one_head_are_all_answered(server):
+    """The head limit is per request: 120 small pipelined requests in one packet (41 KB) are all served."""
+    _, port = server
+    one = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"b" * 300 + b"\r\n\r\n"
+    received = exchange(port, one * 120 + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert re.findall(rb"HTTP/1\.1 (\d+)", received) == [b"200"] * 121
+
+
 # --- 2. header and keep-alive timeouts, the connection cap ---------------------------------------
 
 def wait_for_close(sock: socket.socket, trickle: bytes | None = None, guard_s: float = 30) -> bytes:
