@@ -188,10 +188,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_url(self, url: bytes) -> None:
         """Bound the request target."""
         super().on_url(url)
-        self.count_head(len(url))
         if len(self.url) > self.settings.max_url_bytes:
             self.refusal = (414, "url_too_long", f"request targets here are limited to {self.settings.max_url_bytes} bytes")
             raise RequestRefused
+        self.count_head(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         """Bound the number of header lines."""
@@ -226,7 +226,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.cancel_head_timer()
         if self.transport.is_closing():
             return
-        if self.cycle is None or self.cycle.response_complete:
+        cycle = self.cycle
+        # The refusal answers the request in progress unless its response has begun, or unless it is
+        # about a pipelined request behind one not yet answered (then the connection just closes).
+        if cycle is None or cycle.response_complete or not (self.reading_head or cycle.response_started):
             payload = json.dumps(error_body(code, message)).encode()
             head = [STATUS_LINE[status]]
             for name, value in [*self.server_state.default_headers, *SECURITY_HEADERS,
@@ -234,4 +237,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                                 (b"content-length", str(len(payload)).encode()), (b"connection", b"close")]:
                 head += [name, b": ", value, b"\r\n"]
             self.transport.write(b"".join([*head, b"\r\n", payload]))
+        if cycle is not None and not cycle.response_complete:
+            # The application's response, if it comes, goes nowhere (not to a closed transport).
+            cycle.disconnected = True
         self.transport.close()

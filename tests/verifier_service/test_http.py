@@ -136,6 +136,16 @@ def test_pipelined_requests_larger_together_than_one_head_are_all_answered(serve
     assert re.findall(rb"HTTP/1\.1 (\d+)", received) == [b"200"] * 121
 
 
+def test_trailers_of_a_chunked_body_count_against_the_head_limit(server):
+    """Trailers are header lines after the body: bounded like the head, refused with a JSON 431 (they were
+    once not counted at all past the head, so 100 trailer lines could each be of any size)."""
+    _, port = server
+    trailers = b"".join(b"X-T%d: %s\r\n" % (i, b"z" * 1000) for i in range(40))
+    request = (b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+               b"Content-Type: application/json\r\n\r\n2\r\n{}\r\n0\r\n" + trailers + b"\r\n")
+    assert json_error(exchange(port, request), 431)["code"] == "header_too_large"
+
+
 # --- 2. header and keep-alive timeouts, the connection cap ---------------------------------------
 
 def wait_for_close(sock: socket.socket, trickle: bytes | None = None, guard_s: float = 30) -> bytes:
