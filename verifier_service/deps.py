@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import threading
@@ -218,8 +219,19 @@ async def presented_token(
 
 
 def client_address(request: Request) -> str:
-    """The peer address (the identity of anonymous callers)."""
-    return request.client.host if request.client else "unknown"
+    """The client as its budgets know it (the identity of anonymous callers): the peer address, an
+    IPv6 one by its /64 (a host or network is given a whole /64 and could spend a fresh budget from
+    each of its addresses), an IPv4-mapped one as IPv4."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address.packed, 64), strict=False))
+    return str(address)
 
 
 def lookup_caller(state: ServiceState, token: str) -> Caller | None:

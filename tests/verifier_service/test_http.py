@@ -353,13 +353,19 @@ def test_forwarded_for_from_a_named_proxy_is_the_client(tmp_path):
     # As the README runs it behind a proxy on the same host.
     command = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--host", "127.0.0.1", "--port",
                str(port), "--database-url", f"sqlite:///{tmp_path}/p.db"]
-    process = start(None, port, command=command, env={"ZKMARGIN_TRUSTED_PROXIES": "127.0.0.1"})
+    # A network (CIDR) names the proxy as well as an address does.
+    process = start(None, port, command=command, env={"ZKMARGIN_TRUSTED_PROXIES": "192.0.2.7, 127.0.0.0/8"})
     try:
         # Each forwarded client has its own budget: no 429 for 12 clients' single wrong keys.
         statuses = [httpx.get(f"http://127.0.0.1:{port}/v1/circuits",
                               headers={**wrong_key(i), "X-Forwarded-For": f"203.0.113.{i}"}).status_code
                     for i in range(12)]
         assert statuses == [401] * 12
+        # An IPv6 client holds a whole /64: rotating through it does not buy a fresh budget each time.
+        statuses = [httpx.get(f"http://127.0.0.1:{port}/v1/circuits",
+                              headers={**wrong_key(i), "X-Forwarded-For": f"2001:db8:1:2::{i + 1:x}"}).status_code
+                    for i in range(12)]
+        assert statuses == [401] * 10 + [429] * 2
         # HTTPS as the proxy reports it: browsers are told to stay on HTTPS (never over plain HTTP).
         https = httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"X-Forwarded-Proto": "https"})
         assert https.headers["strict-transport-security"].startswith("max-age=")
