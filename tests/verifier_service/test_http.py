@@ -146,6 +146,35 @@ def test_trailers_of_a_chunked_body_count_against_the_head_limit(server):
     assert json_error(exchange(port, request), 431)["code"] == "header_too_large"
 
 
+@pytest.mark.parametrize("framing", [b"Transfer-Encoding: chunked", b"Content-Length: 1000000000"])
+def test_a_refused_body_closes_the_connection(server, framing):
+    """After a 413 the server stops reading: a client that keeps sending its body is cut off (the
+    connection once stayed open, every packet read and dropped, for as long as the client sent)."""
+    _, port = server
+    block = b"a" * 16384
+    piece = b"4000\r\n" + block + b"\r\n" if b"chunked" in framing else block
+    received, closed = b"", False
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + framing + b"\r\n\r\n")
+        sock.settimeout(0.01)
+        deadline = time.monotonic() + 10  # a hang guard: the server closes within a second or so
+        try:
+            while time.monotonic() < deadline:
+                sock.sendall(piece)
+                try:
+                    chunk = sock.recv(65536)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    closed = True
+                    break
+                received += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            closed = True
+    assert closed
+    assert json_error(received, 413)["code"] == "body_too_large"
+
+
 # --- 2. header and keep-alive timeouts, the connection cap ---------------------------------------
 
 def wait_for_close(sock: socket.socket, trickle: bytes | None = None, guard_s: float = 30) -> bytes:
