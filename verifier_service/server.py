@@ -53,6 +53,9 @@ def uvicorn_options() -> dict[str, Any]:
         # that (settings.trusted_proxies); uvicorn's own default trusts any peer on loopback.
         "proxy_headers": False,
         "server_header": False,
+        # The service has no WebSocket route: an upgrade is never handed to a protocol without these
+        # guards, even where a WebSocket library happens to be installed.
+        "ws": "none",
         "timeout_keep_alive": settings.keep_alive_timeout_s,
     }
 

@@ -175,6 +175,22 @@ def test_a_refused_body_closes_the_connection(server, framing):
     assert json_error(received, 413)["code"] == "body_too_large"
 
 
+def test_serve_with_workers_runs_the_guarded_protocol(tmp_path):
+    """`zkmargin serve --workers 2` (worker processes import the protocol by name) refuses an oversized
+    head with the JSON 431, as `python -m zkmargin.service` does (the module fixture's server)."""
+    port = free_port()
+    command = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--host", "127.0.0.1", "--port",
+               str(port), "--workers", "2", "--database-url", f"sqlite:///{tmp_path}/w.db"]
+    process = start(None, port, command=command)
+    try:
+        big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n"
+        for _ in range(4):
+            assert json_error(exchange(port, big), 431)["code"] == "header_too_large"
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
 # --- 2. header and keep-alive timeouts, the connection cap ---------------------------------------
 
 def wait_for_close(sock: socket.socket, trickle: bytes | None = None, guard_s: float = 30) -> bytes:
