@@ -269,6 +269,33 @@ def test_healthz_answers_while_2000_slow_connections_are_held(tmp_path):
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+def test_a_flood_of_connections_never_evicts_a_request_being_read(tmp_path):
+    """Past the cap, the oldest idle or slow-head connection is closed, never one whose request is in:
+    a request sending its body when 60 connections arrive is still answered."""
+    port = free_port()
+    process = start(f"sqlite:///{tmp_path}/e.db", port, env={"ZKMARGIN_MAX_CONNECTIONS": "20"})
+    held: list[socket.socket] = []
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as legit:
+            legit.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: 2\r\nConnection: close\r\n\r\n{")
+            time.sleep(0.3)
+            for _ in range(60):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                held.append(sock)
+            time.sleep(0.3)
+            legit.sendall(b"}")
+            received = b""
+            while chunk := legit.recv(65536):
+                received += chunk
+        assert parse(received)[0] == 422  # answered: an empty object is not a verification request
+    finally:
+        for sock in held:
+            sock.close()
+        process.kill()
+        process.wait()
+
+
 # --- 5. security headers ------------------------------------------------------------------------
 
 def test_every_response_carries_the_security_headers(server):
