@@ -325,12 +325,23 @@ def role(*roles: str) -> Callable[..., Awaitable[Caller]]:
     return check
 
 
-async def metrics_reader(state: State, token: Annotated[str | None, Depends(presented_token)]) -> None:
-    """GET /metrics: open when ZKMARGIN_METRICS_PUBLIC is set, else the admin key or ZKMARGIN_METRICS_KEY."""
+async def metrics_reader(request: Request, state: State,
+                         token: Annotated[str | None, Depends(presented_token)]) -> None:
+    """GET /metrics: open when ZKMARGIN_METRICS_PUBLIC is set, else the admin key or ZKMARGIN_METRICS_KEY;
+    a wrong key spends the address's wrong-key budget as on every other route (429 once it is spent)."""
     settings = state.settings
-    if settings.metrics_public or (token and (is_admin_token(token, settings.admin_key)
-                                              or is_admin_token(token, settings.metrics_key))):
+    if settings.metrics_public:
         return
+    if token:
+        address = client_address(request)
+        reserved = state.auth_failures.reserve(address)
+        valid = is_admin_token(token, settings.admin_key) or is_admin_token(token, settings.metrics_key)
+        state.auth_failures.settle(address, reserved, failed=not valid)
+        if valid:
+            return
+        if not reserved:
+            raise ApiError(429, "too_many_failures", "too many requests with a wrong API key from this address",
+                           {"Retry-After": str(state.auth_failures.retry_after(address))})
     raise ApiError(401, "unauthorized", "/metrics needs the admin key or ZKMARGIN_METRICS_KEY "
                    "(Authorization: Bearer <key>), unless ZKMARGIN_METRICS_PUBLIC is set")
 

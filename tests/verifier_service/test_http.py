@@ -419,6 +419,16 @@ def test_the_wrong_key_budget_holds_under_concurrency(keyed_server):
     assert statuses.count(401) == 10 or 503 in statuses, sorted(set(statuses))
 
 
+def test_wrong_keys_on_metrics_spend_the_wrong_key_budget(keyed_server):
+    """/metrics checks the admin key too (an operator's string, not a 256-bit token): its wrong keys are
+    budgeted like every other route's (they were not: any number of guesses got 401)."""
+    statuses = [httpx.get(f"{keyed_server}/metrics", headers={"Authorization": f"Bearer guess-{i}"}).status_code
+                for i in range(12)]
+    assert statuses == [401] * 10 + [429] * 2
+    assert httpx.get(f"{keyed_server}/v1/circuits", headers=wrong_key(0)).status_code == 429
+    assert httpx.get(f"{keyed_server}/metrics", headers=admin_headers()).status_code == 200
+
+
 def test_forwarded_for_from_a_named_proxy_is_the_client(tmp_path):
     """ZKMARGIN_TRUSTED_PROXIES names the reverse proxy: its X-Forwarded-For is the client's address."""
     port = free_port()
