@@ -202,7 +202,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.header_count > self.settings.max_headers:
             self.refusal = (431, "too_many_headers", f"requests here carry at most {self.settings.max_headers} headers")
             raise RequestRefused
-        self.count_head(len(name) + len(value) + 4)
+        self.count_head(len(name) + len(value) + len(b":\r\n"))
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:

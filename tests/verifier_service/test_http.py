@@ -101,6 +101,35 @@ def padded_head(size: int) -> bytes:
     return lines
 
 
+def head_of(size: int) -> bytes:
+    """A complete GET /healthz head of exactly size bytes, its header lines written without spaces."""
+    head = b"GET /healthz HTTP/1.1\r\nHost:x\r\nConnection:close\r\n" + b"".join(b"X-%d:v\r\n" % i for i in range(90))
+    return head + b"X-Pad:" + b"a" * (size - len(head) - len(b"X-Pad:\r\n\r\n")) + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("packet", [1 << 20, 64, 7], ids=["one-packet", "64-byte-packets", "7-byte-packets"])
+def test_a_head_of_exactly_the_limit_is_served_and_one_byte_more_is_not(server, packet):
+    _, port = server
+    for size, status in [(32 * 1024, 200), (32 * 1024 + 1, 431)]:
+        head = head_of(size)
+        assert len(head) == size
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.settimeout(30)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                for start_at in range(0, size, packet):
+                    sock.sendall(head[start_at:start_at + packet])
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            received = b""
+            try:
+                while chunk := sock.recv(65536):
+                    received += chunk
+            except ConnectionResetError:
+                pass
+        assert parse(received)[0] == status, (size, received[:200])
+
+
 @pytest.mark.parametrize("first", [
     b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
     b"POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
