@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import threading
@@ -218,8 +219,19 @@ async def presented_token(
 
 
 def client_address(request: Request) -> str:
-    """The peer address (the identity of anonymous callers)."""
-    return request.client.host if request.client else "unknown"
+    """The client as its budgets know it (the identity of anonymous callers): the peer address, an
+    IPv6 one by its /64 (a host or network is given a whole /64 and could spend a fresh budget from
+    each of its addresses), an IPv4-mapped one as IPv4."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address.packed, 64), strict=False))
+    return str(address)
 
 
 def lookup_caller(state: ServiceState, token: str) -> Caller | None:
@@ -313,12 +325,23 @@ def role(*roles: str) -> Callable[..., Awaitable[Caller]]:
     return check
 
 
-async def metrics_reader(state: State, token: Annotated[str | None, Depends(presented_token)]) -> None:
-    """GET /metrics: open when ZKMARGIN_METRICS_PUBLIC is set, else the admin key or ZKMARGIN_METRICS_KEY."""
+async def metrics_reader(request: Request, state: State,
+                         token: Annotated[str | None, Depends(presented_token)]) -> None:
+    """GET /metrics: open when ZKMARGIN_METRICS_PUBLIC is set, else the admin key or ZKMARGIN_METRICS_KEY;
+    a wrong key spends the address's wrong-key budget as on every other route (429 once it is spent)."""
     settings = state.settings
-    if settings.metrics_public or (token and (is_admin_token(token, settings.admin_key)
-                                              or is_admin_token(token, settings.metrics_key))):
+    if settings.metrics_public:
         return
+    if token:
+        address = client_address(request)
+        reserved = state.auth_failures.reserve(address)
+        valid = is_admin_token(token, settings.admin_key) or is_admin_token(token, settings.metrics_key)
+        state.auth_failures.settle(address, reserved, failed=not valid)
+        if valid:
+            return
+        if not reserved:
+            raise ApiError(429, "too_many_failures", "too many requests with a wrong API key from this address",
+                           {"Retry-After": str(state.auth_failures.retry_after(address))})
     raise ApiError(401, "unauthorized", "/metrics needs the admin key or ZKMARGIN_METRICS_KEY "
                    "(Authorization: Bearer <key>), unless ZKMARGIN_METRICS_PUBLIC is set")
 

@@ -45,7 +45,10 @@ class BodyLimitAndMetrics:
         limit = self.body_limit(scope, headers)
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _send_json(send, scope, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
+            # Connection: close after a refused body: the server stops reading it (uvicorn would read
+            # and drop whatever the client goes on sending, for as long as it sends).
+            await _send_json(send, scope, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"),
+                             close=True)
             self._observe(scope, 413, started)
             return
         # Buffer the body (bounded by the limit) so that a chunked body over the limit is refused
@@ -69,7 +72,8 @@ class BodyLimitAndMetrics:
             seen += len(chunks[-1])
             more = message.get("more_body", False)
             if seen > limit:
-                await _send_json(send, scope, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"))
+                await _send_json(send, scope, 413, error_body("body_too_large", f"request bodies here are limited to {limit} bytes"),
+                                 close=True)
                 self._observe(scope, 413, started)
                 return
         body = b"".join(chunks)

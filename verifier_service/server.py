@@ -53,6 +53,9 @@ def uvicorn_options() -> dict[str, Any]:
         # that (settings.trusted_proxies); uvicorn's own default trusts any peer on loopback.
         "proxy_headers": False,
         "server_header": False,
+        # The service has no WebSocket route: an upgrade is never handed to a protocol without these
+        # guards, even where a WebSocket library happens to be installed.
+        "ws": "none",
         "timeout_keep_alive": settings.keep_alive_timeout_s,
     }
 
@@ -73,6 +76,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.head_bytes = 0
         self.head_started = False
         self.header_count = 0
+        self.parsed_head_bytes = 0
+        """The head in progress as parsed (request line, header names and values): a lower bound on its bytes."""
+        self.completed = 0
+        """Requests this connection has read in full."""
         self.head_timer: asyncio.TimerHandle | None = None
         self.refusal: tuple[int, str, str] | None = None
 
@@ -136,22 +143,26 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """Feed the parser, never more than max_header_bytes of one head."""
         self._unset_keepalive_if_required()
         try:
-            if self.reading_head:
-                room = self.settings.max_header_bytes - self.head_bytes
-                if len(data) > room:
-                    # Only the part that may still be head goes to the parser; if the head has not
-                    # ended within it, the rest is never parsed.
-                    self.head_bytes += room
-                    self.parser.feed_data(data[:room])
-                    if self.reading_head:
+            while data:
+                if self.reading_head:
+                    room = self.settings.max_header_bytes - self.head_bytes
+                    if room <= 0:
+                        # The head has not ended within its limit: the rest is never parsed.
                         self.refuse(431, "header_too_large",
                                     f"request heads here are limited to {self.settings.max_header_bytes} bytes")
                         return
-                    data = data[room:]
+                    piece, data = data[:room], data[room:]
                 else:
-                    self.head_bytes += len(data)
-            if data:
-                self.parser.feed_data(data)
+                    piece, data = data, b""
+                in_head, completed = self.reading_head, self.completed
+                self.parser.feed_data(piece)
+                if self.completed != completed:
+                    # A request ended inside piece and the next may have begun there: where is not
+                    # known, so the parsed size of its head so far stands in for its bytes (pipelined
+                    # requests each get their own limit, and none gets a fresh one mid-head).
+                    self.head_bytes = self.parsed_head_bytes
+                elif in_head and self.reading_head:
+                    self.head_bytes += len(piece)
         except httptools.HttpParserUpgrade:
             if self._should_upgrade():
                 self.handle_websocket_upgrade()
@@ -162,10 +173,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.logger.warning("Refused a request: %s", message)
             self.refuse(status, code, message)
 
+    def count_head(self, size: int) -> None:
+        """Add size parsed bytes to the head in progress; a head past the limit is refused."""
+        self.parsed_head_bytes += size
+        if self.parsed_head_bytes > self.settings.max_header_bytes:
+            self.refusal = (431, "header_too_large",
+                            f"request heads here are limited to {self.settings.max_header_bytes} bytes")
+            raise RequestRefused
+
     def on_message_begin(self) -> None:
         """A new head starts (its first byte): time it."""
         super().on_message_begin()
         self.reading_head, self.head_started, self.header_count = True, True, 0
+        self.parsed_head_bytes = len(b"GET  HTTP/1.1\r\n\r\n")
         self.arm_head_timer()
 
     def on_url(self, url: bytes) -> None:
@@ -174,6 +194,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.url) > self.settings.max_url_bytes:
             self.refusal = (414, "url_too_long", f"request targets here are limited to {self.settings.max_url_bytes} bytes")
             raise RequestRefused
+        self.count_head(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         """Bound the number of header lines."""
@@ -181,6 +202,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.header_count > self.settings.max_headers:
             self.refusal = (431, "too_many_headers", f"requests here carry at most {self.settings.max_headers} headers")
             raise RequestRefused
+        self.count_head(len(name) + len(value) + len(b":\r\n"))
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
@@ -192,7 +214,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         """The next bytes are the next request's head."""
         super().on_message_complete()
-        self.reading_head, self.head_bytes = True, 0
+        self.reading_head, self.head_bytes, self.parsed_head_bytes = True, 0, 0
+        self.completed += 1
 
     # --- what the protocol answers itself -------------------------------------------------------
 
@@ -206,7 +229,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.cancel_head_timer()
         if self.transport.is_closing():
             return
-        if self.cycle is None or self.cycle.response_complete:
+        cycle = self.cycle
+        # The refusal answers the request in progress unless its response has begun, or unless it is
+        # about a pipelined request behind one not yet answered (then the connection just closes).
+        if cycle is None or cycle.response_complete or not (self.reading_head or cycle.response_started):
             payload = json.dumps(error_body(code, message)).encode()
             head = [STATUS_LINE[status]]
             for name, value in [*self.server_state.default_headers, *SECURITY_HEADERS,
@@ -214,4 +240,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                                 (b"content-length", str(len(payload)).encode()), (b"connection", b"close")]:
                 head += [name, b": ", value, b"\r\n"]
             self.transport.write(b"".join([*head, b"\r\n", payload]))
+        if cycle is not None and not cycle.response_complete:
+            # The application's response, if it comes, goes nowhere (not to a closed transport).
+            cycle.disconnected = True
         self.transport.close()

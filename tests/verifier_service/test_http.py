@@ -93,6 +93,133 @@ def test_a_huge_unterminated_head_is_cut_off(server):
     assert httpx.get(f"{base}/healthz", timeout=30).status_code == 200
 
 
+def padded_head(size: int) -> bytes:
+    """A GET /healthz head (unterminated) with at least size bytes of headers."""
+    lines = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+    while len(lines) < size:
+        lines += b"X-P: " + b"a" * 4000 + b"\r\n"
+    return lines
+
+
+def head_of(size: int) -> bytes:
+    """A complete GET /healthz head of exactly size bytes, its header lines written without spaces."""
+    head = b"GET /healthz HTTP/1.1\r\nHost:x\r\nConnection:close\r\n" + b"".join(b"X-%d:v\r\n" % i for i in range(90))
+    return head + b"X-Pad:" + b"a" * (size - len(head) - len(b"X-Pad:\r\n\r\n")) + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("packet", [1 << 20, 64, 7], ids=["one-packet", "64-byte-packets", "7-byte-packets"])
+def test_a_head_of_exactly_the_limit_is_served_and_one_byte_more_is_not(server, packet):
+    _, port = server
+    for size, status in [(32 * 1024, 200), (32 * 1024 + 1, 431)]:
+        head = head_of(size)
+        assert len(head) == size
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.settimeout(30)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                for start_at in range(0, size, packet):
+                    sock.sendall(head[start_at:start_at + packet])
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            received = b""
+            try:
+                while chunk := sock.recv(65536):
+                    received += chunk
+            except ConnectionResetError:
+                pass
+        assert parse(received)[0] == status, (size, received[:200])
+
+
+@pytest.mark.parametrize("first", [
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+], ids=["get", "post-with-body"])
+def test_a_pipelined_head_is_bounded_from_its_own_first_byte(server, first):
+    """A request that starts in the same packet as the end of the one before gets no fresh allowance:
+    its bytes in that packet count (the cap was once reset after them, so a 60 KB head passed)."""
+    _, port = server
+    second = padded_head(60_000)
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(30)
+        sock.sendall(first + second[:30_000])
+        time.sleep(0.3)
+        try:
+            sock.sendall(second[30_000:] + b"Connection: close\r\n\r\n")
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
+    statuses = re.findall(rb"HTTP/1\.1 (\d+)", received)
+    assert statuses[-1] == b"431", statuses
+
+
+def test_pipelined_requests_larger_together_than_one_head_are_all_answered(server):
+    """The head limit is per request: 120 small pipelined requests in one packet (41 KB) are all served."""
+    _, port = server
+    one = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"b" * 300 + b"\r\n\r\n"
+    received = exchange(port, one * 120 + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert re.findall(rb"HTTP/1\.1 (\d+)", received) == [b"200"] * 121
+
+
+def test_trailers_of_a_chunked_body_count_against_the_head_limit(server):
+    """Trailers are header lines after the body: bounded like the head, refused with a JSON 431 (they were
+    once not counted at all past the head, so 100 trailer lines could each be of any size)."""
+    _, port = server
+    trailers = b"".join(b"X-T%d: %s\r\n" % (i, b"z" * 1000) for i in range(40))
+    request = (b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+               b"Content-Type: application/json\r\n\r\n2\r\n{}\r\n0\r\n" + trailers + b"\r\n")
+    assert json_error(exchange(port, request), 431)["code"] == "header_too_large"
+
+
+@pytest.mark.parametrize("framing", [b"Transfer-Encoding: chunked", b"Content-Length: 1000000000"])
+def test_a_refused_body_closes_the_connection(server, framing):
+    """After a 413 the server stops reading: a client that keeps sending its body is cut off (the
+    connection once stayed open, every packet read and dropped, for as long as the client sent)."""
+    _, port = server
+    block = b"a" * 16384
+    piece = b"4000\r\n" + block + b"\r\n" if b"chunked" in framing else block
+    received, closed = b"", False
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + framing + b"\r\n\r\n")
+        sock.settimeout(0.01)
+        deadline = time.monotonic() + 10  # a hang guard: the server closes within a second or so
+        try:
+            while time.monotonic() < deadline:
+                sock.sendall(piece)
+                try:
+                    chunk = sock.recv(65536)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    closed = True
+                    break
+                received += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            closed = True
+    assert closed
+    assert json_error(received, 413)["code"] == "body_too_large"
+
+
+def test_serve_with_workers_runs_the_guarded_protocol(tmp_path):
+    """`zkmargin serve --workers 2` (worker processes import the protocol by name) refuses an oversized
+    head with the JSON 431, as `python -m zkmargin.service` does (the module fixture's server)."""
+    port = free_port()
+    command = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--host", "127.0.0.1", "--port",
+               str(port), "--workers", "2", "--database-url", f"sqlite:///{tmp_path}/w.db"]
+    process = start(None, port, command=command)
+    try:
+        big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n"
+        for _ in range(4):
+            assert json_error(exchange(port, big), 431)["code"] == "header_too_large"
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
 # --- 2. header and keep-alive timeouts, the connection cap ---------------------------------------
 
 def wait_for_close(sock: socket.socket, trickle: bytes | None = None, guard_s: float = 30) -> bytes:
@@ -169,6 +296,33 @@ def test_healthz_answers_while_2000_slow_connections_are_held(tmp_path):
         process.kill()
         process.wait()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_flood_of_connections_never_evicts_a_request_being_read(tmp_path):
+    """Past the cap, the oldest idle or slow-head connection is closed, never one whose request is in:
+    a request sending its body when 60 connections arrive is still answered."""
+    port = free_port()
+    process = start(f"sqlite:///{tmp_path}/e.db", port, env={"ZKMARGIN_MAX_CONNECTIONS": "20"})
+    held: list[socket.socket] = []
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as legit:
+            legit.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: 2\r\nConnection: close\r\n\r\n{")
+            time.sleep(0.3)
+            for _ in range(60):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                held.append(sock)
+            time.sleep(0.3)
+            legit.sendall(b"}")
+            received = b""
+            while chunk := legit.recv(65536):
+                received += chunk
+        assert parse(received)[0] == 422  # answered: an empty object is not a verification request
+    finally:
+        for sock in held:
+            sock.close()
+        process.kill()
+        process.wait()
 
 
 # --- 5. security headers ------------------------------------------------------------------------
@@ -294,19 +448,35 @@ def test_the_wrong_key_budget_holds_under_concurrency(keyed_server):
     assert statuses.count(401) == 10 or 503 in statuses, sorted(set(statuses))
 
 
+def test_wrong_keys_on_metrics_spend_the_wrong_key_budget(keyed_server):
+    """/metrics checks the admin key too (an operator's string, not a 256-bit token): its wrong keys are
+    budgeted like every other route's (they were not: any number of guesses got 401)."""
+    statuses = [httpx.get(f"{keyed_server}/metrics", headers={"Authorization": f"Bearer guess-{i}"}).status_code
+                for i in range(12)]
+    assert statuses == [401] * 10 + [429] * 2
+    assert httpx.get(f"{keyed_server}/v1/circuits", headers=wrong_key(0)).status_code == 429
+    assert httpx.get(f"{keyed_server}/metrics", headers=admin_headers()).status_code == 200
+
+
 def test_forwarded_for_from_a_named_proxy_is_the_client(tmp_path):
     """ZKMARGIN_TRUSTED_PROXIES names the reverse proxy: its X-Forwarded-For is the client's address."""
     port = free_port()
     # As the README runs it behind a proxy on the same host.
     command = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--host", "127.0.0.1", "--port",
                str(port), "--database-url", f"sqlite:///{tmp_path}/p.db"]
-    process = start(None, port, command=command, env={"ZKMARGIN_TRUSTED_PROXIES": "127.0.0.1"})
+    # A network (CIDR) names the proxy as well as an address does.
+    process = start(None, port, command=command, env={"ZKMARGIN_TRUSTED_PROXIES": "192.0.2.7, 127.0.0.0/8"})
     try:
         # Each forwarded client has its own budget: no 429 for 12 clients' single wrong keys.
         statuses = [httpx.get(f"http://127.0.0.1:{port}/v1/circuits",
                               headers={**wrong_key(i), "X-Forwarded-For": f"203.0.113.{i}"}).status_code
                     for i in range(12)]
         assert statuses == [401] * 12
+        # An IPv6 client holds a whole /64: rotating through it does not buy a fresh budget each time.
+        statuses = [httpx.get(f"http://127.0.0.1:{port}/v1/circuits",
+                              headers={**wrong_key(i), "X-Forwarded-For": f"2001:db8:1:2::{i + 1:x}"}).status_code
+                    for i in range(12)]
+        assert statuses == [401] * 10 + [429] * 2
         # HTTPS as the proxy reports it: browsers are told to stay on HTTPS (never over plain HTTP).
         https = httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"X-Forwarded-Proto": "https"})
         assert https.headers["strict-transport-security"].startswith("max-age=")

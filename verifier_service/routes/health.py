@@ -17,6 +17,8 @@ _METRICS_RESPONSES = {
           "content": {"text/plain": {"schema": {"type": "string"}}}},
     401: {"description": "unauthorized: no metrics or admin key",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
+    429: {"description": "too_many_failures: too many wrong keys from this address (Retry-After)",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
     413: {"description": "body_too_large",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}},
 }
