@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.circuits.builders import E8, make_account, make_snapshot
-from tests.circuits.test_sparse_cross import SALT, forged, raw_commitment, solve, sparse
+from tests.circuits.sparse_builders import SALT, forged, raw_commitment, solve, sparse
 from zkmargin.circuits.parts import MAX_SLOTS, RATE_MAX_E8, SCALE_E8, SLACK_BITS
 from zkmargin.circuits.sparse_isolated import ISOLATED_SLACK_BITS, pack_held_isolated
 from zkmargin.circuits.sparse_parts import LOOKUP_INDEX_SHIFT, LOOKUP_VALUE_BITS, RATE_BITS, pack_row
@@ -145,7 +145,7 @@ def test_layout_and_table_digests_separate_every_shape_model_order_and_value():
     """The layout digest (in the commitment and the challenge) differs for each (model, N, P, K) and name order; the
     table digest (in the challenge) for each value of each row, padding included. Dense cross never shares one."""
     from tests.circuits.builders import cross_circuit
-    from tests.circuits.test_sparse_cross import SNAPSHOT, TABLE
+    from tests.circuits.sparse_builders import SNAPSHOT, TABLE
     from zkmargin.circuits.circuit import Circuit
     from zkmargin.circuits.sparse_isolated import SparseIsolatedStatement
 
