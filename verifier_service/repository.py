@@ -65,7 +65,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             circuit_id TEXT NOT NULL, root_id TEXT NOT NULL, scope TEXT NOT NULL, nullifier TEXT NOT NULL,
             first_receipt_id TEXT NOT NULL, PRIMARY KEY (circuit_id, root_id, scope, nullifier))""",
     )),
-    # A nullifier is Poseidon(salt, scope) whatever the root or circuit: counted per (circuit, root, scope), one
+    # A nullifier is Poseidon(identity secret, scope) whatever the root or circuit: counted per (circuit, root, scope), one
     # account showed twice in a scope unnoticed under a second root of its snapshot (another depth, a re-signed
     # leaf count). The first valid showing per (scope, nullifier), as verify-batch counts repeats.
     (2, (

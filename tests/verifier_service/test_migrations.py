@@ -93,7 +93,7 @@ def test_a_nullifier_seen_before_in_the_same_scope_is_reported(database_url):
     assert repository.insert_receipts([anonymous("a3")])[0].nullifier_seen_before is True  # a later request
     for receipt_id, changes in (("b1", {"scope": "6"}), ("b3", {"nullifier": "78"})):
         assert repository.insert_receipts([anonymous(receipt_id, **changes)])[0].nullifier_seen_before is False
-    # The nullifier is Poseidon(salt, scope) whatever the tree: under another root or circuit it is the same account.
+    # The nullifier is Poseidon(identity secret, scope) whatever the tree: under another root or circuit it is the same account.
     for receipt_id, changes in (("b2", {"root_id": "r2"}), ("b4", {"circuit_id": "isolated-n6-k4-m8"})):
         assert repository.insert_receipts([anonymous(receipt_id, **changes)])[0].nullifier_seen_before is True
     # An invalid proof neither counts as a showing nor is told about earlier ones.
