@@ -17,7 +17,16 @@ from zkmargin.attestation import (
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.account import circuit_option
 from zkmargin.cli.keystore import read_verifying_key
-from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic
+from zkmargin.cli.output import (
+    EXIT_NO,
+    CliError,
+    emit,
+    json_option,
+    note,
+    read_json,
+    read_json_documents,
+    write_atomic,
+)
 from zkmargin.cli.proving import read_proof, read_venue_key
 from zkmargin.errors import AttestationError, MalformedAttestationError, WrongCommitmentError, WrongVenueError
 from zkmargin.evm import (
@@ -34,7 +43,6 @@ from zkmargin.evm import (
 )
 from zkmargin.evm.solidity import MARGIN_MODES
 from zkmargin.groth16.serialization import public_inputs_from_json, vk_digest
-from zkmargin.jsontext import decode_json
 from zkmargin.margin.models import load_snapshot
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -108,27 +116,6 @@ def export_calldata(ctx: click.Context, public_path: Path, proof_path: Path, mod
         click.echo("0x" + verify_margin_calldata(snapshot_id, beneficiary, epoch, per_proof, proof, backend).hex())
 
 
-def _read_documents(path: Path, what: str) -> list:
-    """One JSON document, or JSON Lines of them (as `zkmargin venue attest` writes a batch)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CliError(f"{what} file not found: {path}") from None
-    except OSError as exc:
-        raise CliError(f"cannot read {what} file {path}: {exc.strerror}") from None
-    try:
-        return [decode_json(data)]
-    except ValueError:
-        pass
-    try:
-        docs = [decode_json(line) for line in data.splitlines() if line.strip()]
-    except ValueError:
-        docs = []
-    if not docs:
-        raise CliError(f"{what} file {path} is neither a JSON document nor JSON Lines of them")
-    return docs
-
-
 def _attested_values(snapshot_path: Path, venue_key_path: Path, attestation_paths: tuple[Path, ...],
                      root_paths: tuple[Path, ...], depth: int | None = None) -> tuple[bytes, list[int], str]:
     """(snapshot digest, values, what): every attestation or signed root checked against the venue's key first
@@ -141,7 +128,7 @@ def _attested_values(snapshot_path: Path, venue_key_path: Path, attestation_path
     digest = snapshot_digest(snapshot)
     values: list[int] = []
     for path in attestation_paths:
-        for doc in _read_documents(path, "attestation"):
+        for doc in read_json_documents(path, "attestation"):
             try:
                 attestation = parse_attestation(doc)
             except MalformedAttestationError as exc:
@@ -149,7 +136,7 @@ def _attested_values(snapshot_path: Path, venue_key_path: Path, attestation_path
             check_attestation(attestation, public_key, digest, attestation.commitment)
             values.append(attestation.commitment)
     for path in root_paths:
-        for doc in _read_documents(path, "signed root"):
+        for doc in read_json_documents(path, "signed root"):
             try:
                 signed = parse_signed_root(doc)
             except MalformedAttestationError as exc:

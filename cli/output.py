@@ -116,16 +116,38 @@ def write_json(path: Path, obj: Any, mode: int = 0o644, overwrite: bool = True) 
         raise CliError(str(exc)) from None
 
 
-def read_json(path: Path, what: str) -> Any:
-    """Load a JSON file or fail with a message naming it."""
+def read_bytes(path: Path, what: str) -> bytes:
+    """A file's bytes, or fail with a message naming it."""
     try:
-        with open(path, "rb") as handle:
-            return decode_json(handle.read())
+        return path.read_bytes()
     except FileNotFoundError:
         raise CliError(f"{what} file not found: {path}") from None
-    except ValueError as exc:
-        raise CliError(f"{what} file {path} is not valid JSON: {exc}") from None
     except OSError as exc:
         raise CliError(f"cannot read {what} file {path}: {exc.strerror}") from None
+
+
+def read_json(path: Path, what: str) -> Any:
+    """Load a JSON file or fail with a message naming it."""
+    data = read_bytes(Path(path), what)
+    try:
+        return decode_json(data)
+    except ValueError as exc:
+        raise CliError(f"{what} file {path} is not valid JSON: {exc}") from None
+
+
+def read_json_documents(path: Path, what: str) -> list[Any]:
+    """One JSON document, or JSON Lines of them (a batch as `venue attest` or `venue tree` writes it)."""
+    data = read_bytes(path, what)
+    try:
+        return [decode_json(data)]
+    except ValueError:
+        pass
+    try:
+        docs = [decode_json(line) for line in data.splitlines() if line.strip()]
+    except ValueError:
+        docs = []
+    if not docs:
+        raise CliError(f"{what} file {path} is neither a JSON document nor JSON Lines of them")
+    return docs
 
 

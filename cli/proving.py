@@ -32,7 +32,17 @@ from zkmargin.cli.account import (
     snapshot_argument,
 )
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
-from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, step, write_json
+from zkmargin.cli.output import (
+    EXIT_NO,
+    CliError,
+    emit,
+    json_option,
+    note,
+    read_json,
+    read_json_documents,
+    step,
+    write_json,
+)
 from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
@@ -45,7 +55,6 @@ from zkmargin.groth16.serialization import (
     public_inputs_to_json,
     vk_digest,
 )
-from zkmargin.jsontext import decode_json
 from zkmargin.margin.models import load_snapshot
 from zkmargin.merkle_tree import MerklePath, parse_merkle_path
 
@@ -92,19 +101,7 @@ def read_member_path(path: Path, leaf: int) -> MerklePath:
     """The account's Merkle path: a path document, or the line of `venue tree`'s paths.jsonl whose leaf is this
     account's (its commitment under its identity; matched by leaf: the account ids in paths.jsonl are labels
     nobody signed)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CliError(f"Merkle path file not found: {path}") from None
-    except OSError as exc:
-        raise CliError(f"cannot read Merkle path file {path}: {exc.strerror}") from None
-    try:
-        docs = [decode_json(data)]
-    except ValueError:
-        try:
-            docs = [decode_json(line) for line in data.splitlines() if line.strip()]
-        except ValueError as exc:
-            raise CliError(f"Merkle path file {path} is neither a JSON document nor JSON Lines: {exc}") from None
+    docs = read_json_documents(path, "Merkle path")
     try:
         paths = [parse_merkle_path(doc) for doc in docs]
     except EncodingError as exc:
