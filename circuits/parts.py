@@ -282,3 +282,37 @@ def assert_covers(cs: ConstraintSystem, equity: LinearCombination, requirement: 
     slack = cs.alloc("slack", (lambda: (equity - requirement).value or 0) if cs.has_values else None)
     cs.assert_equal(slack, equity - requirement, "slack_definition")
     assert_unsigned(cs, slack, bits, label)
+
+
+class CrossTerms(NamedTuple):
+    """An account's cross-margin figures in-circuit (scale 1e32) and its packed commitment elements."""
+
+    collateral_value: LinearCombination
+    upnl: LinearCombination
+    maintenance: LinearCombination
+    packed: list[LinearCombination]
+    amounts: list[LinearCombination]
+    """The range-checked collateral amounts (64 bits each), in asset-slot order."""
+
+
+def cross_terms(cs: ConstraintSystem, snapshot: SnapshotInputs[Instrument[Any], Any],
+                witness: SlotWitness | None) -> CrossTerms:
+    """Allocate and range-check one account's dense cross slots; collateral after haircuts, upnl and maintenance.
+
+    The terms of circuits.cross (each below 2^218 in absolute value, so with N + K <= MAX_SLOTS
+    every sum is below 2^228); the caller opens the commitment over `packed`. The book's batch
+    statement uses it for accounts that need not be healthy.
+    """
+    quantities, entries, amounts, _ = slot_fields(witness)
+    upnl = cs.constant(0)
+    maintenance = cs.constant(0)
+    packed: list[LinearCombination] = []
+    for i, slot in enumerate(snapshot.instruments):
+        with cs.namespace(f"positions[{i}]"):
+            core = position_core(cs, at(quantities, i), at(entries, i), slot.mark_price_e8, slot.contract_size_e8)
+            upnl = upnl + core.upnl * SCALE_E8
+            maintenance = maintenance + cs.mul(notional_of(core), slot.maintenance_rate_e8, "maintenance")
+            packed.append(packed_position(core))
+    amount_vars: list[LinearCombination] = []
+    collateral_value = collateral_terms(cs, amounts, snapshot.assets, packed, amount_vars)
+    return CrossTerms(collateral_value, upnl, maintenance, packed, amount_vars)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from zkmargin.circuits.book_batch import MAX_BATCH_DEPTH, BookBatchStatement
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.cross import CrossStatement
 from zkmargin.circuits.isolated import IsolatedStatement
@@ -44,6 +45,8 @@ SPARSE_CAPACITY = r"n([1-9][0-9]{0,3})-p([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})"
 TIERS = r"t[1-9][0-9]?"
 SCENARIOS = r"s(?:[1-9][0-9]{0,2}|1000)"
 DEFAULT_SCENARIOS = 250
+BOOK_BATCH = r"book-cross-" + CAPACITY + r"-b([1-9][0-9]{0,3})"
+"""A book batch over dense cross accounts: book-cross-n<N>-k<K>-b<B>, B a power of two 2..1024."""
 DEPTH = r"m(?:[1-9]|[12][0-9]|3[0-2])"
 """Membership depth suffix: 1..MAX_DEPTH (32)."""
 
@@ -134,6 +137,9 @@ def get_model(name: str) -> MarginModel:
 def circuit_from_id(circuit_id: str) -> Circuit[Any]:
     """Parse '<model>-n<N>-k<K>', plus '-t<T>' (brackets) or '-s<S>' (scenarios) where the model has them,
     plus '-m<depth>' for the membership variant."""
+    book = re.fullmatch(BOOK_BATCH, circuit_id) if isinstance(circuit_id, str) else None
+    if book is not None:
+        return book_circuit(int(book.group(1)), int(book.group(2)), int(book.group(3)))
     member = re.fullmatch(r"(.+)-m([0-9]+)", circuit_id) if isinstance(circuit_id, str) else None
     if member is not None:
         depth_text = member.group(2)
@@ -169,3 +175,12 @@ def circuit_from_id(circuit_id: str) -> Circuit[Any]:
     args = (n, k, int(extra[1:])) if extra else (n, k)
     statement = model.statement(*args, **dict(model.statement_options))
     return Circuit(statement)
+
+
+def book_circuit(n_positions: int, n_collateral: int, batch_size: int) -> Circuit[Any]:
+    """The book batch statement over cross accounts of capacity (N, K), batch_size (a power of two) a proof."""
+    depth = batch_size.bit_length() - 1
+    if batch_size != 1 << depth or not 1 <= depth <= MAX_BATCH_DEPTH:
+        raise CircuitError(f"unknown circuit book-cross-n{n_positions}-k{n_collateral}-b{batch_size}: "
+                           f"a batch holds a power of two 2..{1 << MAX_BATCH_DEPTH} accounts")
+    return Circuit(BookBatchStatement(CrossStatement(n_positions, n_collateral), depth))

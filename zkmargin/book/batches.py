@@ -1,0 +1,43 @@
+"""Batches of the book: where each account sits, the context a batch proof binds, and the top over batch roots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zkmargin.attestation import snapshot_digest
+from zkmargin.book.reference import MAX_BOOK_DEPTH, BookSums
+from zkmargin.book.tree import BookNode, fold, leaf_hash
+from zkmargin.errors import EncodingError
+from zkmargin.gadgets.poseidon import poseidon_hash
+from zkmargin.margin.models import Snapshot
+
+CONTEXT_TAG = 0x626F6F6B2D6374  # "book-ct"
+
+
+def batch_context(snapshot: Snapshot, batch_index: int) -> int:
+    """Poseidon(snapshot digest, batch index): the context every batch proof of this snapshot and place binds."""
+    if not isinstance(batch_index, int) or not 0 <= batch_index < 1 << MAX_BOOK_DEPTH:
+        raise EncodingError(f"batch index must lie in [0, 2^{MAX_BOOK_DEPTH})")
+    digest = int.from_bytes(snapshot_digest(snapshot), "big") >> 3  # 253 bits: below r
+    return poseidon_hash([digest, batch_index], CONTEXT_TAG)
+
+
+def book_depth(n_accounts: int, batch_depth: int) -> int:
+    """The smallest depth >= batch_depth whose tree holds n_accounts leaves."""
+    depth = batch_depth
+    while (1 << depth) < n_accounts:
+        depth += 1
+    if depth > MAX_BOOK_DEPTH:
+        raise EncodingError(f"{n_accounts} accounts exceed a book of depth {MAX_BOOK_DEPTH}")
+    return depth
+
+
+def batch_node(leaves: Sequence[tuple[int, BookSums]], batch_depth: int, n_assets: int) -> BookNode:
+    """The root (hash and sums) of one batch over (commitment, sums) leaves, padded to 2^batch_depth."""
+    nodes = [BookNode(leaf_hash(c, s), s) for c, s in leaves]
+    return fold(nodes, 0, batch_depth, n_assets)[-1][0]
+
+
+def top_node(batch_roots: Sequence[BookNode], batch_depth: int, depth: int, n_assets: int) -> BookNode:
+    """The book root over batch roots in batch order (missing batches are empty subtrees)."""
+    return fold(batch_roots, batch_depth, depth, n_assets)[-1][0]

@@ -1,0 +1,104 @@
+"""The book's sums in plain Python: what every leaf of the book tree carries, and the totals.
+
+Independent of the circuits: it reads the reference cross engine (zkmargin.margin.engine),
+never a gadget. docs/book.md defines every figure; in short, per account under one snapshot:
+  accounts            1 (0 for a padding slot)
+  deposits_e8[k]      the amount held in asset k (scale 1e8, the asset's own unit; >= 0, < 2^64)
+  pnl_owed_e32        max(0, sum_i upnl_i): unrealised profit the venue owes, in the settlement unit (scale 1e32)
+  bad_debt_e32        max(0, -equity): what the account owes beyond everything it holds (scale 1e32)
+  below_maintenance   1 when equity < maintenance, else 0
+  shortfall_e32       max(0, maintenance - equity) (scale 1e32)
+with equity = sum_k amount_k price_k (1e8 - haircut_k) 1e8 + sum_i upnl_i, exactly the cross
+engine's integers. Nothing is rounded. A loss (negative upnl, negative equity) never enters
+a liability sum: it shows only as bad debt, which is a sum of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from zkmargin.errors import EncodingError
+from zkmargin.margin.engine import compute_margin
+from zkmargin.margin.models import Account, Snapshot
+
+DEPOSIT_BITS = 64
+"""A deposit is one committed amount: range-checked below 2^64 in the circuit."""
+LEAF_SUM_BITS = 230
+"""Every scale-1e32 leaf figure lies in [0, 2^230) (the circuit range-checks it; docs/book.md has the bound)."""
+MAX_BOOK_DEPTH = 24
+"""At most 2^24 leaves: a total is below 2^230 * 2^24 = 2^254 < r, so no sum of the tree wraps modulo r."""
+SUM_NAMES_TAIL = ("pnl_owed_e32", "bad_debt_e32", "below_maintenance", "shortfall_e32")
+
+
+@dataclass(frozen=True)
+class BookSums:
+    """The sums one leaf (one account) or one node (a subtree) carries; every figure >= 0."""
+
+    accounts: int
+    deposits_e8: tuple[int, ...]
+    pnl_owed_e32: int
+    bad_debt_e32: int
+    below_maintenance: int
+    shortfall_e32: int
+
+    def __add__(self, other: BookSums) -> BookSums:
+        if len(self.deposits_e8) != len(other.deposits_e8):
+            raise EncodingError("sums over different asset lists cannot be added")
+        return BookSums(self.accounts + other.accounts,
+                        tuple(a + b for a, b in zip(self.deposits_e8, other.deposits_e8)),
+                        self.pnl_owed_e32 + other.pnl_owed_e32, self.bad_debt_e32 + other.bad_debt_e32,
+                        self.below_maintenance + other.below_maintenance, self.shortfall_e32 + other.shortfall_e32)
+
+    def as_fields(self) -> tuple[int, ...]:
+        """(accounts, deposits..., pnl_owed, bad_debt, below_maintenance, shortfall): hash and public-input order."""
+        return (self.accounts, *self.deposits_e8, self.pnl_owed_e32, self.bad_debt_e32, self.below_maintenance,
+                self.shortfall_e32)
+
+    @property
+    def n_assets(self) -> int:
+        """Number of deposit figures (the statement's asset slots)."""
+        return len(self.deposits_e8)
+
+
+def sum_names(n_assets: int) -> tuple[str, ...]:
+    """Names of BookSums.as_fields, in order."""
+    return ("accounts", *(f"deposits_e8[{k}]" for k in range(n_assets)), *SUM_NAMES_TAIL)
+
+
+def zero_sums(n_assets: int) -> BookSums:
+    """The sums of a padding slot (no account)."""
+    return BookSums(0, (0,) * n_assets, 0, 0, 0, 0)
+
+
+def sums_from_fields(values: Sequence[int], n_assets: int) -> BookSums:
+    """BookSums from as_fields order; EncodingError on a wrong count or a negative figure."""
+    if len(values) != n_assets + 5:
+        raise EncodingError(f"book sums need {n_assets + 5} figures, got {len(values)}")
+    if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in values):
+        raise EncodingError("book sums are non-negative integers")
+    return BookSums(values[0], tuple(values[1:1 + n_assets]), *values[1 + n_assets:])
+
+
+def account_sums(account: Account, snapshot: Snapshot, n_assets: int | None = None) -> BookSums:
+    """One account's leaf sums under the snapshot, from the reference cross engine (deposits zero-padded)."""
+    report = compute_margin(account, snapshot)
+    n_assets = len(snapshot.assets) if n_assets is None else n_assets
+    if n_assets < len(snapshot.assets):
+        raise EncodingError(f"{len(snapshot.assets)} assets do not fit {n_assets} deposit slots")
+    held = {c.asset: c.amount_e8 for c in account.collateral}
+    deposits = [held.get(a.asset, 0) for a in snapshot.assets] + [0] * (n_assets - len(snapshot.assets))
+    upnl = sum(p.upnl_e32 for p in report.positions)
+    equity, maintenance = report.equity_e32, report.maintenance_e32
+    return BookSums(1, tuple(deposits), max(0, upnl), max(0, -equity), int(equity < maintenance),
+                    max(0, maintenance - equity))
+
+
+def book_totals(accounts: Iterable[Account], snapshot: Snapshot, n_assets: int | None = None) -> BookSums:
+    """The sums over every account of a book."""
+    n_assets = len(snapshot.assets) if n_assets is None else n_assets
+    total = zero_sums(n_assets)
+    for account in accounts:
+        total = total + account_sums(account, snapshot, n_assets)
+    return total
+
