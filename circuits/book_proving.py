@@ -1,0 +1,126 @@
+"""Prove a batch of the book, verify every batch proof and the top, and check a trader's own leaf.
+
+The top (levels batch_depth + 1 .. depth) is not a proof: the verifier recomputes it from the
+batch proofs' public roots and sums (2^(depth - b) - 1 hashes, cheaper than verifying one more
+proof, with nothing left to trust). Each batch proof binds its place through its context
+(zkmargin.book.batches.batch_context), so a batch moved, repeated or taken from another
+snapshot is refused by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from zkmargin.attestation import snapshot_digest
+from zkmargin.book.batches import batch_context, batch_node, top_node
+from zkmargin.book.document import PublishedBatch, PublishedBook
+from zkmargin.book.reference import BookSums, account_sums
+from zkmargin.book.tree import BookNode, BookPath, leaf_hash
+from zkmargin.circuits.book_batch import BookBatchStatement, batch_witness
+from zkmargin.circuits.circuit import Circuit
+from zkmargin.circuits.verification import check_key_fits
+from zkmargin.errors import CircuitError, EncodingError, ZkMarginError
+from zkmargin.margin.models import Account, Snapshot
+
+if TYPE_CHECKING:
+    from zkmargin.backends import CurveBackend
+    from zkmargin.groth16 import Proof, ProvingKey, VerifyingKey
+
+
+def book_statement(circuit: Circuit[Any]) -> BookBatchStatement:
+    """The batch statement of a book circuit; CircuitError for any other circuit."""
+    statement = circuit.statement
+    if not isinstance(statement, BookBatchStatement):
+        raise CircuitError(f"{circuit.circuit_id} is not a book batch circuit (book-cross-n<N>-k<K>-b<B>)")
+    return statement
+
+
+def account_leaf(circuit: Circuit[Any], account: Account, snapshot: Snapshot, salt: int) -> tuple[int, BookSums]:
+    """(commitment, sums) of an account's leaf: its cross commitment under salt and its reference figures."""
+    statement = book_statement(circuit)
+    commitment = statement.cross.commitment(statement.entry(account, snapshot, salt))
+    return commitment, account_sums(account, snapshot, statement.n_collateral)
+
+
+def prove_batch(circuit: Circuit[Any], pk: ProvingKey, snapshot: Snapshot, index: int,
+                accounts: Sequence[tuple[Account, int]], backend: CurveBackend | None = None) -> tuple[BookNode, Proof]:
+    """Prove batch `index` over (account, salt) pairs in book order; its root (hash and sums) and proof."""
+    from zkmargin.groth16 import prove
+
+    statement = book_statement(circuit)
+    entries = [statement.entry(account, snapshot, salt) for account, salt in accounts]
+    node = batch_node([account_leaf(circuit, account, snapshot, salt) for account, salt in accounts],
+                      statement.batch_depth, statement.n_collateral)
+    public = circuit.public_inputs(snapshot, node.hash, batch_context(snapshot, index), node.sums.as_fields())
+    z = circuit.witness_assignment(public, batch_witness(statement, entries))
+    return node, prove(pk, circuit.compile(), z, backend=backend)
+
+
+def verify_batch(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapshot, index: int, root: BookNode,
+                 proof: Proof, backend: CurveBackend | None = None) -> bool:
+    """True iff proof shows batch `index` of this snapshot has this root and these sums."""
+    from zkmargin.groth16 import verify
+
+    check_key_fits(circuit, vk)
+    public = circuit.public_inputs(snapshot, root.hash, batch_context(snapshot, index), root.sums.as_fields())
+    return verify(vk, public.as_list(), proof, backend)
+
+
+@dataclass(frozen=True)
+class BookVerdict:
+    """An auditor's verdict on a published book: valid, or the first failing batch (None: the top) and why."""
+
+    valid: bool
+    failing_batch: int | None = None
+    reason: str = ""
+
+
+def verify_book(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapshot, book: PublishedBook,
+                backend: CurveBackend | None = None) -> BookVerdict:
+    """Check every batch proof against the verifier's snapshot, then the top root and totals from their outputs."""
+    from zkmargin.groth16.serialization import proof_from_json
+
+    statement = book_statement(circuit)
+    if book.circuit_id != circuit.circuit_id or book.batch_depth != statement.batch_depth:
+        return BookVerdict(False, None, f"the book was made with {book.circuit_id}, not {circuit.circuit_id}")
+    if book.snapshot_digest != snapshot_digest(snapshot):
+        return BookVerdict(False, None, "the book is of another snapshot than the one given")
+    if not book.batches:
+        return BookVerdict(False, None, "the book has no batch")
+    for position, batch in enumerate(book.batches):
+        reason = _batch_refusal(circuit, vk, snapshot, position, batch, backend, proof_from_json)
+        if reason is not None:
+            return BookVerdict(False, position, reason)
+    top = top_node([b.root for b in book.batches], statement.batch_depth, book.depth, statement.n_collateral)
+    if top.sums != book.root.sums:
+        return BookVerdict(False, None, "the published totals are not the sums of the batches")
+    if top.hash != book.root.hash:
+        return BookVerdict(False, None, "the published root is not the root over the batch roots")
+    return BookVerdict(True)
+
+
+def _batch_refusal(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapshot, position: int,
+                   batch: PublishedBatch, backend: CurveBackend | None, decode: Any) -> str | None:
+    if batch.index != position:
+        return f"batch at position {position} says index {batch.index}: batches are listed once each, in order"
+    try:
+        proof = decode(batch.proof, backend)
+        valid = verify_batch(circuit, vk, snapshot, position, batch.root, proof, backend)
+    except ZkMarginError as exc:
+        return f"batch {position}: {exc}"
+    return None if valid else f"batch {position}: the proof does not verify for its root and sums"
+
+
+def check_own_leaf(circuit: Circuit[Any], account: Account, snapshot: Snapshot, salt: int, path: BookPath,
+                   book_root: BookNode) -> None:
+    """Raise EncodingError unless the account's own leaf (its commitment and figures) is under the published root."""
+    commitment, sums = account_leaf(circuit, account, snapshot, salt)
+    if path.leaf != BookNode(leaf_hash(commitment, sums), sums):
+        raise EncodingError("the book's leaf is not this account's: its commitment or figures differ "
+                            f"(the book counts {path.leaf.sums}, the account gives {sums})")
+    if path.root != book_root:
+        raise EncodingError("the path leads to another root than the published book's")
+    if not path.verify():
+        raise EncodingError("the path does not lead from this account's leaf to the published root and totals")

@@ -1,0 +1,105 @@
+"""The book proved for real (small capacity): batches, the native top, and what an auditor and a trader refuse."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+
+import pytest
+
+from tests.book.builders import book_circuit
+from tests.circuits.builders import E8, make_account, make_snapshot
+from zkmargin.attestation import snapshot_digest
+from zkmargin.book.batches import book_depth
+from zkmargin.book.document import PublishedBatch, PublishedBook, book_to_json, parse_book
+from zkmargin.book.reference import book_totals
+from zkmargin.book.tree import BookNode, BookTree, leaf_hash
+from zkmargin.circuits.book_proving import account_leaf, check_own_leaf, prove_batch, verify_book
+from zkmargin.errors import EncodingError
+from zkmargin.groth16 import setup
+from zkmargin.groth16.serialization import proof_to_json
+
+CIRCUIT_ID = "book-cross-n1-k1-b2"
+SNAPSHOT = make_snapshot([(100 * E8, 5 * 10**6, E8)], [(E8, 0)])
+ACCOUNTS = [make_account({0: (2 * E8, 90 * E8)}, {0: 50 * E8}), make_account({0: (-1 * E8, 50 * E8)}, {0: E8}),
+            make_account({0: (E8, 100 * E8)}, {0: 5 * E8})]
+SALTS = [11, 12, 13]
+
+
+@functools.cache
+def keys():
+    return setup(book_circuit(CIRCUIT_ID).compile())
+
+
+@functools.cache
+def published() -> PublishedBook:
+    circuit = book_circuit(CIRCUIT_ID)
+    pairs = list(zip(ACCOUNTS, SALTS))
+    depth = book_depth(len(pairs), 1)
+    batches = []
+    for index in range(0, -(-len(pairs) // 2)):
+        node, proof = prove_batch(circuit, keys(), SNAPSHOT, index, pairs[2 * index: 2 * index + 2])
+        batches.append(PublishedBatch(index, node, proof_to_json(proof)))
+    leaves = [BookNode(leaf_hash(*account_leaf(circuit, a, SNAPSHOT, s)), account_leaf(circuit, a, SNAPSHOT, s)[1])
+              for a, s in pairs]
+    root = BookTree(leaves, depth, 1).root
+    return PublishedBook(CIRCUIT_ID, SNAPSHOT.snapshot_id, snapshot_digest(SNAPSHOT), depth, 1, root, tuple(batches))
+
+
+def verdict(book: PublishedBook, snapshot=SNAPSHOT):
+    return verify_book(book_circuit(CIRCUIT_ID), keys().vk, snapshot, parse_book(book_to_json(book)))
+
+
+def test_an_honest_book_verifies_and_carries_the_reference_totals():
+    book = published()
+    assert verdict(book).valid
+    assert book.root.sums == book_totals(ACCOUNTS, SNAPSHOT, 1)
+
+
+def test_a_batch_moved_or_listed_twice_is_named():
+    book = published()
+    swapped = replace(book, batches=(replace(book.batches[1], index=0), replace(book.batches[0], index=1)))
+    assert (verdict(swapped).valid, verdict(swapped).failing_batch) == (False, 0)
+    twice = replace(book, batches=(book.batches[0], replace(book.batches[0], index=1)))
+    assert (verdict(twice).valid, verdict(twice).failing_batch) == (False, 1)
+
+
+def test_a_dropped_batch_or_understated_total_breaks_the_top():
+    book = published()
+    dropped = replace(book, batches=book.batches[:1])
+    assert (verdict(dropped).valid, verdict(dropped).failing_batch) == (False, None)
+    smaller = replace(book.root.sums, deposits_e8=(book.root.sums.deposits_e8[0] - 1,))
+    understated = replace(book, root=BookNode(book.root.hash, smaller))
+    assert "totals" in verdict(understated).reason
+
+
+def test_a_batch_with_other_sums_than_it_proved_is_named():
+    book = published()
+    batch = book.batches[0]
+    assert batch.root.sums.bad_debt_e32 > 0
+    lower = replace(batch.root.sums, bad_debt_e32=0)  # hide the underwater account's bad debt
+    forged = replace(book, batches=(replace(batch, root=BookNode(batch.root.hash, lower)), book.batches[1]))
+    assert (verdict(forged).valid, verdict(forged).failing_batch) == (False, 0)
+
+
+def test_a_book_of_another_snapshot_is_refused():
+    later = replace(SNAPSHOT, timestamp="2026-11-25T00:00:00Z")
+    book = published()
+    assert not verdict(book, later).valid
+    # Even relabelled with the other snapshot's digest, its batch proofs bound the first snapshot's context.
+    relabelled = replace(book, snapshot_digest=snapshot_digest(later))
+    assert (verdict(relabelled, later).valid, verdict(relabelled, later).failing_batch) == (False, 0)
+
+
+def test_a_trader_finds_its_own_leaf_and_not_a_changed_balance():
+    circuit = book_circuit(CIRCUIT_ID)
+    book = published()
+    leaves = [BookNode(leaf_hash(*account_leaf(circuit, a, SNAPSHOT, s)), account_leaf(circuit, a, SNAPSHOT, s)[1])
+              for a, s in zip(ACCOUNTS, SALTS)]
+    path = BookTree(leaves, book.depth, 1).path(1)
+    check_own_leaf(circuit, ACCOUNTS[1], SNAPSHOT, SALTS[1], path, book.root)
+    richer = make_account({0: (-1 * E8, 50 * E8)}, {0: 2 * E8})
+    with pytest.raises(EncodingError, match="not this account's"):
+        check_own_leaf(circuit, richer, SNAPSHOT, SALTS[1], path, book.root)
+    with pytest.raises(EncodingError):
+        check_own_leaf(circuit, ACCOUNTS[1], SNAPSHOT, SALTS[1] + 1, path, book.root)

@@ -1,0 +1,144 @@
+"""The published book and a trader's inclusion path as JSON, with strict decoders (EncodingError on anything off).
+
+book.json ("zkmargin-book/1"): circuit_id, snapshot_id, snapshot_digest (hex), depth, batch_depth,
+root {hash, sums}, batches [{index, root {hash, sums}, proof (snarkjs JSON)}]. Every number is
+a canonical decimal string; sums are in BookSums.as_fields order.
+path.json ("zkmargin-book-path/1"): account_id, index, leaf, siblings (bottom up), root; each a
+{hash, sums} node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from zkmargin.book.reference import BookSums, sum_names, sums_from_fields
+from zkmargin.book.tree import BookNode, BookPath, check_depth
+from zkmargin.errors import EncodingError
+from zkmargin.field import R
+from zkmargin.groth16.serialization import parse_decimal
+
+BOOK_FORMAT = "zkmargin-book/1"
+PATH_FORMAT = "zkmargin-book-path/1"
+
+
+@dataclass(frozen=True)
+class PublishedBatch:
+    """One batch as published: its place, its root (hash and sums) and its proof (snarkjs JSON, decoded on use)."""
+
+    index: int
+    root: BookNode
+    proof: Any
+
+
+@dataclass(frozen=True)
+class PublishedBook:
+    """What a venue publishes for one snapshot: the root and totals, and every batch with its proof."""
+
+    circuit_id: str
+    snapshot_id: str
+    snapshot_digest: bytes
+    depth: int
+    batch_depth: int
+    root: BookNode
+    batches: tuple[PublishedBatch, ...]
+
+
+def sums_to_json(sums: BookSums) -> dict[str, str]:
+    """The sums by name, as decimal strings."""
+    return {name: str(value) for name, value in zip(sum_names(sums.n_assets), sums.as_fields())}
+
+
+def node_to_json(node: BookNode) -> dict:
+    """{hash, sums} of a node."""
+    return {"hash": str(node.hash), "sums": sums_to_json(node.sums)}
+
+
+def book_to_json(book: PublishedBook) -> dict:
+    """book.json's document."""
+    return {"format": BOOK_FORMAT, "circuit_id": book.circuit_id, "snapshot_id": book.snapshot_id,
+            "snapshot_digest": book.snapshot_digest.hex(), "depth": book.depth, "batch_depth": book.batch_depth,
+            "root": node_to_json(book.root),
+            "batches": [{"index": b.index, "root": node_to_json(b.root), "proof": b.proof} for b in book.batches]}
+
+
+def path_to_json(account_id: str, path: BookPath) -> dict:
+    """path.json's document."""
+    return {"format": PATH_FORMAT, "account_id": account_id, "index": path.index, "leaf": node_to_json(path.leaf),
+            "siblings": [node_to_json(s) for s in path.siblings], "root": node_to_json(path.root)}
+
+
+def _object(obj: Any, fmt: str | None, keys: Sequence[str], what: str) -> dict:
+    if not isinstance(obj, dict):
+        raise EncodingError(f"{what}: expected a JSON object")
+    if fmt is not None and obj.get("format") != fmt:
+        raise EncodingError(f"{what}: not a {fmt} document")
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise EncodingError(f"{what}: missing {', '.join(missing)}")
+    return obj
+
+
+def _int(value: Any, what: str, low: int = 0, high: int = R - 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise EncodingError(f"{what}: expected an integer in [{low}, {high}]")
+    return value
+
+
+def parse_node(obj: Any, n_assets: int | None, what: str) -> BookNode:
+    """A {hash, sums} node; n_assets None takes the count from the sums."""
+    obj = _object(obj, None, ("hash", "sums"), what)
+    sums = obj["sums"]
+    if not isinstance(sums, dict):
+        raise EncodingError(f"{what}.sums: expected a JSON object")
+    n = sum(1 for k in sums if k.startswith("deposits_e8[")) if n_assets is None else n_assets
+    names = sum_names(n)
+    if n < 1 or set(sums) != set(names):
+        raise EncodingError(f"{what}.sums: expected exactly {', '.join(names) if n else 'deposits_e8[0], ...'}")
+    values = [parse_decimal(sums[name], f"{what}.sums.{name}") for name in names]
+    if any(v >= R for v in values):
+        raise EncodingError(f"{what}.sums: every sum lies below r")
+    hash_value = parse_decimal(obj["hash"], f"{what}.hash")
+    if hash_value >= R:
+        raise EncodingError(f"{what}.hash: must lie below r")
+    return BookNode(hash_value, sums_from_fields(values, n))
+
+
+def parse_book(obj: Any) -> PublishedBook:
+    """A book.json document; EncodingError names the first thing wrong."""
+    obj = _object(obj, BOOK_FORMAT, ("circuit_id", "snapshot_id", "snapshot_digest", "depth", "batch_depth",
+                                     "root", "batches"), "book")
+    if not isinstance(obj["circuit_id"], str) or not isinstance(obj["snapshot_id"], str):
+        raise EncodingError("book: circuit_id and snapshot_id are strings")
+    try:
+        digest = bytes.fromhex(obj["snapshot_digest"]) if isinstance(obj["snapshot_digest"], str) else b""
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise EncodingError("book.snapshot_digest: expected 64 hex digits (SHA-256)")
+    depth = check_depth(obj["depth"])
+    batch_depth = _int(obj["batch_depth"], "book.batch_depth", 1, depth)
+    root = parse_node(obj["root"], None, "book.root")
+    if not isinstance(obj["batches"], list):
+        raise EncodingError("book.batches: expected a list")
+    batches = []
+    for i, item in enumerate(obj["batches"]):
+        item = _object(item, None, ("index", "root", "proof"), f"book.batches[{i}]")
+        batches.append(PublishedBatch(_int(item["index"], f"book.batches[{i}].index", 0, (1 << depth) - 1),
+                                      parse_node(item["root"], root.sums.n_assets, f"book.batches[{i}].root"),
+                                      item["proof"]))
+    return PublishedBook(obj["circuit_id"], obj["snapshot_id"], digest, depth, batch_depth, root, tuple(batches))
+
+
+def parse_path(obj: Any) -> tuple[str, BookPath]:
+    """(account id, path) from a path.json document; EncodingError names the first thing wrong."""
+    obj = _object(obj, PATH_FORMAT, ("account_id", "index", "leaf", "siblings", "root"), "path")
+    if not isinstance(obj["account_id"], str) or not isinstance(obj["siblings"], list):
+        raise EncodingError("path: account_id is a string and siblings a list")
+    depth = check_depth(len(obj["siblings"]))
+    root = parse_node(obj["root"], None, "path.root")
+    n = root.sums.n_assets
+    siblings = tuple(parse_node(s, n, f"path.siblings[{h}]") for h, s in enumerate(obj["siblings"]))
+    index = _int(obj["index"], "path.index", 0, (1 << depth) - 1)
+    return obj["account_id"], BookPath(index, parse_node(obj["leaf"], n, "path.leaf"), siblings, root)
