@@ -95,6 +95,7 @@ def _register() -> None:
     from zkmargin.cli import (
         account,
         batch,
+        book,
         cascade,
         demo,
         export,
@@ -129,9 +130,11 @@ def _register() -> None:
         cascade.cascade,
         cascade.sample_population,
         risk_arrays.risk_arrays,
+        book.book_group,
     ):
         cli.add_command(command)
     venue.venue.add_command(venue_run.run)
+    venue.venue.add_command(book.venue_book)
 
 
 _register()

@@ -1,0 +1,314 @@
+"""The book (venue solvency): `zkmargin venue book prove|verify` for the venue and the auditor, `zkmargin book check`
+for a trader.
+
+`venue book prove RUN ACCOUNTS SNAPSHOT` reads the plan of a finished `venue run` (its salts and attested
+commitments, authenticated by the venue's key), so the book's leaves are the very commitments traders prove
+against; it writes, in --out:
+  batches/<i>.json   one per batch: index, root (hash and sums), proof (each written whole or not at all:
+                     a rerun proves only the missing or damaged ones)
+  book.json          what the venue publishes: root, totals, every batch and its proof (zkmargin-book/1)
+  paths/<id>.json    each trader's inclusion path (zkmargin-book-path/1), mode 0600: a path shows the sums
+                     of the neighbouring subtrees, so it goes to its account holder only
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from zkmargin.attestation import snapshot_digest
+from zkmargin.book.batches import book_depth
+from zkmargin.book.document import (
+    PublishedBatch,
+    PublishedBook,
+    book_to_json,
+    node_to_json,
+    parse_book,
+    parse_node,
+    parse_path,
+    path_to_json,
+    sums_to_json,
+)
+from zkmargin.book.tree import BookNode, BookTree, leaf_hash
+from zkmargin.circuits.book_proving import account_leaf, book_statement, check_own_leaf, prove_batch, verify_book
+from zkmargin.circuits.proving import parse_field_element
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.cli.account import account_argument, load_account_for, load_opening, snapshot_argument
+from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
+from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json
+from zkmargin.cli.venue import _load_key
+from zkmargin.errors import EncodingError, RunStateError, ZkMarginError
+from zkmargin.groth16.serialization import proof_from_json, proof_to_json
+from zkmargin.margin.models import Account, Snapshot, load_snapshot, parse_account
+from zkmargin.venue_run import (
+    bundle_file_name,
+    chunks,
+    plan_mac_key,
+    read_account_documents,
+    read_plan,
+    split_identity,
+    write_file_atomic,
+)
+
+book_circuit_option = click.option(
+    "--circuit", "circuit_id", required=True, metavar="book-cross-n<N>-k<K>-b<B>",
+    help="The batch statement: accounts of the run's cross circuit (N, K), B accounts a proof.")
+
+
+# ----- tasks (run on the workers) ---------------------------------------------------------
+def prove_book_chunk(jobs: list[tuple[int, list[tuple[Any, int]]]], snapshot: Snapshot, circuit_id: str,
+                     plugin_name: str, backend_name: str) -> list[tuple[int, dict, dict]]:
+    """Per batch (index, [(account document, salt)]): (index, root as JSON, snarkjs proof JSON)."""
+    from zkmargin.backends import get_backend
+    from zkmargin.venue_cluster import worker_proving_key
+
+    circuit = circuit_from_id(circuit_id)
+    backend = get_backend(backend_name)
+    pk = worker_proving_key(plugin_name)
+    out = []
+    for index, members in jobs:
+        accounts = [(parse_account(split_identity(doc)[0]), salt) for doc, salt in members]
+        node, proof = prove_batch(circuit, pk, snapshot, index, accounts, backend)
+        out.append((index, node_to_json(node), proof_to_json(proof, backend)))
+    return out
+
+
+# ----- commands -----------------------------------------------------------------------------
+@click.group("book")
+def venue_book() -> None:
+    """The book: every account's figures proved in batches, the root and totals checked by anyone."""
+
+
+@venue_book.command("prove")
+@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("accounts_path", metavar="ACCOUNTS", type=click.Path(path_type=Path))
+@snapshot_argument
+@click.option("--keys", "bundle_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The key bundle directory (from `zkmargin setup --circuit book-...`).")
+@click.option("--signing-key", "key_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The venue's private key: it authenticates the run's plan.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory; rerunning the same command resumes there.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="A Dask scheduler address; default: a LocalCluster on this machine.")
+@click.option("--workers", type=click.IntRange(1, 4096), default=None,
+              help="LocalCluster worker processes (default: one per core); ignored with --scheduler.")
+@book_circuit_option
+@digest_option
+@json_option
+@click.pass_context
+def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapshot_path: Path, bundle_dir: Path,
+                  key_path: Path, out_dir: Path, scheduler: str | None, workers: int | None, circuit_id: str,
+                  vk_digest_text: str | None, as_json: bool) -> None:
+    """Prove the book of the venue run in RUN (its ACCOUNTS and SNAPSHOT): every account, in batches."""
+    started = time.perf_counter()
+    backend = ctx.obj.backend
+    circuit = circuit_from_id(circuit_id)
+    statement = book_statement(circuit)
+    snapshot = load_snapshot(snapshot_path)
+    circuit.snapshot_inputs(snapshot)
+    store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
+    pk, pk_bytes = store.load_proving_key_and_bytes(
+        backend, parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None)
+    planned = _planned_accounts(run_dir, accounts_path, snapshot, _load_key(key_path), statement.cross.circuit_id)
+    leaves = []
+    for entry in planned:
+        commitment, sums = account_leaf(circuit, entry.account, snapshot, entry.salt)
+        if commitment != entry.commitment:
+            raise CliError(f"account {entry.account_id} does not open the commitment the run attested")
+        leaves.append(BookNode(leaf_hash(commitment, sums), sums))
+    depth = book_depth(len(leaves), statement.batch_depth)
+    tree = BookTree(leaves, depth, statement.n_collateral)
+    n_batches = -(-len(leaves) // statement.batch_size)
+    batch_dir = out_dir / "batches"
+    pending = [i for i in range(n_batches) if _stored_batch(batch_dir, i, tree, statement.batch_depth) is None]
+    if n_batches - len(pending):
+        note(f"{n_batches - len(pending)} batches already proved on disk: not proved again")
+    seconds_proving = 0.0
+    if pending:
+        from zkmargin.venue_cluster import dask_client, install_proving_key, map_chunks  # Dask loads only here
+
+        size = statement.batch_size
+        jobs = [(i, [(e.document, e.salt) for e in planned[i * size:(i + 1) * size]]) for i in pending]
+        t = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            client = stack.enter_context(dask_client(scheduler, workers))
+            plugin_name = install_proving_key(client, pk_bytes, backend.name)
+            for _, result, error in map_chunks(client, prove_book_chunk, chunks(jobs, 1), snapshot, circuit.circuit_id,
+                                               plugin_name, backend.name):
+                if error is not None:
+                    raise CliError(f"a batch failed on the cluster ({error!r}); rerun the same command to resume")
+                for index, root_json, proof_json in result:
+                    write_file_atomic(batch_dir / f"{index}.json",
+                                      _json_bytes({"index": index, "root": root_json, "proof": proof_json}))
+        seconds_proving = time.perf_counter() - t
+    batches = []
+    for i in range(n_batches):
+        stored = _stored_batch(batch_dir, i, tree, statement.batch_depth)
+        if stored is None:
+            raise CliError(f"batch {i} in {batch_dir} does not match this book; rerun the same command")
+        batches.append(stored)
+    book = PublishedBook(circuit.circuit_id, snapshot.snapshot_id, snapshot_digest(snapshot), depth,
+                         statement.batch_depth, tree.root, tuple(batches))
+    write_file_atomic(out_dir / "book.json", _json_bytes(book_to_json(book)))
+    for i, entry in enumerate(planned):
+        write_file_atomic(out_dir / "paths" / bundle_file_name(entry.account_id),
+                          _json_bytes(path_to_json(entry.account_id, tree.path(i))), mode=0o600)
+    summary = {"circuit_id": circuit.circuit_id, "accounts": len(leaves), "batches": n_batches,
+               "proved_now": len(pending), "depth": depth, "root": str(tree.root.hash),
+               "totals": sums_to_json(tree.root.sums), "book": str(out_dir / "book.json"),
+               "seconds": {"prove": round(seconds_proving, 3), "total": round(time.perf_counter() - started, 3)}}
+    emit(as_json, summary, f"book of {len(leaves)} accounts in {n_batches} batches ({len(pending)} proved now); "
+                           f"root {tree.root.hash}; written to {out_dir / 'book.json'}")
+
+
+@venue_book.command("verify")
+@click.argument("book_path", metavar="BOOK", type=click.Path(dir_okay=False, path_type=Path))
+@snapshot_argument
+@click.option("--keys", "bundle_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="The key bundle directory of the book's circuit (default: the key cache).")
+@digest_option
+@json_option
+@click.pass_context
+def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bundle_dir: Path | None,
+                   vk_digest_text: str | None, as_json: bool) -> None:
+    """Check every batch proof of BOOK against SNAPSHOT, then the root and totals over them. Exit 1 names the batch."""
+    book = _parse(parse_book, read_json(book_path, "book"), book_path)
+    circuit = circuit_from_id(book.circuit_id)
+    backend = ctx.obj.backend
+    store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
+    vk = read_verifying_key(store.verification_key_path, backend,
+                            parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None)
+    verdict = verify_book(circuit, vk, load_snapshot(snapshot_path), book, backend)
+    where = "the top" if verdict.failing_batch is None else f"batch {verdict.failing_batch}"
+    payload = {"valid": verdict.valid, "circuit_id": book.circuit_id, "batches": len(book.batches),
+               "root": str(book.root.hash), "totals": sums_to_json(book.root.sums),
+               **({} if verdict.valid else {"failing_batch": verdict.failing_batch, "reason": verdict.reason})}
+    if not verdict.valid:
+        emit(as_json, payload, f"INVALID at {where}: {verdict.reason}")
+        raise SystemExit(EXIT_NO)
+    totals = "\n".join(f"  {k}: {v}" for k, v in sums_to_json(book.root.sums).items())
+    emit(as_json, payload, f"valid: {len(book.batches)} batch proofs and the top\nroot {book.root.hash}\n{totals}")
+
+
+@click.group("book")
+def book_group() -> None:
+    """A trader's side of the venue's book."""
+
+
+@book_group.command("check")
+@account_argument
+@snapshot_argument
+@click.option("--opening", "opening_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The account's opening (or the venue run bundle that holds it): the salt of its commitment.")
+@click.option("--path", "path_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The account's inclusion path from the venue (paths/<id>.json).")
+@click.option("--book", "book_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The published book.json.")
+@json_option
+def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, path_path: Path, book_path: Path,
+                  as_json: bool) -> None:
+    """Check that ACCOUNT is counted in the published book: its commitment, deposits and figures. Exit 1 when not."""
+    snapshot = load_snapshot(snapshot_path)
+    account = load_account_for(account_path, snapshot)
+    opening = _opening(opening_path)
+    book = _parse(parse_book, read_json(book_path, "book"), book_path)
+    circuit = circuit_from_id(book.circuit_id)
+    if book_statement(circuit).cross.circuit_id != opening["circuit_id"]:
+        raise CliError(f"the opening is for {opening['circuit_id']}; the book's accounts are "
+                       f"{book_statement(circuit).cross.circuit_id}")
+    account_id, path = _parse(parse_path, read_json(path_path, "path"), path_path)
+    if book.snapshot_digest != snapshot_digest(snapshot):
+        raise CliError("the book is of another snapshot than the one given")
+    try:
+        check_own_leaf(circuit, account, snapshot, opening["salt"], path, book.root)
+    except EncodingError as exc:
+        emit(as_json, {"included": False, "account_id": account_id, "reason": str(exc)}, f"NOT INCLUDED: {exc}")
+        raise SystemExit(EXIT_NO) from None
+    emit(as_json, {"included": True, "account_id": account_id, "index": path.index, "leaf": node_to_json(path.leaf),
+                   "root": str(book.root.hash)},
+         f"included: {account_id} is leaf {path.index} of the book with root {book.root.hash}; its deposits and "
+         "figures are counted in the totals")
+
+
+# ----- helpers ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlannedEntry:
+    """An account of the run's plan: its id, the parsed account and its document, its salt and commitment."""
+
+    account_id: str
+    account: Account
+    document: Any
+    salt: int
+    commitment: int
+
+
+def _planned_accounts(run_dir: Path, accounts_path: Path, snapshot: Snapshot, signing_key: Any,
+                      cross_id: str) -> list[PlannedEntry]:
+    """Every account the run committed, in plan order; CliError when the run is not this book's."""
+    try:
+        plan = read_plan(run_dir / "plan.jsonl", plan_mac_key(signing_key))
+    except RunStateError as exc:
+        raise CliError(str(exc)) from None
+    if plan is None:
+        raise CliError(f"no venue run in {run_dir} (plan.jsonl missing): run `zkmargin venue run` first")
+    if plan.header.get("snapshot_digest") != snapshot_digest(snapshot).hex():
+        raise CliError(f"the run in {run_dir} is of another snapshot")
+    if plan.header.get("circuit_id") != cross_id:
+        raise CliError(f"the run in {run_dir} committed under {plan.header.get('circuit_id')}; this book takes "
+                       f"{cross_id} accounts")
+    docs, digest = read_account_documents(accounts_path)
+    if plan.header.get("accounts_sha256") != digest:
+        raise CliError(f"{accounts_path} is not the accounts file of the run in {run_dir}")
+    if not plan.accounts:
+        raise CliError(f"the run in {run_dir} committed no account")
+    out = []
+    for p in plan.accounts:
+        try:
+            document = docs[p.index].document
+            out.append(PlannedEntry(p.account_id, parse_account(split_identity(document)[0]), document, p.salt,
+                                    p.commitment))
+        except (ZkMarginError, IndexError) as exc:
+            raise CliError(f"account {p.account_id}: {exc}") from None
+    return out
+
+
+def _stored_batch(batch_dir: Path, index: int, tree: BookTree, batch_depth: int) -> PublishedBatch | None:
+    """Batch index as stored on disk when it is whole and has this tree's root there; None otherwise."""
+    try:
+        stored = json.loads((batch_dir / f"{index}.json").read_text())
+        root = parse_node(stored["root"], tree.n_assets, f"batch {index}")
+        proof_from_json(stored["proof"])
+    except (OSError, ValueError, KeyError, TypeError, ZkMarginError):
+        return None
+    if stored.get("index") != index or root != tree.node(batch_depth, index):
+        return None
+    return PublishedBatch(index, root, stored["proof"])
+
+
+def _opening(path: Path) -> dict:
+    """An opening file, or the opening inside a venue run bundle."""
+    document = read_json(path, "opening")
+    if isinstance(document, dict) and isinstance(document.get("opening"), dict):
+        opening = document["opening"]
+        if not isinstance(opening.get("circuit_id"), str) or not isinstance(opening.get("salt"), str):
+            raise CliError(f"{path}: the bundle's opening has no circuit_id or salt")
+        return {"circuit_id": opening["circuit_id"], "salt": parse_field_element(opening["salt"], "opening salt")}
+    return load_opening(path)
+
+
+def _parse(parser: Any, document: Any, path: Path) -> Any:
+    try:
+        return parser(document)
+    except EncodingError as exc:
+        raise CliError(f"{path}: {exc}") from None
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode()

@@ -1,0 +1,140 @@
+"""`zkmargin venue book prove|verify` and `zkmargin book check`, end to end on a small venue run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tests.cli.venue_run_helpers import SNAPSHOT, account_doc, run_cli, write_accounts
+from zkmargin.book.reference import book_totals
+from zkmargin.margin.models import parse_account, parse_snapshot
+
+BOOK = "book-cross-n1-k1-b4"
+N = 10
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "book.md"
+
+
+def docs_commands() -> list[list[str]]:
+    """The `$ zkmargin ...` lines of docs/book.md, as argument lists."""
+    return [shlex.split(line[len("$ zkmargin "):]) for line in DOCS.read_text().splitlines()
+            if line.startswith("$ zkmargin ")]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    """A directory where every command of docs/book.md ran, in order, with exit 0."""
+    root = tmp_path_factory.mktemp("book")
+    (root / "snapshot.json").write_text(json.dumps(SNAPSHOT))
+    write_accounts(root / "accounts.jsonl", range(N))
+    (root / "acct-3.json").write_text(json.dumps(account_doc(3, with_identity=False)))
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        for args in docs_commands():
+            args = [a.replace("~/.cache/zkmargin", str(root / "cache")) for a in args]
+            made = run_cli(root, *args)
+            assert made.exit_code == 0, (args, made.output)
+    finally:
+        os.chdir(cwd)
+    return root
+
+
+def prove_args(root: Path, *extra: str) -> list[str]:
+    return ["venue", "book", "prove", str(root / "run"), str(root / "accounts.jsonl"), str(root / "snapshot.json"),
+            "--keys", str(root / "cache" / BOOK), "--signing-key", str(root / "venue.key"), "--out",
+            str(root / "book"), "--circuit", BOOK, "--workers", "1", "--json", *extra]
+
+
+@pytest.fixture(scope="module")
+def proved(run) -> dict:
+    return json.loads((run / "book" / "book.json").read_text())
+
+
+def verify(root: Path, book: Path, *extra: str):
+    return run_cli(root, "venue", "book", "verify", str(book), str(root / "snapshot.json"), "--keys",
+                   str(root / "cache" / BOOK), *extra)
+
+
+def check(root: Path, i: int, account: Path | None = None, book: Path | None = None):
+    bundle = root / "run" / "bundles" / f"acct-{i}.json"
+    return run_cli(root, "book", "check", str(account or root / f"acct-{i}.json"), str(root / "snapshot.json"),
+                   "--opening", str(bundle), "--path", str(root / "book" / "paths" / f"acct-{i}.json"), "--book",
+                   str(book or root / "book" / "book.json"))
+
+
+def test_docs_cover_every_book_command():
+    assert [args[:3] if args[0] == "venue" else args[:2] for args in docs_commands()][-3:] == [
+        ["venue", "book", "prove"], ["venue", "book", "verify"], ["book", "check"]]
+
+
+def test_prove_covers_every_account_healthy_or_not_with_the_reference_totals(run, proved):
+    assert len(proved["batches"]) == 3
+    totals = book_totals([parse_account(account_doc(i, with_identity=False)) for i in range(N)],
+                         parse_snapshot(SNAPSHOT))
+    sums = proved["root"]["sums"]
+    assert sums["accounts"] == str(N)
+    assert sums["below_maintenance"] == str(totals.below_maintenance) != "0"
+    assert sums["deposits_e8[0]"] == str(totals.deposits_e8[0])
+
+
+def test_a_rerun_proves_nothing_again_and_a_damaged_batch_is_proved_again(run, proved):
+    again = run_cli(run, *prove_args(run))
+    assert json.loads(again.stdout)["proved_now"] == 0
+    (run / "book" / "batches" / "1.json").write_text("{damaged")
+    resumed = run_cli(run, *prove_args(run))
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["proved_now"] == 1
+
+
+def test_verify_accepts_the_book_and_names_a_forged_batch(run, proved):
+    good = verify(run, run / "book" / "book.json")
+    assert good.exit_code == 0, good.output
+    assert "valid: 3 batch proofs" in good.output
+    book = json.loads((run / "book" / "book.json").read_text())
+    book["batches"][2]["root"]["sums"]["deposits_e8[0]"] = "0"
+    (run / "forged.json").write_text(json.dumps(book))
+    bad = verify(run, run / "forged.json")
+    assert bad.exit_code == 1
+    assert "batch 2" in bad.output
+
+
+def test_a_trader_checks_its_leaf_and_a_changed_balance_fails(run, proved):
+    doc = account_doc(3, with_identity=False)
+    (run / "acct-3.json").write_text(json.dumps(doc))
+    ok = check(run, 3)
+    assert ok.exit_code == 0, ok.output
+    assert "included" in ok.output
+    richer = {**doc, "collateral": [{"asset": "USDC", "amount": "1000.01"}]}
+    (run / "richer.json").write_text(json.dumps(richer))
+    changed = check(run, 3, account=run / "richer.json")
+    assert changed.exit_code == 1
+    assert "NOT INCLUDED" in changed.output
+
+
+@pytest.mark.parametrize(("what", "content", "message"), [
+    ("book", "{not json", "not valid JSON"),
+    ("book", json.dumps({"format": "zkmargin-book/1"}), "missing"),
+    ("book", json.dumps([1]), "expected a JSON object"),
+])
+def test_bad_input_is_a_message_and_exit_2(run, proved, what, content, message):
+    path = run / f"bad-{what}.json"
+    path.write_text(content)
+    result = verify(run, path)
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_prove_refuses_a_run_of_another_circuit_or_a_missing_run(run, proved):
+    wrong = run_cli(run, *prove_args(run)[:-2], "--circuit", "book-cross-n2-k1-b4", "--keys", str(run / "cache" / BOOK))
+    assert wrong.exit_code == 2
+    missing = run_cli(run, "venue", "book", "prove", str(run / "nowhere"), str(run / "accounts.jsonl"),
+                      str(run / "snapshot.json"), "--keys", str(run / "cache" / BOOK), "--signing-key",
+                      str(run / "venue.key"), "--out", str(run / "book2"), "--circuit", BOOK)
+    assert missing.exit_code == 2
+    assert "no venue run" in missing.output or "plan.jsonl" in missing.output
