@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from zkmargin.attestation import snapshot_digest
+from zkmargin.attestation import parse_public_key, snapshot_digest
 from zkmargin.book.batches import book_depth
 from zkmargin.book.document import (
     PublishedBatch,
@@ -35,16 +35,18 @@ from zkmargin.book.document import (
     path_to_json,
     sums_to_json,
 )
+from zkmargin.book.reserves import check_reserves, coverage, parse_reserves, reserves_to_json, sign_reserves
 from zkmargin.book.tree import BookNode, BookTree, leaf_hash
 from zkmargin.circuits.book_proving import account_leaf, book_statement, check_own_leaf, prove_batch, verify_book
 from zkmargin.circuits.proving import parse_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.account import account_argument, load_account_for, load_opening, snapshot_argument
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
-from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json
+from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_json
 from zkmargin.cli.venue import _load_key
 from zkmargin.errors import EncodingError, RunStateError, ZkMarginError
 from zkmargin.groth16.serialization import proof_from_json, proof_to_json
+from zkmargin.margin.fixed_point import format_e8, parse_e8
 from zkmargin.margin.models import Account, Snapshot, load_snapshot, parse_account
 from zkmargin.venue_run import (
     bundle_file_name,
@@ -168,24 +170,60 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
                            f"root {tree.root.hash}; written to {out_dir / 'book.json'}")
 
 
+@venue_book.command("reserves")
+@click.argument("reserves_path", metavar="RESERVES", type=click.Path(dir_okay=False, path_type=Path))
+@snapshot_argument
+@click.option("--signing-key", "key_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The venue's private key (the one its attestations use).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the signed reserves statement.")
+@json_option
+def reserves_command(reserves_path: Path, snapshot_path: Path, key_path: Path, out_path: Path, as_json: bool) -> None:
+    """Sign RESERVES ({asset: amount} in the asset's unit, decimal strings) for SNAPSHOT: what the venue holds."""
+    snapshot = load_snapshot(snapshot_path)
+    document = read_json(reserves_path, "reserves")
+    if not isinstance(document, dict):
+        raise CliError(f"{reserves_path}: expected an object {{asset: amount}}")
+    amounts = {asset: parse_e8(amount, f"reserves.{asset}", 0, 2**64 - 1) for asset, amount in document.items()}
+    signed = sign_reserves(_load_key(key_path), snapshot, amounts)
+    write_json(out_path, reserves_to_json(signed))
+    emit(as_json, reserves_to_json(signed), f"reserves for {len(amounts)} assets signed: {out_path}")
+
+
 @venue_book.command("verify")
 @click.argument("book_path", metavar="BOOK", type=click.Path(dir_okay=False, path_type=Path))
 @snapshot_argument
 @click.option("--keys", "bundle_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="The key bundle directory of the book's circuit (default: the key cache).")
+@click.option("--reserves", "reserves_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The venue's signed reserves statement: also check reserves >= liabilities for every asset.")
+@click.option("--public-key", "public_key_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The venue's public key document (needed with --reserves).")
 @digest_option
 @json_option
 @click.pass_context
 def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bundle_dir: Path | None,
-                   vk_digest_text: str | None, as_json: bool) -> None:
-    """Check every batch proof of BOOK against SNAPSHOT, then the root and totals over them. Exit 1 names the batch."""
+                   reserves_path: Path | None, public_key_path: Path | None, vk_digest_text: str | None,
+                   as_json: bool) -> None:
+    """Check every batch proof of BOOK against SNAPSHOT, then the root and totals over them. Exit 1 names the batch.
+
+    With --reserves, exit 1 also when some asset's signed reserves fall short of its liabilities.
+    """
+    if (reserves_path is None) != (public_key_path is None):
+        raise CliError("--reserves and --public-key go together")
     book = _parse(parse_book, read_json(book_path, "book"), book_path)
     circuit = circuit_from_id(book.circuit_id)
     backend = ctx.obj.backend
     store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
     vk = read_verifying_key(store.verification_key_path, backend,
                             parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None)
-    verdict = verify_book(circuit, vk, load_snapshot(snapshot_path), book, backend)
+    snapshot = load_snapshot(snapshot_path)
+    covered = None
+    if reserves_path is not None and public_key_path is not None:
+        signed = _parse(parse_reserves, read_json(reserves_path, "reserves"), reserves_path)
+        check_reserves(signed, parse_public_key(read_json(public_key_path, "venue public key")), snapshot)
+        covered = coverage(book.root.sums, snapshot, signed)
+    verdict = verify_book(circuit, vk, snapshot, book, backend)
     where = "the top" if verdict.failing_batch is None else f"batch {verdict.failing_batch}"
     payload = {"valid": verdict.valid, "circuit_id": book.circuit_id, "batches": len(book.batches),
                "root": str(book.root.hash), "totals": sums_to_json(book.root.sums),
@@ -193,8 +231,18 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
     if not verdict.valid:
         emit(as_json, payload, f"INVALID at {where}: {verdict.reason}")
         raise SystemExit(EXIT_NO)
-    totals = "\n".join(f"  {k}: {v}" for k, v in sums_to_json(book.root.sums).items())
-    emit(as_json, payload, f"valid: {len(book.batches)} batch proofs and the top\nroot {book.root.hash}\n{totals}")
+    lines = [f"valid: {len(book.batches)} batch proofs and the top", f"root {book.root.hash}",
+             *(f"  {k}: {v}" for k, v in sums_to_json(book.root.sums).items())]
+    if covered is not None:
+        payload["reserves"] = [{"asset": c.asset, "liabilities_e8": str(c.liabilities_e8),
+                                "reserves_e8": str(c.reserves_e8), "covered": c.covered,
+                                "ratio": None if c.ratio is None else str(c.ratio)} for c in covered]
+        lines += [f"  {c.asset}: reserves {format_e8(c.reserves_e8)} / liabilities {format_e8(c.liabilities_e8)}"
+                  f" {'covered' if c.covered else 'SHORT'}" for c in covered]
+    emit(as_json, payload, "\n".join(lines))
+    if covered is not None and not all(c.covered for c in covered):
+        note("reserves fall short of liabilities for " + ", ".join(c.asset for c in covered if not c.covered))
+        raise SystemExit(EXIT_NO)
 
 
 @click.group("book")

@@ -33,6 +33,7 @@ def run(tmp_path_factory) -> Path:
     (root / "snapshot.json").write_text(json.dumps(SNAPSHOT))
     write_accounts(root / "accounts.jsonl", range(N))
     (root / "acct-3.json").write_text(json.dumps(account_doc(3, with_identity=False)))
+    (root / "reserves.json").write_text(json.dumps({"USDC": "9010"}))  # exactly the deposits (no P&L is owed)
     cwd = os.getcwd()
     os.chdir(root)
     try:
@@ -69,8 +70,9 @@ def check(root: Path, i: int, account: Path | None = None, book: Path | None = N
 
 
 def test_docs_cover_every_book_command():
-    assert [args[:3] if args[0] == "venue" else args[:2] for args in docs_commands()][-3:] == [
-        ["venue", "book", "prove"], ["venue", "book", "verify"], ["book", "check"]]
+    shown = {" ".join(args[:3] if args[0] == "venue" else args[:2]) for args in docs_commands()}
+    assert {"venue book prove", "venue book verify", "venue book reserves", "book check"} <= shown
+    assert any("--reserves" in args for args in docs_commands())
 
 
 def test_prove_covers_every_account_healthy_or_not_with_the_reference_totals(run, proved):
@@ -138,3 +140,23 @@ def test_prove_refuses_a_run_of_another_circuit_or_a_missing_run(run, proved):
                       str(run / "venue.key"), "--out", str(run / "book2"), "--circuit", BOOK)
     assert missing.exit_code == 2
     assert "no venue run" in missing.output or "plan.jsonl" in missing.output
+
+
+def test_reserves_short_of_liabilities_fail_and_a_forged_statement_is_refused(run, proved):
+    assert proved["root"]["sums"]["deposits_e8[0]"] == "901000000000"
+    short = run / "short.json"
+    short.write_text(json.dumps({"USDC": "9009.99999999"}))
+    signed = run / "short.signed.json"
+    assert run_cli(run, "venue", "book", "reserves", str(short), str(run / "snapshot.json"), "--signing-key",
+                   str(run / "venue.key"), "--out", str(signed)).exit_code == 0
+    args = ["venue", "book", "verify", str(run / "book" / "book.json"), str(run / "snapshot.json"), "--keys",
+            str(run / "cache" / BOOK), "--public-key", str(run / "venue.key.pub.json")]
+    result = run_cli(run, *args, "--reserves", str(signed))
+    assert result.exit_code == 1
+    assert "SHORT" in result.output
+    forged = json.loads(signed.read_text())
+    forged["reserves_e8"]["USDC"] = "901000000000"  # raised after signing
+    (run / "forged.signed.json").write_text(json.dumps(forged))
+    refused = run_cli(run, *args, "--reserves", str(run / "forged.signed.json"))
+    assert refused.exit_code == 2
+    assert "signature" in refused.output
