@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from zkmargin.attestation import parse_public_key, snapshot_digest
+from zkmargin.attestation import check_signed_root, parse_public_key, parse_signed_root, snapshot_digest
 from zkmargin.book.batches import book_depth
 from zkmargin.book.document import (
     PublishedBatch,
@@ -37,7 +37,14 @@ from zkmargin.book.document import (
 )
 from zkmargin.book.reserves import check_reserves, coverage, parse_reserves, reserves_to_json, sign_reserves
 from zkmargin.book.tree import BookNode, BookTree, leaf_hash
-from zkmargin.circuits.book_proving import account_leaf, book_statement, check_own_leaf, prove_batch, verify_book
+from zkmargin.circuits.book_proving import (
+    BookVerdict,
+    account_leaf,
+    book_statement,
+    check_own_leaf,
+    prove_batch,
+    verify_book,
+)
 from zkmargin.circuits.proving import parse_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.account import account_argument, load_account_for, load_opening, snapshot_argument
@@ -197,20 +204,23 @@ def reserves_command(reserves_path: Path, snapshot_path: Path, key_path: Path, o
               help="The key bundle directory of the book's circuit (default: the key cache).")
 @click.option("--reserves", "reserves_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="The venue's signed reserves statement: also check reserves >= liabilities for every asset.")
+@click.option("--root", "root_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The venue run's signed root (root.json): the book must count every account it attested.")
 @click.option("--public-key", "public_key_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="The venue's public key document (needed with --reserves).")
+              help="The venue's public key document (needed with --reserves or --root).")
 @digest_option
 @json_option
 @click.pass_context
 def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bundle_dir: Path | None,
-                   reserves_path: Path | None, public_key_path: Path | None, vk_digest_text: str | None,
-                   as_json: bool) -> None:
+                   reserves_path: Path | None, root_path: Path | None, public_key_path: Path | None,
+                   vk_digest_text: str | None, as_json: bool) -> None:
     """Check every batch proof of BOOK against SNAPSHOT, then the root and totals over them. Exit 1 names the batch.
 
-    With --reserves, exit 1 also when some asset's signed reserves fall short of its liabilities.
+    With --reserves, exit 1 also when some asset's signed reserves fall short of its liabilities; with --root,
+    when the book counts another number of accounts than the venue's signed root over its attested commitments.
     """
-    if (reserves_path is None) != (public_key_path is None):
-        raise CliError("--reserves and --public-key go together")
+    if (reserves_path is None and root_path is None) != (public_key_path is None):
+        raise CliError("--public-key goes with --reserves or --root, and they need it")
     book = _parse(parse_book, read_json(book_path, "book"), book_path)
     circuit = circuit_from_id(book.circuit_id)
     backend = ctx.obj.backend
@@ -219,11 +229,18 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
                             parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None)
     snapshot = load_snapshot(snapshot_path)
     covered = None
-    if reserves_path is not None and public_key_path is not None:
+    public_key = None if public_key_path is None else parse_public_key(read_json(public_key_path, "venue public key"))
+    if reserves_path is not None and public_key is not None:
         signed = _parse(parse_reserves, read_json(reserves_path, "reserves"), reserves_path)
-        check_reserves(signed, parse_public_key(read_json(public_key_path, "venue public key")), snapshot)
+        check_reserves(signed, public_key, snapshot)
         covered = coverage(book.root.sums, snapshot, signed)
     verdict = verify_book(circuit, vk, snapshot, book, backend)
+    if verdict.valid and root_path is not None and public_key is not None:
+        signed_root = parse_signed_root(read_json(root_path, "signed root"))
+        check_signed_root(signed_root, public_key, snapshot_digest(snapshot))
+        if signed_root.leaf_count != book.root.sums.accounts:
+            verdict = BookVerdict(False, None, f"the book counts {book.root.sums.accounts} accounts; the venue's "
+                                               f"signed root attests {signed_root.leaf_count}")
     where = "the top" if verdict.failing_batch is None else f"batch {verdict.failing_batch}"
     payload = {"valid": verdict.valid, "circuit_id": book.circuit_id, "batches": len(book.batches),
                "root": str(book.root.hash), "totals": sums_to_json(book.root.sums),

@@ -10,6 +10,7 @@ circuit keys are made from, and each test asserts WHICH constraints break: the o
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
 import pytest
@@ -206,4 +207,17 @@ def test_batch_witness_refuses_too_many_accounts():
 def test_unhealthy_accounts_are_counted_not_refused():
     public, witness, sums = honest(CIRCUIT, [UNDER, UNDERWATER])
     assert sums.below_maintenance == 2
+    assert broken(CIRCUIT, solve(CIRCUIT, public, witness)) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_circuit_and_reference_agree_on_random_batches(seed):
+    """Random accounts (profits, losses, underwater, padding): the reference's root and sums satisfy the circuit."""
+    rng = random.Random(seed)
+    accounts = []
+    for _ in range(rng.randint(1, 4)):
+        positions = {i: (rng.randint(-50 * E8, 50 * E8), rng.randint(1, 300 * E8)) for i in range(2) if rng.random() < .7}
+        accounts.append(make_account(positions, {k: rng.randint(0, 100 * E8) for k in range(2) if rng.random() < .8}))
+    public, witness, sums = honest(CIRCUIT, accounts)
+    assert sums == book_totals(accounts, SNAPSHOT)
     assert broken(CIRCUIT, solve(CIRCUIT, public, witness)) == []

@@ -160,3 +160,24 @@ def test_reserves_short_of_liabilities_fail_and_a_forged_statement_is_refused(ru
     refused = run_cli(run, *args, "--reserves", str(run / "forged.signed.json"))
     assert refused.exit_code == 2
     assert "signature" in refused.output
+
+
+def test_verify_against_the_signed_root_refuses_a_book_that_dropped_accounts(run, proved, tmp_path):
+    args = ["venue", "book", "verify", str(run / "book" / "book.json"), str(run / "snapshot.json"), "--keys",
+            str(run / "cache" / BOOK), "--public-key", str(run / "venue.key.pub.json")]
+    signed = json.loads((run / "run" / "root.json").read_text())
+    assert signed["leaf_count"] == N
+    # A venue run over fewer accounts signs a root with fewer leaves: the full book does not match it.
+    fewer = run / "fewer"
+    fewer.mkdir(exist_ok=True)
+    write_accounts(fewer / "accounts.jsonl", range(N - 1))
+    made = run_cli(run, "venue", "run", str(fewer / "accounts.jsonl"), str(run / "snapshot.json"), "--keys",
+                   str(run / "cache" / "cross-n1-k1"), "--signing-key", str(run / "venue.key"), "--out",
+                   str(fewer / "run"), "--circuit", "cross-n1-k1", "--depth", "4", "--workers", "1")
+    assert made.exit_code == 0, made.output
+    result = run_cli(run, *args, "--root", str(fewer / "run" / "root.json"))
+    assert result.exit_code == 1
+    assert f"attests {N - 1}" in result.output
+    lone = run_cli(run, "venue", "book", "verify", str(run / "book" / "book.json"), str(run / "snapshot.json"),
+                   "--root", str(run / "run" / "root.json"))
+    assert lone.exit_code == 2
