@@ -6,6 +6,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
+from tests.circuits.assignments import dot
 from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.book.batches import batch_context, batch_node
 from zkmargin.book.reference import BookSums, account_sums
@@ -16,7 +17,6 @@ from zkmargin.circuits.parts import SlotValues
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.field import R
 from zkmargin.margin.models import Account, Snapshot
-from zkmargin.r1cs import ConstraintSystem
 
 SNAPSHOT = make_snapshot([(100 * E8, 5 * 10**6, E8), (20 * E8, 10**7, E8)], [(E8, 0), (3000 * E8, 10**7)])
 HEALTHY = make_account({0: (2 * E8, 90 * E8)}, {0: 50 * E8})  # profit 20, pnl owed
@@ -56,25 +56,6 @@ def honest(circuit: Circuit[Any], accounts: Sequence[Account], snapshot: Snapsho
     return public, batch_witness(st, slots), node.sums
 
 
-def solve(circuit: Circuit[Any], public: StatementPublic, witness: Any) -> list[int]:
-    """The full assignment the solver computes from a (possibly hand-built) witness; nothing is checked."""
-    cs = ConstraintSystem("check")
-    circuit.synthesize(cs, public, witness)
-    return cs.assignment()
-
-
-def _dot(row: Sequence[tuple[int, int]], z: Sequence[int]) -> int:
-    return sum(coeff * z[var] for var, coeff in row) % R
-
-
-def broken(circuit: Circuit[Any], z: Sequence[int]) -> list[str]:
-    """Labels of every constraint of the compiled circuit (the one keys are made from) that z breaks."""
-    compiled = circuit.compile()
-    assert len(z) == compiled.num_variables
-    return [label for a, b, c, label in zip(compiled.a, compiled.b, compiled.c, compiled.labels)
-            if _dot(a, z) * _dot(b, z) % R != _dot(c, z)]
-
-
 def settle_public(circuit: Circuit[Any], z: Sequence[int]) -> list[int]:
     """z with the public batch root and sums set to what the private part computes: a prover that states its
     own (dishonest) figures, so only the rule that stops the attack stays broken."""
@@ -84,5 +65,5 @@ def settle_public(circuit: Circuit[Any], z: Sequence[int]) -> list[int]:
         if label.startswith("root/"):
             publics = [var for var, coeff in a if 1 <= var <= compiled.num_public and coeff == R - 1]
             assert len(publics) == 1, label
-            out[publics[0]] = (out[publics[0]] + _dot(a, out)) % R
+            out[publics[0]] = (out[publics[0]] + dot(a, out)) % R
     return out

@@ -23,13 +23,12 @@ from tests.book.builders import (
     UNDER,
     UNDERWATER,
     book_circuit,
-    broken,
     entries,
     honest,
     settle_public,
-    solve,
     statement,
 )
+from tests.circuits.assignments import broken, solve
 from tests.circuits.builders import E8, make_account
 from zkmargin.book.batches import batch_context
 from zkmargin.book.reference import book_totals, sum_names

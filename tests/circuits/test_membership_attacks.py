@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.circuits.assignments import broken, dot, solve
 from zkmargin.attestation import (
     ATTESTATION_LABEL,
     ROOT_LABEL,
@@ -120,25 +121,6 @@ def index_of(circuit: Circuit[Any], name: str) -> int:
     if names.count(name) != 1:
         raise AssertionError(f"{name!r} names {names.count(name)} variables")
     return names.index(name)
-
-
-def solve(circuit: Circuit[Any], public: StatementPublic, witness: Any) -> list[int]:
-    """The full assignment the solver computes from this (possibly hand-built) witness: nothing is checked."""
-    cs = ConstraintSystem("check")
-    circuit.synthesize(cs, public, witness)
-    return cs.assignment()
-
-
-def _dot(row: Sequence[tuple[int, int]], z: Sequence[int]) -> int:
-    return sum(coeff * z[var] for var, coeff in row) % R
-
-
-def broken(circuit: Circuit[Any], z: Sequence[int]) -> list[str]:
-    """Labels of EVERY constraint of the compiled circuit (the one keys are made from) that z breaks."""
-    compiled = circuit.compile()
-    assert len(z) == compiled.num_variables
-    return [label for a, b, c, label in zip(compiled.a, compiled.b, compiled.c, compiled.labels)
-            if _dot(a, z) * _dot(b, z) % R != _dot(c, z)]
 
 
 def splice(circuit: Circuit[Any], into: Sequence[int], source: Sequence[int], indices: Sequence[int]) -> list[int]:
@@ -319,7 +301,7 @@ def gadget_circuit(depth: int):
 
 def gadget_broken(compiled, z) -> list[str]:
     return [label for a, b, c, label in zip(compiled.a, compiled.b, compiled.c, compiled.labels)
-            if _dot(a, z) * _dot(b, z) % R != _dot(c, z)]
+            if dot(a, z) * dot(b, z) % R != dot(c, z)]
 
 
 def gadget_assignment(build, leaf, bits, siblings, root) -> list[int]:
