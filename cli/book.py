@@ -35,7 +35,14 @@ from zkmargin.book.document import (
     path_to_json,
     sums_to_json,
 )
-from zkmargin.book.reserves import check_reserves, coverage, parse_reserves, reserves_to_json, sign_reserves
+from zkmargin.book.reserves import (
+    AssetCoverage,
+    check_reserves,
+    coverage,
+    parse_reserves,
+    reserves_to_json,
+    sign_reserves,
+)
 from zkmargin.book.tree import BookNode, BookTree, leaf_hash
 from zkmargin.circuits.book_proving import (
     BookVerdict,
@@ -53,6 +60,7 @@ from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read
 from zkmargin.cli.venue import _load_key
 from zkmargin.errors import EncodingError, RunStateError, ZkMarginError
 from zkmargin.groth16.serialization import proof_from_json, proof_to_json
+from zkmargin.margin.engine import format_e32
 from zkmargin.margin.fixed_point import format_e8, parse_e8
 from zkmargin.margin.models import Account, Snapshot, load_snapshot, parse_account
 from zkmargin.venue_run import (
@@ -208,12 +216,14 @@ def reserves_command(reserves_path: Path, snapshot_path: Path, key_path: Path, o
               help="The venue run's signed root (root.json): the book must count every account it attested.")
 @click.option("--public-key", "public_key_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="The venue's public key document (needed with --reserves or --root).")
+@click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the auditor's report: totals, census per batch, reserves per asset, with charts.")
 @digest_option
 @json_option
 @click.pass_context
 def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bundle_dir: Path | None,
                    reserves_path: Path | None, root_path: Path | None, public_key_path: Path | None,
-                   vk_digest_text: str | None, as_json: bool) -> None:
+                   html_path: Path | None, vk_digest_text: str | None, as_json: bool) -> None:
     """Check every batch proof of BOOK against SNAPSHOT, then the root and totals over them. Exit 1 names the batch.
 
     With --reserves, exit 1 also when some asset's signed reserves fall short of its liabilities; with --root,
@@ -256,6 +266,9 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
                                 "ratio": None if c.ratio is None else str(c.ratio)} for c in covered]
         lines += [f"  {c.asset}: reserves {format_e8(c.reserves_e8)} / liabilities {format_e8(c.liabilities_e8)}"
                   f" {'covered' if c.covered else 'SHORT'}" for c in covered]
+    if html_path is not None:
+        _write_report(html_path, book, snapshot, covered)
+        lines.append(f"report written to {html_path}")
     emit(as_json, payload, "\n".join(lines))
     if covered is not None and not all(c.covered for c in covered):
         note("reserves fall short of liabilities for " + ", ".join(c.asset for c in covered if not c.covered))
@@ -366,6 +379,41 @@ def _opening(path: Path) -> dict:
             raise CliError(f"{path}: the bundle's opening has no circuit_id or salt")
         return {"circuit_id": opening["circuit_id"], "salt": parse_field_element(opening["salt"], "opening salt")}
     return load_opening(path)
+
+
+def _write_report(path: Path, book: PublishedBook, snapshot: Snapshot, covered: list[AssetCoverage] | None) -> None:
+    """The auditor's page: proven totals, the margin-call census per batch, and reserves against liabilities."""
+    from zkmargin.cli.charts import new_figure, write_html
+
+    sums = book.root.sums
+    figure = new_figure(8.0, 6.0 if covered else 3.5)
+    census = figure.add_subplot(2 if covered else 1, 1, 1)
+    below = [b.root.sums.below_maintenance for b in book.batches]
+    census.bar(range(len(below)), below, color="#c0392b")
+    census.set_title(f"accounts below maintenance per batch ({sums.below_maintenance} of {sums.accounts})")
+    census.set_xlabel("batch")
+    tables = [("Totals (proved)", ["figure", "value"],
+               [[name, value] for name, value in sums_to_json(sums).items()]),
+              ("Census", ["", "value"],
+               [["accounts", str(sums.accounts)], ["below maintenance", str(sums.below_maintenance)],
+                ["share below maintenance",
+                 f"{100 * sums.below_maintenance / max(1, sums.accounts):.2f} %"],
+                ["total shortfall", format_e32(sums.shortfall_e32)], ["bad debt", format_e32(sums.bad_debt_e32)],
+                ["P&L owed", format_e32(sums.pnl_owed_e32)]]),
+              ("Per batch", ["batch", "accounts", "below maintenance", "shortfall"],
+               [[str(b.index), str(b.root.sums.accounts), str(b.root.sums.below_maintenance),
+                 format_e32(b.root.sums.shortfall_e32)] for b in book.batches])]
+    if covered:
+        chart = figure.add_subplot(2, 1, 2)
+        ratios = [float(c.ratio) if c.ratio is not None else 0.0 for c in covered]
+        chart.bar([c.asset for c in covered], ratios, color=["#27ae60" if c.covered else "#c0392b" for c in covered])
+        chart.axhline(1.0, color="#222", linewidth=1)
+        chart.set_title("reserves / liabilities per asset (signed reserves; 1.0 = fully covered)")
+        tables.append(("Reserves (signed by the venue) against liabilities (proved)",
+                       ["asset", "reserves", "liabilities", "ratio", "covered"],
+                       [[c.asset, format_e8(c.reserves_e8), format_e8(c.liabilities_e8),
+                         "-" if c.ratio is None else str(c.ratio), "yes" if c.covered else "NO"] for c in covered]))
+    write_html(path, f"Book of {book.snapshot_id}: {book.circuit_id}, root {book.root.hash}", [figure], tables)
 
 
 def _parse(parser: Any, document: Any, path: Path) -> Any:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.cli.venue_run_helpers import SNAPSHOT, account_doc, run_cli, write_accounts
 from zkmargin.book.reference import book_totals
+from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import parse_account, parse_snapshot
 
 BOOK = "book-cross-n1-k1-b4"
@@ -140,6 +141,13 @@ def test_prove_refuses_a_run_of_another_circuit_or_a_missing_run(run, proved):
                       str(run / "venue.key"), "--out", str(run / "book2"), "--circuit", BOOK)
     assert missing.exit_code == 2
     assert "no venue run" in missing.output or "plan.jsonl" in missing.output
+
+
+def test_the_auditor_report_shows_totals_census_and_reserves(run, proved):
+    page = (run / "book.html").read_text()
+    assert "reserves / liabilities per asset" in page and "<svg" in page
+    shortfall = format_e32(int(proved["root"]["sums"]["shortfall_e32"]))
+    assert f"<td>total shortfall</td><td>{shortfall}</td>" in page
 
 
 def test_reserves_short_of_liabilities_fail_and_a_forged_statement_is_refused(run, proved):
