@@ -28,11 +28,13 @@ from zkmargin.book.document import (
     PublishedBatch,
     PublishedBook,
     book_to_json,
+    check_book_signature,
     node_to_json,
     parse_book,
     parse_node,
     parse_path,
     path_to_json,
+    sign_book,
     sums_to_json,
 )
 from zkmargin.book.reserves import (
@@ -133,7 +135,8 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
     store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
     pk, pk_bytes = store.load_proving_key_and_bytes(
         backend, parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None)
-    planned = _planned_accounts(run_dir, accounts_path, snapshot, _load_key(key_path), statement.cross.circuit_id)
+    signing_key = _load_key(key_path)
+    planned = _planned_accounts(run_dir, accounts_path, snapshot, signing_key, statement.cross.circuit_id)
     leaves = []
     for entry in planned:
         commitment, sums = account_leaf(circuit, entry.account, snapshot, entry.salt)
@@ -171,8 +174,9 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
         if stored is None:
             raise CliError(f"batch {i} in {batch_dir} does not match this book; rerun the same command")
         batches.append(stored)
-    book = PublishedBook(circuit.circuit_id, snapshot.snapshot_id, snapshot_digest(snapshot), depth,
-                         statement.batch_depth, tree.root, tuple(batches))
+    book = sign_book(signing_key, PublishedBook(snapshot.venue, circuit.circuit_id, snapshot.snapshot_id,
+                                                snapshot_digest(snapshot), depth, statement.batch_depth, tree.root,
+                                                tuple(batches)))
     write_file_atomic(out_dir / "book.json", _json_bytes(book_to_json(book)))
     for i, entry in enumerate(planned):
         write_file_atomic(out_dir / "paths" / bundle_file_name(entry.account_id),
@@ -215,7 +219,7 @@ def reserves_command(reserves_path: Path, snapshot_path: Path, key_path: Path, o
 @click.option("--root", "root_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="The venue run's signed root (root.json): the book must count every account it attested.")
 @click.option("--public-key", "public_key_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="The venue's public key document (needed with --reserves or --root).")
+              help="The venue's public key document: check its signature on the book (and on --reserves, --root).")
 @click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Write the auditor's report: totals, census per batch, reserves per asset, with charts.")
 @digest_option
@@ -229,8 +233,8 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
     With --reserves, exit 1 also when some asset's signed reserves fall short of its liabilities; with --root,
     when the book counts another number of accounts than the venue's signed root over its attested commitments.
     """
-    if (reserves_path is None and root_path is None) != (public_key_path is None):
-        raise CliError("--public-key goes with --reserves or --root, and they need it")
+    if (reserves_path is not None or root_path is not None) and public_key_path is None:
+        raise CliError("--reserves and --root need --public-key (the venue's key checks their signatures)")
     book = _parse(parse_book, read_json(book_path, "book"), book_path)
     circuit = circuit_from_id(book.circuit_id)
     backend = ctx.obj.backend
@@ -240,6 +244,8 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
     snapshot = load_snapshot(snapshot_path)
     covered = None
     public_key = None if public_key_path is None else parse_public_key(read_json(public_key_path, "venue public key"))
+    if public_key is not None:
+        check_book_signature(book, public_key)
     if reserves_path is not None and public_key is not None:
         signed = _parse(parse_reserves, read_json(reserves_path, "reserves"), reserves_path)
         check_reserves(signed, public_key, snapshot)
@@ -289,9 +295,11 @@ def book_group() -> None:
               help="The account's inclusion path from the venue (paths/<id>.json).")
 @click.option("--book", "book_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The published book.json.")
+@click.option("--public-key", "public_key_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The venue's public key document: also check the venue signed the book's root and totals.")
 @json_option
 def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, path_path: Path, book_path: Path,
-                  as_json: bool) -> None:
+                  public_key_path: Path | None, as_json: bool) -> None:
     """Check that ACCOUNT is counted in the published book: its commitment, deposits and figures. Exit 1 when not."""
     snapshot = load_snapshot(snapshot_path)
     account = load_account_for(account_path, snapshot)
@@ -302,6 +310,8 @@ def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, p
         raise CliError(f"the opening is for {opening['circuit_id']}; the book's accounts are "
                        f"{book_statement(circuit).cross.circuit_id}")
     account_id, path = _parse(parse_path, read_json(path_path, "path"), path_path)
+    if public_key_path is not None:
+        check_book_signature(book, parse_public_key(read_json(public_key_path, "venue public key")))
     if book.snapshot_digest != snapshot_digest(snapshot):
         raise CliError("the book is of another snapshot than the one given")
     try:

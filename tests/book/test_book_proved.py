@@ -9,13 +9,20 @@ import pytest
 
 from tests.book.builders import book_circuit
 from tests.circuits.builders import E8, make_account, make_snapshot
-from zkmargin.attestation import snapshot_digest
+from zkmargin.attestation import VenueSigningKey, snapshot_digest
 from zkmargin.book.batches import book_depth
-from zkmargin.book.document import PublishedBatch, PublishedBook, book_to_json, parse_book
+from zkmargin.book.document import (
+    PublishedBatch,
+    PublishedBook,
+    book_to_json,
+    check_book_signature,
+    parse_book,
+    sign_book,
+)
 from zkmargin.book.reference import book_totals
 from zkmargin.book.tree import BookNode, BookTree, leaf_hash
 from zkmargin.circuits.book_proving import account_leaf, check_own_leaf, prove_batch, verify_book
-from zkmargin.errors import EncodingError
+from zkmargin.errors import BadSignatureError, EncodingError, WrongVenueError
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json
 
@@ -24,6 +31,7 @@ SNAPSHOT = make_snapshot([(100 * E8, 5 * 10**6, E8)], [(E8, 0)])
 ACCOUNTS = [make_account({0: (2 * E8, 90 * E8)}, {0: 50 * E8}), make_account({0: (-1 * E8, 50 * E8)}, {0: E8}),
             make_account({0: (E8, 100 * E8)}, {0: 5 * E8})]
 SALTS = [11, 12, 13]
+KEY = VenueSigningKey.generate()
 
 
 @functools.cache
@@ -43,7 +51,8 @@ def published() -> PublishedBook:
     leaves = [BookNode(leaf_hash(*account_leaf(circuit, a, SNAPSHOT, s)), account_leaf(circuit, a, SNAPSHOT, s)[1])
               for a, s in pairs]
     root = BookTree(leaves, depth, 1).root
-    return PublishedBook(CIRCUIT_ID, SNAPSHOT.snapshot_id, snapshot_digest(SNAPSHOT), depth, 1, root, tuple(batches))
+    return sign_book(KEY, PublishedBook(SNAPSHOT.venue, CIRCUIT_ID, SNAPSHOT.snapshot_id, snapshot_digest(SNAPSHOT),
+                                        depth, 1, root, tuple(batches)))
 
 
 def verdict(book: PublishedBook, snapshot=SNAPSHOT):
@@ -103,3 +112,17 @@ def test_a_trader_finds_its_own_leaf_and_not_a_changed_balance():
         check_own_leaf(circuit, richer, SNAPSHOT, SALTS[1], path, book.root)
     with pytest.raises(EncodingError):
         check_own_leaf(circuit, ACCOUNTS[1], SNAPSHOT, SALTS[1] + 1, path, book.root)
+
+
+def test_the_venue_signature_covers_root_totals_and_snapshot():
+    book = parse_book(book_to_json(published()))
+    check_book_signature(book, KEY.public_key(SNAPSHOT.venue))
+    smaller = replace(book.root.sums, deposits_e8=(book.root.sums.deposits_e8[0] - 1,))
+    for forged in (replace(book, root=BookNode(book.root.hash, smaller)), replace(book, depth=book.depth + 1),
+                   replace(book, snapshot_digest=bytes(32)), replace(book, signature=b"")):
+        with pytest.raises(BadSignatureError):
+            check_book_signature(forged, KEY.public_key(SNAPSHOT.venue))
+    with pytest.raises(BadSignatureError):
+        check_book_signature(book, VenueSigningKey.generate().public_key(SNAPSHOT.venue))
+    with pytest.raises(WrongVenueError):
+        check_book_signature(book, KEY.public_key("elsewhere"))

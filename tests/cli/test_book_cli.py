@@ -105,6 +105,11 @@ def test_verify_accepts_the_book_and_names_a_forged_batch(run, proved):
     bad = verify(run, run / "forged.json")
     assert bad.exit_code == 1
     assert "batch 2" in bad.output
+    book["root"]["sums"]["deposits_e8[0]"] = str(int(book["root"]["sums"]["deposits_e8[0]"]) - 1)
+    (run / "forged-root.json").write_text(json.dumps(book))
+    unsigned = verify(run, run / "forged-root.json", "--public-key", str(run / "venue.key.pub.json"))
+    assert unsigned.exit_code == 2
+    assert "signature" in unsigned.output
 
 
 def test_a_trader_checks_its_leaf_and_a_changed_balance_fails(run, proved):

@@ -1,25 +1,32 @@
 """The published book and a trader's inclusion path as JSON, with strict decoders (EncodingError on anything off).
 
-book.json ("zkmargin-book/1"): circuit_id, snapshot_id, snapshot_digest (hex), depth, batch_depth,
-root {hash, sums}, batches [{index, root {hash, sums}, proof (snarkjs JSON)}]. Every number is
-a canonical decimal string; sums are in BookSums.as_fields order.
+book.json ("zkmargin-book/1"): venue, circuit_id, snapshot_id, snapshot_digest (hex), depth, batch_depth,
+root {hash, sums}, batches [{index, root {hash, sums}, proof (snarkjs JSON)}], signature (hex). Every
+number is a canonical decimal string; sums are named as in sum_names.
+The signature is the venue's Ed25519 signature (its attestation key) over
+b"zkmargin/book/v1\0" || snapshot digest || canonical JSON (sorted keys, no spaces) of {venue,
+circuit_id, snapshot_id, depth, batch_depth, root}: the venue stands by this root and these totals
+for this snapshot (the batches need no signature: the proofs and the top check tie them to the root).
 path.json ("zkmargin-book-path/1"): account_id, index, leaf, siblings (bottom up), root; each a
 {hash, sums} node.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from zkmargin.attestation import VenuePublicKey, VenueSigningKey
 from zkmargin.book.reference import BookSums, sum_names, sums_from_fields
 from zkmargin.book.tree import BookNode, BookPath, check_depth
-from zkmargin.errors import EncodingError
+from zkmargin.errors import BadSignatureError, EncodingError, WrongVenueError
 from zkmargin.field import R
 from zkmargin.groth16.serialization import parse_decimal
 
 BOOK_FORMAT = "zkmargin-book/1"
+BOOK_LABEL = b"zkmargin/book/v1\x00"
 PATH_FORMAT = "zkmargin-book-path/1"
 
 
@@ -36,6 +43,7 @@ class PublishedBatch:
 class PublishedBook:
     """What a venue publishes for one snapshot: the root and totals, and every batch with its proof."""
 
+    venue: str
     circuit_id: str
     snapshot_id: str
     snapshot_digest: bytes
@@ -43,6 +51,29 @@ class PublishedBook:
     batch_depth: int
     root: BookNode
     batches: tuple[PublishedBatch, ...]
+    signature: bytes = b""
+    """The venue's Ed25519 signature over book_message (empty until signed)."""
+
+    def message(self) -> bytes:
+        """The bytes the venue signs (module docstring)."""
+        body = {"venue": self.venue, "circuit_id": self.circuit_id, "snapshot_id": self.snapshot_id,
+                "depth": self.depth, "batch_depth": self.batch_depth, "root": node_to_json(self.root)}
+        return BOOK_LABEL + self.snapshot_digest + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sign_book(key: VenueSigningKey, book: PublishedBook) -> PublishedBook:
+    """The book with the venue's signature over its root and totals."""
+    return replace(book, signature=key.sign(book.message()))
+
+
+def check_book_signature(book: PublishedBook, public_key: VenuePublicKey) -> None:
+    """Raise unless the venue holding public_key signed this book's root and totals (BadSignatureError, or
+    WrongVenueError when the book names another venue)."""
+    if book.venue != public_key.venue:
+        raise WrongVenueError(f"the book is venue {book.venue!r}'s; the key is {public_key.venue!r}'s")
+    if len(book.signature) != 64:
+        raise BadSignatureError("the book is not signed")
+    public_key.verify(book.signature, book.message())
 
 
 def sums_to_json(sums: BookSums) -> dict[str, str]:
@@ -57,7 +88,8 @@ def node_to_json(node: BookNode) -> dict:
 
 def book_to_json(book: PublishedBook) -> dict:
     """book.json's document."""
-    return {"format": BOOK_FORMAT, "circuit_id": book.circuit_id, "snapshot_id": book.snapshot_id,
+    return {"format": BOOK_FORMAT, "venue": book.venue, "signature": book.signature.hex(),
+            "circuit_id": book.circuit_id, "snapshot_id": book.snapshot_id,
             "snapshot_digest": book.snapshot_digest.hex(), "depth": book.depth, "batch_depth": book.batch_depth,
             "root": node_to_json(book.root),
             "batches": [{"index": b.index, "root": node_to_json(b.root), "proof": b.proof} for b in book.batches]}
@@ -107,10 +139,14 @@ def parse_node(obj: Any, n_assets: int | None, what: str) -> BookNode:
 
 def parse_book(obj: Any) -> PublishedBook:
     """A book.json document; EncodingError names the first thing wrong."""
-    obj = _object(obj, BOOK_FORMAT, ("circuit_id", "snapshot_id", "snapshot_digest", "depth", "batch_depth",
-                                     "root", "batches"), "book")
-    if not isinstance(obj["circuit_id"], str) or not isinstance(obj["snapshot_id"], str):
-        raise EncodingError("book: circuit_id and snapshot_id are strings")
+    obj = _object(obj, BOOK_FORMAT, ("venue", "circuit_id", "snapshot_id", "snapshot_digest", "depth", "batch_depth",
+                                     "root", "batches", "signature"), "book")
+    if not all(isinstance(obj[k], str) for k in ("venue", "circuit_id", "snapshot_id", "signature")):
+        raise EncodingError("book: venue, circuit_id, snapshot_id and signature are strings")
+    try:
+        signature = bytes.fromhex(obj["signature"])
+    except ValueError:
+        raise EncodingError("book.signature: expected hex") from None
     try:
         digest = bytes.fromhex(obj["snapshot_digest"]) if isinstance(obj["snapshot_digest"], str) else b""
     except ValueError:
@@ -128,7 +164,8 @@ def parse_book(obj: Any) -> PublishedBook:
         batches.append(PublishedBatch(_int(item["index"], f"book.batches[{i}].index", 0, (1 << depth) - 1),
                                       parse_node(item["root"], root.sums.n_assets, f"book.batches[{i}].root"),
                                       item["proof"]))
-    return PublishedBook(obj["circuit_id"], obj["snapshot_id"], digest, depth, batch_depth, root, tuple(batches))
+    return PublishedBook(obj["venue"], obj["circuit_id"], obj["snapshot_id"], digest, depth, batch_depth, root,
+                         tuple(batches), signature)
 
 
 def parse_path(obj: Any) -> tuple[str, BookPath]:
