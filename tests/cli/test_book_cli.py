@@ -194,3 +194,29 @@ def test_verify_against_the_signed_root_refuses_a_book_that_dropped_accounts(run
     lone = run_cli(run, "venue", "book", "verify", str(run / "book" / "book.json"), str(run / "snapshot.json"),
                    "--root", str(run / "run" / "root.json"))
     assert lone.exit_code == 2
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("path", "path: missing"),
+    ("opening", "opening"),
+    ("reserves", "must not be negative"),
+])
+def test_trader_and_reserves_bad_input_is_a_message_and_exit_2(run, proved, case, message):
+    bad = run / f"bad-{case}.json"
+    if case == "path":
+        bad.write_text(json.dumps({"format": "zkmargin-book-path/1"}))
+        result = run_cli(run, "book", "check", str(run / "acct-3.json"), str(run / "snapshot.json"), "--opening",
+                         str(run / "run" / "bundles" / "acct-3.json"), "--path", str(bad), "--book",
+                         str(run / "book" / "book.json"))
+    elif case == "opening":
+        bad.write_text(json.dumps({"format": "zkmargin-opening/1", "circuit_id": "cross-n2-k1", "commitment": "1",
+                                   "salt": "2"}))
+        result = run_cli(run, "book", "check", str(run / "acct-3.json"), str(run / "snapshot.json"), "--opening",
+                         str(bad), "--path", str(run / "book" / "paths" / "acct-3.json"), "--book",
+                         str(run / "book" / "book.json"))
+    else:
+        bad.write_text(json.dumps({"USDC": "-1"}))
+        result = run_cli(run, "venue", "book", "reserves", str(bad), str(run / "snapshot.json"), "--signing-key",
+                         str(run / "venue.key"), "--out", str(run / "never.json"))
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
