@@ -33,7 +33,8 @@ from tests.circuits.builders import E8, make_account
 from zkmargin.book.batches import batch_context
 from zkmargin.book.reference import book_totals, sum_names
 from zkmargin.circuits.book_batch import batch_witness
-from zkmargin.errors import PublicInputError
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.errors import CircuitError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon import poseidon_hash
 from zkmargin.margin.commitment import AMOUNTS_PER_ELEMENT, QUANTITY_OFFSET
@@ -220,3 +221,16 @@ def test_circuit_and_reference_agree_on_random_batches(seed):
     public, witness, sums = honest(CIRCUIT, accounts)
     assert sums == book_totals(accounts, SNAPSHOT)
     assert broken(CIRCUIT, solve(CIRCUIT, public, witness)) == []
+
+
+@pytest.mark.parametrize("circuit_id", ["book-cross-n2-k2-b3", "book-cross-n2-k2-b1", "book-cross-n2-k2-b2048",
+                                        "book-cross-n2-k2", "book-cross-n0-k2-b4"])
+def test_registry_refuses_book_ids_without_a_power_of_two_batch(circuit_id):
+    with pytest.raises(CircuitError):
+        circuit_from_id(circuit_id)
+
+
+def test_registry_builds_book_ids_with_the_batch_header_first():
+    circuit = circuit_from_id("book-cross-n16-k4-b8")
+    assert (circuit.circuit_id, statement(circuit).batch_size) == ("book-cross-n16-k4-b8", 8)
+    assert circuit.header == ("batch_root", "context", *sum_names(4))
