@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from zkmargin.circuits.book_proving import (
     book_statement,
     check_own_leaf,
     prove_batch,
+    verify_batch,
     verify_book,
 )
 from zkmargin.circuits.proving import parse_field_element
@@ -147,7 +149,11 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
     tree = BookTree(leaves, depth, statement.n_collateral)
     n_batches = -(-len(leaves) // statement.batch_size)
     batch_dir = out_dir / "batches"
-    pending = [i for i in range(n_batches) if _stored_batch(batch_dir, i, tree, statement.batch_depth) is None]
+    def check(index: int, root: BookNode, proof: Any) -> bool:
+        return verify_batch(circuit, pk.vk, snapshot, index, root, proof, backend)
+
+    pending = [i for i in range(n_batches)
+               if _stored_batch(batch_dir, i, tree, statement.batch_depth, check) is None]
     if n_batches - len(pending):
         note(f"{n_batches - len(pending)} batches already proved on disk: not proved again")
     seconds_proving = 0.0
@@ -170,7 +176,7 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
         seconds_proving = time.perf_counter() - t
     batches = []
     for i in range(n_batches):
-        stored = _stored_batch(batch_dir, i, tree, statement.batch_depth)
+        stored = _stored_batch(batch_dir, i, tree, statement.batch_depth, check)
         if stored is None:
             raise CliError(f"batch {i} in {batch_dir} does not match this book; rerun the same command")
         batches.append(stored)
@@ -367,17 +373,19 @@ def _planned_accounts(run_dir: Path, accounts_path: Path, snapshot: Snapshot, si
     return out
 
 
-def _stored_batch(batch_dir: Path, index: int, tree: BookTree, batch_depth: int) -> PublishedBatch | None:
-    """Batch index as stored on disk when it is whole and has this tree's root there; None otherwise."""
+def _stored_batch(batch_dir: Path, index: int, tree: BookTree, batch_depth: int,
+                  check: Callable[[int, BookNode, Any], bool]) -> PublishedBatch | None:
+    """Batch index as stored on disk when it is whole, has this tree's root there and its proof verifies."""
     try:
         stored = json.loads((batch_dir / f"{index}.json").read_text())
         root = parse_node(stored["root"], tree.n_assets, f"batch {index}")
-        proof_from_json(stored["proof"])
+        proof = proof_from_json(stored["proof"])
+        if stored.get("index") != index or root != tree.node(batch_depth, index):
+            return None
+        # A proof is cheap to check next to making one: a file swapped or damaged on disk must not ship.
+        return PublishedBatch(index, root, stored["proof"]) if check(index, root, proof) else None
     except (OSError, ValueError, KeyError, TypeError, ZkMarginError):
         return None
-    if stored.get("index") != index or root != tree.node(batch_depth, index):
-        return None
-    return PublishedBatch(index, root, stored["proof"])
 
 
 def _opening(path: Path) -> dict:

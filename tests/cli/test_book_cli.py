@@ -87,12 +87,19 @@ def test_prove_covers_every_account_healthy_or_not_with_the_reference_totals(run
 
 
 def test_a_rerun_proves_nothing_again_and_a_damaged_batch_is_proved_again(run, proved):
-    again = run_cli(run, *prove_args(run))
-    assert json.loads(again.stdout)["proved_now"] == 0
+    rerun = run_cli(run, *prove_args(run))
+    assert json.loads(rerun.stdout)["proved_now"] == 0
     (run / "book" / "batches" / "1.json").write_text("{damaged")
     resumed = run_cli(run, *prove_args(run))
     assert resumed.exit_code == 0, resumed.output
     assert json.loads(resumed.stdout)["proved_now"] == 1
+    # A whole file whose proof is another batch's (it decodes, its root is right) is proved again too.
+    swapped = json.loads((run / "book" / "batches" / "0.json").read_text())
+    swapped["proof"] = json.loads((run / "book" / "batches" / "2.json").read_text())["proof"]
+    (run / "book" / "batches" / "0.json").write_text(json.dumps(swapped))
+    again = run_cli(run, *prove_args(run))
+    assert json.loads(again.stdout)["proved_now"] == 1
+    assert verify(run, run / "book" / "book.json").exit_code == 0
 
 
 def test_verify_accepts_the_book_and_names_a_forged_batch(run, proved):
