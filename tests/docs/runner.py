@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 RUNNABLE_FENCES = ("sh", "console", "bash")
 DOC_PORT = 8000
-EXPECTED_EXIT = re.compile(r"#\s*exit (\d):")
+EXPECTED_EXIT = re.compile(r"#\s*exit (\d+):")
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)>")
 
 
@@ -146,37 +146,51 @@ class PageRun:
                     server.wait()
 
 
-def curl_through_httpx(command: str, workdir: Path) -> subprocess.CompletedProcess:
-    """The request of a curl line (-X, -H, -d/--data[-binary] with @file, -o, -f), sent with httpx."""
-    import httpx
-
+def parse_curl(command: str, workdir: Path) -> dict:
+    """method, url, headers, body, out and fail of a curl line (-X, -H, -d/--data[-binary] with @file, -o, -sSf),
+    its words expanded by bash as the shell would ($(cat file), quotes)."""
+    operators = {"|", "||", "&", "&&", ";", ">", ">>", "<"}
+    if operators & set(shlex.shlex(command, posix=True, punctuation_chars=True)):
+        raise AssertionError(f"a curl line in the docs takes no pipe or redirection (use -o FILE): {command}")
     expanded = subprocess.run(["bash", "-c", f"printf '%s\\0' {command.split(' ', 1)[1]}"], cwd=workdir,
                               capture_output=True, text=True, check=True).stdout.split("\0")[:-1]
-    method, headers, body, url, out, fail = None, {}, None, None, None, False
+    request: dict = {"method": None, "headers": {}, "body": None, "url": None, "out": None, "fail": False}
     args = iter(expanded)
     for arg in args:
         if arg in ("-X", "--request"):
-            method = next(args)
+            request["method"] = next(args)
         elif arg in ("-H", "--header"):
             name, _, val = next(args).partition(":")
-            headers[name.strip()] = val.strip()
+            request["headers"][name.strip()] = val.strip()
         elif arg in ("-d", "--data", "--data-binary"):
             data = next(args)
-            body = (workdir / data[1:]).read_bytes() if data.startswith("@") else data.encode()
+            request["body"] = (workdir / data[1:]).read_bytes() if data.startswith("@") else data.encode()
         elif arg in ("-o", "--output"):
-            out = workdir / next(args)
+            request["out"] = workdir / next(args)
+        elif arg in ("-w", "--write-out"):
+            raise AssertionError("the httpx stand-in for curl has no --write-out")
         elif arg.startswith("-") and set(arg[1:]) <= set("sSf"):
-            fail = fail or "f" in arg
+            request["fail"] = request["fail"] or "f" in arg
         else:
-            url = arg
-    if body is not None:
-        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    response = httpx.request(method or ("POST" if body is not None else "GET"), url, headers=headers,
-                             content=body, timeout=120)
-    if out is not None:
-        out.write_bytes(response.content)
-    code = 22 if fail and response.status_code >= 400 else 0
-    return subprocess.CompletedProcess(command, code, "" if out else response.text, "")
+            request["url"] = arg
+    if request["method"] is None:
+        request["method"] = "POST" if request["body"] is not None else "GET"
+    if request["body"] is not None:
+        request["headers"].setdefault("Content-Type", "application/x-www-form-urlencoded")
+    return request
+
+
+def curl_through_httpx(command: str, workdir: Path) -> subprocess.CompletedProcess:
+    """The request of a curl line sent with httpx, with curl's exit status for -f (22 on an HTTP error)."""
+    import httpx
+
+    request = parse_curl(command, workdir)
+    response = httpx.request(request["method"], request["url"], headers=request["headers"],
+                             content=request["body"], timeout=120)
+    if request["out"] is not None:
+        request["out"].write_bytes(response.content)
+    code = 22 if request["fail"] and response.status_code >= 400 else 0
+    return subprocess.CompletedProcess(command, code, "" if request["out"] else response.text, "")
 
 
 def json_field(file: str, *keys: str) -> Callable[[Path], str]:
