@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -118,3 +119,13 @@ def test_curl_and_its_httpx_stand_in_agree_on_a_real_server(tmp_path):
     finally:
         server.terminate()
         server.wait()
+
+
+def test_every_fence_of_the_docs_is_run_or_plainly_not_a_command():
+    """A block fenced `shell` or `zsh` would escape the runner: only these languages are allowed."""
+    from tests.docs.runner import doc_pages
+
+    allowed = {"sh", "console", "bash", "text", "json", "python", ""}
+    for page in doc_pages():
+        fences = re.findall(r"^```(\S*)$", page.read_text(), flags=re.M)
+        assert set(fences) <= allowed, (page.name, set(fences) - allowed)
