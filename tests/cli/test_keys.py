@@ -173,9 +173,9 @@ def test_verifying_under_another_model_says_invalid_and_names_the_circuit_checke
     assert "INVALID proof (checked as isolated-n6-k4" in result.stdout and "prove --json" in result.stdout
 
 
-def test_one_vk_digest_from_setup_service_evm_export_and_the_readme_recipe(keys, tmp_path):
+def test_one_vk_digest_from_setup_service_evm_export_and_the_formats_page_recipe(keys, tmp_path):
     """#22 item 9: setup's digest is the service's vk_digest and the Solidity export's, for the file as written
-    and for the same key re-serialized with other whitespace and key order; the README's recipe recomputes it."""
+    and for the same key re-serialized with other whitespace and key order; the recipe in docs/formats.md recomputes it."""
     import re
     import shlex
     import subprocess
@@ -199,8 +199,8 @@ def test_one_vk_digest_from_setup_service_evm_export_and_the_readme_recipe(keys,
         assert created.status_code == 201, created.text
         assert created.json()["vk_digest"] == digest
         assert client.get(f"/v1/circuits/{CIRCUIT}").json()["vk_digest"] == digest
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    recipe = next(line for line in readme.splitlines() if line.startswith("python -c") and "vk_digest" in line)
+    formats = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text()
+    recipe = next(line for line in formats.splitlines() if line.startswith("python -c") and "vk_digest" in line)
     program, flag, code, vk_name = shlex.split(recipe)
     assert (program, flag, vk_name) == ("python", "-c", "verification_key.json")
     recomputed = subprocess.run([sys.executable, "-c", code, str(reformatted)], capture_output=True, text=True,

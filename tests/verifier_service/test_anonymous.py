@@ -32,7 +32,7 @@ def test_an_anonymous_proof_verifies_and_its_receipt_records_the_mode_root_and_n
     assert result["snapshot_id"] == anonymous.snapshot_json["snapshot_id"]
     receipt = client.get(f"/v1/receipts/{result['receipt_id']}").json()
     assert {k: receipt[k] for k in result} == result
-    # The README's recipe recomputes the input digest from the receipt alone.
+    # The recipe in docs/service.md recomputes the input digest from the receipt alone.
     digested = {k: receipt[k] for k in ("circuit_id", "snapshot_id", "snapshot_digest", "root_id", "scope",
                                         "nullifier", "context", "valid")}
     text = json.dumps({**digested, "proof": receipt["proof_hex"]}, sort_keys=True, separators=(",", ":"))

@@ -461,7 +461,7 @@ def test_wrong_keys_on_metrics_spend_the_wrong_key_budget(keyed_server):
 def test_forwarded_for_from_a_named_proxy_is_the_client(tmp_path):
     """ZKMARGIN_TRUSTED_PROXIES names the reverse proxy: its X-Forwarded-For is the client's address."""
     port = free_port()
-    # As the README runs it behind a proxy on the same host.
+    # As docs/service.md runs it behind a proxy on the same host.
     command = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--host", "127.0.0.1", "--port",
                str(port), "--database-url", f"sqlite:///{tmp_path}/p.db"]
     # A network (CIDR) names the proxy as well as an address does.
