@@ -31,7 +31,7 @@ from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest
 from zkmargin.cli.output import EXIT_ERROR, CliError, emit, json_option, note
 from zkmargin.cli.venue import _load_key, identities_option, open_identity_registry, save_identity_registry
 from zkmargin.errors import EncodingError, IdentityRegistryError, RunStateError, ZkMarginError
-from zkmargin.groth16.serialization import proof_from_json, proof_to_json, vk_to_json
+from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.identity_registry import IdentityRegistry
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import Snapshot, load_snapshot, parse_account
@@ -61,8 +61,6 @@ MAX_CHUNK = 32
 CHUNKS_PER_WORKER = 4
 RECHECK_IN_PROCESS = 256
 """Plans up to this many accounts are rechecked on the driver (~2-40 ms an account), larger ones on the cluster."""
-VERIFY_CHUNK = 1000
-"""Proofs per verify-batch task: one weighted pairing check of ~1,000 proofs costs about a second."""
 
 
 # ----- tasks (run on the workers) ---------------------------------------------------------
@@ -437,11 +435,12 @@ def _unproven(bundles: BundleStore, done: list[tuple[int, PlannedAccount]], vk: 
     items = []
     for _, account in done:
         try:
-            proof = proof_from_json(json.loads(bundles.path(account.account_id).read_text())["proof"], backend)
-        except (OSError, ValueError, KeyError, ZkMarginError) as exc:
+            encoded = json.loads(bundles.path(account.account_id).read_text())["proof"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             items.append(ProofItem(error=str(exc)))
             continue
-        items.append(ProofItem(account.commitment, context, proof))
+        # The verifier decodes (and checks) the proof: a non-object proof is malformed there, not here.
+        items.append(ProofItem(account.commitment, context, encoded=encoded if isinstance(encoded, dict) else b""))
     # A proof is cheap to check next to making one; a bundle swapped or damaged on disk must not ship.
     report = SnapshotVerifier(circuit, vk, snapshot, backend).verify_batch(items)
     return [done[verdict.index] for verdict in report.verdicts if not verdict.valid]
@@ -528,48 +527,3 @@ def _first_errors(malformed: list[dict], shown: int = 3) -> str:
 
 
 # ----- verify-batch --scheduler -----------------------------------------------------------
-def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: float,
-                      show_progress: bool = True) -> tuple[list, Any, float]:
-    """verify-batch's items decoded and checked in chunks on the cluster: (metas, BatchReport, read seconds).
-
-    Every chunk is its own batch with its own fresh weights (see zkmargin.groth16.batch). The
-    attestation policy is applied here, by the same SnapshotVerifier, before any pairing work is shipped.
-    """
-    from zkmargin.circuits.verification import BatchReport, Verdict
-    from zkmargin.errors import MalformedAttestationError
-    from zkmargin.venue_cluster import dask_client, verify_batch_on_cluster
-
-    backend = verifier.backend
-    jobs: list = []
-    refused: dict[int, str] = {}
-    for index, (_, fields) in enumerate(parsed):
-        if isinstance(fields, str):
-            jobs.append(fields)
-            continue
-        try:
-            reason = verifier.refusal(fields.proof_item(None, "", verifier.circuit.is_membership))
-        except MalformedAttestationError as exc:
-            jobs.append(f"attestation: {exc}")
-            continue
-        if reason is not None:
-            refused[index] = reason
-            jobs.append(reason)  # never checked on the cluster: its verdict is the refusal below
-            continue
-        jobs.append((list(fields.header), fields.encoded))
-    read_s = time.perf_counter() - started
-    with dask_client(scheduler) as client, click.progressbar(
-            length=len(jobs), label="verifying on the cluster", file=sys.stderr, hidden=not show_progress) as bar:
-        verdicts, checks = verify_batch_on_cluster(client, vk_to_json(verifier.vk, backend), jobs,
-                                                   verifier.circuit.per_proof_inputs, verifier.snapshot_values,
-                                                   backend.name,
-                                                   chunk_size=VERIFY_CHUNK, on_chunk=bar.update)
-    metas, results = [], []
-    for index, ((meta, _), (valid, error, proof_bytes)) in enumerate(zip(parsed, verdicts)):
-        if proof_bytes is not None:
-            meta["proof_bytes"] = proof_bytes
-        metas.append(meta)
-        if index in refused:
-            results.append(Verdict(index, meta["id"], False, refused=refused[index]))
-        else:
-            results.append(Verdict(index, meta["id"], valid, error))
-    return metas, BatchReport(results, checks), read_s

@@ -198,3 +198,56 @@ def test_zkmargin_reaches_circuits_only_through_the_lazy_public_api():
                     if not allowed:
                         offenders.append(f"{path.relative_to(ROOT)}: {line.strip()}")
     assert not offenders, offenders
+
+
+# ----- one verdict path -------------------------------------------------------------------
+VERDICT_MODULE = ROOT / "circuits" / "verification.py"
+GROTH16_FOLDER = ROOT / "zkmargin" / "groth16"
+RAW_VERIFIERS = {"verify_with_fixed_inputs"}
+"""Functions that decide a proof under folded snapshot inputs: only the verdict module calls them."""
+RAW_MODULES = {"zkmargin.groth16.batch"}
+"""The weighted batch check: only the verdict module (and groth16 itself) imports it."""
+
+
+def raw_verifier_uses(path: Path) -> list[str]:
+    """Lines of a source file that import or call the Groth16 batch check or the folded verifier directly."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [f"{node.lineno}: import {a.name}" for a in node.names if a.name in RAW_MODULES]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module in RAW_MODULES:
+                found.append(f"{node.lineno}: from {node.module} import ...")
+            found += [f"{node.lineno}: from {node.module} import {a.name}" for a in node.names
+                      if a.name in RAW_VERIFIERS or f"{node.module}.{a.name}" in RAW_MODULES]
+        elif isinstance(node, ast.Attribute) and node.attr in RAW_VERIFIERS:
+            found.append(f"{node.lineno}: .{node.attr}")
+    return found
+
+
+def test_raw_verifier_uses_sees_imports_calls_and_module_imports(tmp_path):
+    """The checker itself can fail: each way of reaching the raw verifiers is reported."""
+    source = tmp_path / "edge.py"
+    source.write_text("import zkmargin.groth16.batch\n"
+                      "from zkmargin.groth16.batch import verify_batch\n"
+                      "from zkmargin.groth16 import batch\n"
+                      "from zkmargin.groth16.verifier import verify_with_fixed_inputs\n"
+                      "import zkmargin.groth16.verifier as v\n"
+                      "v.verify_with_fixed_inputs(1, 2, 3, 4)\n"
+                      "from zkmargin.circuits.verification import SnapshotVerifier\n")
+    assert [line.split(":")[0] for line in raw_verifier_uses(source)] == ["1", "2", "3", "4", "6"]
+
+
+def test_verdicts_are_decided_in_one_module():
+    """Only circuits/verification.py (SnapshotVerifier.verify_batch) and groth16/ itself run the batch check or
+    the folded verifier: the service, the cluster workers, the venue run and every CLI command ask the snapshot
+    verifier, so a soundness fix to decoding, policy, weights or bisection is made once (issue 24). Benchmarks
+    that time groth16's own functions (bench/batch.py, bench/verify.py, bench/cross.py) and groth16's tests
+    measure the primitive, not a verdict, and are not scanned."""
+    offenders = []
+    for package in INSTALLED_AS:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == VERDICT_MODULE or GROTH16_FOLDER in path.parents:
+                continue
+            offenders += [f"{path.relative_to(ROOT)}:{use}" for use in raw_verifier_uses(path)]
+    assert not offenders, offenders

@@ -239,8 +239,9 @@ def verify_body(material: Material, **changes) -> dict:
 
 @pytest.fixture
 def batch_sizes(monkeypatch) -> list[int]:
-    """The item counts of the weighted batch checks the service's coalesced verification runs, in order."""
-    from zkmargin.service import verification
+    """The item counts of the weighted batch checks the service's coalesced verification runs (through the one
+    verdict path, SnapshotVerifier.verify_batch), in order."""
+    from zkmargin.circuits import verification
 
     sizes: list[int] = []
     original = verification.verify_batch
