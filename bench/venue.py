@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from click.testing import CliRunner  # noqa: E402
 from cross import market  # noqa: E402
 
-from zkmargin.attestation import VenueSigningKey  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
@@ -42,8 +41,9 @@ from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof  # noqa: E402
 from zkmargin.groth16.serialization import proof_from_json, proof_to_bytes  # noqa: E402
 from zkmargin.margin.models import account_to_json, snapshot_to_json  # noqa: E402
-from zkmargin.merkle_tree import MerkleTree  # noqa: E402
-from zkmargin.venue_run import BundleStore, PlannedAccount  # noqa: E402
+from zkmargin.venue.attestation import VenueSigningKey  # noqa: E402
+from zkmargin.venue.run import BundleStore, PlannedAccount  # noqa: E402
+from zkmargin.venue.tree import MerkleTree  # noqa: E402
 
 MILLION = 1_000_000
 CORES = (64, 512)
@@ -162,7 +162,7 @@ def verify_both_ways(work: Path, pk, backend, count: int) -> dict:  # noqa: ANN0
     """count re-randomised proofs of the run: decode + batch verify in-process, then on a 2-worker LocalCluster."""
     from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
     from zkmargin.margin.models import parse_snapshot
-    from zkmargin.venue_cluster import dask_client
+    from zkmargin.venue.cluster import dask_client
 
     lines = [json.loads(line) for line in (work / "out-1" / "batch.jsonl").read_text().splitlines()]
     rng = random.Random(7)

@@ -31,14 +31,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from zkmargin.attestation import (
-    Attestation,
-    SignedRoot,
-    VenuePublicKey,
-    check_attestation,
-    check_signed_root,
-    snapshot_digest,
-)
 from zkmargin.circuits.circuit import AnyCircuit
 from zkmargin.circuits.parts import check_field_element
 from zkmargin.errors import (
@@ -57,6 +49,14 @@ from zkmargin.groth16.batch import BatchItem, verify_batch
 from zkmargin.groth16.serialization import decode_proofs, proof_from_bytes, proof_from_json, proof_to_bytes
 from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
 from zkmargin.margin.models import Snapshot
+from zkmargin.venue.attestation import (
+    Attestation,
+    SignedRoot,
+    VenuePublicKey,
+    check_attestation,
+    check_signed_root,
+    snapshot_digest,
+)
 
 if TYPE_CHECKING:
     from zkmargin.backends import CurveBackend
@@ -420,8 +420,8 @@ class SnapshotVerifier:
         its chunk, decoding included; a chunk that fails on the cluster marks its items malformed with
         the reason rather than stopping the batch.
         """
-        from zkmargin.venue_cluster import map_chunks
-        from zkmargin.venue_run import chunks
+        from zkmargin.venue.cluster import map_chunks
+        from zkmargin.venue.run import chunks
 
         started = time.perf_counter()
         parts = chunks(list(items), chunk_size)

@@ -29,7 +29,6 @@ from typing import Any, NamedTuple
 
 import click
 
-from zkmargin.attestation import Attestation, SignedRoot, parse_attestation, parse_signed_root
 from zkmargin.circuits.batch_summary import BATCH_OUTCOMES, BatchSummary, summarize_batch
 from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
@@ -42,6 +41,7 @@ from zkmargin.cli.report import REPORT_FORMATS, write_reports
 from zkmargin.errors import ZkMarginError
 from zkmargin.jsontext import decode_json
 from zkmargin.margin.models import load_snapshot, snapshot_to_json
+from zkmargin.venue.attestation import Attestation, SignedRoot, parse_attestation, parse_signed_root
 
 ITEM_FIELDS = {"id", "commitment", "context", "proof", "proof_b64", "snapshot_id", "attestation"}
 MEMBER_ITEM_FIELDS = {"id", "root", "context", "scope", "nullifier", "proof", "proof_b64", "snapshot_id",
@@ -233,7 +233,7 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
              else fields.proof_item(None, meta["id"], circuit.is_membership) for meta, fields in parsed]
     read_s = time.perf_counter() - started
     if scheduler is not None:
-        from zkmargin.venue_cluster import dask_client
+        from zkmargin.venue.cluster import dask_client
 
         with dask_client(scheduler) as client, click.progressbar(
                 length=len(items), label="verifying on the cluster", file=sys.stderr,

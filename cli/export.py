@@ -7,13 +7,6 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from zkmargin.attestation import (
-    check_attestation,
-    check_signed_root,
-    parse_attestation,
-    parse_signed_root,
-    snapshot_digest,
-)
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.account import circuit_option
 from zkmargin.cli.keystore import read_verifying_key
@@ -44,6 +37,13 @@ from zkmargin.evm import (
 from zkmargin.evm.solidity import MARGIN_MODES
 from zkmargin.groth16.serialization import public_inputs_from_json, vk_digest
 from zkmargin.margin.models import load_snapshot
+from zkmargin.venue.attestation import (
+    check_attestation,
+    check_signed_root,
+    parse_attestation,
+    parse_signed_root,
+    snapshot_digest,
+)
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _MARGIN_HELP = ("Margin verifier: 'named' (per proof: commitment, context) or 'membership' (root, context, scope, "

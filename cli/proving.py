@@ -8,17 +8,6 @@ from pathlib import Path
 
 import click
 
-from zkmargin.attestation import (
-    Attestation,
-    SignedRoot,
-    VenuePublicKey,
-    check_attestation,
-    check_membership,
-    parse_attestation,
-    parse_public_key,
-    parse_signed_root,
-    snapshot_digest,
-)
 from zkmargin.circuits.proving import parse_field_element, prove_account, prove_member
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import SnapshotVerifier
@@ -56,7 +45,18 @@ from zkmargin.groth16.serialization import (
     vk_digest,
 )
 from zkmargin.margin.models import load_snapshot
-from zkmargin.merkle_tree import MerklePath, parse_merkle_path
+from zkmargin.venue.attestation import (
+    Attestation,
+    SignedRoot,
+    VenuePublicKey,
+    check_attestation,
+    check_membership,
+    parse_attestation,
+    parse_public_key,
+    parse_signed_root,
+    snapshot_digest,
+)
+from zkmargin.venue.tree import MerklePath, parse_merkle_path
 
 venue_key_option = click.option(
     "--venue-key", "venue_key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -9,7 +9,12 @@ from typing import Any
 
 import click
 
-from zkmargin.attestation import (
+from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic, write_json
+from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError, WrongVenueError
+from zkmargin.gadgets.merkle import EMPTY_LEAF
+from zkmargin.jsontext import decode_json
+from zkmargin.margin.models import Snapshot, load_snapshot
+from zkmargin.venue.attestation import (
     VenueSigningKey,
     attest,
     attestation_to_json,
@@ -28,13 +33,8 @@ from zkmargin.attestation import (
     snapshot_digest,
     snapshot_signature_to_json,
 )
-from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic, write_json
-from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError, WrongVenueError
-from zkmargin.gadgets.merkle import EMPTY_LEAF
-from zkmargin.identity_registry import IdentityRegistry
-from zkmargin.jsontext import decode_json
-from zkmargin.margin.models import Snapshot, load_snapshot
-from zkmargin.merkle_tree import MerklePath, MerkleTree, member_leaves, merkle_path_to_json, parse_merkle_path
+from zkmargin.venue.identity_registry import IdentityRegistry
+from zkmargin.venue.tree import MerklePath, MerkleTree, member_leaves, merkle_path_to_json, parse_merkle_path
 
 DEFAULT_DEPTH = 20
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from zkmargin.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
+from zkmargin import files
 from zkmargin.circuits.proving import parse_field_element, prove_account
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
@@ -32,11 +32,11 @@ from zkmargin.cli.output import EXIT_ERROR, CliError, emit, json_option, note
 from zkmargin.cli.venue import _load_key, identities_option, open_identity_registry, save_identity_registry
 from zkmargin.errors import EncodingError, IdentityRegistryError, RunStateError, ZkMarginError
 from zkmargin.groth16.serialization import proof_to_json
-from zkmargin.identity_registry import IdentityRegistry
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import Snapshot, load_snapshot, parse_account
-from zkmargin.merkle_tree import MerklePath, MerkleTree, check_depth, member_leaves, merkle_path_to_json
-from zkmargin.venue_run import (
+from zkmargin.venue.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
+from zkmargin.venue.identity_registry import IdentityRegistry
+from zkmargin.venue.run import (
     BUNDLE_FORMAT,
     SUMMARY_FORMAT,
     AccountDocument,
@@ -51,9 +51,9 @@ from zkmargin.venue_run import (
     read_account_documents,
     read_plan,
     split_identity,
-    write_file_atomic,
     write_plan,
 )
+from zkmargin.venue.tree import MerklePath, MerkleTree, check_depth, member_leaves, merkle_path_to_json
 
 DEFAULT_DEPTH = 20
 MAX_CHUNK = 32
@@ -94,7 +94,7 @@ def prove_chunk(jobs: list[tuple[str, Any, int, int]], snapshot: Snapshot, circu
 
     circuit = circuit_from_id(circuit_id)
     backend = get_backend(backend_name)
-    from zkmargin.venue_cluster import worker_proving_key
+    from zkmargin.venue.cluster import worker_proving_key
 
     pk = worker_proving_key(plugin_name)
     out: list[tuple[str, dict | None, str | None]] = []
@@ -166,7 +166,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     vk_digest = store.recorded_digest()
     digest = snapshot_digest(snapshot)
     context = parse_field_element(context_text, "--context") if context_text else default_context(digest)
-    from zkmargin.venue_cluster import dask_client, install_proving_key  # Dask loads only here
+    from zkmargin.venue.cluster import dask_client, install_proving_key  # Dask loads only here
 
     docs, input_digest = read_account_documents(accounts_path)
     if not docs:
@@ -222,10 +222,10 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
             raise CliError(str(exc)) from None
         tree = MerkleTree(leaves, depth)
         signed_root = sign_root(signing_key, snapshot, depth, tree.size, tree.root)
-        write_file_atomic(out_dir / "root.json", _json_bytes(signed_root_to_json(signed_root)))
+        files.write_atomic(out_dir / "root.json", _json_bytes(signed_root_to_json(signed_root)))
         calls = [{"account_id": a.account_id, "source": a.source, "equity": a.equity, "maintenance": a.maintenance}
                  for a in plan.accounts if not a.healthy]
-        write_file_atomic(out_dir / "margin_calls.json", _json_bytes(calls), mode=0o600)
+        files.write_atomic(out_dir / "margin_calls.json", _json_bytes(calls), mode=0o600)
         timings["tree"] = time.perf_counter() - t
         bundles = BundleStore(out_dir / "bundles")
         bundles.remove_stale_temporaries()
@@ -271,7 +271,7 @@ def _prove_pending(client: Any, plugin_name: str, pending: list[tuple[int, Plann
                    circuit_id: str, vk_digest: str, context: int, signing_key: Any, backend_name: str,
                    chunk_size: int | None, show_progress: bool = False) -> list[dict]:
     """Prove the pending accounts in chunks on the cluster, writing each bundle as its chunk returns; the failures."""
-    from zkmargin.venue_cluster import map_chunks
+    from zkmargin.venue.cluster import map_chunks
 
     size = chunk_size or _chunk_size(len(pending), len(client.nthreads()))
     parts = chunks([(a.account_id, docs[a.index].document, a.salt, a.commitment) for _, a in pending], size)
@@ -303,7 +303,7 @@ def _commit_all(client: Any, docs: list[AccountDocument], snapshot: Snapshot, ci
                 chunk_size: int | None, registry: IdentityRegistry | None = None, show_progress: bool = False) -> Plan:
     """Margin report, salt and commitment of every account on the cluster; duplicates, bad lines and (with a
     registry) accounts whose identity the registry does not hold for them set aside."""
-    from zkmargin.venue_cluster import map_chunks
+    from zkmargin.venue.cluster import map_chunks
 
     malformed: list[dict] = [{"index": i, "source": d.source, "error": d.error} for i, d in enumerate(docs)
                              if d.error is not None]
@@ -366,7 +366,7 @@ def _recheck_plan(cluster: Any, plan: Plan, docs: list[AccountDocument], snapsho
     """Recompute every planned account from the accounts file and its salt; RunStateError naming the first
     plan line that does not follow (a leaf without an account, a repeated line, another commitment, identity or
     report), or an account of the file that the plan neither holds nor set aside as malformed."""
-    from zkmargin.venue_cluster import map_chunks
+    from zkmargin.venue.cluster import map_chunks
 
     # Nothing is signed from the plan alone: its leaves must be the accounts file's, whatever wrote the plan.
     jobs, planned = [], {}
@@ -474,7 +474,7 @@ def _write_batch_file(out_dir: Path, bundles: BundleStore, plan: Plan, snapshot:
                                  "snapshot_id": snapshot.snapshot_id,
                                  **({"attestation": doc["attestation"]} if "attestation" in doc else {})},
                                 sort_keys=True))
-    write_file_atomic(out_dir / "batch.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
+    files.write_atomic(out_dir / "batch.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
 
 
 def _write_summary(out_dir: Path, plan: Plan, snapshot: Snapshot, root: int | None, proved: int, already_done: int,
@@ -510,7 +510,7 @@ def _write_summary(out_dir: Path, plan: Plan, snapshot: Snapshot, root: int | No
         "timings_s": {**{k: round(v, 3) for k, v in timings.items()}, "total": round(total_s, 3)},
         "proofs_per_s": round(proved / timings["prove"], 3) if proved and timings.get("prove") else None,
     }
-    write_file_atomic(out_dir / "summary.json", _json_bytes(summary))
+    files.write_atomic(out_dir / "summary.json", _json_bytes(summary))
     return summary
 
 

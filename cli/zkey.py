@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
+from zkmargin.binfile import format_hash
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, step, write_atomic, write_json
-from zkmargin.groth16.binfile import format_hash
 from zkmargin.groth16.ptau import read_ptau
 from zkmargin.groth16.serialization import vk_digest, vk_to_json
 from zkmargin.groth16.zkey import (

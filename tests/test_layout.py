@@ -251,3 +251,34 @@ def test_verdicts_are_decided_in_one_module():
                 continue
             offenders += [f"{path.relative_to(ROOT)}:{use}" for use in raw_verifier_uses(path)]
     assert not offenders, offenders
+
+
+# ----- no upward import inside zkmargin/ ----------------------------------------------------
+INSIDE_FORBIDDEN = {
+    "backends": {"r1cs", "gadgets", "groth16", "margin", "evm", "venue"},
+    "r1cs": {"gadgets", "groth16", "margin", "evm", "venue"},
+    "gadgets": {"groth16", "margin", "evm", "venue"},
+    "groth16": {"gadgets", "margin", "evm", "venue"},
+    "margin": {"groth16", "evm", "venue"},
+    "evm": {"margin", "venue"},
+}
+"""zkmargin's subpackages bottom-up (curve seam, constraint system, gadgets and the proof system, the margin
+models, then the venue's tools): none imports one above it, so each layer is usable alone. Shared formats sit
+at the root (zkmargin/binfile.py: the iden3 container read by r1cs/circom.py and groth16's zkey/ptau)."""
+
+
+@pytest.mark.parametrize("subpackage", sorted(INSIDE_FORBIDDEN))
+def test_no_upward_import_inside_zkmargin(subpackage):
+    offenders = []
+    for path in sorted((ROOT / "zkmargin" / subpackage).rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        skipped = type_checking_only(tree)
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                     else [])
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno} imports {name}" for name in names
+                          if name.startswith("zkmargin.") and name.split(".")[1] in INSIDE_FORBIDDEN[subpackage]]
+    assert not offenders, offenders

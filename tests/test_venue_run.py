@@ -11,17 +11,18 @@ import random
 
 import pytest
 
-from zkmargin.attestation import VenueSigningKey
 from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.errors import EncodingError, RunStateError
 from zkmargin.field import R
+from zkmargin.files import write_atomic
 from zkmargin.gadgets.merkle import identity_commitment
 from zkmargin.groth16 import Proof, setup
 from zkmargin.groth16.serialization import pk_to_bytes, proof_to_bytes
 from zkmargin.margin.models import parse_account, parse_snapshot
-from zkmargin.venue_run import (
+from zkmargin.venue.attestation import VenueSigningKey
+from zkmargin.venue.run import (
     BUNDLE_FORMAT,
     MAX_NAME_LENGTH,
     BundleStore,
@@ -36,7 +37,6 @@ from zkmargin.venue_run import (
     read_account_documents,
     read_plan,
     split_identity,
-    write_file_atomic,
     write_plan,
 )
 
@@ -73,14 +73,14 @@ def test_bundle_file_names_never_collide():
 
 def test_atomic_write_keeps_the_old_file_when_the_rename_fails(tmp_path, monkeypatch):
     path = tmp_path / "f.json"
-    write_file_atomic(path, b"old")
+    write_atomic(path, b"old")
 
     def broken(*_):
         raise OSError("disk gone")
 
     monkeypatch.setattr(os, "replace", broken)
     with pytest.raises(OSError):
-        write_file_atomic(path, b"new")
+        write_atomic(path, b"new")
     assert path.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]  # no temporary left behind
 
@@ -214,7 +214,7 @@ def test_the_plan_key_is_the_signing_keys():
 # ----- the Dask side, on an in-process cluster ------------------------------------------------
 @pytest.fixture(scope="module")
 def client():
-    from zkmargin.venue_cluster import dask_client
+    from zkmargin.venue.cluster import dask_client
 
     with dask_client(workers=2, processes=False) as c:
         yield c
@@ -235,7 +235,7 @@ def proofs():
 
 def test_proving_key_is_decoded_once_per_worker(client, proofs, monkeypatch):
     from zkmargin.groth16 import serialization
-    from zkmargin.venue_cluster import install_proving_key, worker_proving_key
+    from zkmargin.venue.cluster import install_proving_key, worker_proving_key
 
     backend, pk, _ = proofs
     decoded = []
@@ -253,7 +253,7 @@ def test_proving_key_is_decoded_once_per_worker(client, proofs, monkeypatch):
 def test_plugin_pickles_without_the_decoded_key(proofs):
     import pickle
 
-    from zkmargin.venue_cluster import ProvingKeyPlugin
+    from zkmargin.venue.cluster import ProvingKeyPlugin
 
     backend, pk, _ = proofs
     plugin = ProvingKeyPlugin("k", pk_to_bytes(pk, backend), backend.name)
@@ -336,7 +336,7 @@ def test_an_account_line_with_a_public_or_malformed_identity_is_refused(identity
 
 
 def test_member_leaves_refuses_identity_zero_and_secret_zeros_identity():
-    from zkmargin.merkle_tree import member_leaves
+    from zkmargin.venue.tree import member_leaves
 
     for identity in (0, identity_commitment(0)):
         with pytest.raises(EncodingError, match="line 2: identity"):

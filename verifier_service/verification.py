@@ -18,15 +18,6 @@ from typing import Any
 from cachetools import LRUCache, cachedmethod
 from cachetools.keys import hashkey
 
-from zkmargin.attestation import (
-    Attestation,
-    SignedRoot,
-    VenuePublicKey,
-    attestation_to_json,
-    parse_attestation,
-    parse_public_key,
-    parse_signed_root,
-)
 from zkmargin.circuits.circuit import AnyCircuit
 from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
@@ -37,6 +28,15 @@ from zkmargin.margin.models import Snapshot, parse_snapshot
 from zkmargin.service.deps import ServiceState, now_iso
 from zkmargin.service.errors import AmbiguousSnapshot, SnapshotDoesNotFit, UnknownCircuit, UnknownRoot, UnknownSnapshot
 from zkmargin.service.repository import ReceiptRecord, Repository, RootRecord
+from zkmargin.venue.attestation import (
+    Attestation,
+    SignedRoot,
+    VenuePublicKey,
+    attestation_to_json,
+    parse_attestation,
+    parse_public_key,
+    parse_signed_root,
+)
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from tests.cli.samples import write_samples
-from zkmargin.attestation import VenueSigningKey, sign_root, signed_root_to_json
 from zkmargin.cli.main import cli
 from zkmargin.field import R
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf, nullifier
 from zkmargin.margin.models import snapshot_to_json
 from zkmargin.margin.samples import sample_snapshot
+from zkmargin.venue.attestation import VenueSigningKey, sign_root, signed_root_to_json
 
 PLAIN = "cross-n6-k4"
 DEPTH = 3
