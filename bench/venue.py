@@ -36,7 +36,7 @@ from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.cli.keystore import KeyStore  # noqa: E402
 from zkmargin.cli.main import cli  # noqa: E402
-from zkmargin.cli.venue_run import _bundle, commit_chunk  # noqa: E402
+from zkmargin.cli.venue_run import bundle_document, commit_chunk  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof  # noqa: E402
 from zkmargin.groth16.serialization import proof_from_json, proof_to_bytes  # noqa: E402
@@ -111,7 +111,7 @@ def main() -> None:
     for i in range(n_driver):
         c = committed[i % len(committed)]
         planned = PlannedAccount(i, c["source"], f"acct-{i}", c["salt"], c["commitment"], True, "0", "0")
-        bundles.write(planned.account_id, _bundle(planned, i, bundle_doc["proof"], tree, snapshot,
+        bundles.write(planned.account_id, bundle_document(planned, i, bundle_doc["proof"], tree, snapshot,
                                                   circuit.circuit_id, "0" * 64, 77, key))
     driver_bundle_s = (time.perf_counter() - t) / n_driver
 

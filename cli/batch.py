@@ -33,10 +33,9 @@ from zkmargin.circuits.batch_summary import BATCH_OUTCOMES, BatchSummary, summar
 from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, check_key_fits, encoded_proof
-from zkmargin.cli.account import circuit_option
+from zkmargin.cli.inputs import circuit_option, read_venue_key, venue_key_option
 from zkmargin.cli.keystore import digest_option, parse_digest, read_verifying_key
 from zkmargin.cli.output import EXIT_ERROR, EXIT_NO, CliError, emit, json_option
-from zkmargin.cli.proving import read_venue_key, venue_key_option
 from zkmargin.cli.report import REPORT_FORMATS, write_reports
 from zkmargin.errors import ZkMarginError
 from zkmargin.jsontext import decode_json

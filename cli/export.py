@@ -8,7 +8,7 @@ import click
 from click.core import ParameterSource
 
 from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.cli.account import circuit_option
+from zkmargin.cli.inputs import circuit_option, read_proof, read_venue_key
 from zkmargin.cli.keystore import read_verifying_key
 from zkmargin.cli.output import (
     EXIT_NO,
@@ -20,7 +20,6 @@ from zkmargin.cli.output import (
     read_json_documents,
     write_atomic,
 )
-from zkmargin.cli.proving import read_proof, read_venue_key
 from zkmargin.errors import AttestationError, MalformedAttestationError, WrongCommitmentError, WrongVenueError
 from zkmargin.evm import (
     margin_verifier_source,

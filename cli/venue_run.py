@@ -24,12 +24,18 @@ import click
 
 from zkmargin import files
 from zkmargin.circuits.proving import parse_field_element, prove_account
-from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.circuits.registry import circuit_from_id, get_model
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
-from zkmargin.cli.account import OPENING_FORMAT, circuit_option, model_report
+from zkmargin.cli.inputs import (
+    OPENING_FORMAT,
+    circuit_option,
+    identities_option,
+    load_signing_key,
+    open_identity_registry,
+    save_identity_registry,
+)
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest
 from zkmargin.cli.output import EXIT_ERROR, CliError, emit, json_option, note
-from zkmargin.cli.venue import _load_key, identities_option, open_identity_registry, save_identity_registry
 from zkmargin.errors import EncodingError, IdentityRegistryError, RunStateError, ZkMarginError
 from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.margin.commitment import new_salt
@@ -72,7 +78,7 @@ def commit_chunk(docs: list[tuple[int, str, Any, int | None]], snapshot: Snapsho
         try:
             document, identity = split_identity(doc)
             account = parse_account(document)
-            healthy, report = model_report(circuit.model, account, snapshot)
+            healthy, report = get_model(circuit.model).report(account, snapshot)
             salt = new_salt() if given_salt is None else given_salt
             commitment = circuit.commitment(circuit.witness(account, snapshot, salt))
         except ZkMarginError as exc:
@@ -156,7 +162,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     circuit = circuit_from_id(circuit_id)
     circuit.snapshot_inputs(snapshot)  # refuses a snapshot the circuit cannot hold, before any work
     check_depth(depth)
-    signing_key = _load_key(key_path)
+    signing_key = load_signing_key(key_path)
     registry = open_identity_registry(registry_path, snapshot.venue)
     store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
@@ -289,7 +295,7 @@ def _prove_pending(client: Any, plugin_name: str, pending: list[tuple[int, Plann
                     failed.append({"account_id": account_id, "error": reason})
                     continue
                 position, account = by_id[account_id]
-                bundles.write(account_id, _bundle(account, position, proof_json, tree, snapshot, circuit_id,
+                bundles.write(account_id, bundle_document(account, position, proof_json, tree, snapshot, circuit_id,
                                                   vk_digest, context, signing_key))
             bar.update(len(parts[index]))
     return failed
@@ -405,8 +411,8 @@ def _recheck_plan(cluster: Any, plan: Plan, docs: list[AccountDocument], snapsho
                                     "the plan away and start the run again")
 
 
-def _bundle(account: PlannedAccount, position: int, proof_json: dict, tree: MerkleTree, snapshot: Snapshot,
-            circuit_id: str, vk_digest: str, context: int, signing_key: Any) -> dict:
+def bundle_document(account: PlannedAccount, position: int, proof_json: dict, tree: MerkleTree, snapshot: Snapshot,
+                    circuit_id: str, vk_digest: str, context: int, signing_key: Any) -> dict:
     """What the account holder receives: opening, attestation, Merkle path and the proof."""
     path = MerklePath(account.account_id, tree.leaf(position), position, tuple(tree.path(position)), tree.root,
                       tree.depth)
@@ -449,7 +455,7 @@ def _unproven(bundles: BundleStore, done: list[tuple[int, PlannedAccount]], vk: 
 def _bundle_without_proof(account: PlannedAccount, position: int, tree: MerkleTree, snapshot: Snapshot,
                           circuit_id: str, vk_digest: str, context: int, signing_key: Any) -> dict:
     """The bundle this plan makes for account, less its proof (Ed25519 signs deterministically)."""
-    bundle = _bundle(account, position, {}, tree, snapshot, circuit_id, vk_digest, context, signing_key)
+    bundle = bundle_document(account, position, {}, tree, snapshot, circuit_id, vk_digest, context, signing_key)
     del bundle["proof"]
     return bundle
 

@@ -282,3 +282,51 @@ def test_no_upward_import_inside_zkmargin(subpackage):
             offenders += [f"{path.relative_to(ROOT)}:{node.lineno} imports {name}" for name in names
                           if name.startswith("zkmargin.") and name.split(".")[1] in INSIDE_FORBIDDEN[subpackage]]
     assert not offenders, offenders
+
+
+# ----- thin CLI: shared options and readers in one module ------------------------------------
+CLI_SHARED = {"inputs", "output", "keystore", "main", "__init__"}
+"""cli/inputs.py (options, readers), cli/output.py (printing, writing), cli/keystore.py (key bundles); main.py is
+the root group that registers every command."""
+
+
+def is_command_module(path: Path) -> bool:
+    """A cli module that defines a click command or group (decorated with click.command/group or <group>.command)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if isinstance(target, ast.Attribute) and target.attr in ("command", "group"):
+                    return True
+    return False
+
+
+def cli_modules_imported(path: Path) -> set[str]:
+    """The cli modules a source file imports (lazy imports included), by file stem."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("zkmargin.cli."):
+            names.add(node.module.split(".")[2])
+        elif isinstance(node, ast.Import):
+            names.update(a.name.split(".")[2] for a in node.names if a.name.startswith("zkmargin.cli."))
+    return names
+
+
+def test_no_command_module_imports_another():
+    """Commands share options and readers through cli/inputs.py, never by importing each other (issue 24)."""
+    commands = {path.stem for path in (ROOT / "cli").glob("*.py") if is_command_module(path)}
+    assert {"proving", "batch", "venue", "venue_run"} <= commands  # the check sees the command modules
+    offenders = [f"cli/{path.name} imports cli/{name}.py"
+                 for path in sorted((ROOT / "cli").glob("*.py")) if path.stem in commands - CLI_SHARED
+                 for name in sorted(cli_modules_imported(path) & (commands - CLI_SHARED))]
+    assert not offenders, offenders
+
+
+def test_bench_uses_only_public_cli_names():
+    """A benchmark imports what a user could: no _private helper of the CLI."""
+    offenders = []
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("zkmargin.cli"):
+                offenders += [f"{path.name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    assert not offenders, offenders

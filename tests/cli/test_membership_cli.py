@@ -359,7 +359,7 @@ def test_verify_batch_in_membership_mode_needs_a_trusted_root(flow):
 def test_an_identity_file_with_secret_zero_or_a_bad_secret_is_refused(tmp_path, secret, message):
     """Review (issue 22): secret 0 is public (anyone could compute the account's nullifiers); a secret >= r would
     alias secret - r. `prove --identity` refuses both before any work (exit 2)."""
-    from zkmargin.cli.account import load_identity_secret
+    from zkmargin.cli.inputs import load_identity_secret
     from zkmargin.cli.output import CliError
     from zkmargin.errors import ZkMarginError
 
