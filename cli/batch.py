@@ -29,7 +29,13 @@ from typing import Any, NamedTuple
 
 import click
 
-from zkmargin.circuits.batch_summary import BATCH_OUTCOMES, BatchSummary, summarize_batch
+from zkmargin.circuits.batch_summary import (
+    BatchSummary,
+    outcome_ids,
+    report_rows,
+    summarize_batch,
+    summary_document,
+)
 from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, check_key_fits, encoded_proof
@@ -39,7 +45,7 @@ from zkmargin.cli.output import EXIT_ERROR, EXIT_NO, CliError, emit, json_option
 from zkmargin.cli.report import REPORT_FORMATS, write_reports
 from zkmargin.errors import ZkMarginError
 from zkmargin.jsontext import decode_json
-from zkmargin.margin.models import load_snapshot, snapshot_to_json
+from zkmargin.margin.models import load_snapshot
 from zkmargin.venue.attestation import Attestation, SignedRoot, parse_attestation, parse_signed_root
 
 ITEM_FIELDS = {"id", "commitment", "context", "proof", "proof_b64", "snapshot_id", "attestation"}
@@ -247,37 +253,12 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
     verify_s = time.perf_counter() - started - decode_s
     outcome = summarize_batch(circuit, report, [None if isinstance(f, str) else f.header for _, f in parsed],
                               [verdict.proof_bytes for verdict in report.verdicts])
-    rows = []
-    for meta, verdict, item in zip(metas, report.verdicts, outcome.items):
-        rows.append({
-            "id": verdict.label,
-            "source": meta["source"],
-            **({"root": meta.get("root"), "scope": meta.get("scope"), "nullifier": meta.get("nullifier")}
-               if circuit.is_membership else {"commitment": meta.get("commitment")}),
-            "context": meta.get("context"),
-            "outcome": item.outcome,
-            "valid": verdict.valid,
-            "error": verdict.error,
-            "duplicate_of": item.duplicate_of,
-            "refused": verdict.refused,
-        })
+    rows = report_rows(circuit, report, outcome, metas)
     counts = outcome.counts
-    summary = {
-        "circuit_id": circuit.circuit_id,
-        "snapshot": snapshot_to_json(snapshot),
-        "total": len(rows),
-        **{name: counts[name] for name in BATCH_OUTCOMES if name != "duplicate"},
-        "duplicates": counts["duplicate"],
-        "attestations_required": venue_key is not None,
-        **({"mode": "membership", "scope": None if scope is None else str(scope),
-            "repeated_nullifiers": len(outcome.repeated_nullifier_ids or [])} if circuit.is_membership else {}),
-        "pairing_checks": report.pairing_checks,
-        "timings_s": {"decode": round(decode_s, 4), "verify": round(verify_s, 4),
-                      "total": round(time.perf_counter() - started, 4)},
-    }
-    ids = {f"{name}_ids": outcome.ids(name) for name in BATCH_OUTCOMES if name != "valid"}
-    if circuit.is_membership:
-        ids["repeated_nullifier_ids"] = outcome.repeated_nullifier_ids or []
+    timings_s = {"decode": decode_s, "verify": verify_s, "total": time.perf_counter() - started}
+    summary = summary_document(circuit, snapshot, report, outcome, attestations_required=venue_key is not None,
+                               scope=scope, timings_s=timings_s)
+    ids = outcome_ids(circuit, outcome)
     paths = write_reports(report_dir, summary, rows, formats)
     emit(as_json,
          {**{k: v for k, v in summary.items() if k != "snapshot"}, **ids, "reports": [str(p) for p in paths]},
