@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from zkmargin.circuits.registry import DEFAULT_CIRCUIT_ID, MODEL_NAMES, get_model
-from zkmargin.cli.output import CliError, note, read_json
+from zkmargin.cli.output import CliError, note, read_bytes, read_json
 from zkmargin.errors import EncodingError, FormatError, MalformedAttestationError
 from zkmargin.gadgets.merkle import check_identity_secret, identity_commitment
 from zkmargin.groth16.serialization import PROOF_SIZE_BYTES, proof_from_bytes, proof_from_json
@@ -111,12 +111,7 @@ def read_signed_root(path: Path) -> SignedRoot:
 
 def read_proof(path: Path, backend: Any) -> Any:
     """A proof file: snarkjs JSON, or the 192-byte binary form; errors name the file."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CliError(f"proof file not found: {path}") from None
-    except IsADirectoryError:
-        raise CliError(f"proof file {path} is a directory") from None
+    data = read_bytes(path, "proof")
     if not data.strip():
         raise CliError(f"proof file {path} is empty")
     try:

@@ -189,12 +189,7 @@ class KeyStore:
 
 def read_verifying_key(path: Path, backend: CurveBackend, expected_digest: str | None = None) -> VerifyingKey:
     """A snarkjs verification_key.json, checked, and compared with a pinned digest when one is given."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CliError(f"verification key not found: {path}") from None
-    except IsADirectoryError:
-        raise CliError(f"verification key {path} is a directory") from None
+    data = read_bytes(path, "verification key")
     try:
         vk = vk_from_json(data, backend)
     except EncodingError as exc:
