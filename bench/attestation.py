@@ -28,18 +28,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar  # noqa: E402
 
-from zkmargin.attestation import VenueSigningKey, attest, check_attestation, snapshot_digest  # noqa: E402
 from zkmargin.field import R  # noqa: E402
 from zkmargin.gadgets.merkle import merkle_membership_gadget, merkle_node, nullifier_gadget  # noqa: E402
 from zkmargin.margin.samples import sample_snapshot  # noqa: E402
-from zkmargin.merkle_tree import MerkleTree  # noqa: E402
 from zkmargin.r1cs import ConstraintSystem  # noqa: E402
+from zkmargin.venue.attestation import VenueSigningKey, attest, check_attestation, snapshot_digest  # noqa: E402
+from zkmargin.venue.tree import MerkleTree  # noqa: E402
 
 BLS_DST = b"ZKMARGIN-BENCH-BLS-SIG-BLS12381G2_XMD:SHA-256_SSWU_RO_"
 
 
 def ed25519(count: int, commitments: list[int]) -> dict:
-    """Sign and check count attestations through zkmargin.attestation."""
+    """Sign and check count attestations through zkmargin.venue.attestation."""
     snapshot = sample_snapshot()
     key = VenueSigningKey.generate()
     public = key.public_key(snapshot.venue)

@@ -43,7 +43,7 @@ from zkmargin.evm import (  # noqa: E402
 )
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf  # noqa: E402
 from zkmargin.groth16 import prove, setup  # noqa: E402
-from zkmargin.merkle_tree import MerklePath, MerkleTree  # noqa: E402
+from zkmargin.venue.tree import MerklePath, MerkleTree  # noqa: E402
 
 VENUE = "0x" + "ab" * 20
 BENEFICIARY = "0x" + "be" * 20

@@ -34,7 +34,7 @@ from zkmargin.circuits.verification import SnapshotVerifier  # noqa: E402
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.groth16.serialization import pk_from_bytes, pk_to_bytes  # noqa: E402
-from zkmargin.merkle_tree import MerklePath, MerkleTree  # noqa: E402
+from zkmargin.venue.tree import MerklePath, MerkleTree  # noqa: E402
 
 PLAIN = "cross-n64-k8"
 CIRCUITS = (PLAIN, f"{PLAIN}-m20", f"{PLAIN}-m24")

@@ -48,7 +48,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cross import baseline_clone, market  # noqa: E402
 
-from zkmargin.attestation import (  # noqa: E402
+from zkmargin.backends import get_backend  # noqa: E402
+from zkmargin.circuits.proving import prove_account  # noqa: E402
+from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
+from zkmargin.groth16 import setup  # noqa: E402
+from zkmargin.groth16.serialization import proof_to_json, vk_to_json  # noqa: E402
+from zkmargin.margin.models import snapshot_to_json  # noqa: E402
+from zkmargin.venue.attestation import (  # noqa: E402
     VenueSigningKey,
     attest,
     attestation_to_json,
@@ -56,12 +62,6 @@ from zkmargin.attestation import (  # noqa: E402
     sign_snapshot,
     snapshot_signature_to_json,
 )
-from zkmargin.backends import get_backend  # noqa: E402
-from zkmargin.circuits.proving import prove_account  # noqa: E402
-from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
-from zkmargin.groth16 import setup  # noqa: E402
-from zkmargin.groth16.serialization import proof_to_json, vk_to_json  # noqa: E402
-from zkmargin.margin.models import snapshot_to_json  # noqa: E402
 
 ADMIN = "bench-admin"
 

@@ -31,22 +31,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from click.testing import CliRunner  # noqa: E402
 from cross import market  # noqa: E402
 
-from zkmargin.attestation import VenueSigningKey  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
-from zkmargin.circuits.layout import HEADER  # noqa: E402
 from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.cli.keystore import KeyStore  # noqa: E402
 from zkmargin.cli.main import cli  # noqa: E402
-from zkmargin.cli.venue_run import _bundle, commit_chunk  # noqa: E402
+from zkmargin.cli.venue_run import bundle_document, commit_chunk  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof  # noqa: E402
-from zkmargin.groth16.batch import BatchItem, verify_batch  # noqa: E402
-from zkmargin.groth16.serialization import decode_proofs, proof_from_json, proof_to_bytes, vk_to_json  # noqa: E402
-from zkmargin.groth16.verifier import fixed_inputs_sum  # noqa: E402
+from zkmargin.groth16.serialization import proof_from_json, proof_to_bytes  # noqa: E402
 from zkmargin.margin.models import account_to_json, snapshot_to_json  # noqa: E402
-from zkmargin.merkle_tree import MerkleTree  # noqa: E402
-from zkmargin.venue_run import BundleStore, PlannedAccount  # noqa: E402
+from zkmargin.venue.attestation import VenueSigningKey  # noqa: E402
+from zkmargin.venue.run import BundleStore, PlannedAccount  # noqa: E402
+from zkmargin.venue.tree import MerkleTree  # noqa: E402
 
 MILLION = 1_000_000
 CORES = (64, 512)
@@ -114,7 +111,7 @@ def main() -> None:
     for i in range(n_driver):
         c = committed[i % len(committed)]
         planned = PlannedAccount(i, c["source"], f"acct-{i}", c["salt"], c["commitment"], True, "0", "0")
-        bundles.write(planned.account_id, _bundle(planned, i, bundle_doc["proof"], tree, snapshot,
+        bundles.write(planned.account_id, bundle_document(planned, i, bundle_doc["proof"], tree, snapshot,
                                                   circuit.circuit_id, "0" * 64, 77, key))
     driver_bundle_s = (time.perf_counter() - t) / n_driver
 
@@ -163,39 +160,38 @@ def main() -> None:
 
 def verify_both_ways(work: Path, pk, backend, count: int) -> dict:  # noqa: ANN001
     """count re-randomised proofs of the run: decode + batch verify in-process, then on a 2-worker LocalCluster."""
-    from zkmargin.venue_cluster import dask_client, verify_batch_on_cluster
+    from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
+    from zkmargin.margin.models import parse_snapshot
+    from zkmargin.venue.cluster import dask_client
 
     lines = [json.loads(line) for line in (work / "out-1" / "batch.jsonl").read_text().splitlines()]
-    circuit_tail = None
     rng = random.Random(7)
-    jobs = []
     originals = [(proof_from_json(item["proof"], backend), [int(item["commitment"]), int(item["context"])])
                  for item in lines]
+    items = []
     for i in range(count):
-        proof, leading = originals[i % len(originals)]
+        proof, (commitment, context) = originals[i % len(originals)]
         s = rng.randrange(1, R)
         variant = Proof(backend.g1_mul(proof.a, inv(s)), backend.g2_mul(proof.b, s), proof.c)
-        jobs.append((leading, proof_to_bytes(variant, backend)))
-    snapshot_doc = json.loads((work / "snapshot.json").read_text())
-    from zkmargin.margin.models import parse_snapshot
-
+        items.append(ProofItem(commitment, context, encoded=proof_to_bytes(variant, backend)))
+    snapshot = parse_snapshot(json.loads((work / "snapshot.json").read_text()))
     circuit = circuit_from_id(json.loads((work / "out-1" / "summary.json").read_text())["circuit_id"])
-    circuit_tail = circuit.snapshot_inputs(parse_snapshot(snapshot_doc))
+    # The one verdict path, as verify-batch runs it: decoding over 2 processes, then one weighted check.
+    verifier = SnapshotVerifier(circuit, pk.vk, snapshot, backend)
     t = time.perf_counter()
-    proofs = decode_proofs([data for _, data in jobs], backend, workers=2)
-    result = verify_batch(pk.vk, [BatchItem(leading, p) for (leading, _), p in zip(jobs, proofs)], backend,
-                          fixed=fixed_inputs_sum(pk.vk, len(HEADER), circuit_tail, backend))
+    report = verifier.verify_batch(items, decode_workers=2)
     in_process_s = time.perf_counter() - t
-    if not result.all_valid:
+    if report.tally["valid"] != count:
         raise SystemExit("in-process batch rejected valid proofs")
     with dask_client(workers=2) as client:
-        # Warm the workers (imports, kernels) outside the timing, as a long-lived cluster would be.
-        verify_batch_on_cluster(client, vk_to_json(pk.vk, backend), jobs[:4], 2, circuit_tail, backend.name)
+        # Warm the workers (imports, kernels, the verifier per process) outside the timing, as a long-lived
+        # cluster would be.
+        verifier.verify_on_cluster(client, items[:4])
         t = time.perf_counter()
-        verdicts, _ = verify_batch_on_cluster(client, vk_to_json(pk.vk, backend), jobs, 2, circuit_tail, backend.name)
+        report = verifier.verify_on_cluster(client, items)
         cluster_s = time.perf_counter() - t
         workers = len(client.nthreads())
-    if not all(v[0] for v in verdicts):
+    if report.tally["valid"] != count:
         raise SystemExit("cluster batch rejected valid proofs")
     return {"count": count, "in_process_s": in_process_s, "in_process_proofs_per_s": count / in_process_s,
             "cluster_s": cluster_s, "cluster_proofs_per_s": count / cluster_s, "cluster_workers": workers}

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zkmargin.attestation import Attestation, SignedRoot, VenuePublicKey
 from zkmargin.circuits.proving import prove_account, prove_member, random_context, split_header
 from zkmargin.circuits.registry import DEFAULT_CIRCUIT_ID, circuit_from_id
 from zkmargin.circuits.verification import BatchReport, ProofItem, SnapshotVerifier
@@ -36,7 +35,8 @@ from zkmargin.groth16.serialization import (
 )
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import Account, Snapshot
-from zkmargin.merkle_tree import MerklePath
+from zkmargin.venue.attestation import Attestation, SignedRoot, VenuePublicKey
+from zkmargin.venue.tree import MerklePath
 
 if TYPE_CHECKING:
     from zkmargin.backends import CurveBackend

@@ -13,11 +13,13 @@ each item's id is listed under exactly one outcome.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from zkmargin.circuits.circuit import AnyCircuit
 from zkmargin.circuits.verification import BatchReport
+from zkmargin.margin.models import Snapshot, snapshot_to_json
 
 BATCH_OUTCOMES = ("valid", "invalid", "refused", "malformed", "duplicate")
 """Every item has exactly one of these: a verdict's outcome (verification.OUTCOMES), or duplicate."""
@@ -87,3 +89,42 @@ def summarize_batch(
                     repeats.append(verdict.label)
                 shown.add(key)
     return BatchSummary(items, repeats)
+
+
+def report_rows(circuit: AnyCircuit, report: BatchReport, summary: BatchSummary,
+                metas: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """One report row per item: its id, source and per-proof inputs as the item gave them (metas), outcome, reason."""
+    rows = []
+    for meta, verdict, item in zip(metas, report.verdicts, summary.items):
+        inputs = ({"root": meta.get("root"), "scope": meta.get("scope"), "nullifier": meta.get("nullifier")}
+                  if circuit.is_membership else {"commitment": meta.get("commitment")})
+        rows.append({"id": verdict.label, "source": meta.get("source"), **inputs, "context": meta.get("context"),
+                     "outcome": item.outcome, "valid": verdict.valid, "error": verdict.error,
+                     "duplicate_of": item.duplicate_of, "refused": verdict.refused})
+    return rows
+
+
+def summary_document(circuit: AnyCircuit, snapshot: Snapshot, report: BatchReport, summary: BatchSummary, *,
+                     attestations_required: bool, scope: int | None, timings_s: Mapping[str, float]) -> dict:
+    """The batch's summary as report.json holds it: counts per outcome (they add up to total), mode, checks, timings."""
+    counts = summary.counts
+    return {
+        "circuit_id": circuit.circuit_id,
+        "snapshot": snapshot_to_json(snapshot),
+        "total": len(summary.items),
+        **{name: counts[name] for name in BATCH_OUTCOMES if name != "duplicate"},
+        "duplicates": counts["duplicate"],
+        "attestations_required": attestations_required,
+        **({"mode": "membership", "scope": None if scope is None else str(scope),
+            "repeated_nullifiers": len(summary.repeated_nullifier_ids or [])} if circuit.is_membership else {}),
+        "pairing_checks": report.pairing_checks,
+        "timings_s": {name: round(seconds, 4) for name, seconds in timings_s.items()},
+    }
+
+
+def outcome_ids(circuit: AnyCircuit, summary: BatchSummary) -> dict[str, list[str]]:
+    """The ids under every outcome but valid (<outcome>_ids), and in membership mode repeated_nullifier_ids."""
+    ids = {f"{name}_ids": summary.ids(name) for name in BATCH_OUTCOMES if name != "valid"}
+    if circuit.is_membership:
+        ids["repeated_nullifier_ids"] = summary.repeated_nullifier_ids or []
+    return ids

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from zkmargin.attestation import snapshot_digest
 from zkmargin.book.batches import batch_context, batch_node, top_node
 from zkmargin.book.document import PublishedBatch, PublishedBook
 from zkmargin.book.reference import BookSums, account_sums
@@ -23,6 +22,7 @@ from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.verification import check_key_fits
 from zkmargin.errors import CircuitError, EncodingError, ZkMarginError
 from zkmargin.margin.models import Account, Snapshot
+from zkmargin.venue.attestation import snapshot_digest
 
 if TYPE_CHECKING:
     from zkmargin.backends import CurveBackend

@@ -61,8 +61,8 @@ from zkmargin.gadgets.merkle import (
     nullifier_gadget,
 )
 from zkmargin.margin.models import Account, Snapshot
-from zkmargin.merkle_tree import MerklePath
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
+from zkmargin.venue.tree import MerklePath
 
 W = TypeVar("W")
 

@@ -15,7 +15,7 @@ from zkmargin.circuits.parts import check_field_element
 from zkmargin.errors import CircuitError, FormatError, PublicInputError
 from zkmargin.field import R
 from zkmargin.margin.models import Account, Snapshot
-from zkmargin.merkle_tree import MerklePath
+from zkmargin.venue.tree import MerklePath
 
 if TYPE_CHECKING:
     from zkmargin.backends import CurveBackend

@@ -8,6 +8,12 @@ verify) or with the venue's signed root for this snapshot (membership mode, veri
 circuit ids ending in -m<depth>, per-proof inputs root, context, scope, nullifier).
 Proof fields of items and requests ({"proof": snarkjs JSON} or {"proof_b64": base64 of the
 192-byte form}) are decoded here and nowhere else.
+
+SnapshotVerifier.verify_batch is the one entry point that decides verdicts: every surface (the
+library's verify, the CLI's verify and verify-batch, the service's single and batch requests, the
+venue run and the Dask workers of verify_on_cluster) hands it items and reads Verdicts back. A
+soundness fix to decoding, policy, the batch check or bisection is made here once
+(tests/test_layout.py forbids calling the Groth16 batch or folded verifier anywhere else).
 """
 
 from __future__ import annotations
@@ -15,12 +21,35 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import dataclasses
 import functools
-from collections.abc import Sequence
+import hashlib
+import pickle
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from zkmargin.attestation import (
+from zkmargin.circuits.circuit import AnyCircuit
+from zkmargin.circuits.parts import check_field_element
+from zkmargin.errors import (
+    AttestationError,
+    MalformedAttestationError,
+    MalformedKeyError,
+    MalformedProofError,
+    PublicInputError,
+    UnattestedError,
+    WrongCommitmentError,
+    WrongScopeError,
+    WrongVenueError,
+    ZkMarginError,
+)
+from zkmargin.groth16.batch import BatchItem, verify_batch
+from zkmargin.groth16.serialization import decode_proofs, proof_from_bytes, proof_from_json, proof_to_bytes
+from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
+from zkmargin.margin.models import Snapshot
+from zkmargin.venue.attestation import (
     Attestation,
     SignedRoot,
     VenuePublicKey,
@@ -28,22 +57,6 @@ from zkmargin.attestation import (
     check_signed_root,
     snapshot_digest,
 )
-from zkmargin.circuits.circuit import AnyCircuit
-from zkmargin.circuits.parts import check_field_element
-from zkmargin.errors import (
-    AttestationError,
-    MalformedAttestationError,
-    MalformedProofError,
-    PublicInputError,
-    UnattestedError,
-    WrongCommitmentError,
-    WrongScopeError,
-    WrongVenueError,
-)
-from zkmargin.groth16.batch import BatchItem, verify_batch
-from zkmargin.groth16.serialization import proof_from_bytes, proof_from_json
-from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
-from zkmargin.margin.models import Snapshot
 
 if TYPE_CHECKING:
     from zkmargin.backends import CurveBackend
@@ -69,7 +82,11 @@ def encoded_proof(proof: Any, proof_b64: Any) -> bytes | dict:
 
 def decode_proof(proof: Any, proof_b64: Any, backend: CurveBackend) -> Proof:
     """A checked proof (curve and subgroup checks) from a proof or proof_b64 field."""
-    encoded = encoded_proof(proof, proof_b64)
+    return decode_encoded(encoded_proof(proof, proof_b64), backend)
+
+
+def decode_encoded(encoded: bytes | dict, backend: CurveBackend) -> Proof:
+    """A checked proof from its snarkjs JSON object or its 192 bytes; raises MalformedProofError."""
     return proof_from_json(encoded, backend) if isinstance(encoded, dict) else proof_from_bytes(encoded, backend)
 
 
@@ -81,7 +98,8 @@ class ProofItem:
     Membership mode (circuits ending in -m<depth>): root, context, scope, nullifier, proof and,
     under a venue key, signed_root; commitment and attestation stay None (the root is its own
     field, never the commitment field, so an item never means one thing in one mode and
-    another in the other).
+    another in the other). Instead of proof, an item may carry its proof still encoded (encoded:
+    snarkjs JSON object or 192 bytes): the verifier decodes it with every check.
     """
 
     commitment: int | None = None
@@ -94,6 +112,7 @@ class ProofItem:
     scope: int | None = None
     nullifier: int | None = None
     signed_root: SignedRoot | None = None
+    encoded: bytes | dict | None = None
 
     def header(self, membership: bool) -> list[int] | None:
         """The per-proof public inputs of this item in the given mode, None when one is missing."""
@@ -104,13 +123,20 @@ class ProofItem:
 
 @dataclass(frozen=True)
 class Verdict:
-    """valid; invalid (neither error nor refused); malformed (error); refused by the attestation policy (refused)."""
+    """valid; invalid (neither error nor refused); malformed (error); refused by the attestation policy (refused).
+
+    proof_bytes: the item's proof in its canonical 192-byte form once decoded (receipts and duplicate counting
+    use it). cause: the typed error behind error or refused, which a lone request raises (None for an error
+    the caller put on the item; never sent between processes).
+    """
 
     index: int
     label: str
     valid: bool
     error: str | None = None
     refused: str | None = None
+    proof_bytes: bytes | None = None
+    cause: ZkMarginError | None = field(default=None, compare=False, repr=False)
 
     @property
     def outcome(self) -> str:
@@ -131,6 +157,7 @@ class BatchReport:
 
     verdicts: list[Verdict]
     pairing_checks: int = 0
+    decode_s: float = 0.0
     tally: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -241,23 +268,28 @@ class SnapshotVerifier:
     def verify(self, commitment: int, context: int, proof: Proof, attestation: Attestation | None = None) -> bool:
         """True iff the proof is valid; raises an AttestationError kind when the attestation policy refuses it."""
         self._require_mode(False)
-        header = [check_field_element(commitment, "commitment"), check_field_element(context, "context")]
-        self.check_attested(commitment, attestation)
-        return verify_with_fixed_inputs(self.vk, header, self.fixed, proof, self.backend)
+        return self._verify_one(ProofItem(commitment, context, proof, attestation))
 
     def verify_member(self, root: int, context: int, scope: int, nullifier: int, proof: Proof,
                       signed_root: SignedRoot | None = None) -> bool:
         """Membership mode: True iff the proof is valid for (root, context, scope, nullifier); raises an
         AttestationError kind when, under a venue key, the root is not the venue's signed root for this snapshot."""
         self._require_mode(True)
-        header = [check_field_element(value, name)
-                  for value, name in zip((root, context, scope, nullifier), self.circuit.header)]
-        self.check_scope(scope)
-        self.check_root_signed(root, signed_root)
-        return verify_with_fixed_inputs(self.vk, header, self.fixed, proof, self.backend)
+        return self._verify_one(ProofItem(context=context, proof=proof, root=root, scope=scope, nullifier=nullifier,
+                                          signed_root=signed_root))
+
+    def _verify_one(self, item: ProofItem) -> bool:
+        verdict = self.verify_batch([item]).verdicts[0]
+        if verdict.cause is not None:
+            raise verdict.cause
+        return verdict.valid
 
     def refusal(self, item: ProofItem) -> str | None:
         """Why the attestation policy refuses a well-formed item, or None; a malformed attestation raises."""
+        refused = self._refusal_error(item)
+        return None if refused is None else str(refused)
+
+    def _refusal_error(self, item: ProofItem) -> AttestationError | None:
         try:
             if self.circuit.is_membership:
                 self.check_scope(item.scope or 0)
@@ -267,40 +299,207 @@ class SnapshotVerifier:
         except MalformedAttestationError:
             raise
         except AttestationError as exc:
-            return str(exc)
+            return exc
         return None
 
-    def verify_batch(self, items: Sequence[ProofItem]) -> BatchReport:
-        """Verdicts for every item (malformed and refused items never stop the batch), in one weighted check."""
+    def _decoded(self, items: Sequence[ProofItem], workers: int | None,
+                 on_decoded: Callable[[int], None] | None) -> list[ProofItem | MalformedProofError]:
+        """Items with their encoded proofs decoded (checked), or the decoding error in place."""
+        out: list[ProofItem | MalformedProofError] = list(items)
+        wanted = [i for i, item in enumerate(items) if item.error is None and item.proof is None
+                  and item.encoded is not None]
+        if workers == 1 or len(wanted) < DECODE_CHUNK // 8:
+            # One by one in this process: what a single request or a worker's chunk needs (no pool to start).
+            for i in wanted:
+                try:
+                    out[i] = dataclasses.replace(items[i], proof=decode_encoded(items[i].encoded or b"", self.backend),
+                                                 encoded=None)
+                except MalformedProofError as exc:
+                    out[i] = exc
+            if on_decoded is not None:
+                on_decoded(len(items))
+            return out
+        # Checked point decoding dominates a large batch; decode_proofs spreads it over local processes.
+        for start in range(0, len(wanted), DECODE_CHUNK):
+            chunk = wanted[start : start + DECODE_CHUNK]
+            for i, proof in zip(chunk, decode_proofs([items[i].encoded or b"" for i in chunk], self.backend,
+                                                     workers=workers)):
+                out[i] = proof if isinstance(proof, MalformedProofError) else dataclasses.replace(
+                    items[i], proof=proof, encoded=None)
+            if on_decoded is not None:
+                on_decoded(len(chunk))
+        if on_decoded is not None:
+            on_decoded(len(items) - len(wanted))
+        return out
+
+    def _alone(self, header: list[int], proof: Proof) -> tuple[bool, ZkMarginError | None]:
+        # The plain folded check: the typed error a lone request raises for an item the batch could not take.
+        try:
+            return verify_with_fixed_inputs(self.vk, header, self.fixed, proof, self.backend), None
+        except MalformedKeyError:
+            raise
+        except ZkMarginError as exc:
+            return False, exc
+
+    def verify_batch(self, items: Sequence[ProofItem], decode_workers: int | None = 1,
+                     on_decoded: Callable[[int], None] | None = None) -> BatchReport:
+        """Verdicts for every item (malformed and refused items never stop the batch), in one weighted check.
+
+        The one entry point for a chunk of items: decoding (items carrying `encoded`; decode_workers
+        processes, None for one per core), field-element checks, the attestation policy, one weighted
+        check with fresh CSPRNG weights and bisection down to the invalid proofs. A key that accepts
+        forgeries raises MalformedKeyError for the whole chunk.
+        """
+        started = time.perf_counter()
+        decoded = self._decoded(items, decode_workers, on_decoded)
+        decode_s = time.perf_counter() - started
         verdicts: list[Verdict | None] = [None] * len(items)
-        batch: list[BatchItem] = []
-        positions: list[int] = []
+        ready: list[tuple[int, list[int], Proof]] = []
         membership = self.circuit.is_membership
-        for index, item in enumerate(items):
+        for index, item in enumerate(decoded):
+            label = items[index].label
+            if isinstance(item, MalformedProofError):
+                verdicts[index] = Verdict(index, label, False, str(item), cause=item)
+                continue
             header = item.header(membership)
             if item.error is not None or item.proof is None or header is None:
                 missing = ("missing proof or public inputs (root, context, scope, nullifier)" if membership
                            else "missing proof or public inputs")
-                verdicts[index] = Verdict(index, item.label, False, item.error or missing)
+                cause = None if item.error is not None else PublicInputError(missing)
+                verdicts[index] = Verdict(index, label, False, item.error or missing, cause=cause)
                 continue
+            proof_bytes = proof_to_bytes(item.proof, self.backend)
             try:
                 # A header value >= r is malformed whatever the policy says about it (x + r is x in the field).
                 for value, name in zip(header, self.circuit.header):
                     check_field_element(value, name)
+                refused = self._refusal_error(item)
             except PublicInputError as exc:
-                verdicts[index] = Verdict(index, item.label, False, str(exc))
+                verdicts[index] = Verdict(index, label, False, str(exc), proof_bytes=proof_bytes, cause=exc)
                 continue
-            try:
-                refused = self.refusal(item)
             except MalformedAttestationError as exc:
-                verdicts[index] = Verdict(index, item.label, False, f"attestation: {exc}")
+                verdicts[index] = Verdict(index, label, False, f"attestation: {exc}", proof_bytes=proof_bytes,
+                                          cause=exc)
                 continue
             if refused is not None:
-                verdicts[index] = Verdict(index, item.label, False, refused=refused)
+                verdicts[index] = Verdict(index, label, False, refused=str(refused), proof_bytes=proof_bytes,
+                                          cause=refused)
                 continue
-            positions.append(index)
-            batch.append(BatchItem(header, item.proof, label=item.label))
-        result = verify_batch(self.vk, batch, self.backend, fixed=self.fixed)
-        for index, checked in zip(positions, result.items):
-            verdicts[index] = Verdict(index, items[index].label, checked.valid, checked.error)
-        return BatchReport([v for v in verdicts if v is not None], result.pairing_checks)
+            ready.append((index, header, item.proof))
+            verdicts[index] = Verdict(index, label, False, proof_bytes=proof_bytes)
+        checks = 0
+        if len(ready) == 1:
+            index, header, proof = ready[0]
+            valid, cause = self._alone(header, proof)
+            checks = 1
+            verdicts[index] = dataclasses.replace(verdicts[index], valid=valid, cause=cause,  # type: ignore[arg-type]
+                                                  error=None if cause is None else str(cause))
+        elif ready:
+            result = verify_batch(self.vk, [BatchItem(header, proof, label=items[index].label)
+                                            for index, header, proof in ready], self.backend, fixed=self.fixed)
+            checks = result.pairing_checks
+            for (index, header, proof), checked in zip(ready, result.items):
+                valid, cause = checked.valid, None
+                if checked.error is not None:
+                    valid, cause = self._alone(header, proof)
+                    checks += 1
+                    cause = cause or MalformedProofError(checked.error)
+                verdicts[index] = dataclasses.replace(verdicts[index], valid=valid, cause=cause,  # type: ignore[arg-type]
+                                                      error=None if cause is None else str(cause))
+        return BatchReport([v for v in verdicts if v is not None], checks, decode_s)
+
+    def spec(self) -> VerifierSpec:
+        """What a worker process needs to rebuild this verifier (keys and snapshot as data, the policy included)."""
+        return VerifierSpec.of(self)
+
+    def verify_on_cluster(self, client: Any, items: Sequence[ProofItem], chunk_size: int = 1000,
+                          on_chunk: Callable[[int], None] | None = None) -> BatchReport:
+        """verify_batch over a Dask cluster: one task per chunk, each its own batch with its own fresh weights.
+
+        Every worker rebuilds this verifier from its spec (once per process) and runs verify_batch on
+        its chunk, decoding included; a chunk that fails on the cluster marks its items malformed with
+        the reason rather than stopping the batch.
+        """
+        from zkmargin.venue.cluster import map_chunks
+        from zkmargin.venue.run import chunks
+
+        started = time.perf_counter()
+        parts = chunks(list(items), chunk_size)
+        spec = self.spec()
+        found: list[list[Verdict] | None] = [None] * len(parts)
+        checks = 0
+        for number, result, error in map_chunks(client, verify_chunk, parts, spec, retries=1):
+            if error is not None:
+                found[number] = [Verdict(0, item.label, False, f"chunk failed on the cluster: {error}")
+                                 for item in parts[number]]
+            else:
+                found[number], chunk_checks = result
+                checks += chunk_checks
+            if on_chunk is not None:
+                on_chunk(len(parts[number]))
+        verdicts = [dataclasses.replace(v, index=index)
+                    for index, v in enumerate(v for part in found for v in (part or []))]
+        return BatchReport(verdicts, checks, time.perf_counter() - started)
+
+
+DECODE_CHUNK = 2000
+"""Proofs decoded per call to decode_proofs (a progress step); batches under an eighth of it decode in-process."""
+
+
+@dataclass(frozen=True)
+class VerifierSpec:
+    """A SnapshotVerifier as plain data for a worker process: circuit id, key JSON, snapshot, backend, policy."""
+
+    circuit_id: str
+    vk_json: dict
+    snapshot: Snapshot
+    backend_name: str
+    venue: tuple[str, bytes] | None
+    root: int | None
+    scope: int | None
+
+    @classmethod
+    def of(cls, verifier: SnapshotVerifier) -> VerifierSpec:
+        """The spec of a verifier (the venue key as (venue, key bytes): its parsed key is not picklable)."""
+        from zkmargin.groth16.serialization import vk_to_json
+
+        key = verifier.venue_key
+        return cls(verifier.circuit.circuit_id, vk_to_json(verifier.vk, verifier.backend), verifier.snapshot,
+                   verifier.backend.name, None if key is None else (key.venue, key.key_bytes), verifier.root,
+                   verifier.scope)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """SHA-256 of the pickled spec: the per-process cache key of its verifier."""
+        return hashlib.sha256(pickle.dumps((self.circuit_id, self.vk_json, self.snapshot, self.backend_name,
+                                            self.venue, self.root, self.scope))).hexdigest()
+
+    def verifier(self) -> SnapshotVerifier:
+        """The verifier this spec describes (its key checked against the circuit again)."""
+        from zkmargin.backends import get_backend
+        from zkmargin.circuits.registry import circuit_from_id
+        from zkmargin.groth16.serialization import vk_from_json
+
+        backend = get_backend(self.backend_name)
+        venue_key = None if self.venue is None else VenuePublicKey(*self.venue)
+        return SnapshotVerifier(circuit_from_id(self.circuit_id), vk_from_json(self.vk_json, backend), self.snapshot,
+                                backend, venue_key, self.root, self.scope)
+
+
+_WORKER_VERIFIERS: dict[str, SnapshotVerifier] = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def verify_chunk(items: list[ProofItem], spec: VerifierSpec) -> tuple[list[Verdict], int]:
+    """One cluster task: the spec's verifier (built once per process) runs verify_batch on a chunk.
+
+    Returns the verdicts without their causes (exceptions do not travel between processes) and the pairing checks.
+    """
+    with _WORKER_LOCK:
+        verifier = _WORKER_VERIFIERS.get(spec.digest)
+        if verifier is None:
+            if len(_WORKER_VERIFIERS) >= 16:
+                _WORKER_VERIFIERS.clear()
+            verifier = _WORKER_VERIFIERS[spec.digest] = spec.verifier()
+    report = verifier.verify_batch(items)
+    return [dataclasses.replace(v, cause=None) for v in report.verdicts], report.pairing_checks

@@ -2,64 +2,28 @@
 
 from __future__ import annotations
 
-import functools
 from decimal import Decimal
 from pathlib import Path
 
 import click
 
-from zkmargin.circuits.registry import DEFAULT_CIRCUIT_ID, MODEL_NAMES, circuit_from_id, get_model
+from zkmargin.circuits.registry import MODEL_NAMES, circuit_from_id, get_model
+from zkmargin.cli.inputs import (
+    IDENTITY_FORMAT,
+    OPENING_FORMAT,
+    account_argument,
+    circuit_option,
+    load_account_for,
+    snapshot_argument,
+)
 from zkmargin.cli.output import EXIT_NO, emit, json_option, write_json
-from zkmargin.errors import EncodingError, FormatError, MarginCallError
-from zkmargin.gadgets.merkle import check_identity_secret, identity_commitment, new_identity_secret
+from zkmargin.gadgets.merkle import identity_commitment, new_identity_secret
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import (
     Account,
     Snapshot,
-    load_account,
     load_snapshot,
-    validate_account_against_snapshot,
 )
-
-OPENING_FORMAT = "zkmargin-opening/1"
-IDENTITY_FORMAT = "zkmargin-identity/1"
-
-account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
-snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
-
-
-def load_account_for(account_path: Path, snapshot: Snapshot) -> Account:
-    """The account file, checked against the snapshot: an unknown asset or instrument names the account's file."""
-    account = load_account(account_path)
-    try:
-        validate_account_against_snapshot(account, snapshot)
-    except FormatError as exc:
-        raise FormatError(f"account {account_path}: {exc}") from None
-    return account
-
-
-def circuit_option(command):  # noqa: ANN001, ANN201
-    """--circuit <model>-n<N>-k<K> and --model <model>, merged into one circuit_id argument."""
-
-    @functools.wraps(command)
-    def merged(*args, circuit_id: str, model: str | None, **kwargs):  # noqa: ANN202
-        if model is not None:
-            base, member, depth = circuit_id.rpartition("-m")
-            if not (member and depth.isdigit()):
-                base, depth = circuit_id, ""
-            _, _, capacity = base.partition("-")
-            capacity = capacity.split("-t")[0].split("-s")[0]
-            circuit_id = get_model(model).circuit_id(capacity) + (f"-m{depth}" if depth else "")
-        return command(*args, circuit_id=circuit_id, **kwargs)
-
-    merged = click.option("--model", type=click.Choice(MODEL_NAMES), default=None,
-                          help="Margin model (overrides the model part of --circuit).")(merged)
-    return click.option(
-        "--circuit", "circuit_id", default=DEFAULT_CIRCUIT_ID, show_default=True,
-        help="Statement and capacity: <model>-n<positions>-k<collateral assets> (tiered: -t<brackets>, var/es: "
-             "-s<scenarios>), plus -m<depth> for membership mode.",
-    )(merged)
-
 
 POSITION_FIELDS = ("quantity", "tier", "notional", "isolated_allocation", "upnl", "maintenance", "excess",
                    "worst_scenario_loss", "short_option_minimum")
@@ -143,14 +107,6 @@ def model_report(model: str, account: Account, snapshot: Snapshot) -> tuple[bool
     return get_model(model).report(account, snapshot)
 
 
-def require_healthy(circuit_id: str, account: Account, snapshot: Snapshot) -> None:
-    """Raise MarginCallError (with both figures) when the circuit's model says margin call."""
-    healthy, report_json = model_report(circuit_id.split("-", 1)[0], account, snapshot)
-    if not healthy:
-        raise MarginCallError(f"account is subject to a margin call: equity {report_json['equity']} "
-                              f"< maintenance {report_json['maintenance']}")
-
-
 @click.command()
 @account_argument
 @snapshot_argument
@@ -197,22 +153,6 @@ def commit(account_path: Path, snapshot_path: Path, opening_path: Path, circuit_
     )
 
 
-def load_opening(path: Path) -> dict:
-    """Read and check an opening file written by `zkmargin commit`."""
-    from zkmargin.circuits.proving import parse_field_element
-    from zkmargin.cli.output import CliError, read_json
-
-    opening = read_json(path, "opening")
-    if not isinstance(opening, dict) or opening.get("format") != OPENING_FORMAT:
-        raise CliError(f"{path} is not a zkmargin opening (format {OPENING_FORMAT})")
-    for key in ("circuit_id", "commitment", "salt"):
-        if not isinstance(opening.get(key), str):
-            raise CliError(f"opening {path}: missing or non-string {key!r}")
-    opening["commitment"] = parse_field_element(opening["commitment"], "opening commitment")
-    opening["salt"] = parse_field_element(opening["salt"], "opening salt")
-    return opening
-
-
 @click.group("account")
 def account_group() -> None:
     """The trader's long-lived identity for anonymous membership proofs."""
@@ -237,19 +177,3 @@ def new_identity(out: Path, as_json: bool) -> None:
          f"identity: {identity} (hand it to the venue)\nsecret written to {out} (keep it secret, keep it forever)")
 
 
-def load_identity_secret(path: Path) -> int:
-    """The secret of an identity file written by `zkmargin account new-identity`; CliError when it is not one."""
-    from zkmargin.circuits.proving import parse_field_element
-    from zkmargin.cli.output import CliError, read_json
-
-    doc = read_json(path, "identity secret")
-    if not isinstance(doc, dict) or doc.get("format") != IDENTITY_FORMAT or not isinstance(doc.get("secret"), str):
-        raise CliError(f"{path} is not a zkmargin identity secret file (format {IDENTITY_FORMAT})")
-    secret = parse_field_element(doc["secret"], "identity secret")
-    try:
-        check_identity_secret(secret)
-    except EncodingError as exc:
-        raise CliError(f"{path}: {exc}") from None
-    if "identity" in doc and doc["identity"] != str(identity_commitment(secret)):
-        raise CliError(f"identity secret {path}: its identity is not the secret's (the file was altered)")
-    return secret

@@ -29,21 +29,24 @@ from typing import Any, NamedTuple
 
 import click
 
-from zkmargin.attestation import Attestation, SignedRoot, parse_attestation, parse_signed_root
-from zkmargin.circuits.batch_summary import BATCH_OUTCOMES, BatchSummary, summarize_batch
+from zkmargin.circuits.batch_summary import (
+    BatchSummary,
+    outcome_ids,
+    report_rows,
+    summarize_batch,
+    summary_document,
+)
 from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.circuits.verification import BatchReport, ProofItem, SnapshotVerifier, check_key_fits, encoded_proof
-from zkmargin.cli.account import circuit_option
+from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, check_key_fits, encoded_proof
+from zkmargin.cli.inputs import circuit_option, read_venue_key, venue_key_option
 from zkmargin.cli.keystore import digest_option, parse_digest, read_verifying_key
 from zkmargin.cli.output import EXIT_ERROR, EXIT_NO, CliError, emit, json_option
-from zkmargin.cli.proving import read_venue_key, venue_key_option
 from zkmargin.cli.report import REPORT_FORMATS, write_reports
-from zkmargin.errors import MalformedProofError, ZkMarginError
-from zkmargin.groth16 import Proof
-from zkmargin.groth16.serialization import decode_proofs, proof_to_bytes
+from zkmargin.errors import ZkMarginError
 from zkmargin.jsontext import decode_json
-from zkmargin.margin.models import load_snapshot, snapshot_to_json
+from zkmargin.margin.models import load_snapshot
+from zkmargin.venue.attestation import Attestation, SignedRoot, parse_attestation, parse_signed_root
 
 ITEM_FIELDS = {"id", "commitment", "context", "proof", "proof_b64", "snapshot_id", "attestation"}
 MEMBER_ITEM_FIELDS = {"id", "root", "context", "scope", "nullifier", "proof", "proof_b64", "snapshot_id",
@@ -59,12 +62,12 @@ class ParsedItem(NamedTuple):
     signed_root: SignedRoot | None = None
 
     def proof_item(self, proof: Any, label: str, membership: bool) -> ProofItem:
-        """The library's item for this one (proof None: only the venue policy is asked about)."""
+        """The library's item for this one (proof None: the verifier decodes the encoded proof itself)."""
         if membership:
             root, context, scope, nullifier = self.header
             return ProofItem(context=context, proof=proof, label=label, root=root, scope=scope, nullifier=nullifier,
-                             signed_root=self.signed_root)
-        return ProofItem(self.header[0], self.header[1], proof, self.attestation, label=label)
+                             signed_root=self.signed_root, encoded=self.encoded)
+        return ProofItem(self.header[0], self.header[1], proof, self.attestation, label=label, encoded=self.encoded)
 
 
 def read_items(path: Path, show_progress: bool = False) -> list[tuple[str, Any]]:
@@ -147,7 +150,8 @@ def _field_option(text: str | None, what: str) -> int | None:
         raise CliError(str(exc)) from None
 
 
-DECODE_CHUNK = 2000
+VERIFY_CHUNK = 1000
+"""Proofs per verify-batch task: one weighted pairing check of ~1,000 proofs costs about a second."""
 
 
 def _formats(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
@@ -229,46 +233,32 @@ def verify_batch_command(ctx: click.Context, input_path: Path, vk_path: Path, sn
         raise CliError(f"the batch {input_path} is empty: no items to verify")
     verifier = SnapshotVerifier(circuit, vk, snapshot, backend, venue_key, root=trusted_root, scope=scope)
     parsed = [parse_item(item, circuit.is_membership, scope) for item in raw_items]
+    metas = [meta for meta, _ in parsed]
+    items = [ProofItem(error=fields, label=meta["id"]) if isinstance(fields, str)
+             else fields.proof_item(None, meta["id"], circuit.is_membership) for meta, fields in parsed]
+    read_s = time.perf_counter() - started
     if scheduler is not None:
-        from zkmargin.cli.venue_run import verify_on_cluster
+        from zkmargin.venue.cluster import dask_client
 
-        metas, report, decode_s = verify_on_cluster(scheduler, verifier, parsed, started, show_progress)
+        with dask_client(scheduler) as client, click.progressbar(
+                length=len(items), label="verifying on the cluster", file=sys.stderr,
+                hidden=not show_progress) as bar:
+            report = verifier.verify_on_cluster(client, items, chunk_size=VERIFY_CHUNK, on_chunk=bar.update)
     else:
-        metas, report, decode_s = _verify_here(verifier, parsed, started, show_progress)
+        with click.progressbar(length=len(items), label="decoding proofs", file=sys.stderr,
+                               hidden=not show_progress) as bar:
+            report = verifier.verify_batch(items, decode_workers=None, on_decoded=bar.update)
+    # On a cluster decoding and checks overlap in the workers: all of it counts as verifying there.
+    decode_s = read_s + (report.decode_s if scheduler is None else 0.0)
     verify_s = time.perf_counter() - started - decode_s
     outcome = summarize_batch(circuit, report, [None if isinstance(f, str) else f.header for _, f in parsed],
-                              [meta.get("proof_bytes") for meta in metas])
-    rows = []
-    for meta, verdict, item in zip(metas, report.verdicts, outcome.items):
-        rows.append({
-            "id": verdict.label,
-            "source": meta["source"],
-            **({"root": meta.get("root"), "scope": meta.get("scope"), "nullifier": meta.get("nullifier")}
-               if circuit.is_membership else {"commitment": meta.get("commitment")}),
-            "context": meta.get("context"),
-            "outcome": item.outcome,
-            "valid": verdict.valid,
-            "error": verdict.error,
-            "duplicate_of": item.duplicate_of,
-            "refused": verdict.refused,
-        })
+                              [verdict.proof_bytes for verdict in report.verdicts])
+    rows = report_rows(circuit, report, outcome, metas)
     counts = outcome.counts
-    summary = {
-        "circuit_id": circuit.circuit_id,
-        "snapshot": snapshot_to_json(snapshot),
-        "total": len(rows),
-        **{name: counts[name] for name in BATCH_OUTCOMES if name != "duplicate"},
-        "duplicates": counts["duplicate"],
-        "attestations_required": venue_key is not None,
-        **({"mode": "membership", "scope": None if scope is None else str(scope),
-            "repeated_nullifiers": len(outcome.repeated_nullifier_ids or [])} if circuit.is_membership else {}),
-        "pairing_checks": report.pairing_checks,
-        "timings_s": {"decode": round(decode_s, 4), "verify": round(verify_s, 4),
-                      "total": round(time.perf_counter() - started, 4)},
-    }
-    ids = {f"{name}_ids": outcome.ids(name) for name in BATCH_OUTCOMES if name != "valid"}
-    if circuit.is_membership:
-        ids["repeated_nullifier_ids"] = outcome.repeated_nullifier_ids or []
+    timings_s = {"decode": decode_s, "verify": verify_s, "total": time.perf_counter() - started}
+    summary = summary_document(circuit, snapshot, report, outcome, attestations_required=venue_key is not None,
+                               scope=scope, timings_s=timings_s)
+    ids = outcome_ids(circuit, outcome)
     paths = write_reports(report_dir, summary, rows, formats)
     emit(as_json,
          {**{k: v for k, v in summary.items() if k != "snapshot"}, **ids, "reports": [str(p) for p in paths]},
@@ -285,36 +275,6 @@ def _is_terminal(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-def _verify_here(verifier: SnapshotVerifier, parsed: list, started: float,
-                 show_progress: bool = False) -> tuple[list[dict], BatchReport, float]:
-    """Decode (over local processes) and batch-verify in this process; (metas, report, decode seconds)."""
-    backend = verifier.backend
-    wanted = [(i, fields.encoded) for i, (_, fields) in enumerate(parsed) if not isinstance(fields, str)]
-    decoded_proofs: dict[int, Proof | MalformedProofError] = {}
-    # Checked point decoding dominates; decode_proofs spreads it over worker processes.
-    with click.progressbar(length=len(parsed), label="decoding proofs", file=sys.stderr,
-                           hidden=not show_progress) as bar:
-        for start in range(0, len(wanted), DECODE_CHUNK):
-            chunk = wanted[start : start + DECODE_CHUNK]
-            for (i, _), outcome in zip(chunk, decode_proofs([e for _, e in chunk], backend)):
-                decoded_proofs[i] = outcome
-            bar.update(len(chunk))
-        bar.update(len(parsed) - len(wanted))
-    items = []
-    for i, (meta, fields) in enumerate(parsed):
-        label = meta["id"]
-        proof = decoded_proofs.get(i)
-        if isinstance(fields, str):
-            items.append(ProofItem(error=fields, label=label))
-        elif not isinstance(proof, Proof):
-            items.append(ProofItem(error=str(proof or "proof not decoded"), label=label))
-        else:
-            meta["proof_bytes"] = proof_to_bytes(proof, backend)
-            items.append(fields.proof_item(proof, label, verifier.circuit.is_membership))
-    decode_s = time.perf_counter() - started
-    return [meta for meta, _ in parsed], verifier.verify_batch(items), decode_s
 
 
 SHOWN_IDS = 20

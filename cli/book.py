@@ -23,7 +23,6 @@ from typing import Any
 
 import click
 
-from zkmargin.attestation import check_signed_root, parse_public_key, parse_signed_root, snapshot_digest
 from zkmargin.book.batches import book_depth
 from zkmargin.book.document import (
     PublishedBatch,
@@ -58,23 +57,23 @@ from zkmargin.circuits.book_proving import (
 )
 from zkmargin.circuits.proving import parse_field_element
 from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.cli.account import account_argument, load_account_for, load_opening, snapshot_argument
+from zkmargin.cli.inputs import account_argument, load_account_for, load_opening, load_signing_key, snapshot_argument
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_json
-from zkmargin.cli.venue import _load_key
 from zkmargin.errors import EncodingError, RunStateError, ZkMarginError
+from zkmargin.files import write_atomic
 from zkmargin.groth16.serialization import proof_from_json, proof_to_json
 from zkmargin.margin.engine import format_e32
 from zkmargin.margin.fixed_point import format_e8, parse_e8
 from zkmargin.margin.models import Account, Snapshot, load_snapshot, parse_account
-from zkmargin.venue_run import (
+from zkmargin.venue.attestation import check_signed_root, parse_public_key, parse_signed_root, snapshot_digest
+from zkmargin.venue.run import (
     bundle_file_name,
     chunks,
     plan_mac_key,
     read_account_documents,
     read_plan,
     split_identity,
-    write_file_atomic,
 )
 
 book_circuit_option = click.option(
@@ -87,7 +86,7 @@ def prove_book_chunk(jobs: list[tuple[int, list[tuple[Any, int]]]], snapshot: Sn
                      plugin_name: str, backend_name: str) -> list[tuple[int, dict, dict]]:
     """Per batch (index, [(account document, salt)]): (index, root as JSON, snarkjs proof JSON)."""
     from zkmargin.backends import get_backend
-    from zkmargin.venue_cluster import worker_proving_key
+    from zkmargin.venue.cluster import worker_proving_key
 
     circuit = circuit_from_id(circuit_id)
     backend = get_backend(backend_name)
@@ -137,7 +136,7 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
     store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
     pk, pk_bytes = store.load_proving_key_and_bytes(
         backend, parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None)
-    signing_key = _load_key(key_path)
+    signing_key = load_signing_key(key_path)
     planned = _planned_accounts(run_dir, accounts_path, snapshot, signing_key, statement.cross.circuit_id)
     leaves = []
     for entry in planned:
@@ -158,7 +157,7 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
         note(f"{n_batches - len(pending)} batches already proved on disk: not proved again")
     seconds_proving = 0.0
     if pending:
-        from zkmargin.venue_cluster import dask_client, install_proving_key, map_chunks  # Dask loads only here
+        from zkmargin.venue.cluster import dask_client, install_proving_key, map_chunks  # Dask loads only here
 
         size = statement.batch_size
         jobs = [(i, [(e.document, e.salt) for e in planned[i * size:(i + 1) * size]]) for i in pending]
@@ -171,7 +170,7 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
                 if error is not None:
                     raise CliError(f"a batch failed on the cluster ({error!r}); rerun the same command to resume")
                 for index, root_json, proof_json in result:
-                    write_file_atomic(batch_dir / f"{index}.json",
+                    write_atomic(batch_dir / f"{index}.json",
                                       _json_bytes({"index": index, "root": root_json, "proof": proof_json}))
         seconds_proving = time.perf_counter() - t
     batches = []
@@ -183,9 +182,9 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
     book = sign_book(signing_key, PublishedBook(snapshot.venue, circuit.circuit_id, snapshot.snapshot_id,
                                                 snapshot_digest(snapshot), depth, statement.batch_depth, tree.root,
                                                 tuple(batches)))
-    write_file_atomic(out_dir / "book.json", _json_bytes(book_to_json(book)))
+    write_atomic(out_dir / "book.json", _json_bytes(book_to_json(book)))
     for i, entry in enumerate(planned):
-        write_file_atomic(out_dir / "paths" / bundle_file_name(entry.account_id),
+        write_atomic(out_dir / "paths" / bundle_file_name(entry.account_id),
                           _json_bytes(path_to_json(entry.account_id, tree.path(i))), mode=0o600)
     summary = {"circuit_id": circuit.circuit_id, "accounts": len(leaves), "batches": n_batches,
                "proved_now": len(pending), "depth": depth, "root": str(tree.root.hash),
@@ -210,7 +209,7 @@ def reserves_command(reserves_path: Path, snapshot_path: Path, key_path: Path, o
     if not isinstance(document, dict):
         raise CliError(f"{reserves_path}: expected an object {{asset: amount}}")
     amounts = {asset: parse_e8(amount, f"reserves.{asset}", 0, 2**64 - 1) for asset, amount in document.items()}
-    signed = sign_reserves(_load_key(key_path), snapshot, amounts)
+    signed = sign_reserves(load_signing_key(key_path), snapshot, amounts)
     write_json(out_path, reserves_to_json(signed))
     emit(as_json, reserves_to_json(signed), f"reserves for {len(amounts)} assets signed: {out_path}")
 

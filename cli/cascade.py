@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from zkmargin.cli.account import snapshot_argument
 from zkmargin.cli.charts import chart_options, new_figure, write_charts
+from zkmargin.cli.inputs import snapshot_argument
 from zkmargin.cli.output import ProgressBar, emit, json_option, note, write_atomic
 from zkmargin.errors import FormatError
 from zkmargin.margin.cascade import (

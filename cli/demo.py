@@ -10,10 +10,9 @@ import click
 
 from zkmargin.circuits.proving import prove_account, random_context, verify_account_proof
 from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.cli.account import circuit_option
-from zkmargin.cli.keystore import KeyStore
+from zkmargin.cli.inputs import circuit_option
+from zkmargin.cli.keystore import KeyStore, ensure_keys, proving_message
 from zkmargin.cli.output import emit, json_option, step, write_json
-from zkmargin.cli.proving import ensure_keys, proving_message
 from zkmargin.errors import MarginCallError
 from zkmargin.groth16.serialization import (
     proof_to_bytes,

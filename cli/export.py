@@ -7,15 +7,8 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from zkmargin.attestation import (
-    check_attestation,
-    check_signed_root,
-    parse_attestation,
-    parse_signed_root,
-    snapshot_digest,
-)
 from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.cli.account import circuit_option
+from zkmargin.cli.inputs import circuit_option, read_proof, read_venue_key
 from zkmargin.cli.keystore import read_verifying_key
 from zkmargin.cli.output import (
     EXIT_NO,
@@ -27,7 +20,6 @@ from zkmargin.cli.output import (
     read_json_documents,
     write_atomic,
 )
-from zkmargin.cli.proving import read_proof, read_venue_key
 from zkmargin.errors import AttestationError, MalformedAttestationError, WrongCommitmentError, WrongVenueError
 from zkmargin.evm import (
     margin_verifier_source,
@@ -44,6 +36,13 @@ from zkmargin.evm import (
 from zkmargin.evm.solidity import MARGIN_MODES
 from zkmargin.groth16.serialization import public_inputs_from_json, vk_digest
 from zkmargin.margin.models import load_snapshot
+from zkmargin.venue.attestation import (
+    check_attestation,
+    check_signed_root,
+    parse_attestation,
+    parse_signed_root,
+    snapshot_digest,
+)
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _MARGIN_HELP = ("Margin verifier: 'named' (per proof: commitment, context) or 'membership' (root, context, scope, "

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
+from zkmargin.cli.inputs import read_proof
 from zkmargin.cli.keystore import read_verifying_key
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, read_json
-from zkmargin.cli.proving import read_proof
 from zkmargin.errors import EncodingError, PublicInputError
 from zkmargin.groth16 import verify
 from zkmargin.groth16.serialization import public_inputs_from_json

@@ -13,12 +13,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from zkmargin.backends import CurveBackend
 from zkmargin.circuits.circuit import AnyCircuit
-from zkmargin.cli.output import CliError, write_atomic, write_json
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.cli.output import CliError, note, read_bytes, step, write_atomic, write_json
 from zkmargin.errors import EncodingError
 from zkmargin.groth16 import ProvingKey, VerifyingKey, setup
 from zkmargin.groth16.serialization import (
@@ -29,6 +31,7 @@ from zkmargin.groth16.serialization import (
     vk_from_json,
     vk_to_json,
 )
+from zkmargin.groth16.zkey import verifying_key, zkey_from_bytes
 
 PROVING_KEY_FILE = "proving_key.bin"
 VERIFICATION_KEY_FILE = "verification_key.json"
@@ -186,12 +189,7 @@ class KeyStore:
 
 def read_verifying_key(path: Path, backend: CurveBackend, expected_digest: str | None = None) -> VerifyingKey:
     """A snarkjs verification_key.json, checked, and compared with a pinned digest when one is given."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CliError(f"verification key not found: {path}") from None
-    except IsADirectoryError:
-        raise CliError(f"verification key {path} is a directory") from None
+    data = read_bytes(path, "verification key")
     try:
         vk = vk_from_json(data, backend)
     except EncodingError as exc:
@@ -201,3 +199,81 @@ def read_verifying_key(path: Path, backend: CurveBackend, expected_digest: str |
         if actual != expected_digest:
             raise CliError(f"verification key {path} has digest {actual}, not the pinned {expected_digest}")
     return vk
+
+
+def keystore(ctx: click.Context, circuit_id: str, bundle_dir: Path | None = None) -> KeyStore:
+    """The key bundle of this circuit: a given directory, or the one under the global cache directory."""
+    return KeyStore(ctx.obj.cache_dir, circuit_from_id(circuit_id), bundle_dir)
+
+
+def ensure_keys(ctx: click.Context, store: KeyStore, force: bool = False) -> bool:
+    """Run setup for the store's circuit unless its bundle exists; True when keys were made (verifier side only)."""
+    backend = ctx.obj.backend
+    if not force:
+        if store.exists():
+            return False
+        if store.proving_key_path.exists() and store.verification_key_path.exists() and not store.digest_path.exists():
+            store.record_digest(backend)  # a cache from before bundles carried their digest
+            return False
+        if store.proving_key_path.exists():
+            # Somebody's keys are there (maybe a venue's proving key without the rest): never replace them silently.
+            raise CliError(f"{store.directory} holds an incomplete key bundle; complete it with the venue's files "
+                           "or pass --force to replace it with new keys")
+    with step(f"setting up keys for {store.circuit.circuit_id}: compiling the circuit"):
+        compiled = store.circuit.compile()
+    note(f"  {compiled.num_constraints} constraints, {compiled.num_public} public inputs")
+    with step(f"setting up keys for {store.circuit.circuit_id}: generating keys (toxic waste is discarded)"):
+        store.generate(backend)
+    return True
+
+
+def proving_message(circuit_id: str) -> str:
+    """What the prove step says on stderr; warns when the NTTs run without the compiled kernel."""
+    from zkmargin import ntt
+
+    if not ntt.NATIVE:
+        return (f"proving {circuit_id} (no compiled NTT kernel in this install: pure-Python NTTs, several times "
+                f"slower; reinstall where a C compiler is available)")
+    return f"proving {circuit_id}"
+
+
+def read_zkey(path: Path, backend: CurveBackend) -> Any:
+    """A .zkey file, parsed and checked."""
+    return zkey_from_bytes(read_bytes(path, "zkey"), backend, str(path))
+
+
+def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: int, context: int,  # noqa: ANN001
+                            backend, expected_digest: str | None = None,  # noqa: ANN001
+                            path=None, scope: int | None = None,  # noqa: ANN001
+                            secret: int | None = None, cache_dir: Path | None = None):  # noqa: ANN201
+    """`zkmargin prove --zkey`: (proof, public inputs, timing, vk digest) with the ceremony's key (snarkjs's H).
+
+    Health is checked (MarginCallError) by prepare_proof, before the witness is built; the caller may check it
+    earlier, before the key is read.
+
+    With path, scope and the identity secret, in membership mode (see circuits.proving.prepare_proof). With
+    cache_dir, a key whose query points passed the subgroup check is remembered there (by the
+    SHA-256 of its query sections), so the next `prove` with it does not check them again.
+    """
+    from zkmargin.circuits.proving import prepare_proof
+    from zkmargin.groth16.prover import prove_zkey
+    from zkmargin.groth16.zkey import proving_key, query_sections_digest
+
+    compiled = circuit.compile()
+    with step(f"loading {zkey_path}"):
+        zk = read_zkey(zkey_path, backend)
+        digest = vk_digest(verifying_key(zk, backend), backend)
+        # A pinned digest names the verifier's key: a ceremony key is held to it like a key bundle is.
+        if expected_digest is not None and digest != expected_digest:
+            raise CliError(f"{zkey_path}: its verification key's digest is not the pinned --vk-digest "
+                           f"{expected_digest}; ask the venue for its final .zkey")
+        # The marker lives in the prover's own cache, never beside the key: whoever hands out a
+        # key cannot vouch for its points.
+        marker = None if cache_dir is None else recall_subgroup_check(cache_dir, query_sections_digest(zk))
+        pk = proving_key(zk, compiled, backend)
+        if marker is not None:
+            record_subgroup_check(marker)
+    with step(f"proving {circuit.circuit_id} (zkey, snarkjs H convention)") as elapsed:
+        public, witness = prepare_proof(circuit, account, snapshot, salt, context, path, scope, secret)
+        proof = prove_zkey(pk, compiled, circuit.witness_assignment(public, witness), backend=backend)
+    return proof, public, elapsed, digest

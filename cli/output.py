@@ -122,6 +122,8 @@ def read_bytes(path: Path, what: str) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         raise CliError(f"{what} file not found: {path}") from None
+    except IsADirectoryError:
+        raise CliError(f"{what} file {path} is a directory") from None
     except OSError as exc:
         raise CliError(f"cannot read {what} file {path}: {exc.strerror}") from None
 

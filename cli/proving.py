@@ -8,37 +8,40 @@ from pathlib import Path
 
 import click
 
-from zkmargin.attestation import (
-    Attestation,
-    SignedRoot,
-    VenuePublicKey,
-    check_attestation,
-    check_membership,
-    parse_attestation,
-    parse_public_key,
-    parse_signed_root,
-    snapshot_digest,
-)
 from zkmargin.circuits.proving import parse_field_element, prove_account, prove_member
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import SnapshotVerifier
-from zkmargin.cli.account import (
+from zkmargin.cli.inputs import (
     account_argument,
+    attestation_option,
     circuit_option,
     load_account_for,
     load_identity_secret,
     load_opening,
-    require_healthy,
+    read_attestation,
+    read_proof,
+    read_signed_root,
+    read_venue_key,
+    signed_root_option,
     snapshot_argument,
+    venue_key_option,
 )
-from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
+from zkmargin.cli.keystore import (
+    KeyStore,
+    digest_option,
+    ensure_keys,
+    keystore,
+    parse_digest,
+    prove_account_with_zkey,
+    proving_message,
+    read_verifying_key,
+)
 from zkmargin.cli.output import (
     EXIT_NO,
     CliError,
     emit,
     json_option,
     note,
-    read_json,
     read_json_documents,
     step,
     write_json,
@@ -47,54 +50,18 @@ from zkmargin.errors import AttestationError, EncodingError, MalformedAttestatio
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf
 from zkmargin.groth16.r1cs_to_qap import domain_log_size
 from zkmargin.groth16.serialization import (
-    PROOF_SIZE_BYTES,
-    proof_from_bytes,
-    proof_from_json,
     proof_to_bytes,
     proof_to_json,
     public_inputs_to_json,
     vk_digest,
 )
 from zkmargin.margin.models import load_snapshot
-from zkmargin.merkle_tree import MerklePath, parse_merkle_path
-
-venue_key_option = click.option(
-    "--venue-key", "venue_key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="The venue's public key document (zkmargin-venue-public-key/1): accept only proofs whose commitment "
-         "the venue attested for this snapshot.")
-attestation_option = click.option(
-    "--attestation", "attestation_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="The venue's attestation of the commitment (zkmargin-attestation/1, from `zkmargin venue attest`).")
-
-
-def read_venue_key(path: Path) -> VenuePublicKey:
-    """A venue public key file; a malformed one is bad input (exit 2) naming the file."""
-    try:
-        return parse_public_key(read_json(path, "venue public key"))
-    except MalformedAttestationError as exc:
-        raise CliError(f"venue public key {path}: {exc}") from None
-
-
-def read_attestation(path: Path) -> Attestation:
-    """An attestation file; a malformed one is bad input (exit 2) naming the file."""
-    try:
-        return parse_attestation(read_json(path, "attestation"))
-    except MalformedAttestationError as exc:
-        raise CliError(f"attestation {path}: {exc}") from None
-
-
-signed_root_option = click.option(
-    "--signed-root", "signed_root_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Membership mode: the venue's signed root (zkmargin-signed-root/1, root.json of `zkmargin venue tree`), "
-         "checked against --venue-key.")
-
-
-def read_signed_root(path: Path) -> SignedRoot:
-    """A signed root file; a malformed one is bad input (exit 2) naming the file."""
-    try:
-        return parse_signed_root(read_json(path, "signed root"))
-    except MalformedAttestationError as exc:
-        raise CliError(f"signed root {path}: {exc}") from None
+from zkmargin.venue.attestation import (
+    check_attestation,
+    check_membership,
+    snapshot_digest,
+)
+from zkmargin.venue.tree import MerklePath, parse_merkle_path
 
 
 def read_member_path(path: Path, leaf: int) -> MerklePath:
@@ -122,32 +89,6 @@ def member_circuit_id(circuit_id: str, depth: int, wanted_depth: int | None) -> 
     if inner_id != circuit_id and circuit_id != f"{inner_id}-m{depth}":
         raise CliError(f"the opening is for {circuit_id} but the Merkle path is for a depth-{depth} tree")
     return f"{inner_id}-m{depth}"
-
-
-def keystore(ctx: click.Context, circuit_id: str, bundle_dir: Path | None = None) -> KeyStore:
-    """The key bundle of this circuit: a given directory, or the one under the global cache directory."""
-    return KeyStore(ctx.obj.cache_dir, circuit_from_id(circuit_id), bundle_dir)
-
-
-def ensure_keys(ctx: click.Context, store: KeyStore, force: bool = False) -> bool:
-    """Run setup for the store's circuit unless its bundle exists; True when keys were made (verifier side only)."""
-    backend = ctx.obj.backend
-    if not force:
-        if store.exists():
-            return False
-        if store.proving_key_path.exists() and store.verification_key_path.exists() and not store.digest_path.exists():
-            store.record_digest(backend)  # a cache from before bundles carried their digest
-            return False
-        if store.proving_key_path.exists():
-            # Somebody's keys are there (maybe a venue's proving key without the rest): never replace them silently.
-            raise CliError(f"{store.directory} holds an incomplete key bundle; complete it with the venue's files "
-                           "or pass --force to replace it with new keys")
-    with step(f"setting up keys for {store.circuit.circuit_id}: compiling the circuit"):
-        compiled = store.circuit.compile()
-    note(f"  {compiled.num_constraints} constraints, {compiled.num_public} public inputs")
-    with step(f"setting up keys for {store.circuit.circuit_id}: generating keys (toxic waste is discarded)"):
-        store.generate(backend)
-    return True
 
 
 @click.command()
@@ -283,12 +224,10 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
     if path is not None and not path.verify():
         raise CliError(f"the Merkle path in {member_path} does not lead from this commitment to its root")
     # Refuse a margin call before the (large) proving key is read: the answer does not depend on it.
-    require_healthy(circuit.circuit_id, account, snapshot)
+    circuit.require_healthy(account, snapshot)
     backend = ctx.obj.backend
     timings: dict[str, float] = {}
     if zkey_path is not None:
-        from zkmargin.cli.zkey import prove_account_with_zkey
-
         proof, public, elapsed, digest = prove_account_with_zkey(circuit, zkey_path, account, snapshot,
                                                                  opening["salt"], context, backend, expected_digest,
                                                                  path, scope, secret, ctx.obj.cache_dir)
@@ -330,34 +269,6 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
 
 WRONG_CIRCUIT_HINT = ("a proof made for another model or capacity is INVALID too: the prover's circuit id is in its "
                       "opening and in `zkmargin prove --json` output")
-
-
-def proving_message(circuit_id: str) -> str:
-    """What the prove step says on stderr; warns when the NTTs run without the compiled kernel."""
-    from zkmargin import ntt
-
-    if not ntt.NATIVE:
-        return (f"proving {circuit_id} (no compiled NTT kernel in this install: pure-Python NTTs, several times "
-                f"slower; reinstall where a C compiler is available)")
-    return f"proving {circuit_id}"
-
-
-def read_proof(path: Path, backend):  # noqa: ANN001, ANN201
-    """A proof file: snarkjs JSON, or the 192-byte binary form; errors name the file."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CliError(f"proof file not found: {path}") from None
-    except IsADirectoryError:
-        raise CliError(f"proof file {path} is a directory") from None
-    if not data.strip():
-        raise CliError(f"proof file {path} is empty")
-    try:
-        if len(data) == PROOF_SIZE_BYTES and not data.lstrip().startswith(b"{"):
-            return proof_from_bytes(data, backend)
-        return proof_from_json(data, backend)
-    except EncodingError as exc:
-        raise CliError(f"proof file {path}: {exc}") from None
 
 
 @click.command()

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.cli.account import circuit_option
+from zkmargin.cli.inputs import circuit_option
 from zkmargin.cli.output import emit, json_option, write_atomic
 from zkmargin.r1cs.circom import r1cs_to_bytes
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from zkmargin.cli.account import snapshot_argument
+from zkmargin.cli.inputs import snapshot_argument
 from zkmargin.cli.output import EXIT_NO, emit, json_option, write_json
 from zkmargin.margin.fixed_point import format_e8
 from zkmargin.margin.models import load_snapshot, snapshot_to_json

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from zkmargin.cli.account import account_argument, load_account_for, snapshot_argument
 from zkmargin.cli.charts import chart_options, new_figure, write_charts
+from zkmargin.cli.inputs import account_argument, load_account_for, snapshot_argument
 from zkmargin.cli.output import EXIT_NO, emit, json_option
 from zkmargin.margin.fixed_point import SCALE_E8
 from zkmargin.margin.models import load_snapshot

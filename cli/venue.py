@@ -9,7 +9,19 @@ from typing import Any
 
 import click
 
-from zkmargin.attestation import (
+from zkmargin.cli.inputs import (
+    identities_option,
+    load_signing_key,
+    open_identity_registry,
+    save_identity_registry,
+    snapshot_argument,
+)
+from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic, write_json
+from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError, WrongVenueError
+from zkmargin.gadgets.merkle import EMPTY_LEAF
+from zkmargin.jsontext import decode_json
+from zkmargin.margin.models import Snapshot, load_snapshot
+from zkmargin.venue.attestation import (
     VenueSigningKey,
     attest,
     attestation_to_json,
@@ -28,29 +40,16 @@ from zkmargin.attestation import (
     snapshot_digest,
     snapshot_signature_to_json,
 )
-from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_atomic, write_json
-from zkmargin.errors import AttestationError, EncodingError, MalformedAttestationError, WrongVenueError
-from zkmargin.gadgets.merkle import EMPTY_LEAF
-from zkmargin.identity_registry import IdentityRegistry
-from zkmargin.jsontext import decode_json
-from zkmargin.margin.models import Snapshot, load_snapshot
-from zkmargin.merkle_tree import MerklePath, MerkleTree, member_leaves, merkle_path_to_json, parse_merkle_path
+from zkmargin.venue.tree import MerklePath, MerkleTree, member_leaves, merkle_path_to_json, parse_merkle_path
 
 DEFAULT_DEPTH = 20
 
-snapshot_argument = click.argument("snapshot_path", metavar="SNAPSHOT", type=click.Path(path_type=Path))
 requests_argument = click.argument("requests_path", metavar="REQUESTS", type=click.Path(path_type=Path))
 key_option = click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
                           help="The venue's private key (PEM, from `zkmargin venue keygen`).")
 public_key_option = click.option("--public-key", "public_key_path", required=True,
                                  type=click.Path(dir_okay=False, path_type=Path),
                                  help="The venue's public key document (OUT.pub.json of keygen).")
-identities_option = click.option(
-    "--identities", "registry_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
-    help="The venue's identity registry (JSON, created when missing), shared by every `venue tree` and "
-         "`venue run`: an account's identity is recorded the first time it is seen, and another identity for it "
-         "(or its identity for another account) is refused in every later snapshot. Without it identities are "
-         "not checked across snapshots (a warning says so).")
 
 
 @click.group()
@@ -85,7 +84,7 @@ def keygen(out: Path, venue_name: str, as_json: bool) -> None:
 def sign_snapshot_command(snapshot_path: Path, key_path: Path, out_path: Path, as_json: bool) -> None:
     """Sign {venue, snapshot id, snapshot digest}: the verifier service stores only snapshots signed so."""
     snapshot = load_snapshot(snapshot_path)
-    signed = sign_snapshot(_load_key(key_path), snapshot)
+    signed = sign_snapshot(load_signing_key(key_path), snapshot)
     write_json(out_path, snapshot_signature_to_json(signed))
     emit(as_json, {"snapshot_id": signed.snapshot_id, "snapshot_digest": signed.snapshot_digest.hex(),
                    "out": str(out_path)}, f"snapshot signature written to {out_path}")
@@ -109,7 +108,7 @@ def attest_command(snapshot_path: Path, requests_path: Path | None, key_path: Pa
     Any bad request fails the whole run and nothing is written.
     """
     snapshot = load_snapshot(snapshot_path)
-    key = _load_key(key_path)
+    key = load_signing_key(key_path)
     if (requests_path is None) == (account_id is None and commitment_text is None):
         raise CliError("give REQUESTS, or --account-id and --commitment for one account (not both)")
     if requests_path is None:
@@ -145,7 +144,7 @@ def tree(snapshot_path: Path, requests_path: Path, key_path: Path, depth: int, o
     with --identities, an identity the registry does not hold for that account: nothing is written.
     """
     snapshot = load_snapshot(snapshot_path)
-    key = _load_key(key_path)
+    key = load_signing_key(key_path)
     registry = open_identity_registry(registry_path, snapshot.venue)
     requests = _checked_requests(requests_path, snapshot)
     if len(requests) > 2**depth:
@@ -232,35 +231,6 @@ def raise_wrong_venue(snapshot: Snapshot, key_venue: str) -> None:
 
 
 # ----- inputs -------------------------------------------------------------------------------
-def open_identity_registry(path: Path | None, venue_name: str) -> IdentityRegistry | None:
-    """The --identities registry for venue_name (exit 2 when damaged or another venue's); None, with a warning on
-    stderr, without one."""
-    if path is None:
-        note("warning: no --identities registry: identities are not checked across snapshots (an account handed "
-             "in under a new identity would get fresh nullifiers, and count twice in a scope)")
-        return None
-    return IdentityRegistry.load(path, venue_name)
-
-
-def save_identity_registry(registry: IdentityRegistry | None) -> int | None:
-    """Record the registry's new accounts (IdentityRegistryError, exit 2, when another command recorded a
-    conflicting one meanwhile); how many, or None without a registry."""
-    if registry is None:
-        return None
-    recorded = registry.save()
-    note(f"identity registry {registry.path}: {recorded} new accounts recorded")
-    return recorded
-
-
-def _load_key(path: Path) -> VenueSigningKey:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CliError(f"key file not found: {path}") from None
-    try:
-        return VenueSigningKey.from_pem(data)
-    except MalformedAttestationError as exc:
-        raise CliError(f"key {path}: {exc}") from None
 
 
 def _request_objects(path: Path) -> Iterator[tuple[str, Any]]:

@@ -22,21 +22,27 @@ from typing import Any
 
 import click
 
-from zkmargin.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
+from zkmargin import files
 from zkmargin.circuits.proving import parse_field_element, prove_account
-from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.circuits.registry import circuit_from_id, get_model
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
-from zkmargin.cli.account import OPENING_FORMAT, circuit_option, model_report
+from zkmargin.cli.inputs import (
+    OPENING_FORMAT,
+    circuit_option,
+    identities_option,
+    load_signing_key,
+    open_identity_registry,
+    save_identity_registry,
+)
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest
 from zkmargin.cli.output import EXIT_ERROR, CliError, emit, json_option, note
-from zkmargin.cli.venue import _load_key, identities_option, open_identity_registry, save_identity_registry
 from zkmargin.errors import EncodingError, IdentityRegistryError, RunStateError, ZkMarginError
-from zkmargin.groth16.serialization import proof_from_json, proof_to_json, vk_to_json
-from zkmargin.identity_registry import IdentityRegistry
+from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.margin.commitment import new_salt
 from zkmargin.margin.models import Snapshot, load_snapshot, parse_account
-from zkmargin.merkle_tree import MerklePath, MerkleTree, check_depth, member_leaves, merkle_path_to_json
-from zkmargin.venue_run import (
+from zkmargin.venue.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
+from zkmargin.venue.identity_registry import IdentityRegistry
+from zkmargin.venue.run import (
     BUNDLE_FORMAT,
     SUMMARY_FORMAT,
     AccountDocument,
@@ -51,9 +57,9 @@ from zkmargin.venue_run import (
     read_account_documents,
     read_plan,
     split_identity,
-    write_file_atomic,
     write_plan,
 )
+from zkmargin.venue.tree import MerklePath, MerkleTree, check_depth, member_leaves, merkle_path_to_json
 
 DEFAULT_DEPTH = 20
 MAX_CHUNK = 32
@@ -61,8 +67,6 @@ MAX_CHUNK = 32
 CHUNKS_PER_WORKER = 4
 RECHECK_IN_PROCESS = 256
 """Plans up to this many accounts are rechecked on the driver (~2-40 ms an account), larger ones on the cluster."""
-VERIFY_CHUNK = 1000
-"""Proofs per verify-batch task: one weighted pairing check of ~1,000 proofs costs about a second."""
 
 
 # ----- tasks (run on the workers) ---------------------------------------------------------
@@ -74,7 +78,7 @@ def commit_chunk(docs: list[tuple[int, str, Any, int | None]], snapshot: Snapsho
         try:
             document, identity = split_identity(doc)
             account = parse_account(document)
-            healthy, report = model_report(circuit.model, account, snapshot)
+            healthy, report = get_model(circuit.model).report(account, snapshot)
             salt = new_salt() if given_salt is None else given_salt
             commitment = circuit.commitment(circuit.witness(account, snapshot, salt))
         except ZkMarginError as exc:
@@ -96,7 +100,7 @@ def prove_chunk(jobs: list[tuple[str, Any, int, int]], snapshot: Snapshot, circu
 
     circuit = circuit_from_id(circuit_id)
     backend = get_backend(backend_name)
-    from zkmargin.venue_cluster import worker_proving_key
+    from zkmargin.venue.cluster import worker_proving_key
 
     pk = worker_proving_key(plugin_name)
     out: list[tuple[str, dict | None, str | None]] = []
@@ -158,7 +162,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     circuit = circuit_from_id(circuit_id)
     circuit.snapshot_inputs(snapshot)  # refuses a snapshot the circuit cannot hold, before any work
     check_depth(depth)
-    signing_key = _load_key(key_path)
+    signing_key = load_signing_key(key_path)
     registry = open_identity_registry(registry_path, snapshot.venue)
     store = KeyStore(ctx.obj.cache_dir, circuit, bundle_dir)
     expected_digest = parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None
@@ -168,7 +172,7 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     vk_digest = store.recorded_digest()
     digest = snapshot_digest(snapshot)
     context = parse_field_element(context_text, "--context") if context_text else default_context(digest)
-    from zkmargin.venue_cluster import dask_client, install_proving_key  # Dask loads only here
+    from zkmargin.venue.cluster import dask_client, install_proving_key  # Dask loads only here
 
     docs, input_digest = read_account_documents(accounts_path)
     if not docs:
@@ -224,10 +228,10 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
             raise CliError(str(exc)) from None
         tree = MerkleTree(leaves, depth)
         signed_root = sign_root(signing_key, snapshot, depth, tree.size, tree.root)
-        write_file_atomic(out_dir / "root.json", _json_bytes(signed_root_to_json(signed_root)))
+        files.write_atomic(out_dir / "root.json", _json_bytes(signed_root_to_json(signed_root)))
         calls = [{"account_id": a.account_id, "source": a.source, "equity": a.equity, "maintenance": a.maintenance}
                  for a in plan.accounts if not a.healthy]
-        write_file_atomic(out_dir / "margin_calls.json", _json_bytes(calls), mode=0o600)
+        files.write_atomic(out_dir / "margin_calls.json", _json_bytes(calls), mode=0o600)
         timings["tree"] = time.perf_counter() - t
         bundles = BundleStore(out_dir / "bundles")
         bundles.remove_stale_temporaries()
@@ -273,7 +277,7 @@ def _prove_pending(client: Any, plugin_name: str, pending: list[tuple[int, Plann
                    circuit_id: str, vk_digest: str, context: int, signing_key: Any, backend_name: str,
                    chunk_size: int | None, show_progress: bool = False) -> list[dict]:
     """Prove the pending accounts in chunks on the cluster, writing each bundle as its chunk returns; the failures."""
-    from zkmargin.venue_cluster import map_chunks
+    from zkmargin.venue.cluster import map_chunks
 
     size = chunk_size or _chunk_size(len(pending), len(client.nthreads()))
     parts = chunks([(a.account_id, docs[a.index].document, a.salt, a.commitment) for _, a in pending], size)
@@ -291,7 +295,7 @@ def _prove_pending(client: Any, plugin_name: str, pending: list[tuple[int, Plann
                     failed.append({"account_id": account_id, "error": reason})
                     continue
                 position, account = by_id[account_id]
-                bundles.write(account_id, _bundle(account, position, proof_json, tree, snapshot, circuit_id,
+                bundles.write(account_id, bundle_document(account, position, proof_json, tree, snapshot, circuit_id,
                                                   vk_digest, context, signing_key))
             bar.update(len(parts[index]))
     return failed
@@ -305,7 +309,7 @@ def _commit_all(client: Any, docs: list[AccountDocument], snapshot: Snapshot, ci
                 chunk_size: int | None, registry: IdentityRegistry | None = None, show_progress: bool = False) -> Plan:
     """Margin report, salt and commitment of every account on the cluster; duplicates, bad lines and (with a
     registry) accounts whose identity the registry does not hold for them set aside."""
-    from zkmargin.venue_cluster import map_chunks
+    from zkmargin.venue.cluster import map_chunks
 
     malformed: list[dict] = [{"index": i, "source": d.source, "error": d.error} for i, d in enumerate(docs)
                              if d.error is not None]
@@ -368,7 +372,7 @@ def _recheck_plan(cluster: Any, plan: Plan, docs: list[AccountDocument], snapsho
     """Recompute every planned account from the accounts file and its salt; RunStateError naming the first
     plan line that does not follow (a leaf without an account, a repeated line, another commitment, identity or
     report), or an account of the file that the plan neither holds nor set aside as malformed."""
-    from zkmargin.venue_cluster import map_chunks
+    from zkmargin.venue.cluster import map_chunks
 
     # Nothing is signed from the plan alone: its leaves must be the accounts file's, whatever wrote the plan.
     jobs, planned = [], {}
@@ -407,8 +411,8 @@ def _recheck_plan(cluster: Any, plan: Plan, docs: list[AccountDocument], snapsho
                                     "the plan away and start the run again")
 
 
-def _bundle(account: PlannedAccount, position: int, proof_json: dict, tree: MerkleTree, snapshot: Snapshot,
-            circuit_id: str, vk_digest: str, context: int, signing_key: Any) -> dict:
+def bundle_document(account: PlannedAccount, position: int, proof_json: dict, tree: MerkleTree, snapshot: Snapshot,
+                    circuit_id: str, vk_digest: str, context: int, signing_key: Any) -> dict:
     """What the account holder receives: opening, attestation, Merkle path and the proof."""
     path = MerklePath(account.account_id, tree.leaf(position), position, tuple(tree.path(position)), tree.root,
                       tree.depth)
@@ -437,11 +441,12 @@ def _unproven(bundles: BundleStore, done: list[tuple[int, PlannedAccount]], vk: 
     items = []
     for _, account in done:
         try:
-            proof = proof_from_json(json.loads(bundles.path(account.account_id).read_text())["proof"], backend)
-        except (OSError, ValueError, KeyError, ZkMarginError) as exc:
+            encoded = json.loads(bundles.path(account.account_id).read_text())["proof"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             items.append(ProofItem(error=str(exc)))
             continue
-        items.append(ProofItem(account.commitment, context, proof))
+        # The verifier decodes (and checks) the proof: a non-object proof is malformed there, not here.
+        items.append(ProofItem(account.commitment, context, encoded=encoded if isinstance(encoded, dict) else b""))
     # A proof is cheap to check next to making one; a bundle swapped or damaged on disk must not ship.
     report = SnapshotVerifier(circuit, vk, snapshot, backend).verify_batch(items)
     return [done[verdict.index] for verdict in report.verdicts if not verdict.valid]
@@ -450,7 +455,7 @@ def _unproven(bundles: BundleStore, done: list[tuple[int, PlannedAccount]], vk: 
 def _bundle_without_proof(account: PlannedAccount, position: int, tree: MerkleTree, snapshot: Snapshot,
                           circuit_id: str, vk_digest: str, context: int, signing_key: Any) -> dict:
     """The bundle this plan makes for account, less its proof (Ed25519 signs deterministically)."""
-    bundle = _bundle(account, position, {}, tree, snapshot, circuit_id, vk_digest, context, signing_key)
+    bundle = bundle_document(account, position, {}, tree, snapshot, circuit_id, vk_digest, context, signing_key)
     del bundle["proof"]
     return bundle
 
@@ -475,7 +480,7 @@ def _write_batch_file(out_dir: Path, bundles: BundleStore, plan: Plan, snapshot:
                                  "snapshot_id": snapshot.snapshot_id,
                                  **({"attestation": doc["attestation"]} if "attestation" in doc else {})},
                                 sort_keys=True))
-    write_file_atomic(out_dir / "batch.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
+    files.write_atomic(out_dir / "batch.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
 
 
 def _write_summary(out_dir: Path, plan: Plan, snapshot: Snapshot, root: int | None, proved: int, already_done: int,
@@ -511,7 +516,7 @@ def _write_summary(out_dir: Path, plan: Plan, snapshot: Snapshot, root: int | No
         "timings_s": {**{k: round(v, 3) for k, v in timings.items()}, "total": round(total_s, 3)},
         "proofs_per_s": round(proved / timings["prove"], 3) if proved and timings.get("prove") else None,
     }
-    write_file_atomic(out_dir / "summary.json", _json_bytes(summary))
+    files.write_atomic(out_dir / "summary.json", _json_bytes(summary))
     return summary
 
 
@@ -528,48 +533,3 @@ def _first_errors(malformed: list[dict], shown: int = 3) -> str:
 
 
 # ----- verify-batch --scheduler -----------------------------------------------------------
-def verify_on_cluster(scheduler: str, verifier: Any, parsed: list, started: float,
-                      show_progress: bool = True) -> tuple[list, Any, float]:
-    """verify-batch's items decoded and checked in chunks on the cluster: (metas, BatchReport, read seconds).
-
-    Every chunk is its own batch with its own fresh weights (see zkmargin.groth16.batch). The
-    attestation policy is applied here, by the same SnapshotVerifier, before any pairing work is shipped.
-    """
-    from zkmargin.circuits.verification import BatchReport, Verdict
-    from zkmargin.errors import MalformedAttestationError
-    from zkmargin.venue_cluster import dask_client, verify_batch_on_cluster
-
-    backend = verifier.backend
-    jobs: list = []
-    refused: dict[int, str] = {}
-    for index, (_, fields) in enumerate(parsed):
-        if isinstance(fields, str):
-            jobs.append(fields)
-            continue
-        try:
-            reason = verifier.refusal(fields.proof_item(None, "", verifier.circuit.is_membership))
-        except MalformedAttestationError as exc:
-            jobs.append(f"attestation: {exc}")
-            continue
-        if reason is not None:
-            refused[index] = reason
-            jobs.append(reason)  # never checked on the cluster: its verdict is the refusal below
-            continue
-        jobs.append((list(fields.header), fields.encoded))
-    read_s = time.perf_counter() - started
-    with dask_client(scheduler) as client, click.progressbar(
-            length=len(jobs), label="verifying on the cluster", file=sys.stderr, hidden=not show_progress) as bar:
-        verdicts, checks = verify_batch_on_cluster(client, vk_to_json(verifier.vk, backend), jobs,
-                                                   verifier.circuit.per_proof_inputs, verifier.snapshot_values,
-                                                   backend.name,
-                                                   chunk_size=VERIFY_CHUNK, on_chunk=bar.update)
-    metas, results = [], []
-    for index, ((meta, _), (valid, error, proof_bytes)) in enumerate(zip(parsed, verdicts)):
-        if proof_bytes is not None:
-            meta["proof_bytes"] = proof_bytes
-        metas.append(meta)
-        if index in refused:
-            results.append(Verdict(index, meta["id"], False, refused=refused[index]))
-        else:
-            results.append(Verdict(index, meta["id"], valid, error))
-    return metas, BatchReport(results, checks), read_s

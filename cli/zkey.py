@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 
-from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, step, write_atomic, write_json
-from zkmargin.groth16.binfile import format_hash
+from zkmargin.binfile import format_hash
+from zkmargin.cli.keystore import read_zkey
+from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_bytes, step, write_atomic, write_json
 from zkmargin.groth16.ptau import read_ptau
 from zkmargin.groth16.serialization import vk_digest, vk_to_json
 from zkmargin.groth16.zkey import (
@@ -24,7 +25,6 @@ from zkmargin.groth16.zkey import (
     transcript_entries,
     verify_zkey,
     verifying_key,
-    zkey_from_bytes,
     zkey_to_bytes,
 )
 from zkmargin.r1cs.circom import r1cs_from_bytes
@@ -33,23 +33,9 @@ _IN = click.Path(dir_okay=False, path_type=Path)
 _OUT = click.Path(dir_okay=False, path_type=Path)
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise CliError(f"{what} file not found: {path}") from None
-    except OSError as exc:
-        raise CliError(f"cannot read {what} file {path}: {exc.strerror}") from None
-
-
-def read_zkey(path: Path, backend):  # noqa: ANN001, ANN201 - a ZKey
-    """A .zkey file, parsed and checked."""
-    return zkey_from_bytes(_read(path, "zkey"), backend, str(path))
-
-
 def _read_circuit_and_ptau(r1cs_path: Path, ptau_path: Path):  # noqa: ANN202 - (CompiledR1CS, PowersOfTau)
-    return (r1cs_from_bytes(_read(r1cs_path, "r1cs"), str(r1cs_path)),
-            read_ptau(_read(ptau_path, "ptau"), str(ptau_path)))
+    return (r1cs_from_bytes(read_bytes(r1cs_path, "r1cs"), str(r1cs_path)),
+            read_ptau(read_bytes(ptau_path, "ptau"), str(ptau_path)))
 
 
 def _same_file(a: Path, b: Path) -> None:
@@ -192,37 +178,3 @@ def export_transcript(ctx: click.Context, zkey_path: Path, out_path: Path) -> No
     click.echo(f"transcript of {len(zk.contributions)} contributions written to {out_path}")
 
 
-def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: int, context: int,  # noqa: ANN001
-                            backend, expected_digest: str | None = None,  # noqa: ANN001
-                            path=None, scope: int | None = None,  # noqa: ANN001
-                            secret: int | None = None, cache_dir: Path | None = None):  # noqa: ANN201
-    """`zkmargin prove --zkey`: (proof, public inputs, timing, vk digest) with the ceremony's key (snarkjs's H).
-
-    With path, scope and the identity secret, in membership mode (see circuits.proving.prepare_proof). With
-    cache_dir, a key whose query points passed the subgroup check is remembered there (by the
-    SHA-256 of its query sections), so the next `prove` with it does not check them again.
-    """
-    from zkmargin.circuits.proving import prepare_proof
-    from zkmargin.cli.keystore import recall_subgroup_check, record_subgroup_check
-    from zkmargin.groth16.prover import prove_zkey
-    from zkmargin.groth16.zkey import proving_key, query_sections_digest
-
-    circuit.require_healthy(account, snapshot)
-    compiled = circuit.compile()
-    with step(f"loading {zkey_path}"):
-        zk = read_zkey(zkey_path, backend)
-        digest = vk_digest(verifying_key(zk, backend), backend)
-        # A pinned digest names the verifier's key: a ceremony key is held to it like a key bundle is.
-        if expected_digest is not None and digest != expected_digest:
-            raise CliError(f"{zkey_path}: its verification key's digest is not the pinned --vk-digest "
-                           f"{expected_digest}; ask the venue for its final .zkey")
-        # The marker lives in the prover's own cache, never beside the key: whoever hands out a
-        # key cannot vouch for its points.
-        marker = None if cache_dir is None else recall_subgroup_check(cache_dir, query_sections_digest(zk))
-        pk = proving_key(zk, compiled, backend)
-        if marker is not None:
-            record_subgroup_check(marker)
-    with step(f"proving {circuit.circuit_id} (zkey, snarkjs H convention)") as elapsed:
-        public, witness = prepare_proof(circuit, account, snapshot, salt, context, path, scope, secret)
-        proof = prove_zkey(pk, compiled, circuit.witness_assignment(public, witness), backend=backend)
-    return proof, public, elapsed, digest

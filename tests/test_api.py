@@ -112,7 +112,7 @@ def test_membership_mode_through_the_api():
     """A -m<depth> circuit: prove with the venue's path and the verifier's scope; verify reads the 4-wide header."""
     from zkmargin.circuits.registry import circuit_from_id
     from zkmargin.gadgets.merkle import identity_commitment, member_leaf, nullifier
-    from zkmargin.merkle_tree import MerklePath, MerkleTree
+    from zkmargin.venue.tree import MerklePath, MerkleTree
 
     circuit_id, snapshot, account = f"{CIRCUIT}-m3", sample_snapshot(), sample_account("healthy")
     salt, secret = 12345, 0x5EC12E7
@@ -145,7 +145,7 @@ def test_a_membership_proof_under_a_root_the_prover_chose_is_refused():
     from zkmargin.circuits.registry import circuit_from_id
     from zkmargin.errors import UnattestedError, WrongCommitmentError
     from zkmargin.gadgets.merkle import identity_commitment, member_leaf
-    from zkmargin.merkle_tree import MerklePath, MerkleTree
+    from zkmargin.venue.tree import MerklePath, MerkleTree
 
     circuit_id, snapshot, account, salt = f"{CIRCUIT}-m2", sample_snapshot(), sample_account("healthy"), 99
     circuit = circuit_from_id(CIRCUIT)

@@ -7,7 +7,18 @@ import dataclasses
 
 import pytest
 
-from zkmargin.attestation import (
+from zkmargin.errors import (
+    AttestationError,
+    BadSignatureError,
+    EncodingError,
+    MalformedAttestationError,
+    WrongCommitmentError,
+    WrongSnapshotError,
+    WrongVenueError,
+)
+from zkmargin.field import R
+from zkmargin.margin.samples import sample_snapshot
+from zkmargin.venue.attestation import (
     ATTESTATION_LABEL,
     ROOT_LABEL,
     VenueSigningKey,
@@ -25,18 +36,7 @@ from zkmargin.attestation import (
     signed_root_to_json,
     snapshot_digest,
 )
-from zkmargin.errors import (
-    AttestationError,
-    BadSignatureError,
-    EncodingError,
-    MalformedAttestationError,
-    WrongCommitmentError,
-    WrongSnapshotError,
-    WrongVenueError,
-)
-from zkmargin.field import R
-from zkmargin.margin.samples import sample_snapshot
-from zkmargin.merkle_tree import MerkleTree
+from zkmargin.venue.tree import MerkleTree
 
 SNAPSHOT = sample_snapshot()
 VENUE = SNAPSHOT.venue
@@ -217,8 +217,8 @@ def test_snapshot_digest_is_the_digest_the_service_records(tmp_path):
 
 
 def test_membership_needs_the_signed_root_and_a_path_to_it():
-    from zkmargin.attestation import check_membership
-    from zkmargin.merkle_tree import MerklePath
+    from zkmargin.venue.attestation import check_membership
+    from zkmargin.venue.tree import MerklePath
 
     leaves = [COMMITMENT, COMMITMENT + 1, COMMITMENT + 2]
     tree = MerkleTree(leaves, 3)
@@ -240,7 +240,7 @@ def test_membership_needs_the_signed_root_and_a_path_to_it():
 
 # ----- signed snapshots -------------------------------------------------------------------
 def test_a_snapshot_signature_checks_round_trips_and_names_what_differs():
-    from zkmargin.attestation import (
+    from zkmargin.venue.attestation import (
         SNAPSHOT_LABEL,
         check_snapshot_signature,
         parse_snapshot_signature,
@@ -279,7 +279,7 @@ def test_a_snapshot_signature_checks_round_trips_and_names_what_differs():
     ({"signature": "zz" * 64}, "signature"), ({"extra": 1}, "extra"),
 ])
 def test_malformed_snapshot_signatures(change, match):
-    from zkmargin.attestation import parse_snapshot_signature, sign_snapshot, snapshot_signature_to_json
+    from zkmargin.venue.attestation import parse_snapshot_signature, sign_snapshot, snapshot_signature_to_json
 
     doc = {**snapshot_signature_to_json(sign_snapshot(KEY, SNAPSHOT)), **change}
     with pytest.raises(MalformedAttestationError, match=match):

@@ -7,15 +7,15 @@ import dataclasses
 
 import pytest
 
-from zkmargin.attestation import (
+from zkmargin.errors import MalformedAttestationError
+from zkmargin.margin.samples import sample_snapshot
+from zkmargin.venue.attestation import (
     VenueSigningKey,
     attest,
     check_attestation,
     parse_public_key,
     public_key_to_json,
 )
-from zkmargin.errors import MalformedAttestationError
-from zkmargin.margin.samples import sample_snapshot
 
 IDENTITY = bytes([1]) + bytes(31)
 # Small-order points: identity, order 2 (y = -1), order 4 (y = 0, both signs), and an order-8 point.

@@ -7,10 +7,16 @@ import json
 
 import pytest
 
-from zkmargin.attestation import VenueSigningKey, attest, attestation_to_json, check_attestation, parse_attestation
 from zkmargin.errors import FormatError, MalformedAttestationError
 from zkmargin.margin.models import account_to_json, parse_account, parse_snapshot, snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
+from zkmargin.venue.attestation import (
+    VenueSigningKey,
+    attest,
+    attestation_to_json,
+    check_attestation,
+    parse_attestation,
+)
 
 LONE_SURROGATE = json.loads('"a\\ud800"')
 

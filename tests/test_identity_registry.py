@@ -11,7 +11,7 @@ import pytest
 
 from zkmargin.errors import IdentityRegistryError
 from zkmargin.gadgets.merkle import identity_commitment
-from zkmargin.identity_registry import REGISTRY_FORMAT, Binding, IdentityRegistry
+from zkmargin.venue.identity_registry import REGISTRY_FORMAT, Binding, IdentityRegistry
 
 A, B, C = (identity_commitment(secret) for secret in (11, 12, 13))
 

@@ -198,3 +198,135 @@ def test_zkmargin_reaches_circuits_only_through_the_lazy_public_api():
                     if not allowed:
                         offenders.append(f"{path.relative_to(ROOT)}: {line.strip()}")
     assert not offenders, offenders
+
+
+# ----- one verdict path -------------------------------------------------------------------
+VERDICT_MODULE = ROOT / "circuits" / "verification.py"
+GROTH16_FOLDER = ROOT / "zkmargin" / "groth16"
+RAW_VERIFIERS = {"verify_with_fixed_inputs"}
+"""Functions that decide a proof under folded snapshot inputs: only the verdict module calls them."""
+RAW_MODULES = {"zkmargin.groth16.batch"}
+"""The weighted batch check: only the verdict module (and groth16 itself) imports it."""
+
+
+def raw_verifier_uses(path: Path) -> list[str]:
+    """Lines of a source file that import or call the Groth16 batch check or the folded verifier directly."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [f"{node.lineno}: import {a.name}" for a in node.names if a.name in RAW_MODULES]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module in RAW_MODULES:
+                found.append(f"{node.lineno}: from {node.module} import ...")
+            found += [f"{node.lineno}: from {node.module} import {a.name}" for a in node.names
+                      if a.name in RAW_VERIFIERS or f"{node.module}.{a.name}" in RAW_MODULES]
+        elif isinstance(node, ast.Attribute) and node.attr in RAW_VERIFIERS:
+            found.append(f"{node.lineno}: .{node.attr}")
+    return found
+
+
+def test_raw_verifier_uses_sees_imports_calls_and_module_imports(tmp_path):
+    """The checker itself can fail: each way of reaching the raw verifiers is reported."""
+    source = tmp_path / "edge.py"
+    source.write_text("import zkmargin.groth16.batch\n"
+                      "from zkmargin.groth16.batch import verify_batch\n"
+                      "from zkmargin.groth16 import batch\n"
+                      "from zkmargin.groth16.verifier import verify_with_fixed_inputs\n"
+                      "import zkmargin.groth16.verifier as v\n"
+                      "v.verify_with_fixed_inputs(1, 2, 3, 4)\n"
+                      "from zkmargin.circuits.verification import SnapshotVerifier\n")
+    assert [line.split(":")[0] for line in raw_verifier_uses(source)] == ["1", "2", "3", "4", "6"]
+
+
+def test_verdicts_are_decided_in_one_module():
+    """Only circuits/verification.py (SnapshotVerifier.verify_batch) and groth16/ itself run the batch check or
+    the folded verifier: the service, the cluster workers, the venue run and every CLI command ask the snapshot
+    verifier, so a soundness fix to decoding, policy, weights or bisection is made once (issue 24). Benchmarks
+    that time groth16's own functions (bench/batch.py, bench/verify.py, bench/cross.py) and groth16's tests
+    measure the primitive, not a verdict, and are not scanned."""
+    offenders = []
+    for package in INSTALLED_AS:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == VERDICT_MODULE or GROTH16_FOLDER in path.parents:
+                continue
+            offenders += [f"{path.relative_to(ROOT)}:{use}" for use in raw_verifier_uses(path)]
+    assert not offenders, offenders
+
+
+# ----- no upward import inside zkmargin/ ----------------------------------------------------
+INSIDE_FORBIDDEN = {
+    "backends": {"r1cs", "gadgets", "groth16", "margin", "evm", "venue"},
+    "r1cs": {"gadgets", "groth16", "margin", "evm", "venue"},
+    "gadgets": {"groth16", "margin", "evm", "venue"},
+    "groth16": {"gadgets", "margin", "evm", "venue"},
+    "margin": {"groth16", "evm", "venue"},
+    "evm": {"margin", "venue"},
+}
+"""zkmargin's subpackages bottom-up (curve seam, constraint system, gadgets and the proof system, the margin
+models, then the venue's tools): none imports one above it, so each layer is usable alone. Shared formats sit
+at the root (zkmargin/binfile.py: the iden3 container read by r1cs/circom.py and groth16's zkey/ptau)."""
+
+
+@pytest.mark.parametrize("subpackage", sorted(INSIDE_FORBIDDEN))
+def test_no_upward_import_inside_zkmargin(subpackage):
+    offenders = []
+    for path in sorted((ROOT / "zkmargin" / subpackage).rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        skipped = type_checking_only(tree)
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                     else [])
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno} imports {name}" for name in names
+                          if name.startswith("zkmargin.") and name.split(".")[1] in INSIDE_FORBIDDEN[subpackage]]
+    assert not offenders, offenders
+
+
+# ----- thin CLI: shared options and readers in one module ------------------------------------
+CLI_SHARED = {"inputs", "output", "keystore", "main", "__init__"}
+"""cli/inputs.py (options, readers), cli/output.py (printing, writing), cli/keystore.py (key bundles); main.py is
+the root group that registers every command."""
+
+
+def is_command_module(path: Path) -> bool:
+    """A cli module that defines a click command or group (decorated with click.command/group or <group>.command)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if isinstance(target, ast.Attribute) and target.attr in ("command", "group"):
+                    return True
+    return False
+
+
+def cli_modules_imported(path: Path) -> set[str]:
+    """The cli modules a source file imports (lazy imports included), by file stem."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("zkmargin.cli."):
+            names.add(node.module.split(".")[2])
+        elif isinstance(node, ast.Import):
+            names.update(a.name.split(".")[2] for a in node.names if a.name.startswith("zkmargin.cli."))
+    return names
+
+
+def test_no_command_module_imports_another():
+    """Commands share options and readers through cli/inputs.py, never by importing each other (issue 24)."""
+    commands = {path.stem for path in (ROOT / "cli").glob("*.py") if is_command_module(path)}
+    assert {"proving", "batch", "venue", "venue_run"} <= commands  # the check sees the command modules
+    offenders = [f"cli/{path.name} imports cli/{name}.py"
+                 for path in sorted((ROOT / "cli").glob("*.py")) if path.stem in commands - CLI_SHARED
+                 for name in sorted(cli_modules_imported(path) & (commands - CLI_SHARED))]
+    assert not offenders, offenders
+
+
+def test_bench_uses_only_public_cli_names():
+    """A benchmark imports what a user could: no _private helper of the CLI."""
+    offenders = []
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("zkmargin.cli"):
+                offenders += [f"{path.name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    assert not offenders, offenders

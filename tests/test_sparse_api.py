@@ -91,7 +91,7 @@ def test_sparse_verify_batch_cli(tmp_path, keys, proved):
 def test_a_real_sparse_membership_proof():
     """cross-n<N>-p<P>-k<K>-m<depth>: the membership wrapper proves and verifies the sparse statement."""
     from zkmargin.gadgets.merkle import identity_commitment, member_leaf
-    from zkmargin.merkle_tree import MerklePath, MerkleTree
+    from zkmargin.venue.tree import MerklePath, MerkleTree
 
     circuit_id = "cross-n6-p4-k4-m2"
     salt, scope, secret = 4242, 31337, 0x5EC12E7

@@ -11,18 +11,18 @@ import random
 
 import pytest
 
-from zkmargin.attestation import VenueSigningKey
 from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.errors import EncodingError, RunStateError
 from zkmargin.field import R
+from zkmargin.files import write_atomic
 from zkmargin.gadgets.merkle import identity_commitment
 from zkmargin.groth16 import Proof, setup
-from zkmargin.groth16.batch import BatchItem, verify_batch
-from zkmargin.groth16.serialization import pk_to_bytes, proof_to_bytes, vk_to_json
+from zkmargin.groth16.serialization import pk_to_bytes, proof_to_bytes
 from zkmargin.margin.models import parse_account, parse_snapshot
-from zkmargin.venue_run import (
+from zkmargin.venue.attestation import VenueSigningKey
+from zkmargin.venue.run import (
     BUNDLE_FORMAT,
     MAX_NAME_LENGTH,
     BundleStore,
@@ -37,7 +37,6 @@ from zkmargin.venue_run import (
     read_account_documents,
     read_plan,
     split_identity,
-    write_file_atomic,
     write_plan,
 )
 
@@ -74,14 +73,14 @@ def test_bundle_file_names_never_collide():
 
 def test_atomic_write_keeps_the_old_file_when_the_rename_fails(tmp_path, monkeypatch):
     path = tmp_path / "f.json"
-    write_file_atomic(path, b"old")
+    write_atomic(path, b"old")
 
     def broken(*_):
         raise OSError("disk gone")
 
     monkeypatch.setattr(os, "replace", broken)
     with pytest.raises(OSError):
-        write_file_atomic(path, b"new")
+        write_atomic(path, b"new")
     assert path.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]  # no temporary left behind
 
@@ -215,7 +214,7 @@ def test_the_plan_key_is_the_signing_keys():
 # ----- the Dask side, on an in-process cluster ------------------------------------------------
 @pytest.fixture(scope="module")
 def client():
-    from zkmargin.venue_cluster import dask_client
+    from zkmargin.venue.cluster import dask_client
 
     with dask_client(workers=2, processes=False) as c:
         yield c
@@ -236,7 +235,7 @@ def proofs():
 
 def test_proving_key_is_decoded_once_per_worker(client, proofs, monkeypatch):
     from zkmargin.groth16 import serialization
-    from zkmargin.venue_cluster import install_proving_key, worker_proving_key
+    from zkmargin.venue.cluster import install_proving_key, worker_proving_key
 
     backend, pk, _ = proofs
     decoded = []
@@ -254,7 +253,7 @@ def test_proving_key_is_decoded_once_per_worker(client, proofs, monkeypatch):
 def test_plugin_pickles_without_the_decoded_key(proofs):
     import pickle
 
-    from zkmargin.venue_cluster import ProvingKeyPlugin
+    from zkmargin.venue.cluster import ProvingKeyPlugin
 
     backend, pk, _ = proofs
     plugin = ProvingKeyPlugin("k", pk_to_bytes(pk, backend), backend.name)
@@ -263,48 +262,63 @@ def test_plugin_pickles_without_the_decoded_key(proofs):
     assert state._pk is None and state.pk_bytes == plugin.pk_bytes
 
 
+def _cluster_items(backend, made, forged_at: int | None = None) -> list:
+    from zkmargin.circuits.verification import ProofItem
+
+    items = []
+    for k, (proof, public) in enumerate(made):
+        if k == forged_at:  # a valid proof of another statement: must be invalid here
+            proof = Proof(proof.a, proof.b, backend.g1_add(proof.c, backend.g1_generator()))
+        items.append(ProofItem(public[0], public[1], label=f"p{k}", encoded=proof_to_bytes(proof, backend)))
+    return items
+
+
 def test_cluster_batch_verification_matches_in_process_and_isolates_bad_items(client, proofs):
-    from zkmargin.venue_cluster import verify_batch_on_cluster
+    """The workers run the one verdict path (SnapshotVerifier.verify_batch) on their chunks: the verdicts equal
+    the driver's own, item by item, with malformed items reported in place."""
+    from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
 
     backend, pk, made = proofs
-    jobs: list = []
-    for k, (proof, public) in enumerate(made * 2):
-        if k == 4:  # a valid proof of another statement: must be invalid here
-            proof = Proof(proof.a, proof.b, backend.g1_add(proof.c, backend.g1_generator()))
-        jobs.append((public[:2], proof_to_bytes(proof, backend)))
-    jobs.append("not valid JSON")
-    jobs.append((made[0][1][:2], b"\x00" * 192))
-    tail = made[0][1][2:]
-    verdicts, checks = verify_batch_on_cluster(client, vk_to_json(pk.vk, backend), jobs, 2, tail, backend.name,
-                                               chunk_size=3)
-    assert [v[0] for v in verdicts] == [k != 4 for k in range(12)] + [False, False]
-    assert verdicts[4][1] is None  # invalid, not malformed
-    assert verdicts[12][1] == "not valid JSON" and verdicts[13][1]
-    assert checks >= 5  # one batch per chunk at least
-    here = verify_batch(pk.vk, [BatchItem([*p, *tail], Proof(*_points(backend, b))) for p, b in jobs[:12]], backend)
-    assert [r.valid for r in here.items] == [v[0] for v in verdicts[:12]]
+    verifier = SnapshotVerifier(circuit_from_id("cross-n1-k1"), pk.vk, parse_snapshot(SNAPSHOT), backend)
+    items = _cluster_items(backend, made * 2, forged_at=4)
+    items.append(ProofItem(error="not valid JSON", label="bad-json"))
+    items.append(ProofItem(made[0][1][0], made[0][1][1], label="zeros", encoded=b"\x00" * 192))
+    report = verifier.verify_on_cluster(client, items, chunk_size=3)
+    assert [v.valid for v in report.verdicts] == [k != 4 for k in range(12)] + [False, False]
+    assert [v.index for v in report.verdicts] == list(range(14))
+    assert report.verdicts[4].outcome == "invalid"
+    assert report.verdicts[12].error == "not valid JSON" and report.verdicts[13].outcome == "malformed"
+    assert report.verdicts[0].proof_bytes == proof_to_bytes(made[0][0], backend)
+    assert report.pairing_checks >= 5  # one batch per chunk at least
+    here = verifier.verify_batch(items)
+    assert [(v.label, v.outcome) for v in here.verdicts] == [(v.label, v.outcome) for v in report.verdicts]
 
 
-def _points(backend, data: bytes):
-    from zkmargin.groth16.serialization import proof_from_bytes
+def test_cluster_workers_apply_the_venue_policy(client, proofs):
+    """The policy travels with the verifier's spec: an unattested item is refused on the worker, as here."""
+    from zkmargin.circuits.verification import SnapshotVerifier
 
-    proof = proof_from_bytes(data, backend)
-    return proof.a, proof.b, proof.c
+    backend, pk, made = proofs
+    venue = VenueSigningKey.generate()
+    snapshot = parse_snapshot(SNAPSHOT)
+    verifier = SnapshotVerifier(circuit_from_id("cross-n1-k1"), pk.vk, snapshot, backend, venue.public_key("v1"))
+    report = verifier.verify_on_cluster(client, _cluster_items(backend, made), chunk_size=2)
+    assert [v.outcome for v in report.verdicts] == ["refused"] * len(made)
+    assert report.pairing_checks == 0
 
 
 def test_every_chunk_draws_its_own_weights(client, proofs, monkeypatch):
+    from zkmargin.circuits.verification import SnapshotVerifier
     from zkmargin.groth16 import batch
-    from zkmargin.venue_cluster import verify_batch_on_cluster
 
     backend, pk, made = proofs
     drawn: list[int] = []
     real = batch.random_weight
     monkeypatch.setattr(batch, "random_weight", lambda rng=None: drawn.append(real(rng)) or drawn[-1])
-    jobs = [(public[:2], proof_to_bytes(proof, backend)) for proof, public in made]
-    verdicts, _ = verify_batch_on_cluster(client, vk_to_json(pk.vk, backend), jobs, 2, made[0][1][2:], backend.name,
-                                          chunk_size=2)
-    assert all(v[0] for v in verdicts)
-    assert len(drawn) >= len(jobs) and len(set(drawn)) == len(drawn)  # no weight reused across chunks
+    verifier = SnapshotVerifier(circuit_from_id("cross-n1-k1"), pk.vk, parse_snapshot(SNAPSHOT), backend)
+    report = verifier.verify_on_cluster(client, _cluster_items(backend, made), chunk_size=2)
+    assert all(v.valid for v in report.verdicts)
+    assert len(drawn) >= len(made) and len(set(drawn)) == len(drawn)  # no weight reused across chunks
 
 
 @pytest.mark.parametrize("identity, message", [
@@ -322,7 +336,7 @@ def test_an_account_line_with_a_public_or_malformed_identity_is_refused(identity
 
 
 def test_member_leaves_refuses_identity_zero_and_secret_zeros_identity():
-    from zkmargin.merkle_tree import member_leaves
+    from zkmargin.venue.tree import member_leaves
 
     for identity in (0, identity_commitment(0)):
         with pytest.raises(EncodingError, match="line 2: identity"):

@@ -18,7 +18,17 @@ from typing import Any
 from cachetools import LRUCache, cachedmethod
 from cachetools.keys import hashkey
 
-from zkmargin.attestation import (
+from zkmargin.circuits.circuit import AnyCircuit
+from zkmargin.circuits.proving import canonical_field_element
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, encoded_proof
+from zkmargin.errors import FormatError, PublicInputError, ZkMarginError
+from zkmargin.groth16.serialization import vk_from_json
+from zkmargin.margin.models import Snapshot, parse_snapshot
+from zkmargin.service.deps import ServiceState, now_iso
+from zkmargin.service.errors import AmbiguousSnapshot, SnapshotDoesNotFit, UnknownCircuit, UnknownRoot, UnknownSnapshot
+from zkmargin.service.repository import ReceiptRecord, Repository, RootRecord
+from zkmargin.venue.attestation import (
     Attestation,
     SignedRoot,
     VenuePublicKey,
@@ -27,19 +37,6 @@ from zkmargin.attestation import (
     parse_public_key,
     parse_signed_root,
 )
-from zkmargin.circuits.circuit import AnyCircuit
-from zkmargin.circuits.parts import check_field_element
-from zkmargin.circuits.proving import canonical_field_element
-from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, decode_proof
-from zkmargin.errors import AttestationError, FormatError, MalformedAttestationError, PublicInputError, ZkMarginError
-from zkmargin.groth16.batch import BatchItem, verify_batch
-from zkmargin.groth16.serialization import proof_to_bytes, vk_from_json
-from zkmargin.groth16.verifier import verify_with_fixed_inputs
-from zkmargin.margin.models import Snapshot, parse_snapshot
-from zkmargin.service.deps import ServiceState, now_iso
-from zkmargin.service.errors import AmbiguousSnapshot, SnapshotDoesNotFit, UnknownCircuit, UnknownRoot, UnknownSnapshot
-from zkmargin.service.repository import ReceiptRecord, Repository, RootRecord
 
 
 @dataclass(frozen=True)
@@ -242,89 +239,57 @@ def resolve_target(state: ServiceState, circuit_id: str, snapshot_id: str | None
     return Target(circuit, snapshot, digest, verifier if root is None else verifier.with_root(root.root), root)
 
 
-def _refusals_counted(state: ServiceState, check: Callable[[], bool]) -> bool:
-    try:
-        return check()
-    except AttestationError as exc:
-        if not isinstance(exc, MalformedAttestationError):
-            state.metrics.observe_result("refused")
-        raise
-
-
 @dataclass
 class _Prepared:
-    """One single request, checked up to its pairing equation: what the batch check and the receipt need."""
+    """One single request, read and resolved: the library's item for it and how to make its receipt."""
 
     target: Target
-    header: list[int]
-    proof: object
-    receipt: Callable[[bool], ReceiptRecord]
+    item: ProofItem
+    receipt: Callable[[bool, bytes], ReceiptRecord]
 
 
 def _prepare(state: ServiceState, request, key_id: str | None) -> _Prepared:  # noqa: ANN001
-    """Everything of a single request but its pairing check: ids, canonical inputs, the checked proof and the
-    attestation policy (typed errors, and refusals counted, exactly as a lone verification raises them)."""
+    """Everything of a single request the snapshot verifier does not decide: ids and canonical inputs (typed
+    errors, exactly as a lone verification raises them)."""
     target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id, request.venue)
-    verifier, root = target.verifier, target.root
+    root = target.root
     context = canonical_field_element(request.context, "context")
     if root is None:
         commitment = canonical_field_element(request.commitment, "commitment")
     else:
         scope = canonical_field_element(request.scope, "scope")
         nullifier = canonical_field_element(request.nullifier, "nullifier")
-    proof = decode_proof(request.proof.model_dump(exclude_none=True) if request.proof else None, request.proof_b64,
-                         state.backend)
-    proof_hex = proof_to_bytes(proof, state.backend).hex()
+    encoded = encoded_proof(request.proof.model_dump(exclude_none=True) if request.proof else None, request.proof_b64)
     ids = (target.circuit.circuit_id, target.snapshot.snapshot_id, target.snapshot_digest)
     if root is None:
-        header = [check_field_element(commitment, "commitment"), check_field_element(context, "context")]
         attestation = request_attestation(request)
-        _refusals_counted(state, lambda: verifier.check_attested(commitment, attestation))
-        kept = attestation if verifier.venue_key is not None else None
-        return _Prepared(target, header, proof, lambda valid: new_receipt(
-            *ids, commitment, context, proof_hex, valid, kept, venue=target.snapshot.venue, verifier=key_id))
-    header = [check_field_element(value, name)
-              for value, name in zip((root.root, context, scope, nullifier), target.circuit.header)]
-    _refusals_counted(state, lambda: verifier.check_root_signed(root.root, root.signed))
-    return _Prepared(target, header, proof, lambda valid: new_receipt(
-        *ids, None, context, proof_hex, valid, anonymous=(root.record.root_id, scope, nullifier),
-        venue=target.snapshot.venue, verifier=key_id))
+        kept = attestation if target.verifier.venue_key is not None else None
+        return _Prepared(target, ProofItem(commitment, context, attestation=attestation, encoded=encoded),
+                         lambda valid, proof: new_receipt(*ids, commitment, context, proof.hex(), valid, kept,
+                                                          venue=target.snapshot.venue, verifier=key_id))
+    return _Prepared(target, ProofItem(context=context, root=root.root, scope=scope, nullifier=nullifier,
+                                       signed_root=root.signed, encoded=encoded),
+                     lambda valid, proof: new_receipt(
+                         *ids, None, context, proof.hex(), valid, anonymous=(root.record.root_id, scope, nullifier),
+                         venue=target.snapshot.venue, verifier=key_id))
 
 
-def _verdicts(state: ServiceState, group: list[_Prepared]) -> list[bool | Exception]:
-    """Each proof's verdict, the group (one circuit and snapshot) in one weighted batch check when it has several.
-
-    verify_batch's verdicts equal verifying each item alone; an item it could not take (a malformed
-    proof point) is verified alone, so it raises the same typed error a lone request gets.
-    """
-    verifier = group[0].target.verifier
-    alone = list(range(len(group)))
-    verdicts: list[bool | Exception] = [False] * len(group)
-    if len(group) > 1:
-        result = verify_batch(verifier.vk, [BatchItem(p.header, p.proof) for p in group], state.backend,
-                              fixed=verifier.fixed)
-        alone = [checked.index for checked in result.items if checked.error is not None]
-        for checked in result.items:
-            verdicts[checked.index] = checked.valid
-    for index in alone:
-        try:
-            verdicts[index] = verify_with_fixed_inputs(verifier.vk, group[index].header, verifier.fixed,
-                                                       group[index].proof, state.backend)
-        except ZkMarginError as exc:
-            verdicts[index] = exc
-    return verdicts
+def _policy_key(verifier: SnapshotVerifier) -> tuple:
+    # Requests share a batch check only under one key, one snapshot's folded inputs and one policy.
+    return id(verifier.vk), id(verifier.fixed), id(verifier.venue_key), verifier.root, verifier.scope
 
 
 def verify_many_and_record(state: ServiceState, requests: list) -> list[ReceiptRecord | Exception]:
     """Verify concurrent single requests (CPU-bound: runs in the worker pool) and commit all their receipts in one
     transaction; per request its stored receipt, or the exception its response is made from.
 
-    The proofs of requests for the same circuit and snapshot are checked in one weighted batch (fresh random
-    weights; the same verdicts as one by one). Nothing is returned before the transaction has committed.
+    The requests for the same circuit, snapshot and policy go to their SnapshotVerifier's verify_batch together
+    (one weighted check, fresh random weights; the same verdicts as one by one, a refusal or malformed proof
+    raised as its typed error). Nothing is returned before the transaction has committed.
     Each request is a Submission (or a bare request, without a key).
     """
     outcomes: list[ReceiptRecord | Exception | None] = [None] * len(requests)
-    groups: dict[tuple[int, int], list[tuple[int, _Prepared]]] = {}
+    groups: dict[tuple, list[tuple[int, _Prepared]]] = {}
     for index, request in enumerate(requests):
         submission = request if isinstance(request, Submission) else Submission(request, None)
         try:
@@ -332,21 +297,24 @@ def verify_many_and_record(state: ServiceState, requests: list) -> list[ReceiptR
         except Exception as exc:  # noqa: BLE001 - the request's own error, raised in its response
             outcomes[index] = exc
             continue
-        # Verifiers under different venue policies share their folded inputs: the key is the inputs'.
-        verifier = prepared.target.verifier
-        groups.setdefault((id(verifier.vk), id(verifier.fixed)), []).append((index, prepared))
+        groups.setdefault(_policy_key(prepared.target.verifier), []).append((index, prepared))
     receipts: dict[int, ReceiptRecord] = {}
     for members in groups.values():
         try:
-            verdicts = _verdicts(state, [p for _, p in members])
+            verdicts: list = members[0][1].target.verifier.verify_batch([p.item for _, p in members]).verdicts
         except ZkMarginError as exc:  # the key itself is refused: so is every request under it
             verdicts = [exc] * len(members)
         for (index, prepared), verdict in zip(members, verdicts):
             if isinstance(verdict, Exception):
                 outcomes[index] = verdict
                 continue
-            state.metrics.observe_result("valid" if verdict else "invalid")
-            receipts[index] = prepared.receipt(verdict)
+            if verdict.refused is not None:
+                state.metrics.observe_result("refused")
+            if verdict.error is not None or verdict.refused is not None or verdict.proof_bytes is None:
+                outcomes[index] = verdict.cause or FormatError(verdict.error or verdict.refused or "not verified")
+                continue
+            state.metrics.observe_result("valid" if verdict.valid else "invalid")
+            receipts[index] = prepared.receipt(verdict.valid, verdict.proof_bytes)
     if receipts:
         # Request order, so "seen before" among nullifiers of one job means what it means one by one.
         order = sorted(receipts)
@@ -360,8 +328,9 @@ def verify_many_and_record(state: ServiceState, requests: list) -> list[ReceiptR
             for outcome in outcomes]
 
 
-def _batch_item(state: ServiceState, item, root: RegisteredRoot | None) -> tuple[ProofItem, tuple | None]:  # noqa: ANN001
-    """A batch item as the library takes it, and what its receipt needs (None for a malformed item)."""
+def _batch_item(item, root: RegisteredRoot | None) -> tuple[ProofItem, tuple | None]:  # noqa: ANN001
+    """A batch item as the library takes it (its proof still encoded), and what its receipt needs (None for a
+    malformed item)."""
     try:
         context = canonical_field_element(item.context, "context")
         if root is None:
@@ -373,36 +342,35 @@ def _batch_item(state: ServiceState, item, root: RegisteredRoot | None) -> tuple
                 raise FormatError("an anonymous batch item takes scope and nullifier, not a commitment or attestation")
             scope = canonical_field_element(item.scope or "", "scope")
             nullifier = canonical_field_element(item.nullifier or "", "nullifier")
-        proof = decode_proof(item.proof.model_dump(exclude_none=True) if item.proof else None, item.proof_b64,
-                             state.backend)
+        encoded = encoded_proof(item.proof.model_dump(exclude_none=True) if item.proof else None, item.proof_b64)
         attestation = request_attestation(item)
     except ZkMarginError as exc:
         return ProofItem(error=str(exc), label=item.id or ""), None
-    proof_hex = proof_to_bytes(proof, state.backend).hex()
     if root is None:
-        return (ProofItem(commitment, context, proof, attestation, label=item.id or ""),
-                (commitment, context, proof_hex, None))
-    return (ProofItem(context=context, proof=proof, label=item.id or "", root=root.root, scope=scope,
-                      nullifier=nullifier, signed_root=root.signed),
-            (None, context, proof_hex, (root.record.root_id, scope, nullifier)))
+        return (ProofItem(commitment, context, attestation=attestation, label=item.id or "", encoded=encoded),
+                (commitment, context, None))
+    return (ProofItem(context=context, label=item.id or "", root=root.root, scope=scope, nullifier=nullifier,
+                      signed_root=root.signed, encoded=encoded),
+            (None, context, (root.record.root_id, scope, nullifier)))
 
 
 def verify_batch_and_record(state: ServiceState, request, key_id: str | None = None) -> dict:  # noqa: ANN001
-    """The auditor's batch path (zkmargin.groth16.batch) with one receipt per well-formed item, its showings counted
-    in the history of the caller's API key id (none without a key)."""
+    """The auditor's batch path (SnapshotVerifier.verify_batch) with one receipt per well-formed item, its showings
+    counted in the history of the caller's API key id (none without a key)."""
     target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id, request.venue)
     verifier = target.verifier
-    pairs = [_batch_item(state, item, target.root) for item in request.items]
+    pairs = [_batch_item(item, target.root) for item in request.items]
     items = [item for item, _ in pairs]
     report = verifier.verify_batch(items)
     ids = (target.circuit.circuit_id, target.snapshot.snapshot_id, target.snapshot_digest)
     receipts: dict[int, ReceiptRecord] = {}
     for verdict, (item, entry) in zip(report.verdicts, pairs):
-        if entry is not None and verdict.refused is None:
-            commitment, context, proof_hex, anonymous = entry
+        if entry is not None and verdict.refused is None and verdict.proof_bytes is not None:
+            commitment, context, anonymous = entry
             attested = item.attestation if verifier.venue_key is not None and anonymous is None else None
-            receipts[verdict.index] = new_receipt(*ids, commitment, context, proof_hex, verdict.valid, attested,
-                                                  anonymous=anonymous, venue=target.snapshot.venue, verifier=key_id)
+            receipts[verdict.index] = new_receipt(*ids, commitment, context, verdict.proof_bytes.hex(), verdict.valid,
+                                                  attested, anonymous=anonymous, venue=target.snapshot.venue,
+                                                  verifier=key_id)
         state.metrics.observe_result(verdict.outcome)
     stored = dict(zip(receipts, state.repository.insert_receipts(receipts.values())))
     results = []

@@ -1,6 +1,6 @@
 """Fr arithmetic compiled with numba (8 x 32-bit limbs, Montgomery form, R = 2^256) for the Merkle tree builder.
 
-A venue hashes millions of tree nodes (zkmargin.merkle_tree); this keeps them in limb arrays and
+A venue hashes millions of tree nodes (zkmargin.venue.tree); this keeps them in limb arrays and
 releases the GIL. The prover's NTTs no longer use it: they run in the C kernel compiled at install
 (zkmargin.ntt), so a trader's first proof pays no JIT. Limbs are 32-bit values held in uint64 so that
 a 32 x 32-bit product plus two carries fits without overflow: (2^32 - 1)^2 + 2 (2^32 - 1) = 2^64 - 1.

@@ -9,8 +9,13 @@ from pathlib import Path
 from typing import Any
 
 
-def write_atomic(path: Path | str, data: bytes, mode: int = 0o644, overwrite: bool = True) -> None:
-    """Write via a temporary file in the same folder, fsync, then rename; FileExistsError if not overwrite."""
+def write_atomic(path: Path | str, data: bytes, mode: int = 0o644, overwrite: bool = True,
+                 durable: bool = True) -> None:
+    """Write via a temporary file in the same folder, fsync, then rename; FileExistsError if not overwrite.
+
+    durable=False skips the fsync: the file is still whole or absent after a crash of the process, but may be
+    lost to a power cut (a venue run's bundles, rechecked on resume, need no more).
+    """
     path = Path(path)
     if not overwrite and path.exists():
         raise FileExistsError(f"{path} already exists; refusing to overwrite it")
@@ -20,8 +25,9 @@ def write_atomic(path: Path | str, data: bytes, mode: int = 0o644, overwrite: bo
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if overwrite:
             os.replace(tmp, path)
         else:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.book.builders import book_circuit
 from tests.circuits.builders import E8, make_account, make_snapshot
-from zkmargin.attestation import VenueSigningKey, snapshot_digest
+from zkmargin.venue.attestation import VenueSigningKey, snapshot_digest
 from zkmargin.book.batches import book_depth
 from zkmargin.book.document import (
     PublishedBatch,

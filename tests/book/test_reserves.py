@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from tests.book.builders import ACCOUNTS, SNAPSHOT
-from zkmargin.attestation import VenueSigningKey
+from zkmargin.venue.attestation import VenueSigningKey
 from zkmargin.book.reference import book_totals
 from zkmargin.book.reserves import (
     check_reserves,

@@ -101,3 +101,31 @@ def test_membership_repeats_count_valid_proofs_of_one_scope_and_nullifier():
 def test_one_header_and_proof_per_verdict():
     with pytest.raises(ValueError):
         summarize_batch(PLAIN, verdicts("valid", "valid"), [(1, 5)], [P, P])
+
+
+def test_summary_document_counts_rows_and_ids_come_from_the_library():
+    """verify-batch prints what the library assembles: counts that add up, one row per item, ids per outcome."""
+    from zkmargin.circuits.batch_summary import outcome_ids, report_rows, summary_document
+    from zkmargin.margin.models import parse_snapshot
+
+    snapshot = parse_snapshot({
+        "snapshot_id": "s1", "venue": "v1", "timestamp": "2026-11-24T16:00:00Z",
+        "assets": [{"asset": "USDC", "price": "1", "haircut": "0.02"}],
+        "instruments": [{"instrument": "BTC-PERP", "mark_price": "64000", "maintenance_rate": "0.005",
+                         "contract_size": "1"}]})
+    report = verdicts("valid", "valid", "refused", "malformed", "invalid")
+    headers = [(1, 2), (1, 2), (3, 4), None, (5, 6)]
+    outcome = summarize_batch(PLAIN, report, headers, [P, P, Q, None, Q])
+    doc = summary_document(PLAIN, snapshot, report, outcome, attestations_required=True, scope=None,
+                           timings_s={"total": 0.123456})
+    assert (doc["total"], doc["valid"], doc["duplicates"], doc["refused"], doc["malformed"], doc["invalid"]) == (
+        5, 1, 1, 1, 1, 1)
+    assert doc["timings_s"] == {"total": 0.1235} and "mode" not in doc
+    metas = [{"source": f"line {i}", "commitment": str(h[0]) if h else None, "context": "7"}
+             for i, h in enumerate(headers)]
+    rows = report_rows(PLAIN, report, outcome, metas)
+    assert [r["outcome"] for r in rows] == ["valid", "duplicate", "refused", "malformed", "invalid"]
+    assert rows[1]["duplicate_of"] == "i0" and rows[2]["refused"] == "no attestation" and rows[0]["commitment"] == "1"
+    ids = outcome_ids(PLAIN, outcome)
+    assert ids["duplicate_ids"] == ["i1"] and ids["invalid_ids"] == ["i4"] and "repeated_nullifier_ids" not in ids
+    assert "repeated_nullifier_ids" in outcome_ids(MEMBER, summarize_batch(MEMBER, verdicts(), [], []))

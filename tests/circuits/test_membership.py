@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import pytest
 
-from zkmargin.attestation import VenueSigningKey, sign_root, snapshot_digest
 from zkmargin.backends import get_backend
 from zkmargin.circuits.layout import MEMBER_HEADER, StatementPublic
 from zkmargin.circuits.membership import Membership, MembershipWitness
@@ -28,8 +27,9 @@ from zkmargin.field import R
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf, merkle_node, nullifier
 from zkmargin.groth16 import setup
 from zkmargin.margin.models import Account, AssetQuote, Collateral, InstrumentQuote, Position, ScenarioSet, Snapshot
-from zkmargin.merkle_tree import MerklePath, MerkleTree
 from zkmargin.r1cs import ConstraintSystem
+from zkmargin.venue.attestation import VenueSigningKey, sign_root, snapshot_digest
+from zkmargin.venue.tree import MerklePath, MerkleTree
 
 E8 = 10**8
 BTC = AssetQuote("BTC", 60_000 * E8, E8 // 10)

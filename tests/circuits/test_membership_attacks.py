@@ -5,7 +5,7 @@ constraint-system level: full assignments z are solved from witnesses the honest
 produce (or spliced together from several solved assignments, or edited variable by variable),
 then checked against the compiled matrices the keys are made from. Where it matters the test asserts
 WHICH constraints break, so that it shows the one rule that stops the attack (and fails without it).
-The last part reviews the byte encoding of the venue's signed messages (zkmargin.attestation).
+The last part reviews the byte encoding of the venue's signed messages (zkmargin.venue.attestation).
 """
 
 from __future__ import annotations
@@ -20,20 +20,6 @@ from typing import Any
 import pytest
 
 from tests.circuits.assignments import broken, dot, solve
-from zkmargin.attestation import (
-    ATTESTATION_LABEL,
-    ROOT_LABEL,
-    Attestation,
-    SignedRoot,
-    VenueSigningKey,
-    attest,
-    attestation_message,
-    check_attestation,
-    check_signed_root,
-    root_message,
-    sign_root,
-    snapshot_digest,
-)
 from zkmargin.backends import get_backend
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.layout import MEMBER_HEADER, StatementPublic
@@ -76,8 +62,22 @@ from zkmargin.margin.models import (
     Snapshot,
     Tier,
 )
-from zkmargin.merkle_tree import MerklePath, MerkleTree, empty_nodes, merkle_path_to_json, parse_merkle_path
 from zkmargin.r1cs import ConstraintSystem
+from zkmargin.venue.attestation import (
+    ATTESTATION_LABEL,
+    ROOT_LABEL,
+    Attestation,
+    SignedRoot,
+    VenueSigningKey,
+    attest,
+    attestation_message,
+    check_attestation,
+    check_signed_root,
+    root_message,
+    sign_root,
+    snapshot_digest,
+)
+from zkmargin.venue.tree import MerklePath, MerkleTree, empty_nodes, merkle_path_to_json, parse_merkle_path
 
 E8 = 10**8
 BTC = AssetQuote("BTC", 60_000 * E8, E8 // 10)
@@ -683,7 +683,7 @@ def test_batches_with_mixed_named_and_anonymous_items(big_proof):
     assert outcomes == ["malformed", "valid", "invalid", "malformed", "malformed"]
 
 
-# ----- 8. the venue's signed messages (zkmargin.attestation) ---------------------------------------------
+# ----- 8. the venue's signed messages (zkmargin.venue.attestation) ---------------------------------------------
 def test_attestation_and_root_messages_are_domain_separated():
     assert ATTESTATION_LABEL != ROOT_LABEL and len(ATTESTATION_LABEL) == len(ROOT_LABEL)
     assert not ATTESTATION_LABEL.startswith(ROOT_LABEL) and not ROOT_LABEL.startswith(ATTESTATION_LABEL)

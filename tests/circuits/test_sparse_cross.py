@@ -381,7 +381,7 @@ def test_bad_sparse_ids_are_refused(circuit_id):
 def test_the_membership_wrapper_takes_the_sparse_statement():
     from zkmargin.circuits.registry import circuit_from_id
     from zkmargin.gadgets.merkle import identity_commitment, member_leaf
-    from zkmargin.merkle_tree import MerklePath, MerkleTree
+    from zkmargin.venue.tree import MerklePath, MerkleTree
 
     circuit = circuit_from_id("cross-n3-p3-k2-m2")
     witness = circuit.witness(ACCOUNT, SNAPSHOT, SALT)

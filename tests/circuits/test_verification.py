@@ -9,7 +9,6 @@ from dataclasses import replace
 
 import pytest
 
-from zkmargin.attestation import VenueSigningKey, attest
 from zkmargin.backends import get_backend
 from zkmargin.circuits.layout import HEADER
 from zkmargin.circuits.proving import prove_account
@@ -34,6 +33,7 @@ from zkmargin.field import R
 from zkmargin.groth16 import setup, verify
 from zkmargin.groth16.serialization import proof_to_bytes, proof_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
+from zkmargin.venue.attestation import VenueSigningKey, attest
 
 CIRCUIT = "cross-n6-k4"
 

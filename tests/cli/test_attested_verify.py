@@ -12,7 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from tests.cli.samples import write_samples
-from zkmargin.attestation import (
+from zkmargin.cli.main import cli
+from zkmargin.margin.samples import sample_snapshot
+from zkmargin.venue.attestation import (
     Attestation,
     VenueSigningKey,
     attest,
@@ -20,8 +22,6 @@ from zkmargin.attestation import (
     attestation_to_json,
     snapshot_digest,
 )
-from zkmargin.cli.main import cli
-from zkmargin.margin.samples import sample_snapshot
 
 CIRCUIT = "cross-n6-k4"
 CONTEXT = "11"

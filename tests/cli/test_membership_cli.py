@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from tests.cli.samples import write_samples
-from zkmargin.attestation import VenueSigningKey, sign_root, signed_root_to_json
 from zkmargin.cli.main import cli
 from zkmargin.field import R
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf, nullifier
 from zkmargin.margin.models import snapshot_to_json
 from zkmargin.margin.samples import sample_snapshot
+from zkmargin.venue.attestation import VenueSigningKey, sign_root, signed_root_to_json
 
 PLAIN = "cross-n6-k4"
 DEPTH = 3
@@ -359,7 +359,7 @@ def test_verify_batch_in_membership_mode_needs_a_trusted_root(flow):
 def test_an_identity_file_with_secret_zero_or_a_bad_secret_is_refused(tmp_path, secret, message):
     """Review (issue 22): secret 0 is public (anyone could compute the account's nullifiers); a secret >= r would
     alias secret - r. `prove --identity` refuses both before any work (exit 2)."""
-    from zkmargin.cli.account import load_identity_secret
+    from zkmargin.cli.inputs import load_identity_secret
     from zkmargin.cli.output import CliError
     from zkmargin.errors import ZkMarginError
 

@@ -179,7 +179,7 @@ def test_demo_workdir_triple_verifies_with_snarkjs(demo_run):
 # ----- long first steps announce themselves on stderr -------------------------------------------------------
 def test_prove_says_when_the_ntts_run_without_the_compiled_kernel(monkeypatch):
     from zkmargin import ntt
-    from zkmargin.cli.proving import proving_message
+    from zkmargin.cli.keystore import proving_message
 
     monkeypatch.setattr(ntt, "NATIVE", False)
     assert "no compiled NTT kernel" in proving_message("cross-n64-k8")

@@ -9,12 +9,12 @@ import stat
 import pytest
 
 from tests.cli.venue_helpers import COMMITMENTS, IDENTITIES, check, run
-from zkmargin.attestation import parse_attestation, parse_public_key, parse_signed_root
 from zkmargin.field import R
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf
 from zkmargin.margin.models import account_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
-from zkmargin.merkle_tree import parse_merkle_path
+from zkmargin.venue.attestation import parse_attestation, parse_public_key, parse_signed_root
+from zkmargin.venue.tree import parse_merkle_path
 
 
 def test_keygen_writes_a_private_pem_0600_and_a_public_document(venue_dir):

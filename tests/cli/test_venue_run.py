@@ -24,10 +24,10 @@ from tests.cli.venue_run_helpers import (
     venue_run_args,
     write_accounts,
 )
-from zkmargin.attestation import (
+from zkmargin.cli.main import cli
+from zkmargin.venue.attestation import (
     parse_signed_root,
 )
-from zkmargin.cli.main import cli
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from zkmargin.circuits.proving import prepare_proof
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.gadgets.merkle import member_leaf
 from zkmargin.margin.models import parse_account, parse_snapshot
-from zkmargin.merkle_tree import parse_merkle_path
-from zkmargin.venue_run import bundle_file_name
+from zkmargin.venue.run import bundle_file_name
+from zkmargin.venue.tree import parse_merkle_path
 
 SECOND = {**SNAPSHOT, "snapshot_id": "s2", "timestamp": "2026-11-25T16:00:00Z"}
 

@@ -25,15 +25,15 @@ from tests.cli.venue_run_helpers import (
     venue_run_args,
     write_accounts,
 )
-from zkmargin.attestation import VenueSigningKey
 from zkmargin.circuits.proving import prepare_proof
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.errors import CircuitError
 from zkmargin.gadgets.merkle import nullifier
 from zkmargin.margin.models import parse_account
-from zkmargin.merkle_tree import parse_merkle_path
 from zkmargin.r1cs import ConstraintSystem
-from zkmargin.venue_run import bundle_file_name, plan_mac_key
+from zkmargin.venue.attestation import VenueSigningKey
+from zkmargin.venue.run import bundle_file_name, plan_mac_key
+from zkmargin.venue.tree import parse_merkle_path
 
 IDS = range(1, 4)
 HEALTHY = {f"acct-{i}" for i in IDS}
@@ -218,7 +218,7 @@ def test_the_workers_get_the_proving_key_bytes_that_were_checked(venue, monkeypa
     time for the workers, which decode it unchecked. A key file replaced between the two reads (say by one with a
     torsion point planted in a query) reached the workers unchecked. Now the checked bytes themselves are shipped."""
     import zkmargin.cli.keystore as keystore
-    import zkmargin.venue_cluster as venue_cluster
+    import zkmargin.venue.cluster as venue_cluster
 
     key_file = venue / "cache" / CIRCUIT / "proving_key.bin"
     checked = key_file.read_bytes()

@@ -200,7 +200,7 @@ def parse_text_summary(text: str) -> tuple[dict[str, int], dict[str, str]]:
 @pytest.fixture(scope="module")
 def venue(batch_dir):
     """The venue's key (its public document in batch_dir) and its attestation of the batch's commitment."""
-    from zkmargin.attestation import VenueSigningKey, attest, attestation_to_json, public_key_to_json
+    from zkmargin.venue.attestation import VenueSigningKey, attest, attestation_to_json, public_key_to_json
 
     snapshot = sample_snapshot()
     key = VenueSigningKey.generate()
@@ -305,7 +305,7 @@ def members(tmp_path_factory):
     contexts 5 and 6 in SCOPE (one nullifier), context 5 in scope 7 (another)."""
     from zkmargin.circuits.proving import prove_member
     from zkmargin.gadgets.merkle import identity_commitment, member_leaf
-    from zkmargin.merkle_tree import MerklePath, MerkleTree
+    from zkmargin.venue.tree import MerklePath, MerkleTree
 
     root = tmp_path_factory.mktemp("members")
     backend = get_backend("arkworks")

@@ -8,7 +8,14 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from zkmargin.attestation import (
+from zkmargin.backends import get_backend
+from zkmargin.circuits.proving import verify_account_proof
+from zkmargin.circuits.registry import circuit_from_id
+from zkmargin.cli.main import cli
+from zkmargin.gadgets.merkle import identity_commitment, member_leaf
+from zkmargin.groth16.serialization import proof_from_json, vk_from_json
+from zkmargin.margin.models import load_snapshot, parse_account
+from zkmargin.venue.attestation import (
     check_attestation,
     check_membership,
     check_signed_root,
@@ -17,15 +24,8 @@ from zkmargin.attestation import (
     parse_signed_root,
     snapshot_digest,
 )
-from zkmargin.backends import get_backend
-from zkmargin.circuits.proving import verify_account_proof
-from zkmargin.circuits.registry import circuit_from_id
-from zkmargin.cli.main import cli
-from zkmargin.gadgets.merkle import identity_commitment, member_leaf
-from zkmargin.groth16.serialization import proof_from_json, vk_from_json
-from zkmargin.margin.models import load_snapshot, parse_account
-from zkmargin.merkle_tree import parse_merkle_path
-from zkmargin.venue_run import bundle_file_name
+from zkmargin.venue.run import bundle_file_name
+from zkmargin.venue.tree import parse_merkle_path
 
 CIRCUIT = "cross-n1-k1"
 N_ACCOUNTS = 200

@@ -166,10 +166,10 @@ def test_export_solidity_refuses_a_key_too_large_for_one_contract(tmp_path):
 def test_export_register_builds_the_values_from_the_verifiers_snapshot(tmp_path):
     """registerSnapshot's values are the circuit's own encoding of the snapshot, under its digest by default."""
     from tests.cli.samples import write_samples
-    from zkmargin.attestation import snapshot_digest
     from zkmargin.circuits.registry import circuit_from_id
     from zkmargin.evm import register_snapshot_calldata
     from zkmargin.margin.models import load_snapshot
+    from zkmargin.venue.attestation import snapshot_digest
 
     snapshot_path = write_samples(tmp_path) / "snapshot.json"
     snapshot = load_snapshot(snapshot_path)
@@ -201,8 +201,8 @@ def test_export_register_bad_input_exits_2(tmp_path, extra, message):
 def _venue_files(tmp_path: Path, key_venue: str | None = None):
     """(snapshot path, snapshot, signing key, public key path) for the sample snapshot's venue (or key_venue)."""
     from tests.cli.samples import write_samples
-    from zkmargin.attestation import VenueSigningKey, public_key_to_json
     from zkmargin.margin.models import load_snapshot
+    from zkmargin.venue.attestation import VenueSigningKey, public_key_to_json
 
     snapshot_path = write_samples(tmp_path) / "snapshot.json"
     snapshot = load_snapshot(snapshot_path)
@@ -214,8 +214,8 @@ def _venue_files(tmp_path: Path, key_venue: str | None = None):
 
 def test_export_register_attested_commitments_and_roots(tmp_path):
     """registerAttested calldata carries exactly the commitments and roots the venue signed for the snapshot."""
-    from zkmargin.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
     from zkmargin.evm import register_attested_calldata
+    from zkmargin.venue.attestation import attest, attestation_to_json, sign_root, signed_root_to_json, snapshot_digest
 
     snapshot_path, snapshot, key, key_path = _venue_files(tmp_path)
     (tmp_path / "alice.att.json").write_text(json.dumps(attestation_to_json(attest(key, snapshot, "alice", 1111))))
@@ -238,7 +238,7 @@ def test_export_register_refuses_what_the_venue_did_not_sign(tmp_path):
     """Issue 22: only commitments and roots under the venue's key, for this snapshot, become registration calldata."""
     import dataclasses
 
-    from zkmargin.attestation import (
+    from zkmargin.venue.attestation import (
         VenueSigningKey,
         attest,
         attestation_to_json,
@@ -277,8 +277,8 @@ def test_export_register_checks_a_signed_roots_depth_against_the_circuit(tmp_pat
     """Adversarial review: a root the venue signed for a tree of another depth than the contract's circuit became
     registration calldata (no proof can ever use it; the off-chain verifier refuses it). With --circuit, the
     signed root's depth must be the membership circuit's."""
-    from zkmargin.attestation import sign_root, signed_root_to_json
     from zkmargin.evm import register_attested_calldata
+    from zkmargin.venue.attestation import sign_root, signed_root_to_json
 
     snapshot_path, snapshot, key, key_path = _venue_files(tmp_path)
     for depth in (3, 20):
@@ -305,7 +305,7 @@ def test_export_register_checks_a_signed_roots_depth_against_the_circuit(tmp_pat
     (["--venue-key", "{key}", "--attestation", "{wrong_format}"], "format"),
 ])
 def test_export_register_attested_bad_input_exits_2(tmp_path, extra, message):
-    from zkmargin.attestation import attest, attestation_to_json
+    from zkmargin.venue.attestation import attest, attestation_to_json
 
     snapshot_path, snapshot, key, key_path = _venue_files(tmp_path)
     (tmp_path / "a.json").write_text(json.dumps(attestation_to_json(attest(key, snapshot, "alice", 1111))))

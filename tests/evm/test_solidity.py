@@ -15,7 +15,6 @@ import pytest
 
 from tests.evm.node_evm import NodeEvm, transaction_gas, unavailable_reason
 from tests.groth16.circuits import compiled_cube, cube_witness
-from zkmargin.attestation import snapshot_digest
 from zkmargin.backends import get_backend
 from zkmargin.backends.base import P, fp2_sqrt, fp_sqrt, g2_rhs
 from zkmargin.errors import EncodingError, MalformedKeyError, PublicInputError, ZkMarginError
@@ -37,6 +36,7 @@ from zkmargin.evm.eip2537 import g1_to_eip2537, g2_to_eip2537
 from zkmargin.field import R
 from zkmargin.groth16 import Proof, VerifyingKey, prove, setup, verify
 from zkmargin.groth16.serialization import proof_from_json, public_inputs_from_json, vk_from_json
+from zkmargin.venue.attestation import snapshot_digest
 
 SNARKJS_FIXTURES = Path(__file__).resolve().parents[1] / "groth16" / "fixtures" / "snarkjs"
 VENUE = "0x" + "ab" * 20
@@ -548,7 +548,7 @@ def _member_proof(cross_keys, backend, leaves: list[int], index: int, salt: int,
     from zkmargin.circuits.proving import prove_member
     from zkmargin.gadgets.merkle import identity_commitment, member_leaf
     from zkmargin.margin.samples import sample_account, sample_snapshot
-    from zkmargin.merkle_tree import MerklePath, MerkleTree
+    from zkmargin.venue.tree import MerklePath, MerkleTree
 
     circuit, pk = cross_keys["cross-n16-k4-m3"]
     account, snapshot = sample_account("healthy"), sample_snapshot()
@@ -738,12 +738,12 @@ def test_cli_named_flow_in_the_evm(evm, cross_keys, backend, tmp_path):
     from click.testing import CliRunner
 
     from tests.cli.samples import write_samples
-    from zkmargin.attestation import VenueSigningKey, attest, attestation_to_json, public_key_to_json
     from zkmargin.circuits.proving import prove_account
     from zkmargin.cli.main import cli
     from zkmargin.groth16.serialization import proof_to_json, public_inputs_to_json, vk_to_json
     from zkmargin.margin.models import load_snapshot
     from zkmargin.margin.samples import sample_account
+    from zkmargin.venue.attestation import VenueSigningKey, attest, attestation_to_json, public_key_to_json
 
     def run(*args: str) -> str:
         result = CliRunner().invoke(cli, [*args], catch_exceptions=False)

@@ -22,8 +22,8 @@ from zkmargin.gadgets.merkle import (
     nullifier,
     nullifier_gadget,
 )
-from zkmargin.merkle_tree import MerkleTree
 from zkmargin.r1cs import ConstraintSystem
+from zkmargin.venue.tree import MerkleTree
 
 DEPTH = 3
 LEAVES = [11, 22, 33, 44, 55]  # slots 5..7 stay empty

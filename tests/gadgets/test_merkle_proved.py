@@ -10,8 +10,8 @@ from zkmargin.backends import get_backend
 from zkmargin.errors import UnsatisfiedError
 from zkmargin.gadgets.merkle import merkle_membership_gadget, nullifier, nullifier_gadget
 from zkmargin.groth16 import prove, setup, verify
-from zkmargin.merkle_tree import MerkleTree
 from zkmargin.r1cs import ConstraintSystem
+from zkmargin.venue.tree import MerkleTree
 
 DEPTH = 3
 SECRETS = [101, 202, 303]

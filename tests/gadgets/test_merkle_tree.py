@@ -9,7 +9,7 @@ import pytest
 from zkmargin.errors import EncodingError
 from zkmargin.field import R
 from zkmargin.gadgets.merkle import EMPTY_LEAF, merkle_node
-from zkmargin.merkle_tree import MerkleTree, empty_nodes, merkle_root, verify_merkle_path
+from zkmargin.venue.tree import MerkleTree, empty_nodes, merkle_root, verify_merkle_path
 
 
 def reference_root(leaves: list[int], depth: int) -> int:
@@ -101,7 +101,7 @@ def test_merkle_root_is_the_tree_root():
 
 
 def test_path_documents_round_trip_and_parse_strictly():
-    from zkmargin.merkle_tree import MerklePath, merkle_path_to_json, parse_merkle_path
+    from zkmargin.venue.tree import MerklePath, merkle_path_to_json, parse_merkle_path
 
     tree = MerkleTree([11, 22, 33], 3)
     path = MerklePath("alice", 22, 1, tuple(tree.path(1)), tree.root, 3)
@@ -117,7 +117,7 @@ def test_path_documents_round_trip_and_parse_strictly():
 
 
 def test_levels_split_across_threads_hash_the_same(monkeypatch):
-    import zkmargin.merkle_tree as merkle_tree
+    import zkmargin.venue.tree as merkle_tree
 
     rng = random.Random(7)
     leaves = [rng.randrange(1, R) for _ in range(37)]

@@ -17,11 +17,11 @@ from tests.groth16.circuits import compiled_cube, cube_witness
 from tests.groth16.torsion import zkey_with_torsion
 from tests.npm_tools import snarkjs_command
 from zkmargin.backends import get_backend
+from zkmargin.binfile import G1_LEM, BinFile, ChaCha, g1_from_lem, g1_to_lem, write_binfile
 from zkmargin.errors import CeremonyError, EncodingError
 from zkmargin.field import R
 from zkmargin.groth16 import serialization, verify
 from zkmargin.groth16 import zkey as zk_mod
-from zkmargin.groth16.binfile import G1_LEM, BinFile, ChaCha, g1_from_lem, g1_to_lem, write_binfile
 from zkmargin.groth16.prover import prove_zkey
 from zkmargin.groth16.ptau import ffjs_root_of_unity, insecure_ptau_for_tests, read_ptau
 from zkmargin.groth16.serialization import proof_to_json, public_inputs_to_json, vk_to_json

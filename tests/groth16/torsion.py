@@ -6,9 +6,9 @@ import dataclasses
 
 from zkmargin.backends.base import P as FIELD_P
 from zkmargin.backends.base import fp2_sqrt, fp_sqrt, g2_rhs
+from zkmargin.binfile import G1_LEM, G2_LEM, g1_from_lem, g1_to_lem, g2_from_lem, g2_to_lem
 from zkmargin.field import R
 from zkmargin.groth16 import zkey as zk_mod
-from zkmargin.groth16.binfile import G1_LEM, G2_LEM, g1_from_lem, g1_to_lem, g2_from_lem, g2_to_lem
 from zkmargin.groth16.serialization import pk_to_bytes
 
 

@@ -19,14 +19,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from zkmargin.attestation import (
-    VenueSigningKey,
-    attest,
-    attestation_to_json,
-    public_key_to_json,
-    sign_snapshot,
-    snapshot_signature_to_json,
-)
 from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
@@ -37,6 +29,14 @@ from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
 from zkmargin.service.app import create_app
 from zkmargin.service.settings import Settings
+from zkmargin.venue.attestation import (
+    VenueSigningKey,
+    attest,
+    attestation_to_json,
+    public_key_to_json,
+    sign_snapshot,
+    snapshot_signature_to_json,
+)
 
 CIRCUIT = "cross-n6-k4"
 ADMIN = "admin-secret-for-tests"
@@ -239,8 +239,9 @@ def verify_body(material: Material, **changes) -> dict:
 
 @pytest.fixture
 def batch_sizes(monkeypatch) -> list[int]:
-    """The item counts of the weighted batch checks the service's coalesced verification runs, in order."""
-    from zkmargin.service import verification
+    """The item counts of the weighted batch checks the service's coalesced verification runs (through the one
+    verdict path, SnapshotVerifier.verify_batch), in order."""
+    from zkmargin.circuits import verification
 
     sizes: list[int] = []
     original = verification.verify_batch

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import pytest
 
 from tests.verifier_service.conftest import CIRCUIT, VENUE_KEY, admin_headers, new_key, publish
-from zkmargin.attestation import sign_root, signed_root_to_json
 from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_member
 from zkmargin.circuits.registry import circuit_from_id
@@ -19,7 +18,8 @@ from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
-from zkmargin.merkle_tree import MerklePath, MerkleTree
+from zkmargin.venue.attestation import sign_root, signed_root_to_json
+from zkmargin.venue.tree import MerklePath, MerkleTree
 
 MEMBER = f"{CIRCUIT}-m4"
 DEPTH = 4

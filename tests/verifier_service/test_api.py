@@ -17,11 +17,11 @@ from tests.verifier_service.conftest import (
     signed_snapshot,
     verify_body,
 )
-from zkmargin.attestation import sign_root, signed_root_to_json
 from zkmargin.backends import get_backend
 from zkmargin.field import R
 from zkmargin.groth16.serialization import proof_to_bytes
 from zkmargin.margin.models import parse_snapshot
+from zkmargin.venue.attestation import sign_root, signed_root_to_json
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

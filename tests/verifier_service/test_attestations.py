@@ -11,16 +11,16 @@ from dataclasses import replace
 import pytest
 
 from tests.verifier_service.conftest import CIRCUIT, VENUE_KEY, admin_headers, new_key, verify_body
-from zkmargin.attestation import (
+from zkmargin.margin.models import parse_snapshot
+from zkmargin.service.deps import now_iso
+from zkmargin.service.repository import SnapshotRecord
+from zkmargin.venue.attestation import (
     VenueSigningKey,
     attest,
     attestation_to_json,
     public_key_to_json,
     snapshot_digest,
 )
-from zkmargin.margin.models import parse_snapshot
-from zkmargin.service.deps import now_iso
-from zkmargin.service.repository import SnapshotRecord
 
 RIVAL_KEY = VenueSigningKey.generate()
 

@@ -27,7 +27,6 @@ from tests.verifier_service.conftest import (
     verify_body,
 )
 from tests.verifier_service.membership import CONTEXT, MEMBER, SCOPE, body
-from zkmargin.attestation import VenueSigningKey, sign_root, signed_root_to_json
 from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
@@ -36,6 +35,7 @@ from zkmargin.groth16.serialization import proof_to_bytes, proof_to_json
 from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.models import parse_snapshot
 from zkmargin.margin.samples import sample_account
+from zkmargin.venue.attestation import VenueSigningKey, sign_root, signed_root_to_json
 
 anonymous, served = membership.anonymous, membership.served
 """Anonymous-mode fixtures, by name (test modules may not import each other; the helper module has them)."""

@@ -10,17 +10,17 @@ from dataclasses import replace
 import pytest
 
 from tests.verifier_service.conftest import VENUE_KEY, admin_headers, new_key, publish, register_venue
-from zkmargin.attestation import (
+from zkmargin.margin.models import parse_snapshot
+from zkmargin.service.deps import now_iso
+from zkmargin.service.repository import SnapshotRecord
+from zkmargin.venue.attestation import (
     VenueSigningKey,
     root_message,
     sign_root,
     signed_root_to_json,
     snapshot_digest,
 )
-from zkmargin.margin.models import parse_snapshot
-from zkmargin.merkle_tree import MerkleTree
-from zkmargin.service.deps import now_iso
-from zkmargin.service.repository import SnapshotRecord
+from zkmargin.venue.tree import MerkleTree
 
 RIVAL_KEY = VenueSigningKey.generate()
 LEAVES = [11, 22, 33]

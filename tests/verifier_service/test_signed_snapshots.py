@@ -10,15 +10,15 @@ import pytest
 from click.testing import CliRunner
 
 from tests.verifier_service.conftest import VENUE_KEY, new_key, register_venue, signed_snapshot
-from zkmargin.attestation import (
+from zkmargin.cli.main import cli
+from zkmargin.margin.models import parse_snapshot
+from zkmargin.venue.attestation import (
     VenueSigningKey,
     public_key_to_json,
     sign_snapshot,
     snapshot_digest,
     snapshot_signature_to_json,
 )
-from zkmargin.cli.main import cli
-from zkmargin.margin.models import parse_snapshot
 
 RIVAL_KEY = VenueSigningKey.generate()
 

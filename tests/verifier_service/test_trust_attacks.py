@@ -40,11 +40,6 @@ from tests.verifier_service.membership import (  # noqa: F401 - fixtures used by
     register_root,
     served,
 )
-from zkmargin.attestation import (
-    VenueSigningKey,
-    sign_root,
-    signed_root_to_json,
-)
 from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_member
 from zkmargin.circuits.registry import circuit_from_id
@@ -54,6 +49,11 @@ from zkmargin.margin.models import parse_snapshot
 from zkmargin.margin.samples import sample_account, sample_snapshot
 from zkmargin.service.repository import Repository, SnapshotRecord
 from zkmargin.service.storage import Storage
+from zkmargin.venue.attestation import (
+    VenueSigningKey,
+    sign_root,
+    signed_root_to_json,
+)
 
 
 @pytest.fixture
@@ -245,7 +245,7 @@ def test_nul_and_unicode_in_path_ids_are_4xx(any_client, path):
 # ----- legacy (unsigned) snapshots ------------------------------------------------------------
 def store_legacy_snapshot(database_url: str, snapshot_json: dict) -> None:
     """A snapshot as the release before signatures stored it: no signature, any venue name the caller gave."""
-    from zkmargin.attestation import snapshot_digest
+    from zkmargin.venue.attestation import snapshot_digest
 
     snapshot = parse_snapshot(snapshot_json)
     document = json.dumps(parse_and_dump(snapshot_json), sort_keys=True, separators=(",", ":"))
@@ -344,8 +344,8 @@ def test_a_signed_root_edited_after_signing_is_refused(two_snapshots, material, 
 def test_an_anonymous_proof_needs_a_registered_root(served, anonymous):
     """The prover's own tree, signed by its own key or even by the venue, is worth nothing until registered."""
     client, _ = served
-    from zkmargin.attestation import parse_signed_root
     from zkmargin.service.verification import root_id_of
+    from zkmargin.venue.attestation import parse_signed_root
 
     snapshot = parse_snapshot(anonymous.snapshot_json)
     root = int(anonymous.signed_root["root"])
@@ -557,7 +557,7 @@ def test_a_named_proof_against_another_snapshot_of_the_venue_needs_that_snapshot
 @pytest.mark.parametrize("venue", ["rival\u0000", "ri\u0000val", "rival\n", "\u202erival", " rival"])
 def test_a_venue_key_for_a_name_with_nul_or_control_characters_is_4xx(any_client, venue):
     """PostgreSQL text refuses NUL bytes: the name must be refused before the database sees it."""
-    from zkmargin.attestation import public_key_to_json
+    from zkmargin.venue.attestation import public_key_to_json
 
     document = {**public_key_to_json(RIVAL_KEY.public_key("rival")), "venue": venue}
     response = any_client.post("/v1/venues", json=document, headers=admin_headers())

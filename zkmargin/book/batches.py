@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zkmargin.attestation import snapshot_digest
+from zkmargin.venue.attestation import snapshot_digest
 from zkmargin.book.reference import MAX_BOOK_DEPTH, BookSums
 from zkmargin.book.tree import BookNode, fold, leaf_hash
 from zkmargin.errors import EncodingError

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from zkmargin.attestation import VenuePublicKey, VenueSigningKey
+from zkmargin.venue.attestation import VenuePublicKey, VenueSigningKey
 from zkmargin.book.reference import BookSums, sum_names, sums_from_fields
 from zkmargin.book.tree import BookNode, BookPath, check_depth
 from zkmargin.errors import BadSignatureError, EncodingError, WrongVenueError

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from zkmargin.attestation import VenuePublicKey, VenueSigningKey, snapshot_digest
+from zkmargin.venue.attestation import VenuePublicKey, VenueSigningKey, snapshot_digest
 from zkmargin.book.reference import BookSums
 from zkmargin.errors import EncodingError, WrongSnapshotError, WrongVenueError
 from zkmargin.groth16.serialization import parse_decimal

@@ -20,7 +20,7 @@ it was not made with (finding it a place there is a Poseidon collision), and a r
 at one depth never equals a root at another, which rules out the classic trick of proving
 an internal node as a leaf with a shorter path. Empty slots hold EMPTY_LEAF = 0 and the
 gadget requires a nonzero leaf, so the (honest, public) path of an empty slot proves
-nothing. The tree itself (sparse, fast) is zkmargin.merkle_tree.
+nothing. The tree itself (sparse, fast) is zkmargin.venue.tree.
 """
 
 from __future__ import annotations

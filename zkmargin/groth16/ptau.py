@@ -18,9 +18,7 @@ from typing import Any
 
 from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.backends.base import P
-from zkmargin.errors import CeremonyError, EncodingError
-from zkmargin.field import TWO_ADICITY, R
-from zkmargin.groth16.binfile import (
+from zkmargin.binfile import (
     FQ_BYTES,
     G1_LEM,
     G2_LEM,
@@ -34,6 +32,8 @@ from zkmargin.groth16.binfile import (
     g2_to_lem,
     write_binfile,
 )
+from zkmargin.errors import CeremonyError, EncodingError
+from zkmargin.field import TWO_ADICITY, R
 
 FFJS_GENERATOR = 5
 """The smallest quadratic non-residue of Fr: ffjavascript's roots of unity are its odd-part powers."""

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zkmargin.backends import CurveBackend, get_backend
+from zkmargin.binfile import g1_list_from_lem
 from zkmargin.errors import CeremonyError
-from zkmargin.groth16.binfile import g1_list_from_lem
 from zkmargin.groth16.data_structures import VerifyingKey
 from zkmargin.groth16.serialization import g1_from_json, g1_to_json, g2_from_json, g2_to_json
 from zkmargin.groth16.zkey import (

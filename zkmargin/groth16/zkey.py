@@ -34,9 +34,7 @@ from typing import Any
 
 from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.backends.base import P
-from zkmargin.errors import CeremonyError, EncodingError, MalformedKeyError, MalformedPointError
-from zkmargin.field import R, inv
-from zkmargin.groth16.binfile import (
+from zkmargin.binfile import (
     FQ_BYTES,
     FR_BYTES,
     FR_MONT,
@@ -59,6 +57,8 @@ from zkmargin.groth16.binfile import (
     u32,
     write_binfile,
 )
+from zkmargin.errors import CeremonyError, EncodingError, MalformedKeyError, MalformedPointError
+from zkmargin.field import R, inv
 from zkmargin.groth16.data_structures import ProvingKey, VerifyingKey
 from zkmargin.groth16.ptau import (
     SECTION_LAGRANGE_ALPHA_TAU_G1,

@@ -17,9 +17,9 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+from zkmargin.binfile import BinFile, Reader, write_binfile
 from zkmargin.errors import EncodingError
 from zkmargin.field import R
-from zkmargin.groth16.binfile import BinFile, Reader, write_binfile
 from zkmargin.r1cs.builder import CompiledR1CS
 
 FR_BYTES = 32

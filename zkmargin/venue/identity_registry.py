@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zkmargin.attestation import check_identifier
 from zkmargin.errors import EncodingError, IdentityRegistryError, MalformedAttestationError
 from zkmargin.files import write_json
 from zkmargin.gadgets.merkle import check_identity
 from zkmargin.groth16.serialization import parse_decimal
+from zkmargin.venue.attestation import check_identifier
 
 REGISTRY_FORMAT = "zkmargin-identity-registry/1"
 

@@ -3,15 +3,14 @@
 - dask_client: a LocalCluster (one single-threaded worker process per core) or any scheduler by address;
 - the proving key travels once to each worker inside a worker plugin (also to a worker that
   replaces a dead one), never with a task, and is decoded once per worker process;
-- map_chunks: one task per chunk, with retries; a chunk whose worker died is rescheduled by Dask;
-- verify_batch_on_cluster: zkmargin.groth16.batch over chunks, one task per chunk, each chunk its
-  own batch with its own fresh CSPRNG weights (the batch verifier draws them per check).
+- map_chunks: one task per chunk, with retries; a chunk whose worker died is rescheduled by Dask.
+Batch verification over the cluster is the snapshot verifier's verify_on_cluster (one layer up): verdicts are
+decided there, never here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -22,8 +21,7 @@ from typing import Any
 from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from zkmargin.errors import ClusterError, MalformedProofError, ZkMarginError
-from zkmargin.venue_run import chunks
+from zkmargin.errors import ClusterError, ZkMarginError
 
 
 @contextmanager
@@ -114,75 +112,3 @@ def map_chunks(client: Any, function: Callable, chunk_list: Sequence[list], *arg
             yield index, None, exc
         finally:
             future.release()
-
-
-# ----- batch verification over a cluster --------------------------------------------------
-_VK_CACHE: dict[str, Any] = {}
-_VK_LOCK = threading.Lock()
-
-
-def _cached_vk(vk_json: dict, backend: Any) -> Any:
-    from zkmargin.groth16.serialization import vk_from_json
-
-    key = backend.name + hashlib.sha256(json.dumps(vk_json, sort_keys=True).encode()).hexdigest()
-    with _VK_LOCK:
-        if key not in _VK_CACHE:
-            _VK_CACHE[key] = vk_from_json(vk_json, backend)
-        return _VK_CACHE[key]
-
-
-def verify_chunk(jobs: list, vk_json: dict, leading: int, fixed_inputs: list[int],
-                 backend_name: str) -> tuple[list[tuple[bool, str | None, bytes | None]], int]:
-    """One cluster task: decode and batch-verify a chunk; per item (valid, error, canonical proof bytes), checks.
-
-    jobs: (leading public inputs, encoded proof) or an error string per item.
-    """
-    from zkmargin.backends import get_backend
-    from zkmargin.groth16 import Proof
-    from zkmargin.groth16.batch import BatchItem, verify_batch
-    from zkmargin.groth16.serialization import decode_proofs, proof_to_bytes
-    from zkmargin.groth16.verifier import fixed_inputs_sum
-
-    backend = get_backend(backend_name)
-    vk = _cached_vk(vk_json, backend)
-    wanted = [i for i, job in enumerate(jobs) if not isinstance(job, str)]
-    decoded = dict(zip(wanted, decode_proofs([jobs[i][1] for i in wanted], backend, workers=1)))
-    items, proof_bytes = [], []
-    for i, job in enumerate(jobs):
-        proof = decoded.get(i)
-        if isinstance(job, str):
-            items.append(BatchItem(error=job))
-            proof_bytes.append(None)
-        elif isinstance(proof, Proof):
-            items.append(BatchItem(list(job[0]), proof))
-            proof_bytes.append(proof_to_bytes(proof, backend))
-        else:
-            items.append(BatchItem(error=str(proof or MalformedProofError("proof not decoded"))))
-            proof_bytes.append(None)
-    fixed = fixed_inputs_sum(vk, leading, fixed_inputs, backend) if fixed_inputs else None
-    result = verify_batch(vk, items, backend, fixed=fixed)
-    return [(r.valid, r.error, b) for r, b in zip(result.items, proof_bytes)], result.pairing_checks
-
-
-def verify_batch_on_cluster(
-    client: Any, vk_json: dict, jobs: Sequence, leading: int, fixed_inputs: Sequence[int], backend_name: str,
-    chunk_size: int = 1000, on_chunk: Callable[[int], None] | None = None,
-) -> tuple[list[tuple[bool, str | None, bytes | None]], int]:
-    """Verdicts for every job, in order, from verify_chunk tasks over the cluster; and the pairing checks made.
-
-    Each chunk is a separate batch with its own fresh random weights; a chunk that fails on the
-    cluster marks its items malformed with the reason rather than stopping the batch.
-    """
-    parts = chunks(list(jobs), chunk_size)
-    verdicts: list[list | None] = [None] * len(parts)
-    checks = 0
-    for index, result, error in map_chunks(client, verify_chunk, parts, vk_json, leading, list(fixed_inputs),
-                                           backend_name, retries=1):
-        if error is not None:
-            verdicts[index] = [(False, f"chunk failed on the cluster: {error}", None)] * len(parts[index])
-        else:
-            verdicts[index], chunk_checks = result
-            checks += chunk_checks
-        if on_chunk is not None:
-            on_chunk(len(parts[index]))
-    return [v for part in verdicts for v in (part or [])], checks

@@ -48,7 +48,7 @@ from zkmargin.gadgets.merkle import MAX_DEPTH
 from zkmargin.groth16.serialization import parse_decimal
 from zkmargin.margin.models import Snapshot, snapshot_to_json
 from zkmargin.margin.models import _identifier as _model_identifier
-from zkmargin.merkle_tree import MerklePath
+from zkmargin.venue.tree import MerklePath
 
 SCHEME = "ed25519"
 PUBLIC_KEY_FORMAT = "zkmargin-venue-public-key/1"

@@ -10,7 +10,7 @@ caller; this module holds what does not depend on the statement:
   account that does not exist) is refused before anything is signed;
 - bundles (DIR/bundles/<account>.json), each written whole or not at all (tmp + os.replace),
   and the test that a bundle on disk is whole and belongs to this plan (what a rerun skips);
-The Dask side (cluster, proving key per worker, chunked tasks) is zkmargin.venue_cluster,
+The Dask side (cluster, proving key per worker, chunked tasks) is zkmargin.venue.cluster,
 kept apart so that importing this module (and starting the CLI) does not load Dask.
 """
 
@@ -19,8 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +26,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from zkmargin.attestation import VenueSigningKey
 from zkmargin.errors import EncodingError, RunStateError
 from zkmargin.field import R
+from zkmargin.files import write_atomic
 from zkmargin.gadgets.merkle import check_identity
 from zkmargin.groth16.serialization import parse_decimal
 from zkmargin.jsontext import decode_json
+from zkmargin.venue.attestation import VenueSigningKey
 
 PLAN_FORMAT = "zkmargin-venue-plan/1"
 BUNDLE_FORMAT = "zkmargin-venue-bundle/1"
@@ -45,27 +44,6 @@ MAX_NAME_LENGTH = 200
 
 
 # ----- files ------------------------------------------------------------------------------
-def write_file_atomic(path: Path, data: bytes, mode: int = 0o644, durable: bool = True) -> None:
-    """Write data to path via a temporary file in the same directory and os.replace: whole or absent.
-
-    durable also fsyncs the data before the rename, so that it survives a power cut, not only a crash.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def bundle_file_name(account_id: str) -> str:
     """A file name unique to account_id: safe characters kept, every other byte as %XX, hashed if too long."""
     name = "".join(c if c in _SAFE_NAME_CHARS else "".join(f"%{b:02X}" for b in c.encode()) for c in account_id)
@@ -89,7 +67,7 @@ class BundleStore:
         """Write the bundle whole (tmp + rename): a crash leaves the old state or the new one, never half."""
         # No fsync: it would cost more than the rest of the driver's work per account, and a bundle
         # a power cut left empty or garbled fails is_whole, so the rerun simply proves it again.
-        write_file_atomic(self.path(account_id), json.dumps(bundle).encode() + b"\n", mode=0o600, durable=False)
+        write_atomic(self.path(account_id), json.dumps(bundle).encode() + b"\n", mode=0o600, durable=False)
 
     def remove_stale_temporaries(self) -> None:
         """Delete the temporaries of writes a killed run left behind (one run per directory at a time)."""
@@ -232,7 +210,7 @@ def write_plan(path: Path, plan: Plan, mac_key: bytes) -> None:
     lines += [json.dumps({"kind": "malformed", **m}, sort_keys=True) for m in plan.malformed]
     body = ("\n".join(lines) + "\n").encode()
     mac = hmac.new(mac_key, body, hashlib.sha256).hexdigest()
-    write_file_atomic(path, body + json.dumps({"kind": "mac", "hmac_sha256": mac}).encode() + b"\n", mode=0o600)
+    write_atomic(path, body + json.dumps({"kind": "mac", "hmac_sha256": mac}).encode() + b"\n", mode=0o600)
 
 
 def read_plan(path: Path, mac_key: bytes) -> Plan | None:
