@@ -6,7 +6,12 @@ bytes) up to --count. Both paths start from the 192-byte proofs, so point
 decoding with subgroup checks is counted on both sides. One-by-one time is
 measured on a sample and reported per proof. Prints a table, writes JSON.
 
-Usage: python bench/batch.py [--count 10000] [--accounts 20] [--sample 300]
+--baseline PATH runs PATH/bench/batch.py (a checkout of an older main with its C extensions built in place:
+`python setup.py build_ext --inplace` there) with the same sizes first, in the same run, and prints the ratio
+of the two batch throughputs. The older checkout imports its own zkmargin; zkmargin.circuits comes from the
+installed package (the circuits themselves are the same).
+
+Usage: python bench/batch.py [--count 10000] [--accounts 20] [--sample 300] [--workers N] [--baseline PATH]
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import json
 import os
 import platform
 import random
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,7 +50,10 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--sample", type=int, default=300)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "batch.json")
+    parser.add_argument("--workers", type=int, default=None, help="threads for decoding and the check (default: CPUs)")
+    parser.add_argument("--baseline", type=Path, default=None, help="a checkout of an older main to run first")
     args = parser.parse_args()
+    baseline = run_baseline(args) if args.baseline is not None else None
     backend = get_backend("arkworks")
     circuit = circuit_from_id("cross-n64-k8")
     rng = random.Random(2026)
@@ -78,12 +88,12 @@ def main() -> None:
     single_fixed_ms = (time.perf_counter() - t) / args.sample * 1000
 
     t = time.perf_counter()
-    proofs = decode_proofs([data for data, _ in encoded], backend, workers=2)
+    proofs = decode_proofs([data for data, _ in encoded], backend, workers=args.workers or 2)
     decode_s = time.perf_counter() - t
     # As verify-batch does: the snapshot's inputs are folded once, items carry commitment and context.
     items = [BatchItem(public[:2], proof, label=str(i)) for i, (proof, (_, public)) in enumerate(zip(proofs, encoded))]
     t = time.perf_counter()
-    result = verify_batch(pk.vk, items, backend, fixed=fixed)
+    result = verify_batch(pk.vk, items, backend, fixed=fixed, workers=args.workers)
     verify_s = time.perf_counter() - t
     if not result.all_valid:
         raise SystemExit("batch rejected valid proofs")
@@ -93,7 +103,7 @@ def main() -> None:
     items[bad_index] = BatchItem(items[bad_index].public_inputs,
                                  Proof(proofs[bad_index].a, proofs[bad_index].b, proofs[0].a), label="bad")
     t = time.perf_counter()
-    isolated = verify_batch(pk.vk, items, backend, fixed=fixed)
+    isolated = verify_batch(pk.vk, items, backend, fixed=fixed, workers=args.workers)
     isolate_s = time.perf_counter() - t
     if isolated.invalid_indices != [bad_index]:
         raise SystemExit("bisection did not name the bad proof")
@@ -120,9 +130,25 @@ def main() -> None:
           f"{rows['speedup']:>5.1f} / {rows['speedup_vs_fixed_inputs_one_by_one']:>4.1f} "
           f"{rows['batch_proofs_per_s']:>9.0f} {decode_s:>9.2f} {verify_s:>9.2f} "
           f"{isolate_s:>10.2f} / {isolated.pairing_checks}")
+    if baseline is not None:
+        rows["baseline"] = {"path": str(args.baseline), **baseline}
+        rows["proofs_per_s_vs_baseline"] = rows["batch_proofs_per_s"] / baseline["batch_proofs_per_s"]
+        print(f"baseline {args.baseline}: {baseline['batch_proofs_per_s']:.0f} proofs/s; "
+              f"this checkout {rows['batch_proofs_per_s']:.0f} proofs/s = {rows['proofs_per_s_vs_baseline']:.2f}x")
+    rows["load_average_1min"] = os.getloadavg()[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), **rows}, indent=1))
     print(f"wrote {args.out}")
+
+
+def run_baseline(args: argparse.Namespace) -> dict:
+    """The older checkout's bench/batch.py at the same sizes; its JSON rows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "baseline.json"
+        command = [sys.executable, str(args.baseline / "bench" / "batch.py"), "--count", str(args.count),
+                   "--accounts", str(args.accounts), "--sample", str(args.sample), "--out", str(out)]
+        subprocess.run(command, cwd=args.baseline, check=True)
+        return json.loads(out.read_text())
 
 
 if __name__ == "__main__":

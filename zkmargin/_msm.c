@@ -498,6 +498,7 @@ static PyObject *batch_mul(PyObject *args, unsigned coords) {
 static PyObject *py_g1_batch_mul(PyObject *self, PyObject *args) { (void)self; return batch_mul(args, 2); }
 static PyObject *py_g2_batch_mul(PyObject *self, PyObject *args) { (void)self; return batch_mul(args, 4); }
 
+#ifndef ZKMARGIN_EMBEDDED /* _batch.c includes this file for its arithmetic and defines its own module */
 static PyMethodDef methods[] = {
     {"g1_points", py_g1_points, METH_VARARGS,
      "Prepared G1 points from n x 96 bytes of big-endian x || y (zeros: infinity), or ZCash uncompressed (zcash=True)."},
@@ -534,8 +535,9 @@ PyMODINIT_FUNC PyInit__msm(void) {
     decompress_constants_init();
     return PyModule_Create(&module);
 }
+#endif /* ZKMARGIN_EMBEDDED */
 
-#else /* not x86-64: the caller uses the curve library's MSM */
+#elif !defined(ZKMARGIN_EMBEDDED) /* not x86-64: the caller uses the curve library's MSM */
 
 PyMODINIT_FUNC PyInit__msm(void) {
     PyErr_SetString(PyExc_ImportError, "zkmargin._msm is built for x86-64 only");
