@@ -238,6 +238,33 @@ static void G(add_multiple)(G(jac) *total, const G(jac) *p, size_t k) {
     G(jac_add)(total, total, &acc);
 }
 
+/* total = sum_v v * B_v over buckets summed by sum_groups (bucket v at position v - 1; groups it left with more
+ * than one point are summed here in Jacobian form, in jbuckets, flagged in in_jac). */
+static void G(combine_buckets)(G(jac) *total, const G(aff) *scratch, const uint32_t *start, const uint32_t *len,
+                               size_t nbuckets, G(jac) *jbuckets, unsigned char *in_jac) {
+    for (size_t b = 0; b < nbuckets; b++) {
+        in_jac[b] = len[b] > 1;
+        if (!in_jac[b]) continue;
+        G(jac_from_aff)(&jbuckets[b], &scratch[start[b]]);
+        for (uint32_t k = 1; k < len[b]; k++) G(jac_add_aff)(&jbuckets[b], &jbuckets[b], &scratch[start[b] + k]);
+    }
+    /* sum_v v * B_v over the nonempty buckets v_1 > ... > v_m = sum_i (v_i - v_(i+1)) * (B_v1 + ... + B_vi),
+     * v_(m+1) = 0: one addition per digit value when the buckets are dense, and a short multiplication
+     * per gap when they are sparse (a window reached only by a few wide scalars). */
+    G(jac) running;
+    G(jac_set_inf)(&running);
+    G(jac_set_inf)(total);
+    size_t previous = 0; /* digit value of the last nonempty bucket, 0 before the first */
+    for (size_t b = nbuckets; b-- > 0;) {
+        if (!len[b] || (in_jac[b] ? G(jac_is_inf)(&jbuckets[b]) : G(aff_is_inf)(&scratch[start[b]]))) continue;
+        if (previous) G(add_multiple)(total, &running, previous - (b + 1));
+        if (in_jac[b]) G(jac_add)(&running, &running, &jbuckets[b]);
+        else G(jac_add_aff)(&running, &running, &scratch[start[b]]);
+        previous = b + 1;
+    }
+    if (previous) G(add_multiple)(total, &running, previous);
+}
+
 /* out = sum_i scalars[i] * bases[i]; scalars are n x 32-byte little-endian integers (any value below 2^256).
  * Signed-digit Pippenger: per window, points are sorted into buckets by digit and each bucket is summed
  * with batched affine additions (Jacobian ones once a round would have few pairs); buckets are then combined
@@ -298,28 +325,8 @@ static int G(msm)(G(jac) *out, const G(aff) *bases, const unsigned char *scalars
             if (d[i] < 0) FN(neg)(&slot->y, &slot->y);
         }
         G(sum_groups)(scratch, start, len, nbuckets, den, pref, kind);
-        /* Groups the batched rounds left with more than one point are summed in Jacobian form. */
-        for (size_t b = 0; b < nbuckets; b++) {
-            in_jac[b] = len[b] > 1;
-            if (!in_jac[b]) continue;
-            G(jac_from_aff)(&jbuckets[b], &scratch[start[b]]);
-            for (uint32_t k = 1; k < len[b]; k++) G(jac_add_aff)(&jbuckets[b], &jbuckets[b], &scratch[start[b] + k]);
-        }
-        /* sum_v v * B_v over the nonempty buckets v_1 > ... > v_m = sum_i (v_i - v_(i+1)) * (B_v1 + ... + B_vi),
-         * v_(m+1) = 0: one addition per digit value when the buckets are dense, and a short multiplication
-         * per gap when they are sparse (a window reached only by a few wide scalars). */
-        G(jac) running, total;
-        G(jac_set_inf)(&running);
-        G(jac_set_inf)(&total);
-        size_t previous = 0; /* digit value of the last nonempty bucket, 0 before the first */
-        for (size_t b = nbuckets; b-- > 0;) {
-            if (!len[b] || (in_jac[b] ? G(jac_is_inf)(&jbuckets[b]) : G(aff_is_inf)(&scratch[start[b]]))) continue;
-            if (previous) G(add_multiple)(&total, &running, previous - (b + 1));
-            if (in_jac[b]) G(jac_add)(&running, &running, &jbuckets[b]);
-            else G(jac_add_aff)(&running, &running, &scratch[start[b]]);
-            previous = b + 1;
-        }
-        if (previous) G(add_multiple)(&total, &running, previous);
+        G(jac) total;
+        G(combine_buckets)(&total, scratch, start, len, nbuckets, jbuckets, in_jac);
         G(jac_add)(out, out, &total);
     }
     status = 0;
@@ -350,4 +357,88 @@ static int G(jac_eq_aff)(const G(jac) *p, const FE *x, const FE *y) {
     FN(mul)(&z3, &z2, &p->Z);
     FN(mul)(&t, y, &z3);
     return FN(eq)(&t, &p->Y);
+}
+
+/* ---------------------------------------------------------------- fixed bases
+ * A proving key's query points never change, so each point's multiples 2^(c j) P, j < FIXED_ROWS(c), are kept
+ * (affine, built once per key). An MSM over them then drops every window's digit into ONE set of buckets: no
+ * doublings and one bucket combination instead of one per window, which also makes a wider window pay. */
+#define FIXED_ROWS(c) (256 / (c) + 1) /* enough for the signed digits of any 256-bit scalar */
+
+/* out[i * FIXED_ROWS(c) + j] = 2^(c j) bases[i] for n points, built a block of points at a time (one inversion
+ * a block) so the Jacobian scratch stays small. Returns 0, or -1 when memory ran out. */
+static int G(fixed_table)(G(aff) *out, const G(aff) *bases, size_t n, unsigned c) {
+    const size_t rows = FIXED_ROWS(c), block = 512;
+    G(jac) *jac = malloc(sizeof(G(jac)) * rows * block);
+    FE *pref = malloc(sizeof(FE) * rows * block);
+    int status = -1;
+    if (!jac || !pref) goto done;
+    for (size_t first = 0; first < n; first += block) {
+        size_t count = n - first < block ? n - first : block;
+        for (size_t i = 0; i < count; i++) {
+            G(jac) p;
+            G(jac_from_aff)(&p, &bases[first + i]);
+            for (size_t j = 0; j < rows; j++) {
+                jac[i * rows + j] = p;
+                for (unsigned k = 0; k < c && j + 1 < rows; k++) G(jac_dbl)(&p, &p);
+            }
+        }
+        G(normalize_all)(out + first * rows, jac, count * rows, pref);
+    }
+    status = 0;
+done:
+    free(jac); free(pref);
+    return status;
+}
+
+/* out = sum_i scalars[i] * P_i over a fixed_table of n points with window c; the same sum as G(msm) on the
+ * points. Returns 0, or -1 when memory ran out. */
+static int G(msm_fixed)(G(jac) *out, const G(aff) *table, unsigned c, const unsigned char *scalars, size_t n) {
+    const size_t rows = FIXED_ROWS(c), nbuckets = (size_t)1 << (c - 1);
+    G(jac_set_inf)(out);
+    int32_t digits[256 + 1];
+    uint32_t *start = calloc(nbuckets + 1, sizeof(uint32_t));
+    uint32_t *len = calloc(nbuckets + 1, sizeof(uint32_t));
+    G(aff) *scratch = NULL;
+    FE *den = NULL, *pref = NULL;
+    unsigned char *kind = NULL, *in_jac = malloc(nbuckets);
+    G(jac) *jbuckets = malloc(sizeof(G(jac)) * nbuckets);
+    int status = -1;
+    if (!start || !len || !in_jac || !jbuckets) goto done;
+    /* Two passes over the digits: count each bucket's points, then place them (digits are cheap to redo). */
+    size_t entries = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (!entries) { status = 0; goto done; }
+            scratch = malloc(sizeof(G(aff)) * entries);
+            den = malloc(sizeof(FE) * (entries / 2 + 1));
+            pref = malloc(sizeof(FE) * (entries / 2 + 1));
+            kind = malloc(entries / 2 + 1);
+            if (!scratch || !den || !pref || !kind) goto done;
+            uint32_t at = 0;
+            for (size_t b = 0; b < nbuckets; b++) { start[b] = at; at += len[b]; len[b] = 0; }
+        }
+        for (size_t i = 0; i < n; i++) {
+            const G(aff) *row = table + i * rows;
+            unsigned bits = G(aff_is_inf)(row) ? 0 : scalar_bits(scalars + 32 * i);
+            if (!bits) continue;
+            unsigned windows = bits / c + 1;
+            signed_digits(digits, 1, scalars + 32 * i, c, windows);
+            for (unsigned w = 0; w < windows; w++) {
+                int32_t d = digits[w];
+                if (!d) continue;
+                size_t b = (size_t)(d < 0 ? -d : d) - 1;
+                if (pass == 0) { len[b]++; entries++; continue; }
+                G(aff) *slot = &scratch[start[b] + len[b]++];
+                *slot = row[w];
+                if (d < 0) FN(neg)(&slot->y, &slot->y);
+            }
+        }
+    }
+    G(sum_groups)(scratch, start, len, nbuckets, den, pref, kind);
+    G(combine_buckets)(out, scratch, start, len, nbuckets, jbuckets, in_jac);
+    status = 0;
+done:
+    free(start); free(len); free(scratch); free(den); free(pref); free(kind); free(in_jac); free(jbuckets);
+    return status;
 }

@@ -360,16 +360,45 @@ class NativeGT:
 
 
 class NativeBases:
-    """Points prepared for zkmargin._msm (Montgomery-form affine coordinates), converted once."""
+    """Points prepared for zkmargin._msm (Montgomery-form affine coordinates), converted once; optionally with a
+    fixed-base table (each point's multiples 2^(c j) P) that makes every MSM over them cheaper."""
 
-    def __init__(self, prepared: bytes, msm, group: type) -> None:  # noqa: ANN001
+    def __init__(self, prepared: bytes, msm, group: type, table: bytes | None = None, window: int = 0) -> None:  # noqa: ANN001
         self.prepared = prepared
         self._msm = msm
         self._group = group
+        self.table = table
+        self.window = window
+
+    @property
+    def point_bytes(self) -> int:
+        """Bytes a prepared point takes (and each of its table entries)."""
+        return 96 if self._group is G1Point else 192
+
+    def __len__(self) -> int:
+        return len(self.prepared) // self.point_bytes
+
+    def table_bytes(self, window: int) -> int:
+        """Memory a fixed-base table of this window width takes."""
+        return len(self) * (256 // window + 1) * self.point_bytes
+
+    def with_table(self, window: int) -> NativeBases:
+        """These bases with a fixed-base table of the given window width (built now)."""
+        name = "g1" if self._group is G1Point else "g2"
+        return NativeBases(self.prepared, self._msm, self._group, getattr(native_msm, f"{name}_table")(self.prepared, window),
+                           window)
+
+    def without_table(self) -> NativeBases:
+        """These bases without their table (its memory goes when no other holder keeps it)."""
+        return NativeBases(self.prepared, self._msm, self._group)
 
     def msm(self, scalars: bytes) -> G1Point | G2Point:
         """sum_i k_i * points[i] for the 32-byte little-endian k_i; zero scalars cost nothing."""
-        xy = self._msm(self.prepared, scalars)
+        if self.table is not None:
+            name = "g1" if self._group is G1Point else "g2"
+            xy = getattr(native_msm, f"{name}_msm_table")(self.table, self.window, scalars)
+        else:
+            xy = self._msm(self.prepared, scalars)
         # The sum of subgroup points is one; from_xy_bytes maps all-zero bytes to the identity.
         return self._group.from_xy_bytes_unchecked_be(xy)
 
