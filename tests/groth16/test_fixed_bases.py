@@ -17,6 +17,7 @@ from zkmargin.groth16 import prove, setup
 from zkmargin.groth16.query_bases import (
     DEFAULT_PRECOMPUTE_MB,
     PRECOMPUTE_ENV,
+    key_table_megabytes,
     precompute,
     precompute_budget_mb,
     query_bases,
@@ -155,3 +156,11 @@ def test_proofs_are_byte_identical_with_no_some_and_all_tables(material) -> None
     assert tabled[0] == 0 and 0 < tabled[1] < tabled[2] == 6
     assert len(set(proofs)) == 1
     assert precompute(pk, ARK, 0) == 0 and precompute(pk, ARK, DEFAULT_PRECOMPUTE_MB) > 0
+
+
+def test_the_documented_sizes_come_from_the_same_plan_as_the_tables(material) -> None:
+    compiled, pk, _ = material
+    plain = query_bases(pk, ARK, 0)
+    for budget in (DEFAULT_PRECOMPUTE_MB, len(plain.h_low) * 17 * 96 * 1.5 / 2**20, 0):
+        built = table_bytes(query_bases(pk, ARK, budget)) / 2**20
+        assert key_table_megabytes(compiled.num_variables, compiled.num_public, pk.domain_size, budget) == built

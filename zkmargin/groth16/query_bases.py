@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from zkmargin.backends.base import G1_UNCOMPRESSED, Bases, CurveBackend
@@ -108,19 +108,34 @@ def table_bytes(bases: QueryBases) -> int:
     return sum(len(getattr(getattr(bases, name), "table", None) or b"") for name in _TABLE_ORDER)
 
 
+def plan_tables(queries: Sequence[tuple[str, int, int]], budget_bytes: float) -> dict[str, int]:
+    """Window widths for (name, points, point bytes) queries, taken in order, each the cheapest that fits what
+    the ones before it left; a query that no table fits is left out."""
+    plan = {}
+    for name, points, point_bytes in queries:
+        window = table_window(points, budget_bytes, point_bytes) if points else None
+        if window is not None:
+            plan[name] = window
+            budget_bytes -= points * (256 // window + 1) * point_bytes
+    return plan
+
+
+def key_table_megabytes(num_variables: int, num_public: int, domain_size: int, budget_mb: float) -> float:
+    """Megabytes of the tables a key of this shape gets within budget_mb (what docs/speed.md tabulates)."""
+    sizes = {"a": num_variables, "b_g1": num_variables, "b_g2": num_variables, "l": num_variables - num_public - 1,
+             "h_low": (domain_size - 1) // 2, "h_high": domain_size - 1 - (domain_size - 1) // 2}
+    queries = [(name, sizes[name], 192 if name == "b_g2" else 96) for name in _TABLE_ORDER]
+    plan = plan_tables(queries, budget_mb * 2**20)
+    return sum(sizes[name] * (256 // window + 1) * (192 if name == "b_g2" else 96)
+               for name, window in plan.items()) / 2**20
+
+
 def _with_tables(bases: QueryBases, budget_bytes: float) -> QueryBases:
     """bases with a table for each query in _TABLE_ORDER that still fits what the ones before it left."""
-    changes = {}
-    for name in _TABLE_ORDER:
-        query = getattr(bases, name)
-        if not hasattr(query, "with_table") or not len(query):
-            continue
-        window = table_window(len(query), budget_bytes, query.point_bytes)
-        if window is None:
-            continue
-        changes[name] = query.with_table(window)
-        budget_bytes -= query.table_bytes(window)
-    return replace(bases, **changes)
+    tabled = [name for name in _TABLE_ORDER if hasattr(getattr(bases, name), "with_table")]
+    plan = plan_tables([(name, len(getattr(bases, name)), getattr(bases, name).point_bytes) for name in tabled],
+                       budget_bytes)
+    return replace(bases, **{name: getattr(bases, name).with_table(window) for name, window in plan.items()})
 
 
 def remember_bases(pk: ProvingKey, backend: CurveBackend, bases: QueryBases) -> None:
