@@ -179,6 +179,8 @@ static int g2_check_point(const g2_aff *p) {
  * with the field product above and a windowed exponentiation. */
 static const u64 SQRT_EXP[6] = {0xEE7FBFFFFFFFEAABULL, 0x07AAFFFFAC54FFFFULL, 0xD9CC34A83DAC3D89ULL,
                                 0xD91DD2E13CE144AFULL, 0x92C6E9ED90D2EB35ULL, 0x0680447A8E5FF9A6ULL}; /* (p + 1) / 4 */
+static const u64 SQRT_EXP_LESS_1[6] = {0xEE7FBFFFFFFFEAAAULL, 0x07AAFFFFAC54FFFFULL, 0xD9CC34A83DAC3D89ULL,
+                                       0xD91DD2E13CE144AFULL, 0x92C6E9ED90D2EB35ULL, 0x0680447A8E5FF9A6ULL}; /* (p - 3) / 4 */
 static const fp PLAIN_HALF = {{0xDCFF7FFFFFFFD556ULL, 0x0F55FFFF58A9FFFFULL, 0xB39869507B587B12ULL,
                               0xB23BA5C279C2895FULL, 0x258DD3DB21A5D66BULL, 0x0D0088F51CBFF34DULL}}; /* 1 / 2 */
 static const unsigned char HALF_P_BE[48] = { /* (p - 1) / 2: y above it is the "larger" root in ZCash's rule */
@@ -217,7 +219,7 @@ static int fp_sqrt(fp *o, const fp *a) {
  * the norm a0^2 + a1^2, one of (a0 +- s) / 2 is a square c = x0^2 and the root is x0 + a1 / (2 x0) u. When
  * a1 != 0 the two candidates multiply to -a1^2 / 4, so exactly one is a square (-1 is not, p = 3 mod 4);
  * if r = ((a0 + s) / 2)^((p + 1) / 4) is no root, r^2 = -(a0 + s) / 2 and x0 = a1 / (2 r) roots the other one,
- * saving its exponentiation. The result is squared and compared, so any slip refuses instead of lying. */
+ * saving its exponentiation; the same exponentiation yields 1 / r. The result is squared and compared, so any slip refuses instead of lying. */
 static int fp2_sqrt(fp2 *o, const fp2 *a) {
     if (fp_is_zero(&a->c1)) {
         fp r, neg;
@@ -232,11 +234,16 @@ static int fp2_sqrt(fp2 *o, const fp2 *a) {
     if (!fp_sqrt(&s, &norm)) return 0;
     fp_add(&cand, &a->c0, &s);
     fp_mul(&cand, &cand, &HALF);
-    fp_pow(&r, &cand, SQRT_EXP);
+    /* One exponentiation gives both r and 1 / r: with e = cand^((p - 3) / 4), r = e cand and r e = cand^((p - 1) / 2)
+     * = +-1 (cand != 0 as a1 != 0), so 1 / r = +-e. */
+    fp e, legendre;
+    fp_pow(&e, &cand, SQRT_EXP_LESS_1);
+    fp_mul(&r, &e, &cand);
+    fp_mul(&legendre, &r, &e);
     fp_sqr(&t, &r);
     fp2 root, square;
-    fp_add(&inv, &r, &r);
-    fp_pow(&inv, &inv, FP_P_MINUS_2.l); /* 1 / (2 r); r != 0 as a1 != 0 */
+    fp_mul(&inv, &e, &HALF); /* 1 / (2 r) */
+    if (!fp_eq(&legendre, &FP_ONE)) fp_neg(&inv, &inv);
     if (fp_eq(&t, &cand)) {           /* x0 = r, x1 = a1 / (2 r) */
         root.c0 = r;
         fp_mul(&root.c1, &a->c1, &inv);
