@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from zkmargin.backends.base import G1_UNCOMPRESSED, Bases, CurveBackend
@@ -135,7 +136,10 @@ def _with_tables(bases: QueryBases, budget_bytes: float) -> QueryBases:
     tabled = [name for name in _TABLE_ORDER if hasattr(getattr(bases, name), "with_table")]
     plan = plan_tables([(name, len(getattr(bases, name)), getattr(bases, name).point_bytes) for name in tabled],
                        budget_bytes)
-    return replace(bases, **{name: getattr(bases, name).with_table(window) for name, window in plan.items()})
+    # Building releases the GIL: two queries at a time.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        built = dict(zip(plan, pool.map(lambda item: getattr(bases, item[0]).with_table(item[1]), plan.items())))
+    return replace(bases, **built)
 
 
 def remember_bases(pk: ProvingKey, backend: CurveBackend, bases: QueryBases) -> None:
