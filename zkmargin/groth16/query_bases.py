@@ -6,7 +6,7 @@ objects (one field inversion a point), so it happens once per key, and a key rea
 its file is prepared straight from the file's uncompressed encoding.
 
 Fixed-base tables: with the native MSM, each query also gets a table of its points' multiples 2^(c j) P
-(zkmargin/_msm_group.h's msm_fixed), built at the key's first proof (or by precompute()), within a memory
+(zkmargin/_msm_group.h's msm_fixed), built at the key's second proof (or by precompute()), within a memory
 budget: the precompute_mb argument, else the ZKMARGIN_PRECOMPUTE_MB environment variable, else
 DEFAULT_PRECOMPUTE_MB. Proofs are byte-identical with and without tables; 0 turns them off.
 """
@@ -49,8 +49,8 @@ class QueryBases:
 
 
 _cache: dict[int, tuple[weakref.ref, str, QueryBases]] = {}
-_tabled: dict[int, tuple[QueryBases, float, QueryBases]] = {}
-"""id(pk) -> (the prepared bases, the budget in MB, the bases with tables within it)."""
+_tabled: dict[int, tuple[QueryBases, float, QueryBases | None]] = {}
+"""id(pk) -> (the prepared bases, the budget in MB, the bases with tables within it once built)."""
 
 
 def precompute_budget_mb(precompute_mb: float | None = None) -> float:
@@ -82,26 +82,36 @@ def table_window(points: int, budget_bytes: float, point_bytes: int) -> int | No
     return best
 
 
-def query_bases(pk: ProvingKey, backend: CurveBackend, precompute_mb: float | None = None) -> QueryBases:
-    """The key's prepared queries for this backend, prepared now unless this key object already has them,
-    with fixed-base tables within the budget (precompute_budget_mb), built the first time it is asked for."""
+def query_bases(
+    pk: ProvingKey, backend: CurveBackend, precompute_mb: float | None = None, build_tables: bool = False
+) -> QueryBases:
+    """The key's prepared queries for this backend, prepared now unless this key object already has them.
+
+    Fixed-base tables within the budget (precompute_budget_mb) come from the key's second request on, or
+    at once with build_tables: building them costs about ten MSMs, which a process proving once (the CLI)
+    would never win back.
+    """
     entry = _cache.get(id(pk))
     if entry is not None and entry[0]() is pk and entry[1] == backend.name:
         bases = entry[2]
     else:
         bases = _remember(pk, backend, _prepare(pk, backend, {}))
     budget = precompute_budget_mb(precompute_mb)
-    tabled = _tabled.get(id(pk))
-    if tabled is not None and tabled[0] is bases and tabled[1] == budget:
-        return tabled[2]
+    known = _tabled.get(id(pk))
+    if known is not None and known[0] is bases and known[1] == budget and known[2] is not None:
+        return known[2]
+    # A second request (or a new budget for a key that had tables) builds them; a first one only records.
+    if not build_tables and (known is None or known[0] is not bases or (known[1] != budget and known[2] is None)):
+        _tabled[id(pk)] = (bases, budget, None)
+        return bases
     with_tables = _with_tables(bases, budget * 2**20)
     _tabled[id(pk)] = (bases, budget, with_tables)
     return with_tables
 
 
 def precompute(pk: ProvingKey, backend: CurveBackend, precompute_mb: float | None = None) -> int:
-    """Build the key's fixed-base tables now (at load or setup) rather than at its first proof; their bytes."""
-    return table_bytes(query_bases(pk, backend, precompute_mb))
+    """Build the key's fixed-base tables now (at load or setup) rather than at its second proof; their bytes."""
+    return table_bytes(query_bases(pk, backend, precompute_mb, build_tables=True))
 
 
 def table_bytes(bases: QueryBases) -> int:
