@@ -391,54 +391,95 @@ done:
     return status;
 }
 
+/* Windows of a fixed-base MSM whose digits are bucketed together: the scattered copies of FIXED_GROUP windows'
+ * points (a few MB) stay in cache where all windows at once (tens of MB) did not. Each group's bucket sums are
+ * carried into the next group as one point a bucket, so the buckets are still combined only once. */
+#define FIXED_GROUP 4
+
 /* out = sum_i scalars[i] * P_i over a fixed_table of n points with window c; the same sum as G(msm) on the
  * points. Returns 0, or -1 when memory ran out. */
 static int G(msm_fixed)(G(jac) *out, const G(aff) *table, unsigned c, const unsigned char *scalars, size_t n) {
     const size_t rows = FIXED_ROWS(c), nbuckets = (size_t)1 << (c - 1);
     G(jac_set_inf)(out);
-    int32_t digits[256 + 1];
+    int32_t *digits = malloc(sizeof(int32_t) * rows * (n ? n : 1)); /* digits[i * rows + w], 0 past a scalar's top */
+    unsigned char *windows = malloc(n ? n : 1);
     uint32_t *start = calloc(nbuckets + 1, sizeof(uint32_t));
     uint32_t *len = calloc(nbuckets + 1, sizeof(uint32_t));
+    G(aff) *carry = calloc(nbuckets, sizeof(G(aff))); /* each bucket's sum so far; (0, 0) is empty */
+    G(jac) *jbuckets = malloc(sizeof(G(jac)) * nbuckets);
+    FE *jpref = malloc(sizeof(FE) * nbuckets);
+    unsigned char *in_jac = malloc(nbuckets);
     G(aff) *scratch = NULL;
     FE *den = NULL, *pref = NULL;
-    unsigned char *kind = NULL, *in_jac = malloc(nbuckets);
-    G(jac) *jbuckets = malloc(sizeof(G(jac)) * nbuckets);
+    unsigned char *kind = NULL;
+    size_t capacity = 0;
     int status = -1;
-    if (!start || !len || !in_jac || !jbuckets) goto done;
-    /* Two passes over the digits: count each bucket's points, then place them (digits are cheap to redo). */
-    size_t entries = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1) {
-            if (!entries) { status = 0; goto done; }
-            scratch = malloc(sizeof(G(aff)) * entries);
-            den = malloc(sizeof(FE) * (entries / 2 + 1));
-            pref = malloc(sizeof(FE) * (entries / 2 + 1));
-            kind = malloc(entries / 2 + 1);
+    if (!digits || !windows || !start || !len || !carry || !jbuckets || !jpref || !in_jac) goto done;
+    for (size_t i = 0; i < n; i++) {
+        unsigned bits = G(aff_is_inf)(table + i * rows) ? 0 : scalar_bits(scalars + 32 * i);
+        windows[i] = (unsigned char)(bits ? bits / c + 1 : 0);
+        if (bits) signed_digits(digits + i * rows, 1, scalars + 32 * i, c, windows[i]);
+    }
+    for (size_t w0 = 0; w0 < rows; w0 += FIXED_GROUP) {
+        size_t w1 = w0 + FIXED_GROUP < rows ? w0 + FIXED_GROUP : rows, entries = 0;
+        /* Count, then place: the carried sums first, then this group's digits' points. */
+        memset(len, 0, sizeof(uint32_t) * (nbuckets + 1));
+        for (size_t b = 0; b < nbuckets; b++)
+            if (!G(aff_is_inf)(&carry[b])) { len[b]++; entries++; }
+        for (size_t i = 0; i < n; i++)
+            for (size_t w = w0; w < w1 && w < windows[i]; w++) {
+                int32_t d = digits[i * rows + w];
+                if (d) { len[(d < 0 ? -d : d) - 1]++; entries++; }
+            }
+        if (!entries) continue;
+        if (entries > capacity) {
+            free(scratch); free(den); free(pref); free(kind);
+            capacity = entries;
+            scratch = malloc(sizeof(G(aff)) * capacity);
+            den = malloc(sizeof(FE) * (capacity / 2 + 1));
+            pref = malloc(sizeof(FE) * (capacity / 2 + 1));
+            kind = malloc(capacity / 2 + 1);
             if (!scratch || !den || !pref || !kind) goto done;
-            uint32_t at = 0;
-            for (size_t b = 0; b < nbuckets; b++) { start[b] = at; at += len[b]; len[b] = 0; }
         }
+        uint32_t at = 0;
+        for (size_t b = 0; b < nbuckets; b++) { start[b] = at; at += len[b]; len[b] = 0; }
+        for (size_t b = 0; b < nbuckets; b++)
+            if (!G(aff_is_inf)(&carry[b])) scratch[start[b] + len[b]++] = carry[b];
         for (size_t i = 0; i < n; i++) {
             const G(aff) *row = table + i * rows;
-            unsigned bits = G(aff_is_inf)(row) ? 0 : scalar_bits(scalars + 32 * i);
-            if (!bits) continue;
-            unsigned windows = bits / c + 1;
-            signed_digits(digits, 1, scalars + 32 * i, c, windows);
-            for (unsigned w = 0; w < windows; w++) {
-                int32_t d = digits[w];
+            for (size_t w = w0; w < w1 && w < windows[i]; w++) {
+                int32_t d = digits[i * rows + w];
                 if (!d) continue;
                 size_t b = (size_t)(d < 0 ? -d : d) - 1;
-                if (pass == 0) { len[b]++; entries++; continue; }
                 G(aff) *slot = &scratch[start[b] + len[b]++];
                 *slot = row[w];
                 if (d < 0) FN(neg)(&slot->y, &slot->y);
             }
         }
+        G(sum_groups)(scratch, start, len, nbuckets, den, pref, kind);
+        /* Buckets the batched rounds left with several points: Jacobian sums, made affine with one inversion. */
+        size_t several = 0;
+        for (size_t b = 0; b < nbuckets; b++) {
+            in_jac[b] = len[b] > 1;
+            if (len[b] == 1) carry[b] = scratch[start[b]];
+            else if (len[b] == 0) memset(&carry[b], 0, sizeof carry[b]);
+            if (!in_jac[b]) continue;
+            G(jac_from_aff)(&jbuckets[several], &scratch[start[b]]);
+            for (uint32_t k = 1; k < len[b]; k++) G(jac_add_aff)(&jbuckets[several], &jbuckets[several], &scratch[start[b] + k]);
+            several++;
+        }
+        if (several) {
+            /* scratch is free again: its first `several` points take the affine sums, in bucket order. */
+            G(normalize_all)(scratch, jbuckets, several, jpref);
+            for (size_t b = 0, k = 0; b < nbuckets; b++)
+                if (in_jac[b]) carry[b] = scratch[k++];
+        }
     }
-    G(sum_groups)(scratch, start, len, nbuckets, den, pref, kind);
-    G(combine_buckets)(out, scratch, start, len, nbuckets, jbuckets, in_jac);
+    for (size_t b = 0; b < nbuckets; b++) { start[b] = (uint32_t)b; len[b] = !G(aff_is_inf)(&carry[b]); }
+    G(combine_buckets)(out, carry, start, len, nbuckets, jbuckets, in_jac);
     status = 0;
 done:
-    free(start); free(len); free(scratch); free(den); free(pref); free(kind); free(in_jac); free(jbuckets);
+    free(digits); free(windows); free(start); free(len); free(carry); free(jbuckets); free(jpref); free(in_jac);
+    free(scratch); free(den); free(pref); free(kind);
     return status;
 }
