@@ -20,6 +20,7 @@ from zkmargin.groth16.query_bases import (
     key_table_megabytes,
     precompute,
     precompute_budget_mb,
+    proving_bases,
     query_bases,
     table_bytes,
     table_window,
@@ -144,14 +145,14 @@ def material():  # noqa: ANN201
 
 def test_proofs_are_byte_identical_with_no_some_and_all_tables(material) -> None:
     compiled, pk, z = material
-    plain = query_bases(pk, ARK, 0)
+    plain = query_bases(pk, ARK)
     # Just enough for H's first half at the widest window: some queries get tables, the others not.
     some = len(plain.h_low) * (256 // 16 + 1) * 96 * 1.01 / 2**20
     proofs, tabled = [], []
     for budget in (0, some, DEFAULT_PRECOMPUTE_MB):
         precompute(pk, ARK, budget)
         proofs.append(proof_to_bytes(prove(pk, compiled, z, random.Random(7), ARK, precompute_mb=budget), ARK))
-        bases = query_bases(pk, ARK, budget)
+        bases = proving_bases(pk, ARK, budget)
         assert table_bytes(bases) <= budget * 2**20
         tabled.append(sum(getattr(bases, name).table is not None for name in ("a", "b_g1", "b_g2", "l", "h_low", "h_high")))
     assert tabled[0] == 0 and 0 < tabled[1] < tabled[2] == 6
@@ -161,7 +162,7 @@ def test_proofs_are_byte_identical_with_no_some_and_all_tables(material) -> None
 
 def test_the_documented_sizes_come_from_the_same_plan_as_the_tables(material) -> None:
     compiled, pk, _ = material
-    plain = query_bases(pk, ARK, 0)
+    plain = query_bases(pk, ARK)
     for budget in (DEFAULT_PRECOMPUTE_MB, len(plain.h_low) * 17 * 96 * 1.5 / 2**20, 0):
         built = precompute(pk, ARK, budget) / 2**20
         assert key_table_megabytes(compiled.num_variables, compiled.num_public, pk.domain_size, budget) == built
@@ -170,12 +171,12 @@ def test_the_documented_sizes_come_from_the_same_plan_as_the_tables(material) ->
 def test_tables_come_at_a_keys_second_request_not_its_first(material) -> None:
     compiled, _, z = material
     pk = setup(compiled, random.Random(52), ARK)  # a key no other test has asked for
-    first = query_bases(pk, ARK, DEFAULT_PRECOMPUTE_MB)
+    first = proving_bases(pk, ARK, DEFAULT_PRECOMPUTE_MB)
     assert table_bytes(first) == 0  # one proof in a process (the CLI) never pays for the tables
-    second = query_bases(pk, ARK, DEFAULT_PRECOMPUTE_MB)
-    assert table_bytes(second) > 0 and query_bases(pk, ARK, DEFAULT_PRECOMPUTE_MB) is second
+    second = proving_bases(pk, ARK, DEFAULT_PRECOMPUTE_MB)
+    assert table_bytes(second) > 0 and proving_bases(pk, ARK, DEFAULT_PRECOMPUTE_MB) is second
     # A new budget for a key that already had tables rebuilds at once, within it.
-    smaller = query_bases(pk, ARK, 0.001)
+    smaller = proving_bases(pk, ARK, 0.001)
     assert table_bytes(smaller) <= 0.001 * 2**20
     assert proof_to_bytes(prove(pk, compiled, z, random.Random(3), ARK), ARK) == proof_to_bytes(
         prove(pk, compiled, z, random.Random(3), ARK, precompute_mb=0), ARK)

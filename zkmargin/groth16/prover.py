@@ -18,7 +18,7 @@ from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
 from zkmargin.groth16.data_structures import Proof, ProvingKey
-from zkmargin.groth16.query_bases import query_bases
+from zkmargin.groth16.query_bases import proving_bases
 from zkmargin.groth16.r1cs_to_qap import witness_evaluations, witness_evaluations_raw
 from zkmargin.ntt import quotient_raw, to_bytes
 from zkmargin.r1cs import CompiledR1CS
@@ -35,7 +35,7 @@ def prove(
 ) -> Proof:
     """Prove that assignment z = [1, public..., private...] satisfies the compiled circuit.
 
-    precompute_mb: the key's fixed-base table budget (zkmargin.groth16.query_bases.precompute_budget_mb)."""
+    precompute_mb: the key's fixed-base table budget (zkmargin.groth16.query_bases.proving_bases)."""
     backend = backend or get_backend()
     rng = rng or secrets.SystemRandom()
     clock = _Clock(timings)
@@ -68,7 +68,7 @@ def _query_sums(pk: ProvingKey, z_raw: bytes, num_inputs: int, h_scalars: Callab
     The MSMs release the GIL and the NTT kernel does too: the MSMs that do not
     need h run on two threads while this one computes h.
     """
-    bases = query_bases(pk, backend, precompute_mb)
+    bases = proving_bases(pk, backend, precompute_mb)
     clock.lap("tables")
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = {

@@ -5,9 +5,9 @@ MSM: Montgomery-form affine coordinates) costs more than an MSM when done from p
 objects (one field inversion a point), so it happens once per key, and a key read from
 its file is prepared straight from the file's uncompressed encoding.
 
-Fixed-base tables: with the native MSM, each query also gets a table of its points' multiples 2^(c j) P
-(zkmargin/_msm_group.h's msm_fixed), built at the key's second proof (or by precompute()), within a memory
-budget: the precompute_mb argument, else the ZKMARGIN_PRECOMPUTE_MB environment variable, else
+Fixed-base tables: with the native MSM, proving_bases gives each query a table of its points' multiples
+2^(c j) P (zkmargin/_msm_group.h's msm_fixed), built at the key's second proof (or by precompute()), within a
+memory budget: the precompute_mb argument, else the ZKMARGIN_PRECOMPUTE_MB environment variable, else
 DEFAULT_PRECOMPUTE_MB. Proofs are byte-identical with and without tables; 0 turns them off.
 """
 
@@ -82,20 +82,21 @@ def table_window(points: int, budget_bytes: float, point_bytes: int) -> int | No
     return best
 
 
-def query_bases(
-    pk: ProvingKey, backend: CurveBackend, precompute_mb: float | None = None, build_tables: bool = False
-) -> QueryBases:
-    """The key's prepared queries for this backend, prepared now unless this key object already has them.
-
-    Fixed-base tables within the budget (precompute_budget_mb) come from the key's second request on, or
-    at once with build_tables: building them costs about ten MSMs, which a process proving once (the CLI)
-    would never win back.
-    """
+def query_bases(pk: ProvingKey, backend: CurveBackend) -> QueryBases:
+    """The key's prepared queries for this backend, prepared now unless this key object already has them."""
     entry = _cache.get(id(pk))
     if entry is not None and entry[0]() is pk and entry[1] == backend.name:
-        bases = entry[2]
-    else:
-        bases = _remember(pk, backend, _prepare(pk, backend, {}))
+        return entry[2]
+    return _remember(pk, backend, _prepare(pk, backend, {}))
+
+
+def proving_bases(
+    pk: ProvingKey, backend: CurveBackend, precompute_mb: float | None = None, build_tables: bool = False
+) -> QueryBases:
+    """query_bases with fixed-base tables within the budget (precompute_budget_mb), from the key's second
+    request on, or at once with build_tables: building them costs about ten MSMs, which a process proving
+    once (the CLI) would never win back."""
+    bases = query_bases(pk, backend)
     budget = precompute_budget_mb(precompute_mb)
     known = _tabled.get(id(pk))
     if known is not None and known[0] is bases and known[1] == budget and known[2] is not None:
@@ -111,7 +112,7 @@ def query_bases(
 
 def precompute(pk: ProvingKey, backend: CurveBackend, precompute_mb: float | None = None) -> int:
     """Build the key's fixed-base tables now (at load or setup) rather than at its second proof; their bytes."""
-    return table_bytes(query_bases(pk, backend, precompute_mb, build_tables=True))
+    return table_bytes(proving_bases(pk, backend, precompute_mb, build_tables=True))
 
 
 def table_bytes(bases: QueryBases) -> int:
@@ -149,7 +150,7 @@ def _with_tables(bases: QueryBases, budget_bytes: float) -> QueryBases:
     # Building releases the GIL: two queries at a time.
     with ThreadPoolExecutor(max_workers=2) as pool:
         built = dict(zip(plan, pool.map(lambda item: getattr(bases, item[0]).with_table(item[1]), plan.items())))
-    return replace(bases, **built)
+    return replace(bases, **built) if built else bases
 
 
 def remember_bases(pk: ProvingKey, backend: CurveBackend, bases: QueryBases) -> None:
