@@ -1,4 +1,4 @@
-"""Builds the C extensions (zkmargin._fr_kernels, ._msm, ._pairing); everything else is declared in pyproject.toml.
+"""Builds the C extensions (zkmargin._fr_kernels, ._msm, ._pairing, ._batch); everything else is declared in pyproject.toml.
 
 The extension is compiled when the package is installed, so no proof ever waits
 for a compiler. It is optional: without a C compiler the install still succeeds
@@ -14,5 +14,9 @@ setup(
                   extra_compile_args=["-O3"], optional=True),
         Extension("zkmargin._pairing", ["zkmargin/_pairing.c"], depends=["zkmargin/_bls12_fields.h"],
                   extra_compile_args=["-O3"], optional=True),
+        # The batch verifier's threaded decoding and weighted check, over _msm.c's and _pairing.c's arithmetic.
+        Extension("zkmargin._batch", ["zkmargin/_batch.c"],
+                  depends=["zkmargin/_msm.c", "zkmargin/_pairing.c", "zkmargin/_msm_group.h", "zkmargin/_bls12_fields.h"],
+                  extra_compile_args=["-O3", "-pthread"], extra_link_args=["-pthread"], optional=True),
     ]
 )

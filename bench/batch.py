@@ -6,7 +6,14 @@ bytes) up to --count. Both paths start from the 192-byte proofs, so point
 decoding with subgroup checks is counted on both sides. One-by-one time is
 measured on a sample and reported per proof. Prints a table, writes JSON.
 
-Usage: python bench/batch.py [--count 10000] [--accounts 20] [--sample 300]
+--baseline PATH times an older checkout (e.g. a git worktree of an older main with its C extensions built in
+place: `python setup.py build_ext --inplace` there) on the same proofs in the same run: a child process
+imports that checkout's zkmargin and decodes and batch-verifies the very proofs and inputs this run made,
+in rounds alternating with this checkout's (--rounds), so both see the same load on a shared machine; the
+ratio is of the median round times.
+
+Usage: python bench/batch.py [--count 10000] [--accounts 20] [--sample 300] [--workers N]
+                             [--baseline PATH [--rounds 3]]
 """
 
 from __future__ import annotations
@@ -16,7 +23,10 @@ import json
 import os
 import platform
 import random
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +42,7 @@ from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof, setup, verify  # noqa: E402
 from zkmargin.groth16.batch import BatchItem, verify_batch  # noqa: E402
-from zkmargin.groth16.serialization import decode_proofs, proof_from_bytes, proof_to_bytes  # noqa: E402
+from zkmargin.groth16.serialization import decode_proofs, proof_from_bytes, proof_to_bytes, vk_to_json  # noqa: E402
 from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs  # noqa: E402
 
 
@@ -43,6 +53,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--sample", type=int, default=300)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "batch.json")
+    parser.add_argument("--workers", type=int, default=None, help="threads for decoding and the check (default: CPUs)")
+    parser.add_argument("--baseline", type=Path, default=None, help="an older checkout to time on the same proofs")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds with --baseline")
     args = parser.parse_args()
     backend = get_backend("arkworks")
     circuit = circuit_from_id("cross-n64-k8")
@@ -78,12 +91,12 @@ def main() -> None:
     single_fixed_ms = (time.perf_counter() - t) / args.sample * 1000
 
     t = time.perf_counter()
-    proofs = decode_proofs([data for data, _ in encoded], backend, workers=2)
+    proofs = decode_proofs([data for data, _ in encoded], backend, workers=args.workers or 2)
     decode_s = time.perf_counter() - t
     # As verify-batch does: the snapshot's inputs are folded once, items carry commitment and context.
     items = [BatchItem(public[:2], proof, label=str(i)) for i, (proof, (_, public)) in enumerate(zip(proofs, encoded))]
     t = time.perf_counter()
-    result = verify_batch(pk.vk, items, backend, fixed=fixed)
+    result = verify_batch(pk.vk, items, backend, fixed=fixed, workers=args.workers)
     verify_s = time.perf_counter() - t
     if not result.all_valid:
         raise SystemExit("batch rejected valid proofs")
@@ -93,7 +106,7 @@ def main() -> None:
     items[bad_index] = BatchItem(items[bad_index].public_inputs,
                                  Proof(proofs[bad_index].a, proofs[bad_index].b, proofs[0].a), label="bad")
     t = time.perf_counter()
-    isolated = verify_batch(pk.vk, items, backend, fixed=fixed)
+    isolated = verify_batch(pk.vk, items, backend, fixed=fixed, workers=args.workers)
     isolate_s = time.perf_counter() - t
     if isolated.invalid_indices != [bad_index]:
         raise SystemExit("bisection did not name the bad proof")
@@ -120,9 +133,90 @@ def main() -> None:
           f"{rows['speedup']:>5.1f} / {rows['speedup_vs_fixed_inputs_one_by_one']:>4.1f} "
           f"{rows['batch_proofs_per_s']:>9.0f} {decode_s:>9.2f} {verify_s:>9.2f} "
           f"{isolate_s:>10.2f} / {isolated.pairing_checks}")
+    if args.baseline is not None:
+        ours = lambda: _batch_round(pk.vk, encoded, fixed, backend, args.workers)  # noqa: E731
+        old_s, new_s = compare_with_baseline(args.baseline, pk.vk, encoded, len(HEADER), args.rounds, ours, backend)
+        old_wall, new_wall = statistics.median(w for w, _ in old_s), statistics.median(w for w, _ in new_s)
+        old_cpu, new_cpu = statistics.median(c for _, c in old_s), statistics.median(c for _, c in new_s)
+        rows["baseline"] = {"path": str(args.baseline), "round_wall_cpu_s": old_s, "this_round_wall_cpu_s": new_s,
+                            "baseline_proofs_per_s": args.count / old_wall, "this_proofs_per_s": args.count / new_wall,
+                            "baseline_cpu_ms_per_proof": old_cpu / args.count * 1000,
+                            "this_cpu_ms_per_proof": new_cpu / args.count * 1000}
+        rows["proofs_per_s_vs_baseline"] = old_wall / new_wall
+        rows["cpu_per_proof_baseline_over_this"] = old_cpu / new_cpu
+        print(f"decode + batch verify of the same {args.count} proofs, median of {args.rounds} alternating rounds: "
+              f"baseline {rows['baseline']['baseline_proofs_per_s']:.0f} proofs/s, this checkout "
+              f"{rows['baseline']['this_proofs_per_s']:.0f} proofs/s = {rows['proofs_per_s_vs_baseline']:.2f}x; CPU a proof "
+              f"{rows['baseline']['baseline_cpu_ms_per_proof']:.3f} vs {rows['baseline']['this_cpu_ms_per_proof']:.3f} ms "
+              f"= {rows['cpu_per_proof_baseline_over_this']:.2f}x "
+              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    rows["load_average_1min"] = os.getloadavg()[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), **rows}, indent=1))
     print(f"wrote {args.out}")
+
+
+_DRIVER = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from zkmargin.backends import get_backend
+from zkmargin.groth16.batch import BatchItem, verify_batch
+from zkmargin.groth16.serialization import decode_proofs, vk_from_json
+from zkmargin.groth16.verifier import fixed_inputs_sum
+job = json.load(open(sys.argv[2]))
+backend = get_backend("arkworks")
+vk = vk_from_json(job["vk"], backend)
+data = open(sys.argv[3], "rb").read()
+encoded = [data[i : i + 192] for i in range(0, len(data), 192)]
+publics, header = [[int(x) for x in p] for p in job["publics"]], job["header"]
+fixed = fixed_inputs_sum(vk, header, publics[0][header:], backend)
+def cpu():
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + child.ru_utime + child.ru_stime
+for line in sys.stdin:
+    t, c = time.perf_counter(), cpu()
+    proofs = decode_proofs(encoded, backend, workers=2)
+    items = [BatchItem(public[:header], proof) for proof, public in zip(proofs, publics)]
+    assert verify_batch(vk, items, backend, fixed=fixed).all_valid
+    print(time.perf_counter() - t, cpu() - c, flush=True)
+"""
+"""Runs in the older checkout: decodes and batch-verifies the proofs once per line read, printing the seconds
+(wall, then CPU of every thread and worker process)."""
+
+
+def _batch_round(vk, encoded, fixed, backend, workers) -> tuple[float, float]:  # noqa: ANN001
+    """Seconds (wall, CPU) to decode and batch-verify the proofs, as the driver times the baseline."""
+    t, cpu = time.perf_counter(), time.process_time()
+    proofs = decode_proofs([data for data, _ in encoded], backend, workers=workers or 2)
+    items = [BatchItem(public[: fixed.leading], proof) for proof, (_, public) in zip(proofs, encoded)]
+    if not verify_batch(vk, items, backend, fixed=fixed, workers=workers).all_valid:
+        raise SystemExit("batch rejected valid proofs")
+    return time.perf_counter() - t, time.process_time() - cpu
+
+
+def compare_with_baseline(path: Path, vk, encoded, header: int, rounds: int, ours, backend):  # noqa: ANN001, ANN201
+    """Round times (baseline, ours), each a list of (wall, CPU) seconds, alternating on the same proofs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        job, blob = Path(tmp) / "job.json", Path(tmp) / "proofs.bin"
+        job.write_text(json.dumps({"vk": vk_to_json(vk, backend), "header": header,
+                                   "publics": [[str(x) for x in public] for _, public in encoded]}))
+        blob.write_bytes(b"".join(data for data, _ in encoded))
+        child = subprocess.Popen([sys.executable, "-c", _DRIVER, str(path.resolve()), str(job), str(blob)],
+                                 cwd=path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        old, new = [], []
+        try:
+            for _ in range(rounds):
+                child.stdin.write("go\n")
+                child.stdin.flush()
+                line = child.stdout.readline()
+                if not line:
+                    raise SystemExit("the baseline driver stopped")
+                old.append(tuple(map(float, line.split())))
+                new.append(ours())
+        finally:
+            child.stdin.close()
+            child.wait()
+    return old, new
 
 
 if __name__ == "__main__":

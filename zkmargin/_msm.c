@@ -179,6 +179,8 @@ static int g2_check_point(const g2_aff *p) {
  * with the field product above and a windowed exponentiation. */
 static const u64 SQRT_EXP[6] = {0xEE7FBFFFFFFFEAABULL, 0x07AAFFFFAC54FFFFULL, 0xD9CC34A83DAC3D89ULL,
                                 0xD91DD2E13CE144AFULL, 0x92C6E9ED90D2EB35ULL, 0x0680447A8E5FF9A6ULL}; /* (p + 1) / 4 */
+static const u64 SQRT_EXP_LESS_1[6] = {0xEE7FBFFFFFFFEAAAULL, 0x07AAFFFFAC54FFFFULL, 0xD9CC34A83DAC3D89ULL,
+                                       0xD91DD2E13CE144AFULL, 0x92C6E9ED90D2EB35ULL, 0x0680447A8E5FF9A6ULL}; /* (p - 3) / 4 */
 static const fp PLAIN_HALF = {{0xDCFF7FFFFFFFD556ULL, 0x0F55FFFF58A9FFFFULL, 0xB39869507B587B12ULL,
                               0xB23BA5C279C2895FULL, 0x258DD3DB21A5D66BULL, 0x0D0088F51CBFF34DULL}}; /* 1 / 2 */
 static const unsigned char HALF_P_BE[48] = { /* (p - 1) / 2: y above it is the "larger" root in ZCash's rule */
@@ -217,7 +219,7 @@ static int fp_sqrt(fp *o, const fp *a) {
  * the norm a0^2 + a1^2, one of (a0 +- s) / 2 is a square c = x0^2 and the root is x0 + a1 / (2 x0) u. When
  * a1 != 0 the two candidates multiply to -a1^2 / 4, so exactly one is a square (-1 is not, p = 3 mod 4);
  * if r = ((a0 + s) / 2)^((p + 1) / 4) is no root, r^2 = -(a0 + s) / 2 and x0 = a1 / (2 r) roots the other one,
- * saving its exponentiation. The result is squared and compared, so any slip refuses instead of lying. */
+ * saving its exponentiation; the same exponentiation yields 1 / r. The result is squared and compared, so any slip refuses instead of lying. */
 static int fp2_sqrt(fp2 *o, const fp2 *a) {
     if (fp_is_zero(&a->c1)) {
         fp r, neg;
@@ -232,11 +234,16 @@ static int fp2_sqrt(fp2 *o, const fp2 *a) {
     if (!fp_sqrt(&s, &norm)) return 0;
     fp_add(&cand, &a->c0, &s);
     fp_mul(&cand, &cand, &HALF);
-    fp_pow(&r, &cand, SQRT_EXP);
+    /* One exponentiation gives both r and 1 / r: with e = cand^((p - 3) / 4), r = e cand and r e = cand^((p - 1) / 2)
+     * = +-1 (cand != 0 as a1 != 0), so 1 / r = +-e. */
+    fp e, legendre;
+    fp_pow(&e, &cand, SQRT_EXP_LESS_1);
+    fp_mul(&r, &e, &cand);
+    fp_mul(&legendre, &r, &e);
     fp_sqr(&t, &r);
     fp2 root, square;
-    fp_add(&inv, &r, &r);
-    fp_pow(&inv, &inv, FP_P_MINUS_2.l); /* 1 / (2 r); r != 0 as a1 != 0 */
+    fp_mul(&inv, &e, &HALF); /* 1 / (2 r) */
+    if (!fp_eq(&legendre, &FP_ONE)) fp_neg(&inv, &inv);
     if (fp_eq(&t, &cand)) {           /* x0 = r, x1 = a1 / (2 r) */
         root.c0 = r;
         fp_mul(&root.c1, &a->c1, &inv);
@@ -498,6 +505,82 @@ static PyObject *batch_mul(PyObject *args, unsigned coords) {
 static PyObject *py_g1_batch_mul(PyObject *self, PyObject *args) { (void)self; return batch_mul(args, 2); }
 static PyObject *py_g2_batch_mul(PyObject *self, PyObject *args) { (void)self; return batch_mul(args, 4); }
 
+/* (prepared, c): the fixed-base table of n prepared points for window c (2 <= c <= 20), n x FIXED_ROWS(c) points. */
+static PyObject *fixed_table(PyObject *args, unsigned coords) {
+    Py_buffer in;
+    unsigned c;
+    if (!PyArg_ParseTuple(args, "y*I", &in, &c)) return NULL;
+    size_t point_size = coords * sizeof(fp);
+    if (c < 2 || c > 20 || in.len % point_size) {
+        PyBuffer_Release(&in);
+        return PyErr_Format(PyExc_ValueError, "need prepared points and a window of 2 to 20 bits");
+    }
+    size_t n = (size_t)in.len / point_size;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * FIXED_ROWS(c) * point_size));
+    int status = -1;
+    if (out) {
+        void *dst = PyBytes_AS_STRING(out);
+        Py_BEGIN_ALLOW_THREADS
+        status = coords == 2 ? g1_fixed_table(dst, in.buf, n, c) : g2_fixed_table(dst, in.buf, n, c);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&in);
+    if (status) {
+        Py_XDECREF(out);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
+    return out;
+}
+
+static PyObject *py_g1_table(PyObject *self, PyObject *args) { (void)self; return fixed_table(args, 2); }
+static PyObject *py_g2_table(PyObject *self, PyObject *args) { (void)self; return fixed_table(args, 4); }
+
+/* (table, c, scalars): sum k_i P_i over a fixed_table; the bytes g1_msm / g2_msm give on the points. */
+static PyObject *msm_table(PyObject *args, unsigned coords) {
+    Py_buffer table, scalars;
+    unsigned c;
+    if (!PyArg_ParseTuple(args, "y*Iy*", &table, &c, &scalars)) return NULL;
+    size_t point_size = coords * sizeof(fp);
+    size_t n = (size_t)scalars.len / 32;
+    if (c < 2 || c > 20 || scalars.len % 32 || (size_t)table.len != n * FIXED_ROWS(c) * point_size) {
+        PyBuffer_Release(&table);
+        PyBuffer_Release(&scalars);
+        return PyErr_Format(PyExc_ValueError, "need a table of window c for one 32-byte scalar per point");
+    }
+    unsigned char be[192] = {0};
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    if (coords == 2) {
+        g1_jac sum;
+        g1_aff affine;
+        status = g1_msm_fixed(&sum, table.buf, c, scalars.buf, n);
+        if (!status) {
+            g1_jac_to_aff(&affine, &sum);
+            if (!g1_aff_is_inf(&affine)) { fp_to_be(be, &affine.x); fp_to_be(be + 48, &affine.y); }
+        }
+    } else {
+        g2_jac sum;
+        g2_aff affine;
+        status = g2_msm_fixed(&sum, table.buf, c, scalars.buf, n);
+        if (!status) {
+            g2_jac_to_aff(&affine, &sum);
+            if (!g2_aff_is_inf(&affine)) {
+                fp_to_be(be, &affine.x.c0); fp_to_be(be + 48, &affine.x.c1);
+                fp_to_be(be + 96, &affine.y.c0); fp_to_be(be + 144, &affine.y.c1);
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&scalars);
+    if (status) return PyErr_NoMemory();
+    return PyBytes_FromStringAndSize((const char *)be, 48 * coords);
+}
+
+static PyObject *py_g1_msm_table(PyObject *self, PyObject *args) { (void)self; return msm_table(args, 2); }
+static PyObject *py_g2_msm_table(PyObject *self, PyObject *args) { (void)self; return msm_table(args, 4); }
+
+#ifndef ZKMARGIN_EMBEDDED /* _batch.c includes this file for its arithmetic and defines its own module */
 static PyMethodDef methods[] = {
     {"g1_points", py_g1_points, METH_VARARGS,
      "Prepared G1 points from n x 96 bytes of big-endian x || y (zeros: infinity), or ZCash uncompressed (zcash=True)."},
@@ -509,6 +592,12 @@ static PyMethodDef methods[] = {
      "(prepared, xy) of k_i * base for one prepared G1 base and n x 32-byte little-endian scalars."},
     {"g2_batch_mul", py_g2_batch_mul, METH_VARARGS,
      "(prepared, xy) of k_i * base for one prepared G2 base and n x 32-byte little-endian scalars."},
+    {"g1_table", py_g1_table, METH_VARARGS,
+     "(prepared, c): the fixed-base table (2^(c j) P for j <= 256 / c) of prepared G1 points, for g1_msm_table."},
+    {"g2_table", py_g2_table, METH_VARARGS, "(prepared, c): the fixed-base table of prepared G2 points."},
+    {"g1_msm_table", py_g1_msm_table, METH_VARARGS,
+     "(table, c, scalars): sum k_i P_i over a g1_table, one 32-byte little-endian scalar a point; 96 bytes."},
+    {"g2_msm_table", py_g2_msm_table, METH_VARARGS, "(table, c, scalars): sum k_i P_i over a g2_table; 192 bytes."},
     {"g1_check", py_g1_check, METH_VARARGS,
      "None if n x 96 bytes of big-endian x || y are G1 points (zeros: identity), else (index, 1 above p | 2 off curve | 3 outside subgroup)."},
     {"g2_check", py_g2_check, METH_VARARGS,
@@ -534,8 +623,9 @@ PyMODINIT_FUNC PyInit__msm(void) {
     decompress_constants_init();
     return PyModule_Create(&module);
 }
+#endif /* ZKMARGIN_EMBEDDED */
 
-#else /* not x86-64: the caller uses the curve library's MSM */
+#elif !defined(ZKMARGIN_EMBEDDED) /* not x86-64: the caller uses the curve library's MSM */
 
 PyMODINIT_FUNC PyInit__msm(void) {
     PyErr_SetString(PyExc_ImportError, "zkmargin._msm is built for x86-64 only");

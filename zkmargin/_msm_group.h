@@ -238,6 +238,33 @@ static void G(add_multiple)(G(jac) *total, const G(jac) *p, size_t k) {
     G(jac_add)(total, total, &acc);
 }
 
+/* total = sum_v v * B_v over buckets summed by sum_groups (bucket v at position v - 1; groups it left with more
+ * than one point are summed here in Jacobian form, in jbuckets, flagged in in_jac). */
+static void G(combine_buckets)(G(jac) *total, const G(aff) *scratch, const uint32_t *start, const uint32_t *len,
+                               size_t nbuckets, G(jac) *jbuckets, unsigned char *in_jac) {
+    for (size_t b = 0; b < nbuckets; b++) {
+        in_jac[b] = len[b] > 1;
+        if (!in_jac[b]) continue;
+        G(jac_from_aff)(&jbuckets[b], &scratch[start[b]]);
+        for (uint32_t k = 1; k < len[b]; k++) G(jac_add_aff)(&jbuckets[b], &jbuckets[b], &scratch[start[b] + k]);
+    }
+    /* sum_v v * B_v over the nonempty buckets v_1 > ... > v_m = sum_i (v_i - v_(i+1)) * (B_v1 + ... + B_vi),
+     * v_(m+1) = 0: one addition per digit value when the buckets are dense, and a short multiplication
+     * per gap when they are sparse (a window reached only by a few wide scalars). */
+    G(jac) running;
+    G(jac_set_inf)(&running);
+    G(jac_set_inf)(total);
+    size_t previous = 0; /* digit value of the last nonempty bucket, 0 before the first */
+    for (size_t b = nbuckets; b-- > 0;) {
+        if (!len[b] || (in_jac[b] ? G(jac_is_inf)(&jbuckets[b]) : G(aff_is_inf)(&scratch[start[b]]))) continue;
+        if (previous) G(add_multiple)(total, &running, previous - (b + 1));
+        if (in_jac[b]) G(jac_add)(&running, &running, &jbuckets[b]);
+        else G(jac_add_aff)(&running, &running, &scratch[start[b]]);
+        previous = b + 1;
+    }
+    if (previous) G(add_multiple)(total, &running, previous);
+}
+
 /* out = sum_i scalars[i] * bases[i]; scalars are n x 32-byte little-endian integers (any value below 2^256).
  * Signed-digit Pippenger: per window, points are sorted into buckets by digit and each bucket is summed
  * with batched affine additions (Jacobian ones once a round would have few pairs); buckets are then combined
@@ -298,28 +325,8 @@ static int G(msm)(G(jac) *out, const G(aff) *bases, const unsigned char *scalars
             if (d[i] < 0) FN(neg)(&slot->y, &slot->y);
         }
         G(sum_groups)(scratch, start, len, nbuckets, den, pref, kind);
-        /* Groups the batched rounds left with more than one point are summed in Jacobian form. */
-        for (size_t b = 0; b < nbuckets; b++) {
-            in_jac[b] = len[b] > 1;
-            if (!in_jac[b]) continue;
-            G(jac_from_aff)(&jbuckets[b], &scratch[start[b]]);
-            for (uint32_t k = 1; k < len[b]; k++) G(jac_add_aff)(&jbuckets[b], &jbuckets[b], &scratch[start[b] + k]);
-        }
-        /* sum_v v * B_v over the nonempty buckets v_1 > ... > v_m = sum_i (v_i - v_(i+1)) * (B_v1 + ... + B_vi),
-         * v_(m+1) = 0: one addition per digit value when the buckets are dense, and a short multiplication
-         * per gap when they are sparse (a window reached only by a few wide scalars). */
-        G(jac) running, total;
-        G(jac_set_inf)(&running);
-        G(jac_set_inf)(&total);
-        size_t previous = 0; /* digit value of the last nonempty bucket, 0 before the first */
-        for (size_t b = nbuckets; b-- > 0;) {
-            if (!len[b] || (in_jac[b] ? G(jac_is_inf)(&jbuckets[b]) : G(aff_is_inf)(&scratch[start[b]]))) continue;
-            if (previous) G(add_multiple)(&total, &running, previous - (b + 1));
-            if (in_jac[b]) G(jac_add)(&running, &running, &jbuckets[b]);
-            else G(jac_add_aff)(&running, &running, &scratch[start[b]]);
-            previous = b + 1;
-        }
-        if (previous) G(add_multiple)(&total, &running, previous);
+        G(jac) total;
+        G(combine_buckets)(&total, scratch, start, len, nbuckets, jbuckets, in_jac);
         G(jac_add)(out, out, &total);
     }
     status = 0;
@@ -350,4 +357,129 @@ static int G(jac_eq_aff)(const G(jac) *p, const FE *x, const FE *y) {
     FN(mul)(&z3, &z2, &p->Z);
     FN(mul)(&t, y, &z3);
     return FN(eq)(&t, &p->Y);
+}
+
+/* ---------------------------------------------------------------- fixed bases
+ * A proving key's query points never change, so each point's multiples 2^(c j) P, j < FIXED_ROWS(c), are kept
+ * (affine, built once per key). An MSM over them then drops every window's digit into ONE set of buckets: no
+ * doublings and one bucket combination instead of one per window, which also makes a wider window pay. */
+#define FIXED_ROWS(c) (256 / (c) + 1) /* enough for the signed digits of any 256-bit scalar */
+
+/* out[i * FIXED_ROWS(c) + j] = 2^(c j) bases[i] for n points, built a block of points at a time (one inversion
+ * a block) so the Jacobian scratch stays small. Returns 0, or -1 when memory ran out. */
+static int G(fixed_table)(G(aff) *out, const G(aff) *bases, size_t n, unsigned c) {
+    const size_t rows = FIXED_ROWS(c), block = 512;
+    G(jac) *jac = malloc(sizeof(G(jac)) * rows * block);
+    FE *pref = malloc(sizeof(FE) * rows * block);
+    int status = -1;
+    if (!jac || !pref) goto done;
+    for (size_t first = 0; first < n; first += block) {
+        size_t count = n - first < block ? n - first : block;
+        for (size_t i = 0; i < count; i++) {
+            G(jac) p;
+            G(jac_from_aff)(&p, &bases[first + i]);
+            for (size_t j = 0; j < rows; j++) {
+                jac[i * rows + j] = p;
+                for (unsigned k = 0; k < c && j + 1 < rows; k++) G(jac_dbl)(&p, &p);
+            }
+        }
+        G(normalize_all)(out + first * rows, jac, count * rows, pref);
+    }
+    status = 0;
+done:
+    free(jac); free(pref);
+    return status;
+}
+
+/* Windows of a fixed-base MSM whose digits are bucketed together: the scattered copies of FIXED_GROUP windows'
+ * points (a few MB) stay in cache where all windows at once (tens of MB) did not. Each group's bucket sums are
+ * carried into the next group as one point a bucket, so the buckets are still combined only once. */
+#define FIXED_GROUP 4
+
+/* out = sum_i scalars[i] * P_i over a fixed_table of n points with window c; the same sum as G(msm) on the
+ * points. Returns 0, or -1 when memory ran out. */
+static int G(msm_fixed)(G(jac) *out, const G(aff) *table, unsigned c, const unsigned char *scalars, size_t n) {
+    const size_t rows = FIXED_ROWS(c), nbuckets = (size_t)1 << (c - 1);
+    G(jac_set_inf)(out);
+    int32_t *digits = malloc(sizeof(int32_t) * rows * (n ? n : 1)); /* digits[i * rows + w], 0 past a scalar's top */
+    unsigned char *windows = malloc(n ? n : 1);
+    uint32_t *start = calloc(nbuckets + 1, sizeof(uint32_t));
+    uint32_t *len = calloc(nbuckets + 1, sizeof(uint32_t));
+    G(aff) *carry = calloc(nbuckets, sizeof(G(aff))); /* each bucket's sum so far; (0, 0) is empty */
+    G(jac) *jbuckets = malloc(sizeof(G(jac)) * nbuckets);
+    FE *jpref = malloc(sizeof(FE) * nbuckets);
+    unsigned char *in_jac = malloc(nbuckets);
+    G(aff) *scratch = NULL;
+    FE *den = NULL, *pref = NULL;
+    unsigned char *kind = NULL;
+    size_t capacity = 0;
+    int status = -1;
+    if (!digits || !windows || !start || !len || !carry || !jbuckets || !jpref || !in_jac) goto done;
+    for (size_t i = 0; i < n; i++) {
+        unsigned bits = G(aff_is_inf)(table + i * rows) ? 0 : scalar_bits(scalars + 32 * i);
+        windows[i] = (unsigned char)(bits ? bits / c + 1 : 0);
+        if (bits) signed_digits(digits + i * rows, 1, scalars + 32 * i, c, windows[i]);
+    }
+    for (size_t w0 = 0; w0 < rows; w0 += FIXED_GROUP) {
+        size_t w1 = w0 + FIXED_GROUP < rows ? w0 + FIXED_GROUP : rows, entries = 0;
+        /* Count, then place: the carried sums first, then this group's digits' points. */
+        memset(len, 0, sizeof(uint32_t) * (nbuckets + 1));
+        for (size_t b = 0; b < nbuckets; b++)
+            if (!G(aff_is_inf)(&carry[b])) { len[b]++; entries++; }
+        for (size_t i = 0; i < n; i++)
+            for (size_t w = w0; w < w1 && w < windows[i]; w++) {
+                int32_t d = digits[i * rows + w];
+                if (d) { len[(d < 0 ? -d : d) - 1]++; entries++; }
+            }
+        if (!entries) continue;
+        if (entries > capacity) {
+            free(scratch); free(den); free(pref); free(kind);
+            capacity = entries;
+            scratch = malloc(sizeof(G(aff)) * capacity);
+            den = malloc(sizeof(FE) * (capacity / 2 + 1));
+            pref = malloc(sizeof(FE) * (capacity / 2 + 1));
+            kind = malloc(capacity / 2 + 1);
+            if (!scratch || !den || !pref || !kind) goto done;
+        }
+        uint32_t at = 0;
+        for (size_t b = 0; b < nbuckets; b++) { start[b] = at; at += len[b]; len[b] = 0; }
+        for (size_t b = 0; b < nbuckets; b++)
+            if (!G(aff_is_inf)(&carry[b])) scratch[start[b] + len[b]++] = carry[b];
+        for (size_t i = 0; i < n; i++) {
+            const G(aff) *row = table + i * rows;
+            for (size_t w = w0; w < w1 && w < windows[i]; w++) {
+                int32_t d = digits[i * rows + w];
+                if (!d) continue;
+                size_t b = (size_t)(d < 0 ? -d : d) - 1;
+                G(aff) *slot = &scratch[start[b] + len[b]++];
+                *slot = row[w];
+                if (d < 0) FN(neg)(&slot->y, &slot->y);
+            }
+        }
+        G(sum_groups)(scratch, start, len, nbuckets, den, pref, kind);
+        /* Buckets the batched rounds left with several points: Jacobian sums, made affine with one inversion. */
+        size_t several = 0;
+        for (size_t b = 0; b < nbuckets; b++) {
+            in_jac[b] = len[b] > 1;
+            if (len[b] == 1) carry[b] = scratch[start[b]];
+            else if (len[b] == 0) memset(&carry[b], 0, sizeof carry[b]);
+            if (!in_jac[b]) continue;
+            G(jac_from_aff)(&jbuckets[several], &scratch[start[b]]);
+            for (uint32_t k = 1; k < len[b]; k++) G(jac_add_aff)(&jbuckets[several], &jbuckets[several], &scratch[start[b] + k]);
+            several++;
+        }
+        if (several) {
+            /* scratch is free again: its first `several` points take the affine sums, in bucket order. */
+            G(normalize_all)(scratch, jbuckets, several, jpref);
+            for (size_t b = 0, k = 0; b < nbuckets; b++)
+                if (in_jac[b]) carry[b] = scratch[k++];
+        }
+    }
+    for (size_t b = 0; b < nbuckets; b++) { start[b] = (uint32_t)b; len[b] = !G(aff_is_inf)(&carry[b]); }
+    G(combine_buckets)(out, carry, start, len, nbuckets, jbuckets, in_jac);
+    status = 0;
+done:
+    free(digits); free(windows); free(start); free(len); free(carry); free(jbuckets); free(jpref); free(in_jac);
+    free(scratch); free(den); free(pref); free(kind);
+    return status;
 }

@@ -480,6 +480,7 @@ done:
     return result;
 }
 
+#ifndef ZKMARGIN_EMBEDDED /* _batch.c includes this file for its arithmetic and defines its own module */
 static PyMethodDef methods[] = {
     {"g2_lines", py_g2_lines, METH_VARARGS,
      "The Miller-loop lines of a fixed G2 point (192 bytes big-endian x || y), for pairing(); b'' for the identity."},
@@ -498,8 +499,9 @@ PyMODINIT_FUNC PyInit__pairing(void) {
     }
     return PyModule_Create(&module);
 }
+#endif /* ZKMARGIN_EMBEDDED */
 
-#else /* not x86-64: the verifier uses the curve library's pairing */
+#elif !defined(ZKMARGIN_EMBEDDED) /* not x86-64: the verifier uses the curve library's pairing */
 
 PyMODINIT_FUNC PyInit__pairing(void) {
     PyErr_SetString(PyExc_ImportError, "zkmargin._pairing is built for x86-64 only");

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,12 @@ try:
     from zkmargin import _pairing as native_pairing
 except ImportError:
     native_pairing = None
+
+try:
+    # Threaded batch decoding and weighted check (zkmargin/_batch.c); absent in the same cases.
+    from zkmargin import _batch as native_batch
+except ImportError:
+    native_batch = None
 
 _NATIVE_ONE = bytes(47) + b"\x01" + bytes(576 - 48)
 """The identity of GT as zkmargin._pairing writes it."""
@@ -212,6 +219,46 @@ class ArkworksBackend:
         lines = self._g2_lines.get(id(q), q, lambda point: native_pairing.g2_lines(point.to_xy_bytes_be()))
         return lines if lines is not None else q.to_xy_bytes_be()
 
+    def decode_proof_points(
+        self, encoded: Sequence[bytes], workers: int | None = None
+    ) -> list[tuple[G1Point, G2Point, G1Point] | None] | None:
+        """(A, B, C) of 192-byte compressed proofs, decoded with every check on `workers` threads (default: the
+        CPU count); None for an item refused (the caller decodes it alone for the reason), None without the
+        native module."""
+        if native_batch is None:
+            return None
+        xy, status = native_batch.decode_proofs(b"".join(encoded), workers or os.cpu_count() or 1)
+        out: list[tuple[G1Point, G2Point, G1Point] | None] = []
+        for i, refused in enumerate(status):
+            at = 384 * i
+            # Checked in C: on the curve and in the subgroup, so the unchecked constructors are safe.
+            out.append(None if refused else (G1Point.from_xy_bytes_unchecked_be(xy[at : at + 96]),
+                                             G2Point.from_xy_bytes_unchecked_be(xy[at + 96 : at + 288]),
+                                             G1Point.from_xy_bytes_unchecked_be(xy[at + 288 : at + 384])))
+        return out
+
+    def weighted_pairing_check(
+        self,
+        proofs: Sequence[tuple[G1Point, G2Point, G1Point]],
+        weights: Sequence[int],
+        pairs: Sequence[tuple[G1Point, G2Point]],
+        delta: G2Point,
+        workers: int | None = None,
+    ) -> bool | None:
+        """prod_i e(w_i A_i, B_i) * prod_j e(P_j, Q_j) * e(-sum_i w_i C_i, delta) == 1 on `workers` threads
+        (default: the CPU count), or None without the native module (the caller then builds the pairs itself)."""
+        if native_batch is None or len(proofs) != len(weights):
+            return None
+        return native_batch.weighted_check(
+            b"".join(a.to_xy_bytes_be() for a, _, _ in proofs),
+            b"".join(b.to_xy_bytes_be() for _, b, _ in proofs),
+            b"".join(c.to_xy_bytes_be() for _, _, c in proofs),
+            b"".join((w % R).to_bytes(32, "little") for w in weights),
+            [(p.to_xy_bytes_be(), self._g2_operand(q)) for p, q in pairs],
+            self._g2_operand(delta),
+            workers or os.cpu_count() or 1,
+        )
+
     def g1_to_affine(self, p: G1Point) -> tuple[int, int] | None:
         if p == self._g1_zero:
             return None
@@ -313,16 +360,45 @@ class NativeGT:
 
 
 class NativeBases:
-    """Points prepared for zkmargin._msm (Montgomery-form affine coordinates), converted once."""
+    """Points prepared for zkmargin._msm (Montgomery-form affine coordinates), converted once; optionally with a
+    fixed-base table (each point's multiples 2^(c j) P) that makes every MSM over them cheaper."""
 
-    def __init__(self, prepared: bytes, msm, group: type) -> None:  # noqa: ANN001
+    def __init__(self, prepared: bytes, msm, group: type, table: bytes | None = None, window: int = 0) -> None:  # noqa: ANN001
         self.prepared = prepared
         self._msm = msm
         self._group = group
+        self.table = table
+        self.window = window
+
+    @property
+    def point_bytes(self) -> int:
+        """Bytes a prepared point takes (and each of its table entries)."""
+        return 96 if self._group is G1Point else 192
+
+    def __len__(self) -> int:
+        return len(self.prepared) // self.point_bytes
+
+    def table_bytes(self, window: int) -> int:
+        """Memory a fixed-base table of this window width takes."""
+        return len(self) * (256 // window + 1) * self.point_bytes
+
+    def with_table(self, window: int) -> NativeBases:
+        """These bases with a fixed-base table of the given window width (built now)."""
+        name = "g1" if self._group is G1Point else "g2"
+        return NativeBases(self.prepared, self._msm, self._group, getattr(native_msm, f"{name}_table")(self.prepared, window),
+                           window)
+
+    def without_table(self) -> NativeBases:
+        """These bases without their table (its memory goes when no other holder keeps it)."""
+        return NativeBases(self.prepared, self._msm, self._group)
 
     def msm(self, scalars: bytes) -> G1Point | G2Point:
         """sum_i k_i * points[i] for the 32-byte little-endian k_i; zero scalars cost nothing."""
-        xy = self._msm(self.prepared, scalars)
+        if self.table is not None:
+            name = "g1" if self._group is G1Point else "g2"
+            xy = getattr(native_msm, f"{name}_msm_table")(self.table, self.window, scalars)
+        else:
+            xy = self._msm(self.prepared, scalars)
         # The sum of subgroup points is one; from_xy_bytes maps all-zero bytes to the identity.
         return self._group.from_xy_bytes_unchecked_be(xy)
 

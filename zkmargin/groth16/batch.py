@@ -88,11 +88,13 @@ def verify_batch(
     backend: CurveBackend | None = None,
     rng: random.Random | None = None,
     fixed: FixedInputs | None = None,
+    workers: int | None = None,
 ) -> BatchResult:
     """Verify every item under vk; the verdicts equal verifying each item alone.
 
     With fixed (from fixed_inputs_sum: the public inputs every item shares, e.g. a
-    snapshot's values), each item carries only its leading inputs.
+    snapshot's values), each item carries only its leading inputs. workers: threads
+    for the native weighted check (default: the CPU count).
     """
     backend = backend or get_backend()
     if len(items) > MAX_BATCH_ITEMS:
@@ -115,7 +117,7 @@ def verify_batch(
             verdicts[index] = ItemResult(index, item.label, False, str(exc))
             continue
         ready.append(index)
-    checker = _Checker(vk, items, inputs, backend, rng, fixed)
+    checker = _Checker(vk, items, inputs, backend, rng, fixed, workers)
     invalid = checker.find_invalid(ready)
     for index in ready:
         verdicts[index] = ItemResult(index, items[index].label, index not in invalid)
@@ -126,9 +128,11 @@ def verify_batch(
 class _Checker:
     """Combined checks and bisection over indices of well-formed items."""
 
-    def __init__(self, vk, items, inputs, backend, rng, fixed) -> None:  # noqa: ANN001
+    def __init__(self, vk, items, inputs, backend, rng, fixed, workers=None) -> None:  # noqa: ANN001
         self.vk, self.items, self.inputs, self.backend, self.rng = vk, items, inputs, backend, rng
-        self.fixed = fixed
+        self.fixed, self.workers = fixed, workers
+        # The backend's threaded check of the whole weighted equation, when it has one (zkmargin/_batch.c).
+        self.native_check = getattr(backend, "weighted_pairing_check", None)
         self.leading = vk.num_public if fixed is None else fixed.leading
         self.checks = 0
         self.neg_alpha = backend.g1_neg(vk.alpha_g1)
@@ -188,6 +192,12 @@ class _Checker:
             scalars.append(weight_sum)
         acc = backend.g1_msm(points, scalars)
         proofs = [self.items[i].proof for i in indices]
+        if self.native_check is not None:
+            fixed_pairs = [(backend.g1_mul(self.neg_alpha, weight_sum), vk.beta_g2), (backend.g1_neg(acc), vk.gamma_g2)]
+            verdict = self.native_check([(p.a, p.b, p.c) for p in proofs], weights, fixed_pairs, vk.delta_g2,
+                                        self.workers)
+            if verdict is not None:
+                return verdict
         c_sum = backend.g1_msm([p.c for p in proofs], weights)
         pairs = [(backend.g1_mul(p.a, w), p.b) for p, w in zip(proofs, weights)]
         pairs.append((backend.g1_mul(self.neg_alpha, weight_sum), vk.beta_g2))

@@ -18,7 +18,7 @@ from zkmargin.backends import CurveBackend, get_backend
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
 from zkmargin.groth16.data_structures import Proof, ProvingKey
-from zkmargin.groth16.query_bases import query_bases
+from zkmargin.groth16.query_bases import proving_bases
 from zkmargin.groth16.r1cs_to_qap import witness_evaluations, witness_evaluations_raw
 from zkmargin.ntt import quotient_raw, to_bytes
 from zkmargin.r1cs import CompiledR1CS
@@ -31,8 +31,11 @@ def prove(
     rng: random.Random | None = None,
     backend: CurveBackend | None = None,
     timings: dict[str, float] | None = None,
+    precompute_mb: float | None = None,
 ) -> Proof:
-    """Prove that assignment z = [1, public..., private...] satisfies the compiled circuit."""
+    """Prove that assignment z = [1, public..., private...] satisfies the compiled circuit.
+
+    precompute_mb: the key's fixed-base table budget (zkmargin.groth16.query_bases.proving_bases)."""
     backend = backend or get_backend()
     rng = rng or secrets.SystemRandom()
     clock = _Clock(timings)
@@ -50,7 +53,7 @@ def prove(
     s = rng.randrange(R)
     # h in the monomial basis of pk.h_query (a key with another H basis computes its h here).
     a_sum, b2_sum, b1_sum, l_sum, h_sum = _query_sums(
-        pk, z_raw, compiled.num_public + 1, lambda: quotient_raw(az, bz, cz), backend, clock
+        pk, z_raw, compiled.num_public + 1, lambda: quotient_raw(az, bz, cz), backend, clock, precompute_mb
     )
     proof = _combine(pk, a_sum, b2_sum, b1_sum, l_sum, h_sum, r, s, backend)
     clock.lap("combine")
@@ -58,14 +61,15 @@ def prove(
 
 
 def _query_sums(pk: ProvingKey, z_raw: bytes, num_inputs: int, h_scalars: Callable[[], bytes],  # noqa: ANN202
-                backend: CurveBackend, clock: _Clock):
+                backend: CurveBackend, clock: _Clock, precompute_mb: float | None):
     """The five MSMs of a proof: sum_i z_i A_i, B_i (G2 and G1), L_i (private i) and sum_j h_j H_j.
 
     z_raw and h_scalars() are 32-byte little-endian buffers, one element per point.
     The MSMs release the GIL and the NTT kernel does too: the MSMs that do not
     need h run on two threads while this one computes h.
     """
-    bases = query_bases(pk, backend)
+    bases = proving_bases(pk, backend, precompute_mb)
+    clock.lap("tables")
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = {
             "msm_b_g2": pool.submit(_timed, bases.b_g2.msm, z_raw),
@@ -138,6 +142,7 @@ def prove_zkey(
     rng: random.Random | None = None,
     backend: CurveBackend | None = None,
     timings: dict[str, float] | None = None,
+    precompute_mb: float | None = None,
 ) -> Proof:
     """Prove with a key from a snarkjs .zkey (zkmargin.groth16.zkey.proving_key): snarkjs's H convention.
 
@@ -158,7 +163,8 @@ def prove_zkey(
     r, s = rng.randrange(R), rng.randrange(R)
     # The same overlap as prove(): A, B and L MSMs on two threads while this one computes h.
     a_sum, b2_sum, b1_sum, l_sum, h_sum = _query_sums(
-        pk, to_bytes(z), compiled.num_public + 1, lambda: to_bytes(odd_coset_evaluations(az, bz, cz)), backend, clock
+        pk, to_bytes(z), compiled.num_public + 1, lambda: to_bytes(odd_coset_evaluations(az, bz, cz)), backend, clock,
+        precompute_mb,
     )
     proof = _combine(pk, a_sum, b2_sum, b1_sum, l_sum, h_sum, r, s, backend)
     _require_prime_order(proof, backend)

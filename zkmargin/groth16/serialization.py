@@ -441,6 +441,9 @@ def decode_proofs(
 
     backend = backend or get_backend()
     workers = workers or os.cpu_count() or 1
+    native = _decode_natively(encoded, backend, workers)
+    if native is not None:
+        return native
     jobs = [(backend.name, item) for item in encoded]
     if workers <= 1 or len(jobs) < 256:
         results = [_validate_encoded_proof(job) for job in jobs]
@@ -458,4 +461,27 @@ def decode_proofs(
             b=backend.g2_from_bytes(b, subgroup_check=False),
             c=backend.g1_from_bytes(c, subgroup_check=False),
         ))
+    return proofs
+
+
+def _decode_natively(
+    encoded: Sequence[bytes | dict], backend: CurveBackend, workers: int
+) -> list[Proof | MalformedProofError] | None:
+    """decode_proofs on the backend's threads when it decodes 192-byte proofs natively, else None; an item the
+    native decoder refuses is decoded alone here, so its error reads as proof_from_bytes words it."""
+    decode = getattr(backend, "decode_proof_points", None)
+    if decode is None or not all(isinstance(e, bytes) and len(e) == PROOF_SIZE_BYTES for e in encoded):
+        return None
+    points = decode(encoded, workers)
+    if points is None:
+        return None
+    proofs: list[Proof | MalformedProofError] = []
+    for item, decoded in zip(encoded, points):
+        if decoded is not None:
+            proofs.append(Proof(*decoded))
+            continue
+        try:
+            proofs.append(proof_from_bytes(item, backend))
+        except EncodingError as exc:
+            proofs.append(MalformedProofError(str(exc)))
     return proofs
