@@ -6,7 +6,8 @@ objects (one field inversion a point), so it happens once per key, and a key rea
 its file is prepared straight from the file's uncompressed encoding.
 
 Fixed-base tables: with the native MSM, proving_bases gives each query a table of its points' multiples
-2^(c j) P (zkmargin/_msm_group.h's msm_fixed), built at the key's second proof (or by precompute()), within a
+2^(c j) P (zkmargin/_msm_group.h's msm_fixed), built at the key's TABLES_AT_PROOF-th proof in a process (or by
+precompute()), within a
 memory budget: the precompute_mb argument, else the ZKMARGIN_PRECOMPUTE_MB environment variable, else
 DEFAULT_PRECOMPUTE_MB. Proofs are byte-identical with and without tables; 0 turns them off.
 """
@@ -27,6 +28,10 @@ PRECOMPUTE_ENV = "ZKMARGIN_PRECOMPUTE_MB"
 DEFAULT_PRECOMPUTE_MB = 256.0
 """Fits a laptop: all of cross-n64-k8's tables (~175 MB); a larger key gets tables for its queries in
 _TABLE_ORDER until the budget is spent."""
+TABLES_AT_PROOF = 16
+"""Building the tables costs about ten MSMs (two proofs' worth) and saves about a tenth of a proof's MSM time
+(bench/fixed_bases.py: 1.10x MSM, 1.06x prove on cross-n64-k8), so they pay back after ~20 proofs with one key:
+a process proving a few times (the CLI, a test) never builds them, a prover serving a snapshot does."""
 _TABLE_ORDER = ("h_low", "h_high", "b_g2", "a", "b_g1", "l")
 """H's scalars are full-width (the most windows, so the most saved), then the G2 query (dearer additions)."""
 _BUCKET_COST = 4.5
@@ -49,8 +54,9 @@ class QueryBases:
 
 
 _cache: dict[int, tuple[weakref.ref, str, QueryBases]] = {}
-_tabled: dict[int, tuple[QueryBases, float, QueryBases | None]] = {}
-"""id(pk) -> (the prepared bases, the budget in MB, the bases with tables within it once built)."""
+_tabled: dict[int, tuple[QueryBases, float, QueryBases | int]] = {}
+"""id(pk) -> (the prepared bases, the budget in MB, the bases with tables within it once built, else the number
+of requests so far)."""
 
 
 def precompute_budget_mb(precompute_mb: float | None = None) -> float:
@@ -93,17 +99,18 @@ def query_bases(pk: ProvingKey, backend: CurveBackend) -> QueryBases:
 def proving_bases(
     pk: ProvingKey, backend: CurveBackend, precompute_mb: float | None = None, build_tables: bool = False
 ) -> QueryBases:
-    """query_bases with fixed-base tables within the budget (precompute_budget_mb), from the key's second
-    request on, or at once with build_tables: building them costs about ten MSMs, which a process proving
-    once (the CLI) would never win back."""
+    """query_bases with fixed-base tables within the budget (precompute_budget_mb), from the key's
+    TABLES_AT_PROOF-th request on, or at once with build_tables."""
     bases = query_bases(pk, backend)
     budget = precompute_budget_mb(precompute_mb)
     known = _tabled.get(id(pk))
-    if known is not None and known[0] is bases and known[1] == budget and known[2] is not None:
+    if known is not None and known[0] is bases and known[1] == budget and isinstance(known[2], QueryBases):
         return known[2]
-    # A second request (or a new budget for a key that had tables) builds them; a first one only records.
-    if not build_tables and (known is None or known[0] is not bases or (known[1] != budget and known[2] is None)):
-        _tabled[id(pk)] = (bases, budget, None)
+    requests = known[2] if known is not None and known[0] is bases and isinstance(known[2], int) else 0
+    # A new budget for a key that already had tables rebuilds at once, within it.
+    rebuild = known is not None and known[0] is bases and isinstance(known[2], QueryBases)
+    if not build_tables and not rebuild and requests + 1 < TABLES_AT_PROOF:
+        _tabled[id(pk)] = (bases, budget, requests + 1)
         return bases
     with_tables = _with_tables(bases, budget * 2**20)
     _tabled[id(pk)] = (bases, budget, with_tables)
@@ -111,7 +118,7 @@ def proving_bases(
 
 
 def precompute(pk: ProvingKey, backend: CurveBackend, precompute_mb: float | None = None) -> int:
-    """Build the key's fixed-base tables now (at load or setup) rather than at its second proof; their bytes."""
+    """Build the key's fixed-base tables now (at load or setup) rather than at its TABLES_AT_PROOF-th proof; their bytes."""
     return table_bytes(proving_bases(pk, backend, precompute_mb, build_tables=True))
 
 
