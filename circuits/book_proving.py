@@ -89,6 +89,10 @@ def verify_book(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapshot, boo
         return BookVerdict(False, None, "the book is of another snapshot than the one given")
     if not book.batches:
         return BookVerdict(False, None, "the book has no batch")
+    if not statement.batch_depth <= book.depth or len(book.batches) > 1 << (book.depth - statement.batch_depth):
+        # Checked before any pairing: the top over the batch roots (top_node) could not be built.
+        return BookVerdict(False, None, f"{len(book.batches)} batches of 2^{statement.batch_depth} accounts do not "
+                                        f"fit a book of depth {book.depth}")
     for position, batch in enumerate(book.batches):
         reason = _batch_refusal(circuit, vk, snapshot, position, batch, backend, proof_from_json)
         if reason is not None:

@@ -9,6 +9,7 @@ path.json ("zkmargin-book-path/1"): account_id, index, leaf, siblings (bottom up
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from zkmargin.field import R
 from zkmargin.groth16.serialization import parse_decimal
 
 BOOK_FORMAT = "zkmargin-book/1"
+_DIGEST_HEX = re.compile(r"[0-9a-f]{64}")
 PATH_FORMAT = "zkmargin-book-path/1"
 
 
@@ -111,21 +113,23 @@ def parse_book(obj: Any) -> PublishedBook:
                                      "root", "batches"), "book")
     if not isinstance(obj["circuit_id"], str) or not isinstance(obj["snapshot_id"], str):
         raise EncodingError("book: circuit_id and snapshot_id are strings")
-    try:
-        digest = bytes.fromhex(obj["snapshot_digest"]) if isinstance(obj["snapshot_digest"], str) else b""
-    except ValueError:
-        digest = b""
-    if len(digest) != 32:
-        raise EncodingError("book.snapshot_digest: expected 64 hex digits (SHA-256)")
+    # fullmatch, not bytes.fromhex alone: it takes spaces and upper case, so one book would have many encodings.
+    if not isinstance(obj["snapshot_digest"], str) or not _DIGEST_HEX.fullmatch(obj["snapshot_digest"]):
+        raise EncodingError("book.snapshot_digest: expected 64 lower-case hex digits (SHA-256)")
+    digest = bytes.fromhex(obj["snapshot_digest"])
     depth = check_depth(obj["depth"])
     batch_depth = _int(obj["batch_depth"], "book.batch_depth", 1, depth)
     root = parse_node(obj["root"], None, "book.root")
     if not isinstance(obj["batches"], list):
         raise EncodingError("book.batches: expected a list")
+    places = 1 << (depth - batch_depth)  # batch roots the top over them holds
+    if len(obj["batches"]) > places:
+        raise EncodingError(f"book.batches: a book of depth {depth} holds at most {places} batches of "
+                            f"2^{batch_depth} accounts")
     batches = []
     for i, item in enumerate(obj["batches"]):
         item = _object(item, None, ("index", "root", "proof"), f"book.batches[{i}]")
-        batches.append(PublishedBatch(_int(item["index"], f"book.batches[{i}].index", 0, (1 << depth) - 1),
+        batches.append(PublishedBatch(_int(item["index"], f"book.batches[{i}].index", 0, places - 1),
                                       parse_node(item["root"], root.sums.n_assets, f"book.batches[{i}].root"),
                                       item["proof"]))
     return PublishedBook(obj["circuit_id"], obj["snapshot_id"], digest, depth, batch_depth, root, tuple(batches))
