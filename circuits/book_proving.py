@@ -85,7 +85,7 @@ def verify_book(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapshot, boo
     statement = book_statement(circuit)
     if book.circuit_id != circuit.circuit_id or book.batch_depth != statement.batch_depth:
         return BookVerdict(False, None, f"the book was made with {book.circuit_id}, not {circuit.circuit_id}")
-    if book.snapshot_digest != snapshot_digest(snapshot):
+    if book.snapshot_digest != snapshot_digest(snapshot) or book.snapshot_id != snapshot.snapshot_id:
         return BookVerdict(False, None, "the book is of another snapshot than the one given")
     if not book.batches:
         return BookVerdict(False, None, "the book has no batch")

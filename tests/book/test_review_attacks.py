@@ -370,3 +370,28 @@ def test_batch_sums_cannot_move_between_batches():
     verdict = proved_verdict(book)
     assert (verdict.valid, verdict.failing_batch) == (False, 0)
 
+
+
+@pytest.mark.parametrize("where", [(), ("root",), ("batches", 0), ("batches", 0, "root")])
+def test_an_unknown_field_is_refused(where):
+    """A strict decoder: book.json with a field the format does not define (say a venue's own "reserves" next to
+    the root, which a reader might trust although nothing verifies it) is refused, not silently dropped."""
+    doc = book_document()
+    node = doc
+    for key in where:
+        node = node[key]
+    node["reserves_e8"] = "1000000"
+    with pytest.raises(EncodingError, match="reserves_e8"):
+        parse_book(doc)
+    path = path_to_json("acct", small_tree().path(0))
+    path["leaf"]["note"] = "x"
+    with pytest.raises(EncodingError, match="note"):
+        parse_path(path)
+
+
+def test_a_book_labelled_with_another_snapshot_id_is_refused():
+    """The digest is the given snapshot's but snapshot_id names another one: a reader shown the label would
+    take the totals for the other snapshot's."""
+    book = replace(proved_book(2, proved_batches()), snapshot_id="another-snapshot")
+    verdict = proved_verdict(book)
+    assert (verdict.valid, verdict.failing_batch) == (False, None) and "snapshot" in verdict.reason

@@ -79,6 +79,9 @@ def _object(obj: Any, fmt: str | None, keys: Sequence[str], what: str) -> dict:
     missing = [k for k in keys if k not in obj]
     if missing:
         raise EncodingError(f"{what}: missing {', '.join(missing)}")
+    unknown = sorted(set(obj) - {*keys, *(("format",) if fmt is not None else ())})
+    if unknown:
+        raise EncodingError(f"{what}: unknown field {unknown[0]}")  # strict: nothing unverified rides along
     return obj
 
 
