@@ -31,6 +31,7 @@ from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.attestation import snapshot_digest
 from zkmargin.book.batches import batch_context, book_depth, top_node
 from zkmargin.book.document import PublishedBatch, PublishedBook, book_to_json, parse_book, parse_path, path_to_json
+from zkmargin.book.reference import sums_from_fields
 from zkmargin.book.tree import BookNode, BookPath, BookTree, book_tag, leaf_hash
 from zkmargin.circuits.book_batch import SIGNED_BITS
 from zkmargin.circuits.book_proving import account_leaf, check_own_leaf, prove_batch, verify_book
@@ -395,3 +396,16 @@ def test_a_book_labelled_with_another_snapshot_id_is_refused():
     book = replace(proved_book(2, proved_batches()), snapshot_id="another-snapshot")
     verdict = proved_verdict(book)
     assert (verdict.valid, verdict.failing_batch) == (False, None) and "snapshot" in verdict.reason
+
+
+def test_a_top_whose_totals_are_the_max_of_its_batches_is_refused_by_the_auditor():
+    """The Maxwell forgery at the top: root = H_2(batch 0, batch 1, per-figure max of their sums), so each trader's
+    path (sibling sums = max - own batch's) leads to it. verify_book recomputes the top from the proved batch
+    sums and refuses it: the auditor's check is what makes a trader's path check meaningful."""
+    b0, b1 = proved_batches()
+    most = tuple(max(x, y) for x, y in zip(b0.root.sums.as_fields(), b1.root.sums.as_fields()))
+    total = sums_from_fields(most, 1)
+    assert total.accounts < b0.root.sums.accounts + b1.root.sums.accounts
+    forged = BookNode(poseidon_hash([b0.root.hash, b1.root.hash, *most], book_tag(2, 1)), total)
+    verdict = proved_verdict(proved_book(2, (b0, b1), root=forged))
+    assert (verdict.valid, verdict.failing_batch) == (False, None) and "totals" in verdict.reason
