@@ -125,13 +125,17 @@ def test_the_leaf_binds_the_commitment_its_slots_open(monkeypatch):
     assert broken(CIRCUIT, z) == ["slot[3]/commitment/opens"]
 
 
-def test_an_extreme_but_honest_account_is_booked_exactly():
-    """Values near their bounds (64-bit deposit, large short position far in loss) satisfy and match the reference:
-    no figure wraps at the 2^230 sign decomposition."""
-    underwater = make_account({0: (-(2**63), 1)}, {0: 1})
-    rich = make_account({1: (2**63 - 1, 1)}, {0: 2**64 - 1, 1: 2**64 - 1})
-    public, witness, sums = honest(CIRCUIT, [underwater, rich, UNDER])
-    assert sums.deposits_e8[0] == 2**64 + 3 * E8 and sums.bad_debt_e32 > 2**148 and sums.pnl_owed_e32 > 2**147
+def test_accounts_at_the_bounds_are_booked_exactly():
+    """Completeness at the bounds: prices and sizes 2^64 - 1, rates 1e8, quantities -2^63 and 2^63 - 1, amounts
+    2^64 - 1. Bad debt, P&L owed and shortfall near 2^219 still decompose in 231 signed bits and equal the
+    reference figures (the public sums are the reference's), nothing wraps."""
+    top = 2**64 - 1
+    snapshot = make_snapshot([(top, 10**8, top), (top, 10**8, top)], [(top, 0), (top, 0)])
+    short = make_account({0: (-(2**63), 0), 1: (-(2**63), 0)}, {0: 0})
+    long_ = make_account({0: (2**63 - 1, 0), 1: (2**63 - 1, 0)}, {0: top, 1: top})
+    public, witness, sums = honest(CIRCUIT, [short, long_, UNDER], snapshot)
+    assert min(sums.bad_debt_e32, sums.pnl_owed_e32, sums.shortfall_e32).bit_length() >= 219
+    assert sums.below_maintenance == 2  # the short account and UNDER (whose figures are tiny at these prices)
     assert broken(CIRCUIT, solve(CIRCUIT, public, witness)) == []
 
 
