@@ -31,7 +31,7 @@ from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.attestation import snapshot_digest
 from zkmargin.book.batches import batch_context, book_depth, top_node
 from zkmargin.book.document import PublishedBatch, PublishedBook, book_to_json, parse_book, parse_path, path_to_json
-from zkmargin.book.reference import sums_from_fields
+from zkmargin.book.reference import account_sums, sums_from_fields
 from zkmargin.book.tree import BookNode, BookPath, BookTree, book_tag, leaf_hash
 from zkmargin.circuits.book_batch import SIGNED_BITS
 from zkmargin.circuits.book_proving import account_leaf, check_own_leaf, prove_batch, verify_book
@@ -40,6 +40,7 @@ from zkmargin.field import R
 from zkmargin.gadgets.poseidon import poseidon_hash
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json
+from zkmargin.margin.models import Account, Collateral, Position
 from zkmargin.r1cs import ConstraintSystem
 
 CIRCUIT = book_circuit()
@@ -413,3 +414,13 @@ def test_a_top_whose_totals_are_the_max_of_its_batches_is_refused_by_the_auditor
     forged = BookNode(poseidon_hash([b0.root.hash, b1.root.hash, *most], book_tag(2, 1)), total)
     verdict = proved_verdict(proved_book(2, (b0, b1), root=forged))
     assert (verdict.valid, verdict.failing_batch) == (False, None) and "totals" in verdict.reason
+
+
+def test_an_account_listing_an_asset_twice_has_no_reference_figures():
+    """Collateral A0 listed as 60 and 2: the engine adds them (healthy) while the committed slot keeps one (2, bad
+    debt); the trader's reference would not be the circuit's figures. The reference refuses such an account."""
+    twice = Account("x", (Collateral("A0", 60 * E8), Collateral("A0", 2 * E8)), (Position("I0", -E8, 50 * E8),))
+    with pytest.raises(EncodingError, match="twice"):
+        account_sums(twice, SNAPSHOT)
+    with pytest.raises(EncodingError, match="twice"):
+        check_own_leaf(CIRCUIT, twice, SNAPSHOT, 5, small_tree().path(0), small_tree().root)

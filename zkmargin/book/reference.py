@@ -82,6 +82,10 @@ def sums_from_fields(values: Sequence[int], n_assets: int) -> BookSums:
 
 def account_sums(account: Account, snapshot: Snapshot, n_assets: int | None = None) -> BookSums:
     """One account's leaf sums under the snapshot, from the reference cross engine (deposits zero-padded)."""
+    assets, instruments = [c.asset for c in account.collateral], [p.instrument for p in account.positions]
+    if len(set(assets)) != len(assets) or len(set(instruments)) != len(instruments):
+        # The engine adds up repeated entries, the committed slots keep one: the figures would not be the leaf's.
+        raise EncodingError("an account lists an asset or an instrument twice (parse_account refuses it too)")
     report = compute_margin(account, snapshot)
     n_assets = len(snapshot.assets) if n_assets is None else n_assets
     if n_assets < len(snapshot.assets):
