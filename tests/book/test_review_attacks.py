@@ -424,3 +424,11 @@ def test_an_account_listing_an_asset_twice_has_no_reference_figures():
         account_sums(twice, SNAPSHOT)
     with pytest.raises(EncodingError, match="twice"):
         check_own_leaf(CIRCUIT, twice, SNAPSHOT, 5, small_tree().path(0), small_tree().root)
+
+
+@pytest.mark.parametrize("amount_e8", [-E8, 2**64])
+def test_a_negative_or_oversized_balance_has_no_reference_figures(amount_e8):
+    """A model account (not parsed from JSON) holding -1 or 2^64: the reference gave a negative deposit (a negative
+    liability) that no batch can prove; it now refuses, as the circuit's 64-bit range check does."""
+    with pytest.raises(EncodingError, match="deposit"):
+        account_sums(Account("x", (Collateral("A0", amount_e8),), ()), SNAPSHOT)
