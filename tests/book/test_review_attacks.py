@@ -22,11 +22,10 @@ from tests.book.builders import (
     SNAPSHOT,
     UNDER,
     book_circuit,
-    broken,
     honest,
     settle_public,
-    solve,
 )
+from tests.circuits.assignments import broken, solve
 from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.attestation import snapshot_digest
 from zkmargin.book.batches import batch_context, book_depth, top_node
@@ -161,8 +160,8 @@ def book_document() -> dict:
     """A well-formed book.json (proofs are not looked at by the parser)."""
     tree = small_tree()
     batches = (PublishedBatch(0, tree.node(2, 0), {}), PublishedBatch(1, tree.node(2, 1), {}))
-    return book_to_json(PublishedBook(CIRCUIT.circuit_id, SNAPSHOT.snapshot_id, snapshot_digest(SNAPSHOT), 3, 2,
-                                      tree.root, batches))
+    return book_to_json(PublishedBook(SNAPSHOT.venue, CIRCUIT.circuit_id, SNAPSHOT.snapshot_id,
+                                      snapshot_digest(SNAPSHOT), 3, 2, tree.root, batches))
 
 
 def test_the_documents_round_trip():
@@ -325,8 +324,8 @@ def proved_batches() -> tuple[PublishedBatch, ...]:
 def proved_book(depth: int, batches: Sequence[PublishedBatch], root: BookNode | None = None) -> PublishedBook:
     """A book of PROVED_ID over these batches, its root the honest top unless given."""
     root = root or top_node([b.root for b in batches], 1, depth, 1)
-    return PublishedBook(PROVED_ID, PROVED_SNAPSHOT.snapshot_id, snapshot_digest(PROVED_SNAPSHOT), depth, 1, root,
-                         tuple(batches))
+    return PublishedBook(PROVED_SNAPSHOT.venue, PROVED_ID, PROVED_SNAPSHOT.snapshot_id,
+                         snapshot_digest(PROVED_SNAPSHOT), depth, 1, root, tuple(batches))
 
 
 def proved_verdict(book: PublishedBook):
