@@ -31,7 +31,7 @@ from zkmargin.attestation import snapshot_digest
 from zkmargin.book.batches import batch_context, book_depth, top_node
 from zkmargin.book.document import PublishedBatch, PublishedBook, book_to_json, parse_book, parse_path, path_to_json
 from zkmargin.book.reference import account_sums, sums_from_fields
-from zkmargin.book.tree import BookNode, BookPath, BookTree, book_tag, leaf_hash
+from zkmargin.book.tree import BookNode, BookPath, BookTree, book_tag, leaf_hash, parent
 from zkmargin.circuits.book_batch import SIGNED_BITS
 from zkmargin.circuits.book_proving import account_leaf, check_own_leaf, prove_batch, verify_book
 from zkmargin.errors import EncodingError
@@ -269,23 +269,19 @@ def test_sibling_sums_that_overflow_r_are_refused_cleanly():
                        tree.root)
 
 
-@pytest.mark.xfail(strict=True, reason="a node hash binds only the TOTAL of its children's sums (tree.parent, "
-                   "book_batch._parent), so path.json alone cannot show a trader that its sibling's sums are the "
-                   "sibling's own: two traders both pass check_own_leaf against a root whose total is the max of "
-                   "theirs, not the sum (Maxwell's summation-tree flaw). Only verify_book on the same root stops it.")
 def test_two_traders_paths_cannot_both_pass_against_a_total_below_their_sum():
-    """Root = H_1(leaf A, leaf B, sums of B) with deposits A < B: trader A is shown sibling B with sums B - A,
-    trader B sibling A with zero sums; each recomputes the root and its total, which counts only B's deposit."""
+    """Maxwell's forgery with deposits A < B: the venue builds the root from trader A's path, whose sibling is B's
+    hash with sums B - A (so the total counts only B), and shows trader B sibling A's hash with zero sums. With a
+    node binding only its children's TOTAL both paths lead to that root; binding each child's sums, B's does not."""
     circuit = book_circuit("book-cross-n2-k2-b2")
     small, large = make_account({}, {0: E8}), make_account({}, {0: 3 * E8})
     (ca, sa), (cb, sb) = account_leaf(circuit, small, SNAPSHOT, 7), account_leaf(circuit, large, SNAPSHOT, 8)
     leaf_a, leaf_b = BookNode(leaf_hash(ca, sa), sa), BookNode(leaf_hash(cb, sb), sb)
-    total = sb  # componentwise >= sa: every sibling sum below stays non-negative
-    root = BookNode(poseidon_hash([leaf_a.hash, leaf_b.hash, *total.as_fields()], book_tag(1, 2)), total)
     minus = replace(sb, accounts=0, deposits_e8=tuple(b - a for a, b in zip(sa.deposits_e8, sb.deposits_e8)))
+    root = parent(1, leaf_a, BookNode(leaf_b.hash, minus))  # the venue hashes as the tree does
+    assert root.sums == sb and sb.deposits_e8[0] < sa.deposits_e8[0] + sb.deposits_e8[0]
     path_a = BookPath(0, leaf_a, (BookNode(leaf_b.hash, minus),), root)
     path_b = BookPath(1, leaf_b, (BookNode(leaf_a.hash, replace(sa, accounts=0, deposits_e8=(0, 0))),), root)
-    assert total.deposits_e8[0] < sa.deposits_e8[0] + sb.deposits_e8[0]
     passed = 0
     for account, salt, path in ((small, 7, path_a), (large, 8, path_b)):
         try:
@@ -294,6 +290,40 @@ def test_two_traders_paths_cannot_both_pass_against_a_total_below_their_sum():
         except EncodingError:
             pass
     assert passed < 2
+
+
+def test_a_sibling_whose_sums_differ_from_those_hashed_is_refused():
+    """Trader 0's honest path with its sibling's hash kept and 1 moved from the sibling's deposit into its
+    pnl_owed (the total of the sums is unchanged): the node hashes the sibling's own sums, so the path fails."""
+    tree = small_tree()
+    path = tree.path(0)
+    assert check_own_leaf(CIRCUIT, ACCOUNTS[0], SNAPSHOT, 1000, path, tree.root) is None
+    sibling = path.siblings[0]
+    moved = replace(sibling.sums, deposits_e8=(sibling.sums.deposits_e8[0] - 1, *sibling.sums.deposits_e8[1:]),
+                    pnl_owed_e32=sibling.sums.pnl_owed_e32 + 1)
+    forged = replace(path, siblings=(BookNode(sibling.hash, moved), *path.siblings[1:]))
+    assert not forged.verify()
+    with pytest.raises(EncodingError, match="does not lead"):
+        check_own_leaf(CIRCUIT, ACCOUNTS[0], SNAPSHOT, 1000, forged, tree.root)
+
+
+@pytest.mark.parametrize("field, value", [("deposits_e8", (R - E8, 0)), ("accounts", 3), ("below_maintenance", R - 1),
+                                          ("pnl_owed_e32", 2**231)])
+def test_a_sibling_sum_out_of_bounds_for_its_height_is_refused(field, value):
+    """A leaf-level sibling carrying a "negative" deposit or flag (r - x, which a field sum would wrap), 3 accounts
+    or a figure above 2^230, hashed into a root the venue computes with the same node hash: the sums
+    must be non-negative and bounded for the sibling's height, so a trader's total includes its figures in full."""
+    circuit = book_circuit("book-cross-n2-k2-b2")
+    commitment, sums = account_leaf(circuit, ACCOUNTS[0], SNAPSHOT, 7)
+    leaf = BookNode(leaf_hash(commitment, sums), sums)
+    odd = replace(sums, **{field: value})
+    root_sums = sums + odd
+    root = BookNode(poseidon_hash([leaf.hash, *sums.as_fields(), 5, *odd.as_fields()], book_tag(1, 2)), root_sums)
+    path = BookPath(0, leaf, (BookNode(5, odd),), root)
+    with pytest.raises(EncodingError, match="does not lead"):
+        check_own_leaf(circuit, ACCOUNTS[0], SNAPSHOT, 7, path, root)
+    with pytest.raises(EncodingError, match="height 0"):
+        parent(1, leaf, BookNode(5, odd))
 
 
 # ----- verify_book over real proofs ----------------------------------------------------------------------------
@@ -370,8 +400,9 @@ def test_batch_sums_cannot_move_between_batches():
     b0, b1 = proved_batches()
     more = replace(b0.root.sums, accounts=b0.root.sums.accounts + 1)
     fewer = replace(b1.root.sums, accounts=b1.root.sums.accounts - 1)
+    # The honest root: batch 0's 3 accounts exceed what a subtree of 2 leaves holds, so no top is built over them.
     book = proved_book(2, (replace(b0, root=BookNode(b0.root.hash, more)),
-                           replace(b1, root=BookNode(b1.root.hash, fewer))))
+                           replace(b1, root=BookNode(b1.root.hash, fewer))), root=proved_book(2, (b0, b1)).root)
     verdict = proved_verdict(book)
     assert (verdict.valid, verdict.failing_batch) == (False, 0)
 
