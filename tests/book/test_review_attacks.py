@@ -293,8 +293,8 @@ def test_two_traders_paths_cannot_both_pass_against_a_total_below_their_sum():
 
 
 def test_a_sibling_whose_sums_differ_from_those_hashed_is_refused():
-    """Trader 0's honest path with its sibling's hash kept and 1 moved from the sibling's deposit into its
-    pnl_owed (the total of the sums is unchanged): the node hashes the sibling's own sums, so the path fails."""
+    """Trader 0's honest path with its sibling's hash kept and its sums changed (1 moved from the sibling's deposit
+    into its pnl_owed): the node hashes the sibling's own sums, so the path fails."""
     tree = small_tree()
     path = tree.path(0)
     assert check_own_leaf(CIRCUIT, ACCOUNTS[0], SNAPSHOT, 1000, path, tree.root) is None
