@@ -22,8 +22,9 @@ Per slot (parts.cross_terms: the cross reference engine's integers, scale 1e32):
   * the sums are present_s times these figures, so a padding slot adds nothing whatever its
     slot values; deposits are the committed amounts (64-bit range-checked, never negative);
   * leaf_s = present_s * H_leaf(commitment, sums) (0 for padding, tree.empty_node(0)).
-Tree: B = 2^b leaves, level by level, node = H_node(h)(left, right, left sums + right sums)
-(zkmargin.book.tree); the root's hash and sums equal the public inputs.
+Tree: B = 2^b leaves, level by level, node = H_node(h)(left, left sums, right, right sums) with
+sums left sums + right sums (zkmargin.book.tree: each child's sums are hashed, not only their
+total, against Maxwell's flaw); the root's hash and sums equal the public inputs.
 
 Overflow argument: every leaf figure lies in [0, 2^230) (deposits < 2^64, flags <= 1); with
 B <= 2^MAX_BATCH_DEPTH a batch sum is below 2^240 < r, so the field sums are the integer sums.
@@ -178,10 +179,12 @@ class BookBatchStatement:
     def _parent(self, cs: ConstraintSystem, level: int, left: tuple[LinearCombination, list[LinearCombination]],
                 right: tuple[LinearCombination, list[LinearCombination]], index: int
                 ) -> tuple[LinearCombination, list[LinearCombination]]:
-        sums = [a + b for a, b in zip(left[1], right[1])]
+        # Both children's sums are hashed, not only their total (zkmargin.book.tree, Maxwell's flaw). No range
+        # check here: every leaf figure is range-checked in _leaf, so a sum over 2^level leaves cannot wrap.
         with cs.namespace(f"node[{index}]"):
-            digest = poseidon_hash_gadget(cs, [left[0], right[0], *sums], book_tag(level, self.n_collateral))
-        return digest, sums
+            digest = poseidon_hash_gadget(cs, [left[0], *left[1], right[0], *right[1]],
+                                          book_tag(level, self.n_collateral))
+        return digest, [a + b for a, b in zip(left[1], right[1])]
 
     def padding(self, layout_digest: int) -> SlotValues:
         """The slot values of a padding slot: all zero, salt 0 (its sums are zeroed by present = 0)."""

@@ -85,10 +85,14 @@ def verify_book(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapshot, boo
     statement = book_statement(circuit)
     if book.circuit_id != circuit.circuit_id or book.batch_depth != statement.batch_depth:
         return BookVerdict(False, None, f"the book was made with {book.circuit_id}, not {circuit.circuit_id}")
-    if book.snapshot_digest != snapshot_digest(snapshot):
+    if book.snapshot_digest != snapshot_digest(snapshot) or book.snapshot_id != snapshot.snapshot_id:
         return BookVerdict(False, None, "the book is of another snapshot than the one given")
     if not book.batches:
         return BookVerdict(False, None, "the book has no batch")
+    if not statement.batch_depth <= book.depth or len(book.batches) > 1 << (book.depth - statement.batch_depth):
+        # Checked before any pairing: the top over the batch roots (top_node) could not be built.
+        return BookVerdict(False, None, f"{len(book.batches)} batches of 2^{statement.batch_depth} accounts do not "
+                                        f"fit a book of depth {book.depth}")
     for position, batch in enumerate(book.batches):
         reason = _batch_refusal(circuit, vk, snapshot, position, batch, backend, proof_from_json)
         if reason is not None:

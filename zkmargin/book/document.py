@@ -14,6 +14,7 @@ path.json ("zkmargin-book-path/1"): account_id, index, leaf, siblings (bottom up
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,6 +28,7 @@ from zkmargin.groth16.serialization import parse_decimal
 
 BOOK_FORMAT = "zkmargin-book/1"
 BOOK_LABEL = b"zkmargin/book/v1\x00"
+_DIGEST_HEX = re.compile(r"[0-9a-f]{64}")
 PATH_FORMAT = "zkmargin-book-path/1"
 
 
@@ -109,6 +111,9 @@ def _object(obj: Any, fmt: str | None, keys: Sequence[str], what: str) -> dict:
     missing = [k for k in keys if k not in obj]
     if missing:
         raise EncodingError(f"{what}: missing {', '.join(missing)}")
+    unknown = sorted(set(obj) - {*keys, *(("format",) if fmt is not None else ())})
+    if unknown:
+        raise EncodingError(f"{what}: unknown field {unknown[0]}")  # strict: nothing unverified rides along
     return obj
 
 
@@ -147,21 +152,23 @@ def parse_book(obj: Any) -> PublishedBook:
         signature = bytes.fromhex(obj["signature"])
     except ValueError:
         raise EncodingError("book.signature: expected hex") from None
-    try:
-        digest = bytes.fromhex(obj["snapshot_digest"]) if isinstance(obj["snapshot_digest"], str) else b""
-    except ValueError:
-        digest = b""
-    if len(digest) != 32:
-        raise EncodingError("book.snapshot_digest: expected 64 hex digits (SHA-256)")
+    # fullmatch, not bytes.fromhex alone: it takes spaces and upper case, so one book would have many encodings.
+    if not isinstance(obj["snapshot_digest"], str) or not _DIGEST_HEX.fullmatch(obj["snapshot_digest"]):
+        raise EncodingError("book.snapshot_digest: expected 64 lower-case hex digits (SHA-256)")
+    digest = bytes.fromhex(obj["snapshot_digest"])
     depth = check_depth(obj["depth"])
     batch_depth = _int(obj["batch_depth"], "book.batch_depth", 1, depth)
     root = parse_node(obj["root"], None, "book.root")
     if not isinstance(obj["batches"], list):
         raise EncodingError("book.batches: expected a list")
+    places = 1 << (depth - batch_depth)  # batch roots the top over them holds
+    if len(obj["batches"]) > places:
+        raise EncodingError(f"book.batches: a book of depth {depth} holds at most {places} batches of "
+                            f"2^{batch_depth} accounts")
     batches = []
     for i, item in enumerate(obj["batches"]):
         item = _object(item, None, ("index", "root", "proof"), f"book.batches[{i}]")
-        batches.append(PublishedBatch(_int(item["index"], f"book.batches[{i}].index", 0, (1 << depth) - 1),
+        batches.append(PublishedBatch(_int(item["index"], f"book.batches[{i}].index", 0, places - 1),
                                       parse_node(item["root"], root.sums.n_assets, f"book.batches[{i}].root"),
                                       item["proof"]))
     return PublishedBook(obj["venue"], obj["circuit_id"], obj["snapshot_id"], digest, depth, batch_depth, root,

@@ -82,12 +82,19 @@ def sums_from_fields(values: Sequence[int], n_assets: int) -> BookSums:
 
 def account_sums(account: Account, snapshot: Snapshot, n_assets: int | None = None) -> BookSums:
     """One account's leaf sums under the snapshot, from the reference cross engine (deposits zero-padded)."""
+    assets, instruments = [c.asset for c in account.collateral], [p.instrument for p in account.positions]
+    if len(set(assets)) != len(assets) or len(set(instruments)) != len(instruments):
+        # The engine adds up repeated entries, the committed slots keep one: the figures would not be the leaf's.
+        raise EncodingError("an account lists an asset or an instrument twice (parse_account refuses it too)")
     report = compute_margin(account, snapshot)
     n_assets = len(snapshot.assets) if n_assets is None else n_assets
     if n_assets < len(snapshot.assets):
         raise EncodingError(f"{len(snapshot.assets)} assets do not fit {n_assets} deposit slots")
     held = {c.asset: c.amount_e8 for c in account.collateral}
     deposits = [held.get(a.asset, 0) for a in snapshot.assets] + [0] * (n_assets - len(snapshot.assets))
+    if any(not 0 <= d < 1 << DEPOSIT_BITS for d in deposits):
+        # The circuit's range check refuses such a slot: a negative balance is never a leaf, nor a liability.
+        raise EncodingError(f"a deposit must lie in [0, 2^{DEPOSIT_BITS}), got {min(deposits)} .. {max(deposits)}")
     upnl = sum(p.upnl_e32 for p in report.positions)
     equity, maintenance = report.equity_e32, report.maintenance_e32
     return BookSums(1, tuple(deposits), max(0, upnl), max(0, -equity), int(equity < maintenance),

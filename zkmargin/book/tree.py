@@ -2,10 +2,15 @@
 
 Hashes (the width-5 sponge of zkmargin.gadgets.poseidon, in and out of circuit):
   leaf         = H_tag(0)(commitment, accounts, deposits_e8[0..K-1], pnl_owed, bad_debt, below, shortfall)
-  node at h    = H_tag(h)(left, right, the same K + 5 sums of the subtree), h = 1 .. depth
+  node at h    = H_tag(h)(left, left's K + 5 sums, right, right's K + 5 sums), h = 1 .. depth
   tag(h)       = "book" * 2^48 + h * 2^32 + K
-A node's sums are the sums of its children's sums, and a node hash binds them, so a root
-fixes every total and every leaf's share of it. The commitment is the account's attested
+A node's sums are the sums of its children's sums. A node hash binds EACH child's sums, not
+only their total: with the total alone (Maxwell's summation tree) a venue can show trader A
+sibling B with sums B - A and trader B sibling A with zero sums, and both paths lead to a
+root that counts only B. Hashing both children's sums (as Summa and the Maxwell+ analyses
+do) makes a sibling's sums the ones hashed, and every sum is checked non-negative and
+bounded for its height (check_sums), so a path alone shows that the root's totals include
+the leaf's figures in full: each total is the leaf's figure plus non-negative siblings'. The commitment is the account's attested
 cross commitment (the one its trader proves against). A padding slot is (0, zero sums); an
 empty subtree of height h is the node of two empty subtrees of height h - 1 with zero sums,
 the same value the batch circuit computes for padding.
@@ -24,7 +29,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from zkmargin.book.reference import MAX_BOOK_DEPTH, BookSums, zero_sums
+from zkmargin.book.reference import DEPOSIT_BITS, LEAF_SUM_BITS, MAX_BOOK_DEPTH, BookSums, zero_sums
 from zkmargin.errors import EncodingError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon import poseidon_hash
@@ -62,10 +67,25 @@ class BookNode:
     sums: BookSums
 
 
+def check_sums(level: int, sums: BookSums) -> BookSums:
+    """sums if every figure is an integer in [0, bound * 2^level) for its leaf bound (counts 1, deposits 2^64,
+    scale-1e32 figures 2^230), else EncodingError: a subtree of height level holds at most 2^level leaves."""
+    counts = (sums.accounts, sums.below_maintenance)
+    wide = (sums.pnl_owed_e32, sums.bad_debt_e32, sums.shortfall_e32)
+    for values, leaf_bits in ((counts, 0), (sums.deposits_e8, DEPOSIT_BITS), (wide, LEAF_SUM_BITS)):
+        for value in values:
+            bound = (1 << level) * ((1 << leaf_bits) - (leaf_bits > 0))  # 2^level leaves at their maximum
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= bound:
+                raise EncodingError(f"a sum of a subtree of height {level} must lie in 0 .. {bound}, got {value!r}")
+    return sums
+
+
 def parent(level: int, left: BookNode, right: BookNode) -> BookNode:
-    """The node at level above two children of level - 1."""
-    sums = left.sums + right.sums
-    return BookNode(poseidon_hash([left.hash, right.hash, *sums.as_fields()], book_tag(level, sums.n_assets)), sums)
+    """The node at level above two children of level - 1 (EncodingError if a child's sums are out of bounds)."""
+    left_sums, right_sums = check_sums(level - 1, left.sums), check_sums(level - 1, right.sums)
+    digest = poseidon_hash([left.hash, *left_sums.as_fields(), right.hash, *right_sums.as_fields()],
+                           book_tag(level, left_sums.n_assets))
+    return BookNode(digest, left_sums + right_sums)
 
 
 @functools.cache
@@ -115,7 +135,10 @@ class BookPath:
         """True when the path leads from the leaf to the root, hash and sums, and the index fits the depth."""
         if not 0 <= self.index < 1 << len(self.siblings):
             return False
-        return self.computed_root() == self.root
+        try:
+            return self.computed_root() == self.root
+        except EncodingError:  # a sum out of bounds for its height
+            return False
 
 
 class BookTree:

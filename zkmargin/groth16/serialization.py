@@ -134,6 +134,8 @@ def _g2_from_bytes(
 def _load_json(data: str | bytes | dict | list, error: type[EncodingError]) -> Any:
     if isinstance(data, (dict, list)):
         return data
+    if not isinstance(data, (str, bytes, bytearray)):  # a decoded JSON number or null: json.loads raises TypeError
+        raise error(f"expected JSON text or a decoded JSON object, got {type(data).__name__}")
     try:
         return decode_json(data)
     except ValueError as exc:
