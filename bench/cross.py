@@ -190,9 +190,11 @@ def baseline_clone(revision: str, work: Path, whole: bool = True) -> tuple[Path,
 
 def whole_tree(clone: Path) -> None:
     """Make the clone's own circuits/, cli/ and verifier_service/ the zkmargin subpackages it imports."""
-    # The editable install maps zkmargin.circuits (and .cli, .service) to THIS tree's folders (pyproject
-    # package-dir); links inside the clone's zkmargin/ make the clone's own folders win there.
-    for folder, name in (("circuits", "circuits"), ("cli", "cli"), ("verifier_service", "service")):
+    # The editable install maps zkmargin.circuits (and .cli, .verifier_service) to THIS tree's folders (pyproject
+    # package-dir); links inside the clone's zkmargin/ make the clone's own folders win there. The service was
+    # installed as zkmargin.service before docs/service-migration.md: a baseline may import either name.
+    for folder, name in (("circuits", "circuits"), ("cli", "cli"), ("verifier_service", "verifier_service"),
+                         ("verifier_service", "service")):
         link = clone / "zkmargin" / name
         if (clone / folder).is_dir() and not link.exists():
             link.symlink_to(Path("..") / folder)

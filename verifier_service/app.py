@@ -11,18 +11,18 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from zkmargin.service import verification
-from zkmargin.service.coalesce import Coalescer
-from zkmargin.service.deps import FailureBudget, RateLimiter, ServiceState
-from zkmargin.service.errors import install_error_handlers
-from zkmargin.service.metrics import Metrics
-from zkmargin.service.middleware import BodyLimitAndMetrics
-from zkmargin.service.repository import Repository
-from zkmargin.service.routes import circuits, health, keys, roots, snapshots, venues, verify
-from zkmargin.service.schemas import error_responses
-from zkmargin.service.settings import Settings
-from zkmargin.service.storage import Storage
-from zkmargin.service.verification import Catalog
+from zkmargin.verifier_service import verification
+from zkmargin.verifier_service.coalesce import Coalescer
+from zkmargin.verifier_service.deps import FailureBudget, RateLimiter, ServiceState
+from zkmargin.verifier_service.errors import install_error_handlers
+from zkmargin.verifier_service.metrics import Metrics
+from zkmargin.verifier_service.middleware import BodyLimitAndMetrics
+from zkmargin.verifier_service.repository import Repository
+from zkmargin.verifier_service.routes import circuits, health, keys, roots, snapshots, venues, verify
+from zkmargin.verifier_service.schemas import error_responses
+from zkmargin.verifier_service.settings import Settings
+from zkmargin.verifier_service.storage import Storage
+from zkmargin.verifier_service.verification import Catalog
 
 log = logging.getLogger("zkmargin.verifier_service")
 

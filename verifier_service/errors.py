@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zkmargin.errors import AttestationError, MalformedAttestationError, ZkMarginError
-from zkmargin.service.headers import with_security_headers
-from zkmargin.service.storage import StorageConflict, StorageRefused, StorageUnavailable
+from zkmargin.verifier_service.headers import with_security_headers
+from zkmargin.verifier_service.storage import StorageConflict, StorageRefused, StorageUnavailable
 
 log = logging.getLogger("zkmargin.verifier_service")
 

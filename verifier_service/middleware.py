@@ -10,9 +10,9 @@ import time
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from zkmargin.service.deps import ServiceState, is_admin_token, token_from_headers
-from zkmargin.service.errors import error_body
-from zkmargin.service.headers import with_security_headers
+from zkmargin.verifier_service.deps import ServiceState, is_admin_token, token_from_headers
+from zkmargin.verifier_service.errors import error_body
+from zkmargin.verifier_service.headers import with_security_headers
 
 # Only the admin may register keys, and only a key carries a body this large: the larger limit
 # is granted on the admin token alone, so an anonymous client cannot make the server buffer 32 MiB.

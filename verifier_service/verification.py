@@ -37,9 +37,15 @@ from zkmargin.groth16.batch import BatchItem, verify_batch
 from zkmargin.groth16.serialization import proof_to_bytes, vk_from_json
 from zkmargin.groth16.verifier import verify_with_fixed_inputs
 from zkmargin.margin.models import Snapshot, parse_snapshot
-from zkmargin.service.deps import ServiceState, now_iso
-from zkmargin.service.errors import AmbiguousSnapshot, SnapshotDoesNotFit, UnknownCircuit, UnknownRoot, UnknownSnapshot
-from zkmargin.service.repository import ReceiptRecord, Repository, RootRecord
+from zkmargin.verifier_service.deps import ServiceState, now_iso
+from zkmargin.verifier_service.errors import (
+    AmbiguousSnapshot,
+    SnapshotDoesNotFit,
+    UnknownCircuit,
+    UnknownRoot,
+    UnknownSnapshot,
+)
+from zkmargin.verifier_service.repository import ReceiptRecord, Repository, RootRecord
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,8 @@ from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
-from zkmargin.service.app import create_app
-from zkmargin.service.settings import Settings
+from zkmargin.verifier_service.app import create_app
+from zkmargin.verifier_service.settings import Settings
 
 CIRCUIT = "cross-n6-k4"
 ADMIN = "admin-secret-for-tests"
@@ -240,7 +240,7 @@ def verify_body(material: Material, **changes) -> dict:
 @pytest.fixture
 def batch_sizes(monkeypatch) -> list[int]:
     """The item counts of the weighted batch checks the service's coalesced verification runs, in order."""
-    from zkmargin.service import verification
+    from zkmargin.verifier_service import verification
 
     sizes: list[int] = []
     original = verification.verify_batch

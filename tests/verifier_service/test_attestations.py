@@ -19,8 +19,8 @@ from zkmargin.attestation import (
     snapshot_digest,
 )
 from zkmargin.margin.models import parse_snapshot
-from zkmargin.service.deps import now_iso
-from zkmargin.service.repository import SnapshotRecord
+from zkmargin.verifier_service.deps import now_iso
+from zkmargin.verifier_service.repository import SnapshotRecord
 
 RIVAL_KEY = VenueSigningKey.generate()
 

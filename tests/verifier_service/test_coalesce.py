@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.verifier_service.conftest import CIRCUIT, admin_headers, make_client, new_key, publish, verify_body
 from zkmargin.errors import UnattestedError
-from zkmargin.service import verification
-from zkmargin.service.coalesce import Coalescer
-from zkmargin.service.errors import UnknownCircuit
-from zkmargin.service.schemas import VerifyRequest
+from zkmargin.verifier_service import verification
+from zkmargin.verifier_service.coalesce import Coalescer
+from zkmargin.verifier_service.errors import UnknownCircuit
+from zkmargin.verifier_service.schemas import VerifyRequest
 
 HANG_GUARD_POLLS = 3000
 """Polls of 10 ms before a test that waits for a queue to fill gives up (a hang, not a speed bound)."""
@@ -170,7 +170,7 @@ def test_group_commit_answers_no_request_before_its_receipts_are_committed(tmp_p
 
 def test_a_failed_commit_fails_every_request_of_its_job_and_answers_none_valid(ready, material, monkeypatch):
     """The database refusing the job's transaction is each request's 503; no receipt id is handed out."""
-    from zkmargin.service.storage import StorageUnavailable
+    from zkmargin.verifier_service.storage import StorageUnavailable
 
     client, _ = ready
     state = client.app.state.service

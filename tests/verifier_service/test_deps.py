@@ -7,9 +7,9 @@ import types
 import limits.storage.memory
 import pytest
 
-from zkmargin.service.deps import RateLimiter, hash_secret, is_admin_token, new_token, token_from_headers
-from zkmargin.service.errors import UnknownCircuit, UnknownSnapshot
-from zkmargin.service.verification import Catalog
+from zkmargin.verifier_service.deps import RateLimiter, hash_secret, is_admin_token, new_token, token_from_headers
+from zkmargin.verifier_service.errors import UnknownCircuit, UnknownSnapshot
+from zkmargin.verifier_service.verification import Catalog
 
 
 def test_tokens_are_random_and_only_their_hash_is_kept():
@@ -78,7 +78,7 @@ def clock(monkeypatch):
     now = [1_000_000.0]
     fake = types.SimpleNamespace(time=lambda: now[0])
     monkeypatch.setattr(limits.storage.memory, "time", fake)
-    monkeypatch.setattr("zkmargin.service.deps.time", fake)
+    monkeypatch.setattr("zkmargin.verifier_service.deps.time", fake)
     return now
 
 

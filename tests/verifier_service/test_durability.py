@@ -51,8 +51,8 @@ def test_healthz_answers_while_verifications_saturate_the_pool(tmp_path, monkeyp
     import uvicorn
 
     from tests.verifier_service.conftest import make_client
-    from zkmargin.service import verification
-    from zkmargin.service.verification import new_receipt
+    from zkmargin.verifier_service import verification
+    from zkmargin.verifier_service.verification import new_receipt
 
     threads = 2
     app = make_client(tmp_path, worker_threads=threads).app

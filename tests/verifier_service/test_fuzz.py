@@ -11,8 +11,8 @@ schemathesis = pytest.importorskip("schemathesis")
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
 from tests.verifier_service.conftest import fresh_postgres_database  # noqa: E402
-from zkmargin.service.app import create_app  # noqa: E402
-from zkmargin.service.settings import Settings  # noqa: E402
+from zkmargin.verifier_service.app import create_app  # noqa: E402
+from zkmargin.verifier_service.settings import Settings  # noqa: E402
 
 ADMIN = "fuzz-admin"
 

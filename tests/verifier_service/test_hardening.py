@@ -19,8 +19,8 @@ from tests.verifier_service.conftest import (
     signed_snapshot,
     verify_body,
 )
-from zkmargin.service.app import create_app
-from zkmargin.service.settings import Settings
+from zkmargin.verifier_service.app import create_app
+from zkmargin.verifier_service.settings import Settings
 
 
 def error_of(response, status: int) -> dict:
@@ -63,8 +63,8 @@ def test_nul_in_any_text_field_is_a_4xx(any_client, material):
 
 def test_a_value_the_database_refuses_is_a_typed_error(database_url):
     """The last line behind input validation: PostgreSQL refuses NUL in text; that is StorageRefused, not a 500."""
-    from zkmargin.service.repository import ApiKeyRecord, Repository
-    from zkmargin.service.storage import Storage, StorageRefused
+    from zkmargin.verifier_service.repository import ApiKeyRecord, Repository
+    from zkmargin.verifier_service.storage import Storage, StorageRefused
 
     repository = Repository(Storage(database_url))
     record = ApiKeyRecord("k1", "h", "venue", "a\x00b", "t")
@@ -207,7 +207,7 @@ def test_wrong_key_guessing_is_limited_per_address(any_client, material):
 
 
 def test_a_database_outage_is_not_a_wrong_key(tmp_path, monkeypatch):
-    from zkmargin.service.storage import StorageUnavailable
+    from zkmargin.verifier_service.storage import StorageUnavailable
 
     client = make_client(tmp_path, auth_failures_per_minute=1)
     repository = client.app.state.service.repository

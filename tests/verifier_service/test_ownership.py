@@ -250,8 +250,8 @@ def test_a_named_proof_submitted_twice_says_seen_before(published, material):
 
 def test_coalesced_requests_count_repeats_per_caller_in_request_order(published, material):
     """One job of several callers' requests (POST /v1/verify under load): each counts in its caller's history."""
-    from zkmargin.service import verification
-    from zkmargin.service.schemas import VerifyRequest
+    from zkmargin.verifier_service import verification
+    from zkmargin.verifier_service.schemas import VerifyRequest
 
     request = VerifyRequest(**verify_body(material))
     jobs = [verification.Submission(request, "a"), verification.Submission(request, "a"),
@@ -277,7 +277,7 @@ def test_real_servers_on_a_migrated_postgres_database_keep_venues_and_verifiers_
 
     import httpx
 
-    import zkmargin.service.repository as repository_module
+    import zkmargin.verifier_service.repository as repository_module
     from tests.verifier_service.conftest import ADMIN, fresh_postgres_database, make_client
     from tests.verifier_service.servers import free_port, start
 

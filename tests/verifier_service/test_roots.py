@@ -19,8 +19,8 @@ from zkmargin.attestation import (
 )
 from zkmargin.margin.models import parse_snapshot
 from zkmargin.merkle_tree import MerkleTree
-from zkmargin.service.deps import now_iso
-from zkmargin.service.repository import SnapshotRecord
+from zkmargin.verifier_service.deps import now_iso
+from zkmargin.verifier_service.repository import SnapshotRecord
 
 RIVAL_KEY = VenueSigningKey.generate()
 LEAVES = [11, 22, 33]

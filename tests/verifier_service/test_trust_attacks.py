@@ -52,8 +52,8 @@ from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import parse_snapshot
 from zkmargin.margin.samples import sample_account, sample_snapshot
-from zkmargin.service.repository import Repository, SnapshotRecord
-from zkmargin.service.storage import Storage
+from zkmargin.verifier_service.repository import Repository, SnapshotRecord
+from zkmargin.verifier_service.storage import Storage
 
 
 @pytest.fixture
@@ -345,7 +345,7 @@ def test_an_anonymous_proof_needs_a_registered_root(served, anonymous):
     """The prover's own tree, signed by its own key or even by the venue, is worth nothing until registered."""
     client, _ = served
     from zkmargin.attestation import parse_signed_root
-    from zkmargin.service.verification import root_id_of
+    from zkmargin.verifier_service.verification import root_id_of
 
     snapshot = parse_snapshot(anonymous.snapshot_json)
     root = int(anonymous.signed_root["root"])

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from zkmargin.service.deps import (
+from zkmargin.verifier_service.deps import (
     KEY_OPTIONAL_OPENAPI,
     Caller,
     OptionalCaller,
@@ -23,8 +23,8 @@ from zkmargin.service.deps import (
     charged_caller,
     charged_optional_caller,
 )
-from zkmargin.service.errors import ApiError
-from zkmargin.service.schemas import (
+from zkmargin.verifier_service.errors import ApiError
+from zkmargin.verifier_service.schemas import (
     IDENTIFIER,
     Receipt,
     VerifyBatchRequest,
@@ -33,8 +33,8 @@ from zkmargin.service.schemas import (
     VerifyResult,
     error_responses,
 )
-from zkmargin.service.strict_json import StrictJsonRoute
-from zkmargin.service.verification import Submission, verify_batch_and_record
+from zkmargin.verifier_service.strict_json import StrictJsonRoute
+from zkmargin.verifier_service.verification import Submission, verify_batch_and_record
 
 ERRORS = error_responses(401, 404, 409, 413, 422, 429, 503)
 ReceiptId = Annotated[str, Path(pattern=IDENTIFIER)]
