@@ -16,7 +16,7 @@ from zkmargin.verifier_service.coalesce import Coalescer
 from zkmargin.verifier_service.deps import FailureBudget, RateLimiter, ServiceState
 from zkmargin.verifier_service.errors import install_error_handlers
 from zkmargin.verifier_service.metrics import Metrics
-from zkmargin.verifier_service.middleware import BodyLimitAndMetrics
+from zkmargin.verifier_service.middleware import BodyLimitAndMetrics, HeadAsGet
 from zkmargin.verifier_service.repository import Repository
 from zkmargin.verifier_service.routes import circuits, health, keys, roots, snapshots, venues, verify
 from zkmargin.verifier_service.schemas import error_responses
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, keys.router, circuits.router, snapshots.router, roots.router, venues.router,
                    snapshots.venue_router, verify.build_router(settings.verify_requires_key)):
         app.include_router(router)
+    app.add_middleware(HeadAsGet)  # innermost: the metrics and the security headers see the HEAD as sent
     app.add_middleware(BodyLimitAndMetrics, state=state)
     if settings.trusted_proxies.strip():
         # Outermost: the client address every limit and log line sees is the one the named proxies
