@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     native = arkworks_module.native_msm
     if native is None:
-        raise SystemExit("zkmargin._msm is not built here: nothing to measure")
+        raise SystemExit("zkmargin.native._msm is not built here: nothing to measure")
     backend = get_backend("arkworks")
     rng = random.Random(28)
     rows = {}

@@ -1,7 +1,7 @@
 """Subgroup checks by endomorphism against the checks they replace, per decoded point and per 192-byte proof.
 
 Arkworks backend: "library" is the curve library's checked decoder (what the backend called before), "ours"
-the backend's decoder now (the library decodes unchecked, zkmargin._msm checks on the curve and in the
+the backend's decoder now (the library decodes unchecked, zkmargin.native._msm checks on the curve and in the
 subgroup by endomorphism); "proof" is proof_from_bytes (2 G1 + 1 G2 compressed) on each. py_ecc backend:
 multiplication by r against the endomorphism check. Each row's two sides are timed interleaved rep by rep
 so machine load hits them alike; figures are medians of per-rep means of process CPU time. The ratio is library / ours.
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "subgroup.json")
     args = parser.parse_args()
     if arkworks_module.native_msm is None:
-        raise SystemExit("zkmargin._msm is not built here: nothing to compare")
+        raise SystemExit("zkmargin.native._msm is not built here: nothing to compare")
     backend = get_backend("arkworks")
     rng = random.Random(28)
     g1 = [backend.g1_mul(backend.g1_generator(), rng.randrange(1, R)) for _ in range(args.points)]

@@ -71,3 +71,18 @@ def test_no_generic_top_level_names_outside_the_repository(tmp_path):
     assert found["generic"] == []
     assert [Path(f).relative_to(ROOT).as_posix() for f in found["files"]] == [
         "circuits/registry.py", "cli/main.py", "verifier_service/app.py"]
+
+
+def test_each_native_module_ships_its_stub_beside_it():
+    """zkmargin/native/X.c compiles to zkmargin.native.X (setup.py); X.pyi beside it types it, and the wheel carries
+    it (package-data), so mypy and editors see the same names in a checkout and an install."""
+    tomllib = pytest.importorskip("tomllib")
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    setup_text = (ROOT / "setup.py").read_text()
+    sources = sorted((ROOT / "zkmargin" / "native").glob("*.c"))
+    assert sources
+    for source in sources:
+        assert f'Extension("zkmargin.native.{source.stem}", ["zkmargin/native/{source.name}"]' in setup_text
+        assert source.with_suffix(".pyi").is_file(), source.name
+        assert f"{source.stem}.pyi" in shipped["zkmargin.native"]
+    assert not list((ROOT / "zkmargin").glob("*.[ch]")), "C sources belong in zkmargin/native/"

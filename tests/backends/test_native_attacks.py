@@ -1,4 +1,4 @@
-"""Adversarial review of the native curve code (zkmargin._pairing, zkmargin._msm) against the curve library.
+"""Adversarial review of the native curve code (zkmargin.native._pairing, zkmargin.native._msm) against the curve library.
 
 What the existing native tests do not pin down: the pairing's exact value (not only accept/reject) on random
 multi-pairings and on points outside the prime-order subgroup, which the zkey checks still pair unchecked;
@@ -20,8 +20,8 @@ from zkmargin.backends.base import fp2_sqrt, fp_sqrt
 from zkmargin.field import R
 
 ONLY_X86 = "the native curve code is built on x86-64 with BMI2/ADX only"
-native_pairing = pytest.importorskip("zkmargin._pairing", reason=ONLY_X86)
-native_msm = pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+native_pairing = pytest.importorskip("zkmargin.native._pairing", reason=ONLY_X86)
+native_msm = pytest.importorskip("zkmargin.native._msm", reason=ONLY_X86)
 arkworks = pytest.importorskip("py_arkworks_bls12381")
 
 G1, G2, GT, Scalar = arkworks.G1Point, arkworks.G2Point, arkworks.GT, arkworks.Scalar
@@ -38,7 +38,7 @@ def _be(value: int) -> bytes:
 
 
 def _library_gt(value) -> bytes:  # noqa: ANN001
-    """A library GT value in zkmargin._pairing's layout (w^0 .. w^5, each c0 || c1, big-endian).
+    """A library GT value in zkmargin.native._pairing's layout (w^0 .. w^5, each c0 || c1, big-endian).
 
     The binding prints the element as hex of arkworks' serialisation: twelve little-endian Fp values in the
     tower order c0.c0, c0.c1, c0.c2, c1.c0, c1.c1, c1.c2 (each Fp2 as c0, c1); w^k is c(k % 2).c(k // 2).

@@ -1,4 +1,4 @@
-"""zkmargin._msm, our own MSM: every case that takes another branch of the batched affine additions
+"""zkmargin.native._msm, our own MSM: every case that takes another branch of the batched affine additions
 (equal points, opposite points, the identity, one bucket with thousands of entries, digits at window
 edges, carries out of the top window) against the curve library's MSM and the py_ecc reference."""
 
@@ -12,7 +12,7 @@ from zkmargin.backends import get_backend
 from zkmargin.backends.base import PointBases
 from zkmargin.field import R
 
-native = pytest.importorskip("zkmargin._msm", reason="the native MSM is built on x86-64 with BMI2/ADX only")
+native = pytest.importorskip("zkmargin.native._msm", reason="the native MSM is built on x86-64 with BMI2/ADX only")
 arkworks = pytest.importorskip("py_arkworks_bls12381")
 
 G1, G2, Scalar = arkworks.G1Point, arkworks.G2Point, arkworks.Scalar

@@ -1,4 +1,4 @@
-"""zkmargin._pairing, our own pairing product: bilinearity, non-degeneracy, the identity, prepared lines equal
+"""zkmargin.native._pairing, our own pairing product: bilinearity, non-degeneracy, the identity, prepared lines equal
 to fresh ones, and the same accept/reject decision as the curve library on valid and broken equations."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from zkmargin.backends import get_backend
 from zkmargin.field import R
 
-native = pytest.importorskip("zkmargin._pairing", reason="the native pairing is built on x86-64 with BMI2/ADX only")
+native = pytest.importorskip("zkmargin.native._pairing", reason="the native pairing is built on x86-64 with BMI2/ADX only")
 arkworks = pytest.importorskip("py_arkworks_bls12381")
 
 G1, G2, GT, Scalar = arkworks.G1Point, arkworks.G2Point, arkworks.GT, arkworks.Scalar

@@ -1,4 +1,4 @@
-"""Subgroup checks by endomorphism (zkmargin._msm's g1_check / g2_check, the py_ecc backend's g1_in_subgroup /
+"""Subgroup checks by endomorphism (zkmargin.native._msm's g1_check / g2_check, the py_ecc backend's g1_in_subgroup /
 g2_in_subgroup) against the definition, multiplication by r, on the points an attacker can send.
 
 Torsion points are built, not hoped for: E(Fp) and the twist E'(Fp2) are the prime-order group times a
@@ -191,7 +191,7 @@ def test_py_ecc_endomorphism_checks_equal_multiplication_by_r(g1_cases, g2_cases
 
 
 def test_native_endomorphism_checks_equal_multiplication_by_r(g1_cases, g2_cases) -> None:
-    native_msm = pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+    native_msm = pytest.importorskip("zkmargin.native._msm", reason=ONLY_X86)
     for label, point, inside in g1_cases:
         assert (native_msm.g1_check(_be(*_g1_xy(point))) is None) is inside, label
         if not inside:
@@ -202,7 +202,7 @@ def test_native_endomorphism_checks_equal_multiplication_by_r(g1_cases, g2_cases
 
 
 def test_native_check_names_the_first_bad_point_of_a_batch(g1_cases) -> None:
-    native_msm = pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+    native_msm = pytest.importorskip("zkmargin.native._msm", reason=ONLY_X86)
     good = [_be(*_g1_xy(point)) for _, point, inside in g1_cases if inside]
     bad = next(_be(*_g1_xy(point)) for _, point, inside in g1_cases if not inside)
     x, y = _g1_xy(G1)
@@ -219,9 +219,9 @@ def test_native_check_names_the_first_bad_point_of_a_batch(g1_cases) -> None:
     assert native_msm.g2_check(_be(x0, x1 + P, y0, y1)) == (0, 1)
 
 
-@pytest.mark.parametrize("name", ["arkworks", "arkworks without zkmargin._msm", "py_ecc"])
+@pytest.mark.parametrize("name", ["arkworks", "arkworks without zkmargin.native._msm", "py_ecc"])
 def test_decoders_refuse_exactly_the_points_outside_the_subgroup(name, g1_cases, g2_cases, monkeypatch) -> None:
-    if name == "arkworks without zkmargin._msm":  # where the native module is not built: the library checks
+    if name == "arkworks without zkmargin.native._msm":  # where the native module is not built: the library checks
         import zkmargin.backends.arkworks as arkworks_module
 
         monkeypatch.setattr(arkworks_module, "native_msm", None)
@@ -264,7 +264,7 @@ def test_decoders_take_the_identity_and_refuse_points_off_the_curve(name) -> Non
 
 
 def test_native_decompression_equals_the_curve_library_and_py_ecc() -> None:
-    pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+    pytest.importorskip("zkmargin.native._msm", reason=ONLY_X86)
     from py_arkworks_bls12381 import G1Point, G2Point
 
     ark, ref = get_backend("arkworks"), get_backend("py_ecc")
@@ -328,7 +328,7 @@ def test_the_points_of_order_3_are_refused(name) -> None:
 
 def test_native_unchecked_decompression_equals_the_curve_library_on_random_x() -> None:
     # Random x: about half have no point; the others give twist/curve points mostly outside the subgroup.
-    native_msm = pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+    native_msm = pytest.importorskip("zkmargin.native._msm", reason=ONLY_X86)
     from py_arkworks_bls12381 import G1Point, G2Point
 
     on_curve = 0

@@ -23,20 +23,20 @@ from zkmargin.errors import MalformedPointError
 from zkmargin.field import R
 
 try:
-    # Our own batched-affine MSM (zkmargin/_msm.c), ~1.7x the curve library's; absent without a C compiler
+    # Our own batched-affine MSM (zkmargin/native/_msm.c), ~1.7x the curve library's; absent without a C compiler
     # at install time or on a CPU without BMI2/ADX, and then the library's MSM does the work.
-    from zkmargin import _msm as native_msm
+    from zkmargin.native import _msm as native_msm
 except ImportError:
     native_msm = None
 try:
-    # Our own pairing product (zkmargin/_pairing.c) with the lines of recurring G2 points (a key's beta,
+    # Our own pairing product (zkmargin/native/_pairing.c) with the lines of recurring G2 points (a key's beta,
     # gamma, delta) computed once; absent in the same cases, and then the library's pairing does the work.
-    from zkmargin import _pairing as native_pairing
+    from zkmargin.native import _pairing as native_pairing
 except ImportError:
     native_pairing = None
 
 _NATIVE_ONE = bytes(47) + b"\x01" + bytes(576 - 48)
-"""The identity of GT as zkmargin._pairing writes it."""
+"""The identity of GT as zkmargin.native._pairing writes it."""
 
 _SCALAR_CACHE = {0: Scalar.from_le_bytes(bytes(32)), 1: Scalar.from_le_bytes((1).to_bytes(32, "little"))}
 
@@ -307,13 +307,13 @@ def _put_bounded(table: dict, key, value, limit: int) -> None:  # noqa: ANN001
 
 @dataclass(frozen=True)
 class NativeGT:
-    """A pairing value from zkmargin._pairing, which yields its cube: compare it only with another NativeGT."""
+    """A pairing value from zkmargin.native._pairing, which yields its cube: compare it only with another NativeGT."""
 
     cubed: bytes
 
 
 class NativeBases:
-    """Points prepared for zkmargin._msm (Montgomery-form affine coordinates), converted once."""
+    """Points prepared for zkmargin.native._msm (Montgomery-form affine coordinates), converted once."""
 
     def __init__(self, prepared: bytes, msm, group: type) -> None:  # noqa: ANN001
         self.prepared = prepared
@@ -360,7 +360,7 @@ def _decompress(
     group: type, data: bytes, body: bytes, sign: bool, subgroup_check: bool, name: str
 ) -> G1Point | G2Point:
     """A compressed point (body: its x with the flag bits cleared): decompressed and subgroup-checked by
-    endomorphism in zkmargin/_msm.c when it is there (the library's checked decoder costs 1.2x (G1) to 1.5x (G2)
+    endomorphism in zkmargin/native/_msm.c when it is there (the library's checked decoder costs 1.2x (G1) to 1.5x (G2)
     as much), else by the curve library."""
     if native_msm is None:
         return _call(
@@ -380,7 +380,7 @@ _CHECK_FAILURES = {
     2: "not on the curve",
     3: "not in the prime-order subgroup",
 }
-"""zkmargin._msm's g1_check / g2_check reasons."""
+"""zkmargin.native._msm's g1_check / g2_check reasons."""
 
 
 def _native_check(check, raw: bytes, name: str) -> None:  # noqa: ANN001
