@@ -158,7 +158,8 @@ def _hash_level(children: np.ndarray, tag: np.ndarray, params: tuple, out: np.nd
 
 
 @njit(cache=True, nogil=True)
-def _hash_pairs(children, tag, constants, mds, half, partial, rounds, p, n0inv, out):  # noqa: ANN001, ANN202
+def _hash_pairs(children: np.ndarray, tag: np.ndarray, constants: np.ndarray, mds: np.ndarray, half: int, partial: int,
+                rounds: int, p: np.ndarray, n0inv: np.uint64, out: np.ndarray) -> None:
     """out[k] = P([tag, children[2k], children[2k + 1]])[1], all in Montgomery form."""
     t = np.zeros(LIMBS + 2, dtype=np.uint64)
     s = np.zeros(LIMBS, dtype=np.uint64)

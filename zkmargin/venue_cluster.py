@@ -90,7 +90,7 @@ def install_proving_key(client: Any, pk_bytes: bytes, backend_name: str) -> str:
 def worker_proving_key(plugin_name: str) -> Any:
     """Inside a task: the proving key installed by install_proving_key on this worker."""
     plugin = get_worker().plugins.get(plugin_name)
-    if plugin is None:
+    if not isinstance(plugin, ProvingKeyPlugin):
         raise ZkMarginError(f"worker has no proving key plugin {plugin_name!r}")
     return plugin.proving_key()
 
@@ -147,7 +147,8 @@ def verify_chunk(jobs: list, vk_json: dict, leading: int, fixed_inputs: list[int
     vk = _cached_vk(vk_json, backend)
     wanted = [i for i, job in enumerate(jobs) if not isinstance(job, str)]
     decoded = dict(zip(wanted, decode_proofs([jobs[i][1] for i in wanted], backend, workers=1)))
-    items, proof_bytes = [], []
+    items: list[BatchItem] = []
+    proof_bytes: list[bytes | None] = []
     for i, job in enumerate(jobs):
         proof = decoded.get(i)
         if isinstance(job, str):

@@ -104,6 +104,7 @@ def verify_batch(
     verdicts: list[ItemResult | None] = [None] * len(items)
     ready: list[int] = []
     inputs: dict[int, list[int]] = {}
+    proofs: dict[int, Proof] = {}
     for index, item in enumerate(items):
         if item.error is not None or item.proof is None or item.public_inputs is None:
             verdicts[index] = ItemResult(index, item.label, False, item.error or "missing proof or public inputs")
@@ -114,8 +115,9 @@ def verify_batch(
         except ZkMarginError as exc:
             verdicts[index] = ItemResult(index, item.label, False, str(exc))
             continue
+        proofs[index] = item.proof
         ready.append(index)
-    checker = _Checker(vk, items, inputs, backend, rng, fixed)
+    checker = _Checker(vk, proofs, inputs, backend, rng, fixed)
     invalid = checker.find_invalid(ready)
     for index in ready:
         verdicts[index] = ItemResult(index, items[index].label, index not in invalid)
@@ -126,8 +128,9 @@ def verify_batch(
 class _Checker:
     """Combined checks and bisection over indices of well-formed items."""
 
-    def __init__(self, vk, items, inputs, backend, rng, fixed) -> None:  # noqa: ANN001
-        self.vk, self.items, self.inputs, self.backend, self.rng = vk, items, inputs, backend, rng
+    def __init__(self, vk: VerifyingKey, proofs: dict[int, Proof], inputs: dict[int, list[int]],
+                 backend: CurveBackend, rng: random.Random | None, fixed: FixedInputs | None) -> None:
+        self.vk, self.proofs, self.inputs, self.backend, self.rng = vk, proofs, inputs, backend, rng
         self.fixed = fixed
         self.leading = vk.num_public if fixed is None else fixed.leading
         self.checks = 0
@@ -150,7 +153,7 @@ class _Checker:
                 return set(indices)
             index = indices[0]
             self.checks += 1
-            proof = self.items[index].proof
+            proof = self.proofs[index]
             if self.fixed is None:
                 valid = verify(self.vk, self.inputs[index], proof, self.backend)
             else:
@@ -187,7 +190,7 @@ class _Checker:
             points.append(self.fixed.point)
             scalars.append(weight_sum)
         acc = backend.g1_msm(points, scalars)
-        proofs = [self.items[i].proof for i in indices]
+        proofs = [self.proofs[i] for i in indices]
         c_sum = backend.g1_msm([p.c for p in proofs], weights)
         pairs = [(backend.g1_mul(p.a, w), p.b) for p, w in zip(proofs, weights)]
         pairs.append((backend.g1_mul(self.neg_alpha, weight_sum), vk.beta_g2))

@@ -69,5 +69,9 @@ def _prepare(pk: ProvingKey, backend: CurveBackend, encoded: Mapping[str, bytes]
 def _remember(pk: ProvingKey, backend: CurveBackend, bases: QueryBases) -> QueryBases:
     key = id(pk)
     # The entry goes when the key object does; the identity check above guards against a reused id.
-    _cache[key] = (weakref.ref(pk, lambda _ref, key=key: _cache.pop(key, None)), backend.name, bases)
+
+    def forget(_ref: weakref.ref[ProvingKey]) -> None:
+        _cache.pop(key, None)
+
+    _cache[key] = (weakref.ref(pk, forget), backend.name, bases)
     return bases
