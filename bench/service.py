@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -62,6 +63,9 @@ from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json  # noqa: E402
 from zkmargin.margin.models import snapshot_to_json  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ADMIN = "bench-admin"
 
@@ -184,7 +188,7 @@ def h11_command(port: int, workers: int, database: Path) -> list[str]:
     return [sys.executable, "-c", code, str(port), str(workers), f"sqlite:///{database}"]
 
 
-def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noqa: ANN001
+def run_server(workers: int, setup_body: Callable[[str], dict], requests: int, concurrency: int,
                library_root: Path | None = None, client: str = "raw", h11: bool = False) -> dict:
     """One server configuration: start, register, warm up, load, stop; the figures as a row.
 

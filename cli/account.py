@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +21,9 @@ from zkmargin.margin.models import (
     load_snapshot,
     validate_account_against_snapshot,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 OPENING_FORMAT = "zkmargin-opening/1"
 IDENTITY_FORMAT = "zkmargin-identity/1"
@@ -38,11 +42,11 @@ def load_account_for(account_path: Path, snapshot: Snapshot) -> Account:
     return account
 
 
-def circuit_option(command):  # noqa: ANN001, ANN201
+def circuit_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """--circuit <model>-n<N>-k<K> and --model <model>, merged into one circuit_id argument."""
 
     @functools.wraps(command)
-    def merged(*args, circuit_id: str, model: str | None, **kwargs):  # noqa: ANN202
+    def merged(*args: Any, circuit_id: str, model: str | None, **kwargs: Any) -> Any:
         if model is not None:
             base, member, depth = circuit_id.rpartition("-m")
             if not (member and depth.isdigit()):

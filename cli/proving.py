@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -57,6 +58,10 @@ from zkmargin.groth16.serialization import (
 )
 from zkmargin.margin.models import load_snapshot
 from zkmargin.merkle_tree import MerklePath, parse_merkle_path
+
+if TYPE_CHECKING:
+    from zkmargin.backends import CurveBackend
+    from zkmargin.groth16 import Proof
 
 venue_key_option = click.option(
     "--venue-key", "venue_key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -342,7 +347,7 @@ def proving_message(circuit_id: str) -> str:
     return f"proving {circuit_id}"
 
 
-def read_proof(path: Path, backend):  # noqa: ANN001, ANN201
+def read_proof(path: Path, backend: CurveBackend) -> Proof:
     """A proof file: snarkjs JSON, or the 192-byte binary form; errors name the file."""
     try:
         data = path.read_bytes()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,7 @@ from zkmargin.groth16.binfile import format_hash
 from zkmargin.groth16.ptau import read_ptau
 from zkmargin.groth16.serialization import vk_digest, vk_to_json
 from zkmargin.groth16.zkey import (
+    ZKey,
     beacon,
     contribute,
     new_zkey,
@@ -28,6 +30,15 @@ from zkmargin.groth16.zkey import (
     zkey_to_bytes,
 )
 from zkmargin.r1cs.circom import r1cs_from_bytes
+
+if TYPE_CHECKING:
+    from zkmargin.backends import CurveBackend
+    from zkmargin.circuits.circuit import AnyCircuit
+    from zkmargin.groth16 import Proof
+    from zkmargin.groth16.ptau import PowersOfTau
+    from zkmargin.margin.models import Account, Snapshot
+    from zkmargin.merkle_tree import MerklePath
+    from zkmargin.r1cs import CompiledR1CS
 
 _IN = click.Path(dir_okay=False, path_type=Path)
 _OUT = click.Path(dir_okay=False, path_type=Path)
@@ -42,12 +53,12 @@ def _read(path: Path, what: str) -> bytes:
         raise CliError(f"cannot read {what} file {path}: {exc.strerror}") from None
 
 
-def read_zkey(path: Path, backend):  # noqa: ANN001, ANN201 - a ZKey
+def read_zkey(path: Path, backend: CurveBackend) -> ZKey:
     """A .zkey file, parsed and checked."""
     return zkey_from_bytes(_read(path, "zkey"), backend, str(path))
 
 
-def _read_circuit_and_ptau(r1cs_path: Path, ptau_path: Path):  # noqa: ANN202 - (CompiledR1CS, PowersOfTau)
+def _read_circuit_and_ptau(r1cs_path: Path, ptau_path: Path) -> tuple[CompiledR1CS, PowersOfTau]:
     return (r1cs_from_bytes(_read(r1cs_path, "r1cs"), str(r1cs_path)),
             read_ptau(_read(ptau_path, "ptau"), str(ptau_path)))
 
@@ -192,10 +203,11 @@ def export_transcript(ctx: click.Context, zkey_path: Path, out_path: Path) -> No
     click.echo(f"transcript of {len(zk.contributions)} contributions written to {out_path}")
 
 
-def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: int, context: int,  # noqa: ANN001
-                            backend, expected_digest: str | None = None,  # noqa: ANN001
-                            path=None, scope: int | None = None,  # noqa: ANN001
-                            secret: int | None = None, cache_dir: Path | None = None):  # noqa: ANN201
+def prove_account_with_zkey(circuit: AnyCircuit, zkey_path: Path, account: Account, snapshot: Snapshot, salt: int,
+                            context: int, backend: CurveBackend, expected_digest: str | None = None,
+                            path: MerklePath | None = None, scope: int | None = None,
+                            secret: int | None = None, cache_dir: Path | None = None,
+                            ) -> tuple[Proof, list[int], float, str]:
     """`zkmargin prove --zkey`: (proof, public inputs, timing, vk digest) with the ceremony's key (snarkjs's H).
 
     With path, scope and the identity secret, in membership mode (see circuits.proving.prepare_proof). With

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):  # noqa: ANN202
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # A server may start the same app again after a shutdown (tests do): renew the pool.
         if getattr(state.pool, "_shutdown", False):
             state.pool = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="verify")

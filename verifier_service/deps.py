@@ -38,6 +38,7 @@ from zkmargin.verifier_service.settings import Settings
 from zkmargin.verifier_service.storage import Storage
 
 if TYPE_CHECKING:
+    from zkmargin.backends import CurveBackend
     from zkmargin.verifier_service.verification import Catalog
 
 ROLES = ("admin", "venue", "verifier")
@@ -177,7 +178,7 @@ class ServiceState:
         return self.repository.storage
 
     @property
-    def backend(self):  # noqa: ANN201
+    def backend(self) -> CurveBackend:
         """The curve backend."""
         from zkmargin.backends import get_backend
 

@@ -4,11 +4,16 @@ to fresh ones, and the same accept/reject decision as the curve library on valid
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import pytest
 
 from zkmargin.backends import get_backend
 from zkmargin.field import R
+
+if TYPE_CHECKING:  # the curve library is imported with importorskip below
+    from py_arkworks_bls12381 import G1Point, G2Point
+    from py_arkworks_bls12381 import Scalar as ScalarElement
 
 native = pytest.importorskip("zkmargin.native._pairing", reason="the native pairing is built on x86-64 with BMI2/ADX only")
 arkworks = pytest.importorskip("py_arkworks_bls12381")
@@ -18,11 +23,11 @@ ONE = bytes(47) + b"\x01" + bytes(576 - 48)
 RNG = random.Random(17)
 
 
-def _k(value: int):  # noqa: ANN202
+def _k(value: int) -> ScalarElement:
     return Scalar.from_le_bytes((value % R).to_bytes(32, "little"))
 
 
-def _xy(point) -> bytes:  # noqa: ANN001
+def _xy(point: G1Point | G2Point) -> bytes:
     return point.to_xy_bytes_be()
 
 

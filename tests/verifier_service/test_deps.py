@@ -34,11 +34,11 @@ class FakeRepository:
     def __init__(self) -> None:
         self.loads: list[str] = []
 
-    def circuit_key(self, circuit_id: str):  # noqa: ANN201
+    def circuit_key(self, circuit_id: str) -> str | None:
         self.loads.append(circuit_id)
         return None
 
-    def snapshot(self, venue: str, snapshot_id: str):  # noqa: ANN201
+    def snapshot(self, venue: str, snapshot_id: str) -> types.SimpleNamespace | None:
         self.loads.append(snapshot_id if venue == "v" else f"{venue}/{snapshot_id}")
         if snapshot_id == "missing":
             return None

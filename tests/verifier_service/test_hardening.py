@@ -8,6 +8,7 @@ import logging
 import re
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.verifier_service.conftest import (
     ADMIN,
@@ -182,7 +183,7 @@ def test_get_routes_are_limited(any_client):
                for path in ("/healthz", "/readyz", "/metrics") * 3)
 
 
-def make_client_like(client, **overrides):  # noqa: ANN001, ANN201
+def make_client_like(client: TestClient, **overrides: object) -> TestClient:
     from fastapi.testclient import TestClient
 
     settings = client.app.state.service.settings
@@ -213,7 +214,7 @@ def test_a_database_outage_is_not_a_wrong_key(tmp_path, monkeypatch):
     repository = client.app.state.service.repository
     looked_up = repository.api_key
 
-    def down(_key_id):  # noqa: ANN202
+    def down(_key_id: str) -> None:
         raise StorageUnavailable("database down")
 
     monkeypatch.setattr(repository, "api_key", down)

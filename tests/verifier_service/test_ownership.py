@@ -13,7 +13,9 @@ import copy
 import random
 from dataclasses import dataclass
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.verifier_service import membership
 from tests.verifier_service.conftest import (
@@ -89,7 +91,7 @@ def squatted(any_client, material, squat):
     return client, api_key
 
 
-def error_of(response, status: int, code: str) -> str:  # noqa: ANN001
+def error_of(response: httpx.Response, status: int, code: str) -> str:
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code, response.text
     return response.json()["error"]["message"]
@@ -175,7 +177,7 @@ def test_a_root_names_its_venues_snapshot(squatted, material):
 
 
 # ----- whose first showing (#22 item 3) and named repeats (#23 item 7) ----------------------------------------
-def keyless(client):  # noqa: ANN001, ANN201
+def keyless(client: TestClient) -> TestClient:
     """The client without the verifier key membership.served gives it by default."""
     client.headers.pop("authorization", None)
     return client

@@ -14,7 +14,9 @@ import random
 import unicodedata
 from dataclasses import dataclass
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.verifier_service.conftest import (
     CIRCUIT,
@@ -79,7 +81,7 @@ PROVER_KEY = VenueSigningKey.generate()
 """A key nobody registered: what a prover signing its own root or snapshot holds."""
 
 
-def refused(response, status: int = 422, code: str | None = None) -> dict:  # noqa: ANN001
+def refused(response: httpx.Response, status: int = 422, code: str | None = None) -> dict:
     """The response is a clean 4xx with a JSON error body (never a 5xx or a traceback)."""
     assert response.status_code == status, response.text
     error = response.json()["error"]
@@ -306,7 +308,7 @@ def two_snapshots(venues, material):
     return client, api_key, second
 
 
-def post_root(client, api_key, snapshot_id: str, document: dict):  # noqa: ANN001, ANN201
+def post_root(client: TestClient, api_key: dict[str, str], snapshot_id: str, document: dict) -> httpx.Response:
     return client.post("/v1/roots", json={"snapshot_id": snapshot_id, "signed_root": document}, headers=api_key)
 
 
