@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -37,8 +38,13 @@ from zkmargin.groth16.ptau import insecure_ptau_for_tests, read_ptau  # noqa: E4
 from zkmargin.groth16.r1cs_to_qap import domain_log_size  # noqa: E402
 from zkmargin.r1cs.circom import r1cs_to_bytes  # noqa: E402
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def _timed(function, *args):  # noqa: ANN001, ANN202
+T = TypeVar("T")
+
+
+def _timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
     started = time.perf_counter()
     result = function(*args)
     return result, time.perf_counter() - started
@@ -73,7 +79,8 @@ def bench_circuit(circuit_id: str, workdir: Path, snarkjs: list[str]) -> dict:
     if (d / "k0s.zkey").read_bytes() != (d / "k0.zkey").read_bytes():
         raise SystemExit("our zkey new differs from snarkjs's")
 
-    def ours_contribute():  # noqa: ANN202 - read, contribute, write: what the CLI does
+    def ours_contribute() -> None:
+        """Read, contribute, write: what the CLI does."""
         key = zk_mod.zkey_from_bytes((d / "k0.zkey").read_bytes(), backend)
         new, _ = zk_mod.contribute(key, "ours", "bench", None, backend)
         (d / "k1.zkey").write_bytes(zk_mod.zkey_to_bytes(new, backend))
@@ -81,7 +88,7 @@ def bench_circuit(circuit_id: str, workdir: Path, snarkjs: list[str]) -> dict:
     _, contribute_s = _timed(ours_contribute)
     snark_contribute_s = _snarkjs(snarkjs, d, "zkey", "contribute", "k0.zkey", "k1s.zkey", "--name=snarkjs", "-e=b")
 
-    def ours_verify():  # noqa: ANN202
+    def ours_verify() -> None:
         key = zk_mod.zkey_from_bytes((d / "k1.zkey").read_bytes(), backend)
         result = zk_mod.verify_zkey(compiled, read_ptau(ptau_path.read_bytes()), key, backend)
         if not result.valid:

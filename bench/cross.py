@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # --baseline runs this same script against an older clone: ZKMARGIN_BENCH_ROOT names the tree to import.
 sys.path.insert(0, os.environ.get("ZKMARGIN_BENCH_ROOT") or str(Path(__file__).resolve().parents[1]))
@@ -58,6 +59,10 @@ from zkmargin.margin.models import (  # noqa: E402
     Position,
     Snapshot,
 )
+
+if TYPE_CHECKING:
+    from zkmargin.backends import CurveBackend
+    from zkmargin.groth16 import Proof, VerifyingKey
 
 E8 = 10**8
 # shared/ sits beside the repository (../shared), or beside the folder holding a git worktree of it.
@@ -163,7 +168,7 @@ def run_ours(n: int, k: int, reps: int, held: int | None = None, selection: str 
     }
 
 
-def folded_verify_seconds(vk, public: list[int], proof, backend) -> float:  # noqa: ANN001
+def folded_verify_seconds(vk: VerifyingKey, public: list[int], proof: Proof, backend: CurveBackend) -> float:
     """One verification with the snapshot's inputs folded beforehand (only commitment and context per proof)."""
     try:
         from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
@@ -201,9 +206,11 @@ def baseline_clone(revision: str, work: Path, whole: bool = True) -> tuple[Path,
 
 def whole_tree(clone: Path) -> None:
     """Make the clone's own circuits/, cli/ and verifier_service/ the zkmargin subpackages it imports."""
-    # The editable install maps zkmargin.circuits (and .cli, .service) to THIS tree's folders (pyproject
-    # package-dir); links inside the clone's zkmargin/ make the clone's own folders win there.
-    for folder, name in (("circuits", "circuits"), ("cli", "cli"), ("verifier_service", "service")):
+    # The editable install maps zkmargin.circuits (and .cli, .verifier_service) to THIS tree's folders (pyproject
+    # package-dir); links inside the clone's zkmargin/ make the clone's own folders win there. The service was
+    # installed as zkmargin.service before docs/service-migration.md: a baseline may import either name.
+    for folder, name in (("circuits", "circuits"), ("cli", "cli"), ("verifier_service", "verifier_service"),
+                         ("verifier_service", "service")):
         link = clone / "zkmargin" / name
         if (clone / folder).is_dir() and not link.exists():
             link.symlink_to(Path("..") / folder)

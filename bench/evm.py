@@ -20,6 +20,7 @@ import platform
 import random
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,6 +46,12 @@ from zkmargin.gadgets.merkle import identity_commitment, member_leaf  # noqa: E4
 from zkmargin.groth16 import prove, setup  # noqa: E402
 from zkmargin.venue.tree import MerklePath, MerkleTree  # noqa: E402
 
+if TYPE_CHECKING:
+    from zkmargin.backends import CurveBackend
+    from zkmargin.circuits.circuit import AnyCircuit
+    from zkmargin.groth16 import Proof, ProvingKey, VerifyingKey
+    from zkmargin.margin.models import Account, Snapshot
+
 VENUE = "0x" + "ab" * 20
 BENEFICIARY = "0x" + "be" * 20
 CHAIN_ID = 1  # the harness runs Mainnet's Prague rules
@@ -53,7 +60,7 @@ MEMBER_DEPTH = 20
 MARGIN_TARGET_GAS = 300_000
 
 
-def _plain(evm: NodeEvm, name: str, vk, public, proof, backend) -> dict:  # noqa: ANN001
+def _plain(evm: NodeEvm, name: str, vk: VerifyingKey, public: list[int], proof: Proof, backend: CurveBackend) -> dict:
     evm.compile({f"{name}.sol": verifier_source(vk, backend, name)})
     address, deployed = evm.deploy(name)
     data = verify_proof_calldata(public, proof, backend)
@@ -65,7 +72,8 @@ def _plain(evm: NodeEvm, name: str, vk, public, proof, backend) -> dict:  # noqa
             "verify_execution_gas": result.gas_used, "verify_tx_gas": transaction_gas(result.gas_used, data)}
 
 
-def _margin(evm: NodeEvm, name: str, circuit, pk, account, snapshot, backend) -> dict:  # noqa: ANN001
+def _margin(evm: NodeEvm, name: str, circuit: AnyCircuit, pk: ProvingKey, account: Account, snapshot: Snapshot,
+            backend: CurveBackend) -> dict:
     """Deploy, register the snapshot and the commitment or root, then one margin check by a third party."""
     mode = "membership" if circuit.circuit_id.endswith(f"-m{MEMBER_DEPTH}") else "named"
     head = circuit.per_proof_inputs

@@ -20,6 +20,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -27,8 +28,11 @@ from zkmargin.backends import arkworks as arkworks_module  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.field import R  # noqa: E402
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def _best_ms(reps: int, run) -> float:  # noqa: ANN001
+
+def _best_ms(reps: int, run: Callable[[], object]) -> float:
     times = []
     for _ in range(reps):
         t = time.process_time()
@@ -45,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     native = arkworks_module.native_msm
     if native is None:
-        raise SystemExit("zkmargin._msm is not built here: nothing to measure")
+        raise SystemExit("zkmargin.native._msm is not built here: nothing to measure")
     backend = get_backend("arkworks")
     rng = random.Random(28)
     rows = {}

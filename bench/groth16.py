@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 # --baseline runs this same script against an older clone: ZKMARGIN_BENCH_ROOT names the tree to import.
 sys.path.insert(0, os.environ.get("ZKMARGIN_BENCH_ROOT") or str(Path(__file__).resolve().parents[1]))
@@ -32,6 +33,13 @@ from zkmargin.field import R  # noqa: E402
 from zkmargin.groth16 import prove, setup, verify  # noqa: E402
 from zkmargin.groth16.serialization import proof_to_bytes, vk_to_bytes  # noqa: E402
 from zkmargin.r1cs import ConstraintSystem  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from zkmargin.backends import CurveBackend
+    from zkmargin.groth16 import ProvingKey
+    from zkmargin.r1cs import CompiledR1CS
 
 
 def synthetic(mode: str, target_constraints: int, seed: int = 7) -> ConstraintSystem:
@@ -59,7 +67,7 @@ def synthetic(mode: str, target_constraints: int, seed: int = 7) -> ConstraintSy
     return cs
 
 
-def sequential_msm_seconds(pk, compiled, z, backend) -> float:  # noqa: ANN001
+def sequential_msm_seconds(pk: ProvingKey, compiled: CompiledR1CS, z: list[int], backend: CurveBackend) -> float:
     """The five MSMs of one proof run one after another on one core: the floor the prover is compared to.
 
     (Inside prove they overlap on two cores, so their per-thread times in the
@@ -85,11 +93,11 @@ def sequential_msm_seconds(pk, compiled, z, backend) -> float:  # noqa: ANN001
     return time.perf_counter() - started
 
 
-def _sequential_msm_seconds_lists(pk, compiled, z, backend) -> float:  # noqa: ANN001
+def _sequential_msm_seconds_lists(pk: ProvingKey, compiled: CompiledR1CS, z: list[int], backend: CurveBackend) -> float:
     """sequential_msm_seconds for a library whose MSMs take point lists (zero scalars dropped, as its prover did)."""
     from zkmargin.groth16.r1cs_to_qap import quotient_coefficients, witness_evaluations
 
-    def nonzero(points, scalars):  # noqa: ANN001, ANN202
+    def nonzero(points: Sequence[Any], scalars: Sequence[int]) -> tuple[list[Any], list[int]]:
         kept = [(p, k) for p, k in zip(points, scalars) if k]
         return [p for p, _ in kept], [k for _, k in kept]
 

@@ -5,7 +5,7 @@
    service's guarded httptools protocol (verifier_service/server.py, what both entry points run) and
    on uvicorn's h11 protocol with h11_max_incomplete_event_size (the other way to bound a head).
    /healthz does no verification, so the HTTP layer is most of what is measured.
-2. One connection sending an unterminated --header-mib MiB header to `python -m zkmargin.service`
+2. One connection sending an unterminated --header-mib MiB header to `python -m zkmargin.verifier_service`
    (this tree, and the whole server at --baseline REV): how much of it the server read, its CPU and
    RSS growth, and the slowest /healthz answered meanwhile.
 
@@ -38,11 +38,11 @@ from service import cpu_seconds, free_port  # noqa: E402
 
 PROTOCOLS = {
     "httptools (stock)": "http='httptools'",
-    "guarded httptools": "http='zkmargin.service.server:GuardedHttpToolsProtocol', proxy_headers=False, "
+    "guarded httptools": "http='zkmargin.verifier_service.server:GuardedHttpToolsProtocol', proxy_headers=False, "
                          "server_header=False",
     "h11 (bounded)": "http='h11', h11_max_incomplete_event_size=32768, proxy_headers=False, server_header=False",
 }
-RUN = ("import sys, uvicorn; uvicorn.run('zkmargin.service.app:create_app', factory=True, port=int(sys.argv[1]), "
+RUN = ("import sys, uvicorn; uvicorn.run('zkmargin.verifier_service.app:create_app', factory=True, port=int(sys.argv[1]), "
        "log_level='warning', {})")
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
 
@@ -100,11 +100,11 @@ def rss_mb(pid: int) -> float:
 
 
 def header_attack(label: str, cwd: Path | None, mib: int, environment: dict[str, str]) -> dict:
-    """One unterminated mib-MiB header against `python -m zkmargin.service` (cwd: a clone to serve from)."""
+    """One unterminated mib-MiB header against `python -m zkmargin.verifier_service` (cwd: a clone to serve from)."""
     port = free_port()
     env = {**environment, **({"PYTHONPATH": str(cwd)} if cwd else {})}
     database = Path(tempfile.mkdtemp()) / "attack.db"
-    server = subprocess.Popen([sys.executable, "-m", "zkmargin.service", "--port", str(port), "--database-url",
+    server = subprocess.Popen([sys.executable, "-m", "zkmargin.verifier_service", "--port", str(port), "--database-url",
                                f"sqlite:///{database}"], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:

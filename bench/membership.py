@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,6 +37,11 @@ from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.groth16.serialization import pk_from_bytes, pk_to_bytes  # noqa: E402
 from zkmargin.venue.tree import MerklePath, MerkleTree  # noqa: E402
 
+if TYPE_CHECKING:
+    from zkmargin.backends import CurveBackend
+    from zkmargin.circuits.circuit import AnyCircuit
+    from zkmargin.groth16 import ProvingKey
+
 PLAIN = "cross-n64-k8"
 CIRCUITS = (PLAIN, f"{PLAIN}-m20", f"{PLAIN}-m24")
 SALT, CONTEXT, SCOPE = 10**9 + 7, 42, 31337
@@ -43,7 +49,7 @@ SECRET = 0x5EC12E7  # the trader's identity secret
 KEY_DIR = Path(tempfile.gettempdir()) / "zkmargin-bench-membership"
 
 
-def proving_key(circuit, backend):  # noqa: ANN001, ANN201
+def proving_key(circuit: AnyCircuit, backend: CurveBackend) -> tuple[ProvingKey, float | None]:
     """The circuit's proving key, from the temp-dir cache or a fresh (seeded) setup; (key, setup seconds or None)."""
     path = KEY_DIR / f"{circuit.circuit_id}.pk"
     if path.exists():

@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,11 +28,14 @@ from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.margin.models import Account, RiskParams, Tier  # noqa: E402
 
+if TYPE_CHECKING:
+    from zkmargin.margin.models import Snapshot
+
 E8 = 10**8
 CIRCUITS = ("cross-n64-k8", "isolated-n64-k8", "tiered-n64-k8-t4", "portfolio-n64-k8")
 
 
-def model_market(circuit_id: str):  # noqa: ANN201
+def model_market(circuit_id: str) -> tuple[Snapshot, Account]:
     """A 64-instrument snapshot with what the model reads, and a healthy account holding every instrument."""
     snapshot, account = market(64, 8, random.Random(64))
     if circuit_id.startswith("tiered"):
@@ -56,7 +60,7 @@ def run(circuit_id: str, reps: int) -> dict:
     return measure(circuit_id, snapshot, account, reps)
 
 
-def measure(circuit_id: str, snapshot, account, reps: int) -> dict:  # noqa: ANN001
+def measure(circuit_id: str, snapshot: Snapshot, account: Account, reps: int) -> dict:
     """Compile and set up once, prove and verify reps times after a warm-up proof (arkworks)."""
     backend = get_backend("arkworks")
     circuit = circuit_from_id(circuit_id)

@@ -1,6 +1,6 @@
 """Throughput and latency of POST /v1/verify on a real uvicorn server on loopback.
 
-Starts `python -m zkmargin.service` (SQLite, fsync on every receipt), registers
+Starts `python -m zkmargin.verifier_service` (SQLite, fsync on every receipt), registers
 cross-n64-k8, publishes a snapshot, then sends --requests verifications from
 --concurrency concurrent clients (one asyncio process on the same machine, so
 the client's CPU counts against the 2 cores too). Prints a table, writes JSON.
@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -62,6 +63,9 @@ from zkmargin.venue.attestation import (  # noqa: E402
     sign_snapshot,
     snapshot_signature_to_json,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ADMIN = "bench-admin"
 
@@ -178,13 +182,13 @@ def h11_command(port: int, workers: int, database: Path) -> list[str]:
     """This tree's app on uvicorn's h11 parser with its head bound (the alternative to the service's
     guarded httptools protocol); settings other than the database come from the environment."""
     code = ("import os, sys, uvicorn; os.environ['ZKMARGIN_DATABASE_URL'] = sys.argv[3]; "
-            "uvicorn.run('zkmargin.service.app:create_app', factory=True, port=int(sys.argv[1]), "
+            "uvicorn.run('zkmargin.verifier_service.app:create_app', factory=True, port=int(sys.argv[1]), "
             "workers=int(sys.argv[2]), http='h11', h11_max_incomplete_event_size=32768, proxy_headers=False, "
             "server_header=False, log_level='info')")
     return [sys.executable, "-c", code, str(port), str(workers), f"sqlite:///{database}"]
 
 
-def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noqa: ANN001
+def run_server(workers: int, setup_body: Callable[[str], dict], requests: int, concurrency: int,
                library_root: Path | None = None, client: str = "raw", h11: bool = False) -> dict:
     """One server configuration: start, register, warm up, load, stop; the figures as a row.
 
@@ -200,7 +204,7 @@ def run_server(workers: int, setup_body, requests: int, concurrency: int,  # noq
         # and the subpackages it lacks (circuits, service) come from this tree's editable install.
         env["PYTHONPATH"] = str(library_root)
     # The server's access log (a line per request) goes to a file beside its database, not the table.
-    command = [sys.executable, "-m", "zkmargin.service", "--port", str(port), "--workers", str(workers),
+    command = [sys.executable, "-m", "zkmargin.verifier_service", "--port", str(port), "--workers", str(workers),
                "--database-url", f"sqlite:///{database}"]
     server = subprocess.Popen(h11_command(port, workers, database) if h11 else command, env=env,
                               cwd=library_root,

@@ -1,7 +1,7 @@
 """Subgroup checks by endomorphism against the checks they replace, per decoded point and per 192-byte proof.
 
 Arkworks backend: "library" is the curve library's checked decoder (what the backend called before), "ours"
-the backend's decoder now (the library decodes unchecked, zkmargin._msm checks on the curve and in the
+the backend's decoder now (the library decodes unchecked, zkmargin.native._msm checks on the curve and in the
 subgroup by endomorphism); "proof" is proof_from_bytes (2 G1 + 1 G2 compressed) on each. py_ecc backend:
 multiplication by r against the endomorphism check. Each row's two sides are timed interleaved rep by rep
 so machine load hits them alike; figures are medians of per-rep means of process CPU time. The ratio is library / ours.
@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -34,8 +35,13 @@ from zkmargin.field import R  # noqa: E402
 from zkmargin.groth16 import Proof  # noqa: E402
 from zkmargin.groth16.serialization import proof_from_bytes, proof_to_bytes  # noqa: E402
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
-def _per_item_us(run, items) -> float:  # noqa: ANN001
+T = TypeVar("T")
+
+
+def _per_item_us(run: Callable[[bytes], object], items: Sequence[bytes]) -> float:
     # CPU time, not wall time: on a shared, loaded machine the wait for a core is not the code's cost.
     t = time.process_time()
     for item in items:
@@ -43,7 +49,8 @@ def _per_item_us(run, items) -> float:  # noqa: ANN001
     return (time.process_time() - t) / len(items) * 1e6
 
 
-def _pair(reps: int, library, ours, items) -> tuple[float, float]:  # noqa: ANN001
+def _pair(reps: int, library: Callable[[bytes], object], ours: Callable[[bytes], object],
+          items: Sequence[bytes]) -> tuple[float, float]:
     """Medians over reps of the per-item time of library and ours, interleaved."""
     a, b = [], []
     for _ in range(reps):
@@ -52,10 +59,10 @@ def _pair(reps: int, library, ours, items) -> tuple[float, float]:  # noqa: ANN0
     return statistics.median(a), statistics.median(b)
 
 
-def _without_native(decode):  # noqa: ANN001, ANN202
+def _without_native(decode: Callable[[bytes], T]) -> Callable[[bytes], T]:
     """decode with the backend's native check switched off: the library's checked decoders, as before."""
 
-    def run(item):  # noqa: ANN001, ANN202
+    def run(item: bytes) -> T:
         saved, arkworks_module.native_msm = arkworks_module.native_msm, None
         try:
             return decode(item)
@@ -73,7 +80,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "subgroup.json")
     args = parser.parse_args()
     if arkworks_module.native_msm is None:
-        raise SystemExit("zkmargin._msm is not built here: nothing to compare")
+        raise SystemExit("zkmargin.native._msm is not built here: nothing to compare")
     backend = get_backend("arkworks")
     rng = random.Random(28)
     g1 = [backend.g1_mul(backend.g1_generator(), rng.randrange(1, R)) for _ in range(args.points)]

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,6 +45,10 @@ from zkmargin.margin.models import account_to_json, snapshot_to_json  # noqa: E4
 from zkmargin.venue.attestation import VenueSigningKey  # noqa: E402
 from zkmargin.venue.run import BundleStore, PlannedAccount  # noqa: E402
 from zkmargin.venue.tree import MerkleTree  # noqa: E402
+
+if TYPE_CHECKING:
+    from zkmargin.backends import CurveBackend
+    from zkmargin.groth16 import ProvingKey
 
 MILLION = 1_000_000
 CORES = (64, 512)
@@ -158,7 +163,7 @@ def main() -> None:
     print(f"wrote {args.out}")
 
 
-def verify_both_ways(work: Path, pk, backend, count: int) -> dict:  # noqa: ANN001
+def verify_both_ways(work: Path, pk: ProvingKey, backend: CurveBackend, count: int) -> dict:
     """count re-randomised proofs of the run: decode + batch verify in-process, then on a 2-worker LocalCluster."""
     from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
     from zkmargin.margin.models import parse_snapshot

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from zkmargin.margin.cascade import (
 from zkmargin.margin.fixed_point import parse_e8
 from zkmargin.margin.models import load_snapshot
 from zkmargin.margin.stress import parse_shock
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_SAMPLE_ACCOUNTS = 1_000_000
 
@@ -51,7 +55,7 @@ def drawn_underlyings(doc: dict) -> list[str]:
             if any(abs(stage["prices"][u] / path[0]["prices"][u] - 1) >= MIN_DRAWN_MOVE for stage in path)]
 
 
-def cascade_figure(doc: dict):  # noqa: ANN201 - a matplotlib Figure
+def cascade_figure(doc: dict) -> Figure:
     """Top: each visibly moving underlying's price as % of its pre-shock price, right after the shock (round 0) and
     after each round; bottom: notional liquidated per round (bars labelled with the number of accounts)."""
     from matplotlib.ticker import StrMethodFormatter

@@ -5,13 +5,15 @@ from __future__ import annotations
 import html
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from zkmargin.cli.output import write_atomic
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from matplotlib.figure import Figure
 
 
@@ -65,7 +67,7 @@ def write_charts(figure: Figure, png_path: Path | None, html_path: Path | None, 
         write_html(html_path, title, [figure], tables)
 
 
-def chart_options(command):  # noqa: ANN001, ANN201
+def chart_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--png PATH and --html PATH (png_path, html_path) for a command that draws one chart."""
     command = click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
                            help="Write a self-contained HTML page (chart and tables).")(command)

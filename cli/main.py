@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from zkmargin.cli.output import EXIT_ERROR, EXIT_NO, error_payload
 from zkmargin.errors import MarginCallError, ZkMarginError
+
+if TYPE_CHECKING:
+    from zkmargin.backends import CurveBackend
 
 
 @dataclass
@@ -20,7 +24,7 @@ class Settings:
     as_json: bool = False
 
     @property
-    def backend(self):  # noqa: ANN201 - a CurveBackend
+    def backend(self) -> CurveBackend:
         """The selected curve backend."""
         from zkmargin.backends import get_backend
 
@@ -35,7 +39,7 @@ def _json_in(args: list[str]) -> bool:
 class ZkMarginGroup(click.Group):
     """Turns every failure into 'error: ...' on stderr (and a JSON error object under --json) with its exit code."""
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201
+    def invoke(self, ctx: click.Context) -> Any:
         # Group.invoke consumes these; read them first.
         ctx.meta["zkmargin.json_args"] = _json_in(
             [*(ctx._protected_args if hasattr(ctx, "_protected_args") else ctx.protected_args), *ctx.args])

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -26,7 +26,7 @@ class CliError(click.ClickException):
 
     exit_code = EXIT_ERROR
 
-    def show(self, file=None) -> None:  # noqa: ANN001
+    def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
 
 

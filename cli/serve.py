@@ -11,10 +11,10 @@ import click
 
 from zkmargin.cli.output import EXIT_ERROR, CliError
 
-APP_FACTORY = "zkmargin.service.app:create_app"
-SERVER_OPTIONS = "zkmargin.service.server:uvicorn_options"
+APP_FACTORY = "zkmargin.verifier_service.app:create_app"
+SERVER_OPTIONS = "zkmargin.verifier_service.server:uvicorn_options"
 """The service's own uvicorn options (its HTTP protocol with header limits and timeouts, no proxy
-headers unless configured, no Server header): the same as `python -m zkmargin.service` runs with."""
+headers unless configured, no Server header): the same as `python -m zkmargin.verifier_service` runs with."""
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 UVICORN_STARTUP_FAILURE = 3
 

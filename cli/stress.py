@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,6 +25,9 @@ from zkmargin.margin.stress import (
     run_stress,
     stress_to_json,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DEFAULT_GRID = "-50%:+50%:5%"
 DEFAULT_GRID_POINTS = 41
@@ -79,7 +83,7 @@ def start_text(call: dict, shocks: dict) -> str:
     return text
 
 
-def stress_figure(doc: dict):  # noqa: ANN201 - a matplotlib Figure
+def stress_figure(doc: dict) -> Figure:
     """One panel per grid: equity and requirement in currency against the move of its underlying, the margin-call
     zone shaded, each margin-call (or restoring) price as a labelled vertical line, today's price marked."""
     grids = doc["grids"]

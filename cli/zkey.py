@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -28,6 +29,9 @@ from zkmargin.groth16.zkey import (
     zkey_to_bytes,
 )
 from zkmargin.r1cs.circom import r1cs_from_bytes
+
+if TYPE_CHECKING:
+    pass
 
 _IN = click.Path(dir_okay=False, path_type=Path)
 _OUT = click.Path(dir_okay=False, path_type=Path)

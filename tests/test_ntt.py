@@ -95,7 +95,7 @@ def test_negative_values_are_refused():
 
 def test_kernel_checks_its_own_arguments():
     # Called directly (not through zkmargin.ntt), the kernel still refuses malformed buffers.
-    kernel = pytest.importorskip("zkmargin._fr_kernels")
+    kernel = pytest.importorskip("zkmargin.native._fr_kernels")
     one = (1).to_bytes(32, "little")
     with pytest.raises(ValueError, match="power-of-two"):
         kernel.transform(b"\x00" * 33, one, one, one, one)
@@ -139,7 +139,7 @@ def test_witness_evaluations_fall_back_without_the_kernel(monkeypatch):
 def test_assembly_and_portable_field_products_agree():
     # The kernels multiply with BMI2/ADX assembly where the CPU has it, else with portable C: same results,
     # including values next to r and products that need the final subtraction.
-    kernel = pytest.importorskip("zkmargin._fr_kernels")
+    kernel = pytest.importorskip("zkmargin.native._fr_kernels")
     rng = random.Random(21)
     n = 256
     values = [rng.choice([0, 1, R - 1, R - 2, rng.randrange(R)]) for _ in range(n)]

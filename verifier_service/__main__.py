@@ -1,4 +1,4 @@
-"""`python -m zkmargin.service [--host H] [--port P] [--database-url URL] [--workers N]` on uvicorn.
+"""`python -m zkmargin.verifier_service [--host H] [--port P] [--database-url URL] [--workers N]` on uvicorn.
 
 Other settings come from ZKMARGIN_* environment variables (ZKMARGIN_ADMIN_KEY above all:
 a secret is kept out of argv, where other users of the machine could read it).
@@ -13,15 +13,15 @@ import tempfile
 
 import uvicorn
 
-from zkmargin.service.server import uvicorn_options
+from zkmargin.verifier_service.server import uvicorn_options
 
-APP_FACTORY = "zkmargin.service.app:create_app"
+APP_FACTORY = "zkmargin.verifier_service.app:create_app"
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse options into ZKMARGIN_* settings and serve (workers share the database, not memory)."""
-    parser = argparse.ArgumentParser(prog="python -m zkmargin.service", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m zkmargin.verifier_service", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--database-url", default=None, help="sqlite:///path (default) or postgresql://...")

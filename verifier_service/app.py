@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -11,18 +12,18 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from zkmargin.service import verification
-from zkmargin.service.coalesce import Coalescer
-from zkmargin.service.deps import FailureBudget, RateLimiter, ServiceState
-from zkmargin.service.errors import install_error_handlers
-from zkmargin.service.metrics import Metrics
-from zkmargin.service.middleware import BodyLimitAndMetrics
-from zkmargin.service.repository import Repository
-from zkmargin.service.routes import circuits, health, keys, roots, snapshots, venues, verify
-from zkmargin.service.schemas import error_responses
-from zkmargin.service.settings import Settings
-from zkmargin.service.storage import Storage
-from zkmargin.service.verification import Catalog
+from zkmargin.verifier_service import verification
+from zkmargin.verifier_service.coalesce import Coalescer
+from zkmargin.verifier_service.deps import FailureBudget, RateLimiter, ServiceState
+from zkmargin.verifier_service.errors import install_error_handlers
+from zkmargin.verifier_service.metrics import Metrics
+from zkmargin.verifier_service.middleware import BodyLimitAndMetrics, HeadAsGet
+from zkmargin.verifier_service.repository import Repository
+from zkmargin.verifier_service.routes import circuits, health, keys, roots, snapshots, venues, verify
+from zkmargin.verifier_service.schemas import error_responses
+from zkmargin.verifier_service.settings import Settings
+from zkmargin.verifier_service.storage import Storage
+from zkmargin.verifier_service.verification import Catalog
 
 log = logging.getLogger("zkmargin.verifier_service")
 
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):  # noqa: ANN202
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # A server may start the same app again after a shutdown (tests do): renew the pool.
         if getattr(state.pool, "_shutdown", False):
             state.pool = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="verify")
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, keys.router, circuits.router, snapshots.router, roots.router, venues.router,
                    snapshots.venue_router, verify.build_router(settings.verify_requires_key)):
         app.include_router(router)
+    app.add_middleware(HeadAsGet)  # innermost: the metrics and the security headers see the HEAD as sent
     app.add_middleware(BodyLimitAndMetrics, state=state)
     if settings.trusted_proxies.strip():
         # Outermost: the client address every limit and log line sees is the one the named proxies

@@ -30,15 +30,16 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
-from zkmargin.service.coalesce import Coalescer
-from zkmargin.service.errors import ApiError
-from zkmargin.service.metrics import Metrics
-from zkmargin.service.repository import Repository
-from zkmargin.service.settings import Settings
-from zkmargin.service.storage import Storage
+from zkmargin.verifier_service.coalesce import Coalescer
+from zkmargin.verifier_service.errors import ApiError
+from zkmargin.verifier_service.metrics import Metrics
+from zkmargin.verifier_service.repository import Repository
+from zkmargin.verifier_service.settings import Settings
+from zkmargin.verifier_service.storage import Storage
 
 if TYPE_CHECKING:
-    from zkmargin.service.verification import Catalog
+    from zkmargin.backends import CurveBackend
+    from zkmargin.verifier_service.verification import Catalog
 
 ROLES = ("admin", "venue", "verifier")
 TOKEN_PREFIX = "zkm"
@@ -177,7 +178,7 @@ class ServiceState:
         return self.repository.storage
 
     @property
-    def backend(self):  # noqa: ANN201
+    def backend(self) -> CurveBackend:
         """The curve backend."""
         from zkmargin.backends import get_backend
 

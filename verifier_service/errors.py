@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,8 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zkmargin.errors import AttestationError, MalformedAttestationError, ZkMarginError
-from zkmargin.service.headers import with_security_headers
-from zkmargin.service.storage import StorageConflict, StorageRefused, StorageUnavailable
+from zkmargin.verifier_service.headers import with_security_headers
+from zkmargin.verifier_service.storage import StorageConflict, StorageRefused, StorageUnavailable
 
 log = logging.getLogger("zkmargin.verifier_service")
 
@@ -100,64 +101,62 @@ def allowed_methods(request: Request) -> list[str]:
         pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
         if re.fullmatch(pattern, request.url.path):
             methods |= {method.upper() for method in operations}
-    # Starlette answers HEAD wherever it answers GET.
+    # HEAD is answered wherever GET is (middleware.HeadAsGet).
     return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+
+
+@dataclass(frozen=True)
+class ErrorRule:
+    """How one exception class leaves the service: status, stable code, and the message the client reads."""
+
+    status: int
+    code: str
+    message: Callable[[Exception], str] = str
+    headers: Mapping[str, str] | None = None
+    warn: bool = False
+    """Log the exception at warning level (a fault outside the service the operator should see)."""
+
+
+ERROR_TABLE: dict[type[Exception], ErrorRule] = {
+    UnknownCircuit: ErrorRule(404, "unknown_circuit"),
+    UnknownSnapshot: ErrorRule(404, "unknown_snapshot"),
+    AmbiguousSnapshot: ErrorRule(409, "ambiguous_snapshot"),
+    UnknownRoot: ErrorRule(404, "unknown_root"),
+    SnapshotDoesNotFit: ErrorRule(422, "snapshot_does_not_fit"),
+    # Input validation should have refused the value first; this keeps any it missed a 4xx.
+    StorageRefused: ErrorRule(422, "invalid_input", lambda exc: f"the database cannot store this value: {exc}"),
+    StorageConflict: ErrorRule(409, "conflict", lambda _: "another request stored the same id first; fetch it instead"),
+    # Not a bug of the service: the database is down or locked; clients retry.
+    StorageUnavailable: ErrorRule(503, "database_unavailable", lambda _: "the database is unavailable; retry shortly",
+                                  headers={"Retry-After": "1"}, warn=True),
+    # Not accepted: the commitment is not attested by the snapshot's venue (a malformed document is bad input).
+    AttestationError: ErrorRule(422, "attestation_refused"),
+    MalformedAttestationError: ErrorRule(422, "invalid_input"),
+    ZkMarginError: ErrorRule(422, "invalid_input"),
+}
+"""Exception class -> its response; a subclass without a row of its own answers as its nearest listed base."""
+
+
+def rule_for(exc: Exception) -> ErrorRule:
+    """The row of the nearest class of exc in ERROR_TABLE (the subclass before its base, as Starlette looks up)."""
+    return next(ERROR_TABLE[cls] for cls in type(exc).__mro__ if cls in ERROR_TABLE)
+
+
+async def table_error(_: Request, exc: Exception) -> JSONResponse:
+    """The JSON response of an ERROR_TABLE exception, or of an ApiError (which carries its own status and code)."""
+    if isinstance(exc, ApiError):
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers)
+    rule = rule_for(exc)
+    if rule.warn:
+        log.warning("%s", exc)
+    return JSONResponse(error_body(rule.code, rule.message(exc)), status_code=rule.status,
+                        headers=dict(rule.headers) if rule.headers else None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map library, validation and HTTP errors to JSON 4xx responses."""
-
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers)
-
-    @app.exception_handler(UnknownCircuit)
-    async def unknown_circuit(_: Request, exc: UnknownCircuit) -> JSONResponse:
-        return JSONResponse(error_body("unknown_circuit", str(exc)), status_code=404)
-
-    @app.exception_handler(UnknownSnapshot)
-    async def unknown_snapshot(_: Request, exc: UnknownSnapshot) -> JSONResponse:
-        return JSONResponse(error_body("unknown_snapshot", str(exc)), status_code=404)
-
-    @app.exception_handler(AmbiguousSnapshot)
-    async def ambiguous_snapshot(_: Request, exc: AmbiguousSnapshot) -> JSONResponse:
-        return JSONResponse(error_body("ambiguous_snapshot", str(exc)), status_code=409)
-
-    @app.exception_handler(UnknownRoot)
-    async def unknown_root(_: Request, exc: UnknownRoot) -> JSONResponse:
-        return JSONResponse(error_body("unknown_root", str(exc)), status_code=404)
-
-    @app.exception_handler(SnapshotDoesNotFit)
-    async def snapshot_does_not_fit(_: Request, exc: SnapshotDoesNotFit) -> JSONResponse:
-        return JSONResponse(error_body("snapshot_does_not_fit", str(exc)), status_code=422)
-
-    @app.exception_handler(StorageRefused)
-    async def storage_refused(_: Request, exc: StorageRefused) -> JSONResponse:
-        # Input validation should have refused the value first; this keeps any it missed a 4xx.
-        return JSONResponse(error_body("invalid_input", f"the database cannot store this value: {exc}"),
-                            status_code=422)
-
-    @app.exception_handler(StorageConflict)
-    async def storage_conflict(_: Request, exc: StorageConflict) -> JSONResponse:
-        return JSONResponse(error_body("conflict", "another request stored the same id first; fetch it instead"),
-                            status_code=409)
-
-    @app.exception_handler(StorageUnavailable)
-    async def storage_unavailable(_: Request, exc: StorageUnavailable) -> JSONResponse:
-        # Not a bug of the service: the database is down or locked; clients retry.
-        log.warning("%s", exc)
-        return JSONResponse(error_body("database_unavailable", "the database is unavailable; retry shortly"),
-                            status_code=503, headers={"Retry-After": "1"})
-
-    @app.exception_handler(AttestationError)
-    async def attestation_refused(_: Request, exc: AttestationError) -> JSONResponse:
-        # Not accepted: the commitment is not attested by the snapshot's venue (a malformed document is bad input).
-        code = "invalid_input" if isinstance(exc, MalformedAttestationError) else "attestation_refused"
-        return JSONResponse(error_body(code, str(exc)), status_code=422)
-
-    @app.exception_handler(ZkMarginError)
-    async def library_error(_: Request, exc: ZkMarginError) -> JSONResponse:
-        return JSONResponse(error_body("invalid_input", str(exc)), status_code=422)
+    for exception_class in (ApiError, *ERROR_TABLE):
+        app.add_exception_handler(exception_class, table_error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

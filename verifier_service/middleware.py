@@ -10,9 +10,9 @@ import time
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from zkmargin.service.deps import ServiceState, is_admin_token, token_from_headers
-from zkmargin.service.errors import error_body
-from zkmargin.service.headers import with_security_headers
+from zkmargin.verifier_service.deps import ServiceState, is_admin_token, token_from_headers
+from zkmargin.verifier_service.errors import error_body
+from zkmargin.verifier_service.headers import with_security_headers
 
 # Only the admin may register keys, and only a key carries a body this large: the larger limit
 # is granted on the admin token alone, so an anonymous client cannot make the server buffer 32 MiB.
@@ -121,3 +121,26 @@ async def _send_json(send: Send, scope: Scope, status: int, body: dict, close: b
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": with_security_headers(headers, scope)})
     await send({"type": "http.response.body", "body": payload})
+
+
+class HeadAsGet:
+    """HEAD answers as GET does, without the body (RFC 9110 9.3.2). FastAPI registers GET routes only, so a load
+    balancer's HEAD /healthz got 405 although the Allow header named HEAD."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            # The headers (Content-Length included) are the GET's; only the last body message goes out, empty.
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from zkmargin.service.storage import Storage
+from zkmargin.verifier_service.storage import Storage
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS api_keys (

@@ -355,7 +355,7 @@ class OneProof(Strict):
                                   description="base64 of the 192-byte proof")
 
     @model_validator(mode="after")
-    def _exactly_one_proof(self):  # noqa: ANN202
+    def _exactly_one_proof(self) -> OneProof:
         if (self.proof is None) == (self.proof_b64 is None):
             raise ValueError("give exactly one of proof and proof_b64")
         return self
@@ -408,7 +408,7 @@ class VerifyRequest(OneProof):
         "anonymous mode: the proof's nullifier (the same account shows the same one within a scope)"))
 
     @model_validator(mode="after")
-    def _one_mode(self):  # noqa: ANN202
+    def _one_mode(self) -> VerifyRequest:
         check_mode(self.root_id, self.snapshot_id, self.commitment, self.attestation, self.scope, self.nullifier)
         return self
 
@@ -478,7 +478,7 @@ class VerifyBatchRequest(Strict):
     items: list[BatchItemIn] = Field(min_length=1, max_length=100_000)
 
     @model_validator(mode="after")
-    def _a_snapshot_or_a_root(self):  # noqa: ANN202
+    def _a_snapshot_or_a_root(self) -> VerifyBatchRequest:
         if self.snapshot_id is None and self.root_id is None:
             raise ValueError("give snapshot_id (named mode) or root_id (anonymous mode)")
         return self

@@ -20,11 +20,11 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from zkmargin.service.errors import error_body
-from zkmargin.service.headers import SECURITY_HEADERS
-from zkmargin.service.settings import Settings
+from zkmargin.verifier_service.errors import error_body
+from zkmargin.verifier_service.headers import SECURITY_HEADERS
+from zkmargin.verifier_service.settings import Settings
 
-PROTOCOL = "zkmargin.service.server:GuardedHttpToolsProtocol"
+PROTOCOL = "zkmargin.verifier_service.server:GuardedHttpToolsProtocol"
 # Descriptors a worker keeps for itself beyond client connections: the database (a connection and
 # its WAL per thread), the listening socket, logs, the event loop.
 RESERVED_DESCRIPTORS = 128
@@ -45,7 +45,7 @@ def connection_cap(settings: Settings) -> int:
 
 
 def uvicorn_options() -> dict[str, Any]:
-    """The uvicorn.run options of both entry points (`zkmargin serve`, `python -m zkmargin.service`)."""
+    """The uvicorn.run options of both entry points (`zkmargin serve`, `python -m zkmargin.verifier_service`)."""
     settings = server_settings()
     return {
         "http": PROTOCOL,

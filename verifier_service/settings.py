@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("zkmargin.verifier_service")
+
+
+def trusts_every_peer(trusted_proxies: str) -> bool:
+    """Whether a ZKMARGIN_TRUSTED_PROXIES value believes X-Forwarded-For from any address ("*" or a /0 network)."""
+    if trusted_proxies.strip() == "*":
+        return True
+    for entry in (part.strip() for part in trusted_proxies.split(",")):
+        try:
+            if "/" in entry and ipaddress.ip_network(entry, strict=False).prefixlen == 0:
+                return True
+        except ValueError:
+            continue  # not a network: uvicorn compares it as a literal (a Unix socket path)
+    return False
 
 
 class Settings(BaseSettings):
@@ -43,7 +61,9 @@ class Settings(BaseSettings):
     must come from it and the service's own R1CS of the circuit; empty: transcripts are refused."""
     trusted_proxies: str = ""
     """Comma-separated addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and
-    X-Forwarded-Proto are believed; empty (the default): none, the peer address is the client."""
+    X-Forwarded-Proto are believed; empty (the default): none, the peer address is the client.
+    "*" (or a /0 network) is a hazard: every peer is believed, so any client that reaches the port can
+    claim any address and escape the per-address limits (docs/service-migration.md); a warning is logged."""
     metrics_key: str = ""
     """A key for GET /metrics (Prometheus' bearer token) besides the admin key."""
     metrics_public: bool = False
@@ -62,3 +82,14 @@ class Settings(BaseSettings):
     max_connections: int = 1000
     """Open connections per worker process (at most the process's descriptor limit less a reserve):
     past it, the oldest connection still waiting for its request head is closed to make room."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _warn_when_every_peer_is_trusted(cls, value: str) -> str:
+        """Strip the value (uvicorn trusts every peer for exactly "*") and log the hazard when it trusts all."""
+        value = value.strip()
+        if trusts_every_peer(value):
+            log.warning("ZKMARGIN_TRUSTED_PROXIES=%r believes X-Forwarded-For from every peer: any client that "
+                        "reaches this port can claim any address and escape the per-address limits; name the "
+                        "proxies' addresses unless only the proxy can reach the port", value)
+        return value

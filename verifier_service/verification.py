@@ -18,16 +18,15 @@ from typing import Any
 from cachetools import LRUCache, cachedmethod
 from cachetools.keys import hashkey
 
+from zkmargin.backends import CurveBackend
 from zkmargin.circuits.circuit import AnyCircuit
 from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, encoded_proof
 from zkmargin.errors import FormatError, PublicInputError, ZkMarginError
+from zkmargin.groth16.data_structures import VerifyingKey
 from zkmargin.groth16.serialization import vk_from_json
 from zkmargin.margin.models import Snapshot, parse_snapshot
-from zkmargin.service.deps import ServiceState, now_iso
-from zkmargin.service.errors import AmbiguousSnapshot, SnapshotDoesNotFit, UnknownCircuit, UnknownRoot, UnknownSnapshot
-from zkmargin.service.repository import ReceiptRecord, Repository, RootRecord
 from zkmargin.venue.attestation import (
     Attestation,
     SignedRoot,
@@ -37,6 +36,16 @@ from zkmargin.venue.attestation import (
     parse_public_key,
     parse_signed_root,
 )
+from zkmargin.verifier_service.deps import ServiceState, now_iso
+from zkmargin.verifier_service.errors import (
+    AmbiguousSnapshot,
+    SnapshotDoesNotFit,
+    UnknownCircuit,
+    UnknownRoot,
+    UnknownSnapshot,
+)
+from zkmargin.verifier_service.repository import ReceiptRecord, Repository, RootRecord
+from zkmargin.verifier_service.schemas import BatchItemIn, VerifyBatchRequest, VerifyRequest
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,7 @@ class Catalog:
     (an unknown id) is not cached, since the id may be registered later.
     """
 
-    def __init__(self, repository: Repository, backend, max_circuits: int = 256,  # noqa: ANN001
+    def __init__(self, repository: Repository, backend: CurveBackend, max_circuits: int = 256,
                  max_snapshots: int = 1024) -> None:
         self.repository, self.backend = repository, backend
         self.circuit_cache: LRUCache = LRUCache(max(1, max_circuits))
@@ -69,7 +78,7 @@ class Catalog:
         self.lock = threading.Lock()
 
     @cachedmethod(attrgetter("circuit_cache"), lock=attrgetter("lock"))
-    def circuit(self, circuit_id: str):  # noqa: ANN201
+    def circuit(self, circuit_id: str) -> tuple[AnyCircuit, VerifyingKey]:
         """(circuit, parsed verification key) of a registered circuit."""
         text = self.repository.circuit_key(circuit_id)
         if text is None:
@@ -78,7 +87,7 @@ class Catalog:
 
     @cachedmethod(attrgetter("snapshot_cache"), lock=attrgetter("lock"),
                   key=lambda _, venue, snapshot_id: hashkey("snapshot", venue, snapshot_id))
-    def snapshot(self, venue: str, snapshot_id: str):  # noqa: ANN201
+    def snapshot(self, venue: str, snapshot_id: str) -> tuple[Snapshot, str]:
         """(snapshot, its digest) of a venue's published snapshot."""
         record = self.repository.snapshot(venue, snapshot_id)
         if record is None:
@@ -120,7 +129,7 @@ class Catalog:
             self.venue_keys[venue] = key
         return key
 
-    def policy_verifier(self, circuit: AnyCircuit, vk, snapshot) -> SnapshotVerifier:  # noqa: ANN001
+    def policy_verifier(self, circuit: AnyCircuit, vk: VerifyingKey, snapshot: Snapshot) -> SnapshotVerifier:
         """The snapshot verifier under the policy of the snapshot's venue: its attestation is required once
         the venue has a registered key."""
         return self.verifier(circuit, vk, snapshot).with_venue_key(self.venue_key(snapshot.venue))
@@ -128,7 +137,7 @@ class Catalog:
     @cachedmethod(attrgetter("snapshot_cache"), lock=attrgetter("lock"),
                   key=lambda _, circuit, vk, snapshot: hashkey("verifier", circuit.circuit_id, snapshot.venue,
                                                                snapshot.snapshot_id))
-    def verifier(self, circuit: AnyCircuit, vk, snapshot) -> SnapshotVerifier:  # noqa: ANN001
+    def verifier(self, circuit: AnyCircuit, vk: VerifyingKey, snapshot: Snapshot) -> SnapshotVerifier:
         """The snapshot verifier of (circuit, snapshot): the snapshot's inputs derived and folded once, then cached
         (risk arrays are not free to derive)."""
         try:
@@ -195,7 +204,7 @@ class Submission:
     verifier: str | None
 
 
-def request_attestation(body) -> Attestation | None:  # noqa: ANN001
+def request_attestation(body: VerifyRequest | BatchItemIn) -> Attestation | None:
     """The attestation of a request or batch item, parsed (its signature is checked by the verifier)."""
     return None if body.attestation is None else parse_attestation(body.attestation.model_dump())
 
@@ -248,7 +257,7 @@ class _Prepared:
     receipt: Callable[[bool, bytes], ReceiptRecord]
 
 
-def _prepare(state: ServiceState, request, key_id: str | None) -> _Prepared:  # noqa: ANN001
+def _prepare(state: ServiceState, request: VerifyRequest, key_id: str | None) -> _Prepared:
     """Everything of a single request the snapshot verifier does not decide: ids and canonical inputs (typed
     errors, exactly as a lone verification raises them)."""
     target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id, request.venue)
@@ -328,7 +337,7 @@ def verify_many_and_record(state: ServiceState, requests: list) -> list[ReceiptR
             for outcome in outcomes]
 
 
-def _batch_item(item, root: RegisteredRoot | None) -> tuple[ProofItem, tuple | None]:  # noqa: ANN001
+def _batch_item(item: BatchItemIn, root: RegisteredRoot | None) -> tuple[ProofItem, tuple | None]:
     """A batch item as the library takes it (its proof still encoded), and what its receipt needs (None for a
     malformed item)."""
     try:
@@ -354,7 +363,7 @@ def _batch_item(item, root: RegisteredRoot | None) -> tuple[ProofItem, tuple | N
             (None, context, (root.record.root_id, scope, nullifier)))
 
 
-def verify_batch_and_record(state: ServiceState, request, key_id: str | None = None) -> dict:  # noqa: ANN001
+def verify_batch_and_record(state: ServiceState, request: VerifyBatchRequest, key_id: str | None = None) -> dict:
     """The auditor's batch path (SnapshotVerifier.verify_batch) with one receipt per well-formed item, its showings
     counted in the history of the caller's API key id (none without a key)."""
     target = resolve_target(state, request.circuit_id, request.snapshot_id, request.root_id, request.venue)

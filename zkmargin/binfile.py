@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from zkmargin.backends import CurveBackend
@@ -174,7 +174,7 @@ def g2_to_lem(point: Any, backend: CurveBackend) -> bytes:
     return b"".join(_fq_to_lem(c) for c in (x0, x1, y0, y1))
 
 
-def _list_from_lem(body: memoryview | bytes, size: int, decode, what: str) -> list[Any]:  # noqa: ANN001
+def _list_from_lem(body: memoryview | bytes, size: int, decode: Callable[[bytes], Any], what: str) -> list[Any]:
     if len(body) % size:
         raise EncodingError(f"{what}: size {len(body)} is not a multiple of {size}")
     return [decode(bytes(body[i : i + size])) for i in range(0, len(body), size)]
@@ -309,14 +309,14 @@ def _fq_from_rng(rng: ChaCha) -> int:
     return _montgomery_sample(rng, P, 6, _FQ_MONT_INV)
 
 
-def _py_ecc():  # noqa: ANN202
+def _py_ecc() -> tuple[type, type, Callable[..., Any], Callable[[Any], tuple[Any, Any]]]:
     """py_ecc's plain double-and-add: the cofactor is not below r and the point is not yet in the subgroup."""
     from zkmargin.backends import py_ecc_backend  # (it restores the recursion limit py_ecc raises)
 
     return py_ecc_backend.FQ, py_ecc_backend.FQ2, py_ecc_backend.multiply, _normalize
 
 
-def _normalize(point):  # noqa: ANN001, ANN202
+def _normalize(point: tuple[Any, Any, Any]) -> tuple[Any, Any]:
     x, y, z = point
     return x / z, y / z
 

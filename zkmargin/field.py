@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from zkmargin.errors import EncodingError
+
+if TYPE_CHECKING:  # galois loads in a second: imported where the reference field is built, not here
+    import galois
 
 R = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 """Order of the BLS12-381 prime-order subgroup; every scalar lives in [0, R)."""
@@ -92,7 +97,7 @@ def intt(evaluations: list[int]) -> list[int]:
     return [v * n_inv % R for v in ntt(evaluations, omega_inv)]
 
 
-def galois_field():  # noqa: ANN201 - a galois FieldArray subclass
+def galois_field() -> type[galois.FieldArray]:
     """Fr as a galois field (built lazily: verify=False skips factoring r - 1, which takes a minute).
 
     The library's hot paths use Python ints and a C kernel; galois is the independent
@@ -106,4 +111,4 @@ def galois_field():  # noqa: ANN201 - a galois FieldArray subclass
     return _GALOIS_FIELD
 
 
-_GALOIS_FIELD = None
+_GALOIS_FIELD: type[galois.FieldArray] | None = None

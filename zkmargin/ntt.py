@@ -1,4 +1,4 @@
-"""NTTs over Fr on the compiled kernel (zkmargin._fr_kernels), with the pure-Python reference as fallback.
+"""NTTs over Fr on the compiled kernel (zkmargin.native._fr_kernels), with the pure-Python reference as fallback.
 
 Values cross into C as one bytes buffer (32 little-endian bytes per element),
 so a transform costs two conversions of the list and no per-element calls.
@@ -12,12 +12,12 @@ from zkmargin import field
 from zkmargin.field import MULTIPLICATIVE_GENERATOR, R, inv, root_of_unity
 
 try:
-    from zkmargin import _fr_kernels
+    from zkmargin.native import _fr_kernels
 except ImportError:  # built at install time; missing only where no C compiler was available
     _fr_kernels = None  # type: ignore[assignment]
 
 kernel = _fr_kernels
-"""The compiled module (zkmargin._fr_kernels), or None."""
+"""The compiled module (zkmargin.native._fr_kernels), or None."""
 NATIVE = _fr_kernels is not None
 """True when the compiled kernel is installed (the fallback is the pure-Python reference)."""
 

@@ -1,4 +1,4 @@
-"""Adversarial review of the native curve code (zkmargin._pairing, zkmargin._msm) against the curve library.
+"""Adversarial review of the native curve code (zkmargin.native._pairing, zkmargin.native._msm) against the curve library.
 
 What the existing native tests do not pin down: the pairing's exact value (not only accept/reject) on random
 multi-pairings and on points outside the prime-order subgroup, which the zkey checks still pair unchecked;
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,9 +20,14 @@ from zkmargin.backends import get_backend
 from zkmargin.backends.base import fp2_sqrt, fp_sqrt
 from zkmargin.field import R
 
+if TYPE_CHECKING:  # the curve library is imported with importorskip below
+    from py_arkworks_bls12381 import GT as GTElement
+    from py_arkworks_bls12381 import G1Point, G2Point
+    from py_arkworks_bls12381 import Scalar as ScalarElement
+
 ONLY_X86 = "the native curve code is built on x86-64 with BMI2/ADX only"
-native_pairing = pytest.importorskip("zkmargin._pairing", reason=ONLY_X86)
-native_msm = pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+native_pairing = pytest.importorskip("zkmargin.native._pairing", reason=ONLY_X86)
+native_msm = pytest.importorskip("zkmargin.native._msm", reason=ONLY_X86)
 arkworks = pytest.importorskip("py_arkworks_bls12381")
 
 G1, G2, GT, Scalar = arkworks.G1Point, arkworks.G2Point, arkworks.GT, arkworks.Scalar
@@ -29,7 +35,7 @@ P = 0x1A0111EA397FE69A4B1BA7B6434BACD764774B84F38512BF6730D2A0F6B0F6241EABFFFEB1
 RNG = random.Random(2026)
 
 
-def _k(value: int):  # noqa: ANN202
+def _k(value: int) -> ScalarElement:
     return Scalar.from_le_bytes((value % R).to_bytes(32, "little"))
 
 
@@ -37,8 +43,8 @@ def _be(value: int) -> bytes:
     return value.to_bytes(48, "big")
 
 
-def _library_gt(value) -> bytes:  # noqa: ANN001
-    """A library GT value in zkmargin._pairing's layout (w^0 .. w^5, each c0 || c1, big-endian).
+def _library_gt(value: GTElement) -> bytes:
+    """A library GT value in zkmargin.native._pairing's layout (w^0 .. w^5, each c0 || c1, big-endian).
 
     The binding prints the element as hex of arkworks' serialisation: twelve little-endian Fp values in the
     tower order c0.c0, c0.c1, c0.c2, c1.c0, c1.c1, c1.c2 (each Fp2 as c0, c1); w^k is c(k % 2).c(k // 2).
@@ -53,7 +59,7 @@ def _library_gt(value) -> bytes:  # noqa: ANN001
     return out
 
 
-def _g1_off_subgroup():  # noqa: ANN202
+def _g1_off_subgroup() -> G1Point:
     while True:
         x = RNG.randrange(P)
         y = fp_sqrt((x**3 + 4) % P)
@@ -63,7 +69,7 @@ def _g1_off_subgroup():  # noqa: ANN202
                 return point
 
 
-def _g2_off_subgroup():  # noqa: ANN202
+def _g2_off_subgroup() -> G2Point:
     while True:
         x0, x1 = RNG.randrange(P), RNG.randrange(P)
         # x^3 + 4 (1 + u) over Fp2 = Fp[u] / (u^2 + 1)
@@ -85,13 +91,13 @@ def test_the_library_layout_helper_reads_the_identity_of_gt() -> None:
 def test_pairing_products_are_byte_identical_to_the_curve_library() -> None:
     # Both compute the cube of the pairing (the same final exponentiation), so the values themselves must
     # agree, not only the accept/reject decision: any wrong line, Frobenius constant or tower product shows.
-    def g1():  # noqa: ANN202
+    def g1() -> G1Point:
         roll = RNG.random()
         if roll < 0.1:
             return G1.identity()
         return G1() * _k(RNG.choice([1, 2, R - 1]) if roll < 0.2 else RNG.randrange(1, R))
 
-    def g2():  # noqa: ANN202
+    def g2() -> G2Point:
         roll = RNG.random()
         if roll < 0.1:
             return G2.identity()
@@ -162,7 +168,7 @@ def test_concurrent_pairing_checks_never_use_another_points_lines() -> None:
 
 
 # ----- MSM -------------------------------------------------------------------------------------------------
-def _native(group, points: list, scalars: list[int]):  # noqa: ANN001, ANN202
+def _native(group: type[G1Point] | type[G2Point], points: list, scalars: list[int]) -> G1Point | G2Point:
     if group is G1:
         prepare, msm = native_msm.g1_points, native_msm.g1_msm
     else:
@@ -171,7 +177,7 @@ def _native(group, points: list, scalars: list[int]):  # noqa: ANN001, ANN202
     return group.from_xy_bytes_unchecked_be(msm(prepared, b"".join(k.to_bytes(32, "little") for k in scalars)))
 
 
-def _library(group, points: list, scalars: list[int]):  # noqa: ANN001, ANN202
+def _library(group: type[G1Point] | type[G2Point], points: list, scalars: list[int]) -> G1Point | G2Point:
     pairs = [(p, k) for p, k in zip(points, scalars) if k % R]
     if not pairs:
         return group.identity()
@@ -186,7 +192,7 @@ def _shuffled(points: list, scalars: list[int]) -> tuple[list, list[int]]:
 
 @pytest.mark.parametrize("group", [G1, G2], ids=["G1", "G2"])
 @pytest.mark.parametrize("count", [255, 256, 257, 520])
-def test_batched_windows_where_bucket_sums_cancel_or_double(group, count: int) -> None:  # noqa: ANN001
+def test_batched_windows_where_bucket_sums_cancel_or_double(group: type[G1Point] | type[G2Point], count: int) -> None:
     # Small scalars put hundreds of points into a few buckets, which are summed with rounds of batched affine
     # additions: P + P (doubling), P + (-P) (the identity mid-tree) and the identity plus a point all happen
     # inside one round's shared inversion, and in the Jacobian additions that finish small groups.
@@ -217,7 +223,7 @@ def test_one_wide_scalar_among_thousands_of_bits() -> None:
 
 
 @pytest.mark.parametrize("group", [G1, G2], ids=["G1", "G2"])
-def test_all_identity_points_and_huge_scalars(group) -> None:  # noqa: ANN001
+def test_all_identity_points_and_huge_scalars(group: type[G1Point] | type[G2Point]) -> None:
     identity = group.identity()
     assert _native(group, [identity] * 300, [RNG.randrange(R) for _ in range(300)]) == identity
     point = group() * _k(RNG.randrange(1, R))
@@ -228,7 +234,7 @@ def test_all_identity_points_and_huge_scalars(group) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("group", [G1, G2], ids=["G1", "G2"])
-def test_msm_over_points_outside_the_subgroup_is_the_group_sum(group) -> None:  # noqa: ANN001
+def test_msm_over_points_outside_the_subgroup_is_the_group_sum(group: type[G1Point] | type[G2Point]) -> None:
     # A zkey's query points are only curve-checked; prove_zkey refuses proofs whose points leave the
     # subgroup, which is a defence only if the MSM returns the true sum for torsion-carrying points too.
     off = [(_g1_off_subgroup if group is G1 else _g2_off_subgroup)() for _ in range(3)]

@@ -1,4 +1,4 @@
-"""zkmargin._batch, the batch verifier's threaded decoding and weighted check: the same verdicts as the curve
+"""zkmargin.native._batch, the batch verifier's threaded decoding and weighted check: the same verdicts as the curve
 library's pairing and as the discrete-log arithmetic they stand for, and the same decoded points and error
 messages as the one-proof decoder and py_ecc, on edge scalars (0, 1, r - 1, r, r + 1, 2^256 - 1), points at
 infinity, equal and opposite points, chunk and group boundaries and every worker count."""
@@ -19,7 +19,7 @@ from zkmargin.groth16 import Proof, prove, setup
 from zkmargin.groth16.batch import BatchItem, verify_batch
 from zkmargin.groth16.serialization import decode_proofs, proof_from_bytes, proof_to_bytes
 
-native = pytest.importorskip("zkmargin._batch", reason="the native batch is built on x86-64 with BMI2/ADX only")
+native = pytest.importorskip("zkmargin.native._batch", reason="the native batch is built on x86-64 with BMI2/ADX only")
 ark = pytest.importorskip("py_arkworks_bls12381")
 
 RNG = random.Random(2028)
@@ -57,7 +57,7 @@ def _library_verdict(proofs, weights, pairs, delta) -> bool:  # noqa: ANN001
 
 
 def _raw_check(proofs, weights, pairs, delta, workers: int) -> bool:  # noqa: ANN001
-    """zkmargin._batch.weighted_check with the weights unreduced (the backend reduces them mod r first)."""
+    """zkmargin.native._batch.weighted_check with the weights unreduced (the backend reduces them mod r first)."""
     return native.weighted_check(
         b"".join(a.to_xy_bytes_be() for a, _, _ in proofs), b"".join(b.to_xy_bytes_be() for _, b, _ in proofs),
         b"".join(c.to_xy_bytes_be() for _, _, c in proofs), b"".join(map(_le, weights)),

@@ -1,10 +1,11 @@
-"""zkmargin._msm, our own MSM: every case that takes another branch of the batched affine additions
+"""zkmargin.native._msm, our own MSM: every case that takes another branch of the batched affine additions
 (equal points, opposite points, the identity, one bucket with thousands of entries, digits at window
 edges, carries out of the top window) against the curve library's MSM and the py_ecc reference."""
 
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,18 +13,22 @@ from zkmargin.backends import get_backend
 from zkmargin.backends.base import PointBases
 from zkmargin.field import R
 
-native = pytest.importorskip("zkmargin._msm", reason="the native MSM is built on x86-64 with BMI2/ADX only")
+if TYPE_CHECKING:  # the curve library is imported with importorskip below
+    from py_arkworks_bls12381 import G1Point, G2Point
+    from py_arkworks_bls12381 import Scalar as ScalarElement
+
+native = pytest.importorskip("zkmargin.native._msm", reason="the native MSM is built on x86-64 with BMI2/ADX only")
 arkworks = pytest.importorskip("py_arkworks_bls12381")
 
 G1, G2, Scalar = arkworks.G1Point, arkworks.G2Point, arkworks.Scalar
 RNG = random.Random(7)
 
 
-def _scalar(k: int):  # noqa: ANN202
+def _scalar(k: int) -> ScalarElement:
     return Scalar.from_le_bytes((k % R).to_bytes(32, "little"))
 
 
-def _points(group, count: int) -> list:  # noqa: ANN001
+def _points(group: type[G1Point] | type[G2Point], count: int) -> list:
     return [group() * _scalar(RNG.randrange(1, R)) for _ in range(count)]
 
 
@@ -31,13 +36,13 @@ def _raw(scalars: list[int]) -> bytes:
     return b"".join(k.to_bytes(32, "little") for k in scalars)
 
 
-def _native_msm(group, points: list, scalars: list[int]):  # noqa: ANN001, ANN202
+def _native_msm(group: type[G1Point] | type[G2Point], points: list, scalars: list[int]) -> G1Point | G2Point:
     prepare, msm = (native.g1_points, native.g1_msm) if group is G1 else (native.g2_points, native.g2_msm)
     prepared = prepare(b"".join(p.to_xy_bytes_be() for p in points))
     return group.from_xy_bytes_unchecked_be(msm(prepared, _raw(scalars)))
 
 
-def _library_msm(group, points: list, scalars: list[int]):  # noqa: ANN001, ANN202
+def _library_msm(group: type[G1Point] | type[G2Point], points: list, scalars: list[int]) -> G1Point | G2Point:
     pairs = [(p, k) for p, k in zip(points, scalars) if k % R]
     if not pairs:
         return group.identity()
@@ -47,7 +52,7 @@ def _library_msm(group, points: list, scalars: list[int]):  # noqa: ANN001, ANN2
 BASE_G1, BASE_G2 = _points(G1, 300), _points(G2, 120)
 
 
-def _cases(group) -> dict[str, tuple[list, list[int]]]:  # noqa: ANN001
+def _cases(group: type[G1Point] | type[G2Point]) -> dict[str, tuple[list, list[int]]]:
     pts = BASE_G1 if group is G1 else BASE_G2
     p0, identity = pts[0], group.identity()
     return {
@@ -82,14 +87,14 @@ def _cases(group) -> dict[str, tuple[list, list[int]]]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("group", [G1, G2], ids=["G1", "G2"])
-def test_native_msm_matches_the_curve_library_in_every_branch(group) -> None:  # noqa: ANN001
+def test_native_msm_matches_the_curve_library_in_every_branch(group: type[G1Point] | type[G2Point]) -> None:
     for name, (points, scalars) in _cases(group).items():
         scalars = (scalars + [1] * len(points))[: len(points)]
         assert _native_msm(group, points, scalars) == _library_msm(group, points, scalars), name
 
 
 @pytest.mark.parametrize("group", [G1, G2], ids=["G1", "G2"])
-def test_native_msm_matches_the_pure_python_reference(group) -> None:  # noqa: ANN001
+def test_native_msm_matches_the_pure_python_reference(group: type[G1Point] | type[G2Point]) -> None:
     ark, ref = get_backend("arkworks"), get_backend("py_ecc")
     to_ref = ref.g1_from_bytes if group is G1 else ref.g2_from_bytes
     to_bytes = ark.g1_to_bytes if group is G1 else ark.g2_to_bytes

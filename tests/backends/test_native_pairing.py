@@ -1,16 +1,21 @@
-"""zkmargin._pairing, our own pairing product: bilinearity, non-degeneracy, the identity, prepared lines equal
+"""zkmargin.native._pairing, our own pairing product: bilinearity, non-degeneracy, the identity, prepared lines equal
 to fresh ones, and the same accept/reject decision as the curve library on valid and broken equations."""
 
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import pytest
 
 from zkmargin.backends import get_backend
 from zkmargin.field import R
 
-native = pytest.importorskip("zkmargin._pairing", reason="the native pairing is built on x86-64 with BMI2/ADX only")
+if TYPE_CHECKING:  # the curve library is imported with importorskip below
+    from py_arkworks_bls12381 import G1Point, G2Point
+    from py_arkworks_bls12381 import Scalar as ScalarElement
+
+native = pytest.importorskip("zkmargin.native._pairing", reason="the native pairing is built on x86-64 with BMI2/ADX only")
 arkworks = pytest.importorskip("py_arkworks_bls12381")
 
 G1, G2, GT, Scalar = arkworks.G1Point, arkworks.G2Point, arkworks.GT, arkworks.Scalar
@@ -18,11 +23,11 @@ ONE = bytes(47) + b"\x01" + bytes(576 - 48)
 RNG = random.Random(17)
 
 
-def _k(value: int):  # noqa: ANN202
+def _k(value: int) -> ScalarElement:
     return Scalar.from_le_bytes((value % R).to_bytes(32, "little"))
 
 
-def _xy(point) -> bytes:  # noqa: ANN001
+def _xy(point: G1Point | G2Point) -> bytes:
     return point.to_xy_bytes_be()
 
 

@@ -1,4 +1,4 @@
-"""Subgroup checks by endomorphism (zkmargin._msm's g1_check / g2_check, the py_ecc backend's g1_in_subgroup /
+"""Subgroup checks by endomorphism (zkmargin.native._msm's g1_check / g2_check, the py_ecc backend's g1_in_subgroup /
 g2_in_subgroup) against the definition, multiplication by r, on the points an attacker can send.
 
 Torsion points are built, not hoped for: E(Fp) and the twist E'(Fp2) are the prime-order group times a
@@ -12,6 +12,7 @@ the identity complete the set; every point goes through both backends' decoders,
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -33,6 +34,11 @@ H2 = 0x5D543A95414E7F1091D50792876A202CD91DE4547085ABAA68A205B2E5A7DDFA628F1CB4D
 BETA = 0x5F19672FDF76CE51BA69C6076A0F77EADDB3A93BE6F89688DE17D813620A00022E01FFFFFFFEFFFE
 RNG = random.Random(28)
 
+G1Jacobian = tuple[FQ, FQ, FQ]
+"""A py_ecc G1 point (x, y, z), z = 0 at infinity."""
+G2Jacobian = tuple[FQ2, FQ2, FQ2]
+Jacobian = G1Jacobian | G2Jacobian
+
 
 H1_FACTORS = {3: 1, 11: 2, 10177: 2, 859267: 2, 52437899: 2}
 H2_FACTORS = {13: 2, 23: 2, 2713: 1, 11953: 1, 262069: 1, H2 // (13**2 * 23**2 * 2713 * 11953 * 262069): 1}
@@ -49,7 +55,7 @@ def _factor(n: int) -> dict[int, int]:
     return factors
 
 
-def _random_g1_curve_point():  # noqa: ANN202
+def _random_g1_curve_point() -> G1Jacobian:
     while True:
         x = RNG.randrange(P)
         y = fp_sqrt((x**3 + 4) % P)
@@ -57,7 +63,7 @@ def _random_g1_curve_point():  # noqa: ANN202
             return (FQ(x), FQ(y), FQ(1))
 
 
-def _random_g2_curve_point():  # noqa: ANN202
+def _random_g2_curve_point() -> G2Jacobian:
     while True:
         x = (RNG.randrange(P), RNG.randrange(P))
         y = fp2_sqrt(g2_rhs(x))
@@ -65,12 +71,12 @@ def _random_g2_curve_point():  # noqa: ANN202
             return (FQ2(list(x)), FQ2(list(y)), FQ2([1, 0]))
 
 
-def _sigma(point):  # noqa: ANN001, ANN202
+def _sigma(point: G1Jacobian) -> G1Jacobian:
     x, y, z = point
     return (x * FQ(BETA), y, z)
 
 
-def _psi(point):  # noqa: ANN001, ANN202
+def _psi(point: G2Jacobian) -> G2Jacobian:
     from zkmargin.backends.py_ecc_backend import _PSI_X, _PSI_Y, _conj
 
     x, y, z = point
@@ -108,7 +114,8 @@ def _sqrt_mod(a: int, q: int) -> int:
     return root
 
 
-def _torsion_points(random_point, cofactor: int, phi, coefficients, per_prime: int):  # noqa: ANN001, ANN202
+def _torsion_points(random_point: Callable[[], Jacobian], cofactor: int, phi: Callable[[Jacobian], Jacobian],
+                    coefficients: tuple[int, int], per_prime: int) -> list[tuple[str, Jacobian]]:
     """Points of every prime order q | cofactor (and each eigenline of phi on the q-torsion), labelled;
     phi satisfies phi^2 + b phi + c = 0 for (b, c) = coefficients."""
     order = cofactor * R
@@ -130,7 +137,7 @@ def _torsion_points(random_point, cofactor: int, phi, coefficients, per_prime: i
     return out
 
 
-def _g1_cases():  # noqa: ANN202
+def _g1_cases() -> list[tuple[str, G1Jacobian, bool]]:
     """(label, point, in the subgroup by multiplication by r)."""
     points = [("generator", G1), ("random subgroup point", multiply(G1, RNG.randrange(1, R)))]
     torsion = _torsion_points(_random_g1_curve_point, H1, _sigma, (1, 1), per_prime=2)
@@ -140,7 +147,7 @@ def _g1_cases():  # noqa: ANN202
     return [(label, point, is_inf(multiply(point, R))) for label, point in points]
 
 
-def _g2_cases():  # noqa: ANN202
+def _g2_cases() -> list[tuple[str, G2Jacobian, bool]]:
     points = [("generator", G2), ("random subgroup point", multiply(G2, RNG.randrange(1, R)))]
     trace = X + 1
     torsion = _torsion_points(_random_g2_curve_point, H2, _psi, (-trace, P), per_prime=1)
@@ -151,21 +158,21 @@ def _g2_cases():  # noqa: ANN202
 
 
 @pytest.fixture(scope="module")
-def g1_cases():  # noqa: ANN201
+def g1_cases() -> list[tuple[str, G1Jacobian, bool]]:
     return _g1_cases()
 
 
 @pytest.fixture(scope="module")
-def g2_cases():  # noqa: ANN201
+def g2_cases() -> list[tuple[str, G2Jacobian, bool]]:
     return _g2_cases()
 
 
-def _g1_xy(point) -> tuple[int, int]:  # noqa: ANN001
+def _g1_xy(point: G1Jacobian) -> tuple[int, int]:
     x, y = normalize(point)
     return int(x), int(y)
 
 
-def _g2_xy(point):  # noqa: ANN001, ANN202
+def _g2_xy(point: G2Jacobian) -> tuple[tuple[int, ...], tuple[int, ...]]:
     x, y = normalize(point)
     return tuple(int(c) for c in x.coeffs), tuple(int(c) for c in y.coeffs)
 
@@ -191,7 +198,7 @@ def test_py_ecc_endomorphism_checks_equal_multiplication_by_r(g1_cases, g2_cases
 
 
 def test_native_endomorphism_checks_equal_multiplication_by_r(g1_cases, g2_cases) -> None:
-    native_msm = pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+    native_msm = pytest.importorskip("zkmargin.native._msm", reason=ONLY_X86)
     for label, point, inside in g1_cases:
         assert (native_msm.g1_check(_be(*_g1_xy(point))) is None) is inside, label
         if not inside:
@@ -202,7 +209,7 @@ def test_native_endomorphism_checks_equal_multiplication_by_r(g1_cases, g2_cases
 
 
 def test_native_check_names_the_first_bad_point_of_a_batch(g1_cases) -> None:
-    native_msm = pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+    native_msm = pytest.importorskip("zkmargin.native._msm", reason=ONLY_X86)
     good = [_be(*_g1_xy(point)) for _, point, inside in g1_cases if inside]
     bad = next(_be(*_g1_xy(point)) for _, point, inside in g1_cases if not inside)
     x, y = _g1_xy(G1)
@@ -219,9 +226,9 @@ def test_native_check_names_the_first_bad_point_of_a_batch(g1_cases) -> None:
     assert native_msm.g2_check(_be(x0, x1 + P, y0, y1)) == (0, 1)
 
 
-@pytest.mark.parametrize("name", ["arkworks", "arkworks without zkmargin._msm", "py_ecc"])
+@pytest.mark.parametrize("name", ["arkworks", "arkworks without zkmargin.native._msm", "py_ecc"])
 def test_decoders_refuse_exactly_the_points_outside_the_subgroup(name, g1_cases, g2_cases, monkeypatch) -> None:
-    if name == "arkworks without zkmargin._msm":  # where the native module is not built: the library checks
+    if name == "arkworks without zkmargin.native._msm":  # where the native module is not built: the library checks
         import zkmargin.backends.arkworks as arkworks_module
 
         monkeypatch.setattr(arkworks_module, "native_msm", None)
@@ -264,7 +271,7 @@ def test_decoders_take_the_identity_and_refuse_points_off_the_curve(name) -> Non
 
 
 def test_native_decompression_equals_the_curve_library_and_py_ecc() -> None:
-    pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+    pytest.importorskip("zkmargin.native._msm", reason=ONLY_X86)
     from py_arkworks_bls12381 import G1Point, G2Point
 
     ark, ref = get_backend("arkworks"), get_backend("py_ecc")
@@ -328,7 +335,7 @@ def test_the_points_of_order_3_are_refused(name) -> None:
 
 def test_native_unchecked_decompression_equals_the_curve_library_on_random_x() -> None:
     # Random x: about half have no point; the others give twist/curve points mostly outside the subgroup.
-    native_msm = pytest.importorskip("zkmargin._msm", reason=ONLY_X86)
+    native_msm = pytest.importorskip("zkmargin.native._msm", reason=ONLY_X86)
     from py_arkworks_bls12381 import G1Point, G2Point
 
     on_curve = 0

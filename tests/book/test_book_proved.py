@@ -9,7 +9,6 @@ import pytest
 
 from tests.book.builders import book_circuit
 from tests.circuits.builders import E8, make_account, make_snapshot
-from zkmargin.venue.attestation import VenueSigningKey, snapshot_digest
 from zkmargin.book.batches import book_depth
 from zkmargin.book.document import (
     PublishedBatch,
@@ -25,6 +24,7 @@ from zkmargin.circuits.book_proving import account_leaf, check_own_leaf, prove_b
 from zkmargin.errors import BadSignatureError, EncodingError, WrongVenueError
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json
+from zkmargin.venue.attestation import VenueSigningKey, snapshot_digest
 
 CIRCUIT_ID = "book-cross-n1-k1-b2"
 SNAPSHOT = make_snapshot([(100 * E8, 5 * 10**6, E8)], [(E8, 0)])

@@ -7,7 +7,6 @@ from dataclasses import replace
 import pytest
 
 from tests.book.builders import ACCOUNTS, SNAPSHOT
-from zkmargin.venue.attestation import VenueSigningKey
 from zkmargin.book.reference import book_totals
 from zkmargin.book.reserves import (
     check_reserves,
@@ -18,6 +17,7 @@ from zkmargin.book.reserves import (
     sign_reserves,
 )
 from zkmargin.errors import BadSignatureError, EncodingError, WrongSnapshotError, WrongVenueError
+from zkmargin.venue.attestation import VenueSigningKey
 
 KEY = VenueSigningKey.generate()
 TOTALS = book_totals(ACCOUNTS, SNAPSHOT)

@@ -27,7 +27,6 @@ from tests.book.builders import (
 )
 from tests.circuits.assignments import broken, solve
 from tests.circuits.builders import E8, make_account, make_snapshot
-from zkmargin.attestation import snapshot_digest
 from zkmargin.book.batches import batch_context, book_depth, top_node
 from zkmargin.book.document import PublishedBatch, PublishedBook, book_to_json, parse_book, parse_path, path_to_json
 from zkmargin.book.reference import account_sums, sums_from_fields
@@ -41,6 +40,7 @@ from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.margin.models import Account, Collateral, Position
 from zkmargin.r1cs import ConstraintSystem
+from zkmargin.venue.attestation import snapshot_digest
 
 CIRCUIT = book_circuit()
 

@@ -10,6 +10,7 @@ from zkmargin.circuits.parts import Asset, SnapshotInputs
 from zkmargin.circuits.protocol import Statement
 from zkmargin.circuits.registry import MODELS, circuit_from_id
 from zkmargin.errors import CircuitError, PublicInputError
+from zkmargin.margin.models import Snapshot
 from zkmargin.margin.var import with_scenarios
 from zkmargin.r1cs import ConstraintSystem
 
@@ -23,7 +24,7 @@ def test_statement_honours_the_protocol(circuit_id):
     assert isinstance(circuit_from_id(circuit_id).statement, Statement)
 
 
-def snapshot_for(circuit_id: str):  # noqa: ANN201
+def snapshot_for(circuit_id: str) -> Snapshot:
     """SNAPSHOT, with synthetic historical scenarios for the models that read them (var, es: -s<S>)."""
     if not MODELS[circuit_id.split("-")[0]].has_scenarios:
         return SNAPSHOT

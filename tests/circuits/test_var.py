@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 
+from zkmargin.circuits.circuit import AnyCircuit
 from zkmargin.circuits.proving import prove_account, verify_account_proof
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.var import DIFF_BITS, THRESHOLD_BITS, RiskWitness, assert_risk_covers, check_in_range
@@ -22,15 +24,17 @@ from zkmargin.margin.models import (
     Snapshot,
 )
 from zkmargin.margin.var import compute_risk_margin, es_k, var_k
-from zkmargin.r1cs import ConstraintSystem
+from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
+Tamper = Callable[[ConstraintSystem, LinearCombination, list, list], None]
+"""Changes a solved witness (cs, threshold, bits, excesses) before the constraints are checked."""
 E8 = 10**8
 E16 = 10**16
 
 
 # ----- the threshold gadget on its own: free equity and losses as public values -----------------
 def solve(model: str, free_e32: int, losses_e16: list[int], k: int, threshold: int | None = None,
-          flags: tuple[int, ...] | None = None, tamper=None) -> str | None:  # noqa: ANN001
+          flags: tuple[int, ...] | None = None, tamper: Tamper | None = None) -> str | None:
     """Label of the first broken constraint (None: satisfied) for the given, possibly forged, hints."""
     cs = ConstraintSystem("check")
     free = cs.public_input("free", free_e32)
@@ -120,13 +124,13 @@ def test_forged_excess_terms_are_caught():
     top = sum(sorted(LOSSES, reverse=True)[:3]) * E16
     short = -(-top // 3) - 1
 
-    def shrink(cs, t, bits, excess):  # noqa: ANN001
+    def shrink(cs: ConstraintSystem, t: LinearCombination, bits: list, excess: list) -> None:
         for e in excess:
             cs.set_value(e, 0)
 
     assert solve("es", short, LOSSES, 3, tamper=shrink).endswith("excess")
 
-    def negative(cs, t, bits, excess):  # noqa: ANN001
+    def negative(cs: ConstraintSystem, t: LinearCombination, bits: list, excess: list) -> None:
         cs.set_value(excess[1], -(10**6))  # a negative 'excess' wraps to r - 1e6
 
     assert solve("es", 10**40, LOSSES, 3, tamper=negative) is not None
@@ -203,7 +207,7 @@ def risk_snapshot(rng: random.Random, n: int, k_assets: int, count: int, confide
                     ScenarioSet(count, confidence_e8, rng.choice([0, 5 * E8])))
 
 
-def check_agreement(circuit, account: Account, snapshot: Snapshot) -> bool:  # noqa: ANN001
+def check_agreement(circuit: AnyCircuit, account: Account, snapshot: Snapshot) -> bool:
     report = compute_risk_margin(account, snapshot, circuit.model)
     witness = circuit.witness(account, snapshot, salt=11)
     public = circuit.public_inputs(snapshot, circuit.commitment(witness), 0)

@@ -12,8 +12,10 @@ import hashlib
 import hmac
 import json
 import shutil
+from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from tests.cli.venue_run_helpers import (
     CIRCUIT,
@@ -115,7 +117,7 @@ def load_snapshot_json():
     return parse_snapshot(SNAPSHOT)
 
 
-def run_into(venue, out_name: str):  # noqa: ANN201
+def run_into(venue: Path, out_name: str) -> Result:
     return run_cli(venue, *venue_run_args(venue, "resume.jsonl", out_name, "--workers", "1"))
 
 

@@ -1,4 +1,4 @@
-"""Fixed-base tables for a proving key's queries (zkmargin._msm's g1_table / g1_msm_table, query_bases' budget):
+"""Fixed-base tables for a proving key's queries (zkmargin.native._msm's g1_table / g1_msm_table, query_bases' budget):
 the same sums as the plain MSM, the curve library and py_ecc on edge scalars (0, 1, r - 1, r, r + 1, 2^256 - 1),
 points at infinity, equal and opposite points and every window width; the budget from the argument or
 $ZKMARGIN_PRECOMPUTE_MB; byte-identical proofs with no, some and all tables."""
@@ -28,7 +28,7 @@ from zkmargin.groth16.query_bases import (
 )
 from zkmargin.groth16.serialization import proof_to_bytes
 
-native = pytest.importorskip("zkmargin._msm", reason="the native MSM is built on x86-64 with BMI2/ADX only")
+native = pytest.importorskip("zkmargin.native._msm", reason="the native MSM is built on x86-64 with BMI2/ADX only")
 
 RNG = random.Random(2029)
 ARK = get_backend("arkworks")

@@ -12,9 +12,11 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
@@ -23,12 +25,11 @@ from zkmargin.backends import get_backend
 from zkmargin.circuits.proving import prove_account
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.errors import ZkMarginError
-from zkmargin.groth16 import setup
+from zkmargin.groth16 import VerifyingKey, setup
+from zkmargin.groth16.batch import BatchItem, BatchResult
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
-from zkmargin.service.app import create_app
-from zkmargin.service.settings import Settings
 from zkmargin.venue.attestation import (
     VenueSigningKey,
     attest,
@@ -37,6 +38,8 @@ from zkmargin.venue.attestation import (
     sign_snapshot,
     snapshot_signature_to_json,
 )
+from zkmargin.verifier_service.app import create_app
+from zkmargin.verifier_service.settings import Settings
 
 CIRCUIT = "cross-n6-k4"
 ADMIN = "admin-secret-for-tests"
@@ -83,7 +86,7 @@ def signed_snapshot(snapshot_json: dict, key: VenueSigningKey = VENUE_KEY) -> di
     return {"snapshot": snapshot_json, "signature": signature}
 
 
-def _post(client: TestClient | str):  # noqa: ANN202
+def _post(client: TestClient | str) -> Callable[..., httpx.Response]:
     """client.post for a test client, httpx.post under the base URL of a real server."""
     if isinstance(client, str):
         import httpx
@@ -99,7 +102,7 @@ def register_venue(client: TestClient | str, venue: str, key: VenueSigningKey = 
 
 
 def publish(client: TestClient | str, snapshot_json: dict, headers: dict | None,
-            key: VenueSigningKey = VENUE_KEY):  # noqa: ANN201
+            key: VenueSigningKey = VENUE_KEY) -> httpx.Response:
     """Register the snapshot's venue key if needed, then POST the signed snapshot (the response); client is a test
     client or a real server's base URL."""
     register_venue(client, snapshot_json["venue"], key)
@@ -246,7 +249,7 @@ def batch_sizes(monkeypatch) -> list[int]:
     sizes: list[int] = []
     original = verification.verify_batch
 
-    def counted(vk, items, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def counted(vk: VerifyingKey, items: Sequence[BatchItem], *args: Any, **kwargs: Any) -> BatchResult:
         sizes.append(len(items))
         return original(vk, items, *args, **kwargs)
 

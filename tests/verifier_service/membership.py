@@ -8,15 +8,17 @@ import random
 from dataclasses import dataclass
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.verifier_service.conftest import CIRCUIT, VENUE_KEY, admin_headers, new_key, publish
 from zkmargin.backends import get_backend
+from zkmargin.circuits.circuit import AnyCircuit
 from zkmargin.circuits.proving import prove_member
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
-from zkmargin.margin.models import snapshot_to_json
+from zkmargin.margin.models import Account, Snapshot, snapshot_to_json
 from zkmargin.margin.samples import sample_account, sample_snapshot
 from zkmargin.venue.attestation import sign_root, signed_root_to_json
 from zkmargin.venue.tree import MerklePath, MerkleTree
@@ -70,7 +72,8 @@ def anonymous() -> Anonymous:
         proof_to_json(later_proof, backend), later_public.extra[1])
 
 
-def member_tree(circuit, account, snapshot, salt: int, depth: int = DEPTH) -> tuple[list[int], MerklePath]:  # noqa: ANN001
+def member_tree(circuit: AnyCircuit, account: Account, snapshot: Snapshot, salt: int,
+                depth: int = DEPTH) -> tuple[list[int], MerklePath]:
     """The venue's leaves (alice's commitment bound to her identity, at index 1) and alice's path."""
     leaf = member_leaf(circuit.commitment(circuit.witness(account, snapshot, salt)), identity_commitment(SECRET))
     leaves = [OTHER_LEAVES[0], leaf, OTHER_LEAVES[1]]
@@ -78,7 +81,7 @@ def member_tree(circuit, account, snapshot, salt: int, depth: int = DEPTH) -> tu
     return leaves, MerklePath("alice", leaf, 1, tuple(tree.path(1)), tree.root, depth)
 
 
-def register_root(client, anonymous: Anonymous, document: dict | None = None,  # noqa: ANN001
+def register_root(client: TestClient, anonymous: Anonymous, document: dict | None = None,
                   snapshot_id: str | None = None) -> str:
     response = client.post("/v1/roots", json={"snapshot_id": snapshot_id or anonymous.snapshot_json["snapshot_id"],
                                               "signed_root": document or anonymous.signed_root},

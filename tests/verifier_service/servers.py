@@ -19,10 +19,10 @@ __all__ = ["free_port", "start"]
 def start(database_url: str | None, port: int, command: list[str] | None = None,
           stdout: int = subprocess.DEVNULL, env: dict[str, str] | None = None,
           preexec_fn: Callable[[], None] | None = None) -> subprocess.Popen:
-    """A real server process (python -m verifier_service unless command is given), once /healthz answers;
+    """A real server process (python -m zkmargin.verifier_service unless command is given), once /healthz answers;
     env adds ZKMARGIN_* settings, preexec_fn runs in the child before it starts (resource limits)."""
     env = {**os.environ, "ZKMARGIN_ADMIN_KEY": ADMIN, **(env or {})}
-    command = command or [sys.executable, "-m", "zkmargin.service", "--port", str(port), "--database-url",
+    command = command or [sys.executable, "-m", "zkmargin.verifier_service", "--port", str(port), "--database-url",
                           str(database_url)]
     process = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec_fn)
     deadline = time.monotonic() + 60

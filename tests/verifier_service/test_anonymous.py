@@ -157,8 +157,8 @@ def test_coalesced_anonymous_requests_share_a_batch_check_and_report_showings_in
     """One job of anonymous and named requests: each its own verdict; the second showing of a nullifier in the
     job is reported as seen before, as it would be one request after the other."""
     from tests.verifier_service.conftest import verify_body
-    from zkmargin.service import verification
-    from zkmargin.service.schemas import VerifyRequest
+    from zkmargin.verifier_service import verification
+    from zkmargin.verifier_service.schemas import VerifyRequest
 
     client, root_id = served
     state = client.app.state.service

@@ -201,7 +201,7 @@ def test_verification_runs_on_the_worker_pool_not_the_event_loop(ready, material
     """CPU-bound work must not block the event loop (and with it /healthz)."""
     import threading
 
-    from zkmargin.service import verification
+    from zkmargin.verifier_service import verification
 
     seen = []
     original = verification.verify_many_and_record

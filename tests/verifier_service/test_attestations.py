@@ -12,8 +12,6 @@ import pytest
 
 from tests.verifier_service.conftest import CIRCUIT, VENUE_KEY, admin_headers, new_key, verify_body
 from zkmargin.margin.models import parse_snapshot
-from zkmargin.service.deps import now_iso
-from zkmargin.service.repository import SnapshotRecord
 from zkmargin.venue.attestation import (
     VenueSigningKey,
     attest,
@@ -21,6 +19,8 @@ from zkmargin.venue.attestation import (
     public_key_to_json,
     snapshot_digest,
 )
+from zkmargin.verifier_service.deps import now_iso
+from zkmargin.verifier_service.repository import SnapshotRecord
 
 RIVAL_KEY = VenueSigningKey.generate()
 

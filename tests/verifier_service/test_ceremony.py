@@ -10,8 +10,11 @@ from __future__ import annotations
 import copy
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.cli.ceremony_samples import ACCOUNT, CIRCUIT, SNAPSHOT
 from tests.cli.ceremony_samples import BEACON as BEACON_HEX
@@ -82,23 +85,24 @@ def ptau_path(tmp_path_factory, ceremony) -> str:
 
 
 @pytest.fixture
-def client(tmp_path, ptau_path):  # noqa: ANN201 - the service trusting the ceremony's phase 1
+def client(tmp_path: Path, ptau_path: str) -> TestClient:
+    """The service trusting the ceremony's phase 1."""
     return make_client(tmp_path, ceremony_ptau=ptau_path)
 
 
 @pytest.fixture
-def any_client(tmp_path, database_url, ptau_path):  # noqa: ANN201
+def any_client(tmp_path: Path, database_url: str, ptau_path: str) -> TestClient:
     return make_client(tmp_path, database_url=database_url, ceremony_ptau=ptau_path)
 
 
-def register(client, ceremony: Ceremony, transcript: dict | None, vk_json: dict | None = None):  # noqa: ANN001, ANN201
+def register(client: TestClient, ceremony: Ceremony, transcript: dict | None, vk_json: dict | None = None) -> httpx.Response:
     body = {"circuit_id": CIRCUIT, "verification_key": vk_json or ceremony.vk_json}
     if transcript is not None:
         body["transcript"] = transcript
     return client.post("/v1/circuits", json=body, headers=admin_headers())
 
 
-def verify(client, ceremony: Ceremony, proof: dict, commitment: int | None = None):  # noqa: ANN001, ANN201
+def verify(client: TestClient, ceremony: Ceremony, proof: dict, commitment: int | None = None) -> httpx.Response:
     commitment = ceremony.commitment if commitment is None else commitment
     return client.post("/v1/verify", json={
         "circuit_id": CIRCUIT, "snapshot_id": SNAPSHOT["snapshot_id"], "commitment": str(commitment),
@@ -149,7 +153,7 @@ def test_transcript_of_another_delta_is_refused_and_nothing_is_registered(any_cl
     assert register(any_client, ceremony, ceremony.transcript).status_code == 201
 
 
-def _tampered(transcript: dict, index: int, key: str, value) -> dict:  # noqa: ANN001
+def _tampered(transcript: dict, index: int, key: str, value: object) -> dict:
     changed = copy.deepcopy(transcript)
     changed["contributions"][index][key] = value
     return changed

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.verifier_service.conftest import CIRCUIT, admin_headers, make_client, new_key, publish, verify_body
+from fastapi.testclient import TestClient
+
+from tests.verifier_service.conftest import CIRCUIT, Material, admin_headers, make_client, new_key, publish, verify_body
 from zkmargin.errors import UnattestedError
-from zkmargin.service import verification
-from zkmargin.service.coalesce import Coalescer
-from zkmargin.service.errors import UnknownCircuit
-from zkmargin.service.schemas import VerifyRequest
+from zkmargin.verifier_service import verification
+from zkmargin.verifier_service.coalesce import Coalescer
+from zkmargin.verifier_service.errors import UnknownCircuit
+from zkmargin.verifier_service.repository import ReceiptRecord
+from zkmargin.verifier_service.schemas import VerifyRequest
 
 HANG_GUARD_POLLS = 3000
 """Polls of 10 ms before a test that waits for a queue to fill gives up (a hang, not a speed bound)."""
 
 
-async def _until(condition) -> None:  # noqa: ANN001
+async def _until(condition: Callable[[], bool]) -> None:
     for _ in range(HANG_GUARD_POLLS):
         if condition():
             return
@@ -90,7 +94,7 @@ def test_each_item_gets_its_own_outcome_and_a_failing_job_fails_all_of_its_items
     assert coalescer.jobs == 3
 
 
-def _ready(client, material) -> None:  # noqa: ANN001
+def _ready(client: TestClient, material: Material) -> None:
     venue = new_key(client, "venue")
     assert client.post("/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
                        headers=admin_headers()).status_code == 201
@@ -138,7 +142,7 @@ def test_group_commit_answers_no_request_before_its_receipts_are_committed(tmp_p
     gate, commits = threading.Event(), []
     original = state.repository.insert_receipts
 
-    def held_commit(receipts):  # noqa: ANN001, ANN202
+    def held_commit(receipts: Iterable[ReceiptRecord]) -> None:
         receipts = list(receipts)
         commits.append(len(receipts))
         gate.wait()
@@ -170,12 +174,12 @@ def test_group_commit_answers_no_request_before_its_receipts_are_committed(tmp_p
 
 def test_a_failed_commit_fails_every_request_of_its_job_and_answers_none_valid(ready, material, monkeypatch):
     """The database refusing the job's transaction is each request's 503; no receipt id is handed out."""
-    from zkmargin.service.storage import StorageUnavailable
+    from zkmargin.verifier_service.storage import StorageUnavailable
 
     client, _ = ready
     state = client.app.state.service
 
-    def unavailable(receipts):  # noqa: ANN001, ANN202
+    def unavailable(receipts: Iterable[ReceiptRecord]) -> None:
         raise StorageUnavailable("database unavailable: disk I/O error")
 
     monkeypatch.setattr(state.repository, "insert_receipts", unavailable)

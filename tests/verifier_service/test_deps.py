@@ -7,9 +7,9 @@ import types
 import limits.storage.memory
 import pytest
 
-from zkmargin.service.deps import RateLimiter, hash_secret, is_admin_token, new_token, token_from_headers
-from zkmargin.service.errors import UnknownCircuit, UnknownSnapshot
-from zkmargin.service.verification import Catalog
+from zkmargin.verifier_service.deps import RateLimiter, hash_secret, is_admin_token, new_token, token_from_headers
+from zkmargin.verifier_service.errors import UnknownCircuit, UnknownSnapshot
+from zkmargin.verifier_service.verification import Catalog
 
 
 def test_tokens_are_random_and_only_their_hash_is_kept():
@@ -34,11 +34,11 @@ class FakeRepository:
     def __init__(self) -> None:
         self.loads: list[str] = []
 
-    def circuit_key(self, circuit_id: str):  # noqa: ANN201
+    def circuit_key(self, circuit_id: str) -> str | None:
         self.loads.append(circuit_id)
         return None
 
-    def snapshot(self, venue: str, snapshot_id: str):  # noqa: ANN201
+    def snapshot(self, venue: str, snapshot_id: str) -> types.SimpleNamespace | None:
         self.loads.append(snapshot_id if venue == "v" else f"{venue}/{snapshot_id}")
         if snapshot_id == "missing":
             return None
@@ -78,7 +78,7 @@ def clock(monkeypatch):
     now = [1_000_000.0]
     fake = types.SimpleNamespace(time=lambda: now[0])
     monkeypatch.setattr(limits.storage.memory, "time", fake)
-    monkeypatch.setattr("zkmargin.service.deps.time", fake)
+    monkeypatch.setattr("zkmargin.verifier_service.deps.time", fake)
     return now
 
 

@@ -8,6 +8,8 @@ import httpx
 
 from tests.verifier_service.conftest import ADMIN, CIRCUIT, free_port, publish, verify_body
 from tests.verifier_service.servers import start
+from zkmargin.verifier_service.deps import ServiceState
+from zkmargin.verifier_service.repository import ReceiptRecord
 
 
 def test_receipt_survives_kill_9(tmp_path, material):
@@ -51,14 +53,14 @@ def test_healthz_answers_while_verifications_saturate_the_pool(tmp_path, monkeyp
     import uvicorn
 
     from tests.verifier_service.conftest import make_client
-    from zkmargin.service import verification
-    from zkmargin.service.verification import new_receipt
+    from zkmargin.verifier_service import verification
+    from zkmargin.verifier_service.verification import new_receipt
 
     threads = 2
     app = make_client(tmp_path, worker_threads=threads).app
     gate, entered, guard_fired = threading.Event(), threading.Semaphore(0), threading.Event()
 
-    def blocked_verification(state, bodies):  # noqa: ANN001, ANN202
+    def blocked_verification(state: ServiceState, bodies: list) -> list[ReceiptRecord]:
         entered.release()
         gate.wait()
         return [new_receipt(CIRCUIT, "s", "d", 1, 2, "00", False, venue="v") for _ in bodies]

@@ -3,6 +3,8 @@ produces a 5xx, and every response (status, headers, body) is the one the spec d
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -10,20 +12,24 @@ schemathesis = pytest.importorskip("schemathesis")
 
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
+if TYPE_CHECKING:
+    from schemathesis import Case
+    from schemathesis.specs.openapi.schemas import BaseOpenAPISchema
+
 from tests.verifier_service.conftest import fresh_postgres_database  # noqa: E402
-from zkmargin.service.app import create_app  # noqa: E402
-from zkmargin.service.settings import Settings  # noqa: E402
+from zkmargin.verifier_service.app import create_app  # noqa: E402
+from zkmargin.verifier_service.settings import Settings  # noqa: E402
 
 ADMIN = "fuzz-admin"
 
 
-def _schema(database_url: str):  # noqa: ANN202
+def _schema(database_url: str) -> BaseOpenAPISchema:
     app = create_app(Settings(database_url=database_url, admin_key=ADMIN, rate_limit_per_minute=10**6,
                               auth_failures_per_minute=10**6))
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
-def check(case) -> None:  # noqa: ANN001
+def check(case: Case) -> None:
     # Half the cases carry the admin key so the authenticated code paths get fuzzed too.
     headers = {"Authorization": f"Bearer {ADMIN}"} if hash(repr(case.body)) % 2 else {}
     # Schema-valid data may still be refused with a 422 on meaning (a price with too many
@@ -47,7 +53,7 @@ def test_no_input_produces_a_server_error(database, request, tmp_path):
 
         @given(operation.as_strategy())
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def fuzz(case) -> None:  # noqa: ANN001
+        def fuzz(case: Case) -> None:
             check(case)
 
         fuzz()

@@ -8,6 +8,7 @@ import logging
 import re
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.verifier_service.conftest import (
     ADMIN,
@@ -19,8 +20,8 @@ from tests.verifier_service.conftest import (
     signed_snapshot,
     verify_body,
 )
-from zkmargin.service.app import create_app
-from zkmargin.service.settings import Settings
+from zkmargin.verifier_service.app import create_app
+from zkmargin.verifier_service.settings import Settings
 
 
 def error_of(response, status: int) -> dict:
@@ -63,8 +64,8 @@ def test_nul_in_any_text_field_is_a_4xx(any_client, material):
 
 def test_a_value_the_database_refuses_is_a_typed_error(database_url):
     """The last line behind input validation: PostgreSQL refuses NUL in text; that is StorageRefused, not a 500."""
-    from zkmargin.service.repository import ApiKeyRecord, Repository
-    from zkmargin.service.storage import Storage, StorageRefused
+    from zkmargin.verifier_service.repository import ApiKeyRecord, Repository
+    from zkmargin.verifier_service.storage import Storage, StorageRefused
 
     repository = Repository(Storage(database_url))
     record = ApiKeyRecord("k1", "h", "venue", "a\x00b", "t")
@@ -182,7 +183,7 @@ def test_get_routes_are_limited(any_client):
                for path in ("/healthz", "/readyz", "/metrics") * 3)
 
 
-def make_client_like(client, **overrides):  # noqa: ANN001, ANN201
+def make_client_like(client: TestClient, **overrides: object) -> TestClient:
     from fastapi.testclient import TestClient
 
     settings = client.app.state.service.settings
@@ -207,13 +208,13 @@ def test_wrong_key_guessing_is_limited_per_address(any_client, material):
 
 
 def test_a_database_outage_is_not_a_wrong_key(tmp_path, monkeypatch):
-    from zkmargin.service.storage import StorageUnavailable
+    from zkmargin.verifier_service.storage import StorageUnavailable
 
     client = make_client(tmp_path, auth_failures_per_minute=1)
     repository = client.app.state.service.repository
     looked_up = repository.api_key
 
-    def down(_key_id):  # noqa: ANN202
+    def down(_key_id: str) -> None:
         raise StorageUnavailable("database down")
 
     monkeypatch.setattr(repository, "api_key", down)

@@ -206,7 +206,7 @@ def test_a_refused_body_closes_the_connection(server, framing):
 
 def test_serve_with_workers_runs_the_guarded_protocol(tmp_path):
     """`zkmargin serve --workers 2` (worker processes import the protocol by name) refuses an oversized
-    head with the JSON 431, as `python -m zkmargin.service` does (the module fixture's server)."""
+    head with the JSON 431, as `python -m zkmargin.verifier_service` does (the module fixture's server)."""
     port = free_port()
     command = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--host", "127.0.0.1", "--port",
                str(port), "--workers", "2", "--database-url", f"sqlite:///{tmp_path}/w.db"]

@@ -13,7 +13,7 @@ from tests.verifier_service.servers import free_port, start
 from zkmargin.backends import get_backend
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.groth16.serialization import g1_to_json
-from zkmargin.service.settings import Settings
+from zkmargin.verifier_service.settings import Settings
 
 
 def synthetic_key(material, circuit_id: str) -> dict:
@@ -108,7 +108,7 @@ def test_worker_processes_share_one_set_of_series(tmp_path):
     import subprocess
     import sys
 
-    from zkmargin.service.metrics import render_multiprocess
+    from zkmargin.verifier_service.metrics import render_multiprocess
 
     script = ("from verifier_service.metrics import Metrics; m = Metrics(); "
               "m.observe_request('GET', '/healthz', 200, 0.003); m.observe_result('valid')")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from zkmargin.service.repository import MIGRATIONS, ReceiptRecord, Repository
-from zkmargin.service.storage import Storage
+from zkmargin.verifier_service.repository import MIGRATIONS, ReceiptRecord, Repository
+from zkmargin.verifier_service.storage import Storage
 
 # The schema as the release before signed snapshots created it, and one row of each kind. A frozen copy on
 # purpose, not repository.SCHEMA: were the first release's tables edited there, an old database and a fresh
@@ -109,7 +109,7 @@ def test_a_migration_that_fails_leaves_the_database_as_it_was(tmp_path, monkeypa
     """Each migration runs in one transaction with its version row: a failure part way applies nothing."""
     url = f"sqlite:///{tmp_path}/old.db"
     previous_release_database(url)
-    import zkmargin.service.repository as repository_module
+    import zkmargin.verifier_service.repository as repository_module
 
     broken = ((1, (*MIGRATIONS[0][1][:3], "ALTER TABLE no_such_table ADD COLUMN x TEXT")),)
     monkeypatch.setattr(repository_module, "MIGRATIONS", broken)
@@ -153,7 +153,7 @@ def test_first_showings_recorded_per_circuit_and_root_are_kept_by_migration_2(da
     """A database at version 1 holds first showings per (circuit, root, scope): after migration 2 each
     (scope, nullifier) among them reads as seen, whichever root shows it next."""
     storage = previous_release_database(database_url)
-    import zkmargin.service.repository as repository_module
+    import zkmargin.verifier_service.repository as repository_module
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(repository_module, "MIGRATIONS", repository_module.MIGRATIONS[:1])
@@ -215,10 +215,10 @@ def test_racing_showings_of_one_nullifier_under_different_roots_are_reported_exa
 def test_a_database_of_global_snapshot_ids_finds_its_snapshots_receipts_and_roots_under_their_venue(database_url):
     """A database at version 2 (one snapshot id for all venues): after migration 3 each snapshot, receipt and root
     is found under its venue, and another venue may publish an id already taken without touching them."""
-    from zkmargin.service.repository import SnapshotRecord
+    from zkmargin.verifier_service.repository import SnapshotRecord
 
     storage = previous_release_database(database_url)
-    import zkmargin.service.repository as repository_module
+    import zkmargin.verifier_service.repository as repository_module
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(repository_module, "MIGRATIONS", repository_module.MIGRATIONS[:2])

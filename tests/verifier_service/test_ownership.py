@@ -13,7 +13,9 @@ import copy
 import random
 from dataclasses import dataclass
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.verifier_service import membership
 from tests.verifier_service.conftest import (
@@ -89,7 +91,7 @@ def squatted(any_client, material, squat):
     return client, api_key
 
 
-def error_of(response, status: int, code: str) -> str:  # noqa: ANN001
+def error_of(response: httpx.Response, status: int, code: str) -> str:
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code, response.text
     return response.json()["error"]["message"]
@@ -175,7 +177,7 @@ def test_a_root_names_its_venues_snapshot(squatted, material):
 
 
 # ----- whose first showing (#22 item 3) and named repeats (#23 item 7) ----------------------------------------
-def keyless(client):  # noqa: ANN001, ANN201
+def keyless(client: TestClient) -> TestClient:
     """The client without the verifier key membership.served gives it by default."""
     client.headers.pop("authorization", None)
     return client
@@ -250,8 +252,8 @@ def test_a_named_proof_submitted_twice_says_seen_before(published, material):
 
 def test_coalesced_requests_count_repeats_per_caller_in_request_order(published, material):
     """One job of several callers' requests (POST /v1/verify under load): each counts in its caller's history."""
-    from zkmargin.service import verification
-    from zkmargin.service.schemas import VerifyRequest
+    from zkmargin.verifier_service import verification
+    from zkmargin.verifier_service.schemas import VerifyRequest
 
     request = VerifyRequest(**verify_body(material))
     jobs = [verification.Submission(request, "a"), verification.Submission(request, "a"),
@@ -277,7 +279,7 @@ def test_real_servers_on_a_migrated_postgres_database_keep_venues_and_verifiers_
 
     import httpx
 
-    import zkmargin.service.repository as repository_module
+    import zkmargin.verifier_service.repository as repository_module
     from tests.verifier_service.conftest import ADMIN, fresh_postgres_database, make_client
     from tests.verifier_service.servers import free_port, start
 

@@ -14,8 +14,8 @@ from tests.verifier_service.conftest import (
     signed_snapshot,
     verify_body,
 )
-from zkmargin.service.app import create_app
-from zkmargin.service.settings import Settings
+from zkmargin.verifier_service.app import create_app
+from zkmargin.verifier_service.settings import Settings
 
 
 def test_api_on_postgres(postgres, material):

@@ -11,8 +11,6 @@ import pytest
 
 from tests.verifier_service.conftest import VENUE_KEY, admin_headers, new_key, publish, register_venue
 from zkmargin.margin.models import parse_snapshot
-from zkmargin.service.deps import now_iso
-from zkmargin.service.repository import SnapshotRecord
 from zkmargin.venue.attestation import (
     VenueSigningKey,
     root_message,
@@ -21,6 +19,8 @@ from zkmargin.venue.attestation import (
     snapshot_digest,
 )
 from zkmargin.venue.tree import MerkleTree
+from zkmargin.verifier_service.deps import now_iso
+from zkmargin.verifier_service.repository import SnapshotRecord
 
 RIVAL_KEY = VenueSigningKey.generate()
 LEAVES = [11, 22, 33]

@@ -1,12 +1,15 @@
-"""Both entry points start a real server: `zkmargin serve` and `python -m verifier_service`."""
+"""Both entry points start a real server: `zkmargin serve` and `python -m zkmargin.verifier_service`."""
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -34,7 +37,7 @@ def test_zkmargin_serve_starts_the_service_with_the_global_backend(tmp_path, mat
                                 json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
                                 headers={"Authorization": f"Bearer {ADMIN}"})
         assert registered.status_code == 201, registered.text
-        # The service's own HTTP protocol, as `python -m zkmargin.service` runs it: a bounded head, no Server header.
+        # The service's own HTTP protocol, as `python -m zkmargin.verifier_service` runs it: a bounded head, no Server header.
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.settimeout(30)  # a hang guard: the old server waited for the rest of the head
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n")
@@ -53,8 +56,8 @@ def test_zkmargin_serve_starts_the_service_with_the_global_backend(tmp_path, mat
         [*ZKMARGIN, "serve", "--database-url", "mysql://db"],
         [*ZKMARGIN, "serve", "--port", "70000"],
         [*ZKMARGIN, "serve", "--workers", "0"],
-        [sys.executable, "-m", "zkmargin.service", "--database-url", "sqlite:relative.db"],
-        [sys.executable, "-m", "zkmargin.service", "--workers", "0"],
+        [sys.executable, "-m", "zkmargin.verifier_service", "--database-url", "sqlite:relative.db"],
+        [sys.executable, "-m", "zkmargin.verifier_service", "--workers", "0"],
     ],
 )
 def test_bad_options_exit_2_before_serving(command):
@@ -65,7 +68,7 @@ def test_bad_options_exit_2_before_serving(command):
 
 def test_unknown_backend_stops_the_start(tmp_path, monkeypatch):
     monkeypatch.setenv("ZKMARGIN_BACKEND", "no-such-backend")
-    result = subprocess.run([sys.executable, "-m", "zkmargin.service", "--port", str(free_port()), "--database-url",
+    result = subprocess.run([sys.executable, "-m", "zkmargin.verifier_service", "--port", str(free_port()), "--database-url",
                              f"sqlite:///{tmp_path}/x.db"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "unknown curve backend" in result.stderr
 
@@ -101,3 +104,32 @@ def test_serve_maps_uvicorns_startup_failure_to_exit_2(tmp_path, monkeypatch):
         result = CliRunner().invoke(cli, ["serve", "--port", str(busy.getsockname()[1]), "--database-url",
                                           f"sqlite:///{tmp_path}/race.db"])
     assert result.exit_code == 2, result.output
+
+
+def documented_commands(page: str) -> list[str]:
+    """The shell commands of a docs page's ```sh blocks, one per line."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / page).read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_the_migration_pages_start_command_serves(tmp_path):
+    """docs/service-migration.md's command, run as printed (port, database and secret filled in)."""
+    [command] = documented_commands("service-migration.md")
+    port = free_port()
+    command = (command.replace("<secret>", ADMIN).replace("--port 8000", f"--port {port}")
+               .replace("sqlite:///receipts.db", f"sqlite:///{tmp_path}/receipts.db"))
+    assert "python -m zkmargin.verifier_service" in command
+    words = shlex.split(command)
+    settings = dict(word.split("=", 1) for word in words if "=" in word and not word.startswith("-"))
+    argv = [sys.executable if word == "python" else word for word in words if word not in
+            {f"{k}={v}" for k, v in settings.items()}]
+    server = start(None, port, command=argv, env=settings)
+    try:
+        created = httpx.post(f"http://127.0.0.1:{port}/v1/keys", json={"role": "venue", "name": "v"},
+                             headers={"Authorization": f"Bearer {ADMIN}"})
+        assert created.status_code == 201, created.text
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    assert (tmp_path / "receipts.db").exists()

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from zkmargin.service.repository import Repository
-from zkmargin.service.storage import Storage, StorageConflict, StorageUnavailable
+from zkmargin.verifier_service.repository import Repository
+from zkmargin.verifier_service.storage import Storage, StorageConflict, StorageUnavailable
 
 
 def test_schema_is_created_on_first_start_in_wal_mode(tmp_path):

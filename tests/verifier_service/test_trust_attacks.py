@@ -14,7 +14,9 @@ import random
 import unicodedata
 from dataclasses import dataclass
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.verifier_service.conftest import (
     CIRCUIT,
@@ -47,13 +49,13 @@ from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json, vk_to_json
 from zkmargin.margin.models import parse_snapshot
 from zkmargin.margin.samples import sample_account, sample_snapshot
-from zkmargin.service.repository import Repository, SnapshotRecord
-from zkmargin.service.storage import Storage
 from zkmargin.venue.attestation import (
     VenueSigningKey,
     sign_root,
     signed_root_to_json,
 )
+from zkmargin.verifier_service.repository import Repository, SnapshotRecord
+from zkmargin.verifier_service.storage import Storage
 
 
 @pytest.fixture
@@ -79,7 +81,7 @@ PROVER_KEY = VenueSigningKey.generate()
 """A key nobody registered: what a prover signing its own root or snapshot holds."""
 
 
-def refused(response, status: int = 422, code: str | None = None) -> dict:  # noqa: ANN001
+def refused(response: httpx.Response, status: int = 422, code: str | None = None) -> dict:
     """The response is a clean 4xx with a JSON error body (never a 5xx or a traceback)."""
     assert response.status_code == status, response.text
     error = response.json()["error"]
@@ -306,7 +308,7 @@ def two_snapshots(venues, material):
     return client, api_key, second
 
 
-def post_root(client, api_key, snapshot_id: str, document: dict):  # noqa: ANN001, ANN201
+def post_root(client: TestClient, api_key: dict[str, str], snapshot_id: str, document: dict) -> httpx.Response:
     return client.post("/v1/roots", json={"snapshot_id": snapshot_id, "signed_root": document}, headers=api_key)
 
 
@@ -344,8 +346,8 @@ def test_a_signed_root_edited_after_signing_is_refused(two_snapshots, material, 
 def test_an_anonymous_proof_needs_a_registered_root(served, anonymous):
     """The prover's own tree, signed by its own key or even by the venue, is worth nothing until registered."""
     client, _ = served
-    from zkmargin.service.verification import root_id_of
     from zkmargin.venue.attestation import parse_signed_root
+    from zkmargin.verifier_service.verification import root_id_of
 
     snapshot = parse_snapshot(anonymous.snapshot_json)
     root = int(anonymous.signed_root["root"])

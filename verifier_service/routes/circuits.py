@@ -16,11 +16,17 @@ from zkmargin.groth16.ptau import read_ptau
 from zkmargin.groth16.serialization import vk_digest, vk_from_json
 from zkmargin.groth16.transcript import check_transcript
 from zkmargin.groth16.zkey import ZKey, new_zkey
-from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, State, now_iso
-from zkmargin.service.errors import ApiError
-from zkmargin.service.repository import CircuitRecord, TranscriptRecord
-from zkmargin.service.schemas import CIRCUIT_ID, CircuitInfo, CircuitRegistration, ContributorInfo, error_responses
-from zkmargin.service.strict_json import StrictJsonRoute
+from zkmargin.verifier_service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, State, now_iso
+from zkmargin.verifier_service.errors import ApiError
+from zkmargin.verifier_service.repository import CircuitRecord, TranscriptRecord
+from zkmargin.verifier_service.schemas import (
+    CIRCUIT_ID,
+    CircuitInfo,
+    CircuitRegistration,
+    ContributorInfo,
+    error_responses,
+)
+from zkmargin.verifier_service.strict_json import StrictJsonRoute
 
 router = APIRouter(prefix="/v1/circuits", tags=["circuits"], route_class=StrictJsonRoute)
 CircuitId = Annotated[str, Path(pattern=CIRCUIT_ID, examples=["cross-n64-k8"])]

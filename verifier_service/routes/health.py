@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from zkmargin.service.deps import MetricsReader, State
-from zkmargin.service.schemas import Status
+from zkmargin.verifier_service.deps import MetricsReader, State
+from zkmargin.verifier_service.schemas import Status
 
 router = APIRouter(tags=["operations"])
 

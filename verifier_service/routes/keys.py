@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from zkmargin.service.deps import Admin, State, new_token, now_iso
-from zkmargin.service.errors import ApiError
-from zkmargin.service.repository import ApiKeyRecord
-from zkmargin.service.schemas import KeyCreated, KeyInfo, KeyRequest, error_responses
-from zkmargin.service.strict_json import StrictJsonRoute
+from zkmargin.verifier_service.deps import Admin, State, new_token, now_iso
+from zkmargin.verifier_service.errors import ApiError
+from zkmargin.verifier_service.repository import ApiKeyRecord
+from zkmargin.verifier_service.schemas import KeyCreated, KeyInfo, KeyRequest, error_responses
+from zkmargin.verifier_service.strict_json import StrictJsonRoute
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], route_class=StrictJsonRoute)
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="the key_id returned at creation")]

@@ -10,13 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, now_iso
-from zkmargin.service.errors import ApiError, refuse_unless
-from zkmargin.service.repository import RootRecord
-from zkmargin.service.schemas import RootIn, RootInfo, SignedRootJson, error_responses
-from zkmargin.service.strict_json import StrictJsonRoute
-from zkmargin.service.verification import root_id_of
 from zkmargin.venue.attestation import check_signed_root, parse_signed_root, signed_root_to_json
+from zkmargin.verifier_service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, now_iso
+from zkmargin.verifier_service.errors import ApiError, refuse_unless
+from zkmargin.verifier_service.repository import RootRecord
+from zkmargin.verifier_service.schemas import RootIn, RootInfo, SignedRootJson, error_responses
+from zkmargin.verifier_service.strict_json import StrictJsonRoute
+from zkmargin.verifier_service.verification import root_id_of
 
 router = APIRouter(prefix="/v1/roots", tags=["roots"], route_class=StrictJsonRoute)
 RootId = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="the root_id returned at registration")]

@@ -9,18 +9,24 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from zkmargin.margin.models import parse_snapshot, snapshot_to_json
-from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, now_iso
-from zkmargin.service.errors import AmbiguousSnapshot, ApiError, refuse_unless
-from zkmargin.service.repository import SnapshotRecord
-from zkmargin.service.routes.venues import VenueName
-from zkmargin.service.schemas import IDENTIFIER, SignedSnapshotIn, SnapshotInfo, SnapshotSignatureJson, error_responses
-from zkmargin.service.strict_json import StrictJsonRoute
 from zkmargin.venue.attestation import (
     check_snapshot_signature,
     parse_snapshot_signature,
     snapshot_digest,
     snapshot_signature_to_json,
 )
+from zkmargin.verifier_service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, now_iso
+from zkmargin.verifier_service.errors import AmbiguousSnapshot, ApiError, refuse_unless
+from zkmargin.verifier_service.repository import SnapshotRecord
+from zkmargin.verifier_service.routes.venues import VenueName
+from zkmargin.verifier_service.schemas import (
+    IDENTIFIER,
+    SignedSnapshotIn,
+    SnapshotInfo,
+    SnapshotSignatureJson,
+    error_responses,
+)
+from zkmargin.verifier_service.strict_json import StrictJsonRoute
 
 router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"], route_class=StrictJsonRoute)
 venue_router = APIRouter(prefix="/v1/venues", tags=["snapshots"], route_class=StrictJsonRoute)

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, State, now_iso
-from zkmargin.service.errors import ApiError
-from zkmargin.service.repository import VenueKeyRecord
-from zkmargin.service.schemas import NAME, VenueKeyDocument, VenueKeyInfo, error_responses
-from zkmargin.service.strict_json import StrictJsonRoute
 from zkmargin.venue.attestation import parse_public_key, public_key_to_json
+from zkmargin.verifier_service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, State, now_iso
+from zkmargin.verifier_service.errors import ApiError
+from zkmargin.verifier_service.repository import VenueKeyRecord
+from zkmargin.verifier_service.schemas import NAME, VenueKeyDocument, VenueKeyInfo, error_responses
+from zkmargin.verifier_service.strict_json import StrictJsonRoute
 
 router = APIRouter(prefix="/v1/venues", tags=["venues"], route_class=StrictJsonRoute)
 VenueName = Annotated[str, Path(pattern=NAME, max_length=128)]

@@ -6,12 +6,13 @@
 import asyncio
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from zkmargin.service.deps import (
+from zkmargin.verifier_service.deps import (
     KEY_OPTIONAL_OPENAPI,
     Caller,
     OptionalCaller,
@@ -23,8 +24,9 @@ from zkmargin.service.deps import (
     charged_caller,
     charged_optional_caller,
 )
-from zkmargin.service.errors import ApiError
-from zkmargin.service.schemas import (
+from zkmargin.verifier_service.errors import ApiError
+from zkmargin.verifier_service.repository import ReceiptRecord
+from zkmargin.verifier_service.schemas import (
     IDENTIFIER,
     Receipt,
     VerifyBatchRequest,
@@ -33,19 +35,21 @@ from zkmargin.service.schemas import (
     VerifyResult,
     error_responses,
 )
-from zkmargin.service.strict_json import StrictJsonRoute
-from zkmargin.service.verification import Submission, verify_batch_and_record
+from zkmargin.verifier_service.strict_json import StrictJsonRoute
+from zkmargin.verifier_service.verification import Submission, verify_batch_and_record
 
+Body = TypeVar("Body")
+Result = TypeVar("Result")
 ERRORS = error_responses(401, 404, 409, 413, 422, 429, 503)
 ReceiptId = Annotated[str, Path(pattern=IDENTIFIER)]
 
 
-async def _in_pool(state: ServiceState, function, body):  # noqa: ANN001, ANN202
+async def _in_pool(state: ServiceState, function: Callable[[ServiceState, Body], Result], body: Body) -> Result:
     """Run CPU-bound work on the worker pool so the event loop (and /healthz) stays responsive."""
     return await asyncio.get_running_loop().run_in_executor(state.pool, function, state, body)
 
 
-def _receipt_fields(receipt) -> dict:  # noqa: ANN001
+def _receipt_fields(receipt: ReceiptRecord) -> dict:
     """A receipt record's fields as the response models take them (the attestation as its JSON object)."""
     fields = asdict(receipt)
     fields.pop("verifier")  # whose history it counts in stays private: receipts are public

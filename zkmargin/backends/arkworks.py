@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import operator
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 
@@ -23,27 +24,30 @@ from zkmargin.backends.base import (
 from zkmargin.errors import MalformedPointError
 from zkmargin.field import R
 
-try:
-    # Our own batched-affine MSM (zkmargin/_msm.c), ~1.7x the curve library's; absent without a C compiler
-    # at install time or on a CPU without BMI2/ADX, and then the library's MSM does the work.
-    from zkmargin import _msm as native_msm
-except ImportError:
-    native_msm = None
-try:
-    # Our own pairing product (zkmargin/_pairing.c) with the lines of recurring G2 points (a key's beta,
-    # gamma, delta) computed once; absent in the same cases, and then the library's pairing does the work.
-    from zkmargin import _pairing as native_pairing
-except ImportError:
-    native_pairing = None
+Point = TypeVar("Point", G1Point, G2Point)
+"""A point of either group: a function over it is checked once for G1 and once for G2."""
 
 try:
-    # Threaded batch decoding and weighted check (zkmargin/_batch.c); absent in the same cases.
-    from zkmargin import _batch as native_batch
+    # Our own batched-affine MSM (zkmargin/native/_msm.c), ~1.7x the curve library's; absent without a C compiler
+    # at install time or on a CPU without BMI2/ADX, and then the library's MSM does the work.
+    from zkmargin.native import _msm as native_msm
+except ImportError:
+    native_msm = None  # type: ignore[assignment]  # (as zkmargin.ntt: typed by the stub, None where not built)
+try:
+    # Our own pairing product (zkmargin/native/_pairing.c) with the lines of recurring G2 points (a key's beta,
+    # gamma, delta) computed once; absent in the same cases, and then the library's pairing does the work.
+    from zkmargin.native import _pairing as native_pairing
+except ImportError:
+    native_pairing = None  # type: ignore[assignment]
+
+try:
+    # Threaded batch decoding and weighted check (zkmargin/native/_batch.c); absent in the same cases.
+    from zkmargin.native import _batch as native_batch
 except ImportError:
     native_batch = None
 
 _NATIVE_ONE = bytes(47) + b"\x01" + bytes(576 - 48)
-"""The identity of GT as zkmargin._pairing writes it."""
+"""The identity of GT as zkmargin.native._pairing writes it."""
 
 _SCALAR_CACHE = {0: Scalar.from_le_bytes(bytes(32)), 1: Scalar.from_le_bytes((1).to_bytes(32, "little"))}
 
@@ -138,7 +142,7 @@ class ArkworksBackend:
                 return bases.msm(b"".join((k % R).to_bytes(32, "little") for k in scalars))
         return G1Point.multiexp_unchecked(list(points), [to_scalar(k) for k in scalars])
 
-    def _recurring_bases(self, points: Sequence[G1Point]) -> NativeBases | None:
+    def _recurring_bases(self, points: Sequence[G1Point]) -> NativeBases[G1Point] | None:
         """Native bases for a list of point objects from its second use on (a verifying key's input points
         recur with every proof; preparing costs an inversion a point, once), else None."""
         return self._recurring.get(tuple(map(id, points)), list(points), self.g1_bases)
@@ -157,8 +161,9 @@ class ArkworksBackend:
         return self._bases(points, uncompressed, "g2", self.g2_msm, G2Point)
 
     @staticmethod
-    def _bases(points: Sequence, uncompressed: bytes | None, group_name: str, library_msm,  # noqa: ANN001
-               group: type) -> PointBases | NativeBases:
+    def _bases(points: Sequence[Point], uncompressed: bytes | None, group_name: str,
+               library_msm: Callable[[Sequence[Point], Sequence[int]], Point],
+               group: type[Point]) -> PointBases | NativeBases[Point]:
         """Native bases from the ZCash encoding when given (no re-encoding), else from the points; or the list."""
         if native_msm is None:
             return PointBases(points, library_msm)
@@ -180,8 +185,9 @@ class ArkworksBackend:
     def g2_batch_mul_bases(self, base: G2Point, scalars: Sequence[int]) -> tuple[list[G2Point], PointBases | NativeBases]:
         return self._batch_mul_bases(base, scalars, "g2", G2Point, self._g2_zero, self.g2_msm)
 
-    def _batch_mul_bases(self, base, scalars: Sequence[int], group_name: str, group: type, zero,  # noqa: ANN001
-                         library_msm) -> tuple[list, PointBases | NativeBases]:  # noqa: ANN001
+    def _batch_mul_bases(self, base: Point, scalars: Sequence[int], group_name: str, group: type[Point], zero: Point,
+                         library_msm: Callable[[Sequence[Point], Sequence[int]], Point],
+                         ) -> tuple[list[Point], PointBases | NativeBases[Point]]:
         """k_i * base for a setup's many scalars, and those points as MSM bases (natively: no re-encoding)."""
         if native_msm is None or len(scalars) < _NATIVE_BATCH_MIN:
             points = _batch(base, scalars, zero)
@@ -333,7 +339,7 @@ class SecondUse:
         self.built: dict = {}
         self._limit = limit
 
-    def get(self, key, holder, build):  # noqa: ANN001, ANN201
+    def get(self, key: Hashable, holder: Any, build: Callable[[Any], Any]) -> Any:
         """build(holder), made once, from the second use of key on; None on the first."""
         entry = self.built.get(key)
         if entry is not None:
@@ -346,7 +352,7 @@ class SecondUse:
         return value
 
 
-def _put_bounded(table: dict, key, value, limit: int) -> None:  # noqa: ANN001
+def _put_bounded(table: dict, key: Hashable, value: Any, limit: int) -> None:
     if len(table) >= limit:
         table.clear()
     table[key] = value
@@ -354,19 +360,20 @@ def _put_bounded(table: dict, key, value, limit: int) -> None:  # noqa: ANN001
 
 @dataclass(frozen=True)
 class NativeGT:
-    """A pairing value from zkmargin._pairing, which yields its cube: compare it only with another NativeGT."""
+    """A pairing value from zkmargin.native._pairing, which yields its cube: compare it only with another NativeGT."""
 
     cubed: bytes
 
 
-class NativeBases:
-    """Points prepared for zkmargin._msm (Montgomery-form affine coordinates), converted once; optionally with a
+class NativeBases(Generic[Point]):
+    """Points prepared for zkmargin.native._msm (Montgomery-form affine coordinates), converted once; optionally with a
     fixed-base table (each point's multiples 2^(c j) P) that makes every MSM over them cheaper."""
 
-    def __init__(self, prepared: bytes, msm, group: type, table: bytes | None = None, window: int = 0) -> None:  # noqa: ANN001
+    def __init__(self, prepared: bytes, msm: Callable[[bytes, bytes], bytes], group: type[Point],
+                 table: bytes | None = None, window: int = 0) -> None:
         self.prepared = prepared
         self._msm = msm
-        self._group = group
+        self._group: type[Point] = group
         self.table = table
         self.window = window
 
@@ -382,17 +389,17 @@ class NativeBases:
         """Memory a fixed-base table of this window width takes."""
         return len(self) * (256 // window + 1) * self.point_bytes
 
-    def with_table(self, window: int) -> NativeBases:
+    def with_table(self, window: int) -> NativeBases[Point]:
         """These bases with a fixed-base table of the given window width (built now)."""
         name = "g1" if self._group is G1Point else "g2"
         return NativeBases(self.prepared, self._msm, self._group, getattr(native_msm, f"{name}_table")(self.prepared, window),
                            window)
 
-    def without_table(self) -> NativeBases:
+    def without_table(self) -> NativeBases[Point]:
         """These bases without their table (its memory goes when no other holder keeps it)."""
         return NativeBases(self.prepared, self._msm, self._group)
 
-    def msm(self, scalars: bytes) -> G1Point | G2Point:
+    def msm(self, scalars: bytes) -> Point:
         """sum_i k_i * points[i] for the 32-byte little-endian k_i; zero scalars cost nothing."""
         if self.table is not None:
             name = "g1" if self._group is G1Point else "g2"
@@ -403,7 +410,7 @@ class NativeBases:
         return self._group.from_xy_bytes_unchecked_be(xy)
 
 
-def _call(decoder, data: bytes, group: str):  # noqa: ANN001, ANN202
+def _call(decoder: Callable[[bytes], Point], data: bytes, group: str) -> Point:
     try:
         return decoder(data)
     except (ValueError, Exception) as exc:  # the binding raises plain Exceptions with Rust messages
@@ -433,10 +440,10 @@ def _g2_from_xy(raw: bytes, subgroup_check: bool) -> G2Point:
 
 
 def _decompress(
-    group: type, data: bytes, body: bytes, sign: bool, subgroup_check: bool, name: str
-) -> G1Point | G2Point:
+    group: type[Point], data: bytes, body: bytes, sign: bool, subgroup_check: bool, name: str
+) -> Point:
     """A compressed point (body: its x with the flag bits cleared): decompressed and subgroup-checked by
-    endomorphism in zkmargin/_msm.c when it is there (the library's checked decoder costs 1.2x (G1) to 1.5x (G2)
+    endomorphism in zkmargin/native/_msm.c when it is there (the library's checked decoder costs 1.2x (G1) to 1.5x (G2)
     as much), else by the curve library."""
     if native_msm is None:
         return _call(
@@ -456,16 +463,16 @@ _CHECK_FAILURES = {
     2: "not on the curve",
     3: "not in the prime-order subgroup",
 }
-"""zkmargin._msm's g1_check / g2_check reasons."""
+"""zkmargin.native._msm's g1_check / g2_check reasons."""
 
 
-def _native_check(check, raw: bytes, name: str) -> None:  # noqa: ANN001
+def _native_check(check: Callable[[bytes], tuple[int, int] | None], raw: bytes, name: str) -> None:
     failure = check(raw)
     if failure is not None:
         raise MalformedPointError(f"{name} point: {_CHECK_FAILURES[failure[1]]}")
 
 
-def _batch(base, scalars: Sequence[int], zero):  # noqa: ANN001, ANN202
+def _batch(base: Point, scalars: Sequence[int], zero: Point) -> list[Point]:
     """Many multiples of one point: plain muls for a few, a windowed table for many."""
     if len(scalars) < 64:
         return [base * to_scalar(k % R) if k % R else zero for k in scalars]

@@ -246,13 +246,17 @@ def decode_g2_affine(data: bytes) -> tuple[Fp2, Fp2] | None:
 
 
 # ----- group algorithms over an abstract add, for backends without native ones ----
-def fixed_base_multiples(base: Any, scalars: Sequence[int], add, zero: Any, window: int = 8) -> list:  # noqa: ANN001
+AddFn = Callable[[Any, Any], Any]
+"""A group's addition (p, q) -> p + q, on whatever point type the backend uses."""
+
+
+def fixed_base_multiples(base: Any, scalars: Sequence[int], add: AddFn, zero: Any, window: int = 8) -> list:
     """k_i * base for many k_i with one table of base * d * 2^(window*j): ~32 additions per scalar."""
     table = fixed_base_table(base, add, zero, window)
     return [table_multiple(table, k, add, zero, window) for k in scalars]
 
 
-def fixed_base_table(base: Any, add, zero: Any, window: int = 8) -> list[list[Any]]:  # noqa: ANN001
+def fixed_base_table(base: Any, add: AddFn, zero: Any, window: int = 8) -> list[list[Any]]:
     """table[j][d] = d * 2^(window*j) * base for d < 2^window, enough rows for any scalar below r."""
     from zkmargin.field import R
 
@@ -268,7 +272,7 @@ def fixed_base_table(base: Any, add, zero: Any, window: int = 8) -> list[list[An
     return table
 
 
-def table_multiple(table: list[list[Any]], k: int, add, zero: Any, window: int = 8) -> Any:  # noqa: ANN001
+def table_multiple(table: list[list[Any]], k: int, add: AddFn, zero: Any, window: int = 8) -> Any:
     """k * base from fixed_base_table(base, ..., window): one addition per non-zero window of k mod r."""
     from zkmargin.field import R
 
@@ -285,7 +289,7 @@ def table_multiple(table: list[list[Any]], k: int, add, zero: Any, window: int =
     return acc
 
 
-def pippenger(points: Sequence[Any], scalars: Sequence[int], add, double, zero: Any) -> Any:  # noqa: ANN001
+def pippenger(points: Sequence[Any], scalars: Sequence[int], add: AddFn, double: Callable[[Any], Any], zero: Any) -> Any:
     """sum k_i P_i by the bucket method; zero scalars are skipped, small scalars use few windows."""
     from zkmargin.field import R
 

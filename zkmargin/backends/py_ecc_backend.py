@@ -196,7 +196,7 @@ class PyEccBackend:
         return Z2 if affine is None else self.g2_from_affine(*affine, subgroup_check=subgroup_check)
 
 
-# Subgroup membership by endomorphism, as zkmargin/_msm.c checks it (the papers are cited there): an
+# Subgroup membership by endomorphism, as zkmargin/native/_msm.c checks it (the papers are cited there): an
 # endomorphism acts on the prime-order subgroup as a known scalar, so the test multiplies by the 64-bit |x|
 # (twice in G1, once in G2) instead of by the 255-bit r.
 _X_ABS = 0xD201000000010000

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zkmargin.venue.attestation import snapshot_digest
 from zkmargin.book.reference import MAX_BOOK_DEPTH, BookSums
 from zkmargin.book.tree import BookNode, fold, leaf_hash
 from zkmargin.errors import EncodingError
 from zkmargin.gadgets.poseidon import poseidon_hash
 from zkmargin.margin.models import Snapshot
+from zkmargin.venue.attestation import snapshot_digest
 
 CONTEXT_TAG = 0x626F6F6B2D6374  # "book-ct"
 

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from zkmargin.venue.attestation import VenuePublicKey, VenueSigningKey
 from zkmargin.book.reference import BookSums, sum_names, sums_from_fields
 from zkmargin.book.tree import BookNode, BookPath, check_depth
 from zkmargin.errors import BadSignatureError, EncodingError, WrongVenueError
 from zkmargin.field import R
 from zkmargin.groth16.serialization import parse_decimal
+from zkmargin.venue.attestation import VenuePublicKey, VenueSigningKey
 
 BOOK_FORMAT = "zkmargin-book/1"
 BOOK_LABEL = b"zkmargin/book/v1\x00"

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from zkmargin.venue.attestation import VenuePublicKey, VenueSigningKey, snapshot_digest
 from zkmargin.book.reference import BookSums
 from zkmargin.errors import EncodingError, WrongSnapshotError, WrongVenueError
 from zkmargin.groth16.serialization import parse_decimal
 from zkmargin.margin.fixed_point import SCALE_E8
 from zkmargin.margin.models import Snapshot
+from zkmargin.venue.attestation import VenuePublicKey, VenueSigningKey, snapshot_digest
 
 RESERVES_FORMAT = "zkmargin-book-reserves/1"
 RESERVES_LABEL = b"zkmargin/book-reserves/v1\x00"

@@ -79,7 +79,7 @@ def _encode(arguments: Sequence[Argument]) -> bytes:
         if kind in ("uint64", "uint256") and isinstance(value, int):
             head.append(_word(value))
             continue
-        if kind == "uint256[]" and not isinstance(value, bytes):
+        if kind == "uint256[]" and isinstance(value, Sequence) and not isinstance(value, bytes):
             encoded = _word(len(value)) + b"".join(_word(v) for v in value)
         elif kind == "bytes" and isinstance(value, bytes):
             encoded = _word(len(value)) + value + bytes(-len(value) % WORD_BYTES)

@@ -55,16 +55,23 @@ def _permutation_values(cs: ConstraintSystem, state: Sequence[LinearCombination]
 
     The witness is most of a proof's Python time and the MDS products were most of that.
     """
-    words = [w.value for w in state]
+    words = [_value(w, label) for w in state]
     constants = iter(params.round_constants)
     half = params.full_rounds // 2
     for round_index in range(params.full_rounds + params.partial_rounds):
-        words = [(w + next(constants)) % R for w in words]  # type: ignore[operator]
+        words = [(w + next(constants)) % R for w in words]
         partial = half <= round_index < half + params.partial_rounds
         for i in range(1 if partial else len(words)):
-            words[i] = _sbox(cs, cs.constant(words[i]), label).value
-        words = [sum(m * w for m, w in zip(row, words)) % R for row in params.mds]  # type: ignore[misc]
-    return [cs.constant(w) for w in words]  # type: ignore[arg-type]
+            words[i] = _value(_sbox(cs, cs.constant(words[i]), label), label)
+        words = [sum(m * w for m, w in zip(row, words)) % R for row in params.mds]
+    return [cs.constant(w) for w in words]
+
+
+def _value(lc: LinearCombination, label: str) -> int:
+    """lc's value in prove mode (a builder without values never takes the values-only path)."""
+    if lc.value is None:
+        raise CircuitError(f"{label}: no value assigned")
+    return lc.value
 
 
 def poseidon_hash_gadget(

@@ -106,6 +106,7 @@ def verify_batch(
     verdicts: list[ItemResult | None] = [None] * len(items)
     ready: list[int] = []
     inputs: dict[int, list[int]] = {}
+    proofs: dict[int, Proof] = {}
     for index, item in enumerate(items):
         if item.error is not None or item.proof is None or item.public_inputs is None:
             verdicts[index] = ItemResult(index, item.label, False, item.error or "missing proof or public inputs")
@@ -116,6 +117,7 @@ def verify_batch(
         except ZkMarginError as exc:
             verdicts[index] = ItemResult(index, item.label, False, str(exc))
             continue
+        proofs[index] = item.proof
         ready.append(index)
     checker = _Checker(vk, items, inputs, backend, rng, fixed, workers)
     invalid = checker.find_invalid(ready)
@@ -131,7 +133,7 @@ class _Checker:
     def __init__(self, vk, items, inputs, backend, rng, fixed, workers=None) -> None:  # noqa: ANN001
         self.vk, self.items, self.inputs, self.backend, self.rng = vk, items, inputs, backend, rng
         self.fixed, self.workers = fixed, workers
-        # The backend's threaded check of the whole weighted equation, when it has one (zkmargin/_batch.c).
+        # The backend's threaded check of the whole weighted equation, when it has one (zkmargin/native/_batch.c).
         self.native_check = getattr(backend, "weighted_pairing_check", None)
         self.leading = vk.num_public if fixed is None else fixed.leading
         self.checks = 0
@@ -154,7 +156,7 @@ class _Checker:
                 return set(indices)
             index = indices[0]
             self.checks += 1
-            proof = self.items[index].proof
+            proof = self.proofs[index]
             if self.fixed is None:
                 valid = verify(self.vk, self.inputs[index], proof, self.backend)
             else:

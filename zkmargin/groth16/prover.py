@@ -13,8 +13,10 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from zkmargin.backends import CurveBackend, get_backend
+from zkmargin.backends.base import G1, G2
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
 from zkmargin.groth16.data_structures import Proof, ProvingKey
@@ -22,6 +24,8 @@ from zkmargin.groth16.query_bases import proving_bases
 from zkmargin.groth16.r1cs_to_qap import witness_evaluations, witness_evaluations_raw
 from zkmargin.ntt import quotient_raw, to_bytes
 from zkmargin.r1cs import CompiledR1CS
+
+T = TypeVar("T")
 
 
 def prove(
@@ -60,8 +64,8 @@ def prove(
     return proof
 
 
-def _query_sums(pk: ProvingKey, z_raw: bytes, num_inputs: int, h_scalars: Callable[[], bytes],  # noqa: ANN202
-                backend: CurveBackend, clock: _Clock, precompute_mb: float | None):
+def _query_sums(pk: ProvingKey, z_raw: bytes, num_inputs: int, h_scalars: Callable[[], bytes],
+                backend: CurveBackend, clock: _Clock, precompute_mb: float | None) -> tuple[G1, G2, G1, G1, G1]:
     """The five MSMs of a proof: sum_i z_i A_i, B_i (G2 and G1), L_i (private i) and sum_j h_j H_j.
 
     z_raw and h_scalars() are 32-byte little-endian buffers, one element per point.
@@ -104,7 +108,7 @@ def _checked_assignment(pk: ProvingKey, compiled: CompiledR1CS, assignment: Sequ
     return z
 
 
-def _combine(pk: ProvingKey, a_sum, b2_sum, b1_sum, l_sum, h_sum, r: int, s: int,  # noqa: ANN001
+def _combine(pk: ProvingKey, a_sum: G1, b2_sum: G2, b1_sum: G1, l_sum: G1, h_sum: G1, r: int, s: int,
              backend: CurveBackend) -> Proof:
     """A = alpha + sum_a + r delta, B = beta + sum_b + s delta, C = L + H + s A + r B_1 - r s delta."""
     proof_a = backend.g1_add(backend.g1_add(pk.vk.alpha_g1, a_sum), backend.g1_mul(pk.delta_g1, r))
@@ -114,7 +118,7 @@ def _combine(pk: ProvingKey, a_sum, b2_sum, b1_sum, l_sum, h_sum, r: int, s: int
     return Proof(a=proof_a, b=proof_b, c=proof_c)
 
 
-def _timed(function, *args):  # noqa: ANN001, ANN202
+def _timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
     """(function(*args), seconds it took) — per-MSM figures for the benchmark."""
     started = time.perf_counter()
     result = function(*args)

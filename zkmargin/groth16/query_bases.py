@@ -6,7 +6,7 @@ objects (one field inversion a point), so it happens once per key, and a key rea
 its file is prepared straight from the file's uncompressed encoding.
 
 Fixed-base tables: with the native MSM, proving_bases gives each query a table of its points' multiples
-2^(c j) P (zkmargin/_msm_group.h's msm_fixed), built at the key's TABLES_AT_PROOF-th proof in a process (or by
+2^(c j) P (zkmargin/native/_msm_group.h's msm_fixed), built at the key's TABLES_AT_PROOF-th proof in a process (or by
 precompute()), within a
 memory budget: the precompute_mb argument, else the ZKMARGIN_PRECOMPUTE_MB environment variable, else
 DEFAULT_PRECOMPUTE_MB. Proofs are byte-identical with and without tables; 0 turns them off.
@@ -35,7 +35,7 @@ a process proving a few times (the CLI, a test) never builds them, a prover serv
 _TABLE_ORDER = ("h_low", "h_high", "b_g2", "a", "b_g1", "l")
 """H's scalars are full-width (the most windows, so the most saved), then the G2 query (dearer additions)."""
 _BUCKET_COST = 4.5
-"""zkmargin/_msm.c's BUCKET_COST: a bucket's combination in batched affine additions."""
+"""zkmargin/native/_msm.c's BUCKET_COST: a bucket's combination in batched affine additions."""
 _MAX_WINDOW = 16
 
 

@@ -89,8 +89,8 @@ def witness_evaluations_raw(compiled: CompiledR1CS, z_raw: bytes) -> tuple[bytes
     if len(z_raw) != 32 * compiled.num_variables:
         raise CircuitError(f"assignment must have {compiled.num_variables} entries, got {len(z_raw) // 32}")
     if not ntt.NATIVE:
-        az, bz, cz = witness_evaluations_reference(compiled, ntt.from_bytes(z_raw))
-        return ntt.to_bytes(az), ntt.to_bytes(bz), ntt.to_bytes(cz)
+        a_ints, b_ints, c_ints = witness_evaluations_reference(compiled, ntt.from_bytes(z_raw))
+        return ntt.to_bytes(a_ints), ntt.to_bytes(b_ints), ntt.to_bytes(c_ints)
     n = 1 << domain_log_size(compiled)
     rows = [part for matrix in compiled.sparse_rows for part in matrix]
     az, bz, cz, bad_row = ntt.kernel.evaluate(z_raw, n, compiled.num_public + 1, *rows)

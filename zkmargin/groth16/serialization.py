@@ -25,6 +25,7 @@ from zkmargin.errors import (
     MalformedPointError,
     MalformedProofError,
     PublicInputError,
+    ZkMarginError,
 )
 from zkmargin.groth16.data_structures import Proof, ProvingKey, VerifyingKey
 from zkmargin.groth16.query_bases import prepare_from_uncompressed
@@ -43,7 +44,7 @@ _DECIMAL = re.compile(r"0|[1-9][0-9]*")
 
 
 # ----- numbers ----------------------------------------------------------------
-def parse_decimal(text: Any, what: str, error: type[EncodingError] = EncodingError) -> int:
+def parse_decimal(text: Any, what: str, error: type[ZkMarginError] = EncodingError) -> int:
     """A non-negative integer written as a canonical decimal string (snarkjs style)."""
     if not isinstance(text, str):
         raise error(f"{what}: expected a decimal string, got {type(text).__name__}")
@@ -70,7 +71,7 @@ def g2_to_json(point: Any, backend: CurveBackend) -> list[list[str]]:
     return [[str(x0), str(x1)], [str(y0), str(y1)], ["1", "0"]]
 
 
-def _shape(obj: Any, lengths: Sequence[int], what: str, error: type[EncodingError]) -> None:
+def _shape(obj: Any, lengths: Sequence[int], what: str, error: type[ZkMarginError]) -> None:
     if not isinstance(obj, list) or len(obj) != lengths[0]:
         raise error(f"{what}: expected a list of {lengths[0]} entries")
     if len(lengths) > 1:
@@ -78,7 +79,7 @@ def _shape(obj: Any, lengths: Sequence[int], what: str, error: type[EncodingErro
             _shape(item, lengths[1:], f"{what}[{i}]", error)
 
 
-def g1_from_json(obj: Any, backend: CurveBackend, what: str, error: type[EncodingError]) -> Any:
+def g1_from_json(obj: Any, backend: CurveBackend, what: str, error: type[ZkMarginError]) -> Any:
     """Decode a snarkjs G1 point, checking curve and subgroup."""
     _shape(obj, [3], what, error)
     x, y, z = (parse_decimal(v, f"{what}[{i}]", error) for i, v in enumerate(obj))
@@ -94,7 +95,7 @@ def g1_from_json(obj: Any, backend: CurveBackend, what: str, error: type[Encodin
         raise error(f"{what}: {exc}") from None
 
 
-def g2_from_json(obj: Any, backend: CurveBackend, what: str, error: type[EncodingError]) -> Any:
+def g2_from_json(obj: Any, backend: CurveBackend, what: str, error: type[ZkMarginError]) -> Any:
     """Decode a snarkjs G2 point, checking curve and subgroup."""
     _shape(obj, [3, 2], what, error)
     (x0, x1), (y0, y1), (z0, z1) = (

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zkmargin.backends import CurveBackend, get_backend
+from zkmargin.backends.base import G1
 from zkmargin.errors import MalformedKeyError, MalformedProofError, PublicInputError
 from zkmargin.field import R
 from zkmargin.groth16.data_structures import Proof, VerifyingKey
@@ -199,7 +200,7 @@ def alpha_beta(vk: VerifyingKey, backend: CurveBackend) -> Any:
     return entry[3]
 
 
-def _pairing_equation(vk: VerifyingKey, acc, proof: Proof, backend: CurveBackend) -> bool:  # noqa: ANN001
+def _pairing_equation(vk: VerifyingKey, acc: G1, proof: Proof, backend: CurveBackend) -> bool:
     return backend.pairing_product_equals(
         [
             (proof.a, proof.b),

@@ -244,8 +244,9 @@ def zkey_from_bytes(data: bytes, backend: CurveBackend | None = None, what: str 
     cs_hash = mpc.take(64)
     contributions = [_read_contribution(mpc, backend, f"{what}: contribution {i + 1}") for i in range(mpc.u32())]
     mpc.done()
-    return ZKey(num_variables, num_public, domain_size, *points, sections=sections, cs_hash=cs_hash,
-                contributions=contributions)
+    alpha_g1, beta_g1, beta_g2, gamma_g2, delta_g1, delta_g2 = points
+    return ZKey(num_variables, num_public, domain_size, alpha_g1, beta_g1, beta_g2, gamma_g2, delta_g1, delta_g2,
+                sections=sections, cs_hash=cs_hash, contributions=contributions)
 
 
 def load_zkey(path: str | Path, backend: CurveBackend | None = None) -> ZKey:

@@ -22,6 +22,7 @@ significant digits), unlike the exact integer engines that proofs follow.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -254,7 +255,7 @@ def generate_population(snapshot: Snapshot, count: int, seed: int = 0, progress:
     return out
 
 
-def load_population(path, snapshot: Snapshot, progress: Progress | None = None) -> Population:  # noqa: ANN001
+def load_population(path: str | os.PathLike[str], snapshot: Snapshot, progress: Progress | None = None) -> Population:
     """Accounts from a JSON-lines file (one account document per line) or a JSON list; FormatError names the line.
 
     progress(done, total) counts each account twice, parsed and then checked against the snapshot (total 2n).

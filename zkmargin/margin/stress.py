@@ -23,11 +23,12 @@ reports the nearest moves below and above at which it is healthy again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 from zkmargin.errors import FormatError
-from zkmargin.margin.black76 import black76_price
+from zkmargin.margin.black76 import OptionKind, black76_price
 from zkmargin.margin.engine import margin_ratio
 from zkmargin.margin.fixed_point import SCALE_E8, format_e8, parse_e8
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, InstrumentQuote, RiskParams, Snapshot, underlying_of
@@ -125,7 +126,7 @@ def _option_value(risk: RiskParams, underlying_e8: int) -> float:
     strike = risk.strike_e8 / SCALE_E8
     if underlying_e8 <= 0:
         return strike if risk.kind == "put" else 0.0
-    return black76_price(risk.kind, underlying_e8 / SCALE_E8, strike, risk.years_to_expiry_e8 / SCALE_E8,
+    return black76_price(cast(OptionKind, risk.kind), underlying_e8 / SCALE_E8, strike, risk.years_to_expiry_e8 / SCALE_E8,
                          risk.rate_e8 / SCALE_E8, risk.implied_vol_e8 / SCALE_E8)
 
 
@@ -227,7 +228,7 @@ def margin_call_price(model: str, account: Account, snapshot: Snapshot, underlyi
     return MarginCallPrice(underlying, price, _first_call(healthy, start, -SCALE_E8), _first_call(healthy, start, MAX_UP_E8))
 
 
-def _first_call(healthy, start: int, limit: int) -> int | None:  # noqa: ANN001
+def _first_call(healthy: Callable[[int], bool], start: int, limit: int) -> int | None:
     """First move from start towards limit (1% scan, then 1e-8 bisection) at which healthy(move) is False."""
     direction = 1 if limit > start else -1
     last_ok = start

@@ -88,7 +88,7 @@ def install_proving_key(client: Any, pk_bytes: bytes, backend_name: str) -> str:
 def worker_proving_key(plugin_name: str) -> Any:
     """Inside a task: the proving key installed by install_proving_key on this worker."""
     plugin = get_worker().plugins.get(plugin_name)
-    if plugin is None:
+    if not isinstance(plugin, ProvingKeyPlugin):
         raise ZkMarginError(f"worker has no proving key plugin {plugin_name!r}")
     return plugin.proving_key()
 

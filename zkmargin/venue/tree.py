@@ -6,7 +6,7 @@ cannot pass for a leaf are defined once, next to the gadget, in zkmargin.gadgets
 The tree is sparse: only the occupied prefix of each level is stored, and every empty
 subtree of height h is the precomputed default empty_nodes(depth)[h]. Building hashes
 about n internal nodes for n leaves with a numba kernel on Montgomery limbs
-(zkmargin._fr_numba), so depth 20 with a full 2^20 leaves takes seconds, not the
+(zkmargin.native._fr_numba), so depth 20 with a full 2^20 leaves takes seconds, not the
 ~7 minutes of the pure-Python permutation; merkle_node is the pure-Python reference
 the kernel is tested against.
 """
@@ -23,7 +23,12 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from zkmargin._fr_numba import (
+from zkmargin.errors import EncodingError
+from zkmargin.field import check_scalar
+from zkmargin.gadgets.merkle import EMPTY_LEAF, MAX_DEPTH, check_identity, member_leaf, merkle_node, node_tag
+from zkmargin.gadgets.poseidon import poseidon_params
+from zkmargin.groth16.serialization import parse_decimal
+from zkmargin.native._fr_numba import (
     LIMBS,
     MODULUS_LIMBS,
     N0_INV,
@@ -33,11 +38,6 @@ from zkmargin._fr_numba import (
     ints_to_limbs,
     limbs_to_ints,
 )
-from zkmargin.errors import EncodingError
-from zkmargin.field import check_scalar
-from zkmargin.gadgets.merkle import EMPTY_LEAF, MAX_DEPTH, check_identity, member_leaf, merkle_node, node_tag
-from zkmargin.gadgets.poseidon import poseidon_params
-from zkmargin.groth16.serialization import parse_decimal
 
 
 def check_depth(depth: int) -> int:
@@ -158,7 +158,8 @@ def _hash_level(children: np.ndarray, tag: np.ndarray, params: tuple, out: np.nd
 
 
 @njit(cache=True, nogil=True)
-def _hash_pairs(children, tag, constants, mds, half, partial, rounds, p, n0inv, out):  # noqa: ANN001, ANN202
+def _hash_pairs(children: np.ndarray, tag: np.ndarray, constants: np.ndarray, mds: np.ndarray, half: int, partial: int,
+                rounds: int, p: np.ndarray, n0inv: np.uint64, out: np.ndarray) -> None:
     """out[k] = P([tag, children[2k], children[2k + 1]])[1], all in Montgomery form."""
     t = np.zeros(LIMBS + 2, dtype=np.uint64)
     s = np.zeros(LIMBS, dtype=np.uint64)

@@ -358,7 +358,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_batch", "Batched Gr
 PyMODINIT_FUNC PyInit__batch(void) {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("bmi2") || !__builtin_cpu_supports("adx")) {
-        PyErr_SetString(PyExc_ImportError, "zkmargin._batch needs a CPU with BMI2 and ADX");
+        PyErr_SetString(PyExc_ImportError, "zkmargin.native._batch needs a CPU with BMI2 and ADX");
         return NULL;
     }
     subgroup_constants_init();
@@ -369,7 +369,7 @@ PyMODINIT_FUNC PyInit__batch(void) {
 #else /* not x86-64: batch.py checks with the backend's pairing */
 
 PyMODINIT_FUNC PyInit__batch(void) {
-    PyErr_SetString(PyExc_ImportError, "zkmargin._batch is built for x86-64 only");
+    PyErr_SetString(PyExc_ImportError, "zkmargin.native._batch is built for x86-64 only");
     return NULL;
 }
 

@@ -616,7 +616,7 @@ PyMODINIT_FUNC PyInit__msm(void) {
      * falls back to the curve library's MSM. */
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("bmi2") || !__builtin_cpu_supports("adx")) {
-        PyErr_SetString(PyExc_ImportError, "zkmargin._msm needs a CPU with BMI2 and ADX");
+        PyErr_SetString(PyExc_ImportError, "zkmargin.native._msm needs a CPU with BMI2 and ADX");
         return NULL;
     }
     subgroup_constants_init();
@@ -628,7 +628,7 @@ PyMODINIT_FUNC PyInit__msm(void) {
 #elif !defined(ZKMARGIN_EMBEDDED) /* not x86-64: the caller uses the curve library's MSM */
 
 PyMODINIT_FUNC PyInit__msm(void) {
-    PyErr_SetString(PyExc_ImportError, "zkmargin._msm is built for x86-64 only");
+    PyErr_SetString(PyExc_ImportError, "zkmargin.native._msm is built for x86-64 only");
     return NULL;
 }
 

@@ -1,4 +1,4 @@
-"""Types of the compiled pairing product (zkmargin/_pairing.c); its values are cubes, 576 bytes."""
+"""Types of the compiled pairing product (zkmargin/native/_pairing.c); its values are cubes, 576 bytes."""
 
 from collections.abc import Sequence
 

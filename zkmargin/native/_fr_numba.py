@@ -47,7 +47,7 @@ def _mont_limbs(value: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _reduce_once(x, overflow, out, p):  # noqa: ANN001, ANN202
+def _reduce_once(x: np.ndarray, overflow: bool, out: np.ndarray, p: np.ndarray) -> None:
     """out = x - p if x >= p (or the value overflowed the limbs), else x; x < 2p."""
     geq = overflow
     if not geq:
@@ -72,7 +72,7 @@ def _reduce_once(x, overflow, out, p):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _mont_mul(a, b, out, p, n0inv, t):  # noqa: ANN001, ANN202
+def _mont_mul(a: np.ndarray, b: np.ndarray, out: np.ndarray, p: np.ndarray, n0inv: np.uint64, t: np.ndarray) -> None:
     # CIOS Montgomery multiplication on 32-bit limbs; t is LIMBS + 2 words of scratch
     # (allocating it here would cost a heap allocation per multiplication).
     for j in range(LIMBS + 2):
@@ -104,7 +104,7 @@ def _mont_mul(a, b, out, p, n0inv, t):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _add_mod(a, b, out, p, s):  # noqa: ANN001, ANN202
+def _add_mod(a: np.ndarray, b: np.ndarray, out: np.ndarray, p: np.ndarray, s: np.ndarray) -> None:
     carry = np.uint64(0)
     mask = np.uint64(0xFFFFFFFF)
     shift = np.uint64(32)
@@ -118,7 +118,7 @@ def _add_mod(a, b, out, p, s):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True, nogil=True)
-def _mul_scalar_inplace(values, scalar):  # noqa: ANN001, ANN202
+def _mul_scalar_inplace(values: np.ndarray, scalar: np.ndarray) -> None:
     out = np.zeros(LIMBS, dtype=np.uint64)
     t = np.zeros(LIMBS + 2, dtype=np.uint64)
     p = MODULUS_LIMBS

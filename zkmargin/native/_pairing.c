@@ -494,7 +494,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_pairing", "BLS12-38
 PyMODINIT_FUNC PyInit__pairing(void) {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("bmi2") || !__builtin_cpu_supports("adx")) {
-        PyErr_SetString(PyExc_ImportError, "zkmargin._pairing needs a CPU with BMI2 and ADX");
+        PyErr_SetString(PyExc_ImportError, "zkmargin.native._pairing needs a CPU with BMI2 and ADX");
         return NULL;
     }
     return PyModule_Create(&module);
@@ -504,7 +504,7 @@ PyMODINIT_FUNC PyInit__pairing(void) {
 #elif !defined(ZKMARGIN_EMBEDDED) /* not x86-64: the verifier uses the curve library's pairing */
 
 PyMODINIT_FUNC PyInit__pairing(void) {
-    PyErr_SetString(PyExc_ImportError, "zkmargin._pairing is built for x86-64 only");
+    PyErr_SetString(PyExc_ImportError, "zkmargin.native._pairing is built for x86-64 only");
     return NULL;
 }
 

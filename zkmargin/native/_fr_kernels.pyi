@@ -1,4 +1,4 @@
-"""Types of the compiled prover kernels (zkmargin/_fr_kernels.c); every element is 32 little-endian bytes below r."""
+"""Types of the compiled prover kernels (zkmargin/native/_fr_kernels.c); every element is 32 little-endian bytes below r."""
 
 def transform(values: bytes, omega: bytes, pre_base: bytes, post_scale: bytes, post_base: bytes) -> bytes: ...
 def quotient(

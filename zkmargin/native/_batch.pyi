@@ -1,4 +1,4 @@
-"""Types of the threaded batch kernels (zkmargin/_batch.c): points as big-endian affine x || y, weights as 32-byte little-endian."""
+"""Types of the threaded batch kernels (zkmargin/native/_batch.c): points as big-endian affine x || y, weights as 32-byte little-endian."""
 
 from collections.abc import Sequence
 
