@@ -44,7 +44,7 @@ try:
     # Threaded batch decoding and weighted check (zkmargin/native/_batch.c); absent in the same cases.
     from zkmargin.native import _batch as native_batch
 except ImportError:
-    native_batch = None
+    native_batch = None  # type: ignore[assignment]
 
 _NATIVE_ONE = bytes(47) + b"\x01" + bytes(576 - 48)
 """The identity of GT as zkmargin.native._pairing writes it."""

@@ -119,7 +119,7 @@ def verify_batch(
             continue
         proofs[index] = item.proof
         ready.append(index)
-    checker = _Checker(vk, items, inputs, backend, rng, fixed, workers)
+    checker = _Checker(vk, proofs, inputs, backend, rng, fixed, workers)
     invalid = checker.find_invalid(ready)
     for index in ready:
         verdicts[index] = ItemResult(index, items[index].label, index not in invalid)
@@ -130,8 +130,10 @@ def verify_batch(
 class _Checker:
     """Combined checks and bisection over indices of well-formed items."""
 
-    def __init__(self, vk, items, inputs, backend, rng, fixed, workers=None) -> None:  # noqa: ANN001
-        self.vk, self.items, self.inputs, self.backend, self.rng = vk, items, inputs, backend, rng
+    def __init__(self, vk: VerifyingKey, proofs: dict[int, Proof], inputs: dict[int, list[int]],
+                 backend: CurveBackend, rng: random.Random | None, fixed: FixedInputs | None,
+                 workers: int | None = None) -> None:
+        self.vk, self.proofs, self.inputs, self.backend, self.rng = vk, proofs, inputs, backend, rng
         self.fixed, self.workers = fixed, workers
         # The backend's threaded check of the whole weighted equation, when it has one (zkmargin/native/_batch.c).
         self.native_check = getattr(backend, "weighted_pairing_check", None)
@@ -193,7 +195,7 @@ class _Checker:
             points.append(self.fixed.point)
             scalars.append(weight_sum)
         acc = backend.g1_msm(points, scalars)
-        proofs = [self.items[i].proof for i in indices]
+        proofs = [self.proofs[i] for i in indices]
         if self.native_check is not None:
             fixed_pairs = [(backend.g1_mul(self.neg_alpha, weight_sum), vk.beta_g2), (backend.g1_neg(acc), vk.gamma_g2)]
             verdict = self.native_check([(p.a, p.b, p.c) for p in proofs], weights, fixed_pairs, vk.delta_g2,

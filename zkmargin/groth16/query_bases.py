@@ -188,11 +188,11 @@ def _prepare(pk: ProvingKey, backend: CurveBackend, encoded: Mapping[str, bytes]
 def _remember(pk: ProvingKey, backend: CurveBackend, bases: QueryBases) -> QueryBases:
     key = id(pk)
     # The entries go when the key object does; the identity checks above guard against a reused id.
-    _cache[key] = (weakref.ref(pk, lambda _ref, key=key: _forget(key)), backend.name, bases)
+
+    def forget(_ref: weakref.ref[ProvingKey]) -> None:
+        _cache.pop(key, None)
+        _tabled.pop(key, None)
+
+    _cache[key] = (weakref.ref(pk, forget), backend.name, bases)
     _tabled.pop(key, None)
     return bases
-
-
-def _forget(key: int) -> None:
-    _cache.pop(key, None)
-    _tabled.pop(key, None)

@@ -483,6 +483,7 @@ def _decode_natively(
         if decoded is not None:
             proofs.append(Proof(*decoded))
             continue
+        assert isinstance(item, bytes)  # checked above: every item is a 192-byte proof
         try:
             proofs.append(proof_from_bytes(item, backend))
         except EncodingError as exc:
