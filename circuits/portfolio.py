@@ -25,24 +25,20 @@ from zkmargin.circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
     Asset,
+    SlotCapacity,
     SlotValues,
     SnapshotInputs,
     assert_covers,
     asset_inputs,
-    capacity_id,
-    check_capacity,
     check_fits,
     collateral_terms,
     open_commitment,
     packed_position,
     position_core,
     slot_fields,
-    slot_values,
-    snapshot_layout_digest,
 )
 from zkmargin.errors import MarginCallError, PublicInputError
 from zkmargin.field import R
-from zkmargin.margin.commitment import commit, commitment_domain_tag
 from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot
 from zkmargin.margin.portfolio import (
@@ -74,20 +70,11 @@ PortfolioInputs = SnapshotInputs[PortfolioInstrument[Any], Any]
 
 
 @dataclass(frozen=True)
-class PortfolioStatement:
+class PortfolioStatement(SlotCapacity):
     """Scenario-based portfolio margin at capacity (n_positions, n_collateral)."""
 
-    n_positions: int
-    n_collateral: int
     model: ClassVar[str] = "portfolio"
-
-    def __post_init__(self) -> None:
-        check_capacity(self.n_positions, self.n_collateral)
-
-    @property
-    def circuit_id(self) -> str:
-        """portfolio-n<N>-k<K>."""
-        return capacity_id(self.model, self.n_positions, self.n_collateral)
+    statement_tag: ClassVar[int] = STATEMENT_TAG
 
     @functools.cached_property
     def layout(self) -> PublicLayout[PortfolioInputs]:
@@ -144,25 +131,6 @@ class PortfolioStatement:
                 with cs.namespace(f"scenario[{s}]"):
                     assert_covers(cs, equity, losses[s] + short_minimum, SLACK_BITS, "equity_covers_scenario")
         return salt_var
-
-    def layout_digest(self, snapshot: Snapshot) -> int:
-        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
-        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral), snapshot)
-
-    @property
-    def domain_tag(self) -> int:
-        """Commitment domain tag: statement 4 and the capacity."""
-        return commitment_domain_tag(self.n_positions, self.n_collateral, STATEMENT_TAG)
-
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> SlotValues:
-        """Private slot values of an account in this snapshot's slot layout."""
-        return slot_values(account, snapshot, self.n_positions, self.n_collateral, salt,
-                             self.layout_digest(snapshot))
-
-    def commitment(self, witness: SlotValues) -> int:
-        """The commitment this witness opens (the cross packing under this statement's tag)."""
-        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt,
-                      witness.layout_digest, STATEMENT_TAG)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the portfolio engine says margin call."""

@@ -7,9 +7,10 @@ in the gadgets' docstrings (zkmargin/gadgets/selection.py); every sparse stateme
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from zkmargin.circuits.layout import PublicLayout
 from zkmargin.circuits.parts import (
@@ -19,11 +20,13 @@ from zkmargin.circuits.parts import (
     PositionCore,
     position_core,
     rate_inputs,
+    snapshot_layout_digest,
 )
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
 from zkmargin.gadgets.range import assert_unsigned
 from zkmargin.gadgets.selection import assert_index, assert_lookups, index_bits_for, mux_tree
+from zkmargin.margin.commitment import commitment_domain_tag
 from zkmargin.margin.models import Snapshot
 from zkmargin.margin.sparse import MAX_TABLE_ROWS, table_value_digest
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
@@ -92,6 +95,72 @@ def check_held_witness(
     for s, index in enumerate(indices):
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < R:
             raise CircuitError(f"held slot {s}: index must be a field element in [0, r)")
+
+
+@dataclass(frozen=True)
+class SparseWitness:
+    """Held slots (ascending index, unused slots zero), collateral amounts, the salt and the layout digest."""
+
+    indices: tuple[int, ...]
+    quantities_e8: tuple[int, ...]
+    entry_prices_e8: tuple[int, ...]
+    amounts_e8: tuple[int, ...]
+    salt: int
+    layout_digest: int
+
+
+@dataclass(frozen=True)
+class SparseCapacity:
+    """The declarations every sparse statement shares, written once: N table rows, P held slots, K asset slots,
+    the selection, and what follows from them and the class's model and statement tag (id, public layout, table
+    values, layout digest, commitment domain tag). Declarations only: synthesize is each statement's own.
+    """
+
+    n_rows: int
+    n_held: int
+    n_collateral: int
+    selection: str = "lookup"
+    model: ClassVar[str]
+    statement_tag: ClassVar[int]
+
+    def __post_init__(self) -> None:
+        check_sparse_capacity(self.n_rows, self.n_held, self.n_collateral, self.selection)
+
+    @property
+    def circuit_id(self) -> str:
+        """<model>-n<N>-p<P>-k<K> (the mux-tree variant, kept for measurement, ends in -mux and is not registered)."""
+        return sparse_id(self.model, self.n_rows, self.n_held, self.n_collateral, self.selection)
+
+    @property
+    def capacity(self) -> tuple[int, ...]:
+        """The sizes the layout digest binds: N, P, K."""
+        return (self.n_rows, self.n_held, self.n_collateral)
+
+    @functools.cached_property
+    def layout(self) -> PublicLayout[SparseInputs[Any]]:
+        """commitment, context; layout and table digests; one packed row per table row; (price, haircut) per asset."""
+        return sparse_layout(self.n_rows, self.n_collateral)
+
+    def snapshot_values(self, snapshot: Snapshot) -> SparseInputs[int]:
+        """The table, zero-padded to N rows (marks and sizes below 2^64, rates in [0, 1e8]), packed, and its digests."""
+        return sparse_snapshot_values(snapshot, self.n_rows, self.n_collateral, self.layout_digest(snapshot))
+
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The table this statement binds: model, statement version, capacity, ordered names."""
+        return snapshot_layout_digest(self.model, self.statement_tag, self.capacity, snapshot)
+
+    @property
+    def domain_tag(self) -> int:
+        """Commitment domain tag: the statement tag, P and K (N is in the layout digest)."""
+        return commitment_domain_tag(self.n_held, self.n_collateral, self.statement_tag)
+
+    def check_table_fits(self, snapshot: Snapshot) -> None:
+        """The snapshot's table must fit N rows and K assets (CapacityError) with values in range."""
+        rate_inputs(snapshot, self.n_rows, self.n_collateral, 0)
+
+    def check_witness(self, per_slot: Sequence[Sequence[Any]], amounts_e8: Sequence[int], indices: Sequence[Any]) -> None:
+        """Every per-slot tuple has P entries, K amounts, indices ints in [0, r); CircuitError otherwise."""
+        check_held_witness([len(v) for v in per_slot], self.n_held, len(amounts_e8), self.n_collateral, indices)
 
 
 def sparse_layout(n_rows: int, n_collateral: int) -> PublicLayout[SparseInputs[Any]]:
