@@ -29,6 +29,7 @@ from zkmargin.circuits.portfolio import PortfolioStatement
 from zkmargin.circuits.protocol import Statement
 from zkmargin.circuits.sparse_cross import SparseCrossStatement
 from zkmargin.circuits.sparse_isolated import SparseIsolatedStatement
+from zkmargin.circuits.sparse_tiered import SparseTieredStatement
 from zkmargin.circuits.tiered import TieredStatement
 from zkmargin.circuits.var import RiskStatement
 from zkmargin.errors import CircuitError
@@ -90,7 +91,7 @@ MODELS: dict[str, MarginModel] = {
         MarginModel("isolated", "isolated positions against their own collateral, the rest as one cross pool",
                     IsolatedStatement, _report("isolated"), sparse_statement=SparseIsolatedStatement),
         MarginModel("tiered", "maintenance by notional brackets (rate and amount per bracket)", TieredStatement,
-                    _report("tiered"), has_tiers=True),
+                    _report("tiered"), has_tiers=True, sparse_statement=SparseTieredStatement),
         MarginModel("portfolio", "equity covers every scenario of SPAN-style risk arrays", PortfolioStatement,
                     _report("portfolio")),
         MarginModel("var", "equity covers the historical value at risk of published scenarios, plus an add-on",

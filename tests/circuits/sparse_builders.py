@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.circuits.circuit import Circuit
-from zkmargin.circuits.sparse_cross import STATEMENT_TAG, SparseCrossStatement, SparseWitness
+from zkmargin.circuits.sparse_cross import SparseCrossStatement, SparseWitness
 from zkmargin.circuits.sparse_parts import SELECTIONS
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon import poseidon_hash
@@ -32,12 +32,12 @@ POW2 = sparse(4, 2, 2)
 
 
 def raw_commitment(circuit: Circuit, w: SparseWitness) -> int:
-    """The commitment the circuit's packing computes, for ANY witness (no range checks: forgeries open too)."""
+    """The commitment a sparse cross (or tiered: same packing) circuit computes, for ANY witness (no range checks: forgeries open too)."""
     slots = [
         ((q + QUANTITY_OFFSET) + (e << 64) + (i << 128)) % R
         for i, q, e in zip(w.indices, w.quantities_e8, w.entry_prices_e8)
     ]
-    tag = commitment_domain_tag(len(w.indices), len(w.amounts_e8), STATEMENT_TAG)
+    tag = commitment_domain_tag(len(w.indices), len(w.amounts_e8), circuit.statement.statement_tag)
     return poseidon_hash([w.layout_digest, *slots, *amount_elements(w.amounts_e8), w.salt], tag)
 
 
