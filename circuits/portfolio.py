@@ -85,21 +85,9 @@ class PortfolioStatement(SlotCapacity):
     def snapshot_values(self, snapshot: Snapshot) -> PortfolioInputs:
         """Per instrument (mark, size, short option minimum, 16 risk-array entries mod r), per asset (price, haircut)."""
         check_fits(snapshot, self.n_positions, self.n_collateral)
-        instruments = []
-        for i in range(self.n_positions):
-            if i < len(snapshot.instruments):
-                quote = snapshot.instruments[i]
-                try:
-                    array = published_risk_array(quote)
-                except ValueError as exc:
-                    raise PublicInputError(str(exc)) from None
-                head = (quote.mark_price_e8, quote.contract_size_e8, short_option_minimum_e8(quote))
-            else:
-                array, head = (0,) * SCENARIO_COUNT, (0, 0, 0)
-            if any(not 0 <= v <= UNSIGNED_MAX_E8 for v in head):
-                raise PublicInputError(f"instrument slot {i}: value outside [0, 2^64)")
-            instruments.append(PortfolioInstrument(*head, tuple(v % R for v in array)))
-        return SnapshotInputs(self.layout_digest(snapshot), tuple(instruments), asset_inputs(snapshot, self.n_collateral))
+        instruments = tuple(PortfolioInstrument(*head, tuple(v % R for v in array))
+                            for head, array in portfolio_rows(snapshot, self.n_positions))
+        return SnapshotInputs(self.layout_digest(snapshot), instruments, asset_inputs(snapshot, self.n_collateral))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[PortfolioInputs],
                    witness: SlotValues | None) -> LinearCombination:
@@ -134,9 +122,34 @@ class PortfolioStatement(SlotCapacity):
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the portfolio engine says margin call."""
-        report = compute_portfolio_margin(account, snapshot)
-        if not report.healthy:
-            raise MarginCallError(
-                "account is subject to a margin call: "
-                f"equity {format_e32(report.equity_e32)} < requirement {format_e32(report.requirement_e32)} "
-                f"(worst scenario {report.worst_scenario + 1})")
+        require_portfolio_healthy(account, snapshot)
+
+
+def portfolio_rows(snapshot: Snapshot, n_slots: int) -> list[tuple[tuple[int, int, int], tuple[int, ...]]]:
+    """Per instrument slot ((mark, size, short option minimum), signed risk array), zero-padded: head values in
+    [0, 2^64) and risk-array entries in (-2^63, 2^63) (the overflow argument's ranges); PublicInputError otherwise."""
+    rows = []
+    for i in range(n_slots):
+        if i < len(snapshot.instruments):
+            quote = snapshot.instruments[i]
+            try:
+                array = published_risk_array(quote)
+            except ValueError as exc:
+                raise PublicInputError(str(exc)) from None
+            head = (quote.mark_price_e8, quote.contract_size_e8, short_option_minimum_e8(quote))
+        else:
+            array, head = (0,) * SCENARIO_COUNT, (0, 0, 0)
+        if any(not 0 <= v <= UNSIGNED_MAX_E8 for v in head):
+            raise PublicInputError(f"instrument slot {i}: value outside [0, 2^64)")
+        rows.append((head, tuple(array)))
+    return rows
+
+
+def require_portfolio_healthy(account: Account, snapshot: Snapshot) -> None:
+    """Raise MarginCallError (with the worst scenario) when the portfolio reference engine says margin call."""
+    report = compute_portfolio_margin(account, snapshot)
+    if not report.healthy:
+        raise MarginCallError(
+            "account is subject to a margin call: "
+            f"equity {format_e32(report.equity_e32)} < requirement {format_e32(report.requirement_e32)} "
+            f"(worst scenario {report.worst_scenario + 1})")

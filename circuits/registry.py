@@ -29,6 +29,7 @@ from zkmargin.circuits.portfolio import PortfolioStatement
 from zkmargin.circuits.protocol import Statement
 from zkmargin.circuits.sparse_cross import SparseCrossStatement
 from zkmargin.circuits.sparse_isolated import SparseIsolatedStatement
+from zkmargin.circuits.sparse_portfolio import SparsePortfolioStatement
 from zkmargin.circuits.sparse_tiered import SparseTieredStatement
 from zkmargin.circuits.tiered import TieredStatement
 from zkmargin.circuits.var import RiskStatement
@@ -93,7 +94,7 @@ MODELS: dict[str, MarginModel] = {
         MarginModel("tiered", "maintenance by notional brackets (rate and amount per bracket)", TieredStatement,
                     _report("tiered"), has_tiers=True, sparse_statement=SparseTieredStatement),
         MarginModel("portfolio", "equity covers every scenario of SPAN-style risk arrays", PortfolioStatement,
-                    _report("portfolio")),
+                    _report("portfolio"), sparse_statement=SparsePortfolioStatement),
         MarginModel("var", "equity covers the historical value at risk of published scenarios, plus an add-on",
                     RiskStatement, _report("var"), has_scenarios=True, statement_options=(("model", "var"),)),
         MarginModel("es", "equity covers the expected shortfall of published scenarios, plus an add-on",

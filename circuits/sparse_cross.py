@@ -82,11 +82,10 @@ from zkmargin.circuits.sparse_parts import (
     SparseInputs,
     SparseWitness,
     finish_selection,
+    held_element,
     held_slot,
 )
-from zkmargin.margin.commitment import QUANTITY_OFFSET
 from zkmargin.margin.models import Account, Snapshot
-from zkmargin.margin.sparse import INDEX_SHIFT, HeldSlots, commit_held, held_slots
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 STATEMENT_TAG = 7
@@ -127,9 +126,7 @@ class SparseCrossStatement(SparseCapacity):
                 core = slot.core
                 equity = equity + core.upnl * SCALE_E8
                 maintenance = maintenance + cs.mul(notional_of(core), slot.rate, "maintenance")
-                packed.append(
-                    core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + slot.slot_index * (1 << INDEX_SHIFT)
-                )
+                packed.append(held_element(slot))
         finish_selection(cs, inputs.snapshot, slots, self.selection)
         collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
         salt_var = open_commitment(
@@ -138,24 +135,6 @@ class SparseCrossStatement(SparseCapacity):
         with cs.namespace("solvency"):
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
         return salt_var
-
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> SparseWitness:
-        """The account's held slots in this snapshot's table; CapacityError when it holds more than P positions."""
-        self.check_table_fits(snapshot)
-        slots = held_slots(account, snapshot, self.n_held, self.n_collateral)
-        return SparseWitness(
-            slots.indices,
-            slots.quantities_e8,
-            slots.entry_prices_e8,
-            slots.amounts_e8,
-            salt,
-            self.layout_digest(snapshot),
-        )
-
-    def commitment(self, witness: SparseWitness) -> int:
-        """The commitment this witness opens."""
-        slots = HeldSlots(witness.indices, witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8)
-        return commit_held(slots, witness.salt, witness.layout_digest, STATEMENT_TAG)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the cross engine says margin call (the same engine as dense cross)."""

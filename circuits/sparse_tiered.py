@@ -32,7 +32,6 @@ tag 9; the bracket is not committed (the notional and the verifier's brackets de
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -40,7 +39,6 @@ from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at
 from zkmargin.circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
-    VALUE_BITS,
     Asset,
     assert_covers,
     asset_inputs,
@@ -54,18 +52,20 @@ from zkmargin.circuits.sparse_parts import (
     SparseCapacity,
     SparseInputs,
     SparseWitness,
-    TableRow,
+    assert_column_lookups,
+    column_entry,
     finish_selection,
+    held_element,
     held_slot,
     pack_row,
+    unpack_column,
 )
 from zkmargin.circuits.tiered import BOUND_BITS, require_tiered_healthy, tiered_instruments
 from zkmargin.errors import CircuitError
 from zkmargin.gadgets.range import assert_unsigned
-from zkmargin.gadgets.selection import assert_index, assert_lookups
-from zkmargin.margin.commitment import QUANTITY_OFFSET
+from zkmargin.gadgets.selection import assert_index
 from zkmargin.margin.models import Account, Snapshot
-from zkmargin.margin.sparse import INDEX_SHIFT, HeldSlots, commit_held, held_slots, table_value_digest
+from zkmargin.margin.sparse import held_slots, table_value_digest
 from zkmargin.margin.tiered import AMOUNT_TO_E32, NOTIONAL_TO_E24, effective_tiers, select_tier
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
@@ -74,9 +74,10 @@ STATEMENT_TAG = 9
 DEFAULT_TIERS = 4
 MAX_TIERS = 99
 CAP_SHIFT, AMOUNT_SHIFT, BRACKET_RATE_SHIFT = 64, 128, 192
-BRACKET_INDEX_SHIFT = 219
+BRACKET_WIDTHS = (64, 64, 64, RATE_BITS)
+"""floor, cap, amount, rate: the packed bracket's parts, little end first."""
+BRACKET_SHIFT = 219
 """A bracket lookup entry is its packed bracket plus (j T + t) 2^219 (distinct; below 2^240 since N T < 2^21)."""
-BRACKET_VALUE_BITS = 240
 V = TypeVar("V")
 
 
@@ -165,27 +166,22 @@ class SparseTieredStatement(SparseCapacity):
                 tier = cs.private_input("tier", at(w and w.tier_indices, s))
                 assert_index(cs, tier, self.n_tiers, "tier")
                 cs.enforce(cs.one - slot.used, tier, cs.constant(0), "unused_tier_is_zero")
-                floor, cap, rate, amount, bracket = bracket_parts(
-                    cs, lambda slot=slot, tier=tier: bracket_hint(table, slot.slot_index, tier))
+                (floor, cap, amount, rate), bracket = unpack_column(
+                    cs, lambda slot=slot, tier=tier: bracket_hint(table, slot.slot_index, tier), BRACKET_WIDTHS,
+                    "bracket")
                 cs.enforce(cs.one - slot.used, amount, cs.constant(0), "unused_amount_is_zero")
-                bracket_queries.append((slot.used, bracket + (slot.slot_index * self.n_tiers + tier)
-                                        * (1 << BRACKET_INDEX_SHIFT)))
+                bracket_queries.append(
+                    (slot.used, column_entry(bracket, slot.slot_index, self.n_tiers, tier, BRACKET_SHIFT)))
                 value = notional_of(core)
                 assert_unsigned(cs, value - floor * NOTIONAL_TO_E24, BOUND_BITS, "notional_at_least_floor")
                 assert_unsigned(cs, cap * NOTIONAL_TO_E24 - 1 - value, BOUND_BITS, "notional_below_cap")
                 equity = equity + core.upnl * SCALE_E8
                 maintenance = maintenance + cs.mul(value, rate, "tier_rate") - amount * AMOUNT_TO_E32
-                packed.append(
-                    core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + slot.slot_index * (1 << INDEX_SHIFT)
-                )
+                packed.append(held_element(slot))
         snapshot = inputs.snapshot
-        heads_view = SparseInputs(snapshot.layout_digest, snapshot.table_digest, tuple(TableRow(h) for h in heads),
-                                  snapshot.assets)
-        finish_selection(cs, heads_view, slots, self.selection)
-        entries = [b + (j * self.n_tiers + t) * (1 << BRACKET_INDEX_SHIFT)
-                   for j, row in enumerate(table) for t, b in enumerate(row.brackets)]
-        assert_lookups(cs, entries, bracket_queries, [snapshot.layout_digest, snapshot.table_digest],
-                       BRACKET_VALUE_BITS, "bracket_lookup")
+        finish_selection(cs, snapshot, slots, self.selection)  # every row's head is its mark_size_rate_e8
+        assert_column_lookups(cs, snapshot, [row.brackets for row in table], bracket_queries, BRACKET_SHIFT,
+                              "bracket_lookup")
         collateral_value = collateral_terms(cs, w and w.amounts_e8, snapshot.assets, packed)
         salt_var = open_commitment(cs, inputs.commitment, snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
         with cs.namespace("solvency"):
@@ -208,11 +204,6 @@ class SparseTieredStatement(SparseCapacity):
         return SparseTieredWitness(slots.indices, slots.quantities_e8, slots.entry_prices_e8, slots.amounts_e8,
                                    salt, self.layout_digest(snapshot), tuple(tiers))
 
-    def commitment(self, witness: SparseTieredWitness) -> int:
-        """The commitment this witness opens (sparse cross's packing under statement tag 9)."""
-        slots = HeldSlots(witness.indices, witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8)
-        return commit_held(slots, witness.salt, witness.layout_digest, STATEMENT_TAG)
-
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the tiered engine says margin call (the same engine as dense tiered)."""
         require_tiered_healthy(account, snapshot)
@@ -226,23 +217,3 @@ def bracket_hint(table: tuple[TieredRow[LinearCombination], ...], index: LinearC
         return table[i].brackets[t].value or 0
     return 0
 
-
-def bracket_parts(
-    cs: ConstraintSystem, packed_hint: Callable[[], int]
-) -> tuple[LinearCombination, LinearCombination, LinearCombination, LinearCombination, LinearCombination]:
-    """(floor, cap, rate, amount, their packing), range-checked to 64, 64, 27, 64 bits (packing below 2^219)."""
-
-    def part(shift: int, bits: int) -> int:
-        return (packed_hint() >> shift) & ((1 << bits) - 1)
-
-    hint = cs.has_values
-    floor = cs.alloc("floor_e8", (lambda: part(0, 64)) if hint else None)
-    cap = cs.alloc("cap_e8", (lambda: part(CAP_SHIFT, 64)) if hint else None)
-    amount = cs.alloc("amount_e8", (lambda: part(AMOUNT_SHIFT, 64)) if hint else None)
-    rate = cs.alloc("rate_e8", (lambda: part(BRACKET_RATE_SHIFT, RATE_BITS)) if hint else None)
-    assert_unsigned(cs, floor, VALUE_BITS, "floor_range")
-    assert_unsigned(cs, cap, VALUE_BITS, "cap_range")
-    assert_unsigned(cs, amount, VALUE_BITS, "amount_range")
-    assert_unsigned(cs, rate, RATE_BITS, "rate_range")
-    packed = floor + cap * (1 << CAP_SHIFT) + amount * (1 << AMOUNT_SHIFT) + rate * (1 << BRACKET_RATE_SHIFT)
-    return floor, cap, rate, amount, packed

@@ -257,3 +257,24 @@ def test_cost_follows_the_held_slots_not_the_table():
     assert wider.compile().num_constraints < dense.compile().num_constraints / 4
     # A row costs its head and T = 4 brackets in the lookups (2 each) and their public-input bindings: about 15.
     assert wider.compile().num_constraints - wide.compile().num_constraints < 64 * 16
+
+
+# ----- a real proof, both curve backends ---------------------------------------------------------------------
+def test_a_real_sparse_tiered_proof_verifies_alike_on_both_backends():
+    """Proved with arkworks; the key and proof decoded by py_ecc give the same bytes and the same verdicts."""
+    from zkmargin.backends import get_backend
+    from zkmargin.circuits.proving import prove_account
+    from zkmargin.groth16 import setup, verify
+    from zkmargin.groth16.serialization import proof_from_bytes, proof_to_bytes, vk_from_bytes, vk_to_bytes
+
+    ark, ecc = get_backend("arkworks"), get_backend("py_ecc")
+    pk = setup(SMALL.compile(), random.Random(5), ark)
+    proof, public = prove_account(SMALL, pk, ACCOUNT, SNAPSHOT, SALT, CONTEXT, ark)
+    vk_ecc = vk_from_bytes(vk_to_bytes(pk.vk, ark), ecc)
+    proof_ecc = proof_from_bytes(proof_to_bytes(proof, ark), ecc)
+    assert (vk_to_bytes(vk_ecc, ecc), proof_to_bytes(proof_ecc, ecc)) == (vk_to_bytes(pk.vk, ark),
+                                                                           proof_to_bytes(proof, ark))
+    inputs = public.as_list()
+    moved = [*inputs[:1], inputs[1] + 1, *inputs[2:]]  # another context
+    assert [verify(pk.vk, x, proof, ark) for x in (inputs, moved)] == [True, False]
+    assert [verify(vk_ecc, x, proof_ecc, ecc) for x in (inputs, moved)] == [True, False]

@@ -539,6 +539,37 @@ def test_margin_verifier_with_a_real_cross_proof(evm, cross_keys, backend):
                                                     backend)).returned_false
 
 
+
+@pytest.mark.parametrize("circuit_id", ["tiered-n8-p4-k4"])
+def test_margin_verifier_with_a_real_sparse_proof(evm, backend, circuit_id):
+    """A sparse id (N = 8 table rows, P = 4 held slots) through the exported margin verifier: its table is the
+    registered snapshot; the proof verifies against it and not against a table with one mark moved."""
+    from zkmargin.circuits.proving import prove_account
+    from zkmargin.circuits.registry import circuit_from_id
+    from zkmargin.margin.samples import sample_account, sample_snapshot
+
+    circuit = circuit_from_id(circuit_id)
+    pk = setup(circuit.compile(), random.Random(12), backend)
+    snapshot = sample_snapshot()
+    first = snapshot.instruments[0]
+    moved = dataclasses.replace(
+        snapshot, instruments=(dataclasses.replace(first, mark_price_e8=first.mark_price_e8 + 1), *snapshot.instruments[1:])
+    )
+    head = circuit.per_proof_inputs
+    address = _deploy_margin(evm, pk.vk, "named", backend, "SparseMargin")
+    snapshot_id, moved_id = b"\x1a" * 32, b"\x1b" * 32
+    for sid, values in ((snapshot_id, circuit.snapshot_inputs(snapshot)), (moved_id, circuit.snapshot_inputs(moved))):
+        assert evm.call(address, register_snapshot_calldata(sid, values, head), sender=VENUE).success
+    context = onchain_context(CHAIN_ID, address, BENEFICIARY, EPOCH)
+    proof, public_obj = prove_account(circuit, pk, sample_account("healthy"), snapshot, 99, context, backend)
+    public = public_obj.as_list()
+    for sid in (snapshot_id, moved_id):
+        assert evm.call(address, register_attested_calldata(sid, [public[0]]), sender=VENUE).success
+    assert evm.call(address, verify_margin_calldata(snapshot_id, BENEFICIARY, EPOCH, public[:head], proof,
+                                                    backend)).returned_true
+    assert evm.call(address, verify_margin_calldata(moved_id, BENEFICIARY, EPOCH, public[:head], proof,
+                                                    backend)).returned_false
+
 # The trader's identity secret: the nullifier comes from it, the same under every snapshot and salt.
 MEMBER_SECRET = 0x5EC12E7
 
