@@ -42,10 +42,10 @@ from zkmargin.circuits.parts import (
     open_commitment,
     packed_position,
     position_core,
+    require_covers,
     slot_fields,
 )
-from zkmargin.errors import MarginCallError
-from zkmargin.margin.engine import compute_margin, format_e32
+from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
@@ -92,8 +92,4 @@ class CrossStatement(RateCapacity):
 def require_healthy(account: Account, snapshot: Snapshot) -> None:
     """Raise MarginCallError (with both figures) when the reference engine says margin call."""
     report = compute_margin(account, snapshot)
-    if not report.healthy:
-        raise MarginCallError(
-            "account is subject to a margin call: "
-            f"equity {format_e32(report.equity_e32)} < maintenance {format_e32(report.maintenance_e32)}"
-        )
+    require_covers(report.healthy, report.equity_e32, report.maintenance_e32)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from zkmargin.circuits.layout import PublicLayout, at
 from zkmargin.circuits.protocol import SlotWitness
-from zkmargin.errors import CapacityError, CircuitError, PublicInputError
+from zkmargin.errors import CapacityError, CircuitError, MarginCallError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget
 from zkmargin.gadgets.range import assert_signed, assert_unsigned
@@ -25,6 +25,7 @@ from zkmargin.margin.commitment import (
     commitment_domain_tag,
     layout_digest,
 )
+from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot, slot_layout
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
@@ -211,6 +212,14 @@ class RateCapacity(SlotCapacity):
     def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
         """Snapshot values, zero-padded: marks and sizes below 2^64, rates in [0, 1e8]."""
         return rate_inputs(snapshot, self.n_positions, self.n_collateral, self.layout_digest(snapshot))
+
+
+def require_covers(healthy: bool, equity_e32: int, requirement_e32: int, requirement: str = "maintenance",
+                   note: str = "") -> None:
+    """Raise MarginCallError with both figures (scale 1e32) when a reference engine's report is not healthy."""
+    if not healthy:
+        raise MarginCallError(f"account is subject to a margin call: equity {format_e32(equity_e32)} < "
+                              f"{requirement} {format_e32(requirement_e32)}{note}")
 
 
 # ----- gadgets -----------------------------------------------------------------------

@@ -17,6 +17,7 @@ absolute value and SLACK_BITS = 230 separates the signs.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -35,11 +36,11 @@ from zkmargin.circuits.parts import (
     open_commitment,
     packed_position,
     position_core,
+    require_covers,
     slot_fields,
 )
-from zkmargin.errors import MarginCallError, PublicInputError
+from zkmargin.errors import PublicInputError
 from zkmargin.field import R
-from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot
 from zkmargin.margin.portfolio import (
     SCENARIO_COUNT,
@@ -112,17 +113,23 @@ class PortfolioStatement(SlotCapacity):
                 packed.append(packed_position(core))
         equity = equity + collateral_terms(cs, amounts, inputs.snapshot.assets, packed)
         salt_var = open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
-        with cs.namespace("solvency"):
-            with cs.namespace("no_scenario"):
-                assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")
-            for s in range(SCENARIO_COUNT):
-                with cs.namespace(f"scenario[{s}]"):
-                    assert_covers(cs, equity, losses[s] + short_minimum, SLACK_BITS, "equity_covers_scenario")
+        assert_portfolio_covers(cs, equity, short_minimum, losses)
         return salt_var
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the portfolio engine says margin call."""
         require_portfolio_healthy(account, snapshot)
+
+
+def assert_portfolio_covers(cs: ConstraintSystem, equity: LinearCombination, short_minimum: LinearCombination,
+                            losses: Sequence[LinearCombination]) -> None:
+    """equity covers the short option minimum, and every scenario's loss plus it (the overflow argument above)."""
+    with cs.namespace("solvency"):
+        with cs.namespace("no_scenario"):
+            assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")
+        for s, loss in enumerate(losses):
+            with cs.namespace(f"scenario[{s}]"):
+                assert_covers(cs, equity, loss + short_minimum, SLACK_BITS, "equity_covers_scenario")
 
 
 def portfolio_rows(snapshot: Snapshot, n_slots: int) -> list[tuple[tuple[int, int, int], tuple[int, ...]]]:
@@ -148,8 +155,5 @@ def portfolio_rows(snapshot: Snapshot, n_slots: int) -> list[tuple[tuple[int, in
 def require_portfolio_healthy(account: Account, snapshot: Snapshot) -> None:
     """Raise MarginCallError (with the worst scenario) when the portfolio reference engine says margin call."""
     report = compute_portfolio_margin(account, snapshot)
-    if not report.healthy:
-        raise MarginCallError(
-            "account is subject to a margin call: "
-            f"equity {format_e32(report.equity_e32)} < requirement {format_e32(report.requirement_e32)} "
-            f"(worst scenario {report.worst_scenario + 1})")
+    require_covers(report.healthy, report.equity_e32, report.requirement_e32, "requirement",
+                   f" (worst scenario {report.worst_scenario + 1})")

@@ -32,14 +32,17 @@ from typing import Any, ClassVar, Generic, TypeVar
 from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at
 from zkmargin.circuits.parts import (
     SCALE_E8,
-    SLACK_BITS,
     Asset,
-    assert_covers,
     asset_inputs,
     collateral_terms,
     open_commitment,
 )
-from zkmargin.circuits.portfolio import E8_TO_E32, portfolio_rows, require_portfolio_healthy
+from zkmargin.circuits.portfolio import (
+    E8_TO_E32,
+    assert_portfolio_covers,
+    portfolio_rows,
+    require_portfolio_healthy,
+)
 from zkmargin.circuits.sparse_parts import (
     HeldSlot,
     SparseCapacity,
@@ -152,12 +155,7 @@ class SparsePortfolioStatement(SparseCapacity):
         assert_column_lookups(cs, snapshot, [row.columns for row in table], queries, COLUMN_SHIFT, "column_lookup")
         equity = equity + collateral_terms(cs, w and w.amounts_e8, snapshot.assets, packed)
         salt_var = open_commitment(cs, inputs.commitment, snapshot.layout_digest, packed, w and w.salt, self.domain_tag)
-        with cs.namespace("solvency"):
-            with cs.namespace("no_scenario"):
-                assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")
-            for k in range(SCENARIO_COUNT):
-                with cs.namespace(f"scenario[{k}]"):
-                    assert_covers(cs, equity, losses[k] + short_minimum, SLACK_BITS, "equity_covers_scenario")
+        assert_portfolio_covers(cs, equity, short_minimum, losses)
         return salt_var
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:

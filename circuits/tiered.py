@@ -43,14 +43,14 @@ from zkmargin.circuits.parts import (
     open_commitment,
     packed_position,
     position_core,
+    require_covers,
     select,
     slot_fields,
     slot_values,
     sum_lcs,
 )
-from zkmargin.errors import CapacityError, MarginCallError, PublicInputError
+from zkmargin.errors import CapacityError, PublicInputError
 from zkmargin.gadgets.range import assert_unsigned
-from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot, Tier
 from zkmargin.margin.tiered import (
     AMOUNT_TO_E32,
@@ -210,7 +210,4 @@ def tiered_instruments(snapshot: Snapshot, n_slots: int, n_tiers: int, circuit_i
 def require_tiered_healthy(account: Account, snapshot: Snapshot) -> None:
     """Raise MarginCallError (with both figures) when the tiered reference engine says margin call."""
     report = compute_tiered_margin(account, snapshot)
-    if not report.healthy:
-        raise MarginCallError(
-            "account is subject to a margin call: "
-            f"equity {format_e32(report.equity_e32)} < maintenance {format_e32(report.maintenance_e32)}")
+    require_covers(report.healthy, report.equity_e32, report.maintenance_e32)

@@ -3,6 +3,8 @@ their commitment (forgeries included) and check-mode solving; test modules impor
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.sparse_cross import SparseCrossStatement, SparseWitness
@@ -68,3 +70,15 @@ def forged(circuit: Circuit, indices, quantities, entries, amounts=(500 * E8, 0)
 def variable(cs: ConstraintSystem, label: str) -> LinearCombination:
     """The variable allocated under this full label (tests tamper with solved values)."""
     return LinearCombination({cs._names.index(label): 1}, None)
+
+
+def assert_another_table_fails(circuit: Circuit, w, snapshot: Snapshot) -> None:
+    """The same table reversed or renamed has another layout digest: the witness no longer satisfies, and with
+    the order kept (renamed) it is the commitment's opening that fails."""
+    commitment = circuit.commitment(w)
+    reordered = replace(snapshot, instruments=tuple(reversed(snapshot.instruments)))
+    renamed = replace(snapshot, instruments=tuple(replace(q, instrument=q.instrument + "X") for q in snapshot.instruments))
+    for other in (reordered, renamed):
+        assert circuit.statement.layout_digest(other) != w.layout_digest
+        assert solve(circuit, w, other, commitment).which_is_unsatisfied() is not None
+    assert solve(circuit, w, renamed, commitment).which_is_unsatisfied() == "commitment/opens"
