@@ -3,8 +3,9 @@
 A model has a name, a one-line summary, its statement (built from a capacity)
 and its reference engine (health report). Circuit ids read
 '<model>-n<N>-k<K>', plus '-t<T>' for models with bracket tables or '-s<S>' for
-models with scenarios; a model with a sparse statement also reads '<model>-n<N>-p<P>-k<K>'
-(P held-position slots selecting from an N-row table, circuits.sparse_cross); any of them
+models with scenarios; a model with a sparse statement (cross, isolated, tiered with T = 4, portfolio) also
+reads '<model>-n<N>-p<P>-k<K>' (P held-position slots selecting from an N-row table, circuits.sparse_cross and
+its siblings; docs/sparse.md); any of them
 plus '-m<depth>' is that statement in anonymous membership mode (circuits.membership), depth 1..32.
 
 Adding a model: write a sibling statement module that implements
