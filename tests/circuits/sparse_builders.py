@@ -82,3 +82,10 @@ def assert_another_table_fails(circuit: Circuit, w, snapshot: Snapshot) -> None:
         assert circuit.statement.layout_digest(other) != w.layout_digest
         assert solve(circuit, w, other, commitment).which_is_unsatisfied() is not None
     assert solve(circuit, w, renamed, commitment).which_is_unsatisfied() == "commitment/opens"
+
+
+def honest_failure(circuit: Circuit, account, snapshot: Snapshot) -> str | None:
+    """The first unsatisfied constraint of the account's honest witness and commitment (None: it proves); any
+    statement, dense or sparse."""
+    w = circuit.witness(account, snapshot, SALT)
+    return solve(circuit, w, snapshot, circuit.commitment(w)).which_is_unsatisfied()

@@ -11,7 +11,13 @@ from dataclasses import replace
 import pytest
 
 from tests.circuits.builders import CALL, FUTURE, PUT
-from tests.circuits.sparse_builders import CONTEXT, assert_another_table_fails, first_failure, solve, variable
+from tests.circuits.sparse_builders import (
+    assert_another_table_fails,
+    first_failure,
+    honest_failure,
+    solve,
+    variable,
+)
 from zkmargin.circuits import sparse_portfolio
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.portfolio import PortfolioStatement
@@ -22,7 +28,6 @@ from zkmargin.errors import CircuitError
 from zkmargin.field import R
 from zkmargin.margin.models import Account, AssetQuote, Collateral, Position, Snapshot
 from zkmargin.margin.portfolio import compute_portfolio_margin
-from zkmargin.r1cs import ConstraintSystem
 
 E8 = 10**8
 SALT = 4242
@@ -149,13 +154,8 @@ def random_account(rng: random.Random) -> Account:
 def test_sparse_agrees_with_the_engine_and_with_dense_portfolio(seed):
     trader = random_account(random.Random(seed))
     healthy = compute_portfolio_margin(trader, SNAPSHOT).healthy
-    dense = Circuit(PortfolioStatement(4, 1))
-    w = SMALL.witness(trader, SNAPSHOT, SALT)
-    failing = solve(SMALL, w, SNAPSHOT, SMALL.commitment(w)).which_is_unsatisfied()
-    dense_w = dense.witness(trader, SNAPSHOT, SALT)
-    dense_cs = ConstraintSystem("check")
-    dense.synthesize(dense_cs, dense.public_inputs(SNAPSHOT, dense.commitment(dense_w), CONTEXT), dense_w)
-    assert (failing is None) == healthy == dense_cs.is_satisfied()
+    failing = honest_failure(SMALL, trader, SNAPSHOT)
+    assert (failing is None) == healthy == (honest_failure(Circuit(PortfolioStatement(4, 1)), trader, SNAPSHOT) is None)
     if not healthy:
         assert failing is not None and failing.startswith("solvency/")
 
