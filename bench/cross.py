@@ -12,11 +12,13 @@ the snapshot's inputs folded beforehand (fixed_inputs_sum: the service's path).
 Prints tables and writes JSON. With --sparse, runs the sparse statement instead
 (cross-n<N>-p<P>-k<K>: an account holding P positions of an N-instrument table) over
 --grid N:P pairs (N:P:mux for the mux-tree selection), with dense cross at --dense sizes in the same run, and prints ratios.
+--models tiered,portfolio runs those models' sparse and dense statements the same way (tiered: T = 4 brackets a row,
+dense tiered-n<N>-k<K>-t4; portfolio: the generated risk arrays).
 
 Usage: python bench/cross.py [--sizes 16,64,256,1016] [--reps 3] [--baseline REV] [--peer]
                              [--out bench/results/cross.json]
        python bench/cross.py --sparse [--grid 256:8,1024:16,4096:16] [--dense 1016] [--reps 1]
-                             [--out bench/results/cross_sparse.json]
+                             [--models cross,tiered,portfolio] [--out bench/results/cross_sparse.json]
 """
 
 from __future__ import annotations
@@ -93,19 +95,23 @@ def sparse_account(account: Account, held: int, rng: random.Random) -> Account:
     return Account(account.account_id, account.collateral, tuple(rng.sample(account.positions, held)))
 
 
-def run_ours(n: int, k: int, reps: int, held: int | None = None, selection: str = "lookup") -> dict:
+DENSE_SUFFIX = {"cross": "", "tiered": "-t4", "portfolio": ""}
+
+
+def run_ours(n: int, k: int, reps: int, held: int | None = None, selection: str = "lookup", model: str = "cross"
+             ) -> dict:
     """Setup once, then reps proofs and verifications (in one process, like the peer's in-process figures).
 
-    held: run the sparse statement cross-n<n>-p<held>-k<k> on an account holding that many positions
-    (selection "mux": its mux-tree variant, which the registry does not name).
+    held: run the sparse statement <model>-n<n>-p<held>-k<k> on an account holding that many positions
+    (selection "mux": sparse cross's mux-tree variant, which the registry does not name).
     """
     backend = get_backend("arkworks")
     rng = random.Random(n)
     snapshot, account = market(n, k, rng)
     if held is None:
-        circuit = circuit_from_id(f"cross-n{n}-k{k}")
+        circuit = circuit_from_id(f"{model}-n{n}-k{k}{DENSE_SUFFIX[model]}")
     else:
-        circuit = circuit_from_id(f"cross-n{n}-p{held}-k{k}")
+        circuit = circuit_from_id(f"{model}-n{n}-p{held}-k{k}")
         if selection != "lookup":
             from zkmargin.circuits.circuit import Circuit
             from zkmargin.circuits.sparse_cross import SparseCrossStatement
@@ -147,6 +153,7 @@ def run_ours(n: int, k: int, reps: int, held: int | None = None, selection: str 
     msm = statistics.median(sum(v for key, v in p.items() if key.startswith("msm_") and key != "msm_wall") for p in phases)
     return {
         "circuit_id": circuit.circuit_id,
+        "model": model,
         "n_positions": n,
         "n_held": held,
         "n_collateral": k,
@@ -298,20 +305,26 @@ def run_peer(n: int, reps: int) -> dict:
 SPARSE_FIGURES = ("constraints", "setup_s", "proving_key_mb", "key_load_s", "prove_ms", "verify_ms")
 
 
-def run_sparse(grid: list[tuple[int, int, str]], dense_sizes: list[int], k: int, reps: int, out: Path) -> None:
-    """Sparse cross over (N, P) pairs and dense cross at dense_sizes, one run; prints figures and ratios, writes JSON."""
-    dense = [run_ours(n, k, reps) for n in dense_sizes]
-    sparse = []
-    for n, p, selection in grid:
-        sparse.append(run_ours(n, k, reps, held=p, selection=selection))
-        print(f"  done {sparse[-1]['circuit_id']}", file=sys.stderr, flush=True)
-    print(f"{'circuit':>20} {'constraints':>11} {'setup s':>8} {'pk MB':>7} {'load s':>7} {'prove ms':>9} {'verify ms':>9}")
+def run_sparse(grid: list[tuple[int, int, str]], dense_sizes: list[int], k: int, reps: int, out: Path,
+               models: list[str]) -> None:
+    """Sparse statements over (N, P) pairs and dense ones at dense_sizes, per model, one run; prints figures and
+    ratios (each sparse row against its own model's dense rows), writes JSON."""
+    dense, sparse = [], []
+    for model in models:
+        dense += [run_ours(n, k, reps, model=model) for n in dense_sizes]
+        print(f"  done {dense[-1]['circuit_id']}", file=sys.stderr, flush=True)
+        for n, p, selection in grid:
+            if selection != "lookup" and model != "cross":
+                continue
+            sparse.append(run_ours(n, k, reps, held=p, selection=selection, model=model))
+            print(f"  done {sparse[-1]['circuit_id']}", file=sys.stderr, flush=True)
+    print(f"{'circuit':>24} {'constraints':>11} {'setup s':>8} {'pk MB':>7} {'load s':>7} {'prove ms':>9} {'verify ms':>9}")
     for r in dense + sparse:
-        print(f"{r['circuit_id']:>20} {r['constraints']:>11} {r['setup_s']:>8.2f} {r['proving_key_mb']:>7.1f} "
+        print(f"{r['circuit_id']:>24} {r['constraints']:>11} {r['setup_s']:>8.2f} {r['proving_key_mb']:>7.1f} "
               f"{r['key_load_s']:>7.2f} {r['prove_ms']:>9.1f} {r['verify_ms']:>9.2f}")
     ratios = {}
     for d in dense:
-        for r in sparse:
+        for r in (r for r in sparse if r["model"] == d["model"]):
             ratios[f"{r['circuit_id']}/{d['circuit_id']}"] = {f: r[f] / d[f] for f in SPARSE_FIGURES}
     by_id = {r["circuit_id"]: r for r in sparse}
     for r in sparse:
@@ -343,13 +356,17 @@ def main() -> None:
     parser.add_argument("--grid", default="256:8,1024:16,4096:16",
                         help="N:P pairs of the sparse run (N:P:mux for the mux-tree variant)")
     parser.add_argument("--dense", default="1016", help="dense sizes N of the sparse run")
+    parser.add_argument("--models", default="cross", help="models of the sparse run: cross, tiered, portfolio")
     args = parser.parse_args()
     results = Path(__file__).parent / "results"
     if args.sparse:
         grid = [(int(n), int(p), (rest or ["lookup"])[0])
                 for n, p, *rest in (entry.split(":") for entry in args.grid.split(","))]
         dense = [int(n) for n in args.dense.split(",") if n]
-        run_sparse(grid, dense, args.collateral, args.reps, args.out or results / "cross_sparse.json")
+        models = args.models.split(",")
+        if any(m not in DENSE_SUFFIX for m in models):
+            parser.error(f"--models takes {', '.join(DENSE_SUFFIX)}")
+        run_sparse(grid, dense, args.collateral, args.reps, args.out or results / "cross_sparse.json", models)
         return
     args.out = args.out or results / "cross.json"
     rows = [run_ours(int(n), args.collateral, args.reps) for n in args.sizes.split(",")]

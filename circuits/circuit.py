@@ -19,6 +19,9 @@ from zkmargin.margin.models import Account, Snapshot
 from zkmargin.r1cs import CompiledR1CS, ConstraintSystem
 
 W = TypeVar("W")
+SIZE_SYMBOLS = {"n_positions": "N", "n_rows": "N", "n_held": "P", "n_collateral": "K", "n_tiers": "T",
+                "n_scenarios": "S", "depth": "depth"}
+"""Statement fields that are sizes, and the letter circuit ids and docs use for each (N is table rows when sparse)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,14 @@ class Circuit(Generic[W]):
     def per_proof_inputs(self) -> int:
         """How many leading public inputs change per proof; the rest are the snapshot's (folded once per snapshot)."""
         return len(self.header)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """The capacity the id names: N (instrument slots; table rows when sparse), P (held slots), K, T, S, depth."""
+        statement: Any = self.statement
+        layers = (statement.inner, statement) if hasattr(statement, "inner") else (statement,)
+        return {symbol: getattr(layer, field) for layer in layers for field, symbol in SIZE_SYMBOLS.items()
+                if isinstance(getattr(layer, field, None), int)}
 
     @property
     def is_membership(self) -> bool:

@@ -26,33 +26,26 @@ Overflow argument (why no sum wraps modulo r, r > 2^254):
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
-from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at
+from zkmargin.circuits.layout import AllocatedPublic, at
 from zkmargin.circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
+    RateCapacity,
     RateInputs,
     SlotValues,
     assert_covers,
-    capacity_id,
-    check_capacity,
     collateral_terms,
     notional_of,
     open_commitment,
     packed_position,
     position_core,
-    rate_inputs,
-    rate_template,
+    require_covers,
     slot_fields,
-    slot_values,
-    snapshot_layout_digest,
 )
-from zkmargin.errors import MarginCallError
-from zkmargin.margin.commitment import commit, commitment_domain_tag
-from zkmargin.margin.engine import compute_margin, format_e32
+from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
@@ -63,29 +56,11 @@ CrossWitness = SlotValues
 
 
 @dataclass(frozen=True)
-class CrossStatement:
+class CrossStatement(RateCapacity):
     """The cross-margin statement at capacity (n_positions, n_collateral)."""
 
-    n_positions: int
-    n_collateral: int
     model: ClassVar[str] = "cross"
-
-    def __post_init__(self) -> None:
-        check_capacity(self.n_positions, self.n_collateral)
-
-    @property
-    def circuit_id(self) -> str:
-        """cross-n<N>-k<K>."""
-        return capacity_id(self.model, self.n_positions, self.n_collateral)
-
-    @functools.cached_property
-    def layout(self) -> PublicLayout[RateInputs]:
-        """commitment, context; (mark, rate, size) per instrument slot; (price, haircut) per asset slot."""
-        return PublicLayout(rate_template(self.n_positions, self.n_collateral))
-
-    def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
-        """Snapshot values, zero-padded: marks and sizes below 2^64, rates in [0, 1e8]."""
-        return rate_inputs(snapshot, self.n_positions, self.n_collateral, self.layout_digest(snapshot))
+    statement_tag: ClassVar[int] = STATEMENT_TAG
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs],
                    witness: CrossWitness | None) -> LinearCombination:
@@ -109,25 +84,6 @@ class CrossStatement:
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
         return salt_var
 
-    def layout_digest(self, snapshot: Snapshot) -> int:
-        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
-        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral), snapshot)
-
-    @property
-    def domain_tag(self) -> int:
-        """Commitment domain tag: statement 1 and the capacity."""
-        return commitment_domain_tag(self.n_positions, self.n_collateral, STATEMENT_TAG)
-
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> CrossWitness:
-        """Private slot values of an account in this snapshot's slot layout."""
-        return slot_values(account, snapshot, self.n_positions, self.n_collateral, salt,
-                             self.layout_digest(snapshot))
-
-    def commitment(self, witness: CrossWitness) -> int:
-        """The commitment this witness opens."""
-        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt,
-                      witness.layout_digest, STATEMENT_TAG)
-
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the cross engine says margin call."""
         require_healthy(account, snapshot)
@@ -136,8 +92,4 @@ class CrossStatement:
 def require_healthy(account: Account, snapshot: Snapshot) -> None:
     """Raise MarginCallError (with both figures) when the reference engine says margin call."""
     report = compute_margin(account, snapshot)
-    if not report.healthy:
-        raise MarginCallError(
-            "account is subject to a margin call: "
-            f"equity {format_e32(report.equity_e32)} < maintenance {format_e32(report.maintenance_e32)}"
-        )
+    require_covers(report.healthy, report.equity_e32, report.maintenance_e32)

@@ -21,30 +21,26 @@ sums at most MAX_SLOTS terms, as in cross.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
-from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at
+from zkmargin.circuits.layout import AllocatedPublic, at
 from zkmargin.circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
     VALUE_BITS,
+    RateCapacity,
     RateInputs,
+    SlotValues,
     assert_covers,
-    capacity_id,
-    check_capacity,
     collateral_terms,
     notional_of,
     one_hot,
     open_commitment,
     position_core,
-    rate_inputs,
-    rate_template,
     select,
     slot_fields,
     slot_values,
-    snapshot_layout_digest,
     sum_lcs,
 )
 from zkmargin.errors import CircuitError, MarginCallError
@@ -55,7 +51,6 @@ from zkmargin.margin.commitment import (
     check_layout_digest_and_salt,
     check_positions,
     commit_elements,
-    commitment_domain_tag,
 )
 from zkmargin.margin.isolated import compute_isolated_margin
 from zkmargin.margin.models import Account, Snapshot
@@ -67,14 +62,9 @@ STATEMENT_TAG = 2
 
 
 @dataclass(frozen=True)
-class IsolatedWitness:
+class IsolatedWitness(SlotValues):
     """Cross slot values plus, per position slot, the isolation flag, allocation and its asset slot."""
 
-    quantities_e8: tuple[int, ...]
-    entry_prices_e8: tuple[int, ...]
-    amounts_e8: tuple[int, ...]
-    salt: int
-    layout_digest: int
     isolated_flags: tuple[int, ...]
     isolated_amounts_e8: tuple[int, ...]
     isolated_asset_slots: tuple[int, ...]
@@ -86,29 +76,11 @@ def pack_position(quantity_e8: int, entry_e8: int, flag: int, amount_e8: int, as
 
 
 @dataclass(frozen=True)
-class IsolatedStatement:
+class IsolatedStatement(RateCapacity):
     """The isolated-margin statement at capacity (n_positions, n_collateral)."""
 
-    n_positions: int
-    n_collateral: int
     model: ClassVar[str] = "isolated"
-
-    def __post_init__(self) -> None:
-        check_capacity(self.n_positions, self.n_collateral)
-
-    @property
-    def circuit_id(self) -> str:
-        """isolated-n<N>-k<K>."""
-        return capacity_id(self.model, self.n_positions, self.n_collateral)
-
-    @functools.cached_property
-    def layout(self) -> PublicLayout[RateInputs]:
-        """commitment, context; (mark, rate, size) per instrument slot; (price, haircut) per asset slot."""
-        return PublicLayout(rate_template(self.n_positions, self.n_collateral))
-
-    def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
-        """Snapshot values, zero-padded: marks and sizes below 2^64, rates in [0, 1e8]."""
-        return rate_inputs(snapshot, self.n_positions, self.n_collateral, self.layout_digest(snapshot))
+    statement_tag: ClassVar[int] = STATEMENT_TAG
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs],
                    witness: IsolatedWitness | None) -> LinearCombination:
@@ -151,15 +123,6 @@ class IsolatedStatement:
         with cs.namespace("solvency"):
             assert_covers(cs, collateral_value + pool_net, cs.constant(0), SLACK_BITS, "pool_covers_maintenance")
         return salt_var
-
-    def layout_digest(self, snapshot: Snapshot) -> int:
-        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
-        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral), snapshot)
-
-    @property
-    def domain_tag(self) -> int:
-        """Commitment domain tag: statement 2 and the capacity."""
-        return commitment_domain_tag(self.n_positions, self.n_collateral, STATEMENT_TAG)
 
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> IsolatedWitness:
         """Private slot values in the snapshot's layout."""

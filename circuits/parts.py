@@ -7,17 +7,25 @@ them are written next to each statement.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
-from zkmargin.circuits.layout import at
+from zkmargin.circuits.layout import PublicLayout, at
 from zkmargin.circuits.protocol import SlotWitness
-from zkmargin.errors import CapacityError, CircuitError, PublicInputError
+from zkmargin.errors import CapacityError, CircuitError, MarginCallError, PublicInputError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget
 from zkmargin.gadgets.range import assert_signed, assert_unsigned
-from zkmargin.margin.commitment import AMOUNTS_PER_ELEMENT, QUANTITY_OFFSET, layout_digest
+from zkmargin.margin.commitment import (
+    AMOUNTS_PER_ELEMENT,
+    QUANTITY_OFFSET,
+    commit,
+    commitment_domain_tag,
+    layout_digest,
+)
+from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot, slot_layout
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
@@ -146,6 +154,72 @@ def slot_values(account: Account, snapshot: Snapshot, n_positions: int, n_collat
     quantities, entries, amounts = slot_layout(account, snapshot, n_positions, n_collateral,
                                                allow_isolated=allow_isolated)
     return SlotValues(tuple(quantities), tuple(entries), tuple(amounts), salt, digest)
+
+
+@dataclass(frozen=True)
+class SlotCapacity:
+    """The declarations every dense statement shares, written once: N instrument slots, K asset slots, and what
+    follows from them and the class's model and statement tag (id, layout digest, commitment domain tag, the
+    slot witness and its commitment). Declarations only: no statement inherits constraints (synthesize is its own).
+    """
+
+    n_positions: int
+    n_collateral: int
+    model: ClassVar[str]
+    statement_tag: ClassVar[int]
+
+    def __post_init__(self) -> None:
+        check_capacity(self.n_positions, self.n_collateral)
+
+    @property
+    def capacity(self) -> tuple[int, ...]:
+        """The sizes the layout digest binds (statements with brackets or scenarios append theirs)."""
+        return (self.n_positions, self.n_collateral)
+
+    @property
+    def circuit_id(self) -> str:
+        """<model>-n<N>-k<K>."""
+        return capacity_id(self.model, self.n_positions, self.n_collateral)
+
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
+        return snapshot_layout_digest(self.model, self.statement_tag, self.capacity, snapshot)
+
+    @property
+    def domain_tag(self) -> int:
+        """Commitment domain tag: the statement tag and the capacity."""
+        return commitment_domain_tag(self.n_positions, self.n_collateral, self.statement_tag)
+
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> SlotValues:
+        """Private slot values of an account in this snapshot's slot layout."""
+        return slot_values(account, snapshot, self.n_positions, self.n_collateral, salt, self.layout_digest(snapshot))
+
+    def commitment(self, witness: SlotValues) -> int:
+        """The commitment this witness opens (the cross packing under this statement's tag)."""
+        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt,
+                      witness.layout_digest, self.statement_tag)
+
+
+@dataclass(frozen=True)
+class RateCapacity(SlotCapacity):
+    """SlotCapacity with the flat-rate public inputs (cross, isolated)."""
+
+    @functools.cached_property
+    def layout(self) -> PublicLayout[RateInputs]:
+        """commitment, context; (mark, rate, size) per instrument slot; (price, haircut) per asset slot."""
+        return PublicLayout(rate_template(self.n_positions, self.n_collateral))
+
+    def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
+        """Snapshot values, zero-padded: marks and sizes below 2^64, rates in [0, 1e8]."""
+        return rate_inputs(snapshot, self.n_positions, self.n_collateral, self.layout_digest(snapshot))
+
+
+def require_covers(healthy: bool, equity_e32: int, requirement_e32: int, requirement: str = "maintenance",
+                   note: str = "") -> None:
+    """Raise MarginCallError with both figures (scale 1e32) when a reference engine's report is not healthy."""
+    if not healthy:
+        raise MarginCallError(f"account is subject to a margin call: equity {format_e32(equity_e32)} < "
+                              f"{requirement} {format_e32(requirement_e32)}{note}")
 
 
 # ----- gadgets -----------------------------------------------------------------------

@@ -17,6 +17,7 @@ absolute value and SLACK_BITS = 230 separates the signs.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -25,25 +26,21 @@ from zkmargin.circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
     Asset,
+    SlotCapacity,
     SlotValues,
     SnapshotInputs,
     assert_covers,
     asset_inputs,
-    capacity_id,
-    check_capacity,
     check_fits,
     collateral_terms,
     open_commitment,
     packed_position,
     position_core,
+    require_covers,
     slot_fields,
-    slot_values,
-    snapshot_layout_digest,
 )
-from zkmargin.errors import MarginCallError, PublicInputError
+from zkmargin.errors import PublicInputError
 from zkmargin.field import R
-from zkmargin.margin.commitment import commit, commitment_domain_tag
-from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot
 from zkmargin.margin.portfolio import (
     SCENARIO_COUNT,
@@ -74,20 +71,11 @@ PortfolioInputs = SnapshotInputs[PortfolioInstrument[Any], Any]
 
 
 @dataclass(frozen=True)
-class PortfolioStatement:
+class PortfolioStatement(SlotCapacity):
     """Scenario-based portfolio margin at capacity (n_positions, n_collateral)."""
 
-    n_positions: int
-    n_collateral: int
     model: ClassVar[str] = "portfolio"
-
-    def __post_init__(self) -> None:
-        check_capacity(self.n_positions, self.n_collateral)
-
-    @property
-    def circuit_id(self) -> str:
-        """portfolio-n<N>-k<K>."""
-        return capacity_id(self.model, self.n_positions, self.n_collateral)
+    statement_tag: ClassVar[int] = STATEMENT_TAG
 
     @functools.cached_property
     def layout(self) -> PublicLayout[PortfolioInputs]:
@@ -98,21 +86,9 @@ class PortfolioStatement:
     def snapshot_values(self, snapshot: Snapshot) -> PortfolioInputs:
         """Per instrument (mark, size, short option minimum, 16 risk-array entries mod r), per asset (price, haircut)."""
         check_fits(snapshot, self.n_positions, self.n_collateral)
-        instruments = []
-        for i in range(self.n_positions):
-            if i < len(snapshot.instruments):
-                quote = snapshot.instruments[i]
-                try:
-                    array = published_risk_array(quote)
-                except ValueError as exc:
-                    raise PublicInputError(str(exc)) from None
-                head = (quote.mark_price_e8, quote.contract_size_e8, short_option_minimum_e8(quote))
-            else:
-                array, head = (0,) * SCENARIO_COUNT, (0, 0, 0)
-            if any(not 0 <= v <= UNSIGNED_MAX_E8 for v in head):
-                raise PublicInputError(f"instrument slot {i}: value outside [0, 2^64)")
-            instruments.append(PortfolioInstrument(*head, tuple(v % R for v in array)))
-        return SnapshotInputs(self.layout_digest(snapshot), tuple(instruments), asset_inputs(snapshot, self.n_collateral))
+        instruments = tuple(PortfolioInstrument(*head, tuple(v % R for v in array))
+                            for head, array in portfolio_rows(snapshot, self.n_positions))
+        return SnapshotInputs(self.layout_digest(snapshot), instruments, asset_inputs(snapshot, self.n_collateral))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[PortfolioInputs],
                    witness: SlotValues | None) -> LinearCombination:
@@ -137,38 +113,47 @@ class PortfolioStatement:
                 packed.append(packed_position(core))
         equity = equity + collateral_terms(cs, amounts, inputs.snapshot.assets, packed)
         salt_var = open_commitment(cs, inputs.commitment, inputs.snapshot.layout_digest, packed, salt, self.domain_tag)
-        with cs.namespace("solvency"):
-            with cs.namespace("no_scenario"):
-                assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")
-            for s in range(SCENARIO_COUNT):
-                with cs.namespace(f"scenario[{s}]"):
-                    assert_covers(cs, equity, losses[s] + short_minimum, SLACK_BITS, "equity_covers_scenario")
+        assert_portfolio_covers(cs, equity, short_minimum, losses)
         return salt_var
-
-    def layout_digest(self, snapshot: Snapshot) -> int:
-        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
-        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral), snapshot)
-
-    @property
-    def domain_tag(self) -> int:
-        """Commitment domain tag: statement 4 and the capacity."""
-        return commitment_domain_tag(self.n_positions, self.n_collateral, STATEMENT_TAG)
-
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> SlotValues:
-        """Private slot values of an account in this snapshot's slot layout."""
-        return slot_values(account, snapshot, self.n_positions, self.n_collateral, salt,
-                             self.layout_digest(snapshot))
-
-    def commitment(self, witness: SlotValues) -> int:
-        """The commitment this witness opens (the cross packing under this statement's tag)."""
-        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt,
-                      witness.layout_digest, STATEMENT_TAG)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the portfolio engine says margin call."""
-        report = compute_portfolio_margin(account, snapshot)
-        if not report.healthy:
-            raise MarginCallError(
-                "account is subject to a margin call: "
-                f"equity {format_e32(report.equity_e32)} < requirement {format_e32(report.requirement_e32)} "
-                f"(worst scenario {report.worst_scenario + 1})")
+        require_portfolio_healthy(account, snapshot)
+
+
+def assert_portfolio_covers(cs: ConstraintSystem, equity: LinearCombination, short_minimum: LinearCombination,
+                            losses: Sequence[LinearCombination]) -> None:
+    """equity covers the short option minimum, and every scenario's loss plus it (the overflow argument above)."""
+    with cs.namespace("solvency"):
+        with cs.namespace("no_scenario"):
+            assert_covers(cs, equity, short_minimum, SLACK_BITS, "equity_covers_minimum")
+        for s, loss in enumerate(losses):
+            with cs.namespace(f"scenario[{s}]"):
+                assert_covers(cs, equity, loss + short_minimum, SLACK_BITS, "equity_covers_scenario")
+
+
+def portfolio_rows(snapshot: Snapshot, n_slots: int) -> list[tuple[tuple[int, int, int], tuple[int, ...]]]:
+    """Per instrument slot ((mark, size, short option minimum), signed risk array), zero-padded: head values in
+    [0, 2^64) and risk-array entries in (-2^63, 2^63) (the overflow argument's ranges); PublicInputError otherwise."""
+    rows = []
+    for i in range(n_slots):
+        if i < len(snapshot.instruments):
+            quote = snapshot.instruments[i]
+            try:
+                array = published_risk_array(quote)
+            except ValueError as exc:
+                raise PublicInputError(str(exc)) from None
+            head = (quote.mark_price_e8, quote.contract_size_e8, short_option_minimum_e8(quote))
+        else:
+            array, head = (0,) * SCENARIO_COUNT, (0, 0, 0)
+        if any(not 0 <= v <= UNSIGNED_MAX_E8 for v in head):
+            raise PublicInputError(f"instrument slot {i}: value outside [0, 2^64)")
+        rows.append((head, tuple(array)))
+    return rows
+
+
+def require_portfolio_healthy(account: Account, snapshot: Snapshot) -> None:
+    """Raise MarginCallError (with the worst scenario) when the portfolio reference engine says margin call."""
+    report = compute_portfolio_margin(account, snapshot)
+    require_covers(report.healthy, report.equity_e32, report.requirement_e32, "requirement",
+                   f" (worst scenario {report.worst_scenario + 1})")

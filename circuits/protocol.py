@@ -1,8 +1,10 @@
 """The statement protocol: what a margin statement provides, and nothing more.
 
-A statement is a plain frozen dataclass (its capacity) with these members; shared
-logic lives in free functions (circuits/parts.py), never in a base class, and the
-generic work (compiling, public inputs, proving, verifying) is done on any
+A statement is a plain frozen dataclass (its capacity) with these members. Its capacity
+declarations (fields, id, layout digest, domain tag) are written once in parts.SlotCapacity
+(dense) or sparse_parts.SparseCapacity (sparse), which it extends; constraints are never
+inherited: synthesize is each statement's own, shared logic lives in free functions
+(circuits/parts.py), and the generic work (compiling, public inputs, proving, verifying) is done on any
 statement by circuits/circuit.py and circuits/proving.py.
 """
 

@@ -3,8 +3,9 @@
 A model has a name, a one-line summary, its statement (built from a capacity)
 and its reference engine (health report). Circuit ids read
 '<model>-n<N>-k<K>', plus '-t<T>' for models with bracket tables or '-s<S>' for
-models with scenarios; a model with a sparse statement also reads '<model>-n<N>-p<P>-k<K>'
-(P held-position slots selecting from an N-row table, circuits.sparse_cross); any of them
+models with scenarios; a model with a sparse statement (cross, isolated, tiered with T = 4, portfolio) also
+reads '<model>-n<N>-p<P>-k<K>' (P held-position slots selecting from an N-row table, circuits.sparse_cross and
+its siblings; docs/sparse.md); any of them
 plus '-m<depth>' is that statement in anonymous membership mode (circuits.membership), depth 1..32.
 
 Adding a model: write a sibling statement module that implements
@@ -30,6 +31,8 @@ from zkmargin.circuits.portfolio import PortfolioStatement
 from zkmargin.circuits.protocol import Statement
 from zkmargin.circuits.sparse_cross import SparseCrossStatement
 from zkmargin.circuits.sparse_isolated import SparseIsolatedStatement
+from zkmargin.circuits.sparse_portfolio import SparsePortfolioStatement
+from zkmargin.circuits.sparse_tiered import SparseTieredStatement
 from zkmargin.circuits.tiered import TieredStatement
 from zkmargin.circuits.var import RiskStatement
 from zkmargin.errors import CircuitError
@@ -93,9 +96,9 @@ MODELS: dict[str, MarginModel] = {
         MarginModel("isolated", "isolated positions against their own collateral, the rest as one cross pool",
                     IsolatedStatement, _report("isolated"), sparse_statement=SparseIsolatedStatement),
         MarginModel("tiered", "maintenance by notional brackets (rate and amount per bracket)", TieredStatement,
-                    _report("tiered"), has_tiers=True),
+                    _report("tiered"), has_tiers=True, sparse_statement=SparseTieredStatement),
         MarginModel("portfolio", "equity covers every scenario of SPAN-style risk arrays", PortfolioStatement,
-                    _report("portfolio")),
+                    _report("portfolio"), sparse_statement=SparsePortfolioStatement),
         MarginModel("var", "equity covers the historical value at risk of published scenarios, plus an add-on",
                     RiskStatement, _report("var"), has_scenarios=True, statement_options=(("model", "var"),)),
         MarginModel("es", "equity covers the expected shortfall of published scenarios, plus an add-on",

@@ -63,12 +63,11 @@ packing is injective.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from zkmargin.circuits.cross import require_healthy as require_cross_healthy
-from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at
+from zkmargin.circuits.layout import AllocatedPublic, at
 from zkmargin.circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
@@ -76,23 +75,17 @@ from zkmargin.circuits.parts import (
     collateral_terms,
     notional_of,
     open_commitment,
-    rate_inputs,
-    snapshot_layout_digest,
 )
 from zkmargin.circuits.sparse_parts import (
     HeldSlot,
+    SparseCapacity,
     SparseInputs,
-    check_held_witness,
-    check_sparse_capacity,
+    SparseWitness,
     finish_selection,
+    held_element,
     held_slot,
-    sparse_id,
-    sparse_layout,
-    sparse_snapshot_values,
 )
-from zkmargin.margin.commitment import QUANTITY_OFFSET, commitment_domain_tag
 from zkmargin.margin.models import Account, Snapshot
-from zkmargin.margin.sparse import INDEX_SHIFT, HeldSlots, commit_held, held_slots
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 STATEMENT_TAG = 7
@@ -100,43 +93,11 @@ STATEMENT_TAG = 7
 
 
 @dataclass(frozen=True)
-class SparseWitness:
-    """Held slots (ascending index, unused slots zero), collateral amounts, the salt and the layout digest."""
-
-    indices: tuple[int, ...]
-    quantities_e8: tuple[int, ...]
-    entry_prices_e8: tuple[int, ...]
-    amounts_e8: tuple[int, ...]
-    salt: int
-    layout_digest: int
-
-
-@dataclass(frozen=True)
-class SparseCrossStatement:
+class SparseCrossStatement(SparseCapacity):
     """Cross margin over P held slots selecting from an N-row table, with K collateral slots."""
 
-    n_rows: int
-    n_held: int
-    n_collateral: int
-    selection: str = "lookup"
     model: ClassVar[str] = "cross"
-
-    def __post_init__(self) -> None:
-        check_sparse_capacity(self.n_rows, self.n_held, self.n_collateral, self.selection)
-
-    @property
-    def circuit_id(self) -> str:
-        """cross-n<N>-p<P>-k<K> (the mux-tree variant, kept for measurement, ends in -mux and is not registered)."""
-        return sparse_id(self.model, self.n_rows, self.n_held, self.n_collateral, self.selection)
-
-    @functools.cached_property
-    def layout(self) -> PublicLayout[SparseInputs[Any]]:
-        """commitment, context; layout and table digests; one packed row per table row; (price, haircut) per asset."""
-        return sparse_layout(self.n_rows, self.n_collateral)
-
-    def snapshot_values(self, snapshot: Snapshot) -> SparseInputs[int]:
-        """The table, zero-padded to N rows (marks and sizes below 2^64, rates in [0, 1e8]), packed, and its digests."""
-        return sparse_snapshot_values(snapshot, self.n_rows, self.n_collateral, self.layout_digest(snapshot))
+    statement_tag: ClassVar[int] = STATEMENT_TAG
 
     def synthesize(
         self, cs: ConstraintSystem, inputs: AllocatedPublic[SparseInputs[Any]], witness: SparseWitness | None
@@ -144,13 +105,7 @@ class SparseCrossStatement:
         """Held slots (selection, order, position terms), collateral, the commitment opening and the solvency check."""
         w = witness
         if w is not None:
-            check_held_witness(
-                [len(w.indices), len(w.quantities_e8), len(w.entry_prices_e8)],
-                self.n_held,
-                len(w.amounts_e8),
-                self.n_collateral,
-                w.indices,
-            )
+            self.check_witness([w.indices, w.quantities_e8, w.entry_prices_e8], w.amounts_e8, w.indices)
         rows = [row.mark_size_rate_e8 for row in inputs.snapshot.rows]
         equity = cs.constant(0)
         maintenance = cs.constant(0)
@@ -171,9 +126,7 @@ class SparseCrossStatement:
                 core = slot.core
                 equity = equity + core.upnl * SCALE_E8
                 maintenance = maintenance + cs.mul(notional_of(core), slot.rate, "maintenance")
-                packed.append(
-                    core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + slot.slot_index * (1 << INDEX_SHIFT)
-                )
+                packed.append(held_element(slot))
         finish_selection(cs, inputs.snapshot, slots, self.selection)
         collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
         salt_var = open_commitment(
@@ -182,35 +135,6 @@ class SparseCrossStatement:
         with cs.namespace("solvency"):
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
         return salt_var
-
-    def layout_digest(self, snapshot: Snapshot) -> int:
-        """The table this statement binds: model, statement version, capacity (N, P, K), ordered names."""
-        return snapshot_layout_digest(
-            self.model, STATEMENT_TAG, (self.n_rows, self.n_held, self.n_collateral), snapshot
-        )
-
-    @property
-    def domain_tag(self) -> int:
-        """Commitment domain tag: statement 7, P and K (N is in the layout digest)."""
-        return commitment_domain_tag(self.n_held, self.n_collateral, STATEMENT_TAG)
-
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> SparseWitness:
-        """The account's held slots in this snapshot's table; CapacityError when it holds more than P positions."""
-        rate_inputs(snapshot, self.n_rows, self.n_collateral, 0)  # the table must fit N rows and K assets
-        slots = held_slots(account, snapshot, self.n_held, self.n_collateral)
-        return SparseWitness(
-            slots.indices,
-            slots.quantities_e8,
-            slots.entry_prices_e8,
-            slots.amounts_e8,
-            salt,
-            self.layout_digest(snapshot),
-        )
-
-    def commitment(self, witness: SparseWitness) -> int:
-        """The commitment this witness opens."""
-        slots = HeldSlots(witness.indices, witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8)
-        return commit_held(slots, witness.salt, witness.layout_digest, STATEMENT_TAG)
 
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the cross engine says margin call (the same engine as dense cross)."""

@@ -24,11 +24,10 @@ every part range-bound: asset slot < K <= 1024 through the one-hot choice), stat
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from zkmargin.circuits.layout import AllocatedPublic, PublicLayout, at
+from zkmargin.circuits.layout import AllocatedPublic, at
 from zkmargin.circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
@@ -38,21 +37,16 @@ from zkmargin.circuits.parts import (
     notional_of,
     one_hot,
     open_commitment,
-    rate_inputs,
     select,
-    snapshot_layout_digest,
     sum_lcs,
 )
 from zkmargin.circuits.sparse_parts import (
     HeldSlot,
+    SparseCapacity,
     SparseInputs,
-    check_held_witness,
-    check_sparse_capacity,
+    SparseWitness,
     finish_selection,
     held_slot,
-    sparse_id,
-    sparse_layout,
-    sparse_snapshot_values,
 )
 from zkmargin.errors import CircuitError, MarginCallError
 from zkmargin.gadgets.range import assert_unsigned
@@ -62,7 +56,6 @@ from zkmargin.margin.commitment import (
     check_layout_digest_and_salt,
     check_positions,
     commit_elements,
-    commitment_domain_tag,
 )
 from zkmargin.margin.isolated import compute_isolated_margin
 from zkmargin.margin.models import Account, Snapshot
@@ -76,15 +69,9 @@ INDEX_SHIFT = 203
 
 
 @dataclass(frozen=True)
-class SparseIsolatedWitness:
+class SparseIsolatedWitness(SparseWitness):
     """Held slots (ascending index, unused zero) with their isolation flag, allocation and asset slot."""
 
-    indices: tuple[int, ...]
-    quantities_e8: tuple[int, ...]
-    entry_prices_e8: tuple[int, ...]
-    amounts_e8: tuple[int, ...]
-    salt: int
-    layout_digest: int
     isolated_flags: tuple[int, ...]
     isolated_amounts_e8: tuple[int, ...]
     isolated_asset_slots: tuple[int, ...]
@@ -103,31 +90,11 @@ def pack_held_isolated(index: int, quantity_e8: int, entry_e8: int, flag: int, a
 
 
 @dataclass(frozen=True)
-class SparseIsolatedStatement:
+class SparseIsolatedStatement(SparseCapacity):
     """Isolated margin over P held slots selecting from an N-row table, with K collateral slots."""
 
-    n_rows: int
-    n_held: int
-    n_collateral: int
-    selection: str = "lookup"
     model: ClassVar[str] = "isolated"
-
-    def __post_init__(self) -> None:
-        check_sparse_capacity(self.n_rows, self.n_held, self.n_collateral, self.selection)
-
-    @property
-    def circuit_id(self) -> str:
-        """isolated-n<N>-p<P>-k<K>."""
-        return sparse_id(self.model, self.n_rows, self.n_held, self.n_collateral, self.selection)
-
-    @functools.cached_property
-    def layout(self) -> PublicLayout[SparseInputs[Any]]:
-        """As sparse cross: commitment, context; digests; one packed row per table row; (price, haircut) per asset."""
-        return sparse_layout(self.n_rows, self.n_collateral)
-
-    def snapshot_values(self, snapshot: Snapshot) -> SparseInputs[int]:
-        """The table, zero-padded to N rows, packed after the range checks, and its digests."""
-        return sparse_snapshot_values(snapshot, self.n_rows, self.n_collateral, self.layout_digest(snapshot))
+    statement_tag: ClassVar[int] = STATEMENT_TAG
 
     def synthesize(
         self, cs: ConstraintSystem, inputs: AllocatedPublic[SparseInputs[Any]], witness: SparseIsolatedWitness | None
@@ -135,18 +102,9 @@ class SparseIsolatedStatement:
         """Held slots with their isolated checks, the pool check and the commitment opening."""
         w = witness
         if w is not None:
-            lengths = [
-                len(v)
-                for v in (
-                    w.indices,
-                    w.quantities_e8,
-                    w.entry_prices_e8,
-                    w.isolated_flags,
-                    w.isolated_amounts_e8,
-                    w.isolated_asset_slots,
-                )
-            ]
-            check_held_witness(lengths, self.n_held, len(w.amounts_e8), self.n_collateral, w.indices)
+            per_slot = [w.indices, w.quantities_e8, w.entry_prices_e8, w.isolated_flags, w.isolated_amounts_e8,
+                        w.isolated_asset_slots]
+            self.check_witness(per_slot, w.amounts_e8, w.indices)
         rows = [row.mark_size_rate_e8 for row in inputs.snapshot.rows]
         assets = inputs.snapshot.assets
         # price * (1e8 - haircut) per asset, once: slots select it with their one-hot choice.
@@ -205,20 +163,9 @@ class SparseIsolatedStatement:
             assert_covers(cs, collateral_value + pool_net, cs.constant(0), SLACK_BITS, "pool_covers_maintenance")
         return salt_var
 
-    def layout_digest(self, snapshot: Snapshot) -> int:
-        """The table this statement binds: model, statement version, capacity (N, P, K), ordered names."""
-        return snapshot_layout_digest(
-            self.model, STATEMENT_TAG, (self.n_rows, self.n_held, self.n_collateral), snapshot
-        )
-
-    @property
-    def domain_tag(self) -> int:
-        """Commitment domain tag: statement 8, P and K (N is in the layout digest)."""
-        return commitment_domain_tag(self.n_held, self.n_collateral, STATEMENT_TAG)
-
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> SparseIsolatedWitness:
         """The account's held slots with their isolation; CapacityError when it holds more than P positions."""
-        rate_inputs(snapshot, self.n_rows, self.n_collateral, 0)  # the table must fit N rows and K assets
+        self.check_table_fits(snapshot)
         slots = held_slots(account, snapshot, self.n_held, self.n_collateral, allow_isolated=True)
         asset_slots = {a.asset: j for j, a in enumerate(snapshot.assets)}
         held = {p.instrument: p for p in account.positions}

@@ -7,9 +7,10 @@ in the gadgets' docstrings (zkmargin/gadgets/selection.py); every sparse stateme
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from zkmargin.circuits.layout import PublicLayout
 from zkmargin.circuits.parts import (
@@ -19,13 +20,15 @@ from zkmargin.circuits.parts import (
     PositionCore,
     position_core,
     rate_inputs,
+    snapshot_layout_digest,
 )
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
 from zkmargin.gadgets.range import assert_unsigned
 from zkmargin.gadgets.selection import assert_index, assert_lookups, index_bits_for, mux_tree
-from zkmargin.margin.models import Snapshot
-from zkmargin.margin.sparse import MAX_TABLE_ROWS, table_value_digest
+from zkmargin.margin.commitment import QUANTITY_OFFSET, commitment_domain_tag
+from zkmargin.margin.models import Account, Snapshot
+from zkmargin.margin.sparse import INDEX_SHIFT, MAX_TABLE_ROWS, HeldSlots, commit_held, held_slots, table_value_digest
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 RATE_BITS = 27
@@ -94,6 +97,84 @@ def check_held_witness(
             raise CircuitError(f"held slot {s}: index must be a field element in [0, r)")
 
 
+@dataclass(frozen=True)
+class SparseWitness:
+    """Held slots (ascending index, unused slots zero), collateral amounts, the salt and the layout digest."""
+
+    indices: tuple[int, ...]
+    quantities_e8: tuple[int, ...]
+    entry_prices_e8: tuple[int, ...]
+    amounts_e8: tuple[int, ...]
+    salt: int
+    layout_digest: int
+
+
+@dataclass(frozen=True)
+class SparseCapacity:
+    """The declarations every sparse statement shares, written once: N table rows, P held slots, K asset slots,
+    the selection, and what follows from them and the class's model and statement tag (id, public layout, table
+    values, layout digest, commitment domain tag). Declarations only: synthesize is each statement's own.
+    """
+
+    n_rows: int
+    n_held: int
+    n_collateral: int
+    selection: str = "lookup"
+    model: ClassVar[str]
+    statement_tag: ClassVar[int]
+
+    def __post_init__(self) -> None:
+        check_sparse_capacity(self.n_rows, self.n_held, self.n_collateral, self.selection)
+
+    @property
+    def circuit_id(self) -> str:
+        """<model>-n<N>-p<P>-k<K> (the mux-tree variant, kept for measurement, ends in -mux and is not registered)."""
+        return sparse_id(self.model, self.n_rows, self.n_held, self.n_collateral, self.selection)
+
+    @property
+    def capacity(self) -> tuple[int, ...]:
+        """The sizes the layout digest binds: N, P, K."""
+        return (self.n_rows, self.n_held, self.n_collateral)
+
+    @functools.cached_property
+    def layout(self) -> PublicLayout[SparseInputs[Any]]:
+        """commitment, context; layout and table digests; one packed row per table row; (price, haircut) per asset."""
+        return sparse_layout(self.n_rows, self.n_collateral)
+
+    def snapshot_values(self, snapshot: Snapshot) -> SparseInputs[int]:
+        """The table, zero-padded to N rows (marks and sizes below 2^64, rates in [0, 1e8]), packed, and its digests."""
+        return sparse_snapshot_values(snapshot, self.n_rows, self.n_collateral, self.layout_digest(snapshot))
+
+    def layout_digest(self, snapshot: Snapshot) -> int:
+        """The table this statement binds: model, statement version, capacity, ordered names."""
+        return snapshot_layout_digest(self.model, self.statement_tag, self.capacity, snapshot)
+
+    @property
+    def domain_tag(self) -> int:
+        """Commitment domain tag: the statement tag, P and K (N is in the layout digest)."""
+        return commitment_domain_tag(self.n_held, self.n_collateral, self.statement_tag)
+
+    def check_table_fits(self, snapshot: Snapshot) -> None:
+        """The snapshot's table must fit N rows and K assets (CapacityError) with values in range."""
+        rate_inputs(snapshot, self.n_rows, self.n_collateral, 0)
+
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> SparseWitness:
+        """The account's held slots in this snapshot's table; CapacityError when it holds more than P positions."""
+        self.check_table_fits(snapshot)
+        slots = held_slots(account, snapshot, self.n_held, self.n_collateral)
+        return SparseWitness(slots.indices, slots.quantities_e8, slots.entry_prices_e8, slots.amounts_e8, salt,
+                             self.layout_digest(snapshot))
+
+    def commitment(self, witness: SparseWitness) -> int:
+        """The commitment this witness opens: sparse cross's held-slot packing under this statement's tag."""
+        slots = HeldSlots(witness.indices, witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8)
+        return commit_held(slots, witness.salt, witness.layout_digest, self.statement_tag)
+
+    def check_witness(self, per_slot: Sequence[Sequence[Any]], amounts_e8: Sequence[int], indices: Sequence[Any]) -> None:
+        """Every per-slot tuple has P entries, K amounts, indices ints in [0, r); CircuitError otherwise."""
+        check_held_witness([len(v) for v in per_slot], self.n_held, len(amounts_e8), self.n_collateral, indices)
+
+
 def sparse_layout(n_rows: int, n_collateral: int) -> PublicLayout[SparseInputs[Any]]:
     """commitment, context; layout and table digests; one packed row per table row; (price, haircut) per asset."""
     return PublicLayout(SparseInputs(0, 0, (TableRow(0),) * n_rows, (Asset(0, 0),) * n_collateral))
@@ -141,6 +222,12 @@ def held_slot(
     if previous is not None:
         held_after(cs, previous, used, index, index_bits_for(len(rows)))
     return HeldSlot(index, core, used, rate, (used, packed_row + index * (1 << LOOKUP_INDEX_SHIFT)))
+
+
+def held_element(slot: HeldSlot) -> LinearCombination:
+    """A held slot's commitment element: (q + 2^63) + entry 2^64 + index 2^128 (zkmargin.margin.sparse's packing)."""
+    core = slot.core
+    return core.quantity + QUANTITY_OFFSET + core.entry * (1 << 64) + slot.slot_index * (1 << INDEX_SHIFT)
 
 
 def finish_selection(
@@ -206,3 +293,57 @@ def held_after(
     cs.enforce(used, cs.one - previous.used, cs.constant(0), "used_slots_first")
     gap = cs.mul(used, index - previous.slot_index - 1, "index_gap")
     cs.to_bits(gap, width, "indices_increase")
+
+
+# ----- per-row columns: more public values a row than one element holds -------------------------------------------
+COLUMN_INDEX_BITS = 21
+"""A column entry's place j * C + c stays below 2^21 (N < 2^14 rows, C < 2^7 columns a row)."""
+
+
+def column_entry(value: LinearCombination, index: LinearCombination | int, n_columns: int, column: int,
+                 shift: int) -> LinearCombination:
+    """A column's lookup value: its packed value (below 2^shift) plus (index * C + column) * 2^shift."""
+    return value + (index * n_columns + column) * (1 << shift)
+
+
+def assert_column_lookups(
+    cs: ConstraintSystem,
+    snapshot: SparseInputs[Any],
+    columns: Sequence[Sequence[LinearCombination]],
+    queries: Sequence[tuple[LinearCombination, LinearCombination]],
+    shift: int,
+    label: str,
+) -> None:
+    """Every used query is column c of row j of the table: a lookup over the entries column_entry(v_jc, j, C, c),
+    its challenge bound to both digests (zkmargin.gadgets.selection.assert_lookups states the argument).
+
+    The caller range-checks each query's packed value below 2^shift and builds it with column_entry from the held
+    slot's own index (in [0, N)) and a column in [0, C): the place j * C + c then names one row and one column.
+    """
+    if shift + COLUMN_INDEX_BITS >= 252:
+        raise CircuitError(f"{label}: column values of {shift} bits leave no room for the place")
+    entries = [column_entry(v, j, len(row), c, shift) for j, row in enumerate(columns) for c, v in enumerate(row)]
+    bound = [snapshot.layout_digest, snapshot.table_digest]
+    assert_lookups(cs, entries, queries, bound, shift + COLUMN_INDEX_BITS, label)
+
+
+def unpack_column(cs: ConstraintSystem, packed_hint: Callable[[], int], widths: Sequence[int], label: str
+                  ) -> tuple[list[LinearCombination], LinearCombination]:
+    """Private parts of one packed column (little end first, widths in bits), each range-checked, and their packing.
+
+    The ranges make the packing injective below 2^sum(widths): it equals a table value only with that value's parts.
+    """
+    parts: list[LinearCombination] = []
+    packed = cs.constant(0)
+    offset = 0
+    hint = cs.has_values
+    for n, width in enumerate(widths):
+        def part(offset: int = offset, width: int = width) -> int:
+            return (packed_hint() >> offset) & ((1 << width) - 1)
+
+        value = cs.alloc(f"{label}[{n}]", part if hint else None)
+        assert_unsigned(cs, value, width, f"{label}[{n}]/range")
+        parts.append(value)
+        packed = packed + value * (1 << offset)
+        offset += width
+    return parts, packed

@@ -31,11 +31,11 @@ from zkmargin.circuits.parts import (
     SCALE_E8,
     SLACK_BITS,
     Asset,
+    SlotCapacity,
     SlotValues,
     SnapshotInputs,
     assert_covers,
     asset_inputs,
-    check_capacity,
     check_fits,
     collateral_terms,
     notional_of,
@@ -43,16 +43,14 @@ from zkmargin.circuits.parts import (
     open_commitment,
     packed_position,
     position_core,
+    require_covers,
     select,
     slot_fields,
     slot_values,
-    snapshot_layout_digest,
     sum_lcs,
 )
-from zkmargin.errors import CapacityError, MarginCallError, PublicInputError
+from zkmargin.errors import CapacityError, PublicInputError
 from zkmargin.gadgets.range import assert_unsigned
-from zkmargin.margin.commitment import commit, commitment_domain_tag
-from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import UNSIGNED_MAX_E8, Account, Snapshot, Tier
 from zkmargin.margin.tiered import (
     AMOUNT_TO_E32,
@@ -95,28 +93,24 @@ TieredInputs = SnapshotInputs[TieredInstrument[Any], Any]
 
 
 @dataclass(frozen=True)
-class TieredWitness:
+class TieredWitness(SlotValues):
     """Cross slot values plus each position slot's bracket index."""
 
-    quantities_e8: tuple[int, ...]
-    entry_prices_e8: tuple[int, ...]
-    amounts_e8: tuple[int, ...]
-    salt: int
-    layout_digest: int
     tier_indices: tuple[int, ...]
 
 
 @dataclass(frozen=True)
-class TieredStatement:
+class TieredStatement(SlotCapacity):
     """Tiered maintenance at capacity (n_positions, n_collateral, n_tiers)."""
 
-    n_positions: int
-    n_collateral: int
     n_tiers: int = 4
     model: ClassVar[str] = "tiered"
+    statement_tag: ClassVar[int] = STATEMENT_TAG
 
-    def __post_init__(self) -> None:
-        check_capacity(self.n_positions, self.n_collateral)
+    @property
+    def capacity(self) -> tuple[int, ...]:
+        """N, K and the bracket count T (the layout digest binds all three)."""
+        return (self.n_positions, self.n_collateral, self.n_tiers)
 
     @property
     def circuit_id(self) -> str:
@@ -132,27 +126,8 @@ class TieredStatement:
     def snapshot_values(self, snapshot: Snapshot) -> TieredInputs:
         """Per instrument (mark, size, T brackets), per asset (price, haircut), padded, range-checked."""
         check_fits(snapshot, self.n_positions, self.n_collateral)
-        instruments = []
-        for i in range(self.n_positions):
-            if i < len(snapshot.instruments):
-                quote = snapshot.instruments[i]
-                tiers = effective_tiers(quote)
-                if len(tiers) > self.n_tiers:
-                    raise CapacityError(
-                        f"{quote.instrument} has {len(tiers)} brackets; {self.circuit_id} holds {self.n_tiers}")
-                head = (quote.mark_price_e8, quote.contract_size_e8)
-            else:
-                tiers, head = (OPEN_TIER,), (0, 0)
-            brackets = []
-            for tier in tiers + (EMPTY_TIER,) * (self.n_tiers - len(tiers)):
-                if not tier.maintenance_rate_e8 <= RATE_MAX_E8:
-                    raise PublicInputError(f"instrument slot {i}: bracket rate above 1")
-                brackets.append(Bracket(tier.notional_floor_e8, tier.notional_cap_e8, tier.maintenance_rate_e8,
-                                        tier.maintenance_amount_e8))
-            instruments.append(TieredInstrument(*head, tuple(brackets)))
-        if any(not 0 <= v <= UNSIGNED_MAX_E8 for _, v in leaf_items(tuple(instruments))):
-            raise PublicInputError("snapshot value outside [0, 2^64)")
-        return SnapshotInputs(self.layout_digest(snapshot), tuple(instruments), asset_inputs(snapshot, self.n_collateral))
+        instruments = tiered_instruments(snapshot, self.n_positions, self.n_tiers, self.circuit_id)
+        return SnapshotInputs(self.layout_digest(snapshot), instruments, asset_inputs(snapshot, self.n_collateral))
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[TieredInputs],
                    witness: TieredWitness | None) -> LinearCombination:
@@ -186,15 +161,6 @@ class TieredStatement:
             assert_covers(cs, equity + collateral_value, maintenance, SLACK_BITS, "equity_covers_maintenance")
         return salt_var
 
-    def layout_digest(self, snapshot: Snapshot) -> int:
-        """The slot layout this statement binds: model, statement version, capacity, ordered names."""
-        return snapshot_layout_digest(self.model, STATEMENT_TAG, (self.n_positions, self.n_collateral, self.n_tiers), snapshot)
-
-    @property
-    def domain_tag(self) -> int:
-        """Commitment domain tag: statement 3 and the capacity."""
-        return commitment_domain_tag(self.n_positions, self.n_collateral, STATEMENT_TAG)
-
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> TieredWitness:
         """Private slot values and the bracket each position falls in."""
         slots: SlotValues = slot_values(account, snapshot, self.n_positions, self.n_collateral, salt,
@@ -210,15 +176,38 @@ class TieredStatement:
         return TieredWitness(slots.quantities_e8, slots.entry_prices_e8, slots.amounts_e8, salt, slots.layout_digest,
                              tuple(indices))
 
-    def commitment(self, witness: TieredWitness) -> int:
-        """The commitment this witness opens (the cross packing under this statement's tag)."""
-        return commit(witness.quantities_e8, witness.entry_prices_e8, witness.amounts_e8, witness.salt,
-                      witness.layout_digest, STATEMENT_TAG)
-
     def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
         """Raise MarginCallError when the tiered engine says margin call."""
-        report = compute_tiered_margin(account, snapshot)
-        if not report.healthy:
-            raise MarginCallError(
-                "account is subject to a margin call: "
-                f"equity {format_e32(report.equity_e32)} < maintenance {format_e32(report.maintenance_e32)}")
+        require_tiered_healthy(account, snapshot)
+
+
+def tiered_instruments(snapshot: Snapshot, n_slots: int, n_tiers: int, circuit_id: str
+                       ) -> tuple[TieredInstrument[int], ...]:
+    """(mark, size, T brackets) per instrument slot, padded with an open bracket and empty ones, range-checked:
+    values in [0, 2^64), bracket rates in [0, 1e8]; CapacityError when an instrument has more than T brackets."""
+    instruments = []
+    for i in range(n_slots):
+        if i < len(snapshot.instruments):
+            quote = snapshot.instruments[i]
+            tiers = effective_tiers(quote)
+            if len(tiers) > n_tiers:
+                raise CapacityError(f"{quote.instrument} has {len(tiers)} brackets; {circuit_id} holds {n_tiers}")
+            head = (quote.mark_price_e8, quote.contract_size_e8)
+        else:
+            tiers, head = (OPEN_TIER,), (0, 0)
+        brackets = []
+        for tier in tiers + (EMPTY_TIER,) * (n_tiers - len(tiers)):
+            if not tier.maintenance_rate_e8 <= RATE_MAX_E8:
+                raise PublicInputError(f"instrument slot {i}: bracket rate above 1")
+            brackets.append(Bracket(tier.notional_floor_e8, tier.notional_cap_e8, tier.maintenance_rate_e8,
+                                    tier.maintenance_amount_e8))
+        instruments.append(TieredInstrument(*head, tuple(brackets)))
+    if any(not 0 <= v <= UNSIGNED_MAX_E8 for _, v in leaf_items(tuple(instruments))):
+        raise PublicInputError("snapshot value outside [0, 2^64)")
+    return tuple(instruments)
+
+
+def require_tiered_healthy(account: Account, snapshot: Snapshot) -> None:
+    """Raise MarginCallError (with both figures) when the tiered reference engine says margin call."""
+    report = compute_tiered_margin(account, snapshot)
+    require_covers(report.healthy, report.equity_e32, report.maintenance_e32)

@@ -401,10 +401,12 @@ def inspect(circuit_id: str, names: bool, as_json: bool) -> None:
         "public_inputs": compiled.num_public,
         "variables": compiled.num_variables,
         "domain_size": 1 << log_n,
+        "sizes": circuit.sizes,
         "public_input_names": list(compiled.public_names),
     }
     text = (
         f"circuit:       {circuit.circuit_id}\n"
+        f"sizes:         {', '.join(f'{symbol} = {value}' for symbol, value in circuit.sizes.items())}\n"
         f"constraints:   {compiled.num_constraints}\n"
         f"public inputs: {compiled.num_public}\n"
         f"variables:     {compiled.num_variables}\n"

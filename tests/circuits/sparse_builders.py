@@ -3,9 +3,11 @@ their commitment (forgeries included) and check-mode solving; test modules impor
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.circuits.circuit import Circuit
-from zkmargin.circuits.sparse_cross import STATEMENT_TAG, SparseCrossStatement, SparseWitness
+from zkmargin.circuits.sparse_cross import SparseCrossStatement, SparseWitness
 from zkmargin.circuits.sparse_parts import SELECTIONS
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon import poseidon_hash
@@ -32,12 +34,12 @@ POW2 = sparse(4, 2, 2)
 
 
 def raw_commitment(circuit: Circuit, w: SparseWitness) -> int:
-    """The commitment the circuit's packing computes, for ANY witness (no range checks: forgeries open too)."""
+    """The commitment a sparse cross (or tiered: same packing) circuit computes, for ANY witness (no range checks: forgeries open too)."""
     slots = [
         ((q + QUANTITY_OFFSET) + (e << 64) + (i << 128)) % R
         for i, q, e in zip(w.indices, w.quantities_e8, w.entry_prices_e8)
     ]
-    tag = commitment_domain_tag(len(w.indices), len(w.amounts_e8), STATEMENT_TAG)
+    tag = commitment_domain_tag(len(w.indices), len(w.amounts_e8), circuit.statement.statement_tag)
     return poseidon_hash([w.layout_digest, *slots, *amount_elements(w.amounts_e8), w.salt], tag)
 
 
@@ -68,3 +70,22 @@ def forged(circuit: Circuit, indices, quantities, entries, amounts=(500 * E8, 0)
 def variable(cs: ConstraintSystem, label: str) -> LinearCombination:
     """The variable allocated under this full label (tests tamper with solved values)."""
     return LinearCombination({cs._names.index(label): 1}, None)
+
+
+def assert_another_table_fails(circuit: Circuit, w, snapshot: Snapshot) -> None:
+    """The same table reversed or renamed has another layout digest: the witness no longer satisfies, and with
+    the order kept (renamed) it is the commitment's opening that fails."""
+    commitment = circuit.commitment(w)
+    reordered = replace(snapshot, instruments=tuple(reversed(snapshot.instruments)))
+    renamed = replace(snapshot, instruments=tuple(replace(q, instrument=q.instrument + "X") for q in snapshot.instruments))
+    for other in (reordered, renamed):
+        assert circuit.statement.layout_digest(other) != w.layout_digest
+        assert solve(circuit, w, other, commitment).which_is_unsatisfied() is not None
+    assert solve(circuit, w, renamed, commitment).which_is_unsatisfied() == "commitment/opens"
+
+
+def honest_failure(circuit: Circuit, account, snapshot: Snapshot) -> str | None:
+    """The first unsatisfied constraint of the account's honest witness and commitment (None: it proves); any
+    statement, dense or sparse."""
+    w = circuit.witness(account, snapshot, SALT)
+    return solve(circuit, w, snapshot, circuit.commitment(w)).which_is_unsatisfied()

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import math
 import random
-from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.circuits.builders import CALL, FUTURE, PUT
 from zkmargin.circuits.proving import prove_account, verify_account_proof
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.errors import FormatError, MarginCallError, PublicInputError
-from zkmargin.margin.black76 import black76_price
 from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.models import (
     Account,
@@ -36,16 +35,6 @@ from zkmargin.margin.samples import sample_snapshot
 from zkmargin.r1cs import ConstraintSystem
 
 E8 = 10**8
-FUTURE = InstrumentQuote("ES-DEC26", 5000 * E8, 0, 50 * E8,
-                         risk=RiskParams("future", 5000 * E8, E8 // 20, E8 // 20, 2 * E8, 35 * E8 // 100))
-CALL = InstrumentQuote("ES-C5100", int(Decimal(str(round(black76_price("call", 5000, 5100, 0.25, 0.04, 0.2), 8))) * E8),
-                       0, 50 * E8,
-                       risk=RiskParams("call", 5000 * E8, E8 // 20, E8 // 20, 2 * E8, 35 * E8 // 100,
-                                       5100 * E8, E8 // 5, E8 // 4, 4 * E8 // 100, 10 * E8))
-PUT = InstrumentQuote("ES-P4900", int(Decimal(str(round(black76_price("put", 5000, 4900, 0.25, 0.04, 0.2), 8))) * E8),
-                      0, 50 * E8,
-                      risk=RiskParams("put", 5000 * E8, E8 // 20, E8 // 20, 2 * E8, 35 * E8 // 100,
-                                      4900 * E8, E8 // 5, E8 // 4, 4 * E8 // 100, 10 * E8))
 SNAPSHOT = Snapshot("p", "v", "2026-11-24T00:00:00Z", (AssetQuote("USD", E8, 0),), (FUTURE, CALL, PUT))
 CIRCUIT = circuit_from_id("portfolio-n3-k1")
 

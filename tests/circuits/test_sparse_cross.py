@@ -364,7 +364,8 @@ def test_sparse_ids_parse_and_match_the_schema_pattern(circuit_id):
     [
         "cross-n3-p4-k2",
         "cross-n3-p0-k2",
-        "portfolio-n3-p1-k2",
+        "var-n3-p1-k2",  # no sparse var or es statement (docs/sparse.md says why)
+        "es-n3-p1-k2-s4",
         "cross-n3-p1",
         "cross-n03-p1-k2",
         "cross-n3-p1-k2-t2",

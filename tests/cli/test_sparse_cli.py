@@ -30,8 +30,15 @@ def test_the_samples_are_sparse():
     assert 0 < len(held) <= 4 < len(sample_snapshot().instruments)
 
 
-def test_sparse_commit_setup_prove_verify_inspect(workdir):
-    opening = workdir / "opening.json"
+@pytest.mark.parametrize(
+    "circuit_id,row_inputs,sizes",
+    [
+        (CIRCUIT, 1, {"N": 8, "P": 4, "K": 4}),
+        ("tiered-n8-p4-k4", 1 + 4, {"N": 8, "P": 4, "K": 4, "T": 4}),  # a head and T = 4 brackets a row
+    ],
+)
+def test_sparse_commit_setup_prove_verify_inspect(workdir, circuit_id, row_inputs, sizes):
+    opening = workdir / f"{circuit_id}.opening.json"
     committed = run(
         workdir,
         "commit",
@@ -40,12 +47,12 @@ def test_sparse_commit_setup_prove_verify_inspect(workdir):
         "--opening",
         str(opening),
         "--circuit",
-        CIRCUIT,
+        circuit_id,
         "--json",
     )
     assert committed.exit_code == 0, committed.output
     commitment = json.loads(committed.stdout)["commitment"]
-    assert run(workdir, "setup", "--circuit", CIRCUIT).exit_code == 0
+    assert run(workdir, "setup", "--circuit", circuit_id).exit_code == 0
     proved = run(
         workdir,
         "prove",
@@ -56,18 +63,18 @@ def test_sparse_commit_setup_prove_verify_inspect(workdir):
         "--context",
         "77",
         "--out",
-        str(workdir / "proof.json"),
+        str(workdir / f"{circuit_id}.proof.json"),
         "--public-out",
-        str(workdir / "public.json"),
+        str(workdir / f"{circuit_id}.public.json"),
     )
     assert proved.exit_code == 0, proved.output
     verify_args = [
         "verify",
-        str(workdir / "proof.json"),
+        str(workdir / f"{circuit_id}.proof.json"),
         "--snapshot",
         str(workdir / "snapshot.json"),
         "--circuit",
-        CIRCUIT,
+        circuit_id,
     ]
     valid = run(workdir, *verify_args, "--commitment", commitment, "--context", "77", "--json")
     assert valid.exit_code == 0, valid.output
@@ -77,10 +84,13 @@ def test_sparse_commit_setup_prove_verify_inspect(workdir):
     replay = run(workdir, *verify_args, "--commitment", commitment, "--context", "78")
     assert replay.exit_code == 1
 
-    inspected = run(workdir, "inspect", "--circuit", CIRCUIT, "--json")
+    inspected = run(workdir, "inspect", "--circuit", circuit_id, "--json")
     info = json.loads(inspected.stdout)
-    assert info["circuit_id"] == CIRCUIT
-    assert info["public_inputs"] == len(json.loads((workdir / "public.json").read_text())) == 2 + 2 + 8 + 2 * 4
+    assert info["circuit_id"] == circuit_id
+    assert info["public_inputs"] == len(json.loads((workdir / f"{circuit_id}.public.json").read_text())) == 2 + 2 + 8 * row_inputs + 2 * 4
+    assert info["sizes"] == sizes
+    text = run(workdir, "inspect", "--circuit", circuit_id).stdout
+    assert "sizes:         " + ", ".join(f"{k} = {v}" for k, v in sizes.items()) in text
 
 
 def test_more_positions_than_held_slots_is_a_clear_refusal(workdir):

@@ -63,22 +63,22 @@ def run_cli(root: Path, *args: str):
     return CliRunner().invoke(cli, ["--cache-dir", str(root / "cache"), *args], catch_exceptions=False)
 
 
-def venue_run_args(root: Path, accounts: str, out: str, *extra: str) -> list[str]:
-    return ["venue", "run", str(root / accounts), str(root / "snapshot.json"), "--keys", str(root / "cache" / CIRCUIT),
-            "--signing-key", str(root / "venue.key"), "--out", str(root / out), "--circuit", CIRCUIT, "--depth", "8",
-            "--json", *extra]
+def venue_run_args(root: Path, accounts: str, out: str, *extra: str, circuit_id: str = CIRCUIT) -> list[str]:
+    return ["venue", "run", str(root / accounts), str(root / "snapshot.json"), "--keys",
+            str(root / "cache" / circuit_id), "--signing-key", str(root / "venue.key"), "--out", str(root / out),
+            "--circuit", circuit_id, "--depth", "8", "--json", *extra]
 
 
 def load_bundles(out: Path) -> dict[str, dict]:
     return {p.name: json.loads(p.read_text()) for p in (out / "bundles").glob("*.json")}
 
 
-def check_bundles(root: Path, out: Path, expected_ids: set[str]) -> None:
+def check_bundles(root: Path, out: Path, expected_ids: set[str], circuit_id: str = CIRCUIT) -> None:
     """Every bundle: the proof verifies, the attestation checks, the path leads to the signed root."""
     backend = get_backend("arkworks")
     snapshot = load_snapshot(root / "snapshot.json")
-    circuit = circuit_from_id(CIRCUIT)
-    vk = vk_from_json((root / "cache" / CIRCUIT / "verification_key.json").read_bytes(), backend)
+    circuit = circuit_from_id(circuit_id)
+    vk = vk_from_json((root / "cache" / circuit_id / "verification_key.json").read_bytes(), backend)
     public_key = parse_public_key(json.loads((root / "venue.key.pub.json").read_text()))
     digest = snapshot_digest(snapshot)
     signed = parse_signed_root(json.loads((out / "root.json").read_text()))

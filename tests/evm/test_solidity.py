@@ -539,6 +539,55 @@ def test_margin_verifier_with_a_real_cross_proof(evm, cross_keys, backend):
                                                     backend)).returned_false
 
 
+
+@pytest.mark.parametrize("circuit_id", ["tiered-n8-p4-k4"])
+def test_margin_verifier_with_a_real_sparse_proof(evm, backend, circuit_id, tmp_path):
+    """A sparse id (N = 8 table rows, P = 4 held slots) through `export solidity --margin named` and
+    `export register`: its table is the registered snapshot; the proof verifies against it and not against a
+    table with one mark moved."""
+    from click.testing import CliRunner
+
+    from tests.cli.samples import write_samples
+    from zkmargin.circuits.proving import prove_account
+    from zkmargin.circuits.registry import circuit_from_id
+    from zkmargin.cli.main import cli
+    from zkmargin.groth16.serialization import vk_to_json
+    from zkmargin.margin.models import load_snapshot, snapshot_to_json
+    from zkmargin.margin.samples import sample_account
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(cli, ["export", *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.stdout.strip()
+
+    circuit = circuit_from_id(circuit_id)
+    pk = setup(circuit.compile(), random.Random(12), backend)
+    snapshot_path = write_samples(tmp_path) / "snapshot.json"
+    snapshot = load_snapshot(snapshot_path)
+    first = snapshot.instruments[0]
+    moved = dataclasses.replace(
+        snapshot, instruments=(dataclasses.replace(first, mark_price_e8=first.mark_price_e8 + 1), *snapshot.instruments[1:])
+    )
+    (tmp_path / "moved.json").write_text(json.dumps(snapshot_to_json(moved)))
+    (tmp_path / "vk.json").write_text(json.dumps(vk_to_json(pk.vk, backend)))
+    run("solidity", str(tmp_path / "vk.json"), str(tmp_path / "s.sol"), "--margin", "named", "--name", "SparseMargin")
+    evm.compile({"s.sol": (tmp_path / "s.sol").read_text()})
+    address, _ = evm.deploy("SparseMargin", _address_word(VENUE))
+    snapshot_id, moved_id = b"\x1a" * 32, b"\x1b" * 32
+    for sid, path in ((snapshot_id, snapshot_path), (moved_id, tmp_path / "moved.json")):
+        register = run("register", str(path), "--circuit", circuit_id, "--snapshot-id", sid.hex())
+        assert evm.call(address, bytes.fromhex(register[2:]), sender=VENUE).success
+    head = circuit.per_proof_inputs
+    context = onchain_context(CHAIN_ID, address, BENEFICIARY, EPOCH)
+    proof, public_obj = prove_account(circuit, pk, sample_account("healthy"), snapshot, 99, context, backend)
+    public = public_obj.as_list()
+    for sid in (snapshot_id, moved_id):
+        assert evm.call(address, register_attested_calldata(sid, [public[0]]), sender=VENUE).success
+    assert evm.call(address, verify_margin_calldata(snapshot_id, BENEFICIARY, EPOCH, public[:head], proof,
+                                                    backend)).returned_true
+    assert evm.call(address, verify_margin_calldata(moved_id, BENEFICIARY, EPOCH, public[:head], proof,
+                                                    backend)).returned_false
+
 # The trader's identity secret: the nullifier comes from it, the same under every snapshot and salt.
 MEMBER_SECRET = 0x5EC12E7
 

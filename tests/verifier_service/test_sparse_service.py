@@ -70,7 +70,7 @@ def test_sparse_proof_verifies_through_the_service(tmp_path, sparse_material):
     assert response.status_code == 200 and response.json()["valid"] is False, response.text
 
 
-@pytest.mark.parametrize("circuit_id", ["cross-n6-p7-k4", "portfolio-n6-p2-k4", "cross-n6-p04-k4"])
+@pytest.mark.parametrize("circuit_id", ["cross-n6-p7-k4", "var-n6-p2-k4", "cross-n6-p04-k4"])
 def test_unknown_sparse_ids_are_a_4xx(tmp_path, sparse_material, circuit_id):
     client = make_client(tmp_path)
     response = client.post(

@@ -97,11 +97,11 @@ def commit_held(slots: HeldSlots, salt: int, layout_digest_value: int, statement
 TABLE_DOMAIN = "zkmargin/table"
 
 
-def table_value_digest(rows: Sequence[tuple[int, int, int]]) -> int:
+def table_value_digest(rows: Sequence[Sequence[int]]) -> int:
     """The table's values as a field element: SHA-256 of their canonical JSON, top 253 bits (< r).
 
     Canonical JSON: {"domain": "zkmargin/table", "rows": [[mark_e8, rate_e8, size_e8], ...]} with sorted keys and
-    no spaces. The verifier computes it from its own snapshot; a sparse lookup hashes it into its challenge.
+    no spaces (sparse tiered rows continue with floor_e8, cap_e8, rate_e8, amount_e8 per bracket). The verifier computes it from its own snapshot; a sparse lookup hashes it into its challenge.
     """
     document = {"domain": TABLE_DOMAIN, "rows": [list(row) for row in rows]}
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
