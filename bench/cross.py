@@ -215,7 +215,7 @@ def whole_tree(clone: Path) -> None:
     """Make the clone's own circuits/, cli/ and verifier_service/ the zkmargin subpackages it imports."""
     # The editable install maps zkmargin.circuits (and .cli, .verifier_service) to THIS tree's folders (pyproject
     # package-dir); links inside the clone's zkmargin/ make the clone's own folders win there. The service was
-    # installed as zkmargin.verifier_service before docs/service-migration.md: a baseline may import either name.
+    # installed as zkmargin.service before docs/service-migration.md: a baseline may import either name.
     for folder, name in (("circuits", "circuits"), ("cli", "cli"), ("verifier_service", "verifier_service"),
                          ("verifier_service", "service")):
         link = clone / "zkmargin" / name
