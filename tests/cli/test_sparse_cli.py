@@ -110,7 +110,7 @@ def test_more_positions_than_held_slots_is_a_clear_refusal(workdir):
     assert not (workdir / "small.json").exists()
 
 
-@pytest.mark.parametrize("circuit_id", ["cross-n8-p9-k4", "portfolio-n8-p2-k4", "cross-n8-p0-k4"])
+@pytest.mark.parametrize("circuit_id", ["cross-n8-p9-k4", "var-n8-p2-k4", "cross-n8-p0-k4"])
 def test_unknown_sparse_ids_are_usage_errors(workdir, circuit_id):
     result = run(workdir, "inspect", "--circuit", circuit_id)
     assert result.exit_code == 2 and "Traceback" not in result.output

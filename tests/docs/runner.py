@@ -101,7 +101,7 @@ class PageRun:
         """Run one documented command; a server command starts in the background."""
         wanted = expected_exit(command)
         command = self.substitute(command)
-        if re.search(r"\bzkmargin serve\b|-m zkmargin\.service\b", command):
+        if re.search(r"\bzkmargin serve\b|-m zkmargin\.(verifier_)?service\b", command):
             self.start_server(command)
             return subprocess.CompletedProcess(command, 0, "", "")
         if command.lstrip().startswith("curl ") and shutil.which("curl") is None:

@@ -117,7 +117,7 @@ def test_the_migration_pages_start_command_serves(tmp_path):
     """docs/service-migration.md's command, run as printed (port, database and secret filled in)."""
     [command] = documented_commands("service-migration.md")
     port = free_port()
-    command = (command.replace("<secret>", ADMIN).replace("--port 8000", f"--port {port}")
+    command = (command.replace("<ADMIN_KEY>", ADMIN).replace("--port 8000", f"--port {port}")
                .replace("sqlite:///receipts.db", f"sqlite:///{tmp_path}/receipts.db"))
     assert "python -m zkmargin.verifier_service" in command
     words = shlex.split(command)
