@@ -55,10 +55,14 @@ def shared_bundle(root: Path, circuit_id: str) -> Path:
     return final
 
 
+def copy_bundle(source: Path, target: Path, files: tuple[str, ...] = BUNDLE_FILES) -> Path:
+    """Copy a bundle's files (all three unless named) into target, made if missing; target."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        shutil.copy(source / name, target / name)
+    return target
+
+
 def install_bundle(bundle: Path, cache_dir: Path, circuit_id: str) -> Path:
     """Copy a shared bundle to <cache_dir>/<circuit_id>/, where `zkmargin --cache-dir` looks (a test may change it)."""
-    target = cache_dir / circuit_id
-    target.mkdir(parents=True, exist_ok=True)
-    for name in BUNDLE_FILES:
-        shutil.copy(bundle / name, target / name)
-    return target
+    return copy_bundle(bundle, cache_dir / circuit_id)

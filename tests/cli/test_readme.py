@@ -22,6 +22,8 @@ def test_readme_test_command_is_the_one_ci_runs():
                    if line.startswith("python -m pytest")]
     assert ci_commands == ["python -m pytest" + readme_command]
     assert " -n 2" in readme_command
+    testing_page = (REPO / "docs" / "testing.md").read_text()
+    assert testing_page.split("```sh\n", 1)[1].split("\n", 1)[0] == ci_commands[0]
 
 
 def test_readme_points_only_inside_the_repository():
