@@ -10,6 +10,7 @@ import pytest
 
 from tests.cli.venue_helpers import COMMITMENTS, IDENTITIES, run
 from tests.cli.venue_run_helpers import CIRCUIT, N_ACCOUNTS, SNAPSHOT, account_doc, run_cli, write_accounts
+from tests.key_cache import install_bundle
 from zkmargin.margin.models import snapshot_to_json
 from zkmargin.margin.samples import sample_snapshot
 
@@ -32,10 +33,10 @@ def venue_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def venue(tmp_path_factory) -> Path:
+def venue(tmp_path_factory, key_bundle) -> Path:
     root = tmp_path_factory.mktemp("venue-run")
     (root / "snapshot.json").write_text(json.dumps(SNAPSHOT))
-    assert run_cli(root, "setup", "--circuit", CIRCUIT).exit_code == 0
+    install_bundle(key_bundle(CIRCUIT), root / "cache", CIRCUIT)
     made = run_cli(root, "venue", "keygen", str(root / "venue.key"), "--venue", "v1")
     assert made.exit_code == 0, made.output
     bad_asset = json.dumps({**account_doc(999), "collateral": [{"asset": "DOGE", "amount": "1"}]})

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.cli.samples import write_samples
+from tests.key_cache import install_bundle
 from zkmargin.cli.main import cli
 from zkmargin.margin.samples import sample_snapshot
 from zkmargin.venue.attestation import (
@@ -37,12 +38,12 @@ def write(path: Path, obj) -> str:
 
 
 @pytest.fixture(scope="module")
-def flow(tmp_path_factory) -> dict:
+def flow(tmp_path_factory, key_bundle) -> dict:
     """Keys, an opening, a proof made with a valid attestation, and attestations good and bad."""
     root = tmp_path_factory.mktemp("attested")
     write_samples(root)
     cache = str(root / "cache")
-    assert run("--cache-dir", cache, "setup", "--circuit", CIRCUIT).exit_code == 0
+    install_bundle(key_bundle(CIRCUIT), Path(cache), CIRCUIT)
     committed = run("commit", str(root / "healthy.json"), str(root / "snapshot.json"),
                     "--opening", str(root / "opening.json"), "--circuit", CIRCUIT, "--json")
     assert committed.exit_code == 0, committed.output

@@ -11,16 +11,25 @@ import pytest
 from click.testing import CliRunner
 
 from tests.cli.samples import write_samples
+from tests.key_cache import install_bundle
 from zkmargin.cli.main import cli
 
 CIRCUIT = "cross-n8-k4"  # fits the sample snapshot, small enough for a quick setup
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
+def workdir(tmp_path_factory, key_bundle) -> Path:
+    """Sample files, CIRCUIT's keys in the cache and a proof: what every test here reads (none writes the keys)."""
     root = tmp_path_factory.mktemp("cli")
     write_samples(root)
     (root / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    install_bundle(key_bundle(CIRCUIT), root / "cache", CIRCUIT)
+    opening = root / "fixture-opening.json"
+    assert run(root, "commit", str(root / "healthy.json"), str(root / "snapshot.json"), "--opening", str(opening),
+               "--circuit", CIRCUIT).exit_code == 0
+    proved = run(root, "prove", str(root / "healthy.json"), str(root / "snapshot.json"), "--opening", str(opening),
+                 "--context", "1", "--out", str(root / "proof.json"), "--public-out", str(root / "public.json"))
+    assert proved.exit_code == 0, proved.output
     return root
 
 
@@ -38,7 +47,9 @@ def test_margin_reports_status_and_exit_codes(workdir):
     assert "margin_call" in bad.stdout or "margin call" in bad.stdout
 
 
-def test_full_flow_commit_setup_prove_verify(workdir):
+def test_full_flow_commit_setup_prove_verify(tmp_path):
+    workdir = tmp_path  # its own cache: this flow makes the keys
+    write_samples(workdir)
     opening = workdir / "opening.json"
     committed = run(workdir, "commit", str(workdir / "healthy.json"), str(workdir / "snapshot.json"),
                     "--opening", str(opening), "--circuit", CIRCUIT, "--json")

@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from tests.cli.samples import write_samples
+from tests.key_cache import BUNDLE_FILES, copy_bundle
 from zkmargin.backends import get_backend
 from zkmargin.cli.main import cli
 from zkmargin.groth16.serialization import proof_from_json, proof_to_bytes, vk_from_json, vk_to_bytes
 
 CIRCUIT = "cross-n6-k4"
 OTHER_CIRCUIT = "cross-n7-k4"
-BUNDLE_FILES = ("proving_key.bin", "verification_key.json", "verification_key.sha256")
 
 
 def run(*args: str):
@@ -47,13 +47,6 @@ def prove(keys: dict, out: Path, *extra: str, opening: str = "opening.json", acc
     return run("--cache-dir", str(out / "cache"), "prove", str(root / account), str(root / "snapshot.json"),
                "--opening", str(root / opening), "--context", "11",
                "--out", str(out / "proof.json"), "--public-out", str(out / "public.json"), *extra)
-
-
-def copy_bundle(source: Path, target: Path, files=BUNDLE_FILES) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for name in files:
-        shutil.copy(source / name, target / name)
-    return target
 
 
 def assert_refused(result, out: Path, *phrases: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.cli.samples import write_samples
+from tests.key_cache import install_bundle
 from zkmargin.cli.main import cli
 from zkmargin.field import R
 from zkmargin.gadgets.merkle import identity_commitment, member_leaf, nullifier
@@ -31,7 +32,7 @@ def run(root: Path, *args: str):
 
 
 @pytest.fixture(scope="module")
-def flow(tmp_path_factory) -> Path:
+def flow(tmp_path_factory, key_bundle) -> Path:
     """Samples, a venue key, two traders' identities, an opening, the venue's tree over it and others, keys, and
     one member proof."""
     root = tmp_path_factory.mktemp("membership")
@@ -44,7 +45,7 @@ def flow(tmp_path_factory) -> Path:
         assert made.exit_code == 0, made.output
         identities[name] = json.loads(made.stdout)["identity"]
     venue_tree(root, "snapshot.json", "", identities)
-    assert run(root, "setup", "--circuit", CIRCUIT).exit_code == 0
+    install_bundle(key_bundle(CIRCUIT), root / "cache", CIRCUIT)
     proved = prove(root, "--signed-root", str(root / "tree" / "root.json"),
                    "--venue-key", str(root / "venue.key.pub.json"))
     assert proved.exit_code == 0, proved.output

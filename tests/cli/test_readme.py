@@ -23,6 +23,18 @@ def test_readme_opens_with_the_demo_and_the_test_command():
     assert "zkmargin demo" in first_block and "python -m pytest -q" in first_block
 
 
+def test_readme_test_command_is_the_one_ci_runs():
+    """The README's test command and .ci/run's are one command (two cores through pytest-xdist), word for word."""
+    first_block = README.split("```sh", 1)[1].split("```", 1)[0]
+    readme_command = first_block.split(" && python -m pytest", 1)[1].splitlines()[0]
+    ci_commands = [line for line in (REPO / ".ci" / "run").read_text().splitlines()
+                   if line.startswith("python -m pytest")]
+    assert ci_commands == ["python -m pytest" + readme_command]
+    assert " -n 2" in readme_command
+    testing_page = (REPO / "docs" / "testing.md").read_text()
+    assert testing_page.split("```text\n", 1)[1].split("\n", 1)[0] == ci_commands[0]
+
+
 def test_readme_points_only_inside_the_repository_and_names_every_docs_page():
     assert "../" not in README and "shared/DESIGN" not in README
     for target in re.findall(r"\]\(([^)#]+)\)", README):

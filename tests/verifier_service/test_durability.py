@@ -14,10 +14,9 @@ from zkmargin.verifier_service.repository import ReceiptRecord
 
 def test_receipt_survives_kill_9(tmp_path, material):
     database_url = f"sqlite:///{tmp_path}/durable.db"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     admin = {"Authorization": f"Bearer {ADMIN}"}
-    server = start(database_url, port)
+    server = start(database_url)
+    base = f"http://127.0.0.1:{server.port}"
     try:
         venue_token = httpx.post(f"{base}/v1/keys", json={"role": "venue", "name": "v"}, headers=admin).json()["token"]
         assert httpx.post(f"{base}/v1/circuits", json={"circuit_id": CIRCUIT, "verification_key": material.vk_json},
@@ -28,7 +27,8 @@ def test_receipt_survives_kill_9(tmp_path, material):
     finally:
         server.send_signal(signal.SIGKILL)
         server.wait()
-    restarted = start(database_url, port)
+    restarted = start(database_url)
+    base = f"http://127.0.0.1:{restarted.port}"
     try:
         receipt = httpx.get(f"{base}/v1/receipts/{result['receipt_id']}").json()
         assert receipt["valid"] is True and receipt["input_digest"] == result["input_digest"]

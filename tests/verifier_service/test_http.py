@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.verifier_service.conftest import ADMIN, admin_headers, signed_snapshot
-from tests.verifier_service.servers import free_port, start
+from tests.verifier_service.servers import start
 
 SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY"}
 
@@ -22,9 +22,8 @@ SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY"}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One real server (SQLite, default settings) for the tests that do not change settings."""
-    port = free_port()
-    process = start(f"sqlite:///{tmp_path_factory.mktemp('http')}/http.db", port)
-    yield f"http://127.0.0.1:{port}", port
+    process = start(f"sqlite:///{tmp_path_factory.mktemp('http')}/http.db")
+    yield f"http://127.0.0.1:{process.port}", process.port
     process.kill()
     process.wait()
 
@@ -207,10 +206,10 @@ def test_a_refused_body_closes_the_connection(server, framing):
 def test_serve_with_workers_runs_the_guarded_protocol(tmp_path):
     """`zkmargin serve --workers 2` (worker processes import the protocol by name) refuses an oversized
     head with the JSON 431, as `python -m zkmargin.verifier_service` does (the module fixture's server)."""
-    port = free_port()
     command = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--host", "127.0.0.1", "--port",
-               str(port), "--workers", "2", "--database-url", f"sqlite:///{tmp_path}/w.db"]
-    process = start(None, port, command=command)
+               "0", "--workers", "2", "--database-url", f"sqlite:///{tmp_path}/w.db"]
+    process = start(None, command=command)
+    port = process.port
     try:
         big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n"
         for _ in range(4):
@@ -243,9 +242,9 @@ def wait_for_close(sock: socket.socket, trickle: bytes | None = None, guard_s: f
 
 
 def test_slow_heads_and_idle_connections_are_closed(tmp_path):
-    port = free_port()
-    process = start(f"sqlite:///{tmp_path}/t.db", port,
+    process = start(f"sqlite:///{tmp_path}/t.db",
                     env={"ZKMARGIN_HEADER_TIMEOUT_S": "1", "ZKMARGIN_KEEP_ALIVE_TIMEOUT_S": "1"})
+    port = process.port
     try:
         with socket.create_connection(("127.0.0.1", port)) as trickling:
             trickling.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
@@ -274,10 +273,10 @@ def test_healthz_answers_while_2000_slow_connections_are_held(tmp_path):
         if hard != resource.RLIM_INFINITY and hard < 2300:
             pytest.skip("this process may not open 2,000 connections")
         resource.setrlimit(resource.RLIMIT_NOFILE, (2300, hard))
-    port = free_port()
     # Long head timeouts: the cap, not a timeout, must keep the server reachable.
-    process = start(f"sqlite:///{tmp_path}/c.db", port, env={"ZKMARGIN_HEADER_TIMEOUT_S": "300"},
+    process = start(f"sqlite:///{tmp_path}/c.db", env={"ZKMARGIN_HEADER_TIMEOUT_S": "300"},
                     preexec_fn=limit_descriptors)
+    port = process.port
     held: list[socket.socket] = []
     try:
         for _ in range(2000):
@@ -301,8 +300,8 @@ def test_healthz_answers_while_2000_slow_connections_are_held(tmp_path):
 def test_a_flood_of_connections_never_evicts_a_request_being_read(tmp_path):
     """Past the cap, the oldest idle or slow-head connection is closed, never one whose request is in:
     a request sending its body when 60 connections arrive is still answered."""
-    port = free_port()
-    process = start(f"sqlite:///{tmp_path}/e.db", port, env={"ZKMARGIN_MAX_CONNECTIONS": "20"})
+    process = start(f"sqlite:///{tmp_path}/e.db", env={"ZKMARGIN_MAX_CONNECTIONS": "20"})
+    port = process.port
     held: list[socket.socket] = []
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=30) as legit:
@@ -397,8 +396,8 @@ def wrong_key(n: int) -> dict:
 @pytest.fixture
 def keyed_server(database_url):
     """A real server on SQLite, then on PostgreSQL (keys are looked up in the database)."""
-    port = free_port()
-    process = start(database_url, port, env={"ZKMARGIN_RATE_LIMIT_PER_MINUTE": "20"})
+    process = start(database_url, env={"ZKMARGIN_RATE_LIMIT_PER_MINUTE": "20"})
+    port = process.port
     yield f"http://127.0.0.1:{port}"
     process.kill()
     process.wait()
@@ -460,12 +459,12 @@ def test_wrong_keys_on_metrics_spend_the_wrong_key_budget(keyed_server):
 
 def test_forwarded_for_from_a_named_proxy_is_the_client(tmp_path):
     """ZKMARGIN_TRUSTED_PROXIES names the reverse proxy: its X-Forwarded-For is the client's address."""
-    port = free_port()
     # As docs/service.md runs it behind a proxy on the same host.
     command = [sys.executable, "-c", "from cli.main import main; main()", "serve", "--host", "127.0.0.1", "--port",
-               str(port), "--database-url", f"sqlite:///{tmp_path}/p.db"]
+               "0", "--database-url", f"sqlite:///{tmp_path}/p.db"]
     # A network (CIDR) names the proxy as well as an address does.
-    process = start(None, port, command=command, env={"ZKMARGIN_TRUSTED_PROXIES": "192.0.2.7, 127.0.0.0/8"})
+    process = start(None, command=command, env={"ZKMARGIN_TRUSTED_PROXIES": "192.0.2.7, 127.0.0.0/8"})
+    port = process.port
     try:
         # Each forwarded client has its own budget: no 429 for 12 clients' single wrong keys.
         statuses = [httpx.get(f"http://127.0.0.1:{port}/v1/circuits",

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.verifier_service.conftest import admin_headers, make_client, new_key
-from tests.verifier_service.servers import free_port, start
+from tests.verifier_service.servers import start
 from zkmargin.backends import get_backend
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.groth16.serialization import g1_to_json
@@ -78,8 +78,8 @@ def test_unhandled_errors_are_counted_in_metrics(tmp_path, monkeypatch):
 def test_slow_bodies_time_out_on_a_real_server(tmp_path, monkeypatch):
     """Connections that declare a body and never send it are answered 408 and closed by the server."""
     monkeypatch.setenv("ZKMARGIN_BODY_TIMEOUT_S", "1")
-    port = free_port()
-    server = start(f"sqlite:///{tmp_path}/slow.db", port)
+    server = start(f"sqlite:///{tmp_path}/slow.db")
+    port = server.port
     connections = []
     try:
         for _ in range(20):

@@ -281,7 +281,7 @@ def test_real_servers_on_a_migrated_postgres_database_keep_venues_and_verifiers_
 
     import zkmargin.verifier_service.repository as repository_module
     from tests.verifier_service.conftest import ADMIN, fresh_postgres_database, make_client
-    from tests.verifier_service.servers import free_port, start
+    from tests.verifier_service.servers import start
 
     url = fresh_postgres_database(postgres)
     snapshot_id, venue = material.snapshot_json["snapshot_id"], material.snapshot_json["venue"]
@@ -298,10 +298,9 @@ def test_real_servers_on_a_migrated_postgres_database_keep_venues_and_verifiers_
                 "INSERT INTO receipts (receipt_id, circuit_id, snapshot_id, commitment, context, proof, valid, reason,"
                 " input_digest, checked_at) VALUES ('v2-receipt', ?, ?, '1', '2', 'ff', 1, 'ok', 'dd', 't')",
                 (CIRCUIT, snapshot_id))
-    ports = [free_port(), free_port()]
-    servers = [start(url, port) for port in ports]
+    servers = [start(url), start(url)]
     try:
-        first, second = (f"http://127.0.0.1:{port}" for port in ports)
+        first, second = (f"http://127.0.0.1:{server.port}" for server in servers)
         admin = {"Authorization": f"Bearer {ADMIN}"}
         old_receipt = httpx.get(f"{second}/v1/receipts/v2-receipt").json()
         assert (old_receipt["venue"], old_receipt["snapshot_digest"], old_receipt["seen_before"]) == (

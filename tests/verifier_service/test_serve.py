@@ -23,10 +23,10 @@ ZKMARGIN = [sys.executable, "-c", "from cli.main import main; main()"]
 def test_zkmargin_serve_starts_the_service_with_the_global_backend(tmp_path, material, monkeypatch):
     # An unknown backend in the environment: only the --backend option can make this server work.
     monkeypatch.setenv("ZKMARGIN_BACKEND", "no-such-backend")
-    port = free_port()
     database = tmp_path / "fresh" / "cli.db"
-    command = [*ZKMARGIN, "--backend", "py_ecc", "serve", "--port", str(port), "--database-url", f"sqlite:///{database}"]
-    server = start(None, port, command=command, stdout=subprocess.PIPE)
+    command = [*ZKMARGIN, "--backend", "py_ecc", "serve", "--port", "0", "--database-url", f"sqlite:///{database}"]
+    server = start(None, command=command, stdout=subprocess.PIPE)
+    port = server.port
     try:
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").json() == {"status": "ready"}
         created = httpx.post(f"http://127.0.0.1:{port}/v1/keys", json={"role": "venue", "name": "v"},
@@ -46,7 +46,7 @@ def test_zkmargin_serve_starts_the_service_with_the_global_backend(tmp_path, mat
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    assert f"Uvicorn running on http://127.0.0.1:{port}" in server.stderr.read().decode()  # where it listens
+    assert f"Uvicorn running on http://127.0.0.1:{port}" in server.stderr_text()  # where it listens
     assert '"POST /v1/keys HTTP/1.1" 201' in server.stdout.read().decode()  # uvicorn's access log, a line per request
 
 
