@@ -18,7 +18,7 @@ from zkmargin.service.errors import install_error_handlers
 from zkmargin.service.metrics import Metrics
 from zkmargin.service.middleware import BodyLimitAndMetrics
 from zkmargin.service.repository import Repository
-from zkmargin.service.routes import circuits, health, keys, roots, snapshots, venues, verify
+from zkmargin.service.routes import books, circuits, health, keys, roots, snapshots, venues, verify
 from zkmargin.service.schemas import error_responses
 from zkmargin.service.settings import Settings
 from zkmargin.service.storage import Storage
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = state
     install_error_handlers(app)
     for router in (health.router, keys.router, circuits.router, snapshots.router, roots.router, venues.router,
-                   snapshots.venue_router, verify.build_router(settings.verify_requires_key)):
+                   snapshots.venue_router, books.router, verify.build_router(settings.verify_requires_key)):
         app.include_router(router)
     app.add_middleware(BodyLimitAndMetrics, state=state)
     if settings.trusted_proxies.strip():

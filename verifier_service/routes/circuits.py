@@ -19,11 +19,17 @@ from zkmargin.groth16.zkey import ZKey, new_zkey
 from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, State, now_iso
 from zkmargin.service.errors import ApiError
 from zkmargin.service.repository import CircuitRecord, TranscriptRecord
-from zkmargin.service.schemas import CIRCUIT_ID, CircuitInfo, CircuitRegistration, ContributorInfo, error_responses
+from zkmargin.service.schemas import (
+    REGISTERED_CIRCUIT_ID,
+    CircuitInfo,
+    CircuitRegistration,
+    ContributorInfo,
+    error_responses,
+)
 from zkmargin.service.strict_json import StrictJsonRoute
 
 router = APIRouter(prefix="/v1/circuits", tags=["circuits"], route_class=StrictJsonRoute)
-CircuitId = Annotated[str, Path(pattern=CIRCUIT_ID, examples=["cross-n64-k8"])]
+CircuitId = Annotated[str, Path(pattern=REGISTERED_CIRCUIT_ID, examples=["cross-n64-k8"])]
 
 
 def _info(record: CircuitRecord) -> CircuitInfo:
