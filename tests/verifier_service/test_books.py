@@ -46,6 +46,11 @@ def reserves_json(amount_e8: int, key: VenueSigningKey = VENUE_KEY) -> dict:
     return reserves_to_json(sign_reserves(key, SNAPSHOT, {"A0": amount_e8}))
 
 
+def book_circuit_registration() -> dict:
+    """The POST /v1/circuits body of the book's circuit."""
+    return {"circuit_id": CIRCUIT_ID, "verification_key": vk_to_json(keys().vk)}
+
+
 @pytest.fixture
 def books(tmp_path, request):
     """(client, venue headers) with the book circuit registered and the book's snapshot published (signed)."""
@@ -53,8 +58,7 @@ def books(tmp_path, request):
     url = fresh_postgres_database(request.getfixturevalue("postgres")) if on_postgres else f"sqlite:///{tmp_path}/s.db"
     client = make_client(tmp_path, database_url=url)
     venue = new_key(client, "venue")
-    assert client.post("/v1/circuits", json={"circuit_id": CIRCUIT_ID, "verification_key": vk_to_json(keys().vk)},
-                       headers=admin_headers()).status_code == 201
+    assert client.post("/v1/circuits", json=book_circuit_registration(), headers=admin_headers()).status_code == 201
     assert publish(client, snapshot_to_json(SNAPSHOT), venue).status_code == 201
     return client, venue
 
