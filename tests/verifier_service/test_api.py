@@ -7,7 +7,8 @@ import copy
 
 import pytest
 
-from tests.book.test_book_proved import SNAPSHOT as BOOK_SNAPSHOT
+from tests.book.proved import SNAPSHOT as BOOK_SNAPSHOT
+from tests.verifier_service.books import book_circuit_registration, book_json, path_json
 from tests.verifier_service.conftest import (
     CIRCUIT,
     VENUE_KEY,
@@ -19,7 +20,6 @@ from tests.verifier_service.conftest import (
     signed_snapshot,
     verify_body,
 )
-from tests.verifier_service.test_books import book_circuit_registration, book_json, path_json
 from zkmargin.attestation import sign_root, signed_root_to_json
 from zkmargin.backends import get_backend
 from zkmargin.field import R

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import copy
-import functools
 from dataclasses import replace
 
 import pytest
 
-from tests.book.builders import book_circuit
-from tests.book.test_book_proved import ACCOUNTS, CIRCUIT_ID, SALTS, SNAPSHOT, keys, published
+from tests.book.proved import ACCOUNTS, SNAPSHOT, published
+from tests.verifier_service.books import (
+    OTHER_KEY,
+    book_circuit_registration,
+    book_json,
+    path_json,
+    reserves_json,
+)
 from tests.verifier_service.conftest import (
     VENUE_KEY,
     admin_headers,
@@ -18,37 +23,8 @@ from tests.verifier_service.conftest import (
     new_key,
     publish,
 )
-from zkmargin.attestation import VenueSigningKey
-from zkmargin.book.document import book_to_json, path_to_json, sign_book
-from zkmargin.book.reserves import reserves_to_json, sign_reserves
-from zkmargin.book.tree import BookNode, BookTree, leaf_hash
-from zkmargin.circuits.book_proving import account_leaf
-from zkmargin.groth16.serialization import vk_to_json
+from zkmargin.book.document import book_to_json, sign_book
 from zkmargin.margin.models import snapshot_to_json
-
-OTHER_KEY = VenueSigningKey.generate()
-
-
-@functools.cache
-def book_json() -> dict:
-    """The proved book of tests/book, signed by the service tests' venue key."""
-    return book_to_json(sign_book(VENUE_KEY, replace(published(), signature=b"")))
-
-
-def path_json(index: int) -> dict:
-    circuit = book_circuit(CIRCUIT_ID)
-    leaves = [BookNode(leaf_hash(*account_leaf(circuit, a, SNAPSHOT, s)), account_leaf(circuit, a, SNAPSHOT, s)[1])
-              for a, s in zip(ACCOUNTS, SALTS)]
-    return path_to_json(f"acct-{index}", BookTree(leaves, published().depth, 1).path(index))
-
-
-def reserves_json(amount_e8: int, key: VenueSigningKey = VENUE_KEY) -> dict:
-    return reserves_to_json(sign_reserves(key, SNAPSHOT, {"A0": amount_e8}))
-
-
-def book_circuit_registration() -> dict:
-    """The POST /v1/circuits body of the book's circuit."""
-    return {"circuit_id": CIRCUIT_ID, "verification_key": vk_to_json(keys().vk)}
 
 
 @pytest.fixture
