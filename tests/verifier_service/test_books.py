@@ -165,3 +165,13 @@ def test_books_on_postgres(books):
     refused(client.post("/v1/books", json={"book": book_json(), "reserves": reserves_json(1)}, headers=venue), 409)
     check = client.post(f"/v1/books/{SNAPSHOT.venue}/{SNAPSHOT.snapshot_id}/check", json=path_json(2))
     assert check.json()["included"] is True
+
+
+def test_each_batch_proof_spends_the_venues_rate_budget(tmp_path):
+    client = make_client(tmp_path, rate_limit_per_minute=4)
+    venue = new_key(client, "venue")
+    assert client.post("/v1/circuits", json=book_circuit_registration(), headers=admin_headers()).status_code == 201
+    assert publish(client, snapshot_to_json(SNAPSHOT), venue).status_code == 201  # 1 of 4
+    # The request (1) and its two batch proofs (2): 4 of 4; the same book again finds the budget spent.
+    assert client.post("/v1/books", json={"book": book_json()}, headers=venue).status_code == 201
+    refused(client.post("/v1/books", json={"book": book_json()}, headers=venue), 429, "rate_limited")

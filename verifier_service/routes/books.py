@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from zkmargin.book.document import book_to_json, check_book_signature, node_to_json, parse_book, parse_path
 from zkmargin.book.reserves import check_reserves, coverage, parse_reserves, reserves_to_json
 from zkmargin.circuits.book_proving import book_statement, verify_book
 from zkmargin.errors import ZkMarginError
-from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, now_iso
+from zkmargin.service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, charge, now_iso
 from zkmargin.service.errors import ApiError, refuse_unless
 from zkmargin.service.repository import BookRecord
 from zkmargin.service.routes.snapshots import SnapshotId
@@ -68,15 +68,17 @@ def _refuse(reason: str) -> ApiError:
 
 @router.post("", status_code=201, response_model=BookInfo,
              responses=error_responses(401, 403, 404, 409, 422, 429, 503))
-def publish_book(body: BookIn, response: Response, state: State, caller: Venue) -> BookInfo:
+def publish_book(body: BookIn, request: Request, response: Response, state: State, caller: Venue) -> BookInfo:
     """Publish the book of a venue's published snapshot (venue API key), with its signed reserves if given.
 
     Accepted only when the venue's registered key signed it (and the reserves), for the snapshot the venue
     published under its id, and every batch proof and the top verify against the registered circuit's key
-    (else 422 `book_refused`). The same book again is answered 200 with the stored one; another book for a
+    (else 422 `book_refused`). Each batch proof costs one more unit of the key's rate budget, as on
+    POST /v1/verify/batch. The same book again is answered 200 with the stored one; another book for a
     snapshot that has one is 409 `already_published`: books are never replaced.
     """
     book = parse_book(body.book.model_dump(exclude_none=True))
+    charge(request, state, caller, max(1, len(book.batches)))  # every batch is a proof to verify
     key = state.catalog.venue_key(book.venue)
     if key is None:
         raise _refuse(f"venue {book.venue!r} has no registered key to check the book with")
