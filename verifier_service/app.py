@@ -19,7 +19,7 @@ from zkmargin.verifier_service.errors import install_error_handlers
 from zkmargin.verifier_service.metrics import Metrics
 from zkmargin.verifier_service.middleware import BodyLimitAndMetrics, HeadAsGet
 from zkmargin.verifier_service.repository import Repository
-from zkmargin.verifier_service.routes import circuits, health, keys, roots, snapshots, venues, verify
+from zkmargin.verifier_service.routes import books, circuits, health, keys, roots, snapshots, venues, verify
 from zkmargin.verifier_service.schemas import error_responses
 from zkmargin.verifier_service.settings import Settings
 from zkmargin.verifier_service.storage import Storage
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = state
     install_error_handlers(app)
     for router in (health.router, keys.router, circuits.router, snapshots.router, roots.router, venues.router,
-                   snapshots.venue_router, verify.build_router(settings.verify_requires_key)):
+                   snapshots.venue_router, books.router, verify.build_router(settings.verify_requires_key)):
         app.include_router(router)
     app.add_middleware(HeadAsGet)  # innermost: the metrics and the security headers see the HEAD as sent
     app.add_middleware(BodyLimitAndMetrics, state=state)

@@ -110,6 +110,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             verifier TEXT NOT NULL, input_digest TEXT NOT NULL, first_receipt_id TEXT NOT NULL,
             PRIMARY KEY (verifier, input_digest))""",
     )),
+    # Venue books (proof of liabilities): one per (venue, snapshot), stored only once every batch proof and the
+    # top verified; never replaced, so a venue cannot swap the book its traders checked.
+    (5, (
+        """CREATE TABLE books (
+            venue TEXT NOT NULL, snapshot_id TEXT NOT NULL, circuit_id TEXT NOT NULL, root TEXT NOT NULL,
+            document TEXT NOT NULL, reserves TEXT, published_by TEXT NOT NULL, published_at TEXT NOT NULL,
+            PRIMARY KEY (venue, snapshot_id))""",
+    )),
 )
 """Schema changes after the first release, applied once each, in order, on start."""
 
@@ -228,6 +236,21 @@ class VenueKeyRecord:
     document: str
     key_id: str
     registered_at: str
+
+
+@dataclass(frozen=True)
+class BookRecord:
+    """A venue's verified book for one of its snapshots; document (zkmargin-book/1) and reserves
+    (zkmargin-book-reserves/1, or None) are canonical JSON text as accepted."""
+
+    venue: str
+    snapshot_id: str
+    circuit_id: str
+    root: str
+    document: str
+    reserves: str | None
+    published_by: str
+    published_at: str
 
 
 Record = TypeVar("Record")
@@ -385,6 +408,20 @@ class Repository:
         found = _records(self.storage.fetch_rows(
             "SELECT root_id, snapshot_id, venue, root, depth, leaf_count, document, registered_by, registered_at"
             " FROM roots WHERE root_id = ?", (root_id,)), RootRecord)
+        return found[0] if found else None
+
+    # Books
+
+    def insert_book(self, book: BookRecord) -> BookRecord | None:
+        """Store a verified book: None when stored, else the book already stored for its venue and snapshot."""
+        return None if self._insert_once("books", ("venue", "snapshot_id"), book) else self.book(book.venue,
+                                                                                                 book.snapshot_id)
+
+    def book(self, venue: str, snapshot_id: str) -> BookRecord | None:
+        """A venue's book for one of its snapshots, or None."""
+        found = _records(self.storage.fetch_rows(
+            "SELECT venue, snapshot_id, circuit_id, root, document, reserves, published_by, published_at FROM books"
+            " WHERE venue = ? AND snapshot_id = ?", (venue, snapshot_id)), BookRecord)
         return found[0] if found else None
 
     # Venue keys

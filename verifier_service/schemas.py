@@ -8,12 +8,16 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from zkmargin.circuits.proving import FIELD_ELEMENT as CANONICAL_FIELD_ELEMENT
-from zkmargin.circuits.registry import CIRCUIT_ID_PATTERN
+from zkmargin.circuits.registry import BOOK_BATCH, CIRCUIT_ID_PATTERN
 
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 """Snapshot, receipt and path ids: ASCII letters, digits and . _ : - (no NUL, no spaces)."""
 CIRCUIT_ID = CIRCUIT_ID_PATTERN
 """Circuit ids of the registered margin models (circuits/registry.py)."""
+BOOK_CIRCUIT_ID = f"^{BOOK_BATCH}$"
+"""Circuit ids of the venue book's batch statements (book-cross-n<N>-k<K>-b<B>)."""
+REGISTERED_CIRCUIT_ID = f"^(?:{CIRCUIT_ID[1:-1]}|{BOOK_BATCH})$"
+"""What an admin may register: a margin model's circuit or a book batch circuit."""
 NAME = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
 """Names (venue, asset, instrument, key name): no control characters, no surrounding spaces."""
 FIELD_ELEMENT = CANONICAL_FIELD_ELEMENT
@@ -139,7 +143,7 @@ class TranscriptJson(Strict):
 class CircuitRegistration(Strict):
     """Register the verification key of a circuit (snarkjs verification_key.json), with its ceremony's transcript."""
 
-    circuit_id: str = Field(pattern=CIRCUIT_ID, examples=["cross-n64-k8"])
+    circuit_id: str = Field(pattern=REGISTERED_CIRCUIT_ID, examples=["cross-n64-k8"])
     verification_key: VerificationKeyJson
     transcript: TranscriptJson | None = Field(default=None, description=(
         "the final .zkey's transcript: checked (proofs of knowledge, delta chain, hashes, beacon) and required to "
@@ -536,3 +540,106 @@ class KeyCreated(Strict):
     role: str
     name: str
     token: str
+
+
+BookSumsJson = Annotated[dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=80)]],
+                         Field(max_length=64)]
+"""A node's sums by name (accounts, deposits_e8[k], pnl_owed_e32, ...) as decimal strings; checked by the library."""
+
+
+class BookNodeJson(Strict):
+    """A node of the book tree: its Poseidon hash and the sums under it."""
+
+    hash: str = Field(max_length=80)
+    sums: BookSumsJson
+
+
+class BookBatchJson(Strict):
+    """One batch of a published book: its place, its root and sums, and its Groth16 proof."""
+
+    index: int = Field(ge=0, lt=1 << 24)
+    root: BookNodeJson
+    proof: ProofJson
+
+
+class BookJson(Strict):
+    """A venue's signed book (zkmargin-book/1, from `zkmargin venue book prove`); checked by the library."""
+
+    format: str = Field(max_length=64, examples=["zkmargin-book/1"])
+    venue: str = Field(max_length=128)
+    signature: str = Field(max_length=128)
+    circuit_id: str = Field(pattern=BOOK_CIRCUIT_ID, max_length=128)
+    snapshot_id: str = Field(pattern=IDENTIFIER)
+    snapshot_digest: str = Field(max_length=64)
+    depth: int = Field(ge=0, le=64)
+    batch_depth: int = Field(ge=0, le=64)
+    root: BookNodeJson
+    batches: list[BookBatchJson] = Field(max_length=4096)
+
+
+class ReservesJson(Strict):
+    """The venue's signed reserves per asset (zkmargin-book-reserves/1, from `zkmargin venue book reserves`)."""
+
+    format: str = Field(max_length=64, examples=["zkmargin-book-reserves/1"])
+    venue: str = Field(max_length=128)
+    snapshot_id: str = Field(pattern=IDENTIFIER)
+    snapshot_digest: str = Field(max_length=64)
+    reserves_e8: dict[Annotated[str, Field(max_length=128)], Annotated[str, Field(max_length=80)]] = Field(
+        max_length=64)
+    signature: str = Field(max_length=128)
+
+
+class BookIn(Strict):
+    """Publish a venue's book for one of its published snapshots, optionally with its signed reserves."""
+
+    book: BookJson
+    reserves: ReservesJson | None = None
+
+
+class AssetCoverageJson(Strict):
+    """One asset: what the venue owes and what its signed reserves say it holds (scale 1e8)."""
+
+    asset: str
+    liabilities_e8: str
+    reserves_e8: str
+    covered: bool
+    ratio: str | None = Field(description="reserves / liabilities rounded down to 4 places; null when nothing is owed")
+
+
+class BookInfo(Strict):
+    """A published book, the service's verdict on it, and its reserves against liabilities when given."""
+
+    venue: str
+    snapshot_id: str
+    circuit_id: str
+    root: str
+    totals: dict[str, str]
+    batches: int
+    valid: bool = Field(description="every batch proof and the top verified when the book was accepted (always true: "
+                                    "a book that does not verify is refused)")
+    published_at: str
+    book: BookJson
+    reserves: ReservesJson | None = None
+    coverage: list[AssetCoverageJson] | None = None
+
+
+class BookPathJson(Strict):
+    """A trader's inclusion path (zkmargin-book-path/1, from the venue's paths/<account>.json)."""
+
+    format: str = Field(max_length=64, examples=["zkmargin-book-path/1"])
+    account_id: str = Field(max_length=256)
+    index: int = Field(ge=0, lt=1 << 24)
+    leaf: BookNodeJson
+    siblings: list[BookNodeJson] = Field(max_length=64)
+    root: BookNodeJson
+
+
+class BookCheck(Strict):
+    """Whether a path leads from its leaf to the published root and totals, and the figures the leaf counts."""
+
+    included: bool
+    account_id: str
+    index: int
+    leaf: BookNodeJson
+    root: str
+    reason: str = ""

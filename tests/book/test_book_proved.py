@@ -2,57 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
 
 import pytest
 
 from tests.book.builders import book_circuit
-from tests.circuits.builders import E8, make_account, make_snapshot
-from zkmargin.book.batches import book_depth
+from tests.book.proved import ACCOUNTS, CIRCUIT_ID, KEY, SALTS, SNAPSHOT, keys, leaves, published
+from tests.circuits.builders import E8, make_account
 from zkmargin.book.document import (
-    PublishedBatch,
     PublishedBook,
     book_to_json,
     check_book_signature,
     parse_book,
-    sign_book,
 )
 from zkmargin.book.reference import book_totals
-from zkmargin.book.tree import BookNode, BookTree, leaf_hash
-from zkmargin.circuits.book_proving import account_leaf, check_own_leaf, prove_batch, verify_book
+from zkmargin.book.tree import BookNode, BookTree
+from zkmargin.circuits.book_proving import check_own_leaf, verify_book
 from zkmargin.errors import BadSignatureError, EncodingError, WrongVenueError
-from zkmargin.groth16 import setup
-from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.venue.attestation import VenueSigningKey, snapshot_digest
-
-CIRCUIT_ID = "book-cross-n1-k1-b2"
-SNAPSHOT = make_snapshot([(100 * E8, 5 * 10**6, E8)], [(E8, 0)])
-ACCOUNTS = [make_account({0: (2 * E8, 90 * E8)}, {0: 50 * E8}), make_account({0: (-1 * E8, 50 * E8)}, {0: E8}),
-            make_account({0: (E8, 100 * E8)}, {0: 5 * E8})]
-SALTS = [11, 12, 13]
-KEY = VenueSigningKey.generate()
-
-
-@functools.cache
-def keys():
-    return setup(book_circuit(CIRCUIT_ID).compile())
-
-
-@functools.cache
-def published() -> PublishedBook:
-    circuit = book_circuit(CIRCUIT_ID)
-    pairs = list(zip(ACCOUNTS, SALTS))
-    depth = book_depth(len(pairs), 1)
-    batches = []
-    for index in range(0, -(-len(pairs) // 2)):
-        node, proof = prove_batch(circuit, keys(), SNAPSHOT, index, pairs[2 * index: 2 * index + 2])
-        batches.append(PublishedBatch(index, node, proof_to_json(proof)))
-    leaves = [BookNode(leaf_hash(*account_leaf(circuit, a, SNAPSHOT, s)), account_leaf(circuit, a, SNAPSHOT, s)[1])
-              for a, s in pairs]
-    root = BookTree(leaves, depth, 1).root
-    return sign_book(KEY, PublishedBook(SNAPSHOT.venue, CIRCUIT_ID, SNAPSHOT.snapshot_id, snapshot_digest(SNAPSHOT),
-                                        depth, 1, root, tuple(batches)))
 
 
 def verdict(book: PublishedBook, snapshot=SNAPSHOT):
@@ -103,9 +70,7 @@ def test_a_book_of_another_snapshot_is_refused():
 def test_a_trader_finds_its_own_leaf_and_not_a_changed_balance():
     circuit = book_circuit(CIRCUIT_ID)
     book = published()
-    leaves = [BookNode(leaf_hash(*account_leaf(circuit, a, SNAPSHOT, s)), account_leaf(circuit, a, SNAPSHOT, s)[1])
-              for a, s in zip(ACCOUNTS, SALTS)]
-    path = BookTree(leaves, book.depth, 1).path(1)
+    path = BookTree(leaves(), book.depth, 1).path(1)
     check_own_leaf(circuit, ACCOUNTS[1], SNAPSHOT, SALTS[1], path, book.root)
     richer = make_account({0: (-1 * E8, 50 * E8)}, {0: 2 * E8})
     with pytest.raises(EncodingError, match="not this account's"):

@@ -7,12 +7,15 @@ import copy
 
 import pytest
 
+from tests.book.proved import SNAPSHOT as BOOK_SNAPSHOT
+from tests.verifier_service.books import book_circuit_registration, book_json, path_json
 from tests.verifier_service.conftest import (
     CIRCUIT,
     VENUE_KEY,
     admin_headers,
     make_client,
     new_key,
+    publish,
     register_venue,
     signed_snapshot,
     verify_body,
@@ -20,7 +23,7 @@ from tests.verifier_service.conftest import (
 from zkmargin.backends import get_backend
 from zkmargin.field import R
 from zkmargin.groth16.serialization import proof_to_bytes
-from zkmargin.margin.models import parse_snapshot
+from zkmargin.margin.models import parse_snapshot, snapshot_to_json
 from zkmargin.venue.attestation import sign_root, signed_root_to_json
 
 
@@ -289,12 +292,19 @@ def test_documented_security_matches_what_each_operation_enforces(tmp_path, mate
         "/v1/verify/batch": {"circuit_id": CIRCUIT, "snapshot_id": material.snapshot_json["snapshot_id"],
                              "items": [{"commitment": str(material.commitment), "context": str(material.context),
                                         "proof": material.proof_json, "attestation": material.attestation_json}]},
+        # A book is published before its paths are checked (dict order).
+        "/v1/books": {"book": book_json()},
+        "/v1/books/{venue}/{snapshot_id}/check": path_json(0),
     }
+    urls = {"/v1/books/{venue}/{snapshot_id}/check": f"/v1/books/{BOOK_SNAPSHOT.venue}/{BOOK_SNAPSHOT.snapshot_id}/check"}
+    assert client.post("/v1/circuits", json=book_circuit_registration(), headers=admin_headers()).status_code == 201
+    assert publish(client, snapshot_to_json(BOOK_SNAPSHOT), venue).status_code == 201
     posts = {path for path, operations in spec["paths"].items() if "post" in operations}
     assert posts == set(valid_bodies)
     for path, body in valid_bodies.items():
         security = spec["paths"][path]["post"].get("security", [])
         key_optional = not security or {} in security
+        path = urls.get(path, path)
         anonymous = client.post(path, json=body)
         assert (anonymous.status_code == 401) == (not key_optional), (path, anonymous.status_code, anonymous.text)
         headers = admin_headers() if path in ("/v1/keys", "/v1/circuits", "/v1/venues") else venue

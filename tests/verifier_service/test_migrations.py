@@ -3,9 +3,11 @@ and snapshot columns are added once, old rows keep their meaning, and nullifiers
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from zkmargin.verifier_service.repository import MIGRATIONS, ReceiptRecord, Repository
+from zkmargin.verifier_service.repository import MIGRATIONS, BookRecord, ReceiptRecord, Repository
 from zkmargin.verifier_service.storage import Storage
 
 # The schema as the release before signed snapshots created it, and one row of each kind. A frozen copy on
@@ -38,7 +40,7 @@ PREVIOUS_SCHEMA = (
 )
 
 
-LATEST = 4
+LATEST = 5
 """The schema version this code migrates to."""
 
 
@@ -246,3 +248,13 @@ def test_a_database_of_global_snapshot_ids_finds_its_snapshots_receipts_and_root
     assert not repository.insert_snapshot(SnapshotRecord("snap-1", "example-exchange", "ef", "k", "t", "{}"))
     assert repository.snapshot_venues("snap-1") == ["example-exchange", "rival"]
     assert repository.receipt("old-receipt").snapshot_digest == "ab"
+
+
+def test_a_previous_release_database_gains_books_that_are_never_replaced(database_url):
+    repository = Repository(previous_release_database(database_url))
+    book = BookRecord("example-exchange", "snap-1", "book-cross-n1-k1-b2", "7", '{"a":1}', None, "k", "t")
+    assert repository.book("example-exchange", "snap-1") is None
+    assert repository.insert_book(book) is None
+    other = replace(book, document='{"a":2}', published_at="t2")
+    assert repository.insert_book(other) == book
+    assert Repository(repository.storage).book("example-exchange", "snap-1") == book

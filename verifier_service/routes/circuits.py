@@ -20,7 +20,7 @@ from zkmargin.verifier_service.deps import KEY_OPTIONAL_OPENAPI, Admin, Reader, 
 from zkmargin.verifier_service.errors import ApiError
 from zkmargin.verifier_service.repository import CircuitRecord, TranscriptRecord
 from zkmargin.verifier_service.schemas import (
-    CIRCUIT_ID,
+    REGISTERED_CIRCUIT_ID,
     CircuitInfo,
     CircuitRegistration,
     ContributorInfo,
@@ -29,7 +29,7 @@ from zkmargin.verifier_service.schemas import (
 from zkmargin.verifier_service.strict_json import StrictJsonRoute
 
 router = APIRouter(prefix="/v1/circuits", tags=["circuits"], route_class=StrictJsonRoute)
-CircuitId = Annotated[str, Path(pattern=CIRCUIT_ID, examples=["cross-n64-k8"])]
+CircuitId = Annotated[str, Path(pattern=REGISTERED_CIRCUIT_ID, examples=["cross-n64-k8"])]
 
 
 def _info(record: CircuitRecord) -> CircuitInfo:

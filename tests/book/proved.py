@@ -1,0 +1,50 @@
+"""A small book proved for real (capacity n1-k1, batches of 2): shared by the book and service tests."""
+
+from __future__ import annotations
+
+import functools
+
+from tests.book.builders import book_circuit
+from tests.circuits.builders import E8, make_account, make_snapshot
+from zkmargin.book.batches import book_depth
+from zkmargin.book.document import PublishedBatch, PublishedBook, sign_book
+from zkmargin.book.tree import BookNode, BookTree, leaf_hash
+from zkmargin.circuits.book_proving import account_leaf, prove_batch
+from zkmargin.groth16 import setup
+from zkmargin.groth16.serialization import proof_to_json
+from zkmargin.venue.attestation import VenueSigningKey, snapshot_digest
+
+CIRCUIT_ID = "book-cross-n1-k1-b2"
+SNAPSHOT = make_snapshot([(100 * E8, 5 * 10**6, E8)], [(E8, 0)])
+ACCOUNTS = [make_account({0: (2 * E8, 90 * E8)}, {0: 50 * E8}), make_account({0: (-1 * E8, 50 * E8)}, {0: E8}),
+            make_account({0: (E8, 100 * E8)}, {0: 5 * E8})]
+SALTS = [11, 12, 13]
+KEY = VenueSigningKey.generate()
+
+
+@functools.cache
+def keys():  # noqa: ANN201
+    """The book circuit's Groth16 keys (one setup per session)."""
+    return setup(book_circuit(CIRCUIT_ID).compile())
+
+
+def leaves() -> list[BookNode]:
+    """The book's leaves (hash and figures of each account), in book order."""
+    circuit = book_circuit(CIRCUIT_ID)
+    return [BookNode(leaf_hash(*account_leaf(circuit, a, SNAPSHOT, s)), account_leaf(circuit, a, SNAPSHOT, s)[1])
+            for a, s in zip(ACCOUNTS, SALTS)]
+
+
+@functools.cache
+def published() -> PublishedBook:
+    """The book of ACCOUNTS under SNAPSHOT: every batch proved, the root over all leaves, signed with KEY."""
+    circuit = book_circuit(CIRCUIT_ID)
+    pairs = list(zip(ACCOUNTS, SALTS))
+    depth = book_depth(len(pairs), 1)
+    batches = []
+    for index in range(0, -(-len(pairs) // 2)):
+        node, proof = prove_batch(circuit, keys(), SNAPSHOT, index, pairs[2 * index: 2 * index + 2])
+        batches.append(PublishedBatch(index, node, proof_to_json(proof)))
+    root = BookTree(leaves(), depth, 1).root
+    return sign_book(KEY, PublishedBook(SNAPSHOT.venue, CIRCUIT_ID, SNAPSHOT.snapshot_id, snapshot_digest(SNAPSHOT),
+                                        depth, 1, root, tuple(batches)))

@@ -1,0 +1,38 @@
+"""The service tests' book: tests/book's proved book signed by the service tests' venue key, its paths and reserves."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+
+from tests.book.proved import CIRCUIT_ID, SNAPSHOT, keys, leaves, published
+from tests.verifier_service.conftest import VENUE_KEY
+from zkmargin.book.document import book_to_json, path_to_json, sign_book
+from zkmargin.book.reserves import reserves_to_json, sign_reserves
+from zkmargin.book.tree import BookTree
+from zkmargin.groth16.serialization import vk_to_json
+from zkmargin.venue.attestation import VenueSigningKey
+
+OTHER_KEY = VenueSigningKey.generate()
+"""A venue key the service does not hold for the book's venue."""
+
+
+@functools.cache
+def book_json() -> dict:
+    """The proved book of tests/book, signed by the service tests' venue key."""
+    return book_to_json(sign_book(VENUE_KEY, replace(published(), signature=b"")))
+
+
+def path_json(index: int) -> dict:
+    """The inclusion path of the book's account `index`."""
+    return path_to_json(f"acct-{index}", BookTree(leaves(), published().depth, 1).path(index))
+
+
+def reserves_json(amount_e8: int, key: VenueSigningKey = VENUE_KEY) -> dict:
+    """Reserves of amount_e8 in the book snapshot's one asset, signed with key."""
+    return reserves_to_json(sign_reserves(key, SNAPSHOT, {"A0": amount_e8}))
+
+
+def book_circuit_registration() -> dict:
+    """The POST /v1/circuits body of the book's circuit."""
+    return {"circuit_id": CIRCUIT_ID, "verification_key": vk_to_json(keys().vk)}
