@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from tests.verifier_service.conftest import admin_headers
-from tests.verifier_service.servers import free_port, start
+from tests.verifier_service.servers import start
 from zkmargin.verifier_service.settings import Settings, trusts_every_peer
 
 
@@ -38,10 +38,9 @@ def test_head_where_no_get_is_served_is_405_naming_the_allowed_methods(client):
 def test_head_healthz_on_a_real_server_sends_no_body(tmp_path):
     """Over the service's own HTTP protocol: the status line and headers, then the next response on the same
     connection (a body sent after a HEAD answer would be read as the start of that response)."""
-    port = free_port()
-    server = start(f"sqlite:///{tmp_path}/head.db", port, env={"ZKMARGIN_TRUSTED_PROXIES": "*"})
+    server = start(f"sqlite:///{tmp_path}/head.db", 0, env={"ZKMARGIN_TRUSTED_PROXIES": "*"})
     try:
-        with socket.create_connection(("127.0.0.1", port)) as sock:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
             sock.settimeout(30)
             sock.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             received = b""
@@ -56,7 +55,7 @@ def test_head_healthz_on_a_real_server_sends_no_body(tmp_path):
     assert head.endswith(b"\r\n\r\n") and b'"status"' not in head
     assert b"content-length: 15" in head.lower() and get.endswith(b'{"status":"ok"}')
     # The hazard of ZKMARGIN_TRUSTED_PROXIES="*" is in the server's log.
-    assert "ZKMARGIN_TRUSTED_PROXIES='*' believes X-Forwarded-For from every peer" in server.stderr.read().decode()
+    assert "ZKMARGIN_TRUSTED_PROXIES='*' believes X-Forwarded-For from every peer" in server.stderr_text()
 
 
 @pytest.mark.parametrize(("value", "hazard"), [
