@@ -35,9 +35,9 @@ from cross import market  # noqa: E402
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
+from zkmargin.circuits.venue_job import bundle_document, commit_chunk  # noqa: E402
 from zkmargin.cli.keystore import KeyStore  # noqa: E402
 from zkmargin.cli.main import cli  # noqa: E402
-from zkmargin.cli.venue_run import bundle_document, commit_chunk  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof  # noqa: E402
 from zkmargin.groth16.serialization import proof_from_json, proof_to_bytes  # noqa: E402
