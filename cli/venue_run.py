@@ -68,10 +68,16 @@ def run(ctx: click.Context, accounts_path: Path, snapshot_path: Path, bundle_dir
     with contextlib.ExitStack() as stack:
         # Progress bars only for a person at a terminal: never under --json, nor when stderr is piped.
         bars = {phase: stack.enter_context(ProgressBar(phase, quiet=as_json)) for phase in ("committing", "proving")}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            bars[phase](done, total)
+            if done >= total:
+                bars[phase].__exit__(None, None, None)  # a finished phase's bar ends its line before the next notes
+
         result = run_venue(accounts_path, snapshot, out_dir, circuit_id=circuit.circuit_id, pk=pk, pk_bytes=pk_bytes,
                            vk_digest=store.recorded_digest(), signing_key=signing_key, backend=backend, depth=depth,
                            context=context, scheduler=scheduler, workers=workers, chunk_size=chunk_size,
-                           registry=registry, progress=lambda phase, done, total: bars[phase](done, total), note=note)
+                           registry=registry, progress=progress, note=note)
     summary, failed = result.summary, result.failed
     text = (f"{summary['accounts']['healthy']} healthy ({result.proved} proved now, "
             f"{summary['accounts']['already_done']} already done, {len(failed)} failed), "
