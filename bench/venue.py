@@ -29,16 +29,15 @@ from typing import TYPE_CHECKING
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from click.testing import CliRunner  # noqa: E402
 from cross import market  # noqa: E402
 
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
+from zkmargin.circuits.venue_job import bundle_document, commit_chunk, run_venue  # noqa: E402
 from zkmargin.cli.keystore import KeyStore  # noqa: E402
-from zkmargin.cli.main import cli  # noqa: E402
-from zkmargin.cli.venue_run import bundle_document, commit_chunk  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
+from zkmargin.gadgets.merkle import identity_commitment  # noqa: E402
 from zkmargin.groth16 import Proof  # noqa: E402
 from zkmargin.groth16.serialization import proof_from_json, proof_to_bytes  # noqa: E402
 from zkmargin.margin.models import account_to_json, snapshot_to_json  # noqa: E402
@@ -65,15 +64,18 @@ def main() -> None:
     backend = get_backend("arkworks")
     circuit = circuit_from_id(args.circuit)
     work = Path(tempfile.mkdtemp(prefix="zkmargin-venue-bench-"))
-    snapshot, _ = market(circuit.n_positions, circuit.n_collateral, random.Random(2026))
+    snapshot, _ = market(circuit.statement.n_positions, circuit.statement.n_collateral, random.Random(2026))
     (work / "snapshot.json").write_text(json.dumps(snapshot_to_json(snapshot)))
     accounts = []
     for i in range(args.accounts):
-        _, account = market(circuit.n_positions, circuit.n_collateral, random.Random(i))
+        _, account = market(circuit.statement.n_positions, circuit.statement.n_collateral, random.Random(i))
         accounts.append(type(account)(f"acct-{i}", account.collateral, account.positions))
-    (work / "accounts.jsonl").write_text("".join(json.dumps(account_to_json(a)) + "\n" for a in accounts))
+    # Each line carries its trader's identity (the tree leaf binds the commitment to it).
+    lines = [{**account_to_json(a), "identity": str(identity_commitment(10**9 + i))} for i, a in enumerate(accounts)]
+    (work / "accounts.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     store = KeyStore(work / "cache", circuit)
-    pk = store.generate(backend)
+    store.generate(backend)
+    pk, pk_bytes = store.load_proving_key_and_bytes(backend)  # what the workers get: the checked bytes
     (work / "venue.key").write_bytes(VenueSigningKey.generate().to_pem())
 
     # In-process proving: the cost of one proof without any cluster.
@@ -86,21 +88,21 @@ def main() -> None:
     for workers in (1, 2):
         out = work / f"out-{workers}"
         t = time.perf_counter()
-        result = CliRunner().invoke(cli, [
-            "--cache-dir", str(work / "cache"), "venue", "run", str(work / "accounts.jsonl"),
-            str(work / "snapshot.json"), "--keys", str(store.directory), "--signing-key", str(work / "venue.key"),
-            "--out", str(out), "--circuit", circuit.circuit_id, "--workers", str(workers), "--json"])
+        result = run_venue(work / "accounts.jsonl", snapshot, out, circuit_id=circuit.circuit_id, pk=pk,
+                           pk_bytes=pk_bytes, vk_digest=store.recorded_digest(),
+                           signing_key=VenueSigningKey.from_pem((work / "venue.key").read_bytes()),
+                           backend=backend, workers=workers)
         wall = time.perf_counter() - t
-        if result.exit_code != 0:
-            raise SystemExit(f"venue run failed: {result.output}")
-        summary = json.loads(result.stdout)
+        if not result.complete:
+            raise SystemExit(f"venue run failed: {result.failed or result.malformed}")
+        summary = result.summary
         proved = summary["accounts"]["proved_now"]
         runs[workers] = {"proved": proved, "prove_s": summary["timings_s"]["prove"],
                          "accounts_per_s": proved / summary["timings_s"]["prove"], "wall_s": wall,
                          "timings_s": summary["timings_s"]}
 
     # Driver-side costs that do not spread over workers.
-    docs = [(i, f"x:{i}", account_to_json(a)) for i, a in enumerate(accounts)]
+    docs = [(i, f"x:{i}", line, None) for i, line in enumerate(lines)]
     t = time.perf_counter()
     committed = commit_chunk(docs, snapshot, circuit.circuit_id)
     commit_s = (time.perf_counter() - t) / len(docs)
@@ -115,7 +117,8 @@ def main() -> None:
     t = time.perf_counter()
     for i in range(n_driver):
         c = committed[i % len(committed)]
-        planned = PlannedAccount(i, c["source"], f"acct-{i}", c["salt"], c["commitment"], True, "0", "0")
+        planned = PlannedAccount(i, c["source"], f"acct-{i}", c["salt"], c["commitment"], True, "0", "0",
+                                 c["identity"])
         bundles.write(planned.account_id, bundle_document(planned, i, bundle_doc["proof"], tree, snapshot,
                                                   circuit.circuit_id, "0" * 64, 77, key))
     driver_bundle_s = (time.perf_counter() - t) / n_driver

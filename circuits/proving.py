@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.layout import StatementPublic
 from zkmargin.circuits.membership import Membership
 from zkmargin.circuits.parts import check_field_element
-from zkmargin.errors import CircuitError, FormatError, PublicInputError
+from zkmargin.errors import CircuitError, FormatError, OpeningMismatchError, PublicInputError
 from zkmargin.field import R
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.venue.tree import MerklePath
@@ -109,12 +109,15 @@ def prove_member(
 
 
 def prepare_proof(circuit: Circuit[Any], account: Account, snapshot: Snapshot, salt: int, context: int,
-                  path: MerklePath | None = None, scope: int | None = None,
-                  secret: int | None = None) -> tuple[StatementPublic, Any]:
+                  path: MerklePath | None = None, scope: int | None = None, secret: int | None = None, *,
+                  commitment: int | None = None,
+                  checks: Callable[[], None] | None = None) -> tuple[StatementPublic, Any]:
     """(public inputs, witness) of a healthy account: named mode, or membership mode with path, scope and secret.
 
-    Raises MarginCallError when unhealthy; CircuitError when the mode does not fit the circuit or the
-    path is not this commitment's.
+    The witness is built once. In order: CircuitError when the mode does not fit the circuit; with commitment
+    (the opening's), OpeningMismatchError when the account and salt do not open it; then the caller's checks
+    (a venue's attestation or signed root); MarginCallError when unhealthy; CircuitError when the path is not
+    this commitment's.
     """
     statement = circuit.statement
     if (isinstance(statement, Membership) != (path is not None) or (path is None) != (scope is None)
@@ -124,13 +127,29 @@ def prepare_proof(circuit: Circuit[Any], account: Account, snapshot: Snapshot, s
             "the owner's identity secret"
             if isinstance(statement, Membership) else
             f"{circuit.circuit_id} is not a membership circuit (ids end in -m<depth>): it takes no path, scope or secret")
+    witness = None
+    if commitment is not None:
+        witness = circuit.witness(account, snapshot, salt)
+        if circuit.commitment(witness) != commitment:
+            raise OpeningMismatchError(
+                "the account does not match the commitment in the opening (was it changed after commit?)")
+    if checks is not None:
+        checks()
+    # Health before the witness when nothing asked for it yet: a margin call is the answer, whatever else is wrong.
     circuit.require_healthy(account, snapshot)
-    witness = circuit.witness(account, snapshot, salt)
+    if witness is None:
+        witness = circuit.witness(account, snapshot, salt)
     if not isinstance(statement, Membership) or path is None or scope is None or secret is None:
         return circuit.public_inputs(snapshot, circuit.commitment(witness), context), witness
     check_field_element(scope, "scope")
     witness = statement.place(witness, path, secret)
     return circuit.public_inputs(snapshot, path.root, context, (scope, statement.nullifier(witness, scope))), witness
+
+
+def prove_prepared(circuit: Circuit[Any], pk: ProvingKey, public: StatementPublic, witness: Any,
+                   backend: CurveBackend | None = None, timings: dict[str, float] | None = None) -> Proof:
+    """Prove what prepare_proof returned (health already checked, witness already built)."""
+    return _prove(circuit, pk, public, witness, time.perf_counter(), backend, timings)
 
 
 def _prove(circuit: Circuit[Any], pk: ProvingKey, public: StatementPublic, witness: Any, started: float,

@@ -14,6 +14,7 @@ from zkmargin.cli.output import CliError, note, read_bytes, read_json
 from zkmargin.errors import EncodingError, FormatError, MalformedAttestationError
 from zkmargin.gadgets.merkle import check_identity_secret, identity_commitment
 from zkmargin.groth16.serialization import PROOF_SIZE_BYTES, proof_from_bytes, proof_from_json
+from zkmargin.margin.commitment import OPENING_FORMAT
 from zkmargin.margin.models import Account, Snapshot, load_account, validate_account_against_snapshot
 from zkmargin.venue.attestation import (
     Attestation,
@@ -25,9 +26,6 @@ from zkmargin.venue.attestation import (
     parse_signed_root,
 )
 from zkmargin.venue.identity_registry import IdentityRegistry
-
-OPENING_FORMAT = "zkmargin-opening/1"
-
 
 account_argument = click.argument("account_path", metavar="ACCOUNT", type=click.Path(path_type=Path))
 

@@ -19,10 +19,11 @@ import click
 
 from zkmargin.backends import CurveBackend
 from zkmargin.circuits.circuit import AnyCircuit
+from zkmargin.circuits.layout import StatementPublic
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.output import CliError, note, read_bytes, step, write_atomic, write_json
 from zkmargin.errors import EncodingError
-from zkmargin.groth16 import ProvingKey, VerifyingKey, setup
+from zkmargin.groth16 import Proof, ProvingKey, VerifyingKey, setup
 from zkmargin.groth16.serialization import (
     pk_from_bytes,
     pk_to_bytes,
@@ -242,20 +243,15 @@ def read_zkey(path: Path, backend: CurveBackend) -> Any:
     return zkey_from_bytes(read_bytes(path, "zkey"), backend, str(path))
 
 
-def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: int, context: int,  # noqa: ANN001
-                            backend, expected_digest: str | None = None,  # noqa: ANN001
-                            path=None, scope: int | None = None,  # noqa: ANN001
-                            secret: int | None = None, cache_dir: Path | None = None):  # noqa: ANN201
-    """`zkmargin prove --zkey`: (proof, public inputs, timing, vk digest) with the ceremony's key (snarkjs's H).
+def prove_account_with_zkey(circuit: AnyCircuit, zkey_path: Path, public: StatementPublic, witness: Any,
+                            backend: CurveBackend, expected_digest: str | None = None,
+                            cache_dir: Path | None = None) -> tuple[Proof, dict[str, float], str]:
+    """`zkmargin prove --zkey`: (proof, timing, vk digest) with the ceremony's key (snarkjs's H).
 
-    Health is checked (MarginCallError) by prepare_proof, before the witness is built; the caller may check it
-    earlier, before the key is read.
-
-    With path, scope and the identity secret, in membership mode (see circuits.proving.prepare_proof). With
+    public and witness come from circuits.proving.prepare_proof (health and opening already checked). With
     cache_dir, a key whose query points passed the subgroup check is remembered there (by the
     SHA-256 of its query sections), so the next `prove` with it does not check them again.
     """
-    from zkmargin.circuits.proving import prepare_proof
     from zkmargin.groth16.prover import prove_zkey
     from zkmargin.groth16.zkey import proving_key, query_sections_digest
 
@@ -274,6 +270,5 @@ def prove_account_with_zkey(circuit, zkey_path: Path, account, snapshot, salt: i
         if marker is not None:
             record_subgroup_check(marker)
     with step(f"proving {circuit.circuit_id} (zkey, snarkjs H convention)") as elapsed:
-        public, witness = prepare_proof(circuit, account, snapshot, salt, context, path, scope, secret)
         proof = prove_zkey(pk, compiled, circuit.witness_assignment(public, witness), backend=backend)
-    return proof, public, elapsed, digest
+    return proof, elapsed, digest

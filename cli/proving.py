@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from zkmargin.circuits.proving import parse_field_element, prove_account, prove_member
+from zkmargin.circuits.proving import parse_field_element, prepare_proof, prove_prepared
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.circuits.verification import SnapshotVerifier
 from zkmargin.cli.inputs import (
@@ -199,50 +199,47 @@ def prove(ctx: click.Context, account_path: Path, snapshot_path: Path, opening_p
     snapshot = load_snapshot(snapshot_path)
     account = load_account_for(account_path, snapshot)
     context = parse_field_element(context_text, "--context")
-    witness = circuit.witness(account, snapshot, opening["salt"])
-    if circuit.commitment(witness) != opening["commitment"]:
-        raise CliError("the account does not match the commitment in the opening (was it changed after commit?)")
-    if attestation_path is not None and venue_key_path is not None:
-        attestation = read_attestation(attestation_path)
-        try:
-            check_attestation(attestation, read_venue_key(venue_key_path), snapshot_digest(snapshot),
-                              opening["commitment"], account.account_id)
-        except MalformedAttestationError:
-            raise
-        except AttestationError as exc:
-            emit(as_json, {"proved": False, "reason": str(exc)}, f"REFUSED: the attestation does not fit: {exc}")
-            raise SystemExit(EXIT_NO) from None
-    if signed_root_path is not None and venue_key_path is not None and path is not None:
-        try:
-            check_membership(read_signed_root(signed_root_path), path, read_venue_key(venue_key_path),
-                             snapshot_digest(snapshot))
-        except MalformedAttestationError:
-            raise
-        except AttestationError as exc:
-            emit(as_json, {"proved": False, "reason": str(exc)}, f"REFUSED: the signed root does not fit: {exc}")
-            raise SystemExit(EXIT_NO) from None
-    if path is not None and not path.verify():
-        raise CliError(f"the Merkle path in {member_path} does not lead from this commitment to its root")
-    # Refuse a margin call before the (large) proving key is read: the answer does not depend on it.
-    circuit.require_healthy(account, snapshot)
+
+    def refusals() -> None:
+        """The venue's attestation or signed root, checked once the opening fits (exit 1 with the reason)."""
+        if attestation_path is not None and venue_key_path is not None:
+            attestation = read_attestation(attestation_path)
+            try:
+                check_attestation(attestation, read_venue_key(venue_key_path), snapshot_digest(snapshot),
+                                  opening["commitment"], account.account_id)
+            except MalformedAttestationError:
+                raise
+            except AttestationError as exc:
+                emit(as_json, {"proved": False, "reason": str(exc)}, f"REFUSED: the attestation does not fit: {exc}")
+                raise SystemExit(EXIT_NO) from None
+        if signed_root_path is not None and venue_key_path is not None and path is not None:
+            try:
+                check_membership(read_signed_root(signed_root_path), path, read_venue_key(venue_key_path),
+                                 snapshot_digest(snapshot))
+            except MalformedAttestationError:
+                raise
+            except AttestationError as exc:
+                emit(as_json, {"proved": False, "reason": str(exc)}, f"REFUSED: the signed root does not fit: {exc}")
+                raise SystemExit(EXIT_NO) from None
+        if path is not None and not path.verify():
+            raise CliError(f"the Merkle path in {member_path} does not lead from this commitment to its root")
+
+    # Opening, refusals and health, and the witness built once, before the (large) proving key is read: the
+    # answer does not depend on it.
+    public, witness = prepare_proof(circuit, account, snapshot, opening["salt"], context, path, scope, secret,
+                                    commitment=opening["commitment"], checks=refusals)
     backend = ctx.obj.backend
     timings: dict[str, float] = {}
     if zkey_path is not None:
-        proof, public, elapsed, digest = prove_account_with_zkey(circuit, zkey_path, account, snapshot,
-                                                                 opening["salt"], context, backend, expected_digest,
-                                                                 path, scope, secret, ctx.obj.cache_dir)
+        proof, elapsed, digest = prove_account_with_zkey(circuit, zkey_path, public, witness, backend,
+                                                         expected_digest, ctx.obj.cache_dir)
     else:
         if not store.exists():
             raise store.missing_keys_error()
         with step(f"loading the {circuit.circuit_id} key bundle from {store.directory}"):
             pk = store.load_proving_key(backend, expected_digest)
         with step(proving_message(circuit.circuit_id)) as elapsed:
-            if path is not None and scope is not None and secret is not None:
-                proof, public = prove_member(circuit, pk, account, snapshot, opening["salt"], context, path, scope,
-                                             secret, backend, timings)
-            else:
-                proof, public = prove_account(circuit, pk, account, snapshot, opening["salt"], context, backend,
-                                              timings)
+            proof = prove_prepared(circuit, pk, public, witness, backend, timings)
         digest = store.recorded_digest()
     if expected_digest is None:
         note(f"warning: the keys are not pinned: pass --vk-digest with the digest the venue published (these keys' "

@@ -96,6 +96,10 @@ class BadSignatureError(AttestationError):
     """The signature does not verify under the venue's public key."""
 
 
+class OpeningMismatchError(ZkMarginError):
+    """An account and salt that do not open the commitment of the opening they came with."""
+
+
 class IdentityRegistryError(ZkMarginError):
     """An account's identity that the venue's identity registry refuses (it holds another for the account, or
     the identity is another account's), or a registry file that is damaged or another venue's."""

@@ -251,7 +251,7 @@ def test_a_failed_accounts_bundle_on_disk_stays_out_of_batch_jsonl(venue, monkey
     """Review (issue 22 item 5): a bundle found not whole is proved again; when that proof fails (a task lost),
     batch.jsonl still copied the file on disk (stale, damaged or planted) as the account's item for the auditor.
     Now only bundles the run checked or made are listed."""
-    import zkmargin.cli.venue_run as venue_run
+    import zkmargin.circuits.venue_job as venue_run
 
     write_accounts(venue / "fail.jsonl", range(1, 4))
     args = venue_run_args(venue, "fail.jsonl", "out-fail", "--workers", "1")

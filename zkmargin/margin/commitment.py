@@ -24,6 +24,9 @@ from collections.abc import Sequence
 from zkmargin.errors import EncodingError
 from zkmargin.field import R
 
+OPENING_FORMAT = "zkmargin-opening/1"
+"""The format of an opening: what lets the account holder (or an auditor) reopen a commitment."""
+
 COMMITMENT_VERSION = 1
 """Domain-tag number of the cross statement; the other statements number on from it."""
 LAYOUT_VERSION = 1
