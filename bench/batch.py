@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,14 +37,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cross import market  # noqa: E402
 
 from zkmargin.backends import get_backend  # noqa: E402
+from zkmargin.backends.base import CurveBackend  # noqa: E402
 from zkmargin.circuits.layout import HEADER  # noqa: E402
 from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
 from zkmargin.field import R, inv  # noqa: E402
 from zkmargin.groth16 import Proof, setup, verify  # noqa: E402
 from zkmargin.groth16.batch import BatchItem, verify_batch  # noqa: E402
+from zkmargin.groth16.data_structures import VerifyingKey  # noqa: E402
 from zkmargin.groth16.serialization import decode_proofs, proof_from_bytes, proof_to_bytes, vk_to_json  # noqa: E402
-from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs  # noqa: E402
+from zkmargin.groth16.verifier import (  # noqa: E402
+    FixedInputs,  # noqa: E402
+    fixed_inputs_sum,
+    verify_with_fixed_inputs,
+)
 
 
 def main() -> None:
@@ -184,7 +191,8 @@ for line in sys.stdin:
 (wall, then CPU of every thread and worker process)."""
 
 
-def _batch_round(vk, encoded, fixed, backend, workers) -> tuple[float, float]:  # noqa: ANN001
+def _batch_round(vk: VerifyingKey, encoded: list[tuple[bytes, list[int]]], fixed: FixedInputs | None, backend: CurveBackend,
+                 workers: int | None) -> tuple[float, float]:
     """Seconds (wall, CPU) to decode and batch-verify the proofs, as the driver times the baseline."""
     t, cpu = time.perf_counter(), time.process_time()
     proofs = decode_proofs([data for data, _ in encoded], backend, workers=workers or 2)
@@ -194,7 +202,9 @@ def _batch_round(vk, encoded, fixed, backend, workers) -> tuple[float, float]:  
     return time.perf_counter() - t, time.process_time() - cpu
 
 
-def compare_with_baseline(path: Path, vk, encoded, header: int, rounds: int, ours, backend):  # noqa: ANN001, ANN201
+def compare_with_baseline(path: Path, vk: VerifyingKey, encoded: list[tuple[bytes, list[int]]], header: int,
+                          rounds: int, ours: Callable[[], tuple[float, float]], backend: CurveBackend,
+                          ) -> tuple[list[tuple[float, ...]], list[tuple[float, float]]]:
     """Round times (baseline, ours), each a list of (wall, CPU) seconds, alternating on the same proofs."""
     with tempfile.TemporaryDirectory() as tmp:
         job, blob = Path(tmp) / "job.json", Path(tmp) / "proofs.bin"

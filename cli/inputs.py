@@ -4,6 +4,7 @@ command module (tests/test_layout.py checks it)."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,11 @@ def load_account_for(account_path: Path, snapshot: Snapshot) -> Account:
     return account
 
 
-def circuit_option(command):  # noqa: ANN001, ANN201
+def circuit_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """--circuit <model>-n<N>-k<K> and --model <model>, merged into one circuit_id argument."""
 
     @functools.wraps(command)
-    def merged(*args, circuit_id: str, model: str | None, **kwargs):  # noqa: ANN202
+    def merged(*args: Any, circuit_id: str, model: str | None, **kwargs: Any) -> Any:
         if model is not None:
             base, member, depth = circuit_id.rpartition("-m")
             if not (member and depth.isdigit()):

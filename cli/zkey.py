@@ -31,13 +31,14 @@ from zkmargin.groth16.zkey import (
 from zkmargin.r1cs.circom import r1cs_from_bytes
 
 if TYPE_CHECKING:
-    pass
+    from zkmargin.groth16.ptau import PowersOfTau
+    from zkmargin.r1cs.builder import CompiledR1CS
 
 _IN = click.Path(dir_okay=False, path_type=Path)
 _OUT = click.Path(dir_okay=False, path_type=Path)
 
 
-def _read_circuit_and_ptau(r1cs_path: Path, ptau_path: Path):  # noqa: ANN202 - (CompiledR1CS, PowersOfTau)
+def _read_circuit_and_ptau(r1cs_path: Path, ptau_path: Path) -> tuple[CompiledR1CS, PowersOfTau]:
     return (r1cs_from_bytes(read_bytes(r1cs_path, "r1cs"), str(r1cs_path)),
             read_ptau(read_bytes(ptau_path, "ptau"), str(ptau_path)))
 

@@ -6,13 +6,14 @@ infinity, equal and opposite points, chunk and group boundaries and every worker
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
 from tests.groth16.circuits import compiled_cube, cube_witness
 from zkmargin.backends import arkworks as arkworks_module
 from zkmargin.backends import get_backend
-from zkmargin.backends.base import P, encode_g1, encode_g2, fp2_sqrt, fp_sqrt, g2_rhs
+from zkmargin.backends.base import CurveBackend, P, encode_g1, encode_g2, fp2_sqrt, fp_sqrt, g2_rhs
 from zkmargin.errors import MalformedProofError
 from zkmargin.field import R, inv
 from zkmargin.groth16 import Proof, prove, setup
@@ -32,15 +33,15 @@ def _le(k: int) -> bytes:
     return k.to_bytes(32, "little")
 
 
-def _g1(k: int):  # noqa: ANN202
+def _g1(k: int) -> Any:
     return BACKEND.g1_mul(G1, k)
 
 
-def _g2(k: int):  # noqa: ANN202
+def _g2(k: int) -> Any:
     return BACKEND.g2_mul(G2, k)
 
 
-def _statement(logs, weights, d: int, p: int):  # noqa: ANN001, ANN202
+def _statement(logs: list, weights: list[int], d: int, p: int) -> Any:
     """Points for discrete logs (a_i, b_i, c_i), the fixed pair (p G1, G2) and delta = d G2, and the exponent of
     prod e(w_i A_i, B_i) e(P, Q) e(-sum w_i C_i, delta) in e(G1, G2): the product is 1 iff it is 0 mod r."""
     exponent = (sum(w * a * b for w, (a, b, _) in zip(weights, logs)) + p - d * sum(w * c for w, (_, _, c) in zip(weights, logs))) % R
@@ -48,7 +49,7 @@ def _statement(logs, weights, d: int, p: int):  # noqa: ANN001, ANN202
     return proofs, [(_g1(p), G2)], _g2(d), exponent
 
 
-def _library_verdict(proofs, weights, pairs, delta) -> bool:  # noqa: ANN001
+def _library_verdict(proofs: list, weights: list[int], pairs: list, delta: Any) -> bool:
     """The same equation as explicit pairs for the curve library's pairing check."""
     c_sum = BACKEND.g1_msm([c for _, _, c in proofs], [w % R for w in weights])
     g1s = [BACKEND.g1_mul(a, w) for (a, _, _), w in zip(proofs, weights)] + [p for p, _ in pairs] + [-c_sum]
@@ -56,7 +57,7 @@ def _library_verdict(proofs, weights, pairs, delta) -> bool:  # noqa: ANN001
     return bool(ark.GT.pairing_check(g1s, g2s))
 
 
-def _raw_check(proofs, weights, pairs, delta, workers: int) -> bool:  # noqa: ANN001
+def _raw_check(proofs: list, weights: list[int], pairs: list, delta: Any, workers: int) -> bool:
     """zkmargin.native._batch.weighted_check with the weights unreduced (the backend reduces them mod r first)."""
     return native.weighted_check(
         b"".join(a.to_xy_bytes_be() for a, _, _ in proofs), b"".join(b.to_xy_bytes_be() for _, b, _ in proofs),
@@ -183,14 +184,14 @@ def _encoded_cases() -> list[bytes]:
     ]
 
 
-def _outcome(decoded, backend) -> tuple:  # noqa: ANN001
+def _outcome(decoded: Any, backend: CurveBackend) -> tuple:
     if isinstance(decoded, MalformedProofError):
         return ("refused", str(decoded))
     return ("decoded", backend.g1_to_bytes(decoded.a, False), backend.g2_to_bytes(decoded.b, False),
             backend.g1_to_bytes(decoded.c, False))
 
 
-def _alone(data: bytes, backend) -> tuple:  # noqa: ANN001
+def _alone(data: bytes, backend: CurveBackend) -> tuple:
     try:
         return _outcome(proof_from_bytes(data, backend), backend)
     except MalformedProofError as exc:
@@ -213,7 +214,7 @@ def test_threaded_decoding_equals_the_one_proof_decoder_and_py_ecc(workers: int,
 
 
 @pytest.fixture(scope="module")
-def material():  # noqa: ANN201
+def material() -> Any:
     compiled = compiled_cube()
     pk = setup(compiled, random.Random(41), BACKEND)
     z, public = cube_witness(3)

@@ -11,6 +11,7 @@ from zkmargin.book.document import PublishedBatch, PublishedBook, sign_book
 from zkmargin.book.tree import BookNode, BookTree, leaf_hash
 from zkmargin.circuits.book_proving import account_leaf, prove_batch
 from zkmargin.groth16 import setup
+from zkmargin.groth16.data_structures import ProvingKey
 from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.venue.attestation import VenueSigningKey, snapshot_digest
 
@@ -23,7 +24,7 @@ KEY = VenueSigningKey.generate()
 
 
 @functools.cache
-def keys():  # noqa: ANN201
+def keys() -> ProvingKey:
     """The book circuit's Groth16 keys (one setup per session)."""
     return setup(book_circuit(CIRCUIT_ID).compile())
 

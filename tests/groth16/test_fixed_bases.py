@@ -6,6 +6,8 @@ $ZKMARGIN_PRECOMPUTE_MB; byte-identical proofs with no, some and all tables."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,7 @@ from zkmargin.backends import get_backend
 from zkmargin.errors import ZkMarginError
 from zkmargin.field import R
 from zkmargin.groth16 import prove, setup
+from zkmargin.groth16.data_structures import ProvingKey
 from zkmargin.groth16.query_bases import (
     DEFAULT_PRECOMPUTE_MB,
     PRECOMPUTE_ENV,
@@ -27,6 +30,7 @@ from zkmargin.groth16.query_bases import (
     table_window,
 )
 from zkmargin.groth16.serialization import proof_to_bytes
+from zkmargin.r1cs.builder import CompiledR1CS
 
 native = pytest.importorskip("zkmargin.native._msm", reason="the native MSM is built on x86-64 with BMI2/ADX only")
 
@@ -35,7 +39,7 @@ ARK = get_backend("arkworks")
 EDGES = [0, 1, R - 1, R, R + 1, 2**256 - 1, 2**64 - 1, 2**128]
 
 
-def _groups():  # noqa: ANN202
+def _groups() -> list[tuple]:
     return [
         ("g1", ARK.g1_generator(), ARK.g1_mul, ARK.g1_msm, ARK.g1_identity(), native.g1_points, native.g1_msm,
          native.g1_table, native.g1_msm_table),
@@ -44,7 +48,7 @@ def _groups():  # noqa: ANN202
     ]
 
 
-def _case_points(generator, mul, identity) -> list:  # noqa: ANN001
+def _case_points(generator: Any, mul: Callable[[Any, int], Any], identity: Any) -> list:
     p = mul(generator, RNG.randrange(1, R))
     q = mul(generator, RNG.randrange(1, R))
     # At infinity, equal, opposite, and random points.
@@ -52,7 +56,7 @@ def _case_points(generator, mul, identity) -> list:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("group", _groups(), ids=lambda g: g[0])
-def test_table_msm_equals_the_plain_msm_and_the_curve_library_on_edge_scalars(group) -> None:  # noqa: ANN001
+def test_table_msm_equals_the_plain_msm_and_the_curve_library_on_edge_scalars(group: tuple) -> None:
     _, generator, mul, library_msm, identity, points, msm, table, msm_table = group
     bases = _case_points(generator, mul, identity)
     prepared = points(b"".join(p.to_xy_bytes_be() for p in bases))
@@ -73,7 +77,7 @@ def test_table_msm_equals_the_plain_msm_and_the_curve_library_on_edge_scalars(gr
 
 
 @pytest.mark.parametrize("group", _groups(), ids=lambda g: g[0])
-def test_table_msm_equals_the_pure_python_reference(group) -> None:  # noqa: ANN001
+def test_table_msm_equals_the_pure_python_reference(group: tuple) -> None:
     name, generator, mul, _, identity, points, _, table, msm_table = group
     ref = get_backend("py_ecc")
     logs = [RNG.randrange(1, R) for _ in range(5)]
@@ -137,7 +141,7 @@ def test_window_choice_fits_the_budget() -> None:
 
 
 @pytest.fixture(scope="module")
-def material():  # noqa: ANN201
+def material() -> tuple[CompiledR1CS, ProvingKey, list[int]]:
     compiled = compiled_cube()
     pk = setup(compiled, random.Random(51), ARK)
     z, _ = cube_witness(3)
