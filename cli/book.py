@@ -60,7 +60,7 @@ from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.inputs import account_argument, load_account_for, load_opening, load_signing_key, snapshot_argument
 from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest, read_verifying_key
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_json
-from zkmargin.errors import EncodingError, RunStateError, ZkMarginError
+from zkmargin.errors import AttestationError, EncodingError, RunStateError, ZkMarginError
 from zkmargin.files import write_atomic
 from zkmargin.groth16.serialization import proof_from_json, proof_to_json
 from zkmargin.margin.engine import format_e32
@@ -300,11 +300,11 @@ def book_group() -> None:
               help="The account's inclusion path from the venue (paths/<id>.json).")
 @click.option("--book", "book_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The published book.json.")
-@click.option("--public-key", "public_key_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="The venue's public key document: also check the venue signed the book's root and totals.")
+@click.option("--public-key", "public_key_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The venue's public key document: the venue must have signed the book's root and totals.")
 @json_option
 def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, path_path: Path, book_path: Path,
-                  public_key_path: Path | None, as_json: bool) -> None:
+                  public_key_path: Path, as_json: bool) -> None:
     """Check that ACCOUNT is counted in the published book: its commitment, deposits and figures. Exit 1 when not."""
     snapshot = load_snapshot(snapshot_path)
     account = load_account_for(account_path, snapshot)
@@ -315,8 +315,15 @@ def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, p
         raise CliError(f"the opening is for {opening['circuit_id']}; the book's accounts are "
                        f"{book_statement(circuit).cross.circuit_id}")
     account_id, path = _parse(parse_path, read_json(path_path, "path"), path_path)
-    if public_key_path is not None:
-        check_book_signature(book, parse_public_key(read_json(public_key_path, "venue public key")))
+    # Without the venue's signature a path only leads to whatever root the book file holds: anyone can write a
+    # book.json whose root counts this one account, so the check would show nothing about the venue's totals.
+    venue_key = parse_public_key(read_json(public_key_path, "venue public key"))
+    try:
+        check_book_signature(book, venue_key)
+    except AttestationError as exc:
+        emit(as_json, {"included": False, "account_id": account_id, "reason": f"the venue did not sign this book: {exc}"},
+             f"NOT INCLUDED: the venue did not sign this book: {exc}")
+        raise SystemExit(EXIT_NO) from None
     if book.snapshot_digest != snapshot_digest(snapshot):
         raise CliError("the book is of another snapshot than the one given")
     try:

@@ -67,7 +67,7 @@ def check(root: Path, i: int, account: Path | None = None, book: Path | None = N
     bundle = root / "run" / "bundles" / f"acct-{i}.json"
     return run_cli(root, "book", "check", str(account or root / f"acct-{i}.json"), str(root / "snapshot.json"),
                    "--opening", str(bundle), "--path", str(root / "book" / "paths" / f"acct-{i}.json"), "--book",
-                   str(book or root / "book" / "book.json"))
+                   str(book or root / "book" / "book.json"), "--public-key", str(root / "venue.key.pub.json"))
 
 
 def test_docs_cover_every_book_command():
@@ -214,16 +214,32 @@ def test_trader_and_reserves_bad_input_is_a_message_and_exit_2(run, proved, case
         bad.write_text(json.dumps({"format": "zkmargin-book-path/1"}))
         result = run_cli(run, "book", "check", str(run / "acct-3.json"), str(run / "snapshot.json"), "--opening",
                          str(run / "run" / "bundles" / "acct-3.json"), "--path", str(bad), "--book",
-                         str(run / "book" / "book.json"))
+                         str(run / "book" / "book.json"), "--public-key",
+                         str(run / "venue.key.pub.json"))
     elif case == "opening":
         bad.write_text(json.dumps({"format": "zkmargin-opening/1", "circuit_id": "cross-n2-k1", "commitment": "1",
                                    "salt": "2"}))
         result = run_cli(run, "book", "check", str(run / "acct-3.json"), str(run / "snapshot.json"), "--opening",
                          str(bad), "--path", str(run / "book" / "paths" / "acct-3.json"), "--book",
-                         str(run / "book" / "book.json"))
+                         str(run / "book" / "book.json"), "--public-key",
+                         str(run / "venue.key.pub.json"))
     else:
         bad.write_text(json.dumps({"USDC": "-1"}))
         result = run_cli(run, "venue", "book", "reserves", str(bad), str(run / "snapshot.json"), "--signing-key",
                          str(run / "venue.key"), "--out", str(run / "never.json"))
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_a_trader_checks_only_a_book_the_venue_signed(run, proved):
+    """A book.json anyone could have written (its root counting just this account) shows nothing about the venue's
+    totals: the venue's key is required, and a book it did not sign is NOT INCLUDED (exit 1)."""
+    without_key = run_cli(run, "book", "check", str(run / "acct-3.json"), str(run / "snapshot.json"), "--opening",
+                          str(run / "run" / "bundles" / "acct-3.json"), "--path",
+                          str(run / "book" / "paths" / "acct-3.json"), "--book", str(run / "book" / "book.json"))
+    assert without_key.exit_code == 2 and "--public-key" in without_key.output
+    unsigned = run / "unsigned-book.json"
+    unsigned.write_text(json.dumps({**proved, "signature": "00" * 64}))
+    result = check(run, 3, book=unsigned)
+    assert result.exit_code == 1 and "NOT INCLUDED: the venue did not sign this book" in result.output
+    assert check(run, 3).exit_code == 0

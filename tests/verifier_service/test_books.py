@@ -175,3 +175,22 @@ def test_each_batch_proof_spends_the_venues_rate_budget(tmp_path):
     # The request (1) and its two batch proofs (2): 4 of 4; the same book again finds the budget spent.
     assert client.post("/v1/books", json={"book": book_json()}, headers=venue).status_code == 201
     refused(client.post("/v1/books", json={"book": book_json()}, headers=venue), 429, "rate_limited")
+
+
+def test_a_book_refused_while_its_answer_is_computed_is_not_stored(books, monkeypatch):
+    """Reserves that cannot be set against the liabilities (here: P&L owed in a settlement asset not priced at 1,
+    which liabilities_e8 refuses) are refused before the book is stored: stored first, the book would answer every
+    later GET with the same error and could never be replaced."""
+    from zkmargin.errors import EncodingError
+    from zkmargin.verifier_service.routes import books as books_route
+
+    def unpriced(*_args: object) -> list:
+        raise EncodingError("the settlement asset 'A0' must be priced at exactly 1 (the price unit)")
+
+    client, venue = books
+    monkeypatch.setattr(books_route, "coverage", unpriced)
+    refused(client.post("/v1/books", json={"book": book_json(), "reserves": reserves_json(10**12)}, headers=venue),
+            422, "book_refused")
+    refused(client.get(f"/v1/books/{SNAPSHOT.venue}/{SNAPSHOT.snapshot_id}"), 404, "unknown_book")
+    monkeypatch.undo()
+    assert client.post("/v1/books", json={"book": book_json()}, headers=venue).status_code == 201

@@ -104,9 +104,15 @@ def publish_book(body: BookIn, request: Request, response: Response, state: Stat
     record = BookRecord(book.venue, book.snapshot_id, book.circuit_id, str(book.root.hash),
                         _canonical(book_to_json(book)),
                         None if reserves is None else _canonical(reserves_to_json(reserves)), caller.key_id, now_iso())
+    # The answer (reserves against liabilities) is computed before the book is stored: a book stored and then
+    # refused would answer every later GET with the same error, and books are never replaced.
+    try:
+        info = _info(record, state)
+    except ZkMarginError as exc:
+        raise _refuse(f"the book cannot be published: {exc}") from None
     existing = state.repository.insert_book(record)
     if existing is None:
-        return _info(record, state)
+        return info
     if (existing.document, existing.reserves) != (record.document, record.reserves):
         raise ApiError(409, "already_published", f"venue {book.venue!r} already published a book for snapshot "
                        f"{book.snapshot_id!r}; books are never replaced")
