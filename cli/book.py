@@ -151,8 +151,10 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
     def check(index: int, root: BookNode, proof: Any) -> bool:
         return verify_batch(circuit, pk.vk, snapshot, index, root, proof, backend)
 
-    pending = [i for i in range(n_batches)
-               if _stored_batch(batch_dir, i, tree, statement.batch_depth, check) is None]
+    # Each batch on disk is read and its proof checked once: here for those already there, below for those
+    # proved now.
+    found = {i: _stored_batch(batch_dir, i, tree, statement.batch_depth, check) for i in range(n_batches)}
+    pending = [i for i, stored in found.items() if stored is None]
     if n_batches - len(pending):
         note(f"{n_batches - len(pending)} batches already proved on disk: not proved again")
     seconds_proving = 0.0
@@ -175,7 +177,7 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
         seconds_proving = time.perf_counter() - t
     batches = []
     for i in range(n_batches):
-        stored = _stored_batch(batch_dir, i, tree, statement.batch_depth, check)
+        stored = found[i] or _stored_batch(batch_dir, i, tree, statement.batch_depth, check)
         if stored is None:
             raise CliError(f"batch {i} in {batch_dir} does not match this book; rerun the same command")
         batches.append(stored)
