@@ -9,11 +9,16 @@ circuit ids ending in -m<depth>, per-proof inputs root, context, scope, nullifie
 Proof fields of items and requests ({"proof": snarkjs JSON} or {"proof_b64": base64 of the
 192-byte form}) are decoded here and nowhere else.
 
+Statements whose per-proof header is neither of those (a book batch: batch_root, context, its sums)
+take their leading public inputs whole (ProofItem.leading; verify_leading for one proof): the
+snapshot part is folded as for every circuit, and a book's batch proofs are one weighted batch.
+
 SnapshotVerifier.verify_batch is the one entry point that decides verdicts: every surface (the
 library's verify, the CLI's verify and verify-batch, the service's single and batch requests, the
-venue run and the Dask workers of verify_on_cluster) hands it items and reads Verdicts back. A
+venue run, the Dask workers of verify_on_cluster, a book's batch proofs and the CLI's groth16
+verify through verify_public) hands it items and reads Verdicts back. A
 soundness fix to decoding, policy, the batch check or bisection is made here once
-(tests/test_layout.py forbids calling the Groth16 batch or folded verifier anywhere else).
+(tests/test_layout.py forbids calling any Groth16 verifier anywhere else).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from zkmargin.circuits.circuit import AnyCircuit
+from zkmargin.circuits.layout import HEADER, MEMBER_HEADER
 from zkmargin.circuits.parts import check_field_element
 from zkmargin.errors import (
     AttestationError,
@@ -47,7 +53,7 @@ from zkmargin.errors import (
 )
 from zkmargin.groth16.batch import BatchItem, verify_batch
 from zkmargin.groth16.serialization import decode_proofs, proof_from_bytes, proof_from_json, proof_to_bytes
-from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
+from zkmargin.groth16.verifier import fixed_inputs_sum, verify, verify_with_fixed_inputs
 from zkmargin.margin.models import Snapshot
 from zkmargin.venue.attestation import (
     Attestation,
@@ -98,8 +104,10 @@ class ProofItem:
     Membership mode (circuits ending in -m<depth>): root, context, scope, nullifier, proof and,
     under a venue key, signed_root; commitment and attestation stay None (the root is its own
     field, never the commitment field, so an item never means one thing in one mode and
-    another in the other). Instead of proof, an item may carry its proof still encoded (encoded:
-    snarkjs JSON object or 192 bytes): the verifier decodes it with every check.
+    another in the other). Any other statement (a book batch): leading, its whole per-proof header in
+    circuit order, and proof; the named and membership fields stay None. Instead of proof, an item
+    may carry its proof still encoded (encoded: snarkjs JSON object or 192 bytes): the verifier
+    decodes it with every check.
     """
 
     commitment: int | None = None
@@ -113,12 +121,19 @@ class ProofItem:
     nullifier: int | None = None
     signed_root: SignedRoot | None = None
     encoded: bytes | dict | None = None
+    leading: tuple[int, ...] | None = None
 
     def header(self, membership: bool) -> list[int] | None:
         """The per-proof public inputs of this item in the given mode, None when one is missing."""
         values = ([self.root, self.context, self.scope, self.nullifier] if membership
                   else [self.commitment, self.context])
         return None if any(v is None for v in values) else [v for v in values if v is not None]
+
+    @property
+    def named_fields(self) -> bool:
+        """Whether any field of the named or membership mode is set (a leading item must set none)."""
+        return any(v is not None for v in (self.commitment, self.context, self.attestation, self.root, self.scope,
+                                           self.nullifier, self.signed_root))
 
 
 @dataclass(frozen=True)
@@ -171,6 +186,15 @@ def check_key_fits(circuit: AnyCircuit, vk: VerifyingKey) -> None:
     if vk.num_public != circuit.num_public:
         raise PublicInputError(f"verification key expects {vk.num_public} public inputs; "
                                f"{circuit.circuit_id} has {circuit.num_public}")
+
+
+def verify_plain(vk: VerifyingKey, public_inputs: Sequence[int], proof: Proof, backend: CurveBackend) -> bool:
+    """True iff the proof is valid for all these public inputs: a statement-free check (snarkjs's files).
+
+    Only `zkmargin groth16 verify` asks this: no circuit, snapshot or policy is attached, so no margin verdict
+    may rest on it. Raises PublicInputError for a wrong count or a value >= r, MalformedKeyError for a bad key.
+    """
+    return verify(vk, public_inputs, proof, backend)
 
 
 class SnapshotVerifier:
@@ -258,6 +282,41 @@ class SnapshotVerifier:
             raise WrongCommitmentError(f"the signed root is of a depth-{signed_root.depth} tree; "
                                        f"{self.circuit.circuit_id} proves membership at depth {depth}")
 
+    @property
+    def takes_leading(self) -> bool:
+        """Whether the circuit's per-proof header is neither (commitment, context) nor the membership one: its
+        items carry it whole (ProofItem.leading), as a book batch's (batch_root, context, sums) does."""
+        return self.circuit.header not in (HEADER, MEMBER_HEADER)
+
+    def verify_leading(self, leading: Sequence[int], proof: Proof) -> bool:
+        """True iff the proof is valid with these leading public inputs (the circuit's whole per-proof header, in
+        order) and the verifier's snapshot part; the one call for one proof of a statement that takes_leading.
+
+        Raises PublicInputError for a value >= r or a wrong count, and an AttestationError kind under a venue key
+        (such statements carry no per-proof attestation: the venue signs the document listing them).
+        """
+        if not self.takes_leading:
+            self._require_mode(self.circuit.is_membership)  # names the fields this circuit takes instead
+        return self._verify_one(ProofItem(proof=proof, leading=tuple(leading)))
+
+    def _header(self, item: ProofItem) -> list[int] | str:
+        """The item's per-proof public inputs in circuit order, or why it has none fit for this circuit."""
+        if not self.takes_leading:
+            if item.leading is not None:
+                return (f"{self.circuit.circuit_id} takes per-proof inputs {', '.join(self.circuit.header)} "
+                        "as their own fields, not leading")
+            header = item.header(self.circuit.is_membership)
+            if header is None:
+                return ("missing proof or public inputs (root, context, scope, nullifier)" if self.circuit.is_membership
+                        else "missing proof or public inputs")
+            return header
+        if item.leading is None or item.named_fields:
+            return f"{self.circuit.circuit_id} takes its per-proof inputs ({', '.join(self.circuit.header)}) as leading"
+        if len(item.leading) != self.circuit.per_proof_inputs:
+            return (f"{self.circuit.circuit_id} takes {self.circuit.per_proof_inputs} leading public inputs "
+                    f"({', '.join(self.circuit.header)}), got {len(item.leading)}")
+        return list(item.leading)
+
     def _require_mode(self, membership: bool) -> None:
         if self.circuit.is_membership != membership:
             raise PublicInputError(
@@ -291,7 +350,13 @@ class SnapshotVerifier:
 
     def _refusal_error(self, item: ProofItem) -> AttestationError | None:
         try:
-            if self.circuit.is_membership:
+            if self.takes_leading:
+                venue_key = self._check_venue()
+                if venue_key is not None:
+                    # Fail closed: a caller who asked for the venue's policy gets no proof the policy cannot cover.
+                    raise UnattestedError(f"{self.circuit.circuit_id} proofs carry no per-proof attestation: check "
+                                          f"them through the document venue {venue_key.venue!r} signs")
+            elif self.circuit.is_membership:
                 self.check_scope(item.scope or 0)
                 self.check_root_signed(item.root or 0, item.signed_root)
             else:
@@ -355,16 +420,14 @@ class SnapshotVerifier:
         decode_s = time.perf_counter() - started
         verdicts: list[Verdict | None] = [None] * len(items)
         ready: list[tuple[int, list[int], Proof]] = []
-        membership = self.circuit.is_membership
         for index, item in enumerate(decoded):
             label = items[index].label
             if isinstance(item, MalformedProofError):
                 verdicts[index] = Verdict(index, label, False, str(item), cause=item)
                 continue
-            header = item.header(membership)
-            if item.error is not None or item.proof is None or header is None:
-                missing = ("missing proof or public inputs (root, context, scope, nullifier)" if membership
-                           else "missing proof or public inputs")
+            header = self._header(item)
+            if item.error is not None or item.proof is None or isinstance(header, str):
+                missing = header if isinstance(header, str) else "missing proof or public inputs"
                 cause = None if item.error is not None else PublicInputError(missing)
                 verdicts[index] = Verdict(index, label, False, item.error or missing, cause=cause)
                 continue

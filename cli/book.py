@@ -49,10 +49,11 @@ from zkmargin.book.tree import BookNode, BookTree, leaf_hash
 from zkmargin.circuits.book_proving import (
     BookVerdict,
     account_leaf,
+    batch_leading,
+    batch_verifier,
     book_statement,
     check_own_leaf,
     prove_batch,
-    verify_batch,
     verify_book,
 )
 from zkmargin.circuits.proving import parse_field_element
@@ -148,8 +149,10 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
     tree = BookTree(leaves, depth, statement.n_collateral)
     n_batches = -(-len(leaves) // statement.batch_size)
     batch_dir = out_dir / "batches"
+    verifier = batch_verifier(circuit, pk.vk, snapshot, backend)  # the snapshot part folded once, not per batch
+
     def check(index: int, root: BookNode, proof: Any) -> bool:
-        return verify_batch(circuit, pk.vk, snapshot, index, root, proof, backend)
+        return verifier.verify_leading(batch_leading(snapshot, index, root), proof)
 
     # Each batch on disk is read and its proof checked once: here for those already there, below for those
     # proved now.

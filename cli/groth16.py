@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
+from zkmargin.circuits.verification import verify_plain
 from zkmargin.cli.inputs import read_proof
 from zkmargin.cli.keystore import read_verifying_key
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, read_json
 from zkmargin.errors import EncodingError, PublicInputError
-from zkmargin.groth16 import verify
 from zkmargin.groth16.serialization import public_inputs_from_json
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -43,7 +43,7 @@ def groth16_verify(ctx: click.Context, vk_path: Path, public_path: Path, proof_p
         raise CliError(f"{exc.message} ({ARGUMENT_ORDER})") from None
     started = time.perf_counter()
     try:
-        valid = verify(vk, public_inputs, proof, backend)
+        valid = verify_plain(vk, public_inputs, proof, backend)
     except PublicInputError as exc:
         raise CliError(f"public inputs file {public_path}: {exc}") from None
     seconds = time.perf_counter() - started

@@ -211,22 +211,45 @@ RAW_VERIFIERS = {"verify_with_fixed_inputs"}
 """Functions that decide a proof under folded snapshot inputs: only the verdict module calls them."""
 RAW_MODULES = {"zkmargin.groth16.batch"}
 """The weighted batch check: only the verdict module (and groth16 itself) imports it."""
+PLAIN_VERIFIER_MODULES = {"zkmargin.groth16", "zkmargin.groth16.verifier"}
+"""Where the plain verifier `verify` lives: importing it, or calling it through one of these modules, is a raw
+verdict too (a book's batch proofs were once checked that way, one by one, beside the one path)."""
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """a.b.c for a chain of names, None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    return None
 
 
 def raw_verifier_uses(path: Path) -> list[str]:
-    """Lines of a source file that import or call the Groth16 batch check or the folded verifier directly."""
+    """Lines of a source file that import or call the Groth16 batch check, the folded or the plain verifier."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    modules = set(PLAIN_VERIFIER_MODULES)  # names bound to the verifier's modules in this file
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {a.asname for a in node.names if a.asname and a.name in PLAIN_VERIFIER_MODULES}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules |= {a.asname or a.name for a in node.names if f"{node.module}.{a.name}" in PLAIN_VERIFIER_MODULES}
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found += [f"{node.lineno}: import {a.name}" for a in node.names if a.name in RAW_MODULES]
         elif isinstance(node, ast.ImportFrom) and node.module:
             if node.module in RAW_MODULES:
                 found.append(f"{node.lineno}: from {node.module} import ...")
             found += [f"{node.lineno}: from {node.module} import {a.name}" for a in node.names
-                      if a.name in RAW_VERIFIERS or f"{node.module}.{a.name}" in RAW_MODULES]
+                      if a.name in RAW_VERIFIERS or f"{node.module}.{a.name}" in RAW_MODULES
+                      or (a.name == "verify" and node.module in PLAIN_VERIFIER_MODULES)]
         elif isinstance(node, ast.Attribute) and node.attr in RAW_VERIFIERS:
             found.append(f"{node.lineno}: .{node.attr}")
-    return found
+        elif isinstance(node, ast.Attribute) and node.attr == "verify" and _dotted(node.value) in modules:
+            found.append(f"{node.lineno}: {_dotted(node.value)}.verify")
+    return sorted(found, key=lambda use: int(use.split(":")[0]))
 
 
 def test_raw_verifier_uses_sees_imports_calls_and_module_imports(tmp_path):
@@ -238,13 +261,23 @@ def test_raw_verifier_uses_sees_imports_calls_and_module_imports(tmp_path):
                       "from zkmargin.groth16.verifier import verify_with_fixed_inputs\n"
                       "import zkmargin.groth16.verifier as v\n"
                       "v.verify_with_fixed_inputs(1, 2, 3, 4)\n"
-                      "from zkmargin.circuits.verification import SnapshotVerifier\n")
-    assert [line.split(":")[0] for line in raw_verifier_uses(source)] == ["1", "2", "3", "4", "6"]
+                      "from zkmargin.circuits.verification import SnapshotVerifier\n"
+                      "from zkmargin.groth16 import verify\n"
+                      "from zkmargin.groth16.verifier import verify as plain\n"
+                      "from zkmargin import groth16\n"
+                      "groth16.verify(1, 2, 3)\n"
+                      "import zkmargin.groth16\n"
+                      "zkmargin.groth16.verifier.verify(1, 2, 3)\n"
+                      "v.verify(1, 2, 3)\n"
+                      "key.verify(signature, message)\n"
+                      "from zkmargin.groth16.verifier import check_verifying_key\n")
+    assert [line.split(":")[0] for line in raw_verifier_uses(source)] == [
+        "1", "2", "3", "4", "6", "8", "9", "11", "13", "14"]
 
 
 def test_verdicts_are_decided_in_one_module():
-    """Only circuits/verification.py (SnapshotVerifier.verify_batch) and groth16/ itself run the batch check or
-    the folded verifier: the service, the cluster workers, the venue run and every CLI command ask the snapshot
+    """Only circuits/verification.py (SnapshotVerifier.verify_batch) and groth16/ itself run the batch check, the
+    folded or the plain verifier: the service, the cluster workers, the venue run and every CLI command ask the snapshot
     verifier, so a soundness fix to decoding, policy, weights or bisection is made once (issue 24). Benchmarks
     that time groth16's own functions (bench/batch.py, bench/verify.py, bench/cross.py) and groth16's tests
     measure the primitive, not a verdict, and are not scanned."""
