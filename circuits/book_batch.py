@@ -26,8 +26,9 @@ Tree: B = 2^b leaves, level by level, node = H_node(h)(left, left sums, right, r
 sums left sums + right sums (zkmargin.book.tree: each child's sums are hashed, not only their
 total, against Maxwell's flaw); the root's hash and sums equal the public inputs.
 
-Overflow argument: every leaf figure lies in [0, 2^230) (deposits < 2^64, flags <= 1); with
-B <= 2^MAX_BATCH_DEPTH a batch sum is below 2^240 < r, so the field sums are the integer sums.
+Overflow argument: every leaf figure lies in [0, 2^230] (deposits < 2^64, flags <= 1; pnl_owed and
+bad_debt are below 2^230, but shortfall = -excess with excess in [-2^230, 0) can be 2^230 itself);
+with B <= 2^MAX_BATCH_DEPTH a batch sum is at most 2^240 < r, so the field sums are the integer sums.
 A negative value can never enter a sum: all of them are products of a sign bit and a
 range-checked magnitude, or range-checked amounts.
 """
@@ -51,7 +52,7 @@ from zkmargin.margin.models import Account, Snapshot
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 SIGNED_BITS = LEAF_SUM_BITS + 1
-"""Signed figures lie in [-2^230, 2^230): each positive part is below 2^LEAF_SUM_BITS."""
+"""Signed figures lie in [-2^230, 2^230): max(0, x) is below 2^LEAF_SUM_BITS, max(0, -x) at most 2^LEAF_SUM_BITS."""
 MAX_BATCH_DEPTH = 10
 """At most 1024 accounts a batch."""
 

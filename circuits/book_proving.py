@@ -19,6 +19,7 @@ from zkmargin.book.reference import BookSums, account_sums
 from zkmargin.book.tree import BookNode, BookPath, leaf_hash
 from zkmargin.circuits.book_batch import BookBatchStatement, batch_witness
 from zkmargin.circuits.circuit import Circuit
+from zkmargin.circuits.parts import SlotValues
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
 from zkmargin.errors import CircuitError, EncodingError, ZkMarginError
 from zkmargin.margin.models import Account, Snapshot
@@ -40,8 +41,12 @@ def book_statement(circuit: Circuit[Any]) -> BookBatchStatement:
 def account_leaf(circuit: Circuit[Any], account: Account, snapshot: Snapshot, salt: int) -> tuple[int, BookSums]:
     """(commitment, sums) of an account's leaf: its cross commitment under salt and its reference figures."""
     statement = book_statement(circuit)
-    commitment = statement.cross.commitment(statement.entry(account, snapshot, salt))
-    return commitment, account_sums(account, snapshot, statement.n_collateral)
+    return _entry_leaf(statement, statement.entry(account, snapshot, salt), account, snapshot)
+
+
+def _entry_leaf(statement: BookBatchStatement, entry: SlotValues, account: Account,
+                snapshot: Snapshot) -> tuple[int, BookSums]:
+    return statement.cross.commitment(entry), account_sums(account, snapshot, statement.n_collateral)
 
 
 def prove_batch(circuit: Circuit[Any], pk: ProvingKey, snapshot: Snapshot, index: int,
@@ -51,7 +56,8 @@ def prove_batch(circuit: Circuit[Any], pk: ProvingKey, snapshot: Snapshot, index
 
     statement = book_statement(circuit)
     entries = [statement.entry(account, snapshot, salt) for account, salt in accounts]
-    node = batch_node([account_leaf(circuit, account, snapshot, salt) for account, salt in accounts],
+    # The leaves from the entries the witness uses: each account's cross witness is built once.
+    node = batch_node([_entry_leaf(statement, entry, account, snapshot) for entry, (account, _) in zip(entries, accounts)],
                       statement.batch_depth, statement.n_collateral)
     public = circuit.public_inputs(snapshot, node.hash, batch_context(snapshot, index), node.sums.as_fields())
     z = circuit.witness_assignment(public, batch_witness(statement, entries))
