@@ -223,10 +223,12 @@ def run_venue(accounts_path: Path, snapshot: Snapshot, out_dir: Path, *, circuit
         bundles = BundleStore(out_dir / "bundles")
         bundles.remove_stale_temporaries()
         healthy = [(position, a) for position, a in enumerate(plan.accounts) if a.healthy]
+        # Each healthy account's bundle less its proof, signed once: what a bundle on disk must match, and what a
+        # new proof is written into (Ed25519 is deterministic, so signing it again only cost time).
+        unsigned = {position: _bundle_without_proof(a, position, tree, snapshot, circuit.circuit_id, vk_digest,
+                                                    context, signing_key) for position, a in healthy}
         pending = [(position, a) for position, a in healthy
-                   if not bundles.is_whole(a.account_id, a.commitment, tree.root,
-                                           _bundle_without_proof(a, position, tree, snapshot, circuit.circuit_id,
-                                                                 vk_digest, context, signing_key))]
+                   if not bundles.is_whole(a.account_id, a.commitment, tree.root, unsigned[position])]
         listed = {position for position, _ in pending}
         pending += _unproven(bundles, [pa for pa in healthy if pa[0] not in listed], pk.vk, circuit, snapshot,
                              context, backend)
@@ -238,8 +240,8 @@ def run_venue(accounts_path: Path, snapshot: Snapshot, out_dir: Path, *, circuit
         if pending:
             client = cluster()
             plugin_name = install_proving_key(client, pk_bytes, backend.name)
-            failed = _prove_pending(client, plugin_name, pending, docs, bundles, tree, snapshot, circuit.circuit_id,
-                                    vk_digest, context, signing_key, backend.name, chunk_size, progress)
+            failed = _prove_pending(client, plugin_name, pending, docs, bundles, unsigned, snapshot,
+                                    circuit.circuit_id, context, backend.name, chunk_size, progress)
         timings["prove"] = time.perf_counter() - t
     proved = len(pending) - len(failed)
     _write_batch_file(out_dir, bundles, plan, snapshot, {item["account_id"] for item in failed})
@@ -250,10 +252,11 @@ def run_venue(accounts_path: Path, snapshot: Snapshot, out_dir: Path, *, circuit
 
 # ----- steps of the run (on the driver) ---------------------------------------------------
 def _prove_pending(client: Any, plugin_name: str, pending: list[tuple[int, PlannedAccount]],
-                   docs: list[AccountDocument], bundles: BundleStore, tree: MerkleTree, snapshot: Snapshot,
-                   circuit_id: str, vk_digest: str, context: int, signing_key: Any, backend_name: str,
-                   chunk_size: int | None, progress: Progress) -> list[dict]:
-    """Prove the pending accounts in chunks on the cluster, writing each bundle as its chunk returns; the failures."""
+                   docs: list[AccountDocument], bundles: BundleStore, unsigned: dict[int, dict], snapshot: Snapshot,
+                   circuit_id: str, context: int, backend_name: str, chunk_size: int | None,
+                   progress: Progress) -> list[dict]:
+    """Prove the pending accounts in chunks on the cluster, writing each bundle (its proofless part from unsigned,
+    by position) as its chunk returns; the failures."""
     from zkmargin.venue.cluster import map_chunks
 
     size = chunk_size or _chunk_size(len(pending), len(client.nthreads()))
@@ -270,9 +273,8 @@ def _prove_pending(client: Any, plugin_name: str, pending: list[tuple[int, Plann
             if reason is not None or proof_json is None:
                 failed.append({"account_id": account_id, "error": reason})
                 continue
-            position, account = by_id[account_id]
-            bundles.write(account_id, bundle_document(account, position, proof_json, tree, snapshot, circuit_id,
-                                                      vk_digest, context, signing_key))
+            position, _ = by_id[account_id]
+            bundles.write(account_id, {**unsigned[position], "proof": proof_json})
         done += len(parts[index])
         progress("proving", done, len(pending))
     return failed
