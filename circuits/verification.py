@@ -295,8 +295,6 @@ class SnapshotVerifier:
         Raises PublicInputError for a value >= r or a wrong count, and an AttestationError kind under a venue key
         (such statements carry no per-proof attestation: the venue signs the document listing them).
         """
-        if not self.takes_leading:
-            self._require_mode(self.circuit.is_membership)  # names the fields this circuit takes instead
         return self._verify_one(ProofItem(proof=proof, leading=tuple(leading)))
 
     def _header(self, item: ProofItem) -> list[int] | str:

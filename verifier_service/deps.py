@@ -9,6 +9,7 @@ read, the key lookup, goes to a thread explicitly).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -288,6 +289,16 @@ async def required_caller(caller: OptionalCaller) -> Caller:
 
 
 RequiredCaller = Annotated[Caller, Depends(required_caller)]
+
+
+Body = TypeVar("Body")
+Result = TypeVar("Result")
+
+
+async def in_pool(state: ServiceState, function: Callable[[ServiceState, Body], Result], body: Body) -> Result:
+    """Run CPU-bound work on the service's verification pool (worker_threads), not Starlette's thread pool, so
+    the event loop (and /healthz) stays responsive and verification never exceeds the configured threads."""
+    return await asyncio.get_running_loop().run_in_executor(state.pool, function, state, body)
 
 
 def charge(request: Request, state: ServiceState, caller: Caller | None, cost: int = 1) -> None:

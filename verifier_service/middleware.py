@@ -7,16 +7,20 @@ import asyncio
 import json
 import time
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from zkmargin.verifier_service.deps import ServiceState, is_admin_token, token_from_headers
+from zkmargin.verifier_service.deps import ServiceState, is_admin_token, lookup_caller, token_from_headers
 from zkmargin.verifier_service.errors import error_body
 from zkmargin.verifier_service.headers import with_security_headers
 
 # Only the admin may register keys, and only a key carries a body this large: the larger limit
 # is granted on the admin token alone, so an anonymous client cannot make the server buffer 32 MiB.
 KEY_ROUTE = ("POST", "/v1/circuits")
+# Only a venue publishes a book (up to 4,096 batches): its limit is granted on a venue's (or the admin's) valid
+# key, looked up before the body is read, so a client without one cannot make the server buffer a book's size.
+BOOK_ROUTE = ("POST", "/v1/books")
 
 
 class BodyLimitAndMetrics:
@@ -27,13 +31,25 @@ class BodyLimitAndMetrics:
     def __init__(self, app: ASGIApp, state: ServiceState) -> None:
         self.app, self.state = app, state
 
-    def body_limit(self, scope: Scope, headers: Headers) -> int:
-        """The body limit for this request: larger on key registration with the admin token."""
+    async def body_limit(self, scope: Scope, headers: Headers) -> int:
+        """The body limit for this request: larger on key registration with the admin token, and on book
+        publication with a venue's or the admin's key."""
         settings = self.state.settings
-        if (scope.get("method"), scope.get("path")) == KEY_ROUTE and is_admin_token(
-                token_from_headers(headers), settings.admin_key):
+        route = (scope.get("method"), scope.get("path"))
+        token = token_from_headers(headers)
+        if route == KEY_ROUTE and is_admin_token(token, settings.admin_key):
             return max(settings.max_body_bytes, settings.max_key_body_bytes)
+        if route == BOOK_ROUTE and token and await self._may_publish(token):
+            return max(settings.max_body_bytes, settings.max_book_body_bytes)
         return settings.max_body_bytes
+
+    async def _may_publish(self, token: str) -> bool:
+        try:
+            # Off the event loop, as the key dependency looks keys up; that dependency still decides the request.
+            caller = await run_in_threadpool(lookup_caller, self.state, token)
+        except Exception:  # noqa: BLE001 - a database that does not answer: the route gives the 503
+            return False
+        return caller is not None and caller.role in ("venue", "admin")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,7 +58,7 @@ class BodyLimitAndMetrics:
         started = time.perf_counter()
         status_holder = {"status": 500}
         headers = Headers(scope=scope)
-        limit = self.body_limit(scope, headers)
+        limit = await self.body_limit(scope, headers)
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             # Connection: close after a refused body: the server stops reading it (uvicorn would read

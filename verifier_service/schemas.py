@@ -567,10 +567,10 @@ class BookJson(Strict):
 
     format: str = Field(max_length=64, examples=["zkmargin-book/1"])
     venue: str = Field(max_length=128)
-    signature: str = Field(max_length=128)
+    signature: str = Field(pattern=r"^([0-9a-f]{128})?$", description="Ed25519, 128 lower-case hex digits")
     circuit_id: str = Field(pattern=BOOK_CIRCUIT_ID, max_length=128)
     snapshot_id: str = Field(pattern=IDENTIFIER)
-    snapshot_digest: str = Field(max_length=64)
+    snapshot_digest: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256, 64 lower-case hex digits")
     depth: int = Field(ge=0, le=64)
     batch_depth: int = Field(ge=0, le=64)
     root: BookNodeJson
@@ -583,10 +583,10 @@ class ReservesJson(Strict):
     format: str = Field(max_length=64, examples=["zkmargin-book-reserves/1"])
     venue: str = Field(max_length=128)
     snapshot_id: str = Field(pattern=IDENTIFIER)
-    snapshot_digest: str = Field(max_length=64)
+    snapshot_digest: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256, 64 lower-case hex digits")
     reserves_e8: dict[Annotated[str, Field(max_length=128)], Annotated[str, Field(max_length=80)]] = Field(
         max_length=64)
-    signature: str = Field(max_length=128)
+    signature: str = Field(pattern=r"^[0-9a-f]{128}$", description="Ed25519, 128 lower-case hex digits")
 
 
 class BookIn(Strict):

@@ -37,10 +37,14 @@ class Settings(BaseSettings):
     verify_requires_key: bool = False
     """Whether POST /v1/verify needs an API key (any role)."""
     max_body_bytes: int = 256 * 1024
-    """Largest request body on every route but key registration."""
+    """Largest request body on every route but key registration and book publication."""
     max_key_body_bytes: int = 32 * 1024 * 1024
     """Largest POST /v1/circuits body carrying the admin key: the snarkjs verification key of
     tiered-n1023-k1-t16 (67,522 public inputs, the most a snapshot the service accepts can need) is 16.5 MB."""
+    max_book_body_bytes: int = 16 * 1024 * 1024
+    """Largest POST /v1/books body from a venue (or admin) key: a book of 4,096 batches (the most one request
+    takes) with up to 16 assets is about 14 MiB (each batch: its proof, about 1 KB, and its root with K + 5
+    sums); every other request, and a books request without such a key, keeps max_body_bytes."""
     body_timeout_s: float = 30.0
     """A request body must arrive in full within this many seconds of the request's start (else 408)."""
     rate_limit_per_minute: int = 600

@@ -19,6 +19,7 @@ from cachetools import LRUCache, cachedmethod
 from cachetools.keys import hashkey
 
 from zkmargin.backends import CurveBackend
+from zkmargin.book.document import PublishedBook
 from zkmargin.circuits.circuit import AnyCircuit
 from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
@@ -44,7 +45,7 @@ from zkmargin.verifier_service.errors import (
     UnknownRoot,
     UnknownSnapshot,
 )
-from zkmargin.verifier_service.repository import ReceiptRecord, Repository, RootRecord
+from zkmargin.verifier_service.repository import BookRecord, ReceiptRecord, Repository, RootRecord
 from zkmargin.verifier_service.schemas import BatchItemIn, VerifyBatchRequest, VerifyRequest
 
 
@@ -61,6 +62,20 @@ class RegisteredRoot:
         return self.signed.root
 
 
+@dataclass(frozen=True)
+class StoredBook:
+    """A stored book parsed once: its record, the library's book, and the service's answer for it."""
+
+    record: BookRecord
+    book: PublishedBook
+    answer: Any
+
+    @property
+    def size(self) -> int:
+        """Its weight in the catalog's book cache: its batches."""
+        return max(1, len(self.book.batches))
+
+
 class Catalog:
     """Registered circuits and published snapshots as parsed objects, in LRU caches per process.
 
@@ -69,12 +84,14 @@ class Catalog:
     """
 
     def __init__(self, repository: Repository, backend: CurveBackend, max_circuits: int = 256,
-                 max_snapshots: int = 1024) -> None:
+                 max_snapshots: int = 1024, max_book_batches: int = 16384) -> None:
         self.repository, self.backend = repository, backend
         self.circuit_cache: LRUCache = LRUCache(max(1, max_circuits))
         self.snapshot_cache: LRUCache = LRUCache(max(1, max_snapshots))
         """Parsed snapshots and their per-circuit snapshot verifiers (inputs folded once)."""
         self.venue_keys: LRUCache = LRUCache(max(1, max_snapshots))
+        self.books: LRUCache = LRUCache(max(1, max_book_batches), getsizeof=lambda stored: stored.size)
+        """Stored books parsed once, with their answer, bounded by their batches in all (books are never replaced)."""
         self.lock = threading.Lock()
 
     @cachedmethod(attrgetter("circuit_cache"), lock=attrgetter("lock"))
@@ -128,6 +145,25 @@ class Catalog:
         with self.lock:
             self.venue_keys[venue] = key
         return key
+
+    def stored_book(self, venue: str, snapshot_id: str, load: Callable[[BookRecord], StoredBook]) -> StoredBook | None:
+        """A venue's stored book for a snapshot as load made it from its record (once per process), or None."""
+        with self.lock:
+            cached = self.books.get((venue, snapshot_id))
+        if cached is not None:
+            return cached
+        record = self.repository.book(venue, snapshot_id)
+        if record is None:
+            return None  # not cached: the venue may publish it later
+        stored = load(record)
+        self.keep_book(stored)
+        return stored
+
+    def keep_book(self, stored: StoredBook) -> None:
+        """Keep a stored book parsed (a book larger than the whole cache is answered, not kept)."""
+        if stored.size <= self.books.maxsize:
+            with self.lock:
+                self.books[(stored.record.venue, stored.record.snapshot_id)] = stored
 
     def policy_verifier(self, circuit: AnyCircuit, vk: VerifyingKey, snapshot: Snapshot) -> SnapshotVerifier:
         """The snapshot verifier under the policy of the snapshot's venue: its attestation is required once

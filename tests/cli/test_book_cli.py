@@ -243,3 +243,36 @@ def test_a_trader_checks_only_a_book_the_venue_signed(run, proved):
     result = check(run, 3, book=unsigned)
     assert result.exit_code == 1 and "NOT INCLUDED: the venue did not sign this book" in result.output
     assert check(run, 3).exit_code == 0
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("book_upper_hex", "book.signature: expected 128 lowercase hex digits"),
+    ("reserves_upper_hex", "reserves.signature: expected 128 lowercase hex digits"),
+    ("reserves_unknown_field", "reserves: unknown field note"),
+])
+def test_book_and_reserves_are_read_strictly(run, proved, case, message):
+    """One spelling per document (issue 27 debts, item 5): upper-case hex or an unknown field is exit 2, named."""
+    book = json.loads((run / "book" / "book.json").read_text())
+    args = ["venue", "book", "verify", str(run / "book.json-strict"), str(run / "snapshot.json"), "--keys",
+            str(run / "cache" / BOOK), "--public-key", str(run / "venue.key.pub.json")]
+    if case == "book_upper_hex":
+        book["signature"] = book["signature"].upper()
+    else:
+        plain = run / "strict-reserves.json"
+        plain.write_text(json.dumps({"USDC": "9010"}))
+        signed = run / "strict-reserves.signed.json"
+        assert run_cli(run, "venue", "book", "reserves", str(plain), str(run / "snapshot.json"), "--signing-key",
+                       str(run / "venue.key"), "--out", str(signed)).exit_code == 0
+        reserves = json.loads(signed.read_text())
+        assert run_cli(run, *args[:3], str(run / "book" / "book.json"), *args[4:], "--reserves",
+                       str(signed)).exit_code == 0
+        if case == "reserves_upper_hex":
+            reserves["signature"] = reserves["signature"].upper()
+        else:
+            reserves["note"] = "audited"
+        signed.write_text(json.dumps(reserves))
+        args += ["--reserves", str(signed)]
+    (run / "book.json-strict").write_text(json.dumps(book))
+    result = run_cli(run, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output

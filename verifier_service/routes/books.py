@@ -2,7 +2,8 @@
 
 A venue publishes the book of one of its published snapshots (docs/book.md): the service checks the
 venue's signature with the venue's registered key, then every batch proof and the top with the
-library's verify_book, and stores the book only when it verifies. A book is never replaced: the
+library's verify_book (on the verification pool, as the verify routes), and stores the book only when
+it verifies. A stored book is parsed once per process (the catalog's bounded book cache). A book is never replaced: the
 same book again is answered with the stored one, another book for the same snapshot is a 409.
 
 The check route takes a trader's inclusion path and says whether it leads to the published root and
@@ -13,15 +14,34 @@ account: that needs the account and the salt of its commitment, secrets that sta
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
 
-from zkmargin.book.document import book_to_json, check_book_signature, node_to_json, parse_book, parse_path
+from zkmargin.book.document import (
+    PublishedBook,
+    book_to_json,
+    check_book_signature,
+    node_to_json,
+    parse_book,
+    parse_path,
+)
 from zkmargin.book.reserves import check_reserves, coverage, parse_reserves, reserves_to_json
 from zkmargin.circuits.book_proving import book_statement, verify_book
 from zkmargin.errors import ZkMarginError
-from zkmargin.verifier_service.deps import KEY_OPTIONAL_OPENAPI, Reader, State, Venue, charge, now_iso
+from zkmargin.verifier_service.deps import (
+    KEY_OPTIONAL_OPENAPI,
+    Caller,
+    Reader,
+    ServiceState,
+    State,
+    Venue,
+    charge,
+    in_pool,
+    now_iso,
+)
 from zkmargin.verifier_service.errors import ApiError, refuse_unless
 from zkmargin.verifier_service.repository import BookRecord
 from zkmargin.verifier_service.routes.snapshots import SnapshotId
@@ -38,6 +58,7 @@ from zkmargin.verifier_service.schemas import (
     error_responses,
 )
 from zkmargin.verifier_service.strict_json import StrictJsonRoute
+from zkmargin.verifier_service.verification import StoredBook
 
 router = APIRouter(prefix="/v1/books", tags=["books"], route_class=StrictJsonRoute)
 
@@ -46,8 +67,7 @@ def _canonical(document: dict) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
-def _info(record: BookRecord, state: State) -> BookInfo:
-    book = parse_book(json.loads(record.document))
+def _info(record: BookRecord, book: PublishedBook, state: ServiceState) -> BookInfo:
     covered = None
     reserves = None if record.reserves is None else json.loads(record.reserves)
     if reserves is not None:
@@ -62,23 +82,46 @@ def _info(record: BookRecord, state: State) -> BookInfo:
                     reserves=None if reserves is None else ReservesJson(**reserves), coverage=covered)
 
 
+def _load(state: ServiceState) -> Callable[[BookRecord], StoredBook]:
+    def load(record: BookRecord) -> StoredBook:
+        book = parse_book(json.loads(record.document))
+        return StoredBook(record, book, _info(record, book, state))
+    return load
+
+
 def _refuse(reason: str) -> ApiError:
     return ApiError(422, "book_refused", reason)
 
 
 @router.post("", status_code=201, response_model=BookInfo,
-             responses=error_responses(401, 403, 404, 409, 422, 429, 503))
-def publish_book(body: BookIn, request: Request, response: Response, state: State, caller: Venue) -> BookInfo:
+             responses=error_responses(401, 403, 404, 409, 413, 422, 429, 503))
+async def publish_book(body: BookIn, request: Request, response: Response, state: State, caller: Venue) -> BookInfo:
     """Publish the book of a venue's published snapshot (venue API key), with its signed reserves if given.
 
     Accepted only when the venue's registered key signed it (and the reserves), for the snapshot the venue
     published under its id, and every batch proof and the top verify against the registered circuit's key
     (else 422 `book_refused`). Each batch proof costs one more unit of the key's rate budget, as on
-    POST /v1/verify/batch. The same book again is answered 200 with the stored one; another book for a
-    snapshot that has one is 409 `already_published`: books are never replaced.
+    POST /v1/verify/batch, and is checked on the service's verification threads (ZKMARGIN_WORKER_THREADS).
+    The body may be up to ZKMARGIN_MAX_BOOK_BODY_BYTES (16 MiB) with a venue's key. The same book again is
+    answered 200 with the stored one; another book for a snapshot that has one is 409 `already_published`:
+    books are never replaced.
     """
+    cost = max(1, len(body.book.batches))  # every batch is a proof to verify
+    if cost > state.limiter.per_minute:
+        # A book costing more than the whole per-minute budget could never pass: 413, not an endless 429.
+        raise ApiError(413, "book_too_large", f"a book of {cost} batches costs more than the rate budget of "
+                       f"{state.limiter.per_minute} per minute (ZKMARGIN_RATE_LIMIT_PER_MINUTE)")
+    charge(request, state, caller, cost)
+    stored, created = await in_pool(state, functools.partial(_publish, caller=caller), body)
+    if not created:
+        response.status_code = 200
+    return stored.answer
+
+
+def _publish(state: ServiceState, body: BookIn, caller: Caller) -> tuple[StoredBook, bool]:
+    """(the stored book, whether this request stored it); on the verification pool: parsing, signatures and
+    every batch proof are CPU-bound."""
     book = parse_book(body.book.model_dump(exclude_none=True))
-    charge(request, state, caller, max(1, len(book.batches)))  # every batch is a proof to verify
     key = state.catalog.venue_key(book.venue)
     if key is None:
         raise _refuse(f"venue {book.venue!r} has no registered key to check the book with")
@@ -107,31 +150,32 @@ def publish_book(body: BookIn, request: Request, response: Response, state: Stat
     # The answer (reserves against liabilities) is computed before the book is stored: a book stored and then
     # refused would answer every later GET with the same error, and books are never replaced.
     try:
-        info = _info(record, state)
+        info = _info(record, book, state)
     except ZkMarginError as exc:
         raise _refuse(f"the book cannot be published: {exc}") from None
     existing = state.repository.insert_book(record)
     if existing is None:
-        return info
+        stored = StoredBook(record, book, info)
+        state.catalog.keep_book(stored)  # the next GET or check reads it parsed
+        return stored, True
     if (existing.document, existing.reserves) != (record.document, record.reserves):
         raise ApiError(409, "already_published", f"venue {book.venue!r} already published a book for snapshot "
                        f"{book.snapshot_id!r}; books are never replaced")
-    response.status_code = 200
-    return _info(existing, state)
+    return _stored(state, book.venue, book.snapshot_id), False
 
 
-def _stored(state: State, venue: str, snapshot_id: str) -> BookRecord:
-    record = state.repository.book(venue, snapshot_id)
-    if record is None:
+def _stored(state: ServiceState, venue: str, snapshot_id: str) -> StoredBook:
+    stored = state.catalog.stored_book(venue, snapshot_id, _load(state))
+    if stored is None:
         raise ApiError(404, "unknown_book", f"venue {venue!r} has published no book for snapshot {snapshot_id!r}")
-    return record
+    return stored
 
 
 @router.get("/{venue}/{snapshot_id}", response_model=BookInfo, responses=error_responses(401, 404, 422, 429, 503),
             openapi_extra=KEY_OPTIONAL_OPENAPI)
 def get_book(venue: VenueName, snapshot_id: SnapshotId, state: State, _: Reader) -> BookInfo:
     """A venue's published book with its verdict, and its reserves against liabilities per asset when given."""
-    return _info(_stored(state, venue, snapshot_id), state)
+    return _stored(state, venue, snapshot_id).answer
 
 
 @router.post("/{venue}/{snapshot_id}/check", response_model=BookCheck,
@@ -140,7 +184,7 @@ def check_path(venue: VenueName, snapshot_id: SnapshotId, body: BookPathJson, st
     """Whether a trader's inclusion path leads from its leaf to the published root and totals, with the figures
     its leaf counts. The trader compares those with its own account offline (`zkmargin book check`): the account
     and its commitment's salt never leave it."""
-    book = parse_book(json.loads(_stored(state, venue, snapshot_id).document))
+    book = _stored(state, venue, snapshot_id).book
     account_id, path = parse_path(body.model_dump())
     reason = ""
     if path.root != book.root:

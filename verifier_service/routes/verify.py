@@ -3,12 +3,10 @@
 # No `from __future__ import annotations` here: build_router chooses the dependencies per app, and
 # FastAPI must see those local Annotated types as objects, not as names to look up in this module.
 
-import asyncio
 import functools
 import json
-from collections.abc import Callable
 from dataclasses import asdict
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
@@ -18,11 +16,11 @@ from zkmargin.verifier_service.deps import (
     OptionalCaller,
     Reader,
     RequiredCaller,
-    ServiceState,
     State,
     charge,
     charged_caller,
     charged_optional_caller,
+    in_pool,
 )
 from zkmargin.verifier_service.errors import ApiError
 from zkmargin.verifier_service.repository import ReceiptRecord
@@ -38,15 +36,8 @@ from zkmargin.verifier_service.schemas import (
 from zkmargin.verifier_service.strict_json import StrictJsonRoute
 from zkmargin.verifier_service.verification import Submission, verify_batch_and_record
 
-Body = TypeVar("Body")
-Result = TypeVar("Result")
 ERRORS = error_responses(401, 404, 409, 413, 422, 429, 503)
 ReceiptId = Annotated[str, Path(pattern=IDENTIFIER)]
-
-
-async def _in_pool(state: ServiceState, function: Callable[[ServiceState, Body], Result], body: Body) -> Result:
-    """Run CPU-bound work on the worker pool so the event loop (and /healthz) stays responsive."""
-    return await asyncio.get_running_loop().run_in_executor(state.pool, function, state, body)
 
 
 def _receipt_fields(receipt: ReceiptRecord) -> dict:
@@ -101,7 +92,7 @@ def build_router(verify_requires_key: bool) -> APIRouter:
                            "ZKMARGIN_RATE_LIMIT_PER_MINUTE)")
         charge(request, state, caller, cost=items)
         record = functools.partial(verify_batch_and_record, key_id=None if caller is None else caller.key_id)
-        return VerifyBatchResult(**await _in_pool(state, record, body))
+        return VerifyBatchResult(**await in_pool(state, record, body))
 
     @router.get("/receipts/{receipt_id}", response_model=Receipt, responses=error_responses(401, 404, 422, 429, 503),
                 openapi_extra=KEY_OPTIONAL_OPENAPI)

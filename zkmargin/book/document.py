@@ -1,8 +1,9 @@
 """The published book and a trader's inclusion path as JSON, with strict decoders (EncodingError on anything off).
 
 book.json ("zkmargin-book/1"): venue, circuit_id, snapshot_id, snapshot_digest (hex), depth, batch_depth,
-root {hash, sums}, batches [{index, root {hash, sums}, proof (snarkjs JSON)}], signature (hex). Every
-number is a canonical decimal string; sums are named as in sum_names.
+root {hash, sums}, batches [{index, root {hash, sums}, proof (snarkjs JSON)}], signature (128 lower-case
+hex digits; "" before signing). Every number is a canonical decimal string; sums are named as in sum_names;
+hex is lower case only and unknown fields are refused (one spelling per book).
 The signature is the venue's Ed25519 signature (its attestation key) over
 b"zkmargin/book/v1\0" || snapshot digest || canonical JSON (sorted keys, no spaces) of {venue,
 circuit_id, snapshot_id, depth, batch_depth, root}: the venue stands by this root and these totals
@@ -14,7 +15,6 @@ path.json ("zkmargin-book-path/1"): account_id, index, leaf, siblings (bottom up
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,12 +23,15 @@ from zkmargin.book.reference import BookSums, sum_names, sums_from_fields
 from zkmargin.book.tree import BookNode, BookPath, check_depth
 from zkmargin.errors import BadSignatureError, EncodingError, WrongVenueError
 from zkmargin.field import R
-from zkmargin.groth16.serialization import parse_decimal
+from zkmargin.groth16.serialization import parse_decimal, parse_hex
 from zkmargin.venue.attestation import VenuePublicKey, VenueSigningKey
 
 BOOK_FORMAT = "zkmargin-book/1"
 BOOK_LABEL = b"zkmargin/book/v1\x00"
-_DIGEST_HEX = re.compile(r"[0-9a-f]{64}")
+DIGEST_BYTES = 32
+"""A snapshot digest (SHA-256)."""
+SIGNATURE_BYTES = 64
+"""An Ed25519 signature."""
 PATH_FORMAT = "zkmargin-book-path/1"
 
 
@@ -103,7 +106,9 @@ def path_to_json(account_id: str, path: BookPath) -> dict:
             "siblings": [node_to_json(s) for s in path.siblings], "root": node_to_json(path.root)}
 
 
-def _object(obj: Any, fmt: str | None, keys: Sequence[str], what: str) -> dict:
+def strict_object(obj: Any, fmt: str | None, keys: Sequence[str], what: str) -> dict:
+    """obj if it is a JSON object of format fmt (None: no format field) with exactly these keys; EncodingError
+    naming the first missing or unknown field."""
     if not isinstance(obj, dict):
         raise EncodingError(f"{what}: expected a JSON object")
     if fmt is not None and obj.get("format") != fmt:
@@ -125,7 +130,7 @@ def _int(value: Any, what: str, low: int = 0, high: int = R - 1) -> int:
 
 def parse_node(obj: Any, n_assets: int | None, what: str) -> BookNode:
     """A {hash, sums} node; n_assets None takes the count from the sums."""
-    obj = _object(obj, None, ("hash", "sums"), what)
+    obj = strict_object(obj, None, ("hash", "sums"), what)
     sums = obj["sums"]
     if not isinstance(sums, dict):
         raise EncodingError(f"{what}.sums: expected a JSON object")
@@ -144,18 +149,13 @@ def parse_node(obj: Any, n_assets: int | None, what: str) -> BookNode:
 
 def parse_book(obj: Any) -> PublishedBook:
     """A book.json document; EncodingError names the first thing wrong."""
-    obj = _object(obj, BOOK_FORMAT, ("venue", "circuit_id", "snapshot_id", "snapshot_digest", "depth", "batch_depth",
+    obj = strict_object(obj, BOOK_FORMAT, ("venue", "circuit_id", "snapshot_id", "snapshot_digest", "depth", "batch_depth",
                                      "root", "batches", "signature"), "book")
     if not all(isinstance(obj[k], str) for k in ("venue", "circuit_id", "snapshot_id", "signature")):
         raise EncodingError("book: venue, circuit_id, snapshot_id and signature are strings")
-    try:
-        signature = bytes.fromhex(obj["signature"])
-    except ValueError:
-        raise EncodingError("book.signature: expected hex") from None
-    # fullmatch, not bytes.fromhex alone: it takes spaces and upper case, so one book would have many encodings.
-    if not isinstance(obj["snapshot_digest"], str) or not _DIGEST_HEX.fullmatch(obj["snapshot_digest"]):
-        raise EncodingError("book.snapshot_digest: expected 64 lower-case hex digits (SHA-256)")
-    digest = bytes.fromhex(obj["snapshot_digest"])
+    # One spelling per book: a book re-sent written differently (upper case) must be the same book, not a 409.
+    signature = b"" if obj["signature"] == "" else parse_hex(obj["signature"], SIGNATURE_BYTES, "book.signature")
+    digest = parse_hex(obj["snapshot_digest"], DIGEST_BYTES, "book.snapshot_digest")
     depth = check_depth(obj["depth"])
     batch_depth = _int(obj["batch_depth"], "book.batch_depth", 1, depth)
     root = parse_node(obj["root"], None, "book.root")
@@ -167,7 +167,7 @@ def parse_book(obj: Any) -> PublishedBook:
                             f"2^{batch_depth} accounts")
     batches = []
     for i, item in enumerate(obj["batches"]):
-        item = _object(item, None, ("index", "root", "proof"), f"book.batches[{i}]")
+        item = strict_object(item, None, ("index", "root", "proof"), f"book.batches[{i}]")
         batches.append(PublishedBatch(_int(item["index"], f"book.batches[{i}].index", 0, places - 1),
                                       parse_node(item["root"], root.sums.n_assets, f"book.batches[{i}].root"),
                                       item["proof"]))
@@ -177,7 +177,7 @@ def parse_book(obj: Any) -> PublishedBook:
 
 def parse_path(obj: Any) -> tuple[str, BookPath]:
     """(account id, path) from a path.json document; EncodingError names the first thing wrong."""
-    obj = _object(obj, PATH_FORMAT, ("account_id", "index", "leaf", "siblings", "root"), "path")
+    obj = strict_object(obj, PATH_FORMAT, ("account_id", "index", "leaf", "siblings", "root"), "path")
     if not isinstance(obj["account_id"], str) or not isinstance(obj["siblings"], list):
         raise EncodingError("path: account_id is a string and siblings a list")
     depth = check_depth(len(obj["siblings"]))

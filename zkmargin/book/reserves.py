@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from zkmargin.book.document import DIGEST_BYTES, SIGNATURE_BYTES, strict_object
 from zkmargin.book.reference import BookSums
 from zkmargin.errors import EncodingError, WrongSnapshotError, WrongVenueError
-from zkmargin.groth16.serialization import parse_decimal
+from zkmargin.groth16.serialization import parse_decimal, parse_hex
 from zkmargin.margin.fixed_point import SCALE_E8
 from zkmargin.margin.models import Snapshot
 from zkmargin.venue.attestation import VenuePublicKey, VenueSigningKey, snapshot_digest
@@ -73,20 +74,22 @@ def reserves_to_json(signed: SignedReserves) -> dict:
 
 
 def parse_reserves(obj: Any) -> SignedReserves:
-    """A signed reserves document (signature not checked); EncodingError names the field."""
-    if not isinstance(obj, dict) or obj.get("format") != RESERVES_FORMAT:
-        raise EncodingError(f"reserves: not a {RESERVES_FORMAT} document")
-    try:
-        digest, signature = bytes.fromhex(obj["snapshot_digest"]), bytes.fromhex(obj["signature"])
-        venue, snapshot_id, reserves = obj["venue"], obj["snapshot_id"], obj["reserves_e8"]
-    except (KeyError, TypeError, ValueError):
-        raise EncodingError("reserves: needs venue, snapshot_id, hex snapshot_digest and signature, reserves_e8") from None
-    if len(digest) != 32 or len(signature) != 64 or not isinstance(reserves, dict):
-        raise EncodingError("reserves: a 32-byte digest, a 64-byte signature and a reserves_e8 object")
+    """A signed reserves document (signature not checked); EncodingError names the field.
+
+    Strict as book.json: lower-case hex only, every field present, no unknown field, so a statement re-sent
+    written differently is the same statement.
+    """
+    obj = strict_object(obj, RESERVES_FORMAT, ("venue", "snapshot_id", "snapshot_digest", "reserves_e8", "signature"),
+                        "reserves")
+    venue, snapshot_id, reserves = obj["venue"], obj["snapshot_id"], obj["reserves_e8"]
     if not isinstance(venue, str) or not isinstance(snapshot_id, str):
         raise EncodingError("reserves: venue and snapshot_id are strings")
+    digest = parse_hex(obj["snapshot_digest"], DIGEST_BYTES, "reserves.snapshot_digest")
+    signature = parse_hex(obj["signature"], SIGNATURE_BYTES, "reserves.signature")
+    if not isinstance(reserves, dict):
+        raise EncodingError("reserves.reserves_e8: expected a JSON object of asset: decimal string")
     return SignedReserves(venue, snapshot_id, digest,
-                          {k: parse_decimal(v, f"reserves_e8.{k}") for k, v in reserves.items()}, signature)
+                          {k: parse_decimal(v, f"reserves.reserves_e8.{k}") for k, v in reserves.items()}, signature)
 
 
 def check_reserves(signed: SignedReserves, public_key: VenuePublicKey, snapshot: Snapshot) -> None:
@@ -95,6 +98,10 @@ def check_reserves(signed: SignedReserves, public_key: VenuePublicKey, snapshot:
         raise WrongVenueError(f"reserves signed for venue {signed.venue!r}; the key is {public_key.venue!r}'s")
     if signed.snapshot_digest != snapshot_digest(snapshot):
         raise WrongSnapshotError("the reserves were signed for another snapshot")
+    assets = {a.asset for a in snapshot.assets}
+    unknown = sorted(set(signed.reserves_e8) - assets)
+    if unknown:
+        raise EncodingError(f"reserves.reserves_e8.{unknown[0]}: not an asset of snapshot {snapshot.snapshot_id!r}")
     public_key.verify(signed.signature, signed.message())
 
 

@@ -53,6 +53,17 @@ def parse_decimal(text: Any, what: str, error: type[ZkMarginError] = EncodingErr
     return int(text)
 
 
+_LOWER_HEX = re.compile(r"[0-9a-f]*")
+
+
+def parse_hex(text: Any, n_bytes: int, what: str, error: type[ZkMarginError] = EncodingError) -> bytes:
+    """Exactly n_bytes written as 2 * n_bytes lower-case hex digits: one spelling per value (bytes.fromhex alone
+    also takes upper case and spaces, so one signed document would have many encodings)."""
+    if not isinstance(text, str) or len(text) != 2 * n_bytes or not _LOWER_HEX.fullmatch(text):
+        raise error(f"{what}: expected {2 * n_bytes} lowercase hex digits")
+    return bytes.fromhex(text)
+
+
 # ----- points -----------------------------------------------------------------
 def g1_to_json(point: Any, backend: CurveBackend) -> list[str]:
     """snarkjs G1 encoding."""

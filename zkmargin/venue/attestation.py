@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +44,7 @@ from zkmargin.errors import (
 )
 from zkmargin.field import R
 from zkmargin.gadgets.merkle import MAX_DEPTH
-from zkmargin.groth16.serialization import parse_decimal
+from zkmargin.groth16.serialization import parse_decimal, parse_hex
 from zkmargin.margin.models import Snapshot, snapshot_to_json
 from zkmargin.margin.models import _identifier as _model_identifier
 from zkmargin.venue.tree import MerklePath
@@ -447,13 +446,8 @@ def _document(obj: Any, fmt: str, fields: tuple[str, ...], what: str) -> dict:
     return obj
 
 
-_HEX = re.compile(r"[0-9a-f]*")
-
-
 def _hex(value: Any, n_bytes: int, field: str) -> bytes:
-    if not isinstance(value, str) or len(value) != 2 * n_bytes or not _HEX.fullmatch(value):
-        raise MalformedAttestationError(f"{field}: expected {2 * n_bytes} lowercase hex digits")
-    return bytes.fromhex(value)
+    return parse_hex(value, n_bytes, field, MalformedAttestationError)
 
 
 def parse_field_decimal(value: Any, field: str) -> int:
