@@ -20,7 +20,7 @@ from zkmargin.book.tree import BookNode, BookPath, leaf_hash
 from zkmargin.circuits.book_batch import BookBatchStatement, batch_witness
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.parts import SlotValues
-from zkmargin.circuits.verification import ProofItem, SnapshotVerifier
+from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, Verdict
 from zkmargin.errors import CircuitError, EncodingError, ZkMarginError
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.venue.attestation import snapshot_digest
@@ -125,12 +125,17 @@ def verify_book(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapshot, boo
     return BookVerdict(True)
 
 
-def _failing_batch(verifier: SnapshotVerifier, snapshot: Snapshot,
-                   batches: Sequence[PublishedBatch]) -> BookVerdict | None:
-    # One weighted check over every batch proof (snapshot part folded once); bisection names the failing ones.
+def batch_verdicts(verifier: SnapshotVerifier, snapshot: Snapshot, batches: Sequence[PublishedBatch]) -> list[Verdict]:
+    """One verdict per batch, in order: every proof (for its own index, root and sums) in one weighted check with
+    the snapshot part folded once, bisected down to the failing ones."""
     items = [ProofItem(leading=batch_leading(snapshot, b.index, b.root), label=f"batch {b.index}",
                        encoded=b.proof if isinstance(b.proof, dict) else b"") for b in batches]
-    failed = [v for v in verifier.verify_batch(items).verdicts if not v.valid]
+    return verifier.verify_batch(items).verdicts
+
+
+def _failing_batch(verifier: SnapshotVerifier, snapshot: Snapshot,
+                   batches: Sequence[PublishedBatch]) -> BookVerdict | None:
+    failed = [v for v in batch_verdicts(verifier, snapshot, batches) if not v.valid]
     if not failed:
         return None
     first = failed[0]

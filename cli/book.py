@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ from zkmargin.book.tree import BookNode, BookTree, leaf_hash
 from zkmargin.circuits.book_proving import (
     BookVerdict,
     account_leaf,
-    batch_leading,
+    batch_verdicts,
     batch_verifier,
     book_statement,
     check_own_leaf,
@@ -63,7 +63,7 @@ from zkmargin.cli.keystore import KeyStore, digest_option, parse_digest, read_ve
 from zkmargin.cli.output import EXIT_NO, CliError, emit, json_option, note, read_json, write_json
 from zkmargin.errors import AttestationError, EncodingError, RunStateError, ZkMarginError
 from zkmargin.files import write_atomic
-from zkmargin.groth16.serialization import proof_from_json, proof_to_json
+from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.margin.engine import format_e32
 from zkmargin.margin.fixed_point import format_e8, parse_e8
 from zkmargin.margin.models import Account, Snapshot, load_snapshot, parse_account
@@ -151,12 +151,17 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
     batch_dir = out_dir / "batches"
     verifier = batch_verifier(circuit, pk.vk, snapshot, backend)  # the snapshot part folded once, not per batch
 
-    def check(index: int, root: BookNode, proof: Any) -> bool:
-        return verifier.verify_leading(batch_leading(snapshot, index, root), proof)
+    def stored(indices: Sequence[int]) -> dict[int, PublishedBatch | None]:
+        # A proof is cheap to check next to making one: a file swapped or damaged on disk must not ship. The
+        # batches found are checked together, in one weighted check.
+        read = {i: _stored_batch(batch_dir, i, tree, statement.batch_depth) for i in indices}
+        whole = [b for b in read.values() if b is not None]
+        valid = {b.index for b, v in zip(whole, batch_verdicts(verifier, snapshot, whole)) if v.valid}
+        return {i: b if b is not None and i in valid else None for i, b in read.items()}
 
     # Each batch on disk is read and its proof checked once: here for those already there, below for those
     # proved now.
-    found = {i: _stored_batch(batch_dir, i, tree, statement.batch_depth, check) for i in range(n_batches)}
+    found = stored(range(n_batches))
     pending = [i for i, stored in found.items() if stored is None]
     if n_batches - len(pending):
         note(f"{n_batches - len(pending)} batches already proved on disk: not proved again")
@@ -178,12 +183,13 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
                     write_atomic(batch_dir / f"{index}.json",
                                       _json_bytes({"index": index, "root": root_json, "proof": proof_json}))
         seconds_proving = time.perf_counter() - t
+    found.update(stored(pending))
     batches = []
     for i in range(n_batches):
-        stored = found[i] or _stored_batch(batch_dir, i, tree, statement.batch_depth, check)
-        if stored is None:
+        batch = found[i]
+        if batch is None:
             raise CliError(f"batch {i} in {batch_dir} does not match this book; rerun the same command")
-        batches.append(stored)
+        batches.append(batch)
     book = sign_book(signing_key, PublishedBook(snapshot.venue, circuit.circuit_id, snapshot.snapshot_id,
                                                 snapshot_digest(snapshot), depth, statement.batch_depth, tree.root,
                                                 tuple(batches)))
@@ -384,17 +390,15 @@ def _planned_accounts(run_dir: Path, accounts_path: Path, snapshot: Snapshot, si
     return out
 
 
-def _stored_batch(batch_dir: Path, index: int, tree: BookTree, batch_depth: int,
-                  check: Callable[[int, BookNode, Any], bool]) -> PublishedBatch | None:
-    """Batch index as stored on disk when it is whole, has this tree's root there and its proof verifies."""
+def _stored_batch(batch_dir: Path, index: int, tree: BookTree, batch_depth: int) -> PublishedBatch | None:
+    """Batch index as stored on disk when it is whole and has this tree's root there (its proof not checked yet)."""
     try:
         stored = json.loads((batch_dir / f"{index}.json").read_text())
         root = parse_node(stored["root"], tree.n_assets, f"batch {index}")
-        proof = proof_from_json(stored["proof"])
-        if stored.get("index") != index or root != tree.node(batch_depth, index):
+        whole = isinstance(stored["proof"], dict) and stored.get("index") == index
+        if not whole or root != tree.node(batch_depth, index):
             return None
-        # A proof is cheap to check next to making one: a file swapped or damaged on disk must not ship.
-        return PublishedBatch(index, root, stored["proof"]) if check(index, root, proof) else None
+        return PublishedBatch(index, root, stored["proof"])
     except (OSError, ValueError, KeyError, TypeError, ZkMarginError):
         return None
 
