@@ -44,7 +44,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from zkmargin.book.reference import LEAF_SUM_BITS, sum_names
 from zkmargin.book.tree import book_tag
@@ -62,6 +62,7 @@ SIGNED_BITS = LEAF_SUM_BITS + 1
 MAX_BATCH_DEPTH = 10
 """At most 1024 accounts a batch."""
 T = TypeVar("T")
+E = TypeVar("E")
 
 
 class BatchShape(Protocol):
@@ -107,10 +108,10 @@ class DenseCross(Statement[SlotValues], Protocol):
 
 
 @dataclass(frozen=True)
-class BookBatchWitness:
-    """Private values of one batch: per slot the account's cross slot values, or None for a padding slot."""
+class BookBatchWitness(Generic[E]):
+    """Private values of one batch: per slot the account's witness (dense: SlotValues), or None for a padding slot."""
 
-    slots: tuple[SlotValues | None, ...]
+    slots: tuple[E | None, ...]
 
 
 def positive_part(cs: ConstraintSystem, x: LinearCombination, label: str) -> tuple[LinearCombination,
@@ -164,7 +165,7 @@ class BookBatchStatement:
         return self.cross.snapshot_values(snapshot)
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs],
-                   witness: BookBatchWitness | None) -> LinearCombination:
+                   witness: BookBatchWitness[SlotValues] | None) -> LinearCombination:
         """Every slot's leaf from its committed state, the batch tree, and its root and sums as public."""
         check_slot_count(self, witness)
         leaves = []
@@ -195,11 +196,11 @@ class BookBatchStatement:
         """One account's slot values (the cross witness its commitment opens)."""
         return self.cross.witness(account, snapshot, salt)
 
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> BookBatchWitness:
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> BookBatchWitness[SlotValues]:
         """A batch of this one account, the rest padding (batches of many: batch_witness)."""
         return batch_witness(self, [self.entry(account, snapshot, salt)])
 
-    def commitment(self, witness: BookBatchWitness) -> int:
+    def commitment(self, witness: BookBatchWitness[SlotValues]) -> int:
         """Not a commitment: a batch has a root (zkmargin.book.batches.batch_node computes it)."""
         raise CircuitError(f"{self.circuit_id} has a batch root, not a commitment")
 
@@ -300,7 +301,7 @@ def inputs_digest(inputs: AllocatedPublic[Any]) -> int:
     return value
 
 
-def batch_witness(statement: BookBatchStatement, entries: Sequence[SlotValues]) -> BookBatchWitness:
+def batch_witness(statement: BatchShape, entries: Sequence[E]) -> BookBatchWitness[E]:
     """A batch witness: the entries in order, then padding slots up to B."""
     if len(entries) > statement.batch_size:
         raise CircuitError(f"{len(entries)} accounts do not fit a batch of {statement.batch_size}")
