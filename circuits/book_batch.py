@@ -26,6 +26,13 @@ Tree: B = 2^b leaves, level by level, node = H_node(h)(left, left sums, right, r
 sums left sums + right sums (zkmargin.book.tree: each child's sums are hashed, not only their
 total, against Maxwell's flaw); the root's hash and sums equal the public inputs.
 
+Pieces (model-agnostic, module level; a batch statement over another account statement composes them):
+  slot_present (the padding flag), slot_figures (the leaf figures from in-circuit upnl, equity,
+  requirement and deposits), book_leaf (present * figures, the leaf hash), batch_tree (the levels,
+  batch_parent per node), assert_batch_root (root and sums against the header), batch_layout (the
+  header before an account statement's snapshot part). BookBatchStatement adds only what is dense:
+  parts.cross_terms and the dense commitment's opening per slot.
+
 Overflow argument: every leaf figure lies in [0, 2^230] (deposits < 2^64, flags <= 1; pnl_owed and
 bad_debt are below 2^230, but shortfall = -excess with excess in [-2^230, 0) can be 2^230 itself);
 with B <= 2^MAX_BATCH_DEPTH a batch sum is at most 2^240 < r, so the field sums are the integer sums.
@@ -38,7 +45,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from zkmargin.book.reference import LEAF_SUM_BITS, sum_names
 from zkmargin.book.tree import book_tag
@@ -55,6 +62,31 @@ SIGNED_BITS = LEAF_SUM_BITS + 1
 """Signed figures lie in [-2^230, 2^230): max(0, x) is below 2^LEAF_SUM_BITS, max(0, -x) at most 2^LEAF_SUM_BITS."""
 MAX_BATCH_DEPTH = 10
 """At most 1024 accounts a batch."""
+T = TypeVar("T")
+E = TypeVar("E")
+
+
+class BatchShape(Protocol):
+    """What the shared pieces read of a batch statement."""
+
+    @property
+    def circuit_id(self) -> str:
+        """The batch statement's id."""
+        ...
+
+    @property
+    def batch_size(self) -> int:
+        """B: slots a batch."""
+        ...
+
+
+class BatchWitness(Protocol):
+    """A batch witness: one entry per slot (None for padding)."""
+
+    @property
+    def slots(self) -> tuple[Any, ...]:
+        """Per slot the account's values, or None."""
+        ...
 
 
 class DenseCross(Statement[SlotValues], Protocol):
@@ -77,10 +109,10 @@ class DenseCross(Statement[SlotValues], Protocol):
 
 
 @dataclass(frozen=True)
-class BookBatchWitness:
-    """Private values of one batch: per slot the account's cross slot values, or None for a padding slot."""
+class BookBatchWitness(Generic[E]):
+    """Private values of one batch: per slot the account's witness (dense: SlotValues), or None for a padding slot."""
 
-    slots: tuple[SlotValues | None, ...]
+    slots: tuple[E | None, ...]
 
 
 def positive_part(cs: ConstraintSystem, x: LinearCombination, label: str) -> tuple[LinearCombination,
@@ -102,8 +134,7 @@ class BookBatchStatement:
     model: ClassVar[str] = "book-cross"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.batch_depth, int) or not 1 <= self.batch_depth <= MAX_BATCH_DEPTH:
-            raise CircuitError(f"a book batch holds 2^1 .. 2^{MAX_BATCH_DEPTH} accounts")
+        check_batch_depth(self.batch_depth)
 
     @property
     def n_positions(self) -> int:
@@ -128,64 +159,34 @@ class BookBatchStatement:
     @functools.cached_property
     def layout(self) -> PublicLayout[RateInputs]:
         """batch_root, context, the batch sums; then the cross snapshot part."""
-        return PublicLayout(rate_template(self.n_positions, self.n_collateral),
-                            header=("batch_root", "context", *sum_names(self.n_collateral)))
+        return batch_layout(rate_template(self.n_positions, self.n_collateral), self.n_collateral)
 
     def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
         """The cross statement's snapshot values (the verifier's own, range-checked)."""
         return self.cross.snapshot_values(snapshot)
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs],
-                   witness: BookBatchWitness | None) -> LinearCombination:
+                   witness: BookBatchWitness[SlotValues] | None) -> LinearCombination:
         """Every slot's leaf from its committed state, the batch tree, and its root and sums as public."""
-        if witness is not None and len(witness.slots) != self.batch_size:
-            raise CircuitError(f"{self.circuit_id} takes {self.batch_size} slots, got {len(witness.slots)}")
-        nodes = []
+        check_slot_count(self, witness)
+        leaves = []
         for s in range(self.batch_size):
             slot = None if witness is None else witness.slots[s]
             with cs.namespace(f"slot[{s}]"):
-                nodes.append(self._leaf(cs, inputs, witness is not None, slot))
-        for level in range(1, self.batch_depth + 1):
-            with cs.namespace(f"level[{level}]"):
-                nodes = [self._parent(cs, level, nodes[i], nodes[i + 1], i // 2) for i in range(0, len(nodes), 2)]
-        root_hash, root_sums = nodes[0]
-        with cs.namespace("root"):
-            cs.assert_equal(root_hash, inputs.commitment, "batch_root")
-            for name, value, public in zip(sum_names(self.n_collateral), root_sums, inputs.extra):
-                cs.assert_equal(value, public, name)
+                leaves.append(self._leaf(cs, inputs, witness is not None, slot))
+        assert_batch_root(cs, inputs, batch_tree(cs, leaves, self.batch_depth, self.n_collateral), self.n_collateral)
         return inputs.context
 
     def _leaf(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs], has_values: bool,
-              slot: SlotValues | None) -> tuple[LinearCombination, list[LinearCombination]]:
+              slot: SlotValues | None) -> BookLeaf:
         values = (slot or self.padding(inputs_digest(inputs))) if has_values else None
-        present = cs.private_input("present", None if not has_values else int(slot is not None))
-        cs.assert_bool(present, "present_bool")
+        present = slot_present(cs, has_values, slot is not None)
         terms = cross_terms(cs, inputs.snapshot, values)
         commitment = cs.private_input("commitment", None if values is None else self.cross.commitment(values))
         open_commitment(cs, commitment, inputs.snapshot.layout_digest, terms.packed,
                         None if values is None else values.salt, self.cross.domain_tag)
-        equity = terms.collateral_value + terms.upnl
-        pnl_owed, _ = positive_part(cs, terms.upnl, "pnl_sign")
-        bad_debt, _ = positive_part(cs, cs.constant(0) - equity, "equity_sign")
-        excess = equity - terms.maintenance
-        healthy = assert_signed(cs, excess, SIGNED_BITS, "excess_sign")[-1]
-        below = cs.one - healthy
-        shortfall = cs.mul(cs.constant(0) - excess, below, "shortfall")
-        figures = [cs.one, *terms.amounts, pnl_owed, bad_debt, below, shortfall]
-        sums = [cs.mul(present, f, f"sums/{name}") for f, name in zip(figures, sum_names(self.n_collateral))]
-        with cs.namespace("leaf"):
-            digest = poseidon_hash_gadget(cs, [commitment, *sums], book_tag(0, self.n_collateral))
-        return cs.mul(present, digest, "leaf"), sums
-
-    def _parent(self, cs: ConstraintSystem, level: int, left: tuple[LinearCombination, list[LinearCombination]],
-                right: tuple[LinearCombination, list[LinearCombination]], index: int
-                ) -> tuple[LinearCombination, list[LinearCombination]]:
-        # Both children's sums are hashed, not only their total (zkmargin.book.tree, Maxwell's flaw). No range
-        # check here: every leaf figure is range-checked in _leaf, so a sum over 2^level leaves cannot wrap.
-        with cs.namespace(f"node[{index}]"):
-            digest = poseidon_hash_gadget(cs, [left[0], *left[1], right[0], *right[1]],
-                                          book_tag(level, self.n_collateral))
-        return digest, [a + b for a, b in zip(left[1], right[1])]
+        figures = slot_figures(cs, terms.upnl, terms.collateral_value + terms.upnl, terms.maintenance, terms.amounts)
+        return book_leaf(cs, present, commitment, figures, self.n_collateral)
 
     def padding(self, layout_digest: int) -> SlotValues:
         """The slot values of a padding slot: all zero, salt 0 (its sums are zeroed by present = 0)."""
@@ -196,11 +197,11 @@ class BookBatchStatement:
         """One account's slot values (the cross witness its commitment opens)."""
         return self.cross.witness(account, snapshot, salt)
 
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> BookBatchWitness:
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> BookBatchWitness[SlotValues]:
         """A batch of this one account, the rest padding (batches of many: batch_witness)."""
         return batch_witness(self, [self.entry(account, snapshot, salt)])
 
-    def commitment(self, witness: BookBatchWitness) -> int:
+    def commitment(self, witness: BookBatchWitness[SlotValues]) -> int:
         """Not a commitment: a batch has a root (zkmargin.book.batches.batch_node computes it)."""
         raise CircuitError(f"{self.circuit_id} has a batch root, not a commitment")
 
@@ -208,7 +209,92 @@ class BookBatchStatement:
         """Nothing: the book counts every account, healthy or not."""
 
 
-def inputs_digest(inputs: AllocatedPublic[RateInputs]) -> int:
+# ----- model-agnostic pieces: any batch statement (dense or sparse accounts) composes these ----------------------
+BookLeaf = tuple[LinearCombination, list[LinearCombination]]
+"""A node of the batch tree in the circuit: its hash and its sums (sum_names order)."""
+
+
+def check_batch_depth(batch_depth: int) -> None:
+    """CircuitError unless 1 <= batch_depth <= MAX_BATCH_DEPTH."""
+    if not isinstance(batch_depth, int) or not 1 <= batch_depth <= MAX_BATCH_DEPTH:
+        raise CircuitError(f"a book batch holds 2^1 .. 2^{MAX_BATCH_DEPTH} accounts")
+
+
+def check_slot_count(statement: BatchShape, witness: BatchWitness | None) -> None:
+    """CircuitError unless a witness has exactly B slots."""
+    if witness is not None and len(witness.slots) != statement.batch_size:
+        raise CircuitError(f"{statement.circuit_id} takes {statement.batch_size} slots, got {len(witness.slots)}")
+
+
+def slot_present(cs: ConstraintSystem, has_values: bool, is_account: bool) -> LinearCombination:
+    """present: 1 for an account, 0 for a padding slot (boolean). 1 constraint."""
+    present = cs.private_input("present", None if not has_values else int(is_account))
+    cs.assert_bool(present, "present_bool")
+    return present
+
+
+def slot_figures(cs: ConstraintSystem, upnl: LinearCombination, equity: LinearCombination,
+                 requirement: LinearCombination, deposits: Sequence[LinearCombination]) -> list[LinearCombination]:
+    """A slot's leaf figures (sum_names order, before present) from its in-circuit upnl, equity and requirement
+    (scale 1e32, each in (-2^230, 2^230): the caller's overflow argument) and its range-checked deposits.
+
+    accounts 1, deposits, pnl_owed = max(0, upnl), bad_debt = max(0, -equity), below = [equity < requirement],
+    shortfall = max(0, requirement - equity). Cost 3 (SIGNED_BITS + 2).
+    """
+    pnl_owed, _ = positive_part(cs, upnl, "pnl_sign")
+    bad_debt, _ = positive_part(cs, cs.constant(0) - equity, "equity_sign")
+    excess = equity - requirement
+    healthy = assert_signed(cs, excess, SIGNED_BITS, "excess_sign")[-1]
+    below = cs.one - healthy
+    shortfall = cs.mul(cs.constant(0) - excess, below, "shortfall")
+    return [cs.one, *deposits, pnl_owed, bad_debt, below, shortfall]
+
+
+def book_leaf(cs: ConstraintSystem, present: LinearCombination, commitment: LinearCombination,
+              figures: Sequence[LinearCombination], n_collateral: int) -> BookLeaf:
+    """The slot's sums (present times its figures: a padding slot adds nothing) and its leaf hash
+    present * H_leaf(commitment, sums) (0 for padding, tree.empty_node(0)). K + 5 + 1 + Poseidon constraints."""
+    sums = [cs.mul(present, f, f"sums/{name}") for f, name in zip(figures, sum_names(n_collateral))]
+    with cs.namespace("leaf"):
+        digest = poseidon_hash_gadget(cs, [commitment, *sums], book_tag(0, n_collateral))
+    return cs.mul(present, digest, "leaf"), sums
+
+
+def batch_parent(cs: ConstraintSystem, level: int, left: BookLeaf, right: BookLeaf, index: int,
+                 n_collateral: int) -> BookLeaf:
+    """The node at level over two children: H_node(level)(left, left sums, right, right sums), their summed sums."""
+    # Both children's sums are hashed, not only their total (zkmargin.book.tree, Maxwell's flaw). No range
+    # check here: every leaf figure is range-checked in its slot, so a sum over 2^level leaves cannot wrap.
+    with cs.namespace(f"node[{index}]"):
+        digest = poseidon_hash_gadget(cs, [left[0], *left[1], right[0], *right[1]], book_tag(level, n_collateral))
+    return digest, [a + b for a, b in zip(left[1], right[1])]
+
+
+def batch_tree(cs: ConstraintSystem, leaves: Sequence[BookLeaf], batch_depth: int, n_collateral: int) -> BookLeaf:
+    """The batch root over 2^batch_depth leaves, level by level (zkmargin.book.tree's hashing)."""
+    nodes = list(leaves)
+    for level in range(1, batch_depth + 1):
+        with cs.namespace(f"level[{level}]"):
+            nodes = [batch_parent(cs, level, nodes[i], nodes[i + 1], i // 2, n_collateral)
+                     for i in range(0, len(nodes), 2)]
+    return nodes[0]
+
+
+def assert_batch_root(cs: ConstraintSystem, inputs: AllocatedPublic[Any], root: BookLeaf, n_collateral: int) -> None:
+    """The root's hash is the public batch_root and its sums the public sums (the header after the context)."""
+    root_hash, root_sums = root
+    with cs.namespace("root"):
+        cs.assert_equal(root_hash, inputs.commitment, "batch_root")
+        for name, value, public in zip(sum_names(n_collateral), root_sums, inputs.extra):
+            cs.assert_equal(value, public, name)
+
+
+def batch_layout(template: T, n_collateral: int) -> PublicLayout[T]:
+    """batch_root, context, the batch sums; then the account statement's snapshot part (template)."""
+    return PublicLayout(template, header=("batch_root", "context", *sum_names(n_collateral)))
+
+
+def inputs_digest(inputs: AllocatedPublic[Any]) -> int:
     """The layout digest's value (prove mode)."""
     value = inputs.snapshot.layout_digest.value
     if value is None:
@@ -216,7 +302,7 @@ def inputs_digest(inputs: AllocatedPublic[RateInputs]) -> int:
     return value
 
 
-def batch_witness(statement: BookBatchStatement, entries: Sequence[SlotValues]) -> BookBatchWitness:
+def batch_witness(statement: BatchShape, entries: Sequence[E]) -> BookBatchWitness[E]:
     """A batch witness: the entries in order, then padding slots up to B."""
     if len(entries) > statement.batch_size:
         raise CircuitError(f"{len(entries)} accounts do not fit a batch of {statement.batch_size}")

@@ -18,6 +18,7 @@ from zkmargin.book.document import PublishedBatch, PublishedBook
 from zkmargin.book.reference import BookSums, account_sums
 from zkmargin.book.tree import BookNode, BookPath, leaf_hash
 from zkmargin.circuits.book_batch import BookBatchStatement, batch_witness
+from zkmargin.circuits.book_sparse import SparseBookBatchStatement
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.parts import SlotValues
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, Verdict
@@ -30,11 +31,16 @@ if TYPE_CHECKING:
     from zkmargin.groth16 import Proof, ProvingKey, VerifyingKey
 
 
-def book_statement(circuit: Circuit[Any]) -> BookBatchStatement:
+BookStatement = BookBatchStatement | SparseBookBatchStatement
+"""A book batch statement over dense or sparse cross accounts."""
+
+
+def book_statement(circuit: Circuit[Any]) -> BookStatement:
     """The batch statement of a book circuit; CircuitError for any other circuit."""
     statement = circuit.statement
-    if not isinstance(statement, BookBatchStatement):
-        raise CircuitError(f"{circuit.circuit_id} is not a book batch circuit (book-cross-n<N>-k<K>-b<B>)")
+    if not isinstance(statement, BookBatchStatement | SparseBookBatchStatement):
+        raise CircuitError(f"{circuit.circuit_id} is not a book batch circuit (book-cross-n<N>-k<K>-b<B> or "
+                           "book-cross-n<N>-p<P>-k<K>-b<B>)")
     return statement
 
 

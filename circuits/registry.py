@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zkmargin.circuits.book_batch import MAX_BATCH_DEPTH, BookBatchStatement
+from zkmargin.circuits.book_sparse import SparseBookBatchStatement
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.cross import CrossStatement
 from zkmargin.circuits.isolated import IsolatedStatement
@@ -50,6 +51,10 @@ SCENARIOS = r"s(?:[1-9][0-9]{0,2}|1000)"
 DEFAULT_SCENARIOS = 250
 BOOK_BATCH = r"book-cross-" + CAPACITY + r"-b([1-9][0-9]{0,3})"
 """A book batch over dense cross accounts: book-cross-n<N>-k<K>-b<B>, B a power of two 2..1024."""
+BOOK_SPARSE_BATCH = r"book-cross-" + SPARSE_CAPACITY + r"-b([1-9][0-9]{0,3})"
+"""A book batch over sparse cross accounts: book-cross-n<N>-p<P>-k<K>-b<B>."""
+BOOK_BATCH_IDS = f"(?:{BOOK_BATCH}|{BOOK_SPARSE_BATCH})"
+"""Every book batch id, dense or sparse (for request schemas)."""
 DEPTH = r"m(?:[1-9]|[12][0-9]|3[0-2])"
 """Membership depth suffix: 1..MAX_DEPTH (32)."""
 
@@ -143,6 +148,10 @@ def circuit_from_id(circuit_id: str) -> Circuit[Any]:
     book = re.fullmatch(BOOK_BATCH, circuit_id) if isinstance(circuit_id, str) else None
     if book is not None:
         return book_circuit(int(book.group(1)), int(book.group(2)), int(book.group(3)))
+    sparse_book = re.fullmatch(BOOK_SPARSE_BATCH, circuit_id) if isinstance(circuit_id, str) else None
+    if sparse_book is not None:
+        n, p, k, b = (int(g) for g in sparse_book.groups())
+        return Circuit(SparseBookBatchStatement(SparseCrossStatement(n, p, k), _batch_depth(b, f"n{n}-p{p}-k{k}")))
     member = re.fullmatch(r"(.+)-m([0-9]+)", circuit_id) if isinstance(circuit_id, str) else None
     if member is not None:
         depth_text = member.group(2)
@@ -182,8 +191,14 @@ def circuit_from_id(circuit_id: str) -> Circuit[Any]:
 
 def book_circuit(n_positions: int, n_collateral: int, batch_size: int) -> Circuit[Any]:
     """The book batch statement over cross accounts of capacity (N, K), batch_size (a power of two) a proof."""
+    depth = _batch_depth(batch_size, f"n{n_positions}-k{n_collateral}")
+    return Circuit(BookBatchStatement(CrossStatement(n_positions, n_collateral), depth))
+
+
+def _batch_depth(batch_size: int, capacity: str) -> int:
+    """log2 of a batch size that is a power of two 2..2^MAX_BATCH_DEPTH; CircuitError naming the id otherwise."""
     depth = batch_size.bit_length() - 1
     if batch_size != 1 << depth or not 1 <= depth <= MAX_BATCH_DEPTH:
-        raise CircuitError(f"unknown circuit book-cross-n{n_positions}-k{n_collateral}-b{batch_size}: "
+        raise CircuitError(f"unknown circuit book-cross-{capacity}-b{batch_size}: "
                            f"a batch holds a power of two 2..{1 << MAX_BATCH_DEPTH} accounts")
-    return Circuit(BookBatchStatement(CrossStatement(n_positions, n_collateral), depth))
+    return depth

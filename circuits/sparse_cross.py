@@ -67,23 +67,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from zkmargin.circuits.cross import require_healthy as require_cross_healthy
-from zkmargin.circuits.layout import AllocatedPublic, at
-from zkmargin.circuits.parts import (
-    SCALE_E8,
-    SLACK_BITS,
-    assert_covers,
-    collateral_terms,
-    notional_of,
-    open_commitment,
-)
+from zkmargin.circuits.layout import AllocatedPublic
+from zkmargin.circuits.parts import SLACK_BITS, assert_covers, collateral_terms, open_commitment
 from zkmargin.circuits.sparse_parts import (
-    HeldSlot,
     SparseCapacity,
     SparseInputs,
     SparseWitness,
     finish_selection,
-    held_element,
-    held_slot,
+    held_cross_terms,
 )
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
@@ -106,27 +97,8 @@ class SparseCrossStatement(SparseCapacity):
         w = witness
         if w is not None:
             self.check_witness([w.indices, w.quantities_e8, w.entry_prices_e8], w.amounts_e8, w.indices)
-        rows = [row.mark_size_rate_e8 for row in inputs.snapshot.rows]
-        equity = cs.constant(0)
-        maintenance = cs.constant(0)
-        packed: list[LinearCombination] = []
-        slots: list[HeldSlot] = []
-        for s in range(self.n_held):
-            with cs.namespace(f"held[{s}]"):
-                slot = held_slot(
-                    cs,
-                    rows,
-                    self.selection,
-                    at(w and w.indices, s),
-                    at(w and w.quantities_e8, s),
-                    at(w and w.entry_prices_e8, s),
-                    slots[-1] if slots else None,
-                )
-                slots.append(slot)
-                core = slot.core
-                equity = equity + core.upnl * SCALE_E8
-                maintenance = maintenance + cs.mul(notional_of(core), slot.rate, "maintenance")
-                packed.append(held_element(slot))
+        held = held_cross_terms(cs, inputs.snapshot, self.n_held, self.selection, w)
+        equity, maintenance, packed, slots = held.upnl, held.maintenance, held.packed, held.slots
         finish_selection(cs, inputs.snapshot, slots, self.selection)
         collateral_value = collateral_terms(cs, w and w.amounts_e8, inputs.snapshot.assets, packed)
         salt_var = open_commitment(

@@ -12,12 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
-from zkmargin.circuits.layout import PublicLayout
+from zkmargin.circuits.layout import PublicLayout, at
 from zkmargin.circuits.parts import (
     MAX_SLOTS,
+    SCALE_E8,
     VALUE_BITS,
     Asset,
     PositionCore,
+    notional_of,
     position_core,
     rate_inputs,
     snapshot_layout_digest,
@@ -224,6 +226,40 @@ def held_slot(
     return HeldSlot(index, core, used, rate, (used, packed_row + index * (1 << LOOKUP_INDEX_SHIFT)))
 
 
+class HeldCrossTerms(NamedTuple):
+    """The held slots' cross terms in-circuit (scale 1e32), their commitment elements and the slots (for the lookup)."""
+
+    upnl: LinearCombination
+    maintenance: LinearCombination
+    packed: list[LinearCombination]
+    slots: list[HeldSlot]
+
+
+def held_cross_terms(cs: ConstraintSystem, snapshot: SparseInputs[Any], n_held: int, selection: str,
+                     witness: SparseWitness | None) -> HeldCrossTerms:
+    """Allocate the P held slots (index, row, order, position core) in held[s] namespaces; sum upnl and maintenance.
+
+    The caller ties the slots to the table (finish_selection: the book's batch runs one lookup over all its
+    accounts) and adds the collateral; each term is below 2^218 (circuits.sparse_cross's overflow argument).
+    """
+    w = witness
+    rows = [row.mark_size_rate_e8 for row in snapshot.rows]
+    upnl = cs.constant(0)
+    maintenance = cs.constant(0)
+    packed: list[LinearCombination] = []
+    slots: list[HeldSlot] = []
+    for s in range(n_held):
+        with cs.namespace(f"held[{s}]"):
+            slot = held_slot(cs, rows, selection, at(w and w.indices, s), at(w and w.quantities_e8, s),
+                             at(w and w.entry_prices_e8, s), slots[-1] if slots else None)
+            slots.append(slot)
+            core = slot.core
+            upnl = upnl + core.upnl * SCALE_E8
+            maintenance = maintenance + cs.mul(notional_of(core), slot.rate, "maintenance")
+            packed.append(held_element(slot))
+    return HeldCrossTerms(upnl, maintenance, packed, slots)
+
+
 def held_element(slot: HeldSlot) -> LinearCombination:
     """A held slot's commitment element: (q + 2^63) + entry 2^64 + index 2^128 (zkmargin.margin.sparse's packing)."""
     core = slot.core
@@ -231,15 +267,19 @@ def held_element(slot: HeldSlot) -> LinearCombination:
 
 
 def finish_selection(
-    cs: ConstraintSystem, snapshot: SparseInputs[Any], slots: Sequence[HeldSlot], selection: str
+    cs: ConstraintSystem, snapshot: SparseInputs[Any], slots: Sequence[HeldSlot], selection: str,
+    multiplicity_bits: int = 1,
 ) -> None:
-    """Lookup mode: every used slot's (index, row) is a table entry (challenge bound to both digests)."""
+    """Lookup mode: every used slot's (index, row) is a table entry (challenge bound to both digests).
+
+    multiplicity_bits > 1 when slots of several accounts may read one row (a book batch: B accounts, each row at
+    most once an account since its used indices strictly increase, so B < 2^multiplicity_bits rows reads)."""
     if selection != "lookup":
         return
     rows = [row.mark_size_rate_e8 for row in snapshot.rows]
     table = [row + j * (1 << LOOKUP_INDEX_SHIFT) for j, row in enumerate(rows)]
     bound = [snapshot.layout_digest, snapshot.table_digest]
-    assert_lookups(cs, table, [slot.query for slot in slots], bound, LOOKUP_VALUE_BITS, "lookup")
+    assert_lookups(cs, table, [slot.query for slot in slots], bound, LOOKUP_VALUE_BITS, "lookup", multiplicity_bits)
 
 
 def row_hint(rows: Sequence[LinearCombination], index: LinearCombination) -> int:

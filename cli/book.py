@@ -78,8 +78,8 @@ from zkmargin.venue.run import (
 )
 
 book_circuit_option = click.option(
-    "--circuit", "circuit_id", required=True, metavar="book-cross-n<N>-k<K>-b<B>",
-    help="The batch statement: accounts of the run's cross circuit (N, K), B accounts a proof.")
+    "--circuit", "circuit_id", required=True, metavar="book-cross-n<N>[-p<P>]-k<K>-b<B>",
+    help="The batch statement: accounts of the run's cross circuit (dense N, K or sparse N, P, K), B accounts a proof.")
 
 
 # ----- tasks (run on the workers) ---------------------------------------------------------

@@ -8,15 +8,15 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from zkmargin.circuits.proving import FIELD_ELEMENT as CANONICAL_FIELD_ELEMENT
-from zkmargin.circuits.registry import BOOK_BATCH, CIRCUIT_ID_PATTERN
+from zkmargin.circuits.registry import BOOK_BATCH_IDS, CIRCUIT_ID_PATTERN
 
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 """Snapshot, receipt and path ids: ASCII letters, digits and . _ : - (no NUL, no spaces)."""
 CIRCUIT_ID = CIRCUIT_ID_PATTERN
 """Circuit ids of the registered margin models (circuits/registry.py)."""
-BOOK_CIRCUIT_ID = f"^{BOOK_BATCH}$"
-"""Circuit ids of the venue book's batch statements (book-cross-n<N>-k<K>-b<B>)."""
-REGISTERED_CIRCUIT_ID = f"^(?:{CIRCUIT_ID[1:-1]}|{BOOK_BATCH})$"
+BOOK_CIRCUIT_ID = f"^{BOOK_BATCH_IDS}$"
+"""Circuit ids of the venue book's batch statements (book-cross-n<N>-k<K>-b<B>, book-cross-n<N>-p<P>-k<K>-b<B>)."""
+REGISTERED_CIRCUIT_ID = f"^(?:{CIRCUIT_ID[1:-1]}|{BOOK_BATCH_IDS})$"
 """What an admin may register: a margin model's circuit or a book batch circuit."""
 NAME = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
 """Names (venue, asset, instrument, key name): no control characters, no surrounding spaces."""

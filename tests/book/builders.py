@@ -11,9 +11,10 @@ from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.book.batches import batch_context, batch_node
 from zkmargin.book.reference import BookSums, account_sums
 from zkmargin.circuits.book_batch import BookBatchStatement, BookBatchWitness, batch_witness
+from zkmargin.circuits.book_proving import BookStatement
+from zkmargin.circuits.book_sparse import SparseBookBatchStatement
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.layout import StatementPublic
-from zkmargin.circuits.parts import SlotValues
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.field import R
 from zkmargin.margin.models import Account, Snapshot
@@ -33,20 +34,20 @@ def book_circuit(circuit_id: str = BATCH_ID) -> Circuit[Any]:
     return circuit_from_id(circuit_id)
 
 
-def statement(circuit: Circuit[Any]) -> BookBatchStatement:
-    """The batch statement of a book circuit."""
+def statement(circuit: Circuit[Any]) -> BookStatement:
+    """The batch statement of a book circuit (dense or sparse accounts)."""
     st = circuit.statement
-    assert isinstance(st, BookBatchStatement)
+    assert isinstance(st, BookBatchStatement | SparseBookBatchStatement)
     return st
 
 
-def entries(circuit: Circuit[Any], accounts: Sequence[Account], snapshot: Snapshot = SNAPSHOT) -> list[SlotValues]:
+def entries(circuit: Circuit[Any], accounts: Sequence[Account], snapshot: Snapshot = SNAPSHOT) -> list[Any]:
     """Each account's slot values under salt 1000 + i."""
     return [statement(circuit).entry(a, snapshot, 1000 + i) for i, a in enumerate(accounts)]
 
 
 def honest(circuit: Circuit[Any], accounts: Sequence[Account], snapshot: Snapshot = SNAPSHOT,
-           batch_index: int = 0) -> tuple[StatementPublic, BookBatchWitness, BookSums]:
+           batch_index: int = 0) -> tuple[StatementPublic, BookBatchWitness[Any], BookSums]:
     """The public inputs (from the reference figures and tree) and the witness of an honest batch."""
     st = statement(circuit)
     slots = entries(circuit, accounts, snapshot)

@@ -8,6 +8,7 @@ that instrument's row (packed into one element) from the verifier-supplied table
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 from zkmargin.errors import CircuitError
@@ -86,6 +87,7 @@ def assert_lookups(
     bound: Sequence[LinearCombination],
     value_bits: int,
     label: str,
+    multiplicity_bits: int = 1,
 ) -> None:
     """Every used query value is a row of the table: a log-derivative lookup with its challenge made in-circuit.
 
@@ -109,20 +111,32 @@ def assert_lookups(
     with probability at most Q (rows + queries) / r < Q 2^-240: grinding buys nothing.
     Two used queries naming one row need m_j = 2, which a boolean m_j refuses
     (incomplete only; the caller forbids duplicates anyway).
-    Cost: 2 per row (m_j boolean, its inverse), 1 per query, 1 for the sums, and the
-    sponge over len(bound) + queries + ceil(rows / 253) elements (75 per element).
+    With multiplicity_bits = w > 1 each m_j is range-checked to w bits instead (many accounts of a
+    book batch read one row: m_j counts them, complete while no row is read 2^w times or more), and
+    floor(253 / w) of them are packed to an element, so the absorbed packing is still injective and
+    fixes every m_j before alpha; the argument above needs nothing else of m_j (a pole's residue
+    counts used queries, never multiplicities).
+    Cost: 2 per row (m_j boolean, its inverse; w + 1 with w bits), 1 per query, 1 for the sums, and the
+    sponge over len(bound) + queries + ceil(rows / 253) elements (75 per element; rows w / 253 with w bits).
     """
     with cs.namespace(label):
         hint = cs.has_values
         used_values = [v.value for u, v in queries if u.value] if hint else []
+        counts = Counter(used_values)
         multiplicities = []
         for j, row in enumerate(table):
-            m = cs.alloc(f"multiplicity[{j}]", _hint(lambda row: int(row.value in used_values), row) if hint else None)
-            cs.assert_bool(m, f"multiplicity[{j}]/bool")
+            if multiplicity_bits == 1:
+                m = cs.alloc(f"multiplicity[{j}]", _hint(lambda row: int(row.value in counts), row) if hint else None)
+                cs.assert_bool(m, f"multiplicity[{j}]/bool")
+            else:
+                m = cs.alloc(f"multiplicity[{j}]", _hint(lambda row: counts[row.value], row) if hint else None)
+                cs.to_bits(m, multiplicity_bits, f"multiplicity[{j}]/range")
             multiplicities.append(m)
+        per_element = BITS_PER_ELEMENT // multiplicity_bits
         packed_m = [
-            cs.pack(multiplicities[start : start + BITS_PER_ELEMENT])
-            for start in range(0, len(multiplicities), BITS_PER_ELEMENT)
+            cs.pack(multiplicities[start : start + BITS_PER_ELEMENT]) if multiplicity_bits == 1
+            else _pack_wide(cs, multiplicities[start : start + per_element], multiplicity_bits)
+            for start in range(0, len(multiplicities), per_element)
         ]
         absorbed = [*bound, *(value + used * (1 << value_bits) for used, value in queries), *packed_m]
         alpha = poseidon_hash_gadget(cs, absorbed, lookup_challenge_tag(len(table), len(queries)))
@@ -145,6 +159,14 @@ def assert_lookups(
             cs.enforce(term, alpha - value, used, f"query_term[{s}]")
             query_sum = query_sum + term
         cs.assert_equal(query_sum, table_sum, "sums_agree")
+
+
+def _pack_wide(cs: ConstraintSystem, values: Sequence[LinearCombination], width: int) -> LinearCombination:
+    """sum values[i] 2^(width i): injective for values range-checked to width bits (no constraint)."""
+    packed = cs.constant(0)
+    for i, value in enumerate(values):
+        packed = packed + value * (1 << (width * i))
+    return packed
 
 
 def _hint(fn: Callable[..., int], *args: LinearCombination) -> Callable[[], int]:
