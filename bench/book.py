@@ -30,6 +30,7 @@ from zkmargin.book.batches import top_node  # noqa: E402
 from zkmargin.circuits.book_proving import prove_batch, verify_batch  # noqa: E402
 from zkmargin.circuits.proving import prove_account  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
+from zkmargin.gadgets.merkle import identity_commitment  # noqa: E402
 from zkmargin.groth16 import setup  # noqa: E402
 from zkmargin.margin.models import Account, Collateral, Position  # noqa: E402
 from zkmargin.margin.samples import sample_account, sample_snapshot  # noqa: E402
@@ -77,14 +78,14 @@ def main() -> None:
         started = time.perf_counter()
         pk = setup(circuit.compile(), random.Random(2), backend)
         setup_s = time.perf_counter() - started
-        accounts = [(a, 10**9 + i) for i, a in enumerate(population(size, rng))]
+        accounts = [(a, 10**9 + i, identity_commitment(1 + i)) for i, a in enumerate(population(size, rng))]
         prove_s, verify_s = [], []
         for rep in range(args.reps):
             started = time.perf_counter()
-            node, proof = prove_batch(circuit, pk, snapshot, rep, accounts, backend)
+            node, attested, proof = prove_batch(circuit, pk, snapshot, rep, accounts, backend)
             prove_s.append(time.perf_counter() - started)
             started = time.perf_counter()
-            assert verify_batch(circuit, pk.vk, snapshot, rep, node, proof, backend)
+            assert verify_batch(circuit, pk.vk, snapshot, rep, node, attested, proof, backend)
             verify_s.append(time.perf_counter() - started)
         started = time.perf_counter()
         hashes = 64

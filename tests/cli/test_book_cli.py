@@ -60,7 +60,7 @@ def proved(run) -> dict:
 
 def verify(root: Path, book: Path, *extra: str):
     return run_cli(root, "venue", "book", "verify", str(book), str(root / "snapshot.json"), "--keys",
-                   str(root / "cache" / BOOK), *extra)
+                   str(root / "cache" / BOOK), "--public-key", str(root / "venue.key.pub.json"), *extra)
 
 
 def check(root: Path, i: int, account: Path | None = None, book: Path | None = None):
@@ -197,7 +197,16 @@ def test_verify_against_the_signed_root_refuses_a_book_that_dropped_accounts(run
     assert made.exit_code == 0, made.output
     result = run_cli(run, *args, "--root", str(fewer / "run" / "root.json"))
     assert result.exit_code == 1
-    assert f"attests {N - 1}" in result.output
+    assert "another signed root" in result.output
+    # The book carrying that root (a venue checking its book against a root it did not give its traders): the
+    # auditor refuses it, and so does a trader whose membership path names the run's root.
+    swapped = json.loads((run / "book" / "book.json").read_text())
+    swapped["signed_root"] = json.loads((fewer / "run" / "root.json").read_text())
+    (tmp_path / "swapped.json").write_text(json.dumps(swapped))
+    refused = verify(run, tmp_path / "swapped.json")
+    assert refused.exit_code == 1 and f"attests {N - 1}" in refused.output
+    trader = check(run, 3, book=tmp_path / "swapped.json")
+    assert trader.exit_code == 1 and "another venue root" in trader.output
     lone = run_cli(run, "venue", "book", "verify", str(run / "book" / "book.json"), str(run / "snapshot.json"),
                    "--root", str(run / "run" / "root.json"))
     assert lone.exit_code == 2
@@ -243,3 +252,17 @@ def test_a_trader_checks_only_a_book_the_venue_signed(run, proved):
     result = check(run, 3, book=unsigned)
     assert result.exit_code == 1 and "NOT INCLUDED: the venue did not sign this book" in result.output
     assert check(run, 3).exit_code == 0
+
+
+def test_prove_refuses_batches_deeper_than_the_run_tree(run, proved, tmp_path):
+    """A run of depth 1 (2 leaves) cannot hold a batch of 4: its subtree would not be a node of the run's tree."""
+    write_accounts(tmp_path / "accounts.jsonl", range(2))
+    made = run_cli(run, "venue", "run", str(tmp_path / "accounts.jsonl"), str(run / "snapshot.json"), "--keys",
+                   str(run / "cache" / "cross-n1-k1"), "--signing-key", str(run / "venue.key"), "--out",
+                   str(tmp_path / "run"), "--circuit", "cross-n1-k1", "--depth", "1", "--workers", "1")
+    assert made.exit_code == 0, made.output
+    result = run_cli(run, "venue", "book", "prove", str(tmp_path / "run"), str(tmp_path / "accounts.jsonl"),
+                     str(run / "snapshot.json"), "--keys", str(run / "cache" / BOOK), "--signing-key",
+                     str(run / "venue.key"), "--out", str(tmp_path / "book"), "--circuit", BOOK, "--workers", "1")
+    assert result.exit_code == 2, result.output
+    assert "do not fit the run's tree of depth 1" in result.output and "Traceback" not in result.output
