@@ -40,11 +40,12 @@ def leaves() -> list[BookNode]:
             for a, s in zip(ACCOUNTS, SALTS)]
 
 
-def signed_root(key: VenueSigningKey = KEY, snapshot=SNAPSHOT) -> SignedRoot:
-    """The venue run's root.json: key's signature on the venue tree over ACCOUNTS' commitments and identities."""
+def signed_root(key: VenueSigningKey = KEY, snapshot=SNAPSHOT, order: tuple[int, ...] = (0, 1, 2)) -> SignedRoot:
+    """The venue run's root.json: key's signature on the venue tree over ACCOUNTS' commitments and identities, in
+    this order."""
     circuit = book_circuit(CIRCUIT_ID)
-    leaves = member_leaves([(str(i), account_leaf(circuit, a, SNAPSHOT, s)[0], ident)
-                            for i, (a, s, ident) in enumerate(zip(ACCOUNTS, SALTS, IDENTITIES))])
+    leaves = member_leaves([(str(i), account_leaf(circuit, ACCOUNTS[i], SNAPSHOT, SALTS[i])[0], IDENTITIES[i])
+                            for i in order])
     return sign_root(key, snapshot, VENUE_DEPTH, len(leaves), merkle_root(leaves, VENUE_DEPTH))
 
 
