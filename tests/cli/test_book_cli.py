@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shlex
@@ -266,3 +267,18 @@ def test_prove_refuses_batches_deeper_than_the_run_tree(run, proved, tmp_path):
                      str(run / "venue.key"), "--out", str(tmp_path / "book"), "--circuit", BOOK, "--workers", "1")
     assert result.exit_code == 2, result.output
     assert "do not fit the run's tree of depth 1" in result.output and "Traceback" not in result.output
+
+
+def test_the_book_carries_the_runs_signed_root_and_verify_ties_every_leaf_to_it(run, proved):
+    assert proved["signed_root"] == json.loads((run / "run" / "root.json").read_text())
+    assert all(set(b) == {"index", "root", "attested_root", "proof"} for b in proved["batches"])
+    result = verify(run, run / "book" / "book.json", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["signed_root"] == proved["signed_root"]["root"]
+    # An invented account in place of a real one, its batch honestly re-proved, would need another attested root
+    # for that batch: the published one changed by one is refused, naming the batch whose proof binds it.
+    forged = copy.deepcopy(proved)
+    forged["batches"][1]["attested_root"] = str(int(forged["batches"][1]["attested_root"]) ^ 1)
+    (run / "forged-attested.json").write_text(json.dumps(forged))
+    refused = verify(run, run / "forged-attested.json")
+    assert refused.exit_code == 1 and "batch 1" in refused.output
