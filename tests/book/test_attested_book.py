@@ -21,10 +21,11 @@ from tests.circuits.builders import E8, make_account
 from zkmargin.book.batches import book_depth, top_node
 from zkmargin.book.document import PublishedBatch, PublishedBook, book_to_json, parse_book, sign_book
 from zkmargin.book.reference import book_totals
-from zkmargin.circuits.book_proving import BookVerdict, account_leaf, prove_batch, verify_book
+from zkmargin.circuits.book_proving import BookVerdict, account_leaf, check_attested_place, prove_batch, verify_book
+from zkmargin.errors import EncodingError
 from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.venue.attestation import SignedRoot, VenueSigningKey, sign_root, snapshot_digest
-from zkmargin.venue.tree import member_leaves, merkle_root
+from zkmargin.venue.tree import MerklePath, MerkleTree, member_leaves, merkle_root
 
 ACCOUNTS = [make_account({0: (2 * E8, 90 * E8)}, {0: 50 * E8}), make_account({}, {0: 900 * E8}),
             make_account({0: (-1 * E8, 50 * E8)}, {0: E8}), make_account({0: (E8, 100 * E8)}, {0: 5 * E8}),
@@ -154,3 +155,25 @@ def test_batches_deeper_than_the_venue_tree_are_refused_before_any_pairing():
     result = verify_book(circuit, keys().vk, SNAPSHOT, shallow, KEY.public_key(SNAPSHOT.venue))
     assert (result.valid, result.failing_batch) == (False, None)
     assert "at most the venue tree's" in result.reason
+
+
+def test_a_trader_sees_its_membership_root_and_place_are_the_books():
+    """The trader's bundle path (venue tree) must lead to the book's signed root at its book leaf's index."""
+    circuit = book_circuit(CIRCUIT_ID)
+    leaves = member_leaves([(str(i), account_leaf(circuit, TABLE[i], SNAPSHOT, salt(i))[0], identity(i))
+                            for i in range(5)])
+    tree = MerkleTree(leaves, VENUE_DEPTH)
+    root = signed()
+    assert root.root == tree.root
+
+    def membership(index: int, at: int | None = None) -> MerklePath:
+        return MerklePath("acct", tree.leaf(index), index if at is None else at, tuple(tree.path(index)), tree.root,
+                          VENUE_DEPTH)
+
+    check_attested_place(root, membership(3), 3)
+    with pytest.raises(EncodingError, match="leaf 3 of the venue's tree but leaf 2"):
+        check_attested_place(root, membership(3), 2)
+    with pytest.raises(EncodingError, match="another venue root"):
+        check_attested_place(signed(range(4)), membership(3), 3)
+    with pytest.raises(EncodingError, match="does not lead"):
+        check_attested_place(root, membership(3, at=2), 2)
