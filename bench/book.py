@@ -46,7 +46,7 @@ from zkmargin.gadgets.merkle import identity_commitment  # noqa: E402
 from zkmargin.groth16 import ProvingKey  # noqa: E402
 from zkmargin.margin.models import Account, Collateral, Position, account_to_json, snapshot_to_json  # noqa: E402
 from zkmargin.margin.samples import sample_account, sample_snapshot  # noqa: E402
-from zkmargin.venue.attestation import VenueSigningKey  # noqa: E402
+from zkmargin.venue.attestation import VenueSigningKey, public_key_to_json  # noqa: E402
 
 MILLION = 1_000_000
 CORES = (64, 512)
@@ -115,14 +115,14 @@ def measure_batch(work: Path, book_id: str, reps: int, trader: dict, rng: random
     pk = keys(work, book_id, backend)[1]
     setup_s = time.perf_counter() - started
     snapshot = sample_snapshot()
-    accounts = [(a, 10**9 + i) for i, a in enumerate(population(size, rng))]
+    accounts = [(a, 10**9 + i, identity_commitment(1 + i)) for i, a in enumerate(population(size, rng))]
     prove_s, verify_s = [], []
     for rep in range(reps if size < 64 else 1):
         started = time.perf_counter()
-        node, proof = prove_batch(circuit, pk, snapshot, rep, accounts, backend)
+        node, attested, proof = prove_batch(circuit, pk, snapshot, rep, accounts, backend)
         prove_s.append(time.perf_counter() - started)
         started = time.perf_counter()
-        if not verify_batch(circuit, pk.vk, snapshot, rep, node, proof, backend):
+        if not verify_batch(circuit, pk.vk, snapshot, rep, node, attested, proof, backend):
             raise SystemExit(f"{book_id}: a batch proof did not verify")
         verify_s.append(time.perf_counter() - started)
     hashes = 64
@@ -162,6 +162,7 @@ def end_to_end(work: Path, book_id: str, n_accounts: int, workers: int, backend:
     (work / "snapshot.json").write_text(json.dumps(snapshot_to_json(snapshot)))
     key = VenueSigningKey.generate()
     (work / "venue.key").write_bytes(key.to_pem())
+    (work / "venue.pub.json").write_text(json.dumps(public_key_to_json(key.public_key(snapshot.venue))))
     trader = keys(work, trader_id(book_id), backend)[0]
     pk, pk_bytes = trader.load_proving_key_and_bytes(backend)
     book_keys = keys(work, book_id, backend)[0]
@@ -181,7 +182,7 @@ def end_to_end(work: Path, book_id: str, n_accounts: int, workers: int, backend:
     book_s = time.perf_counter() - started
     started = time.perf_counter()
     verified = zkmargin(work, "venue", "book", "verify", str(work / "book" / "book.json"), str(work / "snapshot.json"),
-                        "--keys", str(book_keys.directory))
+                        "--keys", str(book_keys.directory), "--public-key", str(work / "venue.pub.json"))
     verify_s = time.perf_counter() - started
     if not verified["valid"] or proved["accounts"] != n_accounts:
         raise SystemExit(f"the book did not verify: {verified}")

@@ -1,14 +1,15 @@
 """Book batch: for B accounts, each leaf's sums follow from its committed cross state, and the batch root is right.
 
 Public inputs, in this order: batch_root, context, the batch's sums (accounts,
-deposits_e8[0..K-1], pnl_owed_e32, bad_debt_e32, below_maintenance, shortfall_e32), then the
-dense cross snapshot part (layout digest; mark, rate, size per instrument slot; price,
+deposits_e8[0..K-1], pnl_owed_e32, bad_debt_e32, below_maintenance, shortfall_e32),
+attested_root, then the dense cross snapshot part (layout digest; mark, rate, size per instrument slot; price,
 haircut per asset slot), which the verifier builds from its own snapshot exactly as for
 circuits.cross. context = zkmargin.book.batches.batch_context(snapshot, batch index): the
 verifier's own value, so a batch proved for another snapshot (even one with the same prices
 and names) or for another place in the top tree does not verify here.
 Private, per slot s < B: present_s (1 for an account, 0 for padding), the account's cross
-slot values and salt (circuits.parts.SlotValues) and its commitment.
+slot values and salt (circuits.parts.SlotValues), its commitment and its identity (the venue
+tree's, zkmargin.gadgets.merkle).
 
 Per slot (parts.cross_terms: the cross reference engine's integers, scale 1e32):
   * the commitment opens as the cross statement's (same layout digest, same domain tag), so
@@ -21,7 +22,16 @@ Per slot (parts.cross_terms: the cross reference engine's integers, scale 1e32):
     decomposition exists for every honest value and is unique: the sign bit cannot be chosen;
   * the sums are present_s times these figures, so a padding slot adds nothing whatever its
     slot values; deposits are the committed amounts (64-bit range-checked, never negative);
-  * leaf_s = present_s * H_leaf(commitment, sums) (0 for padding, tree.empty_node(0)).
+  * leaf_s = present_s * H_leaf(commitment, sums) (0 for padding, tree.empty_node(0));
+  * attested_s = present_s * member_leaf(commitment, identity) (attested_leaf): the venue tree's
+    leaf of the SAME commitment the slot opens, EMPTY_LEAF = 0 for padding.
+Attested subtree: attested_root is the venue tree's node at level b over attested_0..B-1
+(gadgets.merkle.merkle_subtree_gadget: the venue tree's node tags). The verifier folds the batches'
+attested roots at their indices with the venue tree's empty nodes and requires the venue's signed
+root (circuits.book_proving.verify_book). Poseidon being collision resistant, slot s of batch i then
+opens the commitment of the venue tree's leaf i * B + s, and a slot is present exactly when that leaf
+is not empty: no account dropped, invented, repeated, moved or bound to another identity. The identity
+needs no check here: a leaf equal to the venue's fixes it to the one the venue admitted.
 Tree: B = 2^b leaves, level by level, node = H_node(h)(left, left sums, right, right sums) with
 sums left sums + right sums (zkmargin.book.tree: each child's sums are hashed, not only their
 total, against Maxwell's flaw); the root's hash and sums equal the public inputs.
@@ -53,6 +63,7 @@ from zkmargin.circuits.layout import AllocatedPublic, PublicLayout
 from zkmargin.circuits.parts import RateInputs, SlotValues, cross_terms, open_commitment, rate_template
 from zkmargin.circuits.protocol import Statement
 from zkmargin.errors import CircuitError
+from zkmargin.gadgets.merkle import member_leaf_gadget, merkle_subtree_gadget
 from zkmargin.gadgets.poseidon_gadget import poseidon_hash_gadget
 from zkmargin.gadgets.range import assert_signed
 from zkmargin.margin.models import Account, Snapshot
@@ -88,6 +99,11 @@ class BatchWitness(Protocol):
         """Per slot the account's values, or None."""
         ...
 
+    @property
+    def identities(self) -> tuple[int, ...]:
+        """Per slot the venue-tree identity (0 for padding)."""
+        ...
+
 
 class DenseCross(Statement[SlotValues], Protocol):
     """What the batch needs of the dense cross statement (circuits.cross), which the registry passes in."""
@@ -110,9 +126,11 @@ class DenseCross(Statement[SlotValues], Protocol):
 
 @dataclass(frozen=True)
 class BookBatchWitness(Generic[E]):
-    """Private values of one batch: per slot the account's witness (dense: SlotValues), or None for a padding slot."""
+    """Private values of one batch: per slot the account's witness (dense: SlotValues), or None for a padding slot,
+    and its venue-tree identity (0 for a padding slot)."""
 
     slots: tuple[E | None, ...]
+    identities: tuple[int, ...]
 
 
 def positive_part(cs: ConstraintSystem, x: LinearCombination, label: str) -> tuple[LinearCombination,
@@ -120,6 +138,17 @@ def positive_part(cs: ConstraintSystem, x: LinearCombination, label: str) -> tup
     """(max(0, x), [x >= 0]) for x in [-2^230, 2^230), which this range-checks. Cost SIGNED_BITS + 2."""
     non_negative = assert_signed(cs, x, SIGNED_BITS, label)[-1]
     return cs.mul(x, non_negative, f"{label}/positive"), non_negative
+
+
+def attested_leaf(cs: ConstraintSystem, commitment: LinearCombination, identity: LinearCombination,
+                  present: LinearCombination) -> LinearCombination:
+    """The venue tree's leaf of a slot: member_leaf(commitment, identity) if present (boolean), else EMPTY_LEAF.
+
+    Cost 244. present must be constrained boolean by the caller; commitment must be the one the slot opens.
+    """
+    with cs.namespace("attested"):
+        # EMPTY_LEAF is 0 (the venue tree's empty slot), so present * leaf is the leaf or the empty slot.
+        return cs.mul(present, member_leaf_gadget(cs, commitment, identity), "leaf")
 
 
 @dataclass(frozen=True)
@@ -158,7 +187,7 @@ class BookBatchStatement:
 
     @functools.cached_property
     def layout(self) -> PublicLayout[RateInputs]:
-        """batch_root, context, the batch sums; then the cross snapshot part."""
+        """batch_root, context, the batch sums, attested_root; then the cross snapshot part."""
         return batch_layout(rate_template(self.n_positions, self.n_collateral), self.n_collateral)
 
     def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
@@ -169,16 +198,20 @@ class BookBatchStatement:
                    witness: BookBatchWitness[SlotValues] | None) -> LinearCombination:
         """Every slot's leaf from its committed state, the batch tree, and its root and sums as public."""
         check_slot_count(self, witness)
-        leaves = []
+        leaves, attested = [], []
         for s in range(self.batch_size):
             slot = None if witness is None else witness.slots[s]
             with cs.namespace(f"slot[{s}]"):
-                leaves.append(self._leaf(cs, inputs, witness is not None, slot))
-        assert_batch_root(cs, inputs, batch_tree(cs, leaves, self.batch_depth, self.n_collateral), self.n_collateral)
+                leaf, attested_s = self._leaf(cs, inputs, witness is not None, slot,
+                                              None if witness is None else witness.identities[s])
+            leaves.append(leaf)
+            attested.append(attested_s)
+        assert_batch_root(cs, inputs, batch_tree(cs, leaves, self.batch_depth, self.n_collateral),
+                          merkle_subtree_gadget(cs, attested, "attested"), self.n_collateral)
         return inputs.context
 
     def _leaf(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs], has_values: bool,
-              slot: SlotValues | None) -> BookLeaf:
+              slot: SlotValues | None, identity: int | None) -> tuple[BookLeaf, LinearCombination]:
         values = (slot or self.padding(inputs_digest(inputs))) if has_values else None
         present = slot_present(cs, has_values, slot is not None)
         terms = cross_terms(cs, inputs.snapshot, values)
@@ -186,7 +219,8 @@ class BookBatchStatement:
         open_commitment(cs, commitment, inputs.snapshot.layout_digest, terms.packed,
                         None if values is None else values.salt, self.cross.domain_tag)
         figures = slot_figures(cs, terms.upnl, terms.collateral_value + terms.upnl, terms.maintenance, terms.amounts)
-        return book_leaf(cs, present, commitment, figures, self.n_collateral)
+        return (book_leaf(cs, present, commitment, figures, self.n_collateral),
+                attested_leaf(cs, commitment, cs.private_input("identity", identity), present))
 
     def padding(self, layout_digest: int) -> SlotValues:
         """The slot values of a padding slot: all zero, salt 0 (its sums are zeroed by present = 0)."""
@@ -198,8 +232,9 @@ class BookBatchStatement:
         return self.cross.witness(account, snapshot, salt)
 
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> BookBatchWitness[SlotValues]:
-        """A batch of this one account, the rest padding (batches of many: batch_witness)."""
-        return batch_witness(self, [self.entry(account, snapshot, salt)])
+        """A batch of this one account under identity 0 (no venue tree), the rest padding (batches of many:
+        batch_witness)."""
+        return batch_witness(self, [self.entry(account, snapshot, salt)], [0])
 
     def commitment(self, witness: BookBatchWitness[SlotValues]) -> int:
         """Not a commitment: a batch has a root (zkmargin.book.batches.batch_node computes it)."""
@@ -222,8 +257,9 @@ def check_batch_depth(batch_depth: int) -> None:
 
 def check_slot_count(statement: BatchShape, witness: BatchWitness | None) -> None:
     """CircuitError unless a witness has exactly B slots."""
-    if witness is not None and len(witness.slots) != statement.batch_size:
-        raise CircuitError(f"{statement.circuit_id} takes {statement.batch_size} slots, got {len(witness.slots)}")
+    if witness is not None and not len(witness.slots) == len(witness.identities) == statement.batch_size:
+        raise CircuitError(f"{statement.circuit_id} takes {statement.batch_size} slots and identities, got "
+                           f"{len(witness.slots)} and {len(witness.identities)}")
 
 
 def slot_present(cs: ConstraintSystem, has_values: bool, is_account: bool) -> LinearCombination:
@@ -280,18 +316,21 @@ def batch_tree(cs: ConstraintSystem, leaves: Sequence[BookLeaf], batch_depth: in
     return nodes[0]
 
 
-def assert_batch_root(cs: ConstraintSystem, inputs: AllocatedPublic[Any], root: BookLeaf, n_collateral: int) -> None:
-    """The root's hash is the public batch_root and its sums the public sums (the header after the context)."""
+def assert_batch_root(cs: ConstraintSystem, inputs: AllocatedPublic[Any], root: BookLeaf,
+                      attested_root: LinearCombination, n_collateral: int) -> None:
+    """The root's hash is the public batch_root, its sums the public sums (the header after the context) and the
+    venue subtree over the slots' attested leaves the public attested_root (the header's last value)."""
     root_hash, root_sums = root
     with cs.namespace("root"):
         cs.assert_equal(root_hash, inputs.commitment, "batch_root")
         for name, value, public in zip(sum_names(n_collateral), root_sums, inputs.extra):
             cs.assert_equal(value, public, name)
+        cs.assert_equal(attested_root, inputs.extra[-1], "attested_root")
 
 
 def batch_layout(template: T, n_collateral: int) -> PublicLayout[T]:
-    """batch_root, context, the batch sums; then the account statement's snapshot part (template)."""
-    return PublicLayout(template, header=("batch_root", "context", *sum_names(n_collateral)))
+    """batch_root, context, the batch sums, attested_root; then the account statement's snapshot part (template)."""
+    return PublicLayout(template, header=("batch_root", "context", *sum_names(n_collateral), "attested_root"))
 
 
 def inputs_digest(inputs: AllocatedPublic[Any]) -> int:
@@ -302,8 +341,11 @@ def inputs_digest(inputs: AllocatedPublic[Any]) -> int:
     return value
 
 
-def batch_witness(statement: BatchShape, entries: Sequence[E]) -> BookBatchWitness[E]:
-    """A batch witness: the entries in order, then padding slots up to B."""
+def batch_witness(statement: BatchShape, entries: Sequence[E], identities: Sequence[int]) -> BookBatchWitness[E]:
+    """A batch witness: the entries with their venue-tree identities in order, then padding slots up to B."""
     if len(entries) > statement.batch_size:
         raise CircuitError(f"{len(entries)} accounts do not fit a batch of {statement.batch_size}")
-    return BookBatchWitness((*entries, *(None,) * (statement.batch_size - len(entries))))
+    if len(identities) != len(entries):
+        raise CircuitError(f"{len(entries)} accounts need {len(entries)} identities, got {len(identities)}")
+    padding = statement.batch_size - len(entries)
+    return BookBatchWitness((*entries, *(None,) * padding), (*identities, *(0,) * padding))

@@ -2,7 +2,7 @@
 slots, and the batch root is right. A batch costs what its accounts hold (P held slots each), not what the venue
 lists (N rows), as a trader's sparse proof does.
 
-Public inputs, in this order: batch_root, context, the batch's sums (as circuits.book_batch), then the sparse
+Public inputs, in this order: batch_root, context, the batch's sums, attested_root (as circuits.book_batch), then the sparse
 cross snapshot part (layout digest, table digest, one packed row per table row, (price, haircut) per asset slot),
 which the verifier builds from its own snapshot exactly as for cross-n<N>-p<P>-k<K>. context is
 zkmargin.book.batches.batch_context(snapshot, batch index), the verifier's own value.
@@ -42,6 +42,7 @@ from zkmargin.circuits.book_batch import (
     BookBatchWitness,
     BookLeaf,
     assert_batch_root,
+    attested_leaf,
     batch_layout,
     batch_tree,
     batch_witness,
@@ -64,6 +65,7 @@ from zkmargin.circuits.sparse_parts import (
     sparse_layout,
 )
 from zkmargin.errors import CircuitError
+from zkmargin.gadgets.merkle import merkle_subtree_gadget
 from zkmargin.margin.models import Account, Snapshot
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
@@ -152,19 +154,24 @@ class SparseBookBatchStatement:
         """Every slot's leaf from its committed held slots, one lookup for the batch, the tree, its root and sums."""
         check_slot_count(self, witness)
         leaves: list[BookLeaf] = []
+        attested: list[LinearCombination] = []
         held: list[HeldSlot] = []
         for s in range(self.batch_size):
             slot = None if witness is None else witness.slots[s]
             with cs.namespace(f"slot[{s}]"):
-                leaf, slots = self._leaf(cs, inputs, witness is not None, slot)
+                leaf, attested_s, slots = self._leaf(cs, inputs, witness is not None, slot,
+                                                     None if witness is None else witness.identities[s])
             leaves.append(leaf)
+            attested.append(attested_s)
             held.extend(slots)
         finish_selection(cs, inputs.snapshot, held, self.cross.selection, self.batch_size.bit_length())
-        assert_batch_root(cs, inputs, batch_tree(cs, leaves, self.batch_depth, self.n_collateral), self.n_collateral)
+        assert_batch_root(cs, inputs, batch_tree(cs, leaves, self.batch_depth, self.n_collateral),
+                          merkle_subtree_gadget(cs, attested, "attested"), self.n_collateral)
         return inputs.context
 
     def _leaf(self, cs: ConstraintSystem, inputs: AllocatedPublic[SparseInputs[Any]], has_values: bool,
-              slot: SparseWitness | None) -> tuple[BookLeaf, list[HeldSlot]]:
+              slot: SparseWitness | None, identity: int | None
+              ) -> tuple[BookLeaf, LinearCombination, list[HeldSlot]]:
         values = (slot or self.padding(inputs_digest(inputs))) if has_values else None
         if values is not None:
             self.cross.check_witness([values.indices, values.quantities_e8, values.entry_prices_e8],
@@ -181,7 +188,8 @@ class SparseBookBatchStatement:
         open_commitment(cs, commitment, inputs.snapshot.layout_digest, held.packed,
                         None if values is None else values.salt, self.cross.domain_tag)
         figures = slot_figures(cs, held.upnl, collateral_value + held.upnl, held.maintenance, amounts)
-        return book_leaf(cs, present, commitment, figures, self.n_collateral), held.slots
+        return (book_leaf(cs, present, commitment, figures, self.n_collateral),
+                attested_leaf(cs, commitment, cs.private_input("identity", identity), present), held.slots)
 
     def padding(self, layout_digest: int) -> SparseWitness:
         """The witness of a padding slot: every held slot unused, no amount, salt 0 (present = 0 zeroes its sums)."""
@@ -193,8 +201,9 @@ class SparseBookBatchStatement:
         return self.cross.witness(account, snapshot, salt)
 
     def witness(self, account: Account, snapshot: Snapshot, salt: int) -> BookBatchWitness[SparseWitness]:
-        """A batch of this one account, the rest padding (batches of many: book_batch.batch_witness)."""
-        return batch_witness(self, [self.entry(account, snapshot, salt)])
+        """A batch of this one account under identity 0 (no venue tree), the rest padding (batches of many:
+        book_batch.batch_witness)."""
+        return batch_witness(self, [self.entry(account, snapshot, salt)], [0])
 
     def commitment(self, witness: BookBatchWitness[SparseWitness]) -> int:
         """Not a commitment: a batch has a root (zkmargin.book.batches.batch_node computes it)."""

@@ -1,12 +1,13 @@
 """The book (venue solvency): `zkmargin venue book prove|verify` for the venue and the auditor, `zkmargin book check`
 for a trader.
 
-`venue book prove RUN ACCOUNTS SNAPSHOT` reads the plan of a finished `venue run` (its salts and attested
-commitments, authenticated by the venue's key), so the book's leaves are the very commitments traders prove
-against; it writes, in --out:
-  batches/<i>.json   one per batch: index, root (hash and sums), proof (each written whole or not at all:
-                     a rerun proves only the missing or damaged ones)
-  book.json          what the venue publishes: root, totals, every batch and its proof (zkmargin-book/1)
+`venue book prove RUN ACCOUNTS SNAPSHOT` reads the plan of a finished `venue run` (its salts, attested
+commitments and identities, authenticated by the venue's key) and its signed root (root.json), so the book's
+leaves are, in the run's order, the very commitments traders prove against; it writes, in --out:
+  batches/<i>.json   one per batch: index, root (hash and sums), attested root, proof (each written whole or
+                     not at all: a rerun proves only the missing or damaged ones)
+  book.json          what the venue publishes: root, totals, every batch and its proof, and the run's signed
+                     root the batches' attested roots fold to (zkmargin-book/1)
   paths/<id>.json    each trader's inclusion path (zkmargin-book-path/1), mode 0600: a path shows the sums
                      of the neighbouring subtrees, so it goes to its account holder only
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 import click
 
-from zkmargin.book.batches import book_depth
+from zkmargin.book.batches import attested_batch_root, book_depth
 from zkmargin.book.document import (
     PublishedBatch,
     PublishedBook,
@@ -52,6 +53,7 @@ from zkmargin.circuits.book_proving import (
     batch_verdicts,
     batch_verifier,
     book_statement,
+    check_attested_place,
     check_own_leaf,
     prove_batch,
     verify_book,
@@ -67,7 +69,13 @@ from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.margin.engine import format_e32
 from zkmargin.margin.fixed_point import format_e8, parse_e8
 from zkmargin.margin.models import Account, Snapshot, load_snapshot, parse_account
-from zkmargin.venue.attestation import check_signed_root, parse_public_key, parse_signed_root, snapshot_digest
+from zkmargin.venue.attestation import (
+    SignedRoot,
+    check_signed_root,
+    parse_public_key,
+    parse_signed_root,
+    snapshot_digest,
+)
 from zkmargin.venue.run import (
     bundle_file_name,
     chunks,
@@ -76,6 +84,7 @@ from zkmargin.venue.run import (
     read_plan,
     split_identity,
 )
+from zkmargin.venue.tree import member_leaves, merkle_root, parse_merkle_path
 
 book_circuit_option = click.option(
     "--circuit", "circuit_id", required=True, metavar="book-cross-n<N>[-p<P>]-k<K>-b<B>",
@@ -83,9 +92,10 @@ book_circuit_option = click.option(
 
 
 # ----- tasks (run on the workers) ---------------------------------------------------------
-def prove_book_chunk(jobs: list[tuple[int, list[tuple[Any, int]]]], snapshot: Snapshot, circuit_id: str,
-                     plugin_name: str, backend_name: str) -> list[tuple[int, dict, dict]]:
-    """Per batch (index, [(account document, salt)]): (index, root as JSON, snarkjs proof JSON)."""
+def prove_book_chunk(jobs: list[tuple[int, list[tuple[Any, int, int]]]], snapshot: Snapshot, circuit_id: str,
+                     plugin_name: str, backend_name: str) -> list[tuple[int, dict, int, dict]]:
+    """Per batch (index, [(account document, salt, identity)]): (index, root as JSON, attested root, snarkjs proof
+    JSON)."""
     from zkmargin.backends import get_backend
     from zkmargin.venue.cluster import worker_proving_key
 
@@ -94,9 +104,9 @@ def prove_book_chunk(jobs: list[tuple[int, list[tuple[Any, int]]]], snapshot: Sn
     pk = worker_proving_key(plugin_name)
     out = []
     for index, members in jobs:
-        accounts = [(parse_account(split_identity(doc)[0]), salt) for doc, salt in members]
-        node, proof = prove_batch(circuit, pk, snapshot, index, accounts, backend)
-        out.append((index, node_to_json(node), proof_to_json(proof, backend)))
+        accounts = [(parse_account(split_identity(doc)[0]), salt, identity) for doc, salt, identity in members]
+        node, attested, proof = prove_batch(circuit, pk, snapshot, index, accounts, backend)
+        out.append((index, node_to_json(node), attested, proof_to_json(proof, backend)))
     return out
 
 
@@ -139,6 +149,7 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
         backend, parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None)
     signing_key = load_signing_key(key_path)
     planned = _planned_accounts(run_dir, accounts_path, snapshot, signing_key, statement.cross.circuit_id)
+    signed_root = _run_root(run_dir, planned, snapshot, signing_key, statement.batch_depth)
     leaves = []
     for entry in planned:
         commitment, sums = account_leaf(circuit, entry.account, snapshot, entry.salt)
@@ -150,11 +161,14 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
     n_batches = -(-len(leaves) // statement.batch_size)
     batch_dir = out_dir / "batches"
     verifier = batch_verifier(circuit, pk.vk, snapshot, backend)  # the snapshot part folded once, not per batch
+    size = statement.batch_size
+    attested = [attested_batch_root([(e.commitment, e.identity) for e in planned[i * size:(i + 1) * size]],
+                                    statement.batch_depth) for i in range(n_batches)]
 
     def stored(indices: Sequence[int]) -> dict[int, PublishedBatch | None]:
         # A proof is cheap to check next to making one: a file swapped or damaged on disk must not ship. The
         # batches found are checked together, in one weighted check.
-        read = {i: _stored_batch(batch_dir, i, tree, statement.batch_depth) for i in indices}
+        read = {i: _stored_batch(batch_dir, i, tree, statement.batch_depth, attested[i]) for i in indices}
         whole = [b for b in read.values() if b is not None]
         valid = {b.index for b, v in zip(whole, batch_verdicts(verifier, snapshot, whole)) if v.valid}
         return {i: b if b is not None and i in valid else None for i, b in read.items()}
@@ -169,8 +183,7 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
     if pending:
         from zkmargin.venue.cluster import dask_client, install_proving_key, map_chunks  # Dask loads only here
 
-        size = statement.batch_size
-        jobs = [(i, [(e.document, e.salt) for e in planned[i * size:(i + 1) * size]]) for i in pending]
+        jobs = [(i, [(e.document, e.salt, e.identity) for e in planned[i * size:(i + 1) * size]]) for i in pending]
         t = time.perf_counter()
         with contextlib.ExitStack() as stack:
             client = stack.enter_context(dask_client(scheduler, workers))
@@ -179,9 +192,10 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
                                                plugin_name, backend.name):
                 if error is not None:
                     raise CliError(f"a batch failed on the cluster ({error!r}); rerun the same command to resume")
-                for index, root_json, proof_json in result:
+                for index, root_json, attested_root, proof_json in result:
                     write_atomic(batch_dir / f"{index}.json",
-                                      _json_bytes({"index": index, "root": root_json, "proof": proof_json}))
+                                      _json_bytes({"index": index, "root": root_json,
+                                                   "attested_root": str(attested_root), "proof": proof_json}))
         seconds_proving = time.perf_counter() - t
     found.update(stored(pending))
     batches = []
@@ -192,7 +206,7 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
         batches.append(batch)
     book = sign_book(signing_key, PublishedBook(snapshot.venue, circuit.circuit_id, snapshot.snapshot_id,
                                                 snapshot_digest(snapshot), depth, statement.batch_depth, tree.root,
-                                                tuple(batches)))
+                                                tuple(batches), signed_root=signed_root))
     write_atomic(out_dir / "book.json", _json_bytes(book_to_json(book)))
     for i, entry in enumerate(planned):
         write_atomic(out_dir / "paths" / bundle_file_name(entry.account_id),
@@ -233,24 +247,24 @@ def reserves_command(reserves_path: Path, snapshot_path: Path, key_path: Path, o
 @click.option("--reserves", "reserves_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="The venue's signed reserves statement: also check reserves >= liabilities for every asset.")
 @click.option("--root", "root_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="The venue run's signed root (root.json): the book must count every account it attested.")
-@click.option("--public-key", "public_key_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="The venue's public key document: check its signature on the book (and on --reserves, --root).")
+              help="The venue run's signed root (root.json) as you received it: the book's must be this one.")
+@click.option("--public-key", "public_key_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The venue's public key document: its signatures on the book, the signed root the book's leaves "
+                   "are checked against, and --reserves.")
 @click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Write the auditor's report: totals, census per batch, reserves per asset, with charts.")
 @digest_option
 @json_option
 @click.pass_context
 def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bundle_dir: Path | None,
-                   reserves_path: Path | None, root_path: Path | None, public_key_path: Path | None,
+                   reserves_path: Path | None, root_path: Path | None, public_key_path: Path,
                    html_path: Path | None, vk_digest_text: str | None, as_json: bool) -> None:
-    """Check every batch proof of BOOK against SNAPSHOT, then the root and totals over them. Exit 1 names the batch.
+    """Check every batch proof of BOOK against SNAPSHOT, then the root and totals over them, and that its leaves are
+    the accounts of the venue's signed root. Exit 1 names the batch.
 
     With --reserves, exit 1 also when some asset's signed reserves fall short of its liabilities; with --root,
-    when the book counts another number of accounts than the venue's signed root over its attested commitments.
+    when the book's signed root is not that one.
     """
-    if (reserves_path is not None or root_path is not None) and public_key_path is None:
-        raise CliError("--reserves and --root need --public-key (the venue's key checks their signatures)")
     book = _parse(parse_book, read_json(book_path, "book"), book_path)
     circuit = circuit_from_id(book.circuit_id)
     backend = ctx.obj.backend
@@ -259,28 +273,29 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
                             parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None)
     snapshot = load_snapshot(snapshot_path)
     covered = None
-    public_key = None if public_key_path is None else parse_public_key(read_json(public_key_path, "venue public key"))
-    if public_key is not None:
-        check_book_signature(book, public_key)
-    if reserves_path is not None and public_key is not None:
+    public_key = parse_public_key(read_json(public_key_path, "venue public key"))
+    check_book_signature(book, public_key)
+    if reserves_path is not None:
         signed = _parse(parse_reserves, read_json(reserves_path, "reserves"), reserves_path)
         check_reserves(signed, public_key, snapshot)
         covered = coverage(book.root.sums, snapshot, signed)
-    verdict = verify_book(circuit, vk, snapshot, book, backend)
-    if verdict.valid and root_path is not None and public_key is not None:
+    verdict = verify_book(circuit, vk, snapshot, book, public_key, backend)
+    if verdict.valid and root_path is not None:
         signed_root = parse_signed_root(read_json(root_path, "signed root"))
         check_signed_root(signed_root, public_key, snapshot_digest(snapshot))
-        if signed_root.leaf_count != book.root.sums.accounts:
-            verdict = BookVerdict(False, None, f"the book counts {book.root.sums.accounts} accounts; the venue's "
-                                               f"signed root attests {signed_root.leaf_count}")
+        if signed_root != book.signed_root:
+            verdict = BookVerdict(False, None, f"the book's leaves are checked against another signed root than "
+                                               f"{root_path} ({book.signed_root and book.signed_root.root})")
     where = "the top" if verdict.failing_batch is None else f"batch {verdict.failing_batch}"
     payload = {"valid": verdict.valid, "circuit_id": book.circuit_id, "batches": len(book.batches),
                "root": str(book.root.hash), "totals": sums_to_json(book.root.sums),
+               "signed_root": None if book.signed_root is None else str(book.signed_root.root),
                **({} if verdict.valid else {"failing_batch": verdict.failing_batch, "reason": verdict.reason})}
     if not verdict.valid:
         emit(as_json, payload, f"INVALID at {where}: {verdict.reason}")
         raise SystemExit(EXIT_NO)
-    lines = [f"valid: {len(book.batches)} batch proofs and the top", f"root {book.root.hash}",
+    lines = [f"valid: {len(book.batches)} batch proofs and the top; every leaf is an account of the venue's signed "
+             f"root {book.signed_root and book.signed_root.root}", f"root {book.root.hash}",
              *(f"  {k}: {v}" for k, v in sums_to_json(book.root.sums).items())]
     if covered is not None:
         payload["reserves"] = [{"asset": c.asset, "liabilities_e8": str(c.liabilities_e8),
@@ -339,6 +354,8 @@ def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, p
         raise CliError("the book is of another snapshot than the one given")
     try:
         check_own_leaf(circuit, account, snapshot, opening["salt"], path, book.root)
+        if opening.get("merkle_path") is not None:
+            check_attested_place(book.signed_root, opening["merkle_path"], path.index)
     except EncodingError as exc:
         emit(as_json, {"included": False, "account_id": account_id, "reason": str(exc)}, f"NOT INCLUDED: {exc}")
         raise SystemExit(EXIT_NO) from None
@@ -351,13 +368,15 @@ def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, p
 # ----- helpers ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PlannedEntry:
-    """An account of the run's plan: its id, the parsed account and its document, its salt and commitment."""
+    """An account of the run's plan: its id, the parsed account and its document, its salt, commitment and
+    identity (its leaf in the run's signed tree binds the two)."""
 
     account_id: str
     account: Account
     document: Any
     salt: int
     commitment: int
+    identity: int
 
 
 def _planned_accounts(run_dir: Path, accounts_path: Path, snapshot: Snapshot, signing_key: Any,
@@ -384,33 +403,57 @@ def _planned_accounts(run_dir: Path, accounts_path: Path, snapshot: Snapshot, si
         try:
             document = docs[p.index].document
             out.append(PlannedEntry(p.account_id, parse_account(split_identity(document)[0]), document, p.salt,
-                                    p.commitment))
+                                    p.commitment, p.identity))
         except (ZkMarginError, IndexError) as exc:
             raise CliError(f"account {p.account_id}: {exc}") from None
     return out
 
 
-def _stored_batch(batch_dir: Path, index: int, tree: BookTree, batch_depth: int) -> PublishedBatch | None:
-    """Batch index as stored on disk when it is whole and has this tree's root there (its proof not checked yet)."""
+def _run_root(run_dir: Path, planned: list[PlannedEntry], snapshot: Snapshot, signing_key: Any,
+              batch_depth: int) -> SignedRoot:
+    """The run's signed root (root.json): signed by this venue for this snapshot, over the plan's leaves in plan
+    order, and at least as deep as a batch; CliError otherwise."""
+    path = run_dir / "root.json"
+    try:
+        signed = parse_signed_root(read_json(path, "signed root"))
+        check_signed_root(signed, signing_key.public_key(snapshot.venue), snapshot_digest(snapshot))
+    except ZkMarginError as exc:
+        raise CliError(f"{path}: {exc}") from None
+    if batch_depth > signed.depth:
+        raise CliError(f"batches of 2^{batch_depth} accounts do not fit the run's tree of depth {signed.depth}: "
+                       "pick a book circuit with B <= 2^depth (or rerun the venue run deeper)")
+    leaves = member_leaves([(e.account_id, e.commitment, e.identity) for e in planned])
+    if (signed.leaf_count, signed.root) != (len(leaves), merkle_root(leaves, signed.depth)):
+        raise CliError(f"{path} is not the root over the run's planned accounts: rerun `zkmargin venue run`")
+    return signed
+
+
+def _stored_batch(batch_dir: Path, index: int, tree: BookTree, batch_depth: int,
+                  attested_root: int) -> PublishedBatch | None:
+    """Batch index as stored on disk when it is whole and has this tree's root and the run's attested root there
+    (its proof not checked yet)."""
     try:
         stored = json.loads((batch_dir / f"{index}.json").read_text())
         root = parse_node(stored["root"], tree.n_assets, f"batch {index}")
         whole = isinstance(stored["proof"], dict) and stored.get("index") == index
-        if not whole or root != tree.node(batch_depth, index):
+        if not whole or (root, stored.get("attested_root")) != (tree.node(batch_depth, index), str(attested_root)):
             return None
-        return PublishedBatch(index, root, stored["proof"])
+        return PublishedBatch(index, root, stored["proof"], attested_root)
     except (OSError, ValueError, KeyError, TypeError, ZkMarginError):
         return None
 
 
 def _opening(path: Path) -> dict:
-    """An opening file, or the opening inside a venue run bundle."""
+    """An opening file, or the opening inside a venue run bundle (with the bundle's Merkle path, if any)."""
     document = read_json(path, "opening")
     if isinstance(document, dict) and isinstance(document.get("opening"), dict):
         opening = document["opening"]
         if not isinstance(opening.get("circuit_id"), str) or not isinstance(opening.get("salt"), str):
             raise CliError(f"{path}: the bundle's opening has no circuit_id or salt")
-        return {"circuit_id": opening["circuit_id"], "salt": parse_field_element(opening["salt"], "opening salt")}
+        membership = None if document.get("merkle_path") is None else _parse(parse_merkle_path,
+                                                                             document["merkle_path"], path)
+        return {"circuit_id": opening["circuit_id"], "salt": parse_field_element(opening["salt"], "opening salt"),
+                "merkle_path": membership}
     return load_opening(path)
 
 

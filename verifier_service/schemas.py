@@ -559,6 +559,7 @@ class BookBatchJson(Strict):
 
     index: int = Field(ge=0, lt=1 << 24)
     root: BookNodeJson
+    attested_root: str = Field(max_length=80, description="the venue tree's node over the batch's slots")
     proof: ProofJson
 
 
@@ -575,6 +576,8 @@ class BookJson(Strict):
     batch_depth: int = Field(ge=0, le=64)
     root: BookNodeJson
     batches: list[BookBatchJson] = Field(max_length=4096)
+    signed_root: SignedRootJson = Field(description="the venue run's signed root; the batches' attested roots must "
+                                                    "fold to it")
 
 
 class ReservesJson(Strict):

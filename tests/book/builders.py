@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.circuits.assignments import dot
 from tests.circuits.builders import E8, make_account, make_snapshot
-from zkmargin.book.batches import batch_context, batch_node
+from zkmargin.book.batches import attested_batch_root, batch_context, batch_node
 from zkmargin.book.reference import BookSums, account_sums
 from zkmargin.circuits.book_batch import BookBatchStatement, BookBatchWitness, batch_witness
 from zkmargin.circuits.book_proving import BookStatement
@@ -17,6 +17,7 @@ from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.layout import StatementPublic
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.field import R
+from zkmargin.gadgets.merkle import identity_commitment
 from zkmargin.margin.models import Account, Snapshot
 
 SNAPSHOT = make_snapshot([(100 * E8, 5 * 10**6, E8), (20 * E8, 10**7, E8)], [(E8, 0), (3000 * E8, 10**7)])
@@ -46,15 +47,26 @@ def entries(circuit: Circuit[Any], accounts: Sequence[Account], snapshot: Snapsh
     return [statement(circuit).entry(a, snapshot, 1000 + i) for i, a in enumerate(accounts)]
 
 
+def identity(i: int) -> int:
+    """The venue-tree identity of test account i (distinct per i; never 0 nor secret 0's)."""
+    return identity_commitment(7000 + i)
+
+
 def honest(circuit: Circuit[Any], accounts: Sequence[Account], snapshot: Snapshot = SNAPSHOT,
-           batch_index: int = 0) -> tuple[StatementPublic, BookBatchWitness[Any], BookSums]:
-    """The public inputs (from the reference figures and tree) and the witness of an honest batch."""
+           batch_index: int = 0, identities: Sequence[int] | None = None
+           ) -> tuple[StatementPublic, BookBatchWitness[Any], BookSums]:
+    """The public inputs (from the reference figures, tree and venue subtree) and the witness of an honest batch;
+    account i's identity is identity(i) unless given."""
     st = statement(circuit)
     slots = entries(circuit, accounts, snapshot)
-    node = batch_node([(st.cross.commitment(e), account_sums(a, snapshot, st.n_collateral))
-                       for e, a in zip(slots, accounts)], st.batch_depth, st.n_collateral)
-    public = circuit.public_inputs(snapshot, node.hash, batch_context(snapshot, batch_index), node.sums.as_fields())
-    return public, batch_witness(st, slots), node.sums
+    ids = [identity(i) for i in range(len(accounts))] if identities is None else list(identities)
+    commitments = [st.cross.commitment(e) for e in slots]
+    node = batch_node([(c, account_sums(a, snapshot, st.n_collateral)) for c, a in zip(commitments, accounts)],
+                      st.batch_depth, st.n_collateral)
+    attested = attested_batch_root(list(zip(commitments, ids)), st.batch_depth)
+    public = circuit.public_inputs(snapshot, node.hash, batch_context(snapshot, batch_index),
+                                   [*node.sums.as_fields(), attested])
+    return public, batch_witness(st, slots, ids), node.sums
 
 
 def settle_public(circuit: Circuit[Any], z: Sequence[int]) -> list[int]:

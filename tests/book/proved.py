@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from tests.book.builders import book_circuit
+from tests.book.builders import book_circuit, identity
 from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.book.batches import book_depth
 from zkmargin.book.document import PublishedBatch, PublishedBook, sign_book
@@ -13,13 +13,17 @@ from zkmargin.circuits.book_proving import account_leaf, prove_batch
 from zkmargin.groth16 import setup
 from zkmargin.groth16.data_structures import ProvingKey
 from zkmargin.groth16.serialization import proof_to_json
-from zkmargin.venue.attestation import VenueSigningKey, snapshot_digest
+from zkmargin.venue.attestation import SignedRoot, VenueSigningKey, sign_root, snapshot_digest
+from zkmargin.venue.tree import member_leaves, merkle_root
 
 CIRCUIT_ID = "book-cross-n1-k1-b2"
 SNAPSHOT = make_snapshot([(100 * E8, 5 * 10**6, E8)], [(E8, 0)])
 ACCOUNTS = [make_account({0: (2 * E8, 90 * E8)}, {0: 50 * E8}), make_account({0: (-1 * E8, 50 * E8)}, {0: E8}),
             make_account({0: (E8, 100 * E8)}, {0: 5 * E8})]
 SALTS = [11, 12, 13]
+IDENTITIES = [identity(i) for i in range(len(ACCOUNTS))]
+VENUE_DEPTH = 3
+"""The venue run's tree depth (deeper than the book's 2: the verifier folds the batches up to it)."""
 KEY = VenueSigningKey.generate()
 
 
@@ -36,16 +40,25 @@ def leaves() -> list[BookNode]:
             for a, s in zip(ACCOUNTS, SALTS)]
 
 
+def signed_root(key: VenueSigningKey = KEY, snapshot=SNAPSHOT, order: tuple[int, ...] = (0, 1, 2)) -> SignedRoot:
+    """The venue run's root.json: key's signature on the venue tree over ACCOUNTS' commitments and identities, in
+    this order."""
+    circuit = book_circuit(CIRCUIT_ID)
+    leaves = member_leaves([(str(i), account_leaf(circuit, ACCOUNTS[i], SNAPSHOT, SALTS[i])[0], IDENTITIES[i])
+                            for i in order])
+    return sign_root(key, snapshot, VENUE_DEPTH, len(leaves), merkle_root(leaves, VENUE_DEPTH))
+
+
 @functools.cache
 def published() -> PublishedBook:
     """The book of ACCOUNTS under SNAPSHOT: every batch proved, the root over all leaves, signed with KEY."""
     circuit = book_circuit(CIRCUIT_ID)
-    pairs = list(zip(ACCOUNTS, SALTS))
-    depth = book_depth(len(pairs), 1)
+    members = list(zip(ACCOUNTS, SALTS, IDENTITIES))
+    depth = book_depth(len(members), 1)
     batches = []
-    for index in range(0, -(-len(pairs) // 2)):
-        node, proof = prove_batch(circuit, keys(), SNAPSHOT, index, pairs[2 * index: 2 * index + 2])
-        batches.append(PublishedBatch(index, node, proof_to_json(proof)))
+    for index in range(0, -(-len(members) // 2)):
+        node, attested, proof = prove_batch(circuit, keys(), SNAPSHOT, index, members[2 * index: 2 * index + 2])
+        batches.append(PublishedBatch(index, node, proof_to_json(proof), attested))
     root = BookTree(leaves(), depth, 1).root
     return sign_book(KEY, PublishedBook(SNAPSHOT.venue, CIRCUIT_ID, SNAPSHOT.snapshot_id, snapshot_digest(SNAPSHOT),
-                                        depth, 1, root, tuple(batches)))
+                                        depth, 1, root, tuple(batches), signed_root=signed_root()))

@@ -201,7 +201,7 @@ def test_context_binds_the_snapshot_digest_and_the_batch_place():
 
 def test_batch_witness_refuses_too_many_accounts():
     with pytest.raises(Exception, match="do not fit"):
-        batch_witness(statement(CIRCUIT), entries(CIRCUIT, [*ACCOUNTS, make_account({}, {0: E8})]))
+        batch_witness(statement(CIRCUIT), entries(CIRCUIT, [*ACCOUNTS, make_account({}, {0: E8})]), range(5))
 
 
 def test_unhealthy_accounts_are_counted_not_refused():
@@ -233,4 +233,4 @@ def test_registry_refuses_book_ids_without_a_power_of_two_batch(circuit_id):
 def test_registry_builds_book_ids_with_the_batch_header_first():
     circuit = circuit_from_id("book-cross-n16-k4-b8")
     assert (circuit.circuit_id, statement(circuit).batch_size) == ("book-cross-n16-k4-b8", 8)
-    assert circuit.header == ("batch_root", "context", *sum_names(4))
+    assert circuit.header == ("batch_root", "context", *sum_names(4), "attested_root")

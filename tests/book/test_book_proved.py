@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from tests.book.builders import book_circuit
-from tests.book.proved import ACCOUNTS, CIRCUIT_ID, KEY, SALTS, SNAPSHOT, keys, leaves, published
+from tests.book.proved import ACCOUNTS, CIRCUIT_ID, KEY, SALTS, SNAPSHOT, keys, leaves, published, signed_root
 from tests.circuits.builders import E8, make_account
 from zkmargin.book.document import (
     PublishedBook,
@@ -23,7 +23,8 @@ from zkmargin.venue.attestation import VenueSigningKey, snapshot_digest
 
 
 def verdict(book: PublishedBook, snapshot=SNAPSHOT):
-    return verify_book(book_circuit(CIRCUIT_ID), keys().vk, snapshot, parse_book(book_to_json(book)))
+    return verify_book(book_circuit(CIRCUIT_ID), keys().vk, snapshot, parse_book(book_to_json(book)),
+                       KEY.public_key(SNAPSHOT.venue))
 
 
 def test_an_honest_book_verifies_and_carries_the_reference_totals():
@@ -63,7 +64,7 @@ def test_a_book_of_another_snapshot_is_refused():
     book = published()
     assert not verdict(book, later).valid
     # Even relabelled with the other snapshot's digest, its batch proofs bound the first snapshot's context.
-    relabelled = replace(book, snapshot_digest=snapshot_digest(later))
+    relabelled = replace(book, snapshot_digest=snapshot_digest(later), signed_root=signed_root(KEY, later))
     assert (verdict(relabelled, later).valid, verdict(relabelled, later).failing_batch) == (False, 0)
 
 

@@ -39,7 +39,7 @@ def _understated(book: PublishedBook, position: int) -> PublishedBook:
 
 
 def _verdict(book: PublishedBook):
-    return verify_book(book_circuit(CIRCUIT_ID), keys().vk, SNAPSHOT, book)
+    return verify_book(book_circuit(CIRCUIT_ID), keys().vk, SNAPSHOT, book, KEY.public_key(SNAPSHOT.venue))
 
 
 def test_every_batch_proof_is_checked_in_one_weighted_batch(monkeypatch):
@@ -73,7 +73,7 @@ def test_every_failing_batch_is_found_and_the_first_named():
 
 
 def test_a_key_of_another_circuit_is_a_verdict_not_a_crash():
-    verdict = verify_book(book_circuit(CIRCUIT_ID), _trader_vk(), SNAPSHOT, published())
+    verdict = verify_book(book_circuit(CIRCUIT_ID), _trader_vk(), SNAPSHOT, published(), KEY.public_key(SNAPSHOT.venue))
     assert not verdict.valid and verdict.failing_batch is None and "cannot be checked" in verdict.reason
 
 
@@ -82,17 +82,18 @@ def test_a_key_of_another_circuit_is_a_verdict_not_a_crash():
 def _batch(position: int = 0):
     book = published()
     batch = book.batches[position]
-    return batch_leading(SNAPSHOT, batch.index, batch.root), proof_from_json(batch.proof, None)
+    return batch_leading(SNAPSHOT, batch.index, batch.root, batch.attested_root), proof_from_json(batch.proof, None)
 
 
 def test_verify_leading_accepts_the_header_it_was_proved_for_and_nothing_else():
     verifier = batch_verifier(book_circuit(CIRCUIT_ID), keys().vk, SNAPSHOT)
     leading, proof = _batch(0)
     assert verifier.verify_leading(leading, proof)
-    assert not verifier.verify_leading(batch_leading(SNAPSHOT, 1, published().batches[0].root), proof)
+    first = published().batches[0]
+    assert not verifier.verify_leading(batch_leading(SNAPSHOT, 1, first.root, first.attested_root), proof)
     bumped = (leading[0], leading[1], leading[2] + 1, *leading[3:])
     assert not verifier.verify_leading(bumped, proof)
-    assert verify_batch(book_circuit(CIRCUIT_ID), keys().vk, SNAPSHOT, 0, published().batches[0].root, proof)
+    assert verify_batch(book_circuit(CIRCUIT_ID), keys().vk, SNAPSHOT, 0, first.root, first.attested_root, proof)
 
 
 @pytest.mark.parametrize("case", ["short", "long", "at_r", "plus_r", "named_fields"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zkmargin.groth16
-from tests.book.builders import ACCOUNTS, SNAPSHOT, book_circuit, honest, statement
+from tests.book.builders import ACCOUNTS, SNAPSHOT, book_circuit, honest, identity, statement
 from zkmargin.circuits.book_proving import prove_batch
 
 
@@ -21,8 +21,8 @@ def test_each_account_cross_witness_is_built_once(monkeypatch):
     proved = []
     # Stands in for Groth16's prover: the witness assignment it is handed is what the count is about.
     monkeypatch.setattr(zkmargin.groth16, "prove", lambda pk, compiled, z, backend=None: proved.append(z) or "proof")
-    pairs = [(account, 1000 + i) for i, account in enumerate(ACCOUNTS)]
-    node, proof = prove_batch(circuit, None, SNAPSHOT, 0, pairs)
+    members = [(account, 1000 + i, identity(i)) for i, account in enumerate(ACCOUNTS)]
+    node, _, proof = prove_batch(circuit, None, SNAPSHOT, 0, members)
     assert proof == "proof" and len(proved) == 1
     assert len(built) == len(ACCOUNTS)
     public, _, sums = honest(circuit, ACCOUNTS)

@@ -23,8 +23,10 @@ from tests.book.builders import (
     UNDER,
     book_circuit,
     honest,
+    identity,
     settle_public,
 )
+from tests.book.proved import KEY
 from tests.circuits.assignments import broken, solve
 from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.book.batches import batch_context, book_depth, top_node
@@ -40,7 +42,8 @@ from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.margin.models import Account, Collateral, Position
 from zkmargin.r1cs import ConstraintSystem
-from zkmargin.venue.attestation import snapshot_digest
+from zkmargin.venue.attestation import sign_root, snapshot_digest
+from zkmargin.venue.tree import member_leaves, merkle_root
 
 CIRCUIT = book_circuit()
 
@@ -159,9 +162,10 @@ def small_tree() -> BookTree:
 def book_document() -> dict:
     """A well-formed book.json (proofs are not looked at by the parser)."""
     tree = small_tree()
-    batches = (PublishedBatch(0, tree.node(2, 0), {}), PublishedBatch(1, tree.node(2, 1), {}))
+    batches = (PublishedBatch(0, tree.node(2, 0), {}, 5), PublishedBatch(1, tree.node(2, 1), {}, 6))
     return book_to_json(PublishedBook(SNAPSHOT.venue, CIRCUIT.circuit_id, SNAPSHOT.snapshot_id,
-                                      snapshot_digest(SNAPSHOT), 3, 2, tree.root, batches))
+                                      snapshot_digest(SNAPSHOT), 3, 2, tree.root, batches,
+                                      signed_root=sign_root(KEY, SNAPSHOT, 3, 4, 7)))
 
 
 def test_the_documents_round_trip():
@@ -330,8 +334,9 @@ def test_a_sibling_sum_out_of_bounds_for_its_height_is_refused(field, value):
 
 PROVED_ID = "book-cross-n1-k1-b2"
 PROVED_SNAPSHOT = make_snapshot([(100 * E8, 5 * 10**6, E8)], [(E8, 0)])
-PROVED_ACCOUNTS = [(make_account({0: (E8, 90 * E8)}, {0: 20 * E8}), 21), (make_account({}, {0: 3 * E8}), 22),
-                   (make_account({0: (-E8, 50 * E8)}, {0: E8}), 23)]
+PROVED_ACCOUNTS = [(make_account({0: (E8, 90 * E8)}, {0: 20 * E8}), 21, identity(0)),
+                   (make_account({}, {0: 3 * E8}), 22, identity(1)),
+                   (make_account({0: (-E8, 50 * E8)}, {0: E8}), 23, identity(2))]
 
 
 @functools.cache
@@ -345,21 +350,26 @@ def proved_batches() -> tuple[PublishedBatch, ...]:
     circuit = book_circuit(PROVED_ID)
     out = []
     for index in range(2):
-        node, proof = prove_batch(circuit, proved_keys(), PROVED_SNAPSHOT, index,
-                                  PROVED_ACCOUNTS[2 * index: 2 * index + 2])
-        out.append(PublishedBatch(index, node, proof_to_json(proof)))
+        node, attested, proof = prove_batch(circuit, proved_keys(), PROVED_SNAPSHOT, index,
+                                            PROVED_ACCOUNTS[2 * index: 2 * index + 2])
+        out.append(PublishedBatch(index, node, proof_to_json(proof), attested))
     return tuple(out)
 
 
 def proved_book(depth: int, batches: Sequence[PublishedBatch], root: BookNode | None = None) -> PublishedBook:
     """A book of PROVED_ID over these batches, its root the honest top unless given."""
     root = root or top_node([b.root for b in batches], 1, depth, 1)
+    circuit = book_circuit(PROVED_ID)
+    leaves = member_leaves([(str(i), account_leaf(circuit, a, PROVED_SNAPSHOT, s)[0], ident)
+                            for i, (a, s, ident) in enumerate(PROVED_ACCOUNTS)])
+    signed = sign_root(KEY, PROVED_SNAPSHOT, 2, len(leaves), merkle_root(leaves, 2))
     return PublishedBook(PROVED_SNAPSHOT.venue, PROVED_ID, PROVED_SNAPSHOT.snapshot_id,
-                         snapshot_digest(PROVED_SNAPSHOT), depth, 1, root, tuple(batches))
+                         snapshot_digest(PROVED_SNAPSHOT), depth, 1, root, tuple(batches), signed_root=signed)
 
 
 def proved_verdict(book: PublishedBook):
-    return verify_book(book_circuit(PROVED_ID), proved_keys().vk, PROVED_SNAPSHOT, book)
+    return verify_book(book_circuit(PROVED_ID), proved_keys().vk, PROVED_SNAPSHOT, book,
+                       KEY.public_key(PROVED_SNAPSHOT.venue))
 
 
 def test_the_proved_book_verifies():

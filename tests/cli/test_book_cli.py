@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shlex
@@ -60,7 +61,7 @@ def proved(run) -> dict:
 
 def verify(root: Path, book: Path, *extra: str):
     return run_cli(root, "venue", "book", "verify", str(book), str(root / "snapshot.json"), "--keys",
-                   str(root / "cache" / BOOK), *extra)
+                   str(root / "cache" / BOOK), "--public-key", str(root / "venue.key.pub.json"), *extra)
 
 
 def check(root: Path, i: int, account: Path | None = None, book: Path | None = None):
@@ -197,7 +198,16 @@ def test_verify_against_the_signed_root_refuses_a_book_that_dropped_accounts(run
     assert made.exit_code == 0, made.output
     result = run_cli(run, *args, "--root", str(fewer / "run" / "root.json"))
     assert result.exit_code == 1
-    assert f"attests {N - 1}" in result.output
+    assert "another signed root" in result.output
+    # The book carrying that root (a venue checking its book against a root it did not give its traders): the
+    # auditor refuses it, and so does a trader whose membership path names the run's root.
+    swapped = json.loads((run / "book" / "book.json").read_text())
+    swapped["signed_root"] = json.loads((fewer / "run" / "root.json").read_text())
+    (tmp_path / "swapped.json").write_text(json.dumps(swapped))
+    refused = verify(run, tmp_path / "swapped.json")
+    assert refused.exit_code == 1 and f"attests {N - 1}" in refused.output
+    trader = check(run, 3, book=tmp_path / "swapped.json")
+    assert trader.exit_code == 1 and "another venue root" in trader.output
     lone = run_cli(run, "venue", "book", "verify", str(run / "book" / "book.json"), str(run / "snapshot.json"),
                    "--root", str(run / "run" / "root.json"))
     assert lone.exit_code == 2
@@ -295,3 +305,32 @@ def test_a_rerun_checks_the_stored_batches_in_one_weighted_check(run, proved, mo
     rerun = run_cli(run, *prove_args(run))
     assert rerun.exit_code == 0 and json.loads(rerun.stdout)["proved_now"] == 0, rerun.output
     assert calls[0] == (len(proved["batches"]), 1)
+
+
+def test_prove_refuses_batches_deeper_than_the_run_tree(run, proved, tmp_path):
+    """A run of depth 1 (2 leaves) cannot hold a batch of 4: its subtree would not be a node of the run's tree."""
+    write_accounts(tmp_path / "accounts.jsonl", range(2))
+    made = run_cli(run, "venue", "run", str(tmp_path / "accounts.jsonl"), str(run / "snapshot.json"), "--keys",
+                   str(run / "cache" / "cross-n1-k1"), "--signing-key", str(run / "venue.key"), "--out",
+                   str(tmp_path / "run"), "--circuit", "cross-n1-k1", "--depth", "1", "--workers", "1")
+    assert made.exit_code == 0, made.output
+    result = run_cli(run, "venue", "book", "prove", str(tmp_path / "run"), str(tmp_path / "accounts.jsonl"),
+                     str(run / "snapshot.json"), "--keys", str(run / "cache" / BOOK), "--signing-key",
+                     str(run / "venue.key"), "--out", str(tmp_path / "book"), "--circuit", BOOK, "--workers", "1")
+    assert result.exit_code == 2, result.output
+    assert "do not fit the run's tree of depth 1" in result.output and "Traceback" not in result.output
+
+
+def test_the_book_carries_the_runs_signed_root_and_verify_ties_every_leaf_to_it(run, proved):
+    assert proved["signed_root"] == json.loads((run / "run" / "root.json").read_text())
+    assert all(set(b) == {"index", "root", "attested_root", "proof"} for b in proved["batches"])
+    result = verify(run, run / "book" / "book.json", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["signed_root"] == proved["signed_root"]["root"]
+    # An invented account in place of a real one, its batch honestly re-proved, would need another attested root
+    # for that batch: the published one changed by one is refused, naming the batch whose proof binds it.
+    forged = copy.deepcopy(proved)
+    forged["batches"][1]["attested_root"] = str(int(forged["batches"][1]["attested_root"]) ^ 1)
+    (run / "forged-attested.json").write_text(json.dumps(forged))
+    refused = verify(run, run / "forged-attested.json")
+    assert refused.exit_code == 1 and "batch 1" in refused.output

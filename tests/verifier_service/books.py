@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
-from tests.book.proved import CIRCUIT_ID, SNAPSHOT, keys, leaves, published
+from tests.book.proved import CIRCUIT_ID, SNAPSHOT, keys, leaves, published, signed_root
 from tests.verifier_service.conftest import VENUE_KEY
 from zkmargin.book.document import book_to_json, path_to_json, sign_book
 from zkmargin.book.reserves import reserves_to_json, sign_reserves
@@ -20,7 +20,7 @@ OTHER_KEY = VenueSigningKey.generate()
 @functools.cache
 def book_json() -> dict:
     """The proved book of tests/book, signed by the service tests' venue key."""
-    return book_to_json(sign_book(VENUE_KEY, replace(published(), signature=b"")))
+    return book_to_json(sign_book(VENUE_KEY, replace(published(), signature=b"", signed_root=signed_root(VENUE_KEY))))
 
 
 def path_json(index: int) -> dict:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.book.proved import ACCOUNTS, SNAPSHOT, published
+from tests.book.proved import ACCOUNTS, SNAPSHOT, published, signed_root
 from tests.verifier_service.books import (
     OTHER_KEY,
     book_circuit_registration,
@@ -196,3 +196,21 @@ def test_a_book_refused_while_its_answer_is_computed_is_not_stored(books, monkey
     refused(client.get(f"/v1/books/{SNAPSHOT.venue}/{SNAPSHOT.snapshot_id}"), 404, "unknown_book")
     monkeypatch.undo()
     assert client.post("/v1/books", json={"book": book_json()}, headers=venue).status_code == 201
+
+
+def test_a_book_whose_leaves_are_not_the_venues_attested_accounts_is_refused(books):
+    """The book carries a root the venue signed over its accounts in another order (or signed by a key the
+    service does not hold for the venue, or none): the batches' attested roots do not fold to it."""
+    client, venue = books
+    reordered = signed_root(VENUE_KEY, order=(1, 0, 2))
+    document = book_to_json(sign_book(VENUE_KEY, replace(published(), signature=b"", signed_root=reordered)))
+    answer = client.post("/v1/books", json={"book": document}, headers=venue)
+    refused(answer, 422, "book_refused")
+    assert "attested roots do not fold" in answer.json()["error"]["message"]
+    foreign = book_to_json(sign_book(VENUE_KEY, replace(published(), signature=b"", signed_root=signed_root(OTHER_KEY))))
+    answer = client.post("/v1/books", json={"book": foreign}, headers=venue)
+    refused(answer, 422, "book_refused")
+    assert "signed root is not the venue's" in answer.json()["error"]["message"]
+    bare = {k: v for k, v in book_json().items() if k != "signed_root"}
+    refused(client.post("/v1/books", json={"book": bare}, headers=venue), 422)
+    assert client.get(f"/v1/books/{SNAPSHOT.venue}/{SNAPSHOT.snapshot_id}").status_code == 404

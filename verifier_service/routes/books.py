@@ -1,9 +1,10 @@
 """POST /v1/books, GET /v1/books/{venue}/{snapshot_id}, POST .../check: a venue's proof of liabilities.
 
 A venue publishes the book of one of its published snapshots (docs/book.md): the service checks the
-venue's signature with the venue's registered key, then every batch proof and the top with the
-library's verify_book (on the verification pool, as the verify routes), and stores the book only when
-it verifies. A stored book is parsed once per process (the catalog's bounded book cache). A book is never replaced: the
+venue's signature with the venue's registered key, then every batch proof, the top and the book's
+leaves against the venue's signed root it carries (checked with the same key) with the library's
+verify_book (on the verification pool, as the verify routes), and stores the book only when it verifies.
+A stored book is parsed once per process (the catalog's bounded book cache). A book is never replaced: the
 same book again is answered with the stored one, another book for the same snapshot is a 409.
 
 The check route takes a trader's inclusion path and says whether it leads to the published root and
@@ -140,7 +141,7 @@ def _publish(state: ServiceState, body: BookIn, caller: Caller) -> tuple[StoredB
         book_statement(circuit)
     except ZkMarginError as exc:
         raise _refuse(str(exc)) from None
-    verdict = verify_book(circuit, vk, snapshot, book, state.backend)
+    verdict = verify_book(circuit, vk, snapshot, book, key, state.backend)
     if not verdict.valid:
         where = "the top" if verdict.failing_batch is None else f"batch {verdict.failing_batch}"
         raise _refuse(f"the book does not verify at {where}: {verdict.reason}")

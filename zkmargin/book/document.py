@@ -1,13 +1,15 @@
 """The published book and a trader's inclusion path as JSON, with strict decoders (EncodingError on anything off).
 
 book.json ("zkmargin-book/1"): venue, circuit_id, snapshot_id, snapshot_digest (hex), depth, batch_depth,
-root {hash, sums}, batches [{index, root {hash, sums}, proof (snarkjs JSON)}], signature (128 lower-case
-hex digits; "" before signing). Every number is a canonical decimal string; sums are named as in sum_names;
-hex is lower case only and unknown fields are refused (one spelling per book).
+root {hash, sums}, batches [{index, root {hash, sums}, attested_root, proof (snarkjs JSON)}], signature (128
+lower-case hex digits; "" before signing), signed_root (the venue run's root.json: the venue's signed Merkle root
+over its attested accounts, which the batches' attested roots must fold to). Every number is a canonical decimal
+string; sums are named as in sum_names; hex is lower case only and unknown fields are refused (one spelling per book).
 The signature is the venue's Ed25519 signature (its attestation key) over
 b"zkmargin/book/v1\0" || snapshot digest || canonical JSON (sorted keys, no spaces) of {venue,
 circuit_id, snapshot_id, depth, batch_depth, root}: the venue stands by this root and these totals
-for this snapshot (the batches need no signature: the proofs and the top check tie them to the root).
+for this snapshot (the batches need no signature: the proofs and the top check tie them to the root; the
+signed root carries its own signature, and the batch proofs fix the one signed root they fold to).
 path.json ("zkmargin-book-path/1"): account_id, index, leaf, siblings (bottom up), root; each a
 {hash, sums} node.
 """
@@ -24,7 +26,13 @@ from zkmargin.book.tree import BookNode, BookPath, check_depth
 from zkmargin.errors import BadSignatureError, EncodingError, WrongVenueError
 from zkmargin.field import R
 from zkmargin.groth16.serialization import parse_decimal, parse_hex
-from zkmargin.venue.attestation import VenuePublicKey, VenueSigningKey
+from zkmargin.venue.attestation import (
+    SignedRoot,
+    VenuePublicKey,
+    VenueSigningKey,
+    parse_signed_root,
+    signed_root_to_json,
+)
 
 BOOK_FORMAT = "zkmargin-book/1"
 BOOK_LABEL = b"zkmargin/book/v1\x00"
@@ -37,11 +45,13 @@ PATH_FORMAT = "zkmargin-book-path/1"
 
 @dataclass(frozen=True)
 class PublishedBatch:
-    """One batch as published: its place, its root (hash and sums) and its proof (snarkjs JSON, decoded on use)."""
+    """One batch as published: its place, its root (hash and sums), its proof (snarkjs JSON, decoded on use) and
+    its attested root (the venue tree's node over its slots, zkmargin.book.batches.attested_batch_root)."""
 
     index: int
     root: BookNode
     proof: Any
+    attested_root: int
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,8 @@ class PublishedBook:
     batches: tuple[PublishedBatch, ...]
     signature: bytes = b""
     """The venue's Ed25519 signature over book_message (empty until signed)."""
+    signed_root: SignedRoot | None = None
+    """The venue's signed root over its attested accounts (the venue run's root.json); verify_book refuses None."""
 
     def message(self) -> bytes:
         """The bytes the venue signs (module docstring)."""
@@ -97,7 +109,9 @@ def book_to_json(book: PublishedBook) -> dict:
             "circuit_id": book.circuit_id, "snapshot_id": book.snapshot_id,
             "snapshot_digest": book.snapshot_digest.hex(), "depth": book.depth, "batch_depth": book.batch_depth,
             "root": node_to_json(book.root),
-            "batches": [{"index": b.index, "root": node_to_json(b.root), "proof": b.proof} for b in book.batches]}
+            "batches": [{"index": b.index, "root": node_to_json(b.root), "attested_root": str(b.attested_root),
+                         "proof": b.proof} for b in book.batches],
+            "signed_root": None if book.signed_root is None else signed_root_to_json(book.signed_root)}
 
 
 def path_to_json(account_id: str, path: BookPath) -> dict:
@@ -141,16 +155,13 @@ def parse_node(obj: Any, n_assets: int | None, what: str) -> BookNode:
     values = [parse_decimal(sums[name], f"{what}.sums.{name}") for name in names]
     if any(v >= R for v in values):
         raise EncodingError(f"{what}.sums: every sum lies below r")
-    hash_value = parse_decimal(obj["hash"], f"{what}.hash")
-    if hash_value >= R:
-        raise EncodingError(f"{what}.hash: must lie below r")
-    return BookNode(hash_value, sums_from_fields(values, n))
+    return BookNode(_int(obj["hash"], f"{what}.hash"), sums_from_fields(values, n))
 
 
 def parse_book(obj: Any) -> PublishedBook:
     """A book.json document; EncodingError names the first thing wrong."""
     obj = strict_object(obj, BOOK_FORMAT, ("venue", "circuit_id", "snapshot_id", "snapshot_digest", "depth", "batch_depth",
-                                     "root", "batches", "signature"), "book")
+                                     "root", "batches", "signature", "signed_root"), "book")
     if not all(isinstance(obj[k], str) for k in ("venue", "circuit_id", "snapshot_id", "signature")):
         raise EncodingError("book: venue, circuit_id, snapshot_id and signature are strings")
     # One spelling per book: a book re-sent written differently (upper case) must be the same book, not a 409.
@@ -167,12 +178,17 @@ def parse_book(obj: Any) -> PublishedBook:
                             f"2^{batch_depth} accounts")
     batches = []
     for i, item in enumerate(obj["batches"]):
-        item = strict_object(item, None, ("index", "root", "proof"), f"book.batches[{i}]")
+        item = strict_object(item, None, ("index", "root", "attested_root", "proof"), f"book.batches[{i}]")
         batches.append(PublishedBatch(_int(item["index"], f"book.batches[{i}].index", 0, places - 1),
                                       parse_node(item["root"], root.sums.n_assets, f"book.batches[{i}].root"),
-                                      item["proof"]))
+                                      item["proof"], _int(item["attested_root"], f"book.batches[{i}].attested_root")))
+    try:
+        # Parsed, not checked: verify_book checks its signature, venue and snapshot against the verifier's own.
+        signed_root = parse_signed_root(obj["signed_root"])
+    except EncodingError as exc:
+        raise EncodingError(f"book.signed_root: {exc}") from None
     return PublishedBook(obj["venue"], obj["circuit_id"], obj["snapshot_id"], digest, depth, batch_depth, root,
-                         tuple(batches), signature)
+                         tuple(batches), signature, signed_root)
 
 
 def parse_path(obj: Any) -> tuple[str, BookPath]:

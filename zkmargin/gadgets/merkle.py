@@ -142,9 +142,34 @@ def merkle_membership_gadget(
             # bit = 1: the node is the right child, so left = sibling.
             left = node + cs.mul(bit, sibling - node, f"level{height}/order")
             right = node + sibling - left
-            state = [cs.constant(node_tag(height + 1)), left, right]
-            node = poseidon_permutation_gadget(cs, state, 3, f"level{height}")[1]
+            node = merkle_node_gadget(cs, left, right, height + 1, f"level{height}")
         cs.assert_equal(node, root, "root")
+
+
+def merkle_node_gadget(cs: ConstraintSystem, left: LinearCombination, right: LinearCombination, level: int,
+                       label: str) -> LinearCombination:
+    """merkle_node(left, right, level) in-circuit (243 constraints, one width-3 permutation)."""
+    return poseidon_permutation_gadget(cs, [cs.constant(node_tag(level)), left, right], 3, label)[1]
+
+
+def merkle_subtree_gadget(cs: ConstraintSystem, leaves: Sequence[LinearCombination],
+                          label: str = "subtree") -> LinearCombination:
+    """The node at level b over 2^b leaves (level 0), hashed with the venue tree's tags of levels 1..b.
+
+    Cost (2^b - 1) * 243 constraints. The leaves are placed as given: the caller binds each one (a
+    padding slot must be EMPTY_LEAF, as the venue tree's empty slots). The result equals the node
+    zkmargin.venue.tree.subtree_root(leaves, 0, b) computes, so it can be folded with the venue tree's
+    empty nodes up to the venue's signed root.
+    """
+    b = len(leaves).bit_length() - 1
+    if not leaves or len(leaves) != 1 << b or b > MAX_DEPTH:
+        raise CircuitError(f"{label}: a subtree has 2^b leaves (b <= {MAX_DEPTH}), got {len(leaves)}")
+    nodes = list(leaves)
+    with cs.namespace(label):
+        for level in range(1, b + 1):
+            nodes = [merkle_node_gadget(cs, nodes[i], nodes[i + 1], level, f"level{level}/node[{i // 2}]")
+                     for i in range(0, len(nodes), 2)]
+    return nodes[0]
 
 
 def nullifier_gadget(

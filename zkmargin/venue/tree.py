@@ -91,16 +91,8 @@ class MerkleTree:
         self.size = len(leaves)
         self._empty = empty_nodes(depth)
         # levels[h]: Montgomery limbs of the occupied prefix of level h (h = 0 leaves).
-        self._levels: list[np.ndarray] = [ints_to_limbs(list(leaves))]
+        self._levels: list[np.ndarray] = _fold_levels(ints_to_limbs(list(leaves)), 0, depth)
         self._plain: list[list[int]] | None = None
-        params = _kernel_params()
-        for level in range(1, depth + 1):
-            below = self._levels[-1]
-            if below.shape[0] % 2:
-                below = np.concatenate([below, ints_to_limbs([self._empty[level - 1]])])
-            out = np.zeros((below.shape[0] // 2, LIMBS), dtype=np.uint64)
-            _hash_level(below, _mont_limbs(node_tag(level)), params, out)
-            self._levels.append(out)
         self.root = limbs_to_ints(self._levels[depth])[0]
 
     def _node(self, level: int, index: int) -> int:
@@ -125,6 +117,38 @@ class MerkleTree:
     def _check_index(self, index: int) -> None:
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 2**self.depth:
             raise EncodingError(f"leaf index must be in [0, 2^{self.depth}), got {index!r}")
+
+
+def _fold_levels(nodes: np.ndarray, level: int, depth: int) -> list[np.ndarray]:
+    """The occupied prefix of every level from level (nodes, Montgomery limbs) up to depth, empty nodes beyond."""
+    empty = empty_nodes(depth)
+    levels = [nodes]
+    params = _kernel_params()
+    for above in range(level + 1, depth + 1):
+        below = levels[-1]
+        if below.shape[0] % 2:
+            below = np.concatenate([below, ints_to_limbs([empty[above - 1]])])
+        out = np.zeros((below.shape[0] // 2, LIMBS), dtype=np.uint64)
+        _hash_level(below, _mont_limbs(node_tag(above)), params, out)
+        levels.append(out)
+    return levels
+
+
+def subtree_root(nodes: Sequence[int], level: int, depth: int) -> int:
+    """The node at depth over nodes at level, left-aligned, the rest of that level empty subtrees.
+
+    subtree_root(leaves, 0, depth) is merkle_root(leaves, depth) but takes EMPTY_LEAF among the leaves
+    (a book batch's padding slots); subtree_root(batch_nodes, b, depth) folds level-b nodes to the root.
+    """
+    check_depth(depth)
+    if not isinstance(level, int) or not 0 <= level <= depth:
+        raise EncodingError(f"a subtree's level must lie in 0..{depth}, got {level!r}")
+    if not nodes or len(nodes) > 1 << (depth - level):
+        raise EncodingError(f"1 .. 2^{depth - level} nodes of level {level} fit a tree of depth {depth}, "
+                            f"got {len(nodes)}")
+    for i, node in enumerate(nodes):
+        check_scalar(node, f"node {i}")
+    return limbs_to_ints(_fold_levels(ints_to_limbs(list(nodes)), level, depth)[-1])[0]
 
 
 @functools.cache
