@@ -53,7 +53,7 @@ def forged_batch(monkeypatch, slot: int, w: SparseWitness) -> list[int]:
     public, witness, _ = honest(CIRCUIT, ACCOUNTS)
     slots = list(witness.slots)
     slots[slot] = w
-    return settle_public(CIRCUIT, solve(CIRCUIT, public, BookBatchWitness(tuple(slots))))
+    return settle_public(CIRCUIT, solve(CIRCUIT, public, BookBatchWitness(tuple(slots), witness.identities)))
 
 
 def test_honest_sparse_batch_satisfies_and_matches_the_reference():

@@ -142,6 +142,13 @@ def _int(value: Any, what: str, low: int = 0, high: int = R - 1) -> int:
     return value
 
 
+def _element(value: Any, what: str) -> int:
+    value = parse_decimal(value, what)
+    if value >= R:
+        raise EncodingError(f"{what}: must lie below r")
+    return value
+
+
 def parse_node(obj: Any, n_assets: int | None, what: str) -> BookNode:
     """A {hash, sums} node; n_assets None takes the count from the sums."""
     obj = strict_object(obj, None, ("hash", "sums"), what)
@@ -155,7 +162,7 @@ def parse_node(obj: Any, n_assets: int | None, what: str) -> BookNode:
     values = [parse_decimal(sums[name], f"{what}.sums.{name}") for name in names]
     if any(v >= R for v in values):
         raise EncodingError(f"{what}.sums: every sum lies below r")
-    return BookNode(_int(obj["hash"], f"{what}.hash"), sums_from_fields(values, n))
+    return BookNode(_element(obj["hash"], f"{what}.hash"), sums_from_fields(values, n))
 
 
 def parse_book(obj: Any) -> PublishedBook:
@@ -181,7 +188,7 @@ def parse_book(obj: Any) -> PublishedBook:
         item = strict_object(item, None, ("index", "root", "attested_root", "proof"), f"book.batches[{i}]")
         batches.append(PublishedBatch(_int(item["index"], f"book.batches[{i}].index", 0, places - 1),
                                       parse_node(item["root"], root.sums.n_assets, f"book.batches[{i}].root"),
-                                      item["proof"], _int(item["attested_root"], f"book.batches[{i}].attested_root")))
+                                      item["proof"], _element(item["attested_root"], f"book.batches[{i}].attested_root")))
     try:
         # Parsed, not checked: verify_book checks its signature, venue and snapshot against the verifier's own.
         signed_root = parse_signed_root(obj["signed_root"])
