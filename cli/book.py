@@ -349,6 +349,9 @@ def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, p
         check_own_leaf(circuit, account, snapshot, opening["salt"], path, book.root)
         if opening.get("merkle_path") is not None:
             check_attested_place(book.signed_root, opening["merkle_path"], path.index)
+        else:
+            note("the opening holds no membership path (give the venue run bundle as --opening): the book's signed "
+                 "root was not compared with the root your membership proofs name")
     except EncodingError as exc:
         emit(as_json, {"included": False, "account_id": account_id, "reason": str(exc)}, f"NOT INCLUDED: {exc}")
         raise SystemExit(EXIT_NO) from None
