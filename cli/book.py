@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from zkmargin.book.batches import attested_batch_root, book_depth
+from zkmargin.book.batches import book_depth
 from zkmargin.book.document import (
     PublishedBatch,
     PublishedBook,
@@ -84,7 +84,7 @@ from zkmargin.venue.run import (
     read_plan,
     split_identity,
 )
-from zkmargin.venue.tree import member_leaves, merkle_root, parse_merkle_path
+from zkmargin.venue.tree import MerkleTree, member_leaves, parse_merkle_path
 
 book_circuit_option = click.option(
     "--circuit", "circuit_id", required=True, metavar="book-cross-n<N>[-p<P>]-k<K>-b<B>",
@@ -149,7 +149,7 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
         backend, parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None)
     signing_key = load_signing_key(key_path)
     planned = _planned_accounts(run_dir, accounts_path, snapshot, signing_key, statement.cross.circuit_id)
-    signed_root = _run_root(run_dir, planned, snapshot, signing_key, statement.batch_depth)
+    signed_root, venue_tree = _run_root(run_dir, planned, snapshot, signing_key, statement.batch_depth)
     leaves = []
     for entry in planned:
         commitment, sums = account_leaf(circuit, entry.account, snapshot, entry.salt)
@@ -162,8 +162,8 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
     batch_dir = out_dir / "batches"
     verifier = batch_verifier(circuit, pk.vk, snapshot, backend)  # the snapshot part folded once, not per batch
     size = statement.batch_size
-    attested = [attested_batch_root([(e.commitment, e.identity) for e in planned[i * size:(i + 1) * size]],
-                                    statement.batch_depth) for i in range(n_batches)]
+    # Batch i's attested root is the run's tree node at level b, index i: what its proof must make public.
+    attested = [venue_tree.node(statement.batch_depth, i) for i in range(n_batches)]
 
     def stored(indices: Sequence[int]) -> dict[int, PublishedBatch | None]:
         # A proof is cheap to check next to making one: a file swapped or damaged on disk must not ship. The
@@ -356,6 +356,9 @@ def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, p
         check_own_leaf(circuit, account, snapshot, opening["salt"], path, book.root)
         if opening.get("merkle_path") is not None:
             check_attested_place(book.signed_root, opening["merkle_path"], path.index)
+        else:
+            note("the opening holds no membership path (give the venue run bundle as --opening): the book's signed "
+                 "root was not compared with the root your membership proofs name")
     except EncodingError as exc:
         emit(as_json, {"included": False, "account_id": account_id, "reason": str(exc)}, f"NOT INCLUDED: {exc}")
         raise SystemExit(EXIT_NO) from None
@@ -410,9 +413,9 @@ def _planned_accounts(run_dir: Path, accounts_path: Path, snapshot: Snapshot, si
 
 
 def _run_root(run_dir: Path, planned: list[PlannedEntry], snapshot: Snapshot, signing_key: Any,
-              batch_depth: int) -> SignedRoot:
-    """The run's signed root (root.json): signed by this venue for this snapshot, over the plan's leaves in plan
-    order, and at least as deep as a batch; CliError otherwise."""
+              batch_depth: int) -> tuple[SignedRoot, MerkleTree]:
+    """The run's signed root (root.json) and its tree: signed by this venue for this snapshot, over the plan's leaves
+    in plan order, and at least as deep as a batch; CliError otherwise."""
     path = run_dir / "root.json"
     try:
         signed = parse_signed_root(read_json(path, "signed root"))
@@ -422,10 +425,10 @@ def _run_root(run_dir: Path, planned: list[PlannedEntry], snapshot: Snapshot, si
     if batch_depth > signed.depth:
         raise CliError(f"batches of 2^{batch_depth} accounts do not fit the run's tree of depth {signed.depth}: "
                        "pick a book circuit with B <= 2^depth (or rerun the venue run deeper)")
-    leaves = member_leaves([(e.account_id, e.commitment, e.identity) for e in planned])
-    if (signed.leaf_count, signed.root) != (len(leaves), merkle_root(leaves, signed.depth)):
+    tree = MerkleTree(member_leaves([(e.account_id, e.commitment, e.identity) for e in planned]), signed.depth)
+    if (signed.leaf_count, signed.root) != (tree.size, tree.root):
         raise CliError(f"{path} is not the root over the run's planned accounts: rerun `zkmargin venue run`")
-    return signed
+    return signed, tree
 
 
 def _stored_batch(batch_dir: Path, index: int, tree: BookTree, batch_depth: int,

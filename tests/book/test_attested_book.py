@@ -10,6 +10,7 @@ those that keep the count.
 from __future__ import annotations
 
 import functools
+import random
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -177,3 +178,25 @@ def test_a_trader_sees_its_membership_root_and_place_are_the_books():
         check_attested_place(signed(range(4)), membership(3), 3)
     with pytest.raises(EncodingError, match="does not lead"):
         check_attested_place(root, membership(3, at=2), 2)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_random_books_prove_and_verify_against_their_signed_root(seed):
+    """Random accounts and identities, proved for real: the reference totals, the venue tree and the circuit agree."""
+    rng = random.Random(seed)
+    accounts = [make_account({0: (rng.randint(-3 * E8, 3 * E8), rng.randint(1, 200 * E8))} if rng.random() < .7
+                             else {}, {0: rng.randint(0, 100 * E8)}) for _ in range(rng.randint(1, 5))]
+    members = [(a, 900 + i, identity(rng.randrange(10**9))) for i, a in enumerate(accounts)]
+    circuit = book_circuit(CIRCUIT_ID)
+    leaves = member_leaves([(str(i), account_leaf(circuit, a, SNAPSHOT, s)[0], ident)
+                            for i, (a, s, ident) in enumerate(members)])
+    root = sign_root(KEY, SNAPSHOT, VENUE_DEPTH, len(leaves), merkle_root(leaves, VENUE_DEPTH))
+    batches = []
+    for index in range(-(-len(members) // 2)):
+        node, attested, proof = prove_batch(circuit, keys(), SNAPSHOT, index, members[2 * index:2 * index + 2])
+        batches.append(PublishedBatch(index, node, proof_to_json(proof), attested))
+    depth = book_depth(len(members), 1)
+    made = PublishedBook(SNAPSHOT.venue, CIRCUIT_ID, SNAPSHOT.snapshot_id, snapshot_digest(SNAPSHOT), depth, 1,
+                         top_node([b.root for b in batches], 1, depth, 1), tuple(batches), signed_root=root)
+    assert verify_book(circuit, keys().vk, SNAPSHOT, made, KEY.public_key(SNAPSHOT.venue)).valid
+    assert made.root.sums == book_totals(accounts, SNAPSHOT, 1)

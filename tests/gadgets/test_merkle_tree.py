@@ -9,7 +9,7 @@ import pytest
 from zkmargin.errors import EncodingError
 from zkmargin.field import R
 from zkmargin.gadgets.merkle import EMPTY_LEAF, merkle_node
-from zkmargin.venue.tree import MerkleTree, empty_nodes, merkle_root, verify_merkle_path
+from zkmargin.venue.tree import MerkleTree, empty_nodes, merkle_root, subtree_root, verify_merkle_path
 
 
 def reference_root(leaves: list[int], depth: int) -> int:
@@ -124,3 +124,31 @@ def test_levels_split_across_threads_hash_the_same(monkeypatch):
     monkeypatch.setattr(merkle_tree, "PARALLEL_MIN_NODES", 2)
     monkeypatch.setattr(merkle_tree.os, "cpu_count", lambda: 3)
     assert MerkleTree(leaves, 6).root == reference_root(leaves, 6)
+
+
+@pytest.mark.parametrize(("n_leaves", "level"), [(5, 0), (5, 1), (5, 2), (7, 3), (1, 2)])
+def test_inner_nodes_and_subtree_roots_agree_with_the_reference(n_leaves, level):
+    """tree.node(level, i) is the reference root of leaf slice i (EMPTY_LEAF padded); subtree_root folds level nodes
+    to the same root, and takes EMPTY_LEAF among its nodes (a book batch's padding slots)."""
+    rng = random.Random(n_leaves * 10 + level)
+    depth = 4
+    leaves = [rng.randrange(1, R) for _ in range(n_leaves)]
+    tree = MerkleTree(leaves, depth)
+    width = 1 << level
+    nodes = []
+    for i in range(1 << (depth - level)):
+        part = leaves[i * width:(i + 1) * width]
+        expected = reference_root(part + [EMPTY_LEAF] * (width - len(part)), level) if level else (
+            leaves[i] if i < n_leaves else EMPTY_LEAF)
+        assert tree.node(level, i) == expected
+        nodes.append(expected)
+    occupied = nodes[:max(1, -(-n_leaves // width))]
+    assert subtree_root(occupied, level, depth) == subtree_root(nodes, level, depth) == tree.root
+    assert subtree_root([*leaves[:1], EMPTY_LEAF, *leaves[1:]], 0, depth) == reference_root(
+        [*leaves[:1], EMPTY_LEAF, *leaves[1:]] + [EMPTY_LEAF] * (15 - n_leaves), depth)
+    with pytest.raises(EncodingError):
+        tree.node(level, 1 << (depth - level))
+    with pytest.raises(EncodingError):
+        tree.node(depth + 1, 0)
+    with pytest.raises(EncodingError):
+        subtree_root(nodes + [1], level, depth)

@@ -104,6 +104,14 @@ class MerkleTree:
             self._plain = [limbs_to_ints(stored_level) for stored_level in self._levels]
         return self._plain[level][index]
 
+    def node(self, level: int, index: int) -> int:
+        """The node at level 0..depth and index (an empty subtree's root beyond the occupied prefix)."""
+        if not isinstance(level, int) or not 0 <= level <= self.depth:
+            raise EncodingError(f"level must lie in 0..{self.depth}, got {level!r}")
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 2 ** (self.depth - level):
+            raise EncodingError(f"index at level {level} must lie in [0, 2^{self.depth - level}), got {index!r}")
+        return self._node(level, index)
+
     def leaf(self, index: int) -> int:
         """The leaf at index (EMPTY_LEAF beyond the occupied prefix)."""
         self._check_index(index)
