@@ -60,7 +60,7 @@ def test_a_sparse_book_proves_every_account_with_the_reference_totals_and_verifi
     book["batches"][1]["root"]["sums"]["deposits_e8[0]"] = "0"
     (run / "forged.json").write_text(json.dumps(book))
     forged = run_cli(run, "venue", "book", "verify", str(run / "forged.json"), str(run / "snapshot.json"), "--keys",
-                     str(run / "cache" / BOOK))
+                     str(run / "cache" / BOOK), "--public-key", str(run / "venue.key.pub.json"))
     assert forged.exit_code == 1 and "batch 1" in forged.output
 
 
