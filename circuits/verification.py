@@ -15,8 +15,8 @@ snapshot part is folded as for every circuit, and a book's batch proofs are one 
 
 SnapshotVerifier.verify_batch is the one entry point that decides verdicts: every surface (the
 library's verify, the CLI's verify and verify-batch, the service's single and batch requests, the
-venue run, the Dask workers of verify_on_cluster, a book's batch proofs and the CLI's groth16
-verify through verify_public) hands it items and reads Verdicts back. A
+venue run, the Dask workers of verify_on_cluster and a book's batch proofs) hands it items and
+reads Verdicts back; the CLI's statement-free groth16 verify calls verify_plain, here too. A
 soundness fix to decoding, policy, the batch check or bisection is made here once
 (tests/test_layout.py forbids calling any Groth16 verifier anywhere else).
 """

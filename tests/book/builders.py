@@ -80,3 +80,19 @@ def settle_public(circuit: Circuit[Any], z: Sequence[int]) -> list[int]:
             assert len(publics) == 1, label
             out[publics[0]] = (out[publics[0]] + dot(a, out)) % R
     return out
+
+
+def spy_verify_batch(monkeypatch: Any) -> list[tuple[int, int]]:
+    """(items, pairing checks) of every SnapshotVerifier.verify_batch call from now on (the one verdict path)."""
+    from zkmargin.circuits.verification import SnapshotVerifier
+
+    calls: list[tuple[int, int]] = []
+    original = SnapshotVerifier.verify_batch
+
+    def spy(self: SnapshotVerifier, items: Any, *args: Any, **kwargs: Any) -> Any:
+        report = original(self, items, *args, **kwargs)
+        calls.append((len(items), report.pairing_checks))
+        return report
+
+    monkeypatch.setattr(SnapshotVerifier, "verify_batch", spy)
+    return calls

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.book.builders import book_circuit
+from tests.book.builders import book_circuit, spy_verify_batch
 from tests.book.proved import CIRCUIT_ID, KEY, SNAPSHOT, keys, published
 from zkmargin.backends import get_backend
 from zkmargin.book.document import PublishedBook
@@ -44,15 +44,7 @@ def _verdict(book: PublishedBook):
 
 def test_every_batch_proof_is_checked_in_one_weighted_batch(monkeypatch):
     """verify_book hands all batch proofs to SnapshotVerifier.verify_batch at once (not groth16.verify per batch)."""
-    calls = []
-    original = SnapshotVerifier.verify_batch
-
-    def spy(self, items, *args, **kwargs):
-        report = original(self, items, *args, **kwargs)
-        calls.append((len(items), report.pairing_checks))
-        return report
-
-    monkeypatch.setattr(SnapshotVerifier, "verify_batch", spy)
+    calls = spy_verify_batch(monkeypatch)
     book = published()
     assert len(book.batches) == 2
     assert _verdict(book).valid

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.book.builders import spy_verify_batch
 from tests.cli.venue_run_helpers import SNAPSHOT, account_doc, run_cli, write_accounts
 from zkmargin.book.reference import book_totals
 from zkmargin.margin.engine import format_e32
@@ -291,17 +292,7 @@ def test_book_and_reserves_are_read_strictly(run, proved, case, message):
 def test_a_rerun_checks_the_stored_batches_in_one_weighted_check(run, proved, monkeypatch):
     """The batches already on disk go through the one verdict path together (one pairing check for all), not
     one groth16 verify each."""
-    from zkmargin.circuits.verification import SnapshotVerifier
-
-    calls = []
-    original = SnapshotVerifier.verify_batch
-
-    def spy(self, items, *args, **kwargs):
-        report = original(self, items, *args, **kwargs)
-        calls.append((len(items), report.pairing_checks))
-        return report
-
-    monkeypatch.setattr(SnapshotVerifier, "verify_batch", spy)
+    calls = spy_verify_batch(monkeypatch)
     rerun = run_cli(run, *prove_args(run))
     assert rerun.exit_code == 0 and json.loads(rerun.stdout)["proved_now"] == 0, rerun.output
     assert calls[0] == (len(proved["batches"]), 1)
