@@ -1,7 +1,8 @@
 """Book batch: for B accounts, each leaf's sums follow from its committed cross state, and the batch root is right.
 
 Public inputs, in this order: batch_root, context, the batch's sums (accounts,
-deposits_e8[0..K-1], pnl_owed_e32, bad_debt_e32, below_maintenance, shortfall_e32), then the
+deposits_e8[0..K-1], pnl_owed_e32, bad_debt_e32, below_maintenance, shortfall_e32,
+below_maintenance[0..J-1], shortfall_e32[0..J-1]: zkmargin.book.reference.sum_names), then the
 dense cross snapshot part (layout digest; mark, rate, size per instrument slot; price,
 haircut per asset slot), which the verifier builds from its own snapshot exactly as for
 circuits.cross. context = zkmargin.book.batches.batch_context(snapshot, batch index): the
@@ -21,6 +22,8 @@ Per slot (parts.cross_terms: the cross reference engine's integers, scale 1e32):
     decomposition exists for every honest value and is unique: the sign bit cannot be chosen;
   * the sums are present_s times these figures, so a padding slot adds nothing whatever its
     slot values; deposits are the committed amounts (64-bit range-checked, never negative);
+  * the census by size (circuits.book_census.census_figures): the slot's bucket proved from its
+    requirement, below and shortfall (as summed, so zero for padding) placed in that bucket;
   * leaf_s = present_s * H_leaf(commitment, sums) (0 for padding, tree.empty_node(0)).
 Tree: B = 2^b leaves, level by level, node = H_node(h)(left, left sums, right, right sums) with
 sums left sums + right sums (zkmargin.book.tree: each child's sums are hashed, not only their
@@ -41,6 +44,7 @@ from typing import ClassVar, Protocol
 
 from zkmargin.book.reference import LEAF_SUM_BITS, sum_names
 from zkmargin.book.tree import book_tag
+from zkmargin.circuits.book_census import census_figures
 from zkmargin.circuits.layout import AllocatedPublic, PublicLayout
 from zkmargin.circuits.parts import RateInputs, SlotValues, cross_terms, open_commitment, rate_template
 from zkmargin.circuits.protocol import Statement
@@ -172,6 +176,8 @@ class BookBatchStatement:
         shortfall = cs.mul(cs.constant(0) - excess, below, "shortfall")
         figures = [cs.one, *terms.amounts, pnl_owed, bad_debt, below, shortfall]
         sums = [cs.mul(present, f, f"sums/{name}") for f, name in zip(figures, sum_names(self.n_collateral))]
+        below_by_size, shortfall_by_size = census_figures(cs, terms.maintenance, sums[-2], sums[-1])
+        sums += [*below_by_size, *shortfall_by_size]
         with cs.namespace("leaf"):
             digest = poseidon_hash_gadget(cs, [commitment, *sums], book_tag(0, self.n_collateral))
         return cs.mul(present, digest, "leaf"), sums
