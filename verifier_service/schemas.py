@@ -543,7 +543,7 @@ class KeyCreated(Strict):
 
 
 BookSumsJson = Annotated[dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=80)]],
-                         Field(max_length=64)]
+                         Field(max_length=80)]  # K + 5 + 2J figures: up to K = 65 assets
 """A node's sums by name (accounts, deposits_e8[k], pnl_owed_e32, ...) as decimal strings; checked by the library."""
 
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 import pytest
 
 import zkmargin.circuits.book_census as book_census
-from tests.book.builders import ACCOUNTS, SNAPSHOT, book_circuit, honest, settle_public
+from tests.book.builders import ACCOUNTS, SNAPSHOT, book_circuit, forged_sibling_path, honest, lie, settle_public
 from tests.circuits.assignments import broken, solve
 from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.book.reference import (
@@ -27,14 +27,12 @@ from zkmargin.book.reference import (
     sum_names,
     sums_from_fields,
 )
-from zkmargin.book.tree import BookNode, BookPath, book_tag, check_sums, leaf_hash, parent
-from zkmargin.circuits.book_proving import account_leaf, check_own_leaf
+from zkmargin.book.tree import check_sums, parent
+from zkmargin.circuits.book_proving import check_own_leaf
 from zkmargin.errors import EncodingError, PublicInputError
 from zkmargin.field import R
-from zkmargin.gadgets.poseidon import poseidon_hash
 from zkmargin.margin.engine import compute_margin
 from zkmargin.margin.models import Account, Snapshot
-from zkmargin.r1cs import ConstraintSystem
 
 CIRCUIT = book_circuit()
 E32 = 10**32
@@ -81,18 +79,6 @@ def lying_flags(monkeypatch, accounts: Sequence[Account], slot: int, flags: Call
 def account_requirement(account: Account, snapshot: Snapshot = SNAPSHOT) -> int:
     """The account's maintenance requirement (scale 1e32) from the reference engine."""
     return compute_margin(account, snapshot).maintenance_e32
-
-
-def lie(monkeypatch, label: str, change: Callable[[int], int]) -> None:
-    """A prover that allocates change(honest value) for the variable labelled `label` (solving only)."""
-    original = ConstraintSystem._new_variable
-
-    def new_variable(self, name, value, public):
-        if value is not None and self.has_values and self._label(name) == label:
-            value = change(value) % R
-        return original(self, name, value, public)
-
-    monkeypatch.setattr(ConstraintSystem, "_new_variable", new_variable)
 
 
 # ----- the definition and the reference ------------------------------------------------------------------------
@@ -242,18 +228,14 @@ def test_a_sibling_whose_census_does_not_add_up_is_refused(change):
     """A sibling hashed into a root the venue computes with the same node hash, whose census differs from its
     book-wide figures: only the check that the census adds up refuses the path."""
     circuit = book_circuit("book-cross-n2-k2-b2")
-    commitment, sums = account_leaf(circuit, ACCOUNTS[0], SNAPSHOT, 7)
-    leaf = BookNode(leaf_hash(commitment, sums), sums)
     other = account_sums(MID, SNAPSHOT)
     odd = replace(other, **change)
     assert not odd.census_adds_up()
-    root_sums = sums_from_fields([a + b for a, b in zip(sums.as_fields(), odd.as_fields())], 2)
-    root = BookNode(poseidon_hash([leaf.hash, *sums.as_fields(), 5, *odd.as_fields()], book_tag(1, 2)), root_sums)
-    path = BookPath(0, leaf, (BookNode(5, odd),), root)
+    path = forged_sibling_path(circuit, ACCOUNTS[0], 7, odd)
     with pytest.raises(EncodingError, match="does not lead"):
-        check_own_leaf(circuit, ACCOUNTS[0], SNAPSHOT, 7, path, root)
+        check_own_leaf(circuit, ACCOUNTS[0], SNAPSHOT, 7, path, path.root)
     with pytest.raises(EncodingError, match="census"):
-        parent(1, leaf, BookNode(5, odd))
+        parent(1, path.leaf, path.siblings[0])
     check_sums(0, other)  # the honest sibling passes
 
 
