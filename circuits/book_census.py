@@ -23,6 +23,8 @@ each; the one-hot vector is then their differences) and the same 2J products.
 
 from __future__ import annotations
 
+import functools
+
 from zkmargin.book.reference import CENSUS_BOUNDS_E32, CENSUS_BUCKETS, LEAF_SUM_BITS, size_bucket
 from zkmargin.gadgets.range import assert_unsigned
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
@@ -46,7 +48,7 @@ def census_figures(cs: ConstraintSystem, requirement: LinearCombination, below: 
     """
     with cs.namespace("census"):
         values = bucket_flags(requirement.value) if cs.has_values else None  # type: ignore[arg-type]
-        flags = [cs.alloc(f"bucket[{j}]", None if values is None else (lambda j=j: values[j]))
+        flags = [cs.alloc(f"bucket[{j}]", None if values is None else functools.partial(values.__getitem__, j))
                  for j in range(CENSUS_BUCKETS)]
         for j, flag in enumerate(flags):
             cs.assert_bool(flag, f"bucket[{j}]/bool")

@@ -26,6 +26,7 @@ from zkmargin.book.reference import (
     size_bucket,
     sum_names,
     sums_from_fields,
+    zero_sums,
 )
 from zkmargin.book.tree import check_sums, parent
 from zkmargin.circuits.book_proving import check_own_leaf
@@ -246,3 +247,13 @@ def test_a_sibling_bucket_sum_out_of_bounds_is_refused(field, value):
     sums = replace(account_sums(MID, SNAPSHOT), **{field: value})
     with pytest.raises(EncodingError, match="height 0"):
         check_sums(0, sums)
+
+
+@pytest.mark.parametrize("buckets", [CENSUS_BUCKETS - 1, CENSUS_BUCKETS + 1])
+def test_sums_with_another_number_of_buckets_are_refused(buckets):
+    """A census of another length (built directly, never parsed) is refused, not truncated by a zip."""
+    sums = replace(zero_sums(2), below_by_size=(0,) * buckets, shortfall_by_size_e32=(0,) * buckets)
+    with pytest.raises(EncodingError, match="figures, not"):
+        check_sums(3, sums)
+    with pytest.raises(EncodingError, match="figures"):
+        sums_from_fields(sums.as_fields(), 2)

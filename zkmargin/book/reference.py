@@ -107,8 +107,9 @@ def sums_from_fields(values: Sequence[int], n_assets: int) -> BookSums:
         raise EncodingError(f"book sums need {n_sums(n_assets)} figures, got {len(values)}")
     if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in values):
         raise EncodingError("book sums are non-negative integers")
-    census = 1 + n_assets + len(SUM_NAMES_TAIL)
-    return BookSums(values[0], tuple(values[1:1 + n_assets]), *values[1 + n_assets:census],
+    pnl_owed, bad_debt, below, shortfall = values[1 + n_assets:5 + n_assets]
+    census = 5 + n_assets
+    return BookSums(values[0], tuple(values[1:1 + n_assets]), pnl_owed, bad_debt, below, shortfall,
                     tuple(values[census:census + CENSUS_BUCKETS]), tuple(values[census + CENSUS_BUCKETS:]))
 
 

@@ -71,7 +71,10 @@ def check_sums(level: int, sums: BookSums) -> BookSums:
     """sums if every figure is an integer in [0, bound * 2^level) for its leaf bound (BookSums.leaf_bits: counts 1,
     deposits 2^64, scale-1e32 figures 2^230) and the census adds up, else EncodingError: a subtree of height level
     holds at most 2^level leaves."""
-    for value, leaf_bits in zip(sums.as_fields(), sums.leaf_bits(), strict=True):
+    values, bits = sums.as_fields(), sums.leaf_bits()
+    if len(values) != len(bits):
+        raise EncodingError(f"a subtree of height {level} carries {len(values)} figures, not {len(bits)}")
+    for value, leaf_bits in zip(values, bits):
         bound = (1 << level) * ((1 << leaf_bits) - (leaf_bits > 0))  # 2^level leaves at their maximum
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= bound:
             raise EncodingError(f"a sum of a subtree of height {level} must lie in 0 .. {bound}, got {value!r}")
