@@ -1,8 +1,9 @@
 """Book batch: for B accounts, each leaf's sums follow from its committed cross state, and the batch root is right.
 
 Public inputs, in this order: batch_root, context, the batch's sums (accounts,
-deposits_e8[0..K-1], pnl_owed_e32, bad_debt_e32, below_maintenance, shortfall_e32),
-attested_root, then the dense cross snapshot part (layout digest; mark, rate, size per instrument slot; price,
+deposits_e8[0..K-1], pnl_owed_e32, bad_debt_e32, below_maintenance, shortfall_e32,
+below_maintenance[0..J-1], shortfall_e32[0..J-1]: zkmargin.book.reference.sum_names), attested_root,
+then the dense cross snapshot part (layout digest; mark, rate, size per instrument slot; price,
 haircut per asset slot), which the verifier builds from its own snapshot exactly as for
 circuits.cross. context = zkmargin.book.batches.batch_context(snapshot, batch index): the
 verifier's own value, so a batch proved for another snapshot (even one with the same prices
@@ -22,6 +23,8 @@ Per slot (parts.cross_terms: the cross reference engine's integers, scale 1e32):
     decomposition exists for every honest value and is unique: the sign bit cannot be chosen;
   * the sums are present_s times these figures, so a padding slot adds nothing whatever its
     slot values; deposits are the committed amounts (64-bit range-checked, never negative);
+  * the census by size (circuits.book_census.census_figures): the slot's bucket proved from its
+    requirement, below and shortfall (as summed, so zero for padding) placed in that bucket;
   * leaf_s = present_s * H_leaf(commitment, sums) (0 for padding, tree.empty_node(0));
   * attested_s = present_s * member_leaf(commitment, identity) (attested_leaf): the venue tree's
     leaf of the SAME commitment the slot opens, EMPTY_LEAF = 0 for padding.
@@ -59,6 +62,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from zkmargin.book.reference import LEAF_SUM_BITS, sum_names
 from zkmargin.book.tree import book_tag
+from zkmargin.circuits.book_census import census_figures
 from zkmargin.circuits.layout import AllocatedPublic, PublicLayout
 from zkmargin.circuits.parts import RateInputs, SlotValues, cross_terms, open_commitment, rate_template
 from zkmargin.circuits.protocol import Statement
@@ -219,7 +223,7 @@ class BookBatchStatement:
         open_commitment(cs, commitment, inputs.snapshot.layout_digest, terms.packed,
                         None if values is None else values.salt, self.cross.domain_tag)
         figures = slot_figures(cs, terms.upnl, terms.collateral_value + terms.upnl, terms.maintenance, terms.amounts)
-        return (book_leaf(cs, present, commitment, figures, self.n_collateral),
+        return (book_leaf(cs, present, commitment, figures, terms.maintenance, self.n_collateral),
                 attested_leaf(cs, commitment, cs.private_input("identity", identity), present))
 
     def padding(self, layout_digest: int) -> SlotValues:
@@ -287,10 +291,13 @@ def slot_figures(cs: ConstraintSystem, upnl: LinearCombination, equity: LinearCo
 
 
 def book_leaf(cs: ConstraintSystem, present: LinearCombination, commitment: LinearCombination,
-              figures: Sequence[LinearCombination], n_collateral: int) -> BookLeaf:
-    """The slot's sums (present times its figures: a padding slot adds nothing) and its leaf hash
-    present * H_leaf(commitment, sums) (0 for padding, tree.empty_node(0)). K + 5 + 1 + Poseidon constraints."""
+              figures: Sequence[LinearCombination], requirement: LinearCombination, n_collateral: int) -> BookLeaf:
+    """The slot's sums (present times its figures: a padding slot adds nothing; then the census by size of its
+    requirement, circuits.book_census) and its leaf hash present * H_leaf(commitment, sums) (0 for padding,
+    tree.empty_node(0)). K + 5 + census + 1 + Poseidon constraints."""
     sums = [cs.mul(present, f, f"sums/{name}") for f, name in zip(figures, sum_names(n_collateral))]
+    below_by_size, shortfall_by_size = census_figures(cs, requirement, sums[-2], sums[-1])
+    sums += [*below_by_size, *shortfall_by_size]
     with cs.namespace("leaf"):
         digest = poseidon_hash_gadget(cs, [commitment, *sums], book_tag(0, n_collateral))
     return cs.mul(present, digest, "leaf"), sums

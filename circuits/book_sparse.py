@@ -188,7 +188,7 @@ class SparseBookBatchStatement:
         open_commitment(cs, commitment, inputs.snapshot.layout_digest, held.packed,
                         None if values is None else values.salt, self.cross.domain_tag)
         figures = slot_figures(cs, held.upnl, collateral_value + held.upnl, held.maintenance, amounts)
-        return (book_leaf(cs, present, commitment, figures, self.n_collateral),
+        return (book_leaf(cs, present, commitment, figures, held.maintenance, self.n_collateral),
                 attested_leaf(cs, commitment, cs.private_input("identity", identity), present), held.slots)
 
     def padding(self, layout_digest: int) -> SparseWitness:

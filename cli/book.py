@@ -29,6 +29,7 @@ from zkmargin.book.document import (
     PublishedBatch,
     PublishedBook,
     book_to_json,
+    census_json,
     check_book_signature,
     node_to_json,
     parse_book,
@@ -38,6 +39,7 @@ from zkmargin.book.document import (
     sign_book,
     sums_to_json,
 )
+from zkmargin.book.reference import census_by_size
 from zkmargin.book.reserves import (
     AssetCoverage,
     check_reserves,
@@ -67,7 +69,7 @@ from zkmargin.errors import AttestationError, EncodingError, RunStateError, ZkMa
 from zkmargin.files import write_atomic
 from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.margin.engine import format_e32
-from zkmargin.margin.fixed_point import format_e8, parse_e8
+from zkmargin.margin.fixed_point import format_e8, parse_e8, to_decimal
 from zkmargin.margin.models import Account, Snapshot, load_snapshot, parse_account
 from zkmargin.venue.attestation import (
     SignedRoot,
@@ -294,9 +296,13 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
     if not verdict.valid:
         emit(as_json, payload, f"INVALID at {where}: {verdict.reason}")
         raise SystemExit(EXIT_NO)
+    payload["census"] = census_json(book.root.sums)
     lines = [f"valid: {len(book.batches)} batch proofs and the top; every leaf is an account of the venue's signed "
              f"root {book.signed_root and book.signed_root.root}", f"root {book.root.hash}",
-             *(f"  {k}: {v}" for k, v in sums_to_json(book.root.sums).items())]
+             *(f"  {k}: {v}" for k, v in sums_to_json(book.root.sums).items()),
+             "census by size (maintenance requirement, price unit): below maintenance, shortfall",
+             *(f"  {b.size_range}: {b.below_maintenance}, {format_e32(b.shortfall_e32)}"
+               for b in census_by_size(book.root.sums))]
     if covered is not None:
         payload["reserves"] = [{"asset": c.asset, "liabilities_e8": str(c.liabilities_e8),
                                 "reserves_e8": str(c.reserves_e8), "covered": c.covered,
@@ -461,16 +467,24 @@ def _opening(path: Path) -> dict:
 
 
 def _write_report(path: Path, book: PublishedBook, snapshot: Snapshot, covered: list[AssetCoverage] | None) -> None:
-    """The auditor's page: proven totals, the margin-call census per batch, and reserves against liabilities."""
+    """The auditor's page: proven totals, the margin-call census by account size (proved per account in the batch
+    circuit), the census per batch, and reserves against liabilities."""
     from zkmargin.cli.charts import new_figure, write_html
 
     sums = book.root.sums
-    figure = new_figure(8.0, 6.0 if covered else 3.5)
-    census = figure.add_subplot(2 if covered else 1, 1, 1)
-    below = [b.root.sums.below_maintenance for b in book.batches]
-    census.bar(range(len(below)), below, color="#c0392b")
-    census.set_title(f"accounts below maintenance per batch ({sums.below_maintenance} of {sums.accounts})")
-    census.set_xlabel("batch")
+    unit = "price unit"  # the unit prices are quoted in (docs/book.md)
+    buckets = census_by_size(sums)
+    figure = new_figure(8.0, 9.0 if covered else 6.0)
+    rows = 3 if covered else 2
+    labels = [b.size_range for b in buckets]
+    count_chart = figure.add_subplot(rows, 1, 1)
+    count_chart.bar(labels, [b.below_maintenance for b in buckets], color="#c0392b")
+    count_chart.set_title(f"accounts below maintenance by size ({sums.below_maintenance} of {sums.accounts})")
+    count_chart.set_xlabel(f"size: maintenance requirement ({unit})")
+    shortfall_chart = figure.add_subplot(rows, 1, 2)
+    shortfall_chart.bar(labels, [float(to_decimal(b.shortfall_e32, 32)) for b in buckets], color="#8e44ad")
+    shortfall_chart.set_title(f"shortfall by size ({unit}; total {format_e32(sums.shortfall_e32)})")
+    shortfall_chart.set_xlabel(f"size: maintenance requirement ({unit})")
     tables = [("Totals (proved)", ["figure", "value"],
                [[name, value] for name, value in sums_to_json(sums).items()]),
               ("Census", ["", "value"],
@@ -479,11 +493,17 @@ def _write_report(path: Path, book: PublishedBook, snapshot: Snapshot, covered: 
                  f"{100 * sums.below_maintenance / max(1, sums.accounts):.2f} %"],
                 ["total shortfall", format_e32(sums.shortfall_e32)], ["bad debt", format_e32(sums.bad_debt_e32)],
                 ["P&L owed", format_e32(sums.pnl_owed_e32)]]),
+              ("Census by size (proved): size = maintenance requirement in the price unit, low bound in, high bound out",
+               ["size", "below maintenance", "share of margin calls", "shortfall", "share of shortfall"],
+               [[b.size_range, str(b.below_maintenance), _share(b.below_maintenance, sums.below_maintenance),
+                 format_e32(b.shortfall_e32), _share(b.shortfall_e32, sums.shortfall_e32)] for b in buckets]
+               + [["all", str(sums.below_maintenance), _share(sums.below_maintenance, sums.below_maintenance),
+                   format_e32(sums.shortfall_e32), _share(sums.shortfall_e32, sums.shortfall_e32)]]),
               ("Per batch", ["batch", "accounts", "below maintenance", "shortfall"],
                [[str(b.index), str(b.root.sums.accounts), str(b.root.sums.below_maintenance),
                  format_e32(b.root.sums.shortfall_e32)] for b in book.batches])]
     if covered:
-        chart = figure.add_subplot(2, 1, 2)
+        chart = figure.add_subplot(rows, 1, 3)
         ratios = [float(c.ratio) if c.ratio is not None else 0.0 for c in covered]
         chart.bar([c.asset for c in covered], ratios, color=["#27ae60" if c.covered else "#c0392b" for c in covered])
         chart.axhline(1.0, color="#222", linewidth=1)
@@ -493,6 +513,11 @@ def _write_report(path: Path, book: PublishedBook, snapshot: Snapshot, covered: 
                        [[c.asset, format_e8(c.reserves_e8), format_e8(c.liabilities_e8),
                          "-" if c.ratio is None else str(c.ratio), "yes" if c.covered else "NO"] for c in covered]))
     write_html(path, f"Book of {book.snapshot_id}: {book.circuit_id}, root {book.root.hash}", [figure], tables)
+
+
+def _share(part: int, whole: int) -> str:
+    """part / whole as a percentage with two places ("-" when whole is 0)."""
+    return "-" if whole == 0 else f"{100 * part / whole:.2f} %"
 
 
 def _parse(parser: Any, document: Any, path: Path) -> Any:

@@ -543,7 +543,7 @@ class KeyCreated(Strict):
 
 
 BookSumsJson = Annotated[dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=80)]],
-                         Field(max_length=64)]
+                         Field(max_length=80)]  # K + 5 + 2J figures: up to K = 65 assets
 """A node's sums by name (accounts, deposits_e8[k], pnl_owed_e32, ...) as decimal strings; checked by the library."""
 
 
@@ -609,6 +609,16 @@ class AssetCoverageJson(Strict):
     ratio: str | None = Field(description="reserves / liabilities rounded down to 4 places; null when nothing is owed")
 
 
+class CensusBucketJson(Strict):
+    """One size bucket of the proved census: accounts below maintenance and their shortfall (docs/book.md)."""
+
+    bucket: int
+    size: str = Field(description="maintenance requirement in the price unit, low bound in, high bound out",
+                      examples=["[1000, 10000)"])
+    below_maintenance: str
+    shortfall_e32: str
+
+
 class BookInfo(Strict):
     """A published book, the service's verdict on it, and its reserves against liabilities when given."""
 
@@ -617,6 +627,7 @@ class BookInfo(Strict):
     circuit_id: str
     root: str
     totals: dict[str, str]
+    census: list[CensusBucketJson] = Field(description="the proved totals below maintenance by account size")
     batches: int
     valid: bool = Field(description="every batch proof and the top verified when the book was accepted (always true: "
                                     "a book that does not verify is refused)")

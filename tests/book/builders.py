@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tests.circuits.assignments import dot
 from tests.circuits.builders import E8, make_account, make_snapshot
 from zkmargin.book.batches import attested_batch_root, batch_context, batch_node
 from zkmargin.book.reference import BookSums, account_sums
+from zkmargin.book.tree import BookNode, BookPath, book_tag, leaf_hash
 from zkmargin.circuits.book_batch import BookBatchStatement, BookBatchWitness, batch_witness
-from zkmargin.circuits.book_proving import BookStatement
+from zkmargin.circuits.book_proving import BookStatement, account_leaf
 from zkmargin.circuits.book_sparse import SparseBookBatchStatement
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.layout import StatementPublic
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.field import R
 from zkmargin.gadgets.merkle import identity_commitment
+from zkmargin.gadgets.poseidon import poseidon_hash
 from zkmargin.margin.models import Account, Snapshot
+from zkmargin.r1cs import ConstraintSystem
 
 SNAPSHOT = make_snapshot([(100 * E8, 5 * 10**6, E8), (20 * E8, 10**7, E8)], [(E8, 0), (3000 * E8, 10**7)])
 HEALTHY = make_account({0: (2 * E8, 90 * E8)}, {0: 50 * E8})  # profit 20, pnl owed
@@ -67,6 +70,27 @@ def honest(circuit: Circuit[Any], accounts: Sequence[Account], snapshot: Snapsho
     public = circuit.public_inputs(snapshot, node.hash, batch_context(snapshot, batch_index),
                                    [*node.sums.as_fields(), attested])
     return public, batch_witness(st, slots, ids), node.sums
+
+
+def lie(monkeypatch: Any, label: str, change: Callable[[int], int]) -> None:
+    """A prover that allocates change(honest value) for the variable labelled `label` (solving only)."""
+    original = ConstraintSystem._new_variable
+
+    def new_variable(self, name, value, public):
+        if value is not None and self.has_values and self._label(name) == label:
+            value = change(value) % R
+        return original(self, name, value, public)
+
+    monkeypatch.setattr(ConstraintSystem, "_new_variable", new_variable)
+
+
+def forged_sibling_path(circuit: Circuit[Any], account: Account, salt: int, sibling_sums: BookSums) -> BookPath:
+    """The account's leaf with one leaf-level sibling (hash 5) carrying sibling_sums, under the root a venue
+    computes with the same node hash and no check of the sibling's sums: what only the tree's checks refuse."""
+    commitment, sums = account_leaf(circuit, account, SNAPSHOT, salt)
+    leaf = BookNode(leaf_hash(commitment, sums), sums)
+    digest = poseidon_hash([leaf.hash, *sums.as_fields(), 5, *sibling_sums.as_fields()], book_tag(1, sums.n_assets))
+    return BookPath(0, leaf, (BookNode(5, sibling_sums),), BookNode(digest, sums + sibling_sums))
 
 
 def settle_public(circuit: Circuit[Any], z: Sequence[int]) -> list[int]:

@@ -22,8 +22,10 @@ from tests.book.builders import (
     SNAPSHOT,
     UNDER,
     book_circuit,
+    forged_sibling_path,
     honest,
     identity,
+    lie,
     settle_public,
 )
 from tests.book.proved import KEY
@@ -41,7 +43,6 @@ from zkmargin.gadgets.poseidon import poseidon_hash
 from zkmargin.groth16 import setup
 from zkmargin.groth16.serialization import proof_to_json
 from zkmargin.margin.models import Account, Collateral, Position
-from zkmargin.r1cs import ConstraintSystem
 from zkmargin.venue.attestation import sign_root, snapshot_digest
 from zkmargin.venue.tree import member_leaves, merkle_root
 
@@ -51,18 +52,6 @@ CIRCUIT = book_circuit()
 def public_index(name: str) -> int:
     """Index in z of a public input (z[0] is the constant one)."""
     return 1 + CIRCUIT.compile().public_names.index(name)
-
-
-def lie(monkeypatch, label: str, change: Callable[[int], int]) -> None:
-    """A prover that allocates change(honest value) for the variable labelled `label` (solving only)."""
-    original = ConstraintSystem._new_variable
-
-    def new_variable(self, name, value, public):
-        if value is not None and self.has_values and self._label(name) == label:
-            value = change(value) % R
-        return original(self, name, value, public)
-
-    monkeypatch.setattr(ConstraintSystem, "_new_variable", new_variable)
 
 
 def lying_batch(monkeypatch, accounts: Sequence, label: str, change: Callable[[int], int]) -> list[int]:
@@ -318,16 +307,12 @@ def test_a_sibling_sum_out_of_bounds_for_its_height_is_refused(field, value):
     or a figure above 2^230, hashed into a root the venue computes with the same node hash: the sums
     must be non-negative and bounded for the sibling's height, so a trader's total includes its figures in full."""
     circuit = book_circuit("book-cross-n2-k2-b2")
-    commitment, sums = account_leaf(circuit, ACCOUNTS[0], SNAPSHOT, 7)
-    leaf = BookNode(leaf_hash(commitment, sums), sums)
-    odd = replace(sums, **{field: value})
-    root_sums = sums + odd
-    root = BookNode(poseidon_hash([leaf.hash, *sums.as_fields(), 5, *odd.as_fields()], book_tag(1, 2)), root_sums)
-    path = BookPath(0, leaf, (BookNode(5, odd),), root)
+    odd = replace(account_leaf(circuit, ACCOUNTS[0], SNAPSHOT, 7)[1], **{field: value})
+    path = forged_sibling_path(circuit, ACCOUNTS[0], 7, odd)
     with pytest.raises(EncodingError, match="does not lead"):
-        check_own_leaf(circuit, ACCOUNTS[0], SNAPSHOT, 7, path, root)
+        check_own_leaf(circuit, ACCOUNTS[0], SNAPSHOT, 7, path, path.root)
     with pytest.raises(EncodingError, match="height 0"):
-        parent(1, leaf, BookNode(5, odd))
+        parent(1, path.leaf, path.siblings[0])
 
 
 # ----- verify_book over real proofs ----------------------------------------------------------------------------

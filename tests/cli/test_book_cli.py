@@ -12,7 +12,8 @@ import pytest
 
 from tests.book.builders import spy_verify_batch
 from tests.cli.venue_run_helpers import SNAPSHOT, account_doc, run_cli, write_accounts
-from zkmargin.book.reference import book_totals
+from zkmargin.book.document import census_json
+from zkmargin.book.reference import book_totals, census_by_size
 from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import parse_account, parse_snapshot
 
@@ -162,6 +163,22 @@ def test_the_auditor_report_shows_totals_census_and_reserves(run, proved):
     assert "reserves / liabilities per asset" in page and "<svg" in page
     shortfall = format_e32(int(proved["root"]["sums"]["shortfall_e32"]))
     assert f"<td>total shortfall</td><td>{shortfall}</td>" in page
+
+
+def test_the_auditor_report_and_summary_show_the_proved_census_by_size(run, proved):
+    totals = book_totals([parse_account(account_doc(i, with_identity=False)) for i in range(N)],
+                         parse_snapshot(SNAPSHOT))
+    assert totals.below_by_size[0] == totals.below_maintenance == 1  # acct-0's margin call: size 32, bucket 0
+    page = (run / "book.html").read_text()
+    assert "accounts below maintenance by size" in page and "shortfall by size" in page  # the charts' titles
+    for b in census_by_size(totals):
+        assert (f"<td>{b.size_range}</td><td>{b.below_maintenance}</td>" in page), b
+    assert f"<td>[0, 1000)</td><td>1</td><td>100.00 %</td><td>{format_e32(totals.shortfall_e32)}</td>" in page
+    summary = verify(run, run / "book" / "book.json", "--json")
+    assert summary.exit_code == 0 and json.loads(summary.stdout)["census"] == census_json(totals)
+    text = verify(run, run / "book" / "book.json")
+    assert f"  [0, 1000): 1, {format_e32(totals.shortfall_e32)}" in text.output
+    assert "  [1000000, inf): 0, 0" in text.output
 
 
 def test_reserves_short_of_liabilities_fail_and_a_forged_statement_is_refused(run, proved):

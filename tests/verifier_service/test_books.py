@@ -23,7 +23,7 @@ from tests.verifier_service.conftest import (
     new_key,
     publish,
 )
-from zkmargin.book.document import book_to_json, sign_book
+from zkmargin.book.document import book_to_json, census_json, sign_book
 from zkmargin.margin.models import snapshot_to_json
 
 
@@ -56,6 +56,8 @@ def test_publish_fetch_and_check(books):
     assert info["valid"] is True and info["root"] == book_json()["root"]["hash"]
     assert info["totals"] == book_json()["root"]["sums"] and info["book"] == book_json()
     assert [c["asset"] for c in info["coverage"]] == ["A0"] and info["coverage"][0]["covered"] is True
+    assert info["census"] == census_json(published().root.sums)  # the proved census by size
+    assert sum(int(c["below_maintenance"]) for c in info["census"]) == int(info["totals"]["below_maintenance"]) == 1
     for index in range(len(ACCOUNTS)):
         check = client.post(f"/v1/books/{SNAPSHOT.venue}/{SNAPSHOT.snapshot_id}/check", json=path_json(index))
         assert check.status_code == 200 and check.json()["included"] is True, check.text

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request, Response
 from zkmargin.book.document import (
     PublishedBook,
     book_to_json,
+    census_json,
     check_book_signature,
     node_to_json,
     parse_book,
@@ -55,6 +56,7 @@ from zkmargin.verifier_service.schemas import (
     BookJson,
     BookNodeJson,
     BookPathJson,
+    CensusBucketJson,
     ReservesJson,
     error_responses,
 )
@@ -78,7 +80,9 @@ def _info(record: BookRecord, book: PublishedBook, state: ServiceState) -> BookI
                                      ratio=None if c.ratio is None else str(c.ratio))
                    for c in coverage(book.root.sums, snapshot, parse_reserves(reserves))]
     return BookInfo(venue=record.venue, snapshot_id=record.snapshot_id, circuit_id=record.circuit_id,
-                    root=record.root, totals=node_to_json(book.root)["sums"], batches=len(book.batches), valid=True,
+                    root=record.root, totals=node_to_json(book.root)["sums"],
+                    census=[CensusBucketJson(**row) for row in census_json(book.root.sums)],
+                    batches=len(book.batches), valid=True,
                     published_at=record.published_at, book=BookJson(**json.loads(record.document)),
                     reserves=None if reserves is None else ReservesJson(**reserves), coverage=covered)
 

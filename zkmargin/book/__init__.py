@@ -1,7 +1,15 @@
 """The book (venue solvency): per-account sums, their reference implementation and the Merkle-sum tree."""
 
-from zkmargin.book.reference import BookSums, account_sums, book_totals, sum_names, zero_sums
+from zkmargin.book.reference import (
+    BookSums,
+    CensusBucket,
+    account_sums,
+    book_totals,
+    census_by_size,
+    sum_names,
+    zero_sums,
+)
 from zkmargin.book.tree import BookNode, BookPath, BookTree, leaf_hash
 
-__all__ = ["BookNode", "BookPath", "BookSums", "BookTree", "account_sums", "book_totals", "leaf_hash", "sum_names",
-           "zero_sums"]
+__all__ = ["BookNode", "BookPath", "BookSums", "BookTree", "CensusBucket", "account_sums", "book_totals",
+           "census_by_size", "leaf_hash", "sum_names", "zero_sums"]

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from zkmargin.book.reference import BookSums, sum_names, sums_from_fields
+from zkmargin.book.reference import BookSums, census_by_size, sum_names, sums_from_fields
 from zkmargin.book.tree import BookNode, BookPath, check_depth
 from zkmargin.errors import BadSignatureError, EncodingError, WrongVenueError
 from zkmargin.field import R
@@ -96,6 +96,12 @@ def check_book_signature(book: PublishedBook, public_key: VenuePublicKey) -> Non
 def sums_to_json(sums: BookSums) -> dict[str, str]:
     """The sums by name, as decimal strings."""
     return {name: str(value) for name, value in zip(sum_names(sums.n_assets), sums.as_fields())}
+
+
+def census_json(sums: BookSums) -> list[dict]:
+    """The census by size as rows: bucket, size range (price unit), below maintenance, shortfall_e32 (decimal)."""
+    return [{"bucket": b.bucket, "size": b.size_range, "below_maintenance": str(b.below_maintenance),
+             "shortfall_e32": str(b.shortfall_e32)} for b in census_by_size(sums)]
 
 
 def node_to_json(node: BookNode) -> dict:

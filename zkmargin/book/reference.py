@@ -8,6 +8,8 @@ never a gadget. docs/book.md defines every figure; in short, per account under o
   bad_debt_e32        max(0, -equity): what the account owes beyond everything it holds (scale 1e32)
   below_maintenance   1 when equity < maintenance, else 0
   shortfall_e32       max(0, maintenance - equity) (scale 1e32)
+  below_maintenance[j], shortfall_e32[j]
+                      the census by size: the two figures above in the account's size bucket j, 0 in the others
 with equity = sum_k amount_k price_k (1e8 - haircut_k) 1e8 + sum_i upnl_i, exactly the cross
 engine's integers. Nothing is rounded. A loss (negative upnl, negative equity) never enters
 a liability sum: it shows only as bad debt, which is a sum of its own.
@@ -19,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from zkmargin.errors import EncodingError
-from zkmargin.margin.engine import compute_margin
+from zkmargin.margin.engine import compute_margin, format_e32
 from zkmargin.margin.models import Account, Snapshot
 
 DEPOSIT_BITS = 64
@@ -29,6 +31,14 @@ LEAF_SUM_BITS = 230
 MAX_BOOK_DEPTH = 24
 """At most 2^24 leaves: a total is below 2^230 * 2^24 = 2^254 < r, so no sum of the tree wraps modulo r."""
 SUM_NAMES_TAIL = ("pnl_owed_e32", "bad_debt_e32", "below_maintenance", "shortfall_e32")
+CENSUS_BOUNDS_E32 = (10**35, 10**36, 10**37, 10**38)
+"""Lower bounds of size buckets 1..J-1 in the price unit at scale 1e32 (1e3, 1e4, 1e5, 1e6 price units).
+
+An account's size is its maintenance requirement; bucket j holds CENSUS_BOUNDS_E32[j - 1] <= size <
+CENSUS_BOUNDS_E32[j] (bucket 0 from 0, the last bucket without an upper bound): a size equal to a bound is in
+the bucket that bound opens. The bounds are constants of the book statement (its constraints, so its keys)."""
+CENSUS_BUCKETS = len(CENSUS_BOUNDS_E32) + 1
+"""J: size buckets of the census."""
 
 
 @dataclass(frozen=True)
@@ -41,19 +51,32 @@ class BookSums:
     bad_debt_e32: int
     below_maintenance: int
     shortfall_e32: int
+    below_by_size: tuple[int, ...]
+    """The census: accounts below maintenance per size bucket (they add up to below_maintenance)."""
+    shortfall_by_size_e32: tuple[int, ...]
+    """Their shortfall per size bucket (it adds up to shortfall_e32)."""
 
     def __add__(self, other: BookSums) -> BookSums:
         if len(self.deposits_e8) != len(other.deposits_e8):
             raise EncodingError("sums over different asset lists cannot be added")
-        return BookSums(self.accounts + other.accounts,
-                        tuple(a + b for a, b in zip(self.deposits_e8, other.deposits_e8)),
-                        self.pnl_owed_e32 + other.pnl_owed_e32, self.bad_debt_e32 + other.bad_debt_e32,
-                        self.below_maintenance + other.below_maintenance, self.shortfall_e32 + other.shortfall_e32)
+        return sums_from_fields([a + b for a, b in zip(self.as_fields(), other.as_fields())], self.n_assets)
 
     def as_fields(self) -> tuple[int, ...]:
-        """(accounts, deposits..., pnl_owed, bad_debt, below_maintenance, shortfall): hash and public-input order."""
+        """(accounts, deposits..., pnl_owed, bad_debt, below_maintenance, shortfall, below_maintenance[j]...,
+        shortfall_e32[j]...): hash and public-input order."""
         return (self.accounts, *self.deposits_e8, self.pnl_owed_e32, self.bad_debt_e32, self.below_maintenance,
-                self.shortfall_e32)
+                self.shortfall_e32, *self.below_by_size, *self.shortfall_by_size_e32)
+
+    def leaf_bits(self) -> tuple[int, ...]:
+        """Per figure of as_fields, b such that one leaf's figure is at most 2^b - 1 (counts: b = 0, at most 1)."""
+        return (0, *(DEPOSIT_BITS,) * self.n_assets, LEAF_SUM_BITS, LEAF_SUM_BITS, 0, LEAF_SUM_BITS,
+                *(0,) * CENSUS_BUCKETS, *(LEAF_SUM_BITS,) * CENSUS_BUCKETS)
+
+    def census_adds_up(self) -> bool:
+        """True when the census by size adds up to the book-wide below_maintenance and shortfall_e32."""
+        return (len(self.below_by_size) == len(self.shortfall_by_size_e32) == CENSUS_BUCKETS
+                and sum(self.below_by_size) == self.below_maintenance
+                and sum(self.shortfall_by_size_e32) == self.shortfall_e32)
 
     @property
     def n_assets(self) -> int:
@@ -63,21 +86,62 @@ class BookSums:
 
 def sum_names(n_assets: int) -> tuple[str, ...]:
     """Names of BookSums.as_fields, in order."""
-    return ("accounts", *(f"deposits_e8[{k}]" for k in range(n_assets)), *SUM_NAMES_TAIL)
+    return ("accounts", *(f"deposits_e8[{k}]" for k in range(n_assets)), *SUM_NAMES_TAIL,
+            *(f"below_maintenance[{j}]" for j in range(CENSUS_BUCKETS)),
+            *(f"shortfall_e32[{j}]" for j in range(CENSUS_BUCKETS)))
+
+
+def n_sums(n_assets: int) -> int:
+    """How many figures a BookSums over n_assets assets carries."""
+    return n_assets + 5 + 2 * CENSUS_BUCKETS
 
 
 def zero_sums(n_assets: int) -> BookSums:
     """The sums of a padding slot (no account)."""
-    return BookSums(0, (0,) * n_assets, 0, 0, 0, 0)
+    return sums_from_fields((0,) * n_sums(n_assets), n_assets)
 
 
 def sums_from_fields(values: Sequence[int], n_assets: int) -> BookSums:
     """BookSums from as_fields order; EncodingError on a wrong count or a negative figure."""
-    if len(values) != n_assets + 5:
-        raise EncodingError(f"book sums need {n_assets + 5} figures, got {len(values)}")
+    if len(values) != n_sums(n_assets):
+        raise EncodingError(f"book sums need {n_sums(n_assets)} figures, got {len(values)}")
     if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in values):
         raise EncodingError("book sums are non-negative integers")
-    return BookSums(values[0], tuple(values[1:1 + n_assets]), *values[1 + n_assets:])
+    pnl_owed, bad_debt, below, shortfall = values[1 + n_assets:5 + n_assets]
+    census = 5 + n_assets
+    return BookSums(values[0], tuple(values[1:1 + n_assets]), pnl_owed, bad_debt, below, shortfall,
+                    tuple(values[census:census + CENSUS_BUCKETS]), tuple(values[census + CENSUS_BUCKETS:]))
+
+
+def size_bucket(requirement_e32: int) -> int:
+    """The census bucket of an account whose maintenance requirement is requirement_e32 (>= 0)."""
+    if requirement_e32 < 0:
+        raise EncodingError("a maintenance requirement is never negative")
+    return sum(requirement_e32 >= bound for bound in CENSUS_BOUNDS_E32)
+
+
+@dataclass(frozen=True)
+class CensusBucket:
+    """One size bucket of the census: its bounds (requirement, scale 1e32; high None: unbounded) and its figures."""
+
+    bucket: int
+    low_e32: int
+    high_e32: int | None
+    below_maintenance: int
+    shortfall_e32: int
+
+    @property
+    def size_range(self) -> str:
+        """The bucket's sizes in the price unit, low bound in, high bound out: "[1000, 10000)"."""
+        return f"[{format_e32(self.low_e32)}, {'inf' if self.high_e32 is None else format_e32(self.high_e32)})"
+
+
+def census_by_size(sums: BookSums) -> tuple[CensusBucket, ...]:
+    """The census of sums bucket by bucket, smallest size first."""
+    lows = (0, *CENSUS_BOUNDS_E32)
+    highs = (*CENSUS_BOUNDS_E32, None)
+    return tuple(CensusBucket(j, lows[j], highs[j], sums.below_by_size[j], sums.shortfall_by_size_e32[j])
+                 for j in range(CENSUS_BUCKETS))
 
 
 def account_sums(account: Account, snapshot: Snapshot, n_assets: int | None = None) -> BookSums:
@@ -97,8 +161,11 @@ def account_sums(account: Account, snapshot: Snapshot, n_assets: int | None = No
         raise EncodingError(f"a deposit must lie in [0, 2^{DEPOSIT_BITS}), got {min(deposits)} .. {max(deposits)}")
     upnl = sum(p.upnl_e32 for p in report.positions)
     equity, maintenance = report.equity_e32, report.maintenance_e32
-    return BookSums(1, tuple(deposits), max(0, upnl), max(0, -equity), int(equity < maintenance),
-                    max(0, maintenance - equity))
+    below, shortfall = int(equity < maintenance), max(0, maintenance - equity)
+    bucket = size_bucket(maintenance)
+    return BookSums(1, tuple(deposits), max(0, upnl), max(0, -equity), below, shortfall,
+                    tuple(below if j == bucket else 0 for j in range(CENSUS_BUCKETS)),
+                    tuple(shortfall if j == bucket else 0 for j in range(CENSUS_BUCKETS)))
 
 
 def book_totals(accounts: Iterable[Account], snapshot: Snapshot, n_assets: int | None = None) -> BookSums:

@@ -1,8 +1,8 @@
 """The book tree: a Poseidon Merkle-sum tree over every account of one snapshot.
 
 Hashes (the width-5 sponge of zkmargin.gadgets.poseidon, in and out of circuit):
-  leaf         = H_tag(0)(commitment, accounts, deposits_e8[0..K-1], pnl_owed, bad_debt, below, shortfall)
-  node at h    = H_tag(h)(left, left's K + 5 sums, right, right's K + 5 sums), h = 1 .. depth
+  leaf         = H_tag(0)(commitment, sums)   sums = BookSums.as_fields(): K + 5 + 2J figures
+  node at h    = H_tag(h)(left, left's sums, right, right's sums), h = 1 .. depth
   tag(h)       = "book" * 2^48 + h * 2^32 + K
 A node's sums are the sums of its children's sums. A node hash binds EACH child's sums, not
 only their total: with the total alone (Maxwell's summation tree) a venue can show trader A
@@ -29,7 +29,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from zkmargin.book.reference import DEPOSIT_BITS, LEAF_SUM_BITS, MAX_BOOK_DEPTH, BookSums, zero_sums
+from zkmargin.book.reference import MAX_BOOK_DEPTH, BookSums, zero_sums
 from zkmargin.errors import EncodingError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon import poseidon_hash
@@ -68,15 +68,20 @@ class BookNode:
 
 
 def check_sums(level: int, sums: BookSums) -> BookSums:
-    """sums if every figure is an integer in [0, bound * 2^level) for its leaf bound (counts 1, deposits 2^64,
-    scale-1e32 figures 2^230), else EncodingError: a subtree of height level holds at most 2^level leaves."""
-    counts = (sums.accounts, sums.below_maintenance)
-    wide = (sums.pnl_owed_e32, sums.bad_debt_e32, sums.shortfall_e32)
-    for values, leaf_bits in ((counts, 0), (sums.deposits_e8, DEPOSIT_BITS), (wide, LEAF_SUM_BITS)):
-        for value in values:
-            bound = (1 << level) * ((1 << leaf_bits) - (leaf_bits > 0))  # 2^level leaves at their maximum
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= bound:
-                raise EncodingError(f"a sum of a subtree of height {level} must lie in 0 .. {bound}, got {value!r}")
+    """sums if every figure is an integer in [0, bound * 2^level) for its leaf bound (BookSums.leaf_bits: counts 1,
+    deposits 2^64, scale-1e32 figures 2^230) and the census adds up, else EncodingError: a subtree of height level
+    holds at most 2^level leaves."""
+    values, bits = sums.as_fields(), sums.leaf_bits()
+    if len(values) != len(bits):
+        raise EncodingError(f"a subtree of height {level} carries {len(values)} figures, not {len(bits)}")
+    for value, leaf_bits in zip(values, bits):
+        bound = (1 << level) * ((1 << leaf_bits) - (leaf_bits > 0))  # 2^level leaves at their maximum
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= bound:
+            raise EncodingError(f"a sum of a subtree of height {level} must lie in 0 .. {bound}, got {value!r}")
+    if not sums.census_adds_up():
+        # Each leaf's census is its below and shortfall in one bucket, so every subtree's adds up too.
+        raise EncodingError(f"a subtree of height {level}: the census by size does not add up to its below "
+                            "maintenance count and shortfall")
     return sums
 
 
