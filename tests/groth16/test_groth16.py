@@ -199,6 +199,53 @@ def test_e_alpha_beta_is_never_reused_for_another_key(backend, cube, keys):
     assert verify(keys.vk, public, proof, backend)
 
 
+def test_two_keys_never_share_prepared_lines(backend, cube, keys):
+    from zkmargin.groth16.verifier import prepare_verifying_key
+
+    other = setup(cube, random.Random(99), backend)
+    z, public = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    other_proof = prove(other, cube, z, random.Random(2), backend)
+    mine, theirs = prepare_verifying_key(keys.vk, backend), prepare_verifying_key(other.vk, backend)
+    assert prepare_verifying_key(keys.vk, backend) is mine  # once per key object
+    for name in ("beta_g2", "gamma_g2", "delta_g2"):
+        assert getattr(mine, name) != getattr(theirs, name)
+    # Interleaved: each key's proof passes only under its own key, whichever key was prepared last.
+    for _ in range(2):
+        assert verify(keys.vk, public, proof, backend)
+        assert not verify(other.vk, public, proof, backend)
+        assert verify(other.vk, public, other_proof, backend)
+        assert not verify(keys.vk, public, other_proof, backend)
+
+
+def test_a_key_with_gamma_or_delta_swapped_is_refused_or_fails(backend, cube, keys):
+    import dataclasses
+
+    from zkmargin.groth16.verifier import fixed_inputs_sum, prepare_verifying_key, verify_with_fixed_inputs
+
+    z, public = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    fixed = fixed_inputs_sum(keys.vk, 1, public[1:], backend)
+    assert verify(keys.vk, public, proof, backend)  # the genuine key is prepared and cached
+    # gamma set to delta (or delta to gamma): anyone could forge under it, so it is refused, never served from the cache.
+    for swapped in (dataclasses.replace(keys.vk, gamma_g2=keys.vk.delta_g2),
+                    dataclasses.replace(keys.vk, delta_g2=keys.vk.gamma_g2)):
+        with pytest.raises(MalformedKeyError, match="delta == gamma"):
+            prepare_verifying_key(swapped, backend)
+        with pytest.raises(MalformedKeyError, match="delta == gamma"):
+            verify(swapped, public, proof, backend)
+        with pytest.raises(MalformedKeyError, match="delta == gamma"):
+            verify_with_fixed_inputs(swapped, public[:1], fixed, proof, backend)
+    # gamma and delta exchanged, or gamma from another setup: a well-formed key whose lines are its own, so the
+    # proof made under the genuine key fails.
+    other = setup(cube, random.Random(99), backend)
+    for changed in (dataclasses.replace(keys.vk, gamma_g2=keys.vk.delta_g2, delta_g2=keys.vk.gamma_g2),
+                    dataclasses.replace(keys.vk, gamma_g2=other.vk.gamma_g2)):
+        assert not verify(changed, public, proof, backend)
+        assert not verify_with_fixed_inputs(changed, public[:1], fixed, proof, backend)
+    assert verify(keys.vk, public, proof, backend)
+
+
 def test_repeated_verifications_keep_their_verdicts(backend, cube, keys):
     from zkmargin.groth16.verifier import fixed_inputs_sum, verify_with_fixed_inputs
 

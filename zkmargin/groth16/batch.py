@@ -27,9 +27,10 @@ from zkmargin.field import R
 from zkmargin.groth16.data_structures import Proof, VerifyingKey
 from zkmargin.groth16.verifier import (
     FixedInputs,
+    PreparedVerifyingKey,
     check_proof_points,
     check_public_inputs,
-    check_verifying_key,
+    prepare_verifying_key,
     verify,
     verify_with_fixed_inputs,
 )
@@ -99,7 +100,7 @@ def verify_batch(
     backend = backend or get_backend()
     if len(items) > MAX_BATCH_ITEMS:
         raise FormatError(f"a batch holds at most {MAX_BATCH_ITEMS} items, got {len(items)}")
-    check_verifying_key(vk, backend)
+    prepared = prepare_verifying_key(vk, backend)
     # Items are checked against the key's leading part when the rest is fixed.
     item_vk = vk if fixed is None else VerifyingKey(
         vk.alpha_g1, vk.beta_g2, vk.gamma_g2, vk.delta_g2, vk.gamma_abc_g1[: 1 + fixed.leading])
@@ -119,7 +120,7 @@ def verify_batch(
             continue
         proofs[index] = item.proof
         ready.append(index)
-    checker = _Checker(vk, proofs, inputs, backend, rng, fixed, workers)
+    checker = _Checker(prepared, proofs, inputs, rng, fixed, workers)
     invalid = checker.find_invalid(ready)
     for index in ready:
         verdicts[index] = ItemResult(index, items[index].label, index not in invalid)
@@ -130,16 +131,16 @@ def verify_batch(
 class _Checker:
     """Combined checks and bisection over indices of well-formed items."""
 
-    def __init__(self, vk: VerifyingKey, proofs: dict[int, Proof], inputs: dict[int, list[int]],
-                 backend: CurveBackend, rng: random.Random | None, fixed: FixedInputs | None,
-                 workers: int | None = None) -> None:
-        self.vk, self.proofs, self.inputs, self.backend, self.rng = vk, proofs, inputs, backend, rng
+    def __init__(self, prepared: PreparedVerifyingKey, proofs: dict[int, Proof], inputs: dict[int, list[int]],
+                 rng: random.Random | None, fixed: FixedInputs | None, workers: int | None = None) -> None:
+        self.prepared, self.vk, self.backend = prepared, prepared.vk, prepared.backend
+        vk, backend = self.vk, self.backend
+        self.proofs, self.inputs, self.rng = proofs, inputs, rng
         self.fixed, self.workers = fixed, workers
         # The backend's threaded check of the whole weighted equation, when it has one (zkmargin/native/_batch.c).
         self.native_check = getattr(backend, "weighted_pairing_check", None)
         self.leading = vk.num_public if fixed is None else fixed.leading
         self.checks = 0
-        self.neg_alpha = backend.g1_neg(vk.alpha_g1)
 
     def find_invalid(self, indices: list[int], known_bad: bool = False) -> set[int]:
         """Indices of the invalid proofs; known_bad says a check already failed on exactly this group.
@@ -179,7 +180,7 @@ class _Checker:
         return bad_left | self.find_invalid(halves[1], known_bad=not bad_left)
 
     def _check(self, indices: list[int]) -> bool:
-        backend, vk = self.backend, self.vk
+        backend, vk, prepared = self.backend, self.vk, self.prepared
         weights = [random_weight(self.rng) for _ in indices]
         weight_sum = sum(weights) % R
         # sum_i rho_i x_ij per public input j (Python ints; reduced once per column).
@@ -197,14 +198,15 @@ class _Checker:
         acc = backend.g1_msm(points, scalars)
         proofs = [self.proofs[i] for i in indices]
         if self.native_check is not None:
-            fixed_pairs = [(backend.g1_mul(self.neg_alpha, weight_sum), vk.beta_g2), (backend.g1_neg(acc), vk.gamma_g2)]
-            verdict = self.native_check([(p.a, p.b, p.c) for p in proofs], weights, fixed_pairs, vk.delta_g2,
+            fixed_pairs = [(backend.g1_mul(prepared.neg_alpha_g1, weight_sum), prepared.beta_g2),
+                           (backend.g1_neg(acc), prepared.gamma_g2)]
+            verdict = self.native_check([(p.a, p.b, p.c) for p in proofs], weights, fixed_pairs, prepared.delta_g2,
                                         self.workers)
             if verdict is not None:
                 return verdict
         c_sum = backend.g1_msm([p.c for p in proofs], weights)
         pairs = [(backend.g1_mul(p.a, w), p.b) for p, w in zip(proofs, weights)]
-        pairs.append((backend.g1_mul(self.neg_alpha, weight_sum), vk.beta_g2))
-        pairs.append((backend.g1_neg(acc), vk.gamma_g2))
-        pairs.append((backend.g1_neg(c_sum), vk.delta_g2))
+        pairs.append((backend.g1_mul(prepared.neg_alpha_g1, weight_sum), prepared.beta_g2))
+        pairs.append((backend.g1_neg(acc), prepared.gamma_g2))
+        pairs.append((backend.g1_neg(c_sum), prepared.delta_g2))
         return backend.pairing_check(pairs)

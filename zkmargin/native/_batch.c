@@ -204,7 +204,7 @@ static void check_chunk(void *arg, size_t worker, size_t lo, size_t hi) {
             /* The identity on either side contributes 1. */
             if (g1_aff_is_inf(&wa_aff[k]) || all_zero(b, 192)) continue;
             g2_lines(lines + LINES * used, &x, &y);
-            pairs[used] = (miller_pair){wa_aff[k].x, wa_aff[k].y, lines + LINES * used};
+            pairs[used] = (miller_pair){wa_aff[k].x, wa_aff[k].y, lines + LINES * used, NULL};
             used++;
         }
         fp12 part;
@@ -219,54 +219,6 @@ static void check_chunk(void *arg, size_t worker, size_t lo, size_t hi) {
 done:
     free(lines);
     free(cs);
-}
-
-/* A G2 operand (192-byte x || y, g2_lines bytes, or b'' for the identity): *lines set (computed into *own when
- * given as a point), or NULL for the identity; -1 on error. */
-static int parse_g2_operand(const line **lines, line *own, PyObject *obj) {
-    char *g2;
-    Py_ssize_t len;
-    if (PyBytes_AsStringAndSize(obj, &g2, &len)) return -1;
-    if (len != 192 && len != 0 && len != (Py_ssize_t)(sizeof(line) * LINES)) {
-        PyErr_SetString(PyExc_ValueError, "a G2 operand is a 192-byte point or its lines");
-        return -1;
-    }
-    *lines = NULL;
-    if (len == 0 || (len == 192 && all_zero((const unsigned char *)g2, 192))) return 0;
-    if (len == 192) {
-        fp2 x, y;
-        if (read_g2(&x, &y, (const unsigned char *)g2)) {
-            PyErr_SetString(PyExc_ValueError, "G2 point has a coordinate not below p");
-            return -1;
-        }
-        g2_lines(own, &x, &y);
-        *lines = own;
-    } else {
-        *lines = (const line *)g2;
-    }
-    return 0;
-}
-
-/* A (96-byte G1 x || y, G2 operand) pair into *pair: 1 if it contributes (neither side the identity), 0 if not,
- * -1 on error. */
-static int parse_pair(miller_pair *pair, line *own, PyObject *item) {
-    char *g1;
-    Py_ssize_t g1_len;
-    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 || PyBytes_AsStringAndSize(PyTuple_GET_ITEM(item, 0), &g1, &g1_len)) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "each pair must be a tuple of two bytes");
-        return -1;
-    }
-    if (g1_len != 96) {
-        PyErr_SetString(PyExc_ValueError, "a pair's G1 point is 96 bytes");
-        return -1;
-    }
-    if (parse_g2_operand(&pair->lines, own, PyTuple_GET_ITEM(item, 1))) return -1;
-    if (!pair->lines || all_zero((const unsigned char *)g1, 96)) return 0;
-    if (fp_from_be(&pair->px, (const unsigned char *)g1) || fp_from_be(&pair->py, (const unsigned char *)g1 + 48)) {
-        PyErr_SetString(PyExc_ValueError, "G1 point has a coordinate not below p");
-        return -1;
-    }
-    return 1;
 }
 
 /* weighted_check(a, b, c, weights, pairs, delta, workers): whether
@@ -304,8 +256,8 @@ static PyObject *py_weighted_check(PyObject *self, PyObject *args) {
         extra += (size_t)status;
     }
     /* delta's pair gets its G1 side, -sum w_i C_i, after the workers. */
-    if (parse_g2_operand(&fixed[extra].lines, own + LINES * extra, delta_arg)) goto done;
-    int delta_used = fixed[extra].lines != NULL;
+    if (parse_g2_operand(&fixed[extra], own + LINES * extra, delta_arg)) goto done;
+    int delta_used = pair_has_lines(&fixed[extra]);
     check_ctx ctx = {a.buf, b.buf, c.buf, w.buf, f, c_sum, failed};
     int bad = 0, equal = 0;
     Py_BEGIN_ALLOW_THREADS
