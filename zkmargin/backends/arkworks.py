@@ -254,20 +254,29 @@ class ArkworksBackend:
     def weighted_pairing_check(
         self,
         proofs: Sequence[tuple[G1Point, G2Point, G1Point]],
-        weights: Sequence[int],
-        pairs: Sequence[tuple[G1Point, G2Point]],
-        delta: G2Point,
+        weights: Sequence[int] | Sequence[tuple[int, int]],
+        pairs: Sequence[tuple[G1Point, G2Point | PreparedG2]],
+        delta: G2Point | PreparedG2,
         workers: int | None = None,
     ) -> bool | None:
         """prod_i e(w_i A_i, B_i) * prod_j e(P_j, Q_j) * e(-sum_i w_i C_i, delta) == 1 on `workers` threads
-        (default: the CPU count), or None without the native module (the caller then builds the pairs itself)."""
+        (default: the CPU count), or None without the native module (the caller then builds the pairs itself).
+
+        A weight is an int, or GLV halves (a, b) below 2^64 standing for a + b * (-z^2) mod r (A_i, C_i in G1).
+        """
         if native_batch is None or len(proofs) != len(weights):
             return None
+        if weights and isinstance(weights[0], tuple):
+            if any(not 0 <= half < 2**64 for pair in weights for half in pair):  # type: ignore[union-attr]
+                raise ValueError("GLV weight halves must lie in [0, 2^64)")
+            encoded = b"".join(a.to_bytes(8, "little") + b.to_bytes(8, "little") for a, b in weights)  # type: ignore[misc]
+        else:
+            encoded = b"".join((w % R).to_bytes(32, "little") for w in weights)  # type: ignore[operator]
         return native_batch.weighted_check(
             b"".join(a.to_xy_bytes_be() for a, _, _ in proofs),
             b"".join(b.to_xy_bytes_be() for _, b, _ in proofs),
             b"".join(c.to_xy_bytes_be() for _, _, c in proofs),
-            b"".join((w % R).to_bytes(32, "little") for w in weights),
+            encoded,
             [(p.to_xy_bytes_be(), self._g2_operand(q)) for p, q in pairs],
             self._g2_operand(delta),
             workers or os.cpu_count() or 1,

@@ -58,9 +58,6 @@ static const fp2 FROB2[6] = {
     {{{0x890DC9E4867545C3ULL, 0x2AF322533285A5D5ULL, 0x50880866309B7E2CULL, 0xA20D1B8C7E881024ULL, 0x14E4F04FE2DB9068ULL, 0x14E56D3F1564853AULL}},
      {{0x0000000000000000ULL, 0x0000000000000000ULL, 0x0000000000000000ULL, 0x0000000000000000ULL, 0x0000000000000000ULL, 0x0000000000000000ULL}}},
 };
-static const fp TWO_INV = {{0x1804000000015554ULL, 0x855000053AB00001ULL, 0x633CB57C253C276FULL, 0x6E22D1EC31EBB502ULL, 0xD3916126F2D14CA2ULL, 0x17FBB8571A006596ULL}};
-/* The twist's b: y^2 = x^3 + 4 (1 + u). */
-static const fp2 TWIST_B = {{{0xAA270000000CFFF3ULL, 0x53CC0032FC34000AULL, 0x478FE97A6B0A807FULL, 0xB1D37EBEE6BA24D7ULL, 0x8EC9733BBF78AB2FULL, 0x09D645513D83DE7EULL}}, {{0xAA270000000CFFF3ULL, 0x53CC0032FC34000AULL, 0x478FE97A6B0A807FULL, 0xB1D37EBEE6BA24D7ULL, 0x8EC9733BBF78AB2FULL, 0x09D645513D83DE7EULL}}};
 
 
 /* ---------------------------------------------------------------- Fp2 helpers */
@@ -298,15 +295,31 @@ typedef struct { fp2 c0, c1, c2; } line;  /* evaluated at P as c0 + (c1 P.x) v +
 
 #define LINES 68 /* 63 doublings and 5 additions over |z|'s bits below the top one */
 
-/* R = 2R; the tangent line at R. */
+/* a / 2 mod p: the Montgomery form of a / 2 is half the representative mod p (a shift, or a + p shifted). */
+static inline void fp_half(fp *o, const fp *a) {
+    u64 t[6];
+    unsigned char carry = 0;
+    if (a->l[0] & 1) {
+        for (int i = 0; i < 6; i++) carry = _addcarry_u64(carry, a->l[i], FP_P.l[i], (unsigned long long *)&t[i]);
+    } else {
+        memcpy(t, a->l, sizeof t);
+    }
+    /* a + p < 2^382: no carry out of the top limb. */
+    for (int i = 0; i < 5; i++) o->l[i] = (t[i] >> 1) | (t[i + 1] << 63);
+    o->l[5] = t[5] >> 1;
+}
+
+static inline void fp2_half(fp2 *o, const fp2 *a) { fp_half(&o->c0, &a->c0); fp_half(&o->c1, &a->c1); }
+
+/* R = 2R; the tangent line at R. The twist's b' = 4 (1 + u) multiplies by additions: b' t = xi (4 t). */
 static void doubling_step(line *l, g2_proj *r) {
     fp2 a, b, c, e, f, g, h, i, j, e2, t;
-    fp2_mul(&a, &r->x, &r->y); fp2_mul_fp(&a, &a, &TWO_INV);
+    fp2_mul(&a, &r->x, &r->y); fp2_half(&a, &a);
     fp2_sqr(&b, &r->y);
     fp2_sqr(&c, &r->z);
-    fp2_double(&t, &c); fp2_add(&t, &t, &c); fp2_mul(&e, &TWIST_B, &t);
+    fp2_double(&t, &c); fp2_add(&t, &t, &c); fp2_double(&t, &t); fp2_double(&t, &t); fp2_mul_xi(&e, &t);
     fp2_double(&f, &e); fp2_add(&f, &f, &e);
-    fp2_add(&g, &b, &f); fp2_mul_fp(&g, &g, &TWO_INV);
+    fp2_add(&g, &b, &f); fp2_half(&g, &g);
     fp2_add(&h, &r->y, &r->z); fp2_sqr(&h, &h); fp2_add(&t, &b, &c); fp2_sub(&h, &h, &t);
     fp2_sub(&i, &e, &b);
     fp2_sqr(&j, &r->x);
