@@ -21,7 +21,10 @@ With --baseline REV, the same phases are measured on the library at git
 revision REV (a fresh clone, same interpreter) in the same run; with --peer,
 snarkjs's in-process verify of its peer statement too (bench/cross.py's harness).
 
-Usage: python bench/verify.py [--reps 300] [--baseline REV] [--peer] [--out bench/results/verify.json]
+With --rounds N (and --baseline), the baseline and this tree are measured in N alternating rounds and each
+phase's figure is its median over the rounds: on a shared machine that is the sound comparison.
+
+Usage: python bench/verify.py [--reps 300] [--baseline REV [--rounds N]] [--peer] [--out bench/results/verify.json]
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,7 +46,7 @@ from pathlib import Path
 sys.path.insert(0, os.environ.get("ZKMARGIN_BENCH_ROOT") or str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cross import market, run_on_baseline, run_peer  # noqa: E402
+from cross import baseline_clone, market, run_on_baseline, run_peer  # noqa: E402
 
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.circuits.layout import HEADER  # noqa: E402
@@ -113,14 +119,19 @@ def measure(reps: int) -> dict:
         step()
         step()
     times: dict[str, list[float]] = {name: [] for name in steps}
+    cpu_times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(reps):
         for name, step in steps.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             step()
+            cpu_times[name].append(time.thread_time() - c)
             times[name].append(time.perf_counter() - t)
     ms = {name: statistics.median(ts) * 1000 for name, ts in times.items()}
     ms["plain_other"] = ms["plain"] - sum(ms[p] for p in PHASES)
-    return {"circuit": circuit.circuit_id, "public_inputs": circuit.num_public, "reps": reps, "ms": ms}
+    # CPU time of the calling thread: on a shared machine it moves far less with the load than the wall time.
+    cpu_ms = {name: statistics.median(ts) * 1000 for name, ts in cpu_times.items()}
+    cpu_ms["plain_other"] = cpu_ms["plain"] - sum(cpu_ms[p] for p in PHASES)
+    return {"circuit": circuit.circuit_id, "public_inputs": circuit.num_public, "reps": reps, "ms": ms, "cpu_ms": cpu_ms}
 
 
 def run_baseline(revision: str, reps: int) -> dict:
@@ -129,18 +140,50 @@ def run_baseline(revision: str, reps: int) -> dict:
     return {**document["ours"], "revision": commit}
 
 
+def alternate_with_baseline(revision: str, reps: int, rounds: int) -> tuple[dict, dict]:
+    """(baseline, ours): each phase's median over `rounds` rounds that alternate the clone at revision and this tree.
+
+    On a shared machine the load drifts within minutes; alternating gives both the same load, so their ratio
+    means something where two runs one after the other do not.
+    """
+    work = Path(tempfile.mkdtemp(prefix="zkmargin-baseline-"))
+    try:
+        clone, commit = baseline_clone(revision, work)
+        env = {**os.environ, "ZKMARGIN_BENCH_ROOT": str(clone)}
+        theirs, ours = [], []
+        for _ in range(rounds):
+            out = work / "round.json"
+            subprocess.run([sys.executable, __file__, "--reps", str(reps), "--out", str(out)], cwd=clone, env=env,
+                           check=True, capture_output=True)
+            theirs.append(json.loads(out.read_text())["ours"])
+            ours.append(measure(reps))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def median_of(runs: list[dict]) -> dict:
+        merged = {**runs[-1], "rounds": len(runs), "round_ms": [run["ms"] for run in runs]}
+        for key in ("ms", "cpu_ms"):
+            merged[key] = {row: statistics.median(run[key][row] for run in runs) for row in runs[0][key]}
+        return merged
+
+    return {**median_of(theirs), "revision": commit}, median_of(ours)
+
+
 ROWS = (*PHASES, "plain_other", "plain", "folded", "verify_all_inputs", "floor_multi_pairing_3", "proof_decode")
 
 
 def print_table(columns: dict[str, dict], peer_verify_ms: float | None) -> None:
-    """One row per phase, one column per measured revision (and ratios to the first column)."""
+    """One row per phase, one column per measured revision (and ratios to the first column): wall, then CPU."""
     names = list(columns)
-    print("\nverify phases, cross-n64-k8, ms (median; phases timed alone, interleaved)")
-    print(f"{'':>22} " + " ".join(f"{n:>12}" for n in names) + ("   after/before" if len(names) > 1 else ""))
-    for row in ROWS:
-        values = [columns[n]["ms"].get(row, float("nan")) for n in names]
-        ratio = f"   {values[-1] / values[0]:>12.2f}" if len(names) > 1 and values[0] > 0 else ""
-        print(f"{row:>22} " + " ".join(f"{v:>12.3f}" for v in values) + ratio)
+    for key, title in (("ms", "wall ms, median"), ("cpu_ms", "CPU ms of the thread, median")):
+        if not all(key in columns[n] for n in names):
+            continue
+        print(f"\nverify phases, cross-n64-k8, {title} (phases timed alone, interleaved)")
+        print(f"{'':>22} " + " ".join(f"{n:>12}" for n in names) + ("   after/before" if len(names) > 1 else ""))
+        for row in ROWS:
+            values = [columns[n][key].get(row, float("nan")) for n in names]
+            ratio = f"   {values[-1] / values[0]:>12.2f}" if len(names) > 1 and values[0] > 0 else ""
+            print(f"{row:>22} " + " ".join(f"{v:>12.3f}" for v in values) + ratio)
     if peer_verify_ms is not None:
         print(f"\nsnarkjs 0.7.6 in-process verify of its peer statement, same run: {peer_verify_ms:.2f} ms")
         for n in names:
@@ -154,15 +197,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=300)
     parser.add_argument("--baseline", metavar="REV", help="also measure the library at git revision REV")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with --baseline: rounds alternating the baseline and this tree (medians over rounds)")
     parser.add_argument("--peer", action="store_true", help="also run the snarkjs peer (N = 64) for its verify time")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "verify.json")
     args = parser.parse_args()
     result: dict = {"machine": platform.platform(), "cpus": os.cpu_count(), "load_avg": os.getloadavg()}
     columns = {}
-    if args.baseline:
+    if args.baseline and args.rounds > 1:
+        result["baseline"], result["ours"] = alternate_with_baseline(args.baseline, args.reps, args.rounds)
+        columns[f"before {result['baseline']['revision']}"] = result["baseline"]
+    elif args.baseline:
         result["baseline"] = run_baseline(args.baseline, args.reps)
         columns[f"before {result['baseline']['revision']}"] = result["baseline"]
-    result["ours"] = measure(args.reps)
+    if "ours" not in result:
+        result["ours"] = measure(args.reps)
     columns["this tree"] = result["ours"]
     peer_ms = None
     if args.peer:

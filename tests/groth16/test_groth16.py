@@ -150,6 +150,43 @@ def test_backends_give_byte_identical_keys_and_proofs(cube):
     assert outputs[0] == outputs[1]
 
 
+def test_prepared_verification_decides_as_py_ecc_on_a_table_of_proofs(cube):
+    # The same key and proofs on both backends (byte-identical, above): arkworks verifies through the prepared
+    # key (fixed lines of gamma and delta, e(alpha, beta) once), py_ecc through its own pairing.
+    from zkmargin.backends import get_backend
+
+    z, public = cube_witness(3)
+    verdicts = []
+    for name in ("arkworks", "py_ecc"):
+        backend = get_backend(name)
+        pk = setup(cube, random.Random(11), backend)
+        proof = prove(pk, cube, z, random.Random(12), backend)
+        g1, g2 = backend.g1_generator(), backend.g2_generator()
+        table = {
+            "valid": (public, proof),
+            "wrong input": ([public[0] + 1, public[1]], proof),
+            "input r - 1": ([R - 1, public[1]], proof),
+            "A and C swapped": (public, Proof(proof.c, proof.b, proof.a)),
+            "A = C": (public, Proof(proof.a, proof.b, proof.a)),
+            "-A, -B (opposite points, same product)": (public, Proof(backend.g1_neg(proof.a), backend.g2_neg(proof.b), proof.c)),
+            "-A": (public, Proof(backend.g1_neg(proof.a), proof.b, proof.c)),
+            "B = generator": (public, Proof(proof.a, g2, proof.c)),
+            "C + G1": (public, Proof(proof.a, proof.b, backend.g1_add(proof.c, g1))),
+        }
+        row = {}
+        for label, (inputs, candidate) in table.items():
+            row[label] = verify(pk.vk, inputs, candidate, backend)
+        for label, candidate in (("A at infinity", Proof(backend.g1_identity(), proof.b, proof.c)),
+                                 ("B at infinity", Proof(proof.a, backend.g2_identity(), proof.c))):
+            with pytest.raises(MalformedProofError):
+                verify(pk.vk, public, candidate, backend)
+            row[label] = "refused"
+        verdicts.append(row)
+    assert verdicts[0] == verdicts[1]
+    assert [label for label, ok in verdicts[0].items() if ok is True] == [
+        "valid", "-A, -B (opposite points, same product)"]
+
+
 def test_verify_raises_only_typed_errors(backend, cube, keys):
     z, public = cube_witness(3)
     proof = prove(keys, cube, z, random.Random(2), backend)
