@@ -154,6 +154,7 @@ def test_prepared_verification_decides_as_py_ecc_on_a_table_of_proofs(cube):
     # The same key and proofs on both backends (byte-identical, above): arkworks verifies through the prepared
     # key (fixed lines of gamma and delta, e(alpha, beta) once), py_ecc through its own pairing.
     from zkmargin.backends import get_backend
+    from zkmargin.backends.base import P, fp2_sqrt, fp_sqrt, g2_rhs
 
     z, public = cube_witness(3)
     verdicts = []
@@ -173,6 +174,16 @@ def test_prepared_verification_decides_as_py_ecc_on_a_table_of_proofs(cube):
             "B = generator": (public, Proof(proof.a, g2, proof.c)),
             "C + G1": (public, Proof(proof.a, proof.b, backend.g1_add(proof.c, g1))),
         }
+        # Points off the subgroup (on the curve; the decoders refuse them, a Proof object can still carry them).
+        rng = random.Random(5)
+        while (y := fp_sqrt(((x := rng.randrange(P)) ** 3 + 4) % P)) is None:
+            pass
+        off_g1 = backend.g1_from_affine(x, y, subgroup_check=False)
+        while (y2 := fp2_sqrt(g2_rhs(x2 := (rng.randrange(P), rng.randrange(P))))) is None:
+            pass
+        off_g2 = backend.g2_from_affine(x2, y2, subgroup_check=False)
+        table["A off the subgroup"] = (public, Proof(off_g1, proof.b, proof.c))
+        table["B off the subgroup"] = (public, Proof(proof.a, off_g2, proof.c))
         row = {}
         for label, (inputs, candidate) in table.items():
             row[label] = verify(pk.vk, inputs, candidate, backend)
