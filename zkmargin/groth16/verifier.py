@@ -204,7 +204,8 @@ class PreparedVerifyingKey:
 
 
 _PREPARED: dict[tuple[int, int], PreparedVerifyingKey] = {}
-_PREPARED_ENTRIES = 256
+_PREPARED_ENTRIES = 64
+"""Keys kept prepared per process: an entry holds its key (one point a public input) and about 40 kB of lines."""
 _PREPARED_LOCK = threading.Lock()
 
 
