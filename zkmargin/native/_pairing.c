@@ -2,8 +2,9 @@
  *
  * Why our own: verifying one proof is three Miller loops and a final exponentiation, and two of
  * the three G2 points (gamma, delta) are the verifying key's, the same for every proof. Their line
- * coefficients are computed once per key here (g2_lines), so their Miller loops only multiply
- * sparse line values into the accumulator; the curve library recomputes them for every proof.
+ * coefficients are computed once per key here (g2_fixed_lines: divided by their constant terms, which
+ * the final exponentiation ignores), so their Miller loops only multiply sparse line values into the
+ * accumulator; the curve library recomputes them for every proof.
  *
  * Optimal ate pairing, the tower Fp12 = Fp6[w] / (w^2 - v), Fp6 = Fp2[v] / (v^3 - xi), xi = 1 + u,
  * lines on the M-type twist in homogeneous projective coordinates; the final exponentiation's hard
