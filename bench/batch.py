@@ -12,8 +12,11 @@ imports that checkout's zkmargin and decodes and batch-verifies the very proofs 
 in rounds alternating with this checkout's (--rounds), so both see the same load on a shared machine; the
 ratio is of the median round times.
 
+--baseline may be given several times (e.g. the issue's starting point and today's main): every round runs
+each baseline, then this checkout.
+
 Usage: python bench/batch.py [--count 10000] [--accounts 20] [--sample 300] [--workers N]
-                             [--baseline PATH [--rounds 3]]
+                             [--baseline PATH [--baseline PATH2] [--rounds 3]]
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=300)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "batch.json")
     parser.add_argument("--workers", type=int, default=None, help="threads for decoding and the check (default: CPUs)")
-    parser.add_argument("--baseline", type=Path, default=None, help="an older checkout to time on the same proofs")
+    parser.add_argument("--baseline", type=Path, action="append", default=[],
+                        help="an older checkout to time on the same proofs (repeat for several, all in one run)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds with --baseline")
     args = parser.parse_args()
     backend = get_backend("arkworks")
@@ -140,23 +144,28 @@ def main() -> None:
           f"{rows['speedup']:>5.1f} / {rows['speedup_vs_fixed_inputs_one_by_one']:>4.1f} "
           f"{rows['batch_proofs_per_s']:>9.0f} {decode_s:>9.2f} {verify_s:>9.2f} "
           f"{isolate_s:>10.2f} / {isolated.pairing_checks}")
-    if args.baseline is not None:
+    if args.baseline:
         ours = lambda: _batch_round(pk.vk, encoded, fixed, backend, args.workers)  # noqa: E731
-        old_s, new_s = compare_with_baseline(args.baseline, pk.vk, encoded, len(HEADER), args.rounds, ours, backend)
-        old_wall, new_wall = statistics.median(w for w, _ in old_s), statistics.median(w for w, _ in new_s)
-        old_cpu, new_cpu = statistics.median(c for _, c in old_s), statistics.median(c for _, c in new_s)
-        rows["baseline"] = {"path": str(args.baseline), "round_wall_cpu_s": old_s, "this_round_wall_cpu_s": new_s,
-                            "baseline_proofs_per_s": args.count / old_wall, "this_proofs_per_s": args.count / new_wall,
-                            "baseline_cpu_ms_per_proof": old_cpu / args.count * 1000,
-                            "this_cpu_ms_per_proof": new_cpu / args.count * 1000}
-        rows["proofs_per_s_vs_baseline"] = old_wall / new_wall
-        rows["cpu_per_proof_baseline_over_this"] = old_cpu / new_cpu
-        print(f"decode + batch verify of the same {args.count} proofs, median of {args.rounds} alternating rounds: "
-              f"baseline {rows['baseline']['baseline_proofs_per_s']:.0f} proofs/s, this checkout "
-              f"{rows['baseline']['this_proofs_per_s']:.0f} proofs/s = {rows['proofs_per_s_vs_baseline']:.2f}x; CPU a proof "
-              f"{rows['baseline']['baseline_cpu_ms_per_proof']:.3f} vs {rows['baseline']['this_cpu_ms_per_proof']:.3f} ms "
-              f"= {rows['cpu_per_proof_baseline_over_this']:.2f}x "
-              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+        olds, new_s = compare_with_baseline(args.baseline, pk.vk, encoded, len(HEADER), args.rounds, ours, backend)
+        new_wall, new_cpu = statistics.median(w for w, _ in new_s), statistics.median(c for _, c in new_s)
+        rows["this_round_wall_cpu_s"] = new_s
+        rows["this_proofs_per_s"] = args.count / new_wall
+        rows["this_cpu_ms_per_proof"] = new_cpu / args.count * 1000
+        rows["baselines"] = []
+        for path, old_s in zip(args.baseline, olds):
+            old_wall, old_cpu = statistics.median(w for w, _ in old_s), statistics.median(c for _, c in old_s)
+            entry = {"path": str(path), "revision": _revision(path), "round_wall_cpu_s": old_s,
+                     "baseline_proofs_per_s": args.count / old_wall,
+                     "baseline_cpu_ms_per_proof": old_cpu / args.count * 1000,
+                     "proofs_per_s_vs_baseline": old_wall / new_wall,
+                     "cpu_per_proof_baseline_over_this": old_cpu / new_cpu}
+            rows["baselines"].append(entry)
+            print(f"decode + batch verify of the same {args.count} proofs, median of {args.rounds} alternating rounds: "
+                  f"{entry['revision']} {entry['baseline_proofs_per_s']:.0f} proofs/s, this checkout "
+                  f"{rows['this_proofs_per_s']:.0f} proofs/s = {entry['proofs_per_s_vs_baseline']:.2f}x; CPU a proof "
+                  f"{entry['baseline_cpu_ms_per_proof']:.3f} vs {rows['this_cpu_ms_per_proof']:.3f} ms "
+                  f"= {entry['cpu_per_proof_baseline_over_this']:.2f}x "
+                  f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     rows["load_average_1min"] = os.getloadavg()[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), **rows}, indent=1))
@@ -202,31 +211,41 @@ def _batch_round(vk: VerifyingKey, encoded: list[tuple[bytes, list[int]]], fixed
     return time.perf_counter() - t, time.process_time() - cpu
 
 
-def compare_with_baseline(path: Path, vk: VerifyingKey, encoded: list[tuple[bytes, list[int]]], header: int,
+def _revision(path: Path) -> str:
+    """The short commit checked out at path ('?' when it is not a git checkout)."""
+    done = subprocess.run(["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "?"
+
+
+def compare_with_baseline(paths: list[Path], vk: VerifyingKey, encoded: list[tuple[bytes, list[int]]], header: int,
                           rounds: int, ours: Callable[[], tuple[float, float]], backend: CurveBackend,
-                          ) -> tuple[list[tuple[float, ...]], list[tuple[float, float]]]:
-    """Round times (baseline, ours), each a list of (wall, CPU) seconds, alternating on the same proofs."""
+                          ) -> tuple[list[list[tuple[float, ...]]], list[tuple[float, float]]]:
+    """Round times (one list per baseline, ours), each (wall, CPU) seconds; every round runs each baseline, then ours."""
     with tempfile.TemporaryDirectory() as tmp:
         job, blob = Path(tmp) / "job.json", Path(tmp) / "proofs.bin"
         job.write_text(json.dumps({"vk": vk_to_json(vk, backend), "header": header,
                                    "publics": [[str(x) for x in public] for _, public in encoded]}))
         blob.write_bytes(b"".join(data for data, _ in encoded))
-        child = subprocess.Popen([sys.executable, "-c", _DRIVER, str(path.resolve()), str(job), str(blob)],
-                                 cwd=path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        old, new = [], []
+        children = [subprocess.Popen([sys.executable, "-c", _DRIVER, str(path.resolve()), str(job), str(blob)],
+                                     cwd=path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                    for path in paths]
+        olds: list[list[tuple[float, ...]]] = [[] for _ in paths]
+        new = []
         try:
             for _ in range(rounds):
-                child.stdin.write("go\n")
-                child.stdin.flush()
-                line = child.stdout.readline()
-                if not line:
-                    raise SystemExit("the baseline driver stopped")
-                old.append(tuple(map(float, line.split())))
+                for child, old in zip(children, olds):
+                    child.stdin.write("go\n")
+                    child.stdin.flush()
+                    line = child.stdout.readline()
+                    if not line:
+                        raise SystemExit("a baseline driver stopped")
+                    old.append(tuple(map(float, line.split())))
                 new.append(ours())
         finally:
-            child.stdin.close()
-            child.wait()
-    return old, new
+            for child in children:
+                child.stdin.close()
+                child.wait()
+    return olds, new
 
 
 if __name__ == "__main__":

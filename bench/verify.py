@@ -21,7 +21,11 @@ With --baseline REV, the same phases are measured on the library at git
 revision REV (a fresh clone, same interpreter) in the same run; with --peer,
 snarkjs's in-process verify of its peer statement too (bench/cross.py's harness).
 
-Usage: python bench/verify.py [--reps 300] [--baseline REV] [--peer] [--out bench/results/verify.json]
+With --rounds N (and --baseline), the baseline (a process serving the clone's library) and this tree each set
+up once and then time N alternating blocks of reps / N; each figure is the median over all reps: on a shared
+machine that is the sound comparison.
+
+Usage: python bench/verify.py [--reps 300] [--baseline REV [--rounds N]] [--peer] [--out bench/results/verify.json]
 """
 
 from __future__ import annotations
@@ -31,16 +35,20 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # --baseline runs this same script against an older clone: ZKMARGIN_BENCH_ROOT names the tree to import.
 sys.path.insert(0, os.environ.get("ZKMARGIN_BENCH_ROOT") or str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cross import market, run_on_baseline, run_peer  # noqa: E402
+from cross import baseline_clone, market, run_on_baseline, run_peer  # noqa: E402
 
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.circuits.layout import HEADER  # noqa: E402
@@ -60,8 +68,12 @@ PHASES = ("snapshot_values", "key_checks", "fold", "header", "pairing")
 """Phases of plain verify in order; folded verify is header + pairing (+ its own checks)."""
 
 
-def measure(reps: int) -> dict:
-    """Median ms of every phase, of plain and folded verify, and of the library's 3-pair pairing."""
+Samples = dict[str, list[tuple[float, float]]]
+"""(wall, CPU of the thread) seconds of each timed run, per step."""
+
+
+def phase_steps() -> tuple[dict[str, Callable[[], object]], dict]:
+    """The timed steps over one cross-n64-k8 key and proof made here, warmed up, and the circuit's facts."""
     backend = get_backend("arkworks")
     circuit = circuit_from_id("cross-n64-k8")
     snapshot, account = market(64, 8, random.Random(64))
@@ -112,15 +124,43 @@ def measure(reps: int) -> dict:
     for step in steps.values():  # warm-up: e(alpha, beta), fixed-base tables from a point's second use
         step()
         step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
+    return steps, {"circuit": circuit.circuit_id, "public_inputs": circuit.num_public}
+
+
+def time_block(steps: dict[str, Callable[[], object]], reps: int) -> Samples:
+    """Every step timed reps times, the steps interleaved rep by rep so machine load hits them alike."""
+    samples: Samples = {name: [] for name in steps}
     for _ in range(reps):
         for name, step in steps.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             step()
-            times[name].append(time.perf_counter() - t)
-    ms = {name: statistics.median(ts) * 1000 for name, ts in times.items()}
-    ms["plain_other"] = ms["plain"] - sum(ms[p] for p in PHASES)
-    return {"circuit": circuit.circuit_id, "public_inputs": circuit.num_public, "reps": reps, "ms": ms}
+            samples[name].append((time.perf_counter() - t, time.thread_time() - c))
+    return samples
+
+
+def summarise(samples: Samples, info: dict) -> dict:
+    """Median wall and CPU ms of every step, and the part of plain verify outside the named phases."""
+    result = {**info, "reps": len(next(iter(samples.values())))}
+    # CPU time of the calling thread: on a shared machine it moves far less with the load than the wall time.
+    for key, column in (("ms", 0), ("cpu_ms", 1)):
+        ms = {name: statistics.median(s[column] for s in runs) * 1000 for name, runs in samples.items()}
+        ms["plain_other"] = ms["plain"] - sum(ms[p] for p in PHASES)
+        result[key] = ms
+    return result
+
+
+def measure(reps: int) -> dict:
+    """Median ms of every phase, of plain and folded verify, and of the library's 3-pair pairing."""
+    steps, info = phase_steps()
+    return summarise(time_block(steps, reps), info)
+
+
+def serve() -> None:
+    """Baseline side of --rounds: set up once, then time a block of the read number of reps per input line."""
+    steps, info = phase_steps()
+    print(json.dumps(info), flush=True)
+    for line in sys.stdin:
+        print(json.dumps(time_block(steps, int(line))), flush=True)
 
 
 def run_baseline(revision: str, reps: int) -> dict:
@@ -129,18 +169,63 @@ def run_baseline(revision: str, reps: int) -> dict:
     return {**document["ours"], "revision": commit}
 
 
+def _next_json(child: subprocess.Popen) -> dict:
+    """The next JSON line the serving process prints (anything else it prints is skipped)."""
+    while line := child.stdout.readline():
+        if line.startswith("{"):
+            return json.loads(line)
+    raise SystemExit("the baseline process stopped")
+
+
+def alternate_with_baseline(revision: str, reps: int, rounds: int) -> tuple[dict, dict]:
+    """(baseline, ours): medians over `rounds` blocks of reps / rounds, alternating the clone at revision and this tree.
+
+    Each side sets up once (a process serving the clone's library); then short blocks alternate, so both see the
+    same load on a shared machine, where two runs one after the other see different loads.
+    """
+    work = Path(tempfile.mkdtemp(prefix="zkmargin-baseline-"))
+    try:
+        clone, commit = baseline_clone(revision, work)
+        env = {**os.environ, "ZKMARGIN_BENCH_ROOT": str(clone)}
+        child = subprocess.Popen([sys.executable, __file__, "--serve"], cwd=clone, env=env, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            their_info = _next_json(child)
+            steps, info = phase_steps()
+            theirs: Samples = {name: [] for name in steps}
+            ours: Samples = {name: [] for name in steps}
+            block = max(1, reps // rounds)
+            for _ in range(rounds):
+                child.stdin.write(f"{block}\n")
+                child.stdin.flush()
+                for name, runs in _next_json(child).items():
+                    theirs[name].extend(tuple(run) for run in runs)
+                for name, runs in time_block(steps, block).items():
+                    ours[name].extend(runs)
+        finally:
+            child.stdin.close()
+            child.wait()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ({**summarise(theirs, their_info), "revision": commit, "rounds": rounds},
+            {**summarise(ours, info), "rounds": rounds})
+
+
 ROWS = (*PHASES, "plain_other", "plain", "folded", "verify_all_inputs", "floor_multi_pairing_3", "proof_decode")
 
 
 def print_table(columns: dict[str, dict], peer_verify_ms: float | None) -> None:
-    """One row per phase, one column per measured revision (and ratios to the first column)."""
+    """One row per phase, one column per measured revision (and ratios to the first column): wall, then CPU."""
     names = list(columns)
-    print("\nverify phases, cross-n64-k8, ms (median; phases timed alone, interleaved)")
-    print(f"{'':>22} " + " ".join(f"{n:>12}" for n in names) + ("   after/before" if len(names) > 1 else ""))
-    for row in ROWS:
-        values = [columns[n]["ms"].get(row, float("nan")) for n in names]
-        ratio = f"   {values[-1] / values[0]:>12.2f}" if len(names) > 1 and values[0] > 0 else ""
-        print(f"{row:>22} " + " ".join(f"{v:>12.3f}" for v in values) + ratio)
+    for key, title in (("ms", "wall ms, median"), ("cpu_ms", "CPU ms of the thread, median")):
+        if not all(key in columns[n] for n in names):
+            continue
+        print(f"\nverify phases, cross-n64-k8, {title} (phases timed alone, interleaved)")
+        print(f"{'':>22} " + " ".join(f"{n:>12}" for n in names) + ("   after/before" if len(names) > 1 else ""))
+        for row in ROWS:
+            values = [columns[n][key].get(row, float("nan")) for n in names]
+            ratio = f"   {values[-1] / values[0]:>12.2f}" if len(names) > 1 and values[0] > 0 else ""
+            print(f"{row:>22} " + " ".join(f"{v:>12.3f}" for v in values) + ratio)
     if peer_verify_ms is not None:
         print(f"\nsnarkjs 0.7.6 in-process verify of its peer statement, same run: {peer_verify_ms:.2f} ms")
         for n in names:
@@ -154,15 +239,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=300)
     parser.add_argument("--baseline", metavar="REV", help="also measure the library at git revision REV")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with --baseline: blocks alternating the baseline and this tree (medians over all reps)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--peer", action="store_true", help="also run the snarkjs peer (N = 64) for its verify time")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "verify.json")
     args = parser.parse_args()
+    if args.serve:
+        serve()
+        return
     result: dict = {"machine": platform.platform(), "cpus": os.cpu_count(), "load_avg": os.getloadavg()}
     columns = {}
-    if args.baseline:
+    if args.baseline and args.rounds > 1:
+        result["baseline"], result["ours"] = alternate_with_baseline(args.baseline, args.reps, args.rounds)
+        columns[f"before {result['baseline']['revision']}"] = result["baseline"]
+    elif args.baseline:
         result["baseline"] = run_baseline(args.baseline, args.reps)
         columns[f"before {result['baseline']['revision']}"] = result["baseline"]
-    result["ours"] = measure(args.reps)
+    if "ours" not in result:
+        result["ours"] = measure(args.reps)
     columns["this tree"] = result["ours"]
     peer_ms = None
     if args.peer:

@@ -17,7 +17,7 @@ from zkmargin.backends.base import CurveBackend, P, encode_g1, encode_g2, fp2_sq
 from zkmargin.errors import MalformedProofError
 from zkmargin.field import R, inv
 from zkmargin.groth16 import Proof, prove, setup
-from zkmargin.groth16.batch import BatchItem, verify_batch
+from zkmargin.groth16.batch import GLV_LAMBDA, BatchItem, random_weight, verify_batch, weight_value
 from zkmargin.groth16.serialization import decode_proofs, proof_from_bytes, proof_to_bytes
 
 native = pytest.importorskip("zkmargin.native._batch", reason="the native batch is built on x86-64 with BMI2/ADX only")
@@ -98,6 +98,77 @@ def test_edge_weights_act_as_their_value_mod_r(weight: int) -> None:
         assert _raw_check(proofs, weights, pairs, delta, 2) is (shift == 0)
         assert BACKEND.weighted_pairing_check(proofs, weights, pairs, delta, 2) is (shift == 0)
         assert _library_verdict(proofs, weights, pairs, delta) is (shift == 0)
+
+
+GLV_EDGES = [(0, 1), (1, 0), (1, 1), (2**64 - 1, 0), (0, 2**64 - 1), (2**64 - 1, 2**64 - 1)]
+
+
+def _glv_check(proofs: list, halves: list[tuple[int, int]], pairs: list, delta: Any, workers: int) -> bool:
+    """weighted_check with the weights as 16-byte GLV halves a || b."""
+    return native.weighted_check(
+        b"".join(a.to_xy_bytes_be() for a, _, _ in proofs), b"".join(b.to_xy_bytes_be() for _, b, _ in proofs),
+        b"".join(c.to_xy_bytes_be() for _, _, c in proofs),
+        b"".join(a.to_bytes(8, "little") + b.to_bytes(8, "little") for a, b in halves),
+        [(p.to_xy_bytes_be(), q.to_xy_bytes_be()) for p, q in pairs], delta.to_xy_bytes_be(), workers)
+
+
+@pytest.mark.parametrize("count, workers", [(1, 1), (6, 2), (33, 2), (129, 3)])
+def test_glv_weights_act_as_a_plus_b_lambda(count: int, workers: int) -> None:
+    # Edge halves and random ones, across the 32-pair groups and 128-proof chunks: the verdict of the weight
+    # a + b lambda mod r, in the native form, the full-width form and the exponent arithmetic.
+    logs = _logs(count)
+    halves = [GLV_EDGES[i] if i < len(GLV_EDGES) and count > 1 else (RNG.getrandbits(64), RNG.getrandbits(64))
+              for i in range(count)]
+    weights = [weight_value(h) for h in halves]
+    d = RNG.randrange(1, R)
+    exponent = _statement(logs, weights, d, 0)[3]
+    for shift in (0, 1, R - 1):
+        proofs, pairs, delta, _ = _statement(logs, weights, d, (shift - exponent) % R)
+        assert _glv_check(proofs, halves, pairs, delta, workers) is (shift == 0)
+        assert BACKEND.weighted_pairing_check(proofs, halves, pairs, delta, workers) is (shift == 0)
+        assert _raw_check(proofs, weights, pairs, delta, workers) is (shift == 0)
+        if count <= 6:
+            assert _library_verdict(proofs, weights, pairs, delta) is (shift == 0)
+
+
+def test_glv_form_with_points_at_infinity_and_a_zero_weight() -> None:
+    a, b, c = RNG.randrange(1, R), RNG.randrange(1, R), RNG.randrange(1, R)
+    logs = [(0, b, c), (a, 0, c), (a, b, 0), (a, b, c), (a, R - b, R - c)]
+    halves = [(5, 3), (7, 0), (0, 11), (13, 2), (13, 2)]
+    weights = [weight_value(h) for h in halves]
+    d = RNG.randrange(1, R)
+    exponent = _statement(logs, weights, d, 0)[3]
+    for shift in (0, 1):
+        proofs, pairs, delta, _ = _statement(logs, weights, d, (shift - exponent) % R)
+        assert _glv_check(proofs, halves, pairs, delta, 2) is (shift == 0)
+    # The zero weight (0, 0) drops a proof from the check, broken or not: random_weight never draws it.
+    zero_first = [(0, 0)] + halves[1:]
+    proofs, pairs, delta, _ = _statement(logs, [0] + weights[1:], d, (-_statement(logs, [0] + weights[1:], d, 0)[3]) % R)
+    broken = [(proofs[3][0], proofs[3][1], BACKEND.g1_add(proofs[3][2], G1))] + proofs[1:]
+    assert _glv_check(proofs, zero_first, pairs, delta, 2) is True
+    assert _glv_check(broken, zero_first, pairs, delta, 2) is True
+    assert _glv_check(broken, [(1, 0)] + halves[1:], pairs, delta, 2) is False
+
+
+def test_random_weights_are_never_zero_and_halves_stay_below_2_64() -> None:
+    class Zeros(random.Random):
+        """getrandbits gives 0, 0 first (a zero weight), then 3."""
+
+        def __init__(self) -> None:
+            super().__init__(0)
+            self.values = [0, 0, 3, 0]
+
+        def getrandbits(self, k: int) -> int:
+            return self.values.pop(0) if self.values else super().getrandbits(k)
+
+    assert random_weight(Zeros()) == (3, 0)
+    drawn = {random_weight() for _ in range(200)}
+    assert len(drawn) == 200 and all(0 <= x < 2**64 for pair in drawn for x in pair)
+    assert weight_value((1, 0)) == 1 and weight_value((0, 1)) == GLV_LAMBDA
+    assert (GLV_LAMBDA**2 + GLV_LAMBDA + 1) % R == 0  # a cube root of unity mod r: sigma's eigenvalue
+    proofs, pairs, delta, _ = _statement(_logs(1), [1], 1, 0)
+    with pytest.raises(ValueError, match="2\\^64"):
+        BACKEND.weighted_pairing_check(proofs, [(2**64, 0)], pairs, delta, 1)
 
 
 def test_points_at_infinity_and_equal_and_opposite_points() -> None:

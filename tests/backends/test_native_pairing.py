@@ -63,6 +63,50 @@ def test_prepared_lines_give_the_same_value() -> None:
     assert native.pairing([pairs[0], prepared[1], pairs[2]]) == native.pairing(pairs)
 
 
+UNIT_LINES_BYTES = 68 * 2 * 96
+"""g2_fixed_lines: 68 lines, each two Fp2 coefficients (the constant term divided out)."""
+
+
+@pytest.mark.parametrize("q_exp", [1, 2, R - 1, R - 2, 5, RNG.randrange(1, R)])
+def test_fixed_lines_give_the_value_of_the_point_and_its_plain_lines(q_exp: int) -> None:
+    q = _xy(G2() * _k(q_exp))
+    fixed, plain = native.g2_fixed_lines(q), native.g2_lines(q)
+    assert len(fixed) == UNIT_LINES_BYTES and fixed != plain[:UNIT_LINES_BYTES]
+    for p_exp in (1, R - 1, RNG.randrange(1, R)):
+        p = _xy(G1() * _k(p_exp))
+        other = _pair(RNG.randrange(1, R), RNG.randrange(1, R))
+        # Byte-identical values alone, beside a fresh pair, and next to their own inverse (equal / opposite points).
+        assert native.pairing([(p, fixed)]) == native.pairing([(p, q)]) == native.pairing([(p, plain)])
+        assert native.pairing([(p, fixed), other]) == native.pairing([(p, q), other])
+        neg_p = _xy(-(G1() * _k(p_exp)))
+        assert native.pairing([(p, fixed), (neg_p, fixed)]) == ONE
+        assert native.pairing([(p, fixed), (p, fixed)]) == native.pairing([(_xy(G1() * _k(2 * p_exp)), q)])
+    assert native.g2_fixed_lines(bytes(192)) == b""
+    with pytest.raises(ValueError, match="not below p"):
+        native.g2_fixed_lines(b"\xff" * 192)
+    with pytest.raises(ValueError, match="192 bytes"):
+        native.g2_fixed_lines(q[:100])
+    with pytest.raises(ValueError, match="G2 operand"):
+        native.pairing([(_xy(G1()), fixed[:-1])])
+
+
+def test_groth16_equations_over_fixed_lines_decide_as_the_library_does() -> None:
+    # The verifier's shape: e(A, B) e(-acc, gamma) e(-C, delta) == e(alpha, beta), gamma and delta as fixed lines.
+    for _ in range(4):
+        alpha, beta, gamma, delta, acc, c, b = (RNG.randrange(1, R) for _ in range(7))
+        a = (alpha * beta + acc * gamma + c * delta) * pow(b, -1, R) % R
+        target = native.pairing([_pair(alpha, beta)])
+        gamma_lines = native.g2_fixed_lines(_xy(G2() * _k(gamma)))
+        delta_lines = native.g2_fixed_lines(_xy(G2() * _k(delta)))
+        for broken in (None, 0, 1, 2):
+            exps = [a + (broken == 0), R - acc + (broken == 1), R - c + (broken == 2)]
+            ours = native.pairing([_pair(exps[0], b), (_xy(G1() * _k(exps[1])), gamma_lines),
+                                   (_xy(G1() * _k(exps[2])), delta_lines)]) == target
+            theirs = GT.pairing_check([G1() * _k(x) for x in (*exps, R - alpha)],
+                                      [G2() * _k(y) for y in (b, gamma, delta, beta)])
+            assert ours == bool(theirs) == (broken is None)
+
+
 def test_groth16_shaped_equations_decide_as_the_library_does() -> None:
     # e(A, B) = e(alpha, beta) e(acc, gamma) e(C, delta) with random exponents, then each term perturbed.
     for _ in range(6):

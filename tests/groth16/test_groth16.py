@@ -150,6 +150,54 @@ def test_backends_give_byte_identical_keys_and_proofs(cube):
     assert outputs[0] == outputs[1]
 
 
+def test_prepared_verification_decides_as_py_ecc_on_a_table_of_proofs(cube):
+    # The same key and proofs on both backends (byte-identical, above): arkworks verifies through the prepared
+    # key (fixed lines of gamma and delta, e(alpha, beta) once), py_ecc through its own pairing.
+    from zkmargin.backends import get_backend
+    from zkmargin.backends.base import P, fp2_sqrt, fp_sqrt, g2_rhs
+
+    z, public = cube_witness(3)
+    verdicts = []
+    for name in ("arkworks", "py_ecc"):
+        backend = get_backend(name)
+        pk = setup(cube, random.Random(11), backend)
+        proof = prove(pk, cube, z, random.Random(12), backend)
+        g1, g2 = backend.g1_generator(), backend.g2_generator()
+        table = {
+            "valid": (public, proof),
+            "wrong input": ([public[0] + 1, public[1]], proof),
+            "input r - 1": ([R - 1, public[1]], proof),
+            "A and C swapped": (public, Proof(proof.c, proof.b, proof.a)),
+            "A = C": (public, Proof(proof.a, proof.b, proof.a)),
+            "-A, -B (opposite points, same product)": (public, Proof(backend.g1_neg(proof.a), backend.g2_neg(proof.b), proof.c)),
+            "-A": (public, Proof(backend.g1_neg(proof.a), proof.b, proof.c)),
+            "B = generator": (public, Proof(proof.a, g2, proof.c)),
+            "C + G1": (public, Proof(proof.a, proof.b, backend.g1_add(proof.c, g1))),
+        }
+        # Points off the subgroup (on the curve; the decoders refuse them, a Proof object can still carry them).
+        rng = random.Random(5)
+        while (y := fp_sqrt(((x := rng.randrange(P)) ** 3 + 4) % P)) is None:
+            pass
+        off_g1 = backend.g1_from_affine(x, y, subgroup_check=False)
+        while (y2 := fp2_sqrt(g2_rhs(x2 := (rng.randrange(P), rng.randrange(P))))) is None:
+            pass
+        off_g2 = backend.g2_from_affine(x2, y2, subgroup_check=False)
+        table["A off the subgroup"] = (public, Proof(off_g1, proof.b, proof.c))
+        table["B off the subgroup"] = (public, Proof(proof.a, off_g2, proof.c))
+        row = {}
+        for label, (inputs, candidate) in table.items():
+            row[label] = verify(pk.vk, inputs, candidate, backend)
+        for label, candidate in (("A at infinity", Proof(backend.g1_identity(), proof.b, proof.c)),
+                                 ("B at infinity", Proof(proof.a, backend.g2_identity(), proof.c))):
+            with pytest.raises(MalformedProofError):
+                verify(pk.vk, public, candidate, backend)
+            row[label] = "refused"
+        verdicts.append(row)
+    assert verdicts[0] == verdicts[1]
+    assert [label for label, ok in verdicts[0].items() if ok is True] == [
+        "valid", "-A, -B (opposite points, same product)"]
+
+
 def test_verify_raises_only_typed_errors(backend, cube, keys):
     z, public = cube_witness(3)
     proof = prove(keys, cube, z, random.Random(2), backend)
@@ -196,6 +244,53 @@ def test_e_alpha_beta_is_never_reused_for_another_key(backend, cube, keys):
     other_beta = dataclasses.replace(keys.vk, beta_g2=backend.g2_add(keys.vk.beta_g2, keys.vk.beta_g2))
     assert not verify(other_alpha, public, proof, backend)
     assert not verify(other_beta, public, proof, backend)
+    assert verify(keys.vk, public, proof, backend)
+
+
+def test_two_keys_never_share_prepared_lines(backend, cube, keys):
+    from zkmargin.groth16.verifier import prepare_verifying_key
+
+    other = setup(cube, random.Random(99), backend)
+    z, public = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    other_proof = prove(other, cube, z, random.Random(2), backend)
+    mine, theirs = prepare_verifying_key(keys.vk, backend), prepare_verifying_key(other.vk, backend)
+    assert prepare_verifying_key(keys.vk, backend) is mine  # once per key object
+    for name in ("beta_g2", "gamma_g2", "delta_g2"):
+        assert getattr(mine, name) != getattr(theirs, name)
+    # Interleaved: each key's proof passes only under its own key, whichever key was prepared last.
+    for _ in range(2):
+        assert verify(keys.vk, public, proof, backend)
+        assert not verify(other.vk, public, proof, backend)
+        assert verify(other.vk, public, other_proof, backend)
+        assert not verify(keys.vk, public, other_proof, backend)
+
+
+def test_a_key_with_gamma_or_delta_swapped_is_refused_or_fails(backend, cube, keys):
+    import dataclasses
+
+    from zkmargin.groth16.verifier import fixed_inputs_sum, prepare_verifying_key, verify_with_fixed_inputs
+
+    z, public = cube_witness(3)
+    proof = prove(keys, cube, z, random.Random(2), backend)
+    fixed = fixed_inputs_sum(keys.vk, 1, public[1:], backend)
+    assert verify(keys.vk, public, proof, backend)  # the genuine key is prepared and cached
+    # gamma set to delta (or delta to gamma): anyone could forge under it, so it is refused, never served from the cache.
+    for swapped in (dataclasses.replace(keys.vk, gamma_g2=keys.vk.delta_g2),
+                    dataclasses.replace(keys.vk, delta_g2=keys.vk.gamma_g2)):
+        with pytest.raises(MalformedKeyError, match="delta == gamma"):
+            prepare_verifying_key(swapped, backend)
+        with pytest.raises(MalformedKeyError, match="delta == gamma"):
+            verify(swapped, public, proof, backend)
+        with pytest.raises(MalformedKeyError, match="delta == gamma"):
+            verify_with_fixed_inputs(swapped, public[:1], fixed, proof, backend)
+    # gamma and delta exchanged, or gamma from another setup: a well-formed key whose lines are its own, so the
+    # proof made under the genuine key fails.
+    other = setup(cube, random.Random(99), backend)
+    for changed in (dataclasses.replace(keys.vk, gamma_g2=keys.vk.delta_g2, delta_g2=keys.vk.gamma_g2),
+                    dataclasses.replace(keys.vk, gamma_g2=other.vk.gamma_g2)):
+        assert not verify(changed, public, proof, backend)
+        assert not verify_with_fixed_inputs(changed, public[:1], fixed, proof, backend)
     assert verify(keys.vk, public, proof, backend)
 
 

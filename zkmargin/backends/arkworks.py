@@ -202,12 +202,12 @@ class ArkworksBackend:
     def pairing_check(self, pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
         if native_pairing is not None:
             return self._native_pairing(pairs) == _NATIVE_ONE
-        return bool(GT.pairing_check([p for p, _ in pairs], [q for _, q in pairs]))
+        return bool(GT.pairing_check([p for p, _ in pairs], [_point(q) for _, q in pairs]))
 
     def pairing(self, p: G1Point, q: G2Point) -> GT | NativeGT:
         if native_pairing is not None:
             return NativeGT(self._native_pairing([(p, q)]))
-        return GT.pairing(p, q)
+        return GT.pairing(p, _point(q))
 
     def pairing_product_equals(self, pairs: Sequence[tuple[G1Point, G2Point]], target: GT | NativeGT) -> bool:
         # One Miller loop fewer than pairing_check with e(-P, Q) appended: the verifier's e(alpha, beta) is fixed.
@@ -215,14 +215,22 @@ class ArkworksBackend:
             if native_pairing is None:
                 raise ValueError("a native pairing value compares only with the native pairing (it is a cube)")
             return self._native_pairing(pairs) == target.cubed
-        return bool(GT.multi_pairing([p for p, _ in pairs], [q for _, q in pairs]) == target)
+        return bool(GT.multi_pairing([p for p, _ in pairs], [_point(q) for _, q in pairs]) == target)
 
-    def _native_pairing(self, pairs: Sequence[tuple[G1Point, G2Point]]) -> bytes:
+    def g2_prepare(self, q: G2Point) -> G2Point | PreparedG2:
+        """q with its Miller-loop lines made now, to pass instead of q to the pairing functions (a key's points)."""
+        if native_pairing is None:
+            return q
+        return PreparedG2(q, native_pairing.g2_fixed_lines(q.to_xy_bytes_be()))
+
+    def _native_pairing(self, pairs: Sequence[tuple[G1Point, G2Point | PreparedG2]]) -> bytes:
         return native_pairing.pairing([(p.to_xy_bytes_be(), self._g2_operand(q)) for p, q in pairs])
 
-    def _g2_operand(self, q: G2Point) -> bytes:
-        """q's Miller-loop lines from its second use on (a key's fixed points recur with every proof), else q."""
-        lines = self._g2_lines.get(id(q), q, lambda point: native_pairing.g2_lines(point.to_xy_bytes_be()))
+    def _g2_operand(self, q: G2Point | PreparedG2) -> bytes:
+        """q's Miller-loop lines when prepared or from its second use on (points that recur), else q's coordinates."""
+        if isinstance(q, PreparedG2):
+            return q.lines
+        lines = self._g2_lines.get(id(q), q, lambda point: native_pairing.g2_fixed_lines(point.to_xy_bytes_be()))
         return lines if lines is not None else q.to_xy_bytes_be()
 
     def decode_proof_points(
@@ -246,20 +254,29 @@ class ArkworksBackend:
     def weighted_pairing_check(
         self,
         proofs: Sequence[tuple[G1Point, G2Point, G1Point]],
-        weights: Sequence[int],
-        pairs: Sequence[tuple[G1Point, G2Point]],
-        delta: G2Point,
+        weights: Sequence[int] | Sequence[tuple[int, int]],
+        pairs: Sequence[tuple[G1Point, G2Point | PreparedG2]],
+        delta: G2Point | PreparedG2,
         workers: int | None = None,
     ) -> bool | None:
         """prod_i e(w_i A_i, B_i) * prod_j e(P_j, Q_j) * e(-sum_i w_i C_i, delta) == 1 on `workers` threads
-        (default: the CPU count), or None without the native module (the caller then builds the pairs itself)."""
+        (default: the CPU count), or None without the native module (the caller then builds the pairs itself).
+
+        A weight is an int, or GLV halves (a, b) below 2^64 standing for a + b * (-z^2) mod r (A_i, C_i in G1).
+        """
         if native_batch is None or len(proofs) != len(weights):
             return None
+        if weights and isinstance(weights[0], tuple):
+            if any(not 0 <= half < 2**64 for pair in weights for half in pair):  # type: ignore[union-attr]
+                raise ValueError("GLV weight halves must lie in [0, 2^64)")
+            encoded = b"".join(a.to_bytes(8, "little") + b.to_bytes(8, "little") for a, b in weights)  # type: ignore[misc]
+        else:
+            encoded = b"".join((w % R).to_bytes(32, "little") for w in weights)  # type: ignore[operator]
         return native_batch.weighted_check(
             b"".join(a.to_xy_bytes_be() for a, _, _ in proofs),
             b"".join(b.to_xy_bytes_be() for _, b, _ in proofs),
             b"".join(c.to_xy_bytes_be() for _, _, c in proofs),
-            b"".join((w % R).to_bytes(32, "little") for w in weights),
+            encoded,
             [(p.to_xy_bytes_be(), self._g2_operand(q)) for p, q in pairs],
             self._g2_operand(delta),
             workers or os.cpu_count() or 1,
@@ -359,6 +376,14 @@ def _put_bounded(table: dict, key: Hashable, value: Any, limit: int) -> None:
 
 
 @dataclass(frozen=True)
+class PreparedG2:
+    """A G2 point with its Miller-loop lines (zkmargin.native._pairing.g2_fixed_lines), made once for a key's point."""
+
+    point: G2Point
+    lines: bytes
+
+
+@dataclass(frozen=True)
 class NativeGT:
     """A pairing value from zkmargin.native._pairing, which yields its cube: compare it only with another NativeGT."""
 
@@ -408,6 +433,10 @@ class NativeBases(Generic[Point]):
             xy = self._msm(self.prepared, scalars)
         # The sum of subgroup points is one; from_xy_bytes maps all-zero bytes to the identity.
         return self._group.from_xy_bytes_unchecked_be(xy)
+
+
+def _point(q: G2Point | PreparedG2) -> G2Point:
+    return q.point if isinstance(q, PreparedG2) else q
 
 
 def _call(decoder: Callable[[bytes], Point], data: bytes, group: str) -> Point:

@@ -139,6 +139,10 @@ class PyEccBackend:
             return [multiply(base, k % R) for k in scalars]
         return fixed_base_multiples(base, scalars, add, Z2)
 
+    def g2_prepare(self, q: Any) -> Any:
+        """q itself: py_ecc's Miller loop takes the point."""
+        return q
+
     def pairing_check(self, pairs: Sequence[tuple[Any, Any]]) -> bool:
         return self.pairing_product_equals(pairs, FQ12.one())
 

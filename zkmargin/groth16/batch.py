@@ -3,9 +3,19 @@
 For proofs (A_i, B_i, C_i) with prepared inputs acc_i, one product of pairings
   prod_i e(rho_i A_i, B_i) * e(-(sum rho_i) alpha, beta) * e(-sum rho_i acc_i, gamma) * e(-sum rho_i C_i, delta) == 1
 checks them all: n + 3 Miller loops and one final exponentiation instead of 4n.
-The rho_i are fresh non-zero 128-bit scalars from the OS CSPRNG for every check
-(a forger who could predict them could make invalid proofs cancel out); an
-invalid proof survives a check with probability at most 2^-128.
+The rho_i are fresh for every check, from the OS CSPRNG (a forger who could predict
+them could make invalid proofs cancel out), in GLV form: rho = a + b * lambda mod r
+with (a, b) two uniform 64-bit halves, not both zero, and lambda = -z^2 mod r, the
+eigenvalue of sigma(x, y) = (beta x, y) on G1. Then rho A = a A + b sigma(A) costs 64
+doublings instead of 128 (zkmargin/native/_batch.c).
+
+Soundness (at most 2^-128 a check, as with 128-bit weights): distinct halves give
+distinct weights, since a + b lambda = a' + b' lambda (mod r) means a - a' = (b - b') z^2
+(mod r), both sides are integers below 2^192 < r / 2 in absolute value, so they are
+equal, and |a - a'| < 2^64 < z^2 forces b = b', then a = a'. Each rho_i is thus uniform
+over 2^128 - 1 non-zero residues. Write each proof's equation as E_i in GT (prime
+order r); the check is prod E_i^rho_i = 1. If some E_j != 1, then for any fixed other
+weights at most one residue of rho_j passes: probability <= 1 / (2^128 - 1).
 sum rho_i acc_i is one MSM over gamma_abc: (sum rho_i) gamma_abc_0 + sum_j (sum_i rho_i x_ij) gamma_abc_j.
 When a check fails the batch is bisected, with fresh weights each time, down
 to the exact invalid proofs; a group of one falls back to the plain verifier.
@@ -27,14 +37,17 @@ from zkmargin.field import R
 from zkmargin.groth16.data_structures import Proof, VerifyingKey
 from zkmargin.groth16.verifier import (
     FixedInputs,
+    PreparedVerifyingKey,
     check_proof_points,
     check_public_inputs,
-    check_verifying_key,
+    prepare_verifying_key,
     verify,
     verify_with_fixed_inputs,
 )
 
-WEIGHT_BITS = 128
+GLV_LAMBDA = R - 0xD201000000010000**2
+"""-z^2 mod r: sigma(x, y) = (beta x, y) multiplies every G1 point by it (zkmargin/native/_msm.c, the subgroup check)."""
+WEIGHT_HALF_BITS = 64
 MAX_BATCH_ITEMS = 100_000
 """Largest batch the library accepts in one call (the service documents its own, smaller limit)."""
 PARALLEL_THRESHOLD = 64
@@ -75,11 +88,21 @@ class BatchResult:
         return not self.invalid_indices
 
 
-def random_weight(rng: random.Random | None = None) -> int:
-    """A non-zero 128-bit weight: from the OS CSPRNG unless a seeded rng is given (tests only)."""
-    if rng is None:
-        return 1 + secrets.randbelow(2**WEIGHT_BITS - 1)
-    return 1 + rng.randrange(2**WEIGHT_BITS - 1)
+def random_weight(rng: random.Random | None = None) -> tuple[int, int]:
+    """A weight in GLV form: (a, b), 64-bit halves not both zero, from the OS CSPRNG unless a seeded rng is given."""
+    while True:
+        if rng is None:
+            a, b = secrets.randbits(WEIGHT_HALF_BITS), secrets.randbits(WEIGHT_HALF_BITS)
+        else:
+            a, b = rng.getrandbits(WEIGHT_HALF_BITS), rng.getrandbits(WEIGHT_HALF_BITS)
+        if a or b:
+            return a, b
+
+
+def weight_value(halves: tuple[int, int]) -> int:
+    """w = a + b * GLV_LAMBDA mod r for a weight's halves (a, b)."""
+    a, b = halves
+    return (a + b * GLV_LAMBDA) % R
 
 
 def verify_batch(
@@ -99,7 +122,7 @@ def verify_batch(
     backend = backend or get_backend()
     if len(items) > MAX_BATCH_ITEMS:
         raise FormatError(f"a batch holds at most {MAX_BATCH_ITEMS} items, got {len(items)}")
-    check_verifying_key(vk, backend)
+    prepared = prepare_verifying_key(vk, backend)
     # Items are checked against the key's leading part when the rest is fixed.
     item_vk = vk if fixed is None else VerifyingKey(
         vk.alpha_g1, vk.beta_g2, vk.gamma_g2, vk.delta_g2, vk.gamma_abc_g1[: 1 + fixed.leading])
@@ -119,7 +142,7 @@ def verify_batch(
             continue
         proofs[index] = item.proof
         ready.append(index)
-    checker = _Checker(vk, proofs, inputs, backend, rng, fixed, workers)
+    checker = _Checker(prepared, proofs, inputs, rng, fixed, workers)
     invalid = checker.find_invalid(ready)
     for index in ready:
         verdicts[index] = ItemResult(index, items[index].label, index not in invalid)
@@ -130,16 +153,16 @@ def verify_batch(
 class _Checker:
     """Combined checks and bisection over indices of well-formed items."""
 
-    def __init__(self, vk: VerifyingKey, proofs: dict[int, Proof], inputs: dict[int, list[int]],
-                 backend: CurveBackend, rng: random.Random | None, fixed: FixedInputs | None,
-                 workers: int | None = None) -> None:
-        self.vk, self.proofs, self.inputs, self.backend, self.rng = vk, proofs, inputs, backend, rng
+    def __init__(self, prepared: PreparedVerifyingKey, proofs: dict[int, Proof], inputs: dict[int, list[int]],
+                 rng: random.Random | None, fixed: FixedInputs | None, workers: int | None = None) -> None:
+        self.prepared, self.vk, self.backend = prepared, prepared.vk, prepared.backend
+        vk, backend = self.vk, self.backend
+        self.proofs, self.inputs, self.rng = proofs, inputs, rng
         self.fixed, self.workers = fixed, workers
         # The backend's threaded check of the whole weighted equation, when it has one (zkmargin/native/_batch.c).
         self.native_check = getattr(backend, "weighted_pairing_check", None)
         self.leading = vk.num_public if fixed is None else fixed.leading
         self.checks = 0
-        self.neg_alpha = backend.g1_neg(vk.alpha_g1)
 
     def find_invalid(self, indices: list[int], known_bad: bool = False) -> set[int]:
         """Indices of the invalid proofs; known_bad says a check already failed on exactly this group.
@@ -179,8 +202,9 @@ class _Checker:
         return bad_left | self.find_invalid(halves[1], known_bad=not bad_left)
 
     def _check(self, indices: list[int]) -> bool:
-        backend, vk = self.backend, self.vk
-        weights = [random_weight(self.rng) for _ in indices]
+        backend, vk, prepared = self.backend, self.vk, self.prepared
+        halves = [random_weight(self.rng) for _ in indices]
+        weights = [weight_value(h) for h in halves]
         weight_sum = sum(weights) % R
         # sum_i rho_i x_ij per public input j (Python ints; reduced once per column).
         columns = [0] * self.leading
@@ -197,14 +221,15 @@ class _Checker:
         acc = backend.g1_msm(points, scalars)
         proofs = [self.proofs[i] for i in indices]
         if self.native_check is not None:
-            fixed_pairs = [(backend.g1_mul(self.neg_alpha, weight_sum), vk.beta_g2), (backend.g1_neg(acc), vk.gamma_g2)]
-            verdict = self.native_check([(p.a, p.b, p.c) for p in proofs], weights, fixed_pairs, vk.delta_g2,
+            fixed_pairs = [(backend.g1_mul(prepared.neg_alpha_g1, weight_sum), prepared.beta_g2),
+                           (backend.g1_neg(acc), prepared.gamma_g2)]
+            verdict = self.native_check([(p.a, p.b, p.c) for p in proofs], halves, fixed_pairs, prepared.delta_g2,
                                         self.workers)
             if verdict is not None:
                 return verdict
         c_sum = backend.g1_msm([p.c for p in proofs], weights)
         pairs = [(backend.g1_mul(p.a, w), p.b) for p, w in zip(proofs, weights)]
-        pairs.append((backend.g1_mul(self.neg_alpha, weight_sum), vk.beta_g2))
-        pairs.append((backend.g1_neg(acc), vk.gamma_g2))
-        pairs.append((backend.g1_neg(c_sum), vk.delta_g2))
+        pairs.append((backend.g1_mul(prepared.neg_alpha_g1, weight_sum), prepared.beta_g2))
+        pairs.append((backend.g1_neg(acc), prepared.gamma_g2))
+        pairs.append((backend.g1_neg(c_sum), prepared.delta_g2))
         return backend.pairing_check(pairs)

@@ -1,14 +1,17 @@
 """Groth16 verifier: one product-of-pairings check.
 
 e(A, B) = e(alpha, beta) * e(sum_i x_i * gamma_abc_i, gamma) * e(C, delta)
-is checked as e(A, B) * e(-acc, gamma) * e(-C, delta) == e(alpha, beta), with
-e(alpha, beta) computed once per key (three Miller loops per proof instead of four).
+is checked as e(A, B) * e(-acc, gamma) * e(-C, delta) == e(alpha, beta). A key is
+checked and prepared once (prepare_verifying_key): e(alpha, beta) and the Miller-loop
+lines of gamma and delta, so a proof costs one Miller loop with fresh lines and two
+over precomputed ones, sharing one final exponentiation.
 Malformed input (wrong input count, inputs >= r, identity points, an unsafe key)
 raises a ZkMarginError subclass; a well-formed but wrong proof returns False.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -175,39 +178,70 @@ def verify_with_fixed_inputs(
     backend = backend or get_backend()
     if len(leading_inputs) != fixed.leading:
         raise PublicInputError(f"expected {fixed.leading} leading public inputs, got {len(leading_inputs)}")
-    check_verifying_key(vk, backend)
+    prepared = prepare_verifying_key(vk, backend)
     check_proof_points(proof, backend)
     leading = fold_inputs(vk.gamma_abc_g1[1 : 1 + fixed.leading], check_input_values(leading_inputs), backend)
     acc = backend.g1_add(backend.g1_add(vk.gamma_abc_g1[0], leading), fixed.point)
-    return _pairing_equation(vk, acc, proof, backend)
+    return _pairing_equation(prepared, acc, proof)
 
 
-_ALPHA_BETA: dict[tuple[int, int, int], tuple[Any, Any, Any, Any]] = {}
-_ALPHA_BETA_ENTRIES = 256
+@dataclass(frozen=True)
+class PreparedVerifyingKey:
+    """A checked key with what every proof under it reuses (ark-groth16's PreparedVerifyingKey).
+
+    alpha_beta = e(alpha_g1, beta_g2); beta_g2, gamma_g2, delta_g2 are the backend's prepared operands (their
+    Miller-loop lines, made once), so a verification is one Miller loop with fresh lines, e(A, B), and two over
+    precomputed lines, sharing one final exponentiation.
+    """
+
+    vk: VerifyingKey
+    backend: CurveBackend
+    alpha_beta: Any
+    neg_alpha_g1: Any
+    beta_g2: Any
+    gamma_g2: Any
+    delta_g2: Any
+
+
+_PREPARED: dict[tuple[int, int], PreparedVerifyingKey] = {}
+_PREPARED_ENTRIES = 64
+"""Keys kept prepared per process: an entry holds its key (one point a public input) and about 40 kB of lines."""
+_PREPARED_LOCK = threading.Lock()
+
+
+def prepare_verifying_key(vk: VerifyingKey, backend: CurveBackend) -> PreparedVerifyingKey:
+    """vk checked (check_verifying_key) and prepared, once per key object and backend; raises MalformedKeyError."""
+    # Keyed by object identity, checked with `is`: an entry holds its key and backend, so their ids cannot be
+    # reused while it exists; a key that differs in any point (another gamma) is another object, prepared anew.
+    key = (id(backend), id(vk))
+    entry = _PREPARED.get(key)
+    if entry is not None and entry.vk is vk and entry.backend is backend:
+        return entry
+    check_verifying_key(vk, backend)
+    entry = PreparedVerifyingKey(
+        vk, backend, backend.pairing(vk.alpha_g1, vk.beta_g2), backend.g1_neg(vk.alpha_g1),
+        backend.g2_prepare(vk.beta_g2), backend.g2_prepare(vk.gamma_g2), backend.g2_prepare(vk.delta_g2))
+    with _PREPARED_LOCK:
+        if len(_PREPARED) >= _PREPARED_ENTRIES:
+            _PREPARED.clear()
+        _PREPARED[key] = entry
+    return entry
 
 
 def alpha_beta(vk: VerifyingKey, backend: CurveBackend) -> Any:
-    """e(alpha_g1, beta_g2), computed once per key and backend (it is the same for every proof)."""
-    # Keyed by object identity, checked with `is`: an entry holds the backend, alpha and beta, so their
-    # ids cannot be reused while it exists, and no point is serialised per call.
-    key = (id(backend), id(vk.alpha_g1), id(vk.beta_g2))
-    entry = _ALPHA_BETA.get(key)
-    if entry is None or entry[0] is not backend or entry[1] is not vk.alpha_g1 or entry[2] is not vk.beta_g2:
-        if len(_ALPHA_BETA) >= _ALPHA_BETA_ENTRIES:
-            _ALPHA_BETA.clear()
-        entry = (backend, vk.alpha_g1, vk.beta_g2, backend.pairing(vk.alpha_g1, vk.beta_g2))
-        _ALPHA_BETA[key] = entry
-    return entry[3]
+    """e(alpha_g1, beta_g2) of a checked key, computed once per key and backend (it is the same for every proof)."""
+    return prepare_verifying_key(vk, backend).alpha_beta
 
 
-def _pairing_equation(vk: VerifyingKey, acc: G1, proof: Proof, backend: CurveBackend) -> bool:
+def _pairing_equation(prepared: PreparedVerifyingKey, acc: G1, proof: Proof) -> bool:
+    backend = prepared.backend
     return backend.pairing_product_equals(
         [
             (proof.a, proof.b),
-            (backend.g1_neg(acc), vk.gamma_g2),
-            (backend.g1_neg(proof.c), vk.delta_g2),
+            (backend.g1_neg(acc), prepared.gamma_g2),
+            (backend.g1_neg(proof.c), prepared.delta_g2),
         ],
-        alpha_beta(vk, backend),
+        prepared.alpha_beta,
     )
 
 
@@ -219,6 +253,6 @@ def verify(
 ) -> bool:
     """True iff the proof is valid for these public inputs under vk."""
     backend = backend or get_backend()
-    check_verifying_key(vk, backend)
+    prepared = prepare_verifying_key(vk, backend)
     check_proof_points(proof, backend)
-    return _pairing_equation(vk, prepare_inputs(vk, public_inputs, backend), proof, backend)
+    return _pairing_equation(prepared, prepare_inputs(vk, public_inputs, backend), proof)

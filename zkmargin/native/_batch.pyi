@@ -1,4 +1,5 @@
-"""Types of the threaded batch kernels (zkmargin/native/_batch.c): points as big-endian affine x || y, weights as 32-byte little-endian."""
+"""Types of the threaded batch kernels (zkmargin/native/_batch.c): points as big-endian affine x || y, weights as
+32-byte little-endian values or 16-byte GLV halves a || b (w = a + b * (-z^2) mod r)."""
 
 from collections.abc import Sequence
 

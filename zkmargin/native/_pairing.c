@@ -2,8 +2,9 @@
  *
  * Why our own: verifying one proof is three Miller loops and a final exponentiation, and two of
  * the three G2 points (gamma, delta) are the verifying key's, the same for every proof. Their line
- * coefficients are computed once per key here (g2_lines), so their Miller loops only multiply
- * sparse line values into the accumulator; the curve library recomputes them for every proof.
+ * coefficients are computed once per key here (g2_fixed_lines: divided by their constant terms, which
+ * the final exponentiation ignores), so their Miller loops only multiply sparse line values into the
+ * accumulator; the curve library recomputes them for every proof.
  *
  * Optimal ate pairing, the tower Fp12 = Fp6[w] / (w^2 - v), Fp6 = Fp2[v] / (v^3 - xi), xi = 1 + u,
  * lines on the M-type twist in homogeneous projective coordinates; the final exponentiation's hard
@@ -58,9 +59,6 @@ static const fp2 FROB2[6] = {
     {{{0x890DC9E4867545C3ULL, 0x2AF322533285A5D5ULL, 0x50880866309B7E2CULL, 0xA20D1B8C7E881024ULL, 0x14E4F04FE2DB9068ULL, 0x14E56D3F1564853AULL}},
      {{0x0000000000000000ULL, 0x0000000000000000ULL, 0x0000000000000000ULL, 0x0000000000000000ULL, 0x0000000000000000ULL, 0x0000000000000000ULL}}},
 };
-static const fp TWO_INV = {{0x1804000000015554ULL, 0x855000053AB00001ULL, 0x633CB57C253C276FULL, 0x6E22D1EC31EBB502ULL, 0xD3916126F2D14CA2ULL, 0x17FBB8571A006596ULL}};
-/* The twist's b: y^2 = x^3 + 4 (1 + u). */
-static const fp2 TWIST_B = {{{0xAA270000000CFFF3ULL, 0x53CC0032FC34000AULL, 0x478FE97A6B0A807FULL, 0xB1D37EBEE6BA24D7ULL, 0x8EC9733BBF78AB2FULL, 0x09D645513D83DE7EULL}}, {{0xAA270000000CFFF3ULL, 0x53CC0032FC34000AULL, 0x478FE97A6B0A807FULL, 0xB1D37EBEE6BA24D7ULL, 0x8EC9733BBF78AB2FULL, 0x09D645513D83DE7EULL}}};
 
 
 /* ---------------------------------------------------------------- Fp2 helpers */
@@ -298,15 +296,31 @@ typedef struct { fp2 c0, c1, c2; } line;  /* evaluated at P as c0 + (c1 P.x) v +
 
 #define LINES 68 /* 63 doublings and 5 additions over |z|'s bits below the top one */
 
-/* R = 2R; the tangent line at R. */
+/* a / 2 mod p: the Montgomery form of a / 2 is half the representative mod p (a shift, or a + p shifted). */
+static inline void fp_half(fp *o, const fp *a) {
+    u64 t[6];
+    unsigned char carry = 0;
+    if (a->l[0] & 1) {
+        for (int i = 0; i < 6; i++) carry = _addcarry_u64(carry, a->l[i], FP_P.l[i], (unsigned long long *)&t[i]);
+    } else {
+        memcpy(t, a->l, sizeof t);
+    }
+    /* a + p < 2^382: no carry out of the top limb. */
+    for (int i = 0; i < 5; i++) o->l[i] = (t[i] >> 1) | (t[i + 1] << 63);
+    o->l[5] = t[5] >> 1;
+}
+
+static inline void fp2_half(fp2 *o, const fp2 *a) { fp_half(&o->c0, &a->c0); fp_half(&o->c1, &a->c1); }
+
+/* R = 2R; the tangent line at R. The twist's b' = 4 (1 + u) multiplies by additions: b' t = xi (4 t). */
 static void doubling_step(line *l, g2_proj *r) {
     fp2 a, b, c, e, f, g, h, i, j, e2, t;
-    fp2_mul(&a, &r->x, &r->y); fp2_mul_fp(&a, &a, &TWO_INV);
+    fp2_mul(&a, &r->x, &r->y); fp2_half(&a, &a);
     fp2_sqr(&b, &r->y);
     fp2_sqr(&c, &r->z);
-    fp2_double(&t, &c); fp2_add(&t, &t, &c); fp2_mul(&e, &TWIST_B, &t);
+    fp2_double(&t, &c); fp2_add(&t, &t, &c); fp2_double(&t, &t); fp2_double(&t, &t); fp2_mul_xi(&e, &t);
     fp2_double(&f, &e); fp2_add(&f, &f, &e);
-    fp2_add(&g, &b, &f); fp2_mul_fp(&g, &g, &TWO_INV);
+    fp2_add(&g, &b, &f); fp2_half(&g, &g);
     fp2_add(&h, &r->y, &r->z); fp2_sqr(&h, &h); fp2_add(&t, &b, &c); fp2_sub(&h, &h, &t);
     fp2_sub(&i, &e, &b);
     fp2_sqr(&j, &r->x);
@@ -350,9 +364,16 @@ static void g2_lines(line out[LINES], const fp2 *qx, const fp2 *qy) {
     }
 }
 
+/* A fixed point's line divided by its c0, evaluated at P as 1 + (c1 P.x) v + (c2 P.y) v w. Dividing by an Fp2
+ * element changes the Miller loop's value by a factor in Fp2, which the final exponentiation maps to 1 (p^2 - 1
+ * divides (p^12 - 1) / r), so the pairing is unchanged; the product by a line with constant term 1 costs 9 Fp2
+ * products instead of 13. Made once per key (g2_fixed_lines), so the inversions are paid once. */
+typedef struct { fp2 c1, c2; } unit_line;
+
 typedef struct {
     fp px, py;
-    const line *lines; /* LINES of them */
+    const line *lines;           /* LINES of them, or NULL when unit_lines is set */
+    const unit_line *unit_lines; /* LINES of them: a fixed point's normalised lines */
 } miller_pair;
 
 /* f *= line(P) */
@@ -363,16 +384,69 @@ static inline void ell(fp12 *f, const line *l, const fp *px, const fp *py) {
     fp12_mul_014(f, f, &l->c0, &c1, &c2);
 }
 
+/* a * b for b in Fp2: three Fp2 products. */
+static inline void fp6_mul_fp2(fp6 *o, const fp6 *a, const fp2 *b) {
+    fp2_mul(&o->c0, &a->c0, b); fp2_mul(&o->c1, &a->c1, b); fp2_mul(&o->c2, &a->c2, b);
+}
+
+/* f *= 1 + v (b1 + b4 w), b1 = c1 P.x, b4 = c2 P.y: with f = f0 + f1 w (w^2 = v),
+ * f (b1 + b4 w) = (f0 b1 + v f1 b4) + (f0 b4 + f1 b1) w, the w part by Karatsuba. */
+static inline void ell_unit(fp12 *f, const unit_line *l, const fp *px, const fp *py) {
+    fp2 b1, b4, bs;
+    fp6 t0, t1, s;
+    fp2_mul_fp(&b1, &l->c1, px);
+    fp2_mul_fp(&b4, &l->c2, py);
+    fp6_mul_fp2(&t0, &f->c0, &b1);
+    fp6_mul_fp2(&t1, &f->c1, &b4);
+    fp6_add(&s, &f->c0, &f->c1);
+    fp2_add(&bs, &b1, &b4);
+    fp6_mul_fp2(&s, &s, &bs);
+    fp6_sub(&s, &s, &t0);
+    fp6_sub(&s, &s, &t1);
+    fp6_mul_v(&t1, &t1);
+    fp6_add(&t0, &t0, &t1);
+    fp6_mul_v(&t0, &t0);
+    fp6_mul_v(&s, &s);
+    fp6_add(&f->c0, &f->c0, &t0);
+    fp6_add(&f->c1, &f->c1, &s);
+}
+
+static inline void ell_pair(fp12 *f, const miller_pair *pair, int k) {
+    if (pair->unit_lines) ell_unit(f, &pair->unit_lines[k], &pair->px, &pair->py);
+    else ell(f, &pair->lines[k], &pair->px, &pair->py);
+}
+
+/* Q's lines divided by their c0 (out), or 0 when some c0 is zero (then the caller keeps the plain lines). */
+static int g2_unit_lines(unit_line out[LINES], const line plain[LINES]) {
+    fp2 inv[LINES], acc;
+    /* One inversion for all LINES (Montgomery's trick): inv[k] holds the product of c0 below k on the way up. */
+    fp2_one(&acc);
+    for (int k = 0; k < LINES; k++) {
+        if (fp2_is_zero(&plain[k].c0)) return 0;
+        inv[k] = acc;
+        fp2_mul(&acc, &acc, &plain[k].c0);
+    }
+    fp2_inv(&acc, &acc);
+    for (int k = LINES - 1; k >= 0; k--) {
+        fp2 c0_inv;
+        fp2_mul(&c0_inv, &inv[k], &acc);
+        fp2_mul(&acc, &acc, &plain[k].c0);
+        fp2_mul(&out[k].c1, &plain[k].c1, &c0_inv);
+        fp2_mul(&out[k].c2, &plain[k].c2, &c0_inv);
+    }
+    return 1;
+}
+
 /* prod_i f_{|z|, Q_i}(P_i), conjugated for z < 0: one shared squaring per bit for every pair. */
 static void miller_loop(fp12 *f, const miller_pair *pairs, size_t n) {
     fp12_one(f);
     int k = 0;
     for (int bit = 62; bit >= 0; bit--) {
         if (bit != 62) fp12_sqr(f, f);
-        for (size_t i = 0; i < n; i++) ell(f, &pairs[i].lines[k], &pairs[i].px, &pairs[i].py);
+        for (size_t i = 0; i < n; i++) ell_pair(f, &pairs[i], k);
         k++;
         if ((SEED_ABS >> bit) & 1) {
-            for (size_t i = 0; i < n; i++) ell(f, &pairs[i].lines[k], &pairs[i].px, &pairs[i].py);
+            for (size_t i = 0; i < n; i++) ell_pair(f, &pairs[i], k);
             k++;
         }
     }
@@ -391,8 +465,10 @@ static int all_zero(const unsigned char *b, size_t n) {
     return 1;
 }
 
-static PyObject *py_g2_lines(PyObject *self, PyObject *args) {
-    (void)self;
+#define LINES_BYTES ((Py_ssize_t)(sizeof(line) * LINES))
+#define UNIT_LINES_BYTES ((Py_ssize_t)(sizeof(unit_line) * LINES))
+
+static PyObject *g2_lines_of(PyObject *args, int unit) {
     Py_buffer q;
     if (!PyArg_ParseTuple(args, "y*", &q)) return NULL;
     if (q.len != 192) {
@@ -404,14 +480,76 @@ static PyObject *py_g2_lines(PyObject *self, PyObject *args) {
     int bad = read_g2(&x, &y, q.buf);
     PyBuffer_Release(&q);
     if (bad) return PyErr_Format(PyExc_ValueError, "G2 point has a coordinate not below p");
-    PyObject *out = PyBytes_FromStringAndSize(NULL, sizeof(line) * LINES);
-    if (!out) return NULL;
-    g2_lines((line *)PyBytes_AS_STRING(out), &x, &y);
+    line *plain = malloc(LINES_BYTES);
+    if (!plain) return PyErr_NoMemory();
+    g2_lines(plain, &x, &y);
+    PyObject *out;
+    unit_line normalised[LINES];
+    if (unit && g2_unit_lines(normalised, plain)) out = PyBytes_FromStringAndSize((const char *)normalised, UNIT_LINES_BYTES);
+    else out = PyBytes_FromStringAndSize((const char *)plain, LINES_BYTES);
+    free(plain);
     return out;
 }
 
-/* pairing(pairs): pairs is a sequence of (G1 point, G2 point or g2_lines(Q)); returns the cubed product as
- * 12 x 48 bytes (the coefficients of w^0 .. w^5, each c0 || c1, big-endian). */
+static PyObject *py_g2_lines(PyObject *self, PyObject *args) { (void)self; return g2_lines_of(args, 0); }
+static PyObject *py_g2_fixed_lines(PyObject *self, PyObject *args) { (void)self; return g2_lines_of(args, 1); }
+
+/* A G2 operand (192-byte x || y, g2_lines or g2_fixed_lines bytes, or b'' for the identity) into pair's lines:
+ * computed into *own when given as a point; both NULL for the identity; -1 on error. */
+static int parse_g2_operand(miller_pair *pair, line *own, PyObject *obj) {
+    char *g2;
+    Py_ssize_t len;
+    if (PyBytes_AsStringAndSize(obj, &g2, &len)) return -1;
+    if (len != 192 && len != 0 && len != LINES_BYTES && len != UNIT_LINES_BYTES) {
+        PyErr_SetString(PyExc_ValueError, "a G2 operand is a 192-byte point or its lines (a pair: a 96-byte G1 point, a G2 operand)");
+        return -1;
+    }
+    pair->lines = NULL;
+    pair->unit_lines = NULL;
+    if (len == 0 || (len == 192 && all_zero((const unsigned char *)g2, 192))) return 0;
+    if (len == 192) {
+        fp2 x, y;
+        if (read_g2(&x, &y, (const unsigned char *)g2)) {
+            PyErr_SetString(PyExc_ValueError, "G2 point has a coordinate not below p");
+            return -1;
+        }
+        g2_lines(own, &x, &y);
+        pair->lines = own;
+    } else if (len == UNIT_LINES_BYTES) {
+        pair->unit_lines = (const unit_line *)g2;
+    } else {
+        pair->lines = (const line *)g2;
+    }
+    return 0;
+}
+
+static inline int pair_has_lines(const miller_pair *pair) { return pair->lines || pair->unit_lines; }
+
+/* A (96-byte G1 x || y, G2 operand) pair into *pair: 1 if it contributes (neither side the identity), 0 if not,
+ * -1 on error. */
+static int parse_pair(miller_pair *pair, line *own, PyObject *item) {
+    char *g1;
+    Py_ssize_t g1_len;
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 || PyBytes_AsStringAndSize(PyTuple_GET_ITEM(item, 0), &g1, &g1_len)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "each pair must be a tuple of two bytes");
+        return -1;
+    }
+    if (g1_len != 96) {
+        PyErr_SetString(PyExc_ValueError, "a pair is a 96-byte G1 point and a 192-byte G2 point or its lines");
+        return -1;
+    }
+    if (parse_g2_operand(pair, own, PyTuple_GET_ITEM(item, 1))) return -1;
+    /* The identity on either side contributes 1. */
+    if (!pair_has_lines(pair) || all_zero((const unsigned char *)g1, 96)) return 0;
+    if (fp_from_be(&pair->px, (const unsigned char *)g1) || fp_from_be(&pair->py, (const unsigned char *)g1 + 48)) {
+        PyErr_SetString(PyExc_ValueError, "G1 point has a coordinate not below p");
+        return -1;
+    }
+    return 1;
+}
+
+/* pairing(pairs): pairs is a sequence of (G1 point, G2 point, g2_lines(Q) or g2_fixed_lines(Q)); returns the cubed
+ * product as 12 x 48 bytes (the coefficients of w^0 .. w^5, each c0 || c1, big-endian). */
 static PyObject *py_pairing(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *seq_arg;
@@ -425,41 +563,9 @@ static PyObject *py_pairing(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     if (!pairs || !owned) { PyErr_NoMemory(); goto done; }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
-        char *g1, *g2;
-        Py_ssize_t g1_len, g2_len;
-        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 ||
-            PyBytes_AsStringAndSize(PyTuple_GET_ITEM(item, 0), &g1, &g1_len) ||
-            PyBytes_AsStringAndSize(PyTuple_GET_ITEM(item, 1), &g2, &g2_len)) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "each pair must be a tuple of two bytes");
-            goto done;
-        }
-        if (g1_len != 96 || (g2_len != 192 && g2_len != 0 && g2_len != (Py_ssize_t)(sizeof(line) * LINES))) {
-            PyErr_SetString(PyExc_ValueError, "a pair is a 96-byte G1 point and a 192-byte G2 point or its lines");
-            goto done;
-        }
-        /* The identity on either side contributes 1. */
-        if (g2_len == 0 || all_zero((const unsigned char *)g1, 96) ||
-            (g2_len == 192 && all_zero((const unsigned char *)g2, 192)))
-            continue;
-        miller_pair *pair = &pairs[used];
-        if (fp_from_be(&pair->px, (const unsigned char *)g1) || fp_from_be(&pair->py, (const unsigned char *)g1 + 48)) {
-            PyErr_SetString(PyExc_ValueError, "G1 point has a coordinate not below p");
-            goto done;
-        }
-        if (g2_len == 192) {
-            fp2 x, y;
-            if (read_g2(&x, &y, (const unsigned char *)g2)) {
-                PyErr_SetString(PyExc_ValueError, "G2 point has a coordinate not below p");
-                goto done;
-            }
-            line *mine = owned + used * LINES;
-            g2_lines(mine, &x, &y);
-            pair->lines = mine;
-        } else {
-            pair->lines = (const line *)g2;
-        }
-        used++;
+        int status = parse_pair(&pairs[used], owned + used * LINES, PySequence_Fast_GET_ITEM(seq, i));
+        if (status < 0) goto done;
+        used += (size_t)status;
     }
     fp12 f, e;
     Py_BEGIN_ALLOW_THREADS
@@ -484,6 +590,9 @@ done:
 static PyMethodDef methods[] = {
     {"g2_lines", py_g2_lines, METH_VARARGS,
      "The Miller-loop lines of a fixed G2 point (192 bytes big-endian x || y), for pairing(); b'' for the identity."},
+    {"g2_fixed_lines", py_g2_fixed_lines, METH_VARARGS,
+     "The lines of a key's G2 point divided by their constant terms (cheaper in every pairing), for pairing(); made "
+     "once per key. Plain g2_lines when a constant term is zero; b'' for the identity."},
     {"pairing", py_pairing, METH_VARARGS,
      "The cube of prod e(P_i, Q_i) over (G1 bytes, G2 bytes or g2_lines) pairs, as 576 bytes; equal cubes mean equal products."},
     {NULL, NULL, 0, NULL},
