@@ -181,3 +181,22 @@ def test_recurring_point_lists_use_native_bases_and_stay_exact() -> None:
             scalars = [RNG.choice([0, 1, RNG.randrange(2**64), RNG.randrange(R)]) for _ in points]
             assert backend.g1_msm(points, scalars) == _library_msm(G1, points, scalars), round_index
     assert any(bases is not None for _, bases in backend._recurring.built.values())
+
+
+P_FIELD = 0x1A0111EA397FE69A4B1BA7B6434BACD764774B84F38512BF6730D2A0F6B0F6241EABFFFEB153FFFFB9FEFFFFFFFFAAAB
+FIELD_EDGES = [0, 1, 2, P_FIELD - 1, P_FIELD - 2, (P_FIELD - 1) // 2, (P_FIELD + 1) // 2, 2**64 - 1, 2**64, 2**380,
+               P_FIELD - 3, P_FIELD - 2**64, 2**383 % P_FIELD, 2**384 % P_FIELD]
+
+
+def test_field_edges_survive_montgomery_form_and_back() -> None:
+    # A point times 1 comes back through every step of the field product: into Montgomery form (x * R^2), the
+    # bucket sums and the final normalisation (products by 1 / Z = 1), out again (x * 1), for coordinates at
+    # the edges of Fp. (A product that skipped its final subtraction of p is caught by the comparisons with the
+    # curve library above: the sums leave the curve.) g1_points checks only x, y < p, and the MSM checks
+    # nothing, so the pairs need not lie on the curve.
+    for x in FIELD_EDGES:
+        for y in (FIELD_EDGES[3], FIELD_EDGES[1], x or 1):
+            xy = x.to_bytes(48, "big") + y.to_bytes(48, "big")
+            assert native.g1_msm(native.g1_points(xy), _raw([1])) == xy, (x, y)
+            xy2 = xy + y.to_bytes(48, "big") + x.to_bytes(48, "big")
+            assert native.g2_msm(native.g2_points(xy2), _raw([1])) == xy2, (x, y)

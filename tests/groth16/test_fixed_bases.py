@@ -6,6 +6,8 @@ $ZKMARGIN_PRECOMPUTE_MB; byte-identical proofs with no, some and all tables."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +18,7 @@ from zkmargin.backends import get_backend
 from zkmargin.errors import ZkMarginError
 from zkmargin.field import R
 from zkmargin.groth16 import prove, setup
+from zkmargin.groth16 import query_bases as query_bases_module
 from zkmargin.groth16.data_structures import ProvingKey
 from zkmargin.groth16.query_bases import (
     DEFAULT_PRECOMPUTE_MB,
@@ -186,3 +189,34 @@ def test_tables_come_at_a_keys_many_th_request_not_before(material) -> None:
     assert table_bytes(smaller) <= 0.001 * 2**20
     assert proof_to_bytes(prove(pk, compiled, z, random.Random(3), ARK), ARK) == proof_to_bytes(
         prove(pk, compiled, z, random.Random(3), ARK, precompute_mb=0), ARK)
+
+
+def test_two_threads_at_a_keys_tables_build_them_once(material, monkeypatch) -> None:
+    compiled, _, _ = material
+    pk = setup(compiled, random.Random(53), ARK)  # a key no other test has asked for
+    for _ in range(TABLES_AT_PROOF - 1):
+        proving_bases(pk, ARK, DEFAULT_PRECOMPUTE_MB)
+    builds = []
+    real_build = query_bases_module._with_tables
+
+    def slow_counted_build(bases: Any, budget_bytes: float) -> Any:
+        builds.append(threading.get_ident())
+        time.sleep(0.3)  # wide enough that an unguarded second thread decides to build before the first is done
+        return real_build(bases, budget_bytes)
+
+    monkeypatch.setattr(query_bases_module, "_with_tables", slow_counted_build)
+    start = threading.Barrier(2)
+    got: list[Any] = []
+
+    def request() -> None:
+        start.wait()
+        got.append(proving_bases(pk, ARK, DEFAULT_PRECOMPUTE_MB))
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Both requests are the key's TABLES_AT_PROOF-th or later: one build, both get its tables.
+    assert len(builds) == 1
+    assert len(got) == 2 and got[0] is got[1] and table_bytes(got[0]) > 0

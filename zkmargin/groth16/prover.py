@@ -27,6 +27,9 @@ from zkmargin.r1cs import CompiledR1CS
 
 T = TypeVar("T")
 
+_Z_ORDER = ("b_g2", "l", "a", "b_g1")
+"""The order the MSMs over the witness are queued in (longest first)."""
+
 
 def prove(
     pk: ProvingKey,
@@ -74,13 +77,12 @@ def _query_sums(pk: ProvingKey, z_raw: bytes, num_inputs: int, h_scalars: Callab
     """
     bases = proving_bases(pk, backend, precompute_mb)
     clock.lap("tables")
+    scalars = {"b_g2": z_raw, "l": z_raw[32 * num_inputs :], "a": z_raw, "b_g1": z_raw}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        jobs = {
-            "msm_b_g2": pool.submit(_timed, bases.b_g2.msm, z_raw),
-            "msm_a": pool.submit(_timed, bases.a.msm, z_raw),
-            "msm_b_g1": pool.submit(_timed, bases.b_g1.msm, z_raw),
-            "msm_l": pool.submit(_timed, bases.l.msm, z_raw[32 * num_inputs :]),
-        }
+        # Longest first (G2 additions cost ~3x G1's; L and A have the most nonzero terms), so the two threads
+        # reach the H halves, queued last, at nearly the same time: in submission order A, B_G1 and L all ran
+        # on one thread while B_G2 ran on the other, and that thread's H half finished last.
+        jobs = {f"msm_{name}": pool.submit(_timed, getattr(bases, name).msm, scalars[name]) for name in _Z_ORDER}
         h = h_scalars()
         clock.lap("ntt")
         split = 32 * bases.h_split

@@ -15,6 +15,7 @@ DEFAULT_PRECOMPUTE_MB. Proofs are byte-identical with and without tables; 0 turn
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +58,11 @@ _cache: dict[int, tuple[weakref.ref, str, QueryBases]] = {}
 _tabled: dict[int, tuple[QueryBases, float, QueryBases | int]] = {}
 """id(pk) -> (the prepared bases, the budget in MB, the bases with tables within it once built, else the number
 of requests so far)."""
+_key_locks: dict[int, threading.Lock] = {}
+"""id(pk) -> the lock held while proving_bases reads that key's _tabled entry and builds: two threads reaching a
+key's TABLES_AT_PROOF-th proof together would otherwise both build (seconds of work and twice the memory); the
+second finds the first one's tables. One lock a key, so a build does not hold up proofs with other keys."""
+_key_locks_lock = threading.Lock()
 
 
 def precompute_budget_mb(precompute_mb: float | None = None) -> float:
@@ -103,6 +109,14 @@ def proving_bases(
     TABLES_AT_PROOF-th request on, or at once with build_tables."""
     bases = query_bases(pk, backend)
     budget = precompute_budget_mb(precompute_mb)
+    with _key_locks_lock:
+        lock = _key_locks.setdefault(id(pk), threading.Lock())
+    with lock:
+        return _tabled_bases(pk, bases, budget, build_tables)
+
+
+def _tabled_bases(pk: ProvingKey, bases: QueryBases, budget: float, build_tables: bool) -> QueryBases:
+    """proving_bases' decision and build, under the key's lock."""
     known = _tabled.get(id(pk))
     if known is not None and known[0] is bases and known[1] == budget and isinstance(known[2], QueryBases):
         return known[2]
@@ -192,6 +206,7 @@ def _remember(pk: ProvingKey, backend: CurveBackend, bases: QueryBases) -> Query
     def forget(_ref: weakref.ref[ProvingKey]) -> None:
         _cache.pop(key, None)
         _tabled.pop(key, None)
+        _key_locks.pop(key, None)
 
     _cache[key] = (weakref.ref(pk, forget), backend.name, bases)
     _tabled.pop(key, None)

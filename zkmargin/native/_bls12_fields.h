@@ -145,8 +145,17 @@ static inline void fp_mul(fp *o, const fp *a, const fp *b) {
           [r6] "=&r"(r6), [lo] "=&r"(lo), [x] "=&r"(x), [zero] "=&r"(zero)
         : [a] "r"(a->l), [b] "r"(b->l), [p] "r"(FP_P.l), [n0] "m"(FP_N0)
         : "rdx", "cc", "memory");
-    const u64 t[6] = {r6, r0, r1, r2, r3, r4};
-    fp_reduce_once(o, t);
+    /* t - p, kept when it does not borrow; written limb by limb from registers (a copy through a stack array
+     * was read back in 16-byte loads, which cannot forward from the 8-byte stores). */
+    unsigned long long d0, d1, d2, d3, d4, d5;
+    unsigned char borrow = _subborrow_u64(0, r6, FP_P.l[0], &d0);
+    borrow = _subborrow_u64(borrow, r0, FP_P.l[1], &d1);
+    borrow = _subborrow_u64(borrow, r1, FP_P.l[2], &d2);
+    borrow = _subborrow_u64(borrow, r2, FP_P.l[3], &d3);
+    borrow = _subborrow_u64(borrow, r3, FP_P.l[4], &d4);
+    borrow = _subborrow_u64(borrow, r4, FP_P.l[5], &d5);
+    if (borrow) { d0 = r6; d1 = r0; d2 = r1; d3 = r2; d4 = r3; d5 = r4; }
+    o->l[0] = d0; o->l[1] = d1; o->l[2] = d2; o->l[3] = d3; o->l[4] = d4; o->l[5] = d5;
 }
 
 static inline void fp_sqr(fp *o, const fp *a) { fp_mul(o, a, a); }
