@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -172,6 +173,15 @@ def test_a_sparse_commitment_in_a_dense_batch_is_refused(monkeypatch):
     public, witness, _ = honest(DENSE, ACCOUNTS)
     z = settle_public(DENSE, solve(DENSE, public, witness))
     assert broken(DENSE, z) == [f"slot[{s}]/commitment/opens" for s in range(4)]
+
+
+def test_a_reordered_table_fails_every_slot_through_the_layout_digest():
+    # The verifier's snapshot lists the same instruments in another order: same values, another layout digest.
+    public, witness, _ = honest(CIRCUIT, ACCOUNTS)
+    reordered = replace(SNAPSHOT, instruments=tuple(reversed(SNAPSHOT.instruments)))
+    theirs = CIRCUIT.public_inputs(reordered, public.commitment, public.context, public.extra)
+    z = settle_public(CIRCUIT, solve(CIRCUIT, theirs, witness))
+    assert broken(CIRCUIT, z) == [f"slot[{s}]/commitment/opens" for s in range(4)]
 
 
 def test_multiplicities_are_counts_in_their_range():
