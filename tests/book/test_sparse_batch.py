@@ -31,6 +31,7 @@ from zkmargin.circuits.sparse_parts import SparseWitness, pack_row
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
 from zkmargin.r1cs import ConstraintSystem
+from zkmargin.verifier_service.schemas import BOOK_CIRCUIT_ID, REGISTERED_CIRCUIT_ID
 
 SPARSE_ID = "book-cross-n2-p2-k2-b4"
 CIRCUIT = book_circuit(SPARSE_ID)
@@ -201,6 +202,8 @@ def test_sparse_book_ids_parse_and_match_the_schema_pattern(circuit_id):
     assert circuit.circuit_id == circuit_id
     assert isinstance(circuit.statement, SparseBookBatchStatement)
     assert re.fullmatch(BOOK_BATCH_IDS, circuit_id)
+    # The service registers and publishes books of sparse ids too.
+    assert re.fullmatch(BOOK_CIRCUIT_ID, circuit_id) and re.fullmatch(REGISTERED_CIRCUIT_ID, circuit_id)
 
 
 @pytest.mark.parametrize("circuit_id", ["book-cross-n4-p1-k1-b3", "book-cross-n4-p1-k1-b1", "book-cross-n4-p5-k1-b4",
