@@ -5,7 +5,7 @@ Sample snapshot (6 instruments, 4 assets), random accounts of it (0-3 positions,
 underwater alike). Each book id book-cross-<capacity>-b<B> is measured against its own trader's circuit
 cross-<capacity> (dense n8-k4: every instrument a slot; sparse n1024-p16-k8: 16 held slots reading a 1024-row
 table, the table padded; sparse n8-p4-k4: the small sparse id). Per id: constraints, setup, batch prove (witness +
-Groth16; median of --reps, one rep from B = 64), per-account prove and its ratio to the trader's own proof (median
+Groth16; median of --reps, one rep from B = 16), per-account prove and its ratio to the trader's own proof (median
 of --reps after a warm-up), batch verify, and the native top's hash cost.
 End to end: `zkmargin venue run` (library run_venue) of --cluster-accounts accounts under the trader circuit, then
 `zkmargin venue book prove` and `venue book verify` (the CLI, as a venue runs them) with --cluster-id on a
@@ -51,9 +51,11 @@ from zkmargin.venue.attestation import VenueSigningKey, public_key_to_json  # no
 MILLION = 1_000_000
 CORES = (64, 512)
 TARGET_S = 3600
-DEFAULT_IDS = ("book-cross-n8-k4-b8", "book-cross-n8-k4-b16", "book-cross-n8-k4-b64",
-               "book-cross-n1024-p16-k8-b8", "book-cross-n1024-p16-k8-b16", "book-cross-n1024-p16-k8-b64",
-               "book-cross-n8-p4-k4-b8", "book-cross-n8-p4-k4-b16")
+DEFAULT_IDS = ("book-cross-n1024-p16-k8-b8", "book-cross-n1024-p16-k8-b16", "book-cross-n8-k4-b8",
+               "book-cross-n8-k4-b16", "book-cross-n8-p4-k4-b8")
+LATE_IDS = ("book-cross-n8-k4-b64", "book-cross-n1024-p16-k8-b64")
+"""Measured after the end-to-end run (the largest: a shared machine may not finish them; the file is written
+after every step)."""
 
 
 def population(n: int, rng: random.Random) -> list[Account]:
@@ -117,7 +119,7 @@ def measure_batch(work: Path, book_id: str, reps: int, trader: dict, rng: random
     snapshot = sample_snapshot()
     accounts = [(a, 10**9 + i, identity_commitment(1 + i)) for i, a in enumerate(population(size, rng))]
     prove_s, verify_s = [], []
-    for rep in range(reps if size < 64 else 1):
+    for rep in range(reps if size < 16 else 1):
         started = time.perf_counter()
         node, attested, proof = prove_batch(circuit, pk, snapshot, rep, accounts, backend)
         prove_s.append(time.perf_counter() - started)
@@ -199,9 +201,10 @@ def main() -> None:
     """Run everything, print the tables, write JSON (the previous figures kept under their commit)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ids", nargs="+", default=list(DEFAULT_IDS))
+    parser.add_argument("--late-ids", nargs="*", default=list(LATE_IDS))
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--cluster-id", default="book-cross-n1024-p16-k8-b16")
-    parser.add_argument("--cluster-accounts", type=int, default=256)
+    parser.add_argument("--cluster-accounts", type=int, default=128)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep-key", default=None, metavar="KEY",
                         help="Keep the previous results file's figures under this key (e.g. the commit they came from).")
@@ -210,11 +213,15 @@ def main() -> None:
     backend = get_backend()
     work = Path(tempfile.mkdtemp(prefix="zkmargin-book-bench-"))
     rng = random.Random(27)
-    traders = {t: measure_trader(work, t, args.reps, backend) for t in dict.fromkeys(map(trader_id, args.ids))}
-    rows = []
+    ids = [*args.ids, *args.late_ids]
+    traders = {t: measure_trader(work, t, args.reps, backend) for t in dict.fromkeys(map(trader_id, ids))}
+    result: dict = {"traders": list(traders.values()), "batches": [], "end_to_end": None,
+                    "million_accounts_s_from_cluster": None}
+    rows = result["batches"]
     for book_id in args.ids:
         rows.append(measure_batch(work, book_id, args.reps, traders[trader_id(book_id)], rng, backend))
         print(json.dumps(rows[-1]), flush=True)
+        write_results(args.out, result, args.keep_key)
     cluster = end_to_end(work, args.cluster_id, args.cluster_accounts, args.workers, backend) \
         if args.cluster_accounts else None
     hash_s = next((r["top_hash_s"] for r in rows if r["circuit_id"] == args.cluster_id), rows[-1]["top_hash_s"])
@@ -223,6 +230,13 @@ def main() -> None:
         size = book_statement(circuit_from_id(args.cluster_id)).batch_size
         projection = {cores: round(MILLION * cluster["per_worker_account_s"] / cores
                                    + 2 * -(-MILLION // size) * hash_s, 1) for cores in CORES}
+        print(json.dumps(cluster), flush=True)
+    result.update({"end_to_end": cluster, "million_accounts_s_from_cluster": projection})
+    write_results(args.out, result, args.keep_key)
+    for book_id in args.late_ids:
+        rows.append(measure_batch(work, book_id, args.reps, traders[trader_id(book_id)], rng, backend))
+        print(json.dumps(rows[-1]), flush=True)
+        write_results(args.out, result, args.keep_key)
 
     for t in traders.values():
         print(f"trader {t['circuit_id']}: {t['constraints']} constraints, prove {t['prove_s']:.3f} s")
@@ -240,17 +254,19 @@ def main() -> None:
               f"{cluster['book_verify_command_s']} s")
         print("projection for 1,000,000 accounts from the cluster run: "
               + ", ".join(f"{c} cores {s / 3600:.2f} h" for c, s in projection.items()))
-    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+
+
+def write_results(out: Path, result: dict, keep_key: str | None) -> None:
+    """The results so far, with the figures of earlier runs kept: those under before_* keys, and with keep_key the
+    file's other figures the first time (a run's later writes find its own figures there and replace them)."""
+    previous = json.loads(out.read_text()) if out.exists() else {}
     kept = {k: v for k, v in previous.items() if k.startswith("before_")}
-    if args.keep_key and previous:
-        kept[args.keep_key] = {k: v for k, v in previous.items() if not k.startswith("before_")}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                    "load_average": os.getloadavg()},
-        "traders": list(traders.values()), "batches": rows, "end_to_end": cluster,
-        "million_accounts_s_from_cluster": projection, "target_s": TARGET_S, **kept}, indent=2) + "\n")
-    print(f"written to {args.out}")
+    if keep_key and keep_key not in kept and previous:
+        kept[keep_key] = {k: v for k, v in previous.items() if not k.startswith("before_")}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_average": os.getloadavg()},
+        **result, "target_s": TARGET_S, **kept}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -156,13 +156,14 @@ def attested_leaf(cs: ConstraintSystem, commitment: LinearCombination, identity:
 
 
 @dataclass(frozen=True)
-class BookBatchStatement:
-    """The book batch statement over accounts of the dense cross statement `cross`, 2^batch_depth accounts a proof.
-
-    By composition (as circuits.membership): the registry passes circuits.cross's statement in.
+class BatchCapacity:
+    """The declarations every book batch statement shares, written once: the account statement `cross` it batches
+    (by composition, as circuits.membership: the registry passes it in), 2^batch_depth slots, and what follows from
+    them (B, K, the snapshot values, an account's entry, a one-account batch). Declarations only: synthesize is
+    each batch statement's own.
     """
 
-    cross: DenseCross
+    cross: Any
     batch_depth: int
     model: ClassVar[str] = "book-cross"
 
@@ -170,19 +171,46 @@ class BookBatchStatement:
         check_batch_depth(self.batch_depth)
 
     @property
-    def n_positions(self) -> int:
-        """N: the cross statement's instrument slots."""
-        return self.cross.n_positions
-
-    @property
     def n_collateral(self) -> int:
-        """K: the cross statement's asset slots (deposit figures)."""
-        return self.cross.n_collateral
+        """K: the account statement's asset slots (deposit figures)."""
+        return int(self.cross.n_collateral)
 
     @property
     def batch_size(self) -> int:
         """B: accounts (slots) a batch."""
         return 1 << self.batch_depth
+
+    def snapshot_values(self, snapshot: Snapshot) -> Any:
+        """The account statement's snapshot values (the verifier's own, range-checked)."""
+        return self.cross.snapshot_values(snapshot)
+
+    def entry(self, account: Account, snapshot: Snapshot, salt: int) -> Any:
+        """One account's witness in the account statement (the one its commitment opens)."""
+        return self.cross.witness(account, snapshot, salt)
+
+    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> BookBatchWitness[Any]:
+        """A batch of this one account under identity 0 (no venue tree), the rest padding (batches of many:
+        batch_witness)."""
+        return batch_witness(self, [self.entry(account, snapshot, salt)], [0])
+
+    def commitment(self, witness: BookBatchWitness[Any]) -> int:
+        """Not a commitment: a batch has a root (zkmargin.book.batches.batch_node computes it)."""
+        raise CircuitError("a book batch has a batch root, not a commitment (zkmargin.book.batches.batch_node)")
+
+    def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
+        """Nothing: the book counts every account, healthy or not."""
+
+
+@dataclass(frozen=True)
+class BookBatchStatement(BatchCapacity):
+    """The book batch statement over accounts of the dense cross statement `cross`, 2^batch_depth accounts a proof."""
+
+    cross: DenseCross
+
+    @property
+    def n_positions(self) -> int:
+        """N: the cross statement's instrument slots."""
+        return self.cross.n_positions
 
     @property
     def circuit_id(self) -> str:
@@ -193,10 +221,6 @@ class BookBatchStatement:
     def layout(self) -> PublicLayout[RateInputs]:
         """batch_root, context, the batch sums, attested_root; then the cross snapshot part."""
         return batch_layout(rate_template(self.n_positions, self.n_collateral), self.n_collateral)
-
-    def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
-        """The cross statement's snapshot values (the verifier's own, range-checked)."""
-        return self.cross.snapshot_values(snapshot)
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs],
                    witness: BookBatchWitness[SlotValues] | None) -> LinearCombination:
@@ -230,22 +254,6 @@ class BookBatchStatement:
         """The slot values of a padding slot: all zero, salt 0 (its sums are zeroed by present = 0)."""
         return SlotValues((0,) * self.n_positions, (0,) * self.n_positions, (0,) * self.n_collateral, 0,
                           layout_digest)
-
-    def entry(self, account: Account, snapshot: Snapshot, salt: int) -> SlotValues:
-        """One account's slot values (the cross witness its commitment opens)."""
-        return self.cross.witness(account, snapshot, salt)
-
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> BookBatchWitness[SlotValues]:
-        """A batch of this one account under identity 0 (no venue tree), the rest padding (batches of many:
-        batch_witness)."""
-        return batch_witness(self, [self.entry(account, snapshot, salt)], [0])
-
-    def commitment(self, witness: BookBatchWitness[SlotValues]) -> int:
-        """Not a commitment: a batch has a root (zkmargin.book.batches.batch_node computes it)."""
-        raise CircuitError(f"{self.circuit_id} has a batch root, not a commitment")
-
-    def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
-        """Nothing: the book counts every account, healthy or not."""
 
 
 # ----- model-agnostic pieces: any batch statement (dense or sparse accounts) composes these ----------------------

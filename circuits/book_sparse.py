@@ -36,18 +36,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from zkmargin.circuits.book_batch import (
+    BatchCapacity,
     BookBatchWitness,
     BookLeaf,
     assert_batch_root,
     attested_leaf,
     batch_layout,
     batch_tree,
-    batch_witness,
     book_leaf,
-    check_batch_depth,
     check_slot_count,
     inputs_digest,
     slot_figures,
@@ -64,9 +63,7 @@ from zkmargin.circuits.sparse_parts import (
     held_cross_terms,
     sparse_layout,
 )
-from zkmargin.errors import CircuitError
 from zkmargin.gadgets.merkle import merkle_subtree_gadget
-from zkmargin.margin.models import Account, Snapshot
 from zkmargin.r1cs import ConstraintSystem, LinearCombination
 
 
@@ -105,15 +102,10 @@ class SparseCross(Statement[SparseWitness], Protocol):
 
 
 @dataclass(frozen=True)
-class SparseBookBatchStatement:
+class SparseBookBatchStatement(BatchCapacity):
     """The book batch statement over accounts of the sparse cross statement `cross`, 2^batch_depth accounts a proof."""
 
     cross: SparseCross
-    batch_depth: int
-    model: ClassVar[str] = "book-cross"
-
-    def __post_init__(self) -> None:
-        check_batch_depth(self.batch_depth)
 
     @property
     def n_rows(self) -> int:
@@ -126,16 +118,6 @@ class SparseBookBatchStatement:
         return self.cross.n_held
 
     @property
-    def n_collateral(self) -> int:
-        """K: asset slots (deposit figures)."""
-        return self.cross.n_collateral
-
-    @property
-    def batch_size(self) -> int:
-        """B: accounts (slots) a batch."""
-        return 1 << self.batch_depth
-
-    @property
     def circuit_id(self) -> str:
         """book-cross-n<N>-p<P>-k<K>-b<B>."""
         return f"{self.model}-n{self.n_rows}-p{self.n_held}-k{self.n_collateral}-b{self.batch_size}"
@@ -144,10 +126,6 @@ class SparseBookBatchStatement:
     def layout(self) -> PublicLayout[SparseInputs[Any]]:
         """batch_root, context, the batch sums; then the sparse cross snapshot part."""
         return batch_layout(sparse_layout(self.n_rows, self.n_collateral).template, self.n_collateral)
-
-    def snapshot_values(self, snapshot: Snapshot) -> SparseInputs[int]:
-        """The sparse cross statement's snapshot values (the verifier's own, range-checked and packed)."""
-        return self.cross.snapshot_values(snapshot)
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[SparseInputs[Any]],
                    witness: BookBatchWitness[SparseWitness] | None) -> LinearCombination:
@@ -195,19 +173,3 @@ class SparseBookBatchStatement:
         """The witness of a padding slot: every held slot unused, no amount, salt 0 (present = 0 zeroes its sums)."""
         zeros = (0,) * self.n_held
         return SparseWitness(zeros, zeros, zeros, (0,) * self.n_collateral, 0, layout_digest)
-
-    def entry(self, account: Account, snapshot: Snapshot, salt: int) -> SparseWitness:
-        """One account's held slots (the sparse cross witness its commitment opens)."""
-        return self.cross.witness(account, snapshot, salt)
-
-    def witness(self, account: Account, snapshot: Snapshot, salt: int) -> BookBatchWitness[SparseWitness]:
-        """A batch of this one account under identity 0 (no venue tree), the rest padding (batches of many:
-        book_batch.batch_witness)."""
-        return batch_witness(self, [self.entry(account, snapshot, salt)], [0])
-
-    def commitment(self, witness: BookBatchWitness[SparseWitness]) -> int:
-        """Not a commitment: a batch has a root (zkmargin.book.batches.batch_node computes it)."""
-        raise CircuitError(f"{self.circuit_id} has a batch root, not a commitment")
-
-    def require_healthy(self, account: Account, snapshot: Snapshot) -> None:
-        """Nothing: the book counts every account, healthy or not."""

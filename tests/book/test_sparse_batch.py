@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import replace
 
 import pytest
 
-import zkmargin.circuits.sparse_parts as sparse_parts
 from tests.book.builders import ACCOUNTS, HEALTHY, SNAPSHOT, UNDER, book_circuit, honest, settle_public, statement
 from tests.circuits.assignments import broken, solve
 from tests.circuits.builders import E8, make_account
-from tests.circuits.sparse_builders import raw_commitment
+from tests.circuits.sparse_builders import forge_rows, raw_commitment
 from zkmargin.book.reference import CENSUS_BUCKETS, account_sums, book_totals, sum_names
 from zkmargin.circuits.book_batch import BookBatchWitness
 from zkmargin.circuits.book_proving import account_leaf
@@ -30,6 +30,7 @@ from zkmargin.circuits.sparse_parts import SparseWitness, pack_row
 from zkmargin.errors import CircuitError
 from zkmargin.field import R
 from zkmargin.r1cs import ConstraintSystem
+from zkmargin.verifier_service.schemas import BOOK_CIRCUIT_ID, REGISTERED_CIRCUIT_ID
 
 SPARSE_ID = "book-cross-n2-p2-k2-b4"
 CIRCUIT = book_circuit(SPARSE_ID)
@@ -111,17 +112,6 @@ def test_an_index_at_or_above_r_is_refused_before_it_is_reduced(monkeypatch, ali
         forged_batch(monkeypatch, 2, held((alias, 0), (E8, 0), (90 * E8, 0)))
 
 
-def forge_rows(monkeypatch, index: int, edit) -> None:
-    """The solver reads edit(true row) wherever a held slot names `index` (a prover editing its row)."""
-    honest_hint = sparse_parts.row_hint
-
-    def lying(rows, at_index):
-        true = honest_hint(rows, at_index)
-        return edit(true) if at_index.value == index else true
-
-    monkeypatch.setattr(sparse_parts, "row_hint", lying)
-
-
 @pytest.mark.parametrize("edit", [
     lambda true: true - 5 * E8,  # a lower mark for UNDER's short
     lambda true: pack_row(20 * E8, 0, E8),  # its maintenance rate 0: UNDER would not be below maintenance
@@ -157,24 +147,26 @@ def test_a_padding_slot_holds_nothing(monkeypatch):
     assert broken(CIRCUIT, z) == ["slot[3]/padding_holds_nothing[0]"]
 
 
-def test_a_dense_commitment_in_a_sparse_batch_is_refused(monkeypatch):
-    dense_statement = statement(DENSE)
-    dense = {1000 + i: dense_statement.cross.commitment(dense_statement.entry(a, SNAPSHOT, 1000 + i))
-             for i, a in enumerate(ACCOUNTS)}
-    monkeypatch.setattr(SparseCrossStatement, "commitment", lambda self, w: dense.get(w.salt, 0))
+@pytest.mark.parametrize(("batch", "other", "attacked"), [
+    (CIRCUIT, DENSE, SparseCrossStatement),  # a dense commitment in a sparse batch
+    (DENSE, CIRCUIT, CrossStatement),  # a sparse commitment in a dense batch
+])
+def test_a_commitment_of_the_other_statement_is_refused(monkeypatch, batch, other, attacked):
+    theirs = statement(other)
+    commitments = {1000 + i: theirs.cross.commitment(theirs.entry(a, SNAPSHOT, 1000 + i)) for i, a in enumerate(ACCOUNTS)}
+    monkeypatch.setattr(attacked, "commitment", lambda self, w: commitments.get(w.salt, 0))
+    public, witness, _ = honest(batch, ACCOUNTS)
+    z = settle_public(batch, solve(batch, public, witness))
+    assert broken(batch, z) == [f"slot[{s}]/commitment/opens" for s in range(4)]
+
+
+def test_a_reordered_table_fails_every_slot_through_the_layout_digest():
+    # The verifier's snapshot lists the same instruments in another order: same values, another layout digest.
     public, witness, _ = honest(CIRCUIT, ACCOUNTS)
-    z = settle_public(CIRCUIT, solve(CIRCUIT, public, witness))
+    reordered = replace(SNAPSHOT, instruments=tuple(reversed(SNAPSHOT.instruments)))
+    theirs = CIRCUIT.public_inputs(reordered, public.commitment, public.context, public.extra)
+    z = settle_public(CIRCUIT, solve(CIRCUIT, theirs, witness))
     assert broken(CIRCUIT, z) == [f"slot[{s}]/commitment/opens" for s in range(4)]
-
-
-def test_a_sparse_commitment_in_a_dense_batch_is_refused(monkeypatch):
-    sparse_statement = statement(CIRCUIT)
-    sparse = {1000 + i: sparse_statement.cross.commitment(sparse_statement.entry(a, SNAPSHOT, 1000 + i))
-              for i, a in enumerate(ACCOUNTS)}
-    monkeypatch.setattr(CrossStatement, "commitment", lambda self, w: sparse.get(w.salt, 0))
-    public, witness, _ = honest(DENSE, ACCOUNTS)
-    z = settle_public(DENSE, solve(DENSE, public, witness))
-    assert broken(DENSE, z) == [f"slot[{s}]/commitment/opens" for s in range(4)]
 
 
 def test_multiplicities_are_counts_in_their_range():
@@ -194,6 +186,8 @@ def test_sparse_book_ids_parse_and_match_the_schema_pattern(circuit_id):
     assert circuit.circuit_id == circuit_id
     assert isinstance(circuit.statement, SparseBookBatchStatement)
     assert re.fullmatch(BOOK_BATCH_IDS, circuit_id)
+    # The service registers and publishes books of sparse ids too.
+    assert re.fullmatch(BOOK_CIRCUIT_ID, circuit_id) and re.fullmatch(REGISTERED_CIRCUIT_ID, circuit_id)
 
 
 @pytest.mark.parametrize("circuit_id", ["book-cross-n4-p1-k1-b3", "book-cross-n4-p1-k1-b1", "book-cross-n4-p5-k1-b4",

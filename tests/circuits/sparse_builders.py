@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tests.circuits.builders import E8, make_account, make_snapshot
+from zkmargin.circuits import sparse_parts
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.sparse_cross import SparseCrossStatement, SparseWitness
 from zkmargin.circuits.sparse_parts import SELECTIONS
@@ -89,3 +90,14 @@ def honest_failure(circuit: Circuit, account, snapshot: Snapshot) -> str | None:
     statement, dense or sparse."""
     w = circuit.witness(account, snapshot, SALT)
     return solve(circuit, w, snapshot, circuit.commitment(w)).which_is_unsatisfied()
+
+
+def forge_rows(monkeypatch, index: int, packed_row) -> None:
+    """Make the solver read packed_row(true_row) wherever a held slot names `index` (a prover editing its row)."""
+    honest = sparse_parts.row_hint
+
+    def lying(rows, at_index):
+        true = honest(rows, at_index)
+        return packed_row(true) if at_index.value == index else true
+
+    monkeypatch.setattr(sparse_parts, "row_hint", lying)

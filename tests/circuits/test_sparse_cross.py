@@ -20,13 +20,13 @@ from tests.circuits.sparse_builders import (
     SNAPSHOT,
     TABLE,
     first_failure,
+    forge_rows,
     forged,
     raw_commitment,
     solve,
     sparse,
     variable,
 )
-from zkmargin.circuits import sparse_parts
 from zkmargin.circuits.layout import StatementPublic
 from zkmargin.circuits.sparse_cross import SparseCrossStatement
 from zkmargin.circuits.sparse_parts import SELECTIONS, pack_row
@@ -156,17 +156,6 @@ def test_a_row_split_across_fields_is_refused_by_the_ranges(selection):
     cs.set_value(variable(cs, "held[0]/mark_price_e8"), 100 * E8 + 2**64)
     cs.set_value(variable(cs, "held[0]/contract_size_e8"), E8 - 1)
     assert cs.which_is_unsatisfied() == "held[0]/mark_range/pack"
-
-
-def forge_rows(monkeypatch, index: int, packed_row) -> None:
-    """Make the solver read packed_row(true_row) wherever a held slot names `index` (a prover editing its row)."""
-    honest = sparse_parts.row_hint
-
-    def lying(rows, at_index):
-        true = honest(rows, at_index)
-        return packed_row(true) if at_index.value == index else true
-
-    monkeypatch.setattr(sparse_parts, "row_hint", lying)
 
 
 @pytest.mark.parametrize(
