@@ -6,16 +6,19 @@ import copy
 import json
 import os
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.book.builders import spy_verify_batch
 from tests.cli.venue_run_helpers import SNAPSHOT, account_doc, run_cli, write_accounts
-from zkmargin.book.document import census_json
+from zkmargin.book.document import book_to_json, census_json, parse_book, sign_book
 from zkmargin.book.reference import book_totals, census_by_size
+from zkmargin.cli.inputs import load_signing_key
 from zkmargin.margin.engine import format_e32
 from zkmargin.margin.models import parse_account, parse_snapshot
+from zkmargin.venue.attestation import parse_signed_root
 
 BOOK = "book-cross-n1-k1-b4"
 N = 10
@@ -219,13 +222,22 @@ def test_verify_against_the_signed_root_refuses_a_book_that_dropped_accounts(run
     assert "another signed root" in result.output
     # The book carrying that root (a venue checking its book against a root it did not give its traders): the
     # auditor refuses it, and so does a trader whose membership path names the run's root.
-    swapped = json.loads((run / "book" / "book.json").read_text())
-    swapped["signed_root"] = json.loads((fewer / "run" / "root.json").read_text())
-    (tmp_path / "swapped.json").write_text(json.dumps(swapped))
+    # The venue signs that book itself (its signature covers the signed root the book carries).
+    swapped = parse_book(json.loads((run / "book" / "book.json").read_text()))
+    swapped = replace(swapped, signature=b"", signed_root=parse_signed_root(
+        json.loads((fewer / "run" / "root.json").read_text())))
+    swapped = sign_book(load_signing_key(run / "venue.key"), swapped)
+    (tmp_path / "swapped.json").write_text(json.dumps(book_to_json(swapped)))
     refused = verify(run, tmp_path / "swapped.json")
     assert refused.exit_code == 1 and f"attests {N - 1}" in refused.output
     trader = check(run, 3, book=tmp_path / "swapped.json")
     assert trader.exit_code == 1 and "another venue root" in trader.output
+    # Whoever hands the trader that book cannot put the trader's own root back in its place: the venue signed the
+    # book with the root it was verified against.
+    mitm = {**book_to_json(swapped), "signed_root": signed}
+    (tmp_path / "mitm.json").write_text(json.dumps(mitm))
+    passed_on = check(run, 3, book=tmp_path / "mitm.json")
+    assert passed_on.exit_code == 1 and "the venue did not sign this book" in passed_on.output
     lone = run_cli(run, "venue", "book", "verify", str(run / "book" / "book.json"), str(run / "snapshot.json"),
                    "--root", str(run / "run" / "root.json"))
     assert lone.exit_code == 2

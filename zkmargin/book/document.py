@@ -7,9 +7,10 @@ over its attested accounts, which the batches' attested roots must fold to). Eve
 string; sums are named as in sum_names; hex is lower case only and unknown fields are refused (one spelling per book).
 The signature is the venue's Ed25519 signature (its attestation key) over
 b"zkmargin/book/v1\0" || snapshot digest || canonical JSON (sorted keys, no spaces) of {venue,
-circuit_id, snapshot_id, depth, batch_depth, root}: the venue stands by this root and these totals
-for this snapshot (the batches need no signature: the proofs and the top check tie them to the root; the
-signed root carries its own signature, and the batch proofs fix the one signed root they fold to).
+circuit_id, snapshot_id, depth, batch_depth, root, signed_root (its root.json, or null)}: the venue stands by
+this root and these totals for this snapshot, tied to this signed root (the batches need no signature: the proofs
+and the top check tie them to the root; the signed root is covered because a trader's `book check` compares it
+with its own membership root without verifying the batch proofs that fix it).
 path.json ("zkmargin-book-path/1"): account_id, index, leaf, siblings (bottom up), root; each a
 {hash, sums} node.
 """
@@ -73,8 +74,11 @@ class PublishedBook:
 
     def message(self) -> bytes:
         """The bytes the venue signs (module docstring)."""
+        # The signed root is covered: a trader's `book check` compares it with its own membership root without
+        # verifying the batch proofs, so it must be the one the venue stands by, not one put there on the way.
         body = {"venue": self.venue, "circuit_id": self.circuit_id, "snapshot_id": self.snapshot_id,
-                "depth": self.depth, "batch_depth": self.batch_depth, "root": node_to_json(self.root)}
+                "depth": self.depth, "batch_depth": self.batch_depth, "root": node_to_json(self.root),
+                "signed_root": None if self.signed_root is None else signed_root_to_json(self.signed_root)}
         return BOOK_LABEL + self.snapshot_digest + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
