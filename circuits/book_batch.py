@@ -1,7 +1,8 @@
 """Book batch: for B accounts, each leaf's sums follow from its committed cross state, and the batch root is right.
 
 Public inputs, in this order: batch_root, context, the batch's sums (accounts,
-deposits_e8[0..K-1], pnl_owed_e32, bad_debt_e32, below_maintenance, shortfall_e32), then the
+deposits_e8[0..K-1], pnl_owed_e32, bad_debt_e32, below_maintenance, shortfall_e32; none in
+hidden-sums mode, id suffix -h, where the root hash alone binds them), then the
 dense cross snapshot part (layout digest; mark, rate, size per instrument slot; price,
 haircut per asset slot), which the verifier builds from its own snapshot exactly as for
 circuits.cross. context = zkmargin.book.batches.batch_context(snapshot, batch index): the
@@ -41,6 +42,7 @@ from typing import ClassVar, Protocol
 
 from zkmargin.book.reference import LEAF_SUM_BITS, sum_names
 from zkmargin.book.tree import book_tag
+from zkmargin.circuits.book_parts import book_parent
 from zkmargin.circuits.layout import AllocatedPublic, PublicLayout
 from zkmargin.circuits.parts import RateInputs, SlotValues, cross_terms, open_commitment, rate_template
 from zkmargin.circuits.protocol import Statement
@@ -98,6 +100,8 @@ class BookBatchStatement:
 
     cross: DenseCross
     batch_depth: int
+    hidden_sums: bool = False
+    """Hidden-sums mode (id suffix -h): the batch sums stay private; the public batch root hash binds them."""
     model: ClassVar[str] = "book-cross"
 
     def __post_init__(self) -> None:
@@ -121,14 +125,16 @@ class BookBatchStatement:
 
     @property
     def circuit_id(self) -> str:
-        """book-cross-n<N>-k<K>-b<B>."""
-        return f"{self.model}-n{self.n_positions}-k{self.n_collateral}-b{self.batch_size}"
+        """book-cross-n<N>-k<K>-b<B>, plus -h in hidden-sums mode."""
+        return f"{self.model}-n{self.n_positions}-k{self.n_collateral}-b{self.batch_size}" + (
+            "-h" if self.hidden_sums else "")
 
     @functools.cached_property
     def layout(self) -> PublicLayout[RateInputs]:
-        """batch_root, context, the batch sums; then the cross snapshot part."""
+        """batch_root, context, the batch sums (none in hidden-sums mode); then the cross snapshot part."""
+        sums = () if self.hidden_sums else sum_names(self.n_collateral)
         return PublicLayout(rate_template(self.n_positions, self.n_collateral),
-                            header=("batch_root", "context", *sum_names(self.n_collateral)))
+                            header=("batch_root", "context", *sums))
 
     def snapshot_values(self, snapshot: Snapshot) -> RateInputs:
         """The cross statement's snapshot values (the verifier's own, range-checked)."""
@@ -150,6 +156,7 @@ class BookBatchStatement:
         root_hash, root_sums = nodes[0]
         with cs.namespace("root"):
             cs.assert_equal(root_hash, inputs.commitment, "batch_root")
+            # Hidden mode: no sum is public (inputs.extra is empty); the root hash binds the root's children's sums.
             for name, value, public in zip(sum_names(self.n_collateral), root_sums, inputs.extra):
                 cs.assert_equal(value, public, name)
         return inputs.context
@@ -179,12 +186,9 @@ class BookBatchStatement:
     def _parent(self, cs: ConstraintSystem, level: int, left: tuple[LinearCombination, list[LinearCombination]],
                 right: tuple[LinearCombination, list[LinearCombination]], index: int
                 ) -> tuple[LinearCombination, list[LinearCombination]]:
-        # Both children's sums are hashed, not only their total (zkmargin.book.tree, Maxwell's flaw). No range
-        # check here: every leaf figure is range-checked in _leaf, so a sum over 2^level leaves cannot wrap.
+        # No range check here: every leaf figure is range-checked in _leaf, so a sum over 2^level leaves cannot wrap.
         with cs.namespace(f"node[{index}]"):
-            digest = poseidon_hash_gadget(cs, [left[0], *left[1], right[0], *right[1]],
-                                          book_tag(level, self.n_collateral))
-        return digest, [a + b for a, b in zip(left[1], right[1])]
+            return book_parent(cs, level, self.n_collateral, left, right)
 
     def padding(self, layout_digest: int) -> SlotValues:
         """The slot values of a padding slot: all zero, salt 0 (its sums are zeroed by present = 0)."""

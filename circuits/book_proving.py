@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from zkmargin.book.batches import batch_context, batch_node, top_node
+from zkmargin.book.batches import batch_context, batch_node, top_context, top_node
 from zkmargin.book.document import PublishedBatch, PublishedBook
 from zkmargin.book.reference import BookSums, account_sums
-from zkmargin.book.tree import BookNode, BookPath, leaf_hash
+from zkmargin.book.tree import BookNode, BookPath, BookTree, empty_node, leaf_hash
 from zkmargin.circuits.book_batch import BookBatchStatement, batch_witness
+from zkmargin.circuits.book_top import MAX_TOP_DEPTH, BookTopStatement, BookTopWitness
 from zkmargin.circuits.circuit import Circuit
+from zkmargin.circuits.layout import StatementPublic
 from zkmargin.circuits.verification import check_key_fits
 from zkmargin.errors import CircuitError, EncodingError, ZkMarginError
 from zkmargin.margin.models import Account, Snapshot
@@ -60,12 +62,79 @@ def prove_batch(circuit: Circuit[Any], pk: ProvingKey, snapshot: Snapshot, index
 
 def verify_batch(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapshot, index: int, root: BookNode,
                  proof: Proof, backend: CurveBackend | None = None) -> bool:
-    """True iff proof shows batch `index` of this snapshot has this root and these sums."""
+    """True iff proof shows batch `index` of this snapshot has this root and these sums (only the root's hash
+    in hidden-sums mode, -h)."""
+    sums = () if book_statement(circuit).hidden_sums else root.sums.as_fields()
+    public = circuit.public_inputs(snapshot, root.hash, batch_context(snapshot, index), sums)
+    return check_book_proof(circuit, vk, public, proof, backend)
+
+
+def check_book_proof(circuit: Circuit[Any], vk: VerifyingKey, public: StatementPublic, proof: Proof,
+                     backend: CurveBackend | None = None) -> bool:
+    """True iff proof verifies for these public inputs under vk, a key of this circuit: batches and tops alike."""
     from zkmargin.groth16 import verify
 
     check_key_fits(circuit, vk)
-    public = circuit.public_inputs(snapshot, root.hash, batch_context(snapshot, index), root.sums.as_fields())
     return verify(vk, public.as_list(), proof, backend)
+
+
+def top_statement(circuit: Circuit[Any]) -> BookTopStatement:
+    """The top statement of a book top circuit; CircuitError for any other circuit."""
+    statement = circuit.statement
+    if not isinstance(statement, BookTopStatement):
+        raise CircuitError(f"{circuit.circuit_id} is not a book top circuit (book-top-k<K>-b<B>-t<T>[-h])")
+    return statement
+
+
+def top_children(statement: BookTopStatement, batch_hashes: Sequence[int]) -> tuple[int, ...]:
+    """The top's public children: the batch roots in book order, then the empty subtree's hash in every place no
+    batch fills (the verifier's own padding). EncodingError past 2^T batches: layers are not built."""
+    if not 1 <= len(batch_hashes) <= statement.n_children:
+        raise EncodingError(f"{statement.circuit_id} folds 1 .. {statement.n_children} batch roots, got "
+                            f"{len(batch_hashes)}: a top folds at most 2^{MAX_TOP_DEPTH} (-t{MAX_TOP_DEPTH}); "
+                            "layers of tops are not built")
+    empty = empty_node(statement.batch_depth, statement.n_collateral).hash
+    return (*batch_hashes, *(empty,) * (statement.n_children - len(batch_hashes)))
+
+
+def top_public(circuit: Circuit[Any], snapshot: Snapshot, root_hash: int, batch_hashes: Sequence[int],
+               tail: Sequence[int]) -> StatementPublic:
+    """A top's public inputs: root, the snapshot's top context, the children, then totals or reserves (tail)."""
+    statement = top_statement(circuit)
+    if len(tail) != len(statement.tail_names):
+        raise EncodingError(f"{circuit.circuit_id} takes {', '.join(statement.tail_names)}; got {len(tail)} values")
+    return circuit.public_inputs(snapshot, root_hash, top_context(snapshot, statement.depth),
+                                 (*top_children(statement, batch_hashes), *tail))
+
+
+def top_witness(statement: BookTopStatement, tree: BookTree) -> BookTopWitness:
+    """The top's private values from the venue's whole tree: each batch root's two children."""
+    if tree.depth != statement.depth:
+        raise EncodingError(f"{statement.circuit_id} proves a book of depth {statement.depth}, not {tree.depth}")
+    level = statement.batch_depth - 1
+    return BookTopWitness(tuple((tree.node(level, 2 * i), tree.node(level, 2 * i + 1))
+                                for i in range(statement.n_children)))
+
+
+def prove_top(circuit: Circuit[Any], pk: ProvingKey, snapshot: Snapshot, tree: BookTree, n_batches: int,
+              tail: Sequence[int], backend: CurveBackend | None = None) -> Proof:
+    """Prove the top of tree (its first n_batches batch roots) with tail: the totals, or the reserves by slot."""
+    from zkmargin.groth16 import prove
+
+    statement = top_statement(circuit)
+    hashes = [tree.node(statement.batch_depth, i).hash for i in range(n_batches)]
+    public = top_public(circuit, snapshot, tree.root.hash, hashes, tail)
+    z = circuit.witness_assignment(public, top_witness(statement, tree))
+    return prove(pk, circuit.compile(), z, backend=backend)
+
+
+def verify_top(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapshot, root_hash: int,
+               batch_hashes: Sequence[int], tail: Sequence[int], proof: Proof,
+               backend: CurveBackend | None = None) -> bool:
+    """True iff proof shows root_hash is the root over these batch roots (in order, the rest empty) for this
+    snapshot, with these totals (auditor) or reserves covering every liability (hidden)."""
+    return check_book_proof(circuit, vk, top_public(circuit, snapshot, root_hash, batch_hashes, tail), proof,
+                            backend)
 
 
 @dataclass(frozen=True)

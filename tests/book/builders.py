@@ -52,17 +52,19 @@ def honest(circuit: Circuit[Any], accounts: Sequence[Account], snapshot: Snapsho
     slots = entries(circuit, accounts, snapshot)
     node = batch_node([(st.cross.commitment(e), account_sums(a, snapshot, st.n_collateral))
                        for e, a in zip(slots, accounts)], st.batch_depth, st.n_collateral)
-    public = circuit.public_inputs(snapshot, node.hash, batch_context(snapshot, batch_index), node.sums.as_fields())
+    public = circuit.public_inputs(snapshot, node.hash, batch_context(snapshot, batch_index),
+                                   () if st.hidden_sums else node.sums.as_fields())
     return public, batch_witness(st, slots), node.sums
 
 
-def settle_public(circuit: Circuit[Any], z: Sequence[int]) -> list[int]:
-    """z with the public batch root and sums set to what the private part computes: a prover that states its
-    own (dishonest) figures, so only the rule that stops the attack stays broken."""
+def settle_public(circuit: Circuit[Any], z: Sequence[int], prefix: str = "root/") -> list[int]:
+    """z with the public batch root and sums (the public inputs of constraints labelled prefix...) set to what the
+    private part computes: a prover that states its own (dishonest) figures, so only the rule that stops the
+    attack stays broken."""
     compiled = circuit.compile()
     out = list(z)
     for a, label in zip(compiled.a, compiled.labels):
-        if label.startswith("root/"):
+        if label.startswith(prefix):
             publics = [var for var, coeff in a if 1 <= var <= compiled.num_public and coeff == R - 1]
             assert len(publics) == 1, label
             out[publics[0]] = (out[publics[0]] + dot(a, out)) % R

@@ -29,7 +29,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from zkmargin.book.reference import DEPOSIT_BITS, LEAF_SUM_BITS, MAX_BOOK_DEPTH, BookSums, zero_sums
+from zkmargin.book.reference import DEPOSIT_BITS, LEAF_SUM_BITS, MAX_BOOK_DEPTH, BookSums, sum_names, zero_sums
 from zkmargin.errors import EncodingError
 from zkmargin.field import R
 from zkmargin.gadgets.poseidon import poseidon_hash
@@ -78,6 +78,18 @@ def check_sums(level: int, sums: BookSums) -> BookSums:
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= bound:
                 raise EncodingError(f"a sum of a subtree of height {level} must lie in 0 .. {bound}, got {value!r}")
     return sums
+
+
+COUNT_SUMS = ("accounts", "below_maintenance")
+"""Sums that count accounts: at most 1 a leaf."""
+
+
+def sum_bits(level: int, n_assets: int) -> tuple[int, ...]:
+    """Per figure of as_fields, the bits that hold check_sums's bound at this height (rounded up to a power of two):
+    counts level + 1, deposits DEPOSIT_BITS + level, every other (scale-1e32) figure LEAF_SUM_BITS + level."""
+    return tuple(level + 1 if name in COUNT_SUMS else (DEPOSIT_BITS if name.startswith("deposits_e8[")
+                                                       else LEAF_SUM_BITS) + level
+                 for name in sum_names(n_assets))
 
 
 def parent(level: int, left: BookNode, right: BookNode) -> BookNode:
