@@ -7,8 +7,17 @@ The signature is the venue's Ed25519 signature (its attestation key) over
 b"zkmargin/book/v1\0" || snapshot digest || canonical JSON (sorted keys, no spaces) of {venue,
 circuit_id, snapshot_id, depth, batch_depth, root}: the venue stands by this root and these totals
 for this snapshot (the batches need no signature: the proofs and the top check tie them to the root).
+An auditor-mode book may also carry "top" {circuit_id, proof}: the top statement's proof
+(circuits.book_top) of the root over the batch roots and the totals; the signature does not cover
+it (the proof ties it to the signed root).
+hidden-book.json ("zkmargin-book-hidden/1", totals hidden): venue, circuit_id (a -h batch circuit),
+snapshot_id, snapshot_digest, depth, batch_depth, root_hash, batches [{index, root_hash, proof}],
+top {circuit_id, proof} (a -h top: reserves >= liabilities), reserves (the venue's signed reserves
+statement, zkmargin.book.reserves), signature: the venue's Ed25519 signature over
+b"zkmargin/book-hidden/v1\0" || snapshot digest || canonical JSON of {venue, circuit_id,
+top_circuit_id, snapshot_id, depth, batch_depth, root_hash}. No sum appears anywhere in it.
 path.json ("zkmargin-book-path/1"): account_id, index, leaf, siblings (bottom up), root; each a
-{hash, sums} node.
+{hash, sums} node (in hidden mode too: a path shows its trader the sums of its siblings, and so the totals).
 """
 
 from __future__ import annotations
@@ -17,9 +26,10 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from zkmargin.book.reference import BookSums, sum_names, sums_from_fields
+from zkmargin.book.reserves import SignedReserves, parse_reserves, reserves_to_json
 from zkmargin.book.tree import BookNode, BookPath, check_depth
 from zkmargin.errors import BadSignatureError, EncodingError, WrongVenueError
 from zkmargin.field import R
@@ -28,6 +38,8 @@ from zkmargin.venue.attestation import VenuePublicKey, VenueSigningKey
 
 BOOK_FORMAT = "zkmargin-book/1"
 BOOK_LABEL = b"zkmargin/book/v1\x00"
+HIDDEN_FORMAT = "zkmargin-book-hidden/1"
+HIDDEN_LABEL = b"zkmargin/book-hidden/v1\x00"
 _DIGEST_HEX = re.compile(r"[0-9a-f]{64}")
 PATH_FORMAT = "zkmargin-book-path/1"
 
@@ -38,6 +50,14 @@ class PublishedBatch:
 
     index: int
     root: BookNode
+    proof: Any
+
+
+@dataclass(frozen=True)
+class PublishedTop:
+    """A top proof as published: its circuit (book-top-...) and its proof (snarkjs JSON, decoded on use)."""
+
+    circuit_id: str
     proof: Any
 
 
@@ -55,6 +75,8 @@ class PublishedBook:
     batches: tuple[PublishedBatch, ...]
     signature: bytes = b""
     """The venue's Ed25519 signature over book_message (empty until signed)."""
+    top: PublishedTop | None = None
+    """The top proof (auditor mode, optional: without it the verifier folds the top itself)."""
 
     def message(self) -> bytes:
         """The bytes the venue signs (module docstring)."""
@@ -63,12 +85,51 @@ class PublishedBook:
         return BOOK_LABEL + self.snapshot_digest + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
-def sign_book(key: VenueSigningKey, book: PublishedBook) -> PublishedBook:
-    """The book with the venue's signature over its root and totals."""
+@dataclass(frozen=True)
+class HiddenBatch:
+    """One batch of a hidden book: its place, its root's hash (its sums stay private) and its proof."""
+
+    index: int
+    root_hash: int
+    proof: Any
+
+
+@dataclass(frozen=True)
+class HiddenBook:
+    """What a venue publishes with its totals hidden: the root hash, every batch and the top (reserves >=
+    liabilities per asset), and its signed reserves."""
+
+    venue: str
+    circuit_id: str
+    snapshot_id: str
+    snapshot_digest: bytes
+    depth: int
+    batch_depth: int
+    root_hash: int
+    batches: tuple[HiddenBatch, ...]
+    top: PublishedTop
+    reserves: SignedReserves
+    signature: bytes = b""
+
+    def message(self) -> bytes:
+        """The bytes the venue signs (module docstring)."""
+        body = {"venue": self.venue, "circuit_id": self.circuit_id, "top_circuit_id": self.top.circuit_id,
+                "snapshot_id": self.snapshot_id, "depth": self.depth, "batch_depth": self.batch_depth,
+                "root_hash": str(self.root_hash)}
+        return HIDDEN_LABEL + self.snapshot_digest + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+AnyBook = PublishedBook | HiddenBook
+"""A published book in either disclosure mode."""
+BookT = TypeVar("BookT", PublishedBook, HiddenBook)
+
+
+def sign_book(key: VenueSigningKey, book: BookT) -> BookT:
+    """The book with the venue's signature over its root (and totals, in auditor mode)."""
     return replace(book, signature=key.sign(book.message()))
 
 
-def check_book_signature(book: PublishedBook, public_key: VenuePublicKey) -> None:
+def check_book_signature(book: AnyBook, public_key: VenuePublicKey) -> None:
     """Raise unless the venue holding public_key signed this book's root and totals (BadSignatureError, or
     WrongVenueError when the book names another venue)."""
     if book.venue != public_key.venue:
@@ -88,13 +149,22 @@ def node_to_json(node: BookNode) -> dict:
     return {"hash": str(node.hash), "sums": sums_to_json(node.sums)}
 
 
-def book_to_json(book: PublishedBook) -> dict:
-    """book.json's document."""
-    return {"format": BOOK_FORMAT, "venue": book.venue, "signature": book.signature.hex(),
-            "circuit_id": book.circuit_id, "snapshot_id": book.snapshot_id,
-            "snapshot_digest": book.snapshot_digest.hex(), "depth": book.depth, "batch_depth": book.batch_depth,
-            "root": node_to_json(book.root),
-            "batches": [{"index": b.index, "root": node_to_json(b.root), "proof": b.proof} for b in book.batches]}
+def book_to_json(book: AnyBook) -> dict:
+    """book.json's document (zkmargin-book/1, or zkmargin-book-hidden/1 for a hidden book)."""
+    head = {"venue": book.venue, "signature": book.signature.hex(), "circuit_id": book.circuit_id,
+            "snapshot_id": book.snapshot_id, "snapshot_digest": book.snapshot_digest.hex(), "depth": book.depth,
+            "batch_depth": book.batch_depth}
+    if isinstance(book, HiddenBook):
+        return {"format": HIDDEN_FORMAT, **head, "root_hash": str(book.root_hash),
+                "batches": [{"index": b.index, "root_hash": str(b.root_hash), "proof": b.proof} for b in book.batches],
+                "top": _top_to_json(book.top), "reserves": reserves_to_json(book.reserves)}
+    return {"format": BOOK_FORMAT, **head, "root": node_to_json(book.root),
+            "batches": [{"index": b.index, "root": node_to_json(b.root), "proof": b.proof} for b in book.batches],
+            **({} if book.top is None else {"top": _top_to_json(book.top)})}
+
+
+def _top_to_json(top: PublishedTop) -> dict:
+    return {"circuit_id": top.circuit_id, "proof": top.proof}
 
 
 def path_to_json(account_id: str, path: BookPath) -> dict:
@@ -103,7 +173,7 @@ def path_to_json(account_id: str, path: BookPath) -> dict:
             "siblings": [node_to_json(s) for s in path.siblings], "root": node_to_json(path.root)}
 
 
-def _object(obj: Any, fmt: str | None, keys: Sequence[str], what: str) -> dict:
+def _object(obj: Any, fmt: str | None, keys: Sequence[str], what: str, optional: Sequence[str] = ()) -> dict:
     if not isinstance(obj, dict):
         raise EncodingError(f"{what}: expected a JSON object")
     if fmt is not None and obj.get("format") != fmt:
@@ -111,7 +181,7 @@ def _object(obj: Any, fmt: str | None, keys: Sequence[str], what: str) -> dict:
     missing = [k for k in keys if k not in obj]
     if missing:
         raise EncodingError(f"{what}: missing {', '.join(missing)}")
-    unknown = sorted(set(obj) - {*keys, *(("format",) if fmt is not None else ())})
+    unknown = sorted(set(obj) - {*keys, *optional, *(("format",) if fmt is not None else ())})
     if unknown:
         raise EncodingError(f"{what}: unknown field {unknown[0]}")  # strict: nothing unverified rides along
     return obj
@@ -136,16 +206,17 @@ def parse_node(obj: Any, n_assets: int | None, what: str) -> BookNode:
     values = [parse_decimal(sums[name], f"{what}.sums.{name}") for name in names]
     if any(v >= R for v in values):
         raise EncodingError(f"{what}.sums: every sum lies below r")
-    hash_value = parse_decimal(obj["hash"], f"{what}.hash")
-    if hash_value >= R:
-        raise EncodingError(f"{what}.hash: must lie below r")
-    return BookNode(hash_value, sums_from_fields(values, n))
+    return BookNode(_hash(obj["hash"], f"{what}.hash"), sums_from_fields(values, n))
 
 
-def parse_book(obj: Any) -> PublishedBook:
-    """A book.json document; EncodingError names the first thing wrong."""
-    obj = _object(obj, BOOK_FORMAT, ("venue", "circuit_id", "snapshot_id", "snapshot_digest", "depth", "batch_depth",
-                                     "root", "batches", "signature"), "book")
+def parse_book(obj: Any) -> AnyBook:
+    """A book.json document, either mode (its format says which); EncodingError names the first thing wrong."""
+    hidden = isinstance(obj, dict) and obj.get("format") == HIDDEN_FORMAT
+    keys = ("venue", "circuit_id", "snapshot_id", "snapshot_digest", "depth", "batch_depth", "batches", "signature")
+    if hidden:
+        obj = _object(obj, HIDDEN_FORMAT, (*keys, "root_hash", "top", "reserves"), "book")
+    else:
+        obj = _object(obj, BOOK_FORMAT, (*keys, "root"), "book", optional=("top",))
     if not all(isinstance(obj[k], str) for k in ("venue", "circuit_id", "snapshot_id", "signature")):
         raise EncodingError("book: venue, circuit_id, snapshot_id and signature are strings")
     try:
@@ -158,21 +229,44 @@ def parse_book(obj: Any) -> PublishedBook:
     digest = bytes.fromhex(obj["snapshot_digest"])
     depth = check_depth(obj["depth"])
     batch_depth = _int(obj["batch_depth"], "book.batch_depth", 1, depth)
-    root = parse_node(obj["root"], None, "book.root")
     if not isinstance(obj["batches"], list):
         raise EncodingError("book.batches: expected a list")
     places = 1 << (depth - batch_depth)  # batch roots the top over them holds
     if len(obj["batches"]) > places:
         raise EncodingError(f"book.batches: a book of depth {depth} holds at most {places} batches of "
                             f"2^{batch_depth} accounts")
+    head = (obj["venue"], obj["circuit_id"], obj["snapshot_id"], digest, depth, batch_depth)
+    if hidden:
+        batches_hidden = []
+        for i, item in enumerate(obj["batches"]):
+            item = _object(item, None, ("index", "root_hash", "proof"), f"book.batches[{i}]")
+            batches_hidden.append(HiddenBatch(_int(item["index"], f"book.batches[{i}].index", 0, places - 1),
+                                              _hash(item["root_hash"], f"book.batches[{i}].root_hash"), item["proof"]))
+        return HiddenBook(*head, _hash(obj["root_hash"], "book.root_hash"), tuple(batches_hidden),
+                          _parse_top(obj["top"]), parse_reserves(obj["reserves"]), signature)
+    root = parse_node(obj["root"], None, "book.root")
     batches = []
     for i, item in enumerate(obj["batches"]):
         item = _object(item, None, ("index", "root", "proof"), f"book.batches[{i}]")
         batches.append(PublishedBatch(_int(item["index"], f"book.batches[{i}].index", 0, places - 1),
                                       parse_node(item["root"], root.sums.n_assets, f"book.batches[{i}].root"),
                                       item["proof"]))
-    return PublishedBook(obj["venue"], obj["circuit_id"], obj["snapshot_id"], digest, depth, batch_depth, root,
-                         tuple(batches), signature)
+    top = None if "top" not in obj else _parse_top(obj["top"])
+    return PublishedBook(*head, root, tuple(batches), signature, top)
+
+
+def _hash(value: Any, what: str) -> int:
+    number = parse_decimal(value, what)
+    if number >= R:
+        raise EncodingError(f"{what}: must lie below r")
+    return number
+
+
+def _parse_top(obj: Any) -> PublishedTop:
+    obj = _object(obj, None, ("circuit_id", "proof"), "book.top")
+    if not isinstance(obj["circuit_id"], str):
+        raise EncodingError("book.top.circuit_id: expected a string")
+    return PublishedTop(obj["circuit_id"], obj["proof"])
 
 
 def parse_path(obj: Any) -> tuple[str, BookPath]:
