@@ -25,8 +25,12 @@ import click
 
 from zkmargin.book.batches import book_depth
 from zkmargin.book.document import (
+    AnyBook,
+    HiddenBatch,
+    HiddenBook,
     PublishedBatch,
     PublishedBook,
+    PublishedTop,
     book_to_json,
     check_book_signature,
     node_to_json,
@@ -39,9 +43,11 @@ from zkmargin.book.document import (
 )
 from zkmargin.book.reserves import (
     AssetCoverage,
+    SignedReserves,
     check_reserves,
     coverage,
     parse_reserves,
+    reserves_by_slot,
     reserves_to_json,
     sign_reserves,
 )
@@ -52,9 +58,13 @@ from zkmargin.circuits.book_proving import (
     book_statement,
     check_own_leaf,
     prove_batch,
+    prove_top,
+    top_statement,
     verify_batch,
     verify_book,
+    verify_hidden_book,
 )
+from zkmargin.circuits.book_top import MAX_TOP_DEPTH
 from zkmargin.circuits.proving import parse_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.inputs import account_argument, load_account_for, load_opening, load_signing_key, snapshot_argument
@@ -77,8 +87,11 @@ from zkmargin.venue.run import (
 )
 
 book_circuit_option = click.option(
-    "--circuit", "circuit_id", required=True, metavar="book-cross-n<N>-k<K>-b<B>",
-    help="The batch statement: accounts of the run's cross circuit (N, K), B accounts a proof.")
+    "--circuit", "circuit_id", required=True, metavar="book-cross-n<N>-k<K>-b<B>[-h]",
+    help="The batch statement: accounts of the run's cross circuit (N, K), B accounts a proof; -h hides the totals.")
+top_keys_option = click.option(
+    "--top-keys", "top_bundle_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+    help="The key bundle directory of the top circuit (default: the key cache).")
 
 
 # ----- tasks (run on the workers) ---------------------------------------------------------
@@ -120,13 +133,24 @@ def venue_book() -> None:
 @click.option("--workers", type=click.IntRange(1, 4096), default=None,
               help="LocalCluster worker processes (default: one per core); ignored with --scheduler.")
 @book_circuit_option
+@click.option("--top", "top_id", default=None, metavar="book-top-k<K>-b<B>-t<T>[-h]",
+              help="Also prove the top over the batch roots (2^T of them at most; the book's depth is then b + T); "
+                   "required with a hidden (-h) book, whose top proves reserves >= liabilities.")
+@top_keys_option
+@click.option("--reserves", "reserves_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Hidden books: the venue's signed reserves (from `venue book reserves`), published in the book.")
 @digest_option
 @json_option
 @click.pass_context
 def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapshot_path: Path, bundle_dir: Path,
                   key_path: Path, out_dir: Path, scheduler: str | None, workers: int | None, circuit_id: str,
+                  top_id: str | None, top_bundle_dir: Path | None, reserves_path: Path | None,
                   vk_digest_text: str | None, as_json: bool) -> None:
-    """Prove the book of the venue run in RUN (its ACCOUNTS and SNAPSHOT): every account, in batches."""
+    """Prove the book of the venue run in RUN (its ACCOUNTS and SNAPSHOT): every account, in batches, and the top.
+
+    With a hidden circuit (-h) the book publishes no total: the batch roots' hashes, the top proof that the
+    signed --reserves cover every liability per asset, and the reserves.
+    """
     started = time.perf_counter()
     backend = ctx.obj.backend
     circuit = circuit_from_id(circuit_id)
@@ -144,12 +168,19 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
         if commitment != entry.commitment:
             raise CliError(f"account {entry.account_id} does not open the commitment the run attested")
         leaves.append(BookNode(leaf_hash(commitment, sums), sums))
-    depth = book_depth(len(leaves), statement.batch_depth)
+    top = _top_plan(top_id, statement, len(leaves), reserves_path, snapshot, signing_key)
+    depth = book_depth(len(leaves), statement.batch_depth) if top is None else top_statement(top.circuit).depth
     tree = BookTree(leaves, depth, statement.n_collateral)
+    if top is not None and top.reserves is not None:  # checked before any proof: no top proof would exist
+        short = [c.asset for c in coverage(tree.root.sums, snapshot, top.reserves) if not c.covered]
+        if short:
+            raise CliError("the signed reserves do not cover the liabilities of " + ", ".join(short) +
+                           ": no top proof exists for them")
     n_batches = -(-len(leaves) // statement.batch_size)
     batch_dir = out_dir / "batches"
     def check(index: int, root: BookNode, proof: Any) -> bool:
-        return verify_batch(circuit, pk.vk, snapshot, index, root, proof, backend)
+        return verify_batch(circuit, pk.vk, snapshot, index, root.hash if statement.hidden_sums else root, proof,
+                            backend)
 
     # Each batch on disk is read and its proof checked once: here for those already there, below for those
     # proved now.
@@ -181,15 +212,28 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
         if stored is None:
             raise CliError(f"batch {i} in {batch_dir} does not match this book; rerun the same command")
         batches.append(stored)
-    book = sign_book(signing_key, PublishedBook(snapshot.venue, circuit.circuit_id, snapshot.snapshot_id,
-                                                snapshot_digest(snapshot), depth, statement.batch_depth, tree.root,
-                                                tuple(batches)))
+    published_top = None
+    if top is not None:
+        t = time.perf_counter()
+        published_top = _prove_top(ctx, top, snapshot, tree, n_batches, top_bundle_dir)
+        seconds_proving += time.perf_counter() - t
+    head = (snapshot.venue, circuit.circuit_id, snapshot.snapshot_id, snapshot_digest(snapshot), depth,
+            statement.batch_depth)
+    book: AnyBook
+    if top is not None and top.reserves is not None and published_top is not None:
+        book = HiddenBook(*head, tree.root.hash, tuple(HiddenBatch(b.index, b.root.hash, b.proof) for b in batches),
+                          published_top, top.reserves)
+    else:
+        book = PublishedBook(*head, tree.root, tuple(batches), top=published_top)
+    book = sign_book(signing_key, book)
     write_atomic(out_dir / "book.json", _json_bytes(book_to_json(book)))
     for i, entry in enumerate(planned):
         write_atomic(out_dir / "paths" / bundle_file_name(entry.account_id),
                           _json_bytes(path_to_json(entry.account_id, tree.path(i))), mode=0o600)
     summary = {"circuit_id": circuit.circuit_id, "accounts": len(leaves), "batches": n_batches,
                "proved_now": len(pending), "depth": depth, "root": str(tree.root.hash),
+               "top": None if published_top is None else published_top.circuit_id,
+               # Hidden: the venue sees its own totals here; the published book.json holds none.
                "totals": sums_to_json(tree.root.sums), "book": str(out_dir / "book.json"),
                "seconds": {"prove": round(seconds_proving, 3), "total": round(time.perf_counter() - started, 3)}}
     emit(as_json, summary, f"book of {len(leaves)} accounts in {n_batches} batches ({len(pending)} proved now); "
@@ -229,16 +273,21 @@ def reserves_command(reserves_path: Path, snapshot_path: Path, key_path: Path, o
               help="The venue's public key document: check its signature on the book (and on --reserves, --root).")
 @click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Write the auditor's report: totals, census per batch, reserves per asset, with charts.")
+@top_keys_option
 @digest_option
 @json_option
 @click.pass_context
 def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bundle_dir: Path | None,
                    reserves_path: Path | None, root_path: Path | None, public_key_path: Path | None,
-                   html_path: Path | None, vk_digest_text: str | None, as_json: bool) -> None:
-    """Check every batch proof of BOOK against SNAPSHOT, then the root and totals over them. Exit 1 names the batch.
+                   html_path: Path | None, top_bundle_dir: Path | None, vk_digest_text: str | None,
+                   as_json: bool) -> None:
+    """Check every batch proof of BOOK against SNAPSHOT, then the root and totals over them (and the top proof when
+    the book has one). Exit 1 names the batch.
 
     With --reserves, exit 1 also when some asset's signed reserves fall short of its liabilities; with --root,
     when the book counts another number of accounts than the venue's signed root over its attested commitments.
+    A hidden book (totals hidden) needs --public-key: its top proof shows the reserves it carries cover every
+    liability, and the venue's key shows the venue signed them.
     """
     if (reserves_path is not None or root_path is not None) and public_key_path is None:
         raise CliError("--reserves and --root need --public-key (the venue's key checks their signatures)")
@@ -249,15 +298,28 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
     vk = read_verifying_key(store.verification_key_path, backend,
                             parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None)
     snapshot = load_snapshot(snapshot_path)
+    top_key = None
+    if book.top is not None:
+        top_circuit = circuit_from_id(book.top.circuit_id)
+        top_key = (top_circuit, read_verifying_key(KeyStore(ctx.obj.cache_dir, top_circuit,
+                                                            top_bundle_dir).verification_key_path, backend))
     covered = None
     public_key = None if public_key_path is None else parse_public_key(read_json(public_key_path, "venue public key"))
+    if isinstance(book, HiddenBook):
+        if public_key is None or reserves_path is not None or root_path is not None or html_path is not None:
+            raise CliError("a hidden book needs --public-key and takes no --reserves (it carries them), --root or "
+                           "--html (it shows no total)")
+        check_book_signature(book, public_key)
+        check_reserves(book.reserves, public_key, snapshot)
+        _report_hidden(book, verify_hidden_book(circuit, vk, snapshot, book, top_key, backend), snapshot, as_json)
+        return
     if public_key is not None:
         check_book_signature(book, public_key)
     if reserves_path is not None and public_key is not None:
         signed = _parse(parse_reserves, read_json(reserves_path, "reserves"), reserves_path)
         check_reserves(signed, public_key, snapshot)
         covered = coverage(book.root.sums, snapshot, signed)
-    verdict = verify_book(circuit, vk, snapshot, book, backend)
+    verdict = verify_book(circuit, vk, snapshot, book, backend, top_key)
     if verdict.valid and root_path is not None and public_key is not None:
         signed_root = parse_signed_root(read_json(root_path, "signed root"))
         check_signed_root(signed_root, public_key, snapshot_digest(snapshot))
@@ -271,7 +333,8 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
     if not verdict.valid:
         emit(as_json, payload, f"INVALID at {where}: {verdict.reason}")
         raise SystemExit(EXIT_NO)
-    lines = [f"valid: {len(book.batches)} batch proofs and the top", f"root {book.root.hash}",
+    lines = [f"valid: {len(book.batches)} batch proofs and the top" + (" proof" if book.top else " (folded)"),
+             f"root {book.root.hash}",
              *(f"  {k}: {v}" for k, v in sums_to_json(book.root.sums).items())]
     if covered is not None:
         payload["reserves"] = [{"asset": c.asset, "liabilities_e8": str(c.liabilities_e8),
@@ -286,6 +349,24 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
     if covered is not None and not all(c.covered for c in covered):
         note("reserves fall short of liabilities for " + ", ".join(c.asset for c in covered if not c.covered))
         raise SystemExit(EXIT_NO)
+
+
+def _report_hidden(book: HiddenBook, verdict: BookVerdict, snapshot: Snapshot, as_json: bool) -> None:
+    """Print a hidden book's verdict: per asset, the signed reserves and that they cover the liabilities."""
+    payload: dict[str, Any] = {"valid": verdict.valid, "mode": "hidden", "circuit_id": book.circuit_id,
+                               "top": book.top.circuit_id, "batches": len(book.batches), "root": str(book.root_hash)}
+    if not verdict.valid:
+        where = "the top" if verdict.failing_batch is None else f"batch {verdict.failing_batch}"
+        emit(as_json, {**payload, "failing_batch": verdict.failing_batch, "reason": verdict.reason},
+             f"INVALID at {where}: {verdict.reason}")
+        raise SystemExit(EXIT_NO)
+    assets = [a.asset for a in snapshot.assets]
+    payload["reserves"] = [{"asset": a, "reserves_e8": str(book.reserves.reserves_e8.get(a, 0)), "covered": True}
+                           for a in assets]
+    emit(as_json, payload, "\n".join([f"valid: {len(book.batches)} batch proofs and the top proof (totals hidden)",
+                                      f"root {book.root_hash}",
+                                      *(f"  {a}: reserves {format_e8(book.reserves.reserves_e8.get(a, 0))} cover "
+                                        "liabilities" for a in assets)]))
 
 
 @click.group("book")
@@ -329,17 +410,71 @@ def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, p
     if book.snapshot_digest != snapshot_digest(snapshot):
         raise CliError("the book is of another snapshot than the one given")
     try:
-        check_own_leaf(circuit, account, snapshot, opening["salt"], path, book.root)
+        check_own_leaf(circuit, account, snapshot, opening["salt"], path,
+                       book.root_hash if isinstance(book, HiddenBook) else book.root)
     except EncodingError as exc:
         emit(as_json, {"included": False, "account_id": account_id, "reason": str(exc)}, f"NOT INCLUDED: {exc}")
         raise SystemExit(EXIT_NO) from None
+    root_hash = path.root.hash  # the book's (checked above), in either mode
     emit(as_json, {"included": True, "account_id": account_id, "index": path.index, "leaf": node_to_json(path.leaf),
-                   "root": str(book.root.hash)},
-         f"included: {account_id} is leaf {path.index} of the book with root {book.root.hash}; its deposits and "
+                   "root": str(root_hash)},
+         f"included: {account_id} is leaf {path.index} of the book with root {root_hash}; its deposits and "
          "figures are counted in the totals")
 
 
 # ----- helpers ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TopPlan:
+    """The top a prove run adds: its circuit and, for a hidden book, the signed reserves and their slot values."""
+
+    circuit: Any
+    reserves: SignedReserves | None
+    tail: tuple[int, ...] | None
+    """The top's public tail: the reserves by slot (hidden), None for the totals (known once the tree is built)."""
+
+
+def _top_plan(top_id: str | None, statement: Any, n_accounts: int, reserves_path: Path | None, snapshot: Snapshot,
+              signing_key: Any) -> TopPlan | None:
+    """The top this book needs (CliError when the options do not fit the batch circuit or the book's size)."""
+    if statement.hidden_sums and (top_id is None or reserves_path is None):
+        raise CliError(f"{statement.circuit_id} hides the totals: give --top book-top-...-h and --reserves")
+    if top_id is None:
+        if reserves_path is not None:
+            raise CliError("--reserves goes with a hidden book (a -h circuit and --top)")
+        return None
+    circuit = circuit_from_id(top_id)
+    top = top_statement(circuit)
+    if (top.n_collateral, top.batch_depth, top.hidden_sums) != (statement.n_collateral, statement.batch_depth,
+                                                                  statement.hidden_sums):
+        raise CliError(f"{top_id} is not a top of {statement.circuit_id} books (same K, B and mode)")
+    n_batches = -(-n_accounts // statement.batch_size)
+    if n_batches > top.n_children:
+        raise CliError(f"{n_accounts} accounts make {n_batches} batches; {top_id} folds at most {top.n_children} "
+                       f"(the largest top folds 2^{MAX_TOP_DEPTH}; layers of tops are not built)")
+    if not top.hidden_sums:
+        return TopPlan(circuit, None, None)
+    if reserves_path is None:
+        raise CliError("a hidden book needs --reserves")
+    signed = _parse(parse_reserves, read_json(reserves_path, "reserves"), reserves_path)
+    try:
+        check_reserves(signed, signing_key.public_key(snapshot.venue), snapshot)
+        tail = reserves_by_slot(snapshot, signed, statement.n_collateral)
+    except ZkMarginError as exc:
+        raise CliError(f"{reserves_path}: {exc}") from None
+    return TopPlan(circuit, signed, tail)
+
+
+def _prove_top(ctx: click.Context, plan: TopPlan, snapshot: Snapshot, tree: BookTree, n_batches: int,
+               bundle_dir: Path | None) -> PublishedTop:
+    """Prove the top on this machine (one proof); CliError when the reserves do not cover the book."""
+    backend = ctx.obj.backend
+    store = KeyStore(ctx.obj.cache_dir, plan.circuit, bundle_dir)
+    pk, _ = store.load_proving_key_and_bytes(backend, None)
+    tail = plan.tail if plan.tail is not None else tree.root.sums.as_fields()
+    proof = prove_top(plan.circuit, pk, snapshot, tree, n_batches, tail, backend)
+    return PublishedTop(plan.circuit.circuit_id, proof_to_json(proof, backend))
+
+
 @dataclass(frozen=True)
 class PlannedEntry:
     """An account of the run's plan: its id, the parsed account and its document, its salt and commitment."""
