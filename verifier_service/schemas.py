@@ -571,8 +571,8 @@ class BookTopJson(Strict):
     proof: ProofJson
 
 
-class BookJson(Strict):
-    """A venue's signed book (zkmargin-book/1, from `zkmargin venue book prove`); checked by the library."""
+class BookHeadJson(Strict):
+    """What a book names in either mode: format, venue, signature, circuit, snapshot and depths."""
 
     format: str = Field(max_length=64, examples=["zkmargin-book/1"])
     venue: str = Field(max_length=128)
@@ -582,6 +582,11 @@ class BookJson(Strict):
     snapshot_digest: str = Field(max_length=64)
     depth: int = Field(ge=0, le=64)
     batch_depth: int = Field(ge=0, le=64)
+
+
+class BookJson(BookHeadJson):
+    """A venue's signed book (zkmargin-book/1, from `zkmargin venue book prove`); checked by the library."""
+
     root: BookNodeJson
     batches: list[BookBatchJson] = Field(max_length=4096)
     top: BookTopJson | None = Field(default=None, exclude_if=lambda top: top is None,
@@ -608,18 +613,10 @@ class HiddenBatchJson(Strict):
     proof: ProofJson
 
 
-class HiddenBookJson(Strict):
+class HiddenBookJson(BookHeadJson):
     """A venue's signed book with its totals hidden (zkmargin-book-hidden/1): no sum, its top proof shows the
     reserves it carries cover every liability per asset."""
 
-    format: str = Field(max_length=64, examples=["zkmargin-book-hidden/1"])
-    venue: str = Field(max_length=128)
-    signature: str = Field(max_length=128)
-    circuit_id: str = Field(pattern=BOOK_CIRCUIT_ID, max_length=128)
-    snapshot_id: str = Field(pattern=IDENTIFIER)
-    snapshot_digest: str = Field(max_length=64)
-    depth: int = Field(ge=0, le=64)
-    batch_depth: int = Field(ge=0, le=64)
     root_hash: str = Field(max_length=80)
     batches: list[HiddenBatchJson] = Field(max_length=4096)
     top: BookTopJson

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +56,15 @@ def honest(circuit: Circuit[Any], accounts: Sequence[Account], snapshot: Snapsho
     public = circuit.public_inputs(snapshot, node.hash, batch_context(snapshot, batch_index),
                                    () if st.hidden_sums else node.sums.as_fields())
     return public, batch_witness(st, slots), node.sums
+
+
+def random_accounts(rng: random.Random, most: int) -> list[Account]:
+    """1 .. most random accounts of SNAPSHOT: profits, losses, underwater, no position or no balance."""
+    accounts = []
+    for _ in range(rng.randint(1, most)):
+        positions = {i: (rng.randint(-50 * E8, 50 * E8), rng.randint(1, 300 * E8)) for i in range(2) if rng.random() < .7}
+        accounts.append(make_account(positions, {k: rng.randint(0, 100 * E8) for k in range(2) if rng.random() < .8}))
+    return accounts
 
 
 def settle_public(circuit: Circuit[Any], z: Sequence[int], prefix: str = "root/") -> list[int]:

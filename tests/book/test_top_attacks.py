@@ -15,9 +15,18 @@ from dataclasses import replace
 import pytest
 
 import zkmargin.circuits.book_top as book_top
-from tests.book.builders import ACCOUNTS, HEALTHY, SNAPSHOT, UNDERWATER, book_circuit, honest, settle_public
+from tests.book.builders import (
+    ACCOUNTS,
+    HEALTHY,
+    SNAPSHOT,
+    UNDERWATER,
+    book_circuit,
+    honest,
+    random_accounts,
+    settle_public,
+)
 from tests.circuits.assignments import broken, solve
-from tests.circuits.builders import E8, make_account
+from tests.circuits.builders import E8
 from zkmargin.book.batches import batch_context, top_context, top_node
 from zkmargin.book.reference import BookSums, book_totals, sum_names
 from zkmargin.book.reserves import E24, liabilities_e8
@@ -271,11 +280,7 @@ def test_a_hidden_batch_binds_its_private_sums_through_the_root_hash():
 
 @pytest.mark.parametrize("seed", range(3))
 def test_top_and_reference_agree_on_random_books(seed):
-    rng = random.Random(seed)
-    accounts = []
-    for _ in range(rng.randint(1, 16)):
-        positions = {i: (rng.randint(-50 * E8, 50 * E8), rng.randint(1, 300 * E8)) for i in range(2) if rng.random() < .7}
-        accounts.append(make_account(positions, {k: rng.randint(0, 100 * E8) for k in range(2) if rng.random() < .8}))
+    accounts = random_accounts(random.Random(seed), 16)
     tree, hashes = book(accounts)
     assert tree.root.sums == book_totals(accounts, SNAPSHOT)
     auditor = top_public(TOP, SNAPSHOT, tree.root.hash, hashes, tree.root.sums.as_fields())

@@ -62,8 +62,8 @@ class PublishedTop:
 
 
 @dataclass(frozen=True)
-class PublishedBook:
-    """What a venue publishes for one snapshot: the root and totals, and every batch with its proof."""
+class BookHead:
+    """What a published book names in either mode: the venue, the batch circuit, the snapshot and the depths."""
 
     venue: str
     circuit_id: str
@@ -71,6 +71,12 @@ class PublishedBook:
     snapshot_digest: bytes
     depth: int
     batch_depth: int
+
+
+@dataclass(frozen=True)
+class PublishedBook(BookHead):
+    """What a venue publishes for one snapshot: the root and totals, and every batch with its proof."""
+
     root: BookNode
     batches: tuple[PublishedBatch, ...]
     signature: bytes = b""
@@ -95,16 +101,10 @@ class HiddenBatch:
 
 
 @dataclass(frozen=True)
-class HiddenBook:
+class HiddenBook(BookHead):
     """What a venue publishes with its totals hidden: the root hash, every batch and the top (reserves >=
     liabilities per asset), and its signed reserves."""
 
-    venue: str
-    circuit_id: str
-    snapshot_id: str
-    snapshot_digest: bytes
-    depth: int
-    batch_depth: int
     root_hash: int
     batches: tuple[HiddenBatch, ...]
     top: PublishedTop
