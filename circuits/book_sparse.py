@@ -110,6 +110,8 @@ class SparseBookBatchStatement:
 
     cross: SparseCross
     batch_depth: int
+    hidden_sums: bool = False
+    """Hidden-sums mode (id suffix -h), as the dense batch's: no sum public, the root hash binds them."""
     model: ClassVar[str] = "book-cross"
 
     def __post_init__(self) -> None:
@@ -137,13 +139,16 @@ class SparseBookBatchStatement:
 
     @property
     def circuit_id(self) -> str:
-        """book-cross-n<N>-p<P>-k<K>-b<B>."""
-        return f"{self.model}-n{self.n_rows}-p{self.n_held}-k{self.n_collateral}-b{self.batch_size}"
+        """book-cross-n<N>-p<P>-k<K>-b<B>, plus -h in hidden-sums mode."""
+        return f"{self.model}-n{self.n_rows}-p{self.n_held}-k{self.n_collateral}-b{self.batch_size}" + (
+            "-h" if self.hidden_sums else "")
 
     @functools.cached_property
     def layout(self) -> PublicLayout[SparseInputs[Any]]:
-        """batch_root, context, the batch sums; then the sparse cross snapshot part."""
-        return batch_layout(sparse_layout(self.n_rows, self.n_collateral).template, self.n_collateral)
+        """batch_root, context, the batch sums (none in hidden-sums mode), attested_root; then the sparse cross
+        snapshot part."""
+        return batch_layout(sparse_layout(self.n_rows, self.n_collateral).template, self.n_collateral,
+                            self.hidden_sums)
 
     def snapshot_values(self, snapshot: Snapshot) -> SparseInputs[int]:
         """The sparse cross statement's snapshot values (the verifier's own, range-checked and packed)."""
@@ -166,7 +171,7 @@ class SparseBookBatchStatement:
             held.extend(slots)
         finish_selection(cs, inputs.snapshot, held, self.cross.selection, self.batch_size.bit_length())
         assert_batch_root(cs, inputs, batch_tree(cs, leaves, self.batch_depth, self.n_collateral),
-                          merkle_subtree_gadget(cs, attested, "attested"), self.n_collateral)
+                          merkle_subtree_gadget(cs, attested, "attested"), self.n_collateral, self.hidden_sums)
         return inputs.context
 
     def _leaf(self, cs: ConstraintSystem, inputs: AllocatedPublic[SparseInputs[Any]], has_values: bool,

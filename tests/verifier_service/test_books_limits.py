@@ -15,7 +15,8 @@ from tests.verifier_service.books import book_circuit_registration, book_json, p
 from tests.verifier_service.conftest import VENUE_KEY, admin_headers, make_client, new_key, publish
 from zkmargin.book.batches import top_node
 from zkmargin.book.document import PublishedBatch, book_to_json, sign_book
-from zkmargin.circuits.book_proving import BookVerdict
+from zkmargin.circuits.book_proving import BookVerdict, verify_batch
+from zkmargin.groth16.serialization import proof_from_json
 from zkmargin.margin.models import snapshot_to_json
 
 JSON = {"Content-Type": "application/json"}
@@ -40,7 +41,8 @@ def big_book_json() -> dict:
     """A signed book of BIG_BATCHES batches (each the proved book's batch 0 again, at its own place) over an
     honest top: well-formed and signed, but only its first batch proof verifies."""
     book = published()
-    batches = tuple(PublishedBatch(i, book.batches[0].root, book.batches[0].proof) for i in range(BIG_BATCHES))
+    batches = tuple(PublishedBatch(i, book.batches[0].root, book.batches[0].proof, book.batches[0].attested_root)
+                    for i in range(BIG_BATCHES))
     depth = 10  # 2^9 slots hold 256 batches of 2
     root = top_node([b.root for b in batches], 1, depth, 1)
     return book_to_json(sign_book(VENUE_KEY, replace(book, depth=depth, root=root, batches=batches, signature=b"")))
@@ -53,13 +55,13 @@ def test_a_book_over_256_kib_publishes_and_other_routes_keep_256_kib(tmp_path, m
     client, venue = _client(tmp_path)
     body = json.dumps({"book": big_book_json()}).encode()
     assert 256 * 1024 < len(body) < client.app.state.service.settings.max_book_body_bytes
-    real = books_route.verify_book
     checked = []
 
-    def first_batch_only(circuit, vk, snapshot, book, backend=None):
+    def first_batch_only(circuit, vk, snapshot, book, venue_key, backend=None, top=None):
         checked.append(len(book.batches))
-        assert real(circuit, vk, snapshot, replace(book, batches=book.batches[:1], root=book.batches[0].root,
-                                                   depth=1), backend).valid
+        first = book.batches[0]
+        assert verify_batch(circuit, vk, snapshot, 0, first.root, first.attested_root, proof_from_json(first.proof),
+                            backend)
         return BookVerdict(True)
 
     monkeypatch.setattr(books_route, "verify_book", first_batch_only)
@@ -95,8 +97,8 @@ def test_the_books_limit_is_never_below_the_plain_one(tmp_path):
 def test_book_verification_runs_on_the_service_pool(tmp_path, monkeypatch):
     """Not on Starlette's thread pool: the verification threads (ZKMARGIN_WORKER_THREADS) bound it."""
     client, venue = _client(tmp_path)
-    real = books_route.verify_book
     threads = []
+    real = books_route.verify_book
 
     def spy(*args, **kwargs):
         threads.append(threading.current_thread().name)
