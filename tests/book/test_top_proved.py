@@ -91,7 +91,8 @@ def test_a_hidden_batch_dropped_reordered_or_twice_is_named():
     book = hidden()
     b0, b1 = book.batches
     dropped = audit_hidden(sign_book(KEY, replace(book, batches=(b0,))))
-    assert (dropped.valid, dropped.failing_batch) == (False, None) and "top" in dropped.reason
+    # Refused before the top proof: the remaining batch's attested root does not fold to the venue's signed root.
+    assert (dropped.valid, dropped.failing_batch) == (False, None) and "attested roots do not fold" in dropped.reason
     swapped = audit_hidden(sign_book(KEY, replace(book, batches=(replace(b1, index=0), replace(b0, index=1)))))
     assert (swapped.valid, swapped.failing_batch) == (False, 0)
     twice = audit_hidden(sign_book(KEY, replace(book, batches=(b0, replace(b0, index=1)))))
@@ -116,7 +117,11 @@ def test_a_hidden_book_is_tied_to_the_venues_signed_root_as_an_auditor_book():
     assert "attested roots do not fold" in reordered.reason
     other = audit_hidden(sign_book(KEY, replace(book, signed_root=signed_root(VenueSigningKey.generate()))))
     assert not other.valid and "signed root is not the venue's" in other.reason
-    assert not audit_hidden(sign_book(KEY, replace(book, signed_root=None))).valid
+    # None does not even parse (book.json requires signed_root); the library refuses it as well.
+    top = (book_circuit(HIDDEN_TOP_ID), keys_of(HIDDEN_TOP_ID).vk)
+    bare = verify_hidden_book(book_circuit(HIDDEN_ID), keys_of(HIDDEN_ID).vk, SNAPSHOT,
+                              replace(book, signed_root=None), KEY.public_key(SNAPSHOT.venue), top)
+    assert not bare.valid and "no signed root" in bare.reason
     moved = audit_hidden(sign_book(KEY, replace(book, batches=tuple(
         replace(b, attested_root=book.batches[1 - b.index].attested_root) for b in book.batches))))
     assert (moved.valid, moved.failing_batch) == (False, 0)

@@ -43,13 +43,14 @@ def hidden_book_json() -> dict:
     """The hidden book of tests/book (reserves at the liabilities), its reserves and itself signed with VENUE_KEY."""
     book = hidden()
     signed = sign_reserves(VENUE_KEY, SNAPSHOT, dict(book.reserves.reserves_e8))
-    return book_to_json(sign_book(VENUE_KEY, replace(book, reserves=signed, signature=b"")))
+    return book_to_json(sign_book(VENUE_KEY, replace(book, reserves=signed, signature=b"",
+                                                     signed_root=signed_root(VENUE_KEY))))
 
 
 @functools.cache
 def top_book_json() -> dict:
     """The auditor book with its top proof, signed with VENUE_KEY."""
-    return book_to_json(sign_book(VENUE_KEY, replace(with_top(), signature=b"")))
+    return book_to_json(sign_book(VENUE_KEY, replace(with_top(), signature=b"", signed_root=signed_root(VENUE_KEY))))
 
 
 def registration(circuit_id: str) -> dict:
