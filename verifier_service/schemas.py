@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from zkmargin.circuits.proving import FIELD_ELEMENT as CANONICAL_FIELD_ELEMENT
 from zkmargin.circuits.registry import BOOK_BATCH_IDS, BOOK_TOP, CIRCUIT_ID_PATTERN
@@ -627,11 +627,22 @@ class HiddenBookJson(BookHeadJson):
     reserves: ReservesJson
 
 
+def _book_mode(value: Any) -> str:
+    """The union member a book document is read as: its format says which (anything else is read as BookJson)."""
+    fmt = value.get("format") if isinstance(value, dict) else getattr(value, "format", None)
+    return "HiddenBookJson" if fmt == "zkmargin-book-hidden/1" else "BookJson"
+
+
+AnyBookJson = Annotated[Annotated[BookJson, Tag("BookJson")] | Annotated[HiddenBookJson, Tag("HiddenBookJson")],
+                        Discriminator(_book_mode)]
+"""A book in either mode, read as the one its format names: errors then name that mode's fields only."""
+
+
 class BookIn(Strict):
     """Publish a venue's book for one of its published snapshots, optionally with its signed reserves (a hidden
     book carries its own)."""
 
-    book: BookJson | HiddenBookJson
+    book: AnyBookJson
     reserves: ReservesJson | None = None
 
 
