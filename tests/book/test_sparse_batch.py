@@ -18,7 +18,7 @@ from tests.book.builders import ACCOUNTS, HEALTHY, SNAPSHOT, UNDER, book_circuit
 from tests.circuits.assignments import broken, solve
 from tests.circuits.builders import E8, make_account
 from tests.circuits.sparse_builders import raw_commitment
-from zkmargin.book.reference import account_sums, book_totals, sum_names
+from zkmargin.book.reference import CENSUS_BUCKETS, account_sums, book_totals, sum_names
 from zkmargin.circuits.book_batch import BookBatchWitness
 from zkmargin.circuits.book_proving import account_leaf
 from zkmargin.circuits.book_sparse import SparseBookBatchStatement
@@ -73,7 +73,10 @@ def slot_figures_of(circuit: Circuit, account, salt: int = 99) -> list[int]:
     circuit.synthesize(cs, public, witness)
     assert cs.which_is_unsatisfied() is None
     z = cs.assignment()
-    return [z[cs._names.index(f"slot[0]/sums/{name}")] for name in sum_names(2)]
+    # The census figures are the census gadget's products (circuits.book_census), the others the leaf's sums.
+    labels = [*(f"slot[0]/sums/{name}" for name in sum_names(2)[:-2 * CENSUS_BUCKETS]),
+              *(f"slot[0]/census/{kind}[{j}]" for kind in ("below", "shortfall") for j in range(CENSUS_BUCKETS))]
+    return [z[cs._names.index(label)] for label in labels]
 
 
 def random_account(rng: random.Random):
