@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.book.batches import top_node  # noqa: E402
-from zkmargin.book.reference import BookSums  # noqa: E402
+from zkmargin.book.reference import CENSUS_BUCKETS, BookSums  # noqa: E402
 from zkmargin.book.tree import BookNode, BookTree  # noqa: E402
 from zkmargin.circuits.book_proving import prove_top, verify_top  # noqa: E402
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
@@ -36,8 +36,12 @@ def random_tree(n_leaves: int, depth: int, n_assets: int, rng: random.Random) ->
     leaves = []
     for _ in range(n_leaves):
         below = rng.random() < .1
+        shortfall = rng.randint(0, 10**39) if below else 0
+        bucket = [0] * CENSUS_BUCKETS
+        bucket[rng.randrange(CENSUS_BUCKETS)] = 1  # the census: this leaf's below and shortfall in one bucket
         sums = BookSums(1, tuple(rng.randint(0, 10**12) for _ in range(n_assets)), rng.randint(0, 10**40),
-                        rng.randint(0, 10**38) if below else 0, int(below), rng.randint(0, 10**39) if below else 0)
+                        rng.randint(0, 10**38) if below else 0, int(below), shortfall,
+                        tuple(int(below) * f for f in bucket), tuple(shortfall * f for f in bucket))
         leaves.append(BookNode(rng.randrange(1, 2**250), sums))
     return BookTree(leaves, depth, n_assets)
 
