@@ -2,8 +2,9 @@
 
 Public inputs, in this order: batch_root, context, the batch's sums (accounts,
 deposits_e8[0..K-1], pnl_owed_e32, bad_debt_e32, below_maintenance, shortfall_e32,
-below_maintenance[0..J-1], shortfall_e32[0..J-1]: zkmargin.book.reference.sum_names), attested_root,
-then the dense cross snapshot part (layout digest; mark, rate, size per instrument slot; price,
+below_maintenance[0..J-1], shortfall_e32[0..J-1]: zkmargin.book.reference.sum_names; none in
+hidden-sums mode, id suffix -h, where the root hash alone binds them), attested_root, then the
+dense cross snapshot part (layout digest; mark, rate, size per instrument slot; price,
 haircut per asset slot), which the verifier builds from its own snapshot exactly as for
 circuits.cross. context = zkmargin.book.batches.batch_context(snapshot, batch index): the
 verifier's own value, so a batch proved for another snapshot (even one with the same prices
@@ -60,7 +61,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from zkmargin.book.reference import LEAF_SUM_BITS, sum_names
+from zkmargin.book.reference import LEAF_SUM_BITS, n_sums, sum_names
 from zkmargin.book.tree import book_tag
 from zkmargin.circuits.book_census import census_figures
 from zkmargin.circuits.layout import AllocatedPublic, PublicLayout
@@ -165,6 +166,8 @@ class BatchCapacity:
 
     cross: Any
     batch_depth: int
+    hidden_sums: bool = False
+    """Hidden-sums mode (id suffix -h): the batch sums stay private; the public batch root hash binds them."""
     model: ClassVar[str] = "book-cross"
 
     def __post_init__(self) -> None:
@@ -214,13 +217,15 @@ class BookBatchStatement(BatchCapacity):
 
     @property
     def circuit_id(self) -> str:
-        """book-cross-n<N>-k<K>-b<B>."""
-        return f"{self.model}-n{self.n_positions}-k{self.n_collateral}-b{self.batch_size}"
+        """book-cross-n<N>-k<K>-b<B>, plus -h in hidden-sums mode."""
+        return f"{self.model}-n{self.n_positions}-k{self.n_collateral}-b{self.batch_size}" + (
+            "-h" if self.hidden_sums else "")
 
     @functools.cached_property
     def layout(self) -> PublicLayout[RateInputs]:
-        """batch_root, context, the batch sums, attested_root; then the cross snapshot part."""
-        return batch_layout(rate_template(self.n_positions, self.n_collateral), self.n_collateral)
+        """batch_root, context, the batch sums (none in hidden-sums mode), attested_root; then the cross snapshot
+        part."""
+        return batch_layout(rate_template(self.n_positions, self.n_collateral), self.n_collateral, self.hidden_sums)
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs],
                    witness: BookBatchWitness[SlotValues] | None) -> LinearCombination:
@@ -235,7 +240,7 @@ class BookBatchStatement(BatchCapacity):
             leaves.append(leaf)
             attested.append(attested_s)
         assert_batch_root(cs, inputs, batch_tree(cs, leaves, self.batch_depth, self.n_collateral),
-                          merkle_subtree_gadget(cs, attested, "attested"), self.n_collateral)
+                          merkle_subtree_gadget(cs, attested, "attested"), self.n_collateral, self.hidden_sums)
         return inputs.context
 
     def _leaf(self, cs: ConstraintSystem, inputs: AllocatedPublic[RateInputs], has_values: bool,
@@ -332,20 +337,30 @@ def batch_tree(cs: ConstraintSystem, leaves: Sequence[BookLeaf], batch_depth: in
 
 
 def assert_batch_root(cs: ConstraintSystem, inputs: AllocatedPublic[Any], root: BookLeaf,
-                      attested_root: LinearCombination, n_collateral: int) -> None:
-    """The root's hash is the public batch_root, its sums the public sums (the header after the context) and the
-    venue subtree over the slots' attested leaves the public attested_root (the header's last value)."""
+                      attested_root: LinearCombination, n_collateral: int, hidden_sums: bool = False) -> None:
+    """The root's hash is the public batch_root, its sums the public sums (the header after the context; none in
+    hidden-sums mode) and the venue subtree over the slots' attested leaves the public attested_root (the header's
+    last value)."""
     root_hash, root_sums = root
+    public_sums, public_attested = inputs.extra[:-1], inputs.extra[-1]
+    names = () if hidden_sums else sum_names(n_collateral)
+    if len(public_sums) != len(names) or len(root_sums) != n_sums(n_collateral):
+        # Never zip a sum with the attested root: the header must be exactly batch_layout's.
+        raise CircuitError(f"a batch header holds {len(names)} public sums and the attested root, got "
+                           f"{len(inputs.extra)} values")
     with cs.namespace("root"):
         cs.assert_equal(root_hash, inputs.commitment, "batch_root")
-        for name, value, public in zip(sum_names(n_collateral), root_sums, inputs.extra):
+        # Hidden mode: no sum is public; the public root hash binds the root's children's sums.
+        for name, value, public in zip(names, root_sums, public_sums):
             cs.assert_equal(value, public, name)
-        cs.assert_equal(attested_root, inputs.extra[-1], "attested_root")
+        cs.assert_equal(attested_root, public_attested, "attested_root")
 
 
-def batch_layout(template: T, n_collateral: int) -> PublicLayout[T]:
-    """batch_root, context, the batch sums, attested_root; then the account statement's snapshot part (template)."""
-    return PublicLayout(template, header=("batch_root", "context", *sum_names(n_collateral), "attested_root"))
+def batch_layout(template: T, n_collateral: int, hidden_sums: bool = False) -> PublicLayout[T]:
+    """batch_root, context, the batch sums (none in hidden-sums mode), attested_root; then the account statement's
+    snapshot part (template)."""
+    sums = () if hidden_sums else sum_names(n_collateral)
+    return PublicLayout(template, header=("batch_root", "context", *sums, "attested_root"))
 
 
 def inputs_digest(inputs: AllocatedPublic[Any]) -> int:

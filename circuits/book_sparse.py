@@ -106,6 +106,8 @@ class SparseBookBatchStatement(BatchCapacity):
     """The book batch statement over accounts of the sparse cross statement `cross`, 2^batch_depth accounts a proof."""
 
     cross: SparseCross
+    hidden_sums: bool = False
+    """Hidden-sums mode (id suffix -h), as the dense batch's: no sum public, the root hash binds them."""
 
     @property
     def n_rows(self) -> int:
@@ -119,13 +121,16 @@ class SparseBookBatchStatement(BatchCapacity):
 
     @property
     def circuit_id(self) -> str:
-        """book-cross-n<N>-p<P>-k<K>-b<B>."""
-        return f"{self.model}-n{self.n_rows}-p{self.n_held}-k{self.n_collateral}-b{self.batch_size}"
+        """book-cross-n<N>-p<P>-k<K>-b<B>, plus -h in hidden-sums mode."""
+        return f"{self.model}-n{self.n_rows}-p{self.n_held}-k{self.n_collateral}-b{self.batch_size}" + (
+            "-h" if self.hidden_sums else "")
 
     @functools.cached_property
     def layout(self) -> PublicLayout[SparseInputs[Any]]:
-        """batch_root, context, the batch sums; then the sparse cross snapshot part."""
-        return batch_layout(sparse_layout(self.n_rows, self.n_collateral).template, self.n_collateral)
+        """batch_root, context, the batch sums (none in hidden-sums mode), attested_root; then the sparse cross
+        snapshot part."""
+        return batch_layout(sparse_layout(self.n_rows, self.n_collateral).template, self.n_collateral,
+                            self.hidden_sums)
 
     def synthesize(self, cs: ConstraintSystem, inputs: AllocatedPublic[SparseInputs[Any]],
                    witness: BookBatchWitness[SparseWitness] | None) -> LinearCombination:
@@ -144,7 +149,7 @@ class SparseBookBatchStatement(BatchCapacity):
             held.extend(slots)
         finish_selection(cs, inputs.snapshot, held, self.cross.selection, self.batch_size.bit_length())
         assert_batch_root(cs, inputs, batch_tree(cs, leaves, self.batch_depth, self.n_collateral),
-                          merkle_subtree_gadget(cs, attested, "attested"), self.n_collateral)
+                          merkle_subtree_gadget(cs, attested, "attested"), self.n_collateral, self.hidden_sums)
         return inputs.context
 
     def _leaf(self, cs: ConstraintSystem, inputs: AllocatedPublic[SparseInputs[Any]], has_values: bool,

@@ -24,6 +24,7 @@ from typing import Any
 
 from zkmargin.circuits.book_batch import MAX_BATCH_DEPTH, BookBatchStatement
 from zkmargin.circuits.book_sparse import SparseBookBatchStatement
+from zkmargin.circuits.book_top import BookTopStatement
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.cross import CrossStatement
 from zkmargin.circuits.isolated import IsolatedStatement
@@ -49,12 +50,14 @@ SPARSE_CAPACITY = r"n([1-9][0-9]{0,3})-p([1-9][0-9]{0,3})-k([1-9][0-9]{0,3})"
 TIERS = r"t[1-9][0-9]?"
 SCENARIOS = r"s(?:[1-9][0-9]{0,2}|1000)"
 DEFAULT_SCENARIOS = 250
-BOOK_BATCH = r"book-cross-" + CAPACITY + r"-b([1-9][0-9]{0,3})"
-"""A book batch over dense cross accounts: book-cross-n<N>-k<K>-b<B>, B a power of two 2..1024."""
-BOOK_SPARSE_BATCH = r"book-cross-" + SPARSE_CAPACITY + r"-b([1-9][0-9]{0,3})"
-"""A book batch over sparse cross accounts: book-cross-n<N>-p<P>-k<K>-b<B>."""
+BOOK_BATCH = r"book-cross-" + CAPACITY + r"-b([1-9][0-9]{0,3})(-h)?"
+"""A book batch over dense cross accounts: book-cross-n<N>-k<K>-b<B>, B a power of two 2..1024; -h hides its sums."""
+BOOK_SPARSE_BATCH = r"book-cross-" + SPARSE_CAPACITY + r"-b([1-9][0-9]{0,3})(-h)?"
+"""A book batch over sparse cross accounts: book-cross-n<N>-p<P>-k<K>-b<B>; -h hides its sums."""
 BOOK_BATCH_IDS = f"(?:{BOOK_BATCH}|{BOOK_SPARSE_BATCH})"
 """Every book batch id, dense or sparse (for request schemas)."""
+BOOK_TOP = r"book-top-k([1-9][0-9]{0,3})-b([1-9][0-9]{0,3})-t([1-9][0-9]?)(-h)?"
+"""A book top over 2^T batch roots of B accounts, K asset slots: totals public, or (-h) reserves >= liabilities."""
 DEPTH = r"m(?:[1-9]|[12][0-9]|3[0-2])"
 """Membership depth suffix: 1..MAX_DEPTH (32)."""
 
@@ -147,11 +150,16 @@ def circuit_from_id(circuit_id: str) -> Circuit[Any]:
     plus '-m<depth>' for the membership variant."""
     book = re.fullmatch(BOOK_BATCH, circuit_id) if isinstance(circuit_id, str) else None
     if book is not None:
-        return book_circuit(int(book.group(1)), int(book.group(2)), int(book.group(3)))
+        return book_circuit(int(book.group(1)), int(book.group(2)), int(book.group(3)), book.group(4) is not None)
     sparse_book = re.fullmatch(BOOK_SPARSE_BATCH, circuit_id) if isinstance(circuit_id, str) else None
     if sparse_book is not None:
-        n, p, k, b = (int(g) for g in sparse_book.groups())
-        return Circuit(SparseBookBatchStatement(SparseCrossStatement(n, p, k), _batch_depth(b, f"n{n}-p{p}-k{k}")))
+        n, p, k, b = (int(g) for g in sparse_book.groups()[:4])
+        return Circuit(SparseBookBatchStatement(SparseCrossStatement(n, p, k),
+                                                _batch_depth(b, f"book-cross-n{n}-p{p}-k{k}-b{b}"),
+                                                sparse_book.group(5) is not None))
+    top = re.fullmatch(BOOK_TOP, circuit_id) if isinstance(circuit_id, str) else None
+    if top is not None:
+        return book_top_circuit(int(top.group(1)), int(top.group(2)), int(top.group(3)), top.group(4) is not None)
     member = re.fullmatch(r"(.+)-m([0-9]+)", circuit_id) if isinstance(circuit_id, str) else None
     if member is not None:
         depth_text = member.group(2)
@@ -189,16 +197,22 @@ def circuit_from_id(circuit_id: str) -> Circuit[Any]:
     return Circuit(statement)
 
 
-def book_circuit(n_positions: int, n_collateral: int, batch_size: int) -> Circuit[Any]:
-    """The book batch statement over cross accounts of capacity (N, K), batch_size (a power of two) a proof."""
-    depth = _batch_depth(batch_size, f"n{n_positions}-k{n_collateral}")
-    return Circuit(BookBatchStatement(CrossStatement(n_positions, n_collateral), depth))
-
-
-def _batch_depth(batch_size: int, capacity: str) -> int:
+def _batch_depth(batch_size: int, circuit_id: str) -> int:
     """log2 of a batch size that is a power of two 2..2^MAX_BATCH_DEPTH; CircuitError naming the id otherwise."""
     depth = batch_size.bit_length() - 1
     if batch_size != 1 << depth or not 1 <= depth <= MAX_BATCH_DEPTH:
-        raise CircuitError(f"unknown circuit book-cross-{capacity}-b{batch_size}: "
-                           f"a batch holds a power of two 2..{1 << MAX_BATCH_DEPTH} accounts")
+        raise CircuitError(f"unknown circuit {circuit_id}: a batch holds a power of two 2..{1 << MAX_BATCH_DEPTH} "
+                           "accounts")
     return depth
+
+
+def book_circuit(n_positions: int, n_collateral: int, batch_size: int, hidden_sums: bool = False) -> Circuit[Any]:
+    """The book batch statement over cross accounts of capacity (N, K), batch_size (a power of two) a proof."""
+    depth = _batch_depth(batch_size, f"book-cross-n{n_positions}-k{n_collateral}-b{batch_size}")
+    return Circuit(BookBatchStatement(CrossStatement(n_positions, n_collateral), depth, hidden_sums))
+
+
+def book_top_circuit(n_collateral: int, batch_size: int, top_depth: int, hidden_sums: bool = False) -> Circuit[Any]:
+    """The book top over 2^top_depth batch roots of batch_size accounts (docs/book.md)."""
+    circuit_id = f"book-top-k{n_collateral}-b{batch_size}-t{top_depth}"
+    return Circuit(BookTopStatement(n_collateral, _batch_depth(batch_size, circuit_id), top_depth, hidden_sums))

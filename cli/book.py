@@ -26,8 +26,12 @@ import click
 
 from zkmargin.book.batches import book_depth
 from zkmargin.book.document import (
+    AnyBook,
+    HiddenBatch,
+    HiddenBook,
     PublishedBatch,
     PublishedBook,
+    PublishedTop,
     book_to_json,
     census_json,
     check_book_signature,
@@ -42,9 +46,11 @@ from zkmargin.book.document import (
 from zkmargin.book.reference import census_by_size
 from zkmargin.book.reserves import (
     AssetCoverage,
+    SignedReserves,
     check_reserves,
     coverage,
     parse_reserves,
+    reserves_by_slot,
     reserves_to_json,
     sign_reserves,
 )
@@ -58,8 +64,12 @@ from zkmargin.circuits.book_proving import (
     check_attested_place,
     check_own_leaf,
     prove_batch,
+    prove_top,
+    top_statement,
     verify_book,
+    verify_hidden_book,
 )
+from zkmargin.circuits.book_top import MAX_TOP_DEPTH
 from zkmargin.circuits.proving import parse_field_element
 from zkmargin.circuits.registry import circuit_from_id
 from zkmargin.cli.inputs import account_argument, load_account_for, load_opening, load_signing_key, snapshot_argument
@@ -89,8 +99,12 @@ from zkmargin.venue.run import (
 from zkmargin.venue.tree import MerkleTree, member_leaves, parse_merkle_path
 
 book_circuit_option = click.option(
-    "--circuit", "circuit_id", required=True, metavar="book-cross-n<N>[-p<P>]-k<K>-b<B>",
-    help="The batch statement: accounts of the run's cross circuit (dense N, K or sparse N, P, K), B accounts a proof.")
+    "--circuit", "circuit_id", required=True, metavar="book-cross-n<N>[-p<P>]-k<K>-b<B>[-h]",
+    help="The batch statement: accounts of the run's cross circuit (dense N, K or sparse N, P, K), B accounts a proof; "
+         "-h hides the totals.")
+top_keys_option = click.option(
+    "--top-keys", "top_bundle_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+    help="The key bundle directory of the top circuit (default: the key cache).")
 
 
 # ----- tasks (run on the workers) ---------------------------------------------------------
@@ -133,13 +147,24 @@ def venue_book() -> None:
 @click.option("--workers", type=click.IntRange(1, 4096), default=None,
               help="LocalCluster worker processes (default: one per core); ignored with --scheduler.")
 @book_circuit_option
+@click.option("--top", "top_id", default=None, metavar="book-top-k<K>-b<B>-t<T>[-h]",
+              help="Also prove the top over the batch roots (2^T of them at most; the book's depth is then b + T); "
+                   "required with a hidden (-h) book, whose top proves reserves >= liabilities.")
+@top_keys_option
+@click.option("--reserves", "reserves_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Hidden books: the venue's signed reserves (from `venue book reserves`), published in the book.")
 @digest_option
 @json_option
 @click.pass_context
 def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapshot_path: Path, bundle_dir: Path,
                   key_path: Path, out_dir: Path, scheduler: str | None, workers: int | None, circuit_id: str,
+                  top_id: str | None, top_bundle_dir: Path | None, reserves_path: Path | None,
                   vk_digest_text: str | None, as_json: bool) -> None:
-    """Prove the book of the venue run in RUN (its ACCOUNTS and SNAPSHOT): every account, in batches."""
+    """Prove the book of the venue run in RUN (its ACCOUNTS and SNAPSHOT): every account, in batches, and the top.
+
+    With a hidden circuit (-h) the book publishes no total: the batch roots' hashes, the top proof that the
+    signed --reserves cover every liability per asset, and the reserves.
+    """
     started = time.perf_counter()
     backend = ctx.obj.backend
     circuit = circuit_from_id(circuit_id)
@@ -158,8 +183,14 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
         if commitment != entry.commitment:
             raise CliError(f"account {entry.account_id} does not open the commitment the run attested")
         leaves.append(BookNode(leaf_hash(commitment, sums), sums))
-    depth = book_depth(len(leaves), statement.batch_depth)
+    top = _top_plan(top_id, statement, len(leaves), reserves_path, snapshot, signing_key)
+    depth = book_depth(len(leaves), statement.batch_depth) if top is None else top_statement(top.circuit).depth
     tree = BookTree(leaves, depth, statement.n_collateral)
+    if top is not None and top.reserves is not None:  # checked before any proof: no top proof would exist
+        short = [c.asset for c in coverage(tree.root.sums, snapshot, top.reserves) if not c.covered]
+        if short:
+            raise CliError("the signed reserves do not cover the liabilities of " + ", ".join(short) +
+                           ": no top proof exists for them")
     n_batches = -(-len(leaves) // statement.batch_size)
     batch_dir = out_dir / "batches"
     verifier = batch_verifier(circuit, pk.vk, snapshot, backend)  # the snapshot part folded once, not per batch
@@ -206,15 +237,29 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
         if batch is None:
             raise CliError(f"batch {i} in {batch_dir} does not match this book; rerun the same command")
         batches.append(batch)
-    book = sign_book(signing_key, PublishedBook(snapshot.venue, circuit.circuit_id, snapshot.snapshot_id,
-                                                snapshot_digest(snapshot), depth, statement.batch_depth, tree.root,
-                                                tuple(batches), signed_root=signed_root))
+    published_top = None
+    if top is not None:
+        t = time.perf_counter()
+        published_top = _prove_top(ctx, top, snapshot, tree, n_batches, top_bundle_dir)
+        seconds_proving += time.perf_counter() - t
+    head = (snapshot.venue, circuit.circuit_id, snapshot.snapshot_id, snapshot_digest(snapshot), depth,
+            statement.batch_depth)
+    book: AnyBook
+    if top is not None and top.reserves is not None and published_top is not None:
+        book = HiddenBook(*head, tree.root.hash, tuple(HiddenBatch(b.index, b.root.hash, b.proof, b.attested_root)
+                                                       for b in batches),
+                          published_top, top.reserves, signed_root=signed_root)
+    else:
+        book = PublishedBook(*head, tree.root, tuple(batches), signed_root=signed_root, top=published_top)
+    book = sign_book(signing_key, book)
     write_atomic(out_dir / "book.json", _json_bytes(book_to_json(book)))
     for i, entry in enumerate(planned):
         write_atomic(out_dir / "paths" / bundle_file_name(entry.account_id),
                           _json_bytes(path_to_json(entry.account_id, tree.path(i))), mode=0o600)
     summary = {"circuit_id": circuit.circuit_id, "accounts": len(leaves), "batches": n_batches,
                "proved_now": len(pending), "depth": depth, "root": str(tree.root.hash),
+               "top": None if published_top is None else published_top.circuit_id,
+               # Hidden: the venue sees its own totals here; the published book.json holds none.
                "totals": sums_to_json(tree.root.sums), "book": str(out_dir / "book.json"),
                "seconds": {"prove": round(seconds_proving, 3), "total": round(time.perf_counter() - started, 3)}}
     emit(as_json, summary, f"book of {len(leaves)} accounts in {n_batches} batches ({len(pending)} proved now); "
@@ -255,17 +300,20 @@ def reserves_command(reserves_path: Path, snapshot_path: Path, key_path: Path, o
                    "are checked against, and --reserves.")
 @click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Write the auditor's report: totals, census per batch, reserves per asset, with charts.")
+@top_keys_option
 @digest_option
 @json_option
 @click.pass_context
 def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bundle_dir: Path | None,
                    reserves_path: Path | None, root_path: Path | None, public_key_path: Path,
-                   html_path: Path | None, vk_digest_text: str | None, as_json: bool) -> None:
-    """Check every batch proof of BOOK against SNAPSHOT, then the root and totals over them, and that its leaves are
-    the accounts of the venue's signed root. Exit 1 names the batch.
+                   html_path: Path | None, top_bundle_dir: Path | None, vk_digest_text: str | None,
+                   as_json: bool) -> None:
+    """Check every batch proof of BOOK against SNAPSHOT, then the root and totals over them (and the top proof when
+    the book has one), and that its leaves are the accounts of the venue's signed root. Exit 1 names the batch.
 
     With --reserves, exit 1 also when some asset's signed reserves fall short of its liabilities; with --root,
-    when the book's signed root is not that one.
+    when the book's signed root is not that one. A hidden book (totals hidden) carries its reserves: its top proof
+    shows they cover every liability, and the venue's key shows the venue signed them.
     """
     book = _parse(parse_book, read_json(book_path, "book"), book_path)
     circuit = circuit_from_id(book.circuit_id)
@@ -274,20 +322,27 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
     vk = read_verifying_key(store.verification_key_path, backend,
                             parse_digest(vk_digest_text, "--vk-digest") if vk_digest_text else None)
     snapshot = load_snapshot(snapshot_path)
+    top_key = None
+    if book.top is not None:
+        top_circuit = circuit_from_id(book.top.circuit_id)
+        top_key = (top_circuit, read_verifying_key(KeyStore(ctx.obj.cache_dir, top_circuit,
+                                                            top_bundle_dir).verification_key_path, backend))
     covered = None
     public_key = parse_public_key(read_json(public_key_path, "venue public key"))
     check_book_signature(book, public_key)
+    if isinstance(book, HiddenBook):
+        if reserves_path is not None or html_path is not None:
+            raise CliError("a hidden book takes no --reserves (it carries them) or --html (it shows no total)")
+        check_reserves(book.reserves, public_key, snapshot)
+        hidden = verify_hidden_book(circuit, vk, snapshot, book, public_key, top_key, backend)
+        _report_hidden(book, _root_verdict(hidden, root_path, public_key, snapshot, book), snapshot, as_json)
+        return
     if reserves_path is not None:
         signed = _parse(parse_reserves, read_json(reserves_path, "reserves"), reserves_path)
         check_reserves(signed, public_key, snapshot)
         covered = coverage(book.root.sums, snapshot, signed)
-    verdict = verify_book(circuit, vk, snapshot, book, public_key, backend)
-    if verdict.valid and root_path is not None:
-        signed_root = parse_signed_root(read_json(root_path, "signed root"))
-        check_signed_root(signed_root, public_key, snapshot_digest(snapshot))
-        if signed_root != book.signed_root:
-            verdict = BookVerdict(False, None, f"the book's leaves are checked against another signed root than "
-                                               f"{root_path} ({book.signed_root and book.signed_root.root})")
+    verdict = _root_verdict(verify_book(circuit, vk, snapshot, book, public_key, backend, top_key), root_path,
+                            public_key, snapshot, book)
     where = "the top" if verdict.failing_batch is None else f"batch {verdict.failing_batch}"
     payload = {"valid": verdict.valid, "circuit_id": book.circuit_id, "batches": len(book.batches),
                "root": str(book.root.hash), "totals": sums_to_json(book.root.sums),
@@ -297,8 +352,9 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
         emit(as_json, payload, f"INVALID at {where}: {verdict.reason}")
         raise SystemExit(EXIT_NO)
     payload["census"] = census_json(book.root.sums)
-    lines = [f"valid: {len(book.batches)} batch proofs and the top; every leaf is an account of the venue's signed "
-             f"root {book.signed_root and book.signed_root.root}", f"root {book.root.hash}",
+    lines = [f"valid: {len(book.batches)} batch proofs and the top" + (" proof" if book.top else " (folded)") +
+             f"; every leaf is an account of the venue's signed root {book.signed_root and book.signed_root.root}",
+             f"root {book.root.hash}",
              *(f"  {k}: {v}" for k, v in sums_to_json(book.root.sums).items()),
              "census by size (maintenance requirement, price unit): below maintenance, shortfall",
              *(f"  {b.size_range}: {b.below_maintenance}, {format_e32(b.shortfall_e32)}"
@@ -316,6 +372,39 @@ def verify_command(ctx: click.Context, book_path: Path, snapshot_path: Path, bun
     if covered is not None and not all(c.covered for c in covered):
         note("reserves fall short of liabilities for " + ", ".join(c.asset for c in covered if not c.covered))
         raise SystemExit(EXIT_NO)
+
+
+def _root_verdict(verdict: BookVerdict, root_path: Path | None, public_key: Any, snapshot: Snapshot,
+                  book: AnyBook) -> BookVerdict:
+    """verdict, or refused when --root names another signed root than the one the book's leaves are checked
+    against."""
+    if not verdict.valid or root_path is None:
+        return verdict
+    signed_root = parse_signed_root(read_json(root_path, "signed root"))
+    check_signed_root(signed_root, public_key, snapshot_digest(snapshot))
+    if signed_root != book.signed_root:
+        return BookVerdict(False, None, f"the book's leaves are checked against another signed root than "
+                                        f"{root_path} ({book.signed_root and book.signed_root.root})")
+    return verdict
+
+
+def _report_hidden(book: HiddenBook, verdict: BookVerdict, snapshot: Snapshot, as_json: bool) -> None:
+    """Print a hidden book's verdict: per asset, the signed reserves and that they cover the liabilities."""
+    payload: dict[str, Any] = {"valid": verdict.valid, "mode": "hidden", "circuit_id": book.circuit_id,
+                               "top": book.top.circuit_id, "batches": len(book.batches), "root": str(book.root_hash),
+                               "signed_root": None if book.signed_root is None else str(book.signed_root.root)}
+    if not verdict.valid:
+        where = "the top" if verdict.failing_batch is None else f"batch {verdict.failing_batch}"
+        emit(as_json, {**payload, "failing_batch": verdict.failing_batch, "reason": verdict.reason},
+             f"INVALID at {where}: {verdict.reason}")
+        raise SystemExit(EXIT_NO)
+    assets = [a.asset for a in snapshot.assets]
+    payload["reserves"] = [{"asset": a, "reserves_e8": str(book.reserves.reserves_e8.get(a, 0)), "covered": True}
+                           for a in assets]
+    emit(as_json, payload, "\n".join([f"valid: {len(book.batches)} batch proofs and the top proof (totals hidden)",
+                                      f"root {book.root_hash}",
+                                      *(f"  {a}: reserves {format_e8(book.reserves.reserves_e8.get(a, 0))} cover "
+                                        "liabilities" for a in assets)]))
 
 
 @click.group("book")
@@ -359,7 +448,8 @@ def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, p
     if book.snapshot_digest != snapshot_digest(snapshot):
         raise CliError("the book is of another snapshot than the one given")
     try:
-        check_own_leaf(circuit, account, snapshot, opening["salt"], path, book.root)
+        check_own_leaf(circuit, account, snapshot, opening["salt"], path,
+                       book.root_hash if isinstance(book, HiddenBook) else book.root)
         if opening.get("merkle_path") is not None:
             check_attested_place(book.signed_root, opening["merkle_path"], path.index)
         else:
@@ -368,13 +458,66 @@ def check_command(account_path: Path, snapshot_path: Path, opening_path: Path, p
     except EncodingError as exc:
         emit(as_json, {"included": False, "account_id": account_id, "reason": str(exc)}, f"NOT INCLUDED: {exc}")
         raise SystemExit(EXIT_NO) from None
+    root_hash = path.root.hash  # the book's (checked above), in either mode
     emit(as_json, {"included": True, "account_id": account_id, "index": path.index, "leaf": node_to_json(path.leaf),
-                   "root": str(book.root.hash)},
-         f"included: {account_id} is leaf {path.index} of the book with root {book.root.hash}; its deposits and "
+                   "root": str(root_hash)},
+         f"included: {account_id} is leaf {path.index} of the book with root {root_hash}; its deposits and "
          "figures are counted in the totals")
 
 
 # ----- helpers ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TopPlan:
+    """The top a prove run adds: its circuit and, for a hidden book, the signed reserves and their slot values."""
+
+    circuit: Any
+    reserves: SignedReserves | None
+    tail: tuple[int, ...] | None
+    """The top's public tail: the reserves by slot (hidden), None for the totals (known once the tree is built)."""
+
+
+def _top_plan(top_id: str | None, statement: Any, n_accounts: int, reserves_path: Path | None, snapshot: Snapshot,
+              signing_key: Any) -> TopPlan | None:
+    """The top this book needs (CliError when the options do not fit the batch circuit or the book's size)."""
+    if statement.hidden_sums and (top_id is None or reserves_path is None):
+        raise CliError(f"{statement.circuit_id} hides the totals: give --top book-top-...-h and --reserves")
+    if top_id is None:
+        if reserves_path is not None:
+            raise CliError("--reserves goes with a hidden book (a -h circuit and --top)")
+        return None
+    circuit = circuit_from_id(top_id)
+    top = top_statement(circuit)
+    if (top.n_collateral, top.batch_depth, top.hidden_sums) != (statement.n_collateral, statement.batch_depth,
+                                                                  statement.hidden_sums):
+        raise CliError(f"{top_id} is not a top of {statement.circuit_id} books (same K, B and mode)")
+    n_batches = -(-n_accounts // statement.batch_size)
+    if n_batches > top.n_children:
+        raise CliError(f"{n_accounts} accounts make {n_batches} batches; {top_id} folds at most {top.n_children} "
+                       f"(the largest top folds 2^{MAX_TOP_DEPTH}; layers of tops are not built)")
+    if not top.hidden_sums:
+        return TopPlan(circuit, None, None)
+    if reserves_path is None:
+        raise CliError("a hidden book needs --reserves")
+    signed = _parse(parse_reserves, read_json(reserves_path, "reserves"), reserves_path)
+    try:
+        check_reserves(signed, signing_key.public_key(snapshot.venue), snapshot)
+        tail = reserves_by_slot(snapshot, signed, statement.n_collateral)
+    except ZkMarginError as exc:
+        raise CliError(f"{reserves_path}: {exc}") from None
+    return TopPlan(circuit, signed, tail)
+
+
+def _prove_top(ctx: click.Context, plan: TopPlan, snapshot: Snapshot, tree: BookTree, n_batches: int,
+               bundle_dir: Path | None) -> PublishedTop:
+    """Prove the top on this machine (one proof); CliError when the reserves do not cover the book."""
+    backend = ctx.obj.backend
+    store = KeyStore(ctx.obj.cache_dir, plan.circuit, bundle_dir)
+    pk, _ = store.load_proving_key_and_bytes(backend, None)
+    tail = plan.tail if plan.tail is not None else tree.root.sums.as_fields()
+    proof = prove_top(plan.circuit, pk, snapshot, tree, n_batches, tail, backend)
+    return PublishedTop(plan.circuit.circuit_id, proof_to_json(proof, backend))
+
+
 @dataclass(frozen=True)
 class PlannedEntry:
     """An account of the run's plan: its id, the parsed account and its document, its salt, commitment and

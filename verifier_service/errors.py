@@ -153,6 +153,10 @@ async def table_error(_: Request, exc: Exception) -> JSONResponse:
                         headers=dict(rule.headers) if rule.headers else None)
 
 
+UNION_TAGS = frozenset({"BookJson", "HiddenBookJson"})
+"""Tags of the request schemas' tagged unions (schemas.AnyBookJson): not part of a field's location."""
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map library, validation and HTTP errors to JSON 4xx responses."""
     for exception_class in (ApiError, *ERROR_TABLE):
@@ -161,7 +165,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
-            {"location": ".".join(str(p) for p in err.get("loc", ())),
+            {"location": ".".join(str(p) for p in err.get("loc", ()) if str(p) not in UNION_TAGS),
              # A JSON decode error's reason (a duplicate key, a bad token) is in its context.
              "message": err.get("msg", "") + (f": {err['ctx']['error']}" if err.get("type") == "json_invalid"
                                               and (err.get("ctx") or {}).get("error") else "")}

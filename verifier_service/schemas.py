@@ -5,19 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from zkmargin.circuits.proving import FIELD_ELEMENT as CANONICAL_FIELD_ELEMENT
-from zkmargin.circuits.registry import BOOK_BATCH_IDS, CIRCUIT_ID_PATTERN
+from zkmargin.circuits.registry import BOOK_BATCH_IDS, BOOK_TOP, CIRCUIT_ID_PATTERN
 
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 """Snapshot, receipt and path ids: ASCII letters, digits and . _ : - (no NUL, no spaces)."""
 CIRCUIT_ID = CIRCUIT_ID_PATTERN
 """Circuit ids of the registered margin models (circuits/registry.py)."""
 BOOK_CIRCUIT_ID = f"^{BOOK_BATCH_IDS}$"
-"""Circuit ids of the venue book's batch statements (book-cross-n<N>-k<K>-b<B>, book-cross-n<N>-p<P>-k<K>-b<B>)."""
-REGISTERED_CIRCUIT_ID = f"^(?:{CIRCUIT_ID[1:-1]}|{BOOK_BATCH_IDS})$"
-"""What an admin may register: a margin model's circuit or a book batch circuit."""
+"""Circuit ids of the venue book's batch statements (book-cross-n<N>-k<K>-b<B>[-h], book-cross-n<N>-p<P>-k<K>-b<B>[-h])."""
+BOOK_TOP_ID = f"^{BOOK_TOP}$"
+"""Circuit ids of the venue book's top statements (book-top-k<K>-b<B>-t<T>[-h])."""
+REGISTERED_CIRCUIT_ID = f"^(?:{CIRCUIT_ID[1:-1]}|{BOOK_BATCH_IDS}|{BOOK_TOP})$"
+"""What an admin may register: a margin model's circuit, a book batch or a book top circuit."""
 NAME = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
 """Names (venue, asset, instrument, key name): no control characters, no surrounding spaces."""
 FIELD_ELEMENT = CANONICAL_FIELD_ELEMENT
@@ -563,8 +565,15 @@ class BookBatchJson(Strict):
     proof: ProofJson
 
 
-class BookJson(Strict):
-    """A venue's signed book (zkmargin-book/1, from `zkmargin venue book prove`); checked by the library."""
+class BookTopJson(Strict):
+    """A book's top proof: the root over the batch roots, with the totals or reserves >= liabilities."""
+
+    circuit_id: str = Field(pattern=BOOK_TOP_ID, max_length=128)
+    proof: ProofJson
+
+
+class BookHeadJson(Strict):
+    """What a book names in either mode: format, venue, signature, circuit, snapshot and depths."""
 
     format: str = Field(max_length=64, examples=["zkmargin-book/1"])
     venue: str = Field(max_length=128)
@@ -574,10 +583,17 @@ class BookJson(Strict):
     snapshot_digest: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256, 64 lower-case hex digits")
     depth: int = Field(ge=0, le=64)
     batch_depth: int = Field(ge=0, le=64)
-    root: BookNodeJson
-    batches: list[BookBatchJson] = Field(max_length=4096)
     signed_root: SignedRootJson = Field(description="the venue run's signed root; the batches' attested roots must "
                                                     "fold to it")
+
+
+class BookJson(BookHeadJson):
+    """A venue's signed book (zkmargin-book/1, from `zkmargin venue book prove`); checked by the library."""
+
+    root: BookNodeJson
+    batches: list[BookBatchJson] = Field(max_length=4096)
+    top: BookTopJson | None = Field(default=None, exclude_if=lambda top: top is None,
+                                    description="the top proof (optional; absent, not null, when the book has none)")
 
 
 class ReservesJson(Strict):
@@ -592,10 +608,41 @@ class ReservesJson(Strict):
     signature: str = Field(pattern=r"^[0-9a-f]{128}$", description="Ed25519, 128 lower-case hex digits")
 
 
-class BookIn(Strict):
-    """Publish a venue's book for one of its published snapshots, optionally with its signed reserves."""
+class HiddenBatchJson(Strict):
+    """One batch of a hidden book: its place, its root's hash (no sum), its attested root and its Groth16 proof."""
 
-    book: BookJson
+    index: int = Field(ge=0, lt=1 << 24)
+    root_hash: str = Field(max_length=80)
+    attested_root: str = Field(max_length=80, description="the venue tree's node over the batch's slots")
+    proof: ProofJson
+
+
+class HiddenBookJson(BookHeadJson):
+    """A venue's signed book with its totals hidden (zkmargin-book-hidden/1): no sum, its top proof shows the
+    reserves it carries cover every liability per asset."""
+
+    root_hash: str = Field(max_length=80)
+    batches: list[HiddenBatchJson] = Field(max_length=4096)
+    top: BookTopJson
+    reserves: ReservesJson
+
+
+def _book_mode(value: Any) -> str:
+    """The union member a book document is read as: its format says which (anything else is read as BookJson)."""
+    fmt = value.get("format") if isinstance(value, dict) else getattr(value, "format", None)
+    return "HiddenBookJson" if fmt == "zkmargin-book-hidden/1" else "BookJson"
+
+
+AnyBookJson = Annotated[Annotated[BookJson, Tag("BookJson")] | Annotated[HiddenBookJson, Tag("HiddenBookJson")],
+                        Discriminator(_book_mode)]
+"""A book in either mode, read as the one its format names: errors then name that mode's fields only."""
+
+
+class BookIn(Strict):
+    """Publish a venue's book for one of its published snapshots, optionally with its signed reserves (a hidden
+    book carries its own)."""
+
+    book: AnyBookJson
     reserves: ReservesJson | None = None
 
 
@@ -603,10 +650,11 @@ class AssetCoverageJson(Strict):
     """One asset: what the venue owes and what its signed reserves say it holds (scale 1e8)."""
 
     asset: str
-    liabilities_e8: str
+    liabilities_e8: str | None = Field(description="null in a hidden book: the top proof shows they are covered")
     reserves_e8: str
     covered: bool
-    ratio: str | None = Field(description="reserves / liabilities rounded down to 4 places; null when nothing is owed")
+    ratio: str | None = Field(description="reserves / liabilities rounded down to 4 places; null when nothing is owed "
+                                          "or the book is hidden")
 
 
 class CensusBucketJson(Strict):
@@ -626,13 +674,15 @@ class BookInfo(Strict):
     snapshot_id: str
     circuit_id: str
     root: str
-    totals: dict[str, str]
-    census: list[CensusBucketJson] = Field(description="the proved totals below maintenance by account size")
+    mode: str = Field(description="auditor (totals public) or hidden (only reserves cover liabilities)")
+    totals: dict[str, str] | None = Field(description="null in a hidden book")
+    census: list[CensusBucketJson] | None = Field(description="the proved totals below maintenance by account size; "
+                                                              "null in a hidden book")
     batches: int
     valid: bool = Field(description="every batch proof and the top verified when the book was accepted (always true: "
                                     "a book that does not verify is refused)")
     published_at: str
-    book: BookJson
+    book: BookJson | HiddenBookJson
     reserves: ReservesJson | None = None
     coverage: list[AssetCoverageJson] | None = None
 

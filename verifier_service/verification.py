@@ -19,7 +19,7 @@ from cachetools import LRUCache, cachedmethod
 from cachetools.keys import hashkey
 
 from zkmargin.backends import CurveBackend
-from zkmargin.book.document import PublishedBook
+from zkmargin.book.document import AnyBook
 from zkmargin.circuits.circuit import AnyCircuit
 from zkmargin.circuits.proving import canonical_field_element
 from zkmargin.circuits.registry import circuit_from_id
@@ -67,7 +67,7 @@ class StoredBook:
     """A stored book parsed once: its record, the library's book, and the service's answer for it."""
 
     record: BookRecord
-    book: PublishedBook
+    book: AnyBook
     answer: Any
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -68,7 +69,7 @@ def honest(circuit: Circuit[Any], accounts: Sequence[Account], snapshot: Snapsho
                       st.batch_depth, st.n_collateral)
     attested = attested_batch_root(list(zip(commitments, ids)), st.batch_depth)
     public = circuit.public_inputs(snapshot, node.hash, batch_context(snapshot, batch_index),
-                                   [*node.sums.as_fields(), attested])
+                                   [*(() if st.hidden_sums else node.sums.as_fields()), attested])
     return public, batch_witness(st, slots, ids), node.sums
 
 
@@ -93,13 +94,23 @@ def forged_sibling_path(circuit: Circuit[Any], account: Account, salt: int, sibl
     return BookPath(0, leaf, (BookNode(5, sibling_sums),), BookNode(digest, sums + sibling_sums))
 
 
-def settle_public(circuit: Circuit[Any], z: Sequence[int]) -> list[int]:
-    """z with the public batch root and sums set to what the private part computes: a prover that states its
-    own (dishonest) figures, so only the rule that stops the attack stays broken."""
+def random_accounts(rng: random.Random, most: int) -> list[Account]:
+    """1 .. most random accounts of SNAPSHOT: profits, losses, underwater, no position or no balance."""
+    accounts = []
+    for _ in range(rng.randint(1, most)):
+        positions = {i: (rng.randint(-50 * E8, 50 * E8), rng.randint(1, 300 * E8)) for i in range(2) if rng.random() < .7}
+        accounts.append(make_account(positions, {k: rng.randint(0, 100 * E8) for k in range(2) if rng.random() < .8}))
+    return accounts
+
+
+def settle_public(circuit: Circuit[Any], z: Sequence[int], prefix: str = "root/") -> list[int]:
+    """z with the public batch root and sums (the public inputs of constraints labelled prefix...) set to what the
+    private part computes: a prover that states its own (dishonest) figures, so only the rule that stops the
+    attack stays broken."""
     compiled = circuit.compile()
     out = list(z)
     for a, label in zip(compiled.a, compiled.labels):
-        if label.startswith("root/"):
+        if label.startswith(prefix):
             publics = [var for var, coeff in a if 1 <= var <= compiled.num_public and coeff == R - 1]
             assert len(publics) == 1, label
             out[publics[0]] = (out[publics[0]] + dot(a, out)) % R

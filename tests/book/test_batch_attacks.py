@@ -25,6 +25,7 @@ from tests.book.builders import (
     book_circuit,
     entries,
     honest,
+    random_accounts,
     settle_public,
     statement,
 )
@@ -213,11 +214,7 @@ def test_unhealthy_accounts_are_counted_not_refused():
 @pytest.mark.parametrize("seed", range(3))
 def test_circuit_and_reference_agree_on_random_batches(seed):
     """Random accounts (profits, losses, underwater, padding): the reference's root and sums satisfy the circuit."""
-    rng = random.Random(seed)
-    accounts = []
-    for _ in range(rng.randint(1, 4)):
-        positions = {i: (rng.randint(-50 * E8, 50 * E8), rng.randint(1, 300 * E8)) for i in range(2) if rng.random() < .7}
-        accounts.append(make_account(positions, {k: rng.randint(0, 100 * E8) for k in range(2) if rng.random() < .8}))
+    accounts = random_accounts(random.Random(seed), 4)
     public, witness, sums = honest(CIRCUIT, accounts)
     assert sums == book_totals(accounts, SNAPSHOT)
     assert broken(CIRCUIT, solve(CIRCUIT, public, witness)) == []

@@ -21,6 +21,7 @@ from zkmargin.margin.models import parse_account, parse_snapshot
 from zkmargin.venue.attestation import parse_signed_root
 
 BOOK = "book-cross-n1-k1-b4"
+TOP = "book-top-k1-b4-t2"
 N = 10
 
 
@@ -56,7 +57,8 @@ def run(tmp_path_factory) -> Path:
 def prove_args(root: Path, *extra: str) -> list[str]:
     return ["venue", "book", "prove", str(root / "run"), str(root / "accounts.jsonl"), str(root / "snapshot.json"),
             "--keys", str(root / "cache" / BOOK), "--signing-key", str(root / "venue.key"), "--out",
-            str(root / "book"), "--circuit", BOOK, "--workers", "1", "--json", *extra]
+            str(root / "book"), "--circuit", BOOK, "--top", TOP, "--top-keys", str(root / "cache" / TOP), "--workers",
+            "1", "--json", *extra]
 
 
 @pytest.fixture(scope="module")
@@ -354,3 +356,76 @@ def test_the_book_carries_the_runs_signed_root_and_verify_ties_every_leaf_to_it(
     (run / "forged-attested.json").write_text(json.dumps(forged))
     refused = verify(run, run / "forged-attested.json")
     assert refused.exit_code == 1 and "batch 1" in refused.output
+
+
+HIDDEN, HIDDEN_TOP = "book-cross-n1-k1-b4-h", "book-top-k1-b4-t2-h"
+
+
+def verify_hidden(root: Path, book: Path, *extra: str):
+    return run_cli(root, "venue", "book", "verify", str(book), str(root / "snapshot.json"), "--keys",
+                   str(root / "cache" / HIDDEN), "--top-keys", str(root / "cache" / HIDDEN_TOP), "--public-key",
+                   str(root / "venue.key.pub.json"), "--json", *extra)
+
+
+def test_the_auditor_book_carries_its_top_proof_and_verify_checks_it(run, proved):
+    assert proved["top"]["circuit_id"] == TOP
+    book = json.loads((run / "book" / "book.json").read_text())
+    book["top"]["proof"] = json.loads((run / "hidden" / "book.json").read_text())["top"]["proof"]
+    (run / "other-top.json").write_text(json.dumps(book))
+    bad = verify(run, run / "other-top.json")
+    assert bad.exit_code == 1 and "the top" in bad.output, bad.output
+
+
+def test_a_hidden_book_shows_no_total_and_verifies_reserves_cover_liabilities(run, proved):
+    text = (run / "hidden" / "book.json").read_text()
+    book = json.loads(text)
+    assert book["format"] == "zkmargin-book-hidden/1" and "sums" not in text and "deposits" not in text
+    assert book["root_hash"] == proved["root"]["hash"]  # the same tree: traders' paths lead to the same root
+    good = verify_hidden(run, run / "hidden" / "book.json")
+    assert good.exit_code == 0, good.output
+    answer = json.loads(good.stdout)
+    assert "totals" not in answer and answer["reserves"] == [{"asset": "USDC", "reserves_e8": "901000000000",
+                                                              "covered": True}]
+
+
+def test_a_hidden_book_with_another_top_or_root_is_named(run, proved):
+    book = json.loads((run / "hidden" / "book.json").read_text())
+    book["top"]["proof"] = proved["top"]["proof"]  # the auditor top's proof: another statement
+    (run / "hidden-forged.json").write_text(json.dumps(book))
+    bad = verify_hidden(run, run / "hidden-forged.json")
+    assert bad.exit_code == 1 and json.loads(bad.stdout)["failing_batch"] is None, bad.output
+    book["root_hash"] = str(int(book["root_hash"]) + 1)
+    (run / "hidden-root.json").write_text(json.dumps(book))
+    unsigned = verify_hidden(run, run / "hidden-root.json")
+    assert unsigned.exit_code == 2 and "signature" in unsigned.output
+
+
+def test_a_hidden_book_is_refused_without_the_venue_key_and_a_trader_still_checks_its_leaf(run, proved):
+    bare = run_cli(run, "venue", "book", "verify", str(run / "hidden" / "book.json"), str(run / "snapshot.json"),
+                   "--keys", str(run / "cache" / HIDDEN), "--top-keys", str(run / "cache" / HIDDEN_TOP))
+    assert bare.exit_code == 2 and "--public-key" in bare.output
+    doc = account_doc(3, with_identity=False)
+    richer = {**doc, "collateral": [{"asset": "USDC", "amount": "1000.01"}]}
+    (run / "richer-h.json").write_text(json.dumps(richer))
+    hidden_check = ["--path", str(run / "hidden" / "paths" / "acct-3.json"), "--book", str(run / "hidden" / "book.json")]
+    args = ["book", "check", str(run / "richer-h.json"), str(run / "snapshot.json"), "--opening",
+            str(run / "run" / "bundles" / "acct-3.json"), *hidden_check, "--public-key", str(run / "venue.key.pub.json")]
+    assert run_cli(run, *args).exit_code == 1
+
+
+def test_hidden_prove_refuses_reserves_below_liabilities_before_proving(run, proved):
+    (run / "short.json").write_text(json.dumps({"USDC": "9009.99999999"}))
+    signed = run_cli(run, "venue", "book", "reserves", str(run / "short.json"), str(run / "snapshot.json"),
+                     "--signing-key", str(run / "venue.key"), "--out", str(run / "short.signed.json"))
+    assert signed.exit_code == 0, signed.output
+    short = run_cli(run, "venue", "book", "prove", str(run / "run"), str(run / "accounts.jsonl"),
+                    str(run / "snapshot.json"), "--keys", str(run / "cache" / HIDDEN), "--signing-key",
+                    str(run / "venue.key"), "--out", str(run / "hidden-short"), "--circuit", HIDDEN, "--top",
+                    HIDDEN_TOP, "--top-keys", str(run / "cache" / HIDDEN_TOP), "--reserves",
+                    str(run / "short.signed.json"))
+    assert short.exit_code == 2 and "do not cover" in short.output and "USDC" in short.output
+    assert not (run / "hidden-short" / "book.json").exists()
+    no_top = run_cli(run, "venue", "book", "prove", str(run / "run"), str(run / "accounts.jsonl"),
+                     str(run / "snapshot.json"), "--keys", str(run / "cache" / HIDDEN), "--signing-key",
+                     str(run / "venue.key"), "--out", str(run / "hidden-short"), "--circuit", HIDDEN)
+    assert no_top.exit_code == 2 and "--top" in no_top.output

@@ -7,13 +7,16 @@ from dataclasses import replace
 
 import pytest
 
-from tests.book.proved import ACCOUNTS, SNAPSHOT, published, signed_root
+from tests.book.proved import ACCOUNTS, HIDDEN_ID, HIDDEN_TOP_ID, SNAPSHOT, TOP_ID, published, signed_root
 from tests.verifier_service.books import (
     OTHER_KEY,
     book_circuit_registration,
     book_json,
+    hidden_book_json,
     path_json,
+    registration,
     reserves_json,
+    top_book_json,
 )
 from tests.verifier_service.conftest import (
     VENUE_KEY,
@@ -216,3 +219,57 @@ def test_a_book_whose_leaves_are_not_the_venues_attested_accounts_is_refused(boo
     bare = {k: v for k, v in book_json().items() if k != "signed_root"}
     refused(client.post("/v1/books", json={"book": bare}, headers=venue), 422)
     assert client.get(f"/v1/books/{SNAPSHOT.venue}/{SNAPSHOT.snapshot_id}").status_code == 404
+
+
+@pytest.fixture
+def hidden_books(books):
+    """books with the hidden batch circuit and both top circuits registered."""
+    client, venue = books
+    for circuit_id in (HIDDEN_ID, HIDDEN_TOP_ID, TOP_ID):
+        assert client.post("/v1/circuits", json=registration(circuit_id), headers=admin_headers()).status_code == 201
+    return client, venue
+
+
+def test_a_hidden_book_is_published_with_reserves_covering_liabilities_and_no_total(hidden_books):
+    client, venue = hidden_books
+    posted = client.post("/v1/books", json={"book": hidden_book_json()}, headers=venue)
+    assert posted.status_code == 201, posted.text
+    info = client.get(f"/v1/books/{SNAPSHOT.venue}/{SNAPSHOT.snapshot_id}").json()
+    assert info == posted.json()
+    assert (info["mode"], info["totals"], info["root"]) == ("hidden", None, hidden_book_json()["root_hash"])
+    assert info["coverage"] == [{"asset": "A0", "liabilities_e8": None, "reserves_e8": hidden_book_json()["reserves"]
+                                 ["reserves_e8"]["A0"], "covered": True, "ratio": None}]
+    assert "sums" not in str(info["book"])
+    # A trader's path (it shows that trader its siblings' sums) leads to the hidden book's root.
+    check = client.post(f"/v1/books/{SNAPSHOT.venue}/{SNAPSHOT.snapshot_id}/check", json=path_json(1))
+    assert check.status_code == 200 and check.json()["included"] is True, check.text
+
+
+def test_a_hidden_book_with_short_or_unsigned_reserves_or_a_forged_top_is_refused(hidden_books):
+    client, venue = hidden_books
+    short = copy.deepcopy(hidden_book_json())
+    short["reserves"] = reserves_json(int(short["reserves"]["reserves_e8"]["A0"]) - 1)  # signed, 1e-8 short
+    unsigned = copy.deepcopy(hidden_book_json())
+    unsigned["reserves"]["reserves_e8"]["A0"] = str(10**12)  # more than signed
+    auditor_top = copy.deepcopy(hidden_book_json())
+    auditor_top["top"]["proof"] = top_book_json()["top"]["proof"]  # another statement's proof under the signed id
+    for document, words in ((short, "top"), (unsigned, "signature"), (auditor_top, "top")):
+        response = client.post("/v1/books", json={"book": document}, headers=venue)
+        refused(response, 422, "book_refused")
+        assert words in response.json()["error"]["message"], response.text
+    beside = client.post("/v1/books", json={"book": hidden_book_json(), "reserves": reserves_json(1)}, headers=venue)
+    refused(beside, 422, "book_refused")
+    refused(client.get(f"/v1/books/{SNAPSHOT.venue}/{SNAPSHOT.snapshot_id}"), 404, "unknown_book")
+
+
+def test_an_auditor_book_with_its_top_proof_is_checked_and_its_top_must_be_registered(books):
+    client, venue = books
+    refused(client.post("/v1/books", json={"book": top_book_json()}, headers=venue), 404, "unknown_circuit")
+    assert client.post("/v1/circuits", json=registration(TOP_ID), headers=admin_headers()).status_code == 201
+    forged = copy.deepcopy(top_book_json())
+    forged["top"]["proof"]["pi_a"], forged["top"]["proof"]["pi_c"] = forged["top"]["proof"]["pi_c"], \
+        forged["top"]["proof"]["pi_a"]
+    refused(client.post("/v1/books", json={"book": forged}, headers=venue), 422, "book_refused")
+    posted = client.post("/v1/books", json={"book": top_book_json()}, headers=venue)
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["mode"] == "auditor" and posted.json()["book"]["top"]["circuit_id"] == TOP_ID

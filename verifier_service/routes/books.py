@@ -22,7 +22,8 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request, Response
 
 from zkmargin.book.document import (
-    PublishedBook,
+    AnyBook,
+    HiddenBook,
     book_to_json,
     census_json,
     check_book_signature,
@@ -31,7 +32,7 @@ from zkmargin.book.document import (
     parse_path,
 )
 from zkmargin.book.reserves import check_reserves, coverage, parse_reserves, reserves_to_json
-from zkmargin.circuits.book_proving import book_statement, verify_book
+from zkmargin.circuits.book_proving import book_statement, verify_book, verify_hidden_book
 from zkmargin.errors import ZkMarginError
 from zkmargin.verifier_service.deps import (
     KEY_OPTIONAL_OPENAPI,
@@ -57,6 +58,7 @@ from zkmargin.verifier_service.schemas import (
     BookNodeJson,
     BookPathJson,
     CensusBucketJson,
+    HiddenBookJson,
     ReservesJson,
     error_responses,
 )
@@ -70,7 +72,16 @@ def _canonical(document: dict) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
-def _info(record: BookRecord, book: PublishedBook, state: ServiceState) -> BookInfo:
+def _info(record: BookRecord, book: AnyBook, state: ServiceState) -> BookInfo:
+    if isinstance(book, HiddenBook):  # its top proof showed every asset covered; no total is known
+        snapshot, _ = state.catalog.snapshot(record.venue, record.snapshot_id)
+        held = book.reserves.reserves_e8
+        covered_hidden = [AssetCoverageJson(asset=a.asset, liabilities_e8=None, reserves_e8=str(held.get(a.asset, 0)),
+                                            covered=True, ratio=None) for a in snapshot.assets]
+        return BookInfo(venue=record.venue, snapshot_id=record.snapshot_id, circuit_id=record.circuit_id,
+                        root=record.root, mode="hidden", totals=None, census=None, batches=len(book.batches),
+                        valid=True, published_at=record.published_at, book=HiddenBookJson(**json.loads(record.document)),
+                        reserves=ReservesJson(**reserves_to_json(book.reserves)), coverage=covered_hidden)
     covered = None
     reserves = None if record.reserves is None else json.loads(record.reserves)
     if reserves is not None:
@@ -80,7 +91,7 @@ def _info(record: BookRecord, book: PublishedBook, state: ServiceState) -> BookI
                                      ratio=None if c.ratio is None else str(c.ratio))
                    for c in coverage(book.root.sums, snapshot, parse_reserves(reserves))]
     return BookInfo(venue=record.venue, snapshot_id=record.snapshot_id, circuit_id=record.circuit_id,
-                    root=record.root, totals=node_to_json(book.root)["sums"],
+                    root=record.root, mode="auditor", totals=node_to_json(book.root)["sums"],
                     census=[CensusBucketJson(**row) for row in census_json(book.root.sums)],
                     batches=len(book.batches), valid=True,
                     published_at=record.published_at, book=BookJson(**json.loads(record.document)),
@@ -111,7 +122,7 @@ async def publish_book(body: BookIn, request: Request, response: Response, state
     answered 200 with the stored one; another book for a snapshot that has one is 409 `already_published`:
     books are never replaced.
     """
-    cost = max(1, len(body.book.batches))  # every batch is a proof to verify
+    cost = max(1, len(body.book.batches)) + (body.book.top is not None)  # every batch and the top: a proof each
     if cost > state.limiter.per_minute:
         # A book costing more than the whole per-minute budget could never pass: 413, not an endless 429.
         raise ApiError(413, "book_too_large", f"a book of {cost} batches costs more than the rate budget of "
@@ -135,21 +146,29 @@ def _publish(state: ServiceState, body: BookIn, caller: Caller) -> tuple[StoredB
     if book.snapshot_digest.hex() != digest:
         raise _refuse(f"the book is of another snapshot than venue {book.venue!r}'s {book.snapshot_id!r}")
     reserves = None
-    if body.reserves is not None:
-        reserves = parse_reserves(body.reserves.model_dump())
+    if isinstance(book, HiddenBook) and body.reserves is not None:
+        raise _refuse("a hidden book carries its reserves: send none beside it")
+    if body.reserves is not None or isinstance(book, HiddenBook):
+        reserves = book.reserves if isinstance(book, HiddenBook) else parse_reserves(body.reserves.model_dump())
         refuse_unless(check_reserves, reserves, key, snapshot, code="book_refused")
         if reserves.snapshot_id != book.snapshot_id:
             raise _refuse("the reserves name another snapshot id than the book")
     circuit, vk = state.catalog.circuit(book.circuit_id)
+    top = None if book.top is None else state.catalog.circuit(book.top.circuit_id)
     try:
         book_statement(circuit)
     except ZkMarginError as exc:
         raise _refuse(str(exc)) from None
-    verdict = verify_book(circuit, vk, snapshot, book, key, state.backend)
+    if isinstance(book, HiddenBook):
+        verdict = verify_hidden_book(circuit, vk, snapshot, book, key, top, state.backend)
+        reserves = None  # stored inside the book's document
+    else:
+        verdict = verify_book(circuit, vk, snapshot, book, key, state.backend, top)
     if not verdict.valid:
         where = "the top" if verdict.failing_batch is None else f"batch {verdict.failing_batch}"
         raise _refuse(f"the book does not verify at {where}: {verdict.reason}")
-    record = BookRecord(book.venue, book.snapshot_id, book.circuit_id, str(book.root.hash),
+    root_hash = book.root_hash if isinstance(book, HiddenBook) else book.root.hash
+    record = BookRecord(book.venue, book.snapshot_id, book.circuit_id, str(root_hash),
                         _canonical(book_to_json(book)),
                         None if reserves is None else _canonical(reserves_to_json(reserves)), caller.key_id, now_iso())
     # The answer (reserves against liabilities) is computed before the book is stored: a book stored and then
@@ -189,12 +208,15 @@ def check_path(venue: VenueName, snapshot_id: SnapshotId, body: BookPathJson, st
     """Whether a trader's inclusion path leads from its leaf to the published root and totals, with the figures
     its leaf counts. The trader compares those with its own account offline (`zkmargin book check`): the account
     and its commitment's salt never leave it."""
-    book = _stored(state, venue, snapshot_id).book
+    stored = _stored(state, venue, snapshot_id)
+    book = stored.book
     account_id, path = parse_path(body.model_dump())
     reason = ""
-    if path.root != book.root:
+    if isinstance(book, HiddenBook) and path.root.hash != book.root_hash:
+        reason = "the path leads to another root than the published book's"
+    elif not isinstance(book, HiddenBook) and path.root != book.root:
         reason = "the path leads to another root or other totals than the published book's"
     elif not path.verify():
         reason = "the path does not lead from its leaf to the published root and totals"
     return BookCheck(included=not reason, account_id=account_id, index=path.index,
-                     leaf=BookNodeJson(**node_to_json(path.leaf)), root=str(book.root.hash), reason=reason)
+                     leaf=BookNodeJson(**node_to_json(path.leaf)), root=stored.record.root, reason=reason)

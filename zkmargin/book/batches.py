@@ -15,6 +15,7 @@ from zkmargin.venue.attestation import snapshot_digest
 from zkmargin.venue.tree import subtree_root
 
 CONTEXT_TAG = 0x626F6F6B2D6374  # "book-ct"
+TOP_CONTEXT_TAG = 0x626F6F6B2D7470  # "book-tp"
 
 
 def batch_context(snapshot: Snapshot, batch_index: int) -> int:
@@ -23,6 +24,15 @@ def batch_context(snapshot: Snapshot, batch_index: int) -> int:
         raise EncodingError(f"batch index must lie in [0, 2^{MAX_BOOK_DEPTH})")
     digest = int.from_bytes(snapshot_digest(snapshot), "big") >> 3  # 253 bits: below r
     return poseidon_hash([digest, batch_index], CONTEXT_TAG)
+
+
+def top_context(snapshot: Snapshot, level: int) -> int:
+    """Poseidon(snapshot digest, level of the root) under the top's own tag: what a top proof of this snapshot binds
+    (never a batch's context: the tags differ)."""
+    if not isinstance(level, int) or not 1 <= level <= MAX_BOOK_DEPTH:
+        raise EncodingError(f"a top's root level must lie in [1, {MAX_BOOK_DEPTH}]")
+    digest = int.from_bytes(snapshot_digest(snapshot), "big") >> 3  # 253 bits: below r
+    return poseidon_hash([digest, level], TOP_CONTEXT_TAG)
 
 
 def book_depth(n_accounts: int, batch_depth: int) -> int:

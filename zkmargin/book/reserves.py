@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from zkmargin.book.document import DIGEST_BYTES, SIGNATURE_BYTES, strict_object
 from zkmargin.book.reference import BookSums
+from zkmargin.book.strict import DIGEST_BYTES, SIGNATURE_BYTES, strict_object
 from zkmargin.errors import EncodingError, WrongSnapshotError, WrongVenueError
 from zkmargin.groth16.serialization import parse_decimal, parse_hex
 from zkmargin.margin.fixed_point import SCALE_E8
@@ -32,6 +32,8 @@ from zkmargin.venue.attestation import VenuePublicKey, VenueSigningKey, snapshot
 RESERVES_FORMAT = "zkmargin-book-reserves/1"
 RESERVES_LABEL = b"zkmargin/book-reserves/v1\x00"
 E24 = 10**24
+MAX_RESERVE_E8 = 2**64 - 1
+"""A reserve is one amount at scale 1e8 (as a deposit): the hidden top range-checks it below 2^64."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,21 @@ def liabilities_e8(sums: BookSums, snapshot: Snapshot) -> dict[str, int]:
     out = {a.asset: sums.deposits_e8[k] for k, a in enumerate(snapshot.assets)}
     out[settlement.asset] += -(-sums.pnl_owed_e32 // E24)
     return out
+
+
+def reserves_by_slot(snapshot: Snapshot, signed: SignedReserves, n_slots: int) -> tuple[int, ...]:
+    """The signed reserves in the snapshot's asset order, 0 for a slot no asset fills: the hidden top's public inputs.
+
+    EncodingError when the settlement (first) asset is not priced at exactly 1 (the hidden top counts P&L owed
+    there, and cannot see whether any is owed) or a reserve exceeds MAX_RESERVE_E8."""
+    if not snapshot.assets or snapshot.assets[0].price_e8 != SCALE_E8:
+        raise EncodingError("hidden totals need a settlement (first) asset priced at exactly 1 (the price unit)")
+    if len(snapshot.assets) > n_slots:
+        raise EncodingError(f"the snapshot has {len(snapshot.assets)} assets; the book has {n_slots} slots")
+    values = [signed.reserves_e8.get(a.asset, 0) for a in snapshot.assets]
+    if any(not 0 <= v <= MAX_RESERVE_E8 for v in values):
+        raise EncodingError(f"a reserve must lie in 0 .. {MAX_RESERVE_E8} (scale 1e8)")
+    return (*values, *(0,) * (n_slots - len(values)))
 
 
 def coverage(sums: BookSums, snapshot: Snapshot, signed: SignedReserves) -> list[AssetCoverage]:

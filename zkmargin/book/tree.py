@@ -75,7 +75,7 @@ def check_sums(level: int, sums: BookSums) -> BookSums:
     if len(values) != len(bits):
         raise EncodingError(f"a subtree of height {level} carries {len(values)} figures, not {len(bits)}")
     for value, leaf_bits in zip(values, bits):
-        bound = (1 << level) * ((1 << leaf_bits) - (leaf_bits > 0))  # 2^level leaves at their maximum
+        bound = sum_bound(level, leaf_bits)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= bound:
             raise EncodingError(f"a sum of a subtree of height {level} must lie in 0 .. {bound}, got {value!r}")
     if not sums.census_adds_up():
@@ -83,6 +83,17 @@ def check_sums(level: int, sums: BookSums) -> BookSums:
         raise EncodingError(f"a subtree of height {level}: the census by size does not add up to its below "
                             "maintenance count and shortfall")
     return sums
+
+
+def sum_bound(level: int, leaf_bits: int) -> int:
+    """The largest sum of a subtree of height level over one figure whose leaf value is at most 2^leaf_bits - 1
+    (counts: leaf_bits 0, at most 1): 2^level leaves at their maximum."""
+    return (1 << level) * ((1 << leaf_bits) - (leaf_bits > 0))
+
+
+def sum_bits(level: int, n_assets: int) -> tuple[int, ...]:
+    """Per figure of BookSums.as_fields, the bits that hold check_sums's bound (sum_bound) at this height."""
+    return tuple(sum_bound(level, b).bit_length() for b in zero_sums(n_assets).leaf_bits())
 
 
 def parent(level: int, left: BookNode, right: BookNode) -> BookNode:
