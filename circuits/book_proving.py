@@ -68,10 +68,11 @@ def verify_batch(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapshot, in
                  proof: Proof, backend: CurveBackend | None = None) -> bool:
     """True iff proof shows batch `index` of this snapshot has this root and these sums; in hidden-sums mode (-h)
     root is the root's hash alone."""
+    sums: tuple[int, ...] = ()
     if book_statement(circuit).hidden_sums:
         if not isinstance(root, int):
             raise CircuitError(f"{circuit.circuit_id} hides its sums: give the batch root's hash alone")
-        root_hash, sums = root, ()
+        root_hash = root
     elif isinstance(root, BookNode):
         root_hash, sums = root.hash, root.sums.as_fields()
     else:

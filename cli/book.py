@@ -221,11 +221,11 @@ def prove_command(ctx: click.Context, run_dir: Path, accounts_path: Path, snapsh
             statement.batch_depth)
     book: AnyBook
     if top is not None and top.reserves is not None and published_top is not None:
-        book = HiddenBook(*head, tree.root.hash, tuple(HiddenBatch(b.index, b.root.hash, b.proof) for b in batches),
-                          published_top, top.reserves)
+        book = sign_book(signing_key, HiddenBook(*head, tree.root.hash, tuple(HiddenBatch(b.index, b.root.hash, b.proof)
+                                                                              for b in batches),
+                                                 published_top, top.reserves))
     else:
-        book = PublishedBook(*head, tree.root, tuple(batches), top=published_top)
-    book = sign_book(signing_key, book)
+        book = sign_book(signing_key, PublishedBook(*head, tree.root, tuple(batches), top=published_top))
     write_atomic(out_dir / "book.json", _json_bytes(book_to_json(book)))
     for i, entry in enumerate(planned):
         write_atomic(out_dir / "paths" / bundle_file_name(entry.account_id),
