@@ -99,3 +99,19 @@ def test_a_hidden_book_against_another_snapshot_or_root_is_refused():
     assert not audit_hidden(book, later).valid
     other_root = audit_hidden(sign_book(KEY, replace(book, root_hash=book.root_hash + 1)))
     assert (other_root.valid, other_root.failing_batch) == (False, None)
+
+
+def test_a_top_of_another_mode_or_shape_is_refused_before_pairing():
+    """The auditor book's top checked with the hidden top's key (or the hidden book's with the auditor's) is named."""
+    book = with_top()
+    wrong = verify_book(book_circuit(CIRCUIT_ID), keys().vk, SNAPSHOT, book,
+                        top=(book_circuit(HIDDEN_TOP_ID), keys_of(HIDDEN_TOP_ID).vk))
+    assert not wrong.valid and "proved with" in wrong.reason
+    relabelled = replace(book, top=replace(book.top, circuit_id=HIDDEN_TOP_ID))
+    other_mode = verify_book(book_circuit(CIRCUIT_ID), keys().vk, SNAPSHOT, relabelled,
+                             top=(book_circuit(HIDDEN_TOP_ID), keys_of(HIDDEN_TOP_ID).vk))
+    assert not other_mode.valid and "not the top of this book" in other_mode.reason
+    hidden_with_auditor_top = verify_hidden_book(book_circuit(HIDDEN_ID), keys_of(HIDDEN_ID).vk, SNAPSHOT,
+                                                 replace(hidden(), top=replace(hidden().top, circuit_id=TOP_ID)),
+                                                 (book_circuit(TOP_ID), keys_of(TOP_ID).vk))
+    assert not hidden_with_auditor_top.valid and "not the top of this book" in hidden_with_auditor_top.reason
