@@ -125,3 +125,19 @@ def test_a_hidden_book_is_tied_to_the_venues_signed_root_as_an_auditor_book():
     moved = audit_hidden(sign_book(KEY, replace(book, batches=tuple(
         replace(b, attested_root=book.batches[1 - b.index].attested_root) for b in book.batches))))
     assert (moved.valid, moved.failing_batch) == (False, 0)
+
+
+def test_a_top_of_another_mode_or_shape_is_refused_before_pairing():
+    """The auditor book's top checked with the hidden top's key (or the hidden book's with the auditor's) is named."""
+    book = with_top()
+    wrong = verify_book(book_circuit(CIRCUIT_ID), keys().vk, SNAPSHOT, book, KEY.public_key(SNAPSHOT.venue),
+                        top=(book_circuit(HIDDEN_TOP_ID), keys_of(HIDDEN_TOP_ID).vk))
+    assert not wrong.valid and "proved with" in wrong.reason
+    relabelled = replace(book, top=replace(book.top, circuit_id=HIDDEN_TOP_ID))
+    other_mode = verify_book(book_circuit(CIRCUIT_ID), keys().vk, SNAPSHOT, relabelled, KEY.public_key(SNAPSHOT.venue),
+                             top=(book_circuit(HIDDEN_TOP_ID), keys_of(HIDDEN_TOP_ID).vk))
+    assert not other_mode.valid and "not the top of this book" in other_mode.reason
+    hidden_with_auditor_top = verify_hidden_book(book_circuit(HIDDEN_ID), keys_of(HIDDEN_ID).vk, SNAPSHOT,
+                                                 replace(hidden(), top=replace(hidden().top, circuit_id=TOP_ID)),
+                                                 KEY.public_key(SNAPSHOT.venue), (book_circuit(TOP_ID), keys_of(TOP_ID).vk))
+    assert not hidden_with_auditor_top.valid and "not the top of this book" in hidden_with_auditor_top.reason
