@@ -25,12 +25,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from zkmargin.backends import get_backend  # noqa: E402
 from zkmargin.book.batches import batch_context, book_depth, top_node  # noqa: E402
 from zkmargin.book.document import PublishedBatch, PublishedBook  # noqa: E402
-from zkmargin.circuits.book_proving import batch_verdicts, batch_verifier, prove_batch, verify_book  # noqa: E402
+from zkmargin.circuits.book_proving import (  # noqa: E402
+    account_leaf,
+    batch_verdicts,
+    batch_verifier,
+    prove_batch,
+    verify_book,
+)
 from zkmargin.circuits.registry import circuit_from_id  # noqa: E402
+from zkmargin.gadgets.merkle import identity_commitment  # noqa: E402
 from zkmargin.groth16 import setup, verify  # noqa: E402
 from zkmargin.groth16.serialization import proof_from_json, proof_to_json  # noqa: E402
 from zkmargin.margin.models import Account, Collateral, Position, Snapshot, parse_snapshot  # noqa: E402
-from zkmargin.venue.attestation import snapshot_digest  # noqa: E402
+from zkmargin.venue.attestation import VenueSigningKey, sign_root, snapshot_digest  # noqa: E402
+from zkmargin.venue.tree import member_leaves, merkle_root  # noqa: E402
 
 E8 = 10**8
 
@@ -44,11 +52,11 @@ def snapshot() -> Snapshot:
         "assets": [{"asset": "USDC", "price": "1", "haircut": "0"}]})
 
 
-def accounts(n: int, rng: random.Random) -> list[tuple[Account, int]]:
-    """n accounts (a position and a balance each) with their salts."""
+def accounts(n: int, rng: random.Random) -> list[tuple[Account, int, int]]:
+    """n accounts (a position and a balance each) with their salts and venue-tree identities."""
     return [(Account(f"acct-{i}", (Collateral("USDC", rng.randint(0, 100 * E8)),),
                      (Position("BTC-PERP", rng.choice((-1, 1)) * rng.randint(1, 2 * E8), rng.randint(80, 120) * E8),)),
-             10**9 + i) for i in range(n)]
+             10**9 + i, identity_commitment(7000 + i)) for i in range(n)]
 
 
 def best(function, reps: int) -> float:
@@ -76,20 +84,26 @@ def main() -> None:
     pairs = accounts(max(args.batches) * batch_size, random.Random(27))
     proved = []
     for index in range(max(args.batches)):
-        node, proof = prove_batch(circuit, pk, snap, index, pairs[index * batch_size:(index + 1) * batch_size],
-                                  backend)
-        proved.append(PublishedBatch(index, node, proof_to_json(proof, backend)))
+        node, attested, proof = prove_batch(circuit, pk, snap, index,
+                                            pairs[index * batch_size:(index + 1) * batch_size], backend)
+        proved.append(PublishedBatch(index, node, proof_to_json(proof, backend), attested))
+    key = VenueSigningKey.generate()
     rows = []
     for m in args.batches:
         batches = tuple(proved[:m])
         depth = book_depth(m * batch_size, circuit.statement.batch_depth)
         root = top_node([b.root for b in batches], circuit.statement.batch_depth, depth, 1)
+        # The venue run's signed root over these accounts: the book's leaves must fold to it.
+        members = member_leaves([(a.account_id, account_leaf(circuit, a, snap, salt)[0], identity)
+                                 for a, salt, identity in pairs[:m * batch_size]])
+        signed = sign_root(key, snap, depth, len(members), merkle_root(members, depth))
         book = PublishedBook(snap.venue, circuit.circuit_id, snap.snapshot_id, snapshot_digest(snap), depth,
-                             circuit.statement.batch_depth, root, batches)
+                             circuit.statement.batch_depth, root, batches, signed_root=signed)
 
         def one_by_one(batches: tuple[PublishedBatch, ...] = batches) -> None:
             for b in batches:
-                public = circuit.public_inputs(snap, b.root.hash, batch_context(snap, b.index), b.root.sums.as_fields())
+                public = circuit.public_inputs(snap, b.root.hash, batch_context(snap, b.index),
+                                               [*b.root.sums.as_fields(), b.attested_root])
                 assert verify(pk.vk, public.as_list(), proof_from_json(b.proof, backend), backend)
 
         def weighted(batches: tuple[PublishedBatch, ...] = batches) -> None:
@@ -97,7 +111,7 @@ def main() -> None:
             assert all(v.valid for v in verdicts)
 
         def whole_book(book: PublishedBook = book) -> None:
-            assert verify_book(circuit, pk.vk, snap, book, backend).valid
+            assert verify_book(circuit, pk.vk, snap, book, key.public_key(snap.venue), backend).valid
 
         old_s, new_s, book_s = best(one_by_one, args.reps), best(weighted, args.reps), best(whole_book, args.reps)
         rows.append({"batches": m, "one_by_one_ms": round(old_s * 1e3, 1), "weighted_ms": round(new_s * 1e3, 1),
