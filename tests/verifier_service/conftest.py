@@ -154,7 +154,10 @@ def postgres():
     try:
         subprocess.run(_as_postgres([f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust"]),
                        check=True, capture_output=True)
-        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-o", f"-p {port} -k {root} -h 127.0.0.1",
+        # max_connections: one worker's session shares this cluster across every PostgreSQL test file it runs,
+        # and the apps of finished tests may keep their pools until collected; 100 ran out under -n 2.
+        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-o",
+                                     f"-p {port} -k {root} -h 127.0.0.1 -c max_connections=400",
                                      "-l", os.path.join(root, "log"), "-w", "start"]), check=True, capture_output=True)
     except (subprocess.CalledProcessError, OSError) as exc:
         pytest.skip(f"could not start PostgreSQL: {exc}")
