@@ -32,7 +32,7 @@ from zkmargin.book.batches import (
 )
 from zkmargin.book.document import HiddenBatch, HiddenBook, PublishedBatch, PublishedBook, PublishedTop
 from zkmargin.book.reference import BookSums, account_sums
-from zkmargin.book.reserves import reserves_by_slot
+from zkmargin.book.reserves import check_reserves, reserves_by_slot
 from zkmargin.book.tree import BookNode, BookPath, BookTree, empty_node, leaf_hash
 from zkmargin.circuits.book_batch import BookBatchStatement, batch_witness
 from zkmargin.circuits.book_sparse import SparseBookBatchStatement
@@ -241,7 +241,7 @@ def verify_hidden_book(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapsh
                        ) -> BookVerdict:
     """Check the venue's signed root (with venue_key), every hidden batch proof, the batches' attested roots against
     the signed root (as verify_book), then the top proof: the root over the batch roots in order and the book's
-    reserves (their signature checked by the caller against the venue's key) covering every liability per asset."""
+    reserves (the venue's signed statement, checked with venue_key) covering every liability per asset."""
     statement = book_statement(circuit)
     refusal = (_book_refusal(circuit, vk, snapshot, book, venue_key, hidden=True, backend=backend)
                or _attested_refusal(book, statement.batch_depth))
@@ -249,6 +249,11 @@ def verify_hidden_book(circuit: Circuit[Any], vk: VerifyingKey, snapshot: Snapsh
         return refusal
     if book.reserves.snapshot_digest != book.snapshot_digest or book.reserves.venue != book.venue:
         return BookVerdict(False, None, "the reserves are another venue's or of another snapshot")
+    try:
+        # The top proves coverage against these reserves: only the venue's own signed statement may stand there.
+        check_reserves(book.reserves, venue_key, snapshot)
+    except ZkMarginError as exc:
+        return BookVerdict(False, None, f"the reserves are not the venue's signed statement for this snapshot: {exc}")
     try:
         reserves = reserves_by_slot(snapshot, book.reserves, statement.n_collateral)
     except EncodingError as exc:

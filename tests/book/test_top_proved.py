@@ -22,7 +22,7 @@ from tests.book.proved import (
 )
 from zkmargin.book.batches import top_context
 from zkmargin.book.document import HiddenBook, PublishedBook, book_to_json, parse_book, sign_book
-from zkmargin.book.reserves import reserves_by_slot
+from zkmargin.book.reserves import reserves_by_slot, sign_reserves
 from zkmargin.circuits.book_proving import verify_book, verify_hidden_book, verify_top
 from zkmargin.groth16.serialization import proof_from_json
 from zkmargin.venue.attestation import VenueSigningKey
@@ -141,3 +141,14 @@ def test_a_top_of_another_mode_or_shape_is_refused_before_pairing():
                                                  replace(hidden(), top=replace(hidden().top, circuit_id=TOP_ID)),
                                                  KEY.public_key(SNAPSHOT.venue), (book_circuit(TOP_ID), keys_of(TOP_ID).vk))
     assert not hidden_with_auditor_top.valid and "not the top of this book" in hidden_with_auditor_top.reason
+
+
+def test_hidden_reserves_the_venue_did_not_sign_are_refused_by_the_library():
+    """verify_hidden_book checks the reserves' signature itself with the venue key it is given: reserves signed by
+    another key (the same amounts, so the top proof still verifies against them) are refused."""
+    book = hidden()
+    forged = replace(book.reserves, signature=sign_reserves(VenueSigningKey.generate(), SNAPSHOT,
+                                                            dict(book.reserves.reserves_e8)).signature)
+    verdict = audit_hidden(sign_book(KEY, replace(book, reserves=forged)))
+    assert not verdict.valid and "not the venue's signed statement" in verdict.reason
+    assert audit_hidden(book).valid
