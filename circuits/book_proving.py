@@ -39,7 +39,6 @@ from zkmargin.circuits.book_sparse import SparseBookBatchStatement
 from zkmargin.circuits.book_top import MAX_TOP_DEPTH, BookTopStatement, BookTopWitness
 from zkmargin.circuits.circuit import Circuit
 from zkmargin.circuits.layout import StatementPublic
-from zkmargin.circuits.parts import SlotValues
 from zkmargin.circuits.verification import ProofItem, SnapshotVerifier, Verdict
 from zkmargin.errors import CircuitError, EncodingError, ZkMarginError
 from zkmargin.margin.models import Account, Snapshot
@@ -70,8 +69,7 @@ def account_leaf(circuit: Circuit[Any], account: Account, snapshot: Snapshot, sa
     return _entry_leaf(statement, statement.entry(account, snapshot, salt), account, snapshot)
 
 
-def _entry_leaf(statement: BookBatchStatement, entry: SlotValues, account: Account,
-                snapshot: Snapshot) -> tuple[int, BookSums]:
+def _entry_leaf(statement: BookStatement, entry: Any, account: Account, snapshot: Snapshot) -> tuple[int, BookSums]:
     return statement.cross.commitment(entry), account_sums(account, snapshot, statement.n_collateral)
 
 
